@@ -1,0 +1,58 @@
+# Thin wrapper over CMake.  `make run` and `make check` are the two commands
+# the README promises; both install what is missing first.
+PROFILE ?= $(HOME)/.local/share/torrentd
+ARGS    ?=
+JOBS    ?= $(shell nproc)
+
+.PHONY: all deps build run check unit integration asan fuzz fuzz-smoke bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build/release/Makefile:
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: build/release/Makefile
+	cmake --build build/release -j$(JOBS)
+
+run: deps build
+	./build/release/torrentd --profile $(PROFILE) $(ARGS)
+
+build/asan/Makefile:
+	cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=ON >/dev/null
+
+asan: build/asan/Makefile
+	cmake --build build/asan -j$(JOBS)
+
+unit: asan
+	cd build/asan && ctest --output-on-failure -j$(JOBS)
+
+integration: asan
+	TORRENTD_BIN=$(CURDIR)/build/asan/torrentd scripts/netns-run.sh \
+	  python3 -m pytest -q -p no:cacheprovider tests/integration
+
+check: deps
+	$(MAKE) unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+
+build/fuzz/Makefile:
+	CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON -DTD_SANITIZE=ON >/dev/null
+
+fuzz: build/fuzz/Makefile
+	cmake --build build/fuzz -j$(JOBS)
+
+# Each fuzz target runs briefly on its seed corpus in `make check`.
+fuzz-smoke: fuzz
+	@for f in build/fuzz/fuzz_*; do [ -x "$$f" ] || continue; \
+	  n=$$(basename $$f); c=fuzz/corpus/$${n#fuzz_}; w=build/fuzz/corpus-$$n; mkdir -p $$c $$w; \
+	  echo "fuzz: $$n"; $$f -max_total_time=10 -timeout=5 -rss_limit_mb=1024 $$w $$c >/dev/null 2>build/fuzz/$$n.log || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	done
+
+bench: build
+	bench/swarm
+
+clean:
+	rm -rf build

@@ -1,0 +1,45 @@
+/* log — the daemon's one log.
+ *
+ * Every message goes to stderr and into an in-memory ring that
+ * `GET /api/v2/log/main` reads.  Levels are qBittorrent's log type bits so
+ * the API can filter without translating.  Only the loop thread may call
+ * log_entries(); log_msg() is safe from any thread.
+ */
+#ifndef TD_UTIL_LOG_H
+#define TD_UTIL_LOG_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+enum log_level {
+    LOG_NORMAL = 1,
+    LOG_INFO = 2,
+    LOG_WARNING = 4,
+    LOG_CRITICAL = 8,
+};
+
+struct log_entry {
+    int64_t id;          /* 0, 1, 2, ... in order of logging */
+    int64_t timestamp;   /* epoch seconds */
+    int type;            /* enum log_level */
+    char *message;
+};
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(int level, const char *fmt, va_list ap);
+
+/* Debug chatter: printed to stderr only when TORRENTD_DEBUG is set, never kept. */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Calls fn for each kept entry with id > after_id (oldest first) whose type
+ * bit is in mask.  Returns the number of entries visited. */
+int log_entries(int64_t after_id, int mask,
+                void (*fn)(const struct log_entry *e, void *ud), void *ud);
+
+/* Silences stderr output (tests); the ring still records. */
+void log_set_quiet(int quiet);
+
+/* Frees the ring at exit so sanitizers see no leaks. */
+void log_shutdown(void);
+
+#endif
