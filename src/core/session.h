@@ -1,0 +1,100 @@
+/* session — everything the daemon owns: torrents, peers' listeners, the
+ * tracker client, the store, preferences and global statistics.
+ *
+ * One session per process, living on the loop thread.  Nothing here is
+ * locked: web handlers, peer callbacks and worker completions all run on
+ * that thread.  One 1-second tick walks only the active torrents (idle ones
+ * cost nothing).
+ */
+#ifndef TD_CORE_SESSION_H
+#define TD_CORE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/prefs.h"
+#include "util/rate.h"
+
+struct torrent;
+struct peer;
+struct store;
+struct fetch;
+struct tracker_client;
+
+struct session_config {
+    const char *profile_dir;     /* holds torrentd.db */
+    const char *save_path;       /* default save path; NULL = <profile>/downloads */
+    const char *listen_address;  /* NULL or "" = all addresses */
+    int listen_port;             /* -1 = from prefs */
+};
+
+struct session {
+    uv_loop_t *loop;
+    struct prefs prefs;
+    struct store *store;
+    struct fetch *fetch;
+    struct tracker_client *trackers;
+    uint8_t peer_id[20];
+    char *profile_dir;
+    char *listen_address;        /* NULL = any */
+    uint16_t listen_port;
+
+    uv_tcp_t listener4, listener6;
+    bool have_listener4, have_listener6;
+    bool had_incoming;           /* for connection_status */
+    uv_timer_t tick;
+    uint64_t now_ms;             /* uv_now at the last tick */
+    uint64_t tick_count;
+
+    struct torrent **torrents;   /* in insertion order (= queue order) */
+    size_t num_torrents, cap_torrents;
+    struct torrent **index;      /* open-addressing table by info-hash */
+    size_t index_cap;
+    struct torrent **active;     /* the only torrents the tick visits */
+    size_t num_active, cap_active;
+
+    struct peer *handshaking;    /* incoming connections not yet bound to a torrent */
+    unsigned num_peers;          /* all connections */
+
+    /* global statistics */
+    struct rate dl_rate, ul_rate;
+    int64_t dl_session, ul_session;      /* payload this session */
+    int64_t wasted_session;
+    int64_t alltime_dl, alltime_ul;      /* persisted in kv */
+
+    bool shutting_down;
+    size_t closing_torrents;
+    void (*on_shutdown)(void *ud);
+    void *shutdown_ud;
+};
+
+int session_new(uv_loop_t *loop, const struct session_config *cfg, struct session **out);
+
+/* Loads torrents from the store and starts listening and ticking. */
+int session_start(struct session *s);
+
+/* Saves everything, says goodbye to trackers, closes peers and the store,
+ * then calls done (the loop may still have closing handles).  Free the
+ * session with session_free once uv_run has returned. */
+void session_shutdown(struct session *s, void (*done)(void *ud), void *ud);
+void session_free(struct session *s);
+
+struct torrent *session_find(struct session *s, const uint8_t info_hash[20]);
+/* hex may be any case; NULL if not a 40-hex string or unknown. */
+struct torrent *session_find_hex(struct session *s, const char *hex);
+
+/* Persists the preferences in `changed` and applies those with live effect. */
+int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud);
+
+/* Called by torrent.c. */
+int session_index_add(struct session *s, struct torrent *t);
+void session_index_remove(struct session *s, struct torrent *t);
+void session_set_active(struct session *s, struct torrent *t, bool active);
+const char *session_default_save_path(struct session *s);
+
+/* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
+ * negative error; the peer shows up in the torrent when connected. */
+int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr);
+
+#endif

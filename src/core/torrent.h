@@ -1,0 +1,182 @@
+/* torrent — one torrent's lifecycle: checking, downloading, seeding,
+ * stopping; its pieces in flight, its peers, its trackers and statistics.
+ *
+ * The torrent owns its storage, picker, tracker set and peer list.  It is
+ * driven by peer callbacks (core/peer.c), storage completions and the
+ * session tick; none of these run concurrently.
+ */
+#ifndef TD_CORE_TORRENT_H
+#define TD_CORE_TORRENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "bt/choker.h"
+#include "util/bitfield.h"
+#include "util/rate.h"
+
+struct session;
+struct peer;
+struct bt_metainfo;
+struct storage;
+struct storage_check;
+struct bt_picker;
+struct tracker_set;
+
+enum torrent_phase {
+    TP_LOADING,     /* checkingResumeData */
+    TP_CHECKING,    /* hashing existing data */
+    TP_READY,       /* downloading or seeding (or stopped) */
+    TP_ERROR,       /* disk error: stopped until the user starts it again */
+};
+
+/* A piece whose blocks are arriving; the buffer goes to storage when full. */
+struct piece_buf {
+    uint32_t piece;
+    uint8_t *data;
+    struct sockaddr_storage contributors[8];  /* blamed if the hash fails */
+    int num_contributors;
+};
+
+/* A peer address we may connect to. */
+struct peer_candidate {
+    struct sockaddr_storage addr;
+    uint64_t next_try_ms;
+    uint8_t fails;
+    bool connected;
+};
+
+struct torrent_add_params {
+    const char *save_path;       /* NULL = category path or default */
+    const char *category;
+    const char *rename;
+    const char *tags;            /* ","-separated */
+    bool stopped;
+    bool skip_checking;
+    bool sequential;
+    bool first_last_piece;
+    bool forced;
+    bool auto_tmm;
+    int64_t up_limit, dl_limit;  /* B/s, -1 or 0 = unlimited */
+    double ratio_limit;          /* -2 global */
+    int64_t seeding_time_limit, inactive_seeding_time_limit;  /* minutes, -2 global */
+};
+
+struct torrent {
+    struct session *s;
+    struct bt_metainfo *mi;
+    uint8_t info_hash[20];
+    char hex[41];
+
+    /* user settings (persisted in the store's settings JSON) */
+    char *name;                  /* user rename, or NULL for the metainfo name */
+    char *save_path;
+    char *category;
+    json_t *tags;                /* array of strings */
+    bool stopped, sequential, first_last_piece, forced, super_seeding, auto_tmm;
+    int64_t up_limit, dl_limit;
+    double ratio_limit;
+    int64_t seeding_time_limit, inactive_seeding_time_limit;
+    uint8_t *file_prios;         /* per file: 0, 1, 6, 7 */
+
+    /* engine */
+    enum torrent_phase phase;
+    char *error;                 /* when TP_ERROR */
+    bool had_metadata_complete;  /* finished before (checkingUP vs checkingDL) */
+    struct storage *st;
+    struct bt_picker *picker;
+    struct bitfield have;
+    struct bitfield wanted;      /* pieces touching a file with priority > 0 */
+    struct storage_check *check;
+    uint32_t check_progress;
+    struct tracker_set *trk;
+    struct piece_buf **partials;
+    size_t num_partials, cap_partials;
+    unsigned writes_in_flight;
+    struct peer *peers;          /* connected or connecting */
+    unsigned num_peers;
+    unsigned closing_peers;      /* peers whose handles are still closing */
+    struct peer_candidate *cands;
+    size_t num_cands, cap_cands;
+    struct bt_choker choker;
+    uint64_t next_choke_ms;
+    bool active;                 /* in the session's tick walk */
+    bool removing;
+    bool closing;                /* session shutdown: keep it in the store */
+    void (*closed_cb)(void *ud);
+    void *closed_ud;
+    bool delete_files;
+
+    /* statistics */
+    int64_t downloaded, uploaded;          /* all-time payload */
+    int64_t dl_session, ul_session;
+    int64_t wasted;
+    struct rate dl_rate, ul_rate;
+    int64_t added_on, completion_on, seen_complete, last_activity;  /* epoch s, -1 never */
+    int64_t active_time, seeding_time;     /* seconds */
+    int64_t wanted_size, wanted_done;      /* bytes of selected files */
+    int64_t num_complete, num_incomplete;  /* from trackers, -1 unknown */
+
+    /* persistence */
+    bool resume_dirty;
+    uint64_t resume_saved_ms;
+};
+
+/* Creates a torrent around mi (ownership taken, also on failure) and
+ * registers it in the session.  Does not persist; see torrent_persist. */
+int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
+                   int64_t added_on, struct torrent **out);
+
+/* Persists settings + metainfo; cb runs after the commit. */
+int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
+int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
+void torrent_save_resume(struct torrent *t);
+
+/* Applies a settings JSON (from the store) and resume data, then begins
+ * either from the resume data (if the files still match) or with a check. */
+int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have, size_t have_len,
+                    const uint8_t *files, size_t files_len, const char *stats);
+
+/* Starts the first check (or trusts skip_checking) for a freshly added torrent. */
+void torrent_begin(struct torrent *t, bool skip_checking);
+
+void torrent_start(struct torrent *t);
+void torrent_stop(struct torrent *t);
+void torrent_recheck(struct torrent *t);
+void torrent_reannounce(struct torrent *t);
+void torrent_set_forced(struct torrent *t, bool forced);
+int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *addr, bool connect_now);
+
+/* Removes the torrent (and its data if asked); the struct is freed after cb. */
+void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, int rc), void *ud);
+
+/* Session shutdown: saves resume data once pending writes are done, frees
+ * the torrent, then calls done. */
+void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud);
+
+/* Called once per second by the session for active torrents. */
+void torrent_tick(struct torrent *t, uint64_t now_ms);
+
+/* qBittorrent 5.x state string (api-surface.md §6.1). */
+const char *torrent_state(const struct torrent *t);
+const char *torrent_name(const struct torrent *t);
+bool torrent_is_finished(const struct torrent *t);   /* all wanted pieces */
+double torrent_progress(const struct torrent *t);
+int64_t torrent_eta(const struct torrent *t);
+int64_t torrent_piece_size(const struct torrent *t, uint32_t piece);
+unsigned torrent_num_seeds(const struct torrent *t);
+double torrent_availability(const struct torrent *t);
+
+/* Peer hooks (core/peer.c). */
+void torrent_peer_attach(struct torrent *t, struct peer *p);
+void torrent_peer_detach(struct torrent *t, struct peer *p);
+void torrent_peer_closed(struct torrent *t);
+void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
+                      const uint8_t *data, uint32_t len);
+void torrent_fill_requests(struct torrent *t, struct peer *p);
+void torrent_peer_interest(struct torrent *t, struct peer *p);   /* peer's have set changed */
+void torrent_unchoke_check(struct torrent *t);                   /* a peer became interested */
+
+#endif
