@@ -36,7 +36,7 @@ const char prefs_defaults_json[] =
     "smtp\":\"smtp.changeme.com\",\"mail_notification_ssl_enabled\":false,\"mail_notification_username\":\"\",\"mar"
     "k_of_the_web\":true,\"max_active_checking_torrents\":1,\"max_active_downloads\":3,\"max_active_torrents\":5"
     ",\"max_active_uploads\":3,\"max_concurrent_http_announces\":50,\"max_connec\":500,\"max_connec_per_torrent\""
-    ":100,\"max_inactive_seeding_time\":-1,\"max_inactive_seeding_time_enabled\":false,\"max_ratio\":-1,\"max_ra"
+    ":100,\"max_inactive_seeding_time\":-1,\"max_inactive_seeding_time_enabled\":false,\"max_ratio\":-1.0,\"max_ra"
     "tio_act\":0,\"max_ratio_enabled\":false,\"max_seeding_time\":-1,\"max_seeding_time_enabled\":false,\"max_upl"
     "oads\":20,\"max_uploads_per_torrent\":4,\"memory_working_set_limit\":512,\"merge_trackers\":false,\"outgoing"
     "_ports_max\":0,\"outgoing_ports_min\":0,\"peer_tos\":4,\"peer_turnover\":4,\"peer_turnover_cutoff\":90,\"peer_"
