@@ -1,0 +1,1012 @@
+/* web/server — libmicrohttpd on the libuv loop, the request pipeline and
+ * the router.  See server.h for the why. */
+#include "web/server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include "util/log.h"
+#include "web/web_int.h"
+
+#define DEFAULT_MAX_BODY (64u * 1024 * 1024)
+#define DEFAULT_MAX_CONN 500
+#define DEFAULT_IDLE_S 7
+#define CONN_MEMORY_LIMIT (256 * 1024)   /* request line + headers per connection */
+#define POST_BUFFER 65536
+#define TLS_FILE_MAX (1024 * 1024)
+#define TEXT_PLAIN "text/plain; charset=UTF-8"
+
+static const char CSP[] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                          "script-src 'self' 'unsafe-inline'; object-src 'none'; form-action 'self'; "
+                          "frame-src 'self' blob:;";
+
+const char *web_reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+/* ---- loop integration ---- */
+
+static void on_timer(uv_timer_t *t);
+
+static void schedule(struct web_server *ws)
+{
+    if (ws->stopping || !ws->mhd)
+        return;
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(ws->mhd, &ms) == MHD_YES)
+        uv_timer_start(&ws->timer, on_timer, ms > 3600000 ? 3600000 : ms, 0);
+    else
+        uv_timer_stop(&ws->timer);
+}
+
+static void run_mhd(struct web_server *ws)
+{
+    if (ws->stopping || !ws->mhd)
+        return;
+    MHD_run(ws->mhd);
+    schedule(ws);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    run_mhd(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    (void)status, (void)events;
+    run_mhd(p->data);
+}
+
+/* Runs MHD on the next loop iteration (after a resume). */
+static void kick(struct web_server *ws)
+{
+    if (!ws->stopping)
+        uv_timer_start(&ws->timer, on_timer, 0, 0);
+}
+
+static void maybe_free(struct web_server *ws)
+{
+    if (!ws->stopping || ws->open_handles > 0 || ws->jobs > 0)
+        return;
+    web_sessions_free(ws);
+    for (size_t i = 0; i < ws->nroutes; i++)
+        free(ws->routes[i].path);
+    free(ws->routes);
+    for (size_t i = 0; i < 8; i++)
+        free(ws->auth_strings[i]);
+    for (size_t i = 0; i < ws->nprebuilt; i++) {
+        free(ws->prebuilt[i].name);
+        free(ws->prebuilt[i].value);
+    }
+    free(ws->prebuilt);
+    free(ws->bans);
+    free(ws->static_root);
+    free(ws->tls_cert);
+    free(ws->tls_key);
+    free(ws);
+}
+
+void web_server_job_done(struct web_server *ws)
+{
+    ws->jobs--;
+    maybe_free(ws);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct web_server *ws = h->data;
+    ws->open_handles--;
+    maybe_free(ws);
+}
+
+/* ---- requests ---- */
+
+static void waiting_unlink(struct web_req *r)
+{
+    if (r->pprev)
+        r->pprev->pnext = r->pnext;
+    else if (r->ws->waiting == r)
+        r->ws->waiting = r->pnext;
+    if (r->pnext)
+        r->pnext->pprev = r->pprev;
+    r->pnext = r->pprev = NULL;
+}
+
+static void req_free(struct web_req *r)
+{
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    web_form_free(r);
+    buf_free(&r->raw);
+    for (size_t i = 0; i < r->nhdrs; i++) {
+        free(r->hdrs[i].name);
+        free(r->hdrs[i].value);
+    }
+    web_session_unref(r->ws, r->session);
+    free(r->path);
+    free(r);
+}
+
+static void discard_body(struct web_req *r)
+{
+    if (r->pp) {
+        MHD_destroy_post_processor(r->pp);
+        r->pp = NULL;
+    }
+    r->has_raw = false;
+    web_form_free(r);
+    buf_free(&r->raw);
+}
+
+static int method_of(const char *m)
+{
+    if (strcmp(m, "GET") == 0)
+        return WEB_GET;
+    if (strcmp(m, "POST") == 0)
+        return WEB_POST;
+    if (strcmp(m, "HEAD") == 0)
+        return WEB_HEAD;
+    return 0;
+}
+
+/* Framing errors (501, 413, 400) carry no body and close the connection. */
+static enum MHD_Result queue_close(struct web_req *r, int status)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Connection", "close");
+    MHD_add_response_header(resp, "Content-Type", TEXT_PLAIN);
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    r->state = WEB_REQ_QUEUED;
+    return rc;
+}
+
+static void peer_ip(struct web_req *r, char *out, size_t outlen)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    char tmp[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, tmp, sizeof(tmp));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, tmp, sizeof(tmp));
+    else
+        return;
+    if (web_auth_ip_normalize(tmp, out, outlen) != 0)
+        snprintf(out, outlen, "%s", tmp);
+}
+
+static void local_ip(struct web_req *r, char *out, size_t outlen)
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    char tmp[INET6_ADDRSTRLEN];
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, tmp, sizeof(tmp));
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, tmp, sizeof(tmp));
+    else
+        return;
+    if (web_auth_ip_normalize(tmp, out, outlen) != 0)
+        snprintf(out, outlen, "%s", tmp);
+}
+
+static struct web_route *route_find(struct web_server *ws, const char *path)
+{
+    for (size_t i = 0; i < ws->nroutes; i++)
+        if (strcmp(ws->routes[i].path, path) == 0)
+            return &ws->routes[i];
+    return NULL;
+}
+
+/* ^/api/v2/[A-Za-z_][A-Za-z_0-9]*\/[A-Za-z_][A-Za-z_0-9]*$ */
+static bool is_v2_api_path(const char *p)
+{
+    if (strncmp(p, "/api/v2/", 8) != 0)
+        return false;
+    p += 8;
+    for (int part = 0; part < 2; part++) {
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
+            return false;
+        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+            p++;
+        if (part == 0 && *p++ != '/')
+            return false;
+    }
+    return *p == 0;
+}
+
+static bool auth_needed(struct web_server *ws, const char *ip)
+{
+    if (ws->auth.bypass_local_auth && web_auth_is_loopback(ip))
+        return false;
+    if (ws->auth.bypass_auth_subnet_whitelist_enabled &&
+        web_auth_ip_in_subnets(ip, ws->auth.bypass_auth_subnet_whitelist))
+        return false;
+    return true;
+}
+
+/* The §2.1 pipeline, then the route. */
+static void dispatch(struct web_req *r)
+{
+    struct web_server *ws = r->ws;
+    r->state = WEB_REQ_WAITING;
+    const struct web_auth_config *a = &ws->auth;
+    const char *host = web_req_header(r, "Host");
+
+    if (a->csrf_protection &&
+        web_auth_is_cross_site(web_req_header(r, "Origin"), web_req_header(r, "Referer"), host,
+                               web_req_header(r, "X-Forwarded-Host"))) {
+        web_reply_error(r, 401, NULL);
+        return;
+    }
+    if (a->host_header_validation) {
+        char lip[64];
+        local_ip(r, lip, sizeof(lip));
+        if (!web_auth_host_valid(host, ws->port, lip, a->domain_list)) {
+            web_reply_error(r, 401, NULL);
+            return;
+        }
+    }
+
+    char pip[64];
+    peer_ip(r, pip, sizeof(pip));
+    web_auth_client_ip(pip, web_req_header(r, "X-Forwarded-For"), a->reverse_proxy_enabled,
+                       a->trusted_proxies, r->client_ip, sizeof(r->client_ip));
+
+    const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "SID");
+    struct web_session *s = sid ? web_session_find(ws, sid) : NULL;
+    if (!s && !auth_needed(ws, r->client_ip)) {
+        s = web_session_start(ws);
+        if (s)
+            web_session_set_cookie(r, s);
+    }
+    if (s) {
+        s->refs++;
+        r->session = s;
+    }
+
+    if (r->method != WEB_POST)
+        web_form_collect_query(r);
+
+    struct web_route *rt = route_find(ws, r->path);
+    if (rt) {
+        if (!rt->is_public && !r->session) {
+            web_reply_error(r, 403, NULL);
+            return;
+        }
+        unsigned allowed = rt->methods | ((rt->methods & WEB_GET) ? WEB_HEAD : 0);
+        if (!(allowed & (unsigned)r->method)) {
+            web_reply_error(r, 405, NULL);
+            return;
+        }
+        rt->h(r, rt->ud);
+        return;
+    }
+    if (is_v2_api_path(r->path)) {
+        web_reply_error(r, r->session ? 404 : 403, NULL);
+        return;
+    }
+    web_static_serve(r);
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    log_debug("web: mhd: %s", msg);
+}
+
+static bool is_form(const char *ct)
+{
+    if (!ct)
+        return false;
+    return strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 ||
+           strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct web_server *ws = cls;
+    struct web_req *r = *con_cls;
+
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
+            return MHD_NO;
+        r->ws = ws;
+        r->conn = c;
+        r->cur_part = -1;
+        r->https = ws->https;
+        r->method = method_of(method);
+        r->path = strdup(url);
+        *con_cls = r;
+        if (!r->path)
+            return MHD_NO;
+        if (!r->method)
+            return queue_close(r, 501);
+        if (r->method == WEB_POST) {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+            if (cl && strtoull(cl, NULL, 10) > ws->max_body)
+                return queue_close(r, 413);
+            const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+            if (is_form(ct))
+                r->pp = MHD_create_post_processor(c, POST_BUFFER, web_form_iter, r);
+            if (!r->pp)
+                r->has_raw = true;
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->state != WEB_REQ_BODY || r->too_large || r->bad_form)
+            return MHD_YES;
+        r->body_bytes += n;
+        if (r->body_bytes > ws->max_body) {
+            r->too_large = true;
+            discard_body(r);
+        } else if (r->pp) {
+            if (MHD_post_process(r->pp, upload_data, n) != MHD_YES) {
+                r->bad_form = true;   /* 400 once the body is in */
+                discard_body(r);
+            }
+        } else if (r->has_raw && buf_append(&r->raw, upload_data, n) != 0) {
+            return MHD_NO;
+        }
+        return MHD_YES;
+    }
+
+    switch (r->state) {
+    case WEB_REQ_BODY:
+        if (r->too_large)
+            return queue_close(r, 413);
+        if (r->bad_form)
+            return queue_close(r, 400);
+        if (r->pp) {
+            MHD_destroy_post_processor(r->pp);
+            r->pp = NULL;
+        }
+        if (r->has_raw && buf_reserve(&r->raw, 1) == 0)
+            r->raw.data[r->raw.len] = 0;
+        dispatch(r);
+        if (r->state == WEB_REQ_WAITING) {
+            MHD_suspend_connection(c);
+            r->suspended = true;
+            r->pnext = ws->waiting;
+            if (ws->waiting)
+                ws->waiting->pprev = r;
+            ws->waiting = r;
+            return MHD_YES;
+        }
+        break;
+    case WEB_REQ_WAITING:
+    case WEB_REQ_QUEUED:
+        return MHD_YES;
+    case WEB_REQ_REPLIED:
+        break;
+    }
+    enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, r->resp);
+    MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    r->state = WEB_REQ_QUEUED;
+    return rc;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    struct web_req *r = *con_cls;
+    *con_cls = NULL;
+    if (!r)
+        return;
+    if (r->state == WEB_REQ_WAITING) {
+        /* The handler still owes a reply: keep r until it comes. */
+        waiting_unlink(r);
+        r->conn = NULL;
+        r->suspended = false;
+        r->ws->jobs++;   /* the server outlives r */
+        return;
+    }
+    req_free(r);
+}
+
+/* ---- replies ---- */
+
+static bool accepts_gzip(const char *ae)
+{
+    if (!ae || strlen(ae) > 1024)
+        return false;
+    char s[1025];
+    size_t n = 0;
+    for (const char *p = ae; *p; p++)
+        if (*p != ' ' && *p != '\t')
+            s[n++] = *p;
+    s[n] = 0;
+    const char *codings[] = {"gzip", "*"};
+    for (int k = 0; k < 2; k++) {
+        size_t cl = strlen(codings[k]);
+        char *save = NULL, copy[1025];
+        memcpy(copy, s, n + 1);
+        for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+            if (strncmp(it, codings[k], cl) != 0)
+                continue;
+            if (it[cl] == 0)
+                return true;
+            /* "gzip;q=0.5": skip the ";q=" */
+            if (strlen(it) < cl + 3)
+                return false;
+            char *end;
+            double q = strtod(it + cl + 3, &end);
+            if (end == it + cl + 3 || *end || !(q > 0))
+                return false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* gzip level 6 if it saves at least the 24 bytes of the header line. */
+static bool gzip_body(char **body, size_t *len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return false;
+    uLong cap = deflateBound(&z, (uLong)*len);
+    char *out = malloc(cap);
+    if (!out) {
+        deflateEnd(&z);
+        return false;
+    }
+    z.next_in = (Bytef *)*body;
+    z.avail_in = (uInt)*len;
+    z.next_out = (Bytef *)out;
+    z.avail_out = (uInt)cap;
+    int rc = deflate(&z, Z_FINISH);
+    size_t outlen = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END || outlen + 24 >= *len) {
+        free(out);
+        return false;
+    }
+    free(*body);
+    *body = out;
+    *len = outlen;
+    return true;
+}
+
+void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len)
+{
+    if (!r) {
+        free(body);
+        return;
+    }
+    if (!r->conn) {            /* connection gone while the handler worked */
+        struct web_server *ws = r->ws;
+        free(body);
+        req_free(r);
+        web_server_job_done(ws);
+        return;
+    }
+    if (r->state != WEB_REQ_WAITING) {
+        log_debug("web: second reply to %s ignored", r->path);
+        free(body);
+        return;
+    }
+    struct web_server *ws = r->ws;
+    bool gz = false;
+    if (len > 1024 && content_type && strncmp(content_type, "image/png", 9) != 0 &&
+        strncmp(content_type, "image/gif", 9) != 0 && accepts_gzip(web_req_header(r, "Accept-Encoding")) &&
+        len <= UINT32_MAX)
+        gz = gzip_body(&body, &len);
+
+    struct MHD_Response *resp;
+    if (len == 0) {
+        free(body);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(body);
+    }
+    if (!resp) {
+        /* Nothing to send: drop the connection rather than hang it. */
+        r->state = WEB_REQ_QUEUED;
+        if (r->suspended) {
+            waiting_unlink(r);
+            r->suspended = false;
+            MHD_resume_connection(r->conn);
+            kick(ws);
+        }
+        return;
+    }
+    if (content_type)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    if (gz)
+        MHD_add_response_header(resp, "Content-Encoding", "gzip");
+    for (size_t i = 0; i < ws->nprebuilt; i++)
+        MHD_add_response_header(resp, ws->prebuilt[i].name, ws->prebuilt[i].value);
+    for (size_t i = 0; i < r->nhdrs; i++)
+        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
+    r->resp = resp;
+    r->status = status;
+    r->state = WEB_REQ_REPLIED;
+    if (r->suspended) {
+        waiting_unlink(r);
+        r->suspended = false;
+        MHD_resume_connection(r->conn);
+        kick(ws);
+    }
+}
+
+void web_reply(struct web_req *r, int status, const char *content_type, const void *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy && len)
+        memcpy(copy, body, len);
+    if (!copy)
+        len = 0, status = 500;
+    web_reply_take(r, status, content_type, copy, len);
+}
+
+void web_reply_text(struct web_req *r, int status, const char *text)
+{
+    web_reply(r, status, TEXT_PLAIN, text ? text : "", text ? strlen(text) : 0);
+}
+
+void web_reply_json(struct web_req *r, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    json_decref(j);
+    if (!s) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    web_reply_take(r, 200, "application/json", s, strlen(s));
+}
+
+void web_reply_json_str(struct web_req *r, char *s, size_t len)
+{
+    web_reply_take(r, 200, "application/json", s, s ? len : 0);
+}
+
+void web_reply_ok(struct web_req *r)
+{
+    web_reply(r, 200, TEXT_PLAIN, "", 0);
+}
+
+void web_reply_error(struct web_req *r, int status, const char *msg)
+{
+    web_reply_text(r, status, msg ? msg : web_reason_phrase(status));
+}
+
+static bool header_ok(const char *s)
+{
+    return s && !strpbrk(s, "\r\n");
+}
+
+void web_req_add_header(struct web_req *r, const char *name, const char *value)
+{
+    if (!r || r->nhdrs >= WEB_MAX_HEADERS || !header_ok(name) || !*name || !header_ok(value))
+        return;
+    char *n = strdup(name), *v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return;
+    }
+    r->hdrs[r->nhdrs].name = n;
+    r->hdrs[r->nhdrs].value = v;
+    r->nhdrs++;
+}
+
+/* ---- accessors ---- */
+
+const char *web_req_header(struct web_req *r, const char *name)
+{
+    if (!r || !r->conn || !name)
+        return NULL;
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *web_req_client_ip(struct web_req *r) { return r->client_ip; }
+const char *web_req_path(struct web_req *r) { return r->path; }
+int web_req_method(struct web_req *r) { return r->method; }
+bool web_req_is_https(struct web_req *r) { return r->https; }
+struct web_server *web_req_server(struct web_req *r) { return r->ws; }
+
+void **web_req_session_slot(struct web_req *r)
+{
+    return r && r->session ? &r->session->slot : NULL;
+}
+
+void *web_req_session(struct web_req *r)
+{
+    return r && r->session ? r->session->slot : NULL;
+}
+
+/* ---- configuration ---- */
+
+static int prebuilt_add(struct web_hdr **arr, size_t *n, const char *name, const char *value)
+{
+    struct web_hdr *p = realloc(*arr, (*n + 1) * sizeof(**arr));
+    if (!p)
+        return -ENOMEM;
+    *arr = p;
+    p[*n].name = strdup(name);
+    p[*n].value = strdup(value);
+    if (!p[*n].name || !p[*n].value) {
+        free(p[*n].name);
+        free(p[*n].value);
+        return -ENOMEM;
+    }
+    (*n)++;
+    return 0;
+}
+
+static int build_prebuilt(struct web_server *ws, struct web_hdr **out, size_t *nout)
+{
+    const struct web_auth_config *a = &ws->auth;
+    struct web_hdr *arr = NULL;
+    size_t n = 0;
+    int rc = prebuilt_add(&arr, &n, "X-XSS-Protection", "1; mode=block");
+    rc |= prebuilt_add(&arr, &n, "X-Content-Type-Options", "nosniff");
+    if (!ws->alt_ui) {
+        rc |= prebuilt_add(&arr, &n, "Cross-Origin-Opener-Policy", "same-origin");
+        rc |= prebuilt_add(&arr, &n, "Referrer-Policy", "same-origin");
+    }
+    if (a->clickjacking_protection)
+        rc |= prebuilt_add(&arr, &n, "X-Frame-Options", "SAMEORIGIN");
+    char csp[512];
+    snprintf(csp, sizeof(csp), "%s%s%s", ws->alt_ui ? "" : CSP,
+             a->clickjacking_protection ? " frame-ancestors 'self';" : "",
+             ws->https ? " upgrade-insecure-requests;" : "");
+    const char *cspv = csp[0] == ' ' ? csp + 1 : csp;
+    if (*cspv)
+        rc |= prebuilt_add(&arr, &n, "Content-Security-Policy", cspv);
+
+    const char *p = a->use_custom_headers && a->custom_headers ? a->custom_headers : "";
+    for (int lines = 0; *p && lines < 256; lines++) {
+        size_t len = strcspn(p, "\n");
+        const char *colon = memchr(p, ':', len);
+        if (colon) {
+            char name[256], value[4096];
+            const char *ns = p, *ne = colon, *vs = colon + 1, *ve = p + len;
+            while (ns < ne && (*ns == ' ' || *ns == '\t'))
+                ns++;
+            while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t' || ne[-1] == '\r'))
+                ne--;
+            while (vs < ve && (*vs == ' ' || *vs == '\t'))
+                vs++;
+            while (ve > vs && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r'))
+                ve--;
+            if (ne > ns && (size_t)(ne - ns) < sizeof(name) && (size_t)(ve - vs) < sizeof(value)) {
+                for (size_t i = 0; i < (size_t)(ne - ns); i++)
+                    name[i] = (char)tolower((unsigned char)ns[i]);
+                name[ne - ns] = 0;
+                memcpy(value, vs, (size_t)(ve - vs));
+                value[ve - vs] = 0;
+                if (!strpbrk(name, " \t\r\n") && !strpbrk(value, "\r\n"))
+                    rc |= prebuilt_add(&arr, &n, name, value);
+            }
+        } else if (len) {
+            log_msg(LOG_WARNING, "Missing ':' separator in WebUI custom HTTP header: \"%.*s\"", (int)len, p);
+        }
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++) {
+            free(arr[i].name);
+            free(arr[i].value);
+        }
+        free(arr);
+        return -ENOMEM;
+    }
+    *out = arr;
+    *nout = n;
+    return 0;
+}
+
+int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)
+{
+    if (!ws || !c)
+        return -EINVAL;
+    const char *src[8] = {c->username, c->password_hash, c->domain_list, c->bypass_auth_subnet_whitelist,
+                          c->custom_headers, c->trusted_proxies, NULL, NULL};
+    char *dup[8] = {0};
+    for (int i = 0; i < 6; i++) {
+        dup[i] = strdup(src[i] ? src[i] : "");
+        if (!dup[i]) {
+            for (int k = 0; k < i; k++)
+                free(dup[k]);
+            return -ENOMEM;
+        }
+    }
+    struct web_auth_config old = ws->auth;
+    ws->auth = *c;
+    ws->auth.username = dup[0];
+    ws->auth.password_hash = dup[1];
+    ws->auth.domain_list = dup[2];
+    ws->auth.bypass_auth_subnet_whitelist = dup[3];
+    ws->auth.custom_headers = dup[4];
+    ws->auth.trusted_proxies = dup[5];
+    struct web_hdr *pre;
+    size_t npre;
+    if (build_prebuilt(ws, &pre, &npre) != 0) {
+        ws->auth = old;
+        for (int i = 0; i < 6; i++)
+            free(dup[i]);
+        return -ENOMEM;
+    }
+    for (int i = 0; i < 8; i++) {
+        free(ws->auth_strings[i]);
+        ws->auth_strings[i] = dup[i];
+    }
+    for (size_t i = 0; i < ws->nprebuilt; i++) {
+        free(ws->prebuilt[i].name);
+        free(ws->prebuilt[i].value);
+    }
+    free(ws->prebuilt);
+    ws->prebuilt = pre;
+    ws->nprebuilt = npre;
+    return 0;
+}
+
+void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot))
+{
+    ws->session_free = fn;
+}
+
+static int route_add(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud,
+                     bool pub)
+{
+    if (!ws || !path || path[0] != '/' || !h || !(methods & (WEB_GET | WEB_POST | WEB_HEAD)))
+        return -EINVAL;
+    if (route_find(ws, path))
+        return -EEXIST;
+    if (ws->nroutes == ws->caproutes) {
+        size_t nc = ws->caproutes ? ws->caproutes * 2 : 64;
+        struct web_route *p = realloc(ws->routes, nc * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        ws->routes = p;
+        ws->caproutes = nc;
+    }
+    char *dup = strdup(path);
+    if (!dup)
+        return -ENOMEM;
+    ws->routes[ws->nroutes++] = (struct web_route){dup, methods, pub, h, ud};
+    return 0;
+}
+
+int web_route_add(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud)
+{
+    return route_add(ws, path, methods, h, ud, false);
+}
+
+int web_route_add_public(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud)
+{
+    return route_add(ws, path, methods, h, ud, true);
+}
+
+int web_server_port(const struct web_server *ws)
+{
+    return ws ? ws->port : -1;
+}
+
+static char *read_small_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *data = malloc(TLS_FILE_MAX + 1);
+    size_t n = data ? fread(data, 1, TLS_FILE_MAX + 1, f) : 0;
+    fclose(f);
+    if (!data || n == 0 || n > TLS_FILE_MAX) {
+        free(data);
+        return NULL;
+    }
+    data[n] = 0;
+    return data;
+}
+
+static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_config *cfg)
+{
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    bool have_addr = false;
+    const char *addr = cfg->address;
+    uint16_t port = (uint16_t)cfg->port;
+    if (!addr || !*addr || strcmp(addr, "*") == 0) {
+        flags |= MHD_USE_DUAL_STACK;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons(port);
+        } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons(port);
+            flags |= MHD_USE_IPv6;
+        } else {
+            log_msg(LOG_CRITICAL, "WebUI: invalid listen address '%s'", addr);
+            return NULL;
+        }
+        have_addr = true;
+    }
+    if (ws->https)
+        flags |= MHD_USE_TLS;
+
+    struct MHD_OptionItem opts[16];
+    int n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONN, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                        cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, ws};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, ws};
+    if (have_addr)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+    if (ws->https) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, ws->tls_cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, ws->tls_key};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    struct MHD_Daemon *d = MHD_start_daemon(flags, port, NULL, NULL, on_access, ws,
+                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!d && (flags & MHD_USE_DUAL_STACK) == MHD_USE_DUAL_STACK) {
+        /* No IPv6 on this host: plain IPv4. */
+        flags &= ~(unsigned)MHD_USE_DUAL_STACK;
+        d = MHD_start_daemon(flags, port, NULL, NULL, on_access, ws, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    }
+    return d;
+}
+
+int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_server **out)
+{
+    if (!loop || !cfg || !out)
+        return -EINVAL;
+    *out = NULL;
+    struct web_server *ws = calloc(1, sizeof(*ws));
+    if (!ws)
+        return -ENOMEM;
+    ws->loop = loop;
+    ws->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
+    ws->alt_ui = cfg->alternative_ui;
+    ws->stopping = true;   /* until fully started, so maybe_free() works on failure */
+    int rc = -ENOMEM;
+    if (cfg->static_root && !(ws->static_root = strdup(cfg->static_root)))
+        goto fail;
+    if (cfg->https_cert_path && *cfg->https_cert_path && cfg->https_key_path && *cfg->https_key_path) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            log_msg(LOG_CRITICAL, "WebUI: HTTPS requested but libmicrohttpd has no TLS support");
+            rc = -ENOTSUP;
+            goto fail;
+        }
+        ws->tls_cert = read_small_file(cfg->https_cert_path);
+        ws->tls_key = read_small_file(cfg->https_key_path);
+        if (!ws->tls_cert || !ws->tls_key) {
+            log_msg(LOG_CRITICAL, "WebUI: cannot read HTTPS certificate or key (%s, %s)",
+                    cfg->https_cert_path, cfg->https_key_path);
+            rc = -ENOENT;
+            goto fail;
+        }
+        ws->https = true;
+    }
+    if ((rc = web_server_set_auth(ws, &cfg->auth)) != 0)
+        goto fail;
+    if ((rc = web_session_register_routes(ws)) != 0 || (rc = web_app_identity_register(ws)) != 0)
+        goto fail;
+
+    ws->mhd = start_mhd(ws, cfg);
+    if (!ws->mhd) {
+        log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d", cfg->address ? cfg->address : "*", cfg->port);
+        rc = -EADDRINUSE;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(ws->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    ws->port = pi ? pi->port : cfg->port;
+    const union MHD_DaemonInfo *ei = MHD_get_daemon_info(ws->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!ei || uv_poll_init(loop, &ws->poll, ei->epoll_fd) != 0) {
+        MHD_stop_daemon(ws->mhd);
+        rc = -EIO;
+        goto fail;
+    }
+    ws->poll.data = ws;
+    ws->open_handles++;
+    uv_timer_init(loop, &ws->timer);
+    ws->timer.data = ws;
+    ws->open_handles++;
+    ws->stopping = false;
+    uv_poll_start(&ws->poll, UV_READABLE, on_poll);
+    schedule(ws);
+    log_msg(LOG_INFO, "WebUI: listening on %s port %d%s", cfg->address ? cfg->address : "*", ws->port,
+            ws->https ? " (HTTPS)" : "");
+    *out = ws;
+    return 0;
+fail:
+    ws->mhd = NULL;
+    maybe_free(ws);
+    return rc;
+}
+
+void web_server_stop(struct web_server *ws)
+{
+    if (!ws || ws->stopping)
+        return;
+    /* MHD refuses to stop with suspended connections: resume them; their
+     * requests are detached in on_completed and wait for their reply. */
+    for (struct web_req *r = ws->waiting; r; r = r->pnext) {
+        if (r->suspended && r->conn) {
+            MHD_resume_connection(r->conn);
+            r->suspended = false;
+        }
+    }
+    uv_poll_stop(&ws->poll);
+    uv_timer_stop(&ws->timer);
+    MHD_stop_daemon(ws->mhd);
+    ws->mhd = NULL;
+    ws->stopping = true;
+    uv_close((uv_handle_t *)&ws->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&ws->timer, on_handle_closed);
+}

@@ -1,0 +1,348 @@
+/* web/session — SID cookie sessions, failed-login bans, auth/login and
+ * auth/logout, with qBittorrent 5.1's exact answers (api-surface.md §2.4,
+ * §2.5).
+ *
+ * Sessions live in a small hash table plus an LRU list (most recently used
+ * first): lookup is O(1), expiry and the WEB_MAX_SESSIONS cap walk from the
+ * tail.  A request holds a reference on its session, so a logout or expiry
+ * in between never leaves a deferred handler with a dangling slot.
+ * The PBKDF2 check (~100k SHA-512 rounds) runs on a libuv worker thread.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/log.h"
+#include "web/web_int.h"
+
+static unsigned sid_hash(const char *sid)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = sid; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h % WEB_SESSION_BUCKETS;
+}
+
+static void lru_unlink(struct web_server *ws, struct web_session *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ws->lru_head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        ws->lru_tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void lru_push_front(struct web_server *ws, struct web_session *s)
+{
+    s->prev = NULL;
+    s->next = ws->lru_head;
+    if (ws->lru_head)
+        ws->lru_head->prev = s;
+    ws->lru_head = s;
+    if (!ws->lru_tail)
+        ws->lru_tail = s;
+}
+
+static void session_free(struct web_server *ws, struct web_session *s)
+{
+    if (s->slot && ws->session_free)
+        ws->session_free(s->slot);
+    free(s);
+}
+
+void web_session_end(struct web_server *ws, struct web_session *s)
+{
+    if (!s || s->dead)
+        return;
+    struct web_session **pp = &ws->buckets[sid_hash(s->sid)];
+    while (*pp && *pp != s)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = s->hnext;
+    lru_unlink(ws, s);
+    ws->nsessions--;
+    s->dead = true;
+    if (s->refs == 0)
+        session_free(ws, s);
+}
+
+void web_session_unref(struct web_server *ws, struct web_session *s)
+{
+    if (!s)
+        return;
+    if (--s->refs == 0 && s->dead)
+        session_free(ws, s);
+}
+
+static bool expired(struct web_server *ws, struct web_session *s, uint64_t now)
+{
+    int t = ws->auth.session_timeout_s;
+    return t > 0 && now - s->last_ms > (uint64_t)t * 1000;
+}
+
+struct web_session *web_session_find(struct web_server *ws, const char *sid)
+{
+    if (!sid || strlen(sid) != WEB_SID_LEN)
+        return NULL;
+    uint64_t now = uv_now(ws->loop);
+    for (struct web_session *s = ws->buckets[sid_hash(sid)]; s; s = s->hnext) {
+        if (strcmp(s->sid, sid) != 0)
+            continue;
+        if (expired(ws, s, now)) {
+            web_session_end(ws, s);
+            return NULL;
+        }
+        s->last_ms = now;
+        lru_unlink(ws, s);
+        lru_push_front(ws, s);
+        return s;
+    }
+    return NULL;
+}
+
+struct web_session *web_session_start(struct web_server *ws)
+{
+    uint64_t now = uv_now(ws->loop);
+    /* Drop outdated sessions (as qBittorrent does on every start) and keep
+     * the table bounded: both walk from the least recently used end. */
+    while (ws->lru_tail && (expired(ws, ws->lru_tail, now) || ws->nsessions >= WEB_MAX_SESSIONS))
+        web_session_end(ws, ws->lru_tail);
+
+    struct web_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    for (int tries = 0;; tries++) {
+        uint8_t rnd[24];
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1 || tries > 8) {
+            free(s);
+            return NULL;
+        }
+        EVP_EncodeBlock((unsigned char *)s->sid, rnd, sizeof(rnd));
+        bool dup = false;
+        for (struct web_session *o = ws->buckets[sid_hash(s->sid)]; o; o = o->hnext)
+            dup |= strcmp(o->sid, s->sid) == 0;
+        if (!dup)
+            break;
+    }
+    unsigned h = sid_hash(s->sid);
+    s->hnext = ws->buckets[h];
+    ws->buckets[h] = s;
+    s->last_ms = now;
+    lru_push_front(ws, s);
+    ws->nsessions++;
+    return s;
+}
+
+void web_sessions_free(struct web_server *ws)
+{
+    while (ws->lru_head)
+        web_session_end(ws, ws->lru_head);
+}
+
+void web_session_set_cookie(struct web_req *r, struct web_session *s)
+{
+    const struct web_auth_config *a = &r->ws->auth;
+    bool secure = a->secure_cookie && r->https;
+    char v[160];
+    snprintf(v, sizeof(v), "SID=%s;%s HttpOnly;%s path=/", s->sid, secure ? " secure;" : "",
+             a->csrf_protection ? " SameSite=Strict;" : secure ? " SameSite=None;" : "");
+    web_req_add_header(r, "Set-Cookie", v);
+}
+
+/* ---- bans ---- */
+
+static struct web_ban *ban_find(struct web_server *ws, const char *ip, bool create)
+{
+    for (size_t i = 0; i < ws->nbans; i++)
+        if (strcmp(ws->bans[i].ip, ip) == 0)
+            return &ws->bans[i];
+    if (!create)
+        return NULL;
+    if (!ws->bans) {
+        ws->bans = calloc(WEB_MAX_BANS, sizeof(*ws->bans));
+        if (!ws->bans)
+            return NULL;
+    }
+    size_t i = ws->nbans;
+    if (i == WEB_MAX_BANS) {
+        /* Full: reuse the least recently failing record. */
+        i = 0;
+        for (size_t j = 1; j < ws->nbans; j++)
+            if (ws->bans[j].last_ms < ws->bans[i].last_ms)
+                i = j;
+    } else {
+        ws->nbans++;
+    }
+    memset(&ws->bans[i], 0, sizeof(ws->bans[i]));
+    snprintf(ws->bans[i].ip, sizeof(ws->bans[i].ip), "%s", ip);
+    return &ws->bans[i];
+}
+
+static void ban_remove(struct web_server *ws, struct web_ban *b)
+{
+    *b = ws->bans[--ws->nbans];
+}
+
+static bool is_banned(struct web_server *ws, const char *ip)
+{
+    struct web_ban *b = ban_find(ws, ip, false);
+    if (!b || !b->banned_until_ms)
+        return false;
+    if (uv_now(ws->loop) >= b->banned_until_ms) {
+        ban_remove(ws, b);   /* a ban expires lazily, counter and all */
+        return false;
+    }
+    return true;
+}
+
+static int add_failure(struct web_server *ws, const char *ip)
+{
+    struct web_ban *b = ban_find(ws, ip, true);
+    if (!b)
+        return 0;
+    b->last_ms = uv_now(ws->loop);
+    b->fails++;
+    if (b->fails >= ws->auth.max_auth_fail_count) {
+        b->banned_until_ms = b->last_ms + (uint64_t)ws->auth.ban_duration_s * 1000;
+        log_msg(LOG_WARNING, "WebAPI login failure. Reason: IP has been banned, IP: %s", ip);
+    }
+    return b->fails;
+}
+
+/* ---- auth/login, auth/logout ---- */
+
+struct login_job {
+    uv_work_t work;
+    struct web_req *req;
+    struct web_server *ws;
+    char *user_given, *user_want, *pass, *hash;
+    bool ok;
+};
+
+static void login_work(uv_work_t *w)
+{
+    struct login_job *j = w->data;
+    bool user_ok = web_auth_equal(j->user_given, j->user_want);
+    bool pass_ok = web_auth_check_password(j->pass, j->hash);
+    j->ok = user_ok && pass_ok;
+}
+
+static void login_done(uv_work_t *w, int status)
+{
+    struct login_job *j = w->data;
+    struct web_req *r = j->req;
+    struct web_server *ws = j->ws;
+    if (status != 0 || ws->stopping) {
+        web_reply_error(r, 503, NULL);
+    } else if (j->ok) {
+        struct web_ban *b = ban_find(ws, r->client_ip, false);
+        if (b)
+            ban_remove(ws, b);
+        struct web_session *s = r->session ? r->session : web_session_start(ws);
+        if (!s) {
+            web_reply_error(r, 500, NULL);
+        } else {
+            if (!r->session) {
+                s->refs++;
+                r->session = s;
+                web_session_set_cookie(r, s);
+            }
+            log_msg(LOG_INFO, "WebAPI login success. IP: %s", r->client_ip);
+            web_reply_text(r, 200, "Ok.");
+        }
+    } else {
+        int n = ws->auth.max_auth_fail_count > 0 ? add_failure(ws, r->client_ip) : 0;
+        log_msg(LOG_WARNING,
+                "WebAPI login failure. Reason: invalid credentials, attempt count: %d, IP: %s, username: %s",
+                n, r->client_ip, j->user_given);
+        web_reply_text(r, 200, "Fails.");
+    }
+    OPENSSL_cleanse(j->pass, strlen(j->pass));
+    free(j->user_given);
+    free(j->user_want);
+    free(j->pass);
+    free(j->hash);
+    free(j);
+    web_server_job_done(ws);
+}
+
+static void login_handler(struct web_req *r, void *ud)
+{
+    (void)ud;
+    struct web_server *ws = r->ws;
+    if (r->session) {
+        web_reply_text(r, 200, "Ok.");
+        return;
+    }
+    const char *user = web_req_param(r, "username");
+    const char *pass = web_req_param(r, "password");
+    if (is_banned(ws, r->client_ip)) {
+        log_msg(LOG_WARNING, "WebAPI login failure. Reason: IP has been banned, IP: %s, username: %s",
+                r->client_ip, user ? user : "");
+        web_reply_error(r, 403, "Your IP address has been banned after too many failed authentication attempts.");
+        return;
+    }
+    struct login_job *j = calloc(1, sizeof(*j));
+    if (j) {
+        j->user_given = strdup(user ? user : "");
+        j->user_want = strdup(ws->auth.username ? ws->auth.username : "");
+        j->pass = strdup(pass ? pass : "");
+        j->hash = strdup(ws->auth.password_hash ? ws->auth.password_hash : "");
+    }
+    if (!j || !j->user_given || !j->user_want || !j->pass || !j->hash) {
+        if (j) {
+            free(j->user_given);
+            free(j->user_want);
+            free(j->pass);
+            free(j->hash);
+            free(j);
+        }
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    j->req = r;
+    j->ws = ws;
+    j->work.data = j;
+    if (uv_queue_work(ws->loop, &j->work, login_work, login_done) != 0) {
+        j->ok = false;
+        free(j->user_given);
+        free(j->user_want);
+        free(j->pass);
+        free(j->hash);
+        free(j);
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    ws->jobs++;
+}
+
+static void logout_handler(struct web_req *r, void *ud)
+{
+    (void)ud;
+    /* Non-public route: the pipeline guarantees a session. */
+    web_session_end(r->ws, r->session);
+    time_t t = time(NULL) - 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char date[64], v[128];
+    strftime(date, sizeof(date), "%a, %d-%b-%Y %H:%M:%S GMT", &tm);
+    snprintf(v, sizeof(v), "SID=; expires=%s; path=/", date);
+    web_req_add_header(r, "Set-Cookie", v);
+    web_reply_ok(r);
+}
+
+int web_session_register_routes(struct web_server *ws)
+{
+    int rc = web_route_add_public(ws, "/api/v2/auth/login", WEB_POST, login_handler, NULL);
+    if (rc == 0)
+        rc = web_route_add(ws, "/api/v2/auth/logout", WEB_POST, logout_handler, NULL);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* web internals shared by server.c, form.c, session.c, static.c and
+ * app_identity.c.  Not for use outside src/web/. */
+#ifndef TD_WEB_INT_H
+#define TD_WEB_INT_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "web/server.h"
+
+#define WEB_MAX_PARAMS 4096       /* form fields per request */
+#define WEB_MAX_FILES 1024        /* uploaded files per request */
+#define WEB_SID_LEN 32
+#define WEB_SESSION_BUCKETS 256
+#define WEB_MAX_SESSIONS 4096     /* oldest-idle evicted beyond this */
+#define WEB_MAX_BANS 4096         /* failed-login records kept */
+#define WEB_MAX_HEADERS 64        /* extra response headers per reply */
+
+struct web_session {
+    char sid[WEB_SID_LEN + 1];
+    uint64_t last_ms;             /* uv_now() of the last use */
+    void *slot;
+    int refs;                     /* requests in flight holding it */
+    bool dead;                    /* removed from the table, freed at refs == 0 */
+    struct web_session *hnext;    /* bucket chain */
+    struct web_session *prev, *next;  /* LRU list, most recent first */
+};
+
+struct web_ban {
+    char ip[64];
+    int fails;
+    uint64_t banned_until_ms;     /* 0 = not banned */
+    uint64_t last_ms;
+};
+
+struct web_route {
+    char *path;
+    unsigned methods;
+    bool is_public;
+    web_handler h;
+    void *ud;
+};
+
+struct web_hdr {
+    char *name, *value;
+};
+
+struct web_param {
+    char *name;
+    struct buf val;
+};
+
+struct web_upload {
+    struct web_file pub;
+    char *field, *filename;
+    struct buf data;
+};
+
+enum web_req_state {
+    WEB_REQ_BODY,          /* receiving the body */
+    WEB_REQ_WAITING,       /* handler called, no reply yet (suspended) */
+    WEB_REQ_REPLIED,       /* response built, not yet queued */
+    WEB_REQ_QUEUED,        /* handed to MHD */
+};
+
+struct web_req {
+    struct web_server *ws;
+    struct MHD_Connection *conn;  /* NULL once the connection is gone */
+    enum web_req_state state;
+    int method;                   /* WEB_*, 0 = unsupported */
+    bool suspended, too_large, bad_form, has_raw, https;
+    size_t body_bytes;
+    char *path;
+    struct MHD_PostProcessor *pp;
+    struct buf raw;
+    struct web_param *params;
+    size_t nparams, capparams;
+    struct web_upload *files;
+    size_t nfiles, capfiles;
+    int cur_part;                 /* index of the value being streamed, -1 none */
+    bool cur_is_file;
+    struct web_session *session;
+    char client_ip[64];
+    struct web_hdr hdrs[WEB_MAX_HEADERS];
+    size_t nhdrs;
+    struct MHD_Response *resp;
+    int status;
+    struct web_req *pnext, *pprev;  /* server's list of waiting requests */
+};
+
+struct web_server {
+    uv_loop_t *loop;
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int open_handles;
+    int jobs;                     /* worker-thread jobs still to report back */
+    bool stopping;
+    int port;
+    bool https;
+    bool alt_ui;
+    size_t max_body;
+    char *static_root;
+    char *tls_cert, *tls_key;
+
+    struct web_route *routes;
+    size_t nroutes, caproutes;
+
+    /* auth config, deep copy */
+    struct web_auth_config auth;
+    char *auth_strings[8];
+    struct web_hdr *prebuilt;     /* headers sent with every API/UI reply */
+    size_t nprebuilt;
+
+    struct web_session *buckets[WEB_SESSION_BUCKETS];
+    struct web_session *lru_head, *lru_tail;
+    size_t nsessions;
+    void (*session_free)(void *slot);
+
+    struct web_ban *bans;
+    size_t nbans;
+
+    struct web_req *waiting;      /* suspended requests */
+};
+
+/* form.c */
+int web_form_add(struct web_req *r, const char *name, const char *filename,
+                 const char *data, uint64_t off, size_t size);
+void web_form_free(struct web_req *r);
+enum MHD_Result web_form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                              const char *filename, const char *content_type,
+                              const char *transfer_encoding, const char *data,
+                              uint64_t off, size_t size);
+int web_form_collect_query(struct web_req *r);
+
+/* session.c */
+struct web_session *web_session_find(struct web_server *ws, const char *sid);
+struct web_session *web_session_start(struct web_server *ws);
+void web_session_end(struct web_server *ws, struct web_session *s);
+void web_session_unref(struct web_server *ws, struct web_session *s);
+void web_sessions_free(struct web_server *ws);
+void web_session_set_cookie(struct web_req *r, struct web_session *s);
+int web_session_register_routes(struct web_server *ws);
+
+/* static.c */
+void web_static_serve(struct web_req *r);
+
+/* app_identity.c */
+int web_app_identity_register(struct web_server *ws);
+
+/* server.c */
+void web_server_job_done(struct web_server *ws);   /* frees a stopped server when idle */
+void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len);
+
+#endif
