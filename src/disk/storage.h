@@ -1,0 +1,124 @@
+/* storage — one torrent's data on disk: file layout, piece I/O, hash check,
+ * delete and move.
+ *
+ * The engine owns torrent state on the loop thread and must never block on
+ * the disk, so every operation here that touches the file system (open,
+ * pread, pwrite, SHA-1, unlink, rename) runs on libuv's threadpool, and its
+ * callback runs back on the loop thread.  The only exception is
+ * storage_stat_files(), which is stat() only.
+ *
+ * The torrent's bytes are the concatenation of its files (struct bt_file
+ * offsets).  Pad files (BEP47) are never created and read as zeros.  Files
+ * are created sparse: ftruncate()d to their full length when first created,
+ * never preallocated.
+ *
+ * Safety: a torrent must never write outside its save path.  Paths come
+ * from path_join(save_path, file->path) and are refused with -EPERM unless
+ * they are strictly below save_path.  Writes open every component below
+ * save_path with O_NOFOLLOW, so a symlink inside the save path (planted or
+ * not) can never redirect a write elsewhere.  Reads follow symlinks, so data
+ * linked in by the user (cross-seeding) can be checked and seeded.
+ */
+#ifndef TD_DISK_STORAGE_H
+#define TD_DISK_STORAGE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "bt/metainfo.h"
+
+struct storage;
+struct storage_check;
+
+/* Validates the layout (contiguous offsets, piece count) and remembers the
+ * save path; no I/O yet.  mi must outlive the storage.  0, -EINVAL or
+ * -ENOMEM. */
+int storage_open(uv_loop_t *loop, const struct bt_metainfo *mi, const char *save_path,
+                 struct storage **out);
+
+/* Cancels running checks (their done callback is not called), waits for
+ * every other job in flight (their callbacks still run), closes cached file
+ * descriptors and frees the storage; then calls done(ud) on the loop
+ * thread.  No other call on st is allowed after this. */
+void storage_close(struct storage *st, void (*done)(void *ud), void *ud);
+
+/* One byte per file, as qBittorrent's priorities (0 = do not download).
+ * A file with priority 0 is never created by a piece that lies only in
+ * unwanted files; a wanted piece that also overlaps an unwanted file writes
+ * its bytes there too (creating it), as qBittorrent does.  Takes effect for
+ * writes queued afterwards.  0 or -ENOMEM. */
+int storage_set_file_priorities(struct storage *st, const uint8_t *prios);
+
+/* rc: 0 written; -EILSEQ the SHA-1 did not match (nothing written);
+ * -ENOENT the piece lies only in unwanted files that do not exist (nothing
+ * written, so it must not be counted as had); -EPERM unsafe path; or
+ * another -errno from the file system (-ENOSPC, -EACCES, -EFBIG, ...). */
+typedef void (*storage_write_cb)(void *ud, uint32_t piece, int rc);
+
+/* Takes ownership of data in every case (freed on error too); it must be
+ * exactly the piece's size.  Verifies the hash, then writes the piece across
+ * the files it spans.  Returns 0 if queued (cb will be called), -EINVAL for a
+ * bad piece index or NULL data, -EBUSY during a move or delete, -ESHUTDOWN
+ * after storage_close, -ENOMEM. */
+int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
+                        storage_write_cb cb, void *ud);
+
+/* rc 0: data is a malloc'd block of len bytes which the callback owns and
+ * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
+ * shorter than the torrent says, or another -errno. */
+typedef void (*storage_read_cb)(void *ud, int rc, uint8_t *data, uint32_t len);
+
+/* Reads [begin, begin+len) of a piece; pad-file ranges read as zeros.
+ * Returns 0 if queued, -EINVAL if the range is empty or leaves the piece,
+ * -EBUSY, -ESHUTDOWN or -ENOMEM. */
+int storage_read(struct storage *st, uint32_t piece, uint32_t begin, uint32_t len,
+                 storage_read_cb cb, void *ud);
+
+/* done <= total, both in pieces.  Called at most ~10 times a second. */
+typedef void (*storage_check_progress_cb)(void *ud, uint32_t done, uint32_t total);
+
+/* have_bits: ceil(num_pieces/8) bytes in BEP3 order (bit 0 = high bit of
+ * byte 0, spare bits zero), valid only during the call.  rc is 0 unless the
+ * check itself could not run (-ENOMEM); unreadable pieces are just absent. */
+typedef void (*storage_check_done_cb)(void *ud, int rc, const uint8_t *have_bits,
+                                      uint32_t num_pieces);
+
+/* Hashes every piece whose files are on disk; pieces in missing or too short
+ * files are absent without being read.  The piece range is split into
+ * chunks hashed by at most 2 parallel threadpool jobs, so a check uses two
+ * cores without starving other torrents' writes.  prog may be NULL.
+ * *handle stays valid until done is called or the check is cancelled.
+ * Returns 0, -EBUSY (a move or delete is running), -ESHUTDOWN or -ENOMEM. */
+int storage_check(struct storage *st, storage_check_progress_cb prog,
+                  storage_check_done_cb done, void *ud, struct storage_check **handle);
+
+/* Stops a check; its done callback will not be called.  Must not be called
+ * after done ran.  Safe to call from the progress callback. */
+void storage_check_cancel(struct storage_check *c);
+
+/* Synchronous stat() of each file, for resume data: sizes[i] in bytes and
+ * mtimes[i] in epoch seconds, -1 when the file is missing (pad files are
+ * always -1).  Either array may be NULL.  Returns 0. */
+int storage_stat_files(struct storage *st, int64_t *sizes, int64_t *mtimes);
+
+/* Unlinks the torrent's files, then removes the directories named by its
+ * paths that became empty (never save_path itself, never anything else).
+ * Waits for jobs in flight; reads and writes are refused with -EBUSY until it
+ * is done.  done's rc is 0 or the first -errno other than -ENOENT.  Returns
+ * 0 if queued, -EBUSY if a check, move or delete is running, -ESHUTDOWN,
+ * -ENOMEM. */
+int storage_delete_files(struct storage *st, void (*done)(void *ud, int rc), void *ud);
+
+/* Moves the files that exist to new_save_path (rename when on the same file
+ * system, else copy + fsync + unlink), removes the emptied directories under
+ * the old path, and from then on uses the new path.  Same concurrency rules
+ * as storage_delete_files().  If any file fails, the storage keeps the old
+ * path and done gets the -errno (files already moved stay moved).  Returns
+ * 0 if queued, -EINVAL for an empty path, -EBUSY, -ESHUTDOWN, -ENOMEM. */
+int storage_move(struct storage *st, const char *new_save_path,
+                 void (*done)(void *ud, int rc), void *ud);
+
+/* The current save path (changes after a successful move). */
+const char *storage_save_path(const struct storage *st);
+
+#endif

@@ -1,0 +1,190 @@
+/* storage_fs — deleting and moving a torrent's files.  Both are exclusive
+ * jobs: they start when nothing else of the storage is in flight, so no
+ * worker holds a cached fd or reads save_path while they run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "disk/storage_int.h"
+#include "util/log.h"
+
+#define COPY_BUF (1 << 20)
+
+struct fs_job {
+    struct storage_job base;
+    char *new_path;           /* move only */
+    void (*done)(void *ud, int rc);
+    void *ud;
+    int rc;
+};
+
+static void fs_after(struct storage_job *base)
+{
+    struct fs_job *j = (struct fs_job *)base;
+    struct storage *st = base->st;
+    if (j->new_path && j->rc == 0) {
+        free(st->save_path);
+        st->save_path = j->new_path;
+        j->new_path = NULL;
+    }
+    j->done(j->ud, j->rc);
+    free(j->new_path);
+    free(j);
+}
+
+static int submit_fs(struct storage *st, char *new_path, void (*work)(struct storage_job *),
+                     void (*done)(void *ud, int rc), void *ud)
+{
+    struct fs_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        free(new_path);
+        return -ENOMEM;
+    }
+    j->base.work = work;
+    j->base.after = fs_after;
+    j->new_path = new_path;
+    j->done = done;
+    j->ud = ud;
+    j->rc = -EIO;   /* overwritten by work() */
+    int rc = storage_job_submit_excl(st, &j->base);
+    if (rc < 0) {
+        free(j->new_path);
+        free(j);
+    }
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static void delete_work(struct storage_job *base)
+{
+    struct fs_job *j = (struct fs_job *)base;
+    struct storage *st = base->st;
+    const struct bt_metainfo *mi = st->mi;
+    storage_io_fd_close_idle(st);
+    j->rc = 0;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        if (mi->files[i].pad)
+            continue;
+        char *full;
+        int rc = storage_io_path(st->save_path, mi->files[i].path, &full);
+        if (rc == 0) {
+            if (unlink(full) < 0 && errno != ENOENT)
+                rc = -errno;
+            if (rc < 0)
+                log_msg(LOG_WARNING, "storage: cannot delete \"%s\": %s", full, strerror(-rc));
+            free(full);
+        }
+        if (rc < 0 && j->rc == 0)
+            j->rc = rc;
+    }
+    storage_io_remove_empty_dirs(st->save_path, mi);
+}
+
+int storage_delete_files(struct storage *st, void (*done)(void *ud, int rc), void *ud)
+{
+    if (!done)
+        return -EINVAL;
+    return submit_fs(st, NULL, delete_work, done, ud);
+}
+
+/* ---- move ---- */
+
+static int copy_file(const char *from, int dfd, const char *leaf)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    struct stat sb;
+    int out = -1, rc = 0;
+    uint8_t *buf = malloc(COPY_BUF);
+    if (!buf)
+        rc = -ENOMEM;
+    else if (fstat(in, &sb) < 0)
+        rc = -errno;
+    else if ((out = openat(dfd, leaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                           sb.st_mode & 07777)) < 0)
+        rc = errno == ELOOP ? -EPERM : -errno;
+    else if (ftruncate(out, sb.st_size) < 0)
+        rc = -errno;
+    for (int64_t off = 0; rc == 0 && off < sb.st_size; ) {
+        size_t n = sb.st_size - off < COPY_BUF ? (size_t)(sb.st_size - off) : COPY_BUF;
+        rc = storage_io_pread(in, buf, n, off);
+        if (rc == 0)
+            rc = storage_io_pwrite(out, buf, n, off);
+        off += (int64_t)n;
+    }
+    if (rc == 0 && fsync(out) < 0)
+        rc = -errno;
+    if (out >= 0 && close(out) < 0 && rc == 0)
+        rc = -errno;
+    if (rc < 0 && out >= 0)
+        unlinkat(dfd, leaf, 0);
+    close(in);
+    free(buf);
+    return rc;
+}
+
+static int move_one(const char *old_base, const char *new_base, const char *rel)
+{
+    char *from, *to;
+    int rc = storage_io_path(old_base, rel, &from);
+    if (rc < 0)
+        return rc;
+    rc = storage_io_path(new_base, rel, &to);
+    if (rc < 0) {
+        free(from);
+        return rc;
+    }
+    struct stat sb;
+    int dfd = -1;
+    const char *leaf;
+    if (lstat(from, &sb) < 0) {
+        rc = errno == ENOENT ? 0 : -errno;   /* nothing to move */
+    } else if ((rc = storage_io_walk(new_base, rel, true, &dfd, &leaf)) == 0) {
+        if (renameat(AT_FDCWD, from, dfd, leaf) < 0) {
+            rc = -errno;
+            if (rc == -EXDEV && (rc = copy_file(from, dfd, leaf)) == 0 && unlink(from) < 0)
+                rc = -errno;
+        }
+        close(dfd);
+    }
+    if (rc < 0)
+        log_msg(LOG_WARNING, "storage: cannot move \"%s\" to \"%s\": %s", from, to, strerror(-rc));
+    free(from);
+    free(to);
+    return rc;
+}
+
+static void move_work(struct storage_job *base)
+{
+    struct fs_job *j = (struct fs_job *)base;
+    struct storage *st = base->st;
+    const struct bt_metainfo *mi = st->mi;
+    storage_io_fd_close_idle(st);
+    j->rc = 0;
+    if (strcmp(st->save_path, j->new_path) == 0)
+        return;
+    for (size_t i = 0; i < mi->num_files && j->rc == 0; i++)
+        if (!mi->files[i].pad)
+            j->rc = move_one(st->save_path, j->new_path, mi->files[i].path);
+    if (j->rc == 0)
+        storage_io_remove_empty_dirs(st->save_path, mi);
+}
+
+int storage_move(struct storage *st, const char *new_save_path,
+                 void (*done)(void *ud, int rc), void *ud)
+{
+    if (!done || !new_save_path || !*new_save_path)
+        return -EINVAL;
+    size_t n = strlen(new_save_path);
+    while (n > 1 && new_save_path[n - 1] == '/')
+        n--;
+    char *p = strndup(new_save_path, n);
+    if (!p)
+        return -ENOMEM;
+    return submit_fs(st, p, move_work, done, ud);
+}
