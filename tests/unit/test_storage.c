@@ -930,6 +930,49 @@ static void close_waits_for_jobs(void **state)
     free_torrent(t);
 }
 
+/* Many small files (more than the fd cache holds), all pieces written and
+ * read concurrently on the threadpool, then checked. */
+static void many_files_parallel(void **state)
+{
+    struct env *e = *state;
+    enum { NF = 40 };
+    struct fspec fs[NF];
+    char names[NF][32];
+    for (int i = 0; i < NF; i++) {
+        snprintf(names[i], sizeof(names[i]), "m/d%d/f%02d", i % 5, i);
+        fs[i] = (struct fspec){names[i], i % 7 == 3 ? 0 : 1000 + (rnd8() << 6), false};
+    }
+    struct torrent *t = make_torrent(fs, NF, 8192);
+    struct storage *st = open_st(e, t);
+    uint32_t n = t->mi.num_pieces;
+    struct result *w = calloc(n, sizeof(*w));
+    for (uint32_t p = n; p-- > 0; )
+        assert_int_equal(storage_write_piece(st, p, piece_copy(t, p), on_write, &w[p]), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    for (uint32_t p = 0; p < n; p++) {
+        assert_int_equal(w[p].calls, 1);
+        assert_int_equal(w[p].rc, 0);
+    }
+    for (int i = 0; i < NF; i++)
+        assert_file_content(e->save, t, (size_t)i);
+    memset(w, 0, n * sizeof(*w));
+    for (uint32_t p = 0; p < n; p++)
+        assert_int_equal(storage_read(st, p, 0, (uint32_t)piece_size(t, p), on_read, &w[p]), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    for (uint32_t p = 0; p < n; p++) {
+        assert_int_equal(w[p].rc, 0);
+        assert_memory_equal(w[p].data, t->data + (int64_t)p * 8192, (size_t)piece_size(t, p));
+        free(w[p].data);
+    }
+    free(w);
+    struct result r;
+    assert_int_equal(check_sync(e, st, &r), 0);
+    for (uint32_t p = 0; p < n; p++)
+        assert_true(have_bit(&r, p));
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static void bad_layouts_refused(void **state)
 {
     struct env *e = *state;
@@ -1006,6 +1049,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stat_files_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(move_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(close_waits_for_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_files_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_layouts_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(check_speed_256mib, setup, teardown),
     };
