@@ -87,7 +87,8 @@ typedef void (*storage_check_done_cb)(void *ud, int rc, const uint8_t *have_bits
  * files are absent without being read.  The piece range is split into
  * chunks hashed by at most 2 parallel threadpool jobs, so a check uses two
  * cores without starving other torrents' writes.  prog may be NULL.
- * *handle stays valid until done is called or the check is cancelled.
+ * *handle (handle may be NULL) stays valid until done is called or the
+ * check is cancelled.
  * Returns 0, -EBUSY (a move or delete is running), -ESHUTDOWN or -ENOMEM. */
 int storage_check(struct storage *st, storage_check_progress_cb prog,
                   storage_check_done_cb done, void *ud, struct storage_check **handle);
@@ -105,7 +106,7 @@ int storage_stat_files(struct storage *st, int64_t *sizes, int64_t *mtimes);
  * paths that became empty (never save_path itself, never anything else).
  * Waits for jobs in flight; reads and writes are refused with -EBUSY until it
  * is done.  done's rc is 0 or the first -errno other than -ENOENT.  Returns
- * 0 if queued, -EBUSY if a check, move or delete is running, -ESHUTDOWN,
+ * 0 if queued, -EINVAL (no done), -EBUSY if a check, move or delete is running, -ESHUTDOWN,
  * -ENOMEM. */
 int storage_delete_files(struct storage *st, void (*done)(void *ud, int rc), void *ud);
 

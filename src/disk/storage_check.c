@@ -279,7 +279,8 @@ static void stat_after(struct storage_job *base)
 int storage_check(struct storage *st, storage_check_progress_cb prog,
                   storage_check_done_cb done, void *ud, struct storage_check **handle)
 {
-    *handle = NULL;
+    if (handle)
+        *handle = NULL;
     if (!done)
         return -EINVAL;
     int rc = storage_job_can_submit(st);
@@ -319,6 +320,7 @@ int storage_check(struct storage *st, storage_check_progress_cb prog,
     c->running = 1;
     c->next_check = st->checks;
     st->checks = c;
-    *handle = c;
+    if (handle)
+        *handle = c;
     return 0;
 }
