@@ -48,16 +48,18 @@ static bool path_ok(const char *p)
     return true;
 }
 
-/* Reads root/sub/rel if it is a regular file inside root.  0, -ENOENT, -EFBIG, -EIO. */
+/* Reads root/sub/rel if it is a regular file inside root/sub.  0, -ENOENT, -EFBIG, -EIO. */
 static int read_in_root(const char *realroot, const char *sub, const char *rel, char **data, size_t *len)
 {
-    char path[PATH_MAX], real[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/%s/%s", realroot, sub, rel) >= (int)sizeof(path))
+    char base[PATH_MAX], path[PATH_MAX], realbase[PATH_MAX], real[PATH_MAX];
+    if (snprintf(base, sizeof(base), "%s/%s", realroot, sub) >= (int)sizeof(base) ||
+        snprintf(path, sizeof(path), "%s/%s", base, rel) >= (int)sizeof(path))
         return -ENOENT;
-    if (!realpath(path, real))
+    /* The file must really be inside root/sub: no symlink leads out. */
+    if (!realpath(base, realbase) || !realpath(path, real))
         return -ENOENT;
-    size_t rl = strlen(realroot);
-    if (strncmp(real, realroot, rl) != 0 || real[rl] != '/')
+    size_t bl = strlen(realbase);
+    if (strncmp(real, realbase, bl) != 0 || real[bl] != '/')
         return -ENOENT;
     int fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
