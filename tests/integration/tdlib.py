@@ -816,6 +816,7 @@ class MiniSeeder:
         self.stopping = False
         self.conns = []
         self.served = 0
+        self.refused = 0
         self.errors = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -843,7 +844,8 @@ class MiniSeeder:
             c.settimeout(60)
             hs = self._read(c, 68)
             if hs[:20] != b"\x13BitTorrent protocol" or hs[28:48] != self.ih:
-                raise ValueError("bad handshake %r" % hs[:48])
+                self.refused += 1       # e.g. an MSE-encrypted attempt first
+                return
             c.sendall(b"\x13BitTorrent protocol" + bytes(8) + self.ih + b"-PY0001-" + os.urandom(6).hex()[:12].encode())
             bf = bytearray((self.npieces + 7) // 8)
             for i in range(self.npieces):
