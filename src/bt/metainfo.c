@@ -19,6 +19,7 @@
 #define MI_PATH_MAX 4000        /* leaves room for a save path and " (n)" */
 #define MI_URL_MAX 4096
 #define MI_URLS_MAX 1000        /* trackers, and separately web seeds */
+#define MI_URLS_EXAMINED 10000  /* entries looked at, so duplicates cannot cost O(n^2) */
 #define MI_COMMENT_MAX 65536
 #define MI_CREATED_BY_MAX 1024
 #define MI_EXT_MAX 32           /* longest suffix treated as an extension */
@@ -431,7 +432,8 @@ static size_t count_urls(const struct bt_metainfo *mi)
 
 /* Adds a tier from a list of URL strings (or a single string node).
  * Empty tiers are not kept.  Returns 0 or -ENOMEM. */
-static int add_tier(struct bt_metainfo *mi, const struct benc *const *urls, size_t n)
+static int add_tier(struct bt_metainfo *mi, const struct benc *const *urls, size_t n,
+                    size_t *budget)
 {
     struct bt_tier *tiers = realloc(mi->tiers, (mi->num_tiers + 1) * sizeof *tiers);
     if (!tiers)
@@ -444,7 +446,8 @@ static int add_tier(struct bt_metainfo *mi, const struct benc *const *urls, size
         return -ENOMEM;
     mi->num_tiers++;   /* visible to url_seen() and free() while filling */
     size_t total = count_urls(mi);
-    for (size_t i = 0; i < n && total < MI_URLS_MAX; i++) {
+    for (size_t i = 0; i < n && total < MI_URLS_MAX && *budget > 0; i++) {
+        (*budget)--;
         bool oom = false;
         char *u = clean_url(urls[i], &oom);
         if (oom)
@@ -468,7 +471,8 @@ static int add_tier(struct bt_metainfo *mi, const struct benc *const *urls, size
 static int parse_trackers(struct bt_metainfo *mi, const struct benc *root)
 {
     const struct benc *al = benc_dict_get_type(root, "announce-list", BENC_LIST);
-    for (size_t t = 0; al && t < al->n; t++) {
+    size_t budget = MI_URLS_EXAMINED;
+    for (size_t t = 0; al && t < al->n && budget > 0; t++) {
         const struct benc *tier = &al->items[t];
         if (tier->type != BENC_LIST || tier->n == 0)
             continue;
@@ -477,7 +481,7 @@ static int parse_trackers(struct bt_metainfo *mi, const struct benc *root)
             return -ENOMEM;
         for (size_t i = 0; i < tier->n; i++)
             urls[i] = &tier->items[i];
-        int rc = add_tier(mi, urls, tier->n);
+        int rc = add_tier(mi, urls, tier->n, &budget);
         free(urls);
         if (rc)
             return rc;
@@ -485,8 +489,9 @@ static int parse_trackers(struct bt_metainfo *mi, const struct benc *root)
     /* BEP12: announce is only used when there is no usable announce-list. */
     if (mi->num_tiers == 0) {
         const struct benc *a = benc_dict_get(root, "announce");
+        budget = 1;
         if (a)
-            return add_tier(mi, &a, 1);
+            return add_tier(mi, &a, 1, &budget);
     }
     return 0;
 }
@@ -520,7 +525,8 @@ static int parse_web_seeds(struct bt_metainfo *mi, const struct benc *root)
         return 0;
     if (ul->type == BENC_STR)
         return add_web_seed(mi, ul);
-    for (size_t i = 0; ul->type == BENC_LIST && i < ul->n && mi->num_web_seeds < MI_URLS_MAX; i++) {
+    for (size_t i = 0; ul->type == BENC_LIST && i < ul->n && i < MI_URLS_EXAMINED &&
+                       mi->num_web_seeds < MI_URLS_MAX; i++) {
         int rc = add_web_seed(mi, &ul->items[i]);
         if (rc)
             return rc;
