@@ -342,7 +342,7 @@ void bt_wire_peer_client(const uint8_t peer_id[20], char *out, size_t outlen)
             }
         }
         int d[4];
-        bool ok = true;
+        bool ok = peer_id[1] > 0x20 && peer_id[1] < 0x7f && peer_id[2] > 0x20 && peer_id[2] < 0x7f;
         for (int i = 0; i < 4; i++)
             ok = ok && (d[i] = bt_vdigit(peer_id[3 + i])) >= 0;
         if (!ok) {

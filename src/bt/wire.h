@@ -38,9 +38,10 @@ enum bt_msg_id {
 
 #define BT_WIRE_HANDSHAKE_LEN 68
 #define BT_WIRE_BLOCK_SIZE 16384u
-/* A sensible max_len for bt_wire_parse: a 16 KiB piece message plus header,
- * or the bitfield of a torrent with up to ~1M pieces, whichever is larger
- * is the caller's choice; this default covers blocks and extended messages. */
+/* A max_len for bt_wire_parse that admits a 16 KiB block, a bitfield of up
+ * to 8M pieces and 1 MiB extended messages (ut_metadata pieces are 16 KiB;
+ * large ones are ext handshakes and pex).  Peers asking for more are broken
+ * or hostile. */
 #define BT_WIRE_DEFAULT_MAX_LEN (BT_WIRE_BLOCK_SIZE + 13 + 1024 * 1024)
 
 struct bt_handshake {

@@ -336,6 +336,7 @@ static void client_names(void **state)
         {"-ZZ1230-abcdefghijkl", "ZZ 1.2.3"},
         {"-TIX0284-bcdefghijkl", "-TIX0284"},
         {"exbc\x01\x02xxxxxxxxxxxxxx", "exbc"},
+        {"-\x01Z1230-abcdefghijkl", "-"},
         {"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13", "Unknown"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
