@@ -576,6 +576,9 @@ void web_reply_take(struct web_req *r, int status, const char *content_type, cha
     }
     if (content_type)
         MHD_add_response_header(resp, "Content-Type", content_type);
+    /* qBittorrent announces keep-alive on every reply; MHD still closes
+     * when the client asked for it (HTTP/1.0, Connection: close). */
+    MHD_add_response_header(resp, "Connection", "keep-alive");
     if (gz)
         MHD_add_response_header(resp, "Content-Encoding", "gzip");
     for (size_t i = 0; i < ws->nprebuilt; i++)
