@@ -910,9 +910,11 @@ def wait_tracker_sees(tracker, h, seeders=0, leechers=0, client=None, timeout=30
         time.sleep(0.2)
 
 
-def wait_complete(leecher, h, timeout, procs=(), nudge=None, nudge_every=10.0):
-    """Until leecher has all of h. nudge() (e.g. an addPeers on the other side)
-    runs first and again whenever progress has not moved for nudge_every s."""
+def wait_complete(leecher, h, timeout, procs=(), nudge=None, nudge_every=10.0, stall=45.0):
+    """Until leecher has all of h; gives up after `timeout` s, or after `stall`
+    s without any progress (keeps a hung daemon from eating the time budget).
+    nudge() (e.g. an addPeers on the other side) runs first and again whenever
+    progress has not moved for nudge_every s."""
     t0 = time.monotonic()
     last_p, last_move, last_nudge = -1.0, t0, None
     while True:
@@ -934,7 +936,7 @@ def wait_complete(leecher, h, timeout, procs=(), nudge=None, nudge_every=10.0):
             last_nudge = now
         for pr in [leecher] + list(procs):
             pr.check_alive()
-        if now - t0 > timeout:
-            raise TdError("%s: %s not complete after %.0fs (progress %.3f)" % (
-                leecher.name, h[:8], timeout, last_p))
+        if now - t0 > timeout or now - last_move > stall:
+            raise TdError("%s: %s not complete after %.0fs, no progress for %.0fs (progress %.3f)" % (
+                leecher.name, h[:8], now - t0, now - last_move, last_p))
         time.sleep(0.1)

@@ -148,7 +148,8 @@ def test_delete_files_flag(td, tmp_path):
 
 
 @pytest.mark.parametrize("body", [b"this is not bencode", b"d4:infod4:name1:xee", b"", b"l" * 5000,
-                                  b"d8:announce3:abc4:infoi1ee"])
+                                  b"d8:announce3:abc4:infoi1ee"],
+                         ids=["text", "info-without-pieces", "empty", "deep-lists", "info-not-a-dict"])
 def test_malformed_upload_is_415(td, tmp_path, body):
     before = len(td.info())
     r = td.s.post(td.base + "/api/v2/torrents/add",

@@ -65,13 +65,13 @@ def test_kill9_and_resume(dataset, tracker, procs, workdir):
     assert leecher.torrent(h) is not None, "torrent added before kill -9 is gone after restart"
 
     for frac in KILL_AT:
-        wait_until(lambda: leecher.progress(h) >= frac, 120,
+        wait_until(lambda: leecher.progress(h) >= frac, 60,
                    "torrentd progress >= %.0f %%" % (frac * 100), procs=[leecher, seeder])
         got = leecher.progress(h)
         assert got < 1.0, "download too fast to kill at %.0f %% (raise RATE or size)" % (frac * 100)
         kill_and_restart()
 
-    wait_complete(leecher, h, 240, procs=[seeder])
+    wait_complete(leecher, h, 180, procs=[seeder])
     total_s = time.monotonic() - t_begin
     assert_same_data(tbytes, dataset.seed_root, save)
 

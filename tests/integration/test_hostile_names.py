@@ -87,8 +87,8 @@ def test_hostile_name_stays_inside_save_path(case, procs, workdir, abs_targets):
     if accepted:
         seeder = MiniSeeder(MINI_IP, h, payload, PL)
         procs.on_close(seeder.close)
-        wait_until(lambda: td.torrent(h) is not None, 20, "the torrent in torrents/info", procs=[td])
-        wait_complete(td, h, 90, nudge=lambda: td.add_peers(h, [seeder.addr]))
+        wait_until(lambda: td.torrent(h) is not None, 10, "the torrent in torrents/info", procs=[td])
+        wait_complete(td, h, 30, nudge=lambda: td.add_peers(h, [seeder.addr]), nudge_every=5, stall=15)
         assert not seeder.errors, seeder.errors
     else:
         assert r.status_code == 415 or r.text.strip() == "Fails.", (r.status_code, r.text)

@@ -10,7 +10,7 @@ import os
 from conftest import LEECH_IP, SEED_IP
 from tdlib import Qbt, Torrentd, assert_same_data, wait_complete, wait_tracker_sees
 
-TIMEOUT = 240   # 64 MiB through the ASan build; normally a few seconds
+TIMEOUT = 180   # 64 MiB through the ASan build; normally a few seconds
 
 
 def test_torrentd_leeches_from_qbittorrent(dataset, tracker, procs, workdir):

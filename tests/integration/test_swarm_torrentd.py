@@ -8,7 +8,7 @@ import os
 from conftest import LEECH2_IP, LEECH_IP, SEED_IP
 from tdlib import Torrentd, assert_same_data, wait_complete, wait_tracker_sees
 
-TIMEOUT = 300
+TIMEOUT = 180
 
 
 def test_one_seeder_two_leechers(dataset, tracker, procs, workdir):

@@ -12,7 +12,7 @@ import os
 from conftest import LEECH_IP, SEED_IP
 from tdlib import Torrentd, Transmission, assert_same_data, wait_complete, wait_tracker_sees, wait_until
 
-TIMEOUT = 240
+TIMEOUT = 180
 
 
 def test_torrentd_leeches_from_transmission(dataset, tracker, procs, workdir):
