@@ -1,5 +1,7 @@
 # Thin wrapper over CMake.  `make run` and `make check` are the two commands
 # the README promises; both install what is missing first.
+# Debian's python3 has python3-pytest and python3-requests (a pyenv python3 may not).
+PYTHON  ?= /usr/bin/python3
 PROFILE ?= $(HOME)/.local/share/torrentd
 ARGS    ?=
 JOBS    ?= $(shell nproc)
@@ -31,7 +33,7 @@ unit: asan
 
 integration: asan
 	TORRENTD_BIN=$(CURDIR)/build/asan/torrentd scripts/netns-run.sh \
-	  python3 -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 check: deps
 	$(MAKE) unit
