@@ -1,0 +1,64 @@
+/* fetch — HTTP(S) GET requests on the libuv loop (libcurl multi interface).
+ *
+ * One struct fetch per loop drives any number of concurrent transfers: curl
+ * tells us which sockets to watch (one uv_poll_t each) and when to wake up
+ * (one uv_timer_t), so nothing ever blocks the loop.  DNS runs on curl's
+ * resolver thread.  Completion callbacks run on the loop thread, outside any
+ * curl callback, so they may start new requests or cancel others.
+ *
+ * Only http:// and https:// are ever fetched.  Redirects are followed by us
+ * (at most 10) when the target is http(s); a redirect to anything else (a
+ * torrent URL answering with a magnet link) ends the request with -EXDEV and
+ * the target URL in errmsg, so the caller can take it from there.
+ */
+#ifndef TD_UTIL_FETCH_H
+#define TD_UTIL_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct fetch;
+struct fetch_req;
+
+struct fetch_opts {
+    long timeout_ms;           /* whole transfer; 0 = 30 s */
+    size_t max_body;           /* 0 = 16 MiB; a larger body ends the request with -E2BIG */
+    const char *user_agent;    /* NULL = "torrentd/" TD_VERSION */
+    const char *bind_address;  /* NULL, or a local IP to send from (trackers per interface) */
+    int follow_redirects;      /* 0: a 3xx is returned as is (rc 0, its status) */
+};
+
+/* rc is 0 when an HTTP response arrived, whatever its status (trackers put
+ * bencoded failures in 4xx bodies), else negative: -ETIMEDOUT, -E2BIG (body
+ * over max_body), -ECONNREFUSED, -EHOSTUNREACH (DNS), -EXDEV (redirect to a
+ * non-http(s) URL, which is in errmsg), -ELOOP (too many redirects),
+ * -EPROTONOSUPPORT (URL not http/https), -EIO (anything else).
+ * body is NUL-terminated (not counted in len) and only valid during the call;
+ * it is never NULL.  errmsg is "" on success. */
+typedef void (*fetch_cb)(void *ud, int rc, long http_status, const uint8_t *body, size_t len,
+                         const char *errmsg);
+
+/* Returns 0 or -ENOMEM/-EIO. */
+int fetch_new(uv_loop_t *loop, struct fetch **out);
+
+/* Cancels every transfer without calling its callback.  Safe to call from a
+ * fetch callback.  The loop must run once more afterwards so libuv can
+ * finish closing the handles. */
+void fetch_free(struct fetch *f);
+
+/* Starts a GET.  o may be NULL for defaults.  *handle (if not NULL) is valid
+ * until the callback starts or fetch_cancel() is called.  Returns 0,
+ * -EINVAL (no url/cb), -EPROTONOSUPPORT (not http/https) or -ENOMEM; on
+ * error the callback is never called. */
+int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetch_cb cb, void *ud,
+              struct fetch_req **handle);
+
+/* Stops a transfer; its callback is never called.  A no-op when called on
+ * the request whose callback is running. */
+void fetch_cancel(struct fetch_req *r);
+
+/* Number of transfers in flight (tests, stats). */
+size_t fetch_active(const struct fetch *f);
+
+#endif
