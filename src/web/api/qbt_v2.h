@@ -1,0 +1,33 @@
+/* web/api/qbt_v2 — the qBittorrent WebUI API v2 (5.1 / 2.11.4 dialect).
+ *
+ * An adapter only: every handler translates an HTTP request into plain calls
+ * on the session and its torrents, and the result into qBittorrent's JSON or
+ * text, byte for byte as qBittorrent 5.1 answers (docs/api-surface.md §4–§9).
+ * Handlers run on the loop thread (the web server runs there), so they touch
+ * session state directly.  A change is answered only after the store has
+ * committed it (torrents/add, setPreferences, delete, …).
+ *
+ * The HTTP server itself registers auth/login, auth/logout and app/version,
+ * webapiVersion and buildInfo; everything else of the v2 surface lives here.
+ */
+#ifndef TD_WEB_API_QBT_V2_H
+#define TD_WEB_API_QBT_V2_H
+
+#include "core/session.h"
+#include "web/server.h"
+
+/* Registers every route of this slice on ws (one session per process).
+ * Also claims the per-login session slot of ws for the sync rid state.
+ * Returns 0 or a negative errno (-EEXIST if a route is already taken). */
+int qbt_v2_register(struct web_server *ws, struct session *s);
+
+/* app/shutdown replies 200, then calls shutdown() ~100 ms later on the loop
+ * thread (so the reply still reaches the client).  NULL = shutdown ignored. */
+void qbt_v2_set_shutdown_hook(void (*shutdown)(void));
+
+/* Cancels .torrent downloads still in flight for torrents/add urls and
+ * frees their state.  Call before fetch_free()/session shutdown, which would
+ * otherwise drop them silently (their memory with them under ASan). */
+void qbt_v2_close(void);
+
+#endif

@@ -1,0 +1,289 @@
+/* web/api/qbt_v2_app — app/… (preferences, shutdown, paths) and the
+ * module's registration. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/log.h"
+#include "web/api/qbt_v2.h"
+#include "web/api/qbt_v2_int.h"
+
+#define SHUTDOWN_DELAY_MS 100
+#define MAX_PASSWORD 1024
+
+static struct qbt_v2 g_qbt;   /* one session per process */
+
+void qbt_v2_set_shutdown_hook(void (*shutdown)(void)) { g_qbt.shutdown = shutdown; }
+
+void qbt_v2_close(void) { qbt_v2_torrents_close(&g_qbt); }
+
+/* The live WebUI security settings from the preferences. */
+static void auth_from_prefs(const struct prefs *p, struct web_auth_config *c)
+{
+    web_auth_config_defaults(c);
+    c->username = prefs_str(p, "web_ui_username");
+    c->password_hash = p->password_hash;
+    c->max_auth_fail_count = (int)prefs_int(p, "web_ui_max_auth_fail_count");
+    c->ban_duration_s = (int)prefs_int(p, "web_ui_ban_duration");
+    c->session_timeout_s = (int)prefs_int(p, "web_ui_session_timeout");
+    c->csrf_protection = prefs_bool(p, "web_ui_csrf_protection_enabled");
+    c->clickjacking_protection = prefs_bool(p, "web_ui_clickjacking_protection_enabled");
+    c->host_header_validation = prefs_bool(p, "web_ui_host_header_validation_enabled");
+    c->domain_list = prefs_str(p, "web_ui_domain_list");
+    c->bypass_local_auth = prefs_bool(p, "bypass_local_auth");
+    c->bypass_auth_subnet_whitelist_enabled = prefs_bool(p, "bypass_auth_subnet_whitelist_enabled");
+    c->bypass_auth_subnet_whitelist = prefs_str(p, "bypass_auth_subnet_whitelist");
+    c->secure_cookie = prefs_bool(p, "web_ui_secure_cookie_enabled");
+    c->custom_headers = prefs_str(p, "web_ui_custom_http_headers");
+    c->use_custom_headers = prefs_bool(p, "web_ui_use_custom_http_headers_enabled");
+    c->reverse_proxy_enabled = prefs_bool(p, "web_ui_reverse_proxy_enabled");
+    c->trusted_proxies = prefs_str(p, "web_ui_reverse_proxies_list");
+}
+
+static bool touches_auth(json_t *applied)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(applied, k, v) {
+        if (strncmp(k, "web_ui_", 7) == 0 || strncmp(k, "bypass_", 7) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- app/preferences ---- */
+
+static void h_preferences(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    json_t *o = prefs_to_json(&q->s->prefs);
+    if (!o) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    json_object_del(o, "web_ui_password");
+    json_object_del(o, "web_ui_password_hash");
+    if (!json_object_get(o, "web_ui_username"))
+        json_object_set_new(o, "web_ui_username", json_string(prefs_str(&q->s->prefs, "web_ui_username")));
+    web_reply_json(r, o);
+}
+
+/* setPreferences: apply in memory, hash a new password on a worker thread,
+ * commit, then answer. */
+struct set_prefs {
+    uv_work_t work;
+    struct qbt_v2 *q;
+    struct web_req *r;
+    json_t *applied;
+    char *password;               /* plain text, wiped after hashing */
+    char hash[WEB_AUTH_HASH_MAX];
+    int hash_rc;
+};
+
+static void set_prefs_free(struct set_prefs *sp)
+{
+    if (sp->password) {
+        explicit_bzero(sp->password, strlen(sp->password));
+        free(sp->password);
+    }
+    explicit_bzero(sp->hash, sizeof(sp->hash));
+    json_decref(sp->applied);
+    free(sp);
+}
+
+static void on_prefs_committed(void *ud, int rc)
+{
+    struct set_prefs *sp = ud;
+    struct qbt_v2 *q = sp->q;
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "WebAPI: preferences could not be saved (%d)", rc);
+        web_reply_error(sp->r, 500, "Failed to save preferences");
+        set_prefs_free(sp);
+        return;
+    }
+    /* Only with a known password hash: never lock everybody out. */
+    if ((sp->password || touches_auth(sp->applied)) && q->s->prefs.password_hash) {
+        struct web_auth_config c;
+        auth_from_prefs(&q->s->prefs, &c);
+        web_server_set_auth(q->ws, &c);
+    }
+    web_reply_ok(sp->r);
+    set_prefs_free(sp);
+}
+
+static void commit_prefs(struct set_prefs *sp)
+{
+    int rc = session_prefs_changed(sp->q->s, sp->applied, on_prefs_committed, sp);
+    if (rc != 0)
+        on_prefs_committed(sp, rc);
+}
+
+static void on_hash_stored(void *ud, int rc)
+{
+    struct set_prefs *sp = ud;
+    if (rc != 0) {
+        on_prefs_committed(sp, rc);
+        return;
+    }
+    commit_prefs(sp);
+}
+
+static void hash_work(uv_work_t *w)
+{
+    struct set_prefs *sp = w->data;
+    sp->hash_rc = web_auth_hash_password(sp->password, sp->hash, sizeof(sp->hash));
+}
+
+static void hash_done(uv_work_t *w, int status)
+{
+    struct set_prefs *sp = w->data;
+    struct session *s = sp->q->s;
+    if (status != 0 || sp->hash_rc != 0) {
+        on_prefs_committed(sp, status ? status : sp->hash_rc);
+        return;
+    }
+    char *dup = strdup(sp->hash);
+    if (!dup) {
+        on_prefs_committed(sp, -ENOMEM);
+        return;
+    }
+    free(s->prefs.password_hash);
+    s->prefs.password_hash = dup;
+    int rc = s->store ? store_pref_put(s->store, "web_ui_password_hash", sp->hash, on_hash_stored, sp) : -EIO;
+    if (rc != 0)
+        on_prefs_committed(sp, rc);
+}
+
+static void h_set_preferences(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *text = web_req_param(r, "json");
+    if (!text) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    json_error_t je;
+    json_t *changes = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(changes)) {
+        /* qBittorrent 5.1 ignores a body it cannot parse. */
+        json_decref(changes);
+        web_reply_ok(r);
+        return;
+    }
+    struct set_prefs *sp = calloc(1, sizeof(*sp));
+    if (!sp) {
+        json_decref(changes);
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    sp->q = q;
+    sp->r = r;
+    sp->work.data = sp;
+    json_t *pw = json_object_get(changes, "web_ui_password");
+    if (json_is_string(pw) && json_string_length(pw) <= MAX_PASSWORD)
+        sp->password = strdup(json_string_value(pw));
+    json_object_del(changes, "web_ui_password");
+    json_object_del(changes, "web_ui_password_hash");
+    char err[256] = "";
+    int rc = prefs_apply(&q->s->prefs, changes, &sp->applied, err, sizeof(err));
+    json_decref(changes);
+    if (rc != 0) {
+        web_reply_error(r, 400, err[0] ? err : NULL);
+        set_prefs_free(sp);
+        return;
+    }
+    if (!sp->password) {
+        commit_prefs(sp);
+        return;
+    }
+    rc = uv_queue_work(q->s->loop, &sp->work, hash_work, hash_done);
+    if (rc != 0)
+        on_prefs_committed(sp, rc);
+}
+
+/* ---- small app endpoints ---- */
+
+static void h_default_save_path(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *p = session_default_save_path(q->s);
+    web_reply_text(r, 200, p ? p : "");
+}
+
+static void h_empty_list(struct web_req *r, void *ud)
+{
+    (void)ud;
+    web_reply_json(r, json_array());
+}
+
+static void on_shutdown_closed(uv_handle_t *h)
+{
+    struct qbt_v2 *q = h->data;
+    q->shutdown_armed = false;
+    if (q->shutdown)
+        q->shutdown();
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_shutdown_closed);
+}
+
+static void h_shutdown(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    web_reply_ok(r);
+    if (q->shutdown_armed)
+        return;
+    log_msg(LOG_INFO, "WebAPI: shutdown requested by %s", web_req_client_ip(r));
+    if (uv_timer_init(q->s->loop, &q->shutdown_timer) != 0)
+        return;
+    q->shutdown_timer.data = q;
+    q->shutdown_armed = true;
+    uv_timer_start(&q->shutdown_timer, on_shutdown_timer, SHUTDOWN_DELAY_MS, 0);
+}
+
+static int register_app(struct qbt_v2 *q)
+{
+    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
+        {"/api/v2/app/preferences", WEB_GETPOST, h_preferences},
+        {"/api/v2/app/setPreferences", WEB_POST, h_set_preferences},
+        {"/api/v2/app/defaultSavePath", WEB_GETPOST, h_default_save_path},
+        {"/api/v2/app/shutdown", WEB_POST, h_shutdown},
+        {"/api/v2/app/networkInterfaceList", WEB_GETPOST, h_empty_list},
+        {"/api/v2/app/networkInterfaceAddressList", WEB_GETPOST, h_empty_list},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int qbt_v2_register_app(struct qbt_v2 *q) { return register_app(q); }
+
+int qbt_v2_register(struct web_server *ws, struct session *s)
+{
+    if (!ws || !s)
+        return -EINVAL;
+    void (*hook)(void) = g_qbt.shutdown;
+    qbt_v2_torrents_close(&g_qbt);
+    memset(&g_qbt, 0, sizeof(g_qbt));
+    g_qbt.ws = ws;
+    g_qbt.s = s;
+    g_qbt.shutdown = hook;
+    web_server_set_session_free(ws, qbt_v2_client_free);
+    int rc = qbt_v2_register_app(&g_qbt);
+    if (rc == 0)
+        rc = qbt_v2_register_transfer(&g_qbt);
+    if (rc == 0)
+        rc = qbt_v2_register_sync(&g_qbt);
+    if (rc == 0)
+        rc = qbt_v2_register_torrents(&g_qbt);
+    if (rc != 0)
+        log_msg(LOG_CRITICAL, "WebAPI v2: cannot register routes (%d)", rc);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/* web/api/qbt_v2 internals shared by qbt_v2_*.c and their unit test.
+ *
+ * qbt_v2_json.c turns engine structs into qBittorrent 5.1's JSON shapes
+ * (api-surface.md §5) and knows nothing about HTTP; qbt_v2_torrents.c holds
+ * the request-parameter rules (hashes, filter, sort, paging, §6.2 and §9) as
+ * plain functions so they can be tested without a server.
+ */
+#ifndef TD_WEB_API_QBT_V2_INT_H
+#define TD_WEB_API_QBT_V2_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/session.h"
+#include "core/torrent.h"
+#include "web/server.h"
+
+struct peer;
+
+#define QBT_V2_ETA_INFINITE 8640000
+#define QBT_V2_MAX_RATIO 9999.0
+#define QBT_V2_MAX_HASHES 100000      /* ids parsed from one `hashes` value */
+#define QBT_V2_MAX_URLS 1000          /* urls in one torrents/add */
+#define QBT_V2_MAX_FETCHES 256        /* .torrent downloads in flight */
+
+/* The one API instance (one session per process). */
+struct qbt_v2 {
+    struct web_server *ws;
+    struct session *s;
+    void (*shutdown)(void);
+    uv_timer_t shutdown_timer;
+    bool shutdown_armed;
+    struct qbt_v2_fetch *fetches;     /* torrents/add url downloads in flight */
+    size_t num_fetches;
+};
+
+/* Per-login state kept in the web session slot. */
+struct qbt_v2_client {
+    int main_rid;     /* last rid sent by sync/maindata */
+    int peers_rid;    /* last rid sent by sync/torrentPeers */
+};
+
+int qbt_v2_register_app(struct qbt_v2 *q);
+int qbt_v2_register_transfer(struct qbt_v2 *q);
+int qbt_v2_register_sync(struct qbt_v2 *q);
+int qbt_v2_register_torrents(struct qbt_v2 *q);
+void qbt_v2_torrents_close(struct qbt_v2 *q);
+
+/* The web session's client state, created on first use; NULL without a
+ * session or memory. */
+struct qbt_v2_client *qbt_v2_client_get(struct web_req *r);
+void qbt_v2_client_free(void *slot);
+
+/* ---- serialization (qbt_v2_json.c) ----
+ * Every builder returns a new reference or NULL (out of memory only). */
+
+/* §5.1; with_hash false for sync/maindata values. */
+json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash);
+json_t *qbt_v2_properties_json(const struct torrent *t);          /* §5.2 */
+/* §5.3 for the files at idx[0..n) (visible indexes, pad files hidden);
+ * idx NULL = all files. is_seed only on the first element. */
+json_t *qbt_v2_files_json(const struct torrent *t, const size_t *idx, size_t n);
+size_t qbt_v2_file_count(const struct torrent *t);
+json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo);  /* §5.4 */
+json_t *qbt_v2_peers_json(const struct torrent *t);                   /* {"ip:port": §5.5} */
+json_t *qbt_v2_peer_json(const struct torrent *t, const struct peer *p);
+/* "1.2.3.4:80" or "[::1]:80"; -EINVAL for a peer without address. */
+int qbt_v2_peer_key(const struct peer *p, char *out, size_t outlen);
+json_t *qbt_v2_server_state_json(struct session *s);                  /* §5.6 */
+json_t *qbt_v2_transfer_info_json(struct session *s);
+json_t *qbt_v2_piece_states_json(const struct torrent *t);
+json_t *qbt_v2_piece_hashes_json(const struct torrent *t);
+json_t *qbt_v2_webseeds_json(const struct torrent *t);
+/* Full sync/maindata body with the given rid (§7.1). */
+json_t *qbt_v2_maindata_json(struct session *s, int rid);
+
+/* all-time ratio as qBittorrent 5.1 reports it: -1 = infinite. */
+double qbt_v2_ratio(const struct torrent *t);
+/* tags joined with ", " in natural, case-insensitive order (malloc'd). */
+char *qbt_v2_tags_string(const json_t *tags);
+/* QCollator-like natural order: digit runs compare by value, letters
+ * case-insensitively. */
+int qbt_v2_natural_cmp(const char *a, const char *b);
+/* magnet:?xt=urn:btih:<hex>&dn=<name>&tr=<tracker>… (malloc'd). */
+char *qbt_v2_magnet_uri(const struct torrent *t);
+/* Order used by torrents/info sort: null < bool < numbers < strings; numbers
+ * by value, strings by bytes, false < true. */
+int qbt_v2_json_cmp(const json_t *a, const json_t *b);
+
+/* ---- request parameters (qbt_v2_torrents.c) ---- */
+
+struct qbt_v2_list {
+    struct torrent **v;
+    size_t n, cap;
+};
+
+/* §9: '|'-separated ids, or exactly "all" (when allow_all) for every
+ * torrent.  Unknown or malformed ids are skipped, duplicates dropped,
+ * torrents being removed left out.  0 or -ENOMEM. */
+int qbt_v2_parse_hashes(struct session *s, const char *hashes, bool allow_all, struct qbt_v2_list *out);
+void qbt_v2_list_free(struct qbt_v2_list *l);
+
+enum qbt_v2_filter {
+    QBT_F_ALL, QBT_F_DOWNLOADING, QBT_F_SEEDING, QBT_F_COMPLETED, QBT_F_STOPPED, QBT_F_RUNNING,
+    QBT_F_ACTIVE, QBT_F_INACTIVE, QBT_F_STALLED, QBT_F_STALLED_UP, QBT_F_STALLED_DL,
+    QBT_F_CHECKING, QBT_F_MOVING, QBT_F_ERRORED,
+};
+/* Unknown or NULL = all; 4.x paused/resumed are aliases of stopped/running. */
+enum qbt_v2_filter qbt_v2_filter_parse(const char *s);
+/* state: torrent_state(t), passed in so tests can try every state. */
+bool qbt_v2_filter_match(enum qbt_v2_filter f, const struct torrent *t, const char *state);
+
+/* Sorts an array of torrent objects by key (stable).  -EINVAL when the
+ * array is not empty and its first object lacks key. */
+int qbt_v2_sort(json_t *arr, const char *key, bool reverse);
+/* Keeps [offset, offset+limit) as torrents/info 5.1 does: negative offset
+ * counts from the end, out of range = 0, limit <= 0 = no limit. */
+void qbt_v2_page(json_t *arr, int64_t limit, int64_t offset);
+
+/* qBittorrent's PeerAddress::parse: "1.2.3.4:80" or "[v6]:80", port 1..65535.
+ * 0 or -EINVAL. */
+int qbt_v2_parse_peer_addr(const char *s, struct sockaddr_storage *out);
+
+#endif

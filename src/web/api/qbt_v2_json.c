@@ -1,0 +1,951 @@
+/* web/api/qbt_v2_json — engine structs to qBittorrent 5.1 JSON (§5). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "bt/metainfo.h"
+#include "bt/picker.h"
+#include "bt/tracker/tracker.h"
+#include "core/peer.h"
+#include "util/buf.h"
+#include "util/hex.h"
+#include "web/api/qbt_v2_int.h"
+
+#define MONTH_S 2629746.0        /* std::chrono::months */
+#define FREE_SPACE_REFRESH_S 30
+
+/* ---- small helpers ---- */
+
+static json_t *jreal(double v)
+{
+    return json_real(isfinite(v) ? v : -1.0);
+}
+
+static json_t *jint(int64_t v) { return json_integer((json_int_t)v); }
+
+static json_t *jstr(const char *s) { return json_string(s ? s : ""); }
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+    if (v)
+        json_object_set_new(o, k, v);
+}
+
+static uint64_t rate_now(const struct rate *r, uint64_t now_ms)
+{
+    struct rate tmp = *r;
+    return rate_get(&tmp, now_ms);
+}
+
+static uint64_t t_now_ms(const struct torrent *t) { return t->s ? t->s->now_ms : 0; }
+
+/* a + "/" + b without doubling the separator. */
+static char *path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    while (la > 1 && a[la - 1] == '/')
+        la--;
+    size_t lb = strlen(b);
+    char *out = malloc(la + lb + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, a, la);
+    size_t o = la;
+    if (la == 0 || a[la - 1] != '/')
+        out[o++] = '/';
+    memcpy(out + o, b, lb + 1);
+    return out;
+}
+
+/* Bytes of the pieces we have, O(1): every piece is piece_length long but
+ * the last one. */
+static int64_t done_bytes(const struct torrent *t)
+{
+    const struct bt_metainfo *mi = t->mi;
+    if (!mi || mi->num_pieces == 0)
+        return 0;
+    int64_t n = (int64_t)t->have.count * mi->piece_length;
+    if (bitfield_get(&t->have, mi->num_pieces - 1))
+        n -= mi->piece_length - bt_metainfo_piece_size(mi, mi->num_pieces - 1);
+    return n;
+}
+
+double qbt_v2_ratio(const struct torrent *t)
+{
+    int64_t up = t->uploaded;
+    int64_t total_done = done_bytes(t);
+    /* A seeder that lost its stats: assume nobody imports a 99 % done torrent. */
+    int64_t down = (double)t->downloaded < (double)total_done * 0.01 ? total_done : t->downloaded;
+    if (down <= 0)
+        return up <= 0 ? 0.0 : -1.0;
+    double r = (double)up / (double)down;
+    return r > QBT_V2_MAX_RATIO ? QBT_V2_MAX_RATIO : r;
+}
+
+static double popularity(const struct torrent *t)
+{
+    double ratio = qbt_v2_ratio(t);
+    if (ratio < 0)
+        return -1.0;
+    double months = (double)t->active_time / MONTH_S;
+    return months > 0 ? ratio / months : 0.0;
+}
+
+int qbt_v2_natural_cmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+            while (*a == '0')
+                a++;
+            while (*b == '0')
+                b++;
+            size_t la = 0, lb = 0;
+            while (isdigit((unsigned char)a[la]))
+                la++;
+            while (isdigit((unsigned char)b[lb]))
+                lb++;
+            if (la != lb)
+                return la < lb ? -1 : 1;
+            int c = strncmp(a, b, la);
+            if (c)
+                return c < 0 ? -1 : 1;
+            a += la;
+            b += lb;
+            continue;
+        }
+        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+        a++;
+        b++;
+    }
+    if (*a || *b)
+        return *a ? 1 : -1;
+    return 0;
+}
+
+static int cmp_str_ptr(const void *x, const void *y)
+{
+    const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+    int c = qbt_v2_natural_cmp(a, b);
+    return c ? c : strcmp(a, b);
+}
+
+char *qbt_v2_tags_string(const json_t *tags)
+{
+    size_t n = json_is_array(tags) ? json_array_size(tags) : 0;
+    const char **v = calloc(n ? n : 1, sizeof(*v));
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(tags, i));
+        if (s && *s)
+            v[k++] = s;
+    }
+    qsort(v, k, sizeof(*v), cmp_str_ptr);
+    struct buf b = BUF_INIT;
+    int rc = buf_append_str(&b, "");
+    for (size_t i = 0; i < k && rc == 0; i++)
+        rc = buf_appendf(&b, "%s%s", i ? ", " : "", v[i]);
+    free(v);
+    if (rc) {
+        buf_free(&b);
+        return NULL;
+    }
+    size_t len;
+    char *out = (char *)buf_steal(&b, &len);
+    buf_free(&b);
+    return out;
+}
+
+static int append_escaped(struct buf *b, const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, (int)strlen(s));
+    if (!e)
+        return -ENOMEM;
+    int rc = buf_append_str(b, e);
+    curl_free(e);
+    return rc;
+}
+
+char *qbt_v2_magnet_uri(const struct torrent *t)
+{
+    struct buf b = BUF_INIT;
+    int rc = buf_appendf(&b, "magnet:?xt=urn:btih:%s&dn=", t->hex);
+    if (rc == 0)
+        rc = append_escaped(&b, torrent_name(t));
+    const struct bt_metainfo *mi = t->mi;
+    for (size_t i = 0; mi && rc == 0 && i < mi->num_tiers; i++)
+        for (size_t j = 0; rc == 0 && j < mi->tiers[i].num_urls; j++) {
+            rc = buf_append_str(&b, "&tr=");
+            if (rc == 0)
+                rc = append_escaped(&b, mi->tiers[i].urls[j]);
+        }
+    if (rc) {
+        buf_free(&b);
+        return NULL;
+    }
+    size_t len;
+    char *out = (char *)buf_steal(&b, &len);
+    buf_free(&b);
+    return out;
+}
+
+/* Root folder of a multi-file torrent: the first component of its paths. */
+static char *root_folder(const struct torrent *t)
+{
+    const struct bt_metainfo *mi = t->mi;
+    if (!mi || !mi->multi_file || mi->num_files == 0)
+        return NULL;
+    const char *p = mi->files[0].path;
+    const char *slash = strchr(p, '/');
+    return slash ? strndup(p, (size_t)(slash - p)) : NULL;
+}
+
+static char *content_path(const struct torrent *t, bool *is_root)
+{
+    const struct bt_metainfo *mi = t->mi;
+    const char *sp = t->save_path ? t->save_path : "";
+    *is_root = false;
+    char *root = root_folder(t);
+    if (root) {
+        char *p = path_join(sp, root);
+        free(root);
+        *is_root = true;
+        return p;
+    }
+    if (mi && !mi->multi_file && mi->num_files > 0)
+        return path_join(sp, mi->files[0].path);
+    return strdup(sp);
+}
+
+static void count_peers(const struct torrent *t, int64_t *seeds, int64_t *leechs)
+{
+    int64_t s = 0, l = 0;
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    for (const struct peer *p = t->peers; p; p = p->next) {
+        if (p->state != PEER_ACTIVE)
+            continue;
+        if (p->have_all || (np && p->have.bits && p->have.count == np))
+            s++;
+        else
+            l++;
+    }
+    *seeds = s;
+    *leechs = l;
+}
+
+static int64_t queue_priority(const struct torrent *t)
+{
+    if (torrent_is_finished(t) || !t->s)
+        return 0;
+    int64_t pos = 0;
+    for (size_t i = 0; i < t->s->num_torrents; i++) {
+        const struct torrent *o = t->s->torrents[i];
+        if (o == t)
+            return pos + 1;
+        if (!o->removing && !torrent_is_finished(o))
+            pos++;
+    }
+    return 0;
+}
+
+static int64_t reannounce_in(const struct torrent *t)
+{
+    if (!t->trk || t->stopped)
+        return 0;
+    uint64_t now = t_now_ms(t), best = 0;
+    size_t n = tracker_set_count(t->trk);
+    for (size_t i = 0; i < n; i++) {
+        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
+        if (e && e->next_announce_ms > now && (best == 0 || e->next_announce_ms < best))
+            best = e->next_announce_ms;
+    }
+    return best ? (int64_t)((best - now) / 1000) : 0;
+}
+
+static void global_limits(const struct torrent *t, double *ratio, int64_t *seed_min, int64_t *inact_min)
+{
+    const struct prefs *p = t->s ? &t->s->prefs : NULL;
+    double gr = p && prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
+    int64_t gs = p && prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
+    int64_t gi = p && prefs_bool(p, "max_inactive_seeding_time_enabled")
+                     ? prefs_int(p, "max_inactive_seeding_time") : -1;
+    *ratio = t->ratio_limit == -2 ? gr : t->ratio_limit;
+    *seed_min = t->seeding_time_limit == -2 ? gs : t->seeding_time_limit;
+    *inact_min = t->inactive_seeding_time_limit == -2 ? gi : t->inactive_seeding_time_limit;
+}
+
+/* ---- §5.4 trackers ---- */
+
+static json_t *tracker_row(const char *url, int64_t tier, int status, const char *msg, int64_t peers,
+                           int64_t seeds, int64_t leeches, int64_t downloaded)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    set(o, "url", jstr(url));
+    set(o, "tier", jint(tier));
+    set(o, "status", json_integer(status));
+    set(o, "msg", jstr(msg));
+    set(o, "num_peers", jint(peers));
+    set(o, "num_seeds", jint(seeds));
+    set(o, "num_leeches", jint(leeches));
+    set(o, "num_downloaded", jint(downloaded));
+    return o;
+}
+
+static void count_source(const struct torrent *t, unsigned src, int64_t *seeds, int64_t *leeches)
+{
+    *seeds = *leeches = 0;
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    for (const struct peer *p = t->peers; p; p = p->next) {
+        if (p->state != PEER_ACTIVE || !(p->source & src))
+            continue;
+        if (p->have_all || (np && p->have.bits && p->have.count == np))
+            (*seeds)++;
+        else
+            (*leeches)++;
+    }
+}
+
+json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
+{
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    if (pseudo) {
+        bool priv = t->mi && t->mi->is_private;
+        const char *msg = priv ? "This torrent is private" : "";
+        const struct prefs *p = t->s ? &t->s->prefs : NULL;
+        static const struct { const char *url, *pref; unsigned src; } rows[] = {
+            {"** [DHT] **", "dht", PEER_SRC_DHT},
+            {"** [PeX] **", "pex", PEER_SRC_PEX},
+            {"** [LSD] **", "lsd", 0},
+        };
+        for (size_t i = 0; i < 3; i++) {
+            int64_t s = 0, l = 0;
+            if (rows[i].src)
+                count_source(t, rows[i].src, &s, &l);
+            bool on = p && prefs_bool(p, rows[i].pref) && !priv;
+            json_array_append_new(a, tracker_row(rows[i].url, -1, on ? 2 : 0, msg, 0, s, l, 0));
+        }
+    }
+    size_t n = t->trk ? tracker_set_count(t->trk) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
+        if (!e || !e->url)
+            continue;
+        int status = e->status > 4 ? 4 : e->status;   /* 5.1 folds error/unreachable into 4 */
+        json_array_append_new(a, tracker_row(e->url, e->tier, status, e->msg, e->num_peers, e->num_seeds,
+                                             e->num_leeches, e->num_downloaded));
+    }
+    return a;
+}
+
+/* ---- §5.1 torrent ---- */
+
+json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    const struct bt_metainfo *mi = t->mi;
+    uint64_t now_ms = t_now_ms(t);
+    int64_t now = (int64_t)time(NULL);
+    const char *state = torrent_state(t);
+    bool finished = torrent_is_finished(t);
+    int64_t seeds, leechs;
+    count_peers(t, &seeds, &leechs);
+
+    if (with_hash)
+        set(o, "hash", jstr(t->hex));
+    set(o, "infohash_v1", jstr(t->hex));
+    set(o, "infohash_v2", jstr(""));
+    set(o, "name", jstr(torrent_name(t)));
+    char *magnet = qbt_v2_magnet_uri(t);
+    set(o, "magnet_uri", jstr(magnet));
+    free(magnet);
+    set(o, "size", jint(t->wanted_size));
+    set(o, "total_size", jint(mi ? mi->total_size : 0));
+    set(o, "progress", jreal(torrent_progress(t)));
+    set(o, "dlspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->dl_rate, now_ms)));
+    set(o, "upspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->ul_rate, now_ms)));
+    set(o, "priority", jint(queue_priority(t)));
+    set(o, "num_seeds", jint(seeds));
+    set(o, "num_leechs", jint(leechs));
+    set(o, "num_complete", jint(t->num_complete >= 0 ? t->num_complete : seeds));
+    set(o, "num_incomplete", jint(t->num_incomplete >= 0 ? t->num_incomplete : leechs));
+    set(o, "ratio", jreal(qbt_v2_ratio(t)));
+    set(o, "popularity", jreal(popularity(t)));
+    set(o, "eta", jint(torrent_eta(t)));
+    set(o, "state", jstr(state));
+    set(o, "seq_dl", json_boolean(t->sequential));
+    set(o, "f_l_piece_prio", json_boolean(t->first_last_piece));
+    set(o, "super_seeding", json_boolean(t->super_seeding));
+    set(o, "force_start", json_boolean(t->forced && !t->stopped));
+    set(o, "auto_tmm", json_boolean(t->auto_tmm));
+    set(o, "category", jstr(t->category));
+    char *tags = qbt_v2_tags_string(t->tags);
+    set(o, "tags", jstr(tags));
+    free(tags);
+    set(o, "save_path", jstr(t->save_path));
+    set(o, "download_path", jstr(""));
+    bool is_root;
+    char *cp = content_path(t, &is_root);
+    set(o, "content_path", jstr(cp));
+    set(o, "root_path", jstr(is_root ? cp : ""));
+    free(cp);
+    set(o, "added_on", jint(t->added_on));
+    set(o, "completion_on", jint(t->completion_on));
+    set(o, "seen_complete", jint(finished ? now : t->seen_complete));
+    set(o, "last_activity", jint(t->last_activity >= 0 ? t->last_activity : t->added_on));
+    const char *cur = t->trk ? tracker_set_current(t->trk) : NULL;
+    set(o, "tracker", jstr(cur));
+    set(o, "trackers_count", jint(t->trk ? (int64_t)tracker_set_count(t->trk) : 0));
+    set(o, "dl_limit", jint(t->dl_limit > 0 ? t->dl_limit : 0));
+    set(o, "up_limit", jint(t->up_limit > 0 ? t->up_limit : 0));
+    set(o, "downloaded", jint(t->downloaded));
+    set(o, "uploaded", jint(t->uploaded));
+    set(o, "downloaded_session", jint(t->dl_session));
+    set(o, "uploaded_session", jint(t->ul_session));
+    int64_t left = t->wanted_size - t->wanted_done;
+    set(o, "amount_left", jint(left > 0 ? left : 0));
+    set(o, "completed", jint(t->wanted_done));
+    set(o, "ratio_limit", jreal(t->ratio_limit));
+    set(o, "seeding_time_limit", jint(t->seeding_time_limit));
+    set(o, "inactive_seeding_time_limit", jint(t->inactive_seeding_time_limit));
+    double mr;
+    int64_t ms, mit;
+    global_limits(t, &mr, &ms, &mit);
+    set(o, "max_ratio", jreal(mr));
+    set(o, "max_seeding_time", jint(ms));
+    set(o, "max_inactive_seeding_time", jint(mit));
+    set(o, "time_active", jint(t->active_time));
+    set(o, "seeding_time", jint(t->seeding_time));
+    set(o, "availability", jreal(mi && t->picker ? bt_picker_distributed_copies(t->picker) : -1));
+    set(o, "reannounce", jint(reannounce_in(t)));
+    set(o, "comment", jstr(mi ? mi->comment : ""));
+    set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
+    set(o, "has_metadata", json_boolean(mi != NULL));
+    return o;
+}
+
+/* ---- §5.2 properties ---- */
+
+json_t *qbt_v2_properties_json(const struct torrent *t)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    const struct bt_metainfo *mi = t->mi;
+    uint64_t now_ms = t_now_ms(t);
+    int64_t seeds, leechs;
+    count_peers(t, &seeds, &leechs);
+    const struct prefs *p = t->s ? &t->s->prefs : NULL;
+    /* qBittorrent divides integers, by -1 when the duration is 0. */
+    int64_t dl_dur = t->active_time - t->seeding_time;
+    int64_t up_dur = t->active_time;
+
+    set(o, "hash", jstr(t->hex));
+    set(o, "name", jstr(torrent_name(t)));
+    set(o, "infohash_v1", jstr(t->hex));
+    set(o, "infohash_v2", jstr(""));
+    set(o, "time_elapsed", jint(t->active_time));
+    set(o, "seeding_time", jint(t->seeding_time));
+    set(o, "eta", jint(torrent_eta(t)));
+    set(o, "nb_connections", jint(seeds + leechs));
+    set(o, "nb_connections_limit", jint(p ? prefs_int(p, "max_connec_per_torrent") : 100));
+    set(o, "total_downloaded", jint(t->downloaded));
+    set(o, "total_downloaded_session", jint(t->dl_session));
+    set(o, "total_uploaded", jint(t->uploaded));
+    set(o, "total_uploaded_session", jint(t->ul_session));
+    set(o, "dl_speed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->dl_rate, now_ms)));
+    set(o, "dl_speed_avg", jint(t->downloaded / (dl_dur == 0 ? -1 : dl_dur)));
+    set(o, "up_speed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->ul_rate, now_ms)));
+    set(o, "up_speed_avg", jint(t->uploaded / (up_dur == 0 ? -1 : up_dur)));
+    set(o, "dl_limit", jint(t->dl_limit > 0 ? t->dl_limit : -1));
+    set(o, "up_limit", jint(t->up_limit > 0 ? t->up_limit : -1));
+    set(o, "total_wasted", jint(t->wasted));
+    set(o, "seeds", jint(seeds));
+    set(o, "seeds_total", jint(t->num_complete >= 0 ? t->num_complete : seeds));
+    set(o, "peers", jint(leechs));
+    set(o, "peers_total", jint(t->num_incomplete >= 0 ? t->num_incomplete : leechs));
+    set(o, "share_ratio", jreal(qbt_v2_ratio(t)));
+    set(o, "popularity", jreal(popularity(t)));
+    set(o, "reannounce", jint(reannounce_in(t)));
+    set(o, "total_size", jint(mi ? mi->total_size : 0));
+    set(o, "pieces_num", jint(mi ? mi->num_pieces : 0));
+    set(o, "piece_size", jint(mi ? mi->piece_length : 0));
+    set(o, "pieces_have", jint(t->have.count));
+    set(o, "created_by", jstr(mi ? mi->created_by : ""));
+    set(o, "comment", jstr(mi ? mi->comment : ""));
+    set(o, "save_path", jstr(t->save_path));
+    set(o, "download_path", jstr(""));
+    set(o, "is_private", json_boolean(mi && mi->is_private));
+    set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
+    set(o, "addition_date", jint(t->added_on));
+    set(o, "last_seen", jint(torrent_is_finished(t) ? (int64_t)time(NULL) : t->seen_complete));
+    set(o, "completion_date", jint(t->completion_on));
+    set(o, "creation_date", jint(mi ? mi->creation_date : -1));
+    set(o, "has_metadata", json_boolean(mi != NULL));
+    set(o, "progress", jreal(torrent_progress(t)));
+    return o;
+}
+
+/* ---- §5.3 files ---- */
+
+size_t qbt_v2_file_count(const struct torrent *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; t->mi && i < t->mi->num_files; i++)
+        n += !t->mi->files[i].pad;
+    return n;
+}
+
+/* Visible index -> metainfo index (pad files are hidden), or SIZE_MAX. */
+static size_t real_index(const struct bt_metainfo *mi, size_t vis)
+{
+    for (size_t i = 0; i < mi->num_files; i++) {
+        if (mi->files[i].pad)
+            continue;
+        if (vis-- == 0)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static json_t *file_json(const struct torrent *t, size_t vis, size_t i, bool finished)
+{
+    const struct bt_metainfo *mi = t->mi;
+    const struct bt_file *f = &mi->files[i];
+    int64_t first = 0, last = -1, done = 0;
+    unsigned avail_pieces = 0;
+    if (f->length > 0) {
+        first = f->offset / mi->piece_length;
+        last = (f->offset + f->length - 1) / mi->piece_length;
+        for (int64_t p = first; p <= last && p < mi->num_pieces; p++) {
+            if (t->picker && bt_picker_availability(t->picker, (uint32_t)p) > 0)
+                avail_pieces++;
+            if (!bitfield_get(&t->have, (uint32_t)p))
+                continue;
+            int64_t ps = p * mi->piece_length, pe = ps + bt_metainfo_piece_size(mi, (uint32_t)p);
+            int64_t a = ps > f->offset ? ps : f->offset;
+            int64_t b = pe < f->offset + f->length ? pe : f->offset + f->length;
+            if (b > a)
+                done += b - a;
+        }
+    }
+    int64_t npieces = last - first + 1;
+    double avail = finished ? -1.0 : (npieces > 0 ? (double)avail_pieces / (double)npieces : 1.0);
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    set(o, "index", jint((int64_t)vis));
+    set(o, "name", jstr(f->path));
+    set(o, "size", jint(f->length));
+    set(o, "progress", jreal(f->length > 0 ? (double)done / (double)f->length : 1.0));
+    set(o, "priority", json_integer(t->file_prios ? t->file_prios[i] : 1));
+    set(o, "availability", jreal(avail));
+    set(o, "piece_range", json_pack("[I,I]", (json_int_t)first, (json_int_t)last));
+    return o;
+}
+
+json_t *qbt_v2_files_json(const struct torrent *t, const size_t *idx, size_t n)
+{
+    json_t *a = json_array();
+    if (!a || !t->mi)
+        return a;
+    bool finished = torrent_is_finished(t);
+    size_t count = idx ? n : qbt_v2_file_count(t);
+    for (size_t k = 0; k < count; k++) {
+        size_t vis = idx ? idx[k] : k;
+        size_t i = real_index(t->mi, vis);
+        if (i == SIZE_MAX)
+            continue;
+        json_t *o = file_json(t, vis, i, finished);
+        if (o && json_array_size(a) == 0)
+            set(o, "is_seed", json_boolean(finished));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* ---- §5.5 peers ---- */
+
+int qbt_v2_peer_key(const struct peer *p, char *out, size_t outlen)
+{
+    if (!p->ip[0] || strcmp(p->ip, "0.0.0.0") == 0 || strcmp(p->ip, "::") == 0)
+        return -EINVAL;
+    bool v6 = strchr(p->ip, ':') != NULL;
+    int n = snprintf(out, outlen, v6 ? "[%s]:%u" : "%s:%u", p->ip, (unsigned)p->port);
+    return n > 0 && (size_t)n < outlen ? 0 : -EINVAL;
+}
+
+static void peer_id_client(const struct peer *p, char out[16])
+{
+    bool zero = true;
+    for (int i = 0; i < 20; i++)
+        zero = zero && p->peer_id[i] == 0;
+    out[0] = 0;
+    if (zero)
+        return;
+    for (int i = 0; i < 8; i++) {
+        uint8_t c = p->peer_id[i];
+        if (c < 32 || c > 126) {
+            strcpy(out, "Unknown");
+            return;
+        }
+        out[i] = (char)c;
+    }
+    out[8] = 0;
+}
+
+static int add_flag(struct buf *f, struct buf *d, const char *flag, const char *desc)
+{
+    int rc = buf_appendf(f, "%s%s", buf_size(f) ? " " : "", flag);
+    return rc ? rc : buf_appendf(d, "%s%s = %s", buf_size(d) ? "\n" : "", flag, desc);
+}
+
+static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
+{
+    if (p->am_interested)
+        add_flag(f, d, p->peer_choking ? "d" : "D",
+                 p->peer_choking ? "Interested (local) and choked (peer)" : "Interested (local) and unchoked (peer)");
+    if (p->peer_interested)
+        add_flag(f, d, p->am_choking ? "u" : "U",
+                 p->am_choking ? "Interested (peer) and choked (local)" : "Interested (peer) and unchoked (local)");
+    if (!p->am_interested && !p->peer_choking)
+        add_flag(f, d, "K", "Not interested (local) and unchoked (peer)");
+    if (!p->peer_interested && !p->am_choking)
+        add_flag(f, d, "?", "Not interested (peer) and unchoked (local)");
+    if (p->optimistic)
+        add_flag(f, d, "O", "Optimistic unchoke");
+    if (p->snubbed)
+        add_flag(f, d, "S", "Peer snubbed");
+    if (p->incoming)
+        add_flag(f, d, "I", "Incoming connection");
+    if (p->source & PEER_SRC_DHT)
+        add_flag(f, d, "H", "Peer from DHT");
+    if (p->source & PEER_SRC_PEX)
+        add_flag(f, d, "X", "Peer from PEX");
+}
+
+/* Paths of the files touching the piece the peer is downloading. */
+static int downloading_files(const struct torrent *t, const struct peer *p, struct buf *out)
+{
+    const struct bt_metainfo *mi = t->mi;
+    if (!mi || p->num_reqs <= 0 || !p->reqs)
+        return 0;
+    uint32_t piece = p->reqs[0].piece;
+    if (piece >= mi->num_pieces)
+        return 0;
+    int64_t ps = (int64_t)piece * mi->piece_length, pe = ps + bt_metainfo_piece_size(mi, piece);
+    for (size_t i = 0; i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0 || f->offset >= pe || f->offset + f->length <= ps)
+            continue;
+        int rc = buf_appendf(out, "%s%s", buf_size(out) ? "\n" : "", f->path);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static double relevance(const struct torrent *t, const struct peer *p)
+{
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    if (np == 0 || t->have.count >= np)
+        return 0.0;
+    uint32_t missing = np - t->have.count, theirs = 0;
+    for (uint32_t i = 0; i < np; i++)
+        if (!bitfield_get(&t->have, i) && (p->have_all || bitfield_get(&p->have, i)))
+            theirs++;
+    return (double)theirs / (double)missing;
+}
+
+json_t *qbt_v2_peer_json(const struct torrent *t, const struct peer *p)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    uint64_t now_ms = t_now_ms(t);
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    char pid[16];
+    peer_id_client(p, pid);
+    struct buf f = BUF_INIT, d = BUF_INIT, files = BUF_INIT;
+    peer_flags(p, &f, &d);
+    downloading_files(t, p, &files);
+    double progress = p->have_all ? 1.0 : (np ? (double)p->have.count / (double)np : 0.0);
+
+    set(o, "ip", jstr(p->ip));
+    set(o, "port", json_integer(p->port));
+    set(o, "client", jstr(p->client));
+    set(o, "peer_id_client", jstr(pid));
+    set(o, "progress", jreal(progress));
+    set(o, "dl_speed", jint((int64_t)rate_now(&p->down, now_ms)));
+    set(o, "up_speed", jint((int64_t)rate_now(&p->up, now_ms)));
+    set(o, "downloaded", jint(p->downloaded));
+    set(o, "uploaded", jint(p->uploaded));
+    set(o, "connection", jstr("BT"));
+    set(o, "flags", json_stringn(buf_size(&f) ? (const char *)buf_head(&f) : "", buf_size(&f)));
+    set(o, "flags_desc", json_stringn(buf_size(&d) ? (const char *)buf_head(&d) : "", buf_size(&d)));
+    set(o, "relevance", jreal(relevance(t, p)));
+    set(o, "files", json_stringn(buf_size(&files) ? (const char *)buf_head(&files) : "", buf_size(&files)));
+    buf_free(&f);
+    buf_free(&d);
+    buf_free(&files);
+    return o;
+}
+
+json_t *qbt_v2_peers_json(const struct torrent *t)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (const struct peer *p = t->peers; p; p = p->next) {
+        char key[96];
+        if (p->state != PEER_ACTIVE || qbt_v2_peer_key(p, key, sizeof(key)) != 0)
+            continue;
+        set(o, key, qbt_v2_peer_json(t, p));
+    }
+    return o;
+}
+
+/* ---- §5.6 server state ---- */
+
+static int64_t free_space(struct session *s)
+{
+    static int64_t cached = 0;
+    static time_t at = 0;
+    time_t now = time(NULL);
+    if (at && now - at < FREE_SPACE_REFRESH_S && now >= at)
+        return cached;
+    struct statvfs v;
+    const char *path = session_default_save_path(s);
+    /* Walk up to an existing ancestor, as qBittorrent does. */
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path && *path ? path : "/");
+    for (int guard = 0; guard < 256; guard++) {
+        if (statvfs(buf, &v) == 0) {
+            cached = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+            at = now;
+            return cached;
+        }
+        char *slash = strrchr(buf, '/');
+        if (!slash || slash == buf) {
+            snprintf(buf, sizeof(buf), "/");
+            if (statvfs(buf, &v) == 0)
+                cached = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+            break;
+        }
+        *slash = 0;
+    }
+    at = now;
+    return cached;
+}
+
+/* Utils::String::fromDouble(x, 2): truncated, not rounded. */
+static void fmt_ratio(char *out, size_t n, double r)
+{
+    snprintf(out, n, "%.2f", floor(r * 100.0) / 100.0);
+}
+
+static const char *connection_status(const struct session *s)
+{
+    if (!s->have_listener4 && !s->have_listener6)
+        return "disconnected";
+    return s->had_incoming ? "connected" : "firewalled";
+}
+
+static void transfer_keys(struct session *s, json_t *o)
+{
+    const struct prefs *p = &s->prefs;
+    set(o, "dl_info_speed", jint((int64_t)rate_get(&s->dl_rate, s->now_ms)));
+    set(o, "dl_info_data", jint(s->dl_session));
+    set(o, "up_info_speed", jint((int64_t)rate_get(&s->ul_rate, s->now_ms)));
+    set(o, "up_info_data", jint(s->ul_session));
+    set(o, "dl_rate_limit", jint(prefs_int(p, "dl_limit")));
+    set(o, "up_rate_limit", jint(prefs_int(p, "up_limit")));
+    set(o, "dht_nodes", jint(0));
+    set(o, "connection_status", jstr(connection_status(s)));
+    set(o, "last_external_address_v4", jstr(""));
+    set(o, "last_external_address_v6", jstr(""));
+}
+
+json_t *qbt_v2_transfer_info_json(struct session *s)
+{
+    json_t *o = json_object();
+    if (o)
+        transfer_keys(s, o);
+    return o;
+}
+
+json_t *qbt_v2_server_state_json(struct session *s)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    transfer_keys(s, o);
+    const struct prefs *p = &s->prefs;
+    set(o, "alltime_dl", jint(s->alltime_dl));
+    set(o, "alltime_ul", jint(s->alltime_ul));
+    set(o, "total_wasted_session", jint(s->wasted_session));
+    set(o, "total_peer_connections", jint(s->num_peers));
+    set(o, "total_buffers_size", jint(0));
+    set(o, "queued_io_jobs", jint(0));
+    set(o, "average_time_queue", jint(0));
+    set(o, "total_queued_size", jint(0));
+    set(o, "free_space_on_disk", jint(free_space(s)));
+    set(o, "refresh_interval", jint(prefs_int(p, "refresh_interval")));
+    char ratio[32] = "-";
+    if (s->alltime_dl > 0 && s->alltime_ul > 0)
+        fmt_ratio(ratio, sizeof(ratio), (double)s->alltime_ul / (double)s->alltime_dl);
+    set(o, "global_ratio", jstr(ratio));
+    set(o, "read_cache_hits", jstr("0"));
+    set(o, "read_cache_overload", jstr("0"));
+    set(o, "write_cache_overload", jstr("0"));
+    set(o, "queueing", json_boolean(prefs_bool(p, "queueing_enabled")));
+    set(o, "use_alt_speed_limits", json_false());
+    set(o, "use_subcategories", json_false());
+    return o;
+}
+
+/* ---- pieces, web seeds ---- */
+
+json_t *qbt_v2_piece_states_json(const struct torrent *t)
+{
+    json_t *a = json_array();
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    for (uint32_t i = 0; a && i < np; i++) {
+        int st = BT_PIECE_MISSING;
+        if (bitfield_get(&t->have, i))
+            st = BT_PIECE_HAVE;
+        else if (t->picker && bt_picker_piece_state(t->picker, i) == BT_PIECE_DOWNLOADING)
+            st = BT_PIECE_DOWNLOADING;
+        json_array_append_new(a, json_integer(st));
+    }
+    return a;
+}
+
+json_t *qbt_v2_piece_hashes_json(const struct torrent *t)
+{
+    json_t *a = json_array();
+    uint32_t np = t->mi && t->mi->piece_hashes ? t->mi->num_pieces : 0;
+    for (uint32_t i = 0; a && i < np; i++) {
+        char hex[41];
+        hex_encode(t->mi->piece_hashes + (size_t)i * 20, 20, hex);
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+json_t *qbt_v2_webseeds_json(const struct torrent *t)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && t->mi && i < t->mi->num_web_seeds; i++)
+        json_array_append_new(a, json_pack("{s:s}", "url", t->mi->web_seeds[i]));
+    return a;
+}
+
+/* ---- sync/maindata ---- */
+
+static void add_tracker_hash(json_t *trackers, const char *url, const char *hex)
+{
+    json_t *list = json_object_get(trackers, url);
+    if (!list) {
+        list = json_array();
+        if (!list || json_object_set_new(trackers, url, list) != 0)
+            return;
+    }
+    json_array_append_new(list, json_string(hex));
+}
+
+json_t *qbt_v2_maindata_json(struct session *s, int rid)
+{
+    json_t *torrents = json_object(), *cats = json_object(), *tags = json_array(),
+           *trackers = json_object(), *seen_tags = json_object();
+    json_t *o = json_pack("{s:i, s:b, s:o, s:o, s:o, s:o, s:o*}", "rid", rid, "full_update", 1,
+                          "torrents", torrents, "categories", cats, "tags", tags, "trackers", trackers,
+                          "server_state", qbt_v2_server_state_json(s));
+    if (!o || !seen_tags) {
+        json_decref(o);
+        json_decref(seen_tags);
+        return NULL;
+    }
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        const struct torrent *t = s->torrents[i];
+        if (t->removing)
+            continue;
+        set(torrents, t->hex, qbt_v2_torrent_json(t, false));
+        /* Categories and tags are not managed yet: report those in use. */
+        if (t->category && *t->category && !json_object_get(cats, t->category))
+            set(cats, t->category, json_pack("{s:s, s:s}", "name", t->category, "savePath", ""));
+        size_t k;
+        json_t *tag;
+        json_array_foreach(t->tags, k, tag) {
+            const char *name = json_string_value(tag);
+            if (name && *name && !json_object_get(seen_tags, name)) {
+                json_object_set_new(seen_tags, name, json_true());
+                json_array_append_new(tags, json_string(name));
+            }
+        }
+        size_t n = t->trk ? tracker_set_count(t->trk) : 0;
+        for (size_t j = 0; j < n; j++) {
+            const struct tracker_entry *e = tracker_set_entry(t->trk, j);
+            if (e && e->url)
+                add_tracker_hash(trackers, e->url, t->hex);
+        }
+    }
+    json_decref(seen_tags);
+    return o;
+}
+
+/* ---- sort order ---- */
+
+static int type_rank(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_boolean(v))
+        return 1;
+    if (json_is_number(v))
+        return 2;
+    if (json_is_string(v))
+        return 3;
+    return 4;
+}
+
+int qbt_v2_json_cmp(const json_t *a, const json_t *b)
+{
+    int ra = type_rank(a), rb = type_rank(b);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    switch (ra) {
+    case 1:
+        return (int)json_is_true(a) - (int)json_is_true(b);
+    case 2:
+        if (json_is_integer(a) && json_is_integer(b)) {
+            json_int_t x = json_integer_value(a), y = json_integer_value(b);
+            return x < y ? -1 : x > y;
+        } else {
+            double x = json_number_value(a), y = json_number_value(b);
+            return x < y ? -1 : x > y;
+        }
+    case 3: {
+        int c = strcmp(json_string_value(a), json_string_value(b));
+        return c < 0 ? -1 : c > 0;
+    }
+    default:
+        return 0;
+    }
+}

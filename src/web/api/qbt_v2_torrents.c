@@ -1,0 +1,1030 @@
+/* web/api/qbt_v2_torrents — torrents/… (queries, actions, add). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bt/metainfo.h"
+#include "util/fetch.h"
+#include "util/log.h"
+#include "web/api/qbt_v2_int.h"
+
+#define MAX_PEERS_PARAM 1000
+#define MAX_INDEXES 100000
+
+/* ---- parameter rules ---- */
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int list_push(struct qbt_v2_list *l, struct torrent *t)
+{
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        struct torrent **v = realloc(l->v, nc * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = nc;
+    }
+    l->v[l->n++] = t;
+    return 0;
+}
+
+void qbt_v2_list_free(struct qbt_v2_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+static bool list_has(const struct qbt_v2_list *l, const struct torrent *t)
+{
+    return l->n && bsearch(&t, l->v, l->n, sizeof(*l->v), cmp_ptr) != NULL;
+}
+
+int qbt_v2_parse_hashes(struct session *s, const char *hashes, bool allow_all, struct qbt_v2_list *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!hashes)
+        return 0;
+    if (allow_all && strcmp(hashes, "all") == 0) {
+        for (size_t i = 0; i < s->num_torrents; i++)
+            if (!s->torrents[i]->removing && list_push(out, s->torrents[i]) != 0)
+                return -ENOMEM;
+        return 0;
+    }
+    const char *p = hashes;
+    for (size_t k = 0; k < QBT_V2_MAX_HASHES; k++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == 40) {
+            char hex[41];
+            memcpy(hex, p, 40);
+            hex[40] = 0;
+            struct torrent *t = session_find_hex(s, hex);
+            if (t && !t->removing && list_push(out, t) != 0)
+                return -ENOMEM;
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (out->n > 1) {
+        qsort(out->v, out->n, sizeof(*out->v), cmp_ptr);
+        size_t w = 1;
+        for (size_t i = 1; i < out->n; i++)
+            if (out->v[i] != out->v[w - 1])
+                out->v[w++] = out->v[i];
+        out->n = w;
+    }
+    return 0;
+}
+
+enum qbt_v2_filter qbt_v2_filter_parse(const char *s)
+{
+    static const struct { const char *name; enum qbt_v2_filter f; } map[] = {
+        {"downloading", QBT_F_DOWNLOADING}, {"seeding", QBT_F_SEEDING},
+        {"completed", QBT_F_COMPLETED}, {"stopped", QBT_F_STOPPED}, {"paused", QBT_F_STOPPED},
+        {"running", QBT_F_RUNNING}, {"resumed", QBT_F_RUNNING}, {"active", QBT_F_ACTIVE},
+        {"inactive", QBT_F_INACTIVE}, {"stalled", QBT_F_STALLED},
+        {"stalled_uploading", QBT_F_STALLED_UP}, {"stalled_downloading", QBT_F_STALLED_DL},
+        {"checking", QBT_F_CHECKING}, {"moving", QBT_F_MOVING}, {"errored", QBT_F_ERRORED},
+    };
+    for (size_t i = 0; s && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(s, map[i].name) == 0)
+            return map[i].f;
+    return QBT_F_ALL;
+}
+
+static bool in(const char *state, const char *const *set)
+{
+    for (; *set; set++)
+        if (strcmp(state, *set) == 0)
+            return true;
+    return false;
+}
+
+static bool is_active(const struct torrent *t, const char *state)
+{
+    static const char *const act[] = {"metaDL", "forcedMetaDL", "downloading", "forcedDL",
+                                      "uploading", "forcedUP", "moving", NULL};
+    if (strcmp(state, "stalledDL") == 0) {
+        struct rate up = t->ul_rate;
+        return rate_get(&up, t->s ? t->s->now_ms : 0) > 0;
+    }
+    return in(state, act);
+}
+
+bool qbt_v2_filter_match(enum qbt_v2_filter f, const struct torrent *t, const char *state)
+{
+    static const char *const dl[] = {"downloading", "metaDL", "forcedMetaDL", "stalledDL", "checkingDL",
+                                     "stoppedDL", "queuedDL", "forcedDL", NULL};
+    static const char *const seed[] = {"uploading", "stalledUP", "checkingUP", "queuedUP", "forcedUP", NULL};
+    static const char *const done[] = {"uploading", "stalledUP", "checkingUP", "queuedUP", "forcedUP",
+                                       "stoppedUP", NULL};
+    static const char *const chk[] = {"checkingUP", "checkingDL", "checkingResumeData", NULL};
+    static const char *const err[] = {"error", "missingFiles", NULL};
+    switch (f) {
+    case QBT_F_ALL: return true;
+    case QBT_F_DOWNLOADING: return in(state, dl);
+    case QBT_F_SEEDING: return in(state, seed);
+    case QBT_F_COMPLETED: return in(state, done);
+    case QBT_F_STOPPED: return t->stopped;
+    case QBT_F_RUNNING: return !t->stopped;
+    case QBT_F_ACTIVE: return is_active(t, state);
+    case QBT_F_INACTIVE: return !is_active(t, state);
+    case QBT_F_STALLED: return strcmp(state, "stalledUP") == 0 || strcmp(state, "stalledDL") == 0;
+    case QBT_F_STALLED_UP: return strcmp(state, "stalledUP") == 0;
+    case QBT_F_STALLED_DL: return strcmp(state, "stalledDL") == 0;
+    case QBT_F_CHECKING: return in(state, chk);
+    case QBT_F_MOVING: return strcmp(state, "moving") == 0;
+    case QBT_F_ERRORED: return in(state, err);
+    }
+    return true;
+}
+
+struct sort_item {
+    json_t *v;
+    const json_t *key;
+    size_t idx;
+    bool reverse;
+};
+
+static int cmp_items(const void *a, const void *b)
+{
+    const struct sort_item *x = a, *y = b;
+    int c = qbt_v2_json_cmp(x->key, y->key);
+    if (x->reverse)
+        c = -c;
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int qbt_v2_sort(json_t *arr, const char *key, bool reverse)
+{
+    size_t n = json_array_size(arr);
+    if (n == 0)
+        return 0;
+    if (!json_object_get(json_array_get(arr, 0), key))
+        return -EINVAL;
+    struct sort_item *v = malloc(n * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        v[i] = (struct sort_item){json_incref(o), json_object_get(o, key), i, reverse};
+    }
+    qsort(v, n, sizeof(*v), cmp_items);
+    json_array_clear(arr);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, v[i].v);
+    free(v);
+    return 0;
+}
+
+void qbt_v2_page(json_t *arr, int64_t limit, int64_t offset)
+{
+    int64_t size = (int64_t)json_array_size(arr);
+    if (offset < 0)
+        offset += size;
+    if (offset < 0 || offset >= size)
+        offset = 0;
+    int64_t end = limit > 0 && limit < size - offset ? offset + limit : size;
+    for (int64_t i = size - 1; i >= end; i--)
+        json_array_remove(arr, (size_t)i);
+    for (int64_t i = 0; i < offset; i++)
+        json_array_remove(arr, 0);
+}
+
+int qbt_v2_parse_peer_addr(const char *s, struct sockaddr_storage *out)
+{
+    char ip[64];
+    const char *port;
+    memset(out, 0, sizeof(*out));
+    if (s[0] == '[' && strstr(s, "]:")) {
+        const char *end = strstr(s, "]:");
+        size_t n = (size_t)(end - s - 1);
+        if (n >= sizeof(ip))
+            return -EINVAL;
+        memcpy(ip, s + 1, n);
+        ip[n] = 0;
+        port = end + 2;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (!colon || strchr(colon + 1, ':') || (size_t)(colon - s) >= sizeof(ip))
+            return -EINVAL;
+        memcpy(ip, s, (size_t)(colon - s));
+        ip[colon - s] = 0;
+        port = colon + 1;
+    }
+    char *e;
+    if (!isdigit((unsigned char)*port))
+        return -EINVAL;
+    unsigned long pn = strtoul(port, &e, 10);
+    if (*e || pn == 0 || pn > 65535)
+        return -EINVAL;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)pn);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)pn);
+        return 0;
+    }
+    memset(out, 0, sizeof(*out));
+    return -EINVAL;
+}
+
+/* ---- request helpers ---- */
+
+/* Qt's toInt: the whole string must be an integer, else dflt. */
+static int64_t param_int(struct web_req *r, const char *name, int64_t dflt)
+{
+    const char *v = web_req_param(r, name);
+    if (!v || !*v)
+        return dflt;
+    char *e;
+    errno = 0;
+    long long x = strtoll(v, &e, 10);
+    return (*e || errno) ? dflt : (int64_t)x;
+}
+
+static double param_real(struct web_req *r, const char *name, double dflt)
+{
+    const char *v = web_req_param(r, name);
+    if (!v || !*v)
+        return dflt;
+    char *e;
+    double x = strtod(v, &e);
+    return *e ? dflt : x;
+}
+
+/* true/false (any case) or "absent" (-1). */
+static int param_tristate(struct web_req *r, const char *name)
+{
+    const char *v = web_req_param(r, name);
+    if (v && strcasecmp(v, "true") == 0)
+        return 1;
+    if (v && strcasecmp(v, "false") == 0)
+        return 0;
+    return -1;
+}
+
+/* The torrent named by the `hash` param; replies 400/404 itself when NULL. */
+static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
+{
+    const char *h = web_req_param(r, "hash");
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return NULL;
+    }
+    struct torrent *t = session_find_hex(q->s, h);
+    if (!t || t->removing) {
+        web_reply_error(r, 404, NULL);
+        return NULL;
+    }
+    return t;
+}
+
+static bool targets(struct web_req *r, struct qbt_v2 *q, struct qbt_v2_list *l)
+{
+    const char *h = web_req_param(r, "hashes");
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return false;
+    }
+    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
+        qbt_v2_list_free(l);
+        web_reply_error(r, 500, NULL);
+        return false;
+    }
+    return true;
+}
+
+static void reply_json(struct web_req *r, json_t *j)
+{
+    if (j)
+        web_reply_json(r, j);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+/* ---- commit-then-reply batches ---- */
+
+struct batch {
+    struct web_req *r;
+    size_t pending;   /* jobs + 1 while being filled */
+};
+
+static void batch_done(void *ud, int rc)
+{
+    struct batch *b = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "WebAPI: a torrent change could not be saved (%d)", rc);
+    if (--b->pending == 0) {
+        web_reply_ok(b->r);
+        free(b);
+    }
+}
+
+static struct batch *batch_new(struct web_req *r)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b) {
+        b->r = r;
+        b->pending = 1;
+    }
+    return b;
+}
+
+static void batch_save(struct batch *b, struct torrent *t)
+{
+    b->pending++;
+    if (torrent_save_settings(t, batch_done, b) != 0)
+        b->pending--;
+}
+
+/* ---- queries ---- */
+
+static void h_count(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    size_t n = 0;
+    for (size_t i = 0; i < q->s->num_torrents; i++)
+        n += !q->s->torrents[i]->removing;
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%zu", n);
+    web_reply_text(r, 200, buf);
+}
+
+static bool has_tag(const struct torrent *t, const char *tag)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(t->tags, i, v) {
+        const char *s = json_string_value(v);
+        if (s && strcmp(s, tag) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool info_match(struct web_req *r, const struct torrent *t, enum qbt_v2_filter f,
+                       const struct qbt_v2_list *ids, bool use_ids)
+{
+    if (t->removing || (use_ids && !list_has(ids, t)))
+        return false;
+    const char *cat = web_req_param(r, "category");
+    if (cat && strcmp(cat, t->category ? t->category : "") != 0)
+        return false;
+    const char *tag = web_req_param(r, "tag");
+    if (tag && (*tag ? !has_tag(t, tag) : json_array_size(t->tags) != 0))
+        return false;
+    int priv = param_tristate(r, "private");
+    if (priv >= 0 && (t->mi && t->mi->is_private) != (priv == 1))
+        return false;
+    return qbt_v2_filter_match(f, t, torrent_state(t));
+}
+
+static void h_info(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    enum qbt_v2_filter f = qbt_v2_filter_parse(web_req_param(r, "filter"));
+    const char *hashes = web_req_param(r, "hashes");
+    struct qbt_v2_list ids;
+    if (qbt_v2_parse_hashes(q->s, hashes, false, &ids) != 0) {
+        qbt_v2_list_free(&ids);
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    bool with_trackers = web_req_bool(r, "includeTrackers", false);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < q->s->num_torrents; i++) {
+        const struct torrent *t = q->s->torrents[i];
+        if (!info_match(r, t, f, &ids, hashes != NULL))
+            continue;
+        json_t *o = qbt_v2_torrent_json(t, true);
+        if (o && with_trackers)
+            json_object_set_new(o, "trackers", qbt_v2_trackers_json(t, false));
+        json_array_append_new(arr, o);
+    }
+    qbt_v2_list_free(&ids);
+    const char *sort = web_req_param(r, "sort");
+    if (arr && sort && *sort && qbt_v2_sort(arr, sort, web_req_bool(r, "reverse", false)) != 0) {
+        json_decref(arr);
+        web_reply_error(r, 400, "'sort' parameter is invalid");
+        return;
+    }
+    if (arr)
+        qbt_v2_page(arr, param_int(r, "limit", 0), param_int(r, "offset", 0));
+    reply_json(r, arr);
+}
+
+static void h_properties(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (t)
+        reply_json(r, qbt_v2_properties_json(t));
+}
+
+static void h_trackers(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (t)
+        reply_json(r, qbt_v2_trackers_json(t, true));
+}
+
+static void h_webseeds(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (t)
+        reply_json(r, qbt_v2_webseeds_json(t));
+}
+
+static void h_piece_states(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (t)
+        reply_json(r, qbt_v2_piece_states_json(t));
+}
+
+static void h_piece_hashes(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (t)
+        reply_json(r, qbt_v2_piece_hashes_json(t));
+}
+
+static void h_files(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    const char *indexes = web_req_param(r, "indexes");
+    if (!indexes || !t->mi) {
+        reply_json(r, qbt_v2_files_json(t, NULL, 0));
+        return;
+    }
+    size_t count = qbt_v2_file_count(t), n = 0, cap = 16;
+    size_t *idx = malloc(cap * sizeof(*idx));
+    const char *p = indexes;
+    char msg[160];
+    while (idx) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        char part[64];
+        snprintf(part, sizeof(part), "%.*s", (int)(len < 63 ? len : 63), p);
+        char *e;
+        errno = 0;
+        long long v = len && len < 63 ? strtoll(part, &e, 10) : -1;
+        if (len == 0 || len >= 63 || *e || errno || v < 0 || v > INT_MAX) {
+            snprintf(msg, sizeof(msg), "\"%s\" is not a valid file index.", part);
+            free(idx);
+            web_reply_error(r, 409, msg);
+            return;
+        }
+        if ((size_t)v >= count) {
+            snprintf(msg, sizeof(msg), "Index %s is out of bounds.", part);
+            free(idx);
+            web_reply_error(r, 409, msg);
+            return;
+        }
+        if (n == cap) {
+            size_t *ni = n < MAX_INDEXES ? realloc(idx, cap * 2 * sizeof(*idx)) : NULL;
+            if (!ni) {
+                free(idx);
+                idx = NULL;
+                break;
+            }
+            idx = ni;
+            cap *= 2;
+        }
+        idx[n++] = (size_t)v;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (!idx) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    reply_json(r, qbt_v2_files_json(t, idx, n));
+    free(idx);
+}
+
+/* ---- actions ---- */
+
+static void h_stop(struct web_req *r, void *ud)
+{
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        torrent_stop(l.v[i]);
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+static void h_start(struct web_req *r, void *ud)
+{
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        torrent_start(l.v[i]);
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+static void h_force_start(struct web_req *r, void *ud)
+{
+    if (!web_req_param(r, "value") || !web_req_param(r, "hashes")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    bool value = web_req_bool(r, "value", false);
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        /* Forced or auto-managed: either way the torrent runs. */
+        torrent_set_forced(l.v[i], value);
+        if (l.v[i]->stopped)
+            torrent_start(l.v[i]);
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+static void h_delete(struct web_req *r, void *ud)
+{
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    /* Sonarr omits deleteFiles when keeping the data: default false. */
+    bool del = web_req_bool(r, "deleteFiles", false);
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        b->pending++;
+        torrent_remove(l.v[i], del, batch_done, b);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+static void h_recheck(struct web_req *r, void *ud)
+{
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    for (size_t i = 0; i < l.n; i++)
+        torrent_recheck(l.v[i]);
+    qbt_v2_list_free(&l);
+    web_reply_ok(r);
+}
+
+static void h_reannounce(struct web_req *r, void *ud)
+{
+    struct qbt_v2_list l;
+    if (!targets(r, ud, &l))
+        return;
+    for (size_t i = 0; i < l.n; i++)
+        torrent_reannounce(l.v[i]);
+    qbt_v2_list_free(&l);
+    web_reply_ok(r);
+}
+
+static void h_add_peers(struct web_req *r, void *ud)
+{
+    const char *peers = web_req_param(r, "peers");
+    if (!peers || !web_req_param(r, "hashes")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct sockaddr_storage *addrs = malloc(MAX_PEERS_PARAM * sizeof(*addrs));
+    if (!addrs) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    size_t total = 0, valid = 0;
+    for (const char *p = peers; total < MAX_PEERS_PARAM;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        total++;
+        while (len && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        char one[128];
+        if (len < sizeof(one)) {
+            memcpy(one, p, len);
+            one[len] = 0;
+            if (qbt_v2_parse_peer_addr(one, &addrs[valid]) == 0)
+                valid++;
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    struct qbt_v2_list l;
+    if (valid == 0) {
+        free(addrs);
+        web_reply_error(r, 400, "No valid peers were specified");
+        return;
+    }
+    if (!targets(r, ud, &l)) {
+        free(addrs);
+        return;
+    }
+    json_t *res = json_object();
+    for (size_t i = 0; res && i < l.n; i++) {
+        int64_t added = 0;
+        for (size_t k = 0; k < valid; k++)
+            added += torrent_add_peer_addr(l.v[i], (const struct sockaddr *)&addrs[k], true) == 0;
+        json_object_set_new(res, l.v[i]->hex,
+                            json_pack("{s:I, s:I}", "added", (json_int_t)added, "failed",
+                                      (json_int_t)((int64_t)total - added)));
+    }
+    qbt_v2_list_free(&l);
+    free(addrs);
+    reply_json(r, res);
+}
+
+/* ---- torrents/add ---- */
+
+struct add_opts {
+    struct torrent_add_params p;
+    char *save_path, *category, *rename, *tags;
+    bool skip_checking;
+};
+
+struct add_req {
+    struct web_req *r;
+    size_t pending;       /* persists in flight + 1 while processing */
+    size_t ok;
+    char *error;          /* 415 message */
+};
+
+struct add_item {
+    struct qbt_v2 *q;
+    struct add_req *req;  /* NULL for a URL download: nobody waits */
+    uint8_t ih[20];
+    bool skip_checking;
+};
+
+struct qbt_v2_fetch {
+    struct qbt_v2_fetch *next, *prev;
+    struct qbt_v2 *q;
+    struct fetch_req *h;
+    char *url;
+    struct add_opts o;
+};
+
+static void opts_free(struct add_opts *o)
+{
+    free(o->save_path);
+    free(o->category);
+    free(o->rename);
+    free(o->tags);
+}
+
+static char *trimmed_dup(const char *s)
+{
+    if (!s)
+        return NULL;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return strndup(s, n);
+}
+
+static int opts_copy(struct add_opts *dst, const struct add_opts *src)
+{
+    *dst = *src;
+    dst->save_path = src->save_path ? strdup(src->save_path) : NULL;
+    dst->category = src->category ? strdup(src->category) : NULL;
+    dst->rename = src->rename ? strdup(src->rename) : NULL;
+    dst->tags = src->tags ? strdup(src->tags) : NULL;
+    dst->p.save_path = dst->save_path;
+    dst->p.category = dst->category;
+    dst->p.rename = dst->rename;
+    dst->p.tags = dst->tags;
+    if ((src->save_path && !dst->save_path) || (src->category && !dst->category) ||
+        (src->rename && !dst->rename) || (src->tags && !dst->tags)) {
+        opts_free(dst);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->save_path = trimmed_dup(web_req_param(r, "savepath"));
+    const char *cat = web_req_param(r, "category");
+    o->category = cat ? strdup(cat) : NULL;
+    const char *ren = web_req_param(r, "rename");
+    o->rename = ren ? strdup(ren) : NULL;
+    const char *tags = web_req_param(r, "tags");
+    o->tags = tags ? strdup(tags) : NULL;
+    int stopped = param_tristate(r, "stopped");
+    if (stopped < 0)
+        stopped = param_tristate(r, "paused");
+    o->p.stopped = stopped < 0 ? prefs_bool(&s->prefs, "add_stopped_enabled") : stopped == 1;
+    int tmm = param_tristate(r, "autoTMM");
+    o->p.auto_tmm = tmm < 0 ? prefs_bool(&s->prefs, "auto_tmm_enabled") : tmm == 1;
+    o->skip_checking = web_req_bool(r, "skip_checking", false);
+    o->p.skip_checking = o->skip_checking;
+    o->p.sequential = web_req_bool(r, "sequentialDownload", false);
+    o->p.first_last_piece = web_req_bool(r, "firstLastPiecePrio", false);
+    o->p.forced = web_req_bool(r, "forced", false);
+    o->p.up_limit = param_int(r, "upLimit", -1);
+    o->p.dl_limit = param_int(r, "dlLimit", -1);
+    o->p.ratio_limit = param_real(r, "ratioLimit", -2);
+    o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
+    o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    o->p.save_path = o->save_path && *o->save_path ? o->save_path : NULL;
+    o->p.category = o->category;
+    o->p.rename = o->rename;
+    o->p.tags = o->tags;
+    if ((web_req_param(r, "savepath") && !o->save_path) || (cat && !o->category) ||
+        (ren && !o->rename) || (tags && !o->tags)) {
+        opts_free(o);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void add_req_release(struct add_req *a)
+{
+    if (--a->pending)
+        return;
+    if (a->error)
+        web_reply_error(a->r, 415, a->error);
+    else
+        web_reply_text(a->r, 200, a->ok ? "Ok." : "Fails.");
+    free(a->error);
+    free(a);
+}
+
+static void on_persisted(void *ud, int rc)
+{
+    struct add_item *it = ud;
+    struct torrent *t = session_find(it->q->s, it->ih);
+    if (t && t->removing)
+        t = NULL;
+    if (rc == 0 && t) {
+        torrent_begin(t, it->skip_checking);
+        if (it->req)
+            it->req->ok++;
+    } else {
+        log_msg(LOG_WARNING, "Failed to save the new torrent (%d); it was not added", rc);
+        if (t)
+            torrent_remove(t, false, NULL, NULL);
+    }
+    if (it->req)
+        add_req_release(it->req);
+    free(it);
+}
+
+/* Takes mi.  0 = accepted (the commit is under way). */
+static int add_one(struct qbt_v2 *q, struct bt_metainfo *mi, const struct add_opts *o, struct add_req *req)
+{
+    if (session_find(q->s, mi->info_hash)) {
+        log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
+        bt_metainfo_free(mi);
+        return -EEXIST;
+    }
+    struct torrent *t;
+    int rc = torrent_create(q->s, mi, &o->p, (int64_t)time(NULL), &t);
+    if (rc != 0)
+        return rc;
+    struct add_item *it = calloc(1, sizeof(*it));
+    if (!it) {
+        torrent_remove(t, false, NULL, NULL);
+        return -ENOMEM;
+    }
+    it->q = q;
+    it->req = req;
+    memcpy(it->ih, t->info_hash, 20);
+    it->skip_checking = o->skip_checking;
+    if (req)
+        req->pending++;
+    rc = torrent_persist(t, on_persisted, it);
+    if (rc != 0) {
+        if (req)
+            req->pending--;
+        free(it);
+        torrent_remove(t, false, NULL, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+static void fetch_unlink(struct qbt_v2_fetch *f)
+{
+    struct qbt_v2 *q = f->q;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        q->fetches = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    q->num_fetches--;
+}
+
+static void fetch_free_one(struct qbt_v2_fetch *f)
+{
+    opts_free(&f->o);
+    free(f->url);
+    free(f);
+}
+
+static void on_fetched(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    struct qbt_v2_fetch *f = ud;
+    fetch_unlink(f);
+    if (rc == 0 && status >= 200 && status < 300) {
+        struct bt_metainfo *mi;
+        char err[256] = "";
+        if (bt_metainfo_parse(body, len, &mi, err, sizeof(err)) == 0)
+            add_one(f->q, mi, &f->o, NULL);
+        else
+            log_msg(LOG_WARNING, "Downloaded file is not a valid torrent: %s (%s)", f->url, err);
+    } else if (rc == -EXDEV) {
+        log_msg(LOG_WARNING, "Download of %s redirected to a magnet link, which is not supported yet", f->url);
+    } else {
+        log_msg(LOG_WARNING, "Failed to download torrent from %s: %s", f->url,
+                rc == 0 ? "unexpected HTTP status" : errmsg);
+    }
+    fetch_free_one(f);
+}
+
+static bool is_http(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+/* Starts downloading a .torrent URL; true if the download started. */
+static bool add_url(struct qbt_v2 *q, const char *url, const struct add_opts *o)
+{
+    if (!is_http(url)) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: magnet links and info-hashes are not supported yet", url);
+        return false;
+    }
+    if (q->num_fetches >= QBT_V2_MAX_FETCHES || !q->s->fetch) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: too many downloads in progress", url);
+        return false;
+    }
+    struct qbt_v2_fetch *f = calloc(1, sizeof(*f));
+    if (!f)
+        return false;
+    f->q = q;
+    f->url = strdup(url);
+    if (!f->url || opts_copy(&f->o, o) != 0) {
+        free(f->url);
+        free(f);
+        return false;
+    }
+    int64_t limit = prefs_int(&q->s->prefs, "torrent_file_size_limit");
+    struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
+    if (fetch_get(q->s->fetch, url, &fo, on_fetched, f, &f->h) != 0) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: cannot start the download", url);
+        fetch_free_one(f);
+        return false;
+    }
+    f->next = q->fetches;
+    if (q->fetches)
+        q->fetches->prev = f;
+    q->fetches = f;
+    q->num_fetches++;
+    return true;
+}
+
+static void h_add(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    struct add_opts o;
+    struct add_req *a = calloc(1, sizeof(*a));
+    if (!a || opts_from_req(r, q->s, &o) != 0) {
+        free(a);
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    a->r = r;
+    a->pending = 1;
+    /* URLs first, then files, like qBittorrent. */
+    const char *urls = web_req_param(r, "urls");
+    size_t nurls = 0;
+    for (const char *p = urls; p && nurls < QBT_V2_MAX_URLS;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *u = strndup(p, len), *t = u ? trimmed_dup(u) : NULL;
+        free(u);
+        if (t && *t) {
+            nurls++;
+            a->ok += add_url(q, t, &o);
+        }
+        free(t);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    size_t nfiles = web_req_file_count(r);
+    for (size_t i = 0; i < nfiles; i++) {
+        const struct web_file *f = web_req_file(r, i);
+        struct bt_metainfo *mi;
+        char err[256] = "";
+        if (!f || bt_metainfo_parse(f->data, f->len, &mi, err, sizeof(err)) != 0) {
+            const char *name = f && f->filename ? f->filename : "";
+            size_t n = strlen(name) + 64;
+            a->error = malloc(n);
+            if (a->error)
+                snprintf(a->error, n, "Error: '%s' is not a valid torrent file.", name);
+            log_msg(LOG_WARNING, "WebAPI: '%s' is not a valid torrent file: %s", name, err);
+            break;
+        }
+        add_one(q, mi, &o, a);
+    }
+    opts_free(&o);
+    add_req_release(a);
+}
+
+void qbt_v2_torrents_close(struct qbt_v2 *q)
+{
+    while (q->fetches) {
+        struct qbt_v2_fetch *f = q->fetches;
+        fetch_unlink(f);
+        fetch_cancel(f->h);
+        fetch_free_one(f);
+    }
+}
+
+int qbt_v2_register_torrents(struct qbt_v2 *q)
+{
+    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
+        {"/api/v2/torrents/count", WEB_GETPOST, h_count},
+        {"/api/v2/torrents/info", WEB_GETPOST, h_info},
+        {"/api/v2/torrents/properties", WEB_GETPOST, h_properties},
+        {"/api/v2/torrents/trackers", WEB_GETPOST, h_trackers},
+        {"/api/v2/torrents/webseeds", WEB_GETPOST, h_webseeds},
+        {"/api/v2/torrents/files", WEB_GETPOST, h_files},
+        {"/api/v2/torrents/pieceStates", WEB_GETPOST, h_piece_states},
+        {"/api/v2/torrents/pieceHashes", WEB_GETPOST, h_piece_hashes},
+        {"/api/v2/torrents/stop", WEB_POST, h_stop},
+        {"/api/v2/torrents/pause", WEB_POST, h_stop},
+        {"/api/v2/torrents/start", WEB_POST, h_start},
+        {"/api/v2/torrents/resume", WEB_POST, h_start},
+        {"/api/v2/torrents/delete", WEB_POST, h_delete},
+        {"/api/v2/torrents/recheck", WEB_POST, h_recheck},
+        {"/api/v2/torrents/reannounce", WEB_POST, h_reannounce},
+        {"/api/v2/torrents/setForceStart", WEB_POST, h_force_start},
+        {"/api/v2/torrents/addPeers", WEB_POST, h_add_peers},
+        {"/api/v2/torrents/add", WEB_POST, h_add},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
