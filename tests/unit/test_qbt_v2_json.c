@@ -596,6 +596,28 @@ static void test_pieces_and_webseeds(void **state)
     json_decref(a);
 }
 
+static void test_queue_priority(void **state)
+{
+    struct world *w = *state;
+    struct torrent *a = mk_torrent(w, "single.torrent");
+    struct torrent *b = mk_torrent(w, "multi.torrent");
+    struct torrent *c = mk_torrent(w, "private.torrent");
+    have_all(a);                                   /* seeding: not in the download queue */
+    int64_t pos = 0;
+    assert_int_equal(qbt_v2_queue_step(a, &pos), 0);
+    assert_int_equal(qbt_v2_queue_step(b, &pos), 1);
+    assert_int_equal(qbt_v2_queue_step(c, &pos), 2);
+    json_t *o = qbt_v2_torrent_json(c, true);      /* the slow path agrees */
+    assert_int_equal(iget(o, "priority"), 2);
+    json_decref(o);
+    o = qbt_v2_torrent_json(a, true);
+    assert_int_equal(iget(o, "priority"), 0);
+    json_decref(o);
+    json_t *md = qbt_v2_maindata_json(&w->s, 1);
+    assert_int_equal(iget(json_object_get(json_object_get(md, "torrents"), b->hex), "priority"), 1);
+    json_decref(md);
+}
+
 /* ---- parameter rules ---- */
 
 static void test_hashes(void **state)
@@ -804,6 +826,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maindata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pieces_and_webseeds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_priority, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hashes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort_and_page, setup, teardown),

@@ -123,10 +123,17 @@ static void commit_prefs(struct set_prefs *sp)
 static void on_hash_stored(void *ud, int rc)
 {
     struct set_prefs *sp = ud;
+    char *dup = rc == 0 ? strdup(sp->hash) : NULL;
+    if (rc == 0 && !dup)
+        rc = -ENOMEM;
     if (rc != 0) {
         on_prefs_committed(sp, rc);
         return;
     }
+    /* Committed: now the live copy may change. */
+    struct prefs *p = &sp->q->s->prefs;
+    free(p->password_hash);
+    p->password_hash = dup;
     commit_prefs(sp);
 }
 
@@ -144,13 +151,6 @@ static void hash_done(uv_work_t *w, int status)
         on_prefs_committed(sp, status ? status : sp->hash_rc);
         return;
     }
-    char *dup = strdup(sp->hash);
-    if (!dup) {
-        on_prefs_committed(sp, -ENOMEM);
-        return;
-    }
-    free(s->prefs.password_hash);
-    s->prefs.password_hash = dup;
     int rc = s->store ? store_pref_put(s->store, "web_ui_password_hash", sp->hash, on_hash_stored, sp) : -EIO;
     if (rc != 0)
         on_prefs_committed(sp, rc);

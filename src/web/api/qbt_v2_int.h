@@ -59,6 +59,11 @@ void qbt_v2_client_free(void *slot);
 
 /* §5.1; with_hash false for sync/maindata values. */
 json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash);
+/* The same with the queue priority precomputed: listing many torrents walks
+ * the queue once, calling qbt_v2_queue_step for every torrent in session
+ * order (pos starts at 0); it returns that torrent's `priority`. */
+json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority);
+int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos);
 json_t *qbt_v2_properties_json(const struct torrent *t);          /* §5.2 */
 /* §5.3 for the files at idx[0..n) (visible indexes, pad files hidden);
  * idx NULL = all files. is_seed only on the first element. */

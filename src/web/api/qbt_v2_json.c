@@ -356,6 +356,18 @@ json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
 
 json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash)
 {
+    return qbt_v2_torrent_json_at(t, with_hash, queue_priority(t));
+}
+
+int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos)
+{
+    if (t->removing || torrent_is_finished(t))
+        return 0;
+    return ++*pos;
+}
+
+json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority)
+{
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -380,7 +392,7 @@ json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash)
     set(o, "progress", jreal(torrent_progress(t)));
     set(o, "dlspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->dl_rate, now_ms)));
     set(o, "upspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->ul_rate, now_ms)));
-    set(o, "priority", jint(queue_priority(t)));
+    set(o, "priority", jint(priority));
     set(o, "num_seeds", jint(seeds));
     set(o, "num_leechs", jint(leechs));
     set(o, "num_complete", jint(t->num_complete >= 0 ? t->num_complete : seeds));
@@ -882,11 +894,13 @@ json_t *qbt_v2_maindata_json(struct session *s, int rid)
         json_decref(seen_tags);
         return NULL;
     }
+    int64_t pos = 0;
     for (size_t i = 0; i < s->num_torrents; i++) {
         const struct torrent *t = s->torrents[i];
+        int64_t prio = qbt_v2_queue_step(t, &pos);
         if (t->removing)
             continue;
-        set(torrents, t->hex, qbt_v2_torrent_json(t, false));
+        set(torrents, t->hex, qbt_v2_torrent_json_at(t, false, prio));
         /* Categories and tags are not managed yet: report those in use. */
         if (t->category && *t->category && !json_object_get(cats, t->category))
             set(cats, t->category, json_pack("{s:s, s:s}", "name", t->category, "savePath", ""));

@@ -414,11 +414,13 @@ static void h_info(struct web_req *r, void *ud)
     }
     bool with_trackers = web_req_bool(r, "includeTrackers", false);
     json_t *arr = json_array();
+    int64_t pos = 0;
     for (size_t i = 0; arr && i < q->s->num_torrents; i++) {
         const struct torrent *t = q->s->torrents[i];
+        int64_t prio = qbt_v2_queue_step(t, &pos);
         if (!info_match(r, t, f, &ids, hashes != NULL))
             continue;
-        json_t *o = qbt_v2_torrent_json(t, true);
+        json_t *o = qbt_v2_torrent_json_at(t, true, prio);
         if (o && with_trackers)
             json_object_set_new(o, "trackers", qbt_v2_trackers_json(t, false));
         json_array_append_new(arr, o);
