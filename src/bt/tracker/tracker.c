@@ -1,0 +1,1085 @@
+#include "bt/tracker/tracker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+
+#define DEFAULT_INTERVAL_S 1800
+#define MIN_INTERVAL_S 300            /* libtorrent's min_announce_interval */
+#define MAX_INTERVAL_S (2 * 86400)
+#define BACKOFF_BASE_S 60
+#define BACKOFF_MAX_S 3600
+#define UDP_CONN_TTL_MS 60000         /* BEP15 */
+#define UDP_TRIES 3
+#define UDP_TIMER_MS 250
+#define STOP_TIMEOUT_MS 10000
+#define MAX_URL 4096
+#define MAX_TIER 1000
+
+enum scheme { SCH_OTHER, SCH_HTTP, SCH_UDP };
+enum tx_state { TX_RESOLVE, TX_CONNECT, TX_REQUEST };
+
+struct tent {
+    struct tracker_entry pub;     /* first: handed out as is */
+    struct tracker_set *ts;
+    int scheme;
+    int fails;
+    bool started_sent;            /* the tracker has our event=started */
+    bool send_completed;
+    int event;                    /* of the announce in flight */
+    char *trackerid;
+    struct fetch_req *http, *scrape;
+    struct udp_txn *udp;
+};
+
+struct tracker_set {
+    struct tracker_client *tc;
+    uint8_t info_hash[20];
+    struct tent **e;
+    size_t n, cap;
+    struct tracker_callbacks cb;
+    void *ud;
+    bool active, all_trackers;
+    uint64_t now;                 /* session clock at the last tick */
+    int cb_depth;
+    bool dead;
+};
+
+struct udp_conn {                 /* BEP15 connection id cache */
+    char key[300];                /* host:port */
+    struct sockaddr_storage addr;
+    uint64_t conn_id, expiry;     /* expiry in uv_now() ms */
+    struct udp_conn *next;
+};
+
+struct udp_txn {
+    struct tracker_client *tc;
+    struct tent *e;               /* NULL: fire-and-forget (event=stopped) */
+    struct tracker_announce_req req;
+    char key[300], host[256], port[8];
+    char *url_data;
+    struct sockaddr_storage addr;
+    uint64_t conn_id;
+    int state, attempt;
+    uint32_t txid;
+    uint64_t deadline;
+    uv_getaddrinfo_t gai;
+    bool dead;                    /* cancelled while resolving: the resolver callback frees */
+    struct udp_txn *prev, *next;
+};
+
+struct tracker_client {
+    uv_loop_t *loop;
+    struct fetch *fetch;
+    uint8_t peer_id[20];
+    uint16_t port;
+    uint32_t key;
+    int numwant;
+    uint32_t timeout_ms;
+    char bind_ip[INET6_ADDRSTRLEN];
+    uv_udp_t *udp4, *udp6;
+    uv_timer_t *timer;
+    struct udp_txn *txns;
+    struct udp_conn *conns;
+    uint8_t rbuf[65536];
+};
+
+static void free_on_close(uv_handle_t *h) { free(h); }
+
+static uint32_t rand32(void)
+{
+    uint32_t v;
+    if (RAND_bytes((unsigned char *)&v, sizeof v) != 1)
+        v = (uint32_t)rand();
+    return v;
+}
+
+static int scheme_of(const char *u)
+{
+    if (strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0)
+        return SCH_HTTP;
+    if (strncasecmp(u, "udp://", 6) == 0)
+        return SCH_UDP;
+    return SCH_OTHER;
+}
+
+static bool url_ok(const char *u)
+{
+    size_t n = u ? strnlen(u, MAX_URL + 1) : 0;
+    if (n == 0 || n > MAX_URL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static void set_msg(struct tent *e, const char *m)
+{
+    snprintf(e->pub.msg, sizeof e->pub.msg, "%s", m ? m : "");
+}
+
+/* Runs the user's callbacks; false when the set was freed inside them. */
+static bool emit(struct tracker_set *ts, const struct tracker_peer *p, size_t n, bool changed);
+static void set_destroy(struct tracker_set *ts);
+
+/* ================= UDP transport ================= */
+
+static void txn_unlink(struct udp_txn *t)
+{
+    struct tracker_client *tc = t->tc;
+    if (t->prev)
+        t->prev->next = t->next;
+    else if (tc->txns == t)
+        tc->txns = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void txn_free(struct udp_txn *t)
+{
+    free(t->url_data);
+    free(t);
+}
+
+/* Removes a transaction without reporting anything. */
+static void txn_cancel(struct udp_txn *t)
+{
+    txn_unlink(t);
+    if (t->e)
+        t->e->udp = NULL;
+    t->e = NULL;
+    if (t->state == TX_RESOLVE)
+        t->dead = true;   /* on_resolved frees it */
+    else
+        txn_free(t);
+}
+
+static struct udp_conn *conn_lookup(struct tracker_client *tc, const char *key)
+{
+    uint64_t now = uv_now(tc->loop);
+    struct udp_conn **pp = &tc->conns;
+    while (*pp) {
+        struct udp_conn *c = *pp;
+        if (c->expiry <= now) {          /* prune as we go: the list stays small */
+            *pp = c->next;
+            free(c);
+            continue;
+        }
+        if (strcmp(c->key, key) == 0)
+            return c;
+        pp = &c->next;
+    }
+    return NULL;
+}
+
+static void conn_store(struct tracker_client *tc, const struct udp_txn *t, uint64_t conn_id)
+{
+    struct udp_conn *c = conn_lookup(tc, t->key);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return;
+        snprintf(c->key, sizeof c->key, "%s", t->key);
+        c->next = tc->conns;
+        tc->conns = c;
+    }
+    c->addr = t->addr;
+    c->conn_id = conn_id;
+    c->expiry = uv_now(tc->loop) + UDP_CONN_TTL_MS;
+}
+
+static void conn_forget(struct tracker_client *tc, const char *key)
+{
+    struct udp_conn *c = conn_lookup(tc, key);
+    if (c)
+        c->expiry = 0;
+}
+
+static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags);
+
+static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    (void)sz;
+    struct tracker_client *tc = h->data;
+    b->base = (char *)tc->rbuf;
+    b->len = sizeof tc->rbuf;
+}
+
+static uv_udp_t *udp_socket(struct tracker_client *tc, int family)
+{
+    uv_udp_t **slot = family == AF_INET ? &tc->udp4 : &tc->udp6;
+    if (*slot)
+        return *slot;
+    uv_udp_t *u = malloc(sizeof *u);
+    if (!u)
+        return NULL;
+    uv_udp_init(tc->loop, u);
+    u->data = tc;
+    struct sockaddr_storage a;
+    memset(&a, 0, sizeof a);
+    int rc;
+    if (family == AF_INET)
+        rc = uv_ip4_addr(tc->bind_ip[0] && !strchr(tc->bind_ip, ':') ? tc->bind_ip : "0.0.0.0", 0,
+                         (struct sockaddr_in *)&a);
+    else
+        rc = uv_ip6_addr(tc->bind_ip[0] && strchr(tc->bind_ip, ':') ? tc->bind_ip : "::", 0,
+                         (struct sockaddr_in6 *)&a);
+    if (rc == 0)
+        rc = uv_udp_bind(u, (struct sockaddr *)&a, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+    if (rc == 0)
+        rc = uv_udp_recv_start(u, on_alloc, on_udp_recv);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "tracker: cannot open UDP socket: %s", uv_strerror(rc));
+        uv_close((uv_handle_t *)u, free_on_close);
+        return NULL;
+    }
+    *slot = u;
+    return u;
+}
+
+static void udp_close_sockets(struct tracker_client *tc)
+{
+    if (tc->udp4)
+        uv_close((uv_handle_t *)tc->udp4, free_on_close);
+    if (tc->udp6)
+        uv_close((uv_handle_t *)tc->udp6, free_on_close);
+    tc->udp4 = tc->udp6 = NULL;
+}
+
+static uint64_t udp_timeout(const struct tracker_client *tc, int attempt)
+{
+    return ((uint64_t)tc->timeout_ms / 2) << attempt;
+}
+
+/* Sends the datagram for the current state; losses are left to the retry timer. */
+static void txn_send(struct udp_txn *t)
+{
+    struct tracker_client *tc = t->tc;
+    struct buf b = BUF_INIT;
+    t->txid = rand32();
+    int rc;
+    if (t->state == TX_CONNECT)
+        rc = tracker_udp_connect_req(&b, t->txid);
+    else
+        rc = tracker_udp_announce_req(&b, t->conn_id, t->txid, &t->req, t->url_data);
+    t->deadline = uv_now(tc->loop) + udp_timeout(tc, t->attempt);
+    uv_udp_t *u = udp_socket(tc, t->addr.ss_family);
+    if (rc == 0 && u) {
+        uv_buf_t ub = uv_buf_init((char *)buf_head(&b), (unsigned)buf_size(&b));
+        int s = uv_udp_try_send(u, &ub, 1, (const struct sockaddr *)&t->addr);
+        if (s < 0)
+            log_debug("tracker: UDP send to %s failed: %s", t->key, uv_strerror(s));
+    }
+    buf_free(&b);
+}
+
+static void on_udp_timer(uv_timer_t *timer);
+
+static void txn_link(struct tracker_client *tc, struct udp_txn *t)
+{
+    t->next = tc->txns;
+    if (tc->txns)
+        tc->txns->prev = t;
+    tc->txns = t;
+    if (!uv_is_active((uv_handle_t *)tc->timer))
+        uv_timer_start(tc->timer, on_udp_timer, UDP_TIMER_MS, UDP_TIMER_MS);
+}
+
+static void udp_announce_done(struct tent *e, int rc, struct tracker_announce_resp *r, const char *err);
+
+/* Ends a transaction and reports to its entry (if any). */
+static void txn_finish(struct udp_txn *t, int rc, struct tracker_announce_resp *r, const char *err)
+{
+    struct tent *e = t->e;
+    txn_unlink(t);
+    if (e)
+        e->udp = NULL;
+    if (rc == -EREMOTEIO || rc == -ETIMEDOUT)
+        conn_forget(t->tc, t->key);
+    txn_free(t);
+    if (e)
+        udp_announce_done(e, rc, r, err);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+    struct udp_txn *t = g->data;
+    if (t->dead) {
+        uv_freeaddrinfo(res);
+        txn_free(t);
+        return;
+    }
+    const struct addrinfo *pick = NULL;
+    for (const struct addrinfo *a = res; status == 0 && a; a = a->ai_next) {
+        if (a->ai_family == AF_INET && (!pick || pick->ai_family != AF_INET))
+            pick = a;
+        else if (a->ai_family == AF_INET6 && !pick)
+            pick = a;
+    }
+    if (!pick) {
+        uv_freeaddrinfo(res);
+        char m[128];
+        snprintf(m, sizeof m, "cannot resolve %.64s: %s", t->host, status ? uv_strerror(status) : "no address");
+        txn_finish(t, -EHOSTUNREACH, NULL, m);
+        return;
+    }
+    memcpy(&t->addr, pick->ai_addr, pick->ai_addrlen);
+    uv_freeaddrinfo(res);
+    t->state = TX_CONNECT;
+    t->attempt = 0;
+    txn_send(t);
+}
+
+/* Splits udp://host:port/path?query.  Returns 0 or -EINVAL. */
+static int udp_url_split(const char *url, char *host, size_t hl, char *port, size_t pl, const char **rest)
+{
+    const char *h = url + 6, *end;
+    if (*h == '[') {
+        end = strchr(h, ']');
+        if (!end || end[1] != ':')
+            return -EINVAL;
+        h++;
+    } else {
+        end = h + strcspn(h, ":/?#");
+        if (*end != ':')
+            return -EINVAL;
+    }
+    size_t n = (size_t)(end - h);
+    if (n == 0 || n >= hl)
+        return -EINVAL;
+    memcpy(host, h, n);
+    host[n] = 0;
+    const char *p = end + (*end == ']' ? 2 : 1);
+    size_t pn = strspn(p, "0123456789");
+    if (pn == 0 || pn >= pl)
+        return -EINVAL;
+    memcpy(port, p, pn);
+    port[pn] = 0;
+    long v = strtol(port, NULL, 10);
+    if (v <= 0 || v > 65535)
+        return -EINVAL;
+    *rest = p + pn;
+    return 0;
+}
+
+/* Starts a UDP announce; e NULL for fire-and-forget.  Returns 0 or negative. */
+static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
+                     const struct tracker_announce_req *req)
+{
+    struct udp_txn *t = calloc(1, sizeof *t);
+    if (!t)
+        return -ENOMEM;
+    t->tc = tc;
+    t->e = e;
+    t->req = *req;
+    t->req.trackerid = NULL;
+    const char *rest;
+    if (udp_url_split(url, t->host, sizeof t->host, t->port, sizeof t->port, &rest) != 0) {
+        free(t);
+        return -EINVAL;
+    }
+    rest = rest[0] == '#' ? "" : rest;
+    if (rest[0] && strcmp(rest, "/") != 0 && !(t->url_data = strndup(rest, strcspn(rest, "#")))) {
+        free(t);
+        return -ENOMEM;
+    }
+    snprintf(t->key, sizeof t->key, "%s:%s", t->host, t->port);
+    struct udp_conn *c = conn_lookup(tc, t->key);
+    if (c) {
+        t->addr = c->addr;
+        t->conn_id = c->conn_id;
+        t->state = TX_REQUEST;
+        txn_send(t);
+    } else {
+        struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_family = AF_UNSPEC};
+        t->state = TX_RESOLVE;
+        t->gai.data = t;
+        int rc = uv_getaddrinfo(tc->loop, &t->gai, on_resolved, t->host, t->port, &hints);
+        if (rc != 0) {
+            txn_free(t);
+            return -EHOSTUNREACH;
+        }
+    }
+    txn_link(tc, t);
+    if (e)
+        e->udp = t;
+    return 0;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (a->ss_family != b->sa_family)
+        return false;
+    if (b->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
+{
+    (void)flags;
+    struct tracker_client *tc = h->data;
+    uint32_t txid;
+    if (nread <= 0 || !addr || tracker_udp_txid((const uint8_t *)b->base, (size_t)nread, &txid) != 0)
+        return;
+    struct udp_txn *t = tc->txns;
+    for (; t; t = t->next)
+        if (t->state != TX_RESOLVE && t->txid == txid && same_addr(&t->addr, addr))
+            break;
+    if (!t)
+        return;   /* stray, late or spoofed */
+    const uint8_t *p = (const uint8_t *)b->base;
+    size_t n = (size_t)nread;
+    char err[256];
+    if (t->state == TX_CONNECT) {
+        uint64_t cid;
+        int rc = tracker_udp_connect_parse(p, n, txid, &cid, err, sizeof err);
+        if (rc == -EPROTO)
+            return;   /* ignore garbage; the retry timer keeps going */
+        if (rc < 0) {
+            txn_finish(t, rc, NULL, err);
+            return;
+        }
+        conn_store(tc, t, cid);
+        t->conn_id = cid;
+        t->state = TX_REQUEST;
+        t->attempt = 0;
+        txn_send(t);
+        return;
+    }
+    struct tracker_announce_resp r;
+    int rc = tracker_udp_announce_parse(p, n, txid, t->addr.ss_family == AF_INET6, &r, err, sizeof err);
+    if (rc == -EPROTO) {
+        tracker_announce_resp_free(&r);
+        return;
+    }
+    txn_finish(t, rc, &r, err);
+    tracker_announce_resp_free(&r);
+}
+
+static void on_udp_timer(uv_timer_t *timer)
+{
+    struct tracker_client *tc = timer->data;
+    uint64_t now = uv_now(tc->loop);
+    /* Finishing one transaction runs user callbacks that may cancel others:
+     * restart the walk after each one.  Every pass retires or reschedules. */
+    for (int guard = 0; guard < 100000; guard++) {
+        struct udp_txn *t = tc->txns;
+        while (t && (t->state == TX_RESOLVE || t->deadline > now))
+            t = t->next;
+        if (!t)
+            break;
+        if (++t->attempt >= UDP_TRIES) {
+            txn_finish(t, -ETIMEDOUT, NULL, "timed out");
+            continue;
+        }
+        if (t->state == TX_REQUEST && !conn_lookup(tc, t->key))
+            t->state = TX_CONNECT;   /* connection id expired meanwhile */
+        txn_send(t);
+    }
+    if (!tc->txns)
+        uv_timer_stop(timer);
+}
+
+/* ================= announce logic ================= */
+
+static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
+{
+    struct tracker_set *ts = e->ts;
+    struct tracker_client *tc = ts->tc;
+    memset(r, 0, sizeof *r);
+    memcpy(r->info_hash, ts->info_hash, 20);
+    memcpy(r->peer_id, tc->peer_id, 20);
+    r->port = tc->port;
+    r->left = -1;
+    if (ts->cb.get_stats)
+        ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
+    r->event = event;
+    r->numwant = event == TRACKER_EVENT_STOPPED ? 0 : tc->numwant;
+    r->key = tc->key;
+    r->trackerid = e->trackerid;
+}
+
+static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o, long timeout)
+{
+    memset(o, 0, sizeof *o);
+    o->timeout_ms = timeout;
+    o->max_body = 4u << 20;
+    o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
+    o->follow_redirects = 1;
+}
+
+static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
+static void on_detached(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    (void)ud; (void)body; (void)len;
+    log_debug("tracker: stopped event: rc %d status %ld %s", rc, status, errmsg);
+}
+
+/* Sends one announce.  Returns 0 or negative (nothing in flight then). */
+static int announce(struct tent *e, int event, bool detached)
+{
+    struct tracker_client *tc = e->ts->tc;
+    struct tracker_announce_req r;
+    build_req(e, event, &r);
+    if (e->scheme == SCH_UDP)
+        return udp_start(tc, detached ? NULL : e, e->pub.url, &r);
+    struct buf url = BUF_INIT;
+    int rc = tracker_http_url(&url, e->pub.url, &r);
+    if (rc == 0)
+        rc = buf_append_u8(&url, 0);
+    if (rc == 0) {
+        struct fetch_opts o;
+        fetch_opts_for(tc, &o, detached ? STOP_TIMEOUT_MS : (long)tc->timeout_ms);
+        if (detached)
+            rc = fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_detached, NULL, NULL);
+        else
+            rc = fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_http_announce, e, &e->http);
+    }
+    buf_free(&url);
+    return rc;
+}
+
+static size_t tier_start(const struct tracker_set *ts, size_t i)
+{
+    while (i > 0 && ts->e[i - 1]->pub.tier == ts->e[i]->pub.tier)
+        i--;
+    return i;
+}
+
+static size_t index_of(const struct tracker_set *ts, const struct tent *e)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (ts->e[i] == e)
+            return i;
+    return ts->n;
+}
+
+/* BEP12: a tracker that answers moves to the front of its tier. */
+static void move_to_front(struct tracker_set *ts, struct tent *e)
+{
+    size_t i = index_of(ts, e);
+    if (i >= ts->n)
+        return;
+    size_t s = tier_start(ts, i);
+    memmove(&ts->e[s + 1], &ts->e[s], (i - s) * sizeof ts->e[0]);
+    ts->e[s] = e;
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static void entry_fail(struct tent *e, const char *msg)
+{
+    struct tracker_set *ts = e->ts;
+    e->fails++;
+    uint64_t backoff = (uint64_t)BACKOFF_BASE_S << (e->fails > 6 ? 6 : e->fails - 1);
+    if (backoff > BACKOFF_MAX_S)
+        backoff = BACKOFF_MAX_S;
+    backoff = backoff * 1000 + rand32() % (backoff * 125 + 1);   /* up to +12.5 % jitter */
+    e->pub.status = TRACKER_NOT_WORKING;
+    set_msg(e, msg && *msg ? msg : "error");
+    e->pub.next_announce_ms = ts->now + backoff;
+    e->pub.min_announce_ms = e->pub.next_announce_ms;
+    log_debug("tracker %s: %s (retry in %llu s)", e->pub.url, e->pub.msg, (unsigned long long)(backoff / 1000));
+}
+
+static void start_scrape(struct tent *e);
+
+static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
+{
+    struct tracker_set *ts = e->ts;
+    if (r->failure) {
+        entry_fail(e, r->failure);
+        return;
+    }
+    e->fails = 0;
+    if (e->event == TRACKER_EVENT_STARTED) {
+        e->started_sent = true;
+        e->send_completed = false;
+    } else if (e->event == TRACKER_EVENT_COMPLETED) {
+        e->send_completed = false;
+    }
+    int64_t iv = clamp64(r->interval < 0 ? DEFAULT_INTERVAL_S : r->interval, MIN_INTERVAL_S, MAX_INTERVAL_S);
+    int64_t miv = r->min_interval < 0 ? 0 : clamp64(r->min_interval, 0, iv);
+    e->pub.next_announce_ms = ts->now + (uint64_t)iv * 1000;
+    e->pub.min_announce_ms = ts->now + (uint64_t)miv * 1000;
+    e->pub.status = TRACKER_WORKING;
+    set_msg(e, r->warning);
+    e->pub.num_peers = (int64_t)r->num_peers;
+    if (r->complete >= 0)
+        e->pub.num_seeds = r->complete;
+    if (r->incomplete >= 0)
+        e->pub.num_leeches = r->incomplete;
+    if (r->downloaded >= 0)
+        e->pub.num_downloaded = r->downloaded;
+    if (r->trackerid && *r->trackerid) {
+        char *id = strdup(r->trackerid);
+        if (id) {
+            free(e->trackerid);
+            e->trackerid = id;
+        }
+    }
+    move_to_front(ts, e);
+    if (r->complete < 0 && r->incomplete < 0)
+        start_scrape(e);
+}
+
+static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    struct tent *e = ud;
+    struct tracker_set *ts = e->ts;
+    e->http = NULL;
+    struct tracker_announce_resp r;
+    tracker_announce_resp_init(&r);
+    size_t np = 0;
+    if (rc < 0) {
+        entry_fail(e, errmsg);
+    } else {
+        char err[256];
+        int prc = tracker_http_parse(body, len, &r, err, sizeof err);
+        if (prc == 0 && (status == 200 || r.failure)) {
+            entry_ok(e, &r);
+            np = r.failure ? 0 : r.num_peers;
+        } else if (status != 200) {
+            snprintf(err, sizeof err, "HTTP error %ld", status);
+            entry_fail(e, err);
+        } else {
+            entry_fail(e, err);
+        }
+    }
+    emit(ts, r.peers, np, true);
+    tracker_announce_resp_free(&r);
+}
+
+static void udp_announce_done(struct tent *e, int rc, struct tracker_announce_resp *r, const char *err)
+{
+    struct tracker_set *ts = e->ts;
+    bool ok = rc == 0 && !r->failure;
+    if (rc == 0)
+        entry_ok(e, r);
+    else
+        entry_fail(e, err);
+    emit(ts, ok ? r->peers : NULL, ok ? r->num_peers : 0, true);
+}
+
+static void on_http_scrape(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    (void)errmsg;
+    struct tent *e = ud;
+    e->scrape = NULL;
+    int64_t c, i, d;
+    if (rc < 0 || status != 200 || tracker_scrape_parse(body, len, e->ts->info_hash, &c, &i, &d) != 0)
+        return;   /* scrape is best effort; the announce status stays as is */
+    e->pub.num_seeds = c;
+    e->pub.num_leeches = i;
+    e->pub.num_downloaded = d;
+    emit(e->ts, NULL, 0, true);
+}
+
+static void start_scrape(struct tent *e)
+{
+    if (e->scheme != SCH_HTTP || e->scrape)
+        return;
+    struct buf url = BUF_INIT;
+    if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
+        struct fetch_opts o;
+        fetch_opts_for(e->ts->tc, &o, (long)e->ts->tc->timeout_ms);
+        fetch_get(e->ts->tc->fetch, (const char *)buf_head(&url), &o, on_http_scrape, e, &e->scrape);
+    }
+    buf_free(&url);
+}
+
+static bool busy(const struct tent *e) { return e->http || e->udp; }
+
+static void cancel_entry(struct tent *e)
+{
+    if (e->http)
+        fetch_cancel(e->http);
+    if (e->scrape)
+        fetch_cancel(e->scrape);
+    if (e->udp)
+        txn_cancel(e->udp);
+    e->http = e->scrape = NULL;
+    e->udp = NULL;
+}
+
+/* Starts the due announce of e; true when its state changed. */
+static bool announce_due(struct tent *e)
+{
+    int ev = !e->started_sent ? TRACKER_EVENT_STARTED
+           : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
+    e->event = ev;
+    int rc = announce(e, ev, false);
+    if (rc < 0) {
+        char m[64];
+        snprintf(m, sizeof m, "cannot announce: %s", strerror(-rc));
+        entry_fail(e, m);
+    } else {
+        e->pub.status = TRACKER_UPDATING;
+    }
+    return true;
+}
+
+void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms)
+{
+    if (!ts || ts->dead)
+        return;
+    ts->now = now_ms;
+    if (!ts->active)
+        return;
+    bool changed = false;
+    for (size_t s = 0; s < ts->n;) {
+        size_t end = s;
+        while (end < ts->n && ts->e[end]->pub.tier == ts->e[s]->pub.tier)
+            end++;
+        for (size_t i = s; i < end; i++) {
+            struct tent *e = ts->e[i];
+            if (e->scheme == SCH_OTHER || e->pub.status == TRACKER_DISABLED)
+                continue;
+            if (busy(e)) {
+                if (ts->all_trackers)
+                    continue;
+                break;
+            }
+            if (e->fails > 0 && now_ms < e->pub.next_announce_ms)
+                continue;   /* backing off: fail over to the next one in the tier */
+            if (now_ms >= e->pub.next_announce_ms)
+                changed |= announce_due(e);
+            if (!ts->all_trackers)
+                break;
+        }
+        s = end;
+    }
+    if (changed)
+        emit(ts, NULL, 0, true);
+}
+
+/* ================= set management ================= */
+
+static struct tent *tent_new(struct tracker_set *ts, const char *url, int tier)
+{
+    struct tent *e = calloc(1, sizeof *e);
+    if (!e || !(e->pub.url = strdup(url))) {
+        free(e);
+        return NULL;
+    }
+    e->ts = ts;
+    e->pub.tier = tier;
+    e->scheme = scheme_of(url);
+    e->pub.num_peers = e->pub.num_seeds = e->pub.num_leeches = e->pub.num_downloaded = -1;
+    e->pub.status = e->scheme == SCH_OTHER ? TRACKER_NOT_WORKING : TRACKER_NOT_CONTACTED;
+    if (e->scheme == SCH_OTHER)
+        set_msg(e, "unsupported scheme");
+    return e;
+}
+
+static void tent_free(struct tent *e)
+{
+    cancel_entry(e);
+    free(e->pub.url);
+    free(e->trackerid);
+    free(e);
+}
+
+static struct tent *find(const struct tracker_set *ts, const char *url, size_t *idx)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->e[i]->pub.url, url) == 0) {
+            if (idx)
+                *idx = i;
+            return ts->e[i];
+        }
+    return NULL;
+}
+
+/* Inserts at the end of its tier, keeping the array sorted by tier. */
+static int insert(struct tracker_set *ts, struct tent *e)
+{
+    if (ts->n == ts->cap) {
+        size_t cap = ts->cap ? ts->cap * 2 : 8;
+        struct tent **p = realloc(ts->e, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        ts->e = p;
+        ts->cap = cap;
+    }
+    size_t at = ts->n;
+    while (at > 0 && ts->e[at - 1]->pub.tier > e->pub.tier)
+        at--;
+    memmove(&ts->e[at + 1], &ts->e[at], (ts->n - at) * sizeof ts->e[0]);
+    ts->e[at] = e;
+    ts->n++;
+    return 0;
+}
+
+int tracker_set_add(struct tracker_set *ts, const char *url, int tier)
+{
+    if (!ts || !url_ok(url) || tier < 0 || tier > MAX_TIER)
+        return -EINVAL;
+    if (find(ts, url, NULL))
+        return -EEXIST;
+    struct tent *e = tent_new(ts, url, tier);
+    if (!e)
+        return -ENOMEM;
+    if (insert(ts, e) != 0) {
+        tent_free(e);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int tracker_set_remove(struct tracker_set *ts, const char *url)
+{
+    size_t i;
+    struct tent *e = ts && url ? find(ts, url, &i) : NULL;
+    if (!e)
+        return -ENOENT;
+    memmove(&ts->e[i], &ts->e[i + 1], (ts->n - i - 1) * sizeof ts->e[0]);
+    ts->n--;
+    tent_free(e);
+    return 0;
+}
+
+int tracker_set_replace(struct tracker_set *ts, const char *old_url, const char *new_url)
+{
+    if (!ts || !old_url || !url_ok(new_url))
+        return -EINVAL;
+    struct tent *e = find(ts, old_url, NULL);
+    if (!e)
+        return -ENOENT;
+    if (strcmp(old_url, new_url) == 0)
+        return 0;
+    if (find(ts, new_url, NULL))
+        return -EEXIST;
+    struct tent *n = tent_new(ts, new_url, e->pub.tier);
+    if (!n)
+        return -ENOMEM;
+    size_t i = index_of(ts, e);
+    ts->e[i] = n;
+    tent_free(e);
+    return 0;
+}
+
+static void shuffle(char **v, size_t n)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = rand32() % i;
+        char *t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
+                                    const struct bt_tier *tiers, size_t num_tiers,
+                                    const struct tracker_callbacks *cb, void *ud)
+{
+    struct tracker_set *ts = calloc(1, sizeof *ts);
+    if (!ts)
+        return NULL;
+    ts->tc = tc;
+    memcpy(ts->info_hash, info_hash, 20);
+    if (cb)
+        ts->cb = *cb;
+    ts->ud = ud;
+    for (size_t t = 0; t < num_tiers && t <= MAX_TIER; t++) {
+        size_t n = tiers[t].num_urls;
+        if (n == 0)
+            continue;
+        char **v = malloc(n * sizeof *v);
+        if (!v)
+            goto fail;
+        memcpy(v, tiers[t].urls, n * sizeof *v);
+        shuffle(v, n);
+        int rc = 0;
+        for (size_t i = 0; i < n && rc != -ENOMEM; i++)
+            rc = tracker_set_add(ts, v[i], (int)t);   /* duplicates and junk are skipped */
+        free(v);
+        if (rc == -ENOMEM)
+            goto fail;
+    }
+    return ts;
+fail:
+    set_destroy(ts);
+    return NULL;
+}
+
+static void set_destroy(struct tracker_set *ts)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        tent_free(ts->e[i]);
+    free(ts->e);
+    free(ts);
+}
+
+void tracker_set_free(struct tracker_set *ts)
+{
+    if (!ts || ts->dead)
+        return;
+    for (size_t i = 0; i < ts->n; i++)
+        cancel_entry(ts->e[i]);
+    if (ts->cb_depth > 0) {
+        ts->dead = true;
+        return;
+    }
+    set_destroy(ts);
+}
+
+static bool emit(struct tracker_set *ts, const struct tracker_peer *p, size_t n, bool changed)
+{
+    ts->cb_depth++;
+    if (n && ts->cb.on_peers && !ts->dead)
+        ts->cb.on_peers(ts->ud, p, n);
+    if (changed && ts->cb.on_changed && !ts->dead)
+        ts->cb.on_changed(ts->ud);
+    ts->cb_depth--;
+    if (ts->dead) {
+        if (ts->cb_depth == 0)
+            set_destroy(ts);
+        return false;
+    }
+    return true;
+}
+
+void tracker_set_start(struct tracker_set *ts)
+{
+    if (!ts || ts->dead)
+        return;
+    ts->active = true;
+}
+
+void tracker_set_stop(struct tracker_set *ts)
+{
+    if (!ts || ts->dead || !ts->active)
+        return;
+    ts->active = false;
+    for (size_t i = 0; i < ts->n; i++) {
+        struct tent *e = ts->e[i];
+        /* An announce in flight may have reached the tracker: tell it too. */
+        bool contacted = e->started_sent || busy(e);
+        cancel_entry(e);
+        if (contacted && e->scheme != SCH_OTHER)
+            announce(e, TRACKER_EVENT_STOPPED, true);
+        if (e->scheme != SCH_OTHER) {
+            e->pub.status = TRACKER_NOT_CONTACTED;
+            set_msg(e, "");
+        }
+        e->started_sent = e->send_completed = false;
+        e->fails = 0;
+        e->pub.next_announce_ms = e->pub.min_announce_ms = 0;
+    }
+    emit(ts, NULL, 0, true);
+}
+
+void tracker_set_completed(struct tracker_set *ts)
+{
+    if (!ts || ts->dead)
+        return;
+    for (size_t i = 0; i < ts->n; i++) {
+        struct tent *e = ts->e[i];
+        if (e->started_sent) {
+            e->send_completed = true;
+            e->pub.next_announce_ms = 0;
+        }
+    }
+}
+
+void tracker_set_reannounce(struct tracker_set *ts)
+{
+    if (!ts || ts->dead)
+        return;
+    for (size_t i = 0; i < ts->n; i++)
+        ts->e[i]->pub.next_announce_ms = ts->e[i]->pub.min_announce_ms = 0;
+}
+
+void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers)
+{
+    if (ts)
+        ts->all_trackers = all_trackers;
+}
+
+size_t tracker_set_count(const struct tracker_set *ts) { return ts ? ts->n : 0; }
+
+const struct tracker_entry *tracker_set_entry(const struct tracker_set *ts, size_t i)
+{
+    return ts && i < ts->n ? &ts->e[i]->pub : NULL;
+}
+
+const char *tracker_set_current(const struct tracker_set *ts)
+{
+    for (size_t i = 0; ts && i < ts->n; i++)
+        if (ts->e[i]->pub.status == TRACKER_WORKING)
+            return ts->e[i]->pub.url;
+    return NULL;
+}
+
+/* ================= client ================= */
+
+int tracker_client_new(uv_loop_t *loop, struct fetch *f, const uint8_t peer_id[20],
+                       uint16_t listen_port, struct tracker_client **out)
+{
+    *out = NULL;
+    struct tracker_client *tc = calloc(1, sizeof *tc);
+    if (!tc)
+        return -ENOMEM;
+    tc->timer = malloc(sizeof *tc->timer);
+    if (!tc->timer) {
+        free(tc);
+        return -ENOMEM;
+    }
+    uv_timer_init(loop, tc->timer);
+    tc->timer->data = tc;
+    tc->loop = loop;
+    tc->fetch = f;
+    memcpy(tc->peer_id, peer_id, 20);
+    tc->port = listen_port;
+    tc->key = rand32();
+    tc->numwant = 200;
+    tc->timeout_ms = 30000;
+    *out = tc;
+    return 0;
+}
+
+void tracker_client_free(struct tracker_client *tc)
+{
+    if (!tc)
+        return;
+    while (tc->txns)
+        txn_cancel(tc->txns);
+    while (tc->conns) {
+        struct udp_conn *c = tc->conns;
+        tc->conns = c->next;
+        free(c);
+    }
+    udp_close_sockets(tc);
+    uv_close((uv_handle_t *)tc->timer, free_on_close);
+    free(tc);
+}
+
+void tracker_client_set_port(struct tracker_client *tc, uint16_t port) { tc->port = port; }
+void tracker_client_set_numwant(struct tracker_client *tc, int numwant) { tc->numwant = numwant; }
+void tracker_client_set_timeout(struct tracker_client *tc, uint32_t ms) { tc->timeout_ms = ms ? ms : 30000; }
+
+int tracker_client_set_bind(struct tracker_client *tc, const char *ip)
+{
+    unsigned char tmp[16];
+    if (ip && *ip && inet_pton(AF_INET, ip, tmp) != 1 && inet_pton(AF_INET6, ip, tmp) != 1)
+        return -EINVAL;
+    snprintf(tc->bind_ip, sizeof tc->bind_ip, "%s", ip ? ip : "");
+    /* Reopened lazily on the new address; pending transactions retry there. */
+    udp_close_sockets(tc);
+    return 0;
+}

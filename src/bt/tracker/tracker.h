@@ -1,0 +1,93 @@
+/* tracker — the announcer: which trackers to contact, when, and with what.
+ *
+ * One tracker_client per session holds what all torrents share: the HTTP
+ * fetcher (borrowed, not owned), one UDP socket per address family, the
+ * BEP15 connection ids (per tracker host:port, valid 60 s), our peer id,
+ * port and announce key.  One tracker_set per torrent holds its tiers.
+ *
+ * There are no timers per torrent: the session calls tracker_set_tick()
+ * about once a second for active torrents and the set does all its
+ * scheduling there, in the session's clock (now_ms).  Replies arrive on the
+ * loop thread and are reported through the callbacks.  Tiers follow BEP12:
+ * each tier is shuffled once, tried in order, and a tracker that answers
+ * moves to the front of its tier.  By default the first working tracker of
+ * every tier is announced to (qBittorrent's announce_to_all_tiers).
+ */
+#ifndef TD_BT_TRACKER_TRACKER_H
+#define TD_BT_TRACKER_TRACKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "bt/metainfo.h"
+#include "bt/tracker/announce.h"
+#include "util/fetch.h"
+
+struct tracker_client;
+struct tracker_set;
+
+/* qBittorrent's tracker status values. */
+enum tracker_status {
+    TRACKER_DISABLED = 0,
+    TRACKER_NOT_CONTACTED = 1,
+    TRACKER_WORKING = 2,
+    TRACKER_UPDATING = 3,
+    TRACKER_NOT_WORKING = 4,
+};
+
+struct tracker_entry {
+    char *url;
+    int tier;
+    int status;                 /* enum tracker_status */
+    char msg[256];              /* failure reason, error or warning; "" when none */
+    int64_t num_peers, num_seeds, num_leeches, num_downloaded;   /* -1 unknown */
+    uint64_t next_announce_ms, min_announce_ms;                  /* session clock; 0 = none */
+};
+
+struct tracker_callbacks {
+    void (*get_stats)(void *ud, int64_t *uploaded, int64_t *downloaded, int64_t *left);
+    void (*on_peers)(void *ud, const struct tracker_peer *peers, size_t n);
+    void (*on_changed)(void *ud);   /* an entry's status/message/counts changed */
+};
+
+/* f is borrowed and must outlive the client.  Returns 0, -ENOMEM. */
+int tracker_client_new(uv_loop_t *loop, struct fetch *f, const uint8_t peer_id[20],
+                       uint16_t listen_port, struct tracker_client **out);
+/* Every set must be freed first.  Detached event=stopped requests already
+ * handed to the fetcher are left to it. */
+void tracker_client_free(struct tracker_client *tc);
+void tracker_client_set_port(struct tracker_client *tc, uint16_t port);
+/* Sends UDP and HTTP from ip (NULL = any).  Returns 0 or -EINVAL. */
+int tracker_client_set_bind(struct tracker_client *tc, const char *ip);
+void tracker_client_set_numwant(struct tracker_client *tc, int numwant);
+/* Request timeout: HTTP whole-request, UDP first try (then doubled, 3 tries);
+ * default 30 s / 15 s.  ms is the HTTP value; UDP uses half. */
+void tracker_client_set_timeout(struct tracker_client *tc, uint32_t ms);
+
+/* tiers are copied.  Returns NULL on out-of-memory. */
+struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
+                                    const struct bt_tier *tiers, size_t num_tiers,
+                                    const struct tracker_callbacks *cb, void *ud);
+/* Cancels everything in flight; no callback afterwards.  Allowed from
+ * inside this set's callbacks. */
+void tracker_set_free(struct tracker_set *ts);
+
+void tracker_set_start(struct tracker_set *ts);       /* event=started on the next tick */
+void tracker_set_stop(struct tracker_set *ts);        /* event=stopped now, best effort; ticks idle */
+void tracker_set_completed(struct tracker_set *ts);   /* event=completed on the next tick */
+void tracker_set_reannounce(struct tracker_set *ts);  /* next tick, ignoring interval and min interval */
+void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms);
+void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers);
+
+size_t tracker_set_count(const struct tracker_set *ts);
+const struct tracker_entry *tracker_set_entry(const struct tracker_set *ts, size_t i);  /* NULL past the end */
+/* Return 0, -EINVAL (bad URL or tier), -EEXIST, -ENOENT or -ENOMEM. */
+int tracker_set_add(struct tracker_set *ts, const char *url, int tier);
+int tracker_set_remove(struct tracker_set *ts, const char *url);
+int tracker_set_replace(struct tracker_set *ts, const char *old_url, const char *new_url);
+/* URL of the first working tracker, or NULL. */
+const char *tracker_set_current(const struct tracker_set *ts);
+
+#endif
