@@ -1,12 +1,283 @@
-/* Placeholder entry point; the real one lands with core/session. */
+/* torrentd — command line, start-up and orderly shutdown.
+ *
+ * Everything runs on one libuv loop: the session (engine), the HTTP server
+ * and the API adapters.  Worker threads exist only inside disk/ and store/.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <openssl/rand.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <uv.h>
+
+#include "core/prefs.h"
+#include "core/session.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "web/api/qbt_v2.h"
+#include "web/server.h"
+
+static uv_loop_t loop;
+static struct session *session;
+static struct web_server *web;
+static uv_signal_t sig_int, sig_term;
+static uv_timer_t shutdown_timer;
+static bool stopping;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: torrentd [options]\n"
+            "  --profile DIR          where state lives (default ~/.local/share/torrentd)\n"
+            "  --webui-port N         WebUI port (default 8080)\n"
+            "  --webui-address ADDR   WebUI address (default 127.0.0.1; * = all)\n"
+            "  --webui-password PW    set the WebUI password for user admin\n"
+            "                         (also TORRENTD_WEBUI_PASSWORD)\n"
+            "  --listen-port N        BitTorrent port (default 6881)\n"
+            "  --listen-address ADDR  BitTorrent address to bind (default: all)\n"
+            "  --save-path DIR        default save path (default PROFILE/downloads)\n"
+            "  --help                 this text\n"
+            "  --version              print the version\n");
+}
+
+static int parse_port(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || end == s || v < 0 || v > 65535)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+static void on_closed_all(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void on_session_down(void *ud)
+{
+    (void)ud;
+    log_msg(LOG_INFO, "torrentd stopped");
+    /* Whatever handle is left (timers of finished modules) goes too. */
+    uv_walk(&loop, on_closed_all, NULL);
+}
+
+static void begin_shutdown(void)
+{
+    if (stopping)
+        return;
+    stopping = true;
+    log_msg(LOG_INFO, "shutting down");
+    uv_signal_stop(&sig_int);
+    uv_signal_stop(&sig_term);
+    qbt_v2_close();
+    if (web) {
+        web_server_stop(web);
+        web = NULL;
+    }
+    session_shutdown(session, on_session_down, NULL);
+}
+
+static void on_shutdown_timer(uv_timer_t *h)
+{
+    (void)h;
+    begin_shutdown();
+}
+
+/* app/shutdown: let the reply go out first. */
+static void api_shutdown_hook(void)
+{
+    uv_timer_start(&shutdown_timer, on_shutdown_timer, 100, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    begin_shutdown();
+}
+
+static void fill_auth(struct web_auth_config *a, const struct prefs *p)
+{
+    web_auth_config_defaults(a);
+    a->username = prefs_str(p, "web_ui_username");
+    a->password_hash = p->password_hash;
+    a->max_auth_fail_count = (int)prefs_int(p, "web_ui_max_auth_fail_count");
+    a->ban_duration_s = (int)prefs_int(p, "web_ui_ban_duration");
+    a->session_timeout_s = (int)prefs_int(p, "web_ui_session_timeout");
+    a->csrf_protection = prefs_bool(p, "web_ui_csrf_protection_enabled");
+    a->clickjacking_protection = prefs_bool(p, "web_ui_clickjacking_protection_enabled");
+    a->host_header_validation = prefs_bool(p, "web_ui_host_header_validation_enabled");
+    a->domain_list = prefs_str(p, "web_ui_domain_list");
+    a->bypass_local_auth = prefs_bool(p, "bypass_local_auth");
+    a->bypass_auth_subnet_whitelist_enabled = prefs_bool(p, "bypass_auth_subnet_whitelist_enabled");
+    a->bypass_auth_subnet_whitelist = prefs_str(p, "bypass_auth_subnet_whitelist");
+    a->secure_cookie = prefs_bool(p, "web_ui_secure_cookie_enabled");
+    a->custom_headers = prefs_str(p, "web_ui_custom_http_headers");
+    a->use_custom_headers = prefs_bool(p, "web_ui_use_custom_http_headers_enabled");
+    a->reverse_proxy_enabled = prefs_bool(p, "web_ui_reverse_proxy_enabled");
+    a->trusted_proxies = prefs_str(p, "web_ui_reverse_proxies_list");
+}
+
+/* The password is never stored in clear: only qBittorrent's PBKDF2 form. */
+static int setup_password(struct session *s, const char *given)
+{
+    char generated[16];
+    const char *pw = given;
+    if (!pw && s->prefs.password_hash)
+        return 0;
+    if (!pw) {
+        static const char alnum[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        uint8_t rnd[12];
+        RAND_bytes(rnd, sizeof rnd);
+        for (size_t i = 0; i < sizeof rnd; i++)
+            generated[i] = alnum[rnd[i] % (sizeof alnum - 1)];
+        generated[sizeof rnd] = 0;
+        pw = generated;
+        printf("The WebUI administrator username is: admin\n"
+               "A temporary password was generated for this session: %s\n"
+               "Set a permanent one with --webui-password or in the WebUI settings.\n",
+               pw);
+    }
+    char hash[WEB_AUTH_HASH_MAX];
+    if (web_auth_hash_password(pw, hash, sizeof hash) != 0)
+        return -EIO;
+    free(s->prefs.password_hash);
+    s->prefs.password_hash = strdup(hash);
+    /* Only an explicit password outlives the process; a generated one is
+     * printed again (a new one) next time, as qBittorrent 4.6+ does. */
+    if (given) {
+        char *json = NULL;
+        json_t *v = json_string(hash);
+        json = json_dumps(v, JSON_ENCODE_ANY);
+        json_decref(v);
+        store_pref_put(s->store, "web_ui_password_hash", json, NULL, NULL);
+        free(json);
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("torrentd %s\n", TD_VERSION);
-        return 0;
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'},
+        {"webui-port", required_argument, NULL, 'w'},
+        {"webui-address", required_argument, NULL, 'a'},
+        {"webui-password", required_argument, NULL, 'P'},
+        {"listen-port", required_argument, NULL, 'l'},
+        {"listen-address", required_argument, NULL, 'L'},
+        {"save-path", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {NULL, 0, NULL, 0},
+    };
+    char default_profile[4096];
+    const char *home = getenv("HOME");
+    snprintf(default_profile, sizeof default_profile, "%s/.local/share/torrentd", home ? home : ".");
+    const char *profile = default_profile, *webui_addr = "127.0.0.1", *save_path = NULL;
+    const char *listen_addr = NULL, *password = getenv("TORRENTD_WEBUI_PASSWORD");
+    int webui_port = 8080, listen_port = -1, c;
+    bool webui_port_given = false, webui_addr_given = false;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': profile = optarg; break;
+        case 'w':
+            if (parse_port(optarg, &webui_port) != 0) {
+                fprintf(stderr, "torrentd: invalid --webui-port '%s'\n", optarg);
+                return 2;
+            }
+            webui_port_given = true;
+            break;
+        case 'a': webui_addr = optarg; webui_addr_given = true; break;
+        case 'P': password = optarg; break;
+        case 'l':
+            if (parse_port(optarg, &listen_port) != 0) {
+                fprintf(stderr, "torrentd: invalid --listen-port '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'L': listen_addr = optarg; break;
+        case 's': save_path = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'v': printf("torrentd %s\n", TD_VERSION); return 0;
+        default:
+            fprintf(stderr, "torrentd: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
     }
+    if (optind < argc) {
+        fprintf(stderr, "torrentd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (password && !*password) {
+        fprintf(stderr, "torrentd: the WebUI password must not be empty\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    uv_loop_init(&loop);
+
+    struct session_config cfg = {
+        .profile_dir = profile,
+        .save_path = save_path,
+        .listen_address = listen_addr,
+        .listen_port = listen_port,
+    };
+    if (session_new(&loop, &cfg, &session) != 0) {
+        fprintf(stderr, "torrentd: cannot start (see the log above)\n");
+        return 1;
+    }
+    if (setup_password(session, password) != 0)
+        return 1;
+    if (!webui_port_given && prefs_int(&session->prefs, "web_ui_port") != 8080)
+        webui_port = (int)prefs_int(&session->prefs, "web_ui_port");
+    prefs_set(&session->prefs, "web_ui_port", json_integer(webui_port));
+    if (webui_addr_given)
+        prefs_set(&session->prefs, "web_ui_address", json_string(webui_addr));
+
+    struct web_config wc;
+    memset(&wc, 0, sizeof wc);
+    wc.address = webui_addr;
+    wc.port = webui_port;
+    if (prefs_bool(&session->prefs, "use_https")) {
+        wc.https_cert_path = prefs_str(&session->prefs, "web_ui_https_cert_path");
+        wc.https_key_path = prefs_str(&session->prefs, "web_ui_https_key_path");
+    }
+    fill_auth(&wc.auth, &session->prefs);
+    if (web_server_start(&loop, &wc, &web) != 0) {
+        fprintf(stderr, "torrentd: cannot start the WebUI on %s:%d\n", webui_addr, webui_port);
+        return 1;
+    }
+    qbt_v2_register(web, session);
+    qbt_v2_set_shutdown_hook(api_shutdown_hook);
+    if (session_start(session) != 0) {
+        fprintf(stderr, "torrentd: cannot listen for peers\n");
+        return 1;
+    }
+    uv_timer_init(&loop, &shutdown_timer);
+    uv_signal_init(&loop, &sig_int);
+    uv_signal_init(&loop, &sig_term);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+
+    const char *shown = strcmp(webui_addr, "*") == 0 ? "0.0.0.0" : webui_addr;
+    printf("WebUI: http://%s%s%s:%d/ (user %s)\n", strchr(shown, ':') ? "[" : "", shown,
+           strchr(shown, ':') ? "]" : "", web_server_port(web), prefs_str(&session->prefs, "web_ui_username"));
+    printf("Profile: %s\n", profile);
+
+    uv_run(&loop, UV_RUN_DEFAULT);
+    session_free(session);
+    uv_loop_close(&loop);
+    log_shutdown();
     return 0;
 }

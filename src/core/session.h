@@ -37,6 +37,7 @@ struct session {
     struct tracker_client *trackers;
     uint8_t peer_id[20];
     char *profile_dir;
+    char *default_save_path;     /* <profile>/downloads or --save-path */
     char *listen_address;        /* NULL = any */
     uint16_t listen_port;
 

@@ -1,0 +1,690 @@
+#include "core/peer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/ext.h"
+#include "bt/metainfo.h"
+#include "bt/picker.h"
+#include "bt/wire.h"
+#include "core/session.h"
+#include "core/torrent.h"
+#include "disk/storage.h"
+#include "util/log.h"
+
+/* Reading more than this ahead of the parser means the peer floods us. */
+#define PEER_MAX_INBUF (4u << 20)
+/* Stop reading blocks from disk for a peer while this much is queued. */
+#define PEER_UPLOAD_HIGH_WATER (1u << 20)
+#define PEER_MAX_READS 8
+#define PEER_HANDSHAKE_TIMEOUT_MS 20000
+#define PEER_IDLE_TIMEOUT_MS 150000
+#define PEER_KEEPALIVE_MS 110000
+#define PEER_REQUEST_TIMEOUT_MS 30000
+
+static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b);
+static void process_input(struct peer *p);
+static void process_uploads(struct peer *p);
+
+static void maybe_free(struct peer *p)
+{
+    if (p->refs > 0)
+        return;
+    buf_free(&p->in);
+    buf_free(&p->out);
+    free(p->wdata);
+    bitfield_free(&p->have);
+    free(p->reqs);
+    free(p);
+}
+
+static void unref(struct peer *p)
+{
+    p->refs--;
+    maybe_free(p);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct peer *p = h->data;
+    struct torrent *t = p->t;
+    p->s->num_peers--;
+    if (t)
+        torrent_peer_closed(t);
+    unref(p);
+}
+
+void peer_list_unlink(struct peer **head, struct peer *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else if (*head == p)
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+}
+
+void peer_list_push(struct peer **head, struct peer *p)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+void peer_close(struct peer *p, const char *why)
+{
+    if (p->state == PEER_CLOSING)
+        return;
+    log_debug("peer %s:%u closed: %s", p->ip, p->port, why);
+    p->state = PEER_CLOSING;
+    /* A peer with a torrent is in that torrent's list; others wait in the
+     * session's handshaking list. */
+    if (p->t)
+        torrent_peer_detach(p->t, p);
+    else
+        peer_list_unlink(&p->s->handshaking, p);
+    uv_close((uv_handle_t *)&p->tcp, on_close);
+}
+
+static struct peer *peer_alloc(struct session *s)
+{
+    struct peer *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->s = s;
+    p->refs = 1;
+    p->am_choking = p->peer_choking = true;
+    p->connected_ms = p->last_recv_ms = p->last_send_ms = uv_now(s->loop);
+    rate_init(&p->down);
+    rate_init(&p->up);
+    p->rext.metadata_size = -1;
+    p->rext.reqq = -1;
+    if (uv_tcp_init(s->loop, &p->tcp) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->tcp.data = p;
+    s->num_peers++;
+    return p;
+}
+
+static void set_addr(struct peer *p, const struct sockaddr *sa)
+{
+    size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(&p->addr, sa, len);
+    if (sa->sa_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)sa, p->ip, sizeof p->ip);
+        p->port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    } else {
+        uv_ip4_name((const struct sockaddr_in *)sa, p->ip, sizeof p->ip);
+        p->port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    struct peer *p = h->data;
+    (void)suggested;
+    /* Read straight into the input buffer: no copy between socket and parser. */
+    if (buf_reserve(&p->in, 256 * 1024) != 0) {
+        out->base = NULL;
+        out->len = 0;
+        return;
+    }
+    out->base = (char *)p->in.data + p->in.len;
+    out->len = p->in.cap - p->in.len - 1;
+}
+
+static void start_reading(struct peer *p)
+{
+    uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, on_read);
+}
+
+static void send_handshake(struct peer *p)
+{
+    bt_wire_handshake_build(&p->out, p->t->info_hash, p->s->peer_id);
+    peer_flush(p);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct peer *p = req->data;
+    if (p->state == PEER_CLOSING)
+        return;
+    if (status != 0) {
+        peer_close(p, uv_strerror(status));
+        return;
+    }
+    p->state = PEER_HANDSHAKE;
+    p->last_recv_ms = uv_now(p->s->loop);
+    send_handshake(p);
+    start_reading(p);
+}
+
+int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *addr, struct peer **out)
+{
+    struct peer *p = peer_alloc(s);
+    if (!p)
+        return -ENOMEM;
+    set_addr(p, addr);
+    p->t = t;
+    p->state = PEER_CONNECTING;
+    if (s->listen_address) {
+        /* Tests give every client its own 127.0.0.x: connect from ours. */
+        struct sockaddr_storage local;
+        if (uv_ip4_addr(s->listen_address, 0, (struct sockaddr_in *)&local) == 0 && addr->sa_family == AF_INET)
+            uv_tcp_bind(&p->tcp, (struct sockaddr *)&local, 0);
+        else if (uv_ip6_addr(s->listen_address, 0, (struct sockaddr_in6 *)&local) == 0 && addr->sa_family == AF_INET6)
+            uv_tcp_bind(&p->tcp, (struct sockaddr *)&local, 0);
+    }
+    uv_tcp_nodelay(&p->tcp, 1);
+    p->connect_req.data = p;
+    torrent_peer_attach(t, p);
+    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, addr, on_connect);
+    if (rc != 0) {
+        peer_close(p, uv_strerror(rc));
+        return rc;
+    }
+    if (out)
+        *out = p;
+    return 0;
+}
+
+int peer_accept(struct session *s, uv_stream_t *server)
+{
+    struct peer *p = peer_alloc(s);
+    if (!p)
+        return -ENOMEM;
+    if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -EIO;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
+    set_addr(p, (struct sockaddr *)&ss);
+    uv_tcp_nodelay(&p->tcp, 1);
+    p->incoming = true;
+    p->source = PEER_SRC_INCOMING;
+    p->state = PEER_HANDSHAKE;
+    peer_list_push(&s->handshaking, p);
+    s->had_incoming = true;
+    start_reading(p);
+    return 0;
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct peer *p = req->data;
+    free(p->wdata);
+    p->wdata = NULL;
+    p->writing = false;
+    if (p->state == PEER_CLOSING) {
+        unref(p);
+        return;
+    }
+    unref(p);
+    if (status != 0) {
+        peer_close(p, uv_strerror(status));
+        return;
+    }
+    peer_flush(p);
+    process_uploads(p);
+}
+
+void peer_flush(struct peer *p)
+{
+    if (p->writing || p->state == PEER_CLOSING || p->state == PEER_CONNECTING || buf_size(&p->out) == 0)
+        return;
+    size_t len;
+    p->wdata = buf_steal(&p->out, &len);
+    if (!p->wdata) {
+        peer_close(p, "out of memory");
+        return;
+    }
+    uv_buf_t b = uv_buf_init((char *)p->wdata, (unsigned)len);
+    p->write_req.data = p;
+    p->writing = true;
+    p->refs++;
+    int rc = uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &b, 1, on_write);
+    if (rc != 0) {
+        p->writing = false;
+        p->refs--;
+        free(p->wdata);
+        p->wdata = NULL;
+        peer_close(p, uv_strerror(rc));
+        return;
+    }
+    p->last_send_ms = uv_now(p->s->loop);
+}
+
+void peer_send_have(struct peer *p, uint32_t piece)
+{
+    if (p->state != PEER_ACTIVE)
+        return;
+    bt_wire_put_have(&p->out, piece);
+}
+
+void peer_set_choke(struct peer *p, bool choke)
+{
+    if (p->state != PEER_ACTIVE || p->am_choking == choke)
+        return;
+    p->am_choking = choke;
+    if (choke) {
+        bt_wire_put_choke(&p->out);
+        /* Queued requests die with the choke; fast peers are told so. */
+        while (p->up_count > 0) {
+            struct peer_upreq *r = &p->upreqs[p->up_head];
+            if (p->fast)
+                bt_wire_put_reject(&p->out, r->piece, r->begin, r->length);
+            p->up_head = (p->up_head + 1) % PEER_MAX_UPREQS;
+            p->up_count--;
+        }
+    } else {
+        bt_wire_put_unchoke(&p->out);
+        p->unchoked_since_ms = uv_now(p->s->loop);
+    }
+    peer_flush(p);
+}
+
+void peer_set_interested(struct peer *p, bool interested)
+{
+    if (p->state != PEER_ACTIVE || p->am_interested == interested)
+        return;
+    p->am_interested = interested;
+    if (interested)
+        bt_wire_put_interested(&p->out);
+    else
+        bt_wire_put_not_interested(&p->out);
+    peer_flush(p);
+}
+
+void peer_send_request(struct peer *p, uint32_t piece, uint32_t begin, uint32_t length)
+{
+    if (p->num_reqs == p->cap_reqs) {
+        int cap = p->cap_reqs ? p->cap_reqs * 2 : 64;
+        struct peer_req *r = realloc(p->reqs, (size_t)cap * sizeof *r);
+        if (!r)
+            return;
+        p->reqs = r;
+        p->cap_reqs = cap;
+    }
+    p->reqs[p->num_reqs++] = (struct peer_req){piece, begin, length, uv_now(p->s->loop)};
+    bt_wire_put_request(&p->out, piece, begin, length);
+}
+
+void peer_send_cancel(struct peer *p, uint32_t piece, uint32_t begin, uint32_t length)
+{
+    if (peer_forget_request(p, piece, begin))
+        bt_wire_put_cancel(&p->out, piece, begin, length);
+}
+
+bool peer_forget_request(struct peer *p, uint32_t piece, uint32_t begin)
+{
+    /* Blocks usually arrive in request order: search from the front. */
+    for (int i = 0; i < p->num_reqs; i++) {
+        if (p->reqs[i].piece == piece && p->reqs[i].begin == begin) {
+            memmove(&p->reqs[i], &p->reqs[i + 1], (size_t)(p->num_reqs - i - 1) * sizeof *p->reqs);
+            p->num_reqs--;
+            return true;
+        }
+    }
+    return false;
+}
+
+int peer_pipeline_target(const struct peer *p, uint64_t now_ms)
+{
+    struct rate tmp = p->down;
+    uint64_t r = rate_get(&tmp, now_ms);
+    /* Keep about two seconds of data in flight, as libtorrent does. */
+    int64_t n = (int64_t)(r * 2 / BT_WIRE_BLOCK_SIZE);
+    int cap = p->rext.reqq > 0 ? (int)(p->rext.reqq < 500 ? p->rext.reqq : 500) : 250;
+    if (n < 32)
+        n = 32;
+    if (n > cap)
+        n = cap;
+    return (int)n;
+}
+
+/* ---- input ---- */
+
+static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
+{
+    struct peer *p = h->data;
+    (void)b;
+    if (p->state == PEER_CLOSING)
+        return;
+    if (nread < 0) {
+        peer_close(p, nread == UV_EOF ? "eof" : uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0)
+        return;
+    p->in.len += (size_t)nread;
+    p->last_recv_ms = uv_now(p->s->loop);
+    process_input(p);
+    if (p->state != PEER_CLOSING && buf_size(&p->in) > PEER_MAX_INBUF)
+        peer_close(p, "input overflow");
+}
+
+static void send_initial(struct peer *p)
+{
+    struct torrent *t = p->t;
+    if (p->ext) {
+        struct bt_ext_handshake ours;
+        memset(&ours, 0, sizeof ours);
+        ours.metadata_size = -1;
+        ours.reqq = 500;
+        ours.listen_port = p->s->listen_port;
+        snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
+        struct buf payload = BUF_INIT;
+        if (bt_ext_handshake_build(&payload, &ours) == 0)
+            bt_wire_put_extended(&p->out, 0, buf_head(&payload), buf_size(&payload));
+        buf_free(&payload);
+    }
+    uint32_t n = t->mi->num_pieces;
+    if (p->fast && t->have.count == n)
+        bt_wire_put_have_all(&p->out);
+    else if (p->fast && t->have.count == 0)
+        bt_wire_put_have_none(&p->out);
+    else if (t->have.count > 0)
+        bt_wire_put_bitfield(&p->out, t->have.bits, bitfield_bytes(&t->have));
+    peer_flush(p);
+}
+
+static int on_handshake(struct peer *p)
+{
+    struct bt_handshake hs;
+    if (bt_wire_handshake_parse(buf_head(&p->in), &hs) != 0)
+        return -EPROTO;
+    buf_consume(&p->in, BT_WIRE_HANDSHAKE_LEN);
+    if (memcmp(hs.peer_id, p->s->peer_id, 20) == 0)
+        return -ELOOP;
+    if (p->incoming) {
+        struct torrent *t = session_find(p->s, hs.info_hash);
+        if (!t || t->stopped || t->phase != TP_READY || t->removing)
+            return -ENOENT;
+        peer_list_unlink(&p->s->handshaking, p);
+        p->t = t;
+        torrent_peer_attach(t, p);
+        send_handshake(p);
+    } else if (memcmp(hs.info_hash, p->t->info_hash, 20) != 0) {
+        return -EPROTO;
+    }
+    /* One connection per peer id: the second one adds nothing. */
+    for (struct peer *q = p->t->peers; q; q = q->next)
+        if (q != p && q->state == PEER_ACTIVE && memcmp(q->peer_id, hs.peer_id, 20) == 0)
+            return -EEXIST;
+    memcpy(p->peer_id, hs.peer_id, 20);
+    bt_wire_peer_client(hs.peer_id, p->client, sizeof p->client);
+    p->fast = hs.fast;
+    p->ext = hs.ext;
+    if (bitfield_init(&p->have, p->t->mi->num_pieces) != 0)
+        return -ENOMEM;
+    p->state = PEER_ACTIVE;
+    send_initial(p);
+    return 0;
+}
+
+static bool valid_block(struct peer *p, uint32_t piece, uint32_t begin, uint32_t len)
+{
+    struct torrent *t = p->t;
+    if (piece >= t->mi->num_pieces || len == 0 || len > 128 * 1024)
+        return false;
+    int64_t psize = torrent_piece_size(t, piece);
+    return (int64_t)begin + len <= psize;
+}
+
+static void drop_all_requests(struct peer *p)
+{
+    for (int i = 0; i < p->num_reqs; i++)
+        bt_picker_block_cancel(p->t->picker, p->reqs[i].piece, p->reqs[i].begin, p);
+    p->num_reqs = 0;
+}
+
+static int on_message(struct peer *p, const struct bt_msg *m)
+{
+    struct torrent *t = p->t;
+    uint32_t n = t->mi->num_pieces;
+    bool first = !p->bitfield_seen;
+    switch (m->id) {
+    case BT_MSG_KEEPALIVE:
+        return 0;
+    case BT_MSG_CHOKE:
+        p->peer_choking = true;
+        /* Without the fast extension a choke silently drops our requests. */
+        if (!p->fast)
+            drop_all_requests(p);
+        return 0;
+    case BT_MSG_UNCHOKE:
+        p->peer_choking = false;
+        torrent_fill_requests(t, p);
+        return 0;
+    case BT_MSG_INTERESTED:
+        p->peer_interested = true;
+        torrent_unchoke_check(t);
+        return 0;
+    case BT_MSG_NOT_INTERESTED:
+        p->peer_interested = false;
+        return 0;
+    case BT_MSG_HAVE:
+        if (m->index >= n)
+            return -EPROTO;
+        p->bitfield_seen = true;
+        if (!p->have_all && !bitfield_get(&p->have, m->index)) {
+            bitfield_set(&p->have, m->index);
+            bt_picker_peer_have(t->picker, m->index);
+            torrent_peer_interest(t, p);
+        }
+        return 0;
+    case BT_MSG_BITFIELD:
+        if (!first)
+            return -EPROTO;
+        p->bitfield_seen = true;
+        if (bitfield_from_bytes(&p->have, m->payload, m->payload_len) != 0)
+            return -EPROTO;
+        bt_picker_peer_bitfield(t->picker, &p->have);
+        torrent_peer_interest(t, p);
+        return 0;
+    case BT_MSG_HAVE_ALL:
+        if (!p->fast || !first)
+            return -EPROTO;
+        p->bitfield_seen = true;
+        p->have_all = true;
+        bt_picker_peer_have_all(t->picker);
+        torrent_peer_interest(t, p);
+        return 0;
+    case BT_MSG_HAVE_NONE:
+        if (!p->fast || !first)
+            return -EPROTO;
+        p->bitfield_seen = true;
+        return 0;
+    case BT_MSG_REQUEST:
+        if (!valid_block(p, m->index, m->begin, m->length))
+            return -EPROTO;
+        if (p->am_choking || !bitfield_get(&t->have, m->index)) {
+            if (p->fast)
+                bt_wire_put_reject(&p->out, m->index, m->begin, m->length);
+            return 0;
+        }
+        if (p->up_count == PEER_MAX_UPREQS)
+            return -ENOBUFS;
+        p->upreqs[(p->up_head + p->up_count) % PEER_MAX_UPREQS] =
+            (struct peer_upreq){m->index, m->begin, m->length};
+        p->up_count++;
+        process_uploads(p);
+        return 0;
+    case BT_MSG_CANCEL:
+        for (int i = 0; i < p->up_count; i++) {
+            struct peer_upreq *r = &p->upreqs[(p->up_head + i) % PEER_MAX_UPREQS];
+            if (r->piece == m->index && r->begin == m->begin) {
+                r->length = 0;  /* skipped when its turn comes */
+                break;
+            }
+        }
+        return 0;
+    case BT_MSG_PIECE: {
+        uint32_t len = (uint32_t)m->payload_len;
+        if (!valid_block(p, m->index, m->begin, len))
+            return -EPROTO;
+        uint64_t now = uv_now(p->s->loop);
+        p->last_block_ms = now;
+        p->snubbed = false;
+        rate_add(&p->down, len, now);
+        p->downloaded += len;
+        bool asked = peer_forget_request(p, m->index, m->begin);
+        if (!asked) {
+            t->wasted += len;
+            p->s->wasted_session += len;
+            return 0;
+        }
+        torrent_on_block(t, p, m->index, m->begin, m->payload, len);
+        if (p->state == PEER_ACTIVE && !p->peer_choking)
+            torrent_fill_requests(t, p);
+        return 0;
+    }
+    case BT_MSG_REJECT:
+        if (peer_forget_request(p, m->index, m->begin))
+            bt_picker_block_cancel(t->picker, m->index, m->begin, p);
+        return 0;
+    case BT_MSG_EXTENDED:
+        if (m->ext_id == 0) {
+            if (bt_ext_handshake_parse(m->payload, m->payload_len, &p->rext) != 0)
+                return -EPROTO;
+            if (p->rext.client[0])
+                snprintf(p->client, sizeof p->client, "%s", p->rext.client);
+        }
+        return 0;
+    default:
+        /* allowed_fast, suggest, port and unknown ids: nothing to do yet. */
+        return 0;
+    }
+}
+
+static void process_input(struct peer *p)
+{
+    if (p->state == PEER_HANDSHAKE) {
+        if (buf_size(&p->in) < BT_WIRE_HANDSHAKE_LEN)
+            return;
+        int rc = on_handshake(p);
+        if (rc != 0) {
+            peer_close(p, rc == -ELOOP ? "connected to self" : rc == -EEXIST ? "duplicate" : "bad handshake");
+            return;
+        }
+    }
+    while (p->state == PEER_ACTIVE) {
+        struct bt_msg m;
+        size_t used;
+        int rc = bt_wire_parse(buf_head(&p->in), buf_size(&p->in), BT_WIRE_DEFAULT_MAX_LEN, &m, &used);
+        if (rc == -EAGAIN)
+            break;
+        if (rc != 0) {
+            peer_close(p, "malformed message");
+            return;
+        }
+        rc = on_message(p, &m);
+        if (p->state == PEER_CLOSING)
+            return;
+        if (rc != 0) {
+            peer_close(p, "protocol violation");
+            return;
+        }
+        buf_consume(&p->in, used);
+    }
+    if (p->state == PEER_ACTIVE)
+        peer_flush(p);
+}
+
+/* ---- uploads ---- */
+
+struct upload_read {
+    struct peer *p;
+    uint32_t piece, begin;
+};
+
+static void on_block_read(void *ud, int rc, uint8_t *data, uint32_t len)
+{
+    struct upload_read *r = ud;
+    struct peer *p = r->p;
+    p->reads_in_flight--;
+    if (p->state == PEER_ACTIVE && !p->am_choking) {
+        if (rc == 0) {
+            uint64_t now = uv_now(p->s->loop);
+            bt_wire_put_piece_header(&p->out, r->piece, r->begin, len);
+            buf_append(&p->out, data, len);
+            rate_add(&p->up, len, now);
+            p->uploaded += len;
+            struct torrent *t = p->t;
+            t->uploaded += len;
+            t->ul_session += len;
+            rate_add(&t->ul_rate, len, now);
+            rate_add(&p->s->ul_rate, len, now);
+            p->s->ul_session += len;
+            t->last_activity = (int64_t)time(NULL);
+            t->resume_dirty = true;
+            peer_flush(p);
+        } else {
+            log_msg(LOG_WARNING, "%s: read error for piece %u: %s", p->t->hex, r->piece, strerror(-rc));
+        }
+    }
+    free(data);
+    free(r);
+    if (p->state == PEER_ACTIVE)
+        process_uploads(p);
+    unref(p);
+}
+
+static void process_uploads(struct peer *p)
+{
+    while (p->state == PEER_ACTIVE && p->up_count > 0 && p->reads_in_flight < PEER_MAX_READS &&
+           buf_size(&p->out) < PEER_UPLOAD_HIGH_WATER) {
+        struct peer_upreq q = p->upreqs[p->up_head];
+        p->up_head = (p->up_head + 1) % PEER_MAX_UPREQS;
+        p->up_count--;
+        if (q.length == 0)
+            continue;  /* cancelled */
+        struct upload_read *r = malloc(sizeof *r);
+        if (!r)
+            return;
+        *r = (struct upload_read){p, q.piece, q.begin};
+        p->refs++;
+        p->reads_in_flight++;
+        if (storage_read(p->t->st, q.piece, q.begin, q.length, on_block_read, r) != 0) {
+            p->refs--;
+            p->reads_in_flight--;
+            free(r);
+            return;
+        }
+    }
+}
+
+void peer_tick(struct peer *p, uint64_t now_ms)
+{
+    if (p->state == PEER_CONNECTING || p->state == PEER_HANDSHAKE) {
+        if (now_ms - p->connected_ms > PEER_HANDSHAKE_TIMEOUT_MS)
+            peer_close(p, "handshake timeout");
+        return;
+    }
+    if (p->state != PEER_ACTIVE)
+        return;
+    if (now_ms - p->last_recv_ms > PEER_IDLE_TIMEOUT_MS) {
+        peer_close(p, "idle");
+        return;
+    }
+    if (p->num_reqs > 0 && now_ms - p->reqs[0].sent_ms > PEER_REQUEST_TIMEOUT_MS &&
+        now_ms - p->last_block_ms > PEER_REQUEST_TIMEOUT_MS) {
+        /* Snubbed: let other peers take these blocks. */
+        p->snubbed = true;
+        drop_all_requests(p);
+    }
+    if (now_ms - p->last_send_ms > PEER_KEEPALIVE_MS) {
+        bt_wire_put_keepalive(&p->out);
+        peer_flush(p);
+    }
+}

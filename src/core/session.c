@@ -1,0 +1,462 @@
+#include "core/session.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "bt/metainfo.h"
+#include "bt/tracker/tracker.h"
+#include "core/peer.h"
+#include "core/torrent.h"
+#include "store/store.h"
+#include "util/fetch.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/path.h"
+
+#define SESSION_TICK_MS 1000
+
+const char *session_default_save_path(struct session *s)
+{
+    const char *p = prefs_str(&s->prefs, "save_path");
+    return *p ? p : s->default_save_path;
+}
+
+/* ---- info-hash index: open addressing, linear probing ---- */
+
+static size_t slot_of(const uint8_t h[20], size_t cap)
+{
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return (size_t)(v & (cap - 1));
+}
+
+static int index_grow(struct session *s)
+{
+    size_t cap = s->index_cap ? s->index_cap * 2 : 64;
+    struct torrent **n = calloc(cap, sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->index_cap; i++) {
+        struct torrent *t = s->index[i];
+        if (!t)
+            continue;
+        size_t j = slot_of(t->info_hash, cap);
+        while (n[j])
+            j = (j + 1) & (cap - 1);
+        n[j] = t;
+    }
+    free(s->index);
+    s->index = n;
+    s->index_cap = cap;
+    return 0;
+}
+
+struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
+{
+    if (!s->index_cap)
+        return NULL;
+    for (size_t j = slot_of(info_hash, s->index_cap);; j = (j + 1) & (s->index_cap - 1)) {
+        struct torrent *t = s->index[j];
+        if (!t)
+            return NULL;
+        if (memcmp(t->info_hash, info_hash, 20) == 0)
+            return t;
+    }
+}
+
+struct torrent *session_find_hex(struct session *s, const char *hex)
+{
+    uint8_t h[20];
+    if (!hex || strlen(hex) != 40 || hex_decode(hex, 40, h, 20) != 20)
+        return NULL;
+    return session_find(s, h);
+}
+
+int session_index_add(struct session *s, struct torrent *t)
+{
+    if (session_find(s, t->info_hash))
+        return -EEXIST;
+    if ((s->num_torrents + 1) * 2 > s->index_cap && index_grow(s) != 0)
+        return -ENOMEM;
+    if (s->num_torrents == s->cap_torrents) {
+        size_t cap = s->cap_torrents ? s->cap_torrents * 2 : 64;
+        struct torrent **n = realloc(s->torrents, cap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        s->torrents = n;
+        s->cap_torrents = cap;
+    }
+    size_t j = slot_of(t->info_hash, s->index_cap);
+    while (s->index[j])
+        j = (j + 1) & (s->index_cap - 1);
+    s->index[j] = t;
+    s->torrents[s->num_torrents++] = t;
+    return 0;
+}
+
+void session_index_remove(struct session *s, struct torrent *t)
+{
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        if (s->torrents[i] == t) {
+            memmove(&s->torrents[i], &s->torrents[i + 1], (s->num_torrents - i - 1) * sizeof *s->torrents);
+            s->num_torrents--;
+            break;
+        }
+    }
+    if (!s->index_cap)
+        return;
+    size_t j = slot_of(t->info_hash, s->index_cap);
+    while (s->index[j] && s->index[j] != t)
+        j = (j + 1) & (s->index_cap - 1);
+    if (!s->index[j])
+        return;
+    s->index[j] = NULL;
+    /* Re-seat the rest of the probe run so lookups don't stop early. */
+    for (size_t k = (j + 1) & (s->index_cap - 1); s->index[k]; k = (k + 1) & (s->index_cap - 1)) {
+        struct torrent *m = s->index[k];
+        s->index[k] = NULL;
+        size_t h = slot_of(m->info_hash, s->index_cap);
+        while (s->index[h])
+            h = (h + 1) & (s->index_cap - 1);
+        s->index[h] = m;
+    }
+}
+
+void session_set_active(struct session *s, struct torrent *t, bool active)
+{
+    for (size_t i = 0; i < s->num_active; i++) {
+        if (s->active[i] == t) {
+            if (!active)
+                s->active[i] = s->active[--s->num_active];
+            return;
+        }
+    }
+    if (!active)
+        return;
+    if (s->num_active == s->cap_active) {
+        size_t cap = s->cap_active ? s->cap_active * 2 : 32;
+        struct torrent **n = realloc(s->active, cap * sizeof *n);
+        if (!n)
+            return;
+        s->active = n;
+        s->cap_active = cap;
+    }
+    s->active[s->num_active++] = t;
+}
+
+/* ---- listening ---- */
+
+static void free_handle(uv_handle_t *h) { free(h); }
+
+static void on_incoming(uv_stream_t *server, int status)
+{
+    struct session *s = server->data;
+    if (status != 0 || s->shutting_down)
+        return;
+    unsigned max = (unsigned)prefs_int(&s->prefs, "max_connec");
+    if (max > 0 && s->num_peers >= max) {
+        /* Accept and drop: leaving it in the backlog would spin the loop. */
+        uv_tcp_t *tmp = malloc(sizeof *tmp);
+        if (!tmp)
+            return;
+        uv_tcp_init(s->loop, tmp);
+        if (uv_accept(server, (uv_stream_t *)tmp) == 0)
+            log_debug("connection limit reached, dropping incoming peer");
+        uv_close((uv_handle_t *)tmp, free_handle);
+        return;
+    }
+    peer_accept(s, server);
+}
+
+static int listen_on(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags)
+{
+    uv_tcp_init(s->loop, h);
+    h->data = s;
+    int rc = uv_tcp_bind(h, sa, flags);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)h, 128, on_incoming);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)h, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+static int start_listening(struct session *s)
+{
+    struct sockaddr_storage ss;
+    int port = s->listen_port;
+    const char *a = s->listen_address;
+    if (a && uv_ip4_addr(a, port, (struct sockaddr_in *)&ss) == 0) {
+        s->have_listener4 = listen_on(s, &s->listener4, (struct sockaddr *)&ss, 0) == 0;
+    } else if (a && uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss) == 0) {
+        s->have_listener6 = listen_on(s, &s->listener6, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY) == 0;
+    } else {
+        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
+        s->have_listener4 = listen_on(s, &s->listener4, (struct sockaddr *)&ss, 0) == 0;
+        uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
+        s->have_listener6 = listen_on(s, &s->listener6, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY) == 0;
+    }
+    if (!s->have_listener4 && !s->have_listener6) {
+        log_msg(LOG_CRITICAL, "cannot listen for peers on %s port %d", a ? a : "*", port);
+        return -EADDRINUSE;
+    }
+    log_msg(LOG_INFO, "listening for peers on %s port %d", a ? a : "*", port);
+    return 0;
+}
+
+int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr)
+{
+    unsigned max = (unsigned)prefs_int(&s->prefs, "max_connec");
+    if (s->shutting_down || (max > 0 && s->num_peers >= max))
+        return -EAGAIN;
+    if (s->listen_address && addr->sa_family == AF_INET) {
+        /* Never dial ourselves. */
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        char ip[64];
+        uv_ip4_name(in, ip, sizeof ip);
+        if (strcmp(ip, s->listen_address) == 0 && ntohs(in->sin_port) == s->listen_port)
+            return -ELOOP;
+    }
+    return peer_connect(s, t, addr, NULL);
+}
+
+/* ---- tick ---- */
+
+static void on_tick(uv_timer_t *h)
+{
+    struct session *s = h->data;
+    s->now_ms = uv_now(s->loop);
+    s->tick_count++;
+    /* The walk may deactivate torrents: iterate over a snapshot count from the end. */
+    for (size_t i = s->num_active; i-- > 0;) {
+        if (i < s->num_active)
+            torrent_tick(s->active[i], s->now_ms);
+    }
+    /* Handshakes that never complete. */
+    struct peer *next;
+    for (struct peer *p = s->handshaking; p; p = next) {
+        next = p->next;
+        peer_tick(p, s->now_ms);
+    }
+}
+
+/* ---- startup ---- */
+
+static int load_pref(void *ud, const char *key, const char *value)
+{
+    struct session *s = ud;
+    json_error_t e;
+    json_t *v = json_loads(value, JSON_DECODE_ANY, &e);
+    if (!v)
+        return 0;
+    if (strcmp(key, "web_ui_password_hash") == 0) {
+        if (json_is_string(v)) {
+            free(s->prefs.password_hash);
+            s->prefs.password_hash = strdup(json_string_value(v));
+        }
+        json_decref(v);
+        return 0;
+    }
+    prefs_set(&s->prefs, key, v);
+    return 0;
+}
+
+static int load_torrent(void *ud, const struct store_torrent_row *row)
+{
+    struct session *s = ud;
+    if (!row->metainfo) {
+        log_msg(LOG_WARNING, "torrent %s has no metadata; magnets are not supported yet", row->hash);
+        return 0;
+    }
+    struct bt_metainfo *mi;
+    char err[256];
+    if (bt_metainfo_parse(row->metainfo, row->metainfo_len, &mi, err, sizeof err) != 0) {
+        log_msg(LOG_WARNING, "stored torrent %s is unreadable: %s", row->hash, err);
+        return 0;
+    }
+    struct torrent *t;
+    if (torrent_create(s, mi, NULL, row->added_on, &t) != 0)
+        return 0;
+    torrent_restore(t, row->settings, row->have, row->have_len, row->files, row->files_len, row->stats);
+    return 0;
+}
+
+int session_new(uv_loop_t *loop, const struct session_config *cfg, struct session **out)
+{
+    struct session *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->loop = loop;
+    s->profile_dir = strdup(cfg->profile_dir);
+    if (cfg->listen_address && *cfg->listen_address)
+        s->listen_address = strdup(cfg->listen_address);
+    rate_init(&s->dl_rate);
+    rate_init(&s->ul_rate);
+    int rc = prefs_init(&s->prefs);
+    if (rc != 0)
+        goto fail;
+    rc = path_mkdirs(cfg->profile_dir);
+    if (rc != 0) {
+        log_msg(LOG_CRITICAL, "cannot create profile directory %s: %s", cfg->profile_dir, strerror(-rc));
+        goto fail;
+    }
+    char db[4096];
+    snprintf(db, sizeof db, "%s/torrentd.db", cfg->profile_dir);
+    rc = store_open(loop, db, &s->store);
+    if (rc != 0) {
+        log_msg(LOG_CRITICAL, "cannot open %s: %s", db, strerror(-rc));
+        goto fail;
+    }
+    store_load_prefs(s->store, load_pref, s);
+
+    char dl[4096];
+    snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
+    s->default_save_path = strdup(cfg->save_path && *cfg->save_path ? cfg->save_path : dl);
+    if (cfg->save_path && *cfg->save_path)
+        prefs_set(&s->prefs, "save_path", json_string(cfg->save_path));
+    else if (!*prefs_str(&s->prefs, "save_path"))
+        prefs_set(&s->prefs, "save_path", json_string(dl));
+    if (cfg->listen_port >= 0)
+        prefs_set(&s->prefs, "listen_port", json_integer(cfg->listen_port));
+    if (s->listen_address)
+        prefs_set(&s->prefs, "current_interface_address", json_string(s->listen_address));
+    s->listen_port = (uint16_t)prefs_int(&s->prefs, "listen_port");
+
+    /* Azureus-style id: -TD0100- then 12 random bytes from the same alphabet. */
+    static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    snprintf((char *)s->peer_id, 9, "-TD%d%d%d0-", TD_VERSION_MAJOR % 10, TD_VERSION_MINOR % 10,
+             TD_VERSION_PATCH % 10);
+    uint8_t rnd[12];
+    RAND_bytes(rnd, sizeof rnd);
+    for (int i = 0; i < 12; i++)
+        s->peer_id[8 + i] = (uint8_t)alnum[rnd[i] % (sizeof alnum - 1)];
+
+    rc = fetch_new(loop, &s->fetch);
+    if (rc != 0)
+        goto fail;
+    rc = tracker_client_new(loop, s->fetch, s->peer_id, s->listen_port, &s->trackers);
+    if (rc != 0)
+        goto fail;
+    if (s->listen_address)
+        tracker_client_set_bind(s->trackers, s->listen_address);
+    *out = s;
+    return 0;
+fail:
+    if (s->store)
+        store_close(s->store);
+    if (s->fetch)
+        fetch_free(s->fetch);
+    prefs_free(&s->prefs);
+    free(s->profile_dir);
+    free(s->listen_address);
+    free(s);
+    return rc ? rc : -ENOMEM;
+}
+
+int session_start(struct session *s)
+{
+    int rc = start_listening(s);
+    if (rc != 0)
+        return rc;
+    s->now_ms = uv_now(s->loop);
+    store_load_torrents(s->store, load_torrent, s);
+    log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
+    uv_timer_init(s->loop, &s->tick);
+    s->tick.data = s;
+    uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
+    return 0;
+}
+
+int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
+{
+    size_t n = json_object_size(changed);
+    if (n == 0) {
+        if (done)
+            done(ud, 0);
+        return 0;
+    }
+    const char **keys = calloc(n, sizeof *keys);
+    char **vals = calloc(n, sizeof *vals);
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(changed, k, v) {
+        keys[i] = k;
+        vals[i] = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        i++;
+    }
+    int rc = store_prefs_put(s->store, keys, (const char *const *)vals, n, done, ud);
+    for (i = 0; i < n; i++)
+        free(vals[i]);
+    free(vals);
+    free(keys);
+    return rc;
+}
+
+/* ---- shutdown ---- */
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish_shutdown(struct session *s)
+{
+    store_close(s->store);
+    s->store = NULL;
+    tracker_client_free(s->trackers);
+    s->trackers = NULL;
+    fetch_free(s->fetch);
+    s->fetch = NULL;
+    close_handle((uv_handle_t *)&s->tick);
+    if (s->on_shutdown)
+        s->on_shutdown(s->shutdown_ud);
+}
+
+void session_free(struct session *s)
+{
+    prefs_free(&s->prefs);
+    free(s->torrents);
+    free(s->index);
+    free(s->active);
+    free(s->profile_dir);
+    free(s->listen_address);
+    free(s->default_save_path);
+    free(s);
+}
+
+static void on_torrent_closed(void *ud)
+{
+    struct session *s = ud;
+    if (--s->closing_torrents == 0)
+        finish_shutdown(s);
+}
+
+void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
+{
+    if (s->shutting_down)
+        return;
+    s->shutting_down = true;
+    s->on_shutdown = done;
+    s->shutdown_ud = ud;
+    uv_timer_stop(&s->tick);
+    if (s->have_listener4)
+        close_handle((uv_handle_t *)&s->listener4);
+    if (s->have_listener6)
+        close_handle((uv_handle_t *)&s->listener6);
+    while (s->handshaking)
+        peer_close(s->handshaking, "shutdown");
+    /* One extra count so a torrent that closes synchronously cannot finish
+     * the shutdown while others are still being asked. */
+    s->closing_torrents = s->num_torrents + 1;
+    while (s->num_torrents > 0)
+        torrent_close(s->torrents[s->num_torrents - 1], on_torrent_closed, s);
+    on_torrent_closed(s);
+}

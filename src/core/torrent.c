@@ -1,0 +1,1105 @@
+#include "core/torrent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bt/metainfo.h"
+#include "bt/picker.h"
+#include "bt/tracker/tracker.h"
+#include "bt/wire.h"
+#include "core/peer.h"
+#include "core/session.h"
+#include "disk/storage.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define TORRENT_MAX_CANDIDATES 2000
+#define TORRENT_CHOKE_INTERVAL_MS 10000
+#define TORRENT_RESUME_INTERVAL_MS 3000
+#define TORRENT_MAX_STRIKES 3
+
+static void activate(struct torrent *t);
+static void deactivate(struct torrent *t, bool announce_stop);
+static void start_check(struct torrent *t);
+static void maybe_finish_removal(struct torrent *t);
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+const char *torrent_name(const struct torrent *t) { return t->name ? t->name : t->mi->name; }
+
+int64_t torrent_piece_size(const struct torrent *t, uint32_t piece)
+{
+    return bt_metainfo_piece_size(t->mi, piece);
+}
+
+bool torrent_is_finished(const struct torrent *t)
+{
+    return t->phase == TP_READY && t->wanted_done >= t->wanted_size;
+}
+
+static bool piece_wanted(const struct torrent *t, uint32_t piece)
+{
+    return bitfield_get(&t->wanted, piece);
+}
+
+/* Recomputes the per-piece wanted set and picker priorities from file
+ * priorities: a piece takes the highest priority of the files it touches. */
+static void apply_file_priorities(struct torrent *t)
+{
+    const struct bt_metainfo *mi = t->mi;
+    uint8_t *pp = calloc(mi->num_pieces, 1);
+    if (!pp)
+        return;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0)
+            continue;
+        uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+        uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+        for (uint32_t p = first; p <= last && p < mi->num_pieces; p++)
+            if (t->file_prios[i] > pp[p])
+                pp[p] = t->file_prios[i];
+    }
+    t->wanted_size = t->wanted_done = 0;
+    for (uint32_t p = 0; p < mi->num_pieces; p++) {
+        bt_picker_set_piece_priority(t->picker, p, pp[p]);
+        if (pp[p]) {
+            bitfield_set(&t->wanted, p);
+            int64_t sz = torrent_piece_size(t, p);
+            t->wanted_size += sz;
+            if (bitfield_get(&t->have, p))
+                t->wanted_done += sz;
+        } else {
+            bitfield_clear(&t->wanted, p);
+        }
+    }
+    free(pp);
+    storage_set_file_priorities(t->st, t->file_prios);
+}
+
+static void on_tracker_stats(void *ud, int64_t *up, int64_t *down, int64_t *left)
+{
+    struct torrent *t = ud;
+    *up = t->ul_session;
+    *down = t->dl_session;
+    *left = t->wanted_size - t->wanted_done;
+}
+
+static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t n)
+{
+    struct torrent *t = ud;
+    for (size_t i = 0; i < n; i++)
+        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i].addr, false);
+}
+
+static void on_tracker_changed(void *ud) { (void)ud; }
+
+int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
+                   int64_t added_on, struct torrent **out)
+{
+    struct torrent *t = calloc(1, sizeof *t);
+    if (!t) {
+        bt_metainfo_free(mi);
+        return -ENOMEM;
+    }
+    t->s = s;
+    t->mi = mi;
+    memcpy(t->info_hash, mi->info_hash, 20);
+    memcpy(t->hex, mi->info_hash_hex, 41);
+    const char *sp = p && p->save_path && *p->save_path ? p->save_path : session_default_save_path(s);
+    t->save_path = strdup(sp);
+    t->category = strdup(p && p->category ? p->category : "");
+    t->name = p && p->rename && *p->rename ? strdup(p->rename) : NULL;
+    t->tags = json_array();
+    if (p && p->tags && *p->tags) {
+        char *dup = strdup(p->tags), *save = NULL;
+        for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            if (*tok)
+                json_array_append_new(t->tags, json_string(tok));
+        }
+        free(dup);
+    }
+    t->stopped = p && p->stopped;
+    t->sequential = p && p->sequential;
+    t->first_last_piece = p && p->first_last_piece;
+    t->forced = p && p->forced;
+    t->auto_tmm = p && p->auto_tmm;
+    t->up_limit = p && p->up_limit > 0 ? p->up_limit : 0;
+    t->dl_limit = p && p->dl_limit > 0 ? p->dl_limit : 0;
+    t->ratio_limit = p ? p->ratio_limit : -2;
+    t->seeding_time_limit = p ? p->seeding_time_limit : -2;
+    t->inactive_seeding_time_limit = p ? p->inactive_seeding_time_limit : -2;
+    t->added_on = added_on;
+    t->completion_on = t->seen_complete = -1;
+    t->last_activity = -1;
+    t->num_complete = t->num_incomplete = -1;
+    t->phase = TP_LOADING;
+    rate_init(&t->dl_rate);
+    rate_init(&t->ul_rate);
+    t->file_prios = malloc(mi->num_files ? mi->num_files : 1);
+    if (t->file_prios)
+        memset(t->file_prios, 1, mi->num_files ? mi->num_files : 1);
+    t->picker = bt_picker_new(mi->num_pieces, mi->piece_length, mi->total_size);
+    if (!t->file_prios || !t->picker || !t->save_path || !t->category ||
+        bitfield_init(&t->have, mi->num_pieces) != 0 || bitfield_init(&t->wanted, mi->num_pieces) != 0 ||
+        storage_open(s->loop, mi, t->save_path, &t->st) != 0) {
+        log_msg(LOG_WARNING, "cannot set up torrent %s", mi->info_hash_hex);
+        /* Nothing is registered yet: plain frees are enough. */
+        if (t->st)
+            storage_close(t->st, NULL, NULL);
+        bt_picker_free(t->picker);
+        bitfield_free(&t->have);
+        bitfield_free(&t->wanted);
+        free(t->file_prios);
+        free(t->save_path);
+        free(t->category);
+        free(t->name);
+        json_decref(t->tags);
+        bt_metainfo_free(mi);
+        free(t);
+        return -ENOMEM;
+    }
+    bt_picker_set_sequential(t->picker, t->sequential);
+    apply_file_priorities(t);
+    struct tracker_callbacks cb = {on_tracker_stats, on_tracker_peers, on_tracker_changed};
+    t->trk = tracker_set_new(s->trackers, t->info_hash, mi->tiers, mi->num_tiers, &cb, t);
+    int rc = session_index_add(s, t);
+    if (rc != 0) {
+        t->removing = true;
+        maybe_finish_removal(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+/* ---- persistence ---- */
+
+static char *settings_json(const struct torrent *t)
+{
+    json_t *prios = json_array();
+    for (size_t i = 0; i < t->mi->num_files; i++)
+        json_array_append_new(prios, json_integer(t->file_prios[i]));
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:O, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:f, s:I, s:I, s:o}",
+                          "save_path", t->save_path, "category", t->category, "name", t->name,
+                          "tags", t->tags, "stopped", t->stopped, "sequential", t->sequential,
+                          "first_last_piece", t->first_last_piece, "forced", t->forced,
+                          "super_seeding", t->super_seeding, "auto_tmm", t->auto_tmm,
+                          "up_limit", (json_int_t)t->up_limit, "dl_limit", (json_int_t)t->dl_limit,
+                          "ratio_limit", t->ratio_limit,
+                          "seeding_time_limit", (json_int_t)t->seeding_time_limit,
+                          "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
+                          "file_prios", prios);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
+{
+    char *settings = settings_json(t);
+    if (!settings)
+        return -ENOMEM;
+    int rc = store_torrent_put(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL,
+                               t->added_on, settings, cb, ud);
+    free(settings);
+    return rc;
+}
+
+int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
+{
+    char *settings = settings_json(t);
+    if (!settings)
+        return -ENOMEM;
+    int rc = store_torrent_settings(t->s->store, t->hex, settings, cb, ud);
+    free(settings);
+    return rc;
+}
+
+void torrent_save_resume(struct torrent *t)
+{
+    if (t->phase != TP_READY && t->phase != TP_ERROR)
+        return;  /* mid-check bits are not worth keeping */
+    size_t nf = t->mi->num_files;
+    int64_t *files = malloc(2 * nf * sizeof(int64_t) + 1);
+    if (!files)
+        return;
+    storage_stat_files(t->st, files, files + nf);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                          "downloaded", (json_int_t)t->downloaded, "uploaded", (json_int_t)t->uploaded,
+                          "wasted", (json_int_t)t->wasted, "active_time", (json_int_t)t->active_time,
+                          "seeding_time", (json_int_t)t->seeding_time,
+                          "completion_on", (json_int_t)t->completion_on,
+                          "seen_complete", (json_int_t)t->seen_complete,
+                          "last_activity", (json_int_t)t->last_activity);
+    char *stats = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    store_resume_put(t->s->store, t->hex, t->have.bits, bitfield_bytes(&t->have), (uint8_t *)files,
+                     2 * nf * sizeof(int64_t), stats);
+    free(stats);
+    free(files);
+    t->resume_dirty = false;
+    t->resume_saved_ms = t->s->now_ms;
+}
+
+static void apply_settings(struct torrent *t, const char *settings)
+{
+    json_error_t e;
+    json_t *o = json_loads(settings ? settings : "{}", 0, &e);
+    if (!o)
+        return;
+    const char *v;
+    if ((v = json_string_value(json_object_get(o, "save_path")))) {
+        free(t->save_path);
+        t->save_path = strdup(v);
+    }
+    if ((v = json_string_value(json_object_get(o, "category")))) {
+        free(t->category);
+        t->category = strdup(v);
+    }
+    if ((v = json_string_value(json_object_get(o, "name")))) {
+        free(t->name);
+        t->name = strdup(v);
+    }
+    json_t *tags = json_object_get(o, "tags");
+    if (json_is_array(tags)) {
+        json_decref(t->tags);
+        t->tags = json_incref(tags);
+    }
+    t->stopped = json_is_true(json_object_get(o, "stopped"));
+    t->sequential = json_is_true(json_object_get(o, "sequential"));
+    t->first_last_piece = json_is_true(json_object_get(o, "first_last_piece"));
+    t->forced = json_is_true(json_object_get(o, "forced"));
+    t->super_seeding = json_is_true(json_object_get(o, "super_seeding"));
+    t->auto_tmm = json_is_true(json_object_get(o, "auto_tmm"));
+    t->up_limit = json_integer_value(json_object_get(o, "up_limit"));
+    t->dl_limit = json_integer_value(json_object_get(o, "dl_limit"));
+    json_t *rl = json_object_get(o, "ratio_limit");
+    if (rl)
+        t->ratio_limit = json_number_value(rl);
+    if (json_object_get(o, "seeding_time_limit"))
+        t->seeding_time_limit = json_integer_value(json_object_get(o, "seeding_time_limit"));
+    if (json_object_get(o, "inactive_seeding_time_limit"))
+        t->inactive_seeding_time_limit = json_integer_value(json_object_get(o, "inactive_seeding_time_limit"));
+    json_t *prios = json_object_get(o, "file_prios");
+    if (json_is_array(prios) && json_array_size(prios) == t->mi->num_files)
+        for (size_t i = 0; i < t->mi->num_files; i++)
+            t->file_prios[i] = (uint8_t)json_integer_value(json_array_get(prios, i));
+    json_decref(o);
+    bt_picker_set_sequential(t->picker, t->sequential);
+}
+
+static void apply_stats(struct torrent *t, const char *stats)
+{
+    json_error_t e;
+    json_t *o = stats ? json_loads(stats, 0, &e) : NULL;
+    if (!o)
+        return;
+#define GET(k) json_integer_value(json_object_get(o, #k))
+    t->downloaded = GET(downloaded);
+    t->uploaded = GET(uploaded);
+    t->wasted = GET(wasted);
+    t->active_time = GET(active_time);
+    t->seeding_time = GET(seeding_time);
+    if (json_object_get(o, "completion_on"))
+        t->completion_on = GET(completion_on);
+    if (json_object_get(o, "seen_complete"))
+        t->seen_complete = GET(seen_complete);
+    if (json_object_get(o, "last_activity"))
+        t->last_activity = GET(last_activity);
+#undef GET
+    json_decref(o);
+}
+
+static void set_have_from_bits(struct torrent *t, const uint8_t *bits)
+{
+    uint32_t n = t->mi->num_pieces;
+    for (uint32_t i = 0; i < n; i++) {
+        if (bits[i >> 3] & (0x80 >> (i & 7))) {
+            bitfield_set(&t->have, i);
+            bt_picker_we_have(t->picker, i);
+        }
+    }
+    apply_file_priorities(t);
+    if (torrent_is_finished(t) || t->have.count == n)
+        t->had_metadata_complete = true;
+}
+
+/* Resume data is trusted only when every file looks exactly as it did when
+ * the data was saved; anything else (a crash after more writes, a user
+ * editing files) costs a recheck, never a wrong "have". */
+static bool files_match(struct torrent *t, const uint8_t *files, size_t files_len)
+{
+    size_t nf = t->mi->num_files;
+    if (files_len != 2 * nf * sizeof(int64_t))
+        return false;
+    int64_t *now = malloc(2 * nf * sizeof(int64_t) + 1);
+    if (!now)
+        return false;
+    storage_stat_files(t->st, now, now + nf);
+    bool same = memcmp(now, files, files_len) == 0;
+    free(now);
+    return same;
+}
+
+int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have, size_t have_len,
+                    const uint8_t *files, size_t files_len, const char *stats)
+{
+    apply_settings(t, settings);
+    apply_stats(t, stats);
+    apply_file_priorities(t);
+    if (have && have_len == bitfield_bytes(&t->have) && files_match(t, files, files_len)) {
+        set_have_from_bits(t, have);
+        t->phase = TP_READY;
+        if (!t->stopped)
+            activate(t);
+        return 0;
+    }
+    if (have)
+        log_msg(LOG_INFO, "'%s': files changed since the last save, rechecking", torrent_name(t));
+    start_check(t);
+    return 0;
+}
+
+/* ---- checking ---- */
+
+static void on_check_progress(void *ud, uint32_t done, uint32_t total)
+{
+    struct torrent *t = ud;
+    (void)total;
+    t->check_progress = done;
+}
+
+static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t num_pieces)
+{
+    struct torrent *t = ud;
+    t->check = NULL;
+    if (rc != 0 || num_pieces != t->mi->num_pieces) {
+        t->phase = TP_ERROR;
+        free(t->error);
+        t->error = strdup(strerror(rc < 0 ? -rc : EIO));
+        log_msg(LOG_CRITICAL, "'%s': checking failed: %s", torrent_name(t), t->error);
+        return;
+    }
+    set_have_from_bits(t, have_bits);
+    t->phase = TP_READY;
+    if (torrent_is_finished(t) && t->completion_on < 0 && t->wanted_size > 0)
+        t->completion_on = now_s();
+    log_msg(LOG_INFO, "'%s': checked, %u of %u pieces present", torrent_name(t), t->have.count, num_pieces);
+    torrent_save_resume(t);
+    if (!t->stopped)
+        activate(t);
+}
+
+static void reset_pieces(struct torrent *t)
+{
+    bt_picker_free(t->picker);
+    t->picker = bt_picker_new(t->mi->num_pieces, t->mi->piece_length, t->mi->total_size);
+    bt_picker_set_sequential(t->picker, t->sequential);
+    for (uint32_t i = 0; i < t->mi->num_pieces; i++)
+        bitfield_clear(&t->have, i);
+    for (size_t i = 0; i < t->num_partials; i++) {
+        free(t->partials[i]->data);
+        free(t->partials[i]);
+    }
+    t->num_partials = 0;
+    apply_file_priorities(t);
+}
+
+static void start_check(struct torrent *t)
+{
+    t->phase = TP_CHECKING;
+    t->check_progress = 0;
+    int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
+    if (rc != 0) {
+        t->phase = TP_ERROR;
+        t->error = strdup("cannot start checking");
+    }
+}
+
+void torrent_begin(struct torrent *t, bool skip_checking)
+{
+    if (skip_checking) {
+        uint32_t n = t->mi->num_pieces;
+        uint8_t *all = malloc(n / 8 + 1);
+        if (all) {
+            memset(all, 0xff, n / 8 + 1);
+            set_have_from_bits(t, all);
+            free(all);
+        }
+        t->phase = TP_READY;
+        t->completion_on = now_s();
+        torrent_save_resume(t);
+        if (!t->stopped)
+            activate(t);
+        return;
+    }
+    start_check(t);
+}
+
+void torrent_recheck(struct torrent *t)
+{
+    if (t->removing)
+        return;
+    if (t->check) {
+        storage_check_cancel(t->check);
+        t->check = NULL;
+    }
+    if (t->active)
+        deactivate(t, false);
+    if (t->writes_in_flight > 0) {
+        /* Pieces still being written would land in the old picker; the
+         * check that follows sees them on disk anyway. */
+        log_debug("%s: recheck with %u writes in flight", t->hex, t->writes_in_flight);
+    }
+    reset_pieces(t);
+    start_check(t);
+}
+
+/* ---- activity ---- */
+
+static void activate(struct torrent *t)
+{
+    if (t->active || t->removing || t->phase != TP_READY || t->stopped)
+        return;
+    t->active = true;
+    session_set_active(t->s, t, true);
+    tracker_set_start(t->trk);
+    if (torrent_is_finished(t) && t->completion_on < 0)
+        t->completion_on = now_s();
+    /* Reconnect right away to peers we knew. */
+    for (size_t i = 0; i < t->num_cands; i++)
+        t->cands[i].next_try_ms = 0;
+}
+
+static void deactivate(struct torrent *t, bool announce_stop)
+{
+    if (!t->active)
+        return;
+    t->active = false;
+    session_set_active(t->s, t, false);
+    if (announce_stop)
+        tracker_set_stop(t->trk);
+    while (t->peers)
+        peer_close(t->peers, "torrent stopped");
+    rate_init(&t->dl_rate);
+    rate_init(&t->ul_rate);
+}
+
+void torrent_start(struct torrent *t)
+{
+    if (t->removing)
+        return;
+    bool changed = t->stopped;
+    t->stopped = false;
+    if (t->phase == TP_ERROR) {
+        free(t->error);
+        t->error = NULL;
+        t->phase = TP_READY;
+    }
+    activate(t);
+    if (changed)
+        torrent_save_settings(t, NULL, NULL);
+}
+
+void torrent_stop(struct torrent *t)
+{
+    if (t->removing)
+        return;
+    bool changed = !t->stopped;
+    t->stopped = true;
+    t->forced = false;
+    deactivate(t, true);
+    if (changed) {
+        torrent_save_settings(t, NULL, NULL);
+        torrent_save_resume(t);
+    }
+}
+
+void torrent_set_forced(struct torrent *t, bool forced)
+{
+    t->forced = forced;
+    torrent_start(t);
+}
+
+void torrent_reannounce(struct torrent *t)
+{
+    if (t->active)
+        tracker_set_reannounce(t->trk);
+}
+
+/* ---- peers ---- */
+
+static struct peer_candidate *find_cand(struct torrent *t, const struct sockaddr *sa)
+{
+    size_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    for (size_t i = 0; i < t->num_cands; i++)
+        if (t->cands[i].addr.ss_family == sa->sa_family && memcmp(&t->cands[i].addr, sa, len) == 0)
+            return &t->cands[i];
+    return NULL;
+}
+
+int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool connect_now)
+{
+    if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+        return -EAFNOSUPPORT;
+    struct peer_candidate *c = find_cand(t, sa);
+    if (!c) {
+        if (t->num_cands >= TORRENT_MAX_CANDIDATES)
+            return -ENOSPC;
+        if (t->num_cands == t->cap_cands) {
+            size_t cap = t->cap_cands ? t->cap_cands * 2 : 16;
+            struct peer_candidate *n = realloc(t->cands, cap * sizeof *n);
+            if (!n)
+                return -ENOMEM;
+            t->cands = n;
+            t->cap_cands = cap;
+        }
+        c = &t->cands[t->num_cands++];
+        memset(c, 0, sizeof *c);
+        memcpy(&c->addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    }
+    if (connect_now) {
+        c->next_try_ms = 0;
+        c->fails = 0;
+        if (t->active && !c->connected) {
+            c->connected = true;
+            if (session_connect_peer(t->s, t, sa) != 0)
+                c->connected = false;
+        }
+    }
+    return 0;
+}
+
+static void connect_candidates(struct torrent *t, uint64_t now)
+{
+    unsigned max_peers = (unsigned)prefs_int(&t->s->prefs, "max_connec_per_torrent");
+    if (max_peers == 0 || max_peers > 1000)
+        max_peers = 100;
+    if (torrent_is_finished(t))
+        return;  /* seeds wait for leechers to come to them */
+    int budget = 10;
+    for (size_t i = 0; i < t->num_cands && budget > 0 && t->num_peers < max_peers; i++) {
+        struct peer_candidate *c = &t->cands[i];
+        if (c->connected || c->next_try_ms > now)
+            continue;
+        c->connected = true;
+        budget--;
+        if (session_connect_peer(t->s, t, (struct sockaddr *)&c->addr) != 0) {
+            c->connected = false;
+            c->fails++;
+            c->next_try_ms = now + 30000ull * c->fails;
+        }
+    }
+}
+
+void torrent_peer_attach(struct torrent *t, struct peer *p)
+{
+    peer_list_push(&t->peers, p);
+    t->num_peers++;
+    if (!p->incoming) {
+        struct peer_candidate *c = find_cand(t, (struct sockaddr *)&p->addr);
+        if (c)
+            c->connected = true;
+    }
+}
+
+void torrent_peer_detach(struct torrent *t, struct peer *p)
+{
+    peer_list_unlink(&t->peers, p);
+    t->num_peers--;
+    t->closing_peers++;
+    bt_picker_peer_cancel_all(t->picker, p);
+    p->num_reqs = 0;
+    if (p->bitfield_seen && p->have.bits)
+        bt_picker_peer_gone(t->picker, &p->have, p->have_all);
+    if (!p->incoming) {
+        struct peer_candidate *c = find_cand(t, (struct sockaddr *)&p->addr);
+        if (c) {
+            c->connected = false;
+            /* A peer that never got to exchange data is retried later and later. */
+            if (p->downloaded == 0 && p->uploaded == 0)
+                c->fails++;
+            c->next_try_ms = t->s->now_ms + 5000ull + 30000ull * c->fails;
+            if (p->strikes >= TORRENT_MAX_STRIKES || c->fails > 10)
+                c->next_try_ms = UINT64_MAX;
+        }
+    }
+    if (!p->am_choking)
+        t->next_choke_ms = 0;
+}
+
+void torrent_peer_closed(struct torrent *t)
+{
+    t->closing_peers--;
+    maybe_finish_removal(t);
+}
+
+static bool peer_has_wanted(struct torrent *t, struct peer *p)
+{
+    if (torrent_is_finished(t))
+        return false;
+    if (p->have_all)
+        return true;
+    uint32_t n = t->mi->num_pieces;
+    size_t nbytes = bitfield_bytes(&t->have);
+    for (size_t i = 0; i < nbytes; i++) {
+        uint8_t cand = p->have.bits[i] & ~t->have.bits[i] & t->wanted.bits[i];
+        if (cand)
+            return true;
+    }
+    (void)n;
+    return false;
+}
+
+void torrent_peer_interest(struct torrent *t, struct peer *p)
+{
+    bool want = peer_has_wanted(t, p);
+    if (want != p->am_interested) {
+        peer_set_interested(p, want);
+        if (want && !p->peer_choking)
+            torrent_fill_requests(t, p);
+    }
+}
+
+void torrent_fill_requests(struct torrent *t, struct peer *p)
+{
+    if (p->state != PEER_ACTIVE || p->peer_choking || !p->am_interested || t->phase != TP_READY)
+        return;
+    int want = peer_pipeline_target(p, t->s->now_ms) - p->num_reqs;
+    if (want <= 0)
+        return;
+    struct bt_block blocks[64];
+    while (want > 0) {
+        int n = bt_picker_pick(t->picker, &p->have, p->have_all, p, blocks, want < 64 ? want : 64);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            peer_send_request(p, blocks[i].piece, blocks[i].begin, blocks[i].length);
+        want -= n;
+        if (n < 64)
+            break;
+    }
+    peer_flush(p);
+}
+
+static void run_choker(struct torrent *t)
+{
+    struct bt_choker_peer cp[256];
+    size_t n = 0;
+    for (struct peer *p = t->peers; p && n < 256; p = p->next) {
+        if (p->state != PEER_ACTIVE)
+            continue;
+        cp[n++] = (struct bt_choker_peer){
+            .peer = p,
+            .interested = p->peer_interested,
+            .choked = p->am_choking,
+            .down_rate = rate_get(&p->down, t->s->now_ms),
+            .up_rate = rate_get(&p->up, t->s->now_ms),
+            .snubbed = p->snubbed,
+            .optimistic = p->optimistic,
+            .unchoked_since_ms = p->unchoked_since_ms,
+        };
+    }
+    int slots = (int)prefs_int(&t->s->prefs, "max_uploads_per_torrent");
+    if (slots == 0)
+        slots = 4;
+    bt_choker_run(&t->choker, cp, n, slots, torrent_is_finished(t), t->s->now_ms);
+    for (size_t i = 0; i < n; i++) {
+        struct peer *p = cp[i].peer;
+        p->optimistic = cp[i].optimistic;
+        peer_set_choke(p, cp[i].choked);
+    }
+    t->next_choke_ms = t->s->now_ms + TORRENT_CHOKE_INTERVAL_MS;
+}
+
+void torrent_unchoke_check(struct torrent *t)
+{
+    /* An interested peer should not wait up to 10 s for a free slot. */
+    t->next_choke_ms = 0;
+    run_choker(t);
+}
+
+/* ---- blocks and pieces ---- */
+
+static struct piece_buf *find_partial(struct torrent *t, uint32_t piece, size_t *idx)
+{
+    for (size_t i = 0; i < t->num_partials; i++) {
+        if (t->partials[i]->piece == piece) {
+            if (idx)
+                *idx = i;
+            return t->partials[i];
+        }
+    }
+    return NULL;
+}
+
+static struct piece_buf *new_partial(struct torrent *t, uint32_t piece)
+{
+    if (t->num_partials == t->cap_partials) {
+        size_t cap = t->cap_partials ? t->cap_partials * 2 : 16;
+        struct piece_buf **n = realloc(t->partials, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        t->partials = n;
+        t->cap_partials = cap;
+    }
+    struct piece_buf *pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return NULL;
+    pb->piece = piece;
+    pb->data = malloc((size_t)torrent_piece_size(t, piece));
+    if (!pb->data) {
+        free(pb);
+        return NULL;
+    }
+    t->partials[t->num_partials++] = pb;
+    return pb;
+}
+
+struct write_ctx {
+    struct torrent *t;
+    uint32_t piece;
+    struct sockaddr_storage contributors[8];
+    int num_contributors;
+};
+
+static void on_finished(struct torrent *t)
+{
+    t->completion_on = now_s();
+    t->had_metadata_complete = true;
+    log_msg(LOG_INFO, "'%s': download finished", torrent_name(t));
+    tracker_set_completed(t->trk);
+    struct peer *next;
+    for (struct peer *p = t->peers; p; p = next) {
+        next = p->next;
+        if (p->state != PEER_ACTIVE)
+            continue;
+        peer_set_interested(p, false);
+        /* Two seeds have nothing to say to each other. */
+        if (p->have_all || (p->have.bits && p->have.count == t->mi->num_pieces))
+            peer_close(p, "both seeding");
+    }
+    torrent_save_resume(t);
+    t->next_choke_ms = 0;
+}
+
+static void strike(struct torrent *t, const struct sockaddr_storage *who)
+{
+    for (struct peer *p = t->peers; p; p = p->next) {
+        if (memcmp(&p->addr, who, sizeof(struct sockaddr_in)) == 0 && ++p->strikes >= TORRENT_MAX_STRIKES) {
+            log_msg(LOG_WARNING, "'%s': disconnecting %s after %d corrupt pieces", torrent_name(t), p->ip, p->strikes);
+            peer_close(p, "corrupt data");
+            return;
+        }
+    }
+}
+
+static void on_piece_written(void *ud, uint32_t piece, int rc)
+{
+    struct write_ctx *w = ud;
+    struct torrent *t = w->t;
+    t->writes_in_flight--;
+    if (t->removing && !t->closing) {
+        free(w);
+        maybe_finish_removal(t);
+        return;
+    }
+    if (rc == 0) {
+        if (!bitfield_get(&t->have, piece)) {
+            bt_picker_piece_passed(t->picker, piece);
+            bitfield_set(&t->have, piece);
+            if (piece_wanted(t, piece))
+                t->wanted_done += torrent_piece_size(t, piece);
+            t->resume_dirty = true;
+            for (struct peer *p = t->peers; p; p = p->next) {
+                peer_send_have(p, piece);
+                peer_flush(p);
+            }
+            if (t->wanted_done >= t->wanted_size)
+                on_finished(t);
+        }
+    } else if (rc == -EILSEQ) {
+        int64_t sz = torrent_piece_size(t, piece);
+        bt_picker_piece_failed(t->picker, piece);
+        t->wasted += sz;
+        t->s->wasted_session += sz;
+        log_msg(LOG_WARNING, "'%s': piece %u failed the hash check", torrent_name(t), piece);
+        for (int i = 0; i < w->num_contributors; i++)
+            strike(t, &w->contributors[i]);
+        for (struct peer *p = t->peers; p; p = p->next)
+            torrent_fill_requests(t, p);
+    } else if (rc == -ENOENT) {
+        /* Only unwanted, never-created files: the priority changed while the
+         * piece was in flight.  Not an error, just not had. */
+        bt_picker_piece_failed(t->picker, piece);
+    } else {
+        bt_picker_piece_failed(t->picker, piece);
+        free(t->error);
+        t->error = strdup(strerror(-rc));
+        log_msg(LOG_CRITICAL, "'%s': cannot write piece %u: %s; torrent stopped", torrent_name(t), piece,
+                t->error);
+        t->phase = TP_ERROR;
+        deactivate(t, true);
+    }
+    free(w);
+}
+
+void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
+                      const uint8_t *data, uint32_t len)
+{
+    uint64_t now = t->s->now_ms;
+    if (bitfield_get(&t->have, piece)) {
+        t->wasted += len;
+        t->s->wasted_session += len;
+        return;
+    }
+    /* End-game: the same block may be on its way from others; cancel them. */
+    void *others[16];
+    int no = bt_picker_block_requesters(t->picker, piece, begin, others, 16);
+    for (int i = 0; i < no; i++) {
+        struct peer *q = others[i];
+        if (q != p && q->state == PEER_ACTIVE) {
+            peer_send_cancel(q, piece, begin, len);
+            peer_flush(q);
+        }
+    }
+    size_t idx = 0;
+    struct piece_buf *pb = find_partial(t, piece, &idx);
+    if (!pb)
+        pb = new_partial(t, piece);
+    if (!pb) {
+        bt_picker_block_cancel(t->picker, piece, begin, p);
+        return;
+    }
+    int rc = bt_picker_block_received(t->picker, piece, begin, p);
+    if (rc < 0) {
+        t->wasted += len;
+        t->s->wasted_session += len;
+        return;
+    }
+    memcpy(pb->data + begin, data, len);
+    bool known = false;
+    for (int i = 0; i < pb->num_contributors; i++)
+        if (memcmp(&pb->contributors[i], &p->addr, sizeof(struct sockaddr_in)) == 0)
+            known = true;
+    if (!known && pb->num_contributors < 8)
+        pb->contributors[pb->num_contributors++] = p->addr;
+
+    t->downloaded += len;
+    t->dl_session += len;
+    t->s->dl_session += len;
+    rate_add(&t->dl_rate, len, now);
+    rate_add(&t->s->dl_rate, len, now);
+    t->last_activity = now_s();
+    t->resume_dirty = true;
+
+    if (rc == 1) {
+        find_partial(t, piece, &idx);
+        t->partials[idx] = t->partials[--t->num_partials];
+        struct write_ctx *w = calloc(1, sizeof *w);
+        if (!w) {
+            bt_picker_piece_failed(t->picker, piece);
+            free(pb->data);
+            free(pb);
+            return;
+        }
+        w->t = t;
+        w->piece = piece;
+        memcpy(w->contributors, pb->contributors, sizeof w->contributors);
+        w->num_contributors = pb->num_contributors;
+        t->writes_in_flight++;
+        if (storage_write_piece(t->st, piece, pb->data, on_piece_written, w) != 0) {
+            t->writes_in_flight--;
+            bt_picker_piece_failed(t->picker, piece);
+            free(w);
+        }
+        free(pb);
+    }
+}
+
+/* ---- tick ---- */
+
+void torrent_tick(struct torrent *t, uint64_t now_ms)
+{
+    t->active_time++;
+    bool finished = torrent_is_finished(t);
+    if (finished)
+        t->seeding_time++;
+    if (t->trk)
+        tracker_set_tick(t->trk, now_ms);
+    struct peer *next;
+    for (struct peer *p = t->peers; p; p = next) {
+        next = p->next;
+        peer_tick(p, now_ms);
+        if (p->state == PEER_ACTIVE && !finished)
+            torrent_fill_requests(t, p);
+    }
+    if (!t->active)
+        return;
+    connect_candidates(t, now_ms);
+    if (now_ms >= t->next_choke_ms)
+        run_choker(t);
+    if (t->resume_dirty && now_ms - t->resume_saved_ms >= TORRENT_RESUME_INTERVAL_MS)
+        torrent_save_resume(t);
+}
+
+/* ---- removal ---- */
+
+static void free_torrent(struct torrent *t)
+{
+    for (size_t i = 0; i < t->num_partials; i++) {
+        free(t->partials[i]->data);
+        free(t->partials[i]);
+    }
+    free(t->partials);
+    free(t->cands);
+    bt_picker_free(t->picker);
+    bitfield_free(&t->have);
+    bitfield_free(&t->wanted);
+    free(t->file_prios);
+    free(t->save_path);
+    free(t->category);
+    free(t->name);
+    free(t->error);
+    json_decref(t->tags);
+    bt_metainfo_free(t->mi);
+    free(t);
+}
+
+static void on_storage_closed(void *ud)
+{
+    struct torrent *t = ud;
+    void (*done)(void *) = t->closed_cb;
+    void *done_ud = t->closed_ud;
+    free_torrent(t);
+    if (done)
+        done(done_ud);
+}
+
+static void on_files_deleted(void *ud, int rc)
+{
+    struct torrent *t = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "'%s': could not delete all files: %s", torrent_name(t), strerror(-rc));
+    storage_close(t->st, on_storage_closed, t);
+}
+
+static void maybe_finish_removal(struct torrent *t)
+{
+    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->peers)
+        return;
+    if (t->trk) {
+        tracker_set_free(t->trk);
+        t->trk = NULL;
+    }
+    t->removing = false;  /* run once */
+    if (t->closing && t->phase == TP_READY)
+        torrent_save_resume(t);
+    t->phase = TP_ERROR;
+    if (t->delete_files)
+        storage_delete_files(t->st, on_files_deleted, t);
+    else
+        storage_close(t->st, on_storage_closed, t);
+}
+
+void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (t->removing) {
+        if (cb)
+            cb(ud, 0);
+        return;
+    }
+    if (t->check) {
+        storage_check_cancel(t->check);
+        t->check = NULL;
+    }
+    deactivate(t, true);
+    t->removing = true;
+    t->delete_files = delete_files;
+    session_index_remove(t->s, t);
+    store_torrent_delete(t->s->store, t->hex, cb, ud);
+    log_msg(LOG_INFO, "removed torrent '%s'%s", torrent_name(t), delete_files ? " and its files" : "");
+    maybe_finish_removal(t);
+}
+
+void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
+{
+    if (t->check) {
+        storage_check_cancel(t->check);
+        t->check = NULL;
+        t->phase = TP_LOADING;  /* nothing worth saving */
+    }
+    deactivate(t, true);
+    t->removing = true;
+    t->closing = true;
+    t->closed_cb = done;
+    t->closed_ud = ud;
+    session_index_remove(t->s, t);
+    maybe_finish_removal(t);
+}
+
+/* ---- reporting ---- */
+
+double torrent_progress(const struct torrent *t)
+{
+    if (t->phase == TP_CHECKING)
+        return t->mi->num_pieces ? (double)t->check_progress / t->mi->num_pieces : 0;
+    if (t->wanted_size <= 0)
+        return 1.0;
+    return (double)t->wanted_done / (double)t->wanted_size;
+}
+
+int64_t torrent_eta(const struct torrent *t)
+{
+    if (t->stopped || torrent_is_finished(t) || t->phase != TP_READY)
+        return 8640000;
+    struct rate tmp = t->dl_rate;
+    uint64_t r = rate_get(&tmp, t->s->now_ms);
+    if (r == 0)
+        return 8640000;
+    int64_t eta = (t->wanted_size - t->wanted_done) / (int64_t)r;
+    return eta < 8640000 ? eta : 8640000;
+}
+
+unsigned torrent_num_seeds(const struct torrent *t)
+{
+    unsigned n = 0;
+    for (const struct peer *p = t->peers; p; p = p->next)
+        if (p->state == PEER_ACTIVE && (p->have_all || (p->have.bits && p->have.count == t->mi->num_pieces)))
+            n++;
+    return n;
+}
+
+double torrent_availability(const struct torrent *t)
+{
+    return bt_picker_distributed_copies(t->picker);
+}
+
+const char *torrent_state(const struct torrent *t)
+{
+    if (t->phase == TP_LOADING)
+        return "checkingResumeData";
+    if (t->phase == TP_ERROR)
+        return "error";
+    if (t->phase == TP_CHECKING)
+        return t->had_metadata_complete ? "checkingUP" : "checkingDL";
+    struct rate up = t->ul_rate, down = t->dl_rate;
+    if (torrent_is_finished(t)) {
+        if (t->stopped)
+            return "stoppedUP";
+        if (t->forced)
+            return "forcedUP";
+        return rate_get(&up, t->s->now_ms) > 0 ? "uploading" : "stalledUP";
+    }
+    if (t->stopped)
+        return "stoppedDL";
+    if (t->forced)
+        return "forcedDL";
+    return rate_get(&down, t->s->now_ms) > 0 ? "downloading" : "stalledDL";
+}

@@ -1,0 +1,225 @@
+/* End-to-end engine test without HTTP or trackers: two sessions on one
+ * loop, a seeder and a leecher on different loopback addresses, real
+ * storage, real peer wire.  The leecher must end with identical files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "bt/bencode.h"
+#include "bt/metainfo.h"
+#include "core/session.h"
+#include "core/torrent.h"
+#include "util/log.h"
+#include "util/path.h"
+
+#define PIECE_LEN (64 * 1024)
+
+static const struct { const char *name; size_t size; } files[] = {
+    {"a.bin", 1000003}, {"sub/b.bin", 2 * 1024 * 1024 + 17}, {"c.bin", 65536},
+};
+
+static char root[256];
+
+static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+    assert_int_equal(path_mkdirs_for(path), 0);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)len + 1);
+    *n = fread(p, 1, (size_t)len, f);
+    fclose(f);
+    return p;
+}
+
+/* Builds a multi-file torrent named "t" over the seed files. */
+static struct buf make_torrent(uint8_t **all, size_t *total)
+{
+    size_t sum = 0;
+    for (size_t i = 0; i < 3; i++)
+        sum += files[i].size;
+    uint8_t *data = malloc(sum);
+    RAND_bytes(data, (int)sum);
+    size_t off = 0;
+    char path[512];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/seed/t/%s", root, files[i].name);
+        write_file(path, data + off, files[i].size);
+        off += files[i].size;
+    }
+    size_t np = (sum + PIECE_LEN - 1) / PIECE_LEN;
+    uint8_t *hashes = malloc(np * 20);
+    for (size_t p = 0; p < np; p++) {
+        size_t len = p + 1 < np ? PIECE_LEN : sum - p * PIECE_LEN;
+        SHA1(data + p * PIECE_LEN, len, hashes + p * 20);
+    }
+    struct buf b = BUF_INIT;
+    benc_put_dict(&b);
+    benc_put_cstr(&b, "info");
+    benc_put_dict(&b);
+    benc_put_cstr(&b, "files");
+    benc_put_list(&b);
+    for (size_t i = 0; i < 3; i++) {
+        benc_put_dict(&b);
+        benc_put_cstr(&b, "length");
+        benc_put_int(&b, (int64_t)files[i].size);
+        benc_put_cstr(&b, "path");
+        benc_put_list(&b);
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%s", files[i].name);
+        char *slash = strchr(tmp, '/');
+        if (slash) {
+            *slash = 0;
+            benc_put_cstr(&b, tmp);
+            benc_put_cstr(&b, slash + 1);
+        } else {
+            benc_put_cstr(&b, tmp);
+        }
+        benc_put_end(&b);
+        benc_put_end(&b);
+    }
+    benc_put_end(&b);
+    benc_put_cstr(&b, "name");
+    benc_put_cstr(&b, "t");
+    benc_put_cstr(&b, "piece length");
+    benc_put_int(&b, PIECE_LEN);
+    benc_put_cstr(&b, "pieces");
+    benc_put_str(&b, hashes, np * 20);
+    benc_put_end(&b);
+    benc_put_end(&b);
+    free(hashes);
+    *all = data;
+    *total = sum;
+    return b;
+}
+
+struct run {
+    struct torrent *leech;
+    uv_timer_t timer;
+    int ticks;
+    bool done;
+};
+
+static void on_timer(uv_timer_t *h)
+{
+    struct run *r = h->data;
+    if (torrent_is_finished(r->leech) || ++r->ticks > 600) {
+        r->done = true;
+        uv_stop(h->loop);
+    }
+}
+
+static void on_down(void *ud) { (*(int *)ud)++; }
+
+static void seeder_to_leecher(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "/tmp/td-engine-%d", (int)getpid());
+    uint8_t *data;
+    size_t total;
+    struct buf tb = make_torrent(&data, &total);
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char pa[300], pb[300], sa[300], sb[300];
+    snprintf(pa, sizeof pa, "%s/profA", root);
+    snprintf(pb, sizeof pb, "%s/profB", root);
+    snprintf(sa, sizeof sa, "%s/seed", root);
+    snprintf(sb, sizeof sb, "%s/leech", root);
+    int port_a = 20000 + getpid() % 20000, port_b = port_a + 1;
+    struct session_config ca = {pa, sa, "127.0.0.1", port_a};
+    struct session_config cb = {pb, sb, "127.0.0.1", port_b};
+    struct session *A, *B;
+    assert_int_equal(session_new(&loop, &ca, &A), 0);
+    assert_int_equal(session_new(&loop, &cb, &B), 0);
+    assert_int_equal(session_start(A), 0);
+    assert_int_equal(session_start(B), 0);
+
+    struct bt_metainfo *m1, *m2;
+    char err[256];
+    assert_int_equal(bt_metainfo_parse(buf_head(&tb), buf_size(&tb), &m1, err, sizeof err), 0);
+    assert_int_equal(bt_metainfo_parse(buf_head(&tb), buf_size(&tb), &m2, err, sizeof err), 0);
+    struct torrent_add_params p = {.ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2};
+    struct torrent *ta, *tl;
+    assert_int_equal(torrent_create(A, m1, &p, 1, &ta), 0);
+    assert_int_equal(torrent_create(B, m2, &p, 1, &tl), 0);
+    torrent_begin(ta, false);   /* a real check finds all pieces */
+    torrent_begin(tl, false);
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", port_a, &addr);
+    torrent_add_peer_addr(tl, (struct sockaddr *)&addr, false);
+
+    struct run r = {.leech = tl};
+    uv_timer_init(&loop, &r.timer);
+    r.timer.data = &r;
+    uv_timer_start(&r.timer, on_timer, 100, 100);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true(torrent_is_finished(tl));
+    /* The seeder sent everything: it is seeding, whether still sending or not. */
+    const char *st = torrent_state(ta);
+    assert_true(strcmp(st, "uploading") == 0 || strcmp(st, "stalledUP") == 0);
+    assert_true(strcmp(torrent_state(tl), "uploading") == 0 || strcmp(torrent_state(tl), "stalledUP") == 0);
+    assert_true(tl->downloaded >= (int64_t)total);
+    assert_true(ta->uploaded >= (int64_t)total);
+
+    size_t off = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char path[512];
+        size_t n = 0;
+        snprintf(path, sizeof path, "%s/leech/t/%s", root, files[i].name);
+        uint8_t *got = read_file(path, &n);
+        assert_non_null(got);
+        assert_int_equal(n, files[i].size);
+        assert_memory_equal(got, data + off, n);
+        off += n;
+        free(got);
+    }
+
+    uv_close((uv_handle_t *)&r.timer, NULL);
+    int down = 0;
+    session_shutdown(A, on_down, &down);
+    session_shutdown(B, on_down, &down);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(down, 2);
+    session_free(A);
+    session_free(B);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    buf_free(&tb);
+    free(data);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    log_set_quiet(getenv("TORRENTD_DEBUG") == NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(seeder_to_leecher),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    log_shutdown();
+    return rc;
+}
