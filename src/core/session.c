@@ -280,8 +280,18 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
         log_msg(LOG_WARNING, "stored torrent %s is unreadable: %s", row->hash, err);
         return 0;
     }
+    /* Storage is opened at creation, so the save path must be known first;
+     * the rest of the settings are applied by torrent_restore. */
+    json_error_t e;
+    json_t *settings = json_loads(row->settings ? row->settings : "{}", 0, &e);
+    struct torrent_add_params p = {
+        .save_path = json_string_value(json_object_get(settings, "save_path")),
+        .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
+    };
     struct torrent *t;
-    if (torrent_create(s, mi, NULL, row->added_on, &t) != 0)
+    int rc = torrent_create(s, mi, &p, row->added_on, &t);
+    json_decref(settings);
+    if (rc != 0)
         return 0;
     torrent_restore(t, row->settings, row->have, row->have_len, row->files, row->files_len, row->stats);
     return 0;

@@ -24,6 +24,7 @@
 static void activate(struct torrent *t);
 static void deactivate(struct torrent *t, bool announce_stop);
 static void start_check(struct torrent *t);
+static void defer_check(struct torrent *t);
 static void maybe_finish_removal(struct torrent *t);
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
@@ -223,8 +224,10 @@ int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void 
 
 void torrent_save_resume(struct torrent *t)
 {
-    if (t->phase != TP_READY && t->phase != TP_ERROR)
-        return;  /* mid-check bits are not worth keeping */
+    /* Mid-check bits are not worth keeping, and an unchecked torrent's empty
+     * bitfield must never be saved as if it had been verified. */
+    if ((t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check)
+        return;
     size_t nf = t->mi->num_files;
     int64_t *files = malloc(2 * nf * sizeof(int64_t) + 1);
     if (!files)
@@ -254,10 +257,6 @@ static void apply_settings(struct torrent *t, const char *settings)
     if (!o)
         return;
     const char *v;
-    if ((v = json_string_value(json_object_get(o, "save_path")))) {
-        free(t->save_path);
-        t->save_path = strdup(v);
-    }
     if ((v = json_string_value(json_object_get(o, "category")))) {
         free(t->category);
         t->category = strdup(v);
@@ -362,7 +361,10 @@ int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have
     }
     if (have)
         log_msg(LOG_INFO, "'%s': files changed since the last save, rechecking", torrent_name(t));
-    start_check(t);
+    if (t->stopped)
+        defer_check(t);
+    else
+        start_check(t);
     return 0;
 }
 
@@ -422,6 +424,14 @@ static void start_check(struct torrent *t)
     }
 }
 
+/* A stopped torrent is not checked until it is started, as in qBittorrent:
+ * it shows stoppedDL with what it knows (nothing) until then. */
+static void defer_check(struct torrent *t)
+{
+    t->needs_check = true;
+    t->phase = TP_READY;
+}
+
 void torrent_begin(struct torrent *t, bool skip_checking)
 {
     if (skip_checking) {
@@ -439,7 +449,10 @@ void torrent_begin(struct torrent *t, bool skip_checking)
             activate(t);
         return;
     }
-    start_check(t);
+    if (t->stopped)
+        defer_check(t);
+    else
+        start_check(t);
 }
 
 void torrent_recheck(struct torrent *t)
@@ -457,6 +470,7 @@ void torrent_recheck(struct torrent *t)
          * check that follows sees them on disk anyway. */
         log_debug("%s: recheck with %u writes in flight", t->hex, t->writes_in_flight);
     }
+    t->needs_check = false;
     reset_pieces(t);
     start_check(t);
 }
@@ -502,7 +516,12 @@ void torrent_start(struct torrent *t)
         t->error = NULL;
         t->phase = TP_READY;
     }
-    activate(t);
+    if (t->needs_check && t->phase == TP_READY) {
+        t->needs_check = false;
+        start_check(t);   /* activates when done */
+    } else {
+        activate(t);
+    }
     if (changed)
         torrent_save_settings(t, NULL, NULL);
 }

@@ -85,6 +85,7 @@ struct torrent {
     enum torrent_phase phase;
     char *error;                 /* when TP_ERROR */
     bool had_metadata_complete;  /* finished before (checkingUP vs checkingDL) */
+    bool needs_check;            /* added or restored while stopped: check on start */
     struct storage *st;
     struct bt_picker *picker;
     struct bitfield have;
