@@ -240,7 +240,7 @@ static void test_http_parse_garbage(void **state)
     char err[128];
     const char *bad[] = {
         "", "<html>504 Gateway Timeout</html>", "le", "i5e", "d8:intervali5e", "d5:peersi5ee",
-        "d6:peers6le" "e", "d8:intervali1e5:peers6:abcdefe trailing",
+        "d6:peers6lee", "d8:intervali1e5:peers6:abcdefe trailing",
         "d5:peers99999999999:xe",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
