@@ -141,8 +141,9 @@ static int setup_password(struct session *s, const char *given)
         generated[sizeof rnd] = 0;
         pw = generated;
         printf("The WebUI administrator username is: admin\n"
-               "A temporary password was generated for this session: %s\n"
-               "Set a permanent one with --webui-password or in the WebUI settings.\n",
+               "A password was generated at first start: %s\n"
+               "It is shown only this once (only its hash is kept); change it with\n"
+               "--webui-password or in the WebUI settings.\n",
                pw);
     }
     char hash[WEB_AUTH_HASH_MAX];
@@ -150,17 +151,12 @@ static int setup_password(struct session *s, const char *given)
         return -EIO;
     free(s->prefs.password_hash);
     s->prefs.password_hash = strdup(hash);
-    /* Only an explicit password outlives the process; a generated one is
-     * printed again (a new one) next time, as qBittorrent 4.6+ does. */
-    if (given) {
-        char *json = NULL;
-        json_t *v = json_string(hash);
-        json = json_dumps(v, JSON_ENCODE_ANY);
-        json_decref(v);
-        store_pref_put(s->store, "web_ui_password_hash", json, NULL, NULL);
-        free(json);
-    }
-    return 0;
+    json_t *v = json_string(hash);
+    char *json = json_dumps(v, JSON_ENCODE_ANY);
+    json_decref(v);
+    int rc = store_pref_put(s->store, "web_ui_password_hash", json, NULL, NULL);
+    free(json);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@ docs/api-surface.md: §2 (login, SID cookie, 403 without a session), §4.6-4.7
 """
 import os
 import re
+import sqlite3
 import time
 
 import pytest
@@ -227,3 +228,36 @@ def test_env_password(tmp_path, procs):
     # --webui-address 127.0.0.1 binds that address only
     with pytest.raises(requests.RequestException):
         requests.get("http://%s:%d/" % ("127.0.0.9", t.webui_port), timeout=2)
+
+
+def test_generated_password_shown_once(tmp_path, procs):
+    """Without a configured password one is generated at first start, printed
+    once, and only its PBKDF2 hash is kept: it still works after a restart,
+    where nothing is printed any more."""
+    t = Torrentd(str(tmp_path / "td-gen"), LEECH_IP)
+    argv = [a for a in t.argv()]
+    i = argv.index("--webui-password")
+    del argv[i:i + 2]
+    env = {k: v for k, v in os.environ.items() if k != "TORRENTD_WEBUI_PASSWORD"}
+    procs.add(t)
+    t.spawn(argv, env=env)
+    t.wait_api(60)
+    wait_until(lambda: b"generated at first start" in t.log_text(), 10, "password banner")
+    m = re.search(r"generated at first start: (\S+)", t.log_text().decode(errors="replace"))
+    assert m, t.log_tail()
+    t.password = m.group(1)
+    t.login()
+    dbpath = os.path.join(t.profile, "torrentd.db")
+    raw = b"".join(open(p, "rb").read() for p in (dbpath, dbpath + "-wal") if os.path.exists(p))
+    assert t.password.encode() not in raw, "the clear-text password was stored"
+    con = sqlite3.connect(dbpath)
+    try:
+        (stored,) = con.execute("SELECT value FROM prefs WHERE key = 'web_ui_password_hash'").fetchone()
+    finally:
+        con.close()
+    assert re.fullmatch(r'"@ByteArray\([A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+\)"', stored), stored
+    t.stop()
+    t.spawn(argv, env=env)
+    t.wait_api(60)
+    t.login()
+    assert t.log_text().count(b"generated at first start") == 1
