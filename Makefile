@@ -35,7 +35,9 @@ integration: asan
 	TORRENTD_BIN=$(CURDIR)/build/asan/torrentd scripts/netns-run.sh \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
+# The release build is compiled too, so `make run` cannot break unnoticed.
 check: deps
+	$(MAKE) build
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration

@@ -288,8 +288,12 @@ static void bt_printable_prefix(const uint8_t id[20], char *out, size_t outlen)
         n++;
     }
     if (n == 0) {
-        snprintf(out, outlen, "Unknown");
-        return;
+        /* Copied by hand: snprintf here trips -Wformat-truncation at -O2. */
+        static const char unknown[] = "Unknown";
+        while (unknown[n] && n + 1 < outlen) {
+            out[n] = unknown[n];
+            n++;
+        }
     }
     out[n] = 0;
 }
