@@ -28,6 +28,9 @@ const char *session_default_save_path(struct session *s)
 
 /* ---- info-hash index: open addressing, linear probing ---- */
 
+static void chg_unlink(struct session *s, struct torrent *t);
+static void note_removed(struct session *s, struct torrent *t);
+
 static size_t slot_of(const uint8_t h[20], size_t cap)
 {
     uint64_t v;
@@ -96,6 +99,7 @@ int session_index_add(struct session *s, struct torrent *t)
         j = (j + 1) & (s->index_cap - 1);
     s->index[j] = t;
     s->torrents[s->num_torrents++] = t;
+    session_touch(s, t);
     return 0;
 }
 
@@ -103,6 +107,10 @@ void session_index_remove(struct session *s, struct torrent *t)
 {
     for (size_t i = 0; i < s->num_torrents; i++) {
         if (s->torrents[i] == t) {
+            if (s->shutting_down)
+                chg_unlink(s, t);
+            else
+                note_removed(s, t);
             memmove(&s->torrents[i], &s->torrents[i + 1], (s->num_torrents - i - 1) * sizeof *s->torrents);
             s->num_torrents--;
             break;
@@ -125,6 +133,64 @@ void session_index_remove(struct session *s, struct torrent *t)
             h = (h + 1) & (s->index_cap - 1);
         s->index[h] = m;
     }
+}
+
+static void chg_unlink(struct session *s, struct torrent *t)
+{
+    if (t->chg_prev)
+        t->chg_prev->chg_next = t->chg_next;
+    else if (s->chg_head == t)
+        s->chg_head = t->chg_next;
+    if (t->chg_next)
+        t->chg_next->chg_prev = t->chg_prev;
+    else if (s->chg_tail == t)
+        s->chg_tail = t->chg_prev;
+    t->chg_prev = t->chg_next = NULL;
+}
+
+void session_touch(struct session *s, struct torrent *t)
+{
+    chg_unlink(s, t);
+    t->change_seq = ++s->change_seq;
+    t->chg_prev = s->chg_tail;
+    if (s->chg_tail)
+        s->chg_tail->chg_next = t;
+    else
+        s->chg_head = t;
+    s->chg_tail = t;
+}
+
+uint64_t session_changed_since(struct session *s, uint64_t seq,
+                               void (*fn)(struct torrent *t, void *ud), void *ud)
+{
+    for (struct torrent *t = s->chg_tail; t && t->change_seq > seq; t = t->chg_prev)
+        fn(t, ud);
+    return s->change_seq;
+}
+
+int session_removed_since(struct session *s, uint64_t seq, void (*fn)(const char *hex, void *ud), void *ud)
+{
+    if (seq < s->removed_floor)
+        return -ERANGE;
+    for (size_t i = 0; i < SESSION_REMOVED_RING; i++) {
+        const struct session_removed *r = &s->removed[i];
+        if (r->seq > seq)
+            fn(r->hex, ud);
+    }
+    return 0;
+}
+
+static void note_removed(struct session *s, struct torrent *t)
+{
+    chg_unlink(s, t);
+    if (!s->removed)
+        return;
+    struct session_removed *r = &s->removed[s->removed_next];
+    if (r->seq > s->removed_floor)
+        s->removed_floor = r->seq;  /* overwriting: older removals are forgotten */
+    r->seq = ++s->change_seq;
+    memcpy(r->hex, t->hex, sizeof r->hex);
+    s->removed_next = (s->removed_next + 1) % SESSION_REMOVED_RING;
 }
 
 void session_set_active(struct session *s, struct torrent *t, bool active)
@@ -308,7 +374,8 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         s->listen_address = strdup(cfg->listen_address);
     rate_init(&s->dl_rate);
     rate_init(&s->ul_rate);
-    int rc = prefs_init(&s->prefs);
+    s->removed = calloc(SESSION_REMOVED_RING, sizeof *s->removed);
+    int rc = s->removed ? prefs_init(&s->prefs) : -ENOMEM;
     if (rc != 0)
         goto fail;
     rc = path_mkdirs(cfg->profile_dir);
@@ -363,8 +430,10 @@ fail:
     if (s->fetch)
         fetch_free(s->fetch);
     prefs_free(&s->prefs);
+    free(s->removed);
     free(s->profile_dir);
     free(s->listen_address);
+    free(s->default_save_path);
     free(s);
     return rc ? rc : -ENOMEM;
 }
@@ -436,6 +505,7 @@ void session_free(struct session *s)
     free(s->torrents);
     free(s->index);
     free(s->active);
+    free(s->removed);
     free(s->profile_dir);
     free(s->listen_address);
     free(s->default_save_path);

@@ -22,6 +22,13 @@ struct store;
 struct fetch;
 struct tracker_client;
 
+#define SESSION_REMOVED_RING 4096
+
+struct session_removed {
+    uint64_t seq;
+    char hex[41];
+};
+
 struct session_config {
     const char *profile_dir;     /* holds torrentd.db */
     const char *save_path;       /* default save path; NULL = <profile>/downloads */
@@ -54,6 +61,15 @@ struct session {
     size_t index_cap;
     struct torrent **active;     /* the only torrents the tick visits */
     size_t num_active, cap_active;
+
+    /* Change tracking for sync/maindata: every change to a torrent bumps
+     * change_seq and moves the torrent to the tail of this list, so "what
+     * changed since N" costs O(changes), not O(torrents). */
+    uint64_t change_seq;
+    struct torrent *chg_head, *chg_tail;
+    struct session_removed *removed;   /* ring of the last SESSION_REMOVED_RING removals */
+    size_t removed_next;
+    uint64_t removed_floor;            /* removals at or below this seq are forgotten */
 
     struct peer *handshaking;    /* incoming connections not yet bound to a torrent */
     unsigned num_peers;          /* all connections */
@@ -93,6 +109,16 @@ int session_index_add(struct session *s, struct torrent *t);
 void session_index_remove(struct session *s, struct torrent *t);
 void session_set_active(struct session *s, struct torrent *t, bool active);
 const char *session_default_save_path(struct session *s);
+
+/* Calls fn for every torrent changed after `seq`, newest first; returns the
+ * current change_seq. */
+uint64_t session_changed_since(struct session *s, uint64_t seq,
+                               void (*fn)(struct torrent *t, void *ud), void *ud);
+/* Calls fn with the hex hash of every torrent removed after `seq`.  Returns
+ * -ERANGE when removals that old are no longer known (send a full update). */
+int session_removed_since(struct session *s, uint64_t seq, void (*fn)(const char *hex, void *ud), void *ud);
+/* Marks t changed (torrent.c calls it; API code too after editing a torrent). */
+void session_touch(struct session *s, struct torrent *t);
 
 /* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
  * negative error; the peer shows up in the torrent when connected. */

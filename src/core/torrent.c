@@ -375,12 +375,14 @@ static void on_check_progress(void *ud, uint32_t done, uint32_t total)
     struct torrent *t = ud;
     (void)total;
     t->check_progress = done;
+    torrent_touch(t);
 }
 
 static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t num_pieces)
 {
     struct torrent *t = ud;
     t->check = NULL;
+    torrent_touch(t);
     if (rc != 0 || num_pieces != t->mi->num_pieces) {
         t->phase = TP_ERROR;
         free(t->error);
@@ -415,6 +417,7 @@ static void reset_pieces(struct torrent *t)
 
 static void start_check(struct torrent *t)
 {
+    torrent_touch(t);
     t->phase = TP_CHECKING;
     t->check_progress = 0;
     int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
@@ -481,6 +484,7 @@ static void activate(struct torrent *t)
 {
     if (t->active || t->removing || t->phase != TP_READY || t->stopped)
         return;
+    torrent_touch(t);
     t->active = true;
     session_set_active(t->s, t, true);
     tracker_set_start(t->trk);
@@ -495,6 +499,7 @@ static void deactivate(struct torrent *t, bool announce_stop)
 {
     if (!t->active)
         return;
+    torrent_touch(t);
     t->active = false;
     session_set_active(t->s, t, false);
     if (announce_stop)
@@ -509,6 +514,7 @@ void torrent_start(struct torrent *t)
 {
     if (t->removing)
         return;
+    torrent_touch(t);
     bool changed = t->stopped;
     t->stopped = false;
     if (t->phase == TP_ERROR) {
@@ -530,6 +536,7 @@ void torrent_stop(struct torrent *t)
 {
     if (t->removing)
         return;
+    torrent_touch(t);
     bool changed = !t->stopped;
     t->stopped = true;
     t->forced = false;
@@ -865,6 +872,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
                 t->error);
         t->phase = TP_ERROR;
         deactivate(t, true);
+        torrent_touch(t);
     }
     free(w);
 }
@@ -946,6 +954,8 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
 
 void torrent_tick(struct torrent *t, uint64_t now_ms)
 {
+    /* Active torrents change every second (rates, times). */
+    torrent_touch(t);
     t->active_time++;
     bool finished = torrent_is_finished(t);
     if (finished)
@@ -1064,6 +1074,12 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
 }
 
 /* ---- reporting ---- */
+
+void torrent_touch(struct torrent *t)
+{
+    if (!t->removing)
+        session_touch(t->s, t);
+}
 
 double torrent_progress(const struct torrent *t)
 {

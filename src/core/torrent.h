@@ -120,6 +120,10 @@ struct torrent {
     int64_t wanted_size, wanted_done;      /* bytes of selected files */
     int64_t num_complete, num_incomplete;  /* from trackers, -1 unknown */
 
+    /* change tracking (session.h) */
+    uint64_t change_seq;
+    struct torrent *chg_prev, *chg_next;
+
     /* persistence */
     bool resume_dirty;
     uint64_t resume_saved_ms;
@@ -159,6 +163,9 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud);
 
 /* Called once per second by the session for active torrents. */
 void torrent_tick(struct torrent *t, uint64_t now_ms);
+
+/* Marks the torrent changed for sync/maindata. */
+void torrent_touch(struct torrent *t);
 
 /* qBittorrent 5.x state string (api-surface.md §6.1). */
 const char *torrent_state(const struct torrent *t);
