@@ -15,6 +15,7 @@
 #include "disk/storage.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/path.h"
 
 #define TORRENT_MAX_CANDIDATES 2000
 #define TORRENT_CHOKE_INTERVAL_MS 10000
@@ -26,6 +27,7 @@ static void deactivate(struct torrent *t, bool announce_stop);
 static void start_check(struct torrent *t);
 static void defer_check(struct torrent *t);
 static void maybe_finish_removal(struct torrent *t);
+static void on_finished(struct torrent *t);
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
@@ -1073,6 +1075,98 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
     maybe_finish_removal(t);
 }
 
+/* ---- settings from the API ---- */
+
+int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
+{
+    torrent_touch(t);
+    bt_picker_set_sequential(t->picker, t->sequential);
+    return torrent_save_settings(t, cb, ud);
+}
+
+int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio)
+{
+    if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] >= t->mi->num_files)
+            return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        t->file_prios[idx[i]] = (uint8_t)prio;
+    bool was_finished = torrent_is_finished(t);
+    apply_file_priorities(t);
+    torrent_touch(t);
+    for (struct peer *p = t->peers; p; p = p->next)
+        if (p->state == PEER_ACTIVE)
+            torrent_peer_interest(t, p);
+    if (!was_finished && torrent_is_finished(t) && t->active)
+        on_finished(t);
+    return torrent_save_settings(t, NULL, NULL);
+}
+
+struct move_ctx {
+    struct torrent *t;
+    char *path;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_moved(void *ud, int rc)
+{
+    struct move_ctx *m = ud;
+    struct torrent *t = m->t;
+    if (t->phase == TP_MOVING)
+        t->phase = TP_READY;
+    if (rc == 0) {
+        free(t->save_path);
+        t->save_path = m->path;
+        m->path = NULL;
+        torrent_save_settings(t, NULL, NULL);
+        log_msg(LOG_INFO, "'%s': moved to %s", torrent_name(t), t->save_path);
+    } else {
+        log_msg(LOG_WARNING, "'%s': could not move to %s: %s", torrent_name(t), m->path, strerror(-rc));
+    }
+    torrent_touch(t);
+    if (!t->stopped && !t->removing)
+        activate(t);
+    if (m->cb)
+        m->cb(m->ud, rc);
+    free(m->path);
+    free(m);
+}
+
+int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return -EBUSY;
+    if (strcmp(path, t->save_path) == 0) {
+        if (cb)
+            cb(ud, 0);
+        return 0;
+    }
+    int rc = path_mkdirs(path);
+    if (rc != 0)
+        return rc;
+    struct move_ctx *m = calloc(1, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    *m = (struct move_ctx){t, strdup(path), cb, ud};
+    /* Peers read from the files being moved: pause them for the move. */
+    deactivate(t, false);
+    enum torrent_phase before = t->phase;
+    t->phase = TP_MOVING;
+    torrent_touch(t);
+    rc = storage_move(t->st, path, on_moved, m);
+    if (rc != 0) {
+        t->phase = before;
+        free(m->path);
+        free(m);
+        if (!t->stopped)
+            activate(t);
+    }
+    return rc;
+}
+
 /* ---- reporting ---- */
 
 void torrent_touch(struct torrent *t)
@@ -1122,6 +1216,8 @@ const char *torrent_state(const struct torrent *t)
         return "checkingResumeData";
     if (t->phase == TP_ERROR)
         return "error";
+    if (t->phase == TP_MOVING)
+        return "moving";
     if (t->phase == TP_CHECKING)
         return t->had_metadata_complete ? "checkingUP" : "checkingDL";
     struct rate up = t->ul_rate, down = t->dl_rate;

@@ -30,6 +30,7 @@ enum torrent_phase {
     TP_CHECKING,    /* hashing existing data */
     TP_READY,       /* downloading or seeding (or stopped) */
     TP_ERROR,       /* disk error: stopped until the user starts it again */
+    TP_MOVING,      /* setLocation: files being moved on a worker */
 };
 
 /* A piece whose blocks are arriving; the buffer goes to storage when full. */
@@ -163,6 +164,19 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud);
 
 /* Called once per second by the session for active torrents. */
 void torrent_tick(struct torrent *t, uint64_t now_ms);
+
+/* Sets the priority (0, 1, 6, 7) of files idx[0..n); -EINVAL for a bad
+ * index or priority (nothing changed then).  Persists and re-evaluates
+ * interest in peers. */
+int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio);
+
+/* Moves the data to a new save path on a worker thread (state "moving");
+ * cb runs when done (rc 0 or negative).  Creates the directory. */
+int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud);
+
+/* After the API changed plain settings fields (name, limits, flags): persist
+ * them (cb after the commit) and mark the torrent changed. */
+int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
 
 /* Marks the torrent changed for sync/maindata. */
 void torrent_touch(struct torrent *t);
