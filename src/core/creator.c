@@ -1,0 +1,998 @@
+/* core/creator — see creator.h.
+ *
+ * A task's job walks, hashes and builds on the threadpool; the loop thread
+ * touches the job only between its runs (after_work), so nothing is locked.
+ * The worker reads the task's request fields, which never change; a task
+ * deleted while its job runs is therefore freed only when the job returns.
+ */
+#include "core/creator.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bt/bencode.h"
+#include "bt/metainfo.h"
+#include "core/session.h"
+#include "core/torrent.h"
+#include "util/buf.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#ifndef TD_VERSION
+#define TD_VERSION "0"
+#endif
+
+#define CR_READ_CHUNK (4 * 1024 * 1024)       /* one pread */
+#define CR_BATCH_BYTES (64LL * 1024 * 1024)   /* hashed per job before reporting back */
+#define CR_FAIL_PREFIX "Create new torrent file failed. Reason: "
+
+struct creator {
+    uv_loop_t *loop;
+    struct session *s;
+    struct creator_task *tasks, *tail;   /* insertion order */
+    size_t num_tasks;
+    uint64_t next_seq;
+    struct creator_job *job;             /* the one job on the threadpool */
+    void (*done_cb)(struct creator_task *t, void *ud);
+    void *done_ud;
+};
+
+struct cr_file {
+    char *path;      /* relative to the source directory, '/'-separated; "" for a file source */
+    size_t base;     /* offset of the last component in path */
+    char *abs;       /* what to open */
+    int64_t size;
+};
+
+enum cr_phase { CR_WALK, CR_HASH, CR_DONE };
+
+struct creator_job {
+    uv_work_t req;
+    atomic_bool cancel;
+    struct creator *c;            /* NULL once the creator is freed */
+    struct creator_task *task;    /* read-only request fields on the worker */
+    enum cr_phase phase;
+    int64_t now;                  /* creation date */
+
+    char *root_real;              /* realpath of a directory source */
+    char *name;
+    bool multi;
+    struct cr_file *files;
+    size_t num_files, cap_files;
+    int64_t total;
+    int64_t piece_len;
+    uint32_t num_pieces;
+    uint8_t *hashes;
+
+    uint32_t next_piece;          /* hashing cursor */
+    size_t cur_file;
+    int64_t cur_off;
+    int fd;
+    uint8_t *rbuf;
+    EVP_MD_CTX *md;
+
+    int rc;
+    char err[512];
+    uint8_t *out;
+    size_t out_len;
+    char info_hash_hex[41];
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int job_fail(struct creator_job *j, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int job_fail(struct creator_job *j, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->err, sizeof(j->err), fmt, ap);
+    va_end(ap);
+    j->rc = rc;
+    return rc;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static inline int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static inline bool is_digit(int c) { return c >= '0' && c <= '9'; }
+
+static int natcmp_n(const char *a, size_t an, const char *b, size_t bn)
+{
+    size_t i = 0, k = 0;
+    while (i < an && k < bn) {
+        unsigned char ca = (unsigned char)a[i], cb = (unsigned char)b[k];
+        if (is_digit(ca) && is_digit(cb)) {
+            size_t ie = i, ke = k;
+            while (ie < an && is_digit((unsigned char)a[ie]))
+                ie++;
+            while (ke < bn && is_digit((unsigned char)b[ke]))
+                ke++;
+            size_t i0 = i, k0 = k;
+            while (i0 + 1 < ie && a[i0] == '0')
+                i0++;
+            while (k0 + 1 < ke && b[k0] == '0')
+                k0++;
+            if (ie - i0 != ke - k0)
+                return ie - i0 < ke - k0 ? -1 : 1;
+            int r = memcmp(a + i0, b + k0, ie - i0);
+            if (r)
+                return r < 0 ? -1 : 1;
+            i = ie;
+            k = ke;
+            continue;
+        }
+        int la = lower(ca), lb = lower(cb);
+        if (la != lb)
+            return la < lb ? -1 : 1;
+        i++;
+        k++;
+    }
+    if (i < an)
+        return 1;
+    return k < bn ? -1 : 0;
+}
+
+int creator_natural_cmp(const char *a, const char *b)
+{
+    int r = natcmp_n(a, strlen(a), b, strlen(b));
+    if (r)
+        return r;
+    r = strcmp(a, b);
+    return r < 0 ? -1 : r > 0;
+}
+
+/* qBittorrent's order: by directory (natural), then by name within it. */
+static int file_cmp(const void *pa, const void *pb)
+{
+    const struct cr_file *a = pa, *b = pb;
+    size_t da = a->base ? a->base - 1 : 0, db = b->base ? b->base - 1 : 0;
+    int r = natcmp_n(a->path, da, b->path, db);
+    if (r)
+        return r;
+    r = natcmp_n(a->path + a->base, strlen(a->path + a->base), b->path + b->base,
+                 strlen(b->path + b->base));
+    return r ? r : strcmp(a->path, b->path);
+}
+
+int64_t creator_auto_piece_size(int64_t total_size)
+{
+    int64_t want = total_size > 0 ? total_size / 2048 : 0;
+    int64_t p = CREATOR_PIECE_MIN;
+    while (p < CREATOR_PIECE_AUTO_MAX && p < want)
+        p *= 2;
+    return p;
+}
+
+/* Splits s on '|' (empty elements kept, at most CREATOR_MAX_URLS). */
+static int split_bar(const char *s, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s)
+        return 0;
+    size_t cap = 1;
+    for (const char *p = s; *p; p++)
+        cap += *p == '|';
+    if (cap > CREATOR_MAX_URLS)
+        cap = CREATOR_MAX_URLS;
+    char **v = calloc(cap, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    const char *p = s;
+    while (*n < cap) {
+        const char *e = strchr(p, '|');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (!(v[*n] = strndup(p, len))) {
+            *out = v;
+            return -ENOMEM;
+        }
+        (*n)++;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A trimmed copy (QString::trimmed), or NULL when empty or on OOM. */
+static char *trimmed(const char *s)
+{
+    while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || (s[n - 1] >= '\t' && s[n - 1] <= '\r')))
+        n--;
+    return n ? strndup(s, n) : NULL;
+}
+
+/* ---- walking the source (worker) ---------------------------------------- */
+
+static int add_file(struct creator_job *j, const char *rel, const char *abs, int64_t size)
+{
+    if (j->num_files >= CREATOR_MAX_FILES)
+        return job_fail(j, -E2BIG, "more than %d files", CREATOR_MAX_FILES);
+    if (size > INT64_MAX - j->total)
+        return job_fail(j, -E2BIG, "total size too large");
+    if (j->num_files == j->cap_files) {
+        size_t nc = j->cap_files ? j->cap_files * 2 : 16;
+        struct cr_file *f = realloc(j->files, nc * sizeof(*f));
+        if (!f)
+            return job_fail(j, -ENOMEM, "out of memory");
+        j->files = f;
+        j->cap_files = nc;
+    }
+    struct cr_file *f = &j->files[j->num_files];
+    f->path = strdup(rel);
+    f->abs = strdup(abs);
+    const char *slash = strrchr(rel, '/');
+    f->base = slash ? (size_t)(slash - rel) + 1 : 0;
+    f->size = size;
+    if (!f->path || !f->abs) {
+        free(f->path);
+        free(f->abs);
+        return job_fail(j, -ENOMEM, "out of memory");
+    }
+    j->num_files++;
+    j->total += size;
+    return 0;
+}
+
+/* A link is followed only to a regular file inside the source tree. */
+static bool link_inside(const struct creator_job *j, const char *abs, struct stat *st)
+{
+    char *real = realpath(abs, NULL);
+    bool ok = false;
+    if (real && stat(real, st) == 0 && S_ISREG(st->st_mode)) {
+        size_t n = strlen(j->root_real);
+        ok = strncmp(real, j->root_real, n) == 0 && (real[n] == '/' || n == 1);
+    }
+    free(real);
+    return ok;
+}
+
+static int walk_dir(struct creator_job *j, const char *abs_dir, const char *rel_dir, int depth)
+{
+    if (depth > CREATOR_MAX_DEPTH)
+        return job_fail(j, -E2BIG, "folders nested deeper than %d levels", CREATOR_MAX_DEPTH);
+    DIR *d = opendir(abs_dir);
+    if (!d)
+        return job_fail(j, -errno, "cannot read folder %s: %s", abs_dir, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (atomic_load(&j->cancel)) {
+            rc = job_fail(j, -ECANCELED, "Operation aborted");
+            break;
+        }
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *abs = NULL, *rel = NULL;
+        if (asprintf(&abs, "%s/%s", abs_dir, de->d_name) < 0 ||
+            asprintf(&rel, "%s%s%s", rel_dir, *rel_dir ? "/" : "", de->d_name) < 0) {
+            free(abs);
+            rc = job_fail(j, -ENOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        if (lstat(abs, &st) != 0) {
+            log_debug("creator: skipping %s: %s", abs, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk_dir(j, abs, rel, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_file(j, rel, abs, st.st_size);
+        } else if (S_ISLNK(st.st_mode) && link_inside(j, abs, &st)) {
+            rc = add_file(j, rel, abs, st.st_size);
+        } else {
+            log_debug("creator: skipping %s (link out of the tree or special file)", abs);
+        }
+        free(abs);
+        free(rel);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int walk(struct creator_job *j)
+{
+    const struct creator_task *t = j->task;
+    const char *sp = t->source_path ? t->source_path : "";
+    if (sp[0] != '/')
+        return job_fail(j, -EINVAL, "the source path must be an absolute path");
+    char *src = strdup(sp);
+    if (!src)
+        return job_fail(j, -ENOMEM, "out of memory");
+    size_t n = strlen(src);
+    while (n > 1 && src[n - 1] == '/')
+        src[--n] = 0;
+    const char *slash = strrchr(src, '/');
+    j->name = strdup(slash + 1);
+    int rc = 0;
+    struct stat st;
+    if (!j->name) {
+        rc = job_fail(j, -ENOMEM, "out of memory");
+    } else if (!*j->name) {
+        rc = job_fail(j, -EINVAL, "the source path has no name");
+    } else if (stat(src, &st) != 0) {
+        rc = job_fail(j, -errno, "cannot access %s: %s", src, strerror(errno));
+    } else if (S_ISREG(st.st_mode)) {
+        rc = add_file(j, "", src, st.st_size);
+    } else if (S_ISDIR(st.st_mode)) {
+        j->multi = true;
+        j->root_real = realpath(src, NULL);
+        rc = j->root_real ? walk_dir(j, src, "", 0)
+                          : job_fail(j, -errno, "cannot resolve %s: %s", src, strerror(errno));
+    } else {
+        rc = job_fail(j, -EINVAL, "%s is neither a file nor a folder", src);
+    }
+    free(src);
+    if (rc)
+        return rc;
+    if (j->multi && j->num_files == 0)
+        return job_fail(j, -ENOENT, "the folder contains no files");
+    if (j->total == 0)
+        return job_fail(j, -EINVAL, "the source contains no data (all files are empty)");
+    qsort(j->files, j->num_files, sizeof(*j->files), file_cmp);
+
+    int64_t pl = t->piece_size;
+    if (pl == 0)
+        pl = creator_auto_piece_size(j->total);
+    if (pl < CREATOR_PIECE_MIN || pl > CREATOR_PIECE_MAX || pl % CREATOR_PIECE_MIN)
+        return job_fail(j, -EINVAL, "invalid piece size %lld (a multiple of 16 KiB up to 256 MiB)",
+                        (long long)pl);
+    int64_t np = j->total / pl + (j->total % pl != 0);
+    if (np > (int64_t)UINT32_MAX / 20)
+        return job_fail(j, -E2BIG, "too many pieces");
+    j->piece_len = pl;
+    j->num_pieces = (uint32_t)np;
+    j->hashes = malloc((size_t)np * 20);
+    j->rbuf = malloc(CR_READ_CHUNK);
+    j->md = EVP_MD_CTX_new();
+    if (!j->hashes || !j->rbuf || !j->md)
+        return job_fail(j, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* ---- hashing (worker) ---------------------------------------------------- */
+
+static int hash_batch(struct creator_job *j)
+{
+    int64_t budget = CR_BATCH_BYTES;
+    while (j->next_piece < j->num_pieces && budget > 0) {
+        if (atomic_load(&j->cancel))
+            return job_fail(j, -ECANCELED, "Operation aborted");
+        uint32_t i = j->next_piece;
+        int64_t left = i + 1 < j->num_pieces ? j->piece_len
+                                             : j->total - j->piece_len * (int64_t)(j->num_pieces - 1);
+        if (EVP_DigestInit_ex(j->md, EVP_sha1(), NULL) != 1)
+            return job_fail(j, -EIO, "SHA-1 unavailable");
+        while (left > 0) {
+            if (j->cur_file >= j->num_files)
+                return job_fail(j, -EIO, "files shrank while hashing");
+            struct cr_file *f = &j->files[j->cur_file];
+            if (j->cur_off >= f->size) {
+                if (j->fd >= 0)
+                    close(j->fd);
+                j->fd = -1;
+                j->cur_file++;
+                j->cur_off = 0;
+                continue;
+            }
+            if (j->fd < 0 && (j->fd = open(f->abs, O_RDONLY | O_CLOEXEC)) < 0)
+                return job_fail(j, -errno, "cannot open %s: %s", f->abs, strerror(errno));
+            int64_t want = left < f->size - j->cur_off ? left : f->size - j->cur_off;
+            if (want > CR_READ_CHUNK)
+                want = CR_READ_CHUNK;
+            ssize_t r = pread(j->fd, j->rbuf, (size_t)want, j->cur_off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return job_fail(j, -errno, "cannot read %s: %s", f->abs, strerror(errno));
+            if (r == 0)
+                return job_fail(j, -EIO, "%s changed while hashing", f->abs);
+            EVP_DigestUpdate(j->md, j->rbuf, (size_t)r);
+            j->cur_off += r;
+            left -= r;
+            budget -= r;
+        }
+        EVP_DigestFinal_ex(j->md, j->hashes + (size_t)i * 20, NULL);
+        j->next_piece++;
+    }
+    return 0;
+}
+
+/* ---- building and writing (worker) -------------------------------------- */
+
+static int put_path(struct buf *b, const char *path)
+{
+    int rc = benc_put_list(b);
+    for (const char *p = path; rc == 0;) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        rc = benc_put_str(b, p, len);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return rc ? rc : benc_put_end(b);
+}
+
+static int put_trackers(struct buf *b, const struct creator_task *t)
+{
+    size_t nurls = 0;
+    char *first = NULL;
+    for (size_t i = 0; i < t->num_trackers; i++) {
+        char *u = trimmed(t->trackers[i]);
+        if (!u)
+            continue;
+        nurls++;
+        if (!first)
+            first = u;
+        else
+            free(u);
+    }
+    int rc = 0;
+    if (first)
+        rc = benc_put_cstr(b, "announce") || benc_put_cstr(b, first) ? -ENOMEM : 0;
+    free(first);
+    if (rc || nurls < 2)
+        return rc;
+    rc = benc_put_cstr(b, "announce-list") || benc_put_list(b) ? -ENOMEM : 0;
+    bool open = false;
+    for (size_t i = 0; rc == 0 && i < t->num_trackers; i++) {
+        if (!*t->trackers[i]) {   /* an empty element starts a new tier */
+            if (open)
+                rc = benc_put_end(b);
+            open = false;
+            continue;
+        }
+        char *u = trimmed(t->trackers[i]);
+        if (!u)
+            continue;
+        if (!open)
+            rc = benc_put_list(b);
+        open = true;
+        if (rc == 0)
+            rc = benc_put_cstr(b, u);
+        free(u);
+    }
+    if (rc == 0 && open)
+        rc = benc_put_end(b);
+    return rc ? rc : benc_put_end(b);
+}
+
+static int put_url_seeds(struct buf *b, const struct creator_task *t)
+{
+    char *seeds[CREATOR_MAX_URLS];
+    size_t n = 0;
+    for (size_t i = 0; i < t->num_url_seeds && n < CREATOR_MAX_URLS; i++)
+        if ((seeds[n] = trimmed(t->url_seeds[i])) != NULL)
+            n++;
+    int rc = 0;
+    if (n == 1) {
+        rc = benc_put_cstr(b, "url-list") || benc_put_cstr(b, seeds[0]) ? -ENOMEM : 0;
+    } else if (n > 1) {
+        rc = benc_put_cstr(b, "url-list") || benc_put_list(b) ? -ENOMEM : 0;
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = benc_put_cstr(b, seeds[i]);
+        if (rc == 0)
+            rc = benc_put_end(b);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(seeds[i]);
+    return rc;
+}
+
+static int put_info(struct buf *b, const struct creator_job *j)
+{
+    const struct creator_task *t = j->task;
+    int rc = benc_put_dict(b);
+    if (rc == 0 && j->multi) {
+        rc = benc_put_cstr(b, "files") || benc_put_list(b) ? -ENOMEM : 0;
+        for (size_t i = 0; rc == 0 && i < j->num_files; i++) {
+            rc = benc_put_dict(b) || benc_put_cstr(b, "length") || benc_put_int(b, j->files[i].size) ||
+                 benc_put_cstr(b, "path") ? -ENOMEM : 0;
+            if (rc == 0)
+                rc = put_path(b, j->files[i].path);
+            if (rc == 0)
+                rc = benc_put_end(b);
+        }
+        if (rc == 0)
+            rc = benc_put_end(b);
+    } else if (rc == 0) {
+        rc = benc_put_cstr(b, "length") || benc_put_int(b, j->total) ? -ENOMEM : 0;
+    }
+    if (rc == 0)
+        rc = benc_put_cstr(b, "name") || benc_put_cstr(b, j->name) ||
+             benc_put_cstr(b, "piece length") || benc_put_int(b, j->piece_len) ||
+             benc_put_cstr(b, "pieces") || benc_put_str(b, j->hashes, (size_t)j->num_pieces * 20)
+             ? -ENOMEM : 0;
+    if (rc == 0 && t->is_private)
+        rc = benc_put_cstr(b, "private") || benc_put_int(b, 1) ? -ENOMEM : 0;
+    if (rc == 0 && t->source && *t->source)
+        rc = benc_put_cstr(b, "source") || benc_put_cstr(b, t->source) ? -ENOMEM : 0;
+    return rc ? rc : benc_put_end(b);
+}
+
+static int build(struct creator_job *j)
+{
+    const struct creator_task *t = j->task;
+    struct buf b = BUF_INIT;
+    int rc = benc_put_dict(&b);
+    if (rc == 0)
+        rc = put_trackers(&b, t);
+    if (rc == 0 && t->comment && *t->comment)
+        rc = benc_put_cstr(&b, "comment") || benc_put_cstr(&b, t->comment) ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = benc_put_cstr(&b, "created by") || benc_put_cstr(&b, "torrentd/" TD_VERSION) ||
+             benc_put_cstr(&b, "creation date") || benc_put_int(&b, j->now) ||
+             benc_put_cstr(&b, "info") ? -ENOMEM : 0;
+    size_t info_start = buf_size(&b);
+    if (rc == 0)
+        rc = put_info(&b, j);
+    size_t info_end = buf_size(&b);
+    if (rc == 0)
+        rc = put_url_seeds(&b, t);
+    if (rc == 0)
+        rc = benc_put_end(&b);
+    if (rc) {
+        buf_free(&b);
+        return job_fail(j, -ENOMEM, "out of memory");
+    }
+    uint8_t ih[20];
+    unsigned ihlen = 0;
+    EVP_Digest(buf_head(&b) + info_start, info_end - info_start, ih, &ihlen, EVP_sha1(), NULL);
+    hex_encode(ih, 20, j->info_hash_hex);
+    j->out = buf_steal(&b, &j->out_len);   /* a copy: b still owns its block */
+    buf_free(&b);
+    return j->out ? 0 : job_fail(j, -ENOMEM, "out of memory");
+}
+
+/* Atomically (temp file + rename) in the target's directory, which must exist. */
+static int write_out(struct creator_job *j)
+{
+    const char *path = j->task->torrent_file_path;
+    if (!path || !*path)
+        return 0;
+    if (path[0] != '/')
+        return job_fail(j, -EINVAL, "the torrent file path must be an absolute path");
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+        return job_fail(j, -ENOMEM, "out of memory");
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return job_fail(j, -e, "cannot write %s: %s", path, strerror(e));
+    }
+    size_t off = 0;
+    int e = 0;
+    while (off < j->out_len) {
+        ssize_t w = write(fd, j->out + off, j->out_len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : EIO;
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (e == 0 && fchmod(fd, 0644) != 0)
+        e = errno;
+    if (close(fd) != 0 && e == 0)
+        e = errno;
+    if (e == 0 && rename(tmp, path) != 0)
+        e = errno;
+    if (e)
+        unlink(tmp);
+    free(tmp);
+    return e ? job_fail(j, -e, "cannot write %s: %s", path, strerror(e)) : 0;
+}
+
+static void job_work(uv_work_t *req)
+{
+    struct creator_job *j = req->data;
+    if (j->phase == CR_WALK) {
+        if (walk(j) == 0)
+            j->phase = CR_HASH;
+        return;
+    }
+    if (hash_batch(j) != 0 || j->next_piece < j->num_pieces)
+        return;
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
+    }
+    if (build(j) == 0 && write_out(j) == 0)
+        j->phase = CR_DONE;
+}
+
+/* ---- tasks (loop thread) ------------------------------------------------- */
+
+static void job_free(struct creator_job *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < j->num_files; i++) {
+        free(j->files[i].path);
+        free(j->files[i].abs);
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->files);
+    free(j->root_real);
+    free(j->name);
+    free(j->hashes);
+    free(j->rbuf);
+    EVP_MD_CTX_free(j->md);
+    free(j->out);
+    free(j);
+}
+
+static void task_free(struct creator_task *t)
+{
+    free(t->source_path);
+    free(t->torrent_file_path);
+    free(t->comment);
+    free(t->source);
+    free_list(t->trackers, t->num_trackers);
+    free_list(t->url_seeds, t->num_url_seeds);
+    free(t->error);
+    free(t->torrent);
+    free(t);
+}
+
+static void unlink_task(struct creator *c, struct creator_task *t)
+{
+    struct creator_task **pp = &c->tasks, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (!*pp)
+        return;
+    *pp = t->next;
+    if (c->tail == t)
+        c->tail = prev;
+    c->num_tasks--;
+    t->next = NULL;
+    t->owner = NULL;
+}
+
+static void task_finish(struct creator *c, struct creator_task *t, const char *error)
+{
+    t->status = CREATOR_FINISHED;
+    t->time_finished = now_s();
+    if (error) {
+        free(t->error);
+        size_t n = strlen(CR_FAIL_PREFIX) + strlen(error) + 2;
+        if ((t->error = malloc(n)) != NULL)
+            snprintf(t->error, n, "%s%s.", CR_FAIL_PREFIX, error);
+        log_msg(LOG_WARNING, "Torrent creation from \"%s\" failed: %s", t->source_path, error);
+    }
+    if (c->done_cb)
+        c->done_cb(t, c->done_ud);
+}
+
+struct seed_ctx {
+    struct session *s;
+    uint8_t ih[20];
+};
+
+static void on_seed_persisted(void *ud, int rc)
+{
+    struct seed_ctx *x = ud;
+    struct torrent *t = session_find(x->s, x->ih);
+    if (t && !t->removing && rc == 0) {
+        torrent_begin(t, true);
+    } else {
+        log_msg(LOG_WARNING, "Failed to save the created torrent (%d); it is not seeded", rc);
+        if (t && !t->removing)
+            torrent_remove(t, false, NULL, NULL);
+    }
+    free(x);
+}
+
+/* qBittorrent adds the result with skip_checking, saved where the source is. */
+static void start_seeding(struct creator *c, struct creator_task *t)
+{
+    struct bt_metainfo *mi;
+    char err[256] = "";
+    if (bt_metainfo_parse(t->torrent, t->torrent_len, &mi, err, sizeof(err)) != 0) {
+        log_msg(LOG_WARNING, "Created torrent cannot be seeded: %s", err);
+        t->error = strdup("Failed to start seeding.");
+        return;
+    }
+    if (session_find(c->s, mi->info_hash)) {
+        log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
+        bt_metainfo_free(mi);
+        return;
+    }
+    char *parent = strdup(t->source_path);
+    struct seed_ctx *x = calloc(1, sizeof(*x));
+    if (!parent || !x) {
+        free(parent);
+        free(x);
+        bt_metainfo_free(mi);
+        t->error = strdup("Failed to start seeding.");
+        return;
+    }
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    slash[slash == parent ? 1 : 0] = 0;
+    struct torrent_add_params p = {
+        .save_path = parent, .skip_checking = true, .up_limit = -1, .dl_limit = -1,
+        .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
+    };
+    struct torrent *tor;
+    int rc = torrent_create(c->s, mi, &p, now_s(), &tor);
+    free(parent);
+    if (rc == 0) {
+        x->s = c->s;
+        memcpy(x->ih, tor->info_hash, 20);
+        rc = torrent_persist(tor, on_seed_persisted, x);
+        if (rc != 0)
+            torrent_remove(tor, false, NULL, NULL);
+    }
+    if (rc != 0) {
+        free(x);
+        log_msg(LOG_WARNING, "Created torrent cannot be seeded (%d)", rc);
+        t->error = strdup("Failed to start seeding.");
+    }
+}
+
+static void kick(struct creator *c);
+
+static void job_after(uv_work_t *req, int status)
+{
+    struct creator_job *j = req->data;
+    struct creator *c = j->c;
+    struct creator_task *t = j->task;
+    if (!c || !t->owner) {            /* creator freed or task deleted meanwhile */
+        if (c)
+            c->job = NULL;
+        task_free(t);
+        job_free(j);
+        if (c)
+            kick(c);
+        return;
+    }
+    if (status == 0 && j->rc == 0 && j->phase != CR_DONE) {
+        if (j->num_pieces)
+            t->progress = (int)((uint64_t)j->next_piece * 100 / j->num_pieces);
+        if (uv_queue_work(c->loop, &j->req, job_work, job_after) == 0)
+            return;
+        j->rc = job_fail(j, -EIO, "cannot queue work");
+    }
+    c->job = NULL;
+    t->job = NULL;
+    if (status != 0 || j->rc != 0) {
+        task_finish(c, t, status != 0 ? "Operation aborted" : j->err);
+    } else {
+        t->torrent = j->out;
+        t->torrent_len = j->out_len;
+        j->out = NULL;
+        t->result_piece_size = j->piece_len;
+        memcpy(t->info_hash_hex, j->info_hash_hex, sizeof(t->info_hash_hex));
+        t->progress = 100;
+        log_msg(LOG_INFO, "Torrent created from \"%s\" (%s)", t->source_path, t->info_hash_hex);
+        if (t->start_seeding && c->s)
+            start_seeding(c, t);
+        task_finish(c, t, NULL);
+    }
+    job_free(j);
+    kick(c);
+}
+
+static void task_start(struct creator *c, struct creator_task *t)
+{
+    t->status = CREATOR_RUNNING;
+    t->time_started = now_s();
+    t->progress = 0;
+    if (t->format != CREATOR_V1) {
+        task_finish(c, t, "BitTorrent v2 is not supported yet");
+        return;
+    }
+    struct creator_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        task_finish(c, t, "out of memory");
+        return;
+    }
+    atomic_init(&j->cancel, false);
+    j->c = c;
+    j->task = t;
+    j->fd = -1;
+    j->now = now_s();
+    j->req.data = j;
+    if (uv_queue_work(c->loop, &j->req, job_work, job_after) != 0) {
+        free(j);
+        task_finish(c, t, "cannot queue work");
+        return;
+    }
+    c->job = j;
+    t->job = j;
+}
+
+/* Starts the oldest queued task when nothing runs. */
+static void kick(struct creator *c)
+{
+    while (!c->job) {
+        struct creator_task *t = c->tasks;
+        while (t && t->status != CREATOR_QUEUED)
+            t = t->next;
+        if (!t)
+            return;
+        task_start(c, t);
+    }
+}
+
+static void make_id(struct creator *c, char out[37])
+{
+    for (;;) {
+        uint8_t u[16];
+        if (RAND_bytes(u, sizeof(u)) != 1) {
+            for (size_t i = 0; i < sizeof(u); i++)
+                u[i] = (uint8_t)(rand() >> 7);
+        }
+        u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+        u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+        char h[33];
+        hex_encode(u, 16, h);
+        snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+        if (!creator_find(c, out))
+            return;
+    }
+}
+
+int creator_new(uv_loop_t *loop, struct session *s, struct creator **out)
+{
+    if (!loop || !out)
+        return -EINVAL;
+    struct creator *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->loop = loop;
+    c->s = s;
+    *out = c;
+    return 0;
+}
+
+void creator_free(struct creator *c)
+{
+    if (!c)
+        return;
+    if (c->job) {
+        atomic_store(&c->job->cancel, true);
+        c->job->c = NULL;
+    }
+    while (c->tasks) {
+        struct creator_task *t = c->tasks;
+        unlink_task(c, t);
+        if (!t->job)
+            task_free(t);
+    }
+    free(c);
+}
+
+int creator_add(struct creator *c, const struct creator_params *p, struct creator_task **out)
+{
+    if (!c || !p)
+        return -EINVAL;
+    /* like qBittorrent: make room by forgetting the oldest finished tasks */
+    for (struct creator_task *t = c->tasks; t && c->num_tasks >= CREATOR_MAX_TASKS;) {
+        struct creator_task *next = t->next;
+        if (t->status == CREATOR_FINISHED) {
+            unlink_task(c, t);
+            task_free(t);
+        }
+        t = next;
+    }
+    if (c->num_tasks >= CREATOR_MAX_TASKS)
+        return -EBUSY;
+    struct creator_task *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->source_path = strdup(p->source_path ? p->source_path : "");
+    t->torrent_file_path = dup_or_null(p->torrent_file_path && *p->torrent_file_path ? p->torrent_file_path : NULL);
+    t->comment = dup_or_null(p->comment);
+    t->source = dup_or_null(p->source);
+    int rc = split_bar(p->trackers, &t->trackers, &t->num_trackers);
+    if (rc == 0)
+        rc = split_bar(p->url_seeds, &t->url_seeds, &t->num_url_seeds);
+    if (rc || !t->source_path || (p->torrent_file_path && *p->torrent_file_path && !t->torrent_file_path) ||
+        (p->comment && !t->comment) || (p->source && !t->source)) {
+        task_free(t);
+        return -ENOMEM;
+    }
+    t->format = p->format;
+    t->piece_size = p->piece_size;
+    t->optimize_alignment = p->optimize_alignment;
+    t->padded_file_size_limit = p->padded_file_size_limit;
+    t->is_private = p->is_private;
+    t->start_seeding = p->start_seeding;
+    t->status = CREATOR_QUEUED;
+    t->time_added = now_s();
+    t->time_started = t->time_finished = -1;
+    t->result_piece_size = p->piece_size;
+    t->owner = c;
+    t->seq = c->next_seq++;
+    make_id(c, t->id);
+    if (c->tail)
+        c->tail->next = t;
+    else
+        c->tasks = t;
+    c->tail = t;
+    c->num_tasks++;
+    if (out)
+        *out = t;
+    kick(c);
+    return 0;
+}
+
+struct creator_task *creator_find(struct creator *c, const char *id)
+{
+    if (!c || !id)
+        return NULL;
+    for (struct creator_task *t = c->tasks; t; t = t->next)
+        if (strcmp(t->id, id) == 0)
+            return t;
+    return NULL;
+}
+
+int creator_delete(struct creator *c, const char *id)
+{
+    struct creator_task *t = creator_find(c, id);
+    if (!t)
+        return -ENOENT;
+    unlink_task(c, t);
+    if (t->job)
+        atomic_store(&t->job->cancel, true);   /* freed when the job returns */
+    else
+        task_free(t);
+    return 0;
+}
+
+size_t creator_list(struct creator *c, void (*fn)(const struct creator_task *t, void *ud), void *ud)
+{
+    size_t n = 0;
+    if (!c)
+        return 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (struct creator_task *t = c->tasks; t; t = t->next)
+            if ((t->status == CREATOR_FINISHED) == (pass == 1)) {
+                if (fn)
+                    fn(t, ud);
+                n++;
+            }
+    return n;
+}
+
+void creator_set_done_cb(struct creator *c, void (*cb)(struct creator_task *t, void *ud), void *ud)
+{
+    c->done_cb = cb;
+    c->done_ud = ud;
+}
