@@ -545,8 +545,8 @@ static int on_message(struct peer *p, const struct bt_msg *m)
             return 0;
         }
         torrent_on_block(t, p, m->index, m->begin, m->payload, len);
-        if (p->state == PEER_ACTIVE && !p->peer_choking)
-            torrent_fill_requests(t, p);
+        /* Refill once per read, not once per block: fewer, larger writes. */
+        p->refill = true;
         return 0;
     }
     case BT_MSG_REJECT:
@@ -596,6 +596,11 @@ static void process_input(struct peer *p)
             return;
         }
         buf_consume(&p->in, used);
+    }
+    if (p->state == PEER_ACTIVE && p->refill) {
+        p->refill = false;
+        if (!p->peer_choking)
+            torrent_fill_requests(p->t, p);
     }
     if (p->state == PEER_ACTIVE)
         peer_flush(p);

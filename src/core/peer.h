@@ -69,6 +69,7 @@ struct peer {
     struct bitfield have;
     bool have_all;
     bool bitfield_seen;
+    bool refill;                    /* blocks arrived: top up requests after this read */
 
     struct peer_req *reqs;          /* ours, outstanding */
     int num_reqs, cap_reqs;

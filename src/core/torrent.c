@@ -91,11 +91,16 @@ static void on_tracker_stats(void *ud, int64_t *up, int64_t *down, int64_t *left
     *left = t->wanted_size - t->wanted_done;
 }
 
+static void connect_candidates(struct torrent *t, uint64_t now);
+
 static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t n)
 {
     struct torrent *t = ud;
     for (size_t i = 0; i < n; i++)
         torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i].addr, false);
+    /* Don't let fresh peers wait for the next tick. */
+    if (t->active)
+        connect_candidates(t, uv_now(t->s->loop));
 }
 
 static void on_tracker_changed(void *ud) { (void)ud; }
@@ -490,6 +495,8 @@ static void activate(struct torrent *t)
     t->active = true;
     session_set_active(t->s, t, true);
     tracker_set_start(t->trk);
+    /* Announce now rather than on the next tick: a second less to first byte. */
+    tracker_set_tick(t->trk, uv_now(t->s->loop));
     if (torrent_is_finished(t) && t->completion_on < 0)
         t->completion_on = now_s();
     /* Reconnect right away to peers we knew. */
@@ -695,10 +702,23 @@ void torrent_peer_interest(struct torrent *t, struct peer *p)
     }
 }
 
+/* Pieces waiting for hashing and writing hold their whole buffer; past this
+ * the network is faster than the disk and asking for more only costs memory. */
+#define TORRENT_MAX_WRITE_BACKLOG (64ll << 20)
+
+static bool write_backlog_full(const struct torrent *t)
+{
+    return (int64_t)t->writes_in_flight * t->mi->piece_length > TORRENT_MAX_WRITE_BACKLOG;
+}
+
 void torrent_fill_requests(struct torrent *t, struct peer *p)
 {
     if (p->state != PEER_ACTIVE || p->peer_choking || !p->am_interested || t->phase != TP_READY)
         return;
+    if (write_backlog_full(t)) {
+        t->fill_deferred = true;
+        return;
+    }
     int want = peer_pipeline_target(p, t->s->now_ms) - p->num_reqs;
     if (want <= 0)
         return;
@@ -833,6 +853,11 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
     struct write_ctx *w = ud;
     struct torrent *t = w->t;
     t->writes_in_flight--;
+    if (t->fill_deferred && !t->removing && !write_backlog_full(t)) {
+        t->fill_deferred = false;
+        for (struct peer *p = t->peers; p; p = p->next)
+            torrent_fill_requests(t, p);
+    }
     if (t->removing && !t->closing) {
         free(w);
         maybe_finish_removal(t);

@@ -97,6 +97,7 @@ struct torrent {
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     unsigned writes_in_flight;
+    bool fill_deferred;          /* requests held back while the write backlog is full */
     struct peer *peers;          /* connected or connecting */
     unsigned num_peers;
     unsigned closing_peers;      /* peers whose handles are still closing */

@@ -25,6 +25,7 @@ static void close_cb(uv_handle_t *h)
     void (*done)(void *) = st->close_done;
     void *ud = st->close_ud;
     uv_mutex_destroy(&st->fd_lock);
+    uv_mutex_destroy(&st->write_lock);
     free(st->prios);
     free(st->save_path);
     free(st);
@@ -156,6 +157,12 @@ int storage_open(uv_loop_t *loop, const struct bt_metainfo *mi, const char *save
         n--;
     st->save_path = strndup(save_path, n);
     if (!st->save_path || uv_mutex_init(&st->fd_lock) != 0) {
+        free(st->save_path);
+        free(st);
+        return -ENOMEM;
+    }
+    if (uv_mutex_init(&st->write_lock) != 0) {
+        uv_mutex_destroy(&st->fd_lock);
         free(st->save_path);
         free(st);
         return -ENOMEM;
@@ -293,9 +300,11 @@ static void write_work(struct storage_job *base)
         log_debug("storage: piece %u lies in unwanted files that do not exist", j->piece);
     } else {
         j->create = j->wanted;
+        uv_mutex_lock(&base->st->write_lock);
         j->rc = storage_io_segments(mi, off, len, j->data, write_seg, j);
         if (j->rc == 0 && j->wanted)
             j->rc = create_empty_files(j);
+        uv_mutex_unlock(&base->st->write_lock);
     }
     free(j->data);
     j->data = NULL;

@@ -38,6 +38,10 @@ struct storage {
     uint8_t *prios;             /* [loop] num_files bytes, NULL = all wanted */
     uv_timer_t idle_timer;      /* closes idle fds; unref'd */
     uv_mutex_t fd_lock;
+    /* Hashing runs in parallel, but one torrent's pwrites take turns: the
+     * kernel serializes writers of one file on its inode lock anyway, and
+     * threads spinning there burned more CPU than the copy itself. */
+    uv_mutex_t write_lock;
     struct storage_fd_slot fds[STORAGE_FD_SLOTS];
     uint64_t fd_clock;          /* under fd_lock */
     int inflight;               /* [loop] jobs queued or running */
