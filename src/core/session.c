@@ -10,6 +10,8 @@
 
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
+#include "core/catalog.h"
+#include "core/limits.h"
 #include "core/peer.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -391,6 +393,10 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         goto fail;
     }
     store_load_prefs(s->store, load_pref, s);
+    rc = catalog_new(s->store, &s->catalog);
+    if (rc != 0)
+        goto fail;
+    catalog_load(s->catalog);
 
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
@@ -425,6 +431,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     *out = s;
     return 0;
 fail:
+    catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
     if (s->fetch)
@@ -446,6 +453,7 @@ int session_start(struct session *s)
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
+    limits_init(s);
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
@@ -455,6 +463,7 @@ int session_start(struct session *s)
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
 {
     size_t n = json_object_size(changed);
+    limits_apply(s);
     if (n == 0) {
         if (done)
             done(ud, 0);
@@ -495,12 +504,14 @@ static void finish_shutdown(struct session *s)
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
+    limits_close(s);
     if (s->on_shutdown)
         s->on_shutdown(s->shutdown_ud);
 }
 
 void session_free(struct session *s)
 {
+    catalog_free(s->catalog);
     prefs_free(&s->prefs);
     free(s->torrents);
     free(s->index);

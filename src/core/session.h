@@ -40,6 +40,7 @@ struct session {
     uv_loop_t *loop;
     struct prefs prefs;
     struct store *store;
+    struct catalog *catalog;     /* categories and tags */
     struct fetch *fetch;
     struct tracker_client *trackers;
     uint8_t peer_id[20];
@@ -73,6 +74,12 @@ struct session {
 
     struct peer *handshaking;    /* incoming connections not yet bound to a torrent */
     unsigned num_peers;          /* all connections */
+
+    /* rate limits (core/limits.c) */
+    struct ratelimit dl_limit, ul_limit;
+    bool alt_speed;                  /* alternative limits in effect */
+    bool throttled;                  /* some peer waits for tokens */
+    uv_timer_t quota_timer;
 
     /* global statistics */
     struct rate dl_rate, ul_rate;
