@@ -11,7 +11,6 @@
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
-#include "core/limits.h"
 #include "core/peer.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -453,7 +452,6 @@ int session_start(struct session *s)
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
-    limits_init(s);
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
@@ -463,7 +461,6 @@ int session_start(struct session *s)
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
 {
     size_t n = json_object_size(changed);
-    limits_apply(s);
     if (n == 0) {
         if (done)
             done(ud, 0);
@@ -504,7 +501,6 @@ static void finish_shutdown(struct session *s)
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
-    limits_close(s);
     if (s->on_shutdown)
         s->on_shutdown(s->shutdown_ud);
 }
