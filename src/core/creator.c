@@ -767,6 +767,9 @@ static void start_seeding(struct creator *c, struct creator_task *t)
 
 static void kick(struct creator *c);
 
+/* Session shutdown: no new batches, no new tasks, nothing added to the session. */
+static bool stopping(const struct creator *c) { return c->s && c->s->shutting_down; }
+
 static void job_after(uv_work_t *req, int status)
 {
     struct creator_job *j = req->data;
@@ -781,6 +784,8 @@ static void job_after(uv_work_t *req, int status)
             kick(c);
         return;
     }
+    if (status == 0 && j->rc == 0 && j->phase != CR_DONE && stopping(c))
+        j->rc = job_fail(j, -ECANCELED, "Operation aborted");
     if (status == 0 && j->rc == 0 && j->phase != CR_DONE) {
         if (j->num_pieces)
             t->progress = (int)((uint64_t)j->next_piece * 100 / j->num_pieces);
@@ -800,7 +805,7 @@ static void job_after(uv_work_t *req, int status)
         memcpy(t->info_hash_hex, j->info_hash_hex, sizeof(t->info_hash_hex));
         t->progress = 100;
         log_msg(LOG_INFO, "Torrent created from \"%s\" (%s)", t->source_path, t->info_hash_hex);
-        if (t->start_seeding && c->s)
+        if (t->start_seeding && c->s && !stopping(c))
             start_seeding(c, t);
         task_finish(c, t, NULL);
     }
@@ -840,7 +845,7 @@ static void task_start(struct creator *c, struct creator_task *t)
 /* Starts the oldest queued task when nothing runs. */
 static void kick(struct creator *c)
 {
-    while (!c->job) {
+    while (!c->job && !stopping(c)) {
         struct creator_task *t = c->tasks;
         while (t && t->status != CREATOR_QUEUED)
             t = t->next;

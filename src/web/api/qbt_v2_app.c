@@ -283,6 +283,7 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
         rc = qbt_v2_register_sync(&g_qbt);
     if (rc == 0)
         rc = qbt_v2_register_torrents(&g_qbt);
+    if (rc == 0) { int qbt_v2_register_creator(struct qbt_v2 *q); rc = qbt_v2_register_creator(&g_qbt); }
     if (rc != 0)
         log_msg(LOG_CRITICAL, "WebAPI v2: cannot register routes (%d)", rc);
     return rc;
