@@ -9,6 +9,8 @@
 #include "bt/metainfo.h"
 #include "bt/picker.h"
 #include "bt/wire.h"
+#include "core/banlist.h"
+#include "core/limits.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "disk/storage.h"
@@ -209,6 +211,12 @@ int peer_accept(struct session *s, uv_stream_t *server)
     int len = sizeof ss;
     uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
     set_addr(p, (struct sockaddr *)&ss);
+    if (banlist_is_banned(s, p->ip)) {
+        banlist_log(s, p->ip, true, "banned IP address");
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -EPERM;
+    }
     uv_tcp_nodelay(&p->tcp, 1);
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
@@ -368,6 +376,10 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         return;
     p->in.len += (size_t)nread;
     p->last_recv_ms = uv_now(p->s->loop);
+    if (p->t && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
+        uv_read_stop((uv_stream_t *)&p->tcp);
+        p->read_paused = true;
+    }
     process_input(p);
     if (p->state != PEER_CLOSING && buf_size(&p->in) > PEER_MAX_INBUF)
         peer_close(p, "input overflow");
@@ -654,6 +666,12 @@ static void process_uploads(struct peer *p)
         p->up_count--;
         if (q.length == 0)
             continue;  /* cancelled */
+        if (!limits_take_upload(p, q.length)) {
+            /* Put it back at the head: served when tokens come. */
+            p->up_head = (p->up_head + PEER_MAX_UPREQS - 1) % PEER_MAX_UPREQS;
+            p->up_count++;
+            return;
+        }
         struct upload_read *r = malloc(sizeof *r);
         if (!r)
             return;
@@ -667,6 +685,17 @@ static void process_uploads(struct peer *p)
             return;
         }
     }
+}
+
+void peer_resume_reading(struct peer *p)
+{
+    if (p->state == PEER_ACTIVE)
+        start_reading(p);
+}
+
+void peer_resume_uploads(struct peer *p)
+{
+    process_uploads(p);
 }
 
 void peer_tick(struct peer *p, uint64_t now_ms)

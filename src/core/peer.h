@@ -70,6 +70,9 @@ struct peer {
     bool have_all;
     bool bitfield_seen;
     bool refill;                    /* blocks arrived: top up requests after this read */
+    bool read_paused;               /* download limit: not reading until dl_debt is paid */
+    bool up_throttled;              /* upload limit: waiting for tokens */
+    uint64_t dl_debt;
 
     struct peer_req *reqs;          /* ours, outstanding */
     int num_reqs, cap_reqs;
@@ -106,6 +109,10 @@ void peer_list_unlink(struct peer **head, struct peer *p);
 
 /* Flushes queued output to the socket. */
 void peer_flush(struct peer *p);
+
+/* The quota timer wakes throttled peers. */
+void peer_resume_reading(struct peer *p);
+void peer_resume_uploads(struct peer *p);
 
 /* Called every second from the torrent tick: timeouts, keep-alives. */
 void peer_tick(struct peer *p, uint64_t now_ms);

@@ -11,6 +11,8 @@
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
+#include "core/banlist.h"
+#include "core/limits.h"
 #include "core/peer.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -279,6 +281,13 @@ static int start_listening(struct session *s)
 
 int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr)
 {
+    char ip[64] = "";
+    if (addr->sa_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)addr, ip, sizeof ip);
+    else
+        uv_ip6_name((const struct sockaddr_in6 *)addr, ip, sizeof ip);
+    if (banlist_is_banned(s, ip))
+        return -EPERM;
     unsigned max = (unsigned)prefs_int(&s->prefs, "max_connec");
     if (s->shutting_down || (max > 0 && s->num_peers >= max))
         return -EAGAIN;
@@ -377,6 +386,8 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     rate_init(&s->ul_rate);
     s->removed = calloc(SESSION_REMOVED_RING, sizeof *s->removed);
     int rc = s->removed ? prefs_init(&s->prefs) : -ENOMEM;
+    if (rc == 0)
+        rc = banlist_init(s);
     if (rc != 0)
         goto fail;
     rc = path_mkdirs(cfg->profile_dir);
@@ -436,6 +447,7 @@ fail:
     if (s->fetch)
         fetch_free(s->fetch);
     prefs_free(&s->prefs);
+    banlist_free(s);
     free(s->removed);
     free(s->profile_dir);
     free(s->listen_address);
@@ -452,6 +464,8 @@ int session_start(struct session *s)
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
+    limits_init(s);
+    banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
@@ -461,6 +475,9 @@ int session_start(struct session *s)
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
 {
     size_t n = json_object_size(changed);
+    limits_apply(s);
+    if (json_object_get(changed, "banned_IPs"))
+        banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
     if (n == 0) {
         if (done)
             done(ud, 0);
@@ -501,6 +518,7 @@ static void finish_shutdown(struct session *s)
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
+    limits_close(s);
     if (s->on_shutdown)
         s->on_shutdown(s->shutdown_ud);
 }
@@ -513,6 +531,7 @@ void session_free(struct session *s)
     free(s->index);
     free(s->active);
     free(s->removed);
+    banlist_free(s);
     free(s->profile_dir);
     free(s->listen_address);
     free(s->default_save_path);

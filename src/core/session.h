@@ -75,6 +75,14 @@ struct session {
     struct peer *handshaking;    /* incoming connections not yet bound to a torrent */
     unsigned num_peers;          /* all connections */
 
+    struct banlist *bans;            /* core/banlist.c */
+
+    /* rate limits (core/limits.c) */
+    struct ratelimit dl_limit, ul_limit;
+    bool alt_speed;                  /* alternative limits in effect */
+    bool throttled;                  /* some peer waits for tokens */
+    uv_timer_t quota_timer;
+
     /* global statistics */
     struct rate dl_rate, ul_rate;
     int64_t dl_session, ul_session;      /* payload this session */

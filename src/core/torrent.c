@@ -10,6 +10,7 @@
 #include "bt/picker.h"
 #include "bt/tracker/tracker.h"
 #include "bt/wire.h"
+#include "core/limits.h"
 #include "core/peer.h"
 #include "core/session.h"
 #include "disk/storage.h"
@@ -174,6 +175,9 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
     }
     bt_picker_set_sequential(t->picker, t->sequential);
     apply_file_priorities(t);
+    ratelimit_init(&t->dl_limit_rl);
+    ratelimit_init(&t->ul_limit_rl);
+    limits_apply_torrent(t);
     struct tracker_callbacks cb = {on_tracker_stats, on_tracker_peers, on_tracker_changed};
     t->trk = tracker_set_new(s->trackers, t->info_hash, mi->tiers, mi->num_tiers, &cb, t);
     int rc = session_index_add(s, t);
@@ -359,6 +363,7 @@ int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have
     apply_settings(t, settings);
     apply_stats(t, stats);
     apply_file_priorities(t);
+    limits_apply_torrent(t);
     if (have && have_len == bitfield_bytes(&t->have) && files_match(t, files, files_len)) {
         set_have_from_bits(t, have);
         t->phase = TP_READY;
@@ -1106,6 +1111,7 @@ int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), vo
 {
     torrent_touch(t);
     bt_picker_set_sequential(t->picker, t->sequential);
+    limits_apply_torrent(t);
     return torrent_save_settings(t, cb, ud);
 }
 

@@ -117,6 +117,7 @@ struct torrent {
     int64_t dl_session, ul_session;
     int64_t wasted;
     struct rate dl_rate, ul_rate;
+    struct ratelimit dl_limit_rl, ul_limit_rl;
     int64_t added_on, completion_on, seen_complete, last_activity;  /* epoch s, -1 never */
     int64_t active_time, seeding_time;     /* seconds */
     int64_t wanted_size, wanted_done;      /* bytes of selected files */

@@ -276,14 +276,14 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
     g_qbt.s = s;
     g_qbt.shutdown = hook;
     web_server_set_session_free(ws, qbt_v2_client_free);
-    int rc = qbt_v2_register_app(&g_qbt);
-    if (rc == 0)
-        rc = qbt_v2_register_transfer(&g_qbt);
-    if (rc == 0)
-        rc = qbt_v2_register_sync(&g_qbt);
-    if (rc == 0)
-        rc = qbt_v2_register_torrents(&g_qbt);
-    if (rc == 0) { int qbt_v2_register_creator(struct qbt_v2 *q); rc = qbt_v2_register_creator(&g_qbt); }
+    /* One register function per endpoint group (qbt_v2_int.h). */
+    int (*const groups[])(struct qbt_v2 *) = {
+        qbt_v2_register_app,     qbt_v2_register_transfer, qbt_v2_register_sync,
+        qbt_v2_register_torrents, qbt_v2_register_creator,  qbt_v2_register_log,
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof groups / sizeof groups[0]; i++)
+        rc = groups[i](&g_qbt);
     if (rc != 0)
         log_msg(LOG_CRITICAL, "WebAPI v2: cannot register routes (%d)", rc);
     return rc;

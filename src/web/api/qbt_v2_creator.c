@@ -22,7 +22,6 @@
 #include "web/api/qbt_v2_int.h"
 #include "web/web_int.h"
 
-int qbt_v2_register_creator(struct qbt_v2 *q);
 
 static struct creator *g_creator;   /* one per process, like the session */
 

@@ -37,16 +37,64 @@ struct qbt_v2 {
     size_t num_fetches;
 };
 
+/* sync/maindata state of one login (api-surface.md §7.2).  `snapshot` is
+ * what the client has once it accepts the last reply; the buffer holds
+ * what changed since the accepted reply (so a retry with that rid gets it
+ * all again).  Sets are JSON objects whose keys are the members. */
+struct qbt_v2_sync_main {
+    bool valid;                  /* snapshot built */
+    int last_sent, accepted;     /* rids; accepted 0 = none */
+    uint64_t seq;                /* session change_seq folded in */
+    uint64_t catalog_seq;        /* catalog seq folded in */
+    bool catalog_synced;         /* catalog_seq is meaningful */
+    /* snapshot */
+    json_t *torrents;            /* hash -> torrent object (no "hash") */
+    json_t *aux;                 /* hash -> [tracker url, ...] of that torrent */
+    json_t *categories;          /* name -> category object */
+    json_t *tags;                /* set */
+    json_t *trackers;            /* url -> set of hashes */
+    json_t *server_state;
+    /* buffer: changes since `accepted` */
+    json_t *b_torrents;          /* hash -> changed fields */
+    json_t *b_torrents_removed, *b_categories, *b_categories_removed, *b_tags, *b_tags_removed,
+        *b_trackers, *b_trackers_removed;   /* sets, but b_categories: name -> changed fields */
+    json_t *b_server_state;      /* changed fields */
+};
+
+/* sync/torrentPeers state of one login: the older snapshot-diff scheme
+ * (§7.3), one state for all hashes as in qBittorrent. */
+struct qbt_v2_sync_peers {
+    json_t *last;                /* data of the last reply, with its "rid" */
+    json_t *accepted;            /* data the client confirmed having */
+};
+
 /* Per-login state kept in the web session slot. */
 struct qbt_v2_client {
-    int main_rid;     /* last rid sent by sync/maindata */
-    int peers_rid;    /* last rid sent by sync/torrentPeers */
+    struct qbt_v2_sync_main main;
+    struct qbt_v2_sync_peers peers;
 };
+
+/* ---- sync (qbt_v2_sync.c) ---- */
+
+/* The sync/maindata reply to `rid` (§7.2): a partial update when rid is the
+ * last rid sent (accepted) or the accepted one (resend of every change since
+ * then), else a full update.  The cost of a partial reply follows the number
+ * of changes, not of torrents.  0 or -ENOMEM (the state is then reset, so
+ * the next call answers with a full update). */
+int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, json_t **out);
+/* The sync/torrentPeers reply for t (§7.3).  0 or -ENOMEM. */
+int qbt_v2_sync_peers(struct qbt_v2_client *c, const struct torrent *t, int rid, json_t **out);
+/* Frees what c holds and zeroes it (c itself is the caller's). */
+void qbt_v2_client_clear(struct qbt_v2_client *c);
+/* qBittorrent's `rid` parameter: a decimal int, anything else 0. */
+int qbt_v2_parse_rid(const char *s);
 
 int qbt_v2_register_app(struct qbt_v2 *q);
 int qbt_v2_register_transfer(struct qbt_v2 *q);
 int qbt_v2_register_sync(struct qbt_v2 *q);
 int qbt_v2_register_torrents(struct qbt_v2 *q);
+int qbt_v2_register_creator(struct qbt_v2 *q);
+int qbt_v2_register_log(struct qbt_v2 *q);
 void qbt_v2_torrents_close(struct qbt_v2 *q);
 
 /* The web session's client state, created on first use; NULL without a

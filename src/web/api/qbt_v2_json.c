@@ -781,13 +781,13 @@ static const char *connection_status(const struct session *s)
 
 static void transfer_keys(struct session *s, json_t *o)
 {
-    const struct prefs *p = &s->prefs;
     set(o, "dl_info_speed", jint((int64_t)rate_get(&s->dl_rate, s->now_ms)));
     set(o, "dl_info_data", jint(s->dl_session));
     set(o, "up_info_speed", jint((int64_t)rate_get(&s->ul_rate, s->now_ms)));
     set(o, "up_info_data", jint(s->ul_session));
-    set(o, "dl_rate_limit", jint(prefs_int(p, "dl_limit")));
-    set(o, "up_rate_limit", jint(prefs_int(p, "up_limit")));
+    /* The limits of the mode in effect (normal or alternative). */
+    set(o, "dl_rate_limit", jint((int64_t)s->dl_limit.bytes_per_sec));
+    set(o, "up_rate_limit", jint((int64_t)s->ul_limit.bytes_per_sec));
     set(o, "dht_nodes", jint(0));
     set(o, "connection_status", jstr(connection_status(s)));
     set(o, "last_external_address_v4", jstr(""));
@@ -827,7 +827,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "read_cache_overload", jstr("0"));
     set(o, "write_cache_overload", jstr("0"));
     set(o, "queueing", json_boolean(prefs_bool(p, "queueing_enabled")));
-    set(o, "use_alt_speed_limits", json_false());
+    set(o, "use_alt_speed_limits", json_boolean(s->alt_speed));
     set(o, "use_subcategories", json_false());
     return o;
 }
