@@ -1,0 +1,105 @@
+"""transfer/* limits and bans, log/main and log/peers, against real torrentd
+peers on loopback (no tracker: the leecher dials the seeder)."""
+import os
+import time
+
+from conftest import LEECH_IP, SEED_IP
+from tdlib import MiB, Torrentd, make_torrent, piece_hashes, wait_until, write_random
+
+SIZE = 12 * MiB
+PIECE = 256 * 1024
+
+
+def _swarm(workdir, procs, name):
+    data = os.path.join(workdir, "seed-data")
+    os.makedirs(data, exist_ok=True)
+    path = os.path.join(data, name)
+    write_random(path, SIZE)
+    with open(path, "rb") as f:
+        payload = f.read()
+    tbytes, _ = make_torrent({"name": name, "length": SIZE, "piece length": PIECE,
+                           "pieces": piece_hashes(payload, PIECE)})
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    seeder.add(tbytes, data, skip_checking=True)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP)).start()
+    return seeder, leecher, tbytes, payload
+
+
+def _hash_of(client):
+    return client.info()[0]["hash"]
+
+
+def test_global_download_limit_and_alt_mode(workdir, procs):
+    seeder, leecher, tbytes, payload = _swarm(workdir, procs, "limited.bin")
+    limit = 2 * MiB
+    leecher.post("/api/v2/transfer/setDownloadLimit", limit=str(limit))
+    assert leecher.get("/api/v2/transfer/downloadLimit").text == str(limit)
+    assert leecher.get("/api/v2/transfer/info").json()["dl_rate_limit"] == limit
+    leecher.add(tbytes, leecher.save_path)
+    h = _hash_of(leecher)
+    t0 = time.monotonic()
+    leecher.add_peers(h, [seeder.peer_addr])
+    wait_until(lambda: leecher.is_complete(h), 60, "limited download", procs=[seeder, leecher])
+    took = time.monotonic() - t0
+    # one second of burst is allowed on top of the rate
+    assert took >= (SIZE - limit) / limit * 0.8, "limit not applied: %.1f s" % took
+    with open(os.path.join(leecher.save_path, "limited.bin"), "rb") as f:
+        assert f.read() == payload
+
+    # alternative mode: its own limits, reported everywhere, kept across a restart
+    assert leecher.get("/api/v2/transfer/speedLimitsMode").text == "0"
+    leecher.set_prefs({"alt_dl_limit": 12345})
+    leecher.post("/api/v2/transfer/toggleSpeedLimitsMode")
+    assert leecher.get("/api/v2/transfer/speedLimitsMode").text == "1"
+    assert leecher.get("/api/v2/transfer/downloadLimit").text == "12345"
+    md = leecher.get("/api/v2/sync/maindata").json()
+    assert md["server_state"]["use_alt_speed_limits"] is True
+    leecher.stop()
+    leecher.start()
+    assert leecher.get("/api/v2/transfer/speedLimitsMode").text == "1"
+    leecher.post("/api/v2/transfer/setSpeedLimitsMode", mode="0")
+    assert leecher.get("/api/v2/transfer/speedLimitsMode").text == "0"
+    r = leecher.req("POST", "/api/v2/transfer/setSpeedLimitsMode", ok=(400,), data={"mode": "x"})
+    assert r.text == "'mode': invalid argument"
+    # POST-only endpoints refuse GET
+    leecher.req("GET", "/api/v2/transfer/toggleSpeedLimitsMode", ok=(405,))
+
+
+def test_ban_peers_disconnects_and_logs(workdir, procs):
+    seeder, leecher, tbytes, _ = _swarm(workdir, procs, "banned.bin")
+    seeder.set_prefs({"up_limit": 512 * 1024})   # slow enough to still be connected
+    leecher.add(tbytes, leecher.save_path)
+    h = _hash_of(leecher)
+    leecher.add_peers(h, [seeder.peer_addr])
+    wait_until(lambda: leecher.progress(h) > 0, 30, "some data", procs=[seeder, leecher])
+    seeder.post("/api/v2/transfer/banPeers", peers="%s:1234" % LEECH_IP)
+    wait_until(lambda: not seeder.get("/api/v2/sync/torrentPeers", hash=h).json()["peers"], 10,
+               "banned peer disconnected")
+    log = seeder.get("/api/v2/log/peers").json()
+    assert any(e["ip"] == LEECH_IP and e["blocked"] is True for e in log), log
+    for e in log:
+        assert set(e) == {"id", "ip", "timestamp", "blocked", "reason"}
+    # it cannot come back
+    leecher.add_peers(h, [seeder.peer_addr])
+    time.sleep(2)
+    assert not seeder.get("/api/v2/sync/torrentPeers", hash=h).json()["peers"]
+    assert len(seeder.get("/api/v2/log/peers").json()) > len(log)
+    last = log[-1]["id"]
+    newer = seeder.get("/api/v2/log/peers", last_known_id=str(last)).json()
+    assert newer and all(e["id"] > last for e in newer)
+
+
+def test_log_main_filters(workdir, procs):
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    entries = td.get("/api/v2/log/main").json()
+    assert entries, "the start-up messages are logged"
+    ids = [e["id"] for e in entries]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    for e in entries:
+        assert set(e) == {"id", "message", "timestamp", "type"}
+        assert e["type"] in (1, 2, 4, 8)
+        assert abs(e["timestamp"] - time.time()) < 600
+    only_info = td.get("/api/v2/log/main", normal="false", warning="false", critical="false").json()
+    assert only_info and all(e["type"] == 2 for e in only_info)
+    assert td.get("/api/v2/log/main", last_known_id=str(ids[-1])).json() == [] or \
+        all(e["id"] > ids[-1] for e in td.get("/api/v2/log/main", last_known_id=str(ids[-1])).json())
