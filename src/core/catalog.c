@@ -625,6 +625,43 @@ const char *catalog_tag_ensure(struct catalog *c, const char *tag)
     return catalog_tag_find(c, tag);
 }
 
+int catalog_prepare_add(struct catalog *c, char **category, char **tags, bool subcategories)
+{
+    if (*category && catalog_category_ensure(c, *category, subcategories) != 0) {
+        char *none = strdup("");
+        if (!none)
+            return -ENOMEM;
+        free(*category);
+        *category = none;
+    }
+    if (!*tags)
+        return 0;
+    size_t cap = strlen(*tags) + 1;
+    char *out = malloc(cap), *save = NULL, *dup = strdup(*tags);
+    if (!out || !dup) {
+        free(out);
+        free(dup);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    out[0] = 0;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        const char *name = catalog_tag_ensure(c, tok);
+        size_t len = name ? strlen(name) : 0;
+        /* A stored spelling is never longer than the trimmed token. */
+        if (!name || n + (n ? 1 : 0) + len + 1 > cap)
+            continue;
+        if (n)
+            out[n++] = ',';
+        memcpy(out + n, name, len + 1);
+        n += len;
+    }
+    free(dup);
+    free(*tags);
+    *tags = out;
+    return 0;
+}
+
 /* ---- loading ---- */
 
 static int load_cat(void *ud, const char *key, const char *value)

@@ -126,6 +126,14 @@ char *catalog_category_save_path(const struct catalog *c, const char *name, cons
  * name is invalid (qBittorrent then adds the torrent uncategorised). */
 int catalog_category_ensure(struct catalog *c, const char *name, bool subcategories);
 
+/* torrents/add: creates the category and the tags a new torrent names when
+ * they are missing, as qBittorrent does.  *category (malloc'd, may be NULL)
+ * becomes "" when invalid; *tags (","-separated, malloc'd, may be NULL) is
+ * rewritten to the valid tags in their stored spelling, invalid ones
+ * dropped.  The rows are queued before the torrent's, so they are committed
+ * no later than it.  0 or -ENOMEM. */
+int catalog_prepare_add(struct catalog *c, char **category, char **tags, bool subcategories);
+
 /* ---- tags ---- */
 
 /* Tag text is trimmed of spaces first; valid = not empty, no ','. */

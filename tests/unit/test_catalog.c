@@ -166,6 +166,34 @@ static void test_ensure(void **state)
     catalog_free(c);
 }
 
+static void test_prepare_add(void **state)
+{
+    (void)state;
+    struct catalog *c = mem();
+    assert_int_equal(catalog_tag_add(c, "Known", NULL, NULL), 0);
+    char *cat = strdup("tv/hd"), *tags = strdup(" known ,new,, a,b ,bad\tx,  ");
+    assert_int_equal(catalog_prepare_add(c, &cat, &tags, true), 0);
+    assert_string_equal(cat, "tv/hd");
+    assert_non_null(catalog_category_find(c, "tv"));
+    assert_string_equal(tags, "Known,new,a,b,bad\tx");
+    assert_non_null(catalog_tag_find(c, "new"));
+    free(cat);
+    free(tags);
+    cat = strdup("bad//cat");
+    tags = strdup("x");
+    assert_int_equal(catalog_prepare_add(c, &cat, &tags, false), 0);
+    assert_string_equal(cat, "");   /* qBittorrent adds it uncategorised */
+    assert_string_equal(tags, "x");
+    free(cat);
+    free(tags);
+    cat = NULL;
+    tags = NULL;
+    assert_int_equal(catalog_prepare_add(c, &cat, &tags, false), 0);
+    assert_null(cat);
+    assert_null(tags);
+    catalog_free(c);
+}
+
 static void test_tags(void **state)
 {
     (void)state;
@@ -407,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_subcategories),
         cmocka_unit_test(test_save_paths),
         cmocka_unit_test(test_ensure),
+        cmocka_unit_test(test_prepare_add),
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_changes),

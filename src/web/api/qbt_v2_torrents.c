@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "bt/metainfo.h"
+#include "core/catalog.h"
 #include "util/fetch.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
@@ -784,6 +785,13 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    /* A missing category or tag is created; automatic management saves
+     * under the category's path whatever savepath says. */
+    bool subcats = prefs_bool(&s->prefs, "use_subcategories");
+    if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
+        free(o->save_path);
+        o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
+    }
     o->p.save_path = o->save_path && *o->save_path ? o->save_path : NULL;
     o->p.category = o->category;
     o->p.rename = o->rename;

@@ -1,0 +1,512 @@
+/* web/api/qbt_v2_categories — torrents/categories, createCategory,
+ * editCategory, removeCategories, setCategory and the tag endpoints
+ * (api-surface.md §4.6, §4.7, §5.7).
+ *
+ * The sets live in core/catalog; a torrent names its category and tags.
+ * Every change is answered after its rows (catalog and torrent settings)
+ * committed.  Rows are committed in the order they were queued, so waiting
+ * for the last one covers the earlier ones.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/catalog.h"
+#include "util/log.h"
+#include "web/api/qbt_v2_int.h"
+
+#define MAX_LIST_ITEMS 10000   /* names in one tags/categories parameter */
+
+/* ---- commit-then-reply ---- */
+
+struct batch {
+    struct web_req *r;
+    size_t pending;   /* commits in flight + 1 while being filled */
+};
+
+static void batch_done(void *ud, int rc)
+{
+    struct batch *b = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "WebAPI: a category/tag change could not be saved (%d)", rc);
+    if (--b->pending == 0) {
+        web_reply_ok(b->r);
+        free(b);
+    }
+}
+
+/* Replies 500 itself when out of memory. */
+static struct batch *batch_new(struct web_req *r)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        web_reply_error(r, 500, NULL);
+        return NULL;
+    }
+    b->r = r;
+    b->pending = 1;
+    return b;
+}
+
+static void batch_save(struct batch *b, struct torrent *t)
+{
+    b->pending++;
+    if (torrent_settings_changed(t, batch_done, b) != 0)
+        b->pending--;
+}
+
+static bool subcats(struct qbt_v2 *q) { return prefs_bool(&q->s->prefs, "use_subcategories"); }
+
+/* `hashes` (required) as a torrent list; replies 400/500 itself on false. */
+static bool targets(struct web_req *r, struct qbt_v2 *q, struct qbt_v2_list *l)
+{
+    const char *h = web_req_param(r, "hashes");
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return false;
+    }
+    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
+        qbt_v2_list_free(l);
+        web_reply_error(r, 500, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* Calls fn for each part of s split on sep, empty parts skipped (Qt's
+ * SkipEmptyParts), at most MAX_LIST_ITEMS. */
+static void split_each(const char *s, char sep, void (*fn)(const char *part, void *ud), void *ud)
+{
+    size_t k = 0;
+    for (const char *p = s; p && k < MAX_LIST_ITEMS; k++) {
+        const char *e = strchr(p, sep);
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            char *part = strndup(p, len);
+            if (part)
+                fn(part, ud);
+            free(part);
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+}
+
+static bool has_parts(const char *s, char sep)
+{
+    for (; s && *s; s++)
+        if (*s != sep)
+            return true;
+    return false;
+}
+
+/* ---- torrents and their category ---- */
+
+/* Moves an automatically managed torrent to where its category says. */
+static void relocate(struct qbt_v2 *q, struct torrent *t)
+{
+    char *path = catalog_category_save_path(q->s->catalog, t->category, session_default_save_path(q->s),
+                                            subcats(q));
+    if (path && strcmp(path, t->save_path) != 0) {
+        int rc = torrent_set_location(t, path, NULL, NULL);
+        if (rc != 0)
+            log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), path, strerror(-rc));
+    }
+    free(path);
+}
+
+/* qBittorrent's Torrent::setCategory: an automatically managed torrent
+ * follows its new category's path, or becomes manual when the preference
+ * torrent_changed_tmm_enabled is off. */
+static int set_category(struct qbt_v2 *q, struct torrent *t, const char *cat)
+{
+    if (strcmp(t->category ? t->category : "", cat) == 0)
+        return 0;
+    char *dup = strdup(cat);
+    if (!dup)
+        return -ENOMEM;
+    free(t->category);
+    t->category = dup;
+    if (t->auto_tmm) {
+        if (prefs_bool(&q->s->prefs, "torrent_changed_tmm_enabled"))
+            relocate(q, t);
+        else
+            t->auto_tmm = false;
+    }
+    return 1;
+}
+
+/* ---- categories ---- */
+
+static void h_categories(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const struct catalog *c = q->s->catalog;
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < c->num_cats; i++) {
+        const struct catalog_category *k = &c->cats[i];
+        json_t *v = json_pack("{s:s, s:s}", "name", k->name, "savePath", k->save_path);
+        if (v && k->dl_mode == CATALOG_DL_ON)
+            json_object_set_new(v, "download_path", json_string(k->download_path));
+        else if (v && k->dl_mode == CATALOG_DL_OFF)
+            json_object_set_new(v, "download_path", json_false());
+        if (!v || json_object_set_new(o, k->name, v) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    if (o)
+        web_reply_json(r, o);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+/* savePath / downloadPathEnabled / downloadPath as createCategory reads them. */
+static struct catalog_category_opts category_opts(struct web_req *r)
+{
+    struct catalog_category_opts o = {.save_path = web_req_param(r, "savePath")};
+    const char *en = web_req_param(r, "downloadPathEnabled");
+    if (en && strcasecmp(en, "true") == 0) {
+        o.dl_mode = CATALOG_DL_ON;
+        o.download_path = web_req_param(r, "downloadPath");
+    } else if (en && strcasecmp(en, "false") == 0) {
+        o.dl_mode = CATALOG_DL_OFF;
+    }
+    return o;
+}
+
+static void h_create_category(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *name = web_req_param(r, "category");
+    if (!name) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!*name) {
+        web_reply_error(r, 400, "Category cannot be empty");
+        return;
+    }
+    if (!catalog_category_name_valid(name)) {
+        web_reply_error(r, 409, "Incorrect category name");
+        return;
+    }
+    struct catalog_category_opts o = category_opts(r);
+    struct batch *b = batch_new(r);
+    if (!b)
+        return;
+    b->pending++;
+    int rc = catalog_category_add(q->s->catalog, name, &o, subcats(q), batch_done, b);
+    if (rc != 0) {
+        free(b);
+        web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");
+        return;
+    }
+    batch_done(b, 0);
+}
+
+static void h_edit_category(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *name = web_req_param(r, "category");
+    if (!name || !web_req_param(r, "savePath")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!*name) {
+        web_reply_error(r, 400, "Category cannot be empty");
+        return;
+    }
+    struct catalog_category_opts o = category_opts(r);
+    struct batch *b = batch_new(r);
+    if (!b)
+        return;
+    b->pending++;
+    int rc = catalog_category_edit(q->s->catalog, name, &o, batch_done, b);
+    if (rc != 0) {
+        free(b);
+        web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to edit category");
+        return;
+    }
+    /* Its automatically managed torrents move along, or become manual
+     * (category_changed_tmm_enabled off, qBittorrent's default). */
+    bool follow = prefs_bool(&q->s->prefs, "category_changed_tmm_enabled");
+    for (size_t i = 0; i < q->s->num_torrents; i++) {
+        struct torrent *t = q->s->torrents[i];
+        if (t->removing || !t->auto_tmm || strcmp(t->category ? t->category : "", name) != 0)
+            continue;
+        if (follow) {
+            relocate(q, t);
+        } else {
+            t->auto_tmm = false;
+            batch_save(b, t);
+        }
+    }
+    batch_done(b, 0);
+}
+
+struct remove_ctx {
+    struct qbt_v2 *q;
+    struct batch *b;
+};
+
+static void remove_one_category(const char *name, void *ud)
+{
+    struct remove_ctx *x = ud;
+    struct qbt_v2 *q = x->q;
+    bool sub = subcats(q);
+    x->b->pending++;
+    if (catalog_category_remove(q->s->catalog, name, sub, batch_done, x->b) != 0) {
+        x->b->pending--;
+        return;
+    }
+    for (size_t i = 0; i < q->s->num_torrents; i++) {
+        struct torrent *t = q->s->torrents[i];
+        if (!t->removing && catalog_category_covers(name, t->category, sub) && set_category(q, t, "") > 0)
+            batch_save(x->b, t);
+    }
+}
+
+static void h_remove_categories(struct web_req *r, void *ud)
+{
+    const char *cats = web_req_param(r, "categories");
+    if (!cats) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct batch *b = batch_new(r);
+    if (!b)
+        return;
+    struct remove_ctx x = {ud, b};
+    split_each(cats, '\n', remove_one_category, &x);
+    batch_done(b, 0);
+}
+
+static void h_set_category(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *cat = web_req_param(r, "category");
+    struct qbt_v2_list l;
+    if (!cat) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!targets(r, q, &l))
+        return;
+    /* Like Torrent::setCategory, refused per torrent: no torrent, no 409. */
+    if (l.n && *cat && !catalog_category_find(q->s->catalog, cat)) {
+        qbt_v2_list_free(&l);
+        web_reply_error(r, 409, "Incorrect category name");
+        return;
+    }
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++)
+        if (set_category(q, l.v[i], cat) > 0)
+            batch_save(b, l.v[i]);
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+}
+
+/* ---- tags ---- */
+
+static void h_tags(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const struct catalog *c = q->s->catalog;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < c->num_tags; i++)
+        if (json_array_append_new(a, json_string(c->tags[i].name)) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    if (a)
+        web_reply_json(r, a);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+/* Index of tag in t's tags (case-insensitive, like the tag set), or -1. */
+static ssize_t torrent_tag_index(const struct torrent *t, const char *tag)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(t->tags, i, v) {
+        const char *s = json_string_value(v);
+        if (s && strcasecmp(s, tag) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+/* Adds a tag (created in the catalog if unknown); true if t changed. */
+static bool torrent_add_tag(struct qbt_v2 *q, struct torrent *t, const char *tag)
+{
+    const char *name = catalog_tag_ensure(q->s->catalog, tag);
+    if (!name || torrent_tag_index(t, name) >= 0)
+        return false;
+    return json_array_append_new(t->tags, json_string(name)) == 0;
+}
+
+static bool torrent_remove_tag(struct torrent *t, const char *tag)
+{
+    char buf[CATALOG_MAX_NAME + 1];
+    const char *s = tag, *e = tag + strlen(tag);
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        e--;
+    if (e - s > CATALOG_MAX_NAME)
+        return false;
+    memcpy(buf, s, (size_t)(e - s));
+    buf[e - s] = 0;
+    ssize_t i = torrent_tag_index(t, buf);
+    return i >= 0 && json_array_remove(t->tags, (size_t)i) == 0;
+}
+
+struct tag_ctx {
+    struct qbt_v2 *q;
+    struct qbt_v2_list *l;
+    bool *changed;     /* per torrent of l */
+    struct batch *b;
+    bool add;
+};
+
+static void tag_apply(const char *tag, void *ud)
+{
+    struct tag_ctx *x = ud;
+    for (size_t i = 0; i < x->l->n; i++) {
+        bool ch = x->add ? torrent_add_tag(x->q, x->l->v[i], tag) : torrent_remove_tag(x->l->v[i], tag);
+        x->changed[i] |= ch;
+    }
+}
+
+/* addTags / removeTags / setTags share this walk. */
+static void tag_action(struct web_req *r, struct qbt_v2 *q, int mode /* 0 add, 1 remove, 2 set */)
+{
+    const char *tags = web_req_param(r, "tags");
+    struct qbt_v2_list l;
+    if (!tags && mode != 1) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!targets(r, q, &l))
+        return;
+    bool *changed = calloc(l.n ? l.n : 1, sizeof(*changed));
+    struct batch *b = changed ? batch_new(r) : NULL;
+    if (!b) {
+        if (!changed)
+            web_reply_error(r, 500, NULL);
+        free(changed);
+        qbt_v2_list_free(&l);
+        return;
+    }
+    struct tag_ctx x = {q, &l, changed, b, mode != 1};
+    if (mode == 1 && !has_parts(tags, ',')) {
+        for (size_t i = 0; i < l.n; i++) {
+            changed[i] = json_array_size(l.v[i]->tags) != 0;
+            json_array_clear(l.v[i]->tags);
+        }
+    } else if (mode == 2) {
+        /* Build the new set (so "a,A" keeps one), then compare. */
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *old = l.v[i]->tags;
+            l.v[i]->tags = json_array();
+            if (!l.v[i]->tags) {
+                l.v[i]->tags = old;
+                continue;
+            }
+            struct qbt_v2_list one = {&l.v[i], 1, 1};
+            bool ch = false;
+            struct tag_ctx y = {q, &one, &ch, b, true};
+            split_each(tags, ',', tag_apply, &y);
+            changed[i] = !json_equal(old, l.v[i]->tags);
+            json_decref(old);
+        }
+    } else {
+        split_each(tags ? tags : "", ',', tag_apply, &x);
+    }
+    for (size_t i = 0; i < l.n; i++)
+        if (changed[i])
+            batch_save(b, l.v[i]);
+    free(changed);
+    qbt_v2_list_free(&l);
+    batch_done(b, 0);
+}
+
+static void h_add_tags(struct web_req *r, void *ud) { tag_action(r, ud, 0); }
+static void h_remove_tags(struct web_req *r, void *ud) { tag_action(r, ud, 1); }
+static void h_set_tags(struct web_req *r, void *ud) { tag_action(r, ud, 2); }
+
+static void create_one_tag(const char *tag, void *ud)
+{
+    struct remove_ctx *x = ud;
+    x->b->pending++;
+    if (catalog_tag_add(x->q->s->catalog, tag, batch_done, x->b) != 0)
+        x->b->pending--;   /* invalid or existing: ignored like qBittorrent */
+}
+
+static void delete_one_tag(const char *tag, void *ud)
+{
+    struct remove_ctx *x = ud;
+    struct qbt_v2 *q = x->q;
+    const char *name = catalog_tag_find(q->s->catalog, tag);
+    if (!name)
+        return;
+    for (size_t i = 0; i < q->s->num_torrents; i++) {
+        struct torrent *t = q->s->torrents[i];
+        if (!t->removing && torrent_remove_tag(t, name))
+            batch_save(x->b, t);
+    }
+    x->b->pending++;
+    if (catalog_tag_remove(q->s->catalog, name, batch_done, x->b) != 0)
+        x->b->pending--;
+}
+
+static void tags_param_action(struct web_req *r, struct qbt_v2 *q, void (*fn)(const char *, void *))
+{
+    const char *tags = web_req_param(r, "tags");
+    if (!tags) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct batch *b = batch_new(r);
+    if (!b)
+        return;
+    struct remove_ctx x = {q, b};
+    split_each(tags, ',', fn, &x);
+    batch_done(b, 0);
+}
+
+static void h_create_tags(struct web_req *r, void *ud) { tags_param_action(r, ud, create_one_tag); }
+static void h_delete_tags(struct web_req *r, void *ud) { tags_param_action(r, ud, delete_one_tag); }
+
+/* ---- registration ---- */
+
+int qbt_v2_register_edit(struct qbt_v2 *q);   /* qbt_v2_edit.c, registered with these */
+
+int qbt_v2_register_catalog(struct qbt_v2 *q)
+{
+    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
+        {"/api/v2/torrents/categories", WEB_GETPOST, h_categories},
+        {"/api/v2/torrents/createCategory", WEB_POST, h_create_category},
+        {"/api/v2/torrents/editCategory", WEB_POST, h_edit_category},
+        {"/api/v2/torrents/removeCategories", WEB_POST, h_remove_categories},
+        {"/api/v2/torrents/setCategory", WEB_POST, h_set_category},
+        {"/api/v2/torrents/tags", WEB_GETPOST, h_tags},
+        {"/api/v2/torrents/createTags", WEB_POST, h_create_tags},
+        {"/api/v2/torrents/deleteTags", WEB_POST, h_delete_tags},
+        {"/api/v2/torrents/addTags", WEB_POST, h_add_tags},
+        {"/api/v2/torrents/removeTags", WEB_POST, h_remove_tags},
+        {"/api/v2/torrents/setTags", WEB_POST, h_set_tags},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
+        if (rc != 0)
+            return rc;
+    }
+    return qbt_v2_register_edit(q);
+}

@@ -1,0 +1,957 @@
+/* web/api/qbt_v2_edit — per-torrent edits of the qBittorrent WebUI API v2
+ * (api-surface.md §4.6, §4.7, §9): management mode and locations, name,
+ * file priorities, speed and share limits, download flags, trackers, web
+ * seeds, and torrents/export.
+ *
+ * Settings changes are answered after their commit (torrent_settings_changed
+ * callbacks).  Storage moves run on a worker and are not waited for, as in
+ * qBittorrent: the torrent shows state "moving" meanwhile.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "bt/metainfo.h"
+#include "bt/tracker/tracker.h"
+#include "core/catalog.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/path.h"
+#include "web/api/qbt_v2_int.h"
+
+#define MAX_ITEMS 10000          /* ids, urls or file ids in one parameter */
+#define MAX_WEB_SEEDS 1000       /* per torrent */
+#define WEB_SEED_SCHEMES "[http, https, ftp]"
+
+/* ---- commit-then-reply ---- */
+
+struct batch {
+    struct web_req *r;
+    size_t pending;   /* commits in flight + 1 while being filled */
+};
+
+static void batch_done(void *ud, int rc)
+{
+    struct batch *b = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "WebAPI: a torrent change could not be saved (%d)", rc);
+    if (--b->pending == 0) {
+        web_reply_ok(b->r);
+        free(b);
+    }
+}
+
+/* Replies 500 itself when out of memory. */
+static struct batch *batch_new(struct web_req *r)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        web_reply_error(r, 500, NULL);
+        return NULL;
+    }
+    b->r = r;
+    b->pending = 1;
+    return b;
+}
+
+static void batch_save(struct batch *b, struct torrent *t)
+{
+    b->pending++;
+    if (torrent_settings_changed(t, batch_done, b) != 0)
+        b->pending--;
+}
+
+/* ---- parameters ---- */
+
+/* Qt's toLongLong: the whole string (surrounding spaces allowed) must be an
+ * integer; *ok tells. */
+static int64_t to_int(const char *v, bool *ok)
+{
+    *ok = false;
+    if (!v)
+        return 0;
+    while (isspace((unsigned char)*v))
+        v++;
+    if (!*v)
+        return 0;
+    char *e;
+    errno = 0;
+    long long x = strtoll(v, &e, 10);
+    while (isspace((unsigned char)*e))
+        e++;
+    if (*e || errno || e == v)
+        return 0;
+    *ok = true;
+    return x;
+}
+
+static double to_real(const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    char *e;
+    double x = strtod(v, &e);
+    return *e ? 0 : x;
+}
+
+/* `name` (required, default "hashes") as a torrent list; replies itself on false. */
+static bool targets_of(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l)
+{
+    const char *h = web_req_param(r, name);
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return false;
+    }
+    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
+        qbt_v2_list_free(l);
+        web_reply_error(r, 500, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* The torrent named by `hash`; replies 400/404 itself when NULL. */
+static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
+{
+    const char *h = web_req_param(r, "hash");
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return NULL;
+    }
+    struct torrent *t = session_find_hex(q->s, h);
+    if (!t || t->removing) {
+        web_reply_error(r, 404, NULL);
+        return NULL;
+    }
+    return t;
+}
+
+/* Absolute form of a user path: relative ones are under the default save
+ * path, as in qBittorrent.  Trailing slashes dropped.  Malloc'd. */
+static char *abs_path(struct qbt_v2 *q, const char *p)
+{
+    char *out;
+    if (p[0] == '/')
+        out = strdup(p);
+    else if (asprintf(&out, "%s/%s", session_default_save_path(q->s), p) < 0)
+        out = NULL;
+    size_t n = out ? strlen(out) : 0;
+    while (n > 1 && out[n - 1] == '/')
+        out[--n] = 0;
+    return out;
+}
+
+static void move_to(struct torrent *t, const char *path)
+{
+    int rc = torrent_set_location(t, path, NULL, NULL);
+    if (rc != 0)
+        log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), path, strerror(-rc));
+}
+
+/* ---- management mode and locations ---- */
+
+static void h_set_auto_management(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    struct qbt_v2_list l;
+    if (!web_req_param(r, "enable")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    bool enable = web_req_bool(r, "enable", false);
+    if (!targets_of(r, q, "hashes", &l))
+        return;
+    struct batch *b = batch_new(r);
+    bool sub = prefs_bool(&q->s->prefs, "use_subcategories");
+    for (size_t i = 0; b && i < l.n; i++) {
+        struct torrent *t = l.v[i];
+        if (t->auto_tmm == enable)
+            continue;
+        t->auto_tmm = enable;
+        if (enable) {
+            char *path = catalog_category_save_path(q->s->catalog, t->category,
+                                                    session_default_save_path(q->s), sub);
+            if (path && strcmp(path, t->save_path) != 0)
+                move_to(t, path);
+            free(path);
+        }
+        batch_save(b, t);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+}
+
+static void h_set_location(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *loc = web_req_param(r, "location");
+    if (!loc || !web_req_param(r, "hashes")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    while (isspace((unsigned char)*loc))
+        loc++;
+    size_t n = strlen(loc);
+    while (n && isspace((unsigned char)loc[n - 1]))
+        n--;
+    if (n == 0) {
+        web_reply_error(r, 400, "Save path cannot be empty");
+        return;
+    }
+    char *trim = strndup(loc, n), *path = trim ? abs_path(q, trim) : NULL;
+    free(trim);
+    if (!path) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    if (path_mkdirs(path) != 0) {
+        free(path);
+        web_reply_error(r, 409, "Cannot make save path");
+        return;
+    }
+    struct qbt_v2_list l;
+    if (!targets_of(r, q, "hashes", &l)) {
+        free(path);
+        return;
+    }
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        struct torrent *t = l.v[i];
+        log_msg(LOG_INFO, "WebUI Set location: moving \"%s\", from \"%s\" to \"%s\"", torrent_name(t),
+                t->save_path, path);
+        t->auto_tmm = false;
+        move_to(t, path);
+        batch_save(b, t);
+    }
+    qbt_v2_list_free(&l);
+    free(path);
+    if (b)
+        batch_done(b, 0);
+}
+
+/* setSavePath / setDownloadPath: `id`, `path`; only manual torrents. */
+static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
+{
+    const char *p = web_req_param(r, "path");
+    if (!p || !web_req_param(r, "id")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!*p && !download) {
+        web_reply_error(r, 400, "Save path cannot be empty");
+        return;
+    }
+    char *path = *p ? abs_path(q, p) : strdup("");
+    if (!path) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    if (*path && path_mkdirs(path) != 0) {
+        free(path);
+        web_reply_error(r, 409, "Cannot create target directory");
+        return;
+    }
+    if (*path && access(path, W_OK) != 0) {
+        free(path);
+        web_reply_error(r, 403, "Cannot write to directory");
+        return;
+    }
+    struct qbt_v2_list l;
+    if (!targets_of(r, q, "id", &l)) {
+        free(path);
+        return;
+    }
+    /* No separate incomplete-download path exists yet: setDownloadPath
+     * validates and creates the directory, nothing more. */
+    for (size_t i = 0; !download && i < l.n; i++)
+        if (!l.v[i]->auto_tmm)
+            move_to(l.v[i], path);
+    qbt_v2_list_free(&l);
+    free(path);
+    web_reply_ok(r);
+}
+
+static void h_set_save_path(struct web_req *r, void *ud) { set_path(r, ud, false); }
+static void h_set_download_path(struct web_req *r, void *ud) { set_path(r, ud, true); }
+
+/* ---- name and files ---- */
+
+static void h_rename(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *name = web_req_param(r, "name");
+    if (!name || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    while (isspace((unsigned char)*name))
+        name++;
+    size_t n = strlen(name);
+    while (n && isspace((unsigned char)name[n - 1]))
+        n--;
+    if (n == 0) {
+        web_reply_error(r, 409, "Incorrect torrent name");
+        return;
+    }
+    struct torrent *t = single(r, q);
+    if (!t)
+        return;
+    /* CR LF, CR and LF each become one space. */
+    char *v = malloc(n + 1);
+    if (!v) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (name[i] == '\r' && i + 1 < n && name[i + 1] == '\n')
+            i++;
+        v[w++] = (name[i] == '\r' || name[i] == '\n') ? ' ' : name[i];
+    }
+    v[w] = 0;
+    free(t->name);
+    t->name = v;
+    struct batch *b = batch_new(r);
+    if (!b)
+        return;
+    batch_save(b, t);
+    batch_done(b, 0);
+}
+
+/* Visible file index (pad files hidden) -> metainfo index, or SIZE_MAX. */
+static size_t file_index(const struct bt_metainfo *mi, int64_t visible)
+{
+    int64_t k = 0;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        if (mi->files[i].pad)
+            continue;
+        if (k++ == visible)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static void flush_done(void *ud, int rc)
+{
+    if (rc != 0)
+        log_msg(LOG_WARNING, "WebAPI: file priorities could not be saved (%d)", rc);
+    web_reply_ok(ud);
+}
+
+static void h_file_prio(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *ids = web_req_param(r, "id");
+    if (!ids || !web_req_param(r, "hash") || !web_req_param(r, "priority")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    bool ok;
+    int64_t prio = to_int(web_req_param(r, "priority"), &ok);
+    if (!ok || prio < INT_MIN || prio > INT_MAX) {
+        web_reply_error(r, 400, "Priority must be an integer");
+        return;
+    }
+    if (prio != 0 && prio != 1 && prio != 6 && prio != 7) {
+        web_reply_error(r, 400, "Priority is not valid");
+        return;
+    }
+    struct torrent *t = single(r, q);
+    if (!t)
+        return;
+    if (!t->mi) {
+        web_reply_error(r, 409, "Torrent's metadata has not yet downloaded");
+        return;
+    }
+    size_t *idx = malloc(MAX_ITEMS * sizeof(*idx)), n = 0;
+    if (!idx) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    for (const char *p = ids; n < MAX_ITEMS;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        char part[32] = "";
+        if (len < sizeof(part))
+            memcpy(part, p, len), part[len] = 0;
+        int64_t id = len < sizeof(part) ? to_int(part, &ok) : (ok = false, 0);
+        if (!ok) {
+            free(idx);
+            web_reply_error(r, 400, "File IDs must be integers");
+            return;
+        }
+        size_t fi = id >= 0 ? file_index(t->mi, id) : SIZE_MAX;
+        if (fi == SIZE_MAX) {
+            free(idx);
+            web_reply_error(r, 409, "File ID is not valid");
+            return;
+        }
+        if (t->file_prios[fi] != prio)
+            idx[n++] = fi;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    int rc = n ? torrent_set_file_priorities(t, idx, n, (int)prio) : 0;
+    free(idx);
+    if (rc != 0 && rc != -ENOMEM && rc != -EINVAL)
+        log_msg(LOG_WARNING, "WebAPI: file priorities of '%s' not saved (%d)", torrent_name(t), rc);
+    /* The change was queued to the store: answer once it is committed. */
+    if (n == 0 || store_flush(q->s->store, flush_done, r) != 0)
+        web_reply_ok(r);
+}
+
+/* ---- limits ---- */
+
+static void limit_query(struct web_req *r, struct qbt_v2 *q, bool up)
+{
+    const char *hashes = web_req_param(r, "hashes");
+    if (!hashes) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    json_t *o = json_object();
+    size_t k = 0;
+    for (const char *p = hashes; o && k < MAX_ITEMS; k++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        char *id = strndup(p, len);
+        if (!id) {
+            json_decref(o);
+            o = NULL;
+            break;
+        }
+        const struct torrent *t = len == 40 ? session_find_hex(q->s, id) : NULL;
+        int64_t v = t && !t->removing ? (up ? t->up_limit : t->dl_limit) : -1;
+        json_object_set_new(o, id, json_integer(v));
+        free(id);
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (o)
+        web_reply_json(r, o);
+    else
+        web_reply_error(r, 500, NULL);
+}
+
+static void h_download_limit(struct web_req *r, void *ud) { limit_query(r, ud, false); }
+static void h_upload_limit(struct web_req *r, void *ud) { limit_query(r, ud, true); }
+
+static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
+{
+    const char *lim = web_req_param(r, "limit");
+    struct qbt_v2_list l;
+    if (!lim) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    bool ok;
+    int64_t v = to_int(lim, &ok);
+    if (v <= 0)
+        v = 0;   /* 0 and -1 both mean unlimited */
+    if (!targets_of(r, q, "hashes", &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        if (up)
+            l.v[i]->up_limit = v;
+        else
+            l.v[i]->dl_limit = v;
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+}
+
+static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, false); }
+static void h_set_upload_limit(struct web_req *r, void *ud) { set_limit(r, ud, true); }
+
+static void h_set_share_limits(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *ratio = web_req_param(r, "ratioLimit"), *st = web_req_param(r, "seedingTimeLimit"),
+               *ist = web_req_param(r, "inactiveSeedingTimeLimit");
+    struct qbt_v2_list l;
+    if (!ratio || !st || !ist) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    bool ok;
+    double rl = to_real(ratio);
+    int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
+    if (!targets_of(r, q, "hashes", &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        l.v[i]->ratio_limit = rl;
+        l.v[i]->seeding_time_limit = stl;
+        l.v[i]->inactive_seeding_time_limit = istl;
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+}
+
+/* ---- flags ---- */
+
+enum flag { F_SEQUENTIAL, F_FIRST_LAST, F_SUPER_SEEDING };
+
+static bool *flag_of(struct torrent *t, enum flag f)
+{
+    return f == F_SEQUENTIAL ? &t->sequential : f == F_FIRST_LAST ? &t->first_last_piece : &t->super_seeding;
+}
+
+/* value < 0: toggle. */
+static void set_flag(struct web_req *r, struct qbt_v2 *q, enum flag f, int value)
+{
+    struct qbt_v2_list l;
+    if (!targets_of(r, q, "hashes", &l))
+        return;
+    struct batch *b = batch_new(r);
+    for (size_t i = 0; b && i < l.n; i++) {
+        bool *p = flag_of(l.v[i], f);
+        bool nv = value < 0 ? !*p : value == 1;
+        if (nv == *p)
+            continue;
+        *p = nv;
+        batch_save(b, l.v[i]);
+    }
+    qbt_v2_list_free(&l);
+    if (b)
+        batch_done(b, 0);
+}
+
+static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, F_SEQUENTIAL, -1); }
+static void h_toggle_first_last(struct web_req *r, void *ud) { set_flag(r, ud, F_FIRST_LAST, -1); }
+
+static void h_set_super_seeding(struct web_req *r, void *ud)
+{
+    if (!web_req_param(r, "value")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    set_flag(r, ud, F_SUPER_SEEDING, web_req_bool(r, "value", false));
+}
+
+/* ---- trackers ---- */
+
+static void h_add_trackers(struct web_req *r, void *ud)
+{
+    const char *urls = web_req_param(r, "urls");
+    if (!urls || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    /* One URL a line; an empty line starts the next tier. */
+    int tier = 0;
+    size_t k = 0, added = 0;
+    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        while (len && isspace((unsigned char)*p))
+            p++, len--;
+        while (len && isspace((unsigned char)p[len - 1]))
+            len--;
+        if (len == 0) {
+            if (tier < INT_MAX)
+                tier++;
+        } else {
+            char *u = strndup(p, len);
+            int rc = u ? tracker_set_add(t->trk, u, tier) : -ENOMEM;
+            if (rc == 0)
+                added++;
+            else if (rc != -EEXIST)
+                log_debug("addTrackers: %s refused (%d)", u ? u : "?", rc);
+            free(u);
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    if (added) {
+        torrent_touch(t);
+        if (!t->stopped)
+            torrent_reannounce(t);
+    }
+    web_reply_ok(r);
+}
+
+static void h_edit_tracker(struct web_req *r, void *ud)
+{
+    const char *orig = web_req_param(r, "origUrl"), *nu = web_req_param(r, "newUrl");
+    if (!orig || !nu || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    if (!*nu || !t->trk) {
+        web_reply_error(r, 400, "New tracker URL is invalid");
+        return;
+    }
+    bool found = false;
+    for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
+        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
+        if (strcmp(e->url, nu) == 0) {
+            web_reply_error(r, 409, "New tracker URL already exists");
+            return;
+        }
+        found |= strcmp(e->url, orig) == 0;
+    }
+    if (!found) {
+        web_reply_error(r, 409, "Tracker not found");
+        return;
+    }
+    int rc = tracker_set_replace(t->trk, orig, nu);
+    if (rc == -EINVAL) {
+        web_reply_error(r, 400, "New tracker URL is invalid");
+        return;
+    }
+    if (rc != 0) {
+        web_reply_error(r, rc == -EEXIST ? 409 : 500, rc == -EEXIST ? "New tracker URL already exists" : NULL);
+        return;
+    }
+    torrent_touch(t);
+    if (!t->stopped)
+        torrent_reannounce(t);
+    web_reply_ok(r);
+}
+
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* QUrl::fromPercentEncoding: %XX decoded, anything else kept. */
+static char *percent_decode(const char *s, size_t len)
+{
+    char *out = malloc(len + 1);
+    size_t w = 0;
+    for (size_t i = 0; out && i < len; i++) {
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 && (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[w++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[w++] = s[i];
+        }
+    }
+    if (out)
+        out[w] = 0;
+    return out;
+}
+
+static void remove_urls(struct torrent *t, const char *urls)
+{
+    size_t k = 0, removed = 0;
+    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len) {
+            char *u = percent_decode(p, len);
+            removed += u && tracker_set_remove(t->trk, u) == 0;
+            free(u);
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (removed)
+        torrent_touch(t);
+}
+
+static void h_remove_trackers(struct web_req *r, void *ud)
+{
+    struct qbt_v2 *q = ud;
+    const char *urls = web_req_param(r, "urls"), *hash = web_req_param(r, "hash");
+    if (!urls || !hash) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (strcmp(hash, "*") == 0) {
+        for (size_t i = 0; i < q->s->num_torrents; i++)
+            if (!q->s->torrents[i]->removing)
+                remove_urls(q->s->torrents[i], urls);
+        web_reply_ok(r);
+        return;
+    }
+    struct torrent *t = single(r, q);
+    if (!t)
+        return;
+    remove_urls(t, urls);
+    web_reply_ok(r);
+}
+
+/* ---- web seeds ---- */
+
+/* QUrl StrictMode validity, roughly: not empty, no spaces or controls, none
+ * of the characters a URL may not carry raw, well-formed %XX escapes. */
+static bool url_valid(const char *u)
+{
+    if (!u || !*u)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f || strchr("\"<>\\^`{|}", *p))
+            return false;
+        if (*p == '%' && (hexval(p[1]) < 0 || hexval(p[2]) < 0))
+            return false;
+    }
+    return true;
+}
+
+static bool scheme_ok(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0 ||
+           strncasecmp(u, "ftp://", 6) == 0;
+}
+
+static ssize_t web_seed_index(const struct bt_metainfo *mi, const char *u)
+{
+    for (size_t i = 0; i < mi->num_web_seeds; i++)
+        if (strcmp(mi->web_seeds[i], u) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static int web_seed_add(struct bt_metainfo *mi, const char *u)
+{
+    if (web_seed_index(mi, u) >= 0)
+        return 0;
+    if (mi->num_web_seeds >= MAX_WEB_SEEDS)
+        return -ENOSPC;
+    char *dup = strdup(u);
+    char **v = dup ? realloc(mi->web_seeds, (mi->num_web_seeds + 1) * sizeof(*v)) : NULL;
+    if (!v) {
+        free(dup);
+        return -ENOMEM;
+    }
+    mi->web_seeds = v;
+    v[mi->num_web_seeds++] = dup;
+    return 1;
+}
+
+static bool web_seed_remove(struct bt_metainfo *mi, const char *u)
+{
+    ssize_t i = web_seed_index(mi, u);
+    if (i < 0)
+        return false;
+    free(mi->web_seeds[i]);
+    memmove(&mi->web_seeds[i], &mi->web_seeds[i + 1], (mi->num_web_seeds - (size_t)i - 1) * sizeof(char *));
+    mi->num_web_seeds--;
+    return true;
+}
+
+/* Splits urls on '|' (empty parts skipped), trimmed, into a NULL-terminated
+ * array; checks each (and its scheme if asked).  Replies 400 itself. */
+static char **web_seed_list(struct web_req *r, const char *urls, bool check_scheme)
+{
+    char **v = calloc(MAX_ITEMS + 1, sizeof(*v));
+    size_t n = 0;
+    char msg[600];
+    for (const char *p = urls; v && n < MAX_ITEMS;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len) {
+            char *raw = strndup(p, len);
+            const char *s = raw;
+            while (s && isspace((unsigned char)*s))
+                s++;
+            size_t sl = s ? strlen(s) : 0;
+            while (sl && isspace((unsigned char)s[sl - 1]))
+                sl--;
+            char *u = s ? strndup(s, sl) : NULL;
+            const char *err = NULL;
+            if (!u)
+                err = "";
+            else if (!url_valid(u))
+                snprintf(msg, sizeof(msg), "\"%.500s\" is not a valid URL", raw), err = msg;
+            else if (check_scheme && !scheme_ok(u))
+                err = "URL scheme must be one of " WEB_SEED_SCHEMES;
+            free(raw);
+            if (err) {
+                free(u);
+                for (size_t i = 0; i < n; i++)
+                    free(v[i]);
+                free(v);
+                web_reply_error(r, *err ? 400 : 500, *err ? err : NULL);
+                return NULL;
+            }
+            v[n++] = u;
+        }
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (!v)
+        web_reply_error(r, 500, NULL);
+    return v;
+}
+
+static void free_list(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void h_add_web_seeds(struct web_req *r, void *ud)
+{
+    const char *urls = web_req_param(r, "urls");
+    if (!urls || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    char **v = web_seed_list(r, urls, true);
+    if (!v)
+        return;
+    bool changed = false;
+    for (size_t i = 0; v[i]; i++)
+        changed |= web_seed_add(t->mi, v[i]) > 0;
+    free_list(v);
+    if (changed)
+        torrent_touch(t);
+    web_reply_ok(r);
+}
+
+static void h_remove_web_seeds(struct web_req *r, void *ud)
+{
+    const char *urls = web_req_param(r, "urls");
+    if (!urls || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    char **v = web_seed_list(r, urls, false);
+    if (!v)
+        return;
+    bool changed = false;
+    for (size_t i = 0; v[i]; i++)
+        changed |= web_seed_remove(t->mi, v[i]);
+    free_list(v);
+    if (changed)
+        torrent_touch(t);
+    web_reply_ok(r);
+}
+
+static void h_edit_web_seed(struct web_req *r, void *ud)
+{
+    const char *orig = web_req_param(r, "origUrl"), *nu = web_req_param(r, "newUrl");
+    if (!orig || !nu || !web_req_param(r, "hash")) {
+        web_reply_error(r, 400, NULL);
+        return;
+    }
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    char msg[600];
+    const char *bad = !url_valid(orig) ? orig : !url_valid(nu) ? nu : NULL;
+    if (bad) {
+        snprintf(msg, sizeof(msg), "\"%.500s\" is not a valid URL", bad);
+        web_reply_error(r, 400, msg);
+        return;
+    }
+    if (!scheme_ok(nu)) {
+        web_reply_error(r, 400, "URL scheme must be one of " WEB_SEED_SCHEMES);
+        return;
+    }
+    if (web_seed_index(t->mi, orig) < 0) {
+        snprintf(msg, sizeof(msg), "\"%.500s\" is not an existing URL", orig);
+        web_reply_error(r, 409, msg);
+        return;
+    }
+    if (strcmp(orig, nu) != 0) {
+        web_seed_remove(t->mi, orig);
+        if (web_seed_add(t->mi, nu) < 0) {
+            web_reply_error(r, 500, NULL);
+            return;
+        }
+        torrent_touch(t);
+    }
+    web_reply_ok(r);
+}
+
+/* ---- export ---- */
+
+static void h_export(struct web_req *r, void *ud)
+{
+    struct torrent *t = single(r, ud);
+    if (!t)
+        return;
+    const struct bt_metainfo *mi = t->mi;
+    uint8_t *built = NULL;
+    const uint8_t *body = mi ? mi->torrent_raw : NULL;
+    size_t len = mi ? mi->torrent_len : 0;
+    if (!body && mi && mi->info_raw) {
+        /* Metadata from peers only: wrap the info dict. */
+        len = mi->info_len + 8;
+        built = malloc(len);
+        if (built) {
+            memcpy(built, "d4:info", 7);
+            memcpy(built + 7, mi->info_raw, mi->info_len);
+            built[len - 1] = 'e';
+        }
+        body = built;
+    }
+    if (!body) {
+        web_reply_error(r, 409, "Unable to export torrent file. Error: the torrent has no metadata");
+        return;
+    }
+    char disp[80];
+    snprintf(disp, sizeof(disp), "attachment; filename=\"%s.torrent\"", t->hex);
+    web_req_add_header(r, "Content-Disposition", disp);
+    web_reply(r, 200, "application/x-bittorrent", body, len);
+    free(built);
+}
+
+/* ---- registration (called by qbt_v2_register_catalog) ---- */
+
+int qbt_v2_register_edit(struct qbt_v2 *q)
+{
+    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
+        {"/api/v2/torrents/setAutoManagement", WEB_POST, h_set_auto_management},
+        {"/api/v2/torrents/setLocation", WEB_POST, h_set_location},
+        {"/api/v2/torrents/setSavePath", WEB_POST, h_set_save_path},
+        {"/api/v2/torrents/setDownloadPath", WEB_POST, h_set_download_path},
+        {"/api/v2/torrents/rename", WEB_POST, h_rename},
+        {"/api/v2/torrents/filePrio", WEB_POST, h_file_prio},
+        {"/api/v2/torrents/downloadLimit", WEB_GETPOST, h_download_limit},
+        {"/api/v2/torrents/uploadLimit", WEB_GETPOST, h_upload_limit},
+        {"/api/v2/torrents/setDownloadLimit", WEB_POST, h_set_download_limit},
+        {"/api/v2/torrents/setUploadLimit", WEB_POST, h_set_upload_limit},
+        {"/api/v2/torrents/setShareLimits", WEB_POST, h_set_share_limits},
+        {"/api/v2/torrents/toggleSequentialDownload", WEB_POST, h_toggle_sequential},
+        {"/api/v2/torrents/toggleFirstLastPiecePrio", WEB_POST, h_toggle_first_last},
+        {"/api/v2/torrents/setSuperSeeding", WEB_POST, h_set_super_seeding},
+        {"/api/v2/torrents/addTrackers", WEB_POST, h_add_trackers},
+        {"/api/v2/torrents/editTracker", WEB_POST, h_edit_tracker},
+        {"/api/v2/torrents/removeTrackers", WEB_POST, h_remove_trackers},
+        {"/api/v2/torrents/addWebSeeds", WEB_POST, h_add_web_seeds},
+        {"/api/v2/torrents/editWebSeed", WEB_POST, h_edit_web_seed},
+        {"/api/v2/torrents/removeWebSeeds", WEB_POST, h_remove_web_seeds},
+        {"/api/v2/torrents/export", WEB_GETPOST, h_export},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
