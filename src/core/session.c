@@ -14,6 +14,7 @@
 #include "core/banlist.h"
 #include "core/limits.h"
 #include "core/peer.h"
+#include "core/queue.h"
 #include "core/torrent.h"
 #include "store/store.h"
 #include "util/fetch.h"
@@ -101,6 +102,7 @@ int session_index_add(struct session *s, struct torrent *t)
     while (s->index[j])
         j = (j + 1) & (s->index_cap - 1);
     s->index[j] = t;
+    t->queue_pos = (int64_t)s->num_torrents;
     s->torrents[s->num_torrents++] = t;
     session_touch(s, t);
     return 0;
@@ -116,6 +118,8 @@ void session_index_remove(struct session *s, struct torrent *t)
                 note_removed(s, t);
             memmove(&s->torrents[i], &s->torrents[i + 1], (s->num_torrents - i - 1) * sizeof *s->torrents);
             s->num_torrents--;
+            for (size_t k = i; k < s->num_torrents; k++)
+                s->torrents[k]->queue_pos = (int64_t)k;
             break;
         }
     }
@@ -309,6 +313,10 @@ static void on_tick(uv_timer_t *h)
     struct session *s = h->data;
     s->now_ms = uv_now(s->loop);
     s->tick_count++;
+    if (prefs_bool(&s->prefs, "queueing_enabled") || s->queue_was_enabled) {
+        queue_update(s);
+        s->queue_was_enabled = prefs_bool(&s->prefs, "queueing_enabled");
+    }
     /* The walk may deactivate torrents: iterate over a snapshot count from the end. */
     for (size_t i = s->num_active; i-- > 0;) {
         if (i < s->num_active)
@@ -463,6 +471,8 @@ int session_start(struct session *s)
         return rc;
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
+    queue_restore_order(s);
+    queue_update(s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
     limits_init(s);
     banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));

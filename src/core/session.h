@@ -81,6 +81,7 @@ struct session {
     struct ratelimit dl_limit, ul_limit;
     bool alt_speed;                  /* alternative limits in effect */
     bool throttled;                  /* some peer waits for tokens */
+    bool queue_was_enabled;          /* run the queue once more after it is switched off */
     uv_timer_t quota_timer;
 
     /* global statistics */

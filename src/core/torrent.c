@@ -207,6 +207,7 @@ static char *settings_json(const struct torrent *t)
                           "seeding_time_limit", (json_int_t)t->seeding_time_limit,
                           "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
                           "file_prios", prios);
+    json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -296,6 +297,8 @@ static void apply_settings(struct torrent *t, const char *settings)
         t->seeding_time_limit = json_integer_value(json_object_get(o, "seeding_time_limit"));
     if (json_object_get(o, "inactive_seeding_time_limit"))
         t->inactive_seeding_time_limit = json_integer_value(json_object_get(o, "inactive_seeding_time_limit"));
+    if (json_is_integer(json_object_get(o, "queue_pos")))
+        t->queue_pos = json_integer_value(json_object_get(o, "queue_pos"));
     json_t *prios = json_object_get(o, "file_prios");
     if (json_is_array(prios) && json_array_size(prios) == t->mi->num_files)
         for (size_t i = 0; i < t->mi->num_files; i++)
@@ -494,7 +497,7 @@ void torrent_recheck(struct torrent *t)
 
 static void activate(struct torrent *t)
 {
-    if (t->active || t->removing || t->phase != TP_READY || t->stopped)
+    if (t->active || t->removing || t->phase != TP_READY || t->stopped || t->queued)
         return;
     torrent_touch(t);
     t->active = true;
@@ -559,6 +562,18 @@ void torrent_stop(struct torrent *t)
         torrent_save_settings(t, NULL, NULL);
         torrent_save_resume(t);
     }
+}
+
+void torrent_set_queued(struct torrent *t, bool queued)
+{
+    if (t->queued == queued)
+        return;
+    t->queued = queued;
+    torrent_touch(t);
+    if (queued)
+        deactivate(t, true);
+    else
+        activate(t);
 }
 
 void torrent_set_forced(struct torrent *t, bool forced)
@@ -1217,7 +1232,7 @@ double torrent_progress(const struct torrent *t)
 
 int64_t torrent_eta(const struct torrent *t)
 {
-    if (t->stopped || torrent_is_finished(t) || t->phase != TP_READY)
+    if (t->stopped || t->queued || torrent_is_finished(t) || t->phase != TP_READY)
         return 8640000;
     struct rate tmp = t->dl_rate;
     uint64_t r = rate_get(&tmp, t->s->now_ms);
@@ -1255,12 +1270,16 @@ const char *torrent_state(const struct torrent *t)
     if (torrent_is_finished(t)) {
         if (t->stopped)
             return "stoppedUP";
+        if (t->queued)
+            return "queuedUP";
         if (t->forced)
             return "forcedUP";
         return rate_get(&up, t->s->now_ms) > 0 ? "uploading" : "stalledUP";
     }
     if (t->stopped)
         return "stoppedDL";
+    if (t->queued)
+        return "queuedDL";
     if (t->forced)
         return "forcedDL";
     return rate_get(&down, t->s->now_ms) > 0 ? "downloading" : "stalledDL";

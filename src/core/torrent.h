@@ -87,6 +87,8 @@ struct torrent {
     char *error;                 /* when TP_ERROR */
     bool had_metadata_complete;  /* finished before (checkingUP vs checkingDL) */
     bool needs_check;            /* added or restored while stopped: check on start */
+    bool queued;                 /* held back by the queue (queuedDL/queuedUP) */
+    int64_t queue_pos;           /* index in s->torrents; persisted */
     struct storage *st;
     struct bt_picker *picker;
     struct bitfield have;
@@ -179,6 +181,9 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
 /* After the API changed plain settings fields (name, limits, flags): persist
  * them (cb after the commit) and mark the torrent changed. */
 int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
+
+/* The queue (core/queue.c) holds a torrent back or lets it run. */
+void torrent_set_queued(struct torrent *t, bool queued);
 
 /* Marks the torrent changed for sync/maindata. */
 void torrent_touch(struct torrent *t);

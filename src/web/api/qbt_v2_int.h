@@ -47,6 +47,10 @@ struct qbt_v2_sync_main {
     uint64_t seq;                /* session change_seq folded in */
     uint64_t catalog_seq;        /* catalog seq folded in */
     bool catalog_synced;         /* catalog_seq is meaningful */
+    /* s->torrents as of the last fold (compared, never dereferenced): a
+     * queue move shifts priorities of torrents nobody touched */
+    const struct torrent **order;
+    size_t order_n;
     /* snapshot */
     json_t *torrents;            /* hash -> torrent object (no "hash") */
     json_t *aux;                 /* hash -> [tracker url, ...] of that torrent */
@@ -96,6 +100,7 @@ int qbt_v2_register_torrents(struct qbt_v2 *q);
 int qbt_v2_register_creator(struct qbt_v2 *q);
 int qbt_v2_register_log(struct qbt_v2 *q);
 int qbt_v2_register_catalog(struct qbt_v2 *q);   /* categories, tags, per-torrent edits */
+int qbt_v2_register_queue(struct qbt_v2 *q);
 void qbt_v2_torrents_close(struct qbt_v2 *q);
 
 /* The web session's client state, created on first use; NULL without a

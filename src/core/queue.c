@@ -1,0 +1,130 @@
+#include "core/queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/session.h"
+#include "core/torrent.h"
+
+void queue_reindex(struct session *s)
+{
+    for (size_t i = 0; i < s->num_torrents; i++)
+        s->torrents[i]->queue_pos = (int64_t)i;
+}
+
+static int by_saved_pos(const void *a, const void *b)
+{
+    const struct torrent *x = *(struct torrent *const *)a, *y = *(struct torrent *const *)b;
+    if (x->queue_pos != y->queue_pos)
+        return x->queue_pos < y->queue_pos ? -1 : 1;
+    return x->added_on < y->added_on ? -1 : x->added_on > y->added_on;
+}
+
+void queue_restore_order(struct session *s)
+{
+    if (s->num_torrents == 0)
+        return;
+    qsort(s->torrents, s->num_torrents, sizeof *s->torrents, by_saved_pos);
+    queue_reindex(s);
+}
+
+static bool takes_part(const struct torrent *t)
+{
+    return !t->removing && !t->stopped && !t->forced && (t->phase == TP_READY || t->phase == TP_CHECKING);
+}
+
+void queue_update(struct session *s)
+{
+    bool enabled = prefs_bool(&s->prefs, "queueing_enabled");
+    int64_t max_dl = prefs_int(&s->prefs, "max_active_downloads");
+    int64_t max_up = prefs_int(&s->prefs, "max_active_uploads");
+    int64_t max_all = prefs_int(&s->prefs, "max_active_torrents");
+    int64_t dl = 0, up = 0;
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        struct torrent *t = s->torrents[i];
+        bool allow = true;
+        if (enabled && takes_part(t)) {
+            bool seeding = torrent_is_finished(t);
+            int64_t *count = seeding ? &up : &dl;
+            int64_t max = seeding ? max_up : max_dl;
+            /* A negative limit means "no limit", as in qBittorrent. */
+            allow = (max < 0 || *count < max) && (max_all < 0 || dl + up < max_all);
+            if (allow)
+                (*count)++;
+        }
+        torrent_set_queued(t, !allow);
+    }
+}
+
+int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move how)
+{
+    if (!prefs_bool(&s->prefs, "queueing_enabled"))
+        return -EPERM;
+    if (n == 0)
+        return 0;
+    /* Work on positions: each selected torrent moves past unselected ones. */
+    bool *sel = calloc(s->num_torrents, sizeof *sel);
+    struct torrent **out = malloc(s->num_torrents * sizeof *out);
+    if (!sel || !out) {
+        free(sel);
+        free(out);
+        return -ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (ts[k]->queue_pos >= 0 && (size_t)ts[k]->queue_pos < s->num_torrents &&
+            s->torrents[ts[k]->queue_pos] == ts[k])
+            sel[ts[k]->queue_pos] = true;
+    size_t w = 0;
+    switch (how) {
+    case QUEUE_TOP:
+    case QUEUE_BOTTOM: {
+        bool first_pass_selected = how == QUEUE_TOP;
+        for (int pass = 0; pass < 2; pass++) {
+            bool want = pass == 0 ? first_pass_selected : !first_pass_selected;
+            for (size_t i = 0; i < s->num_torrents; i++)
+                if (sel[i] == want)
+                    out[w++] = s->torrents[i];
+        }
+        break;
+    }
+    case QUEUE_UP:
+        memcpy(out, s->torrents, s->num_torrents * sizeof *out);
+        for (size_t i = 1; i < s->num_torrents; i++) {
+            if (sel[i] && !sel[i - 1]) {
+                struct torrent *tmp = out[i - 1];
+                out[i - 1] = out[i];
+                out[i] = tmp;
+                sel[i - 1] = true;
+                sel[i] = false;
+            }
+        }
+        w = s->num_torrents;
+        break;
+    case QUEUE_DOWN:
+        memcpy(out, s->torrents, s->num_torrents * sizeof *out);
+        for (size_t i = s->num_torrents - 1; i-- > 0;) {
+            if (sel[i] && !sel[i + 1]) {
+                struct torrent *tmp = out[i + 1];
+                out[i + 1] = out[i];
+                out[i] = tmp;
+                sel[i + 1] = true;
+                sel[i] = false;
+            }
+        }
+        w = s->num_torrents;
+        break;
+    }
+    memcpy(s->torrents, out, w * sizeof *out);
+    free(out);
+    free(sel);
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        struct torrent *t = s->torrents[i];
+        if (t->queue_pos != (int64_t)i) {
+            t->queue_pos = (int64_t)i;
+            torrent_settings_changed(t, NULL, NULL);
+        }
+    }
+    queue_update(s);
+    return 0;
+}

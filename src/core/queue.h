@@ -1,0 +1,31 @@
+/* queue — qBittorrent's torrent queue: the order of s->torrents is the
+ * queue order; with queueing enabled only the first max_active_downloads
+ * unfinished and max_active_uploads finished torrents (max_active_torrents
+ * in all) run, the others wait as queuedDL / queuedUP.  Stopped and forced
+ * torrents do not take part.
+ */
+#ifndef TD_CORE_QUEUE_H
+#define TD_CORE_QUEUE_H
+
+#include <stddef.h>
+
+struct session;
+struct torrent;
+
+enum queue_move { QUEUE_UP, QUEUE_DOWN, QUEUE_TOP, QUEUE_BOTTOM };
+
+/* Starts and queues torrents so the limits hold.  Cheap enough for every
+ * tick: one walk over the torrents, only when queueing is enabled. */
+void queue_update(struct session *s);
+
+/* Moves the given torrents (API order kept among them) and persists the
+ * new positions.  Returns -EPERM when queueing is disabled. */
+int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move how);
+
+/* After loading: puts s->torrents in the saved queue order. */
+void queue_restore_order(struct session *s);
+
+/* Renumbers t->queue_pos after the array changed. */
+void queue_reindex(struct session *s);
+
+#endif
