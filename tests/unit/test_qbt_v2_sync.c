@@ -431,11 +431,29 @@ static void test_add_remove_priority(void **state)
     json_decref(o);
     assert_replay(w);
 
+    /* a queue move (order of s->torrents) touching only the moved torrent:
+     * the one it jumped over moves down too */
+    struct torrent *d = mk_torrent(w, "padded.torrent");
+    json_decref(sync_poll(w));
+    assert_ptr_equal(w->s.torrents[1], c);
+    assert_ptr_equal(w->s.torrents[2], d);
+    w->s.torrents[1] = d;
+    w->s.torrents[2] = c;
+    session_touch(&w->s, d);
+    o = sync_poll(w);
+    assert_int_equal(json_integer_value(json_object_get(tor(o, d), "priority")), 1);
+    assert_int_equal(json_integer_value(json_object_get(tor(o, c), "priority")), 2);
+    json_decref(o);
+    assert_replay(w);
+    rm_torrent(w, 3);
+    json_decref(sync_poll(w));
+
     /* re-added after removal between two polls: whole again, not removed */
     rm_torrent(w, 2);
     json_decref(sync_poll(w));
     struct torrent *c2 = mk_torrent(w, "private.torrent");
     rm_torrent(w, 1);
+    assert_true(w->live[4]);
     o = sync_poll(w);
     assert_true(json_object_size(tor(o, c2)) >= 50);
     assert_true(has_str(json_object_get(o, "torrents_removed"), b->hex));

@@ -16,7 +16,8 @@
  *
  * Queue priorities: a torrent's `priority` depends on the torrents before
  * it.  It can only move when a torrent enters or leaves the queue (added,
- * removed, finished or unfinished); only then is the whole queue walked.
+ * removed, finished or unfinished) or the queue order changes (a pointer
+ * compare of s->torrents); only then is the whole queue walked.
  */
 #include <errno.h>
 #include <limits.h>
@@ -138,7 +139,27 @@ static void main_clear(struct qbt_v2_sync_main *m)
 #define FREE_FIELD(f) json_decref(m->f);
     MAIN_FIELDS(FREE_FIELD)
 #undef FREE_FIELD
+    free(m->order);
     memset(m, 0, sizeof(*m));
+}
+
+/* True when the queue order differs from the last fold's; keeps the new one.
+ * A pointer compare over the torrent array: no torrent is looked at. */
+static bool order_changed(struct qbt_v2_sync_main *m, struct session *s, bool *oom)
+{
+    size_t n = s->num_torrents;
+    if (m->order && m->order_n == n && memcmp(m->order, s->torrents, n * sizeof(*m->order)) == 0)
+        return false;
+    const struct torrent **o = realloc(m->order, (n ? n : 1) * sizeof(*o));
+    if (!o) {
+        *oom = true;
+        return true;
+    }
+    if (n)
+        memcpy(o, s->torrents, n * sizeof(*o));
+    m->order = o;
+    m->order_n = n;
+    return true;
 }
 
 static void buf_clear(struct qbt_v2_sync_main *m)
@@ -443,6 +464,8 @@ static int main_fold(struct qbt_v2_sync_main *m, struct session *s, bool *rebuil
     } else {
         session_changed_since(s, m->seq, on_changed, &f);
     }
+    if (order_changed(m, s, &f.oom))
+        f.queue_moved = true;
     bool ok = !f.oom;
     if (ok && f.queue_moved)
         ok = queue_walk(m, s, m->valid ? m->seq : 0);
