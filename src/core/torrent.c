@@ -997,6 +997,61 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
     }
 }
 
+/* ---- share limits ---- */
+
+double torrent_ratio(const struct torrent *t)
+{
+    /* qBittorrent's rule: a seed that lost its statistics (or was added
+     * with its data) counts what it has as downloaded. */
+    int64_t down = t->downloaded < t->wanted_done / 100 ? t->wanted_done : t->downloaded;
+    if (down <= 0)
+        return t->uploaded > 0 ? -1 : 0;
+    return (double)t->uploaded / (double)down;
+}
+
+static void check_share_limits(struct torrent *t)
+{
+    const struct prefs *p = &t->s->prefs;
+    double ratio_limit = t->ratio_limit;
+    if (ratio_limit <= -2)
+        ratio_limit = prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
+    int64_t seed_limit = t->seeding_time_limit;
+    if (seed_limit <= -2)
+        seed_limit = prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
+    int64_t idle_limit = t->inactive_seeding_time_limit;
+    if (idle_limit <= -2)
+        idle_limit = prefs_bool(p, "max_inactive_seeding_time_enabled") ? prefs_int(p, "max_inactive_seeding_time") : -1;
+
+    double ratio = torrent_ratio(t);
+    int64_t idle = t->last_activity > 0 ? now_s() - t->last_activity : t->seeding_time;
+    const char *why = NULL;
+    if (ratio_limit >= 0 && ratio >= 0 && ratio >= ratio_limit)
+        why = "ratio";
+    else if (seed_limit >= 0 && t->seeding_time >= seed_limit * 60)
+        why = "seeding time";
+    else if (idle_limit >= 0 && idle >= idle_limit * 60)
+        why = "inactive seeding time";
+    if (!why)
+        return;
+    int64_t act = prefs_int(p, "max_ratio_act");
+    log_msg(LOG_INFO, "'%s' reached its %s limit", torrent_name(t), why);
+    switch (act) {
+    case 1:
+    case 3:
+        torrent_remove(t, act == 3, NULL, NULL);
+        break;
+    case 2:
+        if (!t->super_seeding) {
+            t->super_seeding = true;
+            torrent_settings_changed(t, NULL, NULL);
+        }
+        break;
+    default:
+        torrent_stop(t);
+        break;
+    }
+}
+
 /* ---- tick ---- */
 
 void torrent_tick(struct torrent *t, uint64_t now_ms)
@@ -1023,6 +1078,9 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
         run_choker(t);
     if (t->resume_dirty && now_ms - t->resume_saved_ms >= TORRENT_RESUME_INTERVAL_MS)
         torrent_save_resume(t);
+    /* Last: it may stop or remove the torrent. */
+    if (finished && !t->super_seeding)
+        check_share_limits(t);
 }
 
 /* ---- removal ---- */

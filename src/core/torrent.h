@@ -193,6 +193,8 @@ const char *torrent_state(const struct torrent *t);
 const char *torrent_name(const struct torrent *t);
 bool torrent_is_finished(const struct torrent *t);   /* all wanted pieces */
 double torrent_progress(const struct torrent *t);
+/* All-time upload / download as qBittorrent computes it; -1 = infinite. */
+double torrent_ratio(const struct torrent *t);
 int64_t torrent_eta(const struct torrent *t);
 int64_t torrent_piece_size(const struct torrent *t, uint32_t piece);
 unsigned torrent_num_seeds(const struct torrent *t);
