@@ -424,6 +424,10 @@ def compare_steps(td_steps, qb_steps):
                 a, b = pick(vt, p), pick(vq, p)
                 if a != b:
                     probs.append("%s value %s: torrentd %r, 4.5.2 %r" % (where, p, a, b))
+            for p in opts.get("svalues", ()):          # order not specified: compare sorted
+                a, b = sorted(map(str, pick(vt, p))), sorted(map(str, pick(vq, p)))
+                if a != b:
+                    probs.append("%s value %s: torrentd %r, 4.5.2 %r" % (where, p, a, b))
             if opts.get("length") and len(vt) != len(vq):
                 probs.append("%s length %d in torrentd, %d in 4.5.2" % (where, len(vt), len(vq)))
     return probs
@@ -618,7 +622,7 @@ def c_torrents_info(rec):
     rec.get("torrents/info")
     for f in ("all", "seeding", "completed", "downloading", "stopped", "running", "active",
               "inactive", "stalled", "stalled_uploading", "checking", "errored"):
-        rec.get("torrents/info", {"hashes": hs, "filter": f}, length=True, values=["$[].hash"])
+        rec.get("torrents/info", {"hashes": hs, "filter": f}, length=True, svalues=["$[].hash"])
     rec.get("torrents/info", {"hashes": hs, "sort": "name"}, values=["$[].hash"])
     rec.get("torrents/info", {"hashes": hs, "sort": "name", "reverse": "true"}, values=["$[].hash"])
     rec.get("torrents/info", {"hashes": hs, "sort": "size", "limit": "1"}, values=["$[].hash"])
@@ -742,6 +746,7 @@ def c_queue(rec):
     try:
         for op in ("topPrio", "bottomPrio", "increasePrio", "decreasePrio"):
             rec.post("torrents/" + op, {"hashes": MULTI_H}, label="%s queueing on" % op)
+        time.sleep(1.0)                 # 4.5.2 shows queue positions at its next refresh
         rec.get("torrents/info", {"hashes": MULTI_H}, values=["$[].priority"])
         rec.get("torrents/info", {"hashes": SEED_H}, values=["$[].priority"], label="finished has priority 0")
     finally:
@@ -759,6 +764,7 @@ def c_toggles(rec):
     rec.post("torrents/toggleSequentialDownload", {"hashes": h}, label="toggle back")
     rec.post("torrents/toggleFirstLastPiecePrio", {"hashes": h}, label="toggle back")
     rec.post("torrents/setSuperSeeding", {"hashes": SEED_H, "value": "true"})
+    time.sleep(1.0)
     rec.get("torrents/info", {"hashes": SEED_H}, values=["$[].super_seeding"])
     rec.post("torrents/setSuperSeeding", {"hashes": SEED_H, "value": "false"}, label="off")
     rec.post("torrents/setAutoManagement", {"hashes": MULTI_H, "enable": "false"})
@@ -807,6 +813,7 @@ def c_file_prio(rec):
     h = MULTI_H
     rec.post("torrents/filePrio", {"hash": h, "id": "0", "priority": "0"})
     rec.post("torrents/filePrio", {"hash": h, "id": "1|2", "priority": "7"}, label="two ids")
+    time.sleep(1.0)                     # 4.5.2 updates `size` at its next refresh
     rec.get("torrents/files", {"hash": h}, values=["$[].priority"])
     rec.get("torrents/info", {"hashes": h}, values=["$[].size", "$[].total_size"])
     rec.post("torrents/filePrio", {"hash": h, "id": "0", "priority": "3"}, label="invalid priority")
