@@ -376,7 +376,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         return;
     p->in.len += (size_t)nread;
     p->last_recv_ms = uv_now(p->s->loop);
-    if (p->t && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
+    if (p->t && p->t->mi && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
         uv_read_stop((uv_stream_t *)&p->tcp);
         p->read_paused = true;
     }
@@ -391,14 +391,30 @@ static void send_initial(struct peer *p)
     if (p->ext) {
         struct bt_ext_handshake ours;
         memset(&ours, 0, sizeof ours);
-        ours.metadata_size = -1;
+        ours.ut_metadata = PEER_EXT_METADATA;
+        ours.ut_pex = PEER_EXT_PEX;
+        ours.metadata_size = t->mi && !t->mi->is_private ? (int64_t)t->mi->info_len : -1;
         ours.reqq = 500;
         ours.listen_port = p->s->listen_port;
         snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
+        if (p->addr.ss_family == AF_INET) {
+            memcpy(ours.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
+            ours.yourip_len = 4;
+        } else {
+            memcpy(ours.yourip, &((struct sockaddr_in6 *)&p->addr)->sin6_addr, 16);
+            ours.yourip_len = 16;
+        }
         struct buf payload = BUF_INIT;
         if (bt_ext_handshake_build(&payload, &ours) == 0)
             bt_wire_put_extended(&p->out, 0, buf_head(&payload), buf_size(&payload));
         buf_free(&payload);
+    }
+    if (!t->mi) {
+        /* Nothing to offer but the will to learn the metadata. */
+        if (p->fast)
+            bt_wire_put_have_none(&p->out);
+        peer_flush(p);
+        return;
     }
     uint32_t n = t->mi->num_pieces;
     if (p->fast && t->have.count == n)
@@ -437,7 +453,7 @@ static int on_handshake(struct peer *p)
     bt_wire_peer_client(hs.peer_id, p->client, sizeof p->client);
     p->fast = hs.fast;
     p->ext = hs.ext;
-    if (bitfield_init(&p->have, p->t->mi->num_pieces) != 0)
+    if (p->t->mi && bitfield_init(&p->have, p->t->mi->num_pieces) != 0)
         return -ENOMEM;
     p->state = PEER_ACTIVE;
     send_initial(p);
@@ -460,9 +476,55 @@ static void drop_all_requests(struct peer *p)
     p->num_reqs = 0;
 }
 
+/* Before the metadata is known only the extension protocol matters; piece
+ * messages cannot even be validated. */
+static int on_message_no_metadata(struct peer *p, const struct bt_msg *m)
+{
+    struct torrent *t = p->t;
+    switch (m->id) {
+    case BT_MSG_CHOKE:
+        p->peer_choking = true;
+        return 0;
+    case BT_MSG_UNCHOKE:
+        p->peer_choking = false;
+        return 0;
+    case BT_MSG_INTERESTED:
+        p->peer_interested = true;
+        return 0;
+    case BT_MSG_NOT_INTERESTED:
+        p->peer_interested = false;
+        return 0;
+    case BT_MSG_HAVE_ALL:
+        p->have_all = true;
+        return 0;
+    case BT_MSG_REQUEST:
+        if (p->fast)
+            bt_wire_put_reject(&p->out, m->index, m->begin, m->length);
+        return 0;
+    case BT_MSG_EXTENDED:
+        break;
+    default:
+        return 0;
+    }
+    if (m->ext_id == 0) {
+        if (bt_ext_handshake_parse(m->payload, m->payload_len, &p->rext) != 0)
+            return -EPROTO;
+        if (p->rext.client[0])
+            snprintf(p->client, sizeof p->client, "%s", p->rext.client);
+        torrent_on_ext_handshake(t, p);
+    } else if (m->ext_id == PEER_EXT_METADATA) {
+        torrent_on_metadata_msg(t, p, m->payload, m->payload_len);
+    } else if (m->ext_id == PEER_EXT_PEX) {
+        torrent_on_pex_msg(t, p, m->payload, m->payload_len);
+    }
+    return 0;
+}
+
 static int on_message(struct peer *p, const struct bt_msg *m)
 {
     struct torrent *t = p->t;
+    if (!t->mi)
+        return on_message_no_metadata(p, m);
     uint32_t n = t->mi->num_pieces;
     bool first = !p->bitfield_seen;
     switch (m->id) {
@@ -566,13 +628,7 @@ static int on_message(struct peer *p, const struct bt_msg *m)
             bt_picker_block_cancel(t->picker, m->index, m->begin, p);
         return 0;
     case BT_MSG_EXTENDED:
-        if (m->ext_id == 0) {
-            if (bt_ext_handshake_parse(m->payload, m->payload_len, &p->rext) != 0)
-                return -EPROTO;
-            if (p->rext.client[0])
-                snprintf(p->client, sizeof p->client, "%s", p->rext.client);
-        }
-        return 0;
+        return on_message_no_metadata(p, m);
     default:
         /* allowed_fast, suggest, port and unknown ids: nothing to do yet. */
         return 0;

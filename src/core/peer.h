@@ -22,6 +22,7 @@
 
 struct session;
 struct torrent;
+struct bt_pex_state;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
 
@@ -73,6 +74,7 @@ struct peer {
     bool read_paused;               /* download limit: not reading until dl_debt is paid */
     bool up_throttled;              /* upload limit: waiting for tokens */
     uint64_t dl_debt;
+    struct bt_pex_state *pex;       /* what this peer was told last (ut_pex) */
 
     struct peer_req *reqs;          /* ours, outstanding */
     int num_reqs, cap_reqs;
@@ -85,6 +87,9 @@ struct peer {
     uint64_t connected_ms, last_recv_ms, last_send_ms, last_block_ms;
     int strikes;
 };
+
+/* Our BEP10 message ids (what we put in the handshake's "m"). */
+enum { PEER_EXT_PEX = 1, PEER_EXT_METADATA = 2 };
 
 enum { PEER_SRC_TRACKER = 1, PEER_SRC_INCOMING = 2, PEER_SRC_API = 4, PEER_SRC_PEX = 8, PEER_SRC_DHT = 16 };
 

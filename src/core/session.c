@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
@@ -354,16 +355,6 @@ static int load_pref(void *ud, const char *key, const char *value)
 static int load_torrent(void *ud, const struct store_torrent_row *row)
 {
     struct session *s = ud;
-    if (!row->metainfo) {
-        log_msg(LOG_WARNING, "torrent %s has no metadata; magnets are not supported yet", row->hash);
-        return 0;
-    }
-    struct bt_metainfo *mi;
-    char err[256];
-    if (bt_metainfo_parse(row->metainfo, row->metainfo_len, &mi, err, sizeof err) != 0) {
-        log_msg(LOG_WARNING, "stored torrent %s is unreadable: %s", row->hash, err);
-        return 0;
-    }
     /* Storage is opened at creation, so the save path must be known first;
      * the rest of the settings are applied by torrent_restore. */
     json_error_t e;
@@ -372,11 +363,30 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
         .save_path = json_string_value(json_object_get(settings, "save_path")),
         .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
     };
-    struct torrent *t;
-    int rc = torrent_create(s, mi, &p, row->added_on, &t);
+    struct torrent *t = NULL;
+    char err[256] = "";
+    int rc;
+    if (row->metainfo) {
+        struct bt_metainfo *mi;
+        rc = bt_metainfo_parse(row->metainfo, row->metainfo_len, &mi, err, sizeof err);
+        if (rc == 0)
+            rc = torrent_create(s, mi, &p, row->added_on, &t);
+    } else if (row->magnet) {
+        struct bt_magnet *m;
+        rc = bt_magnet_parse(row->magnet, &m, err, sizeof err);
+        if (rc == 0) {
+            rc = torrent_create_magnet(s, m, &p, row->added_on, &t);
+            bt_magnet_free(m);
+        }
+    } else {
+        rc = -ENOENT;
+        snprintf(err, sizeof err, "neither metadata nor a magnet link");
+    }
     json_decref(settings);
-    if (rc != 0)
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "stored torrent %s cannot be loaded: %s", row->hash, *err ? err : strerror(-rc));
         return 0;
+    }
     torrent_restore(t, row->settings, row->have, row->have_len, row->files, row->files_len, row->stats);
     return 0;
 }

@@ -6,7 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bt/bencode.h"
+#include "bt/magnet.h"
+#include "bt/metadata.h"
 #include "bt/metainfo.h"
+#include "bt/pex.h"
 #include "bt/picker.h"
 #include "bt/tracker/tracker.h"
 #include "bt/wire.h"
@@ -15,6 +19,7 @@
 #include "core/session.h"
 #include "disk/storage.h"
 #include "store/store.h"
+#include "util/hex.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -29,10 +34,18 @@ static void start_check(struct torrent *t);
 static void defer_check(struct torrent *t);
 static void maybe_finish_removal(struct torrent *t);
 static void on_finished(struct torrent *t);
+static void defer_check(struct torrent *t);
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
-const char *torrent_name(const struct torrent *t) { return t->name ? t->name : t->mi->name; }
+const char *torrent_name(const struct torrent *t)
+{
+    if (t->name)
+        return t->name;
+    if (t->mi)
+        return t->mi->name;
+    return t->magnet_name ? t->magnet_name : t->hex;
+}
 
 int64_t torrent_piece_size(const struct torrent *t, uint32_t piece)
 {
@@ -41,7 +54,7 @@ int64_t torrent_piece_size(const struct torrent *t, uint32_t piece)
 
 bool torrent_is_finished(const struct torrent *t)
 {
-    return t->phase == TP_READY && t->wanted_done >= t->wanted_size;
+    return t->mi && t->phase == TP_READY && t->wanted_done >= t->wanted_size;
 }
 
 static bool piece_wanted(const struct torrent *t, uint32_t piece)
@@ -54,6 +67,8 @@ static bool piece_wanted(const struct torrent *t, uint32_t piece)
 static void apply_file_priorities(struct torrent *t)
 {
     const struct bt_metainfo *mi = t->mi;
+    if (!mi)
+        return;
     uint8_t *pp = calloc(mi->num_pieces, 1);
     if (!pp)
         return;
@@ -106,18 +121,16 @@ static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t 
 
 static void on_tracker_changed(void *ud) { (void)ud; }
 
-int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
-                   int64_t added_on, struct torrent **out)
+/* Fields every torrent has, with or without metadata. */
+static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[20],
+                                     const struct torrent_add_params *p, int64_t added_on)
 {
     struct torrent *t = calloc(1, sizeof *t);
-    if (!t) {
-        bt_metainfo_free(mi);
-        return -ENOMEM;
-    }
+    if (!t)
+        return NULL;
     t->s = s;
-    t->mi = mi;
-    memcpy(t->info_hash, mi->info_hash, 20);
-    memcpy(t->hex, mi->info_hash_hex, 41);
+    memcpy(t->info_hash, info_hash, 20);
+    hex_encode(info_hash, 20, t->hex);
     const char *sp = p && p->save_path && *p->save_path ? p->save_path : session_default_save_path(s);
     t->save_path = strdup(sp);
     t->category = strdup(p && p->category ? p->category : "");
@@ -125,7 +138,7 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
     t->tags = json_array();
     if (p && p->tags && *p->tags) {
         char *dup = strdup(p->tags), *save = NULL;
-        for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        for (char *tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
             while (*tok == ' ')
                 tok++;
             if (*tok)
@@ -150,37 +163,65 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
     t->phase = TP_LOADING;
     rate_init(&t->dl_rate);
     rate_init(&t->ul_rate);
-    t->file_prios = malloc(mi->num_files ? mi->num_files : 1);
-    if (t->file_prios)
-        memset(t->file_prios, 1, mi->num_files ? mi->num_files : 1);
-    t->picker = bt_picker_new(mi->num_pieces, mi->piece_length, mi->total_size);
-    if (!t->file_prios || !t->picker || !t->save_path || !t->category ||
-        bitfield_init(&t->have, mi->num_pieces) != 0 || bitfield_init(&t->wanted, mi->num_pieces) != 0 ||
-        storage_open(s->loop, mi, t->save_path, &t->st) != 0) {
-        log_msg(LOG_WARNING, "cannot set up torrent %s", mi->info_hash_hex);
-        /* Nothing is registered yet: plain frees are enough. */
-        if (t->st)
-            storage_close(t->st, NULL, NULL);
-        bt_picker_free(t->picker);
-        bitfield_free(&t->have);
-        bitfield_free(&t->wanted);
-        free(t->file_prios);
+    ratelimit_init(&t->dl_limit_rl);
+    ratelimit_init(&t->ul_limit_rl);
+    limits_apply_torrent(t);
+    if (!t->save_path || !t->category || !t->tags) {
         free(t->save_path);
         free(t->category);
         free(t->name);
         json_decref(t->tags);
-        bt_metainfo_free(mi);
         free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Gives the torrent its metadata: pieces, files, storage.  Takes mi; on
+ * failure mi is freed and the torrent stays without metadata. */
+static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
+{
+    size_t nf = mi->num_files ? mi->num_files : 1;
+    t->file_prios = malloc(nf);
+    if (t->file_prios)
+        memset(t->file_prios, 1, nf);
+    t->picker = bt_picker_new(mi->num_pieces, mi->piece_length, mi->total_size);
+    if (!t->file_prios || !t->picker || bitfield_init(&t->have, mi->num_pieces) != 0 ||
+        bitfield_init(&t->wanted, mi->num_pieces) != 0 ||
+        storage_open(t->s->loop, mi, t->save_path, &t->st) != 0) {
+        log_msg(LOG_WARNING, "cannot set up torrent %s", t->hex);
+        bt_picker_free(t->picker);
+        t->picker = NULL;
+        bitfield_free(&t->have);
+        bitfield_free(&t->wanted);
+        free(t->file_prios);
+        t->file_prios = NULL;
+        t->st = NULL;
+        bt_metainfo_free(mi);
         return -ENOMEM;
     }
+    t->mi = mi;
     bt_picker_set_sequential(t->picker, t->sequential);
     apply_file_priorities(t);
-    ratelimit_init(&t->dl_limit_rl);
-    ratelimit_init(&t->ul_limit_rl);
-    limits_apply_torrent(t);
+    return 0;
+}
+
+static void free_common(struct torrent *t)
+{
+    free(t->save_path);
+    free(t->category);
+    free(t->name);
+    free(t->magnet_name);
+    json_decref(t->tags);
+    free(t);
+}
+
+static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t num_tiers,
+                         struct torrent **out)
+{
     struct tracker_callbacks cb = {on_tracker_stats, on_tracker_peers, on_tracker_changed};
-    t->trk = tracker_set_new(s->trackers, t->info_hash, mi->tiers, mi->num_tiers, &cb, t);
-    int rc = session_index_add(s, t);
+    t->trk = tracker_set_new(t->s->trackers, t->info_hash, tiers, num_tiers, &cb, t);
+    int rc = session_index_add(t->s, t);
     if (rc != 0) {
         t->removing = true;
         maybe_finish_removal(t);
@@ -190,12 +231,53 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
     return 0;
 }
 
+int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
+                   int64_t added_on, struct torrent **out)
+{
+    struct torrent *t = torrent_alloc(s, mi->info_hash, p, added_on);
+    if (!t) {
+        bt_metainfo_free(mi);
+        return -ENOMEM;
+    }
+    if (attach_metainfo(t, mi) != 0) {
+        free_common(t);
+        return -ENOMEM;
+    }
+    return finish_create(t, mi->tiers, mi->num_tiers, out);
+}
+
+int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const struct torrent_add_params *p,
+                          int64_t added_on, struct torrent **out)
+{
+    struct torrent *t = torrent_alloc(s, m->info_hash, p, added_on);
+    if (!t)
+        return -ENOMEM;
+    t->magnet_name = m->name ? strdup(m->name) : NULL;
+    /* One tier per tracker, in the link's order. */
+    struct bt_tier *tiers = calloc(m->num_trackers ? m->num_trackers : 1, sizeof *tiers);
+    if (!tiers) {
+        free_common(t);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < m->num_trackers; i++) {
+        tiers[i].urls = &m->trackers[i];
+        tiers[i].num_urls = 1;
+    }
+    int rc = finish_create(t, tiers, m->num_trackers, out);
+    free(tiers);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < m->num_peers; i++)
+        torrent_add_peer_addr(t, (const struct sockaddr *)&m->peers[i], false);
+    return 0;
+}
+
 /* ---- persistence ---- */
 
 static char *settings_json(const struct torrent *t)
 {
     json_t *prios = json_array();
-    for (size_t i = 0; i < t->mi->num_files; i++)
+    for (size_t i = 0; t->mi && i < t->mi->num_files; i++)
         json_array_append_new(prios, json_integer(t->file_prios[i]));
     json_t *o = json_pack("{s:s, s:s, s:s?, s:O, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:f, s:I, s:I, s:o}",
                           "save_path", t->save_path, "category", t->category, "name", t->name,
@@ -213,14 +295,33 @@ static char *settings_json(const struct torrent *t)
     return s;
 }
 
+/* The magnet a metadata-less torrent is stored as: its trackers included. */
+static char *magnet_of(const struct torrent *t)
+{
+    size_t n = t->trk ? tracker_set_count(t->trk) : 0;
+    const char **urls = calloc(n ? n : 1, sizeof *urls);
+    if (!urls)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        urls[i] = tracker_set_entry(t->trk, i)->url;
+    char *m = bt_magnet_build(t->info_hash, t->magnet_name, urls, n);
+    free(urls);
+    return m;
+}
+
 int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 {
     char *settings = settings_json(t);
-    if (!settings)
+    char *magnet = t->mi ? NULL : magnet_of(t);
+    if (!settings || (!t->mi && !magnet)) {
+        free(settings);
+        free(magnet);
         return -ENOMEM;
-    int rc = store_torrent_put(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL,
-                               t->added_on, settings, cb, ud);
+    }
+    int rc = store_torrent_put(t->s->store, t->hex, t->mi ? t->mi->torrent_raw : NULL,
+                               t->mi ? t->mi->torrent_len : 0, magnet, t->added_on, settings, cb, ud);
     free(settings);
+    free(magnet);
     return rc;
 }
 
@@ -238,7 +339,7 @@ void torrent_save_resume(struct torrent *t)
 {
     /* Mid-check bits are not worth keeping, and an unchecked torrent's empty
      * bitfield must never be saved as if it had been verified. */
-    if ((t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check)
+    if (!t->mi || (t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check)
         return;
     size_t nf = t->mi->num_files;
     int64_t *files = malloc(2 * nf * sizeof(int64_t) + 1);
@@ -300,11 +401,12 @@ static void apply_settings(struct torrent *t, const char *settings)
     if (json_is_integer(json_object_get(o, "queue_pos")))
         t->queue_pos = json_integer_value(json_object_get(o, "queue_pos"));
     json_t *prios = json_object_get(o, "file_prios");
-    if (json_is_array(prios) && json_array_size(prios) == t->mi->num_files)
+    if (t->mi && json_is_array(prios) && json_array_size(prios) == t->mi->num_files)
         for (size_t i = 0; i < t->mi->num_files; i++)
             t->file_prios[i] = (uint8_t)json_integer_value(json_array_get(prios, i));
     json_decref(o);
-    bt_picker_set_sequential(t->picker, t->sequential);
+    if (t->picker)
+        bt_picker_set_sequential(t->picker, t->sequential);
 }
 
 static void apply_stats(struct torrent *t, const char *stats)
@@ -367,6 +469,13 @@ int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have
     apply_stats(t, stats);
     apply_file_priorities(t);
     limits_apply_torrent(t);
+    if (!t->mi) {
+        /* A magnet still waiting for its metadata. */
+        t->phase = TP_READY;
+        if (!t->stopped)
+            activate(t);
+        return 0;
+    }
     if (have && have_len == bitfield_bytes(&t->have) && files_match(t, files, files_len)) {
         set_have_from_bits(t, have);
         t->phase = TP_READY;
@@ -452,6 +561,12 @@ static void defer_check(struct torrent *t)
 
 void torrent_begin(struct torrent *t, bool skip_checking)
 {
+    if (!t->mi) {
+        t->phase = TP_READY;
+        if (!t->stopped)
+            activate(t);
+        return;
+    }
     if (skip_checking) {
         uint32_t n = t->mi->num_pieces;
         uint8_t *all = malloc(n / 8 + 1);
@@ -475,7 +590,7 @@ void torrent_begin(struct torrent *t, bool skip_checking)
 
 void torrent_recheck(struct torrent *t)
 {
-    if (t->removing)
+    if (t->removing || !t->mi)
         return;
     if (t->check) {
         storage_check_cancel(t->check);
@@ -539,7 +654,7 @@ void torrent_start(struct torrent *t)
         t->error = NULL;
         t->phase = TP_READY;
     }
-    if (t->needs_check && t->phase == TP_READY) {
+    if (t->needs_check && t->phase == TP_READY && t->mi) {
         t->needs_check = false;
         start_check(t);   /* activates when done */
     } else {
@@ -669,10 +784,16 @@ void torrent_peer_detach(struct torrent *t, struct peer *p)
     peer_list_unlink(&t->peers, p);
     t->num_peers--;
     t->closing_peers++;
-    bt_picker_peer_cancel_all(t->picker, p);
+    if (t->picker) {
+        bt_picker_peer_cancel_all(t->picker, p);
+        if (p->bitfield_seen && p->have.bits)
+            bt_picker_peer_gone(t->picker, &p->have, p->have_all);
+    }
     p->num_reqs = 0;
-    if (p->bitfield_seen && p->have.bits)
-        bt_picker_peer_gone(t->picker, &p->have, p->have_all);
+    if (t->meta_asm)
+        bt_metadata_asm_peer_gone(t->meta_asm, p);
+    bt_pex_state_free(p->pex);
+    p->pex = NULL;
     if (!p->incoming) {
         struct peer_candidate *c = find_cand(t, (struct sockaddr *)&p->addr);
         if (c) {
@@ -697,8 +818,8 @@ void torrent_peer_closed(struct torrent *t)
 
 static bool peer_has_wanted(struct torrent *t, struct peer *p)
 {
-    if (torrent_is_finished(t))
-        return false;
+    if (!t->mi || torrent_is_finished(t) || !p->have.bits)
+        return !t->mi ? false : p->have_all && !torrent_is_finished(t);
     if (p->have_all)
         return true;
     uint32_t n = t->mi->num_pieces;
@@ -733,7 +854,7 @@ static bool write_backlog_full(const struct torrent *t)
 
 void torrent_fill_requests(struct torrent *t, struct peer *p)
 {
-    if (p->state != PEER_ACTIVE || p->peer_choking || !p->am_interested || t->phase != TP_READY)
+    if (!t->mi || p->state != PEER_ACTIVE || p->peer_choking || !p->am_interested || t->phase != TP_READY)
         return;
     if (write_backlog_full(t)) {
         t->fill_deferred = true;
@@ -997,6 +1118,201 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
     }
 }
 
+/* ---- extensions: ut_metadata (BEP9) and ut_pex (BEP11) ---- */
+
+static void send_ext(struct peer *p, uint8_t id, struct buf *payload)
+{
+    bt_wire_put_extended(&p->out, id, buf_head(payload), buf_size(payload));
+    peer_flush(p);
+}
+
+static void request_metadata(struct torrent *t, struct peer *p)
+{
+    if (t->mi || !t->meta_asm || !p->rext.ut_metadata || p->state != PEER_ACTIVE)
+        return;
+    int piece;
+    int sent = 0;
+    while (sent < 16 && (piece = bt_metadata_asm_next(t->meta_asm, p, uv_now(t->s->loop))) >= 0) {
+        struct buf b = BUF_INIT;
+        if (bt_metadata_put_request(&b, (uint32_t)piece) == 0)
+            send_ext(p, (uint8_t)p->rext.ut_metadata, &b);
+        buf_free(&b);
+        sent++;
+    }
+}
+
+void torrent_on_ext_handshake(struct torrent *t, struct peer *p)
+{
+    if (t->mi || !p->rext.ut_metadata || p->rext.metadata_size <= 0)
+        return;
+    if (!t->meta_asm && bt_metadata_asm_new(t->info_hash, p->rext.metadata_size, &t->meta_asm) != 0) {
+        log_msg(LOG_WARNING, "'%s': peer %s announced unusable metadata size %lld", torrent_name(t), p->ip,
+                (long long)p->rext.metadata_size);
+        return;
+    }
+    request_metadata(t, p);
+}
+
+/* The info dict became known: from here on this is an ordinary torrent. */
+static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
+{
+    struct bt_metainfo *mi;
+    char err[256];
+    int rc = bt_metainfo_parse_info(info, len, &mi, err, sizeof err);
+    bt_metadata_asm_free(t->meta_asm);
+    t->meta_asm = NULL;
+    if (rc != 0) {
+        free(t->error);
+        t->error = strdup(err);
+        t->phase = TP_ERROR;
+        deactivate(t, true);
+        log_msg(LOG_CRITICAL, "'%s': unusable metadata: %s", torrent_name(t), err);
+        return;
+    }
+    /* Keep a whole .torrent (its trackers included) for the store and export. */
+    struct buf tb = BUF_INIT;
+    benc_put_dict(&tb);
+    size_t nt = t->trk ? tracker_set_count(t->trk) : 0;
+    if (nt > 0) {
+        benc_put_cstr(&tb, "announce-list");
+        benc_put_list(&tb);
+        for (size_t i = 0; i < nt; i++) {
+            benc_put_list(&tb);
+            benc_put_cstr(&tb, tracker_set_entry(t->trk, i)->url);
+            benc_put_end(&tb);
+        }
+        benc_put_end(&tb);
+    }
+    benc_put_cstr(&tb, "info");
+    buf_append(&tb, info, len);
+    benc_put_end(&tb);
+    mi->torrent_raw = buf_steal(&tb, &mi->torrent_len);
+    buf_free(&tb);
+
+    deactivate(t, false);   /* peers re-handshake and send their bitfields */
+    if (attach_metainfo(t, mi) != 0) {
+        t->phase = TP_ERROR;
+        t->error = strdup("out of memory");
+        return;
+    }
+    log_msg(LOG_INFO, "'%s': metadata received (%zu bytes, %u pieces)", torrent_name(t), len,
+            t->mi->num_pieces);
+    store_torrent_metainfo(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL, NULL);
+    torrent_save_settings(t, NULL, NULL);
+    torrent_touch(t);
+    for (size_t i = 0; i < t->num_cands; i++) {
+        t->cands[i].next_try_ms = 0;
+        t->cands[i].fails = 0;
+    }
+    if (t->stopped)
+        defer_check(t);
+    else
+        start_check(t);
+}
+
+void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
+{
+    struct bt_metadata_msg m;
+    if (bt_metadata_parse(payload, len, &m) != 0)
+        return;
+    if (m.type == BT_METADATA_REQUEST) {
+        if (!p->rext.ut_metadata)
+            return;
+        struct buf b = BUF_INIT;
+        bool serve = t->mi && !t->mi->is_private &&
+                     (uint64_t)m.piece * BT_METADATA_BLOCK < t->mi->info_len;
+        if (serve) {
+            size_t off = (size_t)m.piece * BT_METADATA_BLOCK;
+            size_t n = t->mi->info_len - off < BT_METADATA_BLOCK ? t->mi->info_len - off : BT_METADATA_BLOCK;
+            bt_metadata_put_data(&b, m.piece, (int64_t)t->mi->info_len, t->mi->info_raw + off, n);
+        } else {
+            bt_metadata_put_reject(&b, m.piece);
+        }
+        send_ext(p, (uint8_t)p->rext.ut_metadata, &b);
+        buf_free(&b);
+        return;
+    }
+    if (t->mi || !t->meta_asm)
+        return;
+    if (m.type == BT_METADATA_REJECT) {
+        bt_metadata_asm_peer_gone(t->meta_asm, p);
+        return;
+    }
+    int rc = bt_metadata_asm_add(t->meta_asm, m.piece, m.data, m.data_len);
+    if (rc == 1) {
+        size_t n;
+        const uint8_t *info = bt_metadata_asm_data(t->meta_asm, &n);
+        uint8_t *copy = malloc(n);
+        if (!copy)
+            return;
+        memcpy(copy, info, n);
+        got_metadata(t, copy, n);
+        free(copy);
+    } else if (rc == 0) {
+        request_metadata(t, p);
+    } else if (rc == -EILSEQ) {
+        log_msg(LOG_WARNING, "'%s': metadata from the swarm did not match the info-hash", torrent_name(t));
+    }
+}
+
+static bool pex_allowed(const struct torrent *t)
+{
+    return prefs_bool(&t->s->prefs, "pex") && !(t->mi && t->mi->is_private);
+}
+
+void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
+{
+    (void)p;
+    if (!pex_allowed(t))
+        return;
+    struct bt_pex_msg m;
+    if (bt_pex_parse(payload, len, &m) != 0)
+        return;
+    for (size_t i = 0; i < m.num_added; i++)
+        torrent_add_peer_addr(t, (const struct sockaddr *)&m.added[i].addr, false);
+    bt_pex_msg_free(&m);
+    if (t->active)
+        connect_candidates(t, uv_now(t->s->loop));
+}
+
+/* Once a minute (the diff state rate-limits), tell each peer about the
+ * others we are connected to, by the address they can be dialled at. */
+static void send_pex(struct torrent *t, uint64_t now)
+{
+    if (!pex_allowed(t))
+        return;
+    struct bt_pex_peer cur[200];
+    size_t n = 0;
+    for (struct peer *q = t->peers; q && n < 200; q = q->next) {
+        if (q->state != PEER_ACTIVE)
+            continue;
+        struct bt_pex_peer *e = &cur[n];
+        memset(e, 0, sizeof *e);
+        e->addr = q->addr;
+        if (q->incoming) {
+            if (!q->rext.listen_port)
+                continue;
+            if (e->addr.ss_family == AF_INET)
+                ((struct sockaddr_in *)&e->addr)->sin_port = htons(q->rext.listen_port);
+            else
+                ((struct sockaddr_in6 *)&e->addr)->sin6_port = htons(q->rext.listen_port);
+        }
+        if (q->have_all || (q->have.bits && t->mi && q->have.count == t->mi->num_pieces))
+            e->flags |= 0x02;
+        n++;
+    }
+    for (struct peer *p = t->peers; p; p = p->next) {
+        if (p->state != PEER_ACTIVE || !p->rext.ut_pex)
+            continue;
+        if (!p->pex && bt_pex_state_new(&p->pex) != 0)
+            continue;
+        struct buf b = BUF_INIT;
+        if (bt_pex_state_diff(p->pex, cur, n, now, &b) == 1)
+            send_ext(p, (uint8_t)p->rext.ut_pex, &b);
+        buf_free(&b);
+    }
+}
+
 /* ---- share limits ---- */
 
 double torrent_ratio(const struct torrent *t)
@@ -1054,10 +1370,35 @@ static void check_share_limits(struct torrent *t)
 
 /* ---- tick ---- */
 
+/* What a client would see change: only then is the torrent "changed" for
+ * sync/maindata.  Pure clock fields (time_active, seeding_time) ride along
+ * with the next real change, as with libtorrent's state updates. */
+static uint64_t activity_signature(struct torrent *t)
+{
+    uint64_t h = 1469598103934665603ull;
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ull)
+    MIX(t->dl_session);
+    MIX(t->ul_session);
+    MIX(t->num_peers);
+    MIX(t->phase);
+    MIX(t->wanted_done);
+    MIX(t->num_complete);
+    MIX(t->num_incomplete);
+    MIX(t->wasted);
+    MIX((uintptr_t)torrent_state(t));
+    MIX(rate_get(&t->dl_rate, t->s->now_ms));   /* speeds decay to 0 after the last byte */
+    MIX(rate_get(&t->ul_rate, t->s->now_ms));
+#undef MIX
+    return h;
+}
+
 void torrent_tick(struct torrent *t, uint64_t now_ms)
 {
-    /* Active torrents change every second (rates, times). */
-    torrent_touch(t);
+    uint64_t sig = activity_signature(t);
+    if (sig != t->activity_sig) {
+        t->activity_sig = sig;
+        torrent_touch(t);
+    }
     t->active_time++;
     bool finished = torrent_is_finished(t);
     if (finished)
@@ -1074,6 +1415,10 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
     if (!t->active)
         return;
     connect_candidates(t, now_ms);
+    send_pex(t, now_ms);
+    if (!t->mi && t->meta_asm)
+        for (struct peer *p = t->peers; p; p = p->next)
+            request_metadata(t, p);   /* hands out blocks whose requests timed out */
     if (now_ms >= t->next_choke_ms)
         run_choker(t);
     if (t->resume_dirty && now_ms - t->resume_saved_ms >= TORRENT_RESUME_INTERVAL_MS)
@@ -1097,13 +1442,10 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->have);
     bitfield_free(&t->wanted);
     free(t->file_prios);
-    free(t->save_path);
-    free(t->category);
-    free(t->name);
     free(t->error);
-    json_decref(t->tags);
+    bt_metadata_asm_free(t->meta_asm);
     bt_metainfo_free(t->mi);
-    free(t);
+    free_common(t);
 }
 
 static void on_storage_closed(void *ud)
@@ -1136,6 +1478,10 @@ static void maybe_finish_removal(struct torrent *t)
     if (t->closing && t->phase == TP_READY)
         torrent_save_resume(t);
     t->phase = TP_ERROR;
+    if (!t->st) {
+        on_storage_closed(t);
+        return;
+    }
     if (t->delete_files)
         storage_delete_files(t->st, on_files_deleted, t);
     else
@@ -1190,6 +1536,8 @@ int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), vo
 
 int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio)
 {
+    if (!t->mi)
+        return -EAGAIN;
     if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
         return -EINVAL;
     for (size_t i = 0; i < n; i++)
@@ -1243,7 +1591,12 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
 {
     if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
         return -EBUSY;
-    if (strcmp(path, t->save_path) == 0) {
+    if (strcmp(path, t->save_path) == 0 || !t->st) {
+        if (strcmp(path, t->save_path) != 0) {
+            free(t->save_path);
+            t->save_path = strdup(path);
+            torrent_save_settings(t, NULL, NULL);
+        }
         if (cb)
             cb(ud, 0);
         return 0;
@@ -1281,6 +1634,8 @@ void torrent_touch(struct torrent *t)
 
 double torrent_progress(const struct torrent *t)
 {
+    if (!t->mi)
+        return 0;
     if (t->phase == TP_CHECKING)
         return t->mi->num_pieces ? (double)t->check_progress / t->mi->num_pieces : 0;
     if (t->wanted_size <= 0)
@@ -1303,6 +1658,8 @@ int64_t torrent_eta(const struct torrent *t)
 unsigned torrent_num_seeds(const struct torrent *t)
 {
     unsigned n = 0;
+    if (!t->mi)
+        return 0;
     for (const struct peer *p = t->peers; p; p = p->next)
         if (p->state == PEER_ACTIVE && (p->have_all || (p->have.bits && p->have.count == t->mi->num_pieces)))
             n++;
@@ -1311,7 +1668,7 @@ unsigned torrent_num_seeds(const struct torrent *t)
 
 double torrent_availability(const struct torrent *t)
 {
-    return bt_picker_distributed_copies(t->picker);
+    return t->picker ? bt_picker_distributed_copies(t->picker) : -1;
 }
 
 const char *torrent_state(const struct torrent *t)
@@ -1322,6 +1679,13 @@ const char *torrent_state(const struct torrent *t)
         return "error";
     if (t->phase == TP_MOVING)
         return "moving";
+    if (!t->mi) {
+        if (t->stopped)
+            return "stoppedDL";
+        if (t->queued)
+            return "queuedDL";
+        return t->forced ? "forcedMetaDL" : "metaDL";
+    }
     if (t->phase == TP_CHECKING)
         return t->had_metadata_complete ? "checkingUP" : "checkingDL";
     struct rate up = t->ul_rate, down = t->dl_rate;

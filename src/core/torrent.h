@@ -24,6 +24,8 @@ struct storage;
 struct storage_check;
 struct bt_picker;
 struct tracker_set;
+struct bt_magnet;
+struct bt_metadata_asm;
 
 enum torrent_phase {
     TP_LOADING,     /* checkingResumeData */
@@ -67,7 +69,9 @@ struct torrent_add_params {
 
 struct torrent {
     struct session *s;
-    struct bt_metainfo *mi;
+    struct bt_metainfo *mi;      /* NULL for a magnet until its metadata arrives */
+    char *magnet_name;           /* dn of the magnet, shown until then */
+    struct bt_metadata_asm *meta_asm;
     uint8_t info_hash[20];
     char hex[41];
 
@@ -127,6 +131,7 @@ struct torrent {
 
     /* change tracking (session.h) */
     uint64_t change_seq;
+    uint64_t activity_sig;       /* last tick's view of what clients see change */
     struct torrent *chg_prev, *chg_next;
 
     /* persistence */
@@ -138,6 +143,16 @@ struct torrent {
  * registers it in the session.  Does not persist; see torrent_persist. */
 int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
                    int64_t added_on, struct torrent **out);
+
+/* Creates a torrent from a magnet (no metadata yet: state metaDL).  The
+ * magnet stays the caller's. */
+int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const struct torrent_add_params *p,
+                          int64_t added_on, struct torrent **out);
+
+/* Peer hooks for BEP10 extensions (ut_metadata, ut_pex). */
+void torrent_on_ext_handshake(struct torrent *t, struct peer *p);
+void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len);
+void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len);
 
 /* Persists settings + metainfo; cb runs after the commit. */
 int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);

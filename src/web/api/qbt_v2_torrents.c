@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "core/catalog.h"
 #include "util/fetch.h"
@@ -836,6 +837,8 @@ static void on_persisted(void *ud, int rc)
     free(it);
 }
 
+static int add_created(struct qbt_v2 *q, struct torrent *t, const struct add_opts *o, struct add_req *req);
+
 /* Takes mi.  0 = accepted (the commit is under way). */
 static int add_one(struct qbt_v2 *q, struct bt_metainfo *mi, const struct add_opts *o, struct add_req *req)
 {
@@ -848,6 +851,37 @@ static int add_one(struct qbt_v2 *q, struct bt_metainfo *mi, const struct add_op
     int rc = torrent_create(q->s, mi, &o->p, (int64_t)time(NULL), &t);
     if (rc != 0)
         return rc;
+    return add_created(q, t, o, req);
+}
+
+/* A magnet link or a bare info-hash (40 hex / 32 base32).  The magnet stays
+ * the caller's.  0 = accepted. */
+static int add_magnet(struct qbt_v2 *q, const char *uri, const struct add_opts *o, struct add_req *req)
+{
+    struct bt_magnet *m = NULL;
+    char err[256] = "";
+    int rc = strncasecmp(uri, "magnet:", 7) == 0 ? bt_magnet_parse(uri, &m, err, sizeof err)
+                                                  : bt_magnet_from_hash(uri, &m);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: %s", uri, *err ? err : "not a magnet link or info-hash");
+        return rc;
+    }
+    if (session_find(q->s, m->info_hash)) {
+        log_msg(LOG_INFO, "Torrent is already present: %s", uri);
+        bt_magnet_free(m);
+        return -EEXIST;
+    }
+    struct torrent *t;
+    rc = torrent_create_magnet(q->s, m, &o->p, (int64_t)time(NULL), &t);
+    bt_magnet_free(m);
+    if (rc != 0)
+        return rc;
+    return add_created(q, t, o, req);
+}
+
+static int add_created(struct qbt_v2 *q, struct torrent *t, const struct add_opts *o, struct add_req *req)
+{
+    int rc;
     struct add_item *it = calloc(1, sizeof(*it));
     if (!it) {
         torrent_remove(t, false, NULL, NULL);
@@ -900,8 +934,8 @@ static void on_fetched(void *ud, int rc, long status, const uint8_t *body, size_
             add_one(f->q, mi, &f->o, NULL);
         else
             log_msg(LOG_WARNING, "Downloaded file is not a valid torrent: %s (%s)", f->url, err);
-    } else if (rc == -EXDEV) {
-        log_msg(LOG_WARNING, "Download of %s redirected to a magnet link, which is not supported yet", f->url);
+    } else if (rc == -EXDEV && errmsg && strncasecmp(errmsg, "magnet:", 7) == 0) {
+        add_magnet(f->q, errmsg, &f->o, NULL);
     } else {
         log_msg(LOG_WARNING, "Failed to download torrent from %s: %s", f->url,
                 rc == 0 ? "unexpected HTTP status" : errmsg);
@@ -917,10 +951,8 @@ static bool is_http(const char *u)
 /* Starts downloading a .torrent URL; true if the download started. */
 static bool add_url(struct qbt_v2 *q, const char *url, const struct add_opts *o)
 {
-    if (!is_http(url)) {
-        log_msg(LOG_WARNING, "Adding \"%s\" failed: magnet links and info-hashes are not supported yet", url);
-        return false;
-    }
+    if (!is_http(url))
+        return false;   /* h_add sends magnets to add_magnet */
     if (q->num_fetches >= QBT_V2_MAX_FETCHES || !q->s->fetch) {
         log_msg(LOG_WARNING, "Adding \"%s\" failed: too many downloads in progress", url);
         return false;
@@ -972,7 +1004,12 @@ static void h_add(struct web_req *r, void *ud)
         free(u);
         if (t && *t) {
             nurls++;
-            a->ok += add_url(q, t, &o);
+            /* A magnet is answered after its commit (counted in on_persisted);
+             * a .torrent URL only when its download started. */
+            if (is_http(t))
+                a->ok += add_url(q, t, &o);
+            else
+                add_magnet(q, t, &o, a);
         }
         free(t);
         if (!nl)
