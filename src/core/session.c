@@ -13,6 +13,7 @@
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
 #include "core/banlist.h"
+#include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
@@ -323,6 +324,7 @@ static void on_tick(uv_timer_t *h)
         if (i < s->num_active)
             torrent_tick(s->active[i], s->now_ms);
     }
+    discovery_tick(s, s->now_ms);
     /* Handshakes that never complete. */
     struct peer *next;
     for (struct peer *p = s->handshaking; p; p = next) {
@@ -486,6 +488,7 @@ int session_start(struct session *s)
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
     limits_init(s);
     banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
+    discovery_start(s);
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
@@ -498,6 +501,17 @@ int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void 
     limits_apply(s);
     if (json_object_get(changed, "banned_IPs"))
         banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
+    if (json_object_get(changed, "dht") || json_object_get(changed, "lsd") ||
+        json_object_get(changed, "dht_bootstrap_nodes")) {
+        if (json_object_get(changed, "dht_bootstrap_nodes") && s->dht) {
+            /* New bootstrap nodes: restart the DHT with them. */
+            json_t *off = json_false();
+            prefs_set(&s->prefs, "dht", off);
+            discovery_prefs_changed(s);
+            prefs_set(&s->prefs, "dht", json_true());
+        }
+        discovery_prefs_changed(s);
+    }
     if (n == 0) {
         if (done)
             done(ud, 0);
@@ -573,6 +587,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     s->on_shutdown = done;
     s->shutdown_ud = ud;
     uv_timer_stop(&s->tick);
+    discovery_stop(s);
     if (s->have_listener4)
         close_handle((uv_handle_t *)&s->listener4);
     if (s->have_listener6)

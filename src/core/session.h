@@ -21,6 +21,8 @@ struct peer;
 struct store;
 struct fetch;
 struct tracker_client;
+struct dht;
+struct bt_lsd;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -76,6 +78,9 @@ struct session {
     unsigned num_peers;          /* all connections */
 
     struct banlist *bans;            /* core/banlist.c */
+    struct dht *dht;                 /* core/discovery.c; NULL when off */
+    struct bt_lsd *lsd;
+    uint64_t lsd_next_ms, lsd_last_ms;
 
     /* rate limits (core/limits.c) */
     struct ratelimit dl_limit, ul_limit;

@@ -14,6 +14,7 @@
 #include "bt/picker.h"
 #include "bt/tracker/tracker.h"
 #include "bt/wire.h"
+#include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/session.h"
@@ -632,6 +633,7 @@ static void deactivate(struct torrent *t, bool announce_stop)
     if (!t->active)
         return;
     torrent_touch(t);
+    discovery_torrent_gone(t);
     t->active = false;
     session_set_active(t->s, t, false);
     if (announce_stop)

@@ -25,6 +25,7 @@ struct storage_check;
 struct bt_picker;
 struct tracker_set;
 struct bt_magnet;
+struct dht_lookup;
 struct bt_metadata_asm;
 
 enum torrent_phase {
@@ -100,6 +101,8 @@ struct torrent {
     struct storage_check *check;
     uint32_t check_progress;
     struct tracker_set *trk;
+    struct dht_lookup *dht_lookup;   /* core/discovery.c */
+    uint64_t dht_next_ms;
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     unsigned writes_in_flight;

@@ -17,6 +17,7 @@
 #include "core/peer.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "core/discovery.h"
 #include "web/api/qbt_v2_int.h"
 
 #define MONTH_S 2629746.0        /* std::chrono::months */
@@ -788,7 +789,7 @@ static void transfer_keys(struct session *s, json_t *o)
     /* The limits of the mode in effect (normal or alternative). */
     set(o, "dl_rate_limit", jint((int64_t)s->dl_limit.bytes_per_sec));
     set(o, "up_rate_limit", jint((int64_t)s->ul_limit.bytes_per_sec));
-    set(o, "dht_nodes", jint(0));
+    set(o, "dht_nodes", jint((int64_t)discovery_dht_nodes(s)));
     set(o, "connection_status", jstr(connection_status(s)));
     set(o, "last_external_address_v4", jstr(""));
     set(o, "last_external_address_v6", jstr(""));

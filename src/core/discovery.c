@@ -1,0 +1,225 @@
+#include "core/discovery.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/dht/dht.h"
+#include "bt/lsd.h"
+#include "bt/metainfo.h"
+#include "core/session.h"
+#include "core/torrent.h"
+#include "store/store.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#define DHT_RELOOKUP_MS (15 * 60 * 1000)
+#define DHT_RELOOKUP_LONELY_MS (60 * 1000)   /* no peers at all: ask again sooner */
+#define LSD_INTERVAL_MS (5 * 60 * 1000)
+#define LSD_MIN_INTERVAL_MS (60 * 1000)       /* BEP14: at most once a minute */
+
+static bool public_torrent(const struct torrent *t)
+{
+    return !(t->mi && t->mi->is_private);
+}
+
+static bool bound_to_loopback(const struct session *s)
+{
+    return s->listen_address &&
+           (strncmp(s->listen_address, "127.", 4) == 0 || strcmp(s->listen_address, "::1") == 0);
+}
+
+/* ---- DHT ---- */
+
+static int load_nodes(void *ud, const char *key, const char *value)
+{
+    struct session *s = ud;
+    if (strcmp(key, "nodes") != 0 || !s->dht)
+        return 0;
+    size_t n = strlen(value);
+    uint8_t *raw = malloc(n + 1);
+    if (!raw)
+        return 0;
+    /* Stored as a JSON string of base64. */
+    if (n >= 2 && value[0] == '"') {
+        int len = base64_decode(value + 1, n - 2, raw, n);
+        if (len > 0)
+            dht_load_nodes(s->dht, raw, (size_t)len);
+    }
+    free(raw);
+    return 0;
+}
+
+static void save_nodes(struct session *s)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    if (!s->dht || dht_save_nodes(s->dht, &raw, &len) != 0 || len == 0) {
+        free(raw);
+        return;
+    }
+    size_t cap = 4 * (len / 3 + 1) + 4;
+    char *text = malloc(cap + 2);
+    if (text) {
+        text[0] = '"';
+        int n = base64_encode(raw, len, text + 1, cap);
+        if (n > 0) {
+            text[1 + n] = '"';
+            text[2 + n] = 0;
+            store_kv_put(s->store, "dht", "nodes", text, NULL, NULL);
+        }
+    }
+    free(text);
+    free(raw);
+}
+
+static void dht_on(struct session *s)
+{
+    if (s->dht)
+        return;
+    struct dht_config cfg = {
+        .bind_address = s->listen_address,
+        .port = s->listen_port,
+        .allow_local = bound_to_loopback(s),
+    };
+    if (dht_new(s->loop, &cfg, &s->dht) != 0) {
+        log_msg(LOG_WARNING, "DHT: cannot start on port %u", s->listen_port);
+        s->dht = NULL;
+        return;
+    }
+    store_load_kv(s->store, "dht", load_nodes, s);
+    char *list = strdup(prefs_str(&s->prefs, "dht_bootstrap_nodes")), *save = NULL;
+    for (char *tok = list ? strtok_r(list, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save))
+        dht_add_bootstrap(s->dht, tok);
+    free(list);
+    log_msg(LOG_INFO, "DHT started on port %u", s->listen_port);
+}
+
+static void dht_off(struct session *s)
+{
+    if (!s->dht)
+        return;
+    for (size_t i = 0; i < s->num_torrents; i++)
+        discovery_torrent_gone(s->torrents[i]);
+    save_nodes(s);
+    dht_free(s->dht);
+    s->dht = NULL;
+    log_msg(LOG_INFO, "DHT stopped");
+}
+
+static void on_dht_peers(void *ud, const struct sockaddr_storage *peers, size_t n, bool done)
+{
+    struct torrent *t = ud;
+    for (size_t i = 0; i < n; i++)
+        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i], t->active);
+    if (done) {
+        t->dht_lookup = NULL;
+        t->dht_next_ms = t->s->now_ms + (t->num_peers == 0 && t->num_cands == 0 ? DHT_RELOOKUP_LONELY_MS
+                                                                                 : DHT_RELOOKUP_MS);
+    }
+}
+
+void discovery_torrent_gone(struct torrent *t)
+{
+    if (t->dht_lookup) {
+        dht_lookup_cancel(t->dht_lookup);
+        t->dht_lookup = NULL;
+    }
+    t->dht_next_ms = 0;
+}
+
+size_t discovery_dht_nodes(const struct session *s)
+{
+    return s->dht ? dht_node_count(s->dht) : 0;
+}
+
+/* ---- LSD ---- */
+
+static void on_lsd_peer(void *ud, const uint8_t info_hash[20], const struct sockaddr *peer)
+{
+    struct session *s = ud;
+    struct torrent *t = session_find(s, info_hash);
+    if (t && t->active && public_torrent(t))
+        torrent_add_peer_addr(t, peer, true);
+}
+
+static void lsd_on(struct session *s)
+{
+    if (s->lsd)
+        return;
+    if (bt_lsd_new(s->loop, s->listen_port, s->listen_address, on_lsd_peer, s, &s->lsd) != 0) {
+        log_msg(LOG_WARNING, "LSD: cannot start");
+        s->lsd = NULL;
+        return;
+    }
+    s->lsd_next_ms = 0;
+}
+
+static void lsd_off(struct session *s)
+{
+    if (s->lsd) {
+        bt_lsd_free(s->lsd);
+        s->lsd = NULL;
+    }
+}
+
+static void lsd_announce(struct session *s, uint64_t now)
+{
+    const uint8_t **hashes = calloc(s->num_active ? s->num_active : 1, sizeof *hashes);
+    size_t n = 0;
+    if (!hashes)
+        return;
+    for (size_t i = 0; i < s->num_active; i++)
+        if (public_torrent(s->active[i]))
+            hashes[n++] = s->active[i]->info_hash;
+    if (n > 0)
+        bt_lsd_announce(s->lsd, hashes, n);
+    free(hashes);
+    s->lsd_last_ms = now;
+    s->lsd_next_ms = now + LSD_INTERVAL_MS;
+}
+
+/* ---- session hooks ---- */
+
+void discovery_start(struct session *s)
+{
+    discovery_prefs_changed(s);
+}
+
+void discovery_prefs_changed(struct session *s)
+{
+    if (prefs_bool(&s->prefs, "dht"))
+        dht_on(s);
+    else
+        dht_off(s);
+    if (prefs_bool(&s->prefs, "lsd"))
+        lsd_on(s);
+    else
+        lsd_off(s);
+}
+
+void discovery_stop(struct session *s)
+{
+    dht_off(s);
+    lsd_off(s);
+}
+
+void discovery_tick(struct session *s, uint64_t now)
+{
+    if (s->dht) {
+        dht_tick(s->dht, now);
+        for (size_t i = 0; i < s->num_active; i++) {
+            struct torrent *t = s->active[i];
+            if (t->dht_lookup || now < t->dht_next_ms || !public_torrent(t))
+                continue;
+            if (dht_get_peers(s->dht, t->info_hash, true, s->listen_port, on_dht_peers, t, &t->dht_lookup) != 0) {
+                t->dht_lookup = NULL;
+                t->dht_next_ms = now + DHT_RELOOKUP_LONELY_MS;
+            }
+        }
+        if (s->tick_count % 300 == 0)
+            save_nodes(s);
+    }
+    if (s->lsd && s->num_active > 0 && now >= s->lsd_next_ms && now - s->lsd_last_ms >= LSD_MIN_INTERVAL_MS)
+        lsd_announce(s, now);
+}
