@@ -70,6 +70,7 @@ struct dht_lookup {
     struct dht_peer seen[DHT_LOOKUP_SEEN];
     size_t n_seen;
     bool in_cb, cancelled, ticked;
+    bool local_done;             /* our own store was consulted */
 };
 
 struct dht_resolve;

@@ -240,6 +240,18 @@ static bool search_step(struct dht_lookup *l, int f)
 
 void dht_lookup_step(struct dht_lookup *l)
 {
+    if (l->get_peers && !l->local_done) {
+        /* peers announced to this very node count too (small swarms, or we
+         * are among the closest nodes to the hash ourselves) */
+        l->local_done = true;
+        struct dht_msg m;
+        dht_msg_init(&m);
+        m.n_values = dht_store_get(&l->d->store, l->target, 6, l->d->now, m.values, DHT_VALUES_MAX / 2);
+        m.n_values += dht_store_get(&l->d->store, l->target, 18, l->d->now, m.values + m.n_values,
+                                    DHT_VALUES_MAX / 2);
+        if (!report_values(l, &m))
+            return;
+    }
     bool a = search_step(l, 0);
     bool b = search_step(l, 1);
     if (!(a && b) && l->d->now < l->started_ms + DHT_LOOKUP_TIMEOUT_MS)
