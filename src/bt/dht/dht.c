@@ -532,8 +532,7 @@ static void expire_pending(struct dht *d)
 
 void dht_tick(struct dht *d, uint64_t now_ms)
 {
-    if (now_ms > d->now)
-        d->now = now_ms;
+    d->now = now_ms;   /* the session's clock wins, whatever uv_now() said at dht_new() */
     dht_tokens_tick(&d->tokens, d->now);
     expire_pending(d);
     dht_lookup_tick_all(d);
