@@ -137,6 +137,7 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->category = strdup(p && p->category ? p->category : "");
     t->name = p && p->rename && *p->rename ? strdup(p->rename) : NULL;
     t->tags = json_array();
+    t->renamed = json_object();
     if (p && p->tags && *p->tags) {
         char *dup = strdup(p->tags), *save = NULL;
         for (char *tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
@@ -167,11 +168,12 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     ratelimit_init(&t->dl_limit_rl);
     ratelimit_init(&t->ul_limit_rl);
     limits_apply_torrent(t);
-    if (!t->save_path || !t->category || !t->tags) {
+    if (!t->save_path || !t->category || !t->tags || !t->renamed) {
         free(t->save_path);
         free(t->category);
         free(t->name);
         json_decref(t->tags);
+        json_decref(t->renamed);
         free(t);
         return NULL;
     }
@@ -214,6 +216,7 @@ static void free_common(struct torrent *t)
     free(t->name);
     free(t->magnet_name);
     json_decref(t->tags);
+    json_decref(t->renamed);
     free(t);
 }
 
@@ -291,6 +294,8 @@ static char *settings_json(const struct torrent *t)
                           "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
                           "file_prios", prios);
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
+    if (t->renamed && json_object_size(t->renamed))
+        json_object_set(o, "renamed", t->renamed);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -364,6 +369,8 @@ void torrent_save_resume(struct torrent *t)
     t->resume_saved_ms = t->s->now_ms;
 }
 
+static char *clean_rel_path(const char *p);
+
 static void apply_settings(struct torrent *t, const char *settings)
 {
     json_error_t e;
@@ -399,6 +406,24 @@ static void apply_settings(struct torrent *t, const char *settings)
         t->seeding_time_limit = json_integer_value(json_object_get(o, "seeding_time_limit"));
     if (json_object_get(o, "inactive_seeding_time_limit"))
         t->inactive_seeding_time_limit = json_integer_value(json_object_get(o, "inactive_seeding_time_limit"));
+    /* Renamed files: applied before any storage job ran (restore time). */
+    json_t *ren = json_object_get(o, "renamed");
+    if (t->mi && json_is_object(ren)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(ren, k, v) {
+            char *end;
+            unsigned long i = strtoul(k, &end, 10);
+            char *p = *end ? NULL : clean_rel_path(json_string_value(v));
+            if (p && i < t->mi->num_files) {
+                free(t->mi->files[i].path);
+                t->mi->files[i].path = p;
+                json_object_set(t->renamed, k, v);
+            } else {
+                free(p);
+            }
+        }
+    }
     if (json_is_integer(json_object_get(o, "queue_pos")))
         t->queue_pos = json_integer_value(json_object_get(o, "queue_pos"));
     json_t *prios = json_object_get(o, "file_prios");
@@ -1623,6 +1648,164 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
         if (!t->stopped)
             activate(t);
     }
+    return rc;
+}
+
+/* ---- renaming files ---- */
+
+struct rename_ctx {
+    struct torrent *t;
+    size_t *idx;
+    char **paths;
+    size_t n;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_renamed(void *ud, int rc)
+{
+    struct rename_ctx *c = ud;
+    struct torrent *t = c->t;
+    if (rc == 0) {
+        /* No storage job runs now: safe to swap the paths workers read. */
+        for (size_t k = 0; k < c->n; k++) {
+            free(t->mi->files[c->idx[k]].path);
+            t->mi->files[c->idx[k]].path = c->paths[k];
+            c->paths[k] = NULL;
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            char key[24];
+            snprintf(key, sizeof key, "%zu", c->idx[k]);
+            json_object_set_new(t->renamed, key, json_string(t->mi->files[c->idx[k]].path));
+        }
+        torrent_save_settings(t, NULL, NULL);
+        torrent_touch(t);
+    }
+    for (size_t k = 0; k < c->n; k++)
+        free(c->paths[k]);
+    free(c->paths);
+    free(c->idx);
+    if (c->cb)
+        c->cb(c->ud, rc);
+    free(c);
+}
+
+/* Turns a user-given relative path into sanitized components; NULL when it
+ * is empty, absolute or would change under sanitizing. */
+static char *clean_rel_path(const char *p)
+{
+    if (!p || !*p || p[0] == '/')
+        return NULL;
+    char *dup = strdup(p), *save = NULL;
+    struct buf out = BUF_INIT;
+    bool ok = dup != NULL;
+    for (char *tok = dup ? strtok_r(dup, "/", &save) : NULL; ok && tok; tok = strtok_r(NULL, "/", &save)) {
+        int dropped = 0;
+        char *c = path_sanitize_component(tok, strlen(tok), &dropped);
+        ok = c && strcmp(c, tok) == 0;
+        if (ok) {
+            if (buf_size(&out))
+                buf_append_u8(&out, '/');
+            buf_append_str(&out, c);
+        }
+        free(c);
+    }
+    free(dup);
+    if (!ok || buf_size(&out) == 0) {
+        buf_free(&out);
+        return NULL;
+    }
+    char *r = (char *)buf_steal(&out, NULL);
+    buf_free(&out);
+    return r;
+}
+
+static bool path_taken(const struct torrent *t, const char *p, const bool *moving)
+{
+    size_t n = strlen(p);
+    for (size_t i = 0; i < t->mi->num_files; i++) {
+        if (moving && moving[i])
+            continue;
+        const char *q = t->mi->files[i].path;
+        /* the same path, or a file whose folder the new path would be */
+        if (strcmp(q, p) == 0 || (strncmp(q, p, n) == 0 && q[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+int torrent_rename_path(struct torrent *t, const char *old_path, const char *new_path, bool folder,
+                        char *err, size_t errlen, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (!t->mi || !t->st) {
+        snprintf(err, errlen, "Torrent's metadata has not yet downloaded");
+        return -EAGAIN;
+    }
+    char *np = clean_rel_path(new_path);
+    if (!np) {
+        snprintf(err, errlen, "The path \"%s\" is not valid", new_path ? new_path : "");
+        return -EINVAL;
+    }
+    size_t nf = t->mi->num_files, olen = strlen(old_path);
+    bool *moving = calloc(nf, sizeof *moving);
+    struct rename_ctx *c = calloc(1, sizeof *c);
+    if (c) {
+        c->idx = calloc(nf, sizeof *c->idx);
+        c->paths = calloc(nf, sizeof *c->paths);
+    }
+    if (!moving || !c || !c->idx || !c->paths) {
+        free(np);
+        free(moving);
+        if (c) {
+            free(c->idx);
+            free(c->paths);
+        }
+        free(c);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const char *q = t->mi->files[i].path;
+        if (folder ? strncmp(q, old_path, olen) == 0 && q[olen] == '/' : strcmp(q, old_path) == 0) {
+            moving[i] = true;
+            c->idx[c->n] = i;
+            c->paths[c->n] = folder ? NULL : strdup(np);
+            if (folder) {
+                size_t need = strlen(np) + strlen(q + olen) + 1;
+                c->paths[c->n] = malloc(need);
+                if (c->paths[c->n])
+                    snprintf(c->paths[c->n], need, "%s%s", np, q + olen);
+            }
+            c->n++;
+        }
+    }
+    int rc = 0;
+    if (c->n == 0) {
+        snprintf(err, errlen, folder ? "No such folder: '%s'." : "No such file: '%s'.", old_path);
+        rc = -ENOENT;
+    } else if (strcmp(np, old_path) != 0 && path_taken(t, np, moving)) {
+        snprintf(err, errlen, "The file already exists: '%s'.", np);
+        rc = -EEXIST;
+    }
+    free(np);
+    free(moving);
+    for (size_t k = 0; rc == 0 && k < c->n; k++)
+        if (!c->paths[k])
+            rc = -ENOMEM;
+    if (rc == 0) {
+        c->t = t;
+        c->cb = cb;
+        c->ud = ud;
+        rc = storage_rename_files(t->st, c->idx, c->paths, c->n, on_renamed, c);
+        if (rc == -EBUSY)
+            snprintf(err, errlen, "The torrent is busy (moving or checking)");
+        if (rc == 0)
+            return 0;
+    }
+    for (size_t k = 0; k < c->n; k++)
+        free(c->paths[k]);
+    free(c->paths);
+    free(c->idx);
+    free(c);
     return rc;
 }
 

@@ -81,6 +81,7 @@ struct torrent {
     char *save_path;
     char *category;
     json_t *tags;                /* array of strings */
+    json_t *renamed;             /* file index (string) -> new relative path */
     bool stopped, sequential, first_last_piece, forced, super_seeding, auto_tmm;
     int64_t up_limit, dl_limit;
     double ratio_limit;
@@ -195,6 +196,14 @@ int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, 
 /* Moves the data to a new save path on a worker thread (state "moving");
  * cb runs when done (rc 0 or negative).  Creates the directory. */
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud);
+
+/* torrents/renameFile (folder false) and renameFolder (true): renames on
+ * disk on a worker, then in the metadata, persisted.  On failure returns a
+ * negative code and a qBittorrent-style message in err: -ENOENT no such
+ * file/folder, -EEXIST target taken, -EINVAL bad path, -EAGAIN no metadata,
+ * -EBUSY moving/checking.  cb runs when the rename is done. */
+int torrent_rename_path(struct torrent *t, const char *old_path, const char *new_path, bool folder,
+                        char *err, size_t errlen, void (*cb)(void *ud, int rc), void *ud);
 
 /* After the API changed plain settings fields (name, limits, flags): persist
  * them (cb after the commit) and mark the torrent changed. */

@@ -122,4 +122,12 @@ int storage_move(struct storage *st, const char *new_save_path,
 /* The current save path (changes after a successful move). */
 const char *storage_save_path(const struct storage *st);
 
+/* Renames files idx[k] to new_rel[k] (relative, already sanitized) on a
+ * worker while nothing else of this storage runs; files not created yet are
+ * skipped.  idx and new_rel must stay valid until done, which runs on the
+ * loop thread before any other job of this storage starts: that is where
+ * the caller swaps the paths in its metainfo. */
+int storage_rename_files(struct storage *st, const size_t *idx, char *const *new_rel, size_t n,
+                         void (*done)(void *ud, int rc), void *ud);
+
 #endif

@@ -16,6 +16,9 @@
 struct fs_job {
     struct storage_job base;
     char *new_path;           /* move only */
+    const size_t *idx;        /* rename only: files and their new relative paths */
+    char *const *new_rel;
+    size_t n;
     void (*done)(void *ud, int rc);
     void *ud;
     int rc;
@@ -187,4 +190,75 @@ int storage_move(struct storage *st, const char *new_save_path,
     if (!p)
         return -ENOMEM;
     return submit_fs(st, p, move_work, done, ud);
+}
+
+/* ---- rename ---- */
+
+static int rename_one(const char *base, const char *from_rel, const char *to_rel)
+{
+    char *from;
+    int rc = storage_io_path(base, from_rel, &from);
+    if (rc < 0)
+        return rc;
+    struct stat sb;
+    int dfd = -1;
+    const char *leaf;
+    if (lstat(from, &sb) < 0) {
+        rc = errno == ENOENT ? 0 : -errno;   /* not created yet: nothing on disk to rename */
+    } else if ((rc = storage_io_walk(base, to_rel, true, &dfd, &leaf)) == 0) {
+        if (renameat(AT_FDCWD, from, dfd, leaf) < 0)
+            rc = -errno;
+        close(dfd);
+    }
+    if (rc == 0) {
+        /* Drop directories the old path leaves empty (never base itself). */
+        char *dir = strdup(from);
+        size_t blen = strlen(base);
+        for (char *slash = dir ? strrchr(dir, '/') : NULL; slash && (size_t)(slash - dir) > blen;
+             slash = strrchr(dir, '/')) {
+            *slash = 0;
+            if (rmdir(dir) < 0)
+                break;
+        }
+        free(dir);
+    }
+    if (rc < 0)
+        log_msg(LOG_WARNING, "storage: cannot rename \"%s\" to \"%s\": %s", from_rel, to_rel, strerror(-rc));
+    free(from);
+    return rc;
+}
+
+static void rename_work(struct storage_job *base)
+{
+    struct fs_job *j = (struct fs_job *)base;
+    struct storage *st = base->st;
+    storage_io_fd_close_idle(st);
+    j->rc = 0;
+    for (size_t k = 0; k < j->n && j->rc == 0; k++)
+        j->rc = rename_one(st->save_path, st->mi->files[j->idx[k]].path, j->new_rel[k]);
+}
+
+int storage_rename_files(struct storage *st, const size_t *idx, char *const *new_rel, size_t n,
+                         void (*done)(void *ud, int rc), void *ud)
+{
+    if (!done || !idx || !new_rel)
+        return -EINVAL;
+    for (size_t k = 0; k < n; k++)
+        if (idx[k] >= st->mi->num_files || !new_rel[k] || !*new_rel[k])
+            return -EINVAL;
+    struct fs_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->base.work = rename_work;
+    j->base.after = fs_after;
+    j->idx = idx;
+    j->new_rel = new_rel;
+    j->n = n;
+    j->done = done;
+    j->ud = ud;
+    j->rc = -EIO;
+    int rc = storage_job_submit_excl(st, &j->base);
+    if (rc < 0)
+        free(j);
+    return rc;
 }

@@ -281,7 +281,7 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
         qbt_v2_register_app,     qbt_v2_register_transfer, qbt_v2_register_sync,
         qbt_v2_register_torrents, qbt_v2_register_creator,  qbt_v2_register_log,
         qbt_v2_register_catalog,
-        qbt_v2_register_queue,
+        qbt_v2_register_queue,   qbt_v2_register_rename,
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof groups / sizeof groups[0]; i++)

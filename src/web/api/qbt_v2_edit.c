@@ -8,6 +8,7 @@
  * qBittorrent: the torrent shows state "moving" meanwhile.
  */
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -588,6 +589,22 @@ static void h_add_trackers(struct web_req *r, void *ud)
     web_reply_ok(r);
 }
 
+static bool url_valid(const char *u);
+
+/* qBittorrent parses the URL (QUrl): curl's parser catches the same
+ * malformed hosts (e.g. an unclosed IPv6 bracket). */
+static bool tracker_url_valid(const char *u)
+{
+    if (!url_valid(u))
+        return false;
+    CURLU *h = curl_url();
+    if (!h)
+        return false;
+    CURLUcode rc = curl_url_set(h, CURLUPART_URL, u, CURLU_NON_SUPPORT_SCHEME);
+    curl_url_cleanup(h);
+    return rc == CURLUE_OK;
+}
+
 static void h_edit_tracker(struct web_req *r, void *ud)
 {
     const char *orig = web_req_param(r, "origUrl"), *nu = web_req_param(r, "newUrl");
@@ -598,7 +615,7 @@ static void h_edit_tracker(struct web_req *r, void *ud)
     struct torrent *t = single(r, ud);
     if (!t)
         return;
-    if (!*nu || !t->trk) {
+    if (!*nu || !t->trk || !tracker_url_valid(nu)) {
         web_reply_error(r, 400, "New tracker URL is invalid");
         return;
     }

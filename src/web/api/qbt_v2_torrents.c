@@ -195,18 +195,31 @@ int qbt_v2_sort(json_t *arr, const char *key, bool reverse)
     return 0;
 }
 
-void qbt_v2_page(json_t *arr, int64_t limit, int64_t offset)
+/* §6.2 paging: negative offset counts from the end, out of range → 0,
+ * limit <= 0 = everything. */
+static void page_range(int64_t size, int64_t limit, int64_t offset, int64_t *start, int64_t *end)
 {
-    int64_t size = (int64_t)json_array_size(arr);
     if (offset < 0)
         offset += size;
     if (offset < 0 || offset >= size)
         offset = 0;
-    int64_t end = limit > 0 && limit < size - offset ? offset + limit : size;
-    for (int64_t i = size - 1; i >= end; i--)
-        json_array_remove(arr, (size_t)i);
-    for (int64_t i = 0; i < offset; i++)
-        json_array_remove(arr, 0);
+    *start = offset;
+    *end = limit > 0 && limit < size - offset ? offset + limit : size;
+}
+
+void qbt_v2_page(json_t *arr, int64_t limit, int64_t offset)
+{
+    int64_t start, end, size = (int64_t)json_array_size(arr);
+    page_range(size, limit, offset, &start, &end);
+    if (start == 0 && end == size)
+        return;
+    /* Rebuild instead of removing from the front one by one (quadratic). */
+    json_t *page = json_array();
+    for (int64_t i = start; page && i < end; i++)
+        json_array_append(page, json_array_get(arr, (size_t)i));
+    json_array_clear(arr);
+    json_array_extend(arr, page);
+    json_decref(page);
 }
 
 int qbt_v2_parse_peer_addr(const char *s, struct sockaddr_storage *out)
@@ -415,27 +428,41 @@ static void h_info(struct web_req *r, void *ud)
         return;
     }
     bool with_trackers = web_req_bool(r, "includeTrackers", false);
-    json_t *arr = json_array();
+    const char *sort = web_req_param(r, "sort");
+    bool sorting = sort && *sort;
+    int64_t limit = param_int(r, "limit", 0), offset = param_int(r, "offset", 0);
+
+    /* Filter first on the structs; serialize only what is returned (all
+     * matches when sorting, since the sort key lives in the JSON). */
+    struct match { const struct torrent *t; int64_t prio; } *m = malloc((q->s->num_torrents + 1) * sizeof *m);
+    size_t nm = 0;
     int64_t pos = 0;
-    for (size_t i = 0; arr && i < q->s->num_torrents; i++) {
+    for (size_t i = 0; m && i < q->s->num_torrents; i++) {
         const struct torrent *t = q->s->torrents[i];
         int64_t prio = qbt_v2_queue_step(t, &pos);
-        if (!info_match(r, t, f, &ids, hashes != NULL))
-            continue;
-        json_t *o = qbt_v2_torrent_json_at(t, true, prio);
-        if (o && with_trackers)
-            json_object_set_new(o, "trackers", qbt_v2_trackers_json(t, false));
-        json_array_append_new(arr, o);
+        if (info_match(r, t, f, &ids, hashes != NULL))
+            m[nm++] = (struct match){t, prio};
     }
     qbt_v2_list_free(&ids);
-    const char *sort = web_req_param(r, "sort");
-    if (arr && sort && *sort && qbt_v2_sort(arr, sort, web_req_bool(r, "reverse", false)) != 0) {
-        json_decref(arr);
-        web_reply_error(r, 400, "'sort' parameter is invalid");
-        return;
+    int64_t start = 0, end = (int64_t)nm;
+    if (!sorting)
+        page_range((int64_t)nm, limit, offset, &start, &end);
+    json_t *arr = m ? json_array() : NULL;
+    for (int64_t i = start; arr && i < end; i++) {
+        json_t *o = qbt_v2_torrent_json_at(m[i].t, true, m[i].prio);
+        if (o && with_trackers)
+            json_object_set_new(o, "trackers", qbt_v2_trackers_json(m[i].t, false));
+        json_array_append_new(arr, o);
     }
-    if (arr)
-        qbt_v2_page(arr, param_int(r, "limit", 0), param_int(r, "offset", 0));
+    free(m);
+    if (arr && sorting) {
+        if (qbt_v2_sort(arr, sort, web_req_bool(r, "reverse", false)) != 0) {
+            json_decref(arr);
+            web_reply_error(r, 400, "'sort' parameter is invalid");
+            return;
+        }
+        qbt_v2_page(arr, limit, offset);
+    }
     reply_json(r, arr);
 }
 
