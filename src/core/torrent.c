@@ -296,6 +296,22 @@ static char *settings_json(const struct torrent *t)
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
     if (t->renamed && json_object_size(t->renamed))
         json_object_set(o, "renamed", t->renamed);
+    /* Trackers and web seeds as edited through the API (the metainfo keeps
+     * the originals). */
+    if (t->trk) {
+        json_t *trs = json_array();
+        for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
+            const struct tracker_entry *e = tracker_set_entry(t->trk, i);
+            json_array_append_new(trs, json_pack("{s:s, s:i}", "url", e->url, "tier", e->tier));
+        }
+        json_object_set_new(o, "trackers", trs);
+    }
+    if (t->mi) {
+        json_t *ws = json_array();
+        for (size_t i = 0; i < t->mi->num_web_seeds; i++)
+            json_array_append_new(ws, json_string(t->mi->web_seeds[i]));
+        json_object_set_new(o, "web_seeds", ws);
+    }
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;
@@ -371,6 +387,29 @@ void torrent_save_resume(struct torrent *t)
 
 static char *clean_rel_path(const char *p);
 
+/* Rebuilds the tracker set from the saved list (url + tier), which reflects
+ * edits made through the API. */
+static void restore_trackers(struct torrent *t, json_t *trs)
+{
+    size_t n = json_array_size(trs);
+    if (!t->trk)
+        return;
+    /* Drop what the metainfo/magnet gave, then add the saved list in order. */
+    while (tracker_set_count(t->trk) > 0) {
+        char *url = strdup(tracker_set_entry(t->trk, 0)->url);
+        int rc = url ? tracker_set_remove(t->trk, url) : -ENOMEM;
+        free(url);
+        if (rc != 0)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(trs, i);
+        const char *url = json_string_value(json_object_get(e, "url"));
+        if (url)
+            tracker_set_add(t->trk, url, (int)json_integer_value(json_object_get(e, "tier")));
+    }
+}
+
 static void apply_settings(struct torrent *t, const char *settings)
 {
     json_error_t e;
@@ -406,6 +445,20 @@ static void apply_settings(struct torrent *t, const char *settings)
         t->seeding_time_limit = json_integer_value(json_object_get(o, "seeding_time_limit"));
     if (json_object_get(o, "inactive_seeding_time_limit"))
         t->inactive_seeding_time_limit = json_integer_value(json_object_get(o, "inactive_seeding_time_limit"));
+    json_t *trs = json_object_get(o, "trackers");
+    if (json_is_array(trs))
+        restore_trackers(t, trs);
+    json_t *ws = json_object_get(o, "web_seeds");
+    if (t->mi && json_is_array(ws)) {
+        for (size_t i = 0; i < t->mi->num_web_seeds; i++)
+            free(t->mi->web_seeds[i]);
+        free(t->mi->web_seeds);
+        t->mi->num_web_seeds = 0;
+        t->mi->web_seeds = calloc(json_array_size(ws) + 1, sizeof *t->mi->web_seeds);
+        for (size_t i = 0; t->mi->web_seeds && i < json_array_size(ws); i++)
+            if (json_is_string(json_array_get(ws, i)))
+                t->mi->web_seeds[t->mi->num_web_seeds++] = strdup(json_string_value(json_array_get(ws, i)));
+    }
     /* Renamed files: applied before any storage job ran (restore time). */
     json_t *ren = json_object_get(o, "renamed");
     if (t->mi && json_is_object(ren)) {

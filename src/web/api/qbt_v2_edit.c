@@ -582,7 +582,7 @@ static void h_add_trackers(struct web_req *r, void *ud)
         p = nl + 1;
     }
     if (added) {
-        torrent_touch(t);
+        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
         if (!t->stopped)
             torrent_reannounce(t);
     }
@@ -641,7 +641,7 @@ static void h_edit_tracker(struct web_req *r, void *ud)
         web_reply_error(r, rc == -EEXIST ? 409 : 500, rc == -EEXIST ? "New tracker URL already exists" : NULL);
         return;
     }
-    torrent_touch(t);
+    torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     if (!t->stopped)
         torrent_reannounce(t);
     web_reply_ok(r);
@@ -687,7 +687,7 @@ static void remove_urls(struct torrent *t, const char *urls)
         p = bar + 1;
     }
     if (removed)
-        torrent_touch(t);
+        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
 }
 
 static void h_remove_trackers(struct web_req *r, void *ud)
@@ -842,7 +842,7 @@ static void h_add_web_seeds(struct web_req *r, void *ud)
         changed |= web_seed_add(t->mi, v[i]) > 0;
     free_list(v);
     if (changed)
-        torrent_touch(t);
+        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     web_reply_ok(r);
 }
 
@@ -864,7 +864,7 @@ static void h_remove_web_seeds(struct web_req *r, void *ud)
         changed |= web_seed_remove(t->mi, v[i]);
     free_list(v);
     if (changed)
-        torrent_touch(t);
+        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     web_reply_ok(r);
 }
 
@@ -900,7 +900,7 @@ static void h_edit_web_seed(struct web_req *r, void *ud)
             web_reply_error(r, 500, NULL);
             return;
         }
-        torrent_touch(t);
+        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     }
     web_reply_ok(r);
 }
