@@ -2,19 +2,37 @@
 # Installs the Debian packages torrentd needs to build, run and test.
 # Idempotent: only calls apt-get when something is missing.
 set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUNTIME_ONLY=0
+[ "${1:-}" = "--runtime-only" ] && RUNTIME_ONLY=1
 PKGS="build-essential cmake pkg-config clang
 libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev
 libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev
 python3 python3-pytest python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
 aria2 python3-libtorrent wrk"
-[ "${1:-}" = "--runtime-only" ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev"
+# Node.js + npm run the bittorrent-dht interop test (tests/integration/test_dht.py).
+# Only when missing: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+[ $RUNTIME_ONLY = 1 ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "installing:$missing"
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+# bittorrent-dht, an independent DHT for test_dht.py, pinned in
+# tests/integration/node/package{,-lock}.json (added with
+# `npm install --prefix tests/integration/node bittorrent-dht@11.0.12`).
+# Only when node and npm exist; without it those tests skip.
+NODE_DIR="$ROOT/tests/integration/node"
+if [ $RUNTIME_ONLY = 0 ] && command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 &&
+   [ ! -d "$NODE_DIR/node_modules/bittorrent-dht" ]; then
+  npm ci --prefix "$NODE_DIR" --no-audit --no-fund ||
+    echo "warning: npm ci failed; test_dht.py skips the bittorrent-dht interop tests"
+fi

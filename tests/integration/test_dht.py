@@ -7,7 +7,7 @@ trackers is seeded by one torrentd; another torrentd and libtorrent resolve
 its magnet (no tr, no x.pe) through the DHT alone.
 
 Then the same against the `bittorrent-dht` npm package (tests/integration/
-node, run by dht_node.js on 127.0.0.6): it announces, torrentd finds it; a
+node, run by node/dht_node.mjs on 127.0.0.6): it announces, torrentd finds it; a
 torrentd seeder announces, it finds torrentd.
 """
 import hashlib
@@ -179,3 +179,175 @@ def test_trackerless_magnet_over_dht(workdir, procs):
         assert _dht_nodes(td) > 0, td.name
     # the third torrentd (restarted by its bootstrap list) is part of the DHT
     assert third.prefs()["dht_bootstrap_nodes"] == boot
+
+
+# --------------------------------------------------------------------------
+# 2. interop with the bittorrent-dht npm package
+# --------------------------------------------------------------------------
+
+class NodeDht(Proc):
+    """tests/integration/node/dht_node.mjs: one bittorrent-dht node, driven by
+    line commands on stdin, answering JSON lines (also copied to the log)."""
+    kind = "bittorrent-dht"
+
+    def start(self, boot):
+        self.events = queue.Queue()
+        self.proc = subprocess.Popen(
+            ["node", os.path.join(NODE_DIR, "dht_node.mjs"), "--host", NODE_IP, "--bootstrap", boot],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=NODE_DIR)
+        threading.Thread(target=self._read, daemon=True).start()
+        ev = self.wait_event(lambda e: e["event"] == "listening", 20)
+        self.port = ev["port"]
+        return self
+
+    def _read(self):
+        with open(self.logpath, "a") as log:
+            for line in self.proc.stdout:
+                line = line.decode(errors="replace").strip()
+                log.write(line + "\n")
+                log.flush()
+                try:
+                    self.events.put(json.loads(line))
+                except ValueError:
+                    pass
+
+    def send(self, cmd):
+        self.proc.stdin.write((cmd + "\n").encode())
+        self.proc.stdin.flush()
+
+    def wait_event(self, pred, timeout, seen=None):
+        """The first event matching pred within timeout; every event read on
+        the way is appended to `seen`."""
+        t0 = time.monotonic()
+        while True:
+            left = timeout - (time.monotonic() - t0)
+            if left <= 0:
+                raise AssertionError("bittorrent-dht: no matching event in %.0fs:\n%s" % (
+                    timeout, self.log_tail()))
+            try:
+                ev = self.events.get(timeout=min(left, 0.5))
+            except queue.Empty:
+                self.check_alive()
+                continue
+            if seen is not None:
+                seen.append(ev)
+            if ev.get("event") == "error":
+                raise AssertionError("bittorrent-dht error: %s" % ev)
+            if pred(ev):
+                return ev
+
+    def nodes(self):
+        self.send("nodes")
+        return self.wait_event(lambda e: e["event"] == "nodes", 10)["count"]
+
+    def stop(self, timeout=15):
+        if self.alive():
+            try:
+                self.proc.stdin.close()     # dht_node.mjs exits when stdin closes
+                self.proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        super().stop(timeout)
+
+
+class HandshakeListener:
+    """A TCP listener that records the BitTorrent handshakes it receives:
+    [(source ip, info-hash hex)]."""
+
+    def __init__(self, ip):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((ip, free_port()))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.got = []
+        self.stopping = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, (ip, _) = self.sock.accept()
+            except OSError:
+                return
+            try:
+                c.settimeout(5)
+                hs = b""
+                while len(hs) < 68:
+                    x = c.recv(68 - len(hs))
+                    if not x:
+                        break
+                    hs += x
+                if hs[:20] == b"\x13BitTorrent protocol" and len(hs) == 68:
+                    self.got.append((ip, hs[28:48].hex()))
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def close(self):
+        self.stopping = True
+        self.sock.close()
+
+
+def _need_node():
+    if not shutil.which("node"):
+        pytest.skip("node is not installed (scripts/deps.sh installs nodejs and npm)")
+    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "bittorrent-dht")):
+        pytest.skip("bittorrent-dht is not installed: npm ci --prefix tests/integration/node "
+                    "(scripts/deps.sh does it)")
+
+
+def _node_swarm(procs, workdir):
+    _need_node()
+    tds, boot = _start_dht_swarm(procs, workdir, n=2)
+    node = procs.add(NodeDht(os.path.join(workdir, "node"))).start(boot)
+    node.wait_event(lambda e: e["event"] == "ready", 20)
+    # the node is in torrentd's routing table and torrentd in the node's
+    wait_until(lambda: all(_dht_nodes(td) >= 2 for td in tds), 20,
+               "torrentd to know the other torrentd and the bittorrent-dht node", procs=tds)
+    assert node.nodes() >= 1
+    return tds, node
+
+
+def test_bittorrent_dht_announce_found_by_torrentd(workdir, procs):
+    """bittorrent-dht announces an info-hash with a port; torrentd's get_peers
+    for a magnet of that hash finds it and dials the announced address."""
+    tds, node = _node_swarm(procs, workdir)
+    lsn = HandshakeListener(NODE_IP)
+    procs.on_close(lsn.close)
+    h = hashlib.sha1(os.urandom(20)).hexdigest()
+    node.send("announce %s %d" % (h, lsn.port))
+    node.wait_event(lambda e: e["event"] == "announced" and e["infohash"] == h, 30)
+    leecher = tds[1]
+    _add_magnet(leecher, h, leecher.save_path)
+    wait_until(lambda: (LEECH_IP, h) in lsn.got, 30,
+               "torrentd to dial %s:%d, announced through bittorrent-dht" % (NODE_IP, lsn.port),
+               procs=tds)
+    # nobody else was told: only the leecher came
+    assert {ip for ip, _ in lsn.got} == {LEECH_IP}, lsn.got
+
+
+def test_bittorrent_dht_finds_torrentd_seeder(workdir, procs):
+    """A torrentd seeder announces itself; a bittorrent-dht lookup returns it."""
+    data_root = os.path.join(workdir, "data")
+    tbytes, h = _dataset(data_root)
+    tds, node = _node_swarm(procs, workdir)
+    seeder = tds[0]
+    seeder.add(tbytes, data_root, skip_checking=True)
+    seeder.wait_seeding(h, 30)
+    want = seeder.peer_addr
+    other = "%s:%d" % (tds[1].bind_ip, tds[1].listen_port)
+    # Wanted both ways: the seeder's announce_peer stored by bittorrent-dht
+    # ("own store") and torrentd's get_peers answer (values) read by it.
+    t0, seen, via = time.monotonic(), [], set()
+    while not ("own store" in via and other in via):
+        assert time.monotonic() - t0 < 40, "bittorrent-dht never found %s both ways: %s" % (want, seen)
+        time.sleep(1)                   # the seeder announces on its next tick
+        node.send("lookup %s" % h)
+        node.wait_event(lambda e: e["event"] == "lookup_done" and e["infohash"] == h, 20, seen)
+        via = {e["from"] for e in seen if e["event"] == "peer" and e["peer"] == want}
+    found = {e["peer"] for e in seen if e["event"] == "peer" and e["infohash"] == h}
+    print("\nbittorrent-dht found %s for %s, from %s" % (sorted(found), h[:8], sorted(via)))
+    # only real announcers: no made-up addresses
+    assert found <= {want, other}, found
