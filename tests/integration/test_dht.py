@@ -177,8 +177,32 @@ def test_trackerless_magnet_over_dht(workdir, procs):
 
     for td in tds:
         assert _dht_nodes(td) > 0, td.name
+        md = td.get("/api/v2/sync/maindata", rid=0).json()
+        assert md["server_state"]["dht_nodes"] > 0, md["server_state"]
     # the third torrentd (restarted by its bootstrap list) is part of the DHT
     assert third.prefs()["dht_bootstrap_nodes"] == boot
+
+
+def test_no_loopback_nodes_unless_bound_to_loopback(workdir, procs):
+    """Loopback nodes are for tests only: a torrentd bound to a public-looking
+    address (TEST-NET-2, put on lo inside our namespace) ignores the loopback
+    DHT it is told to bootstrap from, and the loopback nodes never count it."""
+    if os.environ.get("TD_IN_NETNS") != "1":
+        pytest.skip("not inside scripts/netns-run.sh's network namespace")
+    public_ip = "198.51.100.7"
+    r = subprocess.run(["ip", "addr", "replace", public_ip + "/32", "dev", "lo"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        pytest.skip("cannot add %s to lo: %s" % (public_ip, r.stdout.decode().strip()))
+    tds, boot = _start_dht_swarm(procs, workdir, n=2)
+    outsider = procs.add(Torrentd(os.path.join(workdir, "pub"), public_ip, name="pub")).start()
+    outsider.set_prefs({"dht_bootstrap_nodes": boot, "dht": True})
+    for td in tds:
+        wait_until(lambda: _dht_nodes(td) > 0, 20, "%s to have DHT nodes" % td.name, procs=tds)
+    time.sleep(4)           # several ticks: bootstrap, pings, replies
+    assert _dht_nodes(outsider) == 0
+    assert all(_dht_nodes(td) == 1 for td in tds), [_dht_nodes(td) for td in tds]
+    outsider.check_alive()
 
 
 # --------------------------------------------------------------------------
