@@ -212,12 +212,6 @@ static void h_default_save_path(struct web_req *r, void *ud)
     web_reply_text(r, 200, p ? p : "");
 }
 
-static void h_empty_list(struct web_req *r, void *ud)
-{
-    (void)ud;
-    web_reply_json(r, json_array());
-}
-
 static void on_shutdown_closed(uv_handle_t *h)
 {
     struct qbt_v2 *q = h->data;
@@ -252,8 +246,6 @@ static int register_app(struct qbt_v2 *q)
         {"/api/v2/app/setPreferences", WEB_POST, h_set_preferences},
         {"/api/v2/app/defaultSavePath", WEB_GETPOST, h_default_save_path},
         {"/api/v2/app/shutdown", WEB_POST, h_shutdown},
-        {"/api/v2/app/networkInterfaceList", WEB_GETPOST, h_empty_list},
-        {"/api/v2/app/networkInterfaceAddressList", WEB_GETPOST, h_empty_list},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
@@ -282,6 +274,7 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
         qbt_v2_register_torrents, qbt_v2_register_creator,  qbt_v2_register_log,
         qbt_v2_register_catalog,
         qbt_v2_register_queue,   qbt_v2_register_rename,
+        qbt_v2_register_misc,
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof groups / sizeof groups[0]; i++)
