@@ -103,6 +103,24 @@ static void on_signal(uv_signal_t *h, int signum)
     begin_shutdown();
 }
 
+/* The built-in UI, or the user's alternative one (e.g. VueTorrent). */
+static void apply_static_root(struct web_server *ws, const struct prefs *p)
+{
+    const char *alt = prefs_str(p, "alternative_webui_path");
+    if (prefs_bool(p, "alternative_webui_enabled") && *alt)
+        web_server_set_static_root(ws, alt, true);
+    else
+        web_server_set_static_root(ws, TD_UI_DIR, false);
+}
+
+static void on_prefs_changed(void *ud, json_t *changed)
+{
+    struct session *s = ud;
+    if (web && (json_object_get(changed, "alternative_webui_enabled") ||
+                json_object_get(changed, "alternative_webui_path")))
+        apply_static_root(web, &s->prefs);
+}
+
 static void fill_auth(struct web_auth_config *a, const struct prefs *p)
 {
     web_auth_config_defaults(a);
@@ -254,6 +272,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "torrentd: cannot start the WebUI on %s:%d\n", webui_addr, webui_port);
         return 1;
     }
+    apply_static_root(web, &session->prefs);
+    session->prefs_hook = on_prefs_changed;
+    session->prefs_hook_ud = session;
     qbt_v2_register(web, session);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {

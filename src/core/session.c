@@ -499,6 +499,8 @@ int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void 
 {
     size_t n = json_object_size(changed);
     limits_apply(s);
+    if (s->prefs_hook && n > 0)
+        s->prefs_hook(s->prefs_hook_ud, changed);
     if (json_object_get(changed, "banned_IPs"))
         banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
     if (json_object_get(changed, "dht") || json_object_get(changed, "lsd") ||

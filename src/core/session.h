@@ -95,6 +95,10 @@ struct session {
     int64_t wasted_session;
     int64_t alltime_dl, alltime_ul;      /* persisted in kv */
 
+    /* Called after preferences changed (the web layer reacts to its keys). */
+    void (*prefs_hook)(void *ud, json_t *changed);
+    void *prefs_hook_ud;
+
     bool shutting_down;
     size_t closing_torrents;
     void (*on_shutdown)(void *ud);

@@ -766,6 +766,19 @@ static int build_prebuilt(struct web_server *ws, struct web_hdr **out, size_t *n
     return 0;
 }
 
+int web_server_set_static_root(struct web_server *ws, const char *root, bool alternative_ui)
+{
+    char *dup = root && *root ? strdup(root) : NULL;
+    if (root && *root && !dup)
+        return -ENOMEM;
+    free(ws->static_root);
+    ws->static_root = dup;
+    ws->alt_ui = alternative_ui;
+    /* The security headers differ for the alternative UI: rebuild them. */
+    struct web_auth_config same = ws->auth;
+    return web_server_set_auth(ws, &same);
+}
+
 int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)
 {
     if (!ws || !c)

@@ -67,6 +67,10 @@ void web_server_stop(struct web_server *ws);
 int web_server_port(const struct web_server *ws);
 /* Copies c; may be called again at any time (preferences changed). */
 int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c);
+/* Serves static files from root (public/ and private/ below it); NULL = none.
+ * alternative_ui drops the CSP/COOP/Referrer-Policy headers as qBittorrent
+ * does for an alternative WebUI. */
+int web_server_set_static_root(struct web_server *ws, const char *root, bool alternative_ui);
 /* fn(slot) is called when a session that has a non-NULL slot ends. */
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
 
