@@ -266,6 +266,9 @@ def test_cookies(workdir, procs):
     _err(td, "POST", A + "setCookies", 400, "Bad Request", data={"cookies": json.dumps([[]])})
     _err(td, "POST", A + "setCookies", 400, "Bad Request", data={"cookies": json.dumps(["a"])})
     _err(td, "GET", A + "setCookies", 405, None, params={"cookies": "[]"})
+    _err(td, "POST", A + "setCookies", 400, None, data={"cookies": "[" * 5000 + "]" * 5000})
+    _err(td, "POST", A + "setCookies", 400, None,
+         data={"cookies": json.dumps([{"name": "n", "value": "v" * 1024}] * 5000)})   # > 4 MiB
     assert td.get(A + "cookies").json() == want
 
     # a restart keeps the cookies that have not expired and are not session cookies

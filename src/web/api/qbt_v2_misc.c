@@ -389,10 +389,10 @@ static json_int_t expiration_of(const json_t *o)
         return -1;
     if (json_is_integer(v))
         return json_integer_value(v);
-    double d = json_is_real(v) ? json_real_value(v) : 0.5;
-    if (d == floor(d) && d >= -9.2e18 && d <= 9.2e18)
-        return (json_int_t)d;
-    return 0;
+    if (!json_is_real(v))
+        return 0;
+    double d = json_real_value(v);
+    return d == floor(d) && d >= -9.2e18 && d <= 9.2e18 ? (json_int_t)d : 0;
 }
 
 /* The cookie list qBittorrent keeps for the given JSON text; replies the
