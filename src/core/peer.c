@@ -20,7 +20,6 @@
 #define PEER_MAX_INBUF (4u << 20)
 /* Stop reading blocks from disk for a peer while this much is queued. */
 #define PEER_UPLOAD_HIGH_WATER (1u << 20)
-#define PEER_MAX_READS 8
 #define PEER_HANDSHAKE_TIMEOUT_MS 20000
 #define PEER_IDLE_TIMEOUT_MS 150000
 #define PEER_KEEPALIVE_MS 110000
@@ -676,71 +675,39 @@ static void process_input(struct peer *p)
 
 /* ---- uploads ---- */
 
-struct upload_read {
-    struct peer *p;
-    uint32_t piece, begin;
-};
-
-static void on_block_read(void *ud, int rc, uint8_t *data, uint32_t len)
-{
-    struct upload_read *r = ud;
-    struct peer *p = r->p;
-    p->reads_in_flight--;
-    if (p->state == PEER_ACTIVE && !p->am_choking) {
-        if (rc == 0) {
-            uint64_t now = uv_now(p->s->loop);
-            bt_wire_put_piece_header(&p->out, r->piece, r->begin, len);
-            buf_append(&p->out, data, len);
-            rate_add(&p->up, len, now);
-            p->uploaded += len;
-            struct torrent *t = p->t;
-            t->uploaded += len;
-            t->ul_session += len;
-            rate_add(&t->ul_rate, len, now);
-            rate_add(&p->s->ul_rate, len, now);
-            p->s->ul_session += len;
-            t->last_activity = (int64_t)time(NULL);
-            t->resume_dirty = true;
-            peer_flush(p);
-        } else {
-            log_msg(LOG_WARNING, "%s: read error for piece %u: %s", p->t->hex, r->piece, strerror(-rc));
-        }
-    }
-    free(data);
-    free(r);
-    if (p->state == PEER_ACTIVE)
-        process_uploads(p);
-    unref(p);
-}
-
+/* Blocks come from the torrent's read cache: one disk read per piece, not
+ * one per 16 KiB block. */
 static void process_uploads(struct peer *p)
 {
-    while (p->state == PEER_ACTIVE && p->up_count > 0 && p->reads_in_flight < PEER_MAX_READS &&
-           buf_size(&p->out) < PEER_UPLOAD_HIGH_WATER) {
+    struct torrent *t = p->t;
+    while (p->state == PEER_ACTIVE && p->up_count > 0 && buf_size(&p->out) < PEER_UPLOAD_HIGH_WATER) {
         struct peer_upreq q = p->upreqs[p->up_head];
+        if (q.length == 0) {   /* cancelled */
+            p->up_head = (p->up_head + 1) % PEER_MAX_UPREQS;
+            p->up_count--;
+            continue;
+        }
+        const uint8_t *piece = torrent_cached_piece(t, q.piece);
+        if (!piece)
+            break;   /* loading: on_piece_loaded wakes us */
+        if (!limits_take_upload(p, q.length))
+            break;   /* the quota timer wakes us */
         p->up_head = (p->up_head + 1) % PEER_MAX_UPREQS;
         p->up_count--;
-        if (q.length == 0)
-            continue;  /* cancelled */
-        if (!limits_take_upload(p, q.length)) {
-            /* Put it back at the head: served when tokens come. */
-            p->up_head = (p->up_head + PEER_MAX_UPREQS - 1) % PEER_MAX_UPREQS;
-            p->up_count++;
-            return;
-        }
-        struct upload_read *r = malloc(sizeof *r);
-        if (!r)
-            return;
-        *r = (struct upload_read){p, q.piece, q.begin};
-        p->refs++;
-        p->reads_in_flight++;
-        if (storage_read(p->t->st, q.piece, q.begin, q.length, on_block_read, r) != 0) {
-            p->refs--;
-            p->reads_in_flight--;
-            free(r);
-            return;
-        }
+        uint64_t now = uv_now(p->s->loop);
+        bt_wire_put_piece_header(&p->out, q.piece, q.begin, q.length);
+        buf_append(&p->out, piece + q.begin, q.length);
+        rate_add(&p->up, q.length, now);
+        p->uploaded += q.length;
+        t->uploaded += q.length;
+        t->ul_session += q.length;
+        rate_add(&t->ul_rate, q.length, now);
+        rate_add(&p->s->ul_rate, q.length, now);
+        p->s->ul_session += q.length;
+        t->last_activity = (int64_t)time(NULL);
+        t->resume_dirty = true;
     }
+    peer_flush(p);
 }
 
 void peer_resume_reading(struct peer *p)

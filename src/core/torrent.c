@@ -713,6 +713,13 @@ static void deactivate(struct torrent *t, bool announce_stop)
     torrent_touch(t);
     discovery_torrent_gone(t);
     t->active = false;
+    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+        if (t->rcache[i].data) {
+            free(t->rcache[i].data);
+            t->rcache[i].data = NULL;
+            t->rcache[i].piece = UINT32_MAX;
+        }
+    }
     session_set_active(t->s, t, false);
     if (announce_stop)
         tracker_set_stop(t->trk);
@@ -1393,6 +1400,106 @@ static void send_pex(struct torrent *t, uint64_t now)
     }
 }
 
+/* ---- read cache for uploads ---- */
+
+#define READ_CACHE_IDLE_MS 10000
+
+struct cache_load {
+    struct torrent *t;
+    int slot;
+};
+
+static void wake_uploaders(struct torrent *t)
+{
+    for (struct peer *p = t->peers; p; p = p->next)
+        if (p->state == PEER_ACTIVE && p->up_count > 0)
+            peer_resume_uploads(p);
+}
+
+static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
+{
+    struct cache_load *l = ud;
+    struct torrent *t = l->t;
+    struct cached_piece *c = &t->rcache[l->slot];
+    free(l);
+    t->reads_in_flight--;
+    c->loading = false;
+    if (t->removing) {
+        free(data);
+        maybe_finish_removal(t);
+        return;
+    }
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "'%s': cannot read piece %u for uploading: %s", torrent_name(t), c->piece,
+                strerror(-rc));
+        free(data);
+        /* Requests for it are dropped rather than waiting forever. */
+        for (struct peer *p = t->peers; p; p = p->next)
+            for (int i = 0; i < p->up_count; i++) {
+                struct peer_upreq *q = &p->upreqs[(p->up_head + i) % PEER_MAX_UPREQS];
+                if (q->piece == c->piece)
+                    q->length = 0;
+            }
+        c->piece = UINT32_MAX;
+    } else {
+        c->data = data;
+        c->len = len;
+        c->used_ms = t->s->now_ms;
+    }
+    wake_uploaders(t);
+}
+
+const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
+{
+    int victim = -1;
+    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+        struct cached_piece *c = &t->rcache[i];
+        if ((c->data || c->loading) && c->piece == piece) {
+            if (!c->data)
+                return NULL;
+            c->used_ms = t->s->now_ms;
+            return c->data;
+        }
+        if (!c->loading && (victim < 0 || !c->data ||
+                            (t->rcache[victim].data && c->used_ms < t->rcache[victim].used_ms)))
+            victim = i;
+    }
+    if (victim < 0 || t->removing)
+        return NULL;   /* every slot is loading: wait for one */
+    struct cached_piece *c = &t->rcache[victim];
+    free(c->data);
+    c->data = NULL;
+    c->piece = piece;
+    c->loading = true;
+    struct cache_load *l = malloc(sizeof *l);
+    if (!l) {
+        c->loading = false;
+        return NULL;
+    }
+    *l = (struct cache_load){t, victim};
+    t->reads_in_flight++;
+    if (storage_read(t->st, piece, 0, (uint32_t)torrent_piece_size(t, piece), on_piece_loaded, l) != 0) {
+        t->reads_in_flight--;
+        c->loading = false;
+        c->piece = UINT32_MAX;
+        free(l);
+    }
+    return NULL;
+}
+
+/* Pieces nobody asked for lately give their memory back. */
+static void trim_read_cache(struct torrent *t, uint64_t now)
+{
+    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+        struct cached_piece *c = &t->rcache[i];
+        if (c->data && now - c->used_ms > READ_CACHE_IDLE_MS) {
+            free(c->data);
+            c->data = NULL;
+            c->piece = UINT32_MAX;
+        }
+    }
+}
+
 /* ---- share limits ---- */
 
 double torrent_ratio(const struct torrent *t)
@@ -1496,6 +1603,7 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
         return;
     connect_candidates(t, now_ms);
     send_pex(t, now_ms);
+    trim_read_cache(t, now_ms);
     if (!t->mi && t->meta_asm)
         for (struct peer *p = t->peers; p; p = p->next)
             request_metadata(t, p);   /* hands out blocks whose requests timed out */
@@ -1523,6 +1631,8 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->wanted);
     free(t->file_prios);
     free(t->error);
+    for (int i = 0; i < TORRENT_READ_CACHE; i++)
+        free(t->rcache[i].data);
     bt_metadata_asm_free(t->meta_asm);
     bt_metainfo_free(t->mi);
     free_common(t);
@@ -1548,7 +1658,7 @@ static void on_files_deleted(void *ud, int rc)
 
 static void maybe_finish_removal(struct torrent *t)
 {
-    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->peers)
+    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers)
         return;
     if (t->trk) {
         tracker_set_free(t->trk);

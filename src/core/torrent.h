@@ -44,6 +44,16 @@ struct piece_buf {
     int num_contributors;
 };
 
+/* A piece read whole for uploading: peers ask for it 16 KiB at a time. */
+#define TORRENT_READ_CACHE 4
+struct cached_piece {
+    uint32_t piece;
+    uint32_t len;
+    uint8_t *data;          /* NULL while loading or empty */
+    bool loading;
+    uint64_t used_ms;
+};
+
 /* A peer address we may connect to. */
 struct peer_candidate {
     struct sockaddr_storage addr;
@@ -107,6 +117,8 @@ struct torrent {
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     unsigned writes_in_flight;
+    struct cached_piece rcache[TORRENT_READ_CACHE];
+    unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
     struct peer *peers;          /* connected or connecting */
     unsigned num_peers;
@@ -226,6 +238,10 @@ int64_t torrent_eta(const struct torrent *t);
 int64_t torrent_piece_size(const struct torrent *t, uint32_t piece);
 unsigned torrent_num_seeds(const struct torrent *t);
 double torrent_availability(const struct torrent *t);
+
+/* Upload side: the whole piece from the read cache, or NULL while it is
+ * being loaded (the peer is woken when it arrives). */
+const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece);
 
 /* Peer hooks (core/peer.c). */
 void torrent_peer_attach(struct torrent *t, struct peer *p);
