@@ -64,10 +64,24 @@ def _peer_ips(client, h):
     return {p["ip"] for p in peers.values()}
 
 
-def _start_dht_swarm(procs, workdir, n=3):
+class Budget:
+    """One deadline for a whole test (each test stays under 60 s): every
+    wait gets at most what is left."""
+
+    def __init__(self, seconds=55):
+        self.end = time.monotonic() + seconds
+
+    def __call__(self, cap):
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise AssertionError("test time budget used up")
+        return min(cap, left)
+
+
+def _start_dht_swarm(procs, workdir, left, n=3):
     """n torrentd with the DHT on, all bootstrapped from the first one."""
     ips = [SEED_IP, LEECH_IP, LEECH2_IP][:n]
-    tds = [procs.add(Torrentd(os.path.join(workdir, "td%d" % i), ip, name="td%d" % i)).start()
+    tds = [procs.add(Torrentd(os.path.join(workdir, "td%d" % i), ip, name="td%d" % i)).start(left(15))
            for i, ip in enumerate(ips)]
     first = tds[0]
     boot = "%s:%d" % (first.bind_ip, first.listen_port)
@@ -141,27 +155,30 @@ class LtSession:
 def test_trackerless_magnet_over_dht(workdir, procs):
     data_root = os.path.join(workdir, "data")
     tbytes, h = _dataset(data_root)
-    tds, boot = _start_dht_swarm(procs, workdir)
+    left = Budget()
+    tds, boot = _start_dht_swarm(procs, workdir, left)
     seeder, leecher, third = tds
     lts = LtSession(boot)
     procs.on_close(lts.close)
 
     # everyone knows somebody before any torrent is added
     for td in tds:
-        wait_until(lambda: _dht_nodes(td) > 0, 20, "%s to have DHT nodes" % td.name, procs=tds)
-    wait_until(lambda: lts.dht_nodes() > 0, 20, "libtorrent to have DHT nodes", interval=0.5)
+        wait_until(lambda: _dht_nodes(td) > 0, left(10), "%s to have DHT nodes" % td.name, procs=tds)
+    # libtorrent never puts its bootstrap node in its table: > 0 means it
+    # learned the other torrentd from the first one
+    wait_until(lambda: lts.dht_nodes() > 0, left(10), "libtorrent to have DHT nodes", interval=0.5)
 
     seeder.add(tbytes, data_root, skip_checking=True)
-    seeder.wait_seeding(h, 30)
+    seeder.wait_seeding(h, left(10))
     t0 = time.monotonic()
     _add_magnet(leecher, h, leecher.save_path)
     t = leecher.torrent(h)
     assert t["state"] in ("metaDL", "forcedMetaDL") and t["num_seeds"] == 0, t
-    wait_until(lambda: leecher.torrent(h)["has_metadata"], 45, "metadata through the DHT",
+    wait_until(lambda: leecher.torrent(h)["has_metadata"], left(20), "metadata through the DHT",
                procs=tds, interval=0.05)
     ttfb = time.monotonic() - t0
     print("\nDHT magnet: metadata %.2f s after the add (no tracker, no x.pe)" % ttfb)
-    wait_complete(leecher, h, 40, procs=tds)
+    wait_complete(leecher, h, left(15), procs=tds)
     assert_same_data(tbytes, data_root, leecher.save_path)
 
     # libtorrent (an independent DHT) finds the torrentd swarm from the magnet too
@@ -169,10 +186,10 @@ def test_trackerless_magnet_over_dht(workdir, procs):
     os.makedirs(lt_save)
     th = lts.add_magnet(h, lt_save)
     t1 = time.monotonic()
-    wait_until(lambda: th.status().has_metadata, 45, "libtorrent metadata through the DHT",
+    wait_until(lambda: th.status().has_metadata, left(20), "libtorrent metadata through the DHT",
                procs=tds, interval=0.1)
     print("libtorrent magnet: metadata %.2f s after the add" % (time.monotonic() - t1))
-    wait_until(lambda: th.status().is_seeding, 40, "libtorrent to complete", procs=tds)
+    wait_until(lambda: th.status().is_seeding, left(15), "libtorrent to complete", procs=tds)
     assert_same_data(tbytes, data_root, lt_save)
 
     for td in tds:
@@ -194,11 +211,12 @@ def test_no_loopback_nodes_unless_bound_to_loopback(workdir, procs):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
         pytest.skip("cannot add %s to lo: %s" % (public_ip, r.stdout.decode().strip()))
-    tds, boot = _start_dht_swarm(procs, workdir, n=2)
-    outsider = procs.add(Torrentd(os.path.join(workdir, "pub"), public_ip, name="pub")).start()
+    left = Budget()
+    tds, boot = _start_dht_swarm(procs, workdir, left, n=2)
+    outsider = procs.add(Torrentd(os.path.join(workdir, "pub"), public_ip, name="pub")).start(left(15))
     outsider.set_prefs({"dht_bootstrap_nodes": boot, "dht": True})
     for td in tds:
-        wait_until(lambda: _dht_nodes(td) > 0, 20, "%s to have DHT nodes" % td.name, procs=tds)
+        wait_until(lambda: _dht_nodes(td) > 0, left(10), "%s to have DHT nodes" % td.name, procs=tds)
     time.sleep(4)           # several ticks: bootstrap, pings, replies
     assert _dht_nodes(outsider) == 0
     assert all(_dht_nodes(td) == 1 for td in tds), [_dht_nodes(td) for td in tds]
@@ -220,7 +238,7 @@ class NodeDht(Proc):
             ["node", os.path.join(NODE_DIR, "dht_node.mjs"), "--host", NODE_IP, "--bootstrap", boot],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=NODE_DIR)
         threading.Thread(target=self._read, daemon=True).start()
-        ev = self.wait_event(lambda e: e["event"] == "listening", 20)
+        ev = self.wait_event(lambda e: e["event"] == "listening", 10)
         self.port = ev["port"]
         return self
 
@@ -322,13 +340,13 @@ def _need_node():
                     "(scripts/deps.sh does it)")
 
 
-def _node_swarm(procs, workdir):
+def _node_swarm(procs, workdir, left):
     _need_node()
-    tds, boot = _start_dht_swarm(procs, workdir, n=2)
+    tds, boot = _start_dht_swarm(procs, workdir, left, n=2)
     node = procs.add(NodeDht(os.path.join(workdir, "node"))).start(boot)
-    node.wait_event(lambda e: e["event"] == "ready", 20)
+    node.wait_event(lambda e: e["event"] == "ready", left(10))
     # the node is in torrentd's routing table and torrentd in the node's
-    wait_until(lambda: all(_dht_nodes(td) >= 2 for td in tds), 20,
+    wait_until(lambda: all(_dht_nodes(td) >= 2 for td in tds), left(10),
                "torrentd to know the other torrentd and the bittorrent-dht node", procs=tds)
     assert node.nodes() >= 1
     return tds, node
@@ -337,15 +355,16 @@ def _node_swarm(procs, workdir):
 def test_bittorrent_dht_announce_found_by_torrentd(workdir, procs):
     """bittorrent-dht announces an info-hash with a port; torrentd's get_peers
     for a magnet of that hash finds it and dials the announced address."""
-    tds, node = _node_swarm(procs, workdir)
+    left = Budget()
+    tds, node = _node_swarm(procs, workdir, left)
     lsn = HandshakeListener(NODE_IP)
     procs.on_close(lsn.close)
     h = hashlib.sha1(os.urandom(20)).hexdigest()
     node.send("announce %s %d" % (h, lsn.port))
-    node.wait_event(lambda e: e["event"] == "announced" and e["infohash"] == h, 30)
+    node.wait_event(lambda e: e["event"] == "announced" and e["infohash"] == h, left(20))
     leecher = tds[1]
     _add_magnet(leecher, h, leecher.save_path)
-    wait_until(lambda: (LEECH_IP, h) in lsn.got, 30,
+    wait_until(lambda: (LEECH_IP, h) in lsn.got, left(25),
                "torrentd to dial %s:%d, announced through bittorrent-dht" % (NODE_IP, lsn.port),
                procs=tds)
     # nobody else was told: only the leecher came
@@ -356,20 +375,21 @@ def test_bittorrent_dht_finds_torrentd_seeder(workdir, procs):
     """A torrentd seeder announces itself; a bittorrent-dht lookup returns it."""
     data_root = os.path.join(workdir, "data")
     tbytes, h = _dataset(data_root)
-    tds, node = _node_swarm(procs, workdir)
+    left = Budget()
+    tds, node = _node_swarm(procs, workdir, left)
     seeder = tds[0]
     seeder.add(tbytes, data_root, skip_checking=True)
-    seeder.wait_seeding(h, 30)
+    seeder.wait_seeding(h, left(10))
     want = seeder.peer_addr
     other = "%s:%d" % (tds[1].bind_ip, tds[1].listen_port)
     # Wanted both ways: the seeder's announce_peer stored by bittorrent-dht
     # ("own store") and torrentd's get_peers answer (values) read by it.
     t0, seen, via = time.monotonic(), [], set()
     while not ("own store" in via and other in via):
-        assert time.monotonic() - t0 < 40, "bittorrent-dht never found %s both ways: %s" % (want, seen)
+        assert time.monotonic() - t0 < 30, "bittorrent-dht never found %s both ways: %s" % (want, seen)
         time.sleep(1)                   # the seeder announces on its next tick
         node.send("lookup %s" % h)
-        node.wait_event(lambda e: e["event"] == "lookup_done" and e["infohash"] == h, 20, seen)
+        node.wait_event(lambda e: e["event"] == "lookup_done" and e["infohash"] == h, left(15), seen)
         via = {e["from"] for e in seen if e["event"] == "peer" and e["peer"] == want}
     found = {e["peer"] for e in seen if e["event"] == "peer" and e["infohash"] == h}
     print("\nbittorrent-dht found %s for %s, from %s" % (sorted(found), h[:8], sorted(via)))

@@ -49,17 +49,17 @@ def test_lsd_finds_the_seeder(workdir, procs):
     _multicast_on_lo()
     data = os.path.join(workdir, "data")
     tbytes, h = _torrent(data)
-    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
-    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start()
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start(10)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start(10)
     for c in (seeder, leecher):
         c.set_prefs({"lsd": True})
         assert c.prefs()["lsd"] is True
     seeder.add(tbytes, data, skip_checking=True)
-    seeder.wait_seeding(h, 30)
+    seeder.wait_seeding(h, 10)
     leecher.add(tbytes, leecher.save_path)
-    wait_until(lambda: SEED_IP in _peer_ips(leecher, h), 30, "the leecher to meet the seeder through LSD",
+    wait_until(lambda: SEED_IP in _peer_ips(leecher, h), 15, "the leecher to meet the seeder through LSD",
                procs=[seeder, leecher])
-    wait_complete(leecher, h, 30, procs=[seeder, leecher])
+    wait_complete(leecher, h, 10, procs=[seeder, leecher])
     assert_same_data(tbytes, data, leecher.save_path)
 
 
@@ -75,12 +75,12 @@ def test_no_lsd_for_private_torrents(workdir, procs):
     info = {"name": "p.bin", "length": len(payload), "piece length": 65536, "private": 1,
             "pieces": b"".join(hashlib.sha1(payload[i:i + 65536]).digest() for i in range(0, len(payload), 65536))}
     tbytes, h = make_torrent(info)
-    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
-    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start()
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start(10)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start(10)
     for c in (seeder, leecher):
         c.set_prefs({"lsd": True})
     seeder.add(tbytes, data, skip_checking=True)
-    seeder.wait_seeding(h, 30)
+    seeder.wait_seeding(h, 10)
     leecher.add(tbytes, leecher.save_path)
     time.sleep(5)
     assert _peer_ips(leecher, h) == set() and _peer_ips(seeder, h) == set()
