@@ -215,6 +215,7 @@ static void free_common(struct torrent *t)
     free(t->category);
     free(t->name);
     free(t->magnet_name);
+    json_decref(t->magnet_extra);
     json_decref(t->tags);
     json_decref(t->renamed);
     free(t);
@@ -257,6 +258,14 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
     if (!t)
         return -ENOMEM;
     t->magnet_name = m->name ? strdup(m->name) : NULL;
+    if (m->num_select_only || m->num_web_seeds) {
+        json_t *so = json_array(), *ws = json_array();
+        for (size_t i = 0; i < m->num_select_only; i++)
+            json_array_append_new(so, json_integer(m->select_only[i]));
+        for (size_t i = 0; i < m->num_web_seeds; i++)
+            json_array_append_new(ws, json_string(m->web_seeds[i]));
+        t->magnet_extra = json_pack("{s:o, s:o}", "so", so, "ws", ws);
+    }
     /* One tier per tracker, in the link's order. */
     struct bt_tier *tiers = calloc(m->num_trackers ? m->num_trackers : 1, sizeof *tiers);
     if (!tiers) {
@@ -296,6 +305,8 @@ static char *settings_json(const struct torrent *t)
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
     if (t->renamed && json_object_size(t->renamed))
         json_object_set(o, "renamed", t->renamed);
+    if (!t->mi && t->magnet_extra)
+        json_object_set(o, "magnet_extra", t->magnet_extra);
     /* Trackers and web seeds as edited through the API (the metainfo keeps
      * the originals). */
     if (t->trk) {
@@ -448,6 +459,11 @@ static void apply_settings(struct torrent *t, const char *settings)
     json_t *trs = json_object_get(o, "trackers");
     if (json_is_array(trs))
         restore_trackers(t, trs);
+    json_t *extra = json_object_get(o, "magnet_extra");
+    if (!t->mi && json_is_object(extra)) {
+        json_decref(t->magnet_extra);
+        t->magnet_extra = json_incref(extra);
+    }
     json_t *ws = json_object_get(o, "web_seeds");
     if (t->mi && json_is_array(ws)) {
         for (size_t i = 0; i < t->mi->num_web_seeds; i++)
@@ -1240,6 +1256,37 @@ void torrent_on_ext_handshake(struct torrent *t, struct peer *p)
     request_metadata(t, p);
 }
 
+/* BEP53 so= picks the files to download; ws= adds web seeds. */
+static void apply_magnet_extra(struct torrent *t)
+{
+    json_t *so = json_object_get(t->magnet_extra, "so");
+    if (json_array_size(so) > 0) {
+        for (size_t i = 0; i < t->mi->num_files; i++)
+            t->file_prios[i] = 0;
+        size_t k;
+        json_t *v;
+        json_array_foreach(so, k, v) {
+            json_int_t i = json_integer_value(v);
+            if (i >= 0 && (size_t)i < t->mi->num_files)
+                t->file_prios[i] = 1;
+        }
+        apply_file_priorities(t);
+    }
+    json_t *ws = json_object_get(t->magnet_extra, "ws");
+    size_t add = json_array_size(ws);
+    if (add > 0) {
+        char **v = realloc(t->mi->web_seeds, (t->mi->num_web_seeds + add) * sizeof *v);
+        if (v) {
+            t->mi->web_seeds = v;
+            for (size_t i = 0; i < add; i++)
+                if (json_is_string(json_array_get(ws, i)))
+                    v[t->mi->num_web_seeds++] = strdup(json_string_value(json_array_get(ws, i)));
+        }
+    }
+    json_decref(t->magnet_extra);
+    t->magnet_extra = NULL;
+}
+
 /* The info dict became known: from here on this is an ordinary torrent. */
 static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
 {
@@ -1284,6 +1331,7 @@ static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
     }
     log_msg(LOG_INFO, "'%s': metadata received (%zu bytes, %u pieces)", torrent_name(t), len,
             t->mi->num_pieces);
+    apply_magnet_extra(t);
     store_torrent_metainfo(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL, NULL);
     torrent_save_settings(t, NULL, NULL);
     torrent_touch(t);

@@ -82,6 +82,7 @@ struct torrent {
     struct session *s;
     struct bt_metainfo *mi;      /* NULL for a magnet until its metadata arrives */
     char *magnet_name;           /* dn of the magnet, shown until then */
+    json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
     struct bt_metadata_asm *meta_asm;
     uint8_t info_hash[20];
     char hex[41];

@@ -70,3 +70,25 @@ def test_magnet_from_qbittorrent_via_peer_hint(dataset, workdir, procs):
     _add_magnet(leecher, _magnet(h, peer=seeder.peer_addr), leecher.save_path)
     wait_complete(leecher, h, 120, procs=[seeder, leecher])
     assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
+
+
+def test_magnet_select_only_and_web_seed(dataset, workdir, procs):
+    """BEP53 so= selects the files to download; ws= becomes a web seed."""
+    h, tbytes = dataset.infohash, dataset.tbytes
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    seeder.add(tbytes, dataset.seed_root, skip_checking=True)
+    seeder.wait_seeding(h, 60)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP)).start()
+    uri = _magnet(h, peer=seeder.peer_addr) + "&so=1&ws=http%3A%2F%2F127.0.0.1%3A9%2Fseed"
+    _add_magnet(leecher, uri, leecher.save_path)
+    wait_until(lambda: leecher.torrent(h)["has_metadata"], 30, "metadata", procs=[seeder, leecher])
+    wait_complete(leecher, h, 120, procs=[seeder, leecher])
+    files = leecher.get("/api/v2/torrents/files", hash=h).json()
+    assert [f["priority"] for f in files] == [0 if i != 1 else 1 for i in range(len(files))]
+    t = leecher.torrent(h)
+    # like libtorrent's total_wanted, size counts the pieces the file touches
+    assert files[1]["size"] <= t["size"] < t["total_size"] and t["progress"] == 1
+    src = os.path.join(dataset.seed_root, files[1]["name"])
+    with open(src, "rb") as a, open(os.path.join(leecher.save_path, files[1]["name"]), "rb") as b:
+        assert a.read() == b.read()
+    assert {"url": "http://127.0.0.1:9/seed"} in leecher.get("/api/v2/torrents/webseeds", hash=h).json()
