@@ -128,3 +128,15 @@ int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move
     queue_update(s);
     return 0;
 }
+
+void queue_move_to_top(struct session *s, struct torrent *t)
+{
+    size_t i = (size_t)t->queue_pos;
+    if (i >= s->num_torrents || s->torrents[i] != t || i == 0)
+        return;
+    memmove(&s->torrents[1], &s->torrents[0], i * sizeof *s->torrents);
+    s->torrents[0] = t;
+    queue_reindex(s);
+    for (size_t k = 1; k <= i; k++)   /* their saved positions moved too */
+        torrent_settings_changed(s->torrents[k], NULL, NULL);
+}

@@ -22,6 +22,10 @@ void queue_update(struct session *s);
  * new positions.  Returns -EPERM when queueing is disabled. */
 int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move how);
 
+/* torrents/add addToTopOfQueue: first in the queue whether or not queueing
+ * is enabled (as qBittorrent); positions are persisted with the settings. */
+void queue_move_to_top(struct session *s, struct torrent *t);
+
 /* After loading: puts s->torrents in the saved queue order. */
 void queue_restore_order(struct session *s);
 

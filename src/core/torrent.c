@@ -17,6 +17,7 @@
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
+#include "core/queue.h"
 #include "core/session.h"
 #include "disk/storage.h"
 #include "store/store.h"
@@ -158,6 +159,7 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->ratio_limit = p ? p->ratio_limit : -2;
     t->seeding_time_limit = p ? p->seeding_time_limit : -2;
     t->inactive_seeding_time_limit = p ? p->inactive_seeding_time_limit : -2;
+    t->stop_condition = p ? p->stop_condition : TORRENT_STOP_NONE;
     t->added_on = added_on;
     t->completion_on = t->seen_complete = -1;
     t->last_activity = -1;
@@ -222,7 +224,7 @@ static void free_common(struct torrent *t)
 }
 
 static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t num_tiers,
-                         struct torrent **out)
+                         const struct torrent_add_params *p, struct torrent **out)
 {
     struct tracker_callbacks cb = {on_tracker_stats, on_tracker_peers, on_tracker_changed};
     t->trk = tracker_set_new(t->s->trackers, t->info_hash, tiers, num_tiers, &cb, t);
@@ -232,6 +234,8 @@ static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t 
         maybe_finish_removal(t);
         return rc;
     }
+    if (p && p->top_of_queue)
+        queue_move_to_top(t->s, t);
     *out = t;
     return 0;
 }
@@ -248,7 +252,7 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
         free_common(t);
         return -ENOMEM;
     }
-    return finish_create(t, mi->tiers, mi->num_tiers, out);
+    return finish_create(t, mi->tiers, mi->num_tiers, p, out);
 }
 
 int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const struct torrent_add_params *p,
@@ -276,7 +280,7 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
         tiers[i].urls = &m->trackers[i];
         tiers[i].num_urls = 1;
     }
-    int rc = finish_create(t, tiers, m->num_trackers, out);
+    int rc = finish_create(t, tiers, m->num_trackers, p, out);
     free(tiers);
     if (rc != 0)
         return rc;
@@ -303,6 +307,8 @@ static char *settings_json(const struct torrent *t)
                           "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
                           "file_prios", prios);
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
+    if (t->stop_condition != TORRENT_STOP_NONE)
+        json_object_set_new(o, "stop_condition", json_integer(t->stop_condition));
     if (t->renamed && json_object_size(t->renamed))
         json_object_set(o, "renamed", t->renamed);
     if (!t->mi && t->magnet_extra)
@@ -493,6 +499,8 @@ static void apply_settings(struct torrent *t, const char *settings)
             }
         }
     }
+    if (json_is_integer(json_object_get(o, "stop_condition")))
+        t->stop_condition = (enum torrent_stop_condition)json_integer_value(json_object_get(o, "stop_condition"));
     if (json_is_integer(json_object_get(o, "queue_pos")))
         t->queue_pos = json_integer_value(json_object_get(o, "queue_pos"));
     json_t *prios = json_object_get(o, "file_prios");
@@ -615,6 +623,12 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
         t->completion_on = now_s();
     log_msg(LOG_INFO, "'%s': checked, %u of %u pieces present", torrent_name(t), t->have.count, num_pieces);
     torrent_save_resume(t);
+    if (t->stop_condition != TORRENT_STOP_NONE) {
+        /* MetadataReceived is met too once a torrent has been checked. */
+        t->stop_condition = TORRENT_STOP_NONE;
+        t->stopped = true;
+        torrent_save_settings(t, NULL, NULL);
+    }
     if (!t->stopped)
         activate(t);
 }
@@ -1338,6 +1352,11 @@ static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
     for (size_t i = 0; i < t->num_cands; i++) {
         t->cands[i].next_try_ms = 0;
         t->cands[i].fails = 0;
+    }
+    if (t->stop_condition == TORRENT_STOP_METADATA) {
+        t->stop_condition = TORRENT_STOP_NONE;
+        t->stopped = true;
+        torrent_save_settings(t, NULL, NULL);
     }
     if (t->stopped)
         defer_check(t);

@@ -62,6 +62,8 @@ struct peer_candidate {
     bool connected;
 };
 
+enum torrent_stop_condition { TORRENT_STOP_NONE, TORRENT_STOP_METADATA, TORRENT_STOP_CHECKED };
+
 struct torrent_add_params {
     const char *save_path;       /* NULL = category path or default */
     const char *category;
@@ -76,6 +78,8 @@ struct torrent_add_params {
     int64_t up_limit, dl_limit;  /* B/s, -1 or 0 = unlimited */
     double ratio_limit;          /* -2 global */
     int64_t seeding_time_limit, inactive_seeding_time_limit;  /* minutes, -2 global */
+    bool top_of_queue;
+    enum torrent_stop_condition stop_condition;
 };
 
 struct torrent {
@@ -105,6 +109,7 @@ struct torrent {
     bool had_metadata_complete;  /* finished before (checkingUP vs checkingDL) */
     bool needs_check;            /* added or restored while stopped: check on start */
     bool queued;                 /* held back by the queue (queuedDL/queuedUP) */
+    enum torrent_stop_condition stop_condition;   /* one-shot: stop after metadata / the check */
     int64_t queue_pos;           /* index in s->torrents; persisted */
     struct storage *st;
     struct bt_picker *picker;

@@ -813,6 +813,15 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    int top = param_tristate(r, "addToTopOfQueue");
+    o->p.top_of_queue = top < 0 ? prefs_bool(&s->prefs, "add_to_top_of_queue") : top == 1;
+    /* stopCondition: None | MetadataReceived | FilesChecked (unknown → the pref) */
+    const char *sc = web_req_param(r, "stopCondition");
+    if (!sc || (strcmp(sc, "MetadataReceived") != 0 && strcmp(sc, "FilesChecked") != 0 && strcmp(sc, "None") != 0))
+        sc = prefs_str(&s->prefs, "torrent_stop_condition");
+    o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
+                        : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
+                                                               : TORRENT_STOP_NONE;
     /* A missing category or tag is created; automatic management saves
      * under the category's path whatever savepath says. */
     bool subcats = prefs_bool(&s->prefs, "use_subcategories");

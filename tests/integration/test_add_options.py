@@ -1,0 +1,49 @@
+"""torrents/add options beyond the basics: stopCondition and addToTopOfQueue."""
+import hashlib
+import os
+
+from conftest import LEECH_IP
+from tdlib import Torrentd, make_torrent, wait_until
+
+
+def _make(workdir, name, with_data):
+    payload = os.urandom(60000)
+    d = os.path.join(workdir, "data")
+    os.makedirs(d, exist_ok=True)
+    if with_data:
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(payload)
+    info = {"name": name, "length": len(payload), "piece length": 16384,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest()
+                               for k in range(0, len(payload), 16384))}
+    return make_torrent(info), d
+
+
+def test_stop_condition_files_checked(workdir, procs):
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    (tbytes, h), d = _make(workdir, "checked.bin", True)
+    td.add(tbytes, d, stopCondition="FilesChecked")
+    wait_until(lambda: td.torrent(h)["state"] == "stoppedUP", 20, "stopped once checked")
+    assert td.torrent(h)["progress"] == 1
+    td.stop()
+    td.start()
+    assert td.torrent(h)["state"] == "stoppedUP"
+    # a plain add keeps running
+    (tbytes2, h2), d = _make(workdir, "running.bin", True)
+    td.add(tbytes2, d, stopCondition="None")
+    wait_until(lambda: td.torrent(h2)["state"] in ("stalledUP", "uploading"), 20, "seeding")
+
+
+def test_add_to_top_of_queue(workdir, procs):
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    hashes = []
+    for i in range(3):
+        (tbytes, h), d = _make(workdir, "q%d.bin" % i, False)
+        td.add(tbytes, d, addToTopOfQueue="true" if i == 2 else "false")
+        hashes.append(h)
+    prio = {t["hash"]: t["priority"] for t in td.info()}
+    assert [prio[h] for h in hashes] == [2, 3, 1]
+    td.stop()
+    td.start()
+    prio = {t["hash"]: t["priority"] for t in td.info()}
+    assert [prio[h] for h in hashes] == [2, 3, 1]
