@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "util/log.h"
+#include "util/natcmp.h"
 #include "util/path.h"
 
 #define NS_CATEGORY "category"
@@ -136,45 +137,13 @@ static void note_removed(struct catalog *c, const char *name, bool is_tag, uint6
 
 /* ---- names and order ---- */
 
-int catalog_natural_cmp(const char *a, const char *b)
-{
-    while (*a && *b) {
-        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            while (*a == '0')
-                a++;
-            while (*b == '0')
-                b++;
-            size_t la = 0, lb = 0;
-            while (isdigit((unsigned char)a[la]))
-                la++;
-            while (isdigit((unsigned char)b[lb]))
-                lb++;
-            if (la != lb)
-                return la < lb ? -1 : 1;
-            int d = strncmp(a, b, la);
-            if (d)
-                return d < 0 ? -1 : 1;
-            a += la;
-            b += lb;
-            continue;
-        }
-        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
-        if (ca != cb)
-            return ca < cb ? -1 : 1;
-        a++;
-        b++;
-    }
-    if (*a || *b)
-        return *a ? 1 : -1;
-    return 0;
-}
 
 /* Tags are one set case-insensitively; the natural order decides position. */
 static int tag_cmp(const char *a, const char *b)
 {
     if (strcasecmp(a, b) == 0)
         return 0;
-    int d = catalog_natural_cmp(a, b);
+    int d = natcmp(a, b);
     return d ? d : strcasecmp(a, b);
 }
 

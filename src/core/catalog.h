@@ -150,7 +150,6 @@ const char *catalog_tag_ensure(struct catalog *c, const char *tag);
 
 /* Natural, case-insensitive order (digit runs compare by value), the order
  * of torrents/tags.  Exposed for the API's sorting of a torrent's tags. */
-int catalog_natural_cmp(const char *a, const char *b);
 
 /* ---- change tracking (sync/maindata) ---- */
 

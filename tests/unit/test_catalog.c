@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <uv.h>
 
+#include "util/natcmp.h"
 #include "core/catalog.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -218,9 +219,9 @@ static void test_tags(void **state)
     assert_null(catalog_tag_find(c, "Tag2"));
     assert_int_equal(catalog_tag_remove(c, "tag2", NULL, NULL), -ENOENT);
     assert_int_equal(c->num_tags, 4);
-    assert_true(catalog_natural_cmp("a2", "a10") < 0);
-    assert_true(catalog_natural_cmp("B", "a") > 0);
-    assert_int_equal(catalog_natural_cmp("abc", "ABC"), 0);
+    assert_true(natcmp("a2", "a10") < 0);
+    assert_true(natcmp("B", "a") > 0);
+    assert_int_equal(natcmp("abc", "ABC"), 0);
     catalog_free(c);
 }
 

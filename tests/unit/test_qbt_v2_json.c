@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/natcmp.h"
 #include "bt/metainfo.h"
 #include "bt/picker.h"
 #include "core/peer.h"
@@ -782,11 +783,11 @@ static void test_peer_addr(void **state)
 static void test_natural_and_tags(void **state)
 {
     (void)state;
-    assert_true(qbt_v2_natural_cmp("a2", "a10") < 0);
-    assert_true(qbt_v2_natural_cmp("A", "a") == 0);
-    assert_true(qbt_v2_natural_cmp("x007", "x7") == 0);
-    assert_true(qbt_v2_natural_cmp("abc", "ab") > 0);
-    assert_true(qbt_v2_natural_cmp("99999999999999999999999", "100000000000000000000000") < 0);
+    assert_true(natcmp("a2", "a10") < 0);
+    assert_true(natcmp("A", "a") == 0);
+    assert_true(natcmp("x007", "x7") == 0);
+    assert_true(natcmp("abc", "ab") > 0);
+    assert_true(natcmp("99999999999999999999999", "100000000000000000000000") < 0);
     json_t *tags = json_pack("[s,s,s,i]", "b", "A", "a10", 5);
     char *s = qbt_v2_tags_string(tags);
     assert_string_equal(s, "A, a10, b");                    /* non-strings ignored */

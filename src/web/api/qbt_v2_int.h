@@ -144,7 +144,6 @@ double qbt_v2_ratio(const struct torrent *t);
 char *qbt_v2_tags_string(const json_t *tags);
 /* QCollator-like natural order: digit runs compare by value, letters
  * case-insensitively. */
-int qbt_v2_natural_cmp(const char *a, const char *b);
 /* magnet:?xt=urn:btih:<hex>&dn=<name>&tr=<tracker>… (malloc'd). */
 char *qbt_v2_magnet_uri(const struct torrent *t);
 /* Order used by torrents/info sort: null < bool < numbers < strings; numbers

@@ -11,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "util/natcmp.h"
 #include "bt/metainfo.h"
 #include "bt/picker.h"
 #include "bt/tracker/tracker.h"
@@ -100,43 +101,11 @@ static double popularity(const struct torrent *t)
     return months > 0 ? ratio / months : 0.0;
 }
 
-int qbt_v2_natural_cmp(const char *a, const char *b)
-{
-    while (*a && *b) {
-        if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-            while (*a == '0')
-                a++;
-            while (*b == '0')
-                b++;
-            size_t la = 0, lb = 0;
-            while (isdigit((unsigned char)a[la]))
-                la++;
-            while (isdigit((unsigned char)b[lb]))
-                lb++;
-            if (la != lb)
-                return la < lb ? -1 : 1;
-            int c = strncmp(a, b, la);
-            if (c)
-                return c < 0 ? -1 : 1;
-            a += la;
-            b += lb;
-            continue;
-        }
-        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
-        if (ca != cb)
-            return ca < cb ? -1 : 1;
-        a++;
-        b++;
-    }
-    if (*a || *b)
-        return *a ? 1 : -1;
-    return 0;
-}
 
 static int cmp_str_ptr(const void *x, const void *y)
 {
     const char *a = *(const char *const *)x, *b = *(const char *const *)y;
-    int c = qbt_v2_natural_cmp(a, b);
+    int c = natcmp(a, b);
     return c ? c : strcmp(a, b);
 }
 

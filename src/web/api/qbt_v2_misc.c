@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/natcmp.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -199,7 +200,7 @@ struct dir_job {
 static int cmp_dir_item(const void *a, const void *b)
 {
     const struct dir_item *x = a, *y = b;
-    int c = qbt_v2_natural_cmp(x->name, y->name);
+    int c = natcmp(x->name, y->name);
     return c ? c : strcmp(x->name, y->name);
 }
 
