@@ -16,7 +16,6 @@
 #define DHT_RELOOKUP_MS (15 * 60 * 1000)
 #define DHT_RELOOKUP_LONELY_MS (60 * 1000)   /* no peers at all: ask again sooner */
 #define LSD_INTERVAL_MS (5 * 60 * 1000)
-#define LSD_MIN_INTERVAL_MS (60 * 1000)       /* BEP14: at most once a minute */
 
 static bool public_torrent(const struct torrent *t)
 {
@@ -126,6 +125,8 @@ void discovery_torrent_gone(struct torrent *t)
         t->dht_lookup = NULL;
     }
     t->dht_next_ms = 0;
+    /* lsd_next_ms is kept: a restarted torrent is not announced more often
+     * than BEP14 allows. */
 }
 
 size_t discovery_dht_nodes(const struct session *s)
@@ -152,7 +153,6 @@ static void lsd_on(struct session *s)
         s->lsd = NULL;
         return;
     }
-    s->lsd_next_ms = 0;
 }
 
 static void lsd_off(struct session *s)
@@ -163,20 +163,24 @@ static void lsd_off(struct session *s)
     }
 }
 
+/* Each torrent is announced when it becomes active and every 5 minutes
+ * after (BEP14 allows once a minute), several hashes to a message. */
 static void lsd_announce(struct session *s, uint64_t now)
 {
     const uint8_t **hashes = calloc(s->num_active ? s->num_active : 1, sizeof *hashes);
     size_t n = 0;
     if (!hashes)
         return;
-    for (size_t i = 0; i < s->num_active; i++)
-        if (public_torrent(s->active[i]))
-            hashes[n++] = s->active[i]->info_hash;
+    for (size_t i = 0; i < s->num_active; i++) {
+        struct torrent *t = s->active[i];
+        if (!public_torrent(t) || now < t->lsd_next_ms)
+            continue;
+        hashes[n++] = t->info_hash;
+        t->lsd_next_ms = now + LSD_INTERVAL_MS;
+    }
     if (n > 0)
         bt_lsd_announce(s->lsd, hashes, n);
     free(hashes);
-    s->lsd_last_ms = now;
-    s->lsd_next_ms = now + LSD_INTERVAL_MS;
 }
 
 /* ---- session hooks ---- */
@@ -220,6 +224,6 @@ void discovery_tick(struct session *s, uint64_t now)
         if (s->tick_count % 300 == 0)
             save_nodes(s);
     }
-    if (s->lsd && s->num_active > 0 && now >= s->lsd_next_ms && now - s->lsd_last_ms >= LSD_MIN_INTERVAL_MS)
+    if (s->lsd && s->num_active > 0)
         lsd_announce(s, now);
 }

@@ -80,7 +80,6 @@ struct session {
     struct banlist *bans;            /* core/banlist.c */
     struct dht *dht;                 /* core/discovery.c; NULL when off */
     struct bt_lsd *lsd;
-    uint64_t lsd_next_ms, lsd_last_ms;
 
     /* rate limits (core/limits.c) */
     struct ratelimit dl_limit, ul_limit;

@@ -120,6 +120,7 @@ struct torrent {
     struct tracker_set *trk;
     struct dht_lookup *dht_lookup;   /* core/discovery.c */
     uint64_t dht_next_ms;
+    uint64_t lsd_next_ms;            /* next LSD announce (0 = at once) */
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     unsigned writes_in_flight;
