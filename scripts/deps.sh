@@ -11,7 +11,7 @@ libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev
 python3 python3-pytest python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
 aria2 python3-libtorrent wrk"
-# Node.js + npm run the bittorrent-dht interop test (tests/integration/test_dht.py).
+# Node.js + npm run the bittorrent-dht interop test (test_dht.py) and @ctrl/qbittorrent (test_client_ctrl.py).
 # Only when missing: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
@@ -35,4 +35,13 @@ if [ $RUNTIME_ONLY = 0 ] && command -v node >/dev/null 2>&1 && command -v npm >/
    [ ! -d "$NODE_DIR/node_modules/bittorrent-dht" ]; then
   npm ci --prefix "$NODE_DIR" --no-audit --no-fund ||
     echo "warning: npm ci failed; test_dht.py skips the bittorrent-dht interop tests"
+fi
+# @ctrl/qbittorrent, a real API client run unchanged by test_client_ctrl.py,
+# pinned in tests/integration/clients/package{,-lock}.json (added with
+# `npm install --prefix tests/integration/clients @ctrl/qbittorrent@9.16.0`).
+# That test fails without it (it does not skip).
+CLIENTS_DIR="$ROOT/tests/integration/clients"
+if [ $RUNTIME_ONLY = 0 ] && [ ! -d "$CLIENTS_DIR/node_modules" ]; then
+  npm ci --prefix "$CLIENTS_DIR" --no-audit --no-fund ||
+    echo "warning: npm ci failed in $CLIENTS_DIR; test_client_ctrl.py will fail"
 fi
