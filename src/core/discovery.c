@@ -7,6 +7,7 @@
 #include "bt/dht/dht.h"
 #include "bt/lsd.h"
 #include "bt/metainfo.h"
+#include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -110,7 +111,7 @@ static void on_dht_peers(void *ud, const struct sockaddr_storage *peers, size_t 
 {
     struct torrent *t = ud;
     for (size_t i = 0; i < n; i++)
-        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i], t->active);
+        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i], t->active, PEER_SRC_DHT);
     if (done) {
         t->dht_lookup = NULL;
         t->dht_next_ms = t->s->now_ms + (t->num_peers == 0 && t->num_cands == 0 ? DHT_RELOOKUP_LONELY_MS
@@ -141,7 +142,7 @@ static void on_lsd_peer(void *ud, const uint8_t info_hash[20], const struct sock
     struct session *s = ud;
     struct torrent *t = session_find(s, info_hash);
     if (t && t->active && public_torrent(t))
-        torrent_add_peer_addr(t, peer, true);
+        torrent_add_peer_addr(t, peer, true, PEER_SRC_LSD);
 }
 
 static void lsd_on(struct session *s)

@@ -91,7 +91,7 @@ struct peer {
 /* Our BEP10 message ids (what we put in the handshake's "m"). */
 enum { PEER_EXT_PEX = 1, PEER_EXT_METADATA = 2 };
 
-enum { PEER_SRC_TRACKER = 1, PEER_SRC_INCOMING = 2, PEER_SRC_API = 4, PEER_SRC_PEX = 8, PEER_SRC_DHT = 16 };
+enum { PEER_SRC_TRACKER = 1, PEER_SRC_INCOMING = 2, PEER_SRC_API = 4, PEER_SRC_PEX = 8, PEER_SRC_DHT = 16, PEER_SRC_LSD = 32 };
 
 /* Outgoing connection for torrent t. */
 int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *addr, struct peer **out);

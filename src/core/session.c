@@ -285,7 +285,7 @@ static int start_listening(struct session *s)
     return 0;
 }
 
-int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr)
+int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source)
 {
     char ip[64] = "";
     if (addr->sa_family == AF_INET)
@@ -305,7 +305,11 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
         if (strcmp(ip, s->listen_address) == 0 && ntohs(in->sin_port) == s->listen_port)
             return -ELOOP;
     }
-    return peer_connect(s, t, addr, NULL);
+    struct peer *p = NULL;
+    int rc = peer_connect(s, t, addr, &p);
+    if (rc == 0 && p)
+        p->source = source;
+    return rc;
 }
 
 /* ---- tick ---- */

@@ -140,6 +140,6 @@ void session_touch(struct session *s, struct torrent *t);
 
 /* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
  * negative error; the peer shows up in the torrent when connected. */
-int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr);
+int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source);
 
 #endif

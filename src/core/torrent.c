@@ -115,7 +115,7 @@ static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t 
 {
     struct torrent *t = ud;
     for (size_t i = 0; i < n; i++)
-        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i].addr, false);
+        torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i].addr, false, PEER_SRC_TRACKER);
     /* Don't let fresh peers wait for the next tick. */
     if (t->active)
         connect_candidates(t, uv_now(t->s->loop));
@@ -285,7 +285,7 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < m->num_peers; i++)
-        torrent_add_peer_addr(t, (const struct sockaddr *)&m->peers[i], false);
+        torrent_add_peer_addr(t, (const struct sockaddr *)&m->peers[i], false, PEER_SRC_API);
     return 0;
 }
 
@@ -831,7 +831,7 @@ static struct peer_candidate *find_cand(struct torrent *t, const struct sockaddr
     return NULL;
 }
 
-int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool connect_now)
+int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool connect_now, uint8_t source)
 {
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
         return -EAFNOSUPPORT;
@@ -851,12 +851,13 @@ int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool con
         memset(c, 0, sizeof *c);
         memcpy(&c->addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     }
+    c->source |= source;
     if (connect_now) {
         c->next_try_ms = 0;
         c->fails = 0;
         if (t->active && !c->connected) {
             c->connected = true;
-            if (session_connect_peer(t->s, t, sa) != 0)
+            if (session_connect_peer(t->s, t, sa, c->source) != 0)
                 c->connected = false;
         }
     }
@@ -877,7 +878,7 @@ static void connect_candidates(struct torrent *t, uint64_t now)
             continue;
         c->connected = true;
         budget--;
-        if (session_connect_peer(t->s, t, (struct sockaddr *)&c->addr) != 0) {
+        if (session_connect_peer(t->s, t, (struct sockaddr *)&c->addr, c->source) != 0) {
             c->connected = false;
             c->fails++;
             c->next_try_ms = now + 30000ull * c->fails;
@@ -1423,7 +1424,7 @@ void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payloa
     if (bt_pex_parse(payload, len, &m) != 0)
         return;
     for (size_t i = 0; i < m.num_added; i++)
-        torrent_add_peer_addr(t, (const struct sockaddr *)&m.added[i].addr, false);
+        torrent_add_peer_addr(t, (const struct sockaddr *)&m.added[i].addr, false, PEER_SRC_PEX);
     bt_pex_msg_free(&m);
     if (t->active)
         connect_candidates(t, uv_now(t->s->loop));

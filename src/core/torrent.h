@@ -59,6 +59,7 @@ struct peer_candidate {
     struct sockaddr_storage addr;
     uint64_t next_try_ms;
     uint8_t fails;
+    uint8_t source;         /* PEER_SRC_* bits */
     bool connected;
 };
 
@@ -195,7 +196,8 @@ void torrent_stop(struct torrent *t);
 void torrent_recheck(struct torrent *t);
 void torrent_reannounce(struct torrent *t);
 void torrent_set_forced(struct torrent *t, bool forced);
-int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *addr, bool connect_now);
+/* source: PEER_SRC_* (where the address came from; shown as peer flags). */
+int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *addr, bool connect_now, uint8_t source);
 
 /* Removes the torrent (and its data if asked); the struct is freed after cb. */
 void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, int rc), void *ud);

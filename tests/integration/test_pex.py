@@ -29,6 +29,12 @@ def test_pex_introduces_peers(dataset, workdir, procs):
     b.add_peers(h, [a.peer_addr])            # b knows only a
     wait_until(lambda: SEED_IP in _peer_ips(b, h), 30,
                "b learned the seeder through PEX", procs=[seeder, a, b])
+    # shown as qBittorrent does: flag X on the peer, counted on the PeX row
+    peers = b.get("/api/v2/sync/torrentPeers", hash=h).json()["peers"]
+    via_pex = [p for p in peers.values() if p["ip"] == SEED_IP]
+    assert via_pex and "X" in via_pex[0]["flags"].split(), via_pex
+    rows = {r["url"]: r for r in b.get("/api/v2/torrents/trackers", hash=h).json()}
+    assert rows["** [PeX] **"]["num_seeds"] + rows["** [PeX] **"]["num_leeches"] >= 1, rows
     for c in (a, b):
         wait_complete(c, h, 120, procs=[seeder, a, b])
         assert_same_data(tbytes, dataset.seed_root, c.save_path)

@@ -18,6 +18,7 @@
 
 #include "bt/bencode.h"
 #include "bt/metainfo.h"
+#include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "util/log.h"
@@ -169,7 +170,7 @@ static void seeder_to_leecher(void **state)
     torrent_begin(tl, false);
     struct sockaddr_in addr;
     uv_ip4_addr("127.0.0.1", port_a, &addr);
-    torrent_add_peer_addr(tl, (struct sockaddr *)&addr, false);
+    torrent_add_peer_addr(tl, (struct sockaddr *)&addr, false, PEER_SRC_API);
 
     struct run r = {.leech = tl};
     uv_timer_init(&loop, &r.timer);

@@ -300,7 +300,7 @@ json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
         static const struct { const char *url, *pref; unsigned src; } rows[] = {
             {"** [DHT] **", "dht", PEER_SRC_DHT},
             {"** [PeX] **", "pex", PEER_SRC_PEX},
-            {"** [LSD] **", "lsd", 0},
+            {"** [LSD] **", "lsd", PEER_SRC_LSD},
         };
         for (size_t i = 0; i < 3; i++) {
             int64_t s = 0, l = 0;
@@ -620,6 +620,8 @@ static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
         add_flag(f, d, "H", "Peer from DHT");
     if (p->source & PEER_SRC_PEX)
         add_flag(f, d, "X", "Peer from PEX");
+    if (p->source & PEER_SRC_LSD)
+        add_flag(f, d, "L", "Peer from LSD");
 }
 
 /* Paths of the files touching the piece the peer is downloading. */

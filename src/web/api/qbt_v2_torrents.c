@@ -13,6 +13,7 @@
 #include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "core/catalog.h"
+#include "core/peer.h"
 #include "util/fetch.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
@@ -708,7 +709,7 @@ static void h_add_peers(struct web_req *r, void *ud)
     for (size_t i = 0; res && i < l.n; i++) {
         int64_t added = 0;
         for (size_t k = 0; k < valid; k++)
-            added += torrent_add_peer_addr(l.v[i], (const struct sockaddr *)&addrs[k], true) == 0;
+            added += torrent_add_peer_addr(l.v[i], (const struct sockaddr *)&addrs[k], true, PEER_SRC_API) == 0;
         json_object_set_new(res, l.v[i]->hex,
                             json_pack("{s:I, s:I}", "added", (json_int_t)added, "failed",
                                       (json_int_t)((int64_t)total - added)));
