@@ -4,18 +4,23 @@
 //
 //   node ctrl_client.mjs --base-url URL --username U --password P \
 //        --complete A.torrent --hash-complete H --incomplete B.torrent --hash-incomplete H \
-//        --save-path DIR --category-path DIR
+//        --queued C.torrent --hash-queued H --save-path DIR --category-path DIR --move-path DIR
+//   node ctrl_client.mjs --scenario magnet --base-url URL --username U --password P
 //
-// A's data is already under --save-path (it checks to 100 %); B has no data.
+// main: A's data is already under --save-path (it checks to 100 %); B and C
+// have no data. magnet: a magnet nobody serves (metadata never arrives), then
+// the calls an application makes on it (category, tags, limits, queue).
 // Prints one JSON summary on stdout and exits 0, or prints
 // {"ok": false, "step": ..., "error": ...} and exits 1 at the first failing
 // step. Every wait is bounded; the whole run has a hard deadline.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { QBittorrent } from '@ctrl/qbittorrent';
 
 const { values: opt } = parseArgs({
   options: {
+    scenario: { type: 'string', default: 'main' },
     'base-url': { type: 'string' },
     username: { type: 'string' },
     password: { type: 'string' },
@@ -25,11 +30,16 @@ const { values: opt } = parseArgs({
     'hash-incomplete': { type: 'string' },
     'save-path': { type: 'string' },
     'category-path': { type: 'string' },
+    'move-path': { type: 'string' },
+    queued: { type: 'string' },
+    'hash-queued': { type: 'string' },
     deadline: { type: 'string', default: '90' },
   },
 });
-for (const k of ['base-url', 'username', 'password', 'complete', 'hash-complete', 'incomplete',
-  'hash-incomplete', 'save-path', 'category-path']) {
+const required = opt.scenario === 'magnet' ? ['base-url', 'username', 'password']
+  : ['base-url', 'username', 'password', 'complete', 'hash-complete', 'incomplete', 'hash-incomplete',
+    'queued', 'hash-queued', 'save-path', 'category-path', 'move-path'];
+for (const k of required) {
   if (!opt[k]) {
     console.log(JSON.stringify({ ok: false, step: 'arguments', error: `--${k} missing` }));
     process.exit(2);
@@ -216,6 +226,118 @@ async function main() {
     summary.tagList = (await client.getTags()).sort();
   });
 
+  // The rest of what @ctrl wraps and §10.4 lists, each checked by the test.
+  await step('getBuildInfo', async () => { summary.buildInfo = await client.getBuildInfo(); });
+
+  await step('getSyncMainData', async () => {
+    const md = await client.getSyncMainData(0);
+    summary.maindata = { full_update: md.full_update, rid: md.rid, hashes: Object.keys(md.torrents ?? {}).sort(),
+      hasServerState: typeof md.server_state === 'object' };
+  });
+
+  await step('torrentPeers', async () => {
+    const p = await client.torrentPeers(hA);
+    summary.peers = { full_update: p.full_update, rid: p.rid, peers: p.peers };
+  });
+
+  await step('torrentPieceHashes/torrentPieceStates/torrentWebSeeds', async () => {
+    summary.pieceHashes = await client.torrentPieceHashes(hA);
+    summary.pieceStates = await client.torrentPieceStates(hA);
+    summary.webSeeds = await client.torrentWebSeeds(hA);
+  });
+
+  await step('setFilePriority', async () => {
+    check((await client.setFilePriority(hA, '1', 7)) === true, 'setFilePriority');
+    summary.filePriosAfter = (await client.torrentFiles(hA)).map((f) => f.priority);
+  });
+
+  await step('torrent speed limits', async () => {
+    await client.setTorrentDownloadLimit(hA, 102400);
+    await client.setTorrentUploadLimit([hA, hB], 51200);
+    summary.dlLimit = await client.getTorrentDownloadLimit(hA);
+    summary.upLimit = await client.getTorrentUploadLimit([hA, hB]);
+  });
+
+  const hC = opt['hash-queued'];
+  await step('normalizedAddTorrent (paused, label)', async () => {
+    const buf = new Uint8Array(readFileSync(opt.queued));
+    summary.queued = brief(await client.normalizedAddTorrent(buf, { startPaused: true, label: 'ctrl-tv' }));
+  });
+
+  await step('queue: bottomPriority/topPriority/queueDown/queueUp', async () => {
+    const pos = async () => {
+      const l = await client.listTorrents({ hashes: [hB, hC] });
+      return Object.fromEntries(l.map((t) => [t.hash === hB ? 'B' : 'C', t.priority]));
+    };
+    // qBittorrent answers 409 "Torrent queueing must be enabled" otherwise
+    await client.setPreferences({ queueing_enabled: true });
+    summary.queue = { start: await pos() };
+    await client.bottomPriority(hB);
+    summary.queue.bottomB = await pos();
+    await client.topPriority(hB);
+    summary.queue.topB = await pos();
+    await client.queueDown(hB);
+    summary.queue.downB = await pos();
+    await client.queueUp(hB);
+    summary.queue.upB = await pos();
+  });
+
+  await step('setTorrentName', async () => {
+    await client.setTorrentName(hB, 'ctrl renamed');
+    summary.renamed = (await client.getTorrent(hB)).name;
+  });
+
+  await step('setTorrentLocation', async () => {
+    await client.setTorrentLocation(hB, opt['move-path']);
+    const t = await until(() => client.getTorrent(hB), (t) => t.savePath.replace(/\/$/, '') === opt['move-path'].replace(/\/$/, ''),
+      10, 'the new save path');
+    summary.moved = brief(t);
+  });
+
+  await step('addTrackers/removeTrackers', async () => {
+    const extra = 'http://127.0.0.1:10/announce';
+    await client.addTrackers(hA, extra);
+    summary.trackersAdded = (await client.torrentTrackers(hA)).map((t) => t.url);
+    await client.removeTrackers(hA, extra);
+    summary.trackersRemoved = (await client.torrentTrackers(hA)).map((t) => t.url);
+  });
+
+  // @ctrl's editTrackers posts to torrents/editTrackers, which qBittorrent
+  // does not have (404): a client bug torrentd must answer the same way.
+  await step('editTrackers (non-existent endpoint)', async () => {
+    let status = null;
+    try {
+      await client.editTrackers(hA, 'http://127.0.0.1:9/announce', 'http://127.0.0.1:11/announce');
+      status = 200;
+    } catch (e) {
+      status = e?.response?.status ?? String(e);
+    }
+    summary.editTrackersStatus = status;
+  });
+
+  await step('reannounceTorrent/recheckTorrent', async () => {
+    check((await client.reannounceTorrent(hA)) === true, 'reannounce');
+    check((await client.recheckTorrent(hA)) === true, 'recheck');
+    const t = await until(() => client.getTorrent(hA), (t) => t.isCompleted && t.state === 'seeding',
+      30, 'the rechecked torrent to seed again');
+    summary.afterRecheck = brief(t);
+  });
+
+  await step('createTags/deleteTags/removeTorrentTags', async () => {
+    await client.createTags('ctrl-x,ctrl-y');
+    summary.tagsCreated = (await client.getTags()).sort();
+    await client.deleteTags('ctrl-x');
+    await client.removeTorrentTags(hA, 'ctrl-a');
+    summary.tagsAfterDelete = (await client.getTags()).sort();
+    summary.torrentTagsAfterRemove = (await client.getTorrent(hA)).tags;
+  });
+
+  await step('editCategory/removeCategory', async () => {
+    await client.editCategory('ctrl-tv', opt['move-path']);
+    await client.removeCategory('ctrl-new');
+    summary.categoriesEdited = await client.getCategories();
+  });
+
   // A stale session (e.g. the daemon restarted) must be replaced by a fresh
   // login transparently: @ctrl retries once after a 403.
   await step('stale SID is replaced by a new login', async () => {
@@ -229,9 +351,9 @@ async function main() {
 
   await step('removeTorrent with deleteFiles', async () => {
     check((await client.removeTorrent(hA, true)) === true, 'removeTorrent');
-    check((await client.removeTorrent(hB, false)) === true, 'removeTorrent');
-    const left = await until(() => client.listTorrents(), (l) => !l.some((t) => t.hash === hA || t.hash === hB),
-      10, 'both torrents to be gone');
+    check((await client.removeTorrent([hB, hC], false)) === true, 'removeTorrent');
+    const left = await until(() => client.listTorrents(), (l) => !l.some((t) => [hA, hB, hC].includes(t.hash)),
+      10, 'every torrent to be gone');
     summary.afterRemoveCount = left.length;
     let err = null;
     try {
@@ -245,8 +367,49 @@ async function main() {
   await step('logout', async () => { summary.logout = client.logout(); });
 }
 
+// A magnet whose metadata never arrives, driven like any other torrent.
+async function magnet() {
+  const config = { baseUrl: opt['base-url'], username: opt.username, password: opt.password, timeout: 15000 };
+  const client = new QBittorrent(config);
+  const h = randomBytes(20).toString('hex');
+  summary.magnetHash = h;
+  await step('login', async () => { check((await client.login()) === true, 'login() !== true'); });
+  await step('createCategory', async () => { await client.createCategory('ctrl-mag', ''); });
+  await step('normalizedAddTorrent magnet (paused, label)', async () => {
+    summary.added = brief(await client.normalizedAddTorrent(`magnet:?xt=urn:btih:${h}&dn=ctrl-magnet`,
+      { startPaused: true, label: 'ctrl-mag' }));
+  });
+  await step('setTorrentCategory', async () => {
+    await client.setTorrentCategory(h, '');
+    summary.afterCategory = brief(await client.getTorrent(h));
+  });
+  await step('addTorrentTags', async () => {
+    await client.addTorrentTags(h, 'ctrl-m');
+    summary.afterTags = brief(await client.getTorrent(h));
+  });
+  await step('setTorrentUploadLimit', async () => {
+    await client.setTorrentUploadLimit(h, 4096);
+    summary.upLimit = await client.getTorrentUploadLimit(h);
+  });
+  await step('queueing on, topPriority', async () => {
+    await client.setPreferences({ queueing_enabled: true });
+    await client.topPriority(h);
+    summary.afterTop = brief(await client.getTorrent(h));
+  });
+  await step('resumeTorrent/pauseTorrent', async () => {
+    await client.resumeTorrent(h);
+    summary.afterResume = brief(await client.getTorrent(h));
+    await client.pauseTorrent(h);
+    summary.afterPause = brief(await client.getTorrent(h));
+  });
+  await step('removeTorrent', async () => {
+    await client.removeTorrent(h, true);
+    summary.left = (await client.listTorrents()).length;
+  });
+}
+
 try {
-  await main();
+  await (opt.scenario === 'magnet' ? magnet() : main());
   clearTimeout(hardDeadline);
   console.log(JSON.stringify(summary));
   process.exit(0);
