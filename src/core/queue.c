@@ -89,31 +89,47 @@ int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move
         break;
     }
     case QUEUE_UP:
+    case QUEUE_DOWN: {
+        /* One step among the torrents that have a queue position (the
+         * unfinished ones): finished torrents are not slots to swap with. */
         memcpy(out, s->torrents, s->num_torrents * sizeof *out);
-        for (size_t i = 1; i < s->num_torrents; i++) {
-            if (sel[i] && !sel[i - 1]) {
-                struct torrent *tmp = out[i - 1];
-                out[i - 1] = out[i];
-                out[i] = tmp;
-                sel[i - 1] = true;
-                sel[i] = false;
+        size_t *slot = malloc(s->num_torrents * sizeof *slot);
+        if (!slot) {
+            free(sel);
+            free(out);
+            return -ENOMEM;
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < s->num_torrents; i++)
+            if (!torrent_is_finished(s->torrents[i]))
+                slot[m++] = i;
+        if (how == QUEUE_UP) {
+            for (size_t k = 1; k < m; k++) {
+                size_t i = slot[k], j = slot[k - 1];
+                if (sel[i] && !sel[j]) {
+                    struct torrent *tmp = out[j];
+                    out[j] = out[i];
+                    out[i] = tmp;
+                    sel[j] = true;
+                    sel[i] = false;
+                }
+            }
+        } else {
+            for (size_t k = m; k-- > 1;) {
+                size_t i = slot[k - 1], j = slot[k];
+                if (sel[i] && !sel[j]) {
+                    struct torrent *tmp = out[j];
+                    out[j] = out[i];
+                    out[i] = tmp;
+                    sel[j] = true;
+                    sel[i] = false;
+                }
             }
         }
+        free(slot);
         w = s->num_torrents;
         break;
-    case QUEUE_DOWN:
-        memcpy(out, s->torrents, s->num_torrents * sizeof *out);
-        for (size_t i = s->num_torrents - 1; i-- > 0;) {
-            if (sel[i] && !sel[i + 1]) {
-                struct torrent *tmp = out[i + 1];
-                out[i + 1] = out[i];
-                out[i] = tmp;
-                sel[i + 1] = true;
-                sel[i] = false;
-            }
-        }
-        w = s->num_torrents;
-        break;
+    }
     }
     memcpy(s->torrents, out, w * sizeof *out);
     free(out);

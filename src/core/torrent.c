@@ -1787,7 +1787,8 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
 int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 {
     torrent_touch(t);
-    bt_picker_set_sequential(t->picker, t->sequential);
+    if (t->picker)   /* magnets have none until their metadata arrives */
+        bt_picker_set_sequential(t->picker, t->sequential);
     limits_apply_torrent(t);
     return torrent_save_settings(t, cb, ud);
 }
