@@ -81,6 +81,7 @@ static void dht_on(struct session *s)
         .bind_address = s->listen_address,
         .port = s->listen_port,
         .allow_local = bound_to_loopback(s),
+        .ipv6 = s->listen_address == NULL,   /* BEP32 too when listening everywhere */
     };
     if (dht_new(s->loop, &cfg, &s->dht) != 0) {
         log_msg(LOG_WARNING, "DHT: cannot start on port %u", s->listen_port);
