@@ -206,6 +206,7 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
         return -ENOMEM;
     }
     t->mi = mi;
+    t->root_known = false;
     bt_picker_set_sequential(t->picker, t->sequential);
     apply_file_priorities(t);
     return 0;
@@ -217,6 +218,7 @@ static void free_common(struct torrent *t)
     free(t->category);
     free(t->name);
     free(t->magnet_name);
+    free(t->root_cache);
     json_decref(t->magnet_extra);
     json_decref(t->tags);
     json_decref(t->renamed);
@@ -240,6 +242,68 @@ static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t 
     return 0;
 }
 
+/* contentLayout: Subfolder puts a single file into a folder named after it
+ * (without extension); NoSubfolder drops the root folder of a multi-file
+ * torrent.  Done before any storage exists; remembered as renames. */
+static void apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torrent_layout layout)
+{
+    if (layout == TORRENT_LAYOUT_SUBFOLDER && !mi->multi_file && mi->num_files == 1) {
+        const char *name = mi->files[0].path;
+        const char *dot = strrchr(name, '.');
+        size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+        size_t need = stem + 1 + strlen(name) + 1;
+        char *np = malloc(need);
+        if (!np)
+            return;
+        snprintf(np, need, "%.*s/%s", (int)stem, name, name);
+        free(mi->files[0].path);
+        mi->files[0].path = np;
+        json_object_set_new(t->renamed, "0", json_string(np));
+    } else if (layout == TORRENT_LAYOUT_NOSUBFOLDER && mi->multi_file) {
+        for (size_t i = 0; i < mi->num_files; i++) {
+            const char *slash = strchr(mi->files[i].path, '/');
+            if (!slash || !slash[1])
+                continue;
+            char *np = strdup(slash + 1);
+            if (!np)
+                continue;
+            free(mi->files[i].path);
+            mi->files[i].path = np;
+            char key[24];
+            snprintf(key, sizeof key, "%zu", i);
+            json_object_set_new(t->renamed, key, json_string(np));
+        }
+    }
+}
+
+const char *torrent_root_folder(struct torrent *t)
+{
+    if (t->root_known)
+        return t->root_cache;
+    free(t->root_cache);
+    t->root_cache = NULL;
+    t->root_known = true;
+    if (!t->mi)
+        return NULL;
+    size_t len = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < t->mi->num_files; i++) {
+        const char *p = t->mi->files[i].path;
+        const char *slash = strchr(p, '/');
+        if (!slash)
+            return NULL;   /* a file directly in the save path: no root */
+        if (!first) {
+            first = p;
+            len = (size_t)(slash - p);
+        } else if ((size_t)(slash - p) != len || strncmp(p, first, len) != 0) {
+            return NULL;
+        }
+    }
+    if (first)
+        t->root_cache = strndup(first, len);
+    return t->root_cache;
+}
+
 int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
                    int64_t added_on, struct torrent **out)
 {
@@ -248,6 +312,8 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
         bt_metainfo_free(mi);
         return -ENOMEM;
     }
+    if (p && p->layout != TORRENT_LAYOUT_ORIGINAL)
+        apply_layout(t, mi, p->layout);
     if (attach_metainfo(t, mi) != 0) {
         free_common(t);
         return -ENOMEM;
@@ -494,6 +560,7 @@ static void apply_settings(struct torrent *t, const char *settings)
                 free(t->mi->files[i].path);
                 t->mi->files[i].path = p;
                 json_object_set(t->renamed, k, v);
+                t->root_known = false;
             } else {
                 free(p);
             }
@@ -1910,6 +1977,7 @@ static void on_renamed(void *ud, int rc)
             snprintf(key, sizeof key, "%zu", c->idx[k]);
             json_object_set_new(t->renamed, key, json_string(t->mi->files[c->idx[k]].path));
         }
+        t->root_known = false;
         torrent_save_settings(t, NULL, NULL);
         torrent_touch(t);
     }

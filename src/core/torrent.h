@@ -64,6 +64,7 @@ struct peer_candidate {
 };
 
 enum torrent_stop_condition { TORRENT_STOP_NONE, TORRENT_STOP_METADATA, TORRENT_STOP_CHECKED };
+enum torrent_layout { TORRENT_LAYOUT_ORIGINAL, TORRENT_LAYOUT_SUBFOLDER, TORRENT_LAYOUT_NOSUBFOLDER };
 
 struct torrent_add_params {
     const char *save_path;       /* NULL = category path or default */
@@ -81,6 +82,7 @@ struct torrent_add_params {
     int64_t seeding_time_limit, inactive_seeding_time_limit;  /* minutes, -2 global */
     bool top_of_queue;
     enum torrent_stop_condition stop_condition;
+    enum torrent_layout layout;   /* contentLayout: applied to the file paths at add time */
 };
 
 struct torrent {
@@ -98,6 +100,8 @@ struct torrent {
     char *category;
     json_t *tags;                /* array of strings */
     json_t *renamed;             /* file index (string) -> new relative path */
+    char *root_cache;            /* torrent_root_folder(), recomputed when root_known is false */
+    bool root_known;
     bool stopped, sequential, first_last_piece, forced, super_seeding, auto_tmm;
     int64_t up_limit, dl_limit;
     double ratio_limit;
@@ -235,6 +239,9 @@ void torrent_set_queued(struct torrent *t, bool queued);
 
 /* Marks the torrent changed for sync/maindata. */
 void torrent_touch(struct torrent *t);
+
+/* The folder every file lies in (relative), or NULL: content_path/root_path. */
+const char *torrent_root_folder(struct torrent *t);
 
 /* qBittorrent 5.x state string (api-surface.md §6.1). */
 const char *torrent_state(const struct torrent *t);

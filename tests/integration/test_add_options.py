@@ -47,3 +47,32 @@ def test_add_to_top_of_queue(workdir, procs):
     td.start()
     prio = {t["hash"]: t["priority"] for t in td.info()}
     assert [prio[h] for h in hashes] == [2, 3, 1]
+
+
+def _multi(workdir):
+    files = {"a.bin": os.urandom(30000), "d/b.bin": os.urandom(20000)}
+    blob = files["a.bin"] + files["d/b.bin"]
+    info = {"name": "multi", "piece length": 16384,
+            "files": [{"length": 30000, "path": ["a.bin"]}, {"length": 20000, "path": ["d", "b.bin"]}],
+            "pieces": b"".join(hashlib.sha1(blob[k:k + 16384]).digest() for k in range(0, len(blob), 16384))}
+    return make_torrent(info)
+
+
+def test_content_layout(workdir, procs):
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    (tbytes, h), _ = _make(workdir, "movie.mkv", False)
+    save = os.path.join(workdir, "out")
+    td.add(tbytes, save, stopped=True, contentLayout="Subfolder")
+    t = td.torrent(h)
+    assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h).json()] == ["movie/movie.mkv"]
+    assert t["content_path"] == os.path.join(save, "movie") and t["root_path"] == t["content_path"]
+
+    tbytes, h2 = _multi(workdir)
+    td.add(tbytes, save, stopped=True, contentLayout="NoSubfolder")
+    t = td.torrent(h2)
+    assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h2).json()] == ["a.bin", "d/b.bin"]
+    assert t["content_path"] == save and t["root_path"] == ""
+    td.stop()
+    td.start()
+    assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h2).json()] == ["a.bin", "d/b.bin"]
+    assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h).json()] == ["movie/movie.mkv"]

@@ -126,6 +126,7 @@ static int teardown(void **state)
         free(t->category);
         free(t->name);
         json_decref(t->tags);
+        free(t->root_cache);   /* filled by torrent_root_folder() */
         free(t);
     }
     free(w->s.torrents);

@@ -107,6 +107,7 @@ static void free_torrent(struct torrent *t)
     free(t->category);
     free(t->name);
     json_decref(t->tags);
+    free(t->root_cache);   /* filled by torrent_root_folder() */
     for (struct peer *p = t->peers, *next; p; p = next) {
         next = p->next;
         bitfield_free(&p->have);

@@ -171,14 +171,11 @@ char *qbt_v2_magnet_uri(const struct torrent *t)
 }
 
 /* Root folder of a multi-file torrent: the first component of its paths. */
+/* torrent_root_folder caches; the JSON side holds const torrents. */
 static char *root_folder(const struct torrent *t)
 {
-    const struct bt_metainfo *mi = t->mi;
-    if (!mi || !mi->multi_file || mi->num_files == 0)
-        return NULL;
-    const char *p = mi->files[0].path;
-    const char *slash = strchr(p, '/');
-    return slash ? strndup(p, (size_t)(slash - p)) : NULL;
+    const char *r = torrent_root_folder((struct torrent *)t);
+    return r ? strdup(r) : NULL;
 }
 
 static char *content_path(const struct torrent *t, bool *is_root)
@@ -193,7 +190,7 @@ static char *content_path(const struct torrent *t, bool *is_root)
         *is_root = true;
         return p;
     }
-    if (mi && !mi->multi_file && mi->num_files > 0)
+    if (mi && mi->num_files == 1)
         return path_join(sp, mi->files[0].path);
     return strdup(sp);
 }

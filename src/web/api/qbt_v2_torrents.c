@@ -814,6 +814,13 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    const char *layout = web_req_param(r, "contentLayout");
+    if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
+                    strcmp(layout, "NoSubfolder") != 0))
+        layout = prefs_str(&s->prefs, "torrent_content_layout");
+    o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
+                : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
+                                                      : TORRENT_LAYOUT_ORIGINAL;
     int top = param_tristate(r, "addToTopOfQueue");
     o->p.top_of_queue = top < 0 ? prefs_bool(&s->prefs, "add_to_top_of_queue") : top == 1;
     /* stopCondition: None | MetadataReceived | FilesChecked (unknown → the pref) */
