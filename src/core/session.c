@@ -367,6 +367,8 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
     json_t *settings = json_loads(row->settings ? row->settings : "{}", 0, &e);
     struct torrent_add_params p = {
         .save_path = json_string_value(json_object_get(settings, "save_path")),
+        .download_path = json_string_value(json_object_get(settings, "download_path")),
+        .data_in_download_path = json_is_true(json_object_get(settings, "data_in_download")),
         .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
     };
     struct torrent *t = NULL;

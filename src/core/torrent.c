@@ -34,6 +34,11 @@ static void activate(struct torrent *t);
 static void deactivate(struct torrent *t, bool announce_stop);
 static void start_check(struct torrent *t);
 static void defer_check(struct torrent *t);
+/* MOVE_SAVE_PATH changes the save path; the others move the data between
+ * the incomplete folder and the save path. */
+enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
+static int move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
+                     void *ud);
 static void maybe_finish_removal(struct torrent *t);
 static void on_finished(struct torrent *t);
 static void defer_check(struct torrent *t);
@@ -137,6 +142,10 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->save_path = strdup(sp);
     t->category = strdup(p && p->category ? p->category : "");
     t->name = p && p->rename && *p->rename ? strdup(p->rename) : NULL;
+    if (p && p->download_path && *p->download_path) {
+        t->download_path = strdup(p->download_path);
+        t->data_in_download = p->data_in_download_path;
+    }
     t->tags = json_array();
     t->renamed = json_object();
     if (p && p->tags && *p->tags) {
@@ -193,7 +202,8 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
     t->picker = bt_picker_new(mi->num_pieces, mi->piece_length, mi->total_size);
     if (!t->file_prios || !t->picker || bitfield_init(&t->have, mi->num_pieces) != 0 ||
         bitfield_init(&t->wanted, mi->num_pieces) != 0 ||
-        storage_open(t->s->loop, mi, t->save_path, &t->st) != 0) {
+        storage_open(t->s->loop, mi, t->data_in_download && t->download_path ? t->download_path : t->save_path,
+                     &t->st) != 0) {
         log_msg(LOG_WARNING, "cannot set up torrent %s", t->hex);
         bt_picker_free(t->picker);
         t->picker = NULL;
@@ -218,6 +228,7 @@ static void free_common(struct torrent *t)
     free(t->category);
     free(t->name);
     free(t->magnet_name);
+    free(t->download_path);
     free(t->root_cache);
     json_decref(t->magnet_extra);
     json_decref(t->tags);
@@ -373,6 +384,10 @@ static char *settings_json(const struct torrent *t)
                           "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
                           "file_prios", prios);
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
+    if (t->download_path) {
+        json_object_set_new(o, "download_path", json_string(t->download_path));
+        json_object_set_new(o, "data_in_download", json_boolean(t->data_in_download));
+    }
     if (t->stop_condition != TORRENT_STOP_NONE)
         json_object_set_new(o, "stop_condition", json_integer(t->stop_condition));
     if (t->renamed && json_object_size(t->renamed))
@@ -1161,6 +1176,9 @@ static void on_finished(struct torrent *t)
     }
     torrent_save_resume(t);
     t->next_choke_ms = 0;
+    /* Complete: from the incomplete folder to the save path. */
+    if (t->data_in_download && t->st && strcmp(storage_save_path(t->st), t->save_path) != 0)
+        move_data(t, t->save_path, MOVE_TO_SAVE, NULL, NULL);
 }
 
 static void strike(struct torrent *t, const struct sockaddr_storage *who)
@@ -1885,6 +1903,7 @@ int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, 
 struct move_ctx {
     struct torrent *t;
     char *path;
+    enum move_kind kind;
     void (*cb)(void *ud, int rc);
     void *ud;
 };
@@ -1896,11 +1915,15 @@ static void on_moved(void *ud, int rc)
     if (t->phase == TP_MOVING)
         t->phase = TP_READY;
     if (rc == 0) {
-        free(t->save_path);
-        t->save_path = m->path;
-        m->path = NULL;
+        if (m->kind == MOVE_SAVE_PATH) {
+            free(t->save_path);
+            t->save_path = m->path;
+            m->path = NULL;
+        }
+        t->data_in_download = m->kind == MOVE_TO_DOWNLOAD;
         torrent_save_settings(t, NULL, NULL);
-        log_msg(LOG_INFO, "'%s': moved to %s", torrent_name(t), t->save_path);
+        torrent_save_resume(t);   /* the files' mtimes are those of the new place */
+        log_msg(LOG_INFO, "'%s': data moved to %s", torrent_name(t), storage_save_path(t->st));
     } else {
         log_msg(LOG_WARNING, "'%s': could not move to %s: %s", torrent_name(t), m->path, strerror(-rc));
     }
@@ -1913,27 +1936,17 @@ static void on_moved(void *ud, int rc)
     free(m);
 }
 
-int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
+/* Moves the data directory on a worker (state "moving"). */
+static int move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
+                     void *ud)
 {
-    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
-        return -EBUSY;
-    if (strcmp(path, t->save_path) == 0 || !t->st) {
-        if (strcmp(path, t->save_path) != 0) {
-            free(t->save_path);
-            t->save_path = strdup(path);
-            torrent_save_settings(t, NULL, NULL);
-        }
-        if (cb)
-            cb(ud, 0);
-        return 0;
-    }
     int rc = path_mkdirs(path);
     if (rc != 0)
         return rc;
     struct move_ctx *m = calloc(1, sizeof *m);
     if (!m)
         return -ENOMEM;
-    *m = (struct move_ctx){t, strdup(path), cb, ud};
+    *m = (struct move_ctx){t, strdup(path), kind, cb, ud};
     /* Peers read from the files being moved: pause them for the move. */
     deactivate(t, false);
     enum torrent_phase before = t->phase;
@@ -1948,6 +1961,42 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
             activate(t);
     }
     return rc;
+}
+
+int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return -EBUSY;
+    /* Data waiting in the incomplete folder stays there: only where it will
+     * go changes.  So does a torrent without storage yet (magnet). */
+    if (strcmp(path, t->save_path) == 0 || !t->st || t->data_in_download) {
+        if (strcmp(path, t->save_path) != 0) {
+            free(t->save_path);
+            t->save_path = strdup(path);
+            torrent_save_settings(t, NULL, NULL);
+            torrent_touch(t);
+        }
+        if (cb)
+            cb(ud, 0);
+        return 0;
+    }
+    return move_data(t, path, MOVE_SAVE_PATH, cb, ud);
+}
+
+int torrent_set_download_path(struct torrent *t, const char *path)
+{
+    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return -EBUSY;
+    free(t->download_path);
+    t->download_path = path && *path ? strdup(path) : NULL;
+    torrent_settings_changed(t, NULL, NULL);
+    if (!t->st || torrent_is_finished(t))
+        return 0;
+    /* An unfinished torrent follows its incomplete folder. */
+    const char *want = t->download_path ? t->download_path : t->save_path;
+    if (strcmp(want, storage_save_path(t->st)) == 0)
+        return 0;
+    return move_data(t, want, t->download_path ? MOVE_TO_DOWNLOAD : MOVE_TO_SAVE, NULL, NULL);
 }
 
 /* ---- renaming files ---- */

@@ -83,6 +83,8 @@ struct torrent_add_params {
     bool top_of_queue;
     enum torrent_stop_condition stop_condition;
     enum torrent_layout layout;   /* contentLayout: applied to the file paths at add time */
+    const char *download_path;    /* incomplete folder (NULL/"" = none) */
+    bool data_in_download_path;   /* the data is (to be) in download_path: new downloads, or restored ones not yet moved */
 };
 
 struct torrent {
@@ -96,7 +98,9 @@ struct torrent {
 
     /* user settings (persisted in the store's settings JSON) */
     char *name;                  /* user rename, or NULL for the metainfo name */
-    char *save_path;
+    char *save_path;             /* where the data ends up */
+    char *download_path;         /* incomplete folder while downloading, or NULL */
+    bool data_in_download;       /* the files are in download_path now */
     char *category;
     json_t *tags;                /* array of strings */
     json_t *renamed;             /* file index (string) -> new relative path */
@@ -229,6 +233,10 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
  * -EBUSY moving/checking.  cb runs when the rename is done. */
 int torrent_rename_path(struct torrent *t, const char *old_path, const char *new_path, bool folder,
                         char *err, size_t errlen, void (*cb)(void *ud, int rc), void *ud);
+
+/* setDownloadPath: "" or NULL switches the incomplete folder off.  An
+ * unfinished torrent's data moves to the new place (worker thread). */
+int torrent_set_download_path(struct torrent *t, const char *path);
 
 /* After the API changed plain settings fields (name, limits, flags): persist
  * them (cb after the commit) and mark the torrent changed. */

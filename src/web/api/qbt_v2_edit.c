@@ -268,11 +268,14 @@ static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
         free(path);
         return;
     }
-    /* No separate incomplete-download path exists yet: setDownloadPath
-     * validates and creates the directory, nothing more. */
-    for (size_t i = 0; !download && i < l.n; i++)
-        if (!l.v[i]->auto_tmm)
+    for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i]->auto_tmm)
+            continue;
+        if (download)
+            torrent_set_download_path(l.v[i], path);
+        else
             move_to(l.v[i], path);
+    }
     qbt_v2_list_free(&l);
     free(path);
     web_reply_ok(r);

@@ -378,7 +378,7 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "tags", jstr(tags));
     free(tags);
     set(o, "save_path", jstr(t->save_path));
-    set(o, "download_path", jstr(""));
+    set(o, "download_path", jstr(t->download_path ? t->download_path : ""));
     bool is_root;
     char *cp = content_path(t, &is_root);
     set(o, "content_path", jstr(cp));
@@ -469,7 +469,7 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     set(o, "created_by", jstr(mi ? mi->created_by : ""));
     set(o, "comment", jstr(mi ? mi->comment : ""));
     set(o, "save_path", jstr(t->save_path));
-    set(o, "download_path", jstr(""));
+    set(o, "download_path", jstr(t->download_path ? t->download_path : ""));
     set(o, "is_private", json_boolean(mi && mi->is_private));
     set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
     set(o, "addition_date", jint(t->added_on));

@@ -723,7 +723,7 @@ static void h_add_peers(struct web_req *r, void *ud)
 
 struct add_opts {
     struct torrent_add_params p;
-    char *save_path, *category, *rename, *tags;
+    char *save_path, *category, *rename, *tags, *download_path;
     bool skip_checking;
 };
 
@@ -755,6 +755,7 @@ static void opts_free(struct add_opts *o)
     free(o->category);
     free(o->rename);
     free(o->tags);
+    free(o->download_path);
 }
 
 static char *trimmed_dup(const char *s)
@@ -776,12 +777,15 @@ static int opts_copy(struct add_opts *dst, const struct add_opts *src)
     dst->category = src->category ? strdup(src->category) : NULL;
     dst->rename = src->rename ? strdup(src->rename) : NULL;
     dst->tags = src->tags ? strdup(src->tags) : NULL;
+    dst->download_path = src->download_path ? strdup(src->download_path) : NULL;
+    dst->p.download_path = dst->download_path;
     dst->p.save_path = dst->save_path;
     dst->p.category = dst->category;
     dst->p.rename = dst->rename;
     dst->p.tags = dst->tags;
     if ((src->save_path && !dst->save_path) || (src->category && !dst->category) ||
-        (src->rename && !dst->rename) || (src->tags && !dst->tags)) {
+        (src->rename && !dst->rename) || (src->tags && !dst->tags) ||
+        (src->download_path && !dst->download_path)) {
         opts_free(dst);
         return -ENOMEM;
     }
@@ -814,6 +818,19 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    /* Incomplete folder: downloadPath + useDownloadPath, else the
+     * temp_path preference. */
+    int use_dl = param_tristate(r, "useDownloadPath");
+    const char *dlp = web_req_param(r, "downloadPath");
+    if (use_dl < 0)
+        use_dl = dlp && *dlp ? 1 : prefs_bool(&s->prefs, "temp_path_enabled");
+    if (use_dl == 1) {
+        const char *path = dlp && *dlp ? dlp : prefs_str(&s->prefs, "temp_path");
+        o->download_path = *path ? trimmed_dup(path) : NULL;
+    }
+    o->p.download_path = o->download_path;
+    /* Added with its data (skip_checking) it is complete: no detour. */
+    o->p.data_in_download_path = o->download_path && !o->skip_checking;
     const char *layout = web_req_param(r, "contentLayout");
     if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
                     strcmp(layout, "NoSubfolder") != 0))
