@@ -27,6 +27,11 @@ struct fetch_opts {
     const char *user_agent;    /* NULL = "torrentd/" TD_VERSION */
     const char *bind_address;  /* NULL, or a local IP to send from (trackers per interface) */
     int follow_redirects;      /* 0: a 3xx is returned as is (rc 0, its status) */
+    /* Cookies in Netscape cookie-file form ("domain\tTRUE\tpath\tFALSE\t
+     * expiry\tname\tvalue"): curl sends each only where its domain and path
+     * match, also after redirects. */
+    const char *const *cookies;
+    size_t num_cookies;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

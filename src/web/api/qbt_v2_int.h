@@ -102,6 +102,7 @@ int qbt_v2_register_log(struct qbt_v2 *q);
 int qbt_v2_register_catalog(struct qbt_v2 *q);   /* categories, tags, per-torrent edits */
 int qbt_v2_register_queue(struct qbt_v2 *q);
 int qbt_v2_register_rename(struct qbt_v2 *q);
+size_t qbt_v2_cookie_lines(char ***out);   /* qbt_v2_misc.c: app/setCookies for downloads */
 int qbt_v2_register_misc(struct qbt_v2 *q);     /* interfaces, dirs, cookies, SSL, test mail */
 void qbt_v2_torrents_close(struct qbt_v2 *q);
 

@@ -752,3 +752,28 @@ int qbt_v2_register_misc(struct qbt_v2 *q)
     }
     return 0;
 }
+
+/* The stored cookies as Netscape cookie lines for .torrent downloads
+ * (util/fetch.h).  *out is a malloc'd array of malloc'd strings. */
+size_t qbt_v2_cookie_lines(char ***out)
+{
+    *out = NULL;
+    size_t n = json_array_size(g_cookies), k = 0;
+    if (n == 0)
+        return 0;
+    char **v = calloc(n, sizeof *v);
+    if (!v)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *c = json_array_get(g_cookies, i);
+        const char *dom = str_or_empty(c, "domain"), *path = str_or_empty(c, "path");
+        json_int_t exp = expiration_of(c);
+        /* A leading dot means "and its subdomains" (Netscape's flag). */
+        if (asprintf(&v[k], "%s\t%s\t%s\tFALSE\t%lld\t%s\t%s", dom, dom[0] == '.' ? "TRUE" : "FALSE",
+                     *path ? path : "/",
+                     (long long)(exp > 0 ? exp : 0), str_or_empty(c, "name"), str_or_empty(c, "value")) >= 0)
+            k++;
+    }
+    *out = v;
+    return k;
+}

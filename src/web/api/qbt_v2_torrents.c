@@ -724,6 +724,7 @@ static void h_add_peers(struct web_req *r, void *ud)
 struct add_opts {
     struct torrent_add_params p;
     char *save_path, *category, *rename, *tags, *download_path;
+    char *cookie;         /* 4.x `cookie` field for URL downloads */
     bool skip_checking;
 };
 
@@ -756,6 +757,7 @@ static void opts_free(struct add_opts *o)
     free(o->rename);
     free(o->tags);
     free(o->download_path);
+    free(o->cookie);
 }
 
 static char *trimmed_dup(const char *s)
@@ -778,6 +780,7 @@ static int opts_copy(struct add_opts *dst, const struct add_opts *src)
     dst->rename = src->rename ? strdup(src->rename) : NULL;
     dst->tags = src->tags ? strdup(src->tags) : NULL;
     dst->download_path = src->download_path ? strdup(src->download_path) : NULL;
+    dst->cookie = src->cookie ? strdup(src->cookie) : NULL;
     dst->p.download_path = dst->download_path;
     dst->p.save_path = dst->save_path;
     dst->p.category = dst->category;
@@ -829,6 +832,8 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
         o->download_path = *path ? trimmed_dup(path) : NULL;
     }
     o->p.download_path = o->download_path;
+    const char *ck = web_req_param(r, "cookie");
+    o->cookie = ck && *ck ? strdup(ck) : NULL;
     /* Added with its data (skip_checking) it is complete: no detour. */
     o->p.data_in_download_path = o->download_path && !o->skip_checking;
     const char *layout = web_req_param(r, "contentLayout");
@@ -1030,7 +1035,39 @@ static bool add_url(struct qbt_v2 *q, const char *url, const struct add_opts *o)
     }
     int64_t limit = prefs_int(&q->s->prefs, "torrent_file_size_limit");
     struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
-    if (fetch_get(q->s->fetch, url, &fo, on_fetched, f, &f->h) != 0) {
+    /* app/setCookies, plus the 4.x `cookie` field ("a=1; b=2") for this URL's host. */
+    char **lines = NULL;
+    size_t n = qbt_v2_cookie_lines(&lines);
+    if (o->cookie && *o->cookie) {
+        char host[256] = "";
+        const char *h = strstr(url, "://");
+        if (h) {
+            h += 3;
+            size_t len = strcspn(h, ":/?#");
+            snprintf(host, sizeof host, "%.*s", (int)len, h);
+        }
+        char *dup = strdup(o->cookie), *save = NULL;
+        for (char *tok = dup ? strtok_r(dup, ";", &save) : NULL; tok && *host; tok = strtok_r(NULL, ";", &save)) {
+            while (*tok == ' ')
+                tok++;
+            char *eq = strchr(tok, '=');
+            char **nl = eq ? realloc(lines, (n + 1) * sizeof *nl) : NULL;
+            if (!nl)
+                continue;
+            lines = nl;
+            *eq = 0;
+            if (asprintf(&lines[n], "%s\tFALSE\t/\tFALSE\t0\t%s\t%s", host, tok, eq + 1) >= 0)
+                n++;
+        }
+        free(dup);
+    }
+    fo.cookies = (const char *const *)lines;
+    fo.num_cookies = n;
+    int frc = fetch_get(q->s->fetch, url, &fo, on_fetched, f, &f->h);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    if (frc != 0) {
         log_msg(LOG_WARNING, "Adding \"%s\" failed: cannot start the download", url);
         fetch_free_one(f);
         return false;
