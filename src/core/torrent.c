@@ -169,6 +169,7 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->seeding_time_limit = p ? p->seeding_time_limit : -2;
     t->inactive_seeding_time_limit = p ? p->inactive_seeding_time_limit : -2;
     t->stop_condition = p ? p->stop_condition : TORRENT_STOP_NONE;
+    t->share_limit_action = p ? p->share_limit_action : 0;
     t->added_on = added_on;
     t->completion_on = t->seen_complete = -1;
     t->last_activity = -1;
@@ -384,6 +385,7 @@ static char *settings_json(const struct torrent *t)
                           "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
                           "file_prios", prios);
     json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
+    json_object_set_new(o, "share_limit_action", json_integer(t->share_limit_action));
     if (t->download_path) {
         json_object_set_new(o, "download_path", json_string(t->download_path));
         json_object_set_new(o, "data_in_download", json_boolean(t->data_in_download));
@@ -581,6 +583,8 @@ static void apply_settings(struct torrent *t, const char *settings)
             }
         }
     }
+    if (json_is_integer(json_object_get(o, "share_limit_action")))
+        t->share_limit_action = (int)json_integer_value(json_object_get(o, "share_limit_action"));
     if (json_is_integer(json_object_get(o, "stop_condition")))
         t->stop_condition = (enum torrent_stop_condition)json_integer_value(json_object_get(o, "stop_condition"));
     if (json_is_integer(json_object_get(o, "queue_pos")))
@@ -1655,6 +1659,15 @@ static void trim_read_cache(struct torrent *t, uint64_t now)
 
 /* ---- share limits ---- */
 
+int torrent_share_action_parse(const char *s)
+{
+    static const char *const names[] = {"Stop", "Remove", "EnableSuperSeeding", "RemoveWithContent"};
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i + 1;
+    return 0;
+}
+
 double torrent_ratio(const struct torrent *t)
 {
     /* qBittorrent's rule: a seed that lost its statistics (or was added
@@ -1689,7 +1702,7 @@ static void check_share_limits(struct torrent *t)
         why = "inactive seeding time";
     if (!why)
         return;
-    int64_t act = prefs_int(p, "max_ratio_act");
+    int64_t act = t->share_limit_action > 0 ? t->share_limit_action - 1 : prefs_int(p, "max_ratio_act");
     log_msg(LOG_INFO, "'%s' reached its %s limit", torrent_name(t), why);
     switch (act) {
     case 1:

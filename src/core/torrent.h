@@ -79,6 +79,7 @@ struct torrent_add_params {
     bool auto_tmm;
     int64_t up_limit, dl_limit;  /* B/s, -1 or 0 = unlimited */
     double ratio_limit;          /* -2 global */
+    int share_limit_action;      /* 0 Default (pref max_ratio_act), else max_ratio_act + 1 (so zero-init means Default) */
     int64_t seeding_time_limit, inactive_seeding_time_limit;  /* minutes, -2 global */
     bool top_of_queue;
     enum torrent_stop_condition stop_condition;
@@ -110,6 +111,7 @@ struct torrent {
     int64_t up_limit, dl_limit;
     double ratio_limit;
     int64_t seeding_time_limit, inactive_seeding_time_limit;
+    int share_limit_action;      /* 0 Default (pref max_ratio_act), else max_ratio_act + 1 */
     uint8_t *file_prios;         /* per file: 0, 1, 6, 7 */
 
     /* engine */
@@ -225,6 +227,10 @@ int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, 
 /* Moves the data to a new save path on a worker thread (state "moving");
  * cb runs when done (rc 0 or negative).  Creates the directory. */
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud);
+
+/* shareLimitAction strings ("Default", "Stop", "Remove", "RemoveWithContent",
+ * "EnableSuperSeeding") to max_ratio_act + 1; unknown or Default → 0. */
+int torrent_share_action_parse(const char *s);
 
 /* torrents/renameFile (folder false) and renameFolder (true): renames on
  * disk on a worker, then in the metadata, persisted.  On failure returns a

@@ -37,3 +37,15 @@ def test_ratio_limit_stops_then_removes(workdir, procs):
     assert os.path.exists(os.path.join(workdir, "data", "b.bin")), "remove keeps the data"
     # the stopped one is not touched by limits any more
     assert td.torrent(h)["state"] == "stoppedUP"
+
+
+def test_per_torrent_share_limit_action(workdir, procs):
+    """shareLimitAction on the torrent wins over the global max_ratio_act."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"max_ratio_act": 0})
+    h = _seed(td, workdir, "c.bin")
+    wait_until(lambda: td.torrent(h)["state"] in ("stalledUP", "uploading"), 10, "seeding")
+    td.post("/api/v2/torrents/setShareLimits", hashes=h, ratioLimit="0", seedingTimeLimit="-2",
+            inactiveSeedingTimeLimit="-2", shareLimitAction="Remove")
+    wait_until(lambda: td.torrent(h) is None, 10, "removed by its own action")
+    assert os.path.exists(os.path.join(workdir, "data", "c.bin"))

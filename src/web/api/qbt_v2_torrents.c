@@ -821,6 +821,7 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    o->p.share_limit_action = torrent_share_action_parse(web_req_param(r, "shareLimitAction"));
     /* Incomplete folder: downloadPath + useDownloadPath, else the
      * temp_path preference. */
     int use_dl = param_tristate(r, "useDownloadPath");
