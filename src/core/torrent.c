@@ -18,6 +18,7 @@
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
+#include "core/webseed.h"
 #include "core/session.h"
 #include "disk/storage.h"
 #include "store/store.h"
@@ -817,6 +818,7 @@ static void activate(struct torrent *t)
     tracker_set_tick(t->trk, uv_now(t->s->loop));
     if (torrent_is_finished(t) && t->completion_on < 0)
         t->completion_on = now_s();
+    webseed_sync(t);
     /* Reconnect right away to peers we knew. */
     for (size_t i = 0; i < t->num_cands; i++)
         t->cands[i].next_try_ms = 0;
@@ -828,6 +830,7 @@ static void deactivate(struct torrent *t, bool announce_stop)
         return;
     torrent_touch(t);
     discovery_torrent_gone(t);
+    webseed_free_all(t);
     t->active = false;
     for (int i = 0; i < TORRENT_READ_CACHE; i++) {
         if (t->rcache[i].data) {
@@ -1252,8 +1255,23 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
     free(w);
 }
 
+/* Requesters handed back by the picker may be web seeds, not peers. */
+static bool is_webseed_tag(const struct torrent *t, const void *tag)
+{
+    for (size_t i = 0; i < t->num_webseeds; i++)
+        if ((const void *)t->webseeds[i] == tag)
+            return true;
+    return false;
+}
+
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
                       const uint8_t *data, uint32_t len)
+{
+    torrent_on_block_from(t, p, p, piece, begin, data, len);
+}
+
+void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_t piece, uint32_t begin,
+                           const uint8_t *data, uint32_t len)
 {
     uint64_t now = t->s->now_ms;
     if (bitfield_get(&t->have, piece)) {
@@ -1266,7 +1284,7 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
     int no = bt_picker_block_requesters(t->picker, piece, begin, others, 16);
     for (int i = 0; i < no; i++) {
         struct peer *q = others[i];
-        if (q != p && q->state == PEER_ACTIVE) {
+        if ((void *)q != tag && !is_webseed_tag(t, q) && q->state == PEER_ACTIVE) {
             peer_send_cancel(q, piece, begin, len);
             peer_flush(q);
         }
@@ -1276,18 +1294,18 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
     if (!pb)
         pb = new_partial(t, piece);
     if (!pb) {
-        bt_picker_block_cancel(t->picker, piece, begin, p);
+        bt_picker_block_cancel(t->picker, piece, begin, tag);
         return;
     }
-    int rc = bt_picker_block_received(t->picker, piece, begin, p);
+    int rc = bt_picker_block_received(t->picker, piece, begin, tag);
     if (rc < 0) {
         t->wasted += len;
         t->s->wasted_session += len;
         return;
     }
     memcpy(pb->data + begin, data, len);
-    bool known = false;
-    for (int i = 0; i < pb->num_contributors; i++)
+    bool known = !p;   /* web seeds are not blamed through peer strikes */
+    for (int i = 0; p && i < pb->num_contributors; i++)
         if (memcmp(&pb->contributors[i], &p->addr, sizeof(struct sockaddr_in)) == 0)
             known = true;
     if (!known && pb->num_contributors < 8)
@@ -1768,6 +1786,8 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
     if (!t->active)
         return;
     connect_candidates(t, now_ms);
+    if (t->mi && !finished)
+        webseed_tick(t, now_ms);
     send_pex(t, now_ms);
     trim_read_cache(t, now_ms);
     if (!t->mi && t->meta_asm)
@@ -1887,6 +1907,8 @@ int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), vo
     torrent_touch(t);
     if (t->picker)   /* magnets have none until their metadata arrives */
         bt_picker_set_sequential(t->picker, t->sequential);
+    if (t->active && t->mi && webseed_changed(t))
+        webseed_sync(t);
     limits_apply_torrent(t);
     return torrent_save_settings(t, cb, ud);
 }

@@ -26,6 +26,7 @@ struct bt_picker;
 struct tracker_set;
 struct bt_magnet;
 struct dht_lookup;
+struct webseed;
 struct bt_metadata_asm;
 
 enum torrent_phase {
@@ -136,6 +137,8 @@ struct torrent {
     size_t num_partials, cap_partials;
     unsigned writes_in_flight;
     struct cached_piece rcache[TORRENT_READ_CACHE];
+    struct webseed **webseeds;   /* core/webseed.c; only while active */
+    size_t num_webseeds;
     unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
     struct peer *peers;          /* connected or connecting */
@@ -279,6 +282,10 @@ void torrent_peer_detach(struct torrent *t, struct peer *p);
 void torrent_peer_closed(struct torrent *t);
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
                       const uint8_t *data, uint32_t len);
+/* The same for any source: tag is what the picker knows the requester by
+ * (the peer, or a web seed); p may be NULL. */
+void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_t piece, uint32_t begin,
+                           const uint8_t *data, uint32_t len);
 void torrent_fill_requests(struct torrent *t, struct peer *p);
 void torrent_peer_interest(struct torrent *t, struct peer *p);   /* peer's have set changed */
 void torrent_unchoke_check(struct torrent *t);                   /* a peer became interested */

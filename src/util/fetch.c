@@ -381,6 +381,8 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS);
     bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
+    if (o->range)
+        bad |= curl_easy_setopt(e, CURLOPT_RANGE, o->range);
     if (o->num_cookies > 0) {
         bad |= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");   /* the cookie engine, in memory */
         for (size_t i = 0; i < o->num_cookies; i++)

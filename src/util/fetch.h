@@ -32,6 +32,7 @@ struct fetch_opts {
      * match, also after redirects. */
     const char *const *cookies;
     size_t num_cookies;
+    const char *range;         /* "first-last" byte range (web seeds), or NULL */
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

@@ -1,0 +1,26 @@
+/* webseed — downloading pieces over HTTP from a torrent's web seeds
+ * (BEP19, "url-list"): a web seed is a server holding the files, asked for
+ * byte ranges with libcurl on the loop (util/fetch).
+ *
+ * Each web seed fetches one run of blocks of one piece at a time, chosen by
+ * the same picker as peers (it counts as a peer that has everything).  A
+ * seed that answers wrongly or fails is retried later and later.
+ */
+#ifndef TD_CORE_WEBSEED_H
+#define TD_CORE_WEBSEED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct torrent;
+
+/* Whether mi->web_seeds no longer matches the running list. */
+bool webseed_changed(const struct torrent *t);
+/* (Re)builds the torrent's web seed list from mi->web_seeds. */
+void webseed_sync(struct torrent *t);
+/* Once per second for active, unfinished torrents: starts idle seeds. */
+void webseed_tick(struct torrent *t, uint64_t now_ms);
+/* Cancels transfers and frees the list (stop, removal). */
+void webseed_free_all(struct torrent *t);
+
+#endif
