@@ -21,41 +21,6 @@
 
 /* ---- commit-then-reply ---- */
 
-struct batch {
-    struct web_req *r;
-    size_t pending;   /* commits in flight + 1 while being filled */
-};
-
-static void batch_done(void *ud, int rc)
-{
-    struct batch *b = ud;
-    if (rc != 0)
-        log_msg(LOG_WARNING, "WebAPI: a category/tag change could not be saved (%d)", rc);
-    if (--b->pending == 0) {
-        web_reply_ok(b->r);
-        free(b);
-    }
-}
-
-/* Replies 500 itself when out of memory. */
-static struct batch *batch_new(struct web_req *r)
-{
-    struct batch *b = calloc(1, sizeof(*b));
-    if (!b) {
-        web_reply_error(r, 500, NULL);
-        return NULL;
-    }
-    b->r = r;
-    b->pending = 1;
-    return b;
-}
-
-static void batch_save(struct batch *b, struct torrent *t)
-{
-    b->pending++;
-    if (torrent_settings_changed(t, batch_done, b) != 0)
-        b->pending--;
-}
 
 static bool subcats(struct qbt_v2 *q) { return prefs_bool(&q->s->prefs, "use_subcategories"); }
 
@@ -195,17 +160,17 @@ static void h_create_category(struct web_req *r, void *ud)
         return;
     }
     struct catalog_category_opts o = category_opts(r);
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
     b->pending++;
-    int rc = catalog_category_add(q->s->catalog, name, &o, subcats(q), batch_done, b);
+    int rc = catalog_category_add(q->s->catalog, name, &o, subcats(q), qbt_v2_batch_done, b);
     if (rc != 0) {
         free(b);
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");
         return;
     }
-    batch_done(b, 0);
+    qbt_v2_batch_done(b, 0);
 }
 
 static void h_edit_category(struct web_req *r, void *ud)
@@ -221,11 +186,11 @@ static void h_edit_category(struct web_req *r, void *ud)
         return;
     }
     struct catalog_category_opts o = category_opts(r);
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
     b->pending++;
-    int rc = catalog_category_edit(q->s->catalog, name, &o, batch_done, b);
+    int rc = catalog_category_edit(q->s->catalog, name, &o, qbt_v2_batch_done, b);
     if (rc != 0) {
         free(b);
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to edit category");
@@ -242,15 +207,15 @@ static void h_edit_category(struct web_req *r, void *ud)
             relocate(q, t);
         } else {
             t->auto_tmm = false;
-            batch_save(b, t);
+            qbt_v2_batch_save(b, t);
         }
     }
-    batch_done(b, 0);
+    qbt_v2_batch_done(b, 0);
 }
 
 struct remove_ctx {
     struct qbt_v2 *q;
-    struct batch *b;
+    struct qbt_v2_batch *b;
 };
 
 static void remove_one_category(const char *name, void *ud)
@@ -259,14 +224,14 @@ static void remove_one_category(const char *name, void *ud)
     struct qbt_v2 *q = x->q;
     bool sub = subcats(q);
     x->b->pending++;
-    if (catalog_category_remove(q->s->catalog, name, sub, batch_done, x->b) != 0) {
+    if (catalog_category_remove(q->s->catalog, name, sub, qbt_v2_batch_done, x->b) != 0) {
         x->b->pending--;
         return;
     }
     for (size_t i = 0; i < q->s->num_torrents; i++) {
         struct torrent *t = q->s->torrents[i];
         if (!t->removing && catalog_category_covers(name, t->category, sub) && set_category(q, t, "") > 0)
-            batch_save(x->b, t);
+            qbt_v2_batch_save(x->b, t);
     }
 }
 
@@ -277,12 +242,12 @@ static void h_remove_categories(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
     struct remove_ctx x = {ud, b};
     split_each(cats, '\n', remove_one_category, &x);
-    batch_done(b, 0);
+    qbt_v2_batch_done(b, 0);
 }
 
 static void h_set_category(struct web_req *r, void *ud)
@@ -302,13 +267,13 @@ static void h_set_category(struct web_req *r, void *ud)
         web_reply_error(r, 409, "Incorrect category name");
         return;
     }
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++)
         if (set_category(q, l.v[i], cat) > 0)
-            batch_save(b, l.v[i]);
+            qbt_v2_batch_save(b, l.v[i]);
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 /* ---- tags ---- */
@@ -371,7 +336,7 @@ struct tag_ctx {
     struct qbt_v2 *q;
     struct qbt_v2_list *l;
     bool *changed;     /* per torrent of l */
-    struct batch *b;
+    struct qbt_v2_batch *b;
     bool add;
 };
 
@@ -396,7 +361,7 @@ static void tag_action(struct web_req *r, struct qbt_v2 *q, int mode /* 0 add, 1
     if (!targets(r, q, &l))
         return;
     bool *changed = calloc(l.n ? l.n : 1, sizeof(*changed));
-    struct batch *b = changed ? batch_new(r) : NULL;
+    struct qbt_v2_batch *b = changed ? qbt_v2_batch_new(r) : NULL;
     if (!b) {
         if (!changed)
             web_reply_error(r, 500, NULL);
@@ -431,10 +396,10 @@ static void tag_action(struct web_req *r, struct qbt_v2 *q, int mode /* 0 add, 1
     }
     for (size_t i = 0; i < l.n; i++)
         if (changed[i])
-            batch_save(b, l.v[i]);
+            qbt_v2_batch_save(b, l.v[i]);
     free(changed);
     qbt_v2_list_free(&l);
-    batch_done(b, 0);
+    qbt_v2_batch_done(b, 0);
 }
 
 static void h_add_tags(struct web_req *r, void *ud) { tag_action(r, ud, 0); }
@@ -445,7 +410,7 @@ static void create_one_tag(const char *tag, void *ud)
 {
     struct remove_ctx *x = ud;
     x->b->pending++;
-    if (catalog_tag_add(x->q->s->catalog, tag, batch_done, x->b) != 0)
+    if (catalog_tag_add(x->q->s->catalog, tag, qbt_v2_batch_done, x->b) != 0)
         x->b->pending--;   /* invalid or existing: ignored like qBittorrent */
 }
 
@@ -459,10 +424,10 @@ static void delete_one_tag(const char *tag, void *ud)
     for (size_t i = 0; i < q->s->num_torrents; i++) {
         struct torrent *t = q->s->torrents[i];
         if (!t->removing && torrent_remove_tag(t, name))
-            batch_save(x->b, t);
+            qbt_v2_batch_save(x->b, t);
     }
     x->b->pending++;
-    if (catalog_tag_remove(q->s->catalog, name, batch_done, x->b) != 0)
+    if (catalog_tag_remove(q->s->catalog, name, qbt_v2_batch_done, x->b) != 0)
         x->b->pending--;
 }
 
@@ -473,12 +438,12 @@ static void tags_param_action(struct web_req *r, struct qbt_v2 *q, void (*fn)(co
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
     struct remove_ctx x = {q, b};
     split_each(tags, ',', fn, &x);
-    batch_done(b, 0);
+    qbt_v2_batch_done(b, 0);
 }
 
 static void h_create_tags(struct web_req *r, void *ud) { tags_param_action(r, ud, create_one_tag); }

@@ -31,41 +31,6 @@
 
 /* ---- commit-then-reply ---- */
 
-struct batch {
-    struct web_req *r;
-    size_t pending;   /* commits in flight + 1 while being filled */
-};
-
-static void batch_done(void *ud, int rc)
-{
-    struct batch *b = ud;
-    if (rc != 0)
-        log_msg(LOG_WARNING, "WebAPI: a torrent change could not be saved (%d)", rc);
-    if (--b->pending == 0) {
-        web_reply_ok(b->r);
-        free(b);
-    }
-}
-
-/* Replies 500 itself when out of memory. */
-static struct batch *batch_new(struct web_req *r)
-{
-    struct batch *b = calloc(1, sizeof(*b));
-    if (!b) {
-        web_reply_error(r, 500, NULL);
-        return NULL;
-    }
-    b->r = r;
-    b->pending = 1;
-    return b;
-}
-
-static void batch_save(struct batch *b, struct torrent *t)
-{
-    b->pending++;
-    if (torrent_settings_changed(t, batch_done, b) != 0)
-        b->pending--;
-}
 
 /* ---- parameters ---- */
 
@@ -167,7 +132,7 @@ static void h_set_auto_management(struct web_req *r, void *ud)
     bool enable = web_req_bool(r, "enable", false);
     if (!targets_of(r, q, "hashes", &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     bool sub = prefs_bool(&q->s->prefs, "use_subcategories");
     for (size_t i = 0; b && i < l.n; i++) {
         struct torrent *t = l.v[i];
@@ -181,11 +146,11 @@ static void h_set_auto_management(struct web_req *r, void *ud)
                 move_to(t, path);
             free(path);
         }
-        batch_save(b, t);
+        qbt_v2_batch_save(b, t);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_set_location(struct web_req *r, void *ud)
@@ -221,19 +186,19 @@ static void h_set_location(struct web_req *r, void *ud)
         free(path);
         return;
     }
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         struct torrent *t = l.v[i];
         log_msg(LOG_INFO, "WebUI Set location: moving \"%s\", from \"%s\" to \"%s\"", torrent_name(t),
                 t->save_path, path);
         t->auto_tmm = false;
         move_to(t, path);
-        batch_save(b, t);
+        qbt_v2_batch_save(b, t);
     }
     qbt_v2_list_free(&l);
     free(path);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 /* setSavePath / setDownloadPath: `id`, `path`; only manual torrents. */
@@ -321,11 +286,11 @@ static void h_rename(struct web_req *r, void *ud)
     v[w] = 0;
     free(t->name);
     t->name = v;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
-    batch_save(b, t);
-    batch_done(b, 0);
+    qbt_v2_batch_save(b, t);
+    qbt_v2_batch_done(b, 0);
 }
 
 /* Visible file index (pad files hidden) -> metainfo index, or SIZE_MAX. */
@@ -462,17 +427,17 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
         v = 0;   /* 0 and -1 both mean unlimited */
     if (!targets_of(r, q, "hashes", &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         if (up)
             l.v[i]->up_limit = v;
         else
             l.v[i]->dl_limit = v;
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, false); }
@@ -493,18 +458,18 @@ static void h_set_share_limits(struct web_req *r, void *ud)
     int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
     if (!targets_of(r, q, "hashes", &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         l.v[i]->ratio_limit = rl;
         l.v[i]->seeding_time_limit = stl;
         l.v[i]->inactive_seeding_time_limit = istl;
         if (web_req_param(r, "shareLimitAction"))
             l.v[i]->share_limit_action = torrent_share_action_parse(web_req_param(r, "shareLimitAction"));
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 /* ---- flags ---- */
@@ -522,18 +487,18 @@ static void set_flag(struct web_req *r, struct qbt_v2 *q, enum flag f, int value
     struct qbt_v2_list l;
     if (!targets_of(r, q, "hashes", &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         bool *p = flag_of(l.v[i], f);
         bool nv = value < 0 ? !*p : value == 1;
         if (nv == *p)
             continue;
         *p = nv;
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, F_SEQUENTIAL, -1); }

@@ -93,6 +93,18 @@ void qbt_v2_client_clear(struct qbt_v2_client *c);
 /* qBittorrent's `rid` parameter: a decimal int, anything else 0. */
 int qbt_v2_parse_rid(const char *s);
 
+/* Commit-then-reply for actions over several torrents: the reply (200
+ * empty) goes out when the last commit is done.  new() replies 500 itself
+ * when out of memory; pending may be raised for other jobs whose callback
+ * is qbt_v2_batch_done; finish filling with qbt_v2_batch_done(b, 0). */
+struct qbt_v2_batch {
+    struct web_req *r;
+    size_t pending;   /* commits in flight + 1 while being filled */
+};
+struct qbt_v2_batch *qbt_v2_batch_new(struct web_req *r);
+void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t);
+void qbt_v2_batch_done(void *ud, int rc);
+
 int qbt_v2_register_app(struct qbt_v2 *q);
 int qbt_v2_register_transfer(struct qbt_v2 *q);
 int qbt_v2_register_sync(struct qbt_v2 *q);

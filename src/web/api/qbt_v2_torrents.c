@@ -342,38 +342,6 @@ static void reply_json(struct web_req *r, json_t *j)
 
 /* ---- commit-then-reply batches ---- */
 
-struct batch {
-    struct web_req *r;
-    size_t pending;   /* jobs + 1 while being filled */
-};
-
-static void batch_done(void *ud, int rc)
-{
-    struct batch *b = ud;
-    if (rc != 0)
-        log_msg(LOG_WARNING, "WebAPI: a torrent change could not be saved (%d)", rc);
-    if (--b->pending == 0) {
-        web_reply_ok(b->r);
-        free(b);
-    }
-}
-
-static struct batch *batch_new(struct web_req *r)
-{
-    struct batch *b = calloc(1, sizeof(*b));
-    if (b) {
-        b->r = r;
-        b->pending = 1;
-    }
-    return b;
-}
-
-static void batch_save(struct batch *b, struct torrent *t)
-{
-    b->pending++;
-    if (torrent_save_settings(t, batch_done, b) != 0)
-        b->pending--;
-}
 
 /* ---- queries ---- */
 
@@ -566,16 +534,14 @@ static void h_stop(struct web_req *r, void *ud)
     struct qbt_v2_list l;
     if (!targets(r, ud, &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         torrent_stop(l.v[i]);
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
-    else
-        web_reply_error(r, 500, NULL);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_start(struct web_req *r, void *ud)
@@ -583,16 +549,14 @@ static void h_start(struct web_req *r, void *ud)
     struct qbt_v2_list l;
     if (!targets(r, ud, &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         torrent_start(l.v[i]);
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
-    else
-        web_reply_error(r, 500, NULL);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_force_start(struct web_req *r, void *ud)
@@ -605,19 +569,17 @@ static void h_force_start(struct web_req *r, void *ud)
     struct qbt_v2_list l;
     if (!targets(r, ud, &l))
         return;
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         /* Forced or auto-managed: either way the torrent runs. */
         torrent_set_forced(l.v[i], value);
         if (l.v[i]->stopped)
             torrent_start(l.v[i]);
-        batch_save(b, l.v[i]);
+        qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
-    else
-        web_reply_error(r, 500, NULL);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_delete(struct web_req *r, void *ud)
@@ -627,16 +589,14 @@ static void h_delete(struct web_req *r, void *ud)
         return;
     /* Sonarr omits deleteFiles when keeping the data: default false. */
     bool del = web_req_bool(r, "deleteFiles", false);
-    struct batch *b = batch_new(r);
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
         b->pending++;
-        torrent_remove(l.v[i], del, batch_done, b);
+        torrent_remove(l.v[i], del, qbt_v2_batch_done, b);
     }
     qbt_v2_list_free(&l);
     if (b)
-        batch_done(b, 0);
-    else
-        web_reply_error(r, 500, NULL);
+        qbt_v2_batch_done(b, 0);
 }
 
 static void h_recheck(struct web_req *r, void *ud)

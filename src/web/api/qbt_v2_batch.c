@@ -1,0 +1,36 @@
+/* web/api/qbt_v2_batch — answer an action only after every torrent it
+ * changed has been committed (DESIGN.md: "nothing is lost"). */
+#include <stdlib.h>
+
+#include "util/log.h"
+#include "web/api/qbt_v2_int.h"
+
+struct qbt_v2_batch *qbt_v2_batch_new(struct web_req *r)
+{
+    struct qbt_v2_batch *b = calloc(1, sizeof(*b));
+    if (!b) {
+        web_reply_error(r, 500, NULL);
+        return NULL;
+    }
+    b->r = r;
+    b->pending = 1;
+    return b;
+}
+
+void qbt_v2_batch_done(void *ud, int rc)
+{
+    struct qbt_v2_batch *b = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "WebAPI: a change could not be saved (%d)", rc);
+    if (--b->pending == 0) {
+        web_reply_ok(b->r);
+        free(b);
+    }
+}
+
+void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t)
+{
+    b->pending++;
+    if (torrent_settings_changed(t, qbt_v2_batch_done, b) != 0)
+        b->pending--;
+}
