@@ -1,4 +1,5 @@
-/* web/api/qbt_v2_batch — answer an action only after every torrent it
+/* web/api/qbt_v2_batch — helpers shared by the action endpoints: the
+ * torrents an action names, and answering only after every torrent it
  * changed has been committed (DESIGN.md: "nothing is lost"). */
 #include <stdlib.h>
 
@@ -33,4 +34,19 @@ void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t)
     b->pending++;
     if (torrent_settings_changed(t, qbt_v2_batch_done, b) != 0)
         b->pending--;
+}
+
+bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l)
+{
+    const char *h = web_req_param(r, name);
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return false;
+    }
+    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
+        qbt_v2_list_free(l);
+        web_reply_error(r, 500, NULL);
+        return false;
+    }
+    return true;
 }

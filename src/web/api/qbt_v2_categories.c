@@ -24,22 +24,6 @@
 
 static bool subcats(struct qbt_v2 *q) { return prefs_bool(&q->s->prefs, "use_subcategories"); }
 
-/* `hashes` (required) as a torrent list; replies 400/500 itself on false. */
-static bool targets(struct web_req *r, struct qbt_v2 *q, struct qbt_v2_list *l)
-{
-    const char *h = web_req_param(r, "hashes");
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return false;
-    }
-    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
-        qbt_v2_list_free(l);
-        web_reply_error(r, 500, NULL);
-        return false;
-    }
-    return true;
-}
-
 /* Calls fn for each part of s split on sep, empty parts skipped (Qt's
  * SkipEmptyParts), at most MAX_LIST_ITEMS. */
 static void split_each(const char *s, char sep, void (*fn)(const char *part, void *ud), void *ud)
@@ -259,7 +243,7 @@ static void h_set_category(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    if (!targets(r, q, &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     /* Like Torrent::setCategory, refused per torrent: no torrent, no 409. */
     if (l.n && *cat && !catalog_category_find(q->s->catalog, cat)) {
@@ -358,7 +342,7 @@ static void tag_action(struct web_req *r, struct qbt_v2 *q, int mode /* 0 add, 1
         web_reply_error(r, 400, NULL);
         return;
     }
-    if (!targets(r, q, &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     bool *changed = calloc(l.n ? l.n : 1, sizeof(*changed));
     struct qbt_v2_batch *b = changed ? qbt_v2_batch_new(r) : NULL;

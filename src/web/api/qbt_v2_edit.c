@@ -66,21 +66,6 @@ static double to_real(const char *v)
 }
 
 /* `name` (required, default "hashes") as a torrent list; replies itself on false. */
-static bool targets_of(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l)
-{
-    const char *h = web_req_param(r, name);
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return false;
-    }
-    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
-        qbt_v2_list_free(l);
-        web_reply_error(r, 500, NULL);
-        return false;
-    }
-    return true;
-}
-
 /* The torrent named by `hash`; replies 400/404 itself when NULL. */
 static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
 {
@@ -130,7 +115,7 @@ static void h_set_auto_management(struct web_req *r, void *ud)
         return;
     }
     bool enable = web_req_bool(r, "enable", false);
-    if (!targets_of(r, q, "hashes", &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     bool sub = prefs_bool(&q->s->prefs, "use_subcategories");
@@ -182,7 +167,7 @@ static void h_set_location(struct web_req *r, void *ud)
         return;
     }
     struct qbt_v2_list l;
-    if (!targets_of(r, q, "hashes", &l)) {
+    if (!qbt_v2_targets(r, q, "hashes", &l)) {
         free(path);
         return;
     }
@@ -229,7 +214,7 @@ static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
         return;
     }
     struct qbt_v2_list l;
-    if (!targets_of(r, q, "id", &l)) {
+    if (!qbt_v2_targets(r, q, "id", &l)) {
         free(path);
         return;
     }
@@ -425,7 +410,7 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
     int64_t v = to_int(lim, &ok);
     if (v <= 0)
         v = 0;   /* 0 and -1 both mean unlimited */
-    if (!targets_of(r, q, "hashes", &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
@@ -456,7 +441,7 @@ static void h_set_share_limits(struct web_req *r, void *ud)
     bool ok;
     double rl = to_real(ratio);
     int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
-    if (!targets_of(r, q, "hashes", &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
@@ -485,7 +470,7 @@ static bool *flag_of(struct torrent *t, enum flag f)
 static void set_flag(struct web_req *r, struct qbt_v2 *q, enum flag f, int value)
 {
     struct qbt_v2_list l;
-    if (!targets_of(r, q, "hashes", &l))
+    if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {

@@ -97,6 +97,7 @@ int qbt_v2_parse_rid(const char *s);
  * empty) goes out when the last commit is done.  new() replies 500 itself
  * when out of memory; pending may be raised for other jobs whose callback
  * is qbt_v2_batch_done; finish filling with qbt_v2_batch_done(b, 0). */
+struct qbt_v2_list;
 struct qbt_v2_batch {
     struct web_req *r;
     size_t pending;   /* commits in flight + 1 while being filled */
@@ -104,6 +105,9 @@ struct qbt_v2_batch {
 struct qbt_v2_batch *qbt_v2_batch_new(struct web_req *r);
 void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t);
 void qbt_v2_batch_done(void *ud, int rc);
+/* The torrents named by parameter `name` (§9, "all" allowed); replies
+ * 400 (missing) or 500 itself and returns false. */
+bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l);
 
 int qbt_v2_register_app(struct qbt_v2 *q);
 int qbt_v2_register_transfer(struct qbt_v2 *q);

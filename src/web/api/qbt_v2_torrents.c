@@ -317,21 +317,6 @@ static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
     return t;
 }
 
-static bool targets(struct web_req *r, struct qbt_v2 *q, struct qbt_v2_list *l)
-{
-    const char *h = web_req_param(r, "hashes");
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return false;
-    }
-    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
-        qbt_v2_list_free(l);
-        web_reply_error(r, 500, NULL);
-        return false;
-    }
-    return true;
-}
-
 static void reply_json(struct web_req *r, json_t *j)
 {
     if (j)
@@ -532,7 +517,7 @@ static void h_files(struct web_req *r, void *ud)
 static void h_stop(struct web_req *r, void *ud)
 {
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
@@ -547,7 +532,7 @@ static void h_stop(struct web_req *r, void *ud)
 static void h_start(struct web_req *r, void *ud)
 {
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
@@ -567,7 +552,7 @@ static void h_force_start(struct web_req *r, void *ud)
     }
     bool value = web_req_bool(r, "value", false);
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
@@ -585,7 +570,7 @@ static void h_force_start(struct web_req *r, void *ud)
 static void h_delete(struct web_req *r, void *ud)
 {
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     /* Sonarr omits deleteFiles when keeping the data: default false. */
     bool del = web_req_bool(r, "deleteFiles", false);
@@ -602,7 +587,7 @@ static void h_delete(struct web_req *r, void *ud)
 static void h_recheck(struct web_req *r, void *ud)
 {
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     for (size_t i = 0; i < l.n; i++)
         torrent_recheck(l.v[i]);
@@ -613,7 +598,7 @@ static void h_recheck(struct web_req *r, void *ud)
 static void h_reannounce(struct web_req *r, void *ud)
 {
     struct qbt_v2_list l;
-    if (!targets(r, ud, &l))
+    if (!qbt_v2_targets(r, ud, "hashes", &l))
         return;
     for (size_t i = 0; i < l.n; i++)
         torrent_reannounce(l.v[i]);
@@ -661,7 +646,7 @@ static void h_add_peers(struct web_req *r, void *ud)
         web_reply_error(r, 400, "No valid peers were specified");
         return;
     }
-    if (!targets(r, ud, &l)) {
+    if (!qbt_v2_targets(r, ud, "hashes", &l)) {
         free(addrs);
         return;
     }
