@@ -17,6 +17,7 @@
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
+#include "core/notify.h"
 #include "core/queue.h"
 #include "core/webseed.h"
 #include "core/session.h"
@@ -1170,6 +1171,7 @@ static void on_finished(struct torrent *t)
     t->completion_on = now_s();
     t->had_metadata_complete = true;
     log_msg(LOG_INFO, "'%s': download finished", torrent_name(t));
+    notify_torrent_finished(t);
     tracker_set_completed(t->trk);
     struct peer *next;
     for (struct peer *p = t->peers; p; p = next) {

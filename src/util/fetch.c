@@ -30,6 +30,8 @@ struct fetch_req {
     int follow;
     int redirects;
     char errbuf[CURL_ERROR_SIZE];
+    struct buf upload;            /* fetch_mail: the message, read by curl */
+    struct curl_slist *rcpt;
     struct fetch_req *prev, *next;
 };
 
@@ -72,6 +74,8 @@ static void req_destroy(struct fetch_req *r)
     curl_multi_remove_handle(r->f->multi, r->easy);
     curl_easy_cleanup(r->easy);
     buf_free(&r->body);
+    buf_free(&r->upload);
+    curl_slist_free_all(r->rcpt);
     free(r);
 }
 
@@ -423,3 +427,94 @@ void fetch_cancel(struct fetch_req *r)
 }
 
 size_t fetch_active(const struct fetch *f) { return f ? f->nreqs : 0; }
+
+static size_t read_cb(char *p, size_t size, size_t n, void *ud)
+{
+    struct fetch_req *r = ud;
+    size_t want = size * n, left = buf_size(&r->upload);
+    size_t k = want < left ? want : left;
+    memcpy(p, buf_head(&r->upload), k);
+    buf_consume(&r->upload, k);
+    return k;
+}
+
+/* Header values come from preferences: no CR/LF may start a new header. */
+static void put_header(struct buf *b, const char *name, const char *value)
+{
+    buf_append_str(b, name);
+    buf_append_str(b, ": ");
+    for (const char *p = value ? value : ""; *p; p++)
+        buf_append_u8(b, *p == '\r' || *p == '\n' ? ' ' : (uint8_t)*p);
+    buf_append_str(b, "\r\n");
+}
+
+int fetch_mail(struct fetch *f, const struct fetch_mail *m, fetch_cb cb, void *ud, struct fetch_req **handle)
+{
+    if (handle)
+        *handle = NULL;
+    if (!f || !m || !m->server || !*m->server || !m->from || !m->to || !*m->to || !cb || f->dead)
+        return -EINVAL;
+    struct fetch_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    r->easy = curl_easy_init();
+    if (!r->easy) {
+        free(r);
+        return -ENOMEM;
+    }
+    r->f = f;
+    r->cb = cb;
+    r->ud = ud;
+    r->max_body = FETCH_DEFAULT_MAX_BODY;
+    char url[512], from[512], to[512];
+    bool smtps = strncasecmp(m->server, "smtps://", 8) == 0;
+    const char *host = strstr(m->server, "://") ? strstr(m->server, "://") + 3 : m->server;
+    snprintf(url, sizeof url, "%s://%s", smtps ? "smtps" : "smtp", host);
+    snprintf(from, sizeof from, "<%s>", m->from);
+    snprintf(to, sizeof to, "<%s>", m->to);
+    r->rcpt = curl_slist_append(NULL, to);
+    put_header(&r->upload, "From", m->from);
+    put_header(&r->upload, "To", m->to);
+    put_header(&r->upload, "Subject", m->subject);
+    put_header(&r->upload, "Content-Type", "text/plain; charset=UTF-8");
+    buf_append_str(&r->upload, "\r\n");
+    buf_append_str(&r->upload, m->body ? m->body : "");
+    buf_append_str(&r->upload, "\r\n");
+
+    CURL *e = r->easy;
+    int bad = !r->rcpt;
+    bad |= curl_easy_setopt(e, CURLOPT_URL, url);
+    bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    bad |= curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
+    bad |= curl_easy_setopt(e, CURLOPT_MAIL_RCPT, r->rcpt);
+    bad |= curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+    bad |= curl_easy_setopt(e, CURLOPT_READDATA, r);
+    bad |= curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, m->timeout_ms > 0 ? m->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS);
+    if (m->tls && !smtps)
+        bad |= curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (m->username && *m->username) {
+        bad |= curl_easy_setopt(e, CURLOPT_USERNAME, m->username);
+        bad |= curl_easy_setopt(e, CURLOPT_PASSWORD, m->password ? m->password : "");
+    }
+    if (bad || curl_multi_add_handle(f->multi, e) != CURLM_OK) {
+        curl_easy_cleanup(e);
+        buf_free(&r->upload);
+        curl_slist_free_all(r->rcpt);
+        free(r);
+        return bad ? -EINVAL : -ENOMEM;
+    }
+    r->next = f->reqs;
+    if (f->reqs)
+        f->reqs->prev = r;
+    f->reqs = r;
+    f->nreqs++;
+    if (handle)
+        *handle = r;
+    return 0;
+}

@@ -14,6 +14,7 @@
 #ifndef TD_UTIL_FETCH_H
 #define TD_UTIL_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -59,6 +60,19 @@ void fetch_free(struct fetch *f);
  * error the callback is never called. */
 int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetch_cb cb, void *ud,
               struct fetch_req **handle);
+
+/* An e-mail over SMTP (smtp:// or smtps://, STARTTLS when `tls` and the
+ * URL is smtp://), through the same loop-driven curl multi.  The callback's
+ * http_status is the last SMTP reply code (250 = accepted). */
+struct fetch_mail {
+    const char *server;        /* "host" or "host:port" (default port 25) */
+    bool tls;
+    const char *username, *password;   /* NULL = no AUTH */
+    const char *from, *to;
+    const char *subject, *body;
+    long timeout_ms;           /* 0 = 30 s */
+};
+int fetch_mail(struct fetch *f, const struct fetch_mail *m, fetch_cb cb, void *ud, struct fetch_req **handle);
 
 /* Stops a transfer; its callback is never called.  A no-op when called on
  * the request whose callback is running. */

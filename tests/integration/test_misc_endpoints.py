@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import LEECH_IP, MINI_IP
-from tdlib import Qbt, Torrentd, make_torrent
+from tdlib import Qbt, Torrentd, make_torrent, wait_until
 
 A = "/api/v2/app/"
 T = "/api/v2/torrents/"
@@ -294,8 +294,11 @@ def test_send_test_email(workdir, procs):
     r = td.req("POST", A + "sendTestEmail")
     assert r.status_code == 200 and r.text == ""
     _err(td, "GET", A + "sendTestEmail", 405)
-    logs = td.get("/api/v2/log/main").json()
-    assert any(e["message"] == "e-mail notifications are not supported" and e["type"] == 4 for e in logs)
+    # The default server (smtp.changeme.com) cannot be reached in the test
+    # namespace: the failure is logged as a warning, nothing else happens.
+    # Delivery to a real SMTP server is tested in test_mail.py.
+    wait_until(lambda: any(e["message"].startswith("notification e-mail") and e["type"] == 4
+                           for e in td.get("/api/v2/log/main").json()), 20, "the mail failure logged")
 
 
 # --------------------------------------------------------------------------

@@ -3,8 +3,8 @@
  * getDirectoryContent, cookies, setCookies, sendTestEmail and
  * torrents/SSLParameters, setSSLParameters.
  *
- * Cookies and SSL parameters are only kept, never used: torrentd neither
- * sends cookies with its .torrent downloads nor runs SSL torrents.  Both
+ * Cookies go with .torrent downloads (qbt_v2_cookie_lines); SSL parameters
+ * are only kept: torrentd runs no SSL torrents.  Both
  * live in the store (kv namespaces "cookies" and "ssl") and in memory here;
  * a change is answered after its commit, and memory follows the commit.
  */
@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "core/notify.h"
 #include "web/api/qbt_v2_int.h"
 
 #define NS_COOKIES "cookies"
@@ -525,10 +526,11 @@ static int load_cookies(void *ud, const char *key, const char *value)
 
 /* ---- app/sendTestEmail ---- */
 
+/* Like qBittorrent: answered at once, the outcome goes to the log. */
 static void h_send_test_email(struct web_req *r, void *ud)
 {
-    (void)ud;
-    log_msg(LOG_WARNING, "e-mail notifications are not supported");
+    struct qbt_v2 *q = ud;
+    notify_test_mail(q->s);
     web_reply_ok(r);
 }
 
