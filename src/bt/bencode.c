@@ -1,4 +1,5 @@
 #include "bt/bencode.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -332,33 +333,6 @@ bool benc_str_eq(const struct benc *s, const char *cstr)
     return s->slen == l && (l == 0 || memcmp(s->s, cstr, l) == 0);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid
- * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
-size_t benc_utf8_seq(const uint8_t *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    uint8_t c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 char *benc_strdup_text(const uint8_t *p, size_t n, size_t maxlen, bool printable)
 {
     size_t cap = n < maxlen ? n : maxlen;
@@ -367,7 +341,7 @@ char *benc_strdup_text(const uint8_t *p, size_t n, size_t maxlen, bool printable
         return NULL;
     size_t o = 0, i = 0;
     while (i < n) {
-        size_t l = benc_utf8_seq(p + i, n - i);
+        size_t l = utf8_seq(p + i, n - i);
         const uint8_t *src = p + i;
         uint8_t q = '?';
         bool ctl = (l == 1 && (p[i] < 0x20 || p[i] == 0x7f)) ||

@@ -68,10 +68,6 @@ const uint8_t *benc_dict_str(const struct benc *dict, const char *key, size_t *l
 char *benc_dict_strdup(const struct benc *dict, const char *key);
 bool benc_str_eq(const struct benc *s, const char *cstr);
 
-/* Text from untrusted bencoded strings (names, comments, client versions).
- * Length (1..4) of the valid UTF-8 sequence at p, 0 if invalid: overlong
- * forms, surrogates and code points above U+10FFFF are invalid. */
-size_t benc_utf8_seq(const uint8_t *p, size_t n);
 /* Copies p[0..n) into a new NUL-terminated string that is valid UTF-8 and at
  * most maxlen bytes (cut on a character boundary): invalid bytes become '?',
  * NULs are dropped, and with `printable` control characters become '?' too.

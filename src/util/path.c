@@ -1,4 +1,5 @@
 #include "util/path.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -12,30 +13,6 @@
 #define PATH_COMPONENT_MAX 255
 /* A suffix after the last '.' longer than this is not treated as an extension. */
 #define PATH_EXT_MAX 32
-
-/* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; min = 0x80; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; min = 0x800; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
 
 /* Largest cut <= max that does not split a UTF-8 sequence of valid text s. */
 static size_t utf8_cut(const char *s, size_t len, size_t max)

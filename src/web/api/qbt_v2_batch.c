@@ -50,3 +50,18 @@ bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struc
     }
     return true;
 }
+
+struct torrent *qbt_v2_single(struct web_req *r, struct qbt_v2 *q)
+{
+    const char *h = web_req_param(r, "hash");
+    if (!h) {
+        web_reply_error(r, 400, NULL);
+        return NULL;
+    }
+    struct torrent *t = session_find_hex(q->s, h);
+    if (!t || t->removing) {
+        web_reply_error(r, 404, NULL);
+        return NULL;
+    }
+    return t;
+}

@@ -65,23 +65,6 @@ static double to_real(const char *v)
     return *e ? 0 : x;
 }
 
-/* `name` (required, default "hashes") as a torrent list; replies itself on false. */
-/* The torrent named by `hash`; replies 400/404 itself when NULL. */
-static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
-{
-    const char *h = web_req_param(r, "hash");
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return NULL;
-    }
-    struct torrent *t = session_find_hex(q->s, h);
-    if (!t || t->removing) {
-        web_reply_error(r, 404, NULL);
-        return NULL;
-    }
-    return t;
-}
-
 /* Absolute form of a user path: relative ones are under the default save
  * path, as in qBittorrent.  Trailing slashes dropped.  Malloc'd. */
 static char *abs_path(struct qbt_v2 *q, const char *p)
@@ -253,7 +236,7 @@ static void h_rename(struct web_req *r, void *ud)
         web_reply_error(r, 409, "Incorrect torrent name");
         return;
     }
-    struct torrent *t = single(r, q);
+    struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
     /* CR LF, CR and LF each become one space. */
@@ -316,7 +299,7 @@ static void h_file_prio(struct web_req *r, void *ud)
         web_reply_error(r, 400, "Priority is not valid");
         return;
     }
-    struct torrent *t = single(r, q);
+    struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
     if (!t->mi) {
@@ -507,7 +490,7 @@ static void h_add_trackers(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     /* One URL a line; an empty line starts the next tier. */
@@ -567,7 +550,7 @@ static void h_edit_tracker(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     if (!*nu || !t->trk || !tracker_url_valid(nu)) {
@@ -660,7 +643,7 @@ static void h_remove_trackers(struct web_req *r, void *ud)
         web_reply_ok(r);
         return;
     }
-    struct torrent *t = single(r, q);
+    struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
     remove_urls(t, urls);
@@ -786,7 +769,7 @@ static void h_add_web_seeds(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     char **v = web_seed_list(r, urls, true);
@@ -808,7 +791,7 @@ static void h_remove_web_seeds(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     char **v = web_seed_list(r, urls, false);
@@ -830,7 +813,7 @@ static void h_edit_web_seed(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     char msg[600];
@@ -864,7 +847,7 @@ static void h_edit_web_seed(struct web_req *r, void *ud)
 
 static void h_export(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     const struct bt_metainfo *mi = t->mi;

@@ -108,6 +108,8 @@ void qbt_v2_batch_done(void *ud, int rc);
 /* The torrents named by parameter `name` (§9, "all" allowed); replies
  * 400 (missing) or 500 itself and returns false. */
 bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l);
+/* The torrent named by `hash`; replies 400 (missing) or 404 itself on NULL. */
+struct torrent *qbt_v2_single(struct web_req *r, struct qbt_v2 *q);
 
 int qbt_v2_register_app(struct qbt_v2 *q);
 int qbt_v2_register_transfer(struct qbt_v2 *q);

@@ -301,22 +301,6 @@ static int param_tristate(struct web_req *r, const char *name)
     return -1;
 }
 
-/* The torrent named by the `hash` param; replies 400/404 itself when NULL. */
-static struct torrent *single(struct web_req *r, struct qbt_v2 *q)
-{
-    const char *h = web_req_param(r, "hash");
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return NULL;
-    }
-    struct torrent *t = session_find_hex(q->s, h);
-    if (!t || t->removing) {
-        web_reply_error(r, 404, NULL);
-        return NULL;
-    }
-    return t;
-}
-
 static void reply_json(struct web_req *r, json_t *j)
 {
     if (j)
@@ -422,42 +406,42 @@ static void h_info(struct web_req *r, void *ud)
 
 static void h_properties(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (t)
         reply_json(r, qbt_v2_properties_json(t));
 }
 
 static void h_trackers(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (t)
         reply_json(r, qbt_v2_trackers_json(t, true));
 }
 
 static void h_webseeds(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (t)
         reply_json(r, qbt_v2_webseeds_json(t));
 }
 
 static void h_piece_states(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (t)
         reply_json(r, qbt_v2_piece_states_json(t));
 }
 
 static void h_piece_hashes(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (t)
         reply_json(r, qbt_v2_piece_hashes_json(t));
 }
 
 static void h_files(struct web_req *r, void *ud)
 {
-    struct torrent *t = single(r, ud);
+    struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
     const char *indexes = web_req_param(r, "indexes");
