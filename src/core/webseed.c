@@ -77,7 +77,7 @@ void webseed_sync(struct torrent *t)
     for (size_t i = 0; t->webseeds && i < t->mi->num_web_seeds; i++) {
         const char *u = t->mi->web_seeds[i];
         if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-            continue;   /* ftp web seeds are listed, not used */
+            continue;   /* ftp: listed only, as in qBittorrent (libtorrent has no FTP client) */
         struct webseed *w = calloc(1, sizeof *w);
         if (!w)
             break;
