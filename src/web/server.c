@@ -199,14 +199,39 @@ static enum MHD_Result queue_close(struct web_req *r, int status)
     return rc;
 }
 
-static void peer_ip(struct web_req *r, char *out, size_t outlen)
+/* What stays true for the life of a TCP connection, computed once for it
+ * instead of once per request: address formatting (inet_ntop, getsockname)
+ * and Host validation were a fifth of the CPU of a keep-alive request. */
+struct web_conn {
+    char peer_ip[64];       /* normalized; "" when unknown */
+    char local_ip[64];      /* normalized; filled on first use */
+    bool have_peer, have_local;
+    unsigned host_gen;      /* ws->auth_gen when `host` passed validation */
+    char host[256];         /* last Host header that passed; "" = none */
+};
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
 {
-    out[0] = 0;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
+    (void)cls, (void)c;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_context = calloc(1, sizeof(struct web_conn));
+    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static struct web_conn *conn_of(struct web_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void format_ip(const struct sockaddr *sa, char *out, size_t outlen)
+{
     char tmp[INET6_ADDRSTRLEN];
+    out[0] = 0;
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, tmp, sizeof(tmp));
     else if (sa->sa_family == AF_INET6)
@@ -217,25 +242,52 @@ static void peer_ip(struct web_req *r, char *out, size_t outlen)
         snprintf(out, outlen, "%s", tmp);
 }
 
-static void local_ip(struct web_req *r, char *out, size_t outlen)
+static const char *peer_ip(struct web_req *r, struct web_conn *wc, char *buf, size_t buflen)
 {
-    out[0] = 0;
+    if (wc && wc->have_peer)
+        return wc->peer_ip;
+    buf[0] = 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr)
+        format_ip(ci->client_addr, buf, buflen);
+    if (wc) {
+        snprintf(wc->peer_ip, sizeof(wc->peer_ip), "%s", buf);
+        wc->have_peer = true;
+    }
+    return buf;
+}
+
+static const char *local_ip(struct web_req *r, struct web_conn *wc, char *buf, size_t buflen)
+{
+    if (wc && wc->have_local)
+        return wc->local_ip;
+    buf[0] = 0;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (!ci)
-        return;
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    char tmp[INET6_ADDRSTRLEN];
-    if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, tmp, sizeof(tmp));
-    else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, tmp, sizeof(tmp));
-    else
-        return;
-    if (web_auth_ip_normalize(tmp, out, outlen) != 0)
-        snprintf(out, outlen, "%s", tmp);
+    if (ci && getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) == 0)
+        format_ip((struct sockaddr *)&ss, buf, buflen);
+    if (wc) {
+        snprintf(wc->local_ip, sizeof(wc->local_ip), "%s", buf);
+        wc->have_local = true;
+    }
+    return buf;
+}
+
+/* Host validation, remembered per connection until the auth settings change. */
+static bool host_valid(struct web_req *r, struct web_conn *wc, const char *host)
+{
+    struct web_server *ws = r->ws;
+    if (wc && host && wc->host[0] && wc->host_gen == ws->auth_gen && strcmp(wc->host, host) == 0)
+        return true;
+    char lip[64];
+    if (!web_auth_host_valid(host, ws->port, local_ip(r, wc, lip, sizeof(lip)), ws->auth.domain_list))
+        return false;
+    if (wc && host && strlen(host) < sizeof(wc->host)) {
+        memcpy(wc->host, host, strlen(host) + 1);
+        wc->host_gen = ws->auth_gen;
+    }
+    return true;
 }
 
 static struct web_route *route_find(struct web_server *ws, const char *path)
@@ -287,19 +339,19 @@ static void dispatch(struct web_req *r)
         web_reply_error(r, 401, NULL);
         return;
     }
-    if (a->host_header_validation) {
-        char lip[64];
-        local_ip(r, lip, sizeof(lip));
-        if (!web_auth_host_valid(host, ws->port, lip, a->domain_list)) {
-            web_reply_error(r, 401, NULL);
-            return;
-        }
+    struct web_conn *wc = conn_of(r);
+    if (a->host_header_validation && !host_valid(r, wc, host)) {
+        web_reply_error(r, 401, NULL);
+        return;
     }
 
-    char pip[64];
-    peer_ip(r, pip, sizeof(pip));
-    web_auth_client_ip(pip, web_req_header(r, "X-Forwarded-For"), a->reverse_proxy_enabled,
-                       a->trusted_proxies, r->client_ip, sizeof(r->client_ip));
+    char pbuf[64];
+    const char *pip = peer_ip(r, wc, pbuf, sizeof(pbuf));
+    const char *xff = a->reverse_proxy_enabled ? web_req_header(r, "X-Forwarded-For") : NULL;
+    if (xff)
+        web_auth_client_ip(pip, xff, true, a->trusted_proxies, r->client_ip, sizeof(r->client_ip));
+    else
+        snprintf(r->client_ip, sizeof(r->client_ip), "%s", pip);
 
     const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "SID");
     struct web_session *s = sid ? web_session_find(ws, sid) : NULL;
@@ -824,6 +876,7 @@ int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)
     free(ws->prebuilt);
     ws->prebuilt = pre;
     ws->nprebuilt = npre;
+    ws->auth_gen++;
     return 0;
 }
 
@@ -922,6 +975,7 @@ static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_conf
                                         cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, ws};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, ws};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, ws};
     if (have_addr)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};

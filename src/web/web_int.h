@@ -111,6 +111,7 @@ struct web_server {
     /* auth config, deep copy */
     struct web_auth_config auth;
     char *auth_strings[8];
+    unsigned auth_gen;            /* bumped by every web_server_set_auth: per-connection caches compare it */
     struct web_hdr *prebuilt;     /* headers sent with every API/UI reply */
     size_t nprebuilt;
 
