@@ -83,18 +83,10 @@ def raises(exc, fn, *a, **kw):
     raise AssertionError("%s not raised" % exc.__name__)
 
 
-# ---- a tiny torrent maker (bencode) ------------------------------------
+# ---- torrents with data on disk (the test suite's bencoder) ---------------
 
-def bencode(x):
-    if isinstance(x, int):
-        return b"i%de" % x
-    if isinstance(x, str):
-        x = x.encode()
-    if isinstance(x, bytes):
-        return b"%d:%s" % (len(x), x)
-    if isinstance(x, list):
-        return b"l" + b"".join(bencode(i) for i in x) + b"e"
-    return b"d" + b"".join(bencode(k) + bencode(x[k]) for k in sorted(x)) + b"e"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import tdlib  # noqa: E402
 
 
 def make_torrent(root, name, files, piece_len=16384):
@@ -109,11 +101,9 @@ def make_torrent(root, name, files, piece_len=16384):
             f.write(data)
         payload += data
         flist.append({"length": size, "path": rel.split("/")})
-    pieces = b"".join(hashlib.sha1(payload[i:i + piece_len]).digest()
-                      for i in range(0, len(payload), piece_len))
-    info = {"name": name, "piece length": piece_len, "pieces": pieces, "files": flist}
-    meta = {"announce": "http://127.0.0.1:9/announce", "info": info}
-    return bencode(meta), hashlib.sha1(bencode(info)).hexdigest()
+    return tdlib.make_torrent({"name": name, "piece length": piece_len, "files": flist,
+                               "pieces": tdlib.piece_hashes(payload, piece_len)},
+                              announce="http://127.0.0.1:9/announce")
 
 
 # ---- the run -------------------------------------------------------------
