@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from conftest import LEECH_IP, MINI_IP
 from tdlib import Qbt, Torrentd, make_torrent, wait_until
@@ -404,3 +405,27 @@ def test_ssl_parameters(workdir, procs, pems):
     td.start()
     assert td.get(T + "SSLParameters", hash=h2).json() == empty
     assert td.get(T + "SSLParameters", hash=h).json() == got
+
+
+# --------------------------------------------------------------------------
+# endpoints qBittorrent 5.1 does not have
+
+MASTER_ONLY = [("POST", A + "rotateAPIKey"), ("POST", A + "deleteAPIKey"), ("GET", A + "processInfo"),
+               ("GET", A + "getFreeSpaceAtPath"), ("GET", "/api/v2/transfer/getSpeedLimits"),
+               ("POST", "/api/v2/transfer/setSpeedLimits"), ("GET", T + "pieceAvailability"),
+               ("POST", T + "fetchMetadata"), ("POST", T + "parseMetadata"), ("GET", T + "saveMetadata"),
+               ("GET", T + "downloadFile"), ("POST", T + "setComment"),
+               ("POST", "/api/v2/clientdata/load"), ("POST", "/api/v2/clientdata/store")]
+
+
+def test_master_only_endpoints_are_404(workdir, procs):
+    """API >= 2.12 endpoints answer 404 `Not Found` as in qBittorrent 5.1
+    (torrentd reports 2.11.4); without a session they are 403 like any
+    other API path."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    for method, ep in MASTER_ONLY:
+        _err(td, method, ep, 404, "Not Found", data={"hash": UNKNOWN, "hashes": UNKNOWN, "path": "/"})
+    anon = requests.Session()
+    for method, ep in MASTER_ONLY:
+        r = anon.request(method, td.base + ep, timeout=10)
+        assert r.status_code == 403 and r.text == "Forbidden", (ep, r.status_code, r.text)
