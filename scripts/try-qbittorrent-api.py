@@ -85,6 +85,11 @@ def raises(exc, fn, *a, **kw):
 
 # ---- torrents with data on disk (the test suite's bencoder) ---------------
 
+# Debian's python3-requests uses simplejson when it is installed; its
+# JSONDecodeError is not json.JSONDecodeError, which qbittorrent-api catches
+# (torrents_add on "Ok."), so we reproduce a pip install (no simplejson):
+# requests, imported first by tdlib, falls back to the json module.
+sys.modules["simplejson"] = None
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import tdlib  # noqa: E402
 
@@ -534,11 +539,6 @@ def main():
     ap.add_argument("--start", metavar="TORRENTD", help="start this torrentd binary for the run")
     a = ap.parse_args()
     sys.path.insert(0, os.path.join(os.path.abspath(a.checkout), "src"))
-    # Debian's python3-requests uses simplejson when it is installed; its
-    # JSONDecodeError is not json.JSONDecodeError, which qbittorrent-api
-    # catches (torrents_add on "Ok."), so a pip install (no simplejson) is
-    # what we reproduce: requests falls back to the json module.
-    sys.modules["simplejson"] = None
     import qbittorrentapi
     warnings.simplefilter("always")
     warnings.filterwarnings("ignore", category=ResourceWarning)
