@@ -227,6 +227,7 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
 
 static void free_common(struct torrent *t)
 {
+    webseed_forget(t);
     free(t->save_path);
     free(t->category);
     free(t->name);

@@ -139,6 +139,8 @@ struct torrent {
     struct cached_piece rcache[TORRENT_READ_CACHE];
     struct webseed **webseeds;   /* core/webseed.c; only while active */
     size_t num_webseeds;
+    char **webseeds_warned;      /* unusable seed URLs already logged (for the run) */
+    size_t num_webseeds_warned;
     unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
     struct peer *peers;          /* connected or connecting */

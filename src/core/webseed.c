@@ -54,12 +54,59 @@ void webseed_free_all(struct torrent *t)
     t->num_webseeds = 0;
 }
 
+/* libtorrent (under qBittorrent) fetches web seeds over http(s) only;
+ * ftp:// seeds are accepted by the API, listed, and never used. */
+static bool is_http(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+}
+
+void webseed_forget(struct torrent *t)
+{
+    for (size_t i = 0; i < t->num_webseeds_warned; i++)
+        free(t->webseeds_warned[i]);
+    free(t->webseeds_warned);
+    t->webseeds_warned = NULL;
+    t->num_webseeds_warned = 0;
+}
+
+/* The one trace qBittorrent leaves of an unusable seed: libtorrent's
+ * url_seed_alert "unsupported URL protocol" the first time the seed would
+ * be connected, after which the seed stays disabled for the session. */
+static void warn_unsupported(struct torrent *t)
+{
+    for (size_t i = 0; i < t->mi->num_web_seeds; i++) {
+        const char *u = t->mi->web_seeds[i];
+        if (is_http(u))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < t->num_webseeds_warned && !seen; k++)
+            seen = strcmp(t->webseeds_warned[k], u) == 0;
+        if (seen)
+            continue;
+        char **v = realloc(t->webseeds_warned, (t->num_webseeds_warned + 1) * sizeof *v);
+        char *dup = strdup(u);
+        if (v)
+            t->webseeds_warned = v;
+        if (!v || !dup) {
+            free(dup);
+            return;
+        }
+        v[t->num_webseeds_warned++] = dup;
+        const char *name = torrent_name(t);
+        log_msg(LOG_WARNING,
+                "URL seed connection failed. Torrent: \"%s\". URL: \"%s\". Error: \"%s url seed (%s) failed: "
+                "unsupported URL protocol\"",
+                name, u, name, u);
+    }
+}
+
 bool webseed_changed(const struct torrent *t)
 {
     size_t k = 0;
     for (size_t i = 0; t->mi && i < t->mi->num_web_seeds; i++) {
         const char *u = t->mi->web_seeds[i];
-        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
+        if (!is_http(u))
             continue;
         if (k >= t->num_webseeds || strcmp(t->webseeds[k]->url, u) != 0)
             return true;
@@ -76,8 +123,8 @@ void webseed_sync(struct torrent *t)
     t->webseeds = calloc(t->mi->num_web_seeds, sizeof *t->webseeds);
     for (size_t i = 0; t->webseeds && i < t->mi->num_web_seeds; i++) {
         const char *u = t->mi->web_seeds[i];
-        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
-            continue;   /* ftp: listed only, as in qBittorrent (libtorrent has no FTP client) */
+        if (!is_http(u))
+            continue;   /* listed only; warn_unsupported() logs it */
         struct webseed *w = calloc(1, sizeof *w);
         if (!w)
             break;
@@ -228,6 +275,7 @@ static void start(struct webseed *w)
 
 void webseed_tick(struct torrent *t, uint64_t now_ms)
 {
+    warn_unsupported(t);
     for (size_t i = 0; i < t->num_webseeds; i++) {
         struct webseed *w = t->webseeds[i];
         if (!w->busy && now_ms >= w->retry_ms && !torrent_is_finished(t))

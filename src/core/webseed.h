@@ -4,7 +4,8 @@
  *
  * Each web seed fetches one run of blocks of one piece at a time, chosen by
  * the same picker as peers (it counts as a peer that has everything).  A
- * seed that answers wrongly or fails is retried later and later.
+ * seed that answers wrongly or fails is retried later and later.  Seeds of
+ * other schemes (ftp://) are listed but never used, as with libtorrent.
  */
 #ifndef TD_CORE_WEBSEED_H
 #define TD_CORE_WEBSEED_H
@@ -18,8 +19,12 @@ struct torrent;
 bool webseed_changed(const struct torrent *t);
 /* (Re)builds the torrent's web seed list from mi->web_seeds. */
 void webseed_sync(struct torrent *t);
-/* Once per second for active, unfinished torrents: starts idle seeds. */
+/* Once per second for active, unfinished torrents with metadata: starts
+ * idle seeds; logs a WARNING, once per torrent and URL for the daemon's
+ * run, for each seed it cannot use (not http/https), as qBittorrent does. */
 void webseed_tick(struct torrent *t, uint64_t now_ms);
+/* Frees what outlives stop/start (the URLs already warned about). */
+void webseed_forget(struct torrent *t);
 /* Cancels transfers and frees the list (stop, removal). */
 void webseed_free_all(struct torrent *t);
 

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import os
 import re
+import time
 import threading
 
 from conftest import LEECH_IP
@@ -77,3 +78,59 @@ def test_download_from_web_seed_only(workdir, procs):
         assert any(p.startswith("/missing/") for p, _ in hits), "the broken seed was tried too"
     finally:
         srv.shutdown()
+
+
+def _with_url_list(tbytes, urls):
+    from tdlib import bdecode, bencode
+    meta = bdecode(tbytes)
+    meta[b"url-list"] = [u.encode() for u in urls]
+    return bencode(meta)
+
+
+def _ftp_warnings(td, name):
+    pre = 'URL seed connection failed. Torrent: "%s". URL: "' % name
+    return [e for e in td.get("/api/v2/log/main").json() if e["message"].startswith(pre)]
+
+
+def test_ftp_web_seed_is_listed_and_logged_once(workdir, procs):
+    """libtorrent has no FTP client: qBittorrent lists an ftp:// seed, never
+    downloads from it, and logs one WARNING per seed when the torrent would
+    first use it.  Nothing listens on the ftp ports."""
+    payload = os.urandom(100000)
+    info = {"name": "ftpseed", "piece length": 32768, "length": len(payload),
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 32768]).digest() for k in range(0, len(payload), 32768))}
+    tbytes, h = make_torrent(info)
+    ftp1, ftp2 = "ftp://127.0.0.1:9/files/", "ftp://127.0.0.1:9/other/"
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.add(_with_url_list(make_torrent(dict(info, name="ftpstopped"))[0], [ftp1]), td.save_path, stopped=True)
+    done = make_torrent(dict(info, name="ftpdone"))
+    td.add(_with_url_list(done[0], [ftp1]), td.save_path, skip_checking=True)
+    td.add(_with_url_list(tbytes, [ftp1]), td.save_path)
+
+    wait_until(lambda: _ftp_warnings(td, "ftpseed"), 5, "the ftp seed warning")
+    time.sleep(2.5)   # a few more ticks: still one line
+    msg = 'URL seed connection failed. Torrent: "ftpseed". URL: "%s". Error: "ftpseed url seed (%s) failed: ' \
+          'unsupported URL protocol"'
+    w = _ftp_warnings(td, "ftpseed")
+    assert [(e["message"], e["type"]) for e in w] == [(msg % (ftp1, ftp1), 4)]
+    assert _ftp_warnings(td, "ftpstopped") == [], "a stopped torrent uses no seed"
+    assert td.torrent(done[1])["progress"] == 1
+    assert _ftp_warnings(td, "ftpdone") == [], "a complete torrent uses no seed"
+    assert td.get("/api/v2/torrents/webseeds", hash=h).json() == [{"url": ftp1}]
+    assert td.torrent(h)["progress"] == 0
+    assert td.torrent(h)["state"] in ("stalledDL", "metaDL", "downloading")
+
+    td.post("/api/v2/torrents/addWebSeeds", hash=h, urls=ftp2)
+    wait_until(lambda: len(_ftp_warnings(td, "ftpseed")) >= 2, 5, "the second ftp seed warning")
+    time.sleep(2.5)
+    w = _ftp_warnings(td, "ftpseed")
+    assert [(e["message"], e["type"]) for e in w] == [(msg % (ftp1, ftp1), 4), (msg % (ftp2, ftp2), 4)]
+    assert td.get("/api/v2/torrents/webseeds", hash=h).json() == [{"url": ftp1}, {"url": ftp2}]
+    assert td.torrent(h)["progress"] == 0
+
+    # The seeds stay disabled for the daemon's run: stop/start logs nothing new.
+    td.post("/api/v2/torrents/stop", hashes=h)
+    td.post("/api/v2/torrents/start", hashes=h)
+    wait_until(lambda: td.torrent(h)["state"] in ("stalledDL", "downloading"), 5, "restarted")
+    time.sleep(2.5)
+    assert len(_ftp_warnings(td, "ftpseed")) == 2
