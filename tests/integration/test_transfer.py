@@ -89,6 +89,21 @@ def test_ban_peers_disconnects_and_logs(workdir, procs):
     assert newer and all(e["id"] > last for e in newer)
 
 
+def test_ban_peers_adds_to_banned_ips(workdir, procs):
+    """qBittorrent's banIP appends the address to the banned_IPs preference
+    (sorted, no duplicates, saved); qbittorrent-api's test_ban_peers reads it."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"banned_IPs": "10.0.0.9"})
+    td.post("/api/v2/transfer/banPeers", peers="1.1.1.1:8080|[2001:DB8:0:0::7]:51413|not-an-ip:1|10.0.0.9:1")
+    want = "1.1.1.1\n10.0.0.9\n2001:db8::7"
+    assert td.prefs()["banned_IPs"] == want
+    td.post("/api/v2/transfer/banPeers", peers="1.1.1.1:9")     # already there: unchanged
+    assert td.prefs()["banned_IPs"] == want
+    td.stop()
+    td.start()
+    assert td.prefs()["banned_IPs"] == want
+
+
 def test_log_main_filters(workdir, procs):
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
     entries = td.get("/api/v2/log/main").json()

@@ -1,10 +1,14 @@
 /* web/api/qbt_v2_transfer — transfer/… (global rates, limits, bans). */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/banlist.h"
 #include "core/limits.h"
+#include "core/prefs.h"
+#include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
 static void h_info(struct web_req *r, void *ud)
@@ -106,7 +110,88 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, true); }
 static void h_set_upload_limit(struct web_req *r, void *ud) { set_limit(r, ud, false); }
 
-/* peers=ip:port|[v6]:port — the port is ignored: bans are per address. */
+/* peers=ip:port|[v6]:port — the port is ignored: bans are per address.
+ * The address part of "ip:port" or "[v6]:port", as inet_ntop writes it
+ * (QHostAddress::toString does the same compression); 0 or -EINVAL. */
+static int peer_ip(const char *tok, char *out, size_t outlen)
+{
+    char ip[64];
+    const char *end = tok[0] == '[' ? strchr(tok, ']') : strrchr(tok, ':');
+    const char *from = tok[0] == '[' ? tok + 1 : tok;
+    size_t n = end ? (size_t)(end - from) : strlen(from);
+    if ((tok[0] == '[' && !end) || n >= sizeof ip)
+        return -EINVAL;
+    memcpy(ip, from, n);
+    ip[n] = 0;
+    unsigned char a[16];
+    if (inet_pton(AF_INET, ip, a) == 1)
+        return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+    if (inet_pton(AF_INET6, ip, a) == 1)
+        return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+    return -EINVAL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct ban_save {
+    struct web_req *r;
+    json_t *applied;
+};
+
+static void on_bans_saved(void *ud, int rc)
+{
+    struct ban_save *b = ud;
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "WebAPI: banned_IPs could not be saved (%d)", rc);
+        web_reply_error(b->r, 500, NULL);
+    } else {
+        web_reply_ok(b->r);
+    }
+    json_decref(b->applied);
+    free(b);
+}
+
+/* old plus add, sorted, duplicates dropped, "\n"-joined: qBittorrent's
+ * banIP appends to banned_IPs and sorts. */
+static char *banned_list_with(const char *old, char **add, size_t nadd)
+{
+    size_t cap = nadd + 1, n = 0;
+    for (const char *c = old; *c; c++)
+        cap += *c == '\n';
+    char *dup = strdup(old), **v = calloc(cap, sizeof(*v)), *save = NULL;
+    size_t len = 1;
+    char *out = NULL;
+    if (!dup || !v)
+        goto done;
+    for (char *tok = strtok_r(dup, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
+        v[n++] = tok;
+    for (size_t i = 0; i < nadd; i++)
+        v[n++] = add[i];
+    qsort(v, n, sizeof(*v), cmp_str);
+    for (size_t i = 0; i < n; i++)
+        len += strlen(v[i]) + 1;
+    out = malloc(len);
+    if (!out)
+        goto done;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(v[i], v[i - 1]) == 0)
+            continue;
+        if (out[0])
+            strcat(out, "\n");
+        strcat(out, v[i]);
+    }
+done:
+    free(v);
+    free(dup);
+    return out;
+}
+
+/* Bans at once (disconnect, peer log) and, like qBittorrent's banIP, adds
+ * each new address to the banned_IPs preference, committed before "Ok.". */
 static void h_ban_peers(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
@@ -115,31 +200,48 @@ static void h_ban_peers(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    char *dup = strdup(list), *save = NULL;
-    if (!dup) {
-        web_reply_error(r, 500, NULL);
-        return;
-    }
+    const char *old = prefs_str(&q->s->prefs, "banned_IPs");
+    char *dup = strdup(list), *save = NULL, *text = NULL;
+    size_t n = 0, cap = 1;
+    for (const char *c = list; *c; c++)
+        cap += *c == '|';
+    char(*ips)[64] = calloc(cap, sizeof(*ips));
+    char **fresh = calloc(cap, sizeof(*fresh));
+    if (!dup || !ips || !fresh)
+        goto fail;
     for (char *tok = strtok_r(dup, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-        char ip[64];
-        if (tok[0] == '[') {
-            char *close = strchr(tok, ']');
-            if (!close || (size_t)(close - tok - 1) >= sizeof ip)
-                continue;
-            memcpy(ip, tok + 1, (size_t)(close - tok - 1));
-            ip[close - tok - 1] = 0;
-        } else {
-            char *colon = strrchr(tok, ':');
-            size_t n = colon ? (size_t)(colon - tok) : strlen(tok);
-            if (n >= sizeof ip)
-                continue;
-            memcpy(ip, tok, n);
-            ip[n] = 0;
-        }
+        char *ip = ips[n];
+        if (peer_ip(tok, ip, sizeof(ips[0])) != 0)
+            continue;
         banlist_ban(q->s, ip, "Manually banned");
+        fresh[n++] = ip;
     }
+    text = banned_list_with(old, fresh, n);
+    if (text && strcmp(text, old) == 0) {
+        web_reply_ok(r);
+        goto done;
+    }
+    json_t *changes = text ? json_pack("{s:s}", "banned_IPs", text) : NULL;
+    struct ban_save *b = changes ? calloc(1, sizeof(*b)) : NULL;
+    int rc = b ? prefs_apply(&q->s->prefs, changes, &b->applied, NULL, 0) : -ENOMEM;
+    json_decref(changes);
+    if (rc == 0) {
+        b->r = r;
+        rc = session_prefs_changed(q->s, b->applied, on_bans_saved, b);
+        if (rc != 0)
+            on_bans_saved(b, rc);
+        goto done;
+    }
+    if (b)
+        json_decref(b->applied);
+    free(b);
+fail:
+    web_reply_error(r, 500, NULL);
+done:
+    free(text);
+    free(fresh);
+    free(ips);
     free(dup);
-    web_reply_ok(r);
 }
 
 int qbt_v2_register_transfer(struct qbt_v2 *q)
