@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "bt/bencode.h"
+#include "bt/merkle.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -23,6 +25,7 @@
 #define MI_COMMENT_MAX 65536
 #define MI_CREATED_BY_MAX 1024
 #define MI_EXT_MAX 32           /* longest suffix treated as an extension */
+#define MI_TREE_DEPTH 64        /* directory nesting in a v2 file tree */
 
 struct mi_err {
     char *buf;
@@ -303,46 +306,13 @@ static int parse_name(struct bt_metainfo *mi, const struct benc *info)
     return mi->name ? 0 : -ENOMEM;
 }
 
-static int parse_info_node(struct bt_metainfo *mi, const struct benc *info, struct mi_err *err)
+static int parse_v2(struct bt_metainfo *mi, const struct benc *info, const struct benc *layers,
+                    bool whole, struct mi_err *err);
+
+static int parse_v1_files(struct bt_metainfo *mi, const struct benc *info,
+                          const struct benc *pieces, struct mi_err *err)
 {
-    if (!info || info->type != BENC_DICT)
-        return mi_fail(err, -EPROTO, "info is not a dictionary");
-    mi->info_raw = malloc(info->raw_len);
-    if (!mi->info_raw)
-        return mi_fail(err, -ENOMEM, "out of memory");
-    memcpy(mi->info_raw, info->raw, info->raw_len);
-    mi->info_len = info->raw_len;
-    SHA1(info->raw, info->raw_len, mi->info_hash);
-    hex_encode(mi->info_hash, 20, mi->info_hash_hex);
-
-    int64_t ver = 1;
-    bool has_ver = benc_dict_int(info, "meta version", &ver);
-    const struct benc *pieces = benc_dict_get_type(info, "pieces", BENC_STR);
-    bool v2 = (has_ver && ver == 2) || benc_dict_get_type(info, "file tree", BENC_DICT);
-    if (has_ver && ver != 1 && ver != 2)
-        return mi_fail(err, -ENOTSUP, "unknown meta version %" PRId64, ver);
-    if (v2 && !pieces)
-        return mi_fail(err, -ENOTSUP, "BitTorrent v2 torrents are not supported yet");
-    mi->hybrid = v2;
-
-    int64_t pl;
-    if (!benc_dict_int(info, "piece length", &pl))
-        return mi_fail(err, -EPROTO, "missing piece length");
-    if (pl <= 0 || pl > MI_PIECE_LENGTH_MAX)
-        return mi_fail(err, -EPROTO, "invalid piece length %" PRId64, pl);
-    mi->piece_length = pl;
-    if (!pieces)
-        return mi_fail(err, -EPROTO, "missing pieces");
-    if (pieces->slen % 20)
-        return mi_fail(err, -EPROTO, "pieces length %zu is not a multiple of 20", pieces->slen);
-
-    int64_t priv;
-    mi->is_private = benc_dict_int(info, "private", &priv) && priv == 1;
-
-    int rc = parse_name(mi, info);
-    if (rc)
-        return mi_fail(err, rc, "out of memory");
-
+    int rc;
     const struct benc *files = benc_dict_get(info, "files");
     if (files) {
         if (files->type != BENC_LIST)
@@ -359,9 +329,6 @@ static int parse_info_node(struct bt_metainfo *mi, const struct benc *info, stru
             if (rc)
                 return rc;
         }
-        rc = resolve_duplicates(mi, err);
-        if (rc)
-            return rc;
     } else {
         int64_t length;
         if (!benc_dict_int(info, "length", &length))
@@ -378,6 +345,7 @@ static int parse_info_node(struct bt_metainfo *mi, const struct benc *info, stru
 
     if (mi->total_size == 0)
         return mi_fail(err, -EPROTO, "torrent has no data");
+    int64_t pl = mi->piece_length;
     int64_t np = mi->total_size / pl + (mi->total_size % pl != 0);
     if ((size_t)np != pieces->slen / 20 || np > (int64_t)UINT32_MAX)
         return mi_fail(err, -EPROTO, "%zu piece hashes for %" PRId64 " pieces",
@@ -388,6 +356,355 @@ static int parse_info_node(struct bt_metainfo *mi, const struct benc *info, stru
         return mi_fail(err, -ENOMEM, "out of memory");
     memcpy(mi->piece_hashes, pieces->s, pieces->slen);
     return 0;
+}
+
+/* `layers` is the outer dict's `piece layers` (NULL for a bare info dict). */
+static int parse_info_node(struct bt_metainfo *mi, const struct benc *info,
+                           const struct benc *layers, bool whole, struct mi_err *err)
+{
+    if (!info || info->type != BENC_DICT)
+        return mi_fail(err, -EPROTO, "info is not a dictionary");
+    mi->info_raw = malloc(info->raw_len);
+    if (!mi->info_raw)
+        return mi_fail(err, -ENOMEM, "out of memory");
+    memcpy(mi->info_raw, info->raw, info->raw_len);
+    mi->info_len = info->raw_len;
+    SHA1(info->raw, info->raw_len, mi->info_hash);
+    hex_encode(mi->info_hash, 20, mi->info_hash_hex);
+
+    int64_t ver = 1;
+    bool has_ver = benc_dict_int(info, "meta version", &ver);
+    const struct benc *pieces = benc_dict_get_type(info, "pieces", BENC_STR);
+    if (has_ver && ver != 1 && ver != 2)
+        return mi_fail(err, -ENOTSUP, "unknown meta version %" PRId64, ver);
+    mi->v2 = has_ver && ver == 2;
+    mi->hybrid = mi->v2 && pieces;
+    if (mi->v2) {
+        if (EVP_Digest(info->raw, info->raw_len, mi->info_hash_v2, NULL, EVP_sha256(), NULL) != 1)
+            return mi_fail(err, -EIO, "SHA-256 unavailable");
+        hex_encode(mi->info_hash_v2, 32, mi->info_hash_v2_hex);
+    }
+    if (mi->v2 && !mi->hybrid) {
+        /* BEP52: v2 peers and trackers use the v2 hash cut to 20 bytes. */
+        memcpy(mi->info_hash, mi->info_hash_v2, 20);
+        hex_encode(mi->info_hash, 20, mi->info_hash_hex);
+    }
+
+    int64_t pl;
+    if (!benc_dict_int(info, "piece length", &pl))
+        return mi_fail(err, -EPROTO, "missing piece length");
+    if (pl <= 0 || pl > MI_PIECE_LENGTH_MAX)
+        return mi_fail(err, -EPROTO, "invalid piece length %" PRId64, pl);
+    mi->piece_length = pl;
+    if (!pieces && !mi->v2)
+        return mi_fail(err, -EPROTO, "missing pieces");
+    if (pieces && pieces->slen % 20)
+        return mi_fail(err, -EPROTO, "pieces length %zu is not a multiple of 20", pieces->slen);
+
+    int64_t priv;
+    mi->is_private = benc_dict_int(info, "private", &priv) && priv == 1;
+
+    int rc = parse_name(mi, info);
+    if (rc)
+        return mi_fail(err, rc, "out of memory");
+    if (pieces && (rc = parse_v1_files(mi, info, pieces, err)) != 0)
+        return rc;
+    if (mi->v2 && (rc = parse_v2(mi, info, layers, whole, err)) != 0)
+        return rc;
+    return mi->multi_file ? resolve_duplicates(mi, err) : 0;
+}
+
+/* ---- BitTorrent v2 (BEP52) ---------------------------------------------- */
+
+struct v2_file {
+    char *rel;          /* sanitized components joined by '/', without the torrent name */
+    int64_t length;
+    uint8_t root[32];
+    bool executable;
+};
+
+struct v2_tree {
+    struct v2_file *v;
+    size_t n, cap;
+    int64_t total;
+    bool top_file;      /* the tree is one file at its top level: a single-file torrent */
+};
+
+static void v2_tree_free(struct v2_tree *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        free(t->v[i].rel);
+    free(t->v);
+}
+
+/* A key that escapes its directory is an attack, not a name to repair. */
+static int tree_key(const struct benc *k, char **out, struct mi_err *err)
+{
+    const uint8_t *s = k->s;
+    size_t n = k->slen;
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.') ||
+        memchr(s, '/', n) || memchr(s, '\\', n) || memchr(s, 0, n))
+        return mi_fail(err, -EPROTO, "file tree: invalid name '%.*s'", (int)(n > 64 ? 64 : n),
+                       (const char *)s);
+    int dropped;
+    *out = path_sanitize_component((const char *)s, n, &dropped);
+    if (*out)
+        return 0;
+    return dropped ? mi_fail(err, -EPROTO, "file tree: unusable name")
+                   : mi_fail(err, -ENOMEM, "out of memory");
+}
+
+/* Takes rel. */
+static int tree_file(struct v2_tree *t, const struct benc *leaf, char *rel, struct mi_err *err)
+{
+    int64_t length;
+    if (!benc_dict_int(leaf, "length", &length) || length < 0) {
+        free(rel);
+        return mi_fail(err, -EPROTO, "file tree: file without a valid length");
+    }
+    size_t rlen = 0;
+    const uint8_t *root = benc_dict_str(leaf, "pieces root", &rlen);
+    if (length > 0 && (!root || rlen != 32)) {
+        free(rel);
+        return mi_fail(err, -EPROTO, "file tree: pieces root of %zu bytes (want 32)",
+                       root ? rlen : 0);
+    }
+    if (length > INT64_MAX - t->total) {
+        free(rel);
+        return mi_fail(err, -EPROTO, "total size overflows");
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct v2_file *v = realloc(t->v, cap * sizeof *v);
+        if (!v) {
+            free(rel);
+            return mi_fail(err, -ENOMEM, "out of memory");
+        }
+        t->v = v;
+        t->cap = cap;
+    }
+    struct v2_file *f = &t->v[t->n++];
+    *f = (struct v2_file){.rel = rel, .length = length};
+    if (length > 0)
+        memcpy(f->root, root, 32);
+    size_t alen;
+    const uint8_t *attr = benc_dict_str(leaf, "attr", &alen);
+    f->executable = attr && memchr(attr, 'x', alen);
+    t->total += length;
+    return 0;
+}
+
+/* Depth first in key order: the file order BEP52 defines. */
+static int walk_tree(struct v2_tree *t, const struct benc *node, const char *prefix, int depth,
+                     struct mi_err *err)
+{
+    if (depth >= MI_TREE_DEPTH)
+        return mi_fail(err, -EPROTO, "file tree nested deeper than %d levels", MI_TREE_DEPTH);
+    for (size_t i = 0; i + 1 < node->n; i += 2) {
+        const struct benc *v = &node->items[i + 1];
+        if (v->type != BENC_DICT)
+            return mi_fail(err, -EPROTO, "file tree: an entry is not a dictionary");
+        char *c;
+        int rc = tree_key(&node->items[i], &c, err);
+        if (rc)
+            return rc;
+        char *rel = NULL;
+        if (asprintf(&rel, "%s%s%s", prefix, *prefix ? "/" : "", c) < 0)
+            rel = NULL;
+        free(c);
+        if (!rel)
+            return mi_fail(err, -ENOMEM, "out of memory");
+        if (strlen(rel) > MI_PATH_MAX) {
+            free(rel);
+            return mi_fail(err, -EPROTO, "file tree: path longer than %d bytes", MI_PATH_MAX);
+        }
+        const struct benc *leaf = benc_dict_get(v, "");
+        if (leaf) {
+            if (v->n != 2 || leaf->type != BENC_DICT) {
+                free(rel);
+                return mi_fail(err, -EPROTO, "file tree: a file entry with other keys");
+            }
+            t->top_file = depth == 0 && node->n == 2;
+            rc = tree_file(t, leaf, rel, err);
+        } else {
+            rc = walk_tree(t, v, rel, depth + 1, err);
+            free(rel);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static char *v2_path(const struct bt_metainfo *mi, const struct v2_file *f)
+{
+    char *p = NULL;
+    if (!mi->multi_file)
+        return strdup(f->rel);
+    return asprintf(&p, "%s/%s", mi->name, f->rel) < 0 ? NULL : p;
+}
+
+/* A hybrid: the v1 list, pad files aside, must be the file tree. */
+static int check_hybrid(struct bt_metainfo *mi, const struct v2_tree *t, struct mi_err *err)
+{
+    if (!mi->multi_file && !t->top_file)
+        return mi_fail(err, -EPROTO, "hybrid: v1 is single-file, the file tree is not");
+    size_t k = 0;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        struct bt_file *f = &mi->files[i];
+        if (f->pad)
+            continue;
+        if (k >= t->n)
+            return mi_fail(err, -EPROTO, "hybrid: v1 has more files than the file tree");
+        const struct v2_file *g = &t->v[k++];
+        char *want = mi->multi_file ? v2_path(mi, g) : strdup(f->path);
+        if (!want)
+            return mi_fail(err, -ENOMEM, "out of memory");
+        bool same = strcmp(want, f->path) == 0 && g->length == f->length;
+        free(want);
+        if (!same)
+            return mi_fail(err, -EPROTO, "hybrid: v1 file %zu differs from the file tree", i);
+        if (f->length > 0 && f->offset % mi->piece_length)
+            return mi_fail(err, -EPROTO, "hybrid: file %zu does not start on a piece boundary", i);
+        memcpy(f->pieces_root, g->root, 32);
+    }
+    if (k != t->n)
+        return mi_fail(err, -EPROTO, "hybrid: the file tree has more files than v1");
+    return 0;
+}
+
+/* v2-only: the tree's files, each followed by a pad up to the next piece
+ * boundary except the last, so pieces map to files as in a hybrid. */
+static int layout_v2(struct bt_metainfo *mi, const struct v2_tree *t, struct mi_err *err)
+{
+    mi->multi_file = !(t->top_file && t->n == 1);
+    mi->files = calloc(2 * t->n, sizeof *mi->files);
+    if (!mi->files)
+        return mi_fail(err, -ENOMEM, "out of memory");
+    int64_t pl = mi->piece_length;
+    for (size_t k = 0; k < t->n; k++) {
+        struct bt_file *f = &mi->files[mi->num_files++];
+        const struct v2_file *g = &t->v[k];
+        if (!(f->path = v2_path(mi, g)))
+            return mi_fail(err, -ENOMEM, "out of memory");
+        f->length = g->length;
+        f->offset = mi->total_size;
+        f->executable = g->executable;
+        memcpy(f->pieces_root, g->root, 32);
+        mi->total_size += g->length;
+        int64_t tail = g->length % pl;
+        if (k + 1 == t->n || tail == 0)
+            continue;
+        if (pl - tail > INT64_MAX - mi->total_size)
+            return mi_fail(err, -EPROTO, "total size overflows");
+        struct bt_file *pad = &mi->files[mi->num_files++];
+        if (asprintf(&pad->path, "%s/.pad/%" PRId64, mi->name, pl - tail) < 0) {
+            pad->path = NULL;
+            return mi_fail(err, -ENOMEM, "out of memory");
+        }
+        pad->length = pl - tail;
+        pad->offset = mi->total_size;
+        pad->pad = true;
+        mi->total_size += pad->length;
+    }
+    if (mi->total_size == 0)
+        return mi_fail(err, -EPROTO, "torrent has no data");
+    int64_t np = mi->total_size / pl + (mi->total_size % pl != 0);
+    if (np > (int64_t)UINT32_MAX)
+        return mi_fail(err, -EPROTO, "too many pieces");
+    mi->num_pieces = (uint32_t)np;
+    return 0;
+}
+
+static int cmp_layer_key(const void *a, const void *b)
+{
+    const struct benc *x = *(const struct benc *const *)a, *y = *(const struct benc *const *)b;
+    return memcmp(x->s, y->s, 32);
+}
+
+/* Fills mi->piece_layers from the outer `piece layers` dict, checking each
+ * layer against its file's pieces root.  Files of one piece need none. */
+static int attach_layers(struct bt_metainfo *mi, const struct benc *layers, struct mi_err *err)
+{
+    int64_t pl = mi->piece_length;
+    const struct benc **keys = NULL;
+    size_t nkeys = 0;
+    if (layers && layers->type == BENC_DICT && layers->n) {
+        keys = calloc(layers->n / 2, sizeof *keys);
+        if (!keys)
+            return mi_fail(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i + 1 < layers->n; i += 2)
+            if (layers->items[i].slen == 32 && layers->items[i + 1].type == BENC_STR)
+                keys[nkeys++] = &layers->items[i];
+        qsort(keys, nkeys, sizeof *keys, cmp_layer_key);
+    }
+    mi->piece_layers = calloc(mi->num_pieces, 32);
+    int rc = mi->piece_layers ? 0 : mi_fail(err, -ENOMEM, "out of memory");
+    bool missing = false;
+    for (size_t i = 0; rc == 0 && !missing && i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0)
+            continue;
+        uint8_t *dst = mi->piece_layers + (size_t)(f->offset / pl) * 32;
+        int64_t n = f->length / pl + (f->length % pl != 0);
+        if (n == 1) {
+            memcpy(dst, f->pieces_root, 32);
+            continue;
+        }
+        struct benc key = {.s = f->pieces_root, .slen = 32};
+        const struct benc *kp = &key;
+        const struct benc **hit = nkeys ? bsearch(&kp, keys, nkeys, sizeof *keys, cmp_layer_key) : NULL;
+        if (!hit) {
+            missing = true;
+            break;
+        }
+        const struct benc *layer = *hit + 1;   /* the value follows its key */
+        uint8_t root[32];
+        if (layer->slen != (size_t)n * 32)
+            rc = mi_fail(err, -EPROTO, "piece layer of file %zu has %zu bytes (want %" PRId64 ")",
+                         i, layer->slen, n * 32);
+        else if ((rc = merkle_file_root(layer->s, (size_t)n, pl, root)) != 0)
+            rc = mi_fail(err, rc == -ENOMEM ? rc : -EPROTO, "cannot hash a piece layer");
+        else if (memcmp(root, f->pieces_root, 32) != 0)
+            rc = mi_fail(err, -EPROTO, "piece layer of file %zu does not match its pieces root", i);
+        else
+            memcpy(dst, layer->s, layer->slen);
+    }
+    free(keys);
+    if (rc == 0 && missing) {
+        free(mi->piece_layers);
+        mi->piece_layers = NULL;
+        if (!mi->hybrid)
+            rc = mi_fail(err, -EPROTO, "missing piece layers");
+        else
+            log_debug("metainfo: hybrid without piece layers: used as v1 only");
+    }
+    return rc;
+}
+
+/* The v2 half of an info dict (meta version 2).  `layers` is the outer
+ * dict's `piece layers` (NULL for a bare info dict). */
+static int parse_v2(struct bt_metainfo *mi, const struct benc *info, const struct benc *layers,
+                    bool whole, struct mi_err *err)
+{
+    const struct benc *ft = benc_dict_get_type(info, "file tree", BENC_DICT);
+    if (!ft)
+        return mi_fail(err, -EPROTO, "meta version 2 without a file tree");
+    int64_t pl = mi->piece_length;
+    if (pl < MERKLE_BLOCK || (pl & (pl - 1)))
+        return mi_fail(err, -EPROTO, "v2 piece length %" PRId64 " is not a power of two >= 16 KiB", pl);
+    struct v2_tree t = {0};
+    int rc = walk_tree(&t, ft, "", 0, err);
+    if (rc == 0 && t.n == 0)
+        rc = mi_fail(err, -EPROTO, "empty file tree");
+    if (rc == 0)
+        rc = mi->hybrid ? check_hybrid(mi, &t, err) : layout_v2(mi, &t, err);
+    v2_tree_free(&t);
+    if (rc)
+        return rc;
+    if (!whole)
+        return mi->hybrid ? 0 : mi_fail(err, -ENOTSUP, "v2 metadata without piece layers");
+    return attach_layers(mi, layers, err);
 }
 
 /* ---- trackers, web seeds, descriptive fields ---------------------------- */
@@ -585,7 +902,7 @@ static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_m
         rc = mi_fail(&err, -EPROTO, "torrent is not a dictionary");
     } else if (whole) {
         const struct benc *info = benc_dict_get(root, "info");
-        rc = info ? parse_info_node(mi, info, &err)
+        rc = info ? parse_info_node(mi, info, benc_dict_get(root, "piece layers"), true, &err)
                   : mi_fail(&err, -EPROTO, "missing info dictionary");
         if (rc == 0)
             rc = parse_outer(mi, root, &err);
@@ -598,7 +915,7 @@ static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_m
             mi->torrent_len = len;
         }
     } else {
-        rc = parse_info_node(mi, root, &err);
+        rc = parse_info_node(mi, root, NULL, false, &err);
         if (rc == 0) {
             mi->comment = strdup("");
             mi->created_by = strdup("");
@@ -607,6 +924,8 @@ static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_m
         }
     }
     benc_doc_free(doc);
+    if (rc == 0 && mi->v2 && !mi->hybrid)   /* checked in full first: the error says which */
+        rc = mi_fail(&err, -ENOTSUP, "BitTorrent v2-only torrents are not supported yet");
     if (rc) {
         bt_metainfo_free(mi);
         return rc;
@@ -633,6 +952,7 @@ void bt_metainfo_free(struct bt_metainfo *mi)
         return;
     free(mi->name);
     free(mi->piece_hashes);
+    free(mi->piece_layers);
     for (size_t i = 0; i < mi->num_files; i++)
         free(mi->files[i].path);
     free(mi->files);

@@ -1,11 +1,22 @@
 /* metainfo — a parsed .torrent (BEP3 v1, multi-tracker BEP12, private
- * BEP27, padding files BEP47, web seeds BEP19).
+ * BEP27, padding files BEP47, web seeds BEP19, BitTorrent v2 and hybrid
+ * BEP52).
  *
  * Everything the engine needs is copied out of the bencoded input, so the
  * input can be freed after parsing.  File paths are already sanitized: each
  * is relative, '/'-separated, has no empty, "." or ".." component, no NUL or
  * control characters, no component longer than 255 bytes, and no two files
  * share a path.  Joining one onto a save path can never leave it.
+ *
+ * v2 (BEP52): the `file tree` is walked with its nesting bounded; a key that
+ * is empty, "." or "..", or holds '/', '\\' or NUL is refused (not repaired:
+ * no honest creator writes one).  A hybrid's v1 file list must name the
+ * same files with the same sizes in the same order as its file tree, each
+ * non-empty file starting on a piece boundary (BEP47 pad files between).
+ * Piece layers of a whole .torrent are checked against each file's pieces
+ * root; a hybrid without them is still usable as v1.  A v2-only torrent is
+ * laid out as if pad files followed every file but the last, so its files
+ * are piece-aligned like a hybrid's.
  */
 #ifndef TD_BT_METAINFO_H
 #define TD_BT_METAINFO_H
@@ -20,6 +31,7 @@ struct bt_file {
     int64_t offset;     /* byte offset of the file in the torrent's concatenated data */
     bool pad;           /* BEP47 padding file: never created on disk, always zeros */
     bool executable;    /* attr 'x' */
+    uint8_t pieces_root[32];   /* v2: merkle root of the file; zeros for empty and pad files */
 };
 
 struct bt_tier {
@@ -39,7 +51,13 @@ struct bt_metainfo {
     int64_t total_size;          /* including padding files */
     bool multi_file;             /* info had 'files' (root folder exists) */
     bool is_private;
-    bool hybrid;                 /* also carried a v2 file tree; used as v1 only */
+    bool hybrid;                 /* v1 and v2 (meta version 2 with v1 pieces) */
+    bool v2;                     /* has a v2 view: hybrid or v2-only */
+    uint8_t info_hash_v2[32];    /* v2: SHA-256 of the info dict's exact bytes */
+    char info_hash_v2_hex[65];   /* "" without a v2 view */
+    uint8_t *piece_layers;       /* v2: 32 bytes per piece: the piece-layer node covering it,
+                                    or the pieces root of a file of one piece; NULL when the
+                                    layers are unknown (info dict only, or absent in a hybrid) */
     struct bt_tier *tiers;       /* announce-list, or the single announce as one tier */
     size_t num_tiers;
     char **web_seeds;            /* url-list */
@@ -54,9 +72,10 @@ struct bt_metainfo {
 };
 
 /* Parses a whole .torrent.  Returns 0, -EPROTO (malformed or inconsistent:
- * piece count vs size, bad piece length, missing fields), -ENOTSUP (a v2-only
- * torrent: "BitTorrent v2 torrents are not supported yet"), -E2BIG or
- * -ENOMEM, with a message in err. */
+ * piece count vs size, bad piece length, missing fields, a bad file tree,
+ * v1/v2 views that disagree, piece layers that do not match), -ENOTSUP (a
+ * valid v2-only torrent: "BitTorrent v2-only torrents are not supported
+ * yet"), -E2BIG or -ENOMEM, with a message in err. */
 int bt_metainfo_parse(const uint8_t *data, size_t len, struct bt_metainfo **out,
                       char *err, size_t errlen);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bt/bencode.h"
+#include "bt/merkle.h"
 #include "bt/metainfo.h"
 #include "core/session.h"
 #include "core/torrent.h"
@@ -55,6 +56,8 @@ struct cr_file {
     size_t base;     /* offset of the last component in path */
     char *abs;       /* what to open */
     int64_t size;
+    uint32_t first_piece;    /* v2/hybrid: every file starts on a piece boundary */
+    uint8_t root[32];        /* v2/hybrid: pieces root once hashed */
 };
 
 enum cr_phase { CR_WALK, CR_HASH, CR_DONE };
@@ -75,7 +78,9 @@ struct creator_job {
     int64_t total;
     int64_t piece_len;
     uint32_t num_pieces;
-    uint8_t *hashes;
+    uint8_t *hashes;              /* SHA-1 per piece (v1, hybrid) */
+    uint8_t *layer;               /* v2/hybrid: 32 bytes per piece, the piece-layer node */
+    uint8_t *leaves;              /* v2/hybrid: the current piece's leaf hashes */
 
     uint32_t next_piece;          /* hashing cursor */
     size_t cur_file;
@@ -130,6 +135,25 @@ static int file_cmp(const void *pa, const void *pb)
     r = natcmp_n(a->path + a->base, strlen(a->path + a->base), b->path + b->base,
                  strlen(b->path + b->base));
     return r ? r : strcmp(a->path, b->path);
+}
+
+/* BEP52's order: a file tree's keys sorted byte-wise, level by level, which
+ * is comparing paths component by component. */
+static int tree_cmp(const void *pa, const void *pb)
+{
+    const char *a = ((const struct cr_file *)pa)->path, *b = ((const struct cr_file *)pb)->path;
+    for (;;) {
+        size_t la = strcspn(a, "/"), lb = strcspn(b, "/");
+        int r = memcmp(a, b, la < lb ? la : lb);
+        if (r == 0 && la != lb)
+            r = la < lb ? -1 : 1;
+        if (r)
+            return r;
+        if (!a[la] || !b[lb])   /* no equal paths in one walk; a file and a folder cannot share a name */
+            return a[la] ? 1 : b[lb] ? -1 : 0;
+        a += la + 1;
+        b += lb + 1;
+    }
 }
 
 int64_t creator_auto_piece_size(int64_t total_size)
@@ -317,7 +341,8 @@ static int walk(struct creator_job *j)
         return job_fail(j, -ENOENT, "the folder contains no files");
     if (j->total == 0)
         return job_fail(j, -EINVAL, "the source contains no data (all files are empty)");
-    qsort(j->files, j->num_files, sizeof(*j->files), file_cmp);
+    bool v2 = t->format != CREATOR_V1;
+    qsort(j->files, j->num_files, sizeof(*j->files), v2 ? tree_cmp : file_cmp);
 
     int64_t pl = t->piece_size;
     if (pl == 0)
@@ -325,20 +350,72 @@ static int walk(struct creator_job *j)
     if (pl < CREATOR_PIECE_MIN || pl > CREATOR_PIECE_MAX || pl % CREATOR_PIECE_MIN)
         return job_fail(j, -EINVAL, "invalid piece size %lld (a multiple of 16 KiB up to 256 MiB)",
                         (long long)pl);
+    if (v2 && (pl & (pl - 1)))
+        return job_fail(j, -EINVAL, "invalid piece size %lld (v2 needs a power of two)",
+                        (long long)pl);
     int64_t np = j->total / pl + (j->total % pl != 0);
-    if (np > (int64_t)UINT32_MAX / 20)
+    if (v2) {   /* each file starts a new piece */
+        np = 0;
+        for (size_t i = 0; i < j->num_files; i++) {
+            j->files[i].first_piece = (uint32_t)(np < UINT32_MAX ? np : UINT32_MAX);
+            np += j->files[i].size / pl + (j->files[i].size % pl != 0);
+        }
+    }
+    if (np > (int64_t)UINT32_MAX / 32)
         return job_fail(j, -E2BIG, "too many pieces");
     j->piece_len = pl;
     j->num_pieces = (uint32_t)np;
-    j->hashes = malloc((size_t)np * 20);
+    j->hashes = t->format != CREATOR_V2 ? malloc((size_t)np * 20) : NULL;
+    j->layer = v2 ? malloc((size_t)np * 32) : NULL;
+    j->leaves = v2 ? malloc((size_t)(pl / MERKLE_BLOCK) * 32) : NULL;
     j->rbuf = malloc(CR_READ_CHUNK);
     j->md = EVP_MD_CTX_new();
-    if (!j->hashes || !j->rbuf || !j->md)
+    if ((t->format != CREATOR_V2 && !j->hashes) || (v2 && (!j->layer || !j->leaves)) ||
+        !j->rbuf || !j->md)
         return job_fail(j, -ENOMEM, "out of memory");
     return 0;
 }
 
 /* ---- hashing (worker) ---------------------------------------------------- */
+
+/* Reads exactly n bytes at off (a short read means the file shrank). */
+static int read_exact(struct creator_job *j, const struct cr_file *f, size_t n, int64_t off)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = pread(j->fd, j->rbuf + got, n - got, off + (int64_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return job_fail(j, -errno, "cannot read %s: %s", f->abs, strerror(errno));
+        if (r == 0)
+            return job_fail(j, -EIO, "%s changed while hashing", f->abs);
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* The file under the cursor, open, past finished (and empty) files; NULL
+ * (with j->err set) when the files shrank or cannot be opened. */
+static struct cr_file *current_file(struct creator_job *j)
+{
+    while (j->cur_file < j->num_files && j->cur_off >= j->files[j->cur_file].size) {
+        if (j->fd >= 0)
+            close(j->fd);
+        j->fd = -1;
+        j->cur_file++;
+        j->cur_off = 0;
+    }
+    if (j->cur_file >= j->num_files) {
+        job_fail(j, -EIO, "files shrank while hashing");
+        return NULL;
+    }
+    struct cr_file *f = &j->files[j->cur_file];
+    if (j->fd < 0 && (j->fd = open(f->abs, O_RDONLY | O_CLOEXEC)) < 0) {
+        job_fail(j, -errno, "cannot open %s: %s", f->abs, strerror(errno));
+        return NULL;
+    }
+    return f;
+}
 
 static int hash_batch(struct creator_job *j)
 {
@@ -352,36 +429,83 @@ static int hash_batch(struct creator_job *j)
         if (EVP_DigestInit_ex(j->md, EVP_sha1(), NULL) != 1)
             return job_fail(j, -EIO, "SHA-1 unavailable");
         while (left > 0) {
-            if (j->cur_file >= j->num_files)
-                return job_fail(j, -EIO, "files shrank while hashing");
-            struct cr_file *f = &j->files[j->cur_file];
-            if (j->cur_off >= f->size) {
-                if (j->fd >= 0)
-                    close(j->fd);
-                j->fd = -1;
-                j->cur_file++;
-                j->cur_off = 0;
-                continue;
-            }
-            if (j->fd < 0 && (j->fd = open(f->abs, O_RDONLY | O_CLOEXEC)) < 0)
-                return job_fail(j, -errno, "cannot open %s: %s", f->abs, strerror(errno));
+            struct cr_file *f = current_file(j);
+            if (!f)
+                return j->rc;
             int64_t want = left < f->size - j->cur_off ? left : f->size - j->cur_off;
             if (want > CR_READ_CHUNK)
                 want = CR_READ_CHUNK;
-            ssize_t r = pread(j->fd, j->rbuf, (size_t)want, j->cur_off);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0)
-                return job_fail(j, -errno, "cannot read %s: %s", f->abs, strerror(errno));
-            if (r == 0)
-                return job_fail(j, -EIO, "%s changed while hashing", f->abs);
-            EVP_DigestUpdate(j->md, j->rbuf, (size_t)r);
-            j->cur_off += r;
-            left -= r;
-            budget -= r;
+            int rc = read_exact(j, f, (size_t)want, j->cur_off);
+            if (rc)
+                return rc;
+            EVP_DigestUpdate(j->md, j->rbuf, (size_t)want);
+            j->cur_off += want;
+            left -= want;
+            budget -= want;
         }
         EVP_DigestFinal_ex(j->md, j->hashes + (size_t)i * 20, NULL);
         j->next_piece++;
+    }
+    return 0;
+}
+
+/* A hybrid's v1 piece ends with the zeros of the pad file that follows every
+ * file but the last (put_info writes the same pads). */
+static bool pad_follows(const struct creator_job *j, size_t i)
+{
+    return i + 1 < j->num_files && j->files[i].size % j->piece_len != 0;
+}
+
+/* v2 and hybrid: pieces never span files, so each piece is read once and
+ * feeds both its merkle leaves and (hybrid) its SHA-1.  Reads are whole
+ * multiples of 16 KiB but for a file's tail, so leaves never straddle. */
+static int hash_batch_v2(struct creator_job *j)
+{
+    static const uint8_t zero[MERKLE_BLOCK];
+    static const uint8_t zhash[MERKLE_HASH];
+    bool hybrid = j->task->format == CREATOR_HYBRID;
+    int64_t pl = j->piece_len, budget = CR_BATCH_BYTES;
+    while (j->next_piece < j->num_pieces && budget > 0) {
+        if (atomic_load(&j->cancel))
+            return job_fail(j, -ECANCELED, "Operation aborted");
+        struct cr_file *f = current_file(j);
+        if (!f)
+            return j->rc;
+        uint32_t i = j->next_piece;
+        int64_t left = f->size - j->cur_off < pl ? f->size - j->cur_off : pl, in_piece = left;
+        size_t nleaves = 0;
+        if (hybrid && EVP_DigestInit_ex(j->md, EVP_sha1(), NULL) != 1)
+            return job_fail(j, -EIO, "SHA-1 unavailable");
+        while (left > 0) {
+            size_t want = (size_t)(left < CR_READ_CHUNK ? left : CR_READ_CHUNK);
+            int rc = read_exact(j, f, want, j->cur_off);
+            if (rc)
+                return rc;
+            if (merkle_leaves(j->rbuf, want, j->leaves + nleaves * MERKLE_HASH) != 0)
+                return job_fail(j, -EIO, "SHA-256 unavailable");
+            nleaves += merkle_blocks((int64_t)want);
+            if (hybrid)
+                EVP_DigestUpdate(j->md, j->rbuf, want);
+            j->cur_off += (int64_t)want;
+            left -= (int64_t)want;
+            budget -= (int64_t)want;
+        }
+        if (hybrid) {
+            for (int64_t z = pad_follows(j, j->cur_file) ? pl - in_piece : 0; z > 0; z -= MERKLE_BLOCK)
+                EVP_DigestUpdate(j->md, zero, (size_t)(z < MERKLE_BLOCK ? z : MERKLE_BLOCK));
+            EVP_DigestFinal_ex(j->md, j->hashes + (size_t)i * 20, NULL);
+        }
+        /* a file of one piece: its tree is only as wide as its blocks */
+        size_t width = f->size <= pl ? merkle_width(nleaves) : (size_t)(pl / MERKLE_BLOCK);
+        uint8_t *node = j->layer + (size_t)i * MERKLE_HASH;
+        if (merkle_root(j->leaves, nleaves, width, zhash, node) != 0)
+            return job_fail(j, -ENOMEM, "out of memory");
+        j->next_piece++;
+        if (j->cur_off < f->size)
+            continue;
+        size_t n = j->next_piece - f->first_piece;
+        if (merkle_file_root(j->layer + (size_t)f->first_piece * MERKLE_HASH, n, pl, f->root) != 0)
+            return job_fail(j, -ENOMEM, "out of memory");
     }
     return 0;
 }
@@ -468,34 +592,138 @@ static int put_url_seeds(struct buf *b, const struct creator_task *t)
     return rc;
 }
 
+/* Component k of a '/'-separated path (its length in *len), or NULL. */
+static const char *component(const char *path, size_t k, size_t *len)
+{
+    for (; k > 0; k--) {
+        path = strchr(path, '/');
+        if (!path)
+            return NULL;
+        path++;
+    }
+    *len = strcspn(path, "/");
+    return path;
+}
+
+static int put_tree_file(struct buf *b, const struct cr_file *f)
+{
+    int rc = benc_put_dict(b) || benc_put_str(b, "", 0) || benc_put_dict(b) ||
+             benc_put_cstr(b, "length") || benc_put_int(b, f->size);
+    if (rc == 0 && f->size > 0)
+        rc = benc_put_cstr(b, "pieces root") || benc_put_str(b, f->root, MERKLE_HASH);
+    return rc || benc_put_end(b) || benc_put_end(b) ? -ENOMEM : 0;
+}
+
+/* The file tree of files[lo, hi), which share their first `depth`
+ * components; sorted by tree_cmp, so every key's files are contiguous. */
+static int put_tree(struct buf *b, const struct creator_job *j, size_t lo, size_t hi, size_t depth)
+{
+    int rc = benc_put_dict(b);
+    for (size_t i = lo; rc == 0 && i < hi;) {
+        size_t len, len2;
+        const char *key = component(j->files[i].path, depth, &len);
+        size_t e = i + 1;
+        while (e < hi) {
+            const char *k2 = component(j->files[e].path, depth, &len2);
+            if (len2 != len || memcmp(k2, key, len) != 0)
+                break;
+            e++;
+        }
+        rc = benc_put_str(b, key, len);
+        if (rc == 0)
+            rc = key[len] ? put_tree(b, j, i, e, depth + 1) : put_tree_file(b, &j->files[i]);
+        i = e;
+    }
+    return rc ? rc : benc_put_end(b);
+}
+
+/* A hybrid's v1 list: the same files, each but the last followed by a pad
+ * file up to the next piece boundary (BEP47). */
+static int put_v1_files(struct buf *b, const struct creator_job *j)
+{
+    int rc = benc_put_cstr(b, "files") || benc_put_list(b) ? -ENOMEM : 0;
+    bool hybrid = j->task->format == CREATOR_HYBRID;
+    for (size_t i = 0; rc == 0 && i < j->num_files; i++) {
+        rc = benc_put_dict(b) || benc_put_cstr(b, "length") || benc_put_int(b, j->files[i].size) ||
+             benc_put_cstr(b, "path") ? -ENOMEM : 0;
+        if (rc == 0)
+            rc = put_path(b, j->files[i].path);
+        if (rc == 0)
+            rc = benc_put_end(b);
+        if (rc == 0 && hybrid && pad_follows(j, i)) {
+            int64_t pad = j->piece_len - j->files[i].size % j->piece_len;
+            char n[24];
+            snprintf(n, sizeof(n), "%lld", (long long)pad);
+            rc = benc_put_dict(b) || benc_put_cstr(b, "attr") || benc_put_cstr(b, "p") ||
+                 benc_put_cstr(b, "length") || benc_put_int(b, pad) || benc_put_cstr(b, "path") ||
+                 benc_put_list(b) || benc_put_cstr(b, ".pad") || benc_put_cstr(b, n) ||
+                 benc_put_end(b) || benc_put_end(b) ? -ENOMEM : 0;
+        }
+    }
+    return rc ? rc : benc_put_end(b);
+}
+
 static int put_info(struct buf *b, const struct creator_job *j)
 {
     const struct creator_task *t = j->task;
+    bool v1 = t->format != CREATOR_V2, v2 = t->format != CREATOR_V1;
     int rc = benc_put_dict(b);
-    if (rc == 0 && j->multi) {
-        rc = benc_put_cstr(b, "files") || benc_put_list(b) ? -ENOMEM : 0;
-        for (size_t i = 0; rc == 0 && i < j->num_files; i++) {
-            rc = benc_put_dict(b) || benc_put_cstr(b, "length") || benc_put_int(b, j->files[i].size) ||
-                 benc_put_cstr(b, "path") ? -ENOMEM : 0;
-            if (rc == 0)
-                rc = put_path(b, j->files[i].path);
-            if (rc == 0)
-                rc = benc_put_end(b);
-        }
-        if (rc == 0)
-            rc = benc_put_end(b);
-    } else if (rc == 0) {
+    if (rc == 0 && v2) {
+        rc = benc_put_cstr(b, "file tree");
+        if (rc == 0 && j->multi)
+            rc = put_tree(b, j, 0, j->num_files, 0);
+        else if (rc == 0)   /* one file: the tree is its name */
+            rc = benc_put_dict(b) || benc_put_cstr(b, j->name) || put_tree_file(b, &j->files[0]) ||
+                 benc_put_end(b) ? -ENOMEM : 0;
+    }
+    if (rc == 0 && v1 && j->multi) {
+        rc = put_v1_files(b, j);
+    } else if (rc == 0 && v1) {
         rc = benc_put_cstr(b, "length") || benc_put_int(b, j->total) ? -ENOMEM : 0;
     }
+    if (rc == 0 && v2)
+        rc = benc_put_cstr(b, "meta version") || benc_put_int(b, 2) ? -ENOMEM : 0;
     if (rc == 0)
         rc = benc_put_cstr(b, "name") || benc_put_cstr(b, j->name) ||
-             benc_put_cstr(b, "piece length") || benc_put_int(b, j->piece_len) ||
-             benc_put_cstr(b, "pieces") || benc_put_str(b, j->hashes, (size_t)j->num_pieces * 20)
+             benc_put_cstr(b, "piece length") || benc_put_int(b, j->piece_len) ? -ENOMEM : 0;
+    if (rc == 0 && v1)
+        rc = benc_put_cstr(b, "pieces") || benc_put_str(b, j->hashes, (size_t)j->num_pieces * 20)
              ? -ENOMEM : 0;
     if (rc == 0 && t->is_private)
         rc = benc_put_cstr(b, "private") || benc_put_int(b, 1) ? -ENOMEM : 0;
     if (rc == 0 && t->source && *t->source)
         rc = benc_put_cstr(b, "source") || benc_put_cstr(b, t->source) ? -ENOMEM : 0;
+    return rc ? rc : benc_put_end(b);
+}
+
+static int cmp_root(const void *a, const void *b)
+{
+    return memcmp((*(const struct cr_file *const *)a)->root, (*(const struct cr_file *const *)b)->root,
+                  MERKLE_HASH);
+}
+
+/* `piece layers`: keyed by pieces root (sorted, equal files once), only for
+ * files of more than one piece. */
+static int put_piece_layers(struct buf *b, const struct creator_job *j)
+{
+    const struct cr_file **v = malloc((j->num_files ? j->num_files : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < j->num_files; i++)
+        if (j->files[i].size > j->piece_len)
+            v[n++] = &j->files[i];
+    qsort(v, n, sizeof(*v), cmp_root);
+    int rc = benc_put_cstr(b, "piece layers") || benc_put_dict(b) ? -ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (i > 0 && memcmp(v[i]->root, v[i - 1]->root, MERKLE_HASH) == 0)
+            continue;
+        int64_t np = v[i]->size / j->piece_len + (v[i]->size % j->piece_len != 0);
+        rc = benc_put_str(b, v[i]->root, MERKLE_HASH) ||
+             benc_put_str(b, j->layer + (size_t)v[i]->first_piece * MERKLE_HASH,
+                          (size_t)np * MERKLE_HASH) ? -ENOMEM : 0;
+    }
+    free(v);
     return rc ? rc : benc_put_end(b);
 }
 
@@ -516,6 +744,8 @@ static int build(struct creator_job *j)
     if (rc == 0)
         rc = put_info(&b, j);
     size_t info_end = buf_size(&b);
+    if (rc == 0 && t->format != CREATOR_V1)
+        rc = put_piece_layers(&b, j);
     if (rc == 0)
         rc = put_url_seeds(&b, t);
     if (rc == 0)
@@ -524,9 +754,10 @@ static int build(struct creator_job *j)
         buf_free(&b);
         return job_fail(j, -ENOMEM, "out of memory");
     }
-    uint8_t ih[20];
-    unsigned ihlen = 0;
-    EVP_Digest(buf_head(&b) + info_start, info_end - info_start, ih, &ihlen, EVP_sha1(), NULL);
+    /* a v2-only torrent is known by its SHA-256 cut to 20 bytes (BEP52) */
+    uint8_t ih[32];
+    EVP_Digest(buf_head(&b) + info_start, info_end - info_start, ih, NULL,
+               t->format == CREATOR_V2 ? EVP_sha256() : EVP_sha1(), NULL);
     hex_encode(ih, 20, j->info_hash_hex);
     j->out = buf_steal(&b, &j->out_len);   /* a copy: b still owns its block */
     buf_free(&b);
@@ -582,7 +813,8 @@ static void job_work(uv_work_t *req)
             j->phase = CR_HASH;
         return;
     }
-    if (hash_batch(j) != 0 || j->next_piece < j->num_pieces)
+    int rc = j->task->format == CREATOR_V1 ? hash_batch(j) : hash_batch_v2(j);
+    if (rc != 0 || j->next_piece < j->num_pieces)
         return;
     if (j->fd >= 0) {
         close(j->fd);
@@ -608,6 +840,8 @@ static void job_free(struct creator_job *j)
     free(j->root_real);
     free(j->name);
     free(j->hashes);
+    free(j->layer);
+    free(j->leaves);
     free(j->rbuf);
     EVP_MD_CTX_free(j->md);
     free(j->out);
@@ -781,10 +1015,6 @@ static void task_start(struct creator *c, struct creator_task *t)
     t->status = CREATOR_RUNNING;
     t->time_started = now_s();
     t->progress = 0;
-    if (t->format != CREATOR_V1) {
-        task_finish(c, t, "BitTorrent v2 is not supported yet");
-        return;
-    }
     struct creator_job *j = calloc(1, sizeof(*j));
     if (!j) {
         task_finish(c, t, "out of memory");

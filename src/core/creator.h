@@ -9,12 +9,16 @@
  *   loop thread sees progress between batches), then build the bencoded
  *   bytes and write torrentFilePath.  At most one task runs at a time
  *   (qBittorrent's creation pool has one thread); the others wait, Queued.
- * - Only v1 torrents are made.  Formats v2 and hybrid fail the task with
- *   "BitTorrent v2 is not supported yet".  Callers decide the default format
- *   (the WebUI adapter treats an absent format as v1, where qBittorrent 5
- *   defaults to hybrid).
+ * - Formats v1, v2 and hybrid (BEP52).  v2 and hybrid need a power-of-two
+ *   piece size; their files are ordered as the file tree's keys (byte-wise,
+ *   component by component) and each starts on a piece boundary: a hybrid's
+ *   v1 list has a BEP47 pad file after every file but the last.  Pieces
+ *   never span files then, so one read of a piece feeds both its SHA-256
+ *   leaves and its SHA-1.  v1 torrents have no pad files (qBittorrent 5 with
+ *   libtorrent 2.0 ignores optimizeAlignment for them too).  Callers decide
+ *   the default format (the WebUI adapter: hybrid, as qBittorrent 5).
  * - Layout as qBittorrent builds it: a file source is a single-file torrent;
- *   a directory source has its name as the root folder and its files ordered
+ *   a directory source has its name as the root folder and (v1) its files ordered
  *   directory by directory (directories in natural, case-insensitive order,
  *   then the files within each).  Dot files are included.  Symbolic links are
  *   followed only when they point to a regular file inside the source tree;
@@ -55,7 +59,7 @@ struct creator_params {
     const char *torrent_file_path;    /* NULL or "" = keep the result in memory only */
     enum creator_format format;
     int64_t piece_size;               /* 0 = auto; else a multiple of 16 KiB up to 256 MiB */
-    bool optimize_alignment;          /* v1 padding options: kept and reported only */
+    bool optimize_alignment;          /* v1 padding options: kept and reported only (see above) */
     int64_t padded_file_size_limit;
     bool is_private;
     bool start_seeding;
@@ -108,7 +112,7 @@ void creator_free(struct creator *c);
 /* Queues a task (copying p) and starts it when nothing else runs.  Returns
  * 0, -EBUSY (CREATOR_MAX_TASKS unfinished tasks: "Too many active tasks"),
  * -EINVAL (no params) or -ENOMEM.  Bad parameters (missing source, bad piece
- * size, v2) are not refused here: the task fails with a message, as in
+ * size) are not refused here: the task fails with a message, as in
  * qBittorrent. */
 int creator_add(struct creator *c, const struct creator_params *p, struct creator_task **out);
 

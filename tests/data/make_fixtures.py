@@ -37,6 +37,31 @@ def pieces(data):
     return b"".join(hashlib.sha1(data[i:i + PL]).digest() for i in range(0, len(data), PL))
 
 
+def merkle(nodes, width, pad):
+    nodes = nodes + [pad] * (width - len(nodes))
+    while len(nodes) > 1:
+        nodes = [hashlib.sha256(nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes), 2)]
+        pad = hashlib.sha256(pad + pad).digest()
+    return nodes[0]
+
+
+def pow2(n):
+    w = 1
+    while w < n:
+        w *= 2
+    return w
+
+
+def v2_hashes(data):
+    """BEP52 (pieces root, piece layer or None) of one file's data."""
+    leaves = [hashlib.sha256(data[i:i + 16384]).digest() for i in range(0, len(data), 16384)]
+    per = PL // 16384
+    if len(data) <= PL:
+        return merkle(leaves, pow2(len(leaves)), bytes(32)), None
+    layer = [merkle(leaves[i:i + per], per, bytes(32)) for i in range(0, len(leaves), per)]
+    return merkle(layer, pow2(len(layer)), merkle([], per, bytes(32))), b"".join(layer)
+
+
 def write(name, meta):
     raw = benc(meta)
     with open(os.path.join(HERE, name), "wb") as f:
@@ -108,22 +133,30 @@ def main():
         ]),
     })
 
-    # BEP52 hybrid: v1 fields plus meta version 2 and a file tree.
-    hdata = content(20000, 3)
-    hroot = hashlib.sha256(hdata).digest()
+    # BEP52 hybrid: v1 files with a pad file, the same files in a file tree,
+    # piece layers for the file of more than one piece.
+    ha, hc = content(20000, 3), content(5, 4)
+    ra, la = v2_hashes(ha)
+    rc, _ = v2_hashes(hc)
+    hpad = 2 * PL - len(ha)
+    tree = {"a.bin": {"": {"length": len(ha), "pieces root": ra}},
+            "b": {"c.txt": {"": {"length": len(hc), "pieces root": rc}},
+                  "empty": {"": {"length": 0}}}}
     write("hybrid.torrent", {
         "announce": "http://127.0.0.1:6969/announce",
-        "piece layers": {hroot: hashlib.sha256(b"layer").digest() * 2},
-        "info": {"name": "hybrid.bin", "length": len(hdata), "piece length": PL,
-                 "pieces": pieces(hdata), "meta version": 2,
-                 "file tree": {"hybrid.bin": {"": {"length": len(hdata), "pieces root": hroot}}}},
+        "piece layers": {ra: la},
+        "info": {"name": "hybrid", "piece length": PL, "meta version": 2, "file tree": tree,
+                 "pieces": pieces(ha + bytes(hpad) + hc),
+                 "files": [{"length": len(ha), "path": ["a.bin"]},
+                           {"length": hpad, "path": [".pad", str(hpad)], "attr": "p"},
+                           {"length": len(hc), "path": ["b", "c.txt"]},
+                           {"length": 0, "path": ["b", "empty"]}]},
     })
 
     write("v2only.torrent", {
         "announce": "http://127.0.0.1:6969/announce",
-        "piece layers": {hroot: hashlib.sha256(b"layer").digest() * 2},
-        "info": {"name": "v2.bin", "piece length": PL, "meta version": 2,
-                 "file tree": {"v2.bin": {"": {"length": len(hdata), "pieces root": hroot}}}},
+        "piece layers": {ra: la},
+        "info": {"name": "v2", "piece length": PL, "meta version": 2, "file tree": tree},
     })
 
     write("hostile.torrent", {

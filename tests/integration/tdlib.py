@@ -339,7 +339,7 @@ def torrent_files(tbytes):
     if b"files" not in info:
         return [(name, info[b"length"])]
     return [(os.path.join(name, *[c.decode() for c in f[b"path"]]), f[b"length"])
-            for f in info[b"files"]]
+            for f in info[b"files"] if b"p" not in f.get(b"attr", b"")]   # BEP47 pads: not on disk
 
 
 def make_torrent(info, announce=None):

@@ -14,9 +14,11 @@ QT_DATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2} \d\d
 TC = "/api/v2/torrentcreator/"
 
 
-def make_payload(root):
-    files = [("b.bin", 3 * 1024 * 1024 + 5), ("a.txt", 777), ("empty", 0),
-             ("sub/deep/c.dat", 2 * 1024 * 1024 + 1), ("sub/d", 4096)]
+PAYLOAD = [("b.bin", 3 * 1024 * 1024 + 5), ("a.txt", 777), ("empty", 0),
+           ("sub/deep/c.dat", 2 * 1024 * 1024 + 1), ("sub/d", 4096)]
+
+
+def make_payload(root, files=PAYLOAD):
     for rel, size in files:
         p = os.path.join(root, rel)
         if size:
@@ -112,11 +114,16 @@ def test_creator_endpoints(procs, workdir):
     # startSeeding defaults to false when a torrentFilePath is given
     assert td.info() == []
 
-    # v2 / hybrid cannot be made: the task fails, its file is a 409
-    r = add_task(td, sourcePath=src, format="hybrid")
+    # no format: hybrid (qBittorrent 5's default); v2 needs a power-of-two piece size
+    r = add_task(td, sourcePath=src, startSeeding="false")
+    st = wait_finished(td, r.json()["taskID"])
+    assert st["status"] == "Finished" and st["format"] == "hybrid", st
+    info = bdecode(td.req("GET", TC + "torrentFile", params={"taskID": st["taskID"]}).content)[b"info"]
+    assert info[b"meta version"] == 2 and b"pieces" in info and b"file tree" in info
+    r = add_task(td, sourcePath=src, format="hybrid", pieceSize=str(3 * 16384))
     bad = wait_finished(td, r.json()["taskID"])
     assert bad["status"] == "Failed"
-    assert "BitTorrent v2 is not supported yet" in bad["errorMessage"]
+    assert "power of two" in bad["errorMessage"], bad
     r = td.req("GET", TC + "torrentFile", ok=(409,), params={"taskID": bad["taskID"]})
     assert r.text == "Torrent creation failed."
     missing = wait_finished(td, add_task(td, sourcePath=os.path.join(data, "nope")).json()["taskID"])

@@ -22,6 +22,8 @@
 #include "core/creator.h"
 #include "util/log.h"
 
+#include "merkle_ref.h"
+
 static char g_root[256];
 
 static void write_file(const char *rel, size_t size, unsigned seed)
@@ -163,6 +165,11 @@ static void verify_pieces(const struct bt_metainfo *mi, const char *base)
     for (size_t i = 0; i < mi->num_files; i++) {
         char p[1024];
         snprintf(p, sizeof(p), "%s/%s", base, mi->files[i].path);
+        if (mi->files[i].pad) {          /* BEP47: zeros, never on disk */
+            memset(all + off, 0, (size_t)mi->files[i].length);
+            off += (size_t)mi->files[i].length;
+            continue;
+        }
         size_t n;
         uint8_t *d = read_all(p, &n);
         assert_int_equal(n, (size_t)mi->files[i].length);
@@ -259,6 +266,117 @@ static void test_single_file_and_output(void **state)
     run_close(&r);
 }
 
+static const struct benc *dget(const struct benc *d, const char *k);
+
+static void naive_root(const uint8_t *d, size_t len, size_t min_leaves, uint8_t out[32])
+{
+    assert_int_equal(merkle_ref_root(d, len, min_leaves, out), 0);
+}
+
+/* Every pieces root and piece-layer node recomputed from the files. */
+static void verify_v2(const struct bt_metainfo *mi, const char *base)
+{
+    assert_non_null(mi->piece_layers);
+    size_t pl = (size_t)mi->piece_length;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0)
+            continue;
+        assert_int_equal(f->offset % mi->piece_length, 0);
+        char p[1024];
+        snprintf(p, sizeof(p), "%s/%s", base, f->path);
+        size_t n;
+        uint8_t *d = read_all(p, &n), root[32];
+        naive_root(d, n, 1, root);
+        assert_memory_equal(f->pieces_root, root, 32);
+        for (size_t off = 0; off < n; off += pl) {
+            if (n <= pl)
+                memcpy(root, f->pieces_root, 32);
+            else
+                naive_root(d + off, n - off < pl ? n - off : pl, pl / 16384, root);
+            assert_memory_equal(mi->piece_layers + ((size_t)f->offset + off) / pl * 32, root, 32);
+        }
+        free(d);
+    }
+}
+
+static void test_v2_and_hybrid(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r);
+    char *src = path_of("src"), *single = path_of("single.iso");
+    struct creator_params p = {.source_path = src, .piece_size = 32768, .format = CREATOR_HYBRID};
+    struct creator_task *t = create(&r, &p);
+    assert_null(t->error);
+    struct bt_metainfo *mi;
+    char err[256];
+    if (bt_metainfo_parse(t->torrent, t->torrent_len, &mi, err, sizeof(err)) != 0)
+        fail_msg("hybrid: %s", err);
+    assert_true(mi->hybrid);
+    assert_string_equal(mi->info_hash_hex, t->info_hash_hex);
+    uint8_t h[32];
+    EVP_Digest(mi->info_raw, mi->info_len, h, NULL, EVP_sha256(), NULL);
+    assert_memory_equal(mi->info_hash_v2, h, 32);
+    /* file tree order (byte-wise by component), a pad after each unaligned file but the last */
+    static const char *want[] = {
+        "src/.hidden", "P", "src/Sub2/y", "P", "src/a10.bin", "P", "src/a9.bin", "P", "src/b.txt", "P",
+        "src/empty1", "src/link_in", "P", "src/sub/deep/x.dat", "P", "src/sub/empty2",
+    };
+    assert_int_equal(mi->num_files, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < mi->num_files; i++) {
+        assert_int_equal(mi->files[i].pad, want[i][0] == 'P');
+        if (!mi->files[i].pad)
+            assert_string_equal(mi->files[i].path, want[i]);
+    }
+    verify_pieces(mi, g_root);
+    verify_v2(mi, g_root);
+
+    /* v2-only from the same source: the same file tree and piece layers */
+    p.format = CREATOR_V2;
+    struct creator_task *t2 = create(&r, &p);
+    assert_null(t2->error);
+    struct benc_doc *d1, *d2;
+    assert_int_equal(benc_parse(t->torrent, t->torrent_len, NULL, 0, &d1, NULL, err, sizeof(err)), 0);
+    assert_int_equal(benc_parse(t2->torrent, t2->torrent_len, NULL, 0, &d2, NULL, err, sizeof(err)), 0);
+    assert_false(benc_doc_unsorted(d2));
+    const struct benc *i1 = dget(benc_root(d1), "info"), *i2 = dget(benc_root(d2), "info");
+    const struct benc *ft1 = dget(i1, "file tree"), *ft2 = dget(i2, "file tree");
+    assert_int_equal(ft1->raw_len, ft2->raw_len);
+    assert_memory_equal(ft1->raw, ft2->raw, ft1->raw_len);
+    const struct benc *pl1 = dget(benc_root(d1), "piece layers"), *pl2 = dget(benc_root(d2), "piece layers");
+    assert_int_equal(pl1->n, 2 * 4);   /* a10, a9, b.txt = link_in (once), x.dat */
+    assert_int_equal(pl1->raw_len, pl2->raw_len);
+    assert_memory_equal(pl1->raw, pl2->raw, pl1->raw_len);
+    assert_null(benc_dict_get(i2, "pieces"));
+    assert_null(benc_dict_get(i2, "files"));
+    assert_int_equal(dget(i2, "meta version")->i, 2);
+    EVP_Digest(i2->raw, i2->raw_len, h, NULL, EVP_sha256(), NULL);
+    char hex[41];
+    for (int k = 0; k < 20; k++)
+        snprintf(hex + 2 * k, 3, "%02x", h[k]);
+    assert_string_equal(t2->info_hash_hex, hex);
+    benc_doc_free(d1);
+    benc_doc_free(d2);
+    bt_metainfo_free(mi);
+
+    /* one file of many pieces, automatic piece size */
+    p.source_path = single;
+    p.piece_size = 0;
+    p.format = CREATOR_HYBRID;
+    t = create(&r, &p);
+    assert_null(t->error);
+    assert_int_equal(bt_metainfo_parse(t->torrent, t->torrent_len, &mi, err, sizeof(err)), 0);
+    assert_false(mi->multi_file);
+    assert_int_equal(mi->num_pieces, 62);
+    verify_pieces(mi, g_root);
+    verify_v2(mi, g_root);
+    bt_metainfo_free(mi);
+    free(src);
+    free(single);
+    run_close(&r);
+}
+
 static const struct benc *dget(const struct benc *d, const char *k)
 {
     const struct benc *v = benc_dict_get(d, k);
@@ -349,11 +467,12 @@ static void test_failures(void **state)
     run_init(&r);
     char *src = path_of("src"), *missing = path_of("missing"), *nothing = path_of("nothing"),
          *zeros = path_of("zeros"), *badout = path_of("no/such/dir/x.torrent");
-    struct creator_params p = {.source_path = src, .format = CREATOR_V2};
-    expect_failure(&r, &p, "BitTorrent v2 is not supported yet");
-    p.format = CREATOR_HYBRID;
-    expect_failure(&r, &p, "BitTorrent v2 is not supported yet");
+    struct creator_params p = {.source_path = src, .format = CREATOR_HYBRID, .piece_size = 49152};
+    expect_failure(&r, &p, "power of two");
+    p.format = CREATOR_V2;
+    expect_failure(&r, &p, "power of two");
     p.format = CREATOR_V1;
+    p.piece_size = 0;
     p.source_path = missing;
     expect_failure(&r, &p, "No such file");
     p.source_path = "relative/path";
@@ -504,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_directory),
         cmocka_unit_test(test_single_file_and_output),
         cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_v2_and_hybrid),
         cmocka_unit_test(test_failures),
         cmocka_unit_test(test_queue_limits_delete),
         cmocka_unit_test(test_auto_piece_size),

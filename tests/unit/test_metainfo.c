@@ -202,10 +202,36 @@ static void pad_files(void **state)
 static void hybrid_and_v2(void **state)
 {
     (void)state;
+    /* values from python3-libtorrent's info_hashes() for the fixture */
     struct bt_metainfo *mi = load_ok("hybrid.torrent");
     assert_true(mi->hybrid);
-    assert_string_equal(mi->info_hash_hex, "7698d0ba154fddb5e6eb6be9fcd6105dc393ae18");
-    assert_int_equal(mi->num_pieces, 2);
+    assert_true(mi->v2);
+    assert_string_equal(mi->info_hash_hex, "8ac149ba6dc0a5c23f72ec58b95adefb4b08d34f");
+    assert_string_equal(mi->info_hash_v2_hex,
+                        "a20ac463f0dce198567851c1a71f5bfbfb8695a82860fc0ca794286e94b17f82");
+    uint8_t want[32];
+    SHA256(mi->info_raw, mi->info_len, want);
+    assert_memory_equal(mi->info_hash_v2, want, 32);
+    assert_int_equal(mi->num_pieces, 3);
+    assert_int_equal(mi->num_files, 4);
+    assert_string_equal(mi->files[0].path, "hybrid/a.bin");
+    assert_true(mi->files[1].pad);
+    assert_string_equal(mi->files[2].path, "hybrid/b/c.txt");
+    assert_int_equal(mi->files[2].offset, 32768);
+    /* c.txt fits in one block: its pieces root is the SHA-256 of its data, and
+     * it stands for piece 2 in the piece layers */
+    uint8_t c[5];
+    for (int i = 0; i < 5; i++)
+        c[i] = (uint8_t)(i * 7 + 4);
+    SHA256(c, 5, want);
+    assert_memory_equal(mi->files[2].pieces_root, want, 32);
+    assert_non_null(mi->piece_layers);
+    assert_memory_equal(mi->piece_layers + 2 * 32, want, 32);
+    /* a.bin's two layer entries hash to its root (20000 bytes: 2 pieces) */
+    uint8_t pair[64], root[32];
+    memcpy(pair, mi->piece_layers, 64);
+    SHA256(pair, 64, root);
+    assert_memory_equal(root, mi->files[0].pieces_root, 32);
     bt_metainfo_free(mi);
 
     size_t len;
@@ -215,6 +241,15 @@ static void hybrid_and_v2(void **state)
     assert_int_equal(bt_metainfo_parse(p, len, &mi, err, sizeof err), -ENOTSUP);
     assert_null(mi);
     assert_non_null(strstr(err, "v2"));
+
+    /* a piece layer that does not hash to its root */
+    const char *pl = memmem(p, len, "12:piece layers", 15);
+    assert_non_null(pl);
+    const char *layer = memmem(pl, len - (size_t)((const uint8_t *)pl - p), "64:", 3);
+    assert_non_null(layer);
+    p[(const uint8_t *)layer - p + 3 + 40] ^= 1;
+    assert_int_equal(bt_metainfo_parse(p, len, &mi, err, sizeof err), -EPROTO);
+    assert_non_null(strstr(err, "piece layer"));
     free(p);
 }
 
@@ -318,8 +353,9 @@ static void malformed(void **state)
     expect_bad("", "4:name1:x6:lengthi9223372036854775807e" PL16K, 1, -EPROTO);
     /* Future meta versions. */
     expect_bad("", "12:meta versioni3e4:name1:x6:lengthi1e" PL16K, 1, -ENOTSUP);
-    expect_bad("", "12:meta versioni2e4:name1:x" PL16K "9:file treede", -1, -ENOTSUP);
-    expect_bad("", "4:name1:x9:file treede" PL16K, -1, -ENOTSUP);
+    /* v2 without files; a file tree without meta version 2 is not v2 (no pieces) */
+    expect_bad("", "12:meta versioni2e4:name1:x" PL16K "9:file treede", -1, -EPROTO);
+    expect_bad("", "4:name1:x9:file treede" PL16K, -1, -EPROTO);
 
     /* Not torrents at all. */
     const char *junk[] = {"", "le", "i1e", "d4:infoi1ee", "d8:announce3:urle", "d4:infod", "garbage"};
@@ -329,6 +365,76 @@ static void malformed(void **state)
         assert_int_equal(rc, -EPROTO);
         assert_null(mi);
     }
+}
+
+#define ROOT "11:pieces root32:RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRR"
+#define FILE5 "d0:d6:lengthi5e" ROOT "ee"
+#define V2 "12:meta versioni2e4:name1:x" PL16K
+
+static void v2_file_trees(void **state)
+{
+    (void)state;
+    /* well formed, refused only for being v2-only */
+    expect_bad("", V2 "9:file treed1:a" FILE5 "1:bd1:c" FILE5 "ee", -1, -ENOTSUP);
+    /* bad pieces roots, lengths and entries */
+    expect_bad("", V2 "9:file treed1:ad0:d6:lengthi5e11:pieces root31:RRRRRRRRRRRRRRRRRRRRRRRRRRRRRRRee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:ad0:d6:lengthi5eee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:ad0:d6:lengthi-5e" ROOT "eee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:ad0:d" ROOT "eee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:ad0:d6:lengthi5e" ROOT "e1:xi1eee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:ai1ee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treedde", -1, -EPROTO);
+    /* path traversal and separators in keys */
+    expect_bad("", V2 "9:file treed2:.." FILE5 "e", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed2:..d1:a" FILE5 "ee", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed1:." FILE5 "e", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed3:a/b" FILE5 "e", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed3:a\\b" FILE5 "e", -1, -EPROTO);
+    expect_bad("", V2 "9:file treed0:" FILE5 "e", -1, -EPROTO);
+    /* piece length not a power of two */
+    expect_bad("", "12:meta versioni2e4:name1:x12:piece lengthi49152e9:file treed1:a" FILE5 "e", -1, -EPROTO);
+    /* a file of 3 pieces needs its piece layer */
+    expect_bad("", V2 "9:file treed1:ad0:d6:lengthi40000e" ROOT "eee", -1, -EPROTO);
+
+    /* nesting: 60 levels are fine, 70 are refused */
+    for (int depth = 60; depth <= 70; depth += 10) {
+        struct buf b = BUF_INIT;
+        buf_append_str(&b, V2 "9:file tree");
+        for (int i = 0; i < depth; i++)
+            buf_append_str(&b, "d1:d");
+        buf_append_str(&b, "d1:f" FILE5 "e");
+        for (int i = 0; i < depth; i++)
+            buf_append_str(&b, "e");
+        char *info = strndup((const char *)buf_head(&b), buf_size(&b));
+        expect_bad("", info, -1, depth == 60 ? -ENOTSUP : -EPROTO);
+        free(info);
+        buf_free(&b);
+    }
+
+    /* hybrid: v1 and v2 must agree */
+    struct bt_metainfo *mi;
+    char err[256] = "";
+    const char *hyb = V2 "6:lengthi40000e9:file treed1:xd0:d6:lengthi40000e" ROOT "eee";
+    assert_int_equal(parse_raw("", hyb, 3, &mi, err, sizeof err), 0);
+    assert_true(mi->hybrid && mi->v2);
+    assert_null(mi->piece_layers);           /* no piece layers: still usable as v1 */
+    assert_int_equal(strlen(mi->info_hash_v2_hex), 64);
+    bt_metainfo_free(mi);
+    expect_bad("", V2 "6:lengthi40000e9:file treed1:xd0:d6:lengthi40001e" ROOT "eee", 3, -EPROTO);
+    expect_bad("", V2 "6:lengthi40000e9:file treed1:x" FILE5 "1:y" FILE5 "e", 3, -EPROTO);
+    /* multi-file hybrid without the pad file: b does not start on a piece boundary */
+    expect_bad("", V2 "5:filesld6:lengthi5e4:pathl1:aeed6:lengthi5e4:pathl1:beee"
+                   "9:file treed1:a" FILE5 "1:b" FILE5 "e", 1, -EPROTO);
+    /* with it, fine */
+    assert_int_equal(parse_raw("", V2 "5:filesld6:lengthi5e4:pathl1:aeed6:lengthi16379e4:attr1:p"
+                                   "4:pathl4:.pad5:16379eed6:lengthi5e4:pathl1:beee"
+                                   "9:file treed1:a" FILE5 "1:b" FILE5 "e", 2, &mi, err, sizeof err), 0);
+    assert_memory_equal(mi->piece_layers + 32, "RRRR", 4);
+    bt_metainfo_free(mi);
+    /* different names */
+    expect_bad("", V2 "5:filesld6:lengthi5e4:pathl1:aeed6:lengthi16379e4:attr1:p"
+                   "4:pathl4:.pad5:16379eed6:lengthi5e4:pathl1:beee"
+                   "9:file treed1:a" FILE5 "1:c" FILE5 "e", 2, -EPROTO);
 }
 
 static void trackers_and_text(void **state)
@@ -456,6 +562,7 @@ int main(void)
         cmocka_unit_test(private_flag),
         cmocka_unit_test(pad_files),
         cmocka_unit_test(hybrid_and_v2),
+        cmocka_unit_test(v2_file_trees),
         cmocka_unit_test(hostile_paths),
         cmocka_unit_test(malformed),
         cmocka_unit_test(trackers_and_text),

@@ -6,9 +6,9 @@
  * the requested size until the task finished and the chosen one after,
  * progress only while Running, errorMessage only when Failed.  Times are
  * QDateTime::toString() (Qt::TextDate, local time: "Wed Jan 8 14:03:05 2025").
- * Deliberate differences: an absent format means v1 (qBittorrent: hybrid,
- * which torrentd cannot make), and `source` is the source parameter
- * (qBittorrent 5.1 copies the comment into it).
+ * An absent format means hybrid, as in qBittorrent 5.  Deliberate
+ * difference: `source` is the source parameter (qBittorrent 5.1 copies the
+ * comment into it).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -137,8 +137,9 @@ static void h_add_task(struct web_req *r, void *ud)
     struct creator_params p = {
         .source_path = src,
         .torrent_file_path = out,
-        .format = !fmt || !*fmt || strcasecmp(fmt, "v1") == 0 ? CREATOR_V1
-                  : strcasecmp(fmt, "v2") == 0 ? CREATOR_V2 : CREATOR_HYBRID,
+        /* absent or unknown: hybrid, qBittorrent 5's default */
+        .format = fmt && strcasecmp(fmt, "v1") == 0   ? CREATOR_V1
+                  : fmt && strcasecmp(fmt, "v2") == 0 ? CREATOR_V2 : CREATOR_HYBRID,
         .piece_size = param_int(r, "pieceSize", 0),
         .optimize_alignment = web_req_bool(r, "optimizeAlignment", true),
         .padded_file_size_limit = param_int(r, "paddedFileSizeLimit", -1),

@@ -333,6 +333,18 @@ int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos)
     return ++*pos;
 }
 
+/* qBittorrent: a v2-only torrent has no v1 hash (its `hash` is the v2 hash
+ * cut to 40 digits); v1 torrents and magnets without metadata have no v2. */
+static const char *infohash_v1(const struct torrent *t)
+{
+    return t->mi && t->mi->v2 && !t->mi->hybrid ? "" : t->hex;
+}
+
+static const char *infohash_v2(const struct torrent *t)
+{
+    return t->mi && t->mi->v2 ? t->mi->info_hash_v2_hex : "";
+}
+
 json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority)
 {
     json_t *o = json_object();
@@ -348,8 +360,8 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
 
     if (with_hash)
         set(o, "hash", jstr(t->hex));
-    set(o, "infohash_v1", jstr(t->hex));
-    set(o, "infohash_v2", jstr(""));
+    set(o, "infohash_v1", jstr(infohash_v1(t)));
+    set(o, "infohash_v2", jstr(infohash_v2(t)));
     set(o, "name", jstr(torrent_name(t)));
     char *magnet = qbt_v2_magnet_uri(t);
     set(o, "magnet_uri", jstr(magnet));
@@ -437,8 +449,8 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
 
     set(o, "hash", jstr(t->hex));
     set(o, "name", jstr(torrent_name(t)));
-    set(o, "infohash_v1", jstr(t->hex));
-    set(o, "infohash_v2", jstr(""));
+    set(o, "infohash_v1", jstr(infohash_v1(t)));
+    set(o, "infohash_v2", jstr(infohash_v2(t)));
     set(o, "time_elapsed", jint(t->active_time));
     set(o, "seeding_time", jint(t->seeding_time));
     set(o, "eta", jint(torrent_eta(t)));
