@@ -197,6 +197,13 @@ def test_trackers(td, one):
         == (409, "Tracker not found")
     assert status(post(td, "editTracker", newUrl="http://127.0.0.1:9/t3", **e)) == (200, "")
     assert "http://127.0.0.1:9/t3" in urls() and "http://127.0.0.1:9/t1" not in urls()
+    # QUrl takes a reference without a scheme (qbittorrent-api's test_edit_tracker)
+    t3 = dict(hash=h, origUrl="http://127.0.0.1:9/t3")
+    assert status(post(td, "editTracker", newUrl="127.1.0.2", **t3)) == (200, "")
+    assert "127.1.0.2" in urls()
+    assert status(post(td, "editTracker", hash=h, origUrl="127.1.0.2", newUrl="http://[::1/x")) == \
+        (400, "New tracker URL is invalid")
+    assert status(post(td, "editTracker", hash=h, origUrl="127.1.0.2", newUrl="http://127.0.0.1:9/t3")) == (200, "")
 
     # urls are percent-decoded once more, like QUrl::fromPercentEncoding
     assert status(post(td, "removeTrackers", hash=h, urls="http%3A%2F%2F127.0.0.1%3A9%2Ft3|udp://127.0.0.1:9/t2"))\

@@ -530,7 +530,9 @@ static void h_add_trackers(struct web_req *r, void *ud)
 static bool url_valid(const char *u);
 
 /* qBittorrent parses the URL (QUrl): curl's parser catches the same
- * malformed hosts (e.g. an unclosed IPv6 bracket). */
+ * malformed hosts (e.g. an unclosed IPv6 bracket).  QUrl also takes a
+ * reference without a scheme ("127.1.0.2", qbittorrent-api's own test),
+ * so curl gets a default scheme for those. */
 static bool tracker_url_valid(const char *u)
 {
     if (!url_valid(u))
@@ -538,7 +540,7 @@ static bool tracker_url_valid(const char *u)
     CURLU *h = curl_url();
     if (!h)
         return false;
-    CURLUcode rc = curl_url_set(h, CURLUPART_URL, u, CURLU_NON_SUPPORT_SCHEME);
+    CURLUcode rc = curl_url_set(h, CURLUPART_URL, u, CURLU_NON_SUPPORT_SCHEME | CURLU_DEFAULT_SCHEME);
     curl_url_cleanup(h);
     return rc == CURLUE_OK;
 }
