@@ -91,7 +91,8 @@ def test_ban_peers_disconnects_and_logs(workdir, procs):
 
 def test_ban_peers_adds_to_banned_ips(workdir, procs):
     """qBittorrent's banIP appends the address to the banned_IPs preference
-    (sorted, no duplicates, saved); qbittorrent-api's test_ban_peers reads it."""
+    (sorted, no duplicates, saved); qbittorrent-api's test_ban_peers reads it.
+    Same results as qbittorrent-nox 4.5.2 for these calls (checked by hand)."""
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
     td.set_prefs({"banned_IPs": "10.0.0.9"})
     td.post("/api/v2/transfer/banPeers", peers="1.1.1.1:8080|[2001:DB8:0:0::7]:51413|not-an-ip:1|10.0.0.9:1")

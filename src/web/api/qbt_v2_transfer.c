@@ -154,22 +154,37 @@ static void on_bans_saved(void *ud, int rc)
     free(b);
 }
 
-/* old plus add, sorted, duplicates dropped, "\n"-joined: qBittorrent's
- * banIP appends to banned_IPs and sorts. */
+static bool listed(char **v, size_t n, const char *ip)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], ip) == 0)
+            return true;
+    return false;
+}
+
+/* qBittorrent's banIP: an address already in banned_IPs changes nothing;
+ * a new one is appended and the list sorted.  The new "\n"-joined list, or
+ * a copy of old when nothing is new; NULL without memory. */
 static char *banned_list_with(const char *old, char **add, size_t nadd)
 {
     size_t cap = nadd + 1, n = 0;
     for (const char *c = old; *c; c++)
         cap += *c == '\n';
     char *dup = strdup(old), **v = calloc(cap, sizeof(*v)), *save = NULL;
-    size_t len = 1;
+    size_t len = 1, n_old;
     char *out = NULL;
     if (!dup || !v)
         goto done;
     for (char *tok = strtok_r(dup, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
         v[n++] = tok;
+    n_old = n;
     for (size_t i = 0; i < nadd; i++)
-        v[n++] = add[i];
+        if (!listed(v, n, add[i]))
+            v[n++] = add[i];
+    if (n == n_old) {
+        out = strdup(old);
+        goto done;
+    }
     qsort(v, n, sizeof(*v), cmp_str);
     for (size_t i = 0; i < n; i++)
         len += strlen(v[i]) + 1;
@@ -178,9 +193,7 @@ static char *banned_list_with(const char *old, char **add, size_t nadd)
         goto done;
     out[0] = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i && strcmp(v[i], v[i - 1]) == 0)
-            continue;
-        if (out[0])
+        if (i)
             strcat(out, "\n");
         strcat(out, v[i]);
     }
