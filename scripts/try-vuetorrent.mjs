@@ -1,0 +1,167 @@
+// Browser half of scripts/try-vuetorrent.sh: drives VueTorrent in headless
+// Debian chromium (playwright-core from $PW_DIR) against torrentd at $VT_URL.
+// Logs in, checks the torrent list, opens a torrent's trackers/peers/content
+// tabs, adds a magnet, stops and starts it, saves a preference; records
+// console errors, page errors and every HTTP answer >= 400; screenshots go to
+// $VT_OUT. Exit status 0 when every check passed.
+import { createRequire } from 'node:module'
+import fs from 'node:fs'
+import path from 'node:path'
+
+const require = createRequire(path.join(process.env.PW_DIR || '/tmp/pw', 'package.json'))
+const { chromium } = require('playwright-core')
+
+const URL = process.env.VT_URL
+const OUT = process.env.VT_OUT
+const NAMES = JSON.parse(process.env.VT_NAMES || '[]')
+const MAGNET = process.env.VT_MAGNET
+const MAGNET_NAME = new globalThis.URL(MAGNET).searchParams.get('dn')
+const results = []
+const consoleErrors = []
+const failed = []
+let shot = 0
+
+function check(ok, what) {
+  results.push([!!ok, what])
+  console.log(`${ok ? 'PASS' : 'FAIL'}  ${what}`)
+}
+
+async function snap(page, name) {
+  const f = path.join(OUT, `vt-${String(++shot).padStart(2, '0')}-${name}.png`)
+  await page.screenshot({ path: f, fullPage: true })
+  console.log(`      screenshot ${f}`)
+}
+
+// a step that fails is recorded and the session goes on with the next one
+async function step(what, fn) {
+  try {
+    await fn()
+  } catch (e) {
+    check(false, `${what}: ${String(e.message || e).split('\n')[0]}`)
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/lib/chromium/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  timeout: 60000,
+})
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' })
+const page = await context.newPage()
+page.setDefaultTimeout(15000)
+page.on('console', m => {
+  if (m.type() === 'error') consoleErrors.push(m.text())
+})
+page.on('pageerror', e => consoleErrors.push(`pageerror: ${e.message}`))
+page.on('response', r => {
+  if (r.status() >= 400) failed.push(`${r.status()} ${r.request().method()} ${r.url()}`)
+})
+page.on('requestfailed', r => failed.push(`failed ${r.request ? '' : ''}${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+
+await step('login', async () => {
+  await page.goto(URL)
+  await page.locator('#username').waitFor()
+  await snap(page, 'login')
+  await page.fill('#username', process.env.VT_USER)
+  await page.fill('#password', process.env.VT_PASS)
+  await page.getByRole('button', { name: 'Login' }).click()
+  await page.waitForURL(u => !String(u).includes('/login'), { timeout: 15000 })
+  check(true, 'login through the login page')
+})
+
+await step('torrent list', async () => {
+  for (const n of NAMES) await page.getByText(n, { exact: true }).first().waitFor({ timeout: 20000 })
+  await page.waitForTimeout(2500)
+  await snap(page, 'dashboard')
+  const body = await page.locator('body').innerText()
+  check(NAMES.every(n => body.includes(n)), `torrent list shows ${NAMES.join(', ')}`)
+  check(/\d+(\.\d+)? ?(MiB|MB)/.test(body), 'torrent list shows sizes in MiB')
+  check(/Seeding|Stalled|Uploading/i.test(body) && /Downloading/i.test(body), 'torrent list shows seeding and downloading states')
+})
+
+const detailName = NAMES[NAMES.length - 1]
+for (const tab of ['Trackers', 'Peers', 'Content']) {
+  await step(`details ${tab}`, async () => {
+    if (!page.url().includes('/torrent/')) {
+      await page.getByText(detailName, { exact: true }).first().dblclick()
+      await page.waitForURL(/\/torrent\//)
+    }
+    await page.getByRole('tab', { name: tab }).click()
+    await page.waitForTimeout(2500)
+    await snap(page, `details-${tab.toLowerCase()}`)
+    const body = await page.locator('body').innerText()
+    if (tab === 'Trackers') check(/127\.0\.0\.1:\d+\/announce/.test(body), 'trackers tab lists the announce URL')
+    if (tab === 'Peers') check(body.includes('127.0.0.3'), 'peers tab lists the peer 127.0.0.3')
+    if (tab === 'Content') check(body.includes('big.bin'), 'content tab lists big.bin')
+  })
+}
+
+await step('add magnet', async () => {
+  await page.goto(URL)
+  await page.getByText(NAMES[0], { exact: true }).first().waitFor()
+  await page.locator('button:has(i.mdi-plus)').first().click()
+  await page.locator('.v-dialog textarea').first().fill(MAGNET)
+  await snap(page, 'add-dialog')
+  await page.getByRole('button', { name: 'Add torrents' }).click()
+  await page.getByText(MAGNET_NAME, { exact: true }).first().waitFor({ timeout: 20000 })
+  check(true, 'magnet added from the add dialog shows in the list')
+  await snap(page, 'magnet-added')
+})
+
+async function stateOfMagnet() {
+  return await page.evaluate(async h => {
+    const r = await fetch(`api/v2/torrents/info?hashes=${h}`)
+    const j = await r.json()
+    return j[0] && j[0].state
+  }, new globalThis.URL(MAGNET).searchParams.get('xt').split(':').pop())
+}
+
+// ctrl+click selects one torrent; the toolbar's stop/start then act on it
+await step('select the magnet', async () => {
+  await page.getByText(MAGNET_NAME, { exact: true }).first().click({ modifiers: ['Control'] })
+  await page.waitForTimeout(500)
+})
+for (const [icon, want] of [['mdi-pause', /^(stopped|paused)/], ['mdi-play', /^(?!stopped|paused)/]]) {
+  await step(`${icon} on the magnet`, async () => {
+    await page.locator(`button:has(i.${icon})`).first().click()
+    let st = ''
+    for (let i = 0; i < 30 && !(st && want.test(st)); i++) {
+      await page.waitForTimeout(300)
+      st = await stateOfMagnet()
+    }
+    check(st && want.test(st), `${icon === 'mdi-pause' ? 'stop' : 'start'} from the toolbar -> ${st}`)
+    await snap(page, icon === 'mdi-pause' ? 'stopped' : 'started')
+  })
+}
+
+await step('settings', async () => {
+  await page.locator('button:has(i.mdi-cog)').first().click()
+  await page.getByRole('tab', { name: 'Connection', exact: true }).click()
+  await page.waitForTimeout(2000)
+  await snap(page, 'settings-connection')
+  const field = page.getByLabel('Global maximum number of connections', { exact: false }).first()
+  await field.fill('345')
+  await page.locator('button:has(i.mdi-content-save)').first().click()
+  await page.waitForTimeout(2000)
+  await snap(page, 'settings-saved')
+  check(true, 'settings: max connections set to 345 and saved')
+})
+
+await browser.close()
+// answers qBittorrent gives too: app/version before login is 403, and
+// VueTorrent probes for its optional backend (vuetorrent-backend), which a
+// plain qBittorrent does not have either
+const expected = f => /^403 GET \S+\/api\/v2\/app\/version$/.test(f) || /^404 GET \S+\/backend\//.test(f)
+const unexpected = failed.filter(f => !expected(f))
+// the browser logs each of those answers as a console error as well
+const expectedConsole = failed.length - unexpected.length
+const resourceErrors = consoleErrors.filter(e => e.startsWith('Failed to load resource'))
+const otherConsole = consoleErrors.filter(e => !e.startsWith('Failed to load resource'))
+console.log(`\n== console errors (${consoleErrors.length}; ${expectedConsole} of them for the expected answers below)`)
+for (const e of consoleErrors) console.log(`  ${e}`)
+console.log(`== HTTP answers >= 400 and failed requests (${failed.length}, ${unexpected.length} unexpected)`)
+for (const f of failed) console.log(`  ${expected(f) ? 'expected  ' : 'UNEXPECTED'} ${f}`)
+fs.writeFileSync(path.join(OUT, 'vt-session.json'), JSON.stringify({ results, consoleErrors, failed }, null, 2))
+check(otherConsole.length === 0 && resourceErrors.length <= expectedConsole, 'no console errors beyond the expected answers')
+check(unexpected.length === 0, 'no unexpected HTTP answer >= 400')
+process.exit(results.every(([ok]) => ok) ? 0 : 1)
