@@ -92,8 +92,14 @@ def test_ban_peers_disconnects_and_logs(workdir, procs):
 def test_ban_peers_adds_to_banned_ips(workdir, procs):
     """qBittorrent's banIP appends the address to the banned_IPs preference
     (sorted, no duplicates, saved); qbittorrent-api's test_ban_peers reads it.
+    setPreferences keeps the list the same way (SessionImpl::setBannedIPs).
     Same results as qbittorrent-nox 4.5.2 for these calls (checked by hand)."""
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    # setPreferences: normalized, sorted, unique, invalid entries dropped and logged
+    td.set_prefs({"banned_IPs": "9.9.9.9\n1.1.1.1\nbogus\n\n2001:DB8:0::7\n1.1.1.1"})
+    assert td.prefs()["banned_IPs"] == "1.1.1.1\n2001:db8::7\n9.9.9.9"
+    assert any("Rejected invalid IP address" in e["message"] and '"bogus"' in e["message"] and e["type"] == 4
+               for e in td.get("/api/v2/log/main").json())
     td.set_prefs({"banned_IPs": "10.0.0.9"})
     td.post("/api/v2/transfer/banPeers", peers="1.1.1.1:8080|[2001:DB8:0:0::7]:51413|not-an-ip:1|10.0.0.9:1")
     want = "1.1.1.1\n10.0.0.9\n2001:db8::7"

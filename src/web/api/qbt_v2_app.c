@@ -186,6 +186,11 @@ static void h_set_preferences(struct web_req *r, void *ud)
         sp->password = strdup(json_string_value(pw));
     json_object_del(changes, "web_ui_password");
     json_object_del(changes, "web_ui_password_hash");
+    const json_t *bans = json_object_get(changes, "banned_IPs");
+    char *ban_list = json_is_string(bans) ? qbt_v2_ban_list(json_string_value(bans)) : NULL;
+    if (ban_list)   /* SessionImpl::setBannedIPs normalizes, sorts, dedups */
+        json_object_set_new(changes, "banned_IPs", json_string(ban_list));
+    free(ban_list);
     char err[256] = "";
     int rc = prefs_apply(&q->s->prefs, changes, &sp->applied, err, sizeof(err));
     json_decref(changes);

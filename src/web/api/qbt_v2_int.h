@@ -151,6 +151,9 @@ json_t *qbt_v2_peer_json(const struct torrent *t, const struct peer *p);
 int qbt_v2_peer_key(const struct peer *p, char *out, size_t outlen);
 json_t *qbt_v2_server_state_json(struct session *s);                  /* §5.6 */
 json_t *qbt_v2_transfer_info_json(struct session *s);
+/* A banned_IPs value as qBittorrent keeps it: "\n"-separated addresses in
+ * QHostAddress form, invalid ones dropped (logged), sorted, unique.  malloc'd. */
+char *qbt_v2_ban_list(const char *list);
 json_t *qbt_v2_piece_states_json(const struct torrent *t);
 json_t *qbt_v2_piece_hashes_json(const struct torrent *t);
 json_t *qbt_v2_webseeds_json(const struct torrent *t);

@@ -110,9 +110,19 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, true); }
 static void h_set_upload_limit(struct web_req *r, void *ud) { set_limit(r, ud, false); }
 
-/* peers=ip:port|[v6]:port — the port is ignored: bans are per address.
- * The address part of "ip:port" or "[v6]:port", as inet_ntop writes it
- * (QHostAddress::toString does the same compression); 0 or -EINVAL. */
+/* An address as QHostAddress::toString writes it (RFC 5952 for IPv6, as
+ * inet_ntop does); 0 or -EINVAL. */
+static int ip_text(const char *ip, char *out, size_t outlen)
+{
+    unsigned char a[16];
+    if (inet_pton(AF_INET, ip, a) == 1)
+        return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+    if (inet_pton(AF_INET6, ip, a) == 1)
+        return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
+    return -EINVAL;
+}
+
+/* peers=ip:port|[v6]:port — the port is ignored: bans are per address. */
 static int peer_ip(const char *tok, char *out, size_t outlen)
 {
     char ip[64];
@@ -123,17 +133,50 @@ static int peer_ip(const char *tok, char *out, size_t outlen)
         return -EINVAL;
     memcpy(ip, from, n);
     ip[n] = 0;
-    unsigned char a[16];
-    if (inet_pton(AF_INET, ip, a) == 1)
-        return inet_ntop(AF_INET, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
-    if (inet_pton(AF_INET6, ip, a) == 1)
-        return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) ? 0 : -EINVAL;
-    return -EINVAL;
+    return ip_text(ip, out, outlen);
 }
 
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *qbt_v2_ban_list(const char *list)
+{
+    size_t cap = 1, n = 0, len = 1;
+    for (const char *c = list; *c; c++)
+        cap += *c == '\n';
+    char *dup = strdup(list), *save = NULL, *out = NULL;
+    char(*v)[64] = calloc(cap, sizeof(*v));
+    char **p = calloc(cap, sizeof(*p));
+    if (!dup || !v || !p)
+        goto done;
+    for (char *tok = strtok_r(dup, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+        if (ip_text(tok, v[n], sizeof(v[0])) != 0) {
+            log_msg(LOG_WARNING, "Rejected invalid IP address while applying the list of banned IP addresses. "
+                                 "IP: \"%s\"", tok);
+            continue;
+        }
+        p[n] = v[n];
+        len += strlen(v[n++]) + 1;
+    }
+    qsort(p, n, sizeof(*p), cmp_str);
+    out = malloc(len);
+    if (!out)
+        goto done;
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && strcmp(p[i], p[i - 1]) == 0)
+            continue;
+        if (out[0])
+            strcat(out, "\n");
+        strcat(out, p[i]);
+    }
+done:
+    free(p);
+    free(v);
+    free(dup);
+    return out;
 }
 
 struct ban_save {
@@ -154,57 +197,9 @@ static void on_bans_saved(void *ud, int rc)
     free(b);
 }
 
-static bool listed(char **v, size_t n, const char *ip)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], ip) == 0)
-            return true;
-    return false;
-}
-
-/* qBittorrent's banIP: an address already in banned_IPs changes nothing;
- * a new one is appended and the list sorted.  The new "\n"-joined list, or
- * a copy of old when nothing is new; NULL without memory. */
-static char *banned_list_with(const char *old, char **add, size_t nadd)
-{
-    size_t cap = nadd + 1, n = 0;
-    for (const char *c = old; *c; c++)
-        cap += *c == '\n';
-    char *dup = strdup(old), **v = calloc(cap, sizeof(*v)), *save = NULL;
-    size_t len = 1, n_old;
-    char *out = NULL;
-    if (!dup || !v)
-        goto done;
-    for (char *tok = strtok_r(dup, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save))
-        v[n++] = tok;
-    n_old = n;
-    for (size_t i = 0; i < nadd; i++)
-        if (!listed(v, n, add[i]))
-            v[n++] = add[i];
-    if (n == n_old) {
-        out = strdup(old);
-        goto done;
-    }
-    qsort(v, n, sizeof(*v), cmp_str);
-    for (size_t i = 0; i < n; i++)
-        len += strlen(v[i]) + 1;
-    out = malloc(len);
-    if (!out)
-        goto done;
-    out[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(out, "\n");
-        strcat(out, v[i]);
-    }
-done:
-    free(v);
-    free(dup);
-    return out;
-}
-
 /* Bans at once (disconnect, peer log) and, like qBittorrent's banIP, adds
- * each new address to the banned_IPs preference, committed before "Ok.". */
+ * each new address to the banned_IPs preference (kept sorted by
+ * qbt_v2_ban_list), committed before "Ok.". */
 static void h_ban_peers(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
@@ -215,21 +210,18 @@ static void h_ban_peers(struct web_req *r, void *ud)
     }
     const char *old = prefs_str(&q->s->prefs, "banned_IPs");
     char *dup = strdup(list), *save = NULL, *text = NULL;
-    size_t n = 0, cap = 1;
-    for (const char *c = list; *c; c++)
-        cap += *c == '|';
-    char(*ips)[64] = calloc(cap, sizeof(*ips));
-    char **fresh = calloc(cap, sizeof(*fresh));
-    if (!dup || !ips || !fresh)
+    char *joined = malloc(strlen(old) + strlen(list) + 2);
+    if (!dup || !joined)
         goto fail;
+    strcpy(joined, old);
     for (char *tok = strtok_r(dup, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-        char *ip = ips[n];
-        if (peer_ip(tok, ip, sizeof(ips[0])) != 0)
+        char ip[64];
+        if (peer_ip(tok, ip, sizeof ip) != 0)
             continue;
         banlist_ban(q->s, ip, "Manually banned");
-        fresh[n++] = ip;
+        strcat(strcat(joined, "\n"), ip);
     }
-    text = banned_list_with(old, fresh, n);
+    text = qbt_v2_ban_list(joined);
     if (text && strcmp(text, old) == 0) {
         web_reply_ok(r);
         goto done;
@@ -252,8 +244,7 @@ fail:
     web_reply_error(r, 500, NULL);
 done:
     free(text);
-    free(fresh);
-    free(ips);
+    free(joined);
     free(dup);
 }
 
