@@ -924,8 +924,6 @@ static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_m
         }
     }
     benc_doc_free(doc);
-    if (rc == 0 && mi->v2 && !mi->hybrid)   /* checked in full first: the error says which */
-        rc = mi_fail(&err, -ENOTSUP, "BitTorrent v2-only torrents are not supported yet");
     if (rc) {
         bt_metainfo_free(mi);
         return rc;
@@ -979,4 +977,49 @@ int64_t bt_metainfo_piece_size(const struct bt_metainfo *mi, uint32_t index)
     if (index + 1 < mi->num_pieces)
         return mi->piece_length;
     return mi->total_size - mi->piece_length * (int64_t)(mi->num_pieces - 1);
+}
+
+/* The file holding byte `off` (files are in offset order; empty ones hold
+ * nothing). */
+static const struct bt_file *file_at(const struct bt_metainfo *mi, int64_t off)
+{
+    size_t lo = 0, hi = mi->num_files;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct bt_file *f = &mi->files[mid];
+        if (off < f->offset)
+            hi = mid;
+        else if (off >= f->offset + f->length)
+            lo = mid + 1;
+        else
+            return f;
+    }
+    return NULL;
+}
+
+bool bt_metainfo_piece_ok(const struct bt_metainfo *mi, uint32_t index, const uint8_t *data,
+                          size_t len)
+{
+    if (!mi || index >= mi->num_pieces || (int64_t)len != bt_metainfo_piece_size(mi, index))
+        return false;
+    if (mi->piece_hashes) {
+        uint8_t md[SHA_DIGEST_LENGTH];
+        SHA1(data, len, md);
+        return memcmp(md, mi->piece_hashes + (size_t)index * 20, 20) == 0;
+    }
+    if (!mi->piece_layers)
+        return false;
+    int64_t start = (int64_t)index * mi->piece_length;
+    const struct bt_file *f = file_at(mi, start);
+    if (!f || f->pad)
+        return false;
+    /* the file's bytes only: the rest of the piece is a (virtual) pad file */
+    int64_t n = f->offset + f->length - start;
+    if (n > (int64_t)len)
+        n = (int64_t)len;
+    size_t width = f->length <= mi->piece_length ? merkle_width(merkle_blocks(f->length))
+                                                  : (size_t)(mi->piece_length / MERKLE_BLOCK);
+    uint8_t root[MERKLE_HASH];
+    return merkle_piece(data, (size_t)n, width, root) == 0 &&
+           memcmp(root, mi->piece_layers + (size_t)index * MERKLE_HASH, MERKLE_HASH) == 0;
 }

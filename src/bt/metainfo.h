@@ -16,7 +16,9 @@
  * Piece layers of a whole .torrent are checked against each file's pieces
  * root; a hybrid without them is still usable as v1.  A v2-only torrent is
  * laid out as if pad files followed every file but the last, so its files
- * are piece-aligned like a hybrid's.
+ * are piece-aligned like a hybrid's and every piece lies in one file; its
+ * info_hash is the v2 hash cut to 20 bytes (handshakes, trackers, DHT), and
+ * piece_hashes is NULL.
  */
 #ifndef TD_BT_METAINFO_H
 #define TD_BT_METAINFO_H
@@ -73,14 +75,15 @@ struct bt_metainfo {
 
 /* Parses a whole .torrent.  Returns 0, -EPROTO (malformed or inconsistent:
  * piece count vs size, bad piece length, missing fields, a bad file tree,
- * v1/v2 views that disagree, piece layers that do not match), -ENOTSUP (a
- * valid v2-only torrent: "BitTorrent v2-only torrents are not supported
- * yet"), -E2BIG or -ENOMEM, with a message in err. */
+ * v1/v2 views that disagree, piece layers that do not match or are missing
+ * from a v2-only torrent), -ENOTSUP (unknown meta version), -E2BIG or
+ * -ENOMEM, with a message in err. */
 int bt_metainfo_parse(const uint8_t *data, size_t len, struct bt_metainfo **out,
                       char *err, size_t errlen);
 
 /* Parses a bare info dict (from ut_metadata); the caller has checked its
- * hash.  torrent_raw is left NULL. */
+ * hash.  torrent_raw is left NULL.  A v2-only info dict is -ENOTSUP: its
+ * piece layers would have to come from peers (hash requests, not done). */
 int bt_metainfo_parse_info(const uint8_t *info, size_t len, struct bt_metainfo **out,
                            char *err, size_t errlen);
 
@@ -88,5 +91,12 @@ void bt_metainfo_free(struct bt_metainfo *mi);
 
 /* Size of piece `index` (the last one is usually shorter). */
 int64_t bt_metainfo_piece_size(const struct bt_metainfo *mi, uint32_t index);
+
+/* Whether data[0..len) (all of piece `index`, pad bytes included) is that
+ * piece: SHA-1 against `pieces` for v1 and hybrids; for v2-only torrents the
+ * merkle root of the file's bytes in the piece against its piece-layer node
+ * (BEP52).  Reads mi only: safe on worker threads. */
+bool bt_metainfo_piece_ok(const struct bt_metainfo *mi, uint32_t index, const uint8_t *data,
+                          size_t len);
 
 #endif

@@ -128,7 +128,8 @@ int storage_job_submit_excl(struct storage *st, struct storage_job *j)
 static int layout_ok(const struct bt_metainfo *mi)
 {
     if (!mi || mi->piece_length <= 0 || mi->piece_length > STORAGE_MAX_PIECE_LEN ||
-        mi->num_files == 0 || !mi->files || !mi->piece_hashes || mi->total_size <= 0)
+        mi->num_files == 0 || !mi->files || (!mi->piece_hashes && !mi->piece_layers) ||
+        mi->total_size <= 0)
         return 0;
     int64_t off = 0;
     for (size_t i = 0; i < mi->num_files; i++) {
@@ -290,9 +291,7 @@ static void write_work(struct storage_job *base)
     struct write_job *j = (struct write_job *)base;
     const struct bt_metainfo *mi = base->st->mi;
     int64_t off = storage_piece_off(mi, j->piece), len = storage_piece_len(mi, j->piece);
-    uint8_t md[SHA_DIGEST_LENGTH];
-    SHA1(j->data, (size_t)len, md);
-    if (memcmp(md, mi->piece_hashes + (size_t)j->piece * 20, 20) != 0) {
+    if (!bt_metainfo_piece_ok(mi, j->piece, j->data, (size_t)len)) {
         log_debug("storage: piece %u failed the hash check", j->piece);
         j->rc = -EILSEQ;
     } else if (!j->wanted &&

@@ -174,9 +174,7 @@ static void chunk_work(struct storage_job *base)
             const uint8_t *d = buf;
             for (uint32_t k = p; k < q; k++) {
                 int64_t sz = storage_piece_len(mi, k);
-                uint8_t md[SHA_DIGEST_LENGTH];
-                SHA1(d, (size_t)sz, md);
-                j->ok[k - j->first] = memcmp(md, mi->piece_hashes + (size_t)k * 20, 20) == 0;
+                j->ok[k - j->first] = bt_metainfo_piece_ok(mi, k, d, (size_t)sz);
                 d += sz;
             }
         }

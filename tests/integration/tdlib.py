@@ -336,6 +336,19 @@ def torrent_files(tbytes):
     """[(relative path under the save path, length)] in torrent order."""
     info = bdecode(tbytes)[b"info"]
     name = info[b"name"].decode()
+    if b"files" not in info and b"length" not in info:     # BEP52 v2-only: the file tree
+        out = []
+
+        def walk(d, parts):
+            for k, v in d.items():
+                if b"" in v:
+                    out.append((os.path.join(*parts, k.decode()), v[b""][b"length"]))
+                else:
+                    walk(v, parts + [k.decode()])
+        walk(info[b"file tree"], [])
+        if len(out) == 1 and list(info[b"file tree"].values())[0].get(b""):
+            return out
+        return [(os.path.join(name, p), n) for p, n in out]
     if b"files" not in info:
         return [(name, info[b"length"])]
     return [(os.path.join(name, *[c.decode() for c in f[b"path"]]), f[b"length"])

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from conftest import LEECH_IP, SEED_IP
+from conftest import LEECH2_IP, LEECH_IP, SEED_IP
 from tdlib import (Torrentd, assert_same_data, bdecode, free_port, info_span, infohash,
-                   wait_until, write_random)
+                   wait_complete, wait_until, write_random)
 from test_creator import add_task, make_payload, wait_finished
 
 lt = pytest.importorskip("libtorrent")
@@ -137,6 +137,22 @@ def test_v2_and_hybrid_checked_by_libtorrent(procs, workdir, lts):
             wait_until(lambda: td.torrent(h)["progress"] == 1, 60, "hybrid checked", procs=[td])
 
 
+def leech_from_torrentd(lts, td, tbytes, dst, what):
+    th = lts.add(tbytes, dst)
+    ip, port = td.peer_addr.split(":")
+
+    def done():
+        if time.monotonic() - done.last > 5:
+            th.connect_peer((ip, int(port)))
+            done.last = time.monotonic()
+        return th.status().is_seeding
+    done.last = 0.0
+    t0 = time.monotonic()
+    wait_until(done, 120, what, interval=0.2, procs=[td])
+    print("%s: %.2f s" % (what, time.monotonic() - t0))
+    return th
+
+
 def test_hybrid_seeded_to_libtorrent(procs, workdir, lts):
     td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP)).start()
     data = os.path.join(workdir, "data")
@@ -152,17 +168,59 @@ def test_hybrid_seeded_to_libtorrent(procs, workdir, lts):
 
     dst = os.path.join(workdir, "leech")
     os.makedirs(dst)
-    th = lts.add(tbytes, dst)
-    ip, port = td.peer_addr.split(":")
-    t0 = time.monotonic()
-
-    def done():
-        if time.monotonic() - done.last > 5:
-            th.connect_peer((ip, int(port)))
-            done.last = time.monotonic()
-        return th.status().is_seeding
-    done.last = 0.0
-    wait_until(done, 120, "libtorrent to download the hybrid from torrentd", interval=0.2,
-               procs=[td])
-    print("libtorrent leeched the hybrid in %.2f s" % (time.monotonic() - t0))
+    leech_from_torrentd(lts, td, tbytes, dst, "libtorrent leeching the hybrid from torrentd")
     assert_same_data(tbytes, data, dst)
+
+
+def test_v2_only_both_directions(procs, workdir, lts):
+    """A v2-only torrent: created and seeded by torrentd (startSeeding), leeched
+    by libtorrent; then libtorrent seeds it to a second torrentd, which
+    verifies every piece by SHA-256 merkle and passes a recheck."""
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    data = os.path.join(workdir, "data")
+    src = os.path.join(data, "payload")
+    make_payload(src, FILES + [("big.bin", 2 * 1024 * KiB + 77)])
+    st = wait_finished(seeder, add_task(seeder, sourcePath=src, format="v2",
+                                        pieceSize=str(32 * KiB)).json()["taskID"])
+    assert st["status"] == "Finished" and "errorMessage" not in st, st
+    tbytes = seeder.req("GET", TC + "torrentFile", params={"taskID": st["taskID"]}).content
+    ih = lt.torrent_info(tbytes).info_hashes()
+    v2 = str(ih.v2)
+    h = v2[:40]                      # BEP52: the v2 hash cut to 20 bytes
+    seeder.wait_seeding(h, 30)
+    t = seeder.torrent(h)
+    assert t["hash"] == h and t["infohash_v1"] == "" and t["infohash_v2"] == v2, t
+    assert "xt=urn:btmh:1220" + v2 in t["magnet_uri"], t["magnet_uri"]
+
+    dst = os.path.join(workdir, "lt")
+    os.makedirs(dst)
+    leech_from_torrentd(lts, seeder, tbytes, dst, "libtorrent leeching v2-only from torrentd")
+    assert_same_data(tbytes, data, dst)
+
+    # libtorrent seeds it to a second torrentd, which dials it
+    seeder.stop()
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH2_IP)).start()
+    leecher.add(tbytes, leecher.save_path)
+    lt_addr = "%s:%d" % (LEECH_IP, lts.port)
+    wait_complete(leecher, h, 120, nudge=lambda: leecher.add_peers(h, [lt_addr]))
+    assert_same_data(tbytes, data, leecher.save_path)
+    leecher.post("/api/v2/torrents/recheck", hashes=h)
+    time.sleep(0.5)
+    wait_until(lambda: leecher.is_complete(h), 60, "recheck of the v2-only torrent", procs=[leecher])
+    # kept across a restart, still v2
+    leecher.stop()
+    leecher.start()
+    wait_until(lambda: leecher.is_complete(h), 60, "restored v2-only torrent", procs=[leecher])
+    assert leecher.torrent(h)["infohash_v2"] == v2
+    # a damaged piece fails the recheck
+    p = os.path.join(leecher.save_path, "payload", "big.bin")
+    with open(p, "r+b") as f:
+        f.seek(1024 * KiB + 5)
+        b = f.read(1)
+        f.seek(1024 * KiB + 5)
+        f.write(bytes([b[0] ^ 0xff]))
+    leecher.post("/api/v2/torrents/recheck", hashes=h)
+    time.sleep(0.5)
+    wait_until(lambda: not str(leecher.torrent(h)["state"]).startswith("checking")
+               and leecher.torrent(h)["progress"] < 1, 60, "recheck to find the damage",
+               procs=[leecher])

@@ -359,6 +359,14 @@ static void test_v2_and_hybrid(void **state)
     benc_doc_free(d1);
     benc_doc_free(d2);
     bt_metainfo_free(mi);
+    /* and it loads: the same files, piece-aligned, every root and layer node right */
+    if (bt_metainfo_parse(t2->torrent, t2->torrent_len, &mi, err, sizeof(err)) != 0)
+        fail_msg("v2: %s", err);
+    assert_true(mi->v2 && !mi->hybrid);
+    assert_string_equal(mi->info_hash_hex, t2->info_hash_hex);
+    assert_int_equal(mi->num_files, sizeof(want) / sizeof(want[0]));
+    verify_v2(mi, g_root);
+    bt_metainfo_free(mi);
 
     /* one file of many pieces, automatic piece size */
     p.source_path = single;

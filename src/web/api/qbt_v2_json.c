@@ -149,11 +149,20 @@ static int append_escaped(struct buf *b, const char *s)
 
 char *qbt_v2_magnet_uri(const struct torrent *t)
 {
+    /* as libtorrent's make_magnet_uri: btih for v1, btmh (multihash:
+     * 0x12 sha2-256, 0x20 bytes) for v2, both for a hybrid */
+    const struct bt_metainfo *mi = t->mi;
+    bool v2 = mi && mi->v2, v1 = !v2 || mi->hybrid;
     struct buf b = BUF_INIT;
-    int rc = buf_appendf(&b, "magnet:?xt=urn:btih:%s&dn=", t->hex);
+    int rc = buf_append_str(&b, "magnet:?");
+    if (rc == 0 && v1)
+        rc = buf_appendf(&b, "xt=urn:btih:%s&", t->hex);
+    if (rc == 0 && v2)
+        rc = buf_appendf(&b, "xt=urn:btmh:1220%s&", mi->info_hash_v2_hex);
+    if (rc == 0)
+        rc = buf_append_str(&b, "dn=");
     if (rc == 0)
         rc = append_escaped(&b, torrent_name(t));
-    const struct bt_metainfo *mi = t->mi;
     for (size_t i = 0; mi && rc == 0 && i < mi->num_tiers; i++)
         for (size_t j = 0; rc == 0 && j < mi->tiers[i].num_urls; j++) {
             rc = buf_append_str(&b, "&tr=");
