@@ -592,9 +592,11 @@ static int put_url_seeds(struct buf *b, const struct creator_task *t)
     return rc;
 }
 
-/* Component k of a '/'-separated path (its length in *len), or NULL. */
+/* Component k of a '/'-separated path (its length in *len), or NULL (and
+ * *len = 0). */
 static const char *component(const char *path, size_t k, size_t *len)
 {
+    *len = 0;
     for (; k > 0; k--) {
         path = strchr(path, '/');
         if (!path)
@@ -620,12 +622,14 @@ static int put_tree(struct buf *b, const struct creator_job *j, size_t lo, size_
 {
     int rc = benc_put_dict(b);
     for (size_t i = lo; rc == 0 && i < hi;) {
-        size_t len, len2;
+        size_t len = 0, len2 = 0;
         const char *key = component(j->files[i].path, depth, &len);
+        if (!key)
+            return -EINVAL;   /* cannot happen: deeper files of a group have more components */
         size_t e = i + 1;
         while (e < hi) {
             const char *k2 = component(j->files[e].path, depth, &len2);
-            if (len2 != len || memcmp(k2, key, len) != 0)
+            if (!k2 || len2 != len || memcmp(k2, key, len) != 0)
                 break;
             e++;
         }
