@@ -30,6 +30,10 @@ async function snap(page, name) {
   const f = path.join(OUT, `vt-${String(++shot).padStart(2, '0')}-${name}.png`)
   await page.screenshot({ path: f, fullPage: true })
   console.log(`      screenshot ${f}`)
+  // what a missing or mistyped field turns into on screen
+  const body = await page.locator('body').innerText()
+  const junk = body.match(/\b(NaN|undefined|null|Invalid Date|Infinity)\b/g)
+  check(!junk, `${name}: no ${junk ? junk.join(', ') : 'NaN/undefined/null/Invalid Date'} on screen`)
 }
 
 // a step that fails is recorded and the session goes on with the next one
@@ -80,15 +84,26 @@ await step('torrent list', async () => {
 })
 
 const detailName = NAMES[NAMES.length - 1]
-for (const tab of ['Trackers', 'Peers', 'Content']) {
+for (const tab of ['Overview', 'Info', 'Trackers', 'Peers', 'Content', 'Tags & Categories']) {
   await step(`details ${tab}`, async () => {
     if (!page.url().includes('/torrent/')) {
       await page.getByText(detailName, { exact: true }).first().dblclick()
       await page.waitForURL(/\/torrent\//)
     }
     await page.getByRole('tab', { name: tab }).click()
-    await page.waitForTimeout(2500)
-    await snap(page, `details-${tab.toLowerCase()}`)
+    await page.waitForTimeout(1500)
+    if (tab === 'Info') {
+      // every field of torrents/info and properties, grouped in folded panels
+      // (an accordion: one panel open at a time, so one screenshot each)
+      let i = 0
+      for (const b of await page.locator('.v-expansion-panel-title').all()) {
+        await b.click()
+        await page.waitForTimeout(600)
+        await snap(page, `details-info-${++i}`)
+      }
+    }
+    await page.waitForTimeout(1000)
+    await snap(page, `details-${tab.toLowerCase().replace(/\W+/g, '-')}`)
     const body = await page.locator('body').innerText()
     if (tab === 'Trackers') check(/127\.0\.0\.1:\d+\/announce/.test(body), 'trackers tab lists the announce URL')
     if (tab === 'Peers') check(body.includes('127.0.0.3'), 'peers tab lists the peer 127.0.0.3')
@@ -134,7 +149,21 @@ for (const [icon, want] of [['mdi-pause', /^(stopped|paused)/], ['mdi-play', /^(
   })
 }
 
+// the other pages of the toolbar: each loads its own endpoints
+for (const [icon, name] of [['mdi-search-web', 'search'], ['mdi-rss', 'rss'], ['mdi-file-plus', 'creator'],
+  ['mdi-cookie', 'cookies'], ['mdi-file-document-multiple', 'logs']]) {
+  await step(`page ${name}`, async () => {
+    await page.goto(URL)
+    await page.getByText(NAMES[0], { exact: true }).first().waitFor()
+    await page.locator(`button:has(i.${icon})`).first().click()
+    await page.waitForTimeout(2500)
+    await snap(page, `page-${name}`)
+  })
+}
+
 await step('settings', async () => {
+  await page.goto(URL)
+  await page.getByText(NAMES[0], { exact: true }).first().waitFor()
   await page.locator('button:has(i.mdi-cog)').first().click()
   await page.getByRole('tab', { name: 'Connection', exact: true }).click()
   await page.waitForTimeout(2000)
@@ -152,15 +181,20 @@ await browser.close()
 // VueTorrent probes for its optional backend (vuetorrent-backend), which a
 // plain qBittorrent does not have either
 const expected = f => /^403 GET \S+\/api\/v2\/app\/version$/.test(f) || /^404 GET \S+\/backend\//.test(f)
-const unexpected = failed.filter(f => !expected(f))
+// endpoint groups docs/api-coverage.md lists as missing: reported, not failed
+const knownGap = f => /^404 \w+ \S+\/api\/v2\/(rss|search)\//.test(f)
+const unexpected = failed.filter(f => !expected(f) && !knownGap(f))
 // the browser logs each of those answers as a console error as well
 const expectedConsole = failed.length - unexpected.length
+const gapErrors = failed.filter(knownGap).length
 const resourceErrors = consoleErrors.filter(e => e.startsWith('Failed to load resource'))
-const otherConsole = consoleErrors.filter(e => !e.startsWith('Failed to load resource'))
-console.log(`\n== console errors (${consoleErrors.length}; ${expectedConsole} of them for the expected answers below)`)
+// VueTorrent logs a missing rss/search endpoint once more, with its stack
+const otherConsole = consoleErrors.filter(e => !e.startsWith('Failed to load resource') &&
+  !(gapErrors && /status code 404[\s\S]*(SearchEngine|Rss)/.test(e)))
+console.log(`\n== console errors (${consoleErrors.length}; ${expectedConsole} of them for the answers listed below)`)
 for (const e of consoleErrors) console.log(`  ${e}`)
 console.log(`== HTTP answers >= 400 and failed requests (${failed.length}, ${unexpected.length} unexpected)`)
-for (const f of failed) console.log(`  ${expected(f) ? 'expected  ' : 'UNEXPECTED'} ${f}`)
+for (const f of failed) console.log(`  ${expected(f) ? 'expected  ' : knownGap(f) ? 'KNOWN GAP ' : 'UNEXPECTED'} ${f}`)
 fs.writeFileSync(path.join(OUT, 'vt-session.json'), JSON.stringify({ results, consoleErrors, failed }, null, 2))
 check(otherConsole.length === 0 && resourceErrors.length <= expectedConsole, 'no console errors beyond the expected answers')
 check(unexpected.length === 0, 'no unexpected HTTP answer >= 400')
