@@ -50,7 +50,7 @@ class FakeTracker(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def single_file(path, size, announce, twin_of=None):
+def single_file(path, size, announce, twin_of=None, private=False):
     """Random payload at path and a single-file torrent for it; with twin_of,
     a cross-seed twin: the same file, another info-hash (a "source" key)."""
     if twin_of:
@@ -66,6 +66,8 @@ def single_file(path, size, announce, twin_of=None):
                                for i in range(0, len(payload), PIECE))}
     if twin_of:
         info["source"] = "TWIN"
+    if private:
+        info["private"] = 1
     return make_torrent(info, announce)
 
 
@@ -80,7 +82,7 @@ def write_config(cfgdir, td, tracker_url):
             "cat_filter_completed": True, "share_limits_filter_completed": True,
             "tag_nohardlinks_filter_completed": True, "rem_unregistered_filter_completed": False,
             "cat_update_all": True, "disable_qbt_default_share_limits": True,
-            "tag_stalled_torrents": False, "rem_unregistered_grace_minutes": 0,
+            "tag_stalled_torrents": True, "private_tag": "private", "rem_unregistered_grace_minutes": 0,
             "rem_unregistered_max_torrents": 10,
         },
         "directory": {"root_dir": ROOT + "/", "remote_dir": ROOT + "/",
@@ -162,11 +164,17 @@ def main():
             ("Movie.Seeded.mkv", mv, "ot", "movies", "", False),
             # stopped at 0 % beside its complete twin: what recheck looks for
             ("Movie.Seeded.mkv#twin", mv, "ot", "movies", "", True),
+            ("Movie.Private.mkv", mv, "ot", "movies", "", False),
+            # its file is gone and nobody seeds it: stalledDL
+            ("Show.Stalled.mkv", tv, "ot", "tv", "", False),
         ]
         made = []
         for i, (name, d, tr, cat, tags, stopped) in enumerate(specs):
             tb, ih = single_file(os.path.join(d, name.split("#")[0]), 300000 + i * 7919,
-                                 "http://127.0.0.1:1/announce", twin_of="#" in name)
+                                 "http://127.0.0.1:1/announce", twin_of="#" in name,
+                                 private="Private" in name)
+            if "Stalled" in name:
+                os.remove(os.path.join(d, name))
             made.append((name, d, tr, cat, tags, stopped, tb, ih))
             # qbit_manage insists that torrents_dir (qBittorrent's BT_backup) holds .torrent files
             with open(os.path.join(WORK, "BT_backup", ih + ".torrent"), "wb") as f:
@@ -199,7 +207,10 @@ def main():
             if len(ts) != len(made) or any(t["state"].startswith("checking") for t in ts.values()):
                 return False
             # added stopped, it stays unchecked at 0 % as in qBittorrent: recheck's job
-            if any(float(t["progress"]) < 1 for h, t in ts.items() if h != byname["Movie.Seeded.mkv#twin"]):
+            if any(float(t["progress"]) < 1 for h, t in ts.items()
+                   if h not in (byname["Movie.Seeded.mkv#twin"], byname["Show.Stalled.mkv"])):
+                return False
+            if ts[byname["Show.Stalled.mkv"]]["state"] != "stalledDL":
                 return False
             msgs = {}
             for n in ("Movie.Unreg.mkv", "Show.Dead.mkv"):
@@ -253,6 +264,10 @@ def main():
                 check("Local" in t("Movie.Alone.mkv")["tagset"], "tag_update: opentracker torrent tagged Local")
                 check("Fake" in t("Movie.Unreg.mkv")["tagset"], "tag_update: fake-tracker torrent tagged Fake")
                 check({"keep", "Local"} <= t("Show.S01E01.mkv")["tagset"], "tag_update: existing tag kept")
+                check("private" in t("Movie.Private.mkv")["tagset"], "tag_update: private torrent tagged private")
+                check("private" not in t("Movie.Alone.mkv")["tagset"], "tag_update: public torrent not tagged private")
+                check("stalledDL" in t("Show.Stalled.mkv")["tagset"], "tag_update: stalled download tagged stalledDL")
+                check("stalledDL" not in t("Movie.Alone.mkv")["tagset"], "tag_update: seeding torrent not tagged stalledDL")
             elif flag == "--rem-unregistered":
                 check(t("Movie.Unreg.mkv") is None, "rem_unregistered: unregistered torrent removed")
                 check(t("Movie.Alone.mkv") is not None and t("Show.Dead.mkv") is not None,
