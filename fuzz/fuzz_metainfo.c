@@ -2,7 +2,8 @@
  *
  * Whatever the input, an accepted torrent must keep the promises of
  * metainfo.h: safe, unique relative paths, consistent sizes and piece count,
- * and an info-hash over the exact info bytes.
+ * and an info-hash over the exact info bytes (SHA-1, or for v2-only
+ * torrents SHA-256 cut to 20 bytes), with piece hashes or v2 piece layers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,9 +34,17 @@ static void check_path(const char *p)
 
 static void check(const struct bt_metainfo *mi)
 {
-    uint8_t h[20];
+    uint8_t h[32], h2[32];
     SHA1(mi->info_raw, mi->info_len, h);
-    if (memcmp(h, mi->info_hash, 20) || strlen(mi->info_hash_hex) != 40)
+    SHA256(mi->info_raw, mi->info_len, h2);
+    /* v2-only: the SHA-256 cut to 20 bytes (BEP52) */
+    if (memcmp(mi->v2 && !mi->hybrid ? h2 : h, mi->info_hash, 20) || strlen(mi->info_hash_hex) != 40)
+        abort();
+    if (mi->v2 && (memcmp(h2, mi->info_hash_v2, 32) || strlen(mi->info_hash_v2_hex) != 64))
+        abort();
+    if (!mi->piece_hashes && !mi->piece_layers)   /* no way to verify a piece */
+        abort();
+    if (mi->hybrid != (mi->v2 && mi->piece_hashes != NULL))
         abort();
     if (mi->piece_length <= 0 || mi->total_size <= 0 || mi->num_files == 0)
         abort();
