@@ -17,7 +17,7 @@ import threading
 import time
 
 import tdlib
-from tdlib import Torrentd, Tracker, make_torrent, wait_until
+from tdlib import Qbt, Torrentd, Tracker, make_torrent, wait_until
 
 QBM = os.environ["QBM_DIR"]
 WORK = os.environ["TRY_WORK"]
@@ -188,10 +188,16 @@ def main():
 
         ot = Tracker(os.path.join(WORK, "ot")).start([m[7] for m in made])
         procs.append(ot)
-        td = Torrentd(os.path.join(WORK, "td"), "127.0.0.2")
-        td.save_path = ROOT
+        # TRY_AGAINST=qbt runs the same scenario on qbittorrent-nox: the reference
+        if os.environ.get("TRY_AGAINST") == "qbt":
+            td = Qbt(os.path.join(WORK, "qbt"), "127.0.0.2")
+        else:
+            td = Torrentd(os.path.join(WORK, "td"), "127.0.0.2")
+            td.save_path = ROOT
         procs.append(td)
         td.start()
+        # every torrent active, whatever the daemon's queueing default
+        td.set_prefs({"queueing_enabled": False})
         for cat, path in (("movies", mv), ("tv", tv), ("movies.cross-seed", mv)):
             td.post("/api/v2/torrents/createCategory", category=cat, savePath=path)
         for name, d, tr, cat, tags, stopped, tb, ih in made:
