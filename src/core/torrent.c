@@ -1861,10 +1861,15 @@ static void maybe_finish_removal(struct torrent *t)
         on_storage_closed(t);
         return;
     }
-    if (t->delete_files)
-        storage_delete_files(t->st, on_files_deleted, t);
-    else
+    if (!t->delete_files) {
         storage_close(t->st, on_storage_closed, t);
+        return;
+    }
+    int rc = storage_delete_files(t->st, on_files_deleted, t);
+    if (rc == -EBUSY)
+        t->removing = true;   /* a move or rename runs: its completion calls us again */
+    else if (rc != 0)
+        on_files_deleted(t, rc);
 }
 
 void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, int rc), void *ud)
@@ -1950,6 +1955,14 @@ static void on_moved(void *ud, int rc)
 {
     struct move_ctx *m = ud;
     struct torrent *t = m->t;
+    if (!t->closing && session_find(t->s, t->info_hash) != t) {   /* removed while moving */
+        if (m->cb)
+            m->cb(m->ud, rc);
+        free(m->path);
+        free(m);
+        maybe_finish_removal(t);
+        return;
+    }
     if (t->phase == TP_MOVING)
         t->phase = TP_READY;
     if (rc == 0) {
@@ -2075,6 +2088,8 @@ static void on_renamed(void *ud, int rc)
     if (c->cb)
         c->cb(c->ud, rc);
     free(c);
+    if (!t->closing && session_find(t->s, t->info_hash) != t)   /* removed while renaming */
+        maybe_finish_removal(t);
 }
 
 /* Turns a user-given relative path into sanitized components; NULL when it
@@ -2200,7 +2215,10 @@ int torrent_rename_path(struct torrent *t, const char *old_path, const char *new
 
 void torrent_touch(struct torrent *t)
 {
-    if (!t->removing)
+    /* Not once removed: a storage job that completes while the files are
+     * closed or deleted must not put a torrent about to be freed back on the
+     * change list (removing is cleared when the close starts). */
+    if (!t->removing && session_find(t->s, t->info_hash) == t)
         session_touch(t->s, t);
 }
 
