@@ -3,7 +3,7 @@
 
 usage: scripts/try-qbittorrent-api.py <qbittorrent-api checkout> <daemon URL>
                                       [--username U] [--password P] [--data-dir D]
-                                      [--start TORRENTD_BINARY]
+                                      [--start TORRENTD_BINARY] [--suite [-- PYTEST ARGS]]
 
 The checkout is a git clone (any tag) of github.com/rmartin16/qbittorrent-api;
 it is imported from <checkout>/src, nothing is installed. Its runtime
@@ -15,6 +15,9 @@ changes then restores a few preferences. With --start the script starts
 that scratch torrentd itself (fresh profile under --data-dir, WebUI on the
 URL's address and port, password --password) and stops it at the end. Run it
 inside scripts/netns-run.sh (docs/clients.md has the commands).
+
+--suite runs the package's own test suite (tests/) instead, adapted to this
+machine as run_suite() says; pytest's summary is the result.
 
 Every call is made the way an application makes it (the package's own method
 names and arguments); each step prints PASS or FAIL with the reason, warnings
@@ -498,8 +501,8 @@ def run(qbt, url, user, password, data_dir):
     step("auth_log_out, then automatic re-login", relogin)
 
 
-def start_torrentd(binary, url, password, data_dir):
-    """A scratch torrentd for the run: its own profile, peers on 127.0.0.2."""
+def start_torrentd(binary, url, password, data_dir, user=None):
+    """A scratch torrentd for the run: its own profile, peers on 127.0.0.1."""
     import socket
     import urllib.parse
     import urllib.request
@@ -510,10 +513,10 @@ def start_torrentd(binary, url, password, data_dir):
     s.close()
     log = open(os.path.join(data_dir, "torrentd.log"), "ab")
     p = subprocess.Popen([binary, "--profile", os.path.join(data_dir, "profile"),
-                          "--webui-address", u.hostname, "--webui-port", str(u.port or 80),
+                          "--webui-address", socket.gethostbyname(u.hostname), "--webui-port", str(u.port or 80),
                           "--listen-address", "127.0.0.1", "--listen-port", str(listen_port),
                           "--save-path", os.path.join(data_dir, "downloads"), "--webui-password", password],
-                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, user=user)
     log.close()
     end = time.monotonic() + 30
     while time.monotonic() < end and p.poll() is None:
@@ -529,6 +532,68 @@ def start_torrentd(binary, url, password, data_dir):
     raise SystemExit("torrentd did not come up (see %s/torrentd.log)" % data_dir)
 
 
+def stop(p):
+    p.terminate()
+    try:
+        p.wait(15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+
+
+RESOURCES_URL = "https://github.com/rmartin16/qbittorrent-api/raw/main/tests/_resources/"
+
+
+def run_suite(a, pytest_args):
+    """The package's own tests against a scratch torrentd, adapted to this
+    machine without touching the package: a copy of the checkout whose
+    conftest fetches the test torrents from a local server instead of
+    github.com, /tmp/_resources (its CI mounts the resources there), torrentd
+    and pytest as `nobody` (its CI is unprivileged; some tests expect /etc
+    not to be writable), simplejson hidden. Several tests hard-code
+    localhost:8080, so the URL should be http://localhost:8080."""
+    import pwd
+    import shutil
+    import urllib.parse
+    nobody = pwd.getpwnam("nobody")
+    work = tempfile.mkdtemp(prefix="qbtapi-suite-")
+    copy = os.path.join(work, "qbittorrent-api")    # its conftest checks this name
+    shutil.copytree(a.checkout, copy, ignore=shutil.ignore_patterns(".git"))
+    conftest = os.path.join(copy, "tests", "conftest.py")
+    with open(conftest) as f:
+        text = f.read()
+    with open(conftest, "w") as f:
+        f.write(text.replace(RESOURCES_URL, "http://127.0.0.1:18765/"))
+    with open(os.path.join(work, "nosimplejson.py"), "w") as f:
+        f.write('import sys\nsys.modules["simplejson"] = None\n')
+    res = os.path.join(copy, "tests", "_resources")
+    if os.path.islink("/tmp/_resources"):
+        os.unlink("/tmp/_resources")
+    os.symlink(res, "/tmp/_resources")
+    for root, dirs, files in os.walk(work):
+        for n in dirs + files + [""]:
+            os.lchown(os.path.join(root, n), nobody.pw_uid, nobody.pw_gid)
+    http = subprocess.Popen([sys.executable, "-m", "http.server", "18765", "--bind", "127.0.0.1",
+                             "--directory", res], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            user=nobody.pw_uid, group=nobody.pw_gid)
+    daemon = start_torrentd(a.start, a.url, a.password, work, user=nobody.pw_uid) if a.start else None
+    u = urllib.parse.urlsplit(a.url)
+    env = dict(os.environ, QBITTORRENTAPI_HOST="%s:%d" % (u.hostname, u.port or 80),
+               QBITTORRENTAPI_USERNAME=a.username, QBITTORRENTAPI_PASSWORD=a.password,
+               PYTHONPATH="src:" + work, HOME=work)
+    try:
+        rc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "nosimplejson",
+                             "-q", "-rfE", "--basetemp", os.path.join(work, "pytest")] + (pytest_args or ["tests"]),
+                            cwd=copy, env=env, user=nobody.pw_uid, group=nobody.pw_gid, timeout=3600).returncode
+    finally:
+        if daemon:
+            stop(daemon)
+            print("torrentd exit status %s, log %s" % (daemon.returncode, os.path.join(work, "torrentd.log")))
+        stop(http)
+        os.unlink("/tmp/_resources")
+    return rc or (100 if daemon and daemon.returncode != 0 else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("checkout", help="path of a qbittorrent-api git checkout")
@@ -537,7 +602,14 @@ def main():
     ap.add_argument("--password", default="adminadmin")
     ap.add_argument("--data-dir", help="where torrents' data is created (default: a new dir in /tmp)")
     ap.add_argument("--start", metavar="TORRENTD", help="start this torrentd binary for the run")
-    a = ap.parse_args()
+    ap.add_argument("--suite", action="store_true",
+                    help="run the package's own tests instead (as root, in scripts/netns-run.sh; "
+                         "arguments after -- go to pytest)")
+    argv = sys.argv[1:]
+    pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    a = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    if a.suite:
+        return run_suite(a, pytest_args)
     sys.path.insert(0, os.path.join(os.path.abspath(a.checkout), "src"))
     import qbittorrentapi
     warnings.simplefilter("always")
@@ -556,12 +628,7 @@ def main():
             run(qbittorrentapi, a.url, a.username, a.password, data_dir)
     finally:
         if daemon:
-            daemon.terminate()
-            try:
-                daemon.wait(15)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait(5)
+            stop(daemon)
             print("torrentd exit status %s, log %s" % (daemon.returncode, os.path.join(data_dir, "torrentd.log")))
     for w in ws:
         RESULTS.append(("python warning", False, str(w.message)))
