@@ -636,3 +636,21 @@ def test_properties_unknown_hash_404(td, arr):
         arr.process("GET", "/api/v2/torrents/properties", query=[("hash", "ab" * 20)])
     assert e.value.status == 404
     assert arr.is_torrent_loaded("ab" * 20) is False
+
+
+def test_category_with_space_and_unicode(td):
+    """Categories are free text in Sonarr's settings: createCategory (form,
+    Uri.EscapeDataString), add with it, torrents/info?category= (query) and
+    categories (JSON keys) must agree on the exact name."""
+    cat = "TV Shows ü+&="
+    arr = ArrProxy(td.base, category=cat)
+    arr.add_label(cat)
+    labels = arr.get_labels()
+    assert cat in labels and labels[cat]["name"] == cat
+    data = os.urandom(20000)
+    tb, h = _single("Unicode.Category.mkv", data)
+    arr.add_from_file("u.torrent", tb, initial_state="Stop")
+    assert arr.wait_for_torrent(h)
+    t = _info(arr, h)
+    assert t is not None and t["category"] == cat
+    arr.remove_torrent(h, True)
