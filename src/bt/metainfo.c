@@ -403,6 +403,8 @@ static int parse_info_node(struct bt_metainfo *mi, const struct benc *info,
 
     int64_t priv;
     mi->is_private = benc_dict_int(info, "private", &priv) && priv == 1;
+    if (benc_dict_get_type(info, "ssl-cert", BENC_STR) && !(mi->ssl_cert = benc_dict_strdup(info, "ssl-cert")))
+        return mi_fail(err, -ENOMEM, "out of memory");
 
     int rc = parse_name(mi, info);
     if (rc)
@@ -965,6 +967,7 @@ void bt_metainfo_free(struct bt_metainfo *mi)
     free(mi->web_seeds);
     free(mi->comment);
     free(mi->created_by);
+    free(mi->ssl_cert);
     free(mi->info_raw);
     free(mi->torrent_raw);
     free(mi);

@@ -55,6 +55,7 @@ struct bt_metainfo {
     bool is_private;
     bool hybrid;                 /* v1 and v2 (meta version 2 with v1 pieces) */
     bool v2;                     /* has a v2 view: hybrid or v2-only */
+    char *ssl_cert;              /* info's ssl-cert (PEM root CA): an SSL torrent; NULL when absent */
     uint8_t info_hash_v2[32];    /* v2: SHA-256 of the info dict's exact bytes */
     char info_hash_v2_hex[65];   /* "" without a v2 view */
     uint8_t *piece_layers;       /* v2: 32 bytes per piece: the piece-layer node covering it,

@@ -9,6 +9,7 @@
 #include "bt/metainfo.h"
 #include "core/peer.h"
 #include "core/session.h"
+#include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "store/store.h"
 #include "util/hex.h"
@@ -175,7 +176,8 @@ static void lsd_announce(struct session *s, uint64_t now)
         return;
     for (size_t i = 0; i < s->num_active; i++) {
         struct torrent *t = s->active[i];
-        if (!public_torrent(t) || now < t->lsd_next_ms)
+        /* One port per message: SSL torrents (another port) are not announced. */
+        if (!public_torrent(t) || ssltorrent_is_ssl(t) || now < t->lsd_next_ms)
             continue;
         hashes[n++] = t->info_hash;
         t->lsd_next_ms = now + LSD_INTERVAL_MS;
@@ -218,7 +220,9 @@ void discovery_tick(struct session *s, uint64_t now)
             struct torrent *t = s->active[i];
             if (t->dht_lookup || now < t->dht_next_ms || !public_torrent(t))
                 continue;
-            if (dht_get_peers(s->dht, t->info_hash, true, s->listen_port, on_dht_peers, t, &t->dht_lookup) != 0) {
+            /* SSL torrents announce their SSL port, and nothing while it is closed. */
+            uint16_t port = ssltorrent_announce_port(t);
+            if (dht_get_peers(s->dht, t->info_hash, port != 0, port, on_dht_peers, t, &t->dht_lookup) != 0) {
                 t->dht_lookup = NULL;
                 t->dht_next_ms = now + DHT_RELOOKUP_LONELY_MS;
             }

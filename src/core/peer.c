@@ -12,6 +12,8 @@
 #include "core/banlist.h"
 #include "core/limits.h"
 #include "core/session.h"
+#include "core/sslpeer.h"
+#include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "disk/storage.h"
 #include "util/log.h"
@@ -35,6 +37,7 @@ static void maybe_free(struct peer *p)
         return;
     buf_free(&p->in);
     buf_free(&p->out);
+    sslpeer_free(p->tls);
     free(p->wdata);
     bitfield_free(&p->have);
     free(p->reqs);
@@ -131,6 +134,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     struct peer *p = h->data;
     (void)suggested;
+    if (p->tls) {
+        out->base = (char *)sslpeer_rbuf(p->tls, &out->len);
+        return;
+    }
     /* Read straight into the input buffer: no copy between socket and parser. */
     if (buf_reserve(&p->in, 256 * 1024) != 0) {
         out->base = NULL;
@@ -169,9 +176,17 @@ static void on_connect(uv_connect_t *req, int status)
 
 int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *addr, struct peer **out)
 {
+    /* An SSL torrent talks TLS only, and only once it has a certificate. */
+    if (ssltorrent_is_ssl(t) && !ssltorrent_ctx(t))
+        return -EPERM;
     struct peer *p = peer_alloc(s);
     if (!p)
         return -ENOMEM;
+    if (ssltorrent_is_ssl(t) && sslpeer_connect(ssltorrent_ctx(t), t->info_hash, &p->tls) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -ENOMEM;
+    }
     set_addr(p, addr);
     p->t = t;
     p->state = PEER_CONNECTING;
@@ -196,12 +211,12 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     return 0;
 }
 
-int peer_accept(struct session *s, uv_stream_t *server)
+int peer_accept(struct session *s, uv_stream_t *server, bool tls)
 {
     struct peer *p = peer_alloc(s);
     if (!p)
         return -ENOMEM;
-    if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0) {
+    if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0 || (tls && ssltorrent_accept(s, &p->tls) != 0)) {
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EIO;
@@ -245,16 +260,40 @@ static void on_write(uv_write_t *req, int status)
     process_uploads(p);
 }
 
+/* What goes on the wire next: p->out itself, or for TLS the records that
+ * carry it (and any handshake records).  0 with *len 0 when nothing. */
+static int take_output(struct peer *p, size_t *len)
+{
+    *len = 0;
+    if (!p->tls) {
+        if (buf_size(&p->out) == 0)
+            return 0;
+        p->wdata = buf_steal(&p->out, len);
+        return p->wdata ? 0 : -ENOMEM;
+    }
+    struct buf cipher = BUF_INIT;
+    int rc = sslpeer_seal(p->tls, &p->out, &cipher);
+    if (rc == 0 && buf_size(&cipher) > 0) {
+        p->wdata = cipher.data;   /* fresh buffer: nothing consumed, data starts at 0 */
+        *len = cipher.len;
+        return 0;
+    }
+    buf_free(&cipher);
+    return rc;
+}
+
 void peer_flush(struct peer *p)
 {
-    if (p->writing || p->state == PEER_CLOSING || p->state == PEER_CONNECTING || buf_size(&p->out) == 0)
+    if (p->writing || p->state == PEER_CLOSING || p->state == PEER_CONNECTING)
         return;
     size_t len;
-    p->wdata = buf_steal(&p->out, &len);
-    if (!p->wdata) {
-        peer_close(p, "out of memory");
+    int trc = take_output(p, &len);
+    if (trc != 0) {
+        peer_close(p, trc == -ENOMEM ? "out of memory" : p->tls ? sslpeer_error(p->tls) : "write failed");
         return;
     }
+    if (len == 0)
+        return;
     uv_buf_t b = uv_buf_init((char *)p->wdata, (unsigned)len);
     p->write_req.data = p;
     p->writing = true;
@@ -364,7 +403,6 @@ int peer_pipeline_target(const struct peer *p, uint64_t now_ms)
 static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
 {
     struct peer *p = h->data;
-    (void)b;
     if (p->state == PEER_CLOSING)
         return;
     if (nread < 0) {
@@ -373,8 +411,22 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
     }
     if (nread == 0)
         return;
-    p->in.len += (size_t)nread;
     p->last_recv_ms = uv_now(p->s->loop);
+    if (p->tls) {
+        size_t before = buf_size(&p->in);
+        int rc = sslpeer_feed(p->tls, (const uint8_t *)b->base, (size_t)nread, &p->in);
+        if (rc != 0) {
+            log_msg(LOG_INFO, "SSL peer %s:%u refused: %s", p->ip, p->port, sslpeer_error(p->tls));
+            peer_close(p, sslpeer_error(p->tls));
+            return;
+        }
+        peer_flush(p);   /* handshake records */
+        nread = (ssize_t)(buf_size(&p->in) - before);
+        if (nread == 0 || p->state == PEER_CLOSING)
+            return;
+    } else {
+        p->in.len += (size_t)nread;
+    }
     if (p->t && p->t->mi && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
         uv_read_stop((uv_stream_t *)&p->tcp);
         p->read_paused = true;
@@ -394,7 +446,7 @@ static void send_initial(struct peer *p)
         ours.ut_pex = PEER_EXT_PEX;
         ours.metadata_size = t->mi && !t->mi->is_private ? (int64_t)t->mi->info_len : -1;
         ours.reqq = 500;
-        ours.listen_port = p->s->listen_port;
+        ours.listen_port = ssltorrent_announce_port(t);
         snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
         if (p->addr.ss_family == AF_INET) {
             memcpy(ours.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
@@ -437,6 +489,10 @@ static int on_handshake(struct peer *p)
         struct torrent *t = session_find(p->s, hs.info_hash);
         if (!t || t->stopped || t->phase != TP_READY || t->removing)
             return -ENOENT;
+        /* TLS routed by SNI to this very torrent, or plain for a plain one. */
+        if (p->tls ? !sslpeer_uses(p->tls, ssltorrent_ctx(t)) || memcmp(sslpeer_info_hash(p->tls), hs.info_hash, 20) != 0
+                   : ssltorrent_is_ssl(t))
+            return -EACCES;
         peer_list_unlink(&p->s->handshaking, p);
         p->t = t;
         torrent_peer_attach(t, p);
@@ -641,7 +697,10 @@ static void process_input(struct peer *p)
             return;
         int rc = on_handshake(p);
         if (rc != 0) {
-            peer_close(p, rc == -ELOOP ? "connected to self" : rc == -EEXIST ? "duplicate" : "bad handshake");
+            peer_close(p, rc == -ELOOP    ? "connected to self"
+                          : rc == -EEXIST ? "duplicate"
+                          : rc == -EACCES ? "SSL torrent: TLS required for it alone"
+                                          : "bad handshake");
             return;
         }
     }

@@ -23,6 +23,7 @@
 struct session;
 struct torrent;
 struct bt_pex_state;
+struct sslpeer;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
 
@@ -55,7 +56,8 @@ struct peer {
     char ip[64];                    /* text form, no brackets */
     uint16_t port;
 
-    struct buf in, out;
+    struct buf in, out;             /* plaintext (BitTorrent messages) */
+    struct sslpeer *tls;            /* core/sslpeer.c: TLS under an SSL torrent's connection, else NULL */
     uint8_t *wdata;                 /* bytes handed to uv_write */
     bool writing;
 
@@ -95,8 +97,9 @@ enum { PEER_SRC_TRACKER = 1, PEER_SRC_INCOMING = 2, PEER_SRC_API = 4, PEER_SRC_P
 
 /* Outgoing connection for torrent t. */
 int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *addr, struct peer **out);
-/* Takes an accepted connection from the session's listener. */
-int peer_accept(struct session *s, uv_stream_t *server);
+/* Takes an accepted connection from one of the session's listeners (tls:
+ * the SSL listener's). */
+int peer_accept(struct session *s, uv_stream_t *server, bool tls);
 
 /* Closes the connection; the torrent is told through torrent_peer_detach. */
 void peer_close(struct peer *p, const char *why);

@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
+#include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "store/store.h"
 #include "util/fetch.h"
@@ -245,21 +246,23 @@ static void on_incoming(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)tmp, free_handle);
         return;
     }
-    peer_accept(s, server);
+    peer_accept(s, server, ssltorrent_is_listener(s, server));
 }
 
-static int listen_on(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags)
+int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags)
 {
     uv_tcp_init(s->loop, h);
     h->data = s;
     int rc = uv_tcp_bind(h, sa, flags);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)h, 128, on_incoming);
-    if (rc != 0) {
+    return rc == 0 ? uv_listen((uv_stream_t *)h, 128, on_incoming) : rc;
+}
+
+static int listen_on(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags)
+{
+    int rc = session_listen(s, h, sa, flags);
+    if (rc != 0)
         uv_close((uv_handle_t *)h, NULL);
-        return rc;
-    }
-    return 0;
+    return rc;
 }
 
 static int start_listening(struct session *s)
@@ -489,6 +492,8 @@ int session_start(struct session *s)
         return rc;
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
+    ssltorrent_load(s);
+    ssltorrent_listen(s);
     queue_restore_order(s);
     queue_update(s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
@@ -509,6 +514,8 @@ int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void 
         s->prefs_hook(s->prefs_hook_ud, changed);
     if (json_object_get(changed, "banned_IPs"))
         banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
+    if (json_object_get(changed, "ssl_enabled") || json_object_get(changed, "ssl_listen_port"))
+        ssltorrent_listen(s);
     if (json_object_get(changed, "dht") || json_object_get(changed, "lsd") ||
         json_object_get(changed, "dht_bootstrap_nodes")) {
         if (json_object_get(changed, "dht_bootstrap_nodes") && s->dht) {
@@ -600,6 +607,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
         close_handle((uv_handle_t *)&s->listener4);
     if (s->have_listener6)
         close_handle((uv_handle_t *)&s->listener6);
+    ssltorrent_stop(s);
     while (s->handshaking)
         peer_close(s->handshaking, "shutdown");
     /* One extra count so a torrent that closes synchronously cannot finish

@@ -53,6 +53,7 @@ struct session {
 
     uv_tcp_t listener4, listener6;
     bool have_listener4, have_listener6;
+    struct ssltorrent_listener *ssl; /* core/ssltorrent.c; NULL when not listening for SSL peers */
     bool had_incoming;           /* for connection_status */
     uv_timer_t tick;
     uint64_t now_ms;             /* uv_now at the last tick */
@@ -137,6 +138,10 @@ uint64_t session_changed_since(struct session *s, uint64_t seq,
 int session_removed_since(struct session *s, uint64_t seq, void (*fn)(const char *hex, void *ud), void *ud);
 /* Marks t changed (torrent.c calls it; API code too after editing a torrent). */
 void session_touch(struct session *s, struct torrent *t);
+
+/* Binds and listens for peers on h (accepted ones go to peer_accept).
+ * h is initialised either way; the caller closes it. */
+int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags);
 
 /* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
  * negative error; the peer shows up in the torrent when connected. */

@@ -19,6 +19,7 @@
 #include "core/peer.h"
 #include "core/notify.h"
 #include "core/queue.h"
+#include "core/ssltorrent.h"
 #include "core/webseed.h"
 #include "core/session.h"
 #include "disk/storage.h"
@@ -114,6 +115,12 @@ static void on_tracker_stats(void *ud, int64_t *up, int64_t *down, int64_t *left
     *up = t->ul_session;
     *down = t->dl_session;
     *left = t->wanted_size - t->wanted_done;
+}
+
+/* SSL torrents announce the SSL listen port. */
+static uint16_t on_tracker_port(void *ud)
+{
+    return ssltorrent_announce_port(ud);
 }
 
 static void connect_candidates(struct torrent *t, uint64_t now);
@@ -220,6 +227,7 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
     }
     t->mi = mi;
     t->root_known = false;
+    ssltorrent_metadata(t);
     bt_picker_set_sequential(t->picker, t->sequential);
     apply_file_priorities(t);
     return 0;
@@ -228,6 +236,7 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
 static void free_common(struct torrent *t)
 {
     webseed_forget(t);
+    ssltorrent_free(t);
     free(t->save_path);
     free(t->category);
     free(t->name);
@@ -245,6 +254,8 @@ static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t 
 {
     struct tracker_callbacks cb = {on_tracker_stats, on_tracker_peers, on_tracker_changed};
     t->trk = tracker_set_new(t->s->trackers, t->info_hash, tiers, num_tiers, &cb, t);
+    if (t->trk)
+        tracker_set_port_fn(t->trk, on_tracker_port);
     int rc = session_index_add(t->s, t);
     if (rc != 0) {
         t->removing = true;

@@ -28,6 +28,7 @@ struct bt_magnet;
 struct dht_lookup;
 struct webseed;
 struct bt_metadata_asm;
+struct ssltorrent;
 
 enum torrent_phase {
     TP_LOADING,     /* checkingResumeData */
@@ -95,6 +96,7 @@ struct torrent {
     char *magnet_name;           /* dn of the magnet, shown until then */
     json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
     struct bt_metadata_asm *meta_asm;
+    struct ssltorrent *ssl;      /* core/ssltorrent.c: SSL torrent state and identity, or NULL */
     uint8_t info_hash[20];
     char hex[41];
 

@@ -47,6 +47,7 @@ struct tracker_set {
     size_t n, cap;
     struct tracker_callbacks cb;
     void *ud;
+    uint16_t (*port_fn)(void *ud);
     bool active, all_trackers;
     uint64_t now;                 /* session clock at the last tick */
     int cb_depth;
@@ -503,7 +504,7 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     memset(r, 0, sizeof *r);
     memcpy(r->info_hash, ts->info_hash, 20);
     memcpy(r->peer_id, tc->peer_id, 20);
-    r->port = tc->port;
+    r->port = ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
     r->left = -1;
     if (ts->cb.get_stats)
         ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
@@ -1009,6 +1010,12 @@ void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers)
 {
     if (ts)
         ts->all_trackers = all_trackers;
+}
+
+void tracker_set_port_fn(struct tracker_set *ts, uint16_t (*port_fn)(void *ud))
+{
+    if (ts)
+        ts->port_fn = port_fn;
 }
 
 size_t tracker_set_count(const struct tracker_set *ts) { return ts ? ts->n : 0; }

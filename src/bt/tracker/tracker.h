@@ -80,6 +80,8 @@ void tracker_set_completed(struct tracker_set *ts);   /* event=completed on the 
 void tracker_set_reannounce(struct tracker_set *ts);  /* next tick, ignoring interval and min interval */
 void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms);
 void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers);
+/* The set announces port_fn(ud) instead of the client's port (SSL torrents). */
+void tracker_set_port_fn(struct tracker_set *ts, uint16_t (*port_fn)(void *ud));
 
 size_t tracker_set_count(const struct tracker_set *ts);
 const struct tracker_entry *tracker_set_entry(const struct tracker_set *ts, size_t i);  /* NULL past the end */

@@ -4,7 +4,7 @@
  * torrents/SSLParameters, setSSLParameters.
  *
  * Cookies go with .torrent downloads (qbt_v2_cookie_lines); SSL parameters
- * are only kept: torrentd runs no SSL torrents.  Both
+ * are handed to the engine (core/ssltorrent.h) once committed.  Both
  * live in the store (kv namespaces "cookies" and "ssl") and in memory here;
  * a change is answered after its commit, and memory follows the commit.
  */
@@ -30,6 +30,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 #include "core/notify.h"
+#include "core/ssltorrent.h"
 #include "web/api/qbt_v2_int.h"
 
 #define NS_COOKIES "cookies"
@@ -641,6 +642,7 @@ done:
 
 struct ssl_job {
     struct web_req *r;
+    struct session *s;
     char hash[41];
     json_t *entry;
 };
@@ -655,6 +657,10 @@ static void on_ssl_committed(void *ud, int rc)
     } else {
         if (!g_ssl)
             g_ssl = json_object();
+        /* The torrent may have gone while the row was written. */
+        ssltorrent_set_params(j->s, j->hash, json_string_value(json_object_get(j->entry, "ssl_certificate")),
+                              json_string_value(json_object_get(j->entry, "ssl_private_key")),
+                              json_string_value(json_object_get(j->entry, "ssl_dh_params")));
         if (!g_ssl || json_object_set_new(g_ssl, j->hash, j->entry) != 0)
             log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s saved but not kept in memory", j->hash);
         web_reply_ok(j->r);
@@ -689,6 +695,7 @@ static void h_set_ssl_params(struct web_req *r, void *ud)
     rc = -ENOMEM;
     if (j) {
         j->r = r;
+        j->s = q->s;
         memcpy(j->hash, t->hex, sizeof j->hash);
         j->entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k,
                              "ssl_dh_params", dh, "added_on", (json_int_t)t->added_on);

@@ -1,0 +1,287 @@
+#include "core/ssltorrent.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/metainfo.h"
+#include "core/peer.h"
+#include "core/session.h"
+#include "core/sslpeer.h"
+#include "core/torrent.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define NS_SSL "ssl"   /* written by web/api/qbt_v2_misc.c */
+
+struct ssltorrent {
+    bool is_ssl;                 /* the metadata has ssl-cert */
+    struct sslpeer_ctx *ctx;     /* NULL when the root certificate is unusable */
+    char *cert, *key, *dh;       /* identity (PEM); NULL until set */
+};
+
+struct ssltorrent_listener {
+    struct sslpeer_server *srv;
+    uv_tcp_t tcp4, tcp6;
+    bool init4, init6;           /* handles to close */
+    bool have4, have6;           /* handles listening */
+    uint16_t port;
+    int open_handles;
+};
+
+static void wipe_free(char *p)
+{
+    if (p) {
+        explicit_bzero(p, strlen(p));
+        free(p);
+    }
+}
+
+static void clear_identity(struct ssltorrent *st)
+{
+    free(st->cert);
+    wipe_free(st->key);
+    free(st->dh);
+    st->cert = st->key = st->dh = NULL;
+}
+
+void ssltorrent_free(struct torrent *t)
+{
+    if (!t->ssl)
+        return;
+    sslpeer_ctx_free(t->ssl->ctx);
+    clear_identity(t->ssl);
+    free(t->ssl);
+    t->ssl = NULL;
+}
+
+bool ssltorrent_is_ssl(const struct torrent *t)
+{
+    return t->ssl && t->ssl->is_ssl;
+}
+
+struct sslpeer_ctx *ssltorrent_ctx(const struct torrent *t)
+{
+    return ssltorrent_is_ssl(t) && sslpeer_ctx_has_identity(t->ssl->ctx) ? t->ssl->ctx : NULL;
+}
+
+uint16_t ssltorrent_announce_port(const struct torrent *t)
+{
+    return ssltorrent_is_ssl(t) ? ssltorrent_port(t->s) : t->s->listen_port;
+}
+
+static void apply_identity(struct torrent *t)
+{
+    struct ssltorrent *st = t->ssl;
+    if (!st->ctx || !st->cert)
+        return;
+    if (sslpeer_ctx_set_identity(st->ctx, st->cert, st->key, st->dh) != 0) {
+        log_msg(LOG_WARNING, "SSL torrent %s: the certificate, key and DH parameters set for it cannot be used",
+                t->hex);
+        return;
+    }
+    if (!sslpeer_pem_matches(st->cert, t->mi->name))
+        log_msg(LOG_WARNING, "SSL torrent %s: its certificate is not issued for \"%s\" or \"*\"; peers will refuse it",
+                t->hex, t->mi->name);
+    log_msg(LOG_INFO, "SSL torrent %s: certificate set", t->hex);
+}
+
+static struct ssltorrent *ensure(struct torrent *t)
+{
+    if (!t->ssl)
+        t->ssl = calloc(1, sizeof *t->ssl);
+    return t->ssl;
+}
+
+void ssltorrent_metadata(struct torrent *t)
+{
+    if (!t->mi || !t->mi->ssl_cert || !ensure(t) || t->ssl->is_ssl)
+        return;
+    struct ssltorrent *st = t->ssl;
+    st->is_ssl = true;
+    if (sslpeer_ctx_new(t->mi->ssl_cert, t->mi->name, &st->ctx) != 0) {
+        log_msg(LOG_WARNING, "SSL torrent %s: its ssl-cert holds no usable certificate; it makes no connections",
+                t->hex);
+        return;
+    }
+    if (st->cert)
+        apply_identity(t);
+    else
+        log_msg(LOG_INFO, "SSL torrent %s: no certificate set (torrents/setSSLParameters); it makes no connections",
+                t->hex);
+    /* Peers that brought the metadata came in the clear. */
+    struct peer *next;
+    for (struct peer *p = t->peers; p; p = next) {
+        next = p->next;
+        if (!p->tls)
+            peer_close(p, "SSL torrent: plain connection");
+    }
+}
+
+int ssltorrent_set_params(struct session *s, const char *hex, const char *cert, const char *key, const char *dh)
+{
+    if (!cert || !key || !dh)
+        return -EINVAL;
+    struct torrent *t = session_find_hex(s, hex);
+    if (!t)
+        return -ENOENT;
+    struct ssltorrent *st = ensure(t);
+    if (!st)
+        return -ENOMEM;
+    clear_identity(st);
+    st->cert = strdup(cert);
+    st->key = strdup(key);
+    st->dh = strdup(dh);
+    if (!st->cert || !st->key || !st->dh) {
+        clear_identity(st);
+        return -ENOMEM;
+    }
+    apply_identity(t);
+    return 0;
+}
+
+static int load_one(void *ud, const char *key, const char *value)
+{
+    struct session *s = ud;
+    struct torrent *t = session_find_hex(s, key);
+    json_t *e = t && value ? json_loads(value, 0, NULL) : NULL;
+    /* A row written for an earlier torrent with this hash is not ours. */
+    if (e && json_integer_value(json_object_get(e, "added_on")) == t->added_on) {
+        const char *c = json_string_value(json_object_get(e, "ssl_certificate"));
+        const char *k = json_string_value(json_object_get(e, "ssl_private_key"));
+        const char *d = json_string_value(json_object_get(e, "ssl_dh_params"));
+        if (c && k && d)
+            ssltorrent_set_params(s, key, c, k, d);
+    }
+    json_decref(e);
+    return 0;
+}
+
+void ssltorrent_load(struct session *s)
+{
+    if (s->store)
+        store_load_kv(s->store, NS_SSL, load_one, s);
+}
+
+/* ---- the SSL listener ---- */
+
+static struct sslpeer_ctx *lookup(void *ud, const uint8_t info_hash[20])
+{
+    struct torrent *t = session_find(ud, info_hash);
+    if (!t || t->removing || t->stopped)
+        return NULL;
+    return ssltorrent_ctx(t);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct ssltorrent_listener *l = h->data;
+    if (--l->open_handles == 0) {
+        sslpeer_server_free(l->srv);
+        free(l);
+    }
+}
+
+/* Every handle session_listen initialised is closed here, listening or not. */
+static void close_listener(struct ssltorrent_listener *l)
+{
+    l->open_handles = l->init4 + l->init6;
+    if (l->init4) {
+        l->tcp4.data = l;   /* session_listen pointed it at the session */
+        uv_close((uv_handle_t *)&l->tcp4, on_listener_closed);
+    }
+    if (l->init6) {
+        l->tcp6.data = l;
+        uv_close((uv_handle_t *)&l->tcp6, on_listener_closed);
+    }
+    if (l->open_handles == 0) {
+        sslpeer_server_free(l->srv);
+        free(l);
+    }
+}
+
+void ssltorrent_stop(struct session *s)
+{
+    if (!s->ssl)
+        return;
+    close_listener(s->ssl);
+    s->ssl = NULL;
+    log_msg(LOG_INFO, "stopped listening for SSL peers");
+}
+
+static uint16_t bound_port(uv_tcp_t *h)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(h, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int ssltorrent_listen(struct session *s)
+{
+    if (s->ssl)
+        ssltorrent_stop(s);
+    if (!prefs_bool(&s->prefs, "ssl_enabled") || s->shutting_down)
+        return 0;
+    int64_t want = prefs_int(&s->prefs, "ssl_listen_port");
+    if (want < 0 || want > 65535) {
+        log_msg(LOG_WARNING, "ssl_listen_port %lld is not a port; not listening for SSL peers", (long long)want);
+        return -EINVAL;
+    }
+    struct ssltorrent_listener *l = calloc(1, sizeof *l);
+    if (!l || sslpeer_server_new(lookup, s, &l->srv) != 0) {
+        free(l);
+        return -ENOMEM;
+    }
+    struct sockaddr_storage ss;
+    const char *a = s->listen_address;
+    int port = (int)want;
+    bool v4 = a && uv_ip4_addr(a, port, (struct sockaddr_in *)&ss) == 0;
+    bool v6 = !v4 && a && uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss) == 0;
+    if (!v4 && !v6) {
+        v4 = v6 = true;
+        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
+    }
+    if (v4) {
+        l->init4 = true;
+        l->have4 = session_listen(s, &l->tcp4, (struct sockaddr *)&ss, 0) == 0;
+        /* Port 0: the IPv6 socket takes the port the system gave the IPv4 one. */
+        if (l->have4 && port == 0)
+            port = bound_port(&l->tcp4);
+        if (v6)
+            uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
+    }
+    if (v6) {
+        l->init6 = true;
+        l->have6 = session_listen(s, &l->tcp6, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY) == 0;
+    }
+    if (!l->have4 && !l->have6) {
+        log_msg(LOG_WARNING, "cannot listen for SSL peers on %s port %d", a ? a : "*", port);
+        close_listener(l);
+        return -EADDRINUSE;
+    }
+    l->port = bound_port(l->have4 ? &l->tcp4 : &l->tcp6);
+    s->ssl = l;
+    log_msg(LOG_INFO, "listening for SSL peers on %s port %u", a ? a : "*", l->port);
+    return 0;
+}
+
+bool ssltorrent_is_listener(const struct session *s, const uv_stream_t *h)
+{
+    const struct ssltorrent_listener *l = s->ssl;
+    return l && (h == (const uv_stream_t *)&l->tcp4 || h == (const uv_stream_t *)&l->tcp6);
+}
+
+int ssltorrent_accept(struct session *s, struct sslpeer **out)
+{
+    *out = NULL;
+    return s->ssl ? sslpeer_accept(s->ssl->srv, out) : -ENOTCONN;
+}
+
+uint16_t ssltorrent_port(const struct session *s)
+{
+    return s->ssl ? s->ssl->port : 0;
+}
