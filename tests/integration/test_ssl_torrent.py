@@ -8,7 +8,6 @@ made with the openssl command line in the test's directory.
 """
 import os
 import socket
-import struct
 import subprocess
 import time
 
@@ -97,10 +96,8 @@ class LtPeer:
             "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
             "enable_incoming_utp": False, "enable_outgoing_utp": False,
             "allow_multiple_connections_per_ip": True,
-            "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.peer_notification,
         })
         self.th = None
-        self.alerts = []
 
     def add(self, tbytes, save, cert, key, dh, seed_mode=False):
         p = lt.add_torrent_params()
@@ -118,11 +115,6 @@ class LtPeer:
 
     def status(self):
         return self.th.status()
-
-    def messages(self):
-        for a in self.ses.pop_alerts():
-            self.alerts.append(a.message())
-        return self.alerts
 
     def close(self):
         ses, self.ses = self.ses, None
