@@ -576,12 +576,13 @@ def run_suite(a, pytest_args):
     http = subprocess.Popen([sys.executable, "-m", "http.server", "18765", "--bind", "127.0.0.1",
                              "--directory", res], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             user=nobody.pw_uid, group=nobody.pw_gid)
-    daemon = start_torrentd(a.start, a.url, a.password, work, user=nobody.pw_uid) if a.start else None
+    daemon = None
     u = urllib.parse.urlsplit(a.url)
     env = dict(os.environ, QBITTORRENTAPI_HOST="%s:%d" % (u.hostname, u.port or 80),
                QBITTORRENTAPI_USERNAME=a.username, QBITTORRENTAPI_PASSWORD=a.password,
                PYTHONPATH="src:" + work, HOME=work)
     try:
+        daemon = start_torrentd(a.start, a.url, a.password, work, user=nobody.pw_uid) if a.start else None
         rc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "nosimplejson",
                              "-q", "-rfE", "--basetemp", os.path.join(work, "pytest")] + (pytest_args or ["tests"]),
                             cwd=copy, env=env, user=nobody.pw_uid, group=nobody.pw_gid, timeout=3600).returncode
