@@ -111,3 +111,60 @@ int merkle_file_root(const uint8_t *layer, size_t n, int64_t piece_length,
     int rc = merkle_pad((size_t)(piece_length / MERKLE_BLOCK), pad);
     return rc ? rc : merkle_root(layer, n, merkle_width(n), pad, out);
 }
+
+static unsigned log2u(size_t w)
+{
+    unsigned k = 0;
+    while ((size_t)1 << k < w)
+        k++;
+    return k;
+}
+
+/* Node `i` at `up` layers above the piece layer: the root of its span of
+ * piece-layer nodes, or the pad of that height past the end. */
+static int upper_node(const uint8_t *layer, size_t n, size_t bpp, unsigned up, size_t i,
+                      uint8_t out[MERKLE_HASH])
+{
+    size_t span = (size_t)1 << up, start = i << up;
+    if (start >= n)
+        return merkle_pad(bpp * span, out);
+    uint8_t pad[MERKLE_HASH];
+    int rc = merkle_pad(bpp, pad);
+    size_t cnt = n - start < span ? n - start : span;
+    return rc ? rc : merkle_root(layer + start * MERKLE_HASH, cnt, span, pad, out);
+}
+
+int merkle_hash_request(const uint8_t *layer, size_t n, int64_t piece_length, uint32_t base,
+                        uint32_t index, uint32_t count, uint32_t proof, uint8_t *out, size_t *nout)
+{
+    *nout = 0;
+    if (!layer || n < 2 || piece_length < MERKLE_BLOCK || count == 0 ||
+        count > MERKLE_REQ_MAX_COUNT)
+        return -EINVAL;
+    size_t bpp = (size_t)(piece_length / MERKLE_BLOCK);
+    unsigned pl = log2u(bpp), height = pl + log2u(merkle_width(n));   /* of the root */
+    /* libtorrent's validate_hash_request, plus: nothing below the piece layer */
+    if (base < pl || base >= height || proof >= height - base)
+        return -EINVAL;
+    uint64_t level = (uint64_t)1 << (height - base);
+    if ((uint64_t)index + count > level)
+        return -EINVAL;
+    if (n > MERKLE_REQ_MAX_LAYER)
+        return -E2BIG;
+    unsigned up = base - pl;
+    size_t k = 0;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++, k++)
+        rc = upper_node(layer, n, bpp, up, (size_t)index + i, out + k * MERKLE_HASH);
+    /* layers above base that the requested nodes already determine */
+    unsigned covered = log2u(merkle_width(count));
+    for (unsigned i = 0; rc == 0 && i < proof; i++) {
+        if (i + 1 < covered)
+            continue;
+        size_t anc = (size_t)index >> (i + 1);
+        rc = upper_node(layer, n, bpp, up + i + 1, anc ^ 1, out + k++ * MERKLE_HASH);
+    }
+    if (rc == 0)
+        *nout = k;
+    return rc;
+}

@@ -51,4 +51,18 @@ int merkle_piece(const uint8_t *data, size_t len, size_t width, uint8_t out[MERK
 int merkle_file_root(const uint8_t *layer, size_t n, int64_t piece_length,
                      uint8_t out[MERKLE_HASH]);
 
+/* The answer to a BEP52 hash request for one file, from its piece layer
+ * (n nodes; the file has more than one piece): `count` nodes of layer
+ * `base` (0 = leaves) from `index`, then the uncle hashes up to `proof`
+ * layers above base, as libtorrent 2.0 sends and checks them (uncles start
+ * at the sibling of the subtree the requested nodes span).  Only layers at
+ * or above the piece layer can be served (no leaves are kept).  out must
+ * hold MERKLE_HASH * (count + proof) bytes; *nout gets the hash count.
+ * Returns 0, -EINVAL (a request libtorrent would refuse too, or below the
+ * piece layer), -E2BIG (a layer too large to hash on request) or -ENOMEM. */
+#define MERKLE_REQ_MAX_COUNT 8192
+#define MERKLE_REQ_MAX_LAYER 65536    /* piece-layer nodes hashed for one answer */
+int merkle_hash_request(const uint8_t *layer, size_t n, int64_t piece_length, uint32_t base,
+                        uint32_t index, uint32_t count, uint32_t proof, uint8_t *out, size_t *nout);
+
 #endif

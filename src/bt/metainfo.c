@@ -1026,3 +1026,22 @@ bool bt_metainfo_piece_ok(const struct bt_metainfo *mi, uint32_t index, const ui
     return merkle_piece(data, (size_t)n, width, root) == 0 &&
            memcmp(root, mi->piece_layers + (size_t)index * MERKLE_HASH, MERKLE_HASH) == 0;
 }
+
+int bt_metainfo_hash_request(const struct bt_metainfo *mi, const uint8_t *req, uint8_t *out,
+                             size_t *n)
+{
+    *n = 0;
+    if (!mi || !mi->v2 || !mi->piece_layers)
+        return -ENOENT;
+    int64_t pl = mi->piece_length;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length <= pl || memcmp(f->pieces_root, req, 32) != 0)
+            continue;
+        size_t np = (size_t)(f->length / pl + (f->length % pl != 0));
+        return merkle_hash_request(mi->piece_layers + (size_t)(f->offset / pl) * MERKLE_HASH, np, pl,
+                                   rd_be32(req + 32), rd_be32(req + 36), rd_be32(req + 40),
+                                   rd_be32(req + 44), out, n);
+    }
+    return -ENOENT;
+}

@@ -100,4 +100,11 @@ int64_t bt_metainfo_piece_size(const struct bt_metainfo *mi, uint32_t index);
 bool bt_metainfo_piece_ok(const struct bt_metainfo *mi, uint32_t index, const uint8_t *data,
                           size_t len);
 
+/* BEP52 hash request (the 48 bytes as received) answered from the piece
+ * layers: hashes into out (room for MERKLE_REQ_MAX_COUNT + 64 hashes), their
+ * count in *n.  -ENOENT (no such file, or its layer is unknown), or
+ * merkle_hash_request's errors; the caller then sends a hash reject. */
+int bt_metainfo_hash_request(const struct bt_metainfo *mi, const uint8_t *req, uint8_t *out,
+                             size_t *n);
+
 #endif

@@ -103,6 +103,19 @@ int bt_wire_parse(const uint8_t *p, size_t n, uint32_t max_len, struct bt_msg *o
         out->payload = body + 1;
         out->payload_len = blen - 1;
         return 0;
+    case BT_MSG_HASH_REQUEST:
+    case BT_MSG_HASH_REJECT:
+        if (blen != BT_WIRE_HASH_REQ_LEN)
+            goto bad;
+        out->payload = body;
+        out->payload_len = blen;
+        return 0;
+    case BT_MSG_HASHES:
+        if (blen < BT_WIRE_HASH_REQ_LEN)
+            goto bad;
+        out->payload = body;
+        out->payload_len = blen;
+        return 0;
     case BT_MSG_BITFIELD:
     default:
         out->payload = body;
@@ -205,6 +218,27 @@ int bt_wire_put_extended(struct buf *b, uint8_t ext_id, const uint8_t *payload, 
     put_hdr(b, (uint32_t)(2 + len), BT_MSG_EXTENDED);
     buf_append_u8(b, ext_id);
     return buf_append(b, payload, len);
+}
+
+int bt_wire_put_hashes(struct buf *b, const uint8_t *req, const uint8_t *hashes, size_t n)
+{
+    if (n > (UINT32_MAX - 1 - BT_WIRE_HASH_REQ_LEN) / 32)
+        return -EINVAL;
+    int r = buf_reserve(b, 5 + BT_WIRE_HASH_REQ_LEN + n * 32);
+    if (r)
+        return r;
+    put_hdr(b, (uint32_t)(1 + BT_WIRE_HASH_REQ_LEN + n * 32), BT_MSG_HASHES);
+    buf_append(b, req, BT_WIRE_HASH_REQ_LEN);
+    return buf_append(b, hashes, n * 32);
+}
+
+int bt_wire_put_hash_reject(struct buf *b, const uint8_t *req)
+{
+    int r = buf_reserve(b, 5 + BT_WIRE_HASH_REQ_LEN);
+    if (r)
+        return r;
+    put_hdr(b, 1 + BT_WIRE_HASH_REQ_LEN, BT_MSG_HASH_REJECT);
+    return buf_append(b, req, BT_WIRE_HASH_REQ_LEN);
 }
 
 int bt_wire_put_port(struct buf *b, uint16_t port)

@@ -1,4 +1,5 @@
-/* wire — the BitTorrent peer wire framing (BEP3, BEP6 fast, BEP10 extended).
+/* wire — the BitTorrent peer wire framing (BEP3, BEP6 fast, BEP10 extended,
+ * BEP52 hash request/hashes/hash reject).
  *
  * Pure codec, no I/O and no state: the peer connection feeds its input
  * buffer to bt_wire_parse() and appends outgoing messages with the
@@ -34,7 +35,13 @@ enum bt_msg_id {
     BT_MSG_REJECT = 16,
     BT_MSG_ALLOWED_FAST = 17,
     BT_MSG_EXTENDED = 20,
+    BT_MSG_HASH_REQUEST = 21,     /* BEP52; payload = the 48-byte request */
+    BT_MSG_HASHES = 22,           /* payload = the request, then the hashes */
+    BT_MSG_HASH_REJECT = 23,      /* payload = the request */
 };
+
+/* BEP52 request header: pieces root, base layer, index, length, proof layers. */
+#define BT_WIRE_HASH_REQ_LEN 48
 
 #define BT_WIRE_HANDSHAKE_LEN 68
 #define BT_WIRE_BLOCK_SIZE 16384u
@@ -95,6 +102,9 @@ int bt_wire_put_allowed_fast(struct buf *b, uint32_t index);
 int bt_wire_put_suggest(struct buf *b, uint32_t index);
 int bt_wire_put_extended(struct buf *b, uint8_t ext_id, const uint8_t *payload, size_t len);
 int bt_wire_put_port(struct buf *b, uint16_t port);
+/* BEP52 answers to a hash request `req` (BT_WIRE_HASH_REQ_LEN bytes, as received). */
+int bt_wire_put_hashes(struct buf *b, const uint8_t *req, const uint8_t *hashes, size_t n);
+int bt_wire_put_hash_reject(struct buf *b, const uint8_t *req);
 
 /* BEP6 canonical allowed-fast set for a peer at IPv4 `ip`: writes up to k
  * distinct piece indices to out (k >= 0) and returns how many (fewer than k

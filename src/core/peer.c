@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bt/ext.h"
+#include "bt/merkle.h"
 #include "bt/metainfo.h"
 #include "bt/picker.h"
 #include "bt/wire.h"
@@ -575,6 +576,23 @@ static int on_message_no_metadata(struct peer *p, const struct bt_msg *m)
     return 0;
 }
 
+/* BEP52: hashes from the piece layers we hold, a reject for anything else
+ * (leaf hashes are not kept), so the peer asks elsewhere instead of waiting. */
+static int on_hash_request(struct peer *p, const uint8_t *req)
+{
+    size_t n = 0;
+    uint8_t *out = malloc((MERKLE_REQ_MAX_COUNT + 64) * MERKLE_HASH);
+    int rc = out ? bt_metainfo_hash_request(p->t->mi, req, out, &n) : -ENOMEM;
+    log_debug("peer: hash request (base %u, index %u, count %u, proof %u): %s", rd_be32(req + 32),
+              rd_be32(req + 36), rd_be32(req + 40), rd_be32(req + 44), rc ? strerror(-rc) : "answered");
+    if (rc == 0)
+        bt_wire_put_hashes(&p->out, req, out, n);
+    else
+        bt_wire_put_hash_reject(&p->out, req);
+    free(out);
+    return 0;
+}
+
 static int on_message(struct peer *p, const struct bt_msg *m)
 {
     struct torrent *t = p->t;
@@ -684,6 +702,8 @@ static int on_message(struct peer *p, const struct bt_msg *m)
         return 0;
     case BT_MSG_EXTENDED:
         return on_message_no_metadata(p, m);
+    case BT_MSG_HASH_REQUEST:
+        return on_hash_request(p, m->payload);
     default:
         /* allowed_fast, suggest, port and unknown ids: nothing to do yet. */
         return 0;

@@ -137,8 +137,9 @@ def test_v2_and_hybrid_checked_by_libtorrent(procs, workdir, lts):
             wait_until(lambda: td.torrent(h)["progress"] == 1, 60, "hybrid checked", procs=[td])
 
 
-def leech_from_torrentd(lts, td, tbytes, dst, what):
-    th = lts.add(tbytes, dst)
+def leech_from_torrentd(lts, td, tbytes, dst, what, th=None):
+    """libtorrent downloads from td (tbytes, or the torrent handle th)."""
+    th = th or lts.add(tbytes, dst)
     ip, port = td.peer_addr.split(":")
 
     def done():
@@ -172,22 +173,27 @@ def test_hybrid_seeded_to_libtorrent(procs, workdir, lts):
     assert_same_data(tbytes, data, dst)
 
 
-def test_v2_only_both_directions(procs, workdir, lts):
-    """A v2-only torrent: created and seeded by torrentd (startSeeding), leeched
-    by libtorrent; then libtorrent seeds it to a second torrentd, which
-    verifies every piece by SHA-256 merkle and passes a recheck."""
+def seed_v2(procs, workdir, piece):
+    """torrentd creates a v2-only torrent with startSeeding and seeds it."""
     seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
     data = os.path.join(workdir, "data")
     src = os.path.join(data, "payload")
     make_payload(src, FILES + [("big.bin", 2 * 1024 * KiB + 77)])
     st = wait_finished(seeder, add_task(seeder, sourcePath=src, format="v2",
-                                        pieceSize=str(32 * KiB)).json()["taskID"])
+                                        pieceSize=str(piece)).json()["taskID"])
     assert st["status"] == "Finished" and "errorMessage" not in st, st
     tbytes = seeder.req("GET", TC + "torrentFile", params={"taskID": st["taskID"]}).content
-    ih = lt.torrent_info(tbytes).info_hashes()
-    v2 = str(ih.v2)
-    h = v2[:40]                      # BEP52: the v2 hash cut to 20 bytes
-    seeder.wait_seeding(h, 30)
+    v2 = str(lt.torrent_info(tbytes).info_hashes().v2)
+    seeder.wait_seeding(v2[:40], 30)           # BEP52: the v2 hash cut to 20 bytes
+    return seeder, data, tbytes, v2
+
+
+def test_v2_only_both_directions(procs, workdir, lts):
+    """A v2-only torrent: created and seeded by torrentd (startSeeding), leeched
+    by libtorrent; then libtorrent seeds it to a second torrentd, which
+    verifies every piece by SHA-256 merkle and passes a recheck."""
+    seeder, data, tbytes, v2 = seed_v2(procs, workdir, 32 * KiB)
+    h = v2[:40]
     t = seeder.torrent(h)
     assert t["hash"] == h and t["infohash_v1"] == "" and t["infohash_v2"] == v2, t
     assert "xt=urn:btmh:1220" + v2 in t["magnet_uri"], t["magnet_uri"]
@@ -224,3 +230,26 @@ def test_v2_only_both_directions(procs, workdir, lts):
     wait_until(lambda: not str(leecher.torrent(h)["state"]).startswith("checking")
                and leecher.torrent(h)["progress"] < 1, 60, "recheck to find the damage",
                procs=[leecher])
+
+
+def test_v2_magnet_to_libtorrent(procs, workdir, lts):
+    """libtorrent given only `urn:btmh`: the info dict comes from torrentd over
+    ut_metadata, the piece layers through BEP52 hash requests it answers."""
+    seeder, data, tbytes, v2 = seed_v2(procs, workdir, 16 * KiB)
+
+    dst = os.path.join(workdir, "lt")
+    os.makedirs(dst)
+    lts.ses.apply_settings({"alert_mask": lt.alert.category_t.peer_log_notification
+                            | lt.alert.category_t.error_notification})
+    p = lt.parse_magnet_uri("magnet:?xt=urn:btmh:1220%s" % v2)
+    p.save_path = dst
+    leech_from_torrentd(lts, seeder, None, dst, "libtorrent: a v2 magnet from torrentd",
+                        th=lts.ses.add_torrent(p))
+    assert_same_data(tbytes, data, dst)
+    # libtorrent asked torrentd for piece-layer hashes, got them all and found
+    # them right (a wrong one would have cost the connection: invalid hashes)
+    msgs = [a.message() for a in lts.ses.pop_alerts()]
+    asked = [m for m in msgs if "==> HASH_REQUEST" in m]
+    got = [m for m in msgs if "<== HASHES" in m]
+    assert asked and len(got) == len(asked), [m for m in msgs if "HASH" in m]
+    assert not [m for m in msgs if "invalid hashes" in m.lower() or "HASH_REJECT" in m]

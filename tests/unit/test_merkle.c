@@ -143,6 +143,71 @@ static void many_pieces(void **state)
     free(d);
 }
 
+/* Node `i` at height h (0 = leaves) of the file's tree, the naive way. */
+static void naive_node(const uint8_t *d, size_t len, unsigned h, size_t i, uint8_t out[32])
+{
+    size_t span = (size_t)16384 << h, start = i * span;
+    size_t n = start >= len ? 0 : len - start < span ? len - start : span;
+    naive_root(n ? d + start : d, n, (size_t)1 << h, out);
+}
+
+static void hash_requests(void **state)
+{
+    (void)state;
+    /* 64 KiB pieces (4 blocks, piece layer at height 2), 11 pieces: 64 leaves, root at height 6 */
+    int64_t pl = 65536;
+    size_t len = 10 * 65536 + 16385, np = 11;
+    uint8_t *d = pattern(len, 5);
+    uint8_t *layer = malloc(np * 32), *out = malloc((MERKLE_REQ_MAX_COUNT + 64) * 32), want[32];
+    assert_non_null(layer);
+    assert_non_null(out);
+    for (size_t i = 0; i < np; i++)
+        naive_node(d, len, 2, i, layer + i * 32);
+    size_t n;
+    /* the piece layer in two chunks of 8 with proofs up to the root's children */
+    for (uint32_t idx = 0; idx < 16; idx += 8) {
+        assert_int_equal(merkle_hash_request(layer, np, pl, 2, idx, 8, 3, out, &n), 0);
+        assert_int_equal(n, 9);
+        for (size_t i = 0; i < 8; i++) {
+            naive_node(d, len, 2, idx + i, want);   /* past the end: the pad of that height */
+            assert_memory_equal(out + i * 32, want, 32);
+        }
+        naive_node(d, len, 5, (idx >> 3) ^ 1, want);   /* the other half of the tree */
+        assert_memory_equal(out + 8 * 32, want, 32);
+    }
+    /* two nodes of a higher layer, uncles from their subtree's sibling up */
+    assert_int_equal(merkle_hash_request(layer, np, pl, 3, 2, 2, 2, out, &n), 0);
+    assert_int_equal(n, 4);
+    naive_node(d, len, 3, 2, want);
+    assert_memory_equal(out, want, 32);
+    naive_node(d, len, 3, 3, want);
+    assert_memory_equal(out + 32, want, 32);
+    naive_node(d, len, 4, 0, want);                 /* sibling of their parent (4, 1) */
+    assert_memory_equal(out + 64, want, 32);
+    naive_node(d, len, 5, 1, want);                 /* and of (5, 0) */
+    assert_memory_equal(out + 96, want, 32);
+    /* one node: every uncle from its parent's sibling */
+    assert_int_equal(merkle_hash_request(layer, np, pl, 2, 5, 1, 3, out, &n), 0);
+    assert_int_equal(n, 4);
+    naive_node(d, len, 3, 3, want);
+    assert_memory_equal(out + 32, want, 32);
+    naive_node(d, len, 4, 0, want);
+    assert_memory_equal(out + 64, want, 32);
+    naive_node(d, len, 5, 1, want);
+    assert_memory_equal(out + 96, want, 32);
+    /* refused: leaves (not kept), out of the layer, too many proofs, nothing asked */
+    assert_int_equal(merkle_hash_request(layer, np, pl, 0, 0, 8, 0, out, &n), -EINVAL);
+    assert_int_equal(merkle_hash_request(layer, np, pl, 2, 12, 8, 0, out, &n), -EINVAL);
+    assert_int_equal(merkle_hash_request(layer, np, pl, 2, 0, 8, 4, out, &n), -EINVAL);
+    assert_int_equal(merkle_hash_request(layer, np, pl, 6, 0, 1, 0, out, &n), -EINVAL);
+    assert_int_equal(merkle_hash_request(layer, np, pl, 2, 0, 0, 0, out, &n), -EINVAL);
+    assert_int_equal(merkle_hash_request(layer, np, pl, 2, 0, MERKLE_REQ_MAX_COUNT + 1, 0, out, &n),
+                     -EINVAL);
+    free(out);
+    free(layer);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +216,7 @@ int main(void)
         cmocka_unit_test(three_blocks),
         cmocka_unit_test(exactly_one_piece),
         cmocka_unit_test(many_pieces),
+        cmocka_unit_test(hash_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

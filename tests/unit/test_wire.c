@@ -227,7 +227,7 @@ static void malformed(void **state)
         uint8_t id;
         uint32_t good;
     } fixed[] = {{0, 1}, {1, 1}, {2, 1}, {3, 1}, {14, 1}, {15, 1}, {4, 5}, {13, 5},
-                 {17, 5}, {6, 13}, {8, 13}, {16, 13}, {9, 3}};
+                 {17, 5}, {6, 13}, {8, 13}, {16, 13}, {9, 3}, {21, 49}, {23, 49}};
     uint8_t frame[64];
     memset(frame, 0, sizeof frame);
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
@@ -283,6 +283,38 @@ static void malformed(void **state)
     assert_memory_equal(m.payload, "abc", 3);
     /* Nothing at all. */
     assert_int_equal(parse_raw(frame, 0, MAXLEN, &m), -EAGAIN);
+}
+
+static void hash_messages(void **state)
+{
+    (void)state;
+    uint8_t req[BT_WIRE_HASH_REQ_LEN], hashes[3 * 32];
+    for (size_t i = 0; i < sizeof req; i++)
+        req[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof hashes; i++)
+        hashes[i] = (uint8_t)(200 - i);
+    struct buf b = BUF_INIT;
+    struct bt_msg m;
+    assert_int_equal(bt_wire_put_hashes(&b, req, hashes, 3), 0);
+    assert_int_equal(buf_size(&b), 4 + 1 + 48 + 96);
+    parse_one(&b, &m);
+    assert_int_equal(m.id, BT_MSG_HASHES);
+    assert_int_equal(m.payload_len, 48 + 96);
+    assert_memory_equal(m.payload, req, 48);
+    assert_memory_equal(m.payload + 48, hashes, 96);
+    buf_reset(&b);
+    assert_int_equal(bt_wire_put_hash_reject(&b, req), 0);
+    parse_one(&b, &m);
+    assert_int_equal(m.id, BT_MSG_HASH_REJECT);
+    assert_int_equal(m.payload_len, 48);
+    assert_memory_equal(m.payload, req, 48);
+    /* a hashes message shorter than its request header is malformed */
+    uint8_t frame[4 + 1 + 47] = {0};
+    wr_be32(frame, 48);
+    frame[4] = BT_MSG_HASHES;
+    size_t used;
+    assert_int_equal(bt_wire_parse(frame, sizeof frame, MAXLEN, &m, &used), -EPROTO);
+    buf_free(&b);
 }
 
 static void allowed_fast_bep6(void **state)
@@ -361,6 +393,7 @@ int main(void)
         cmocka_unit_test(index_roundtrips),   cmocka_unit_test(payload_roundtrips),
         cmocka_unit_test(stream_of_messages), cmocka_unit_test(malformed),
         cmocka_unit_test(allowed_fast_bep6),  cmocka_unit_test(client_names),
+        cmocka_unit_test(hash_messages),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();
