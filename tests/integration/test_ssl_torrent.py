@@ -307,3 +307,29 @@ def test_ssl_listener_follows_preferences(workdir, procs):
     line = [m for m in _log(td).splitlines() if "listening for SSL peers" in m][-1]
     picked = int(line.rsplit(" ", 1)[1])
     assert picked > 0 and accepts(picked)
+
+
+def test_add_with_ssl_parameters(pki, workdir, procs):
+    """torrents/add's ssl_* (5.x) give the torrent its identity at once;
+    invalid ones are ignored as qBittorrent ignores them."""
+    tbytes, h, seed = make_ssl_torrent(workdir, pki.ca_pem)
+    ssl_port = free_port()
+    td = _start_td(procs, workdir, "td", SEED_IP, ssl_port)
+    cert, key = pki.issue("td")
+    td.add(tbytes, seed, ssl_certificate=_read(cert), ssl_private_key=_read(key), ssl_dh_params=_read(pki.dh))
+    td.wait_seeding(h, 30)
+    got = td.get("/api/v2/torrents/SSLParameters", hash=h).json()
+    assert "BEGIN CERTIFICATE" in got["ssl_certificate"] and got["ssl_dh_params"] == _read(pki.dh)
+    peer = _lt(procs, LEECH_IP)
+    lcert, lkey = pki.issue("lt")
+    save = os.path.join(workdir, "lt")
+    peer.add(tbytes, save, lcert, lkey, pki.dh)
+    peer.connect(SEED_IP, ssl_port)
+    _wait_lt_complete(peer, [td])
+    tdlib.assert_same_data(tbytes, seed, save)
+
+    # not valid: the torrent is added all the same, without parameters
+    other, h2, _ = make_ssl_torrent(os.path.join(workdir, "second"), pki.ca_pem)
+    td.add(other, td.save_path, ssl_certificate="nonsense", ssl_private_key=_read(key), ssl_dh_params="x")
+    wait_until(lambda: td.torrent(h2) is not None, 10, "the second torrent", procs=[td])
+    assert td.get("/api/v2/torrents/SSLParameters", hash=h2).json()["ssl_certificate"] == ""

@@ -121,6 +121,9 @@ int qbt_v2_register_catalog(struct qbt_v2 *q);   /* categories, tags, per-torren
 int qbt_v2_register_queue(struct qbt_v2 *q);
 int qbt_v2_register_rename(struct qbt_v2 *q);
 size_t qbt_v2_cookie_lines(char ***out);   /* qbt_v2_misc.c: app/setCookies for downloads */
+/* qbt_v2_misc.c: torrents/add's ssl_* for the torrent just added (ignored
+ * when not valid, as qBittorrent does); stored after the torrent's row. */
+void qbt_v2_ssl_added(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh);
 int qbt_v2_register_misc(struct qbt_v2 *q);     /* interfaces, dirs, cookies, SSL, test mail */
 void qbt_v2_torrents_close(struct qbt_v2 *q);
 

@@ -641,31 +641,78 @@ done:
 }
 
 struct ssl_job {
-    struct web_req *r;
+    struct web_req *r;            /* NULL: torrents/add, nobody waits */
     struct session *s;
     char hash[41];
     json_t *entry;
 };
+
+/* Memory and the engine take the parameters. */
+static void ssl_keep(struct session *s, const char *hash, json_t *entry)
+{
+    if (!g_ssl)
+        g_ssl = json_object();
+    /* The torrent may have gone while the row was written. */
+    ssltorrent_set_params(s, hash, json_string_value(json_object_get(entry, "ssl_certificate")),
+                          json_string_value(json_object_get(entry, "ssl_private_key")),
+                          json_string_value(json_object_get(entry, "ssl_dh_params")));
+    if (!g_ssl || json_object_set(g_ssl, hash, entry) != 0)
+        log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s not kept in memory", hash);
+}
 
 static void on_ssl_committed(void *ud, int rc)
 {
     struct ssl_job *j = ud;
     if (rc != 0) {
         log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s could not be saved: %s", j->hash, strerror(-rc));
-        web_reply_error(j->r, 500, NULL);
-        json_decref(j->entry);
-    } else {
-        if (!g_ssl)
-            g_ssl = json_object();
-        /* The torrent may have gone while the row was written. */
-        ssltorrent_set_params(j->s, j->hash, json_string_value(json_object_get(j->entry, "ssl_certificate")),
-                              json_string_value(json_object_get(j->entry, "ssl_private_key")),
-                              json_string_value(json_object_get(j->entry, "ssl_dh_params")));
-        if (!g_ssl || json_object_set_new(g_ssl, j->hash, j->entry) != 0)
-            log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s saved but not kept in memory", j->hash);
+        if (j->r)
+            web_reply_error(j->r, 500, NULL);
+    } else if (j->r) {
+        ssl_keep(j->s, j->hash, j->entry);
         web_reply_ok(j->r);
     }
+    json_decref(j->entry);
     free(j);
+}
+
+/* Validates and stores the parameters of t.  With r, memory follows the
+ * commit and r gets the answer; without (torrents/add), they apply at once
+ * and a failed commit is only logged.  0, -EINVAL (not valid) or another
+ * negative errno (r was not answered). */
+static int ssl_save(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh,
+                    struct web_req *r)
+{
+    char *c = NULL, *k = NULL;
+    int rc = ssl_canonical(cert, key, dh, &c, &k);
+    if (rc != 0)
+        return rc;
+    struct ssl_job *j = calloc(1, sizeof *j);
+    char *dump = NULL;
+    rc = -ENOMEM;
+    if (j) {
+        j->r = r;
+        j->s = q->s;
+        memcpy(j->hash, t->hex, sizeof j->hash);
+        j->entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k,
+                             "ssl_dh_params", dh, "added_on", (json_int_t)t->added_on);
+        dump = j->entry ? json_dumps(j->entry, JSON_COMPACT) : NULL;
+        if (dump && !r)
+            ssl_keep(q->s, j->hash, j->entry);
+        if (dump)
+            rc = q->s->store ? store_kv_put(q->s->store, NS_SSL, j->hash, dump, on_ssl_committed, j) : -EIO;
+    }
+    if (k)
+        explicit_bzero(k, strlen(k));
+    free(c);
+    free(k);
+    free(dump);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "WebAPI: SSL parameters could not be saved: %s", strerror(-rc));
+        if (j)
+            json_decref(j->entry);
+        free(j);
+    }
+    return rc;
 }
 
 static void h_set_ssl_params(struct web_req *r, void *ud)
@@ -684,37 +731,15 @@ static void h_set_ssl_params(struct web_req *r, void *ud)
         web_reply_error(r, 404, NULL);
         return;
     }
-    char *c = NULL, *k = NULL;
-    int rc = ssl_canonical(cert, key, dh, &c, &k);
-    if (rc == -EINVAL) {
-        web_reply_error(r, 415, NULL);
-        return;
-    }
-    struct ssl_job *j = rc == 0 ? calloc(1, sizeof *j) : NULL;
-    char *dump = NULL;
-    rc = -ENOMEM;
-    if (j) {
-        j->r = r;
-        j->s = q->s;
-        memcpy(j->hash, t->hex, sizeof j->hash);
-        j->entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k,
-                             "ssl_dh_params", dh, "added_on", (json_int_t)t->added_on);
-        dump = j->entry ? json_dumps(j->entry, JSON_COMPACT) : NULL;
-        if (dump)
-            rc = q->s->store ? store_kv_put(q->s->store, NS_SSL, j->hash, dump, on_ssl_committed, j) : -EIO;
-    }
-    if (k)
-        explicit_bzero(k, strlen(k));
-    free(c);
-    free(k);
-    free(dump);
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "WebAPI: SSL parameters could not be saved: %s", strerror(-rc));
-        if (j)
-            json_decref(j->entry);
-        free(j);
-        web_reply_error(r, 500, NULL);
-    }
+    int rc = ssl_save(q, t, cert, key, dh, r);
+    if (rc != 0)
+        web_reply_error(r, rc == -EINVAL ? 415 : 500, NULL);
+}
+
+void qbt_v2_ssl_added(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh)
+{
+    if (ssl_save(q, t, cert, key, dh, NULL) == -EINVAL)
+        log_msg(LOG_INFO, "WebAPI: the SSL parameters given with %s are not valid; not used", t->hex);
 }
 
 static int load_ssl(void *ud, const char *key, const char *value)

@@ -654,8 +654,11 @@ struct add_opts {
     struct torrent_add_params p;
     char *save_path, *category, *rename, *tags, *download_path;
     char *cookie;         /* 4.x `cookie` field for URL downloads */
+    char *ssl[3];         /* 5.x ssl_certificate, ssl_private_key, ssl_dh_params */
     bool skip_checking;
 };
+
+static const char *const ssl_params[3] = {"ssl_certificate", "ssl_private_key", "ssl_dh_params"};
 
 struct add_req {
     struct web_req *r;
@@ -687,6 +690,8 @@ static void opts_free(struct add_opts *o)
     free(o->tags);
     free(o->download_path);
     free(o->cookie);
+    for (int i = 0; i < 3; i++)
+        free(o->ssl[i]);
 }
 
 static char *trimmed_dup(const char *s)
@@ -710,6 +715,9 @@ static int opts_copy(struct add_opts *dst, const struct add_opts *src)
     dst->tags = src->tags ? strdup(src->tags) : NULL;
     dst->download_path = src->download_path ? strdup(src->download_path) : NULL;
     dst->cookie = src->cookie ? strdup(src->cookie) : NULL;
+    bool ssl_lost = false;
+    for (int i = 0; i < 3; i++)
+        ssl_lost |= src->ssl[i] && !(dst->ssl[i] = strdup(src->ssl[i]));
     dst->p.download_path = dst->download_path;
     dst->p.save_path = dst->save_path;
     dst->p.category = dst->category;
@@ -717,7 +725,7 @@ static int opts_copy(struct add_opts *dst, const struct add_opts *src)
     dst->p.tags = dst->tags;
     if ((src->save_path && !dst->save_path) || (src->category && !dst->category) ||
         (src->rename && !dst->rename) || (src->tags && !dst->tags) ||
-        (src->download_path && !dst->download_path)) {
+        (src->download_path && !dst->download_path) || ssl_lost) {
         opts_free(dst);
         return -ENOMEM;
     }
@@ -764,6 +772,10 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.download_path = o->download_path;
     const char *ck = web_req_param(r, "cookie");
     o->cookie = ck && *ck ? strdup(ck) : NULL;
+    for (int i = 0; i < 3; i++) {
+        const char *v = web_req_param(r, ssl_params[i]);
+        o->ssl[i] = v && *v ? strdup(v) : NULL;
+    }
     /* Added with its data (skip_checking) it is complete: no detour. */
     o->p.data_in_download_path = o->download_path && !o->skip_checking;
     const char *layout = web_req_param(r, "contentLayout");
@@ -897,6 +909,8 @@ static int add_created(struct qbt_v2 *q, struct torrent *t, const struct add_opt
         torrent_remove(t, false, NULL, NULL);
         return rc;
     }
+    if (o->ssl[0] && o->ssl[1] && o->ssl[2])
+        qbt_v2_ssl_added(q, t, o->ssl[0], o->ssl[1], o->ssl[2]);
     return 0;
 }
 
