@@ -65,7 +65,9 @@ def test_content_layout(workdir, procs):
     td.add(tbytes, save, stopped=True, contentLayout="Subfolder")
     t = td.torrent(h)
     assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h).json()] == ["movie/movie.mkv"]
-    assert t["content_path"] == os.path.join(save, "movie") and t["root_path"] == t["content_path"]
+    # one file: content_path is the file, inside the new root folder (qBittorrent's contentPath())
+    assert t["content_path"] == os.path.join(save, "movie", "movie.mkv")
+    assert t["root_path"] == os.path.join(save, "movie")
 
     tbytes, h2 = _multi(workdir)
     td.add(tbytes, save, stopped=True, contentLayout="NoSubfolder")

@@ -187,21 +187,19 @@ static char *root_folder(const struct torrent *t)
     return r ? strdup(r) : NULL;
 }
 
-static char *content_path(const struct torrent *t, bool *is_root)
+/* qBittorrent's contentPath(): the file when there is one file (even inside
+ * a root folder), else the root folder, else the save path.  *root_path gets
+ * rootPath() (NULL without a root folder). */
+static char *content_path(const struct torrent *t, char **root_path)
 {
     const struct bt_metainfo *mi = t->mi;
     const char *sp = t->save_path ? t->save_path : "";
-    *is_root = false;
     char *root = root_folder(t);
-    if (root) {
-        char *p = path_join(sp, root);
-        free(root);
-        *is_root = true;
-        return p;
-    }
+    *root_path = root ? path_join(sp, root) : NULL;
+    free(root);
     if (mi && mi->num_files == 1)
         return path_join(sp, mi->files[0].path);
-    return strdup(sp);
+    return strdup(*root_path ? *root_path : sp);
 }
 
 static void count_peers(const struct torrent *t, int64_t *seeds, int64_t *leechs)
@@ -400,11 +398,12 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     free(tags);
     set(o, "save_path", jstr(t->save_path));
     set(o, "download_path", jstr(t->download_path ? t->download_path : ""));
-    bool is_root;
-    char *cp = content_path(t, &is_root);
+    char *rp;
+    char *cp = content_path(t, &rp);
     set(o, "content_path", jstr(cp));
-    set(o, "root_path", jstr(is_root ? cp : ""));
+    set(o, "root_path", jstr(rp));
     free(cp);
+    free(rp);
     set(o, "added_on", jint(t->added_on));
     set(o, "completion_on", jint(t->completion_on));
     set(o, "seen_complete", jint(finished ? now : t->seen_complete));
@@ -432,7 +431,9 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "max_inactive_seeding_time", jint(mit));
     set(o, "time_active", jint(t->active_time));
     set(o, "seeding_time", jint(t->seeding_time));
-    set(o, "availability", jreal(mi && t->picker ? bt_picker_distributed_copies(t->picker) : -1));
+    /* libtorrent frees a seed's piece picker: distributed copies are -1 */
+    bool seed = mi && t->have.count >= mi->num_pieces;
+    set(o, "availability", jreal(mi && t->picker && !seed ? bt_picker_distributed_copies(t->picker) : -1));
     set(o, "reannounce", jint(reannounce_in(t)));
     set(o, "comment", jstr(mi ? mi->comment : ""));
     set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
