@@ -135,7 +135,23 @@ static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t 
         connect_candidates(t, uv_now(t->s->loop));
 }
 
-static void on_tracker_changed(void *ud) { (void)ud; }
+/* The swarm as the trackers report it (libtorrent's num_complete and
+ * num_incomplete, which qBittorrent shows): the largest count any tracker
+ * gave, -1 while none did. */
+static void on_tracker_changed(void *ud)
+{
+    struct torrent *t = ud;
+    int64_t seeds = -1, leechers = -1;
+    const struct tracker_entry *e;
+    for (size_t i = 0; t->trk && (e = tracker_set_entry(t->trk, i)); i++) {
+        if (e->num_seeds > seeds)
+            seeds = e->num_seeds;
+        if (e->num_leeches > leechers)
+            leechers = e->num_leeches;
+    }
+    t->num_complete = seeds;
+    t->num_incomplete = leechers;
+}
 
 /* Fields every torrent has, with or without metadata. */
 static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[20],

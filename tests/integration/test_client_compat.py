@@ -5,7 +5,7 @@ TRY_AGAINST=qbt, docs/clients.md), checked against what qBittorrent does.
 import os
 
 from conftest import LEECH_IP
-from tdlib import Torrentd, make_torrent, piece_hashes, wait_until
+from tdlib import Torrentd, make_torrent, piece_hashes, wait_until, with_announce
 
 PL = 16384
 
@@ -39,3 +39,29 @@ def test_one_file_torrent_content_path_and_seed_availability(workdir, procs):
     # -1: qbittorrent-nox reports "availability": -1 for every seed
     # (VueTorrent shows it in the list)
     assert t["availability"] == -1
+
+
+def test_num_complete_from_the_tracker(workdir, procs, tracker):
+    """num_complete / num_incomplete (and properties seeds_total/peers_total)
+    are the swarm as the tracker reports it, as libtorrent's torrent_status
+    num_complete that qBittorrent shows; qbittorrent-nox seeding alone behind
+    opentracker answers num_complete 1 (qbit_manage's min_num_seeds reads it)."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    save = os.path.join(workdir, "save")
+    tbytes, h = _one_file_in_folder(save)
+    ot = tracker([h])
+    td.add(with_announce(tbytes, ot.announce), save)
+    td.wait_seeding(h, 30)
+
+    def counted():
+        rows = [r for r in td.get("/api/v2/torrents/trackers", hash=h).json() if r["tier"] >= 0]
+        return rows and rows[0]["status"] == 2 and rows[0]["num_seeds"] >= 1 and rows[0]
+    row = wait_until(counted, 30, "the tracker's answer")
+    t = wait_until(lambda: (lambda x: x if x["num_complete"] > 0 else None)(td.torrent(h)), 10,
+                   "num_complete from the tracker")
+    assert t["num_complete"] == row["num_seeds"] and t["num_incomplete"] == row["num_leeches"]
+    p = td.get("/api/v2/torrents/properties", hash=h).json()
+    assert p["seeds_total"] == row["num_seeds"] and p["peers_total"] == row["num_leeches"]
+    # sync/maindata carries it too (a change a client must be sent)
+    m = td.get("/api/v2/sync/maindata", rid=0).json()
+    assert m["torrents"][h]["num_complete"] == row["num_seeds"]
