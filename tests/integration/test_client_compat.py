@@ -4,6 +4,8 @@ TRY_AGAINST=qbt, docs/clients.md), checked against what qBittorrent does.
 """
 import os
 
+import pytest
+
 from conftest import LEECH_IP
 from tdlib import Torrentd, make_torrent, piece_hashes, wait_until, with_announce
 
@@ -65,3 +67,17 @@ def test_num_complete_from_the_tracker(workdir, procs, tracker):
     # sync/maindata carries it too (a change a client must be sent)
     m = td.get("/api/v2/sync/maindata", rid=0).json()
     assert m["torrents"][h]["num_complete"] == row["num_seeds"]
+
+
+def test_magnet_uri_escaped_as_libtorrent(workdir, procs):
+    """magnet_uri is libtorrent's make_magnet_uri (what qBittorrent returns):
+    lowercase %xx, and alphanumerics plus -_!.~*() left as they are."""
+    lt = pytest.importorskip("libtorrent")
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    payload = os.urandom(PL + 3)
+    info = {"name": "A b!*()'~-_.,;:@&=+$[]%x", "piece length": PL, "length": len(payload),
+            "pieces": piece_hashes(payload, PL)}
+    tbytes, h = make_torrent(info, "http://127.0.0.1:1/ann?x=1&y=%20")
+    td.add(tbytes, os.path.join(workdir, "save"), stopped=True)
+    want = lt.make_magnet_uri(lt.torrent_info(tbytes))
+    assert td.torrent(h)["magnet_uri"] == want

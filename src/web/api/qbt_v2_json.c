@@ -1,7 +1,6 @@
 /* web/api/qbt_v2_json — engine structs to qBittorrent 5.1 JSON (§5). */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -137,13 +136,18 @@ char *qbt_v2_tags_string(const json_t *tags)
     return out;
 }
 
+/* libtorrent's escape_string, which make_magnet_uri uses (and so what
+ * qBittorrent answers): alphanumerics and -_!.~*() kept, the rest %xx in
+ * lowercase.  curl's escaping differs in both respects. */
 static int append_escaped(struct buf *b, const char *s)
 {
-    char *e = curl_easy_escape(NULL, s, (int)strlen(s));
-    if (!e)
-        return -ENOMEM;
-    int rc = buf_append_str(b, e);
-    curl_free(e);
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+        if (isalnum(*p) || strchr("-_!.~*()", *p))
+            rc = buf_append_u8(b, *p);
+        else
+            rc = buf_appendf(b, "%%%02x", *p);
+    }
     return rc;
 }
 
