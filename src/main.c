@@ -119,6 +119,16 @@ static void on_prefs_changed(void *ud, json_t *changed)
     if (web && (json_object_get(changed, "alternative_webui_enabled") ||
                 json_object_get(changed, "alternative_webui_path")))
         apply_static_root(web, &s->prefs);
+    /* qBittorrent moves its WebUI at once when these change. */
+    if (web && (json_object_get(changed, "web_ui_address") || json_object_get(changed, "web_ui_port") ||
+                json_object_get(changed, "use_https") || json_object_get(changed, "web_ui_https_cert_path") ||
+                json_object_get(changed, "web_ui_https_key_path"))) {
+        bool https = prefs_bool(&s->prefs, "use_https");
+        web_server_rebind(web, json_object_get(changed, "web_ui_address") ? prefs_str(&s->prefs, "web_ui_address") : NULL,
+                          json_object_get(changed, "web_ui_port") ? (int)prefs_int(&s->prefs, "web_ui_port") : -1,
+                          https ? prefs_str(&s->prefs, "web_ui_https_cert_path") : "",
+                          https ? prefs_str(&s->prefs, "web_ui_https_key_path") : "");
+    }
 }
 
 static void fill_auth(struct web_auth_config *a, const struct prefs *p)

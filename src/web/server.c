@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "util/log.h"
@@ -59,25 +60,68 @@ const char *web_reason_phrase(int status)
 
 /* ---- loop integration ---- */
 
-static void on_timer(uv_timer_t *t);
+/* One libmicrohttpd daemon on the loop: its epoll fd watched by a uv_poll,
+ * MHD_run on readiness and when MHD_get_timeout says.  Changing the WebUI
+ * address, port or HTTPS settings starts a new listener and drains the old
+ * one: it accepts nothing more, finishes what its connections are doing
+ * (the setPreferences reply that caused the change among them) and is
+ * stopped once they are gone or after DRAIN_MS. */
+struct web_listener {
+    struct web_server *ws;
+    struct MHD_Daemon *mhd;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int handles;             /* poll and timer until their close callbacks ran */
+    bool https, closing;
+    uint64_t drain_until;    /* uv_now() ms; 0 = not draining */
+    char *tls_cert, *tls_key;
+};
 
-static void schedule(struct web_server *ws)
+/* What web_server_rebind asked for. */
+struct web_bind {
+    char *address;           /* NULL = keep */
+    int port;                /* < 0 = keep */
+    char *cert_path, *key_path;
+};
+
+#define DRAIN_MS 2000
+#define DRAIN_TICK_MS 50
+
+static void on_timer(uv_timer_t *t);
+static void listener_close(struct web_listener *l);
+
+static void schedule(struct web_listener *l)
 {
-    if (ws->stopping || !ws->mhd)
+    if (l->closing)
         return;
+    uint64_t cap = l->drain_until ? DRAIN_TICK_MS : 3600000;
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(ws->mhd, &ms) == MHD_YES)
-        uv_timer_start(&ws->timer, on_timer, ms > 3600000 ? 3600000 : ms, 0);
+    if (MHD_get_timeout(l->mhd, &ms) == MHD_YES)
+        uv_timer_start(&l->timer, on_timer, ms > cap ? cap : ms, 0);
+    else if (l->drain_until)
+        uv_timer_start(&l->timer, on_timer, cap, 0);
     else
-        uv_timer_stop(&ws->timer);
+        uv_timer_stop(&l->timer);
 }
 
-static void run_mhd(struct web_server *ws)
+static bool drained(struct web_listener *l)
 {
-    if (ws->stopping || !ws->mhd)
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    return !di || di->num_connections == 0 || uv_now(l->ws->loop) >= l->drain_until;
+}
+
+static void run_mhd(struct web_listener *l)
+{
+    if (l->closing)
         return;
-    MHD_run(ws->mhd);
-    schedule(ws);
+    MHD_run(l->mhd);
+    if (l->drain_until && drained(l)) {
+        if (l->ws->old == l)
+            l->ws->old = NULL;
+        listener_close(l);
+        return;
+    }
+    schedule(l);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -94,14 +138,29 @@ static void on_poll(uv_poll_t *p, int status, int events)
 /* Runs MHD on the next loop iteration (after a resume). */
 static void kick(struct web_server *ws)
 {
-    if (!ws->stopping)
-        uv_timer_start(&ws->timer, on_timer, 0, 0);
+    if (ws->stopping)
+        return;
+    uv_timer_start(&ws->lst->timer, on_timer, 0, 0);
+    if (ws->old && !ws->old->closing)
+        uv_timer_start(&ws->old->timer, on_timer, 0, 0);
+}
+
+static void bind_free(struct web_bind *b)
+{
+    if (!b)
+        return;
+    free(b->address);
+    free(b->cert_path);
+    free(b->key_path);
+    free(b);
 }
 
 static void maybe_free(struct web_server *ws)
 {
     if (!ws->stopping || ws->open_handles > 0 || ws->jobs > 0)
         return;
+    bind_free(ws->want);
+    free(ws->address);
     web_sessions_free(ws);
     for (size_t i = 0; i < ws->nroutes; i++)
         free(ws->routes[i].path);
@@ -115,8 +174,6 @@ static void maybe_free(struct web_server *ws)
     free(ws->prebuilt);
     free(ws->bans);
     free(ws->static_root);
-    free(ws->tls_cert);
-    free(ws->tls_key);
     free(ws);
 }
 
@@ -129,6 +186,19 @@ void web_server_job_done(struct web_server *ws)
 static void on_handle_closed(uv_handle_t *h)
 {
     struct web_server *ws = h->data;
+    ws->open_handles--;
+    maybe_free(ws);
+}
+
+static void on_listener_handle_closed(uv_handle_t *h)
+{
+    struct web_listener *l = h->data;
+    if (--l->handles > 0)
+        return;
+    struct web_server *ws = l->ws;
+    free(l->tls_cert);
+    free(l->tls_key);
+    free(l);
     ws->open_handles--;
     maybe_free(ws);
 }
@@ -408,6 +478,17 @@ static bool is_form(const char *ct)
            strncasecmp(ct, "multipart/form-data", 19) == 0;
 }
 
+/* A draining listener may differ from the current one in HTTPS. */
+static bool conn_https(struct web_server *ws, struct MHD_Connection *c)
+{
+    if (ws->old) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+        if (ci && ci->daemon == ws->old->mhd)
+            return ws->old->https;
+    }
+    return ws->https;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -423,7 +504,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->ws = ws;
         r->conn = c;
         r->cur_part = -1;
-        r->https = ws->https;
+        r->https = conn_https(ws, c);
         r->method = method_of(method);
         r->path = strdup(url);
         *con_cls = r;
@@ -938,7 +1019,8 @@ static char *read_small_file(const char *path)
     return data;
 }
 
-static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_config *cfg)
+static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_config *cfg,
+                                     const struct web_listener *l)
 {
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
@@ -964,7 +1046,7 @@ static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_conf
         }
         have_addr = true;
     }
-    if (ws->https)
+    if (l->https)
         flags |= MHD_USE_TLS;
 
     struct MHD_OptionItem opts[16];
@@ -979,9 +1061,9 @@ static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_conf
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, ws};
     if (have_addr)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
-    if (ws->https) {
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, ws->tls_cert};
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, ws->tls_key};
+    if (l->https) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key};
     }
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
@@ -995,6 +1077,92 @@ static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_conf
     return d;
 }
 
+/* Reads the certificate and key for HTTPS; false (logged) when either is
+ * unreadable.  Empty paths mean plain HTTP. */
+static bool read_tls(const char *cert_path, const char *key_path, char **cert, char **key)
+{
+    *cert = *key = NULL;
+    if (!cert_path || !*cert_path || !key_path || !*key_path)
+        return true;
+    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        log_msg(LOG_CRITICAL, "WebUI: HTTPS requested but libmicrohttpd has no TLS support");
+        return false;
+    }
+    *cert = read_small_file(cert_path);
+    *key = read_small_file(key_path);
+    if (*cert && *key)
+        return true;
+    log_msg(LOG_CRITICAL, "WebUI: cannot read HTTPS certificate or key (%s, %s)", cert_path, key_path);
+    free(*cert);
+    free(*key);
+    *cert = *key = NULL;
+    return false;
+}
+
+/* Takes cert and key (both NULL = HTTP); NULL when MHD cannot listen. */
+static struct web_listener *listener_open(struct web_server *ws, const struct web_config *cfg,
+                                          char *cert, char *key)
+{
+    struct web_listener *l = calloc(1, sizeof(*l));
+    if (!l) {
+        free(cert);
+        free(key);
+        return NULL;
+    }
+    l->ws = ws;
+    l->tls_cert = cert;
+    l->tls_key = key;
+    l->https = cert && key;
+    l->mhd = start_mhd(ws, cfg, l);
+    const union MHD_DaemonInfo *ei = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+    if (!ei || uv_poll_init(ws->loop, &l->poll, ei->epoll_fd) != 0) {
+        if (l->mhd)
+            MHD_stop_daemon(l->mhd);
+        free(cert);
+        free(key);
+        free(l);
+        return NULL;
+    }
+    uv_timer_init(ws->loop, &l->timer);
+    l->poll.data = l->timer.data = l;
+    l->handles = 2;
+    ws->open_handles++;
+    uv_poll_start(&l->poll, UV_READABLE, on_poll);
+    schedule(l);
+    return l;
+}
+
+/* Stops l's daemon.  Its suspended requests are resumed first (MHD refuses
+ * to stop otherwise); on_completed detaches them and they wait for their
+ * reply, which is then dropped. */
+static void listener_close(struct web_listener *l)
+{
+    if (l->closing)
+        return;
+    for (struct web_req *r = l->ws->waiting; r; r = r->pnext) {
+        if (!r->suspended || !r->conn)
+            continue;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_DAEMON);
+        if (ci && ci->daemon == l->mhd) {
+            MHD_resume_connection(r->conn);
+            r->suspended = false;
+        }
+    }
+    l->closing = true;
+    uv_poll_stop(&l->poll);
+    uv_timer_stop(&l->timer);
+    MHD_stop_daemon(l->mhd);
+    l->mhd = NULL;
+    uv_close((uv_handle_t *)&l->poll, on_listener_handle_closed);
+    uv_close((uv_handle_t *)&l->timer, on_listener_handle_closed);
+}
+
+static int bound_port(struct web_listener *l, int fallback)
+{
+    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    return pi && pi->port ? pi->port : fallback;
+}
+
 int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_server **out)
 {
     if (!loop || !cfg || !out)
@@ -1006,80 +1174,161 @@ int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_s
     ws->loop = loop;
     ws->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
     ws->alt_ui = cfg->alternative_ui;
+    ws->cfg_limits.max_connections = cfg->max_connections;
+    ws->cfg_limits.idle_timeout_s = cfg->idle_timeout_s;
     ws->stopping = true;   /* until fully started, so maybe_free() works on failure */
     int rc = -ENOMEM;
+    char *cert, *key;
+    if (!(ws->address = strdup(cfg->address ? cfg->address : "*")))
+        goto fail;
     if (cfg->static_root && !(ws->static_root = strdup(cfg->static_root)))
         goto fail;
-    if (cfg->https_cert_path && *cfg->https_cert_path && cfg->https_key_path && *cfg->https_key_path) {
-        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-            log_msg(LOG_CRITICAL, "WebUI: HTTPS requested but libmicrohttpd has no TLS support");
-            rc = -ENOTSUP;
-            goto fail;
-        }
-        ws->tls_cert = read_small_file(cfg->https_cert_path);
-        ws->tls_key = read_small_file(cfg->https_key_path);
-        if (!ws->tls_cert || !ws->tls_key) {
-            log_msg(LOG_CRITICAL, "WebUI: cannot read HTTPS certificate or key (%s, %s)",
-                    cfg->https_cert_path, cfg->https_key_path);
-            rc = -ENOENT;
-            goto fail;
-        }
-        ws->https = true;
+    if (!read_tls(cfg->https_cert_path, cfg->https_key_path, &cert, &key))
+        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
+    ws->https = cert && key;
+    if ((rc = web_server_set_auth(ws, &cfg->auth)) != 0) {
+        free(cert);
+        free(key);
+        goto fail;
     }
-    if ((rc = web_server_set_auth(ws, &cfg->auth)) != 0)
+    if ((rc = web_session_register_routes(ws)) != 0 || (rc = web_app_identity_register(ws)) != 0) {
+        free(cert);
+        free(key);
         goto fail;
-    if ((rc = web_session_register_routes(ws)) != 0 || (rc = web_app_identity_register(ws)) != 0)
-        goto fail;
-
-    ws->mhd = start_mhd(ws, cfg);
-    if (!ws->mhd) {
-        log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d", cfg->address ? cfg->address : "*", cfg->port);
+    }
+    bool want_https = cert && key;
+    ws->lst = listener_open(ws, cfg, cert, key);
+    if (!ws->lst && want_https) {
+        /* A certificate or key MHD cannot use: qBittorrent serves HTTP then. */
+        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
+        ws->https = false;
+        web_server_set_auth(ws, &cfg->auth);
+        ws->lst = listener_open(ws, cfg, NULL, NULL);
+    }
+    if (!ws->lst) {
+        log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d", ws->address, cfg->port);
         rc = -EADDRINUSE;
         goto fail;
     }
-    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(ws->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    ws->port = pi ? pi->port : cfg->port;
-    const union MHD_DaemonInfo *ei = MHD_get_daemon_info(ws->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    if (!ei || uv_poll_init(loop, &ws->poll, ei->epoll_fd) != 0) {
-        MHD_stop_daemon(ws->mhd);
-        rc = -EIO;
-        goto fail;
-    }
-    ws->poll.data = ws;
-    ws->open_handles++;
-    uv_timer_init(loop, &ws->timer);
-    ws->timer.data = ws;
+    ws->port = bound_port(ws->lst, cfg->port);
+    uv_timer_init(loop, &ws->rebind_timer);
+    ws->rebind_timer.data = ws;
     ws->open_handles++;
     ws->stopping = false;
-    uv_poll_start(&ws->poll, UV_READABLE, on_poll);
-    schedule(ws);
-    log_msg(LOG_INFO, "WebUI: listening on %s port %d%s", cfg->address ? cfg->address : "*", ws->port,
-            ws->https ? " (HTTPS)" : "");
+    log_msg(LOG_INFO, "WebUI: listening on %s port %d%s", ws->address, ws->port, ws->https ? " (HTTPS)" : "");
     *out = ws;
     return 0;
 fail:
-    ws->mhd = NULL;
     maybe_free(ws);
     return rc;
+}
+
+static void on_rebind(uv_timer_t *t)
+{
+    struct web_server *ws = t->data;
+    struct web_bind *b = ws->want;
+    ws->want = NULL;
+    if (!b || ws->stopping) {
+        bind_free(b);
+        return;
+    }
+    struct web_config cfg = ws->cfg_limits;
+    cfg.address = b->address ? b->address : ws->address;
+    cfg.port = b->port >= 0 ? b->port : ws->port;
+    char *cert, *key;
+    if (!read_tls(b->cert_path, b->key_path, &cert, &key))
+        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
+    bool https = cert && key;
+    struct web_listener *cur = ws->lst;
+    bool same = strcmp(cfg.address, ws->address) == 0 && cfg.port == ws->port && https == cur->https &&
+                (!https || (strcmp(cert, cur->tls_cert) == 0 && strcmp(key, cur->tls_key) == 0));
+    if (same) {
+        free(cert);
+        free(key);
+        bind_free(b);
+        return;
+    }
+    if (ws->old) {
+        listener_close(ws->old);
+        ws->old = NULL;
+    }
+    /* The new listener may need the very address and port of the current
+     * one, so the current one stops accepting first. */
+    MHD_socket fd = MHD_quiesce_daemon(cur->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    struct web_listener *l = listener_open(ws, &cfg, cert, key);
+    if (!l && https) {
+        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
+        l = listener_open(ws, &cfg, NULL, NULL);
+    }
+    if (!l) {
+        log_msg(LOG_CRITICAL, "WebUI: Unable to bind to IP: %s, port: %d", cfg.address, cfg.port);
+        struct web_config back = ws->cfg_limits;
+        back.address = ws->address;
+        back.port = ws->port;
+        char *c0 = cur->tls_cert ? strdup(cur->tls_cert) : NULL, *k0 = cur->tls_key ? strdup(cur->tls_key) : NULL;
+        l = listener_open(ws, &back, c0, k0);
+        if (!l) {
+            log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d any more", ws->address, ws->port);
+            bind_free(b);
+            return;
+        }
+    } else {
+        char *a = strdup(cfg.address);
+        if (a) {
+            free(ws->address);
+            ws->address = a;
+        }
+        ws->port = bound_port(l, cfg.port);
+    }
+    cur->drain_until = uv_now(ws->loop) + DRAIN_MS;
+    ws->old = cur;
+    ws->lst = l;
+    schedule(cur);
+    if (ws->https != l->https) {
+        /* upgrade-insecure-requests and the Secure cookie follow HTTPS. */
+        ws->https = l->https;
+        struct web_auth_config same_auth = ws->auth;
+        web_server_set_auth(ws, &same_auth);
+    }
+    if (l->https)
+        log_msg(LOG_INFO, "WebUI: HTTPS setup successful");
+    log_msg(LOG_INFO, "WebUI: Now listening on IP: %s, port: %d", ws->address, ws->port);
+    bind_free(b);
+}
+
+int web_server_rebind(struct web_server *ws, const char *address, int port, const char *cert_path,
+                      const char *key_path)
+{
+    if (!ws || ws->stopping || port > 65535)
+        return -EINVAL;
+    struct web_bind *b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    b->port = port;
+    b->address = address ? strdup(address) : NULL;
+    b->cert_path = strdup(cert_path ? cert_path : "");
+    b->key_path = strdup(key_path ? key_path : "");
+    if ((address && !b->address) || !b->cert_path || !b->key_path) {
+        bind_free(b);
+        return -ENOMEM;
+    }
+    bind_free(ws->want);
+    ws->want = b;
+    uv_timer_start(&ws->rebind_timer, on_rebind, 0, 0);
+    return 0;
 }
 
 void web_server_stop(struct web_server *ws)
 {
     if (!ws || ws->stopping)
         return;
-    /* MHD refuses to stop with suspended connections: resume them; their
-     * requests are detached in on_completed and wait for their reply. */
-    for (struct web_req *r = ws->waiting; r; r = r->pnext) {
-        if (r->suspended && r->conn) {
-            MHD_resume_connection(r->conn);
-            r->suspended = false;
-        }
-    }
-    uv_poll_stop(&ws->poll);
-    uv_timer_stop(&ws->timer);
-    MHD_stop_daemon(ws->mhd);
-    ws->mhd = NULL;
+    if (ws->old)
+        listener_close(ws->old);
+    ws->old = NULL;
+    listener_close(ws->lst);
     ws->stopping = true;
-    uv_close((uv_handle_t *)&ws->poll, on_handle_closed);
-    uv_close((uv_handle_t *)&ws->timer, on_handle_closed);
+    uv_timer_stop(&ws->rebind_timer);
+    uv_close((uv_handle_t *)&ws->rebind_timer, on_handle_closed);
 }

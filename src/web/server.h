@@ -63,6 +63,16 @@ int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_s
 /* Closes the listener and all connections.  Requests still waiting for a
  * deferred reply stay valid until that reply (which is then dropped). */
 void web_server_stop(struct web_server *ws);
+/* Moves the WebUI to a new address (NULL = keep), port (< 0 = keep) and
+ * HTTPS setting (both paths non-empty = HTTPS; unreadable files fall back
+ * to HTTP with a warning, as qBittorrent does), as qBittorrent applies its
+ * WebUI preferences at once.  Done on the next loop iteration, outside any
+ * request: the old listener stops accepting, the new one starts, and the
+ * old one's open connections may finish for up to 2 s.  Nothing changes
+ * when everything is the same; when the new address cannot be bound the
+ * old settings are bound again (logged).  -EINVAL, -ENOMEM. */
+int web_server_rebind(struct web_server *ws, const char *address, int port, const char *cert_path,
+                      const char *key_path);
 /* The bound port (useful with port 0). */
 int web_server_port(const struct web_server *ws);
 /* Copies c; may be called again at any time (preferences changed). */

@@ -92,18 +92,20 @@ struct web_req {
 
 struct web_server {
     uv_loop_t *loop;
-    struct MHD_Daemon *mhd;
-    uv_poll_t poll;
-    uv_timer_t timer;
-    int open_handles;
+    struct web_listener *lst;     /* the listener accepting connections */
+    struct web_listener *old;     /* a listener being drained after a rebind, or NULL */
+    uv_timer_t rebind_timer;      /* applies `want` outside any MHD callback */
+    struct web_bind *want;        /* requested by web_server_rebind, not applied yet */
+    int open_handles;             /* listeners and rebind_timer not yet closed */
     int jobs;                     /* worker-thread jobs still to report back */
     bool stopping;
-    int port;
-    bool https;
+    int port;                     /* of lst */
+    char *address;                /* of lst, as configured ("*", "127.0.0.1", …) */
+    struct web_config cfg_limits; /* max_connections, idle_timeout_s for new listeners */
+    bool https;                   /* of lst */
     bool alt_ui;
     size_t max_body;
     char *static_root;
-    char *tls_cert, *tls_key;
 
     struct web_route *routes;
     size_t nroutes, caproutes;

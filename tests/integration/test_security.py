@@ -15,7 +15,8 @@ import pytest
 import requests
 import urllib3
 
-from tdlib import PASSWORD, USER, Qbt, Torrentd, wait_until
+from conftest import SEED_IP
+from tdlib import PASSWORD, USER, Qbt, Torrentd, free_port, wait_until
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -266,11 +267,8 @@ def make_cert(dirpath):
 def test_https(daemon, workdir):
     d = daemon
     cert, key = make_cert(workdir)
+    # Both switch the WebUI to HTTPS at once, without a restart.
     d.set_prefs({"use_https": True, "web_ui_https_cert_path": cert, "web_ui_https_key_path": key})
-    if isinstance(d, Torrentd):
-        # torrentd applies the listener settings on restart
-        d.stop()
-        d.spawn(d.argv(), env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"))
     https = "https://127.0.0.1:%d" % d.webui_port
     s = bare(d)
     s.verify = False
@@ -300,3 +298,70 @@ def test_https(daemon, workdir):
         assert r.status_code not in (200, 403), "plain HTTP still answered %d" % r.status_code
     except requests.RequestException:
         pass
+
+
+def test_webui_port_change_applies_at_once(daemon):
+    """A new web_ui_port is listened on right away (qBittorrent's
+    WebUI::configure); the old port stops taking connections; the session
+    cookie stays valid on the new port."""
+    d = daemon
+    old_base = d.base
+    new_port = free_port()
+    d.set_prefs({"web_ui_port": new_port})
+    new_base = "http://127.0.0.1:%d" % new_port
+    d.s.headers["Referer"] = new_base      # else the CSRF check refuses the old port's origin
+
+    def moved():
+        try:
+            return d.s.get(new_base + "/api/v2/app/version", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+    wait_until(moved, 15, "%s to answer on its new WebUI port" % d.name, 0.1, procs=[d])
+    assert d.s.get(new_base + "/api/v2/app/preferences", timeout=5).json()["web_ui_port"] == new_port
+
+    def old_closed():
+        try:
+            bare(d).get(old_base + "/api/v2/app/version", timeout=2)
+            return False
+        except requests.RequestException:
+            return True
+    wait_until(old_closed, 15, "%s to stop listening on its old WebUI port" % d.name, 0.1, procs=[d])
+    d.webui_port = new_port
+
+
+def test_https_unusable_certificate_falls_back_to_http(daemon, workdir):
+    """use_https with a certificate that cannot be read: both keep serving
+    plain HTTP and log the CRITICAL 'HTTPS setup failed, fallback to HTTP'."""
+    d = daemon
+    missing = os.path.join(workdir, "no-such-cert.pem")
+    d.set_prefs({"use_https": True, "web_ui_https_cert_path": missing, "web_ui_https_key_path": missing})
+
+    def logged():
+        return [e for e in d.get("/api/v2/log/main").json()
+                if "HTTPS setup failed, fallback to HTTP" in e["message"]]
+    rows = wait_until(logged, 15, "%s to log the HTTPS fallback" % d.name, 0.2, procs=[d])
+    assert rows[-1]["type"] == 8, rows
+    assert d.get("/api/v2/app/version").status_code == 200
+
+
+def test_webui_port_taken_keeps_the_old_port(workdir, procs):
+    """Deliberate difference: when the new port cannot be bound qBittorrent's
+    WebUI stops listening; torrentd logs qBittorrent's CRITICAL line and
+    goes back to the address and port it had."""
+    import socket
+    d = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP)).start()
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    taken = blocker.getsockname()[1]
+    try:
+        d.set_prefs({"web_ui_port": taken})
+
+        def logged():
+            return [e for e in d.get("/api/v2/log/main").json()
+                    if e["message"] == "WebUI: Unable to bind to IP: 127.0.0.1, port: %d" % taken]
+        rows = wait_until(logged, 15, "the bind failure in the log", 0.2, procs=[d])
+        assert rows[0]["type"] == 8
+        assert d.get("/api/v2/app/version").text == "v5.1.4"
+    finally:
+        blocker.close()
