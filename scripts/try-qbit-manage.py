@@ -98,6 +98,9 @@ def write_config(cfgdir, td, tracker_url):
             "noHL": {"priority": 1, "include_all_tags": ["noHL"], "max_ratio": 2.0,
                      "max_seeding_time": "30d", "limit_upload_speed": 500, "cleanup": False,
                      "add_group_to_tag": True},
+            # min_num_seeds reads num_complete: opentracker counts our own seed
+            "linked": {"priority": 2, "include_all_tags": ["Local"], "categories": ["movies"],
+                       "min_num_seeds": 1, "max_ratio": 3.0, "cleanup": False},
             "default": {"priority": 999, "max_ratio": -1, "max_seeding_time": -1, "cleanup": False},
         },
         "recyclebin": {"enabled": True, "empty_after_x_days": 60, "save_torrents": True,
@@ -300,6 +303,9 @@ def main():
                       "share_limits: noHL group limits set (ratio 2, 30 d)")
                 check(a["up_limit"] == 500 * 1024, "share_limits: noHL upload limit 500 KiB/s")
                 check(any(x.startswith("~share_limit") for x in a["tagset"]), "share_limits: group tag added")
+                k = t("Movie.Linked.mkv")
+                check(k["ratio_limit"] == 3 and "MinSeedsNotMet" not in k["tagset"],
+                      "share_limits: min_num_seeds 1 met (num_complete from the tracker), ratio 3 set")
                 p = td.prefs()
                 check(p["max_ratio_enabled"] is False and p["max_seeding_time_enabled"] is False,
                       "share_limits: qBittorrent default share limits disabled")
