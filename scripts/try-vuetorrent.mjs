@@ -42,6 +42,7 @@ async function step(what, fn) {
     await fn()
   } catch (e) {
     check(false, `${what}: ${String(e.message || e).split('\n')[0]}`)
+    await snap(page, `failed-${what.replace(/\W+/g, '-')}`).catch(() => {})
   }
 }
 
@@ -149,12 +150,70 @@ for (const [icon, want] of [['mdi-pause', /^(stopped|paused)/], ['mdi-play', /^(
   })
 }
 
+// the torrent's context menu: each entry is one API call, and the list must
+// show its effect (through sync/maindata deltas)
+async function apiTorrent(name) {
+  return await page.evaluate(async n => {
+    const j = await (await fetch('api/v2/torrents/info')).json()
+    return j.find(t => t.name === n) || null
+  }, name)
+}
+async function menu(name, ...path) {
+  await page.getByText(name, { exact: true }).first().click({ button: 'right' })
+  const overlay = page.locator('.v-overlay-container')
+  // submenus open on hover
+  for (const [i, entry] of path.entries()) {
+    await page.waitForTimeout(300)
+    const item = overlay.getByText(entry, { exact: true }).last()
+    if (i < path.length - 1) await item.hover()
+    else await item.click()
+  }
+}
+async function until(fn, what) {
+  let v
+  for (let i = 0; i < 40; i++) {
+    v = await fn()
+    if (v) return v
+    await page.waitForTimeout(250)
+  }
+  throw new Error(`timed out: ${what}`)
+}
+const RENAMED = `${NAMES[0]}.Renamed`
+await step('context menu', async () => {
+  await page.goto(URL)
+  await page.getByText(NAMES[0], { exact: true }).first().waitFor()
+  await menu(NAMES[0], 'Advanced', 'Rename Torrent')
+  await page.locator('.v-dialog input:not([disabled])').last().fill(RENAMED)
+  await page.locator('.v-dialog').getByRole('button', { name: 'Save' }).click()
+  await page.getByText(RENAMED, { exact: true }).first().waitFor()
+  check((await apiTorrent(RENAMED)) !== null, 'context menu: Rename Torrent renames it (list and API)')
+
+  await menu(RENAMED, 'Set category', 'tv')
+  await until(async () => (await apiTorrent(RENAMED)).category === 'tv', 'category tv')
+  check(true, 'context menu: Set category -> tv')
+
+  await menu(RENAMED, 'Set tags', 'demo')
+  await until(async () => (await apiTorrent(RENAMED)).tags === 'vt', 'tag demo removed')
+  check(true, 'context menu: Set tags toggles demo off')
+
+  await page.keyboard.press('Escape')
+  await menu(RENAMED, 'Set limits', 'Set upload limit')
+  await page.locator('.v-dialog input').last().fill('50')
+  await snap(page, 'upload-limit-dialog')
+  await page.locator('.v-dialog').getByRole('button', { name: 'Save' }).click()
+  const t = await until(async () => { const x = await apiTorrent(RENAMED); return x.up_limit > 0 && x }, 'up_limit set')
+  // VueTorrent's speed units are decimal kB/s
+  check(t.up_limit === 50 * 1000, `context menu: Set upload limit 50 kB/s -> up_limit ${t.up_limit}`)
+  await page.waitForTimeout(1500)
+  await snap(page, 'after-context-menu')
+})
+
 // the other pages of the toolbar: each loads its own endpoints
 for (const [icon, name] of [['mdi-search-web', 'search'], ['mdi-rss', 'rss'], ['mdi-file-plus', 'creator'],
   ['mdi-cookie', 'cookies'], ['mdi-file-document-multiple', 'logs']]) {
   await step(`page ${name}`, async () => {
     await page.goto(URL)
-    await page.getByText(NAMES[0], { exact: true }).first().waitFor()
+    await page.getByText(NAMES[1], { exact: true }).first().waitFor()
     await page.locator(`button:has(i.${icon})`).first().click()
     await page.waitForTimeout(2500)
     await snap(page, `page-${name}`)
@@ -163,7 +222,7 @@ for (const [icon, name] of [['mdi-search-web', 'search'], ['mdi-rss', 'rss'], ['
 
 await step('settings', async () => {
   await page.goto(URL)
-  await page.getByText(NAMES[0], { exact: true }).first().waitFor()
+  await page.getByText(NAMES[1], { exact: true }).first().waitFor()
   await page.locator('button:has(i.mdi-cog)').first().click()
   await page.getByRole('tab', { name: 'Connection', exact: true }).click()
   await page.waitForTimeout(2000)
@@ -174,6 +233,17 @@ await step('settings', async () => {
   await page.waitForTimeout(2000)
   await snap(page, 'settings-saved')
   check(true, 'settings: max connections set to 345 and saved')
+})
+
+await step('delete from the context menu', async () => {
+  await page.goto(URL)
+  await page.getByText(MAGNET_NAME, { exact: true }).first().waitFor()
+  await page.getByText(MAGNET_NAME, { exact: true }).first().click({ button: 'right' })
+  await page.locator('.v-overlay-container button:has(i.mdi-delete-forever)').first().click()
+  await page.locator('.v-dialog').getByRole('button', { name: 'Delete' }).click()
+  await until(async () => (await page.getByText(MAGNET_NAME, { exact: true }).count()) === 0, 'magnet gone from the list')
+  check((await stateOfMagnet()) === undefined, 'delete: the magnet is gone from the list and from the API')
+  await snap(page, 'deleted')
 })
 
 await browser.close()
