@@ -71,13 +71,13 @@ def single_file(path, size, announce, twin_of=None, private=False):
     return make_torrent(info, announce)
 
 
-def write_config(cfgdir, td, tracker_url):
+def write_config(cfgdir, td, force_auto_tmm=False):
     os.makedirs(cfgdir, exist_ok=True)
     # JSON is YAML: no YAML writer needed
     cfg = {
         "qbt": {"host": "127.0.0.1:%d" % td.webui_port, "user": tdlib.USER, "pass": td.password},
         "settings": {
-            "force_auto_tmm": False, "tracker_error_tag": "issue", "nohardlinks_tag": "noHL",
+            "force_auto_tmm": force_auto_tmm, "tracker_error_tag": "issue", "nohardlinks_tag": "noHL",
             "stalled_tag": "stalledDL", "share_limits_tag": "~share_limit",
             "cat_filter_completed": True, "share_limits_filter_completed": True,
             "tag_nohardlinks_filter_completed": True, "rem_unregistered_filter_completed": False,
@@ -89,7 +89,8 @@ def write_config(cfgdir, td, tracker_url):
                       "recycle_bin": os.path.join(ROOT, ".RecycleBin"),
                       "torrents_dir": os.path.join(WORK, "BT_backup"),
                       "orphaned_dir": os.path.join(ROOT, "orphaned_data")},
-        "cat": {"movies": os.path.join(ROOT, "movies"), "tv": os.path.join(ROOT, "tv")},
+        "cat": {"movies": os.path.join(ROOT, "movies"), "tv": os.path.join(ROOT, "tv"),
+                "docs": os.path.join(ROOT, "docs")},
         "cat_change": {"movies.cross-seed": "movies"},
         "tracker": {"127.0.0.1": {"tag": "Local"}, FAKE_IP: {"tag": "Fake"},
                     DEAD_IP: {"tag": "Dead"}, "other": {"tag": "other"}},
@@ -113,8 +114,10 @@ def write_config(cfgdir, td, tracker_url):
 
 
 def run_qbm(cfgdir, flag, dry):
+    flags = flag if isinstance(flag, list) else [flag]
+    flag = "all" if isinstance(flag, list) else flag
     argv = ["/usr/bin/python3", os.path.join(QBM, "qbit_manage.py"), "--run", "--web-server=False",
-            "--config-dir", cfgdir, "--log-level", "DEBUG", flag] + (["--dry-run"] if dry else [])
+            "--config-dir", cfgdir, "--log-level", "DEBUG"] + flags + (["--dry-run"] if dry else [])
     t0 = time.monotonic()
     p = subprocess.run(argv, cwd=QBM, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=240, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
@@ -135,7 +138,7 @@ def state(td):
     """What a qbit_manage command may change, per torrent name, plus the files."""
     snap = {}
     for t in td.info():
-        s = snap[t["hash"]] = {k: t[k] for k in ("name", "category", "tags", "ratio_limit",
+        s = snap[t["hash"]] = {k: t[k] for k in ("name", "category", "tags", "ratio_limit", "auto_tmm",
                                                  "seeding_time_limit", "up_limit", "save_path")}
         s["stopped"] = t["state"].startswith(("stopped", "paused"))
         s["tagset"] = set(x for x in t["tags"].split(", ") if x)
@@ -156,6 +159,7 @@ def main():
         dead_url = "http://%s:9/announce" % DEAD_IP
 
         mv, tv = os.path.join(ROOT, "movies"), os.path.join(ROOT, "tv")
+        incoming, docs = os.path.join(ROOT, "incoming"), os.path.join(ROOT, "docs")
         specs = [  # name, dir, tracker, category, tags, stopped
             ("Movie.Linked.mkv", mv, "ot", "movies", "", False),
             ("Movie.Alone.mkv", mv, "ot", "movies", "", False),
@@ -170,6 +174,8 @@ def main():
             ("Movie.Private.mkv", mv, "ot", "movies", "", False),
             # its file is gone and nobody seeds it: stalledDL
             ("Show.Stalled.mkv", tv, "ot", "tv", "", False),
+            # saved outside its category's folder: force_auto_tmm moves it
+            ("Doc.Moved.mkv", incoming, "ot", "docs", "", False),
         ]
         made = []
         for i, (name, d, tr, cat, tags, stopped) in enumerate(specs):
@@ -201,7 +207,7 @@ def main():
         td.start()
         # every torrent active, whatever the daemon's queueing default
         td.set_prefs({"queueing_enabled": False})
-        for cat, path in (("movies", mv), ("tv", tv), ("movies.cross-seed", mv)):
+        for cat, path in (("movies", mv), ("tv", tv), ("movies.cross-seed", mv), ("docs", docs)):
             td.post("/api/v2/torrents/createCategory", category=cat, savePath=path)
         for name, d, tr, cat, tags, stopped, tb, ih in made:
             url = ot.announce if tr == "ot" else tr
@@ -240,7 +246,7 @@ def main():
         check("unregistered" in msgs["Movie.Unreg.mkv"].lower(), "fake tracker's failure reason shown as tracker msg")
 
         cfgdir = os.path.join(WORK, "config")
-        write_config(cfgdir, td, ot.announce)
+        write_config(cfgdir, td)
         def unchanged(cmd, before):
             now = state(td)
             ok = now == before
@@ -321,6 +327,28 @@ def main():
                 run_qbm(cfgdir, flag, False)
                 time.sleep(0.5)
                 check(not t("Movie.Seeded.mkv#twin")["stopped"], "recheck (second run): completed stopped torrent resumed")
+
+        # as from cron: every command in one run, now with force_auto_tmm, which
+        # turns on Automatic Torrent Management everywhere: a torrent saved
+        # outside its category's folder is moved there (qBittorrent's ATM)
+        cfg_all = os.path.join(WORK, "config-all")
+        write_config(cfg_all, td, force_auto_tmm=True)
+        run_qbm(cfg_all, steps, True)
+        check(all(x["auto_tmm"] is False for x in state(td)[0].values()), "all commands --dry-run: ATM left off")
+        run_qbm(cfg_all, steps, False)
+        moved = os.path.join(docs, "Doc.Moved.mkv")
+        try:
+            wait_until(lambda: t("Doc.Moved.mkv")["save_path"].rstrip("/") == docs and os.path.exists(moved),
+                       30, "Doc.Moved.mkv moved to docs/", 0.3, procs=procs)
+        except tdlib.TdError as e:
+            print("  ", e, t("Doc.Moved.mkv"))
+        check(t("Doc.Moved.mkv")["save_path"].rstrip("/") == docs and os.path.exists(moved)
+              and not os.path.exists(os.path.join(incoming, "Doc.Moved.mkv")),
+              "force_auto_tmm: ATM moved Doc.Moved.mkv from incoming/ to its category folder docs/")
+        check(all(x["auto_tmm"] for x in state(td)[0].values()), "force_auto_tmm: ATM on for every torrent")
+        wait_until(lambda: td.is_seeding(byname["Doc.Moved.mkv"]), 30, "Doc.Moved.mkv seeding again", 0.3,
+                   procs=procs)
+        check(True, "force_auto_tmm: the moved torrent seeds from docs/")
     finally:
         for p in reversed(procs):
             try:
