@@ -81,3 +81,21 @@ def test_magnet_uri_escaped_as_libtorrent(workdir, procs):
     td.add(tbytes, os.path.join(workdir, "save"), stopped=True)
     want = lt.make_magnet_uri(lt.torrent_info(tbytes))
     assert td.torrent(h)["magnet_uri"] == want
+
+
+def test_refused_tracker_message(workdir, procs):
+    """A tracker that refuses the connection shows libtorrent's text, as in
+    qBittorrent ("Connection refused", the system error), not curl's
+    "Failed to connect to ... Couldn't connect to server": qbit_manage prints
+    it (tag_tracker_error) and matches msg against word lists."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    payload = os.urandom(PL)
+    info = {"name": "refused.bin", "piece length": PL, "length": len(payload),
+            "pieces": piece_hashes(payload, PL)}
+    tbytes, h = make_torrent(info, "http://127.0.0.1:9/announce")
+    td.add(tbytes, os.path.join(workdir, "save"))
+
+    def failed():
+        rows = [r for r in td.get("/api/v2/torrents/trackers", hash=h).json() if r["tier"] >= 0]
+        return rows and rows[0]["status"] == 4 and rows[0]
+    assert wait_until(failed, 30, "the announce to fail")["msg"] == "Connection refused"

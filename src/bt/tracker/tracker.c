@@ -646,7 +646,11 @@ static void on_http_announce(void *ud, int rc, long status, const uint8_t *body,
     struct tracker_announce_resp r;
     tracker_announce_resp_init(&r);
     size_t np = 0;
-    if (rc < 0) {
+    if (rc == -ECONNREFUSED) {
+        /* libtorrent reports the socket error, which qBittorrent shows;
+         * curl's own text names the address and the elapsed time */
+        entry_fail(e, strerror(ECONNREFUSED));
+    } else if (rc < 0) {
         entry_fail(e, errmsg);
     } else {
         char err[256];
