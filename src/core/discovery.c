@@ -18,6 +18,7 @@
 #define DHT_RELOOKUP_MS (15 * 60 * 1000)
 #define DHT_RELOOKUP_LONELY_MS (60 * 1000)   /* no peers at all: ask again sooner */
 #define LSD_INTERVAL_MS (5 * 60 * 1000)
+#define LSD_MIN_GAP_MS (60 * 1000)       /* BEP14: at most once a minute */
 
 static bool public_torrent(const struct torrent *t)
 {
@@ -74,7 +75,8 @@ static void save_nodes(struct session *s)
     free(raw);
 }
 
-static void dht_on(struct session *s)
+/* nodes: the table (and id) of the DHT being replaced; NULL = the stored one. */
+static void dht_on(struct session *s, const uint8_t *nodes, size_t len)
 {
     if (s->dht)
         return;
@@ -89,7 +91,10 @@ static void dht_on(struct session *s)
         s->dht = NULL;
         return;
     }
-    store_load_kv(s->store, "dht", load_nodes, s);
+    if (nodes)
+        dht_load_nodes(s->dht, nodes, len);
+    else
+        store_load_kv(s->store, "dht", load_nodes, s);
     char *list = strdup(prefs_str(&s->prefs, "dht_bootstrap_nodes")), *save = NULL;
     for (char *tok = list ? strtok_r(list, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save))
         dht_add_bootstrap(s->dht, tok);
@@ -197,13 +202,38 @@ void discovery_start(struct session *s)
 void discovery_prefs_changed(struct session *s)
 {
     if (prefs_bool(&s->prefs, "dht"))
-        dht_on(s);
+        dht_on(s, NULL, 0);
     else
         dht_off(s);
     if (prefs_bool(&s->prefs, "lsd"))
         lsd_on(s);
     else
         lsd_off(s);
+}
+
+void discovery_listen_changed(struct session *s)
+{
+    if (s->dht) {
+        /* Same id and table on the new port: the store write of dht_off
+         * may not have landed before a reload. */
+        uint8_t *raw = NULL;
+        size_t len = 0;
+        if (dht_save_nodes(s->dht, &raw, &len) != 0)
+            len = 0;
+        dht_off(s);
+        dht_on(s, len ? raw : NULL, len);
+        free(raw);
+    }
+    if (s->lsd) {
+        lsd_off(s);
+        lsd_on(s);
+        /* Tell the LAN the new port soon, within BEP14's once a minute. */
+        for (size_t i = 0; i < s->num_torrents; i++) {
+            struct torrent *t = s->torrents[i];
+            if (t->lsd_next_ms > LSD_INTERVAL_MS)
+                t->lsd_next_ms -= LSD_INTERVAL_MS - LSD_MIN_GAP_MS;
+        }
+    }
 }
 
 void discovery_stop(struct session *s)

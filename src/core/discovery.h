@@ -19,6 +19,9 @@ struct torrent;
 void discovery_start(struct session *s);
 void discovery_stop(struct session *s);
 void discovery_prefs_changed(struct session *s);
+/* The session listens on another port or address: the DHT moves there
+ * (same id and table) and LSD announces the new port. */
+void discovery_listen_changed(struct session *s);
 /* Once per second: DHT maintenance, lookups for active torrents, LSD announces. */
 void discovery_tick(struct session *s, uint64_t now_ms);
 /* The torrent stops being active: its lookup is cancelled. */

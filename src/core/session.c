@@ -257,35 +257,164 @@ int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, un
     return rc == 0 ? uv_listen((uv_stream_t *)h, 128, on_incoming) : rc;
 }
 
-static int listen_on(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags)
+/* A heap handle listening on sa, or NULL (*rc says why). */
+static uv_tcp_t *listen_on(struct session *s, const struct sockaddr *sa, unsigned flags, int *rc)
 {
-    int rc = session_listen(s, h, sa, flags);
-    if (rc != 0)
-        uv_close((uv_handle_t *)h, NULL);
+    uv_tcp_t *h = malloc(sizeof *h);
+    if (!h) {
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    *rc = session_listen(s, h, sa, flags);
+    if (*rc == 0)
+        return h;
+    uv_close((uv_handle_t *)h, free_handle);
+    return NULL;
+}
+
+static uint16_t bound_port(uv_tcp_t *h)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getsockname(h, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Listens on address a (NULL = IPv4 and IPv6 everywhere) and port (0 = one
+ * the system picks, the same for both families).  IPv4 and maybe IPv6, or
+ * an error; the old listeners are not touched. */
+static int open_listeners(struct session *s, const char *a, int port, uv_tcp_t **h4, uv_tcp_t **h6,
+                          uint16_t *bound)
+{
+    struct sockaddr_storage ss;
+    bool v4 = a && uv_ip4_addr(a, port, (struct sockaddr_in *)&ss) == 0;
+    bool v6 = !v4 && a && uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss) == 0;
+    if (a && !v4 && !v6)
+        return -EINVAL;
+    if (!a) {
+        v4 = v6 = true;
+        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
+    }
+    int rc = 0, rc6 = 0;
+    *h4 = *h6 = NULL;
+    if (v4) {
+        *h4 = listen_on(s, (struct sockaddr *)&ss, 0, &rc);
+        if (*h4 && port == 0)
+            port = bound_port(*h4);
+        if (v6)
+            uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
+    }
+    if (v4 && !*h4)
+        return rc;   /* IPv6 alone is not "everywhere" (it may be off; IPv4 is not) */
+    if (v6)
+        *h6 = listen_on(s, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY, &rc6);
+    if (!*h4 && !*h6)
+        return rc6;
+    *bound = bound_port(*h4 ? *h4 : *h6);
+    return 0;
+}
+
+static void close_listeners(struct session *s)
+{
+    if (s->listener4)
+        uv_close((uv_handle_t *)s->listener4, free_handle);
+    if (s->listener6)
+        uv_close((uv_handle_t *)s->listener6, free_handle);
+    s->listener4 = s->listener6 = NULL;
+    s->have_listener4 = s->have_listener6 = false;
+}
+
+static void adopt_listeners(struct session *s, uv_tcp_t *h4, uv_tcp_t *h6)
+{
+    close_listeners(s);
+    s->listener4 = h4;
+    s->listener6 = h6;
+    s->have_listener4 = h4 != NULL;
+    s->have_listener6 = h6 != NULL;
+}
+
+static bool same_address(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* open_listeners where the old listeners may hold the port (everywhere <->
+ * one address, same port): then they go first, and come back on failure. */
+static int replace_listeners(struct session *s, const char *a, int port, uv_tcp_t **h4, uv_tcp_t **h6,
+                             uint16_t *bound)
+{
+    int rc = open_listeners(s, a, port, h4, h6, bound);
+    if (rc != UV_EADDRINUSE || port != s->listen_port || !(s->listener4 || s->listener6))
+        return rc;
+    close_listeners(s);   /* closes the sockets now, frees the handles later */
+    rc = open_listeners(s, a, port, h4, h6, bound);
+    if (rc != 0) {
+        uv_tcp_t *o4 = NULL, *o6 = NULL;
+        uint16_t p;
+        if (open_listeners(s, s->listen_address, s->listen_port, &o4, &o6, &p) == 0)
+            adopt_listeners(s, o4, o6);
+    }
     return rc;
 }
 
-static int start_listening(struct session *s)
+/* Opens listeners on a (NULL = everywhere) and port, then closes the old
+ * ones (connected peers stay).  When that fails the old ones are kept.
+ * Returns 1 when the address or port moved, 0 when not, or an error. */
+static int listen_at(struct session *s, const char *a, int64_t want)
 {
-    struct sockaddr_storage ss;
-    int port = s->listen_port;
-    const char *a = s->listen_address;
-    if (a && uv_ip4_addr(a, port, (struct sockaddr_in *)&ss) == 0) {
-        s->have_listener4 = listen_on(s, &s->listener4, (struct sockaddr *)&ss, 0) == 0;
-    } else if (a && uv_ip6_addr(a, port, (struct sockaddr_in6 *)&ss) == 0) {
-        s->have_listener6 = listen_on(s, &s->listener6, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY) == 0;
-    } else {
-        uv_ip4_addr("0.0.0.0", port, (struct sockaddr_in *)&ss);
-        s->have_listener4 = listen_on(s, &s->listener4, (struct sockaddr *)&ss, 0) == 0;
-        uv_ip6_addr("::", port, (struct sockaddr_in6 *)&ss);
-        s->have_listener6 = listen_on(s, &s->listener6, (struct sockaddr *)&ss, UV_TCP_IPV6ONLY) == 0;
+    uv_tcp_t *h4 = NULL, *h6 = NULL;
+    uint16_t port = 0;
+    int rc = want < 0 || want > 65535 ? -EINVAL : replace_listeners(s, a, (int)want, &h4, &h6, &port);
+    char *addr = rc == 0 && a ? strdup(a) : NULL;
+    if (rc == 0 && a && !addr)
+        rc = -ENOMEM;
+    if (rc != 0) {
+        /* qBittorrent's line for libtorrent's listen_failed_alert. */
+        log_msg(LOG_CRITICAL, "Failed to listen on IP. IP: \"%s\". Port: \"TCP/%lld\". Reason: \"%s\"",
+                a ? a : "0.0.0.0", (long long)want, rc == -EINVAL ? "invalid address or port" : uv_strerror(rc));
+        if (h4)
+            uv_close((uv_handle_t *)h4, free_handle);
+        if (h6)
+            uv_close((uv_handle_t *)h6, free_handle);
+        return rc;
     }
-    if (!s->have_listener4 && !s->have_listener6) {
-        log_msg(LOG_CRITICAL, "cannot listen for peers on %s port %d", a ? a : "*", port);
-        return -EADDRINUSE;
+    bool moved = port != s->listen_port || !same_address(a, s->listen_address);
+    adopt_listeners(s, h4, h6);
+    s->listen_port = port;
+    free(s->listen_address);
+    s->listen_address = addr;
+    tracker_client_set_port(s->trackers, port);
+    tracker_client_set_bind(s->trackers, addr);
+    log_msg(LOG_INFO, "Successfully listening on IP. IP: \"%s\". Port: \"TCP/%u\"", addr ? addr : "0.0.0.0", port);
+    return moved;
+}
+
+/* listen_port / current_interface_address changed: listen there at once,
+ * as libtorrent re-binds when listen_interfaces changes.  The DHT and LSD
+ * share the port and follow; active torrents announce the new port now. */
+static void relisten(struct session *s)
+{
+    const char *a = prefs_str(&s->prefs, "current_interface_address");
+    int64_t want = prefs_int(&s->prefs, "listen_port");
+    bool addr_moved = !same_address(*a ? a : NULL, s->listen_address);
+    if (!addr_moved && want == s->listen_port)
+        return;   /* e.g. listen_port 0 -> the port it got: already there */
+    int rc = listen_at(s, *a ? a : NULL, want);
+    if (rc < 0) {
+        if (s->have_listener4 || s->have_listener6)
+            log_msg(LOG_WARNING, "still listening for peers on %s port %u",
+                    s->listen_address ? s->listen_address : "*", s->listen_port);
+        return;
     }
-    log_msg(LOG_INFO, "listening for peers on %s port %d", a ? a : "*", port);
-    return 0;
+    if (rc == 0)
+        return;
+    if (addr_moved)
+        ssltorrent_listen(s);   /* same address, its own port */
+    discovery_listen_changed(s);
+    for (size_t i = 0; i < s->num_active; i++)
+        torrent_reannounce(s->active[i]);
 }
 
 int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source)
@@ -444,10 +573,19 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         prefs_set(&s->prefs, "save_path", json_string(cfg->save_path));
     else if (!*prefs_str(&s->prefs, "save_path"))
         prefs_set(&s->prefs, "save_path", json_string(dl));
+    /* The command line wins over the stored preferences (not stored). */
     if (cfg->listen_port >= 0)
         prefs_set(&s->prefs, "listen_port", json_integer(cfg->listen_port));
+    prefs_set(&s->prefs, "random_port", json_boolean(prefs_int(&s->prefs, "listen_port") == 0));
+    const char *iface = prefs_str(&s->prefs, "current_interface_address");
+    unsigned char ip[16];
     if (s->listen_address)
         prefs_set(&s->prefs, "current_interface_address", json_string(s->listen_address));
+    else if (*iface && (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1))
+        s->listen_address = strdup(iface);
+    else if (*iface)
+        log_msg(LOG_WARNING, "current_interface_address \"%s\" is not an IP address; listening on all addresses",
+                iface);
     s->listen_port = (uint16_t)prefs_int(&s->prefs, "listen_port");
 
     /* Azureus-style id: -TD0100- then 12 random bytes from the same alphabet. */
@@ -487,8 +625,8 @@ fail:
 
 int session_start(struct session *s)
 {
-    int rc = start_listening(s);
-    if (rc != 0)
+    int rc = listen_at(s, s->listen_address, prefs_int(&s->prefs, "listen_port"));
+    if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
     store_load_torrents(s->store, load_torrent, s);
@@ -506,8 +644,27 @@ int session_start(struct session *s)
     return 0;
 }
 
+/* qBittorrent: random_port true means port 0 (any), whatever listen_port
+ * says; random_port reads back as listen_port == 0. */
+static void port_prefs(struct session *s, json_t *changed)
+{
+    json_t *random = json_object_get(changed, "random_port");
+    if (json_is_true(random) && prefs_int(&s->prefs, "listen_port") != 0) {
+        prefs_set(&s->prefs, "listen_port", json_integer(0));
+        json_object_set_new(changed, "listen_port", json_integer(0));
+    }
+    if (random || json_object_get(changed, "listen_port")) {
+        json_t *now = json_boolean(prefs_int(&s->prefs, "listen_port") == 0);
+        prefs_set(&s->prefs, "random_port", json_incref(now));
+        json_object_set_new(changed, "random_port", now);
+    }
+    if (json_object_get(changed, "listen_port") || json_object_get(changed, "current_interface_address"))
+        relisten(s);
+}
+
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
 {
+    port_prefs(s, changed);
     size_t n = json_object_size(changed);
     limits_apply(s);
     if (s->prefs_hook && n > 0)
@@ -603,10 +760,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     s->shutdown_ud = ud;
     uv_timer_stop(&s->tick);
     discovery_stop(s);
-    if (s->have_listener4)
-        close_handle((uv_handle_t *)&s->listener4);
-    if (s->have_listener6)
-        close_handle((uv_handle_t *)&s->listener6);
+    close_listeners(s);
     ssltorrent_stop(s);
     while (s->handshaking)
         peer_close(s->handshaking, "shutdown");

@@ -49,9 +49,10 @@ struct session {
     char *profile_dir;
     char *default_save_path;     /* <profile>/downloads or --save-path */
     char *listen_address;        /* NULL = any */
-    uint16_t listen_port;
+    uint16_t listen_port;        /* the bound port (the pref may say 0 = any) */
 
-    uv_tcp_t listener4, listener6;
+    /* Heap handles: a new port opens new ones while the old close. */
+    uv_tcp_t *listener4, *listener6;
     bool have_listener4, have_listener6;
     struct ssltorrent_listener *ssl; /* core/ssltorrent.c; NULL when not listening for SSL peers */
     bool had_incoming;           /* for connection_status */
