@@ -1807,9 +1807,13 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
     if (t->trk)
         tracker_set_tick(t->trk, now_ms);
     struct peer *next;
+    uint32_t np = t->mi ? t->mi->num_pieces : 0;
     for (struct peer *p = t->peers; p; p = next) {
         next = p->next;
         peer_tick(p, now_ms);
+        /* libtorrent's last_seen_complete: a connected seed is a complete copy */
+        if (p->state == PEER_ACTIVE && (p->have_all || (np && p->have.bits && p->have.count == np)))
+            t->seen_complete = (int64_t)time(NULL);
         if (p->state == PEER_ACTIVE && !finished)
             torrent_fill_requests(t, p);
     }

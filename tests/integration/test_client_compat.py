@@ -3,6 +3,7 @@ differing from qbittorrent-nox (scripts/try-qbit-manage.sh with
 TRY_AGAINST=qbt, docs/clients.md), checked against what qBittorrent does.
 """
 import os
+import time
 
 import pytest
 
@@ -99,3 +100,32 @@ def test_refused_tracker_message(workdir, procs):
         rows = [r for r in td.get("/api/v2/torrents/trackers", hash=h).json() if r["tier"] >= 0]
         return rows and rows[0]["status"] == 4 and rows[0]
     assert wait_until(failed, 30, "the announce to fail")["msg"] == "Connection refused"
+
+
+def test_seen_complete_while_a_seed_is_connected(workdir, procs):
+    """seen_complete / properties last_seen: the last time a complete copy
+    was seen, i.e. a connected seed (libtorrent's last_seen_complete); a
+    download fed by a seed shows about now in qbittorrent-nox, not -1."""
+    from conftest import SEED_IP
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seeder"), SEED_IP, name="seeder")).start()
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leecher"), LEECH_IP, name="leecher")).start()
+    payload = os.urandom(8 << 20)
+    src = os.path.join(workdir, "src")
+    os.makedirs(src)
+    with open(os.path.join(src, "big.bin"), "wb") as f:
+        f.write(payload)
+    info = {"name": "big.bin", "piece length": 1 << 18, "length": len(payload),
+            "pieces": piece_hashes(payload, 1 << 18)}
+    tbytes, h = make_torrent(info)
+    seeder.add(tbytes, src)
+    seeder.wait_seeding(h, 30)
+    seeder.set_prefs({"up_limit": 256 * 1024})      # still downloading while we look
+    leecher.add(tbytes, os.path.join(workdir, "dl"))
+    leecher.add_peers(h, [seeder.peer_addr])
+    wait_until(lambda: leecher.progress(h) > 0, 30, "the download to start")
+    t0 = time.time()
+    t = wait_until(lambda: (lambda x: x if x["seen_complete"] > 0 else None)(leecher.torrent(h)), 5,
+                   "seen_complete set")
+    assert float(t["progress"]) < 1 and abs(t["seen_complete"] - t0) < 10
+    p = leecher.get("/api/v2/torrents/properties", hash=h).json()
+    assert abs(p["last_seen"] - t0) < 10
