@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import tdlib
-from conftest import LEECH_IP, MINI_IP, SEED_IP
+from conftest import LEECH2_IP, LEECH_IP, MINI_IP, SEED_IP
 from test_lsd import _multicast_on_lo
 from tdlib import Torrentd, free_port, wait_until
 
@@ -83,6 +83,11 @@ def _accepts(ip, port):
     return _connect(ip, port) is True
 
 
+def _has_peer(td, h, ip):
+    peers = td.get("/api/v2/sync/torrentPeers", hash=h).json().get("peers", {})
+    return any(p["ip"] == ip for p in peers.values())
+
+
 def _without_option(argv, name):
     i = argv.index(name)
     return argv[:i] + argv[i + 2:]
@@ -133,6 +138,16 @@ def test_listen_port_moves_at_once(workdir, procs, tracker):
     td.set_prefs({"dht": True})
     wait_until(lambda: _dht_ping(SEED_IP, old) == b"r", 10, "the DHT on the old port", procs=[td])
 
+    # a peer connected through the old port
+    old_peer = socket.socket()
+    procs.on_close(old_peer.close)
+    old_peer.bind((LEECH2_IP, 0))
+    old_peer.settimeout(5)
+    old_peer.connect((SEED_IP, old))
+    old_peer.sendall(b"\x13BitTorrent protocol" + b"\0" * 8 + bytes.fromhex(h) + b"-XX0000-" + os.urandom(12))
+    assert len(old_peer.recv(68)) > 0
+    wait_until(lambda: _has_peer(td, h, LEECH2_IP), 10, "the old-port peer in torrentPeers", procs=[td])
+
     new = free_port()
     announced = len(tracker.ports)
     td.set_prefs({"listen_port": new})
@@ -147,6 +162,13 @@ def test_listen_port_moves_at_once(workdir, procs, tracker):
     wait_until(lambda: _dht_ping(SEED_IP, new) == b"r", 10, "the DHT on the new port", procs=[td])
     assert _dht_ping(SEED_IP, old) is None
     assert b'Successfully listening on IP. IP: "%s". Port: "TCP/%d"' % (SEED_IP.encode(), new) in td.log_text()
+    # connected peers stay
+    assert _has_peer(td, h, LEECH2_IP)
+    old_peer.settimeout(1)
+    try:
+        assert old_peer.recv(4096) != b"", "the peer connected through the old port was dropped"
+    except socket.timeout:
+        pass
     # the transfer API does not care
     assert td.get("/api/v2/transfer/info").json()["connection_status"] in ("firewalled", "connected")
 
