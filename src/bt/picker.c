@@ -481,16 +481,24 @@ unsigned bt_picker_availability(const struct bt_picker *p, uint32_t piece)
     return piece < p->n ? p->pp[piece].avail + p->n_have_all : 0;
 }
 
+/* As libtorrent's piece_picker::distributed_copies(), which qBittorrent
+ * shows: a piece we have counts us as one more copy, the fraction is in
+ * whole thousandths, and torrent_status carries the sum as a float. */
 double bt_picker_distributed_copies(const struct bt_picker *p)
 {
+    if (p->n == 0)
+        return 1.0;
     uint32_t min = UINT32_MAX, above = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        uint32_t a = p->pp[i].avail + bitfield_get(&p->have, i);
+        if (a < min)
+            min = a;
+    }
     for (uint32_t i = 0; i < p->n; i++)
-        if (p->pp[i].avail < min)
-            min = p->pp[i].avail;
-    for (uint32_t i = 0; i < p->n; i++)
-        if (p->pp[i].avail > min)
+        if (p->pp[i].avail + bitfield_get(&p->have, i) > min)
             above++;
-    return (double)p->n_have_all + min + (double)above / p->n;
+    uint32_t thousandths = (uint32_t)((uint64_t)above * 1000 / p->n);
+    return (double)((float)(p->n_have_all + min) + (float)thousandths / 1000.0f);
 }
 
 /* ---- picking ---- */

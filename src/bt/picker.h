@@ -91,8 +91,9 @@ void bt_picker_peer_have_all(struct bt_picker *p);
 void bt_picker_peer_gone(struct bt_picker *p, const struct bitfield *bf, bool had_all);
 /* Connected peers that have the piece (have-all peers included). */
 unsigned bt_picker_availability(const struct bt_picker *p, uint32_t piece);
-/* qBittorrent's "availability": the minimum piece availability plus the
- * fraction of pieces above that minimum. */
+/* qBittorrent's "availability" (libtorrent's distributed copies): the
+ * minimum piece availability, counting our own pieces, plus the fraction
+ * of pieces above that minimum in thousandths, rounded through a float. */
 double bt_picker_distributed_copies(const struct bt_picker *p);
 
 /* ---- requests ---- */

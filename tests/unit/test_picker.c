@@ -118,6 +118,30 @@ static void rarest_first(void **state)
     bt_picker_free(p);
 }
 
+/* libtorrent's distributed copies: our own pieces count, the fraction is
+ * in thousandths through a float (qbittorrent-nox showed 1.062000036239624
+ * for a download fed by one seed). */
+static void distributed_copies_like_libtorrent(void **state)
+{
+    (void)state;
+    struct bt_picker *p = bt_picker_new(3, BLK, 3 * BLK);
+    struct bitfield x;
+    bf_of(&x, 3, "110");
+    assert_int_equal(bt_picker_peer_bitfield(p, &x), 0);
+    /* 1,1,0: min 0, 2 of 3 above -> 0.666 */
+    assert_true(bt_picker_distributed_copies(p) == (double)(0.666f));
+    bt_picker_we_have(p, 2);
+    /* 1,1,1 with our piece: one full copy */
+    assert_true(bt_picker_distributed_copies(p) == 1.0);
+    bt_picker_we_have(p, 0);
+    /* 2,1,1: min 1, 1 of 3 above -> 1 + 0.333 as a float */
+    assert_true(bt_picker_distributed_copies(p) == (double)(1.0f + 0.333f));
+    bt_picker_peer_have_all(p);
+    assert_true(bt_picker_distributed_copies(p) == (double)(2.0f + 0.333f));
+    bitfield_free(&x);
+    bt_picker_free(p);
+}
+
 static void random_tie_break(void **state)
 {
     (void)state;
@@ -476,6 +500,7 @@ int main(void)
     log_set_quiet(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(geometry),          cmocka_unit_test(rarest_first),
+        cmocka_unit_test(distributed_copies_like_libtorrent),
         cmocka_unit_test(random_tie_break),  cmocka_unit_test(strict_completion),
         cmocka_unit_test(priorities),        cmocka_unit_test(sequential),
         cmocka_unit_test(end_game),          cmocka_unit_test(cancel_and_disconnect),
