@@ -94,7 +94,7 @@ struct session {
     struct rate dl_rate, ul_rate;
     int64_t dl_session, ul_session;      /* payload this session */
     int64_t wasted_session;
-    int64_t alltime_dl, alltime_ul;      /* persisted in kv */
+    int64_t alltime_dl, alltime_ul;      /* earlier runs' payload (kv); add *_session for all-time */
 
     /* Called after preferences changed (the web layer reacts to its keys). */
     void (*prefs_hook)(void *ud, json_t *changed);

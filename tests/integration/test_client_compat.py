@@ -102,14 +102,11 @@ def test_refused_tracker_message(workdir, procs):
     assert wait_until(failed, 30, "the announce to fail")["msg"] == "Connection refused"
 
 
-def test_seen_complete_while_a_seed_is_connected(workdir, procs):
-    """seen_complete / properties last_seen: the last time a complete copy
-    was seen, i.e. a connected seed (libtorrent's last_seen_complete); a
-    download fed by a seed shows about now in qbittorrent-nox, not -1."""
+def _swarm(workdir, procs, size):
     from conftest import SEED_IP
     seeder = procs.add(Torrentd(os.path.join(workdir, "seeder"), SEED_IP, name="seeder")).start()
     leecher = procs.add(Torrentd(os.path.join(workdir, "leecher"), LEECH_IP, name="leecher")).start()
-    payload = os.urandom(8 << 20)
+    payload = os.urandom(size)
     src = os.path.join(workdir, "src")
     os.makedirs(src)
     with open(os.path.join(src, "big.bin"), "wb") as f:
@@ -119,6 +116,14 @@ def test_seen_complete_while_a_seed_is_connected(workdir, procs):
     tbytes, h = make_torrent(info)
     seeder.add(tbytes, src)
     seeder.wait_seeding(h, 30)
+    return seeder, leecher, tbytes, h
+
+
+def test_seen_complete_while_a_seed_is_connected(workdir, procs):
+    """seen_complete / properties last_seen: the last time a complete copy
+    was seen, i.e. a connected seed (libtorrent's last_seen_complete); a
+    download fed by a seed shows about now in qbittorrent-nox, not -1."""
+    seeder, leecher, tbytes, h = _swarm(workdir, procs, 8 << 20)
     seeder.set_prefs({"up_limit": 256 * 1024})      # still downloading while we look
     leecher.add(tbytes, os.path.join(workdir, "dl"))
     leecher.add_peers(h, [seeder.peer_addr])
@@ -129,3 +134,18 @@ def test_seen_complete_while_a_seed_is_connected(workdir, procs):
     assert float(t["progress"]) < 1 and abs(t["seen_complete"] - t0) < 10
     p = leecher.get("/api/v2/torrents/properties", hash=h).json()
     assert abs(p["last_seen"] - t0) < 10
+
+
+def test_alltime_totals_count_this_run(workdir, procs):
+    """server_state alltime_dl / alltime_ul include what this run moved, as
+    qBittorrent's statistics do (qbittorrent-nox: alltime_dl 1723690 after a
+    1.6 MiB download; torrentd said 0), and global_ratio follows them."""
+    seeder, leecher, tbytes, h = _swarm(workdir, procs, 4 << 20)
+    leecher.add(tbytes, os.path.join(workdir, "dl"))
+    leecher.add_peers(h, [seeder.peer_addr])
+    leecher.wait_seeding(h, 60)
+    st = leecher.get("/api/v2/sync/maindata", rid=0).json()["server_state"]
+    assert st["alltime_dl"] >= 4 << 20 and st["alltime_dl"] >= st["dl_info_data"] > 0
+    st = wait_until(lambda: (lambda x: x if x["alltime_ul"] >= 4 << 20 else None)(
+        seeder.get("/api/v2/sync/maindata", rid=0).json()["server_state"]), 10, "the seeder's upload counted")
+    assert st["alltime_ul"] >= st["up_info_data"] > 0

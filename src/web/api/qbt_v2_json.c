@@ -804,8 +804,10 @@ json_t *qbt_v2_server_state_json(struct session *s)
         return NULL;
     transfer_keys(s, o);
     const struct prefs *p = &s->prefs;
-    set(o, "alltime_dl", jint(s->alltime_dl));
-    set(o, "alltime_ul", jint(s->alltime_ul));
+    /* alltime_* hold earlier runs' totals; qBittorrent's include this run */
+    int64_t alltime_dl = s->alltime_dl + s->dl_session, alltime_ul = s->alltime_ul + s->ul_session;
+    set(o, "alltime_dl", jint(alltime_dl));
+    set(o, "alltime_ul", jint(alltime_ul));
     set(o, "total_wasted_session", jint(s->wasted_session));
     set(o, "total_peer_connections", jint(s->num_peers));
     set(o, "total_buffers_size", jint(0));
@@ -815,8 +817,8 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "free_space_on_disk", jint(free_space(s)));
     set(o, "refresh_interval", jint(prefs_int(p, "refresh_interval")));
     char ratio[32] = "-";
-    if (s->alltime_dl > 0 && s->alltime_ul > 0)
-        fmt_ratio(ratio, sizeof(ratio), (double)s->alltime_ul / (double)s->alltime_dl);
+    if (alltime_dl > 0 && alltime_ul > 0)
+        fmt_ratio(ratio, sizeof(ratio), (double)alltime_ul / (double)alltime_dl);
     set(o, "global_ratio", jstr(ratio));
     set(o, "read_cache_hits", jstr("0"));
     set(o, "read_cache_overload", jstr("0"));
