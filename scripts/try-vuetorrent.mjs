@@ -124,6 +124,19 @@ await step('add magnet', async () => {
   await snap(page, 'magnet-added')
 })
 
+// a .torrent file through the same dialog (multipart torrents/add with
+// VueTorrent's whole option set), added stopped into a category
+await step('add file', async () => {
+  await page.locator('button:has(i.mdi-plus)').first().click()
+  await page.locator('.v-dialog input[type=file]').first().setInputFiles(process.env.VT_FILE)
+  await page.waitForTimeout(500)
+  await snap(page, 'add-file-dialog')
+  await page.getByRole('button', { name: 'Add torrents' }).click()
+  const name = process.env.VT_FILE_NAME
+  await page.getByText(name, { exact: true }).first().waitFor({ timeout: 20000 })
+  check(true, `.torrent file added from the add dialog shows in the list (${name})`)
+})
+
 async function stateOfMagnet() {
   return await page.evaluate(async h => {
     const r = await fetch(`api/v2/torrents/info?hashes=${h}`)

@@ -33,8 +33,12 @@ def main():
         sets = [Dataset(seed_root, "Ubuntu.Like.ISO", [("disc.iso", 3 * tdlib.MiB + 11)]),
                 Dataset(seed_root, "Some.Show.S02", [("e01.mkv", 2 * tdlib.MiB), ("e02.mkv", 2 * tdlib.MiB + 5),
                                                      ("subs/e01.srt", 1234)]),
-                Dataset(seed_root, "Slow.Download", [("big.bin", 48 * tdlib.MiB)])]
+                Dataset(seed_root, "Slow.Download", [("big.bin", 48 * tdlib.MiB)]),
+                Dataset(seed_root, "Added.From.File", [("f.bin", tdlib.MiB + 3)])]
         ot = Tracker(os.path.join(WORK, "ot")).start([d.infohash for d in sets])
+        upload = os.path.join(WORK, "Added.From.File.upload.torrent")
+        with open(upload, "wb") as f:
+            f.write(sets[3].torrent(ot))
         procs.append(ot)
         td = Torrentd(os.path.join(WORK, "td"), "127.0.0.2")
         procs.append(td)
@@ -58,7 +62,8 @@ def main():
 
         env = dict(os.environ, VT_URL=td.base + "/", VT_USER=tdlib.USER, VT_PASS=td.password,
                    VT_OUT=WORK, VT_MAGNET="magnet:?xt=urn:btih:%s&dn=vt-magnet-test" % MAGNET_HASH,
-                   VT_NAMES=json.dumps([d.name for d in sets]))
+                   VT_NAMES=json.dumps([d.name for d in sets[:3]]), VT_FILE=upload,
+                   VT_FILE_NAME=sets[3].name)
         t0 = time.monotonic()
         p = subprocess.run(["node", os.path.join(HERE, "try-vuetorrent.mjs")], env=env, timeout=300)
         print("browser session: %.1fs, exit %d" % (time.monotonic() - t0, p.returncode), flush=True)
@@ -66,6 +71,9 @@ def main():
 
         # what the browser did, seen over the API
         check(td.torrent(MAGNET_HASH) is None, "magnet deleted from the UI is gone from torrents/info")
+        f = td.torrent(sets[3].infohash)
+        check(f is not None and f["save_path"].rstrip("/") == td.save_path.rstrip("/"),
+              "torrent file added from the UI is in torrents/info, in the default save path")
         t = td.torrent(sets[0].infohash)
         check(t and t["name"] == sets[0].name + ".Renamed" and t["category"] == "tv" and t["tags"] == "vt"
               and t["up_limit"] == 50 * 1000, "rename, category, tags and upload limit set from the UI are kept")
