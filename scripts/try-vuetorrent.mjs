@@ -125,7 +125,7 @@ await step('add magnet', async () => {
 })
 
 // a .torrent file through the same dialog (multipart torrents/add with
-// VueTorrent's whole option set), added stopped into a category
+// VueTorrent's whole option set, defaults)
 await step('add file', async () => {
   await page.locator('button:has(i.mdi-plus)').first().click()
   await page.locator('.v-dialog input[type=file]').first().setInputFiles(process.env.VT_FILE)
