@@ -149,3 +149,25 @@ def test_alltime_totals_count_this_run(workdir, procs):
     st = wait_until(lambda: (lambda x: x if x["alltime_ul"] >= 4 << 20 else None)(
         seeder.get("/api/v2/sync/maindata", rid=0).json()["server_state"]), 10, "the seeder's upload counted")
     assert st["alltime_ul"] >= st["up_info_data"] > 0
+
+
+def test_stopped_torrent_keeps_its_tracker(workdir, procs, tracker):
+    """torrents/info `tracker` of a stopped torrent is the tracker that last
+    worked (libtorrent keeps current_tracker through a pause; qbittorrent-nox
+    shows it on a paused download); "" again only after a restart."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    save = os.path.join(workdir, "save")
+    tbytes, h = _one_file_in_folder(save)
+    ot = tracker([h])
+    td.add(with_announce(tbytes, ot.announce), save)
+    wait_until(lambda: td.torrent(h)["tracker"] == ot.announce, 30, "the tracker working")
+    td.post("/api/v2/torrents/stop", hashes=h)
+    wait_until(lambda: td.torrent(h)["state"] == "stoppedUP", 10, "stopped")
+    assert td.torrent(h)["tracker"] == ot.announce
+    td.post("/api/v2/torrents/start", hashes=h)
+    wait_until(lambda: td.torrent(h)["tracker"] == ot.announce and td.torrent(h)["state"] != "stoppedUP",
+               30, "started, the tracker working")
+    td.post("/api/v2/torrents/stop", hashes=h)
+    td.stop()
+    td.start()
+    assert td.torrent(h)["tracker"] == ""

@@ -49,6 +49,7 @@ struct tracker_set {
     void *ud;
     uint16_t (*port_fn)(void *ud);
     bool active, all_trackers;
+    char *stopped_current;        /* the working tracker when the set stopped */
     uint64_t now;                 /* session clock at the last tick */
     int cb_depth;
     bool dead;
@@ -924,6 +925,7 @@ fail:
 
 static void set_destroy(struct tracker_set *ts)
 {
+    free(ts->stopped_current);
     for (size_t i = 0; i < ts->n; i++)
         tent_free(ts->e[i]);
     free(ts->e);
@@ -964,12 +966,18 @@ void tracker_set_start(struct tracker_set *ts)
     if (!ts || ts->dead)
         return;
     ts->active = true;
+    free(ts->stopped_current);
+    ts->stopped_current = NULL;
 }
 
 void tracker_set_stop(struct tracker_set *ts)
 {
     if (!ts || ts->dead || !ts->active)
         return;
+    /* libtorrent keeps current_tracker through a pause: qBittorrent shows it */
+    const char *cur = tracker_set_current(ts);
+    free(ts->stopped_current);
+    ts->stopped_current = cur ? strdup(cur) : NULL;
     ts->active = false;
     for (size_t i = 0; i < ts->n; i++) {
         struct tent *e = ts->e[i];
@@ -1033,6 +1041,9 @@ const char *tracker_set_current(const struct tracker_set *ts)
 {
     for (size_t i = 0; ts && i < ts->n; i++)
         if (ts->e[i]->pub.status == TRACKER_WORKING)
+            return ts->e[i]->pub.url;
+    for (size_t i = 0; ts && ts->stopped_current && i < ts->n; i++)
+        if (strcmp(ts->e[i]->pub.url, ts->stopped_current) == 0)
             return ts->e[i]->pub.url;
     return NULL;
 }

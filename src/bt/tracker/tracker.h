@@ -89,7 +89,8 @@ const struct tracker_entry *tracker_set_entry(const struct tracker_set *ts, size
 int tracker_set_add(struct tracker_set *ts, const char *url, int tier);
 int tracker_set_remove(struct tracker_set *ts, const char *url);
 int tracker_set_replace(struct tracker_set *ts, const char *old_url, const char *new_url);
-/* URL of the first working tracker, or NULL. */
+/* URL of the first working tracker; while stopped, the one that was working
+ * when the set stopped (if still listed); else NULL. */
 const char *tracker_set_current(const struct tracker_set *ts);
 
 #endif
