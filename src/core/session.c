@@ -26,6 +26,9 @@
 #include "util/path.h"
 
 #define SESSION_TICK_MS 1000
+/* All-time totals are written at most this often (and at shutdown): a
+ * kill -9 loses at most one interval, as qBittorrent's periodic save does. */
+#define SESSION_STATS_SAVE_TICKS 15
 
 const char *session_default_save_path(struct session *s)
 {
@@ -444,6 +447,35 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
     return rc;
 }
 
+/* ---- all-time statistics (kv "stats"/"alltime": {"dl":n,"ul":n}) ---- */
+
+static int load_stats(void *ud, const char *key, const char *value)
+{
+    struct session *s = ud;
+    if (strcmp(key, "alltime") != 0)
+        return 0;
+    json_error_t e;
+    json_t *v = json_loads(value, 0, &e);
+    json_int_t dl = json_integer_value(json_object_get(v, "dl"));
+    json_int_t ul = json_integer_value(json_object_get(v, "ul"));
+    s->alltime_dl = dl > 0 ? dl : 0;
+    s->alltime_ul = ul > 0 ? ul : 0;
+    s->alltime_saved = s->alltime_dl + s->alltime_ul;
+    json_decref(v);
+    return 0;
+}
+
+static void save_stats(struct session *s)
+{
+    int64_t dl = s->alltime_dl + s->dl_session, ul = s->alltime_ul + s->ul_session;
+    if (!s->store || dl + ul == s->alltime_saved)
+        return;
+    char v[96];
+    snprintf(v, sizeof v, "{\"dl\":%lld,\"ul\":%lld}", (long long)dl, (long long)ul);
+    if (store_kv_put(s->store, "stats", "alltime", v, NULL, NULL) == 0)
+        s->alltime_saved = dl + ul;
+}
+
 /* ---- tick ---- */
 
 static void on_tick(uv_timer_t *h)
@@ -461,6 +493,8 @@ static void on_tick(uv_timer_t *h)
             torrent_tick(s->active[i], s->now_ms);
     }
     discovery_tick(s, s->now_ms);
+    if (s->tick_count % SESSION_STATS_SAVE_TICKS == 0)
+        save_stats(s);
     /* Handshakes that never complete. */
     struct peer *next;
     for (struct peer *p = s->handshaking; p; p = next) {
@@ -561,6 +595,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         goto fail;
     }
     store_load_prefs(s->store, load_pref, s);
+    store_load_kv(s->store, "stats", load_stats, s);
     rc = catalog_new(s->store, &s->catalog);
     if (rc != 0)
         goto fail;
@@ -717,6 +752,7 @@ static void close_handle(uv_handle_t *h)
 
 static void finish_shutdown(struct session *s)
 {
+    save_stats(s);   /* after the torrents closed: nothing more arrives */
     store_close(s->store);
     s->store = NULL;
     tracker_client_free(s->trackers);

@@ -95,6 +95,7 @@ struct session {
     int64_t dl_session, ul_session;      /* payload this session */
     int64_t wasted_session;
     int64_t alltime_dl, alltime_ul;      /* earlier runs' payload (kv); add *_session for all-time */
+    int64_t alltime_saved;               /* dl + ul all-time sum last written to the store */
 
     /* Called after preferences changed (the web layer reacts to its keys). */
     void (*prefs_hook)(void *ud, json_t *changed);

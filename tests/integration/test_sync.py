@@ -284,3 +284,37 @@ def test_torrent_peers(td, tmp_path):
     assert td.s.get(url, timeout=10).status_code == 404
     assert td.s.get(url, params={"hash": "zz"}, timeout=10).status_code == 404
     td.delete(h)
+
+
+def test_alltime_totals_survive_restarts(workdir, procs):
+    """server_state alltime_dl / alltime_ul are all-time, as in qBittorrent
+    (which saves its statistics periodically and at exit): a clean restart
+    keeps them while dl_info_data / up_info_data start again at 0; after
+    kill -9 at most the last save interval (15 s) is lost."""
+    from test_client_compat import _swarm
+    size = 2 << 20
+    seeder, leecher, tbytes, h = _swarm(workdir, procs, size)
+    leecher.add(tbytes, os.path.join(workdir, "dl"))
+    leecher.add_peers(h, [seeder.peer_addr])
+    leecher.wait_seeding(h, 60)
+
+    def state(td):
+        return td.get("/api/v2/sync/maindata", rid=0).json()["server_state"]
+    before = state(leecher)
+    assert before["alltime_dl"] >= before["dl_info_data"] >= size
+    leecher.stop()
+    leecher.start()
+    after = state(leecher)
+    assert after["dl_info_data"] == 0
+    assert after["alltime_dl"] >= before["alltime_dl"]
+    assert after["alltime_ul"] >= before["alltime_ul"]
+
+    # the seeder: its upload is saved within one interval, so a kill -9
+    # after that keeps it
+    up = wait_until(lambda: (lambda x: x if x["up_info_data"] >= size else None)(state(seeder)), 10,
+                    "the seeder's upload counted")
+    time.sleep(16)
+    seeder.kill9()
+    seeder.start()
+    st = state(seeder)
+    assert st["up_info_data"] == 0 and st["alltime_ul"] >= up["up_info_data"]
