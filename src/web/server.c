@@ -89,6 +89,7 @@ struct web_bind {
 
 static void on_timer(uv_timer_t *t);
 static void listener_close(struct web_listener *l);
+static void reply_cache_free(struct web_server *ws);
 
 static void schedule(struct web_listener *l)
 {
@@ -161,6 +162,7 @@ static void maybe_free(struct web_server *ws)
         return;
     bind_free(ws->want);
     free(ws->address);
+    reply_cache_free(ws);
     web_sessions_free(ws);
     for (size_t i = 0; i < ws->nroutes; i++)
         free(ws->routes[i].path);
@@ -220,7 +222,7 @@ static void req_free(struct web_req *r)
 {
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
-    if (r->resp)
+    if (r->resp && !r->resp_shared)
         MHD_destroy_response(r->resp);
     web_form_free(r);
     buf_free(&r->raw);
@@ -575,7 +577,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         break;
     }
     enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, r->resp);
-    MHD_destroy_response(r->resp);
+    if (!r->resp_shared)
+        MHD_destroy_response(r->resp);
     r->resp = NULL;
     r->state = WEB_REQ_QUEUED;
     return rc;
@@ -665,6 +668,60 @@ static bool gzip_body(char **body, size_t *len)
     return true;
 }
 
+/* Small replies repeat (app/version, the empty 200 of every action, `Ok.`,
+ * error texts): building one costs more than the request itself (a dozen
+ * header copies), so replies without per-request headers are prepared once
+ * and shared until the security headers change (auth_gen). */
+static bool reply_cacheable(const struct web_req *r, const char *ctype, size_t len)
+{
+    return r->nhdrs == 0 && len <= WEB_REPLY_CACHE_BODY && (!ctype || strlen(ctype) < sizeof(r->ws->replies[0].ctype));
+}
+
+static struct web_cached_reply *reply_cached(struct web_server *ws, const char *ctype, const char *body, size_t len)
+{
+    for (size_t i = 0; i < WEB_REPLY_CACHE; i++) {
+        struct web_cached_reply *c = &ws->replies[i];
+        if (c->resp && c->gen == ws->auth_gen && c->len == len && strcmp(c->ctype, ctype ? ctype : "") == 0 &&
+            memcmp(c->body, body, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void reply_cache_put(struct web_server *ws, struct MHD_Response *resp, const char *ctype, const char *body,
+                            size_t len)
+{
+    struct web_cached_reply *c = &ws->replies[ws->next_reply++ % WEB_REPLY_CACHE];
+    if (c->resp)
+        MHD_destroy_response(c->resp);   /* connections still sending it keep their reference */
+    c->resp = resp;
+    c->gen = ws->auth_gen;
+    snprintf(c->ctype, sizeof(c->ctype), "%s", ctype ? ctype : "");
+    memcpy(c->body, body, len);
+    c->len = len;
+}
+
+static void reply_cache_free(struct web_server *ws)
+{
+    for (size_t i = 0; i < WEB_REPLY_CACHE; i++)
+        if (ws->replies[i].resp)
+            MHD_destroy_response(ws->replies[i].resp);
+}
+
+static void reply_ready(struct web_req *r, struct MHD_Response *resp, bool shared, int status)
+{
+    r->resp = resp;
+    r->resp_shared = shared;
+    r->status = status;
+    r->state = WEB_REQ_REPLIED;
+    if (r->suspended) {
+        waiting_unlink(r);
+        r->suspended = false;
+        MHD_resume_connection(r->conn);
+        kick(r->ws);
+    }
+}
+
 void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len)
 {
     if (!r) {
@@ -689,6 +746,18 @@ void web_reply_take(struct web_req *r, int status, const char *content_type, cha
         strncmp(content_type, "image/gif", 9) != 0 && accepts_gzip(web_req_header(r, "Accept-Encoding")) &&
         len <= UINT32_MAX)
         gz = gzip_body(&body, &len);
+
+    bool cacheable = !gz && reply_cacheable(r, content_type, len);
+    char small[WEB_REPLY_CACHE_BODY];
+    if (cacheable) {
+        struct web_cached_reply *c = reply_cached(ws, content_type, body ? body : "", len);
+        if (c) {
+            free(body);
+            reply_ready(r, c->resp, true, status);
+            return;
+        }
+        memcpy(small, body ? body : "", len);
+    }
 
     struct MHD_Response *resp;
     if (len == 0) {
@@ -721,15 +790,9 @@ void web_reply_take(struct web_req *r, int status, const char *content_type, cha
         MHD_add_response_header(resp, ws->prebuilt[i].name, ws->prebuilt[i].value);
     for (size_t i = 0; i < r->nhdrs; i++)
         MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
-    r->resp = resp;
-    r->status = status;
-    r->state = WEB_REQ_REPLIED;
-    if (r->suspended) {
-        waiting_unlink(r);
-        r->suspended = false;
-        MHD_resume_connection(r->conn);
-        kick(ws);
-    }
+    if (cacheable)
+        reply_cache_put(ws, resp, content_type, small, len);
+    reply_ready(r, resp, cacheable, status);
 }
 
 void web_reply(struct web_req *r, int status, const char *content_type, const void *body, size_t len)

@@ -86,8 +86,21 @@ struct web_req {
     struct web_hdr hdrs[WEB_MAX_HEADERS];
     size_t nhdrs;
     struct MHD_Response *resp;
+    bool resp_shared;             /* resp belongs to the reply cache: never destroy it here */
     int status;
     struct web_req *pnext, *pprev;  /* server's list of waiting requests */
+};
+
+/* A prepared reply (headers and a small body) that MHD may queue on many
+ * connections at once; MHD counts the references. */
+#define WEB_REPLY_CACHE 8
+#define WEB_REPLY_CACHE_BODY 64
+struct web_cached_reply {
+    struct MHD_Response *resp;    /* NULL = free slot; holds one reference */
+    unsigned gen;                 /* web_server.auth_gen when built */
+    char ctype[64];
+    char body[WEB_REPLY_CACHE_BODY];
+    size_t len;
 };
 
 struct web_server {
@@ -114,6 +127,8 @@ struct web_server {
     struct web_auth_config auth;
     char *auth_strings[8];
     unsigned auth_gen;            /* bumped by every web_server_set_auth: per-connection caches compare it */
+    struct web_cached_reply replies[WEB_REPLY_CACHE]; /* see reply_cached() in server.c */
+    unsigned next_reply;
     struct web_hdr *prebuilt;     /* headers sent with every API/UI reply */
     size_t nprebuilt;
 
