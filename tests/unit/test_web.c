@@ -623,6 +623,44 @@ static void framing(void **state)
     fx_stop(f);
 }
 
+/* Small replies are prepared once and shared (server.c reply cache): a
+ * shared reply must never carry one request's own headers (Set-Cookie), and
+ * each request keeps its own status. */
+static void shared_replies(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    char cookie[64], v[256];
+    login(f, cookie, sizeof(cookie));
+    for (int i = 0; i < 3; i++) {
+        struct call k = {.f = f, .path = "/api/v2/app/version", .cookie = cookie};
+        assert_int_equal(run(&k), 200);
+        assert_string_equal(body(&k), "v5.1.4");
+        assert_null(hdr(&k, "Set-Cookie", v, sizeof(v)));
+        assert_string_equal(hdr(&k, "X-Frame-Options", v, sizeof(v)), "SAMEORIGIN");
+        assert_string_equal(hdr(&k, "Content-Type", v, sizeof(v)), "text/plain; charset=UTF-8");
+        call_free(&k);
+    }
+    /* A second login gets its own cookie although its body is the cached "Ok.". */
+    char cookie2[64];
+    login(f, cookie2, sizeof(cookie2));
+    assert_string_not_equal(cookie, cookie2);
+    /* Cached error replies keep their own status and body. */
+    struct call a = {.f = f, .path = "/api/v2/app/nonexistent", .cookie = cookie};
+    assert_int_equal(run(&a), 404);
+    assert_string_equal(body(&a), "Not Found");
+    call_free(&a);
+    struct call b = {.f = f, .path = "/api/v2/app/nonexistent"};
+    assert_int_equal(run(&b), 403);
+    assert_string_equal(body(&b), "Forbidden");
+    call_free(&b);
+    struct call c = {.f = f, .path = "/api/v2/app/nonexistent2", .cookie = cookie};
+    assert_int_equal(run(&c), 404);
+    assert_string_equal(body(&c), "Not Found");
+    call_free(&c);
+    fx_stop(f);
+}
+
 static void small_body(struct web_config *c)
 {
     c->max_body = 1024 * 1024;
@@ -970,7 +1008,8 @@ int main(void)
         cmocka_unit_test(login_and_cookie), cmocka_unit_test(bad_login_and_ban),
         cmocka_unit_test(ban_expires_and_success_clears), cmocka_unit_test(forbidden_and_logout),
         cmocka_unit_test(session_timeout),  cmocka_unit_test(csrf_and_host),
-        cmocka_unit_test(framing),          cmocka_unit_test(body_limit),
+        cmocka_unit_test(framing),          cmocka_unit_test(shared_replies),
+        cmocka_unit_test(body_limit),
         cmocka_unit_test(gzip),             cmocka_unit_test(params),
         cmocka_unit_test(deferred),         cmocka_unit_test(bypass),
         cmocka_unit_test(static_files),     cmocka_unit_test(stop_with_pending),
