@@ -137,20 +137,24 @@ static void on_tracker_peers(void *ud, const struct tracker_peer *peers, size_t 
 
 /* The swarm as the trackers report it (libtorrent's num_complete and
  * num_incomplete, which qBittorrent shows): the largest count any tracker
- * gave, -1 while none did. */
+ * gave, -1 while none did.  A stopped torrent's counts come from the
+ * event=stopped reply, and no tick sees it: touch it for sync/maindata. */
 static void on_tracker_changed(void *ud)
 {
     struct torrent *t = ud;
     int64_t seeds = -1, leechers = -1;
     const struct tracker_entry *e;
     for (size_t i = 0; t->trk && (e = tracker_set_entry(t->trk, i)); i++) {
-        if (e->num_seeds > seeds)
-            seeds = e->num_seeds;
-        if (e->num_leeches > leechers)
-            leechers = e->num_leeches;
+        if (e->swarm_seeds > seeds)
+            seeds = e->swarm_seeds;
+        if (e->swarm_leeches > leechers)
+            leechers = e->swarm_leeches;
     }
+    bool moved = seeds != t->num_complete || leechers != t->num_incomplete;
     t->num_complete = seeds;
     t->num_incomplete = leechers;
+    if (moved && !t->active)
+        torrent_touch(t);
 }
 
 /* Fields every torrent has, with or without metadata. */

@@ -77,6 +77,11 @@ static void http_respond(struct conn *c)
         http_reply(c, s, sizeof s - 1);
         return;
     }
+    if (strstr(path, "&event=stopped")) {   /* counted without the one that left */
+        static const char s[] = "d8:completei4e10:incompletei0e8:intervali1800ee";
+        http_reply(c, s, sizeof s - 1);
+        return;
+    }
     /* No complete/incomplete: the announcer has to scrape. */
     static const char s[] = "d8:intervali1800e12:min intervali900e10:tracker id3:xyz"
                             "5:peers6:\x7f\x00\x00\x02\x1a\xe1" "e";
@@ -170,8 +175,9 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *b, const struct soc
     wr_be32(out, 1);
     memcpy(out + 4, p + 12, 4);
     wr_be32(out + 8, 1800);
-    wr_be32(out + 12, 1);   /* leechers */
-    wr_be32(out + 16, 2);   /* seeders */
+    bool stopped = rd_be32(p + 80) == TRACKER_EVENT_STOPPED;
+    wr_be32(out + 12, stopped ? 0 : 1);   /* leechers, without the one that left */
+    wr_be32(out + 16, 2);                 /* seeders */
     static const uint8_t peer[6] = {127, 0, 0, 3, 0x1b, 0x58};
     memcpy(out + 20, peer, 6);
     udp_send(out, 26, from);
@@ -401,13 +407,26 @@ static void test_lifecycle(void **state)
     assert_null(strstr(last_http_announce(), "event="));
     WAIT_FOR(entry_by_url(ts, hu)->status == TRACKER_WORKING && entry_by_url(ts, uu)->status == TRACKER_WORKING);
 
-    /* Stop: event=stopped to both, then ticks are idle. */
+    /* Stop: event=stopped to both, then ticks are idle.  The rows stay as
+     * they were (qbittorrent-nox 4.5.2 shows a paused torrent's tracker
+     * Working with the last counts); the stopped reply's counts go to
+     * swarm_* (libtorrent's num_complete/num_incomplete). */
+    assert_int_equal(h->swarm_seeds, 5);
+    assert_int_equal(u->swarm_leeches, 1);
     tracker_set_stop(ts);
-    assert_int_equal(entry_by_url(ts, hu)->status, TRACKER_NOT_CONTACTED);
+    assert_int_equal(entry_by_url(ts, hu)->status, TRACKER_WORKING);
     WAIT_FOR(http_announces() == before + 4 && g_udp_n == 5);
     assert_non_null(strstr(last_http_announce(), "&event=stopped"));
     assert_non_null(strstr(last_http_announce(), "&numwant=0"));
     assert_int_equal(g_udp_events[4], TRACKER_EVENT_STOPPED);
+    WAIT_FOR(h->swarm_seeds == 4 && h->swarm_leeches == 0 && u->swarm_leeches == 0);
+    assert_int_equal(u->swarm_seeds, 2);
+    assert_int_equal(h->status, TRACKER_WORKING);
+    assert_int_equal(u->status, TRACKER_WORKING);
+    assert_int_equal(h->num_seeds, 5);
+    assert_int_equal(h->num_leeches, 3);
+    assert_int_equal(u->num_leeches, 1);
+    assert_string_equal(tracker_set_current(ts), hu);
     tracker_set_tick(ts, now + 10 * 3600 * 1000);
     run_ms(100);
     assert_int_equal(http_announces(), before + 4);

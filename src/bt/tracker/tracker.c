@@ -38,6 +38,17 @@ struct tent {
     char *trackerid;
     struct fetch_req *http, *scrape;
     struct udp_txn *udp;
+    struct stop_req *stop_http;   /* event=stopped in flight; outlives the entry */
+    struct udp_txn *stop_udp;
+};
+
+/* An HTTP event=stopped announce: the client owns it, so it goes out even
+ * when its torrent is removed at once; e is NULL then. */
+struct stop_req {
+    struct tracker_client *tc;
+    struct tent *e;
+    struct fetch_req *req;
+    struct stop_req *prev, *next;
 };
 
 struct tracker_set {
@@ -64,7 +75,8 @@ struct udp_conn {                 /* BEP15 connection id cache */
 
 struct udp_txn {
     struct tracker_client *tc;
-    struct tent *e;               /* NULL: fire-and-forget (event=stopped) */
+    struct tent *e;               /* NULL: the entry is gone (event=stopped) */
+    bool stop;                    /* event=stopped: e->stop_udp, else e->udp */
     struct tracker_announce_req req;
     char key[300], host[256], port[8];
     char *url_data;
@@ -90,6 +102,7 @@ struct tracker_client {
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
     struct udp_txn *txns;
+    struct stop_req *stops;
     struct udp_conn *conns;
     uint8_t rbuf[65536];
 };
@@ -153,12 +166,19 @@ static void txn_free(struct udp_txn *t)
     free(t);
 }
 
+static void txn_release_entry(struct udp_txn *t)
+{
+    if (t->e && t->stop)
+        t->e->stop_udp = NULL;
+    else if (t->e)
+        t->e->udp = NULL;
+}
+
 /* Removes a transaction without reporting anything. */
 static void txn_cancel(struct udp_txn *t)
 {
     txn_unlink(t);
-    if (t->e)
-        t->e->udp = NULL;
+    txn_release_entry(t);
     t->e = NULL;
     if (t->state == TX_RESOLVE)
         t->dead = true;   /* on_resolved frees it */
@@ -298,18 +318,21 @@ static void txn_link(struct tracker_client *tc, struct udp_txn *t)
 }
 
 static void udp_announce_done(struct tent *e, int rc, struct tracker_announce_resp *r, const char *err);
+static void stop_done(struct tent *e, const struct tracker_announce_resp *r);
 
 /* Ends a transaction and reports to its entry (if any). */
 static void txn_finish(struct udp_txn *t, int rc, struct tracker_announce_resp *r, const char *err)
 {
     struct tent *e = t->e;
+    bool stop = t->stop;
     txn_unlink(t);
-    if (e)
-        e->udp = NULL;
+    txn_release_entry(t);
     if (rc == -EREMOTEIO || rc == -ETIMEDOUT)
         conn_forget(t->tc, t->key);
     txn_free(t);
-    if (e)
+    if (e && stop)
+        stop_done(e, rc == 0 ? r : NULL);
+    else if (e)
         udp_announce_done(e, rc, r, err);
 }
 
@@ -374,15 +397,16 @@ static int udp_url_split(const char *url, char *host, size_t hl, char *port, siz
     return 0;
 }
 
-/* Starts a UDP announce; e NULL for fire-and-forget.  Returns 0 or negative. */
+/* Starts a UDP announce for e.  Returns 0 or negative. */
 static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
-                     const struct tracker_announce_req *req)
+                     const struct tracker_announce_req *req, bool stop)
 {
     struct udp_txn *t = calloc(1, sizeof *t);
     if (!t)
         return -ENOMEM;
     t->tc = tc;
     t->e = e;
+    t->stop = stop;
     t->req = *req;
     t->req.trackerid = NULL;
     const char *rest;
@@ -413,7 +437,9 @@ static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
         }
     }
     txn_link(tc, t);
-    if (e)
+    if (stop)
+        e->stop_udp = t;
+    else
         e->udp = t;
     return 0;
 }
@@ -525,29 +551,75 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
-static void on_detached(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+
+static void stop_req_free(struct stop_req *q)
 {
-    (void)ud; (void)body; (void)len;
-    log_debug("tracker: stopped event: rc %d status %ld %s", rc, status, errmsg);
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        q->tc->stops = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    if (q->e)
+        q->e->stop_http = NULL;
+    free(q);
 }
 
-/* Sends one announce.  Returns 0 or negative (nothing in flight then). */
-static int announce(struct tent *e, int event, bool detached)
+static void on_stopped(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    struct stop_req *q = ud;
+    struct tent *e = q->e;
+    log_debug("tracker: stopped event: rc %d status %ld %s", rc, status, errmsg);
+    stop_req_free(q);
+    struct tracker_announce_resp r;
+    tracker_announce_resp_init(&r);
+    char err[256];
+    bool ok = rc >= 0 && status == 200 && tracker_http_parse(body, len, &r, err, sizeof err) == 0;
+    if (e)
+        stop_done(e, ok ? &r : NULL);
+    tracker_announce_resp_free(&r);
+}
+
+static int http_stop(struct tent *e, const char *url, const struct fetch_opts *o)
 {
     struct tracker_client *tc = e->ts->tc;
+    struct stop_req *q = calloc(1, sizeof *q);
+    if (!q)
+        return -ENOMEM;
+    int rc = fetch_get(tc->fetch, url, o, on_stopped, q, &q->req);
+    if (rc < 0) {
+        free(q);
+        return rc;
+    }
+    q->tc = tc;
+    q->e = e;
+    q->next = tc->stops;
+    if (tc->stops)
+        tc->stops->prev = q;
+    tc->stops = q;
+    e->stop_http = q;
+    return 0;
+}
+
+/* Sends one announce; event=stopped goes out on its own, the entry may go
+ * before its reply comes.  Returns 0 or negative (nothing in flight then). */
+static int announce(struct tent *e, int event)
+{
+    struct tracker_client *tc = e->ts->tc;
+    bool stop = event == TRACKER_EVENT_STOPPED;
     struct tracker_announce_req r;
     build_req(e, event, &r);
     if (e->scheme == SCH_UDP)
-        return udp_start(tc, detached ? NULL : e, e->pub.url, &r);
+        return udp_start(tc, e, e->pub.url, &r, stop);
     struct buf url = BUF_INIT;
     int rc = tracker_http_url(&url, e->pub.url, &r);
     if (rc == 0)
         rc = buf_append_u8(&url, 0);
     if (rc == 0) {
         struct fetch_opts o;
-        fetch_opts_for(tc, &o, detached ? STOP_TIMEOUT_MS : (long)tc->timeout_ms);
-        if (detached)
-            rc = fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_detached, NULL, NULL);
+        fetch_opts_for(tc, &o, stop ? STOP_TIMEOUT_MS : (long)tc->timeout_ms);
+        if (stop)
+            rc = http_stop(e, (const char *)buf_head(&url), &o);
         else
             rc = fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_http_announce, e, &e->http);
     }
@@ -622,9 +694,9 @@ static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
     set_msg(e, r->warning);
     e->pub.num_peers = (int64_t)r->num_peers;
     if (r->complete >= 0)
-        e->pub.num_seeds = r->complete;
+        e->pub.num_seeds = e->pub.swarm_seeds = r->complete;
     if (r->incomplete >= 0)
-        e->pub.num_leeches = r->incomplete;
+        e->pub.num_leeches = e->pub.swarm_leeches = r->incomplete;
     if (r->downloaded >= 0)
         e->pub.num_downloaded = r->downloaded;
     if (r->trackerid && *r->trackerid) {
@@ -689,9 +761,24 @@ static void on_http_scrape(void *ud, int rc, long status, const uint8_t *body, s
     int64_t c, i, d;
     if (rc < 0 || status != 200 || tracker_scrape_parse(body, len, e->ts->info_hash, &c, &i, &d) != 0)
         return;   /* scrape is best effort; the announce status stays as is */
-    e->pub.num_seeds = c;
-    e->pub.num_leeches = i;
+    e->pub.num_seeds = e->pub.swarm_seeds = c;
+    e->pub.num_leeches = e->pub.swarm_leeches = i;
     e->pub.num_downloaded = d;
+    emit(e->ts, NULL, 0, true);
+}
+
+/* The event=stopped reply (NULL: none or an error).  libtorrent takes the
+ * swarm counts from it (qbittorrent-nox then shows num_incomplete without
+ * itself); the row stays as it was.  Late replies after a restart are
+ * ignored: the running announces count again. */
+static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
+{
+    if (!r || r->failure || e->ts->active || (r->complete < 0 && r->incomplete < 0))
+        return;
+    if (r->complete >= 0)
+        e->pub.swarm_seeds = r->complete;
+    if (r->incomplete >= 0)
+        e->pub.swarm_leeches = r->incomplete;
     emit(e->ts, NULL, 0, true);
 }
 
@@ -710,8 +797,16 @@ static void start_scrape(struct tent *e)
 
 static bool busy(const struct tent *e) { return e->http || e->udp; }
 
+/* Cancels what is in flight; an event=stopped announce still goes out,
+ * its reply no longer reaches e. */
 static void cancel_entry(struct tent *e)
 {
+    if (e->stop_http)
+        e->stop_http->e = NULL;
+    if (e->stop_udp)
+        e->stop_udp->e = NULL;
+    e->stop_http = NULL;
+    e->stop_udp = NULL;
     if (e->http)
         fetch_cancel(e->http);
     if (e->scrape)
@@ -728,7 +823,7 @@ static bool announce_due(struct tent *e)
     int ev = !e->started_sent ? TRACKER_EVENT_STARTED
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
     e->event = ev;
-    int rc = announce(e, ev, false);
+    int rc = announce(e, ev);
     if (rc < 0) {
         char m[64];
         snprintf(m, sizeof m, "cannot announce: %s", strerror(-rc));
@@ -786,6 +881,7 @@ static struct tent *tent_new(struct tracker_set *ts, const char *url, int tier)
     e->pub.tier = tier;
     e->scheme = scheme_of(url);
     e->pub.num_peers = e->pub.num_seeds = e->pub.num_leeches = e->pub.num_downloaded = -1;
+    e->pub.swarm_seeds = e->pub.swarm_leeches = -1;
     e->pub.status = e->scheme == SCH_OTHER ? TRACKER_NOT_WORKING : TRACKER_NOT_CONTACTED;
     if (e->scheme == SCH_OTHER)
         set_msg(e, "unsupported scheme");
@@ -985,11 +1081,9 @@ void tracker_set_stop(struct tracker_set *ts)
         bool contacted = e->started_sent || busy(e);
         cancel_entry(e);
         if (contacted && e->scheme != SCH_OTHER)
-            announce(e, TRACKER_EVENT_STOPPED, true);
-        if (e->scheme != SCH_OTHER) {
-            e->pub.status = TRACKER_NOT_CONTACTED;
-            set_msg(e, "");
-        }
+            announce(e, TRACKER_EVENT_STOPPED);
+        if (e->pub.status == TRACKER_UPDATING)   /* its reply will not come */
+            e->pub.status = e->started_sent ? TRACKER_WORKING : TRACKER_NOT_CONTACTED;
         e->started_sent = e->send_completed = false;
         e->fails = 0;
         e->pub.next_announce_ms = e->pub.min_announce_ms = 0;
@@ -1081,6 +1175,10 @@ void tracker_client_free(struct tracker_client *tc)
         return;
     while (tc->txns)
         txn_cancel(tc->txns);
+    while (tc->stops) {
+        fetch_cancel(tc->stops->req);
+        stop_req_free(tc->stops);
+    }
     while (tc->conns) {
         struct udp_conn *c = tc->conns;
         tc->conns = c->next;

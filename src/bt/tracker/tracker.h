@@ -43,6 +43,10 @@ struct tracker_entry {
     int status;                 /* enum tracker_status */
     char msg[256];              /* failure reason, error or warning; "" when none */
     int64_t num_peers, num_seeds, num_leeches, num_downloaded;   /* -1 unknown */
+    /* The swarm as the last reply said, the event=stopped one's included
+     * (libtorrent's num_complete/num_incomplete); the row's counts above keep
+     * the last running values through a stop, as qBittorrent shows them. */
+    int64_t swarm_seeds, swarm_leeches;                          /* -1 unknown */
     uint64_t next_announce_ms, min_announce_ms;                  /* session clock; 0 = none */
 };
 
@@ -75,7 +79,10 @@ struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t inf
 void tracker_set_free(struct tracker_set *ts);
 
 void tracker_set_start(struct tracker_set *ts);       /* event=started on the next tick */
-void tracker_set_stop(struct tracker_set *ts);        /* event=stopped now, best effort; ticks idle */
+/* event=stopped now, best effort; ticks idle.  Rows keep their status,
+ * message and counts (qbittorrent-nox 4.5.2 shows a paused torrent's tracker
+ * as it was); the reply only updates swarm_seeds/swarm_leeches. */
+void tracker_set_stop(struct tracker_set *ts);
 void tracker_set_completed(struct tracker_set *ts);   /* event=completed on the next tick */
 void tracker_set_reannounce(struct tracker_set *ts);  /* next tick, ignoring interval and min interval */
 void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms);
