@@ -354,11 +354,10 @@ int bt_magnet_parse(const char *uri, struct bt_magnet **out, char *err, size_t e
         p = pe + 1;
     }
     if (rc == 0 && !m->has_v1 && m->has_v2) {
-        rc = -ENOTSUP;
-        why = "BitTorrent v2 magnets are not supported yet";
+        memcpy(m->info_hash, m->info_hash_v2, 20);   /* BEP52: the swarm key of a v2 torrent */
     } else if (rc == 0 && !m->has_v1) {
         rc = -EINVAL;
-        why = "magnet link has no BitTorrent info-hash (xt=urn:btih:)";
+        why = "magnet link has no BitTorrent info-hash (xt=urn:btih: or urn:btmh:)";
     }
     if (rc) {
         bt_magnet_free(m);
@@ -422,10 +421,23 @@ static int put_escaped(struct buf *b, const char *s)
 char *bt_magnet_build(const uint8_t info_hash[20], const char *name,
                       const char *const *trackers, size_t n)
 {
+    return bt_magnet_build2(info_hash, NULL, name, trackers, n);
+}
+
+char *bt_magnet_build2(const uint8_t *v1, const uint8_t *v2, const char *name,
+                       const char *const *trackers, size_t n)
+{
     struct buf b = BUF_INIT;
-    char hex[41];
-    hex_encode(info_hash, 20, hex);
-    int rc = buf_appendf(&b, "magnet:?xt=urn:btih:%s", hex);
+    char hex[65];
+    int rc = buf_append_str(&b, "magnet:?");
+    if (rc == 0 && v1) {
+        hex_encode(v1, 20, hex);
+        rc = buf_appendf(&b, "xt=urn:btih:%s", hex);
+    }
+    if (rc == 0 && v2) {
+        hex_encode(v2, 32, hex);
+        rc = buf_appendf(&b, "%sxt=urn:btmh:1220%s", v1 ? "&" : "", hex);
+    }
     if (rc == 0 && name && *name) {
         rc = buf_append_str(&b, "&dn=");
         rc = rc ? rc : put_escaped(&b, name);

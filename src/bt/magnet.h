@@ -22,9 +22,9 @@
 #define BT_MAGNET_MAX_NAME     4096    /* bytes of dn kept */
 
 struct bt_magnet {
-    uint8_t info_hash[20];
+    uint8_t info_hash[20];               /* btih, or without one the btmh hash cut to 20 bytes */
     bool has_v1;
-    uint8_t info_hash_v2[32];            /* urn:btmh:1220<sha256>; recorded, not used yet */
+    uint8_t info_hash_v2[32];            /* urn:btmh:1220<sha256> */
     bool has_v2;
     char *name;                          /* dn: valid printable UTF-8, NULL if absent */
     char **trackers;                     /* tr, tr.N: deduplicated, order kept */
@@ -40,11 +40,12 @@ struct bt_magnet {
 
 /* Parses "magnet:?..." (scheme case-insensitive).  Several xt are allowed;
  * the first urn:btih (40 hex or 32 base32 digits) is the info-hash, so a
- * hybrid v1+v2 magnet works as v1.  Extra trackers/web seeds/peers beyond the
- * bounds are dropped; an unusable x.pe is skipped.
+ * hybrid v1+v2 magnet works as v1; a magnet with only urn:btmh (BEP52
+ * sha2-256 multihash) uses that hash cut to 20 bytes, as BEP52 peers do.
+ * Extra trackers/web seeds/peers beyond the bounds are dropped; an unusable
+ * x.pe is skipped.
  * Returns 0 and *out (free with bt_magnet_free), -EINVAL when malformed (no
- * usable xt, bad hash, bad `so`, too long), -ENOTSUP when only urn:btmh is
- * present, -ENOMEM.  err (may be NULL) gets a message for the user. */
+ * usable xt, bad hash, bad `so`, too long), -ENOMEM.  err (may be NULL) gets a message for the user. */
 int bt_magnet_parse(const char *uri, struct bt_magnet **out, char *err, size_t errlen);
 void bt_magnet_free(struct bt_magnet *m);
 
@@ -58,5 +59,9 @@ int bt_magnet_from_hash(const char *s, struct bt_magnet **out);
  * empty.  Returns a malloc'd string, NULL on OOM. */
 char *bt_magnet_build(const uint8_t info_hash[20], const char *name,
                       const char *const *trackers, size_t n);
+/* The same with a btih (v1, 20 bytes) and/or a btmh (v2, 32 bytes) xt;
+ * either may be NULL, not both. */
+char *bt_magnet_build2(const uint8_t *v1, const uint8_t *v2, const char *name,
+                       const char *const *trackers, size_t n);
 
 #endif

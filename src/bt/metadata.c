@@ -99,6 +99,8 @@ struct block {
 
 struct bt_metadata_asm {
     uint8_t info_hash[20];
+    uint8_t info_hash_v2[32];
+    bool v2;                /* checked by SHA-256 against info_hash_v2 */
     size_t size;
     uint32_t nblocks, nhave;
     bool complete;
@@ -125,6 +127,16 @@ int bt_metadata_asm_new(const uint8_t info_hash[20], int64_t size, struct bt_met
     }
     *out = a;
     return 0;
+}
+
+int bt_metadata_asm_new_v2(const uint8_t info_hash_v2[32], int64_t size, struct bt_metadata_asm **out)
+{
+    int rc = bt_metadata_asm_new(info_hash_v2, size, out);
+    if (rc == 0) {
+        memcpy((*out)->info_hash_v2, info_hash_v2, 32);
+        (*out)->v2 = true;
+    }
+    return rc;
 }
 
 int bt_metadata_asm_next(struct bt_metadata_asm *a, void *peer, uint64_t now_ms)
@@ -175,9 +187,16 @@ int bt_metadata_asm_add(struct bt_metadata_asm *a, uint32_t piece, const uint8_t
     k->asked = false;
     if (++a->nhave < a->nblocks)
         return 0;
-    uint8_t h[SHA_DIGEST_LENGTH];
-    SHA1(a->data, a->size, h);
-    if (memcmp(h, a->info_hash, 20) != 0) {
+    uint8_t h[SHA256_DIGEST_LENGTH];
+    bool ok;
+    if (a->v2) {
+        SHA256(a->data, a->size, h);
+        ok = memcmp(h, a->info_hash_v2, 32) == 0;
+    } else {
+        SHA1(a->data, a->size, h);
+        ok = memcmp(h, a->info_hash, 20) == 0;
+    }
+    if (!ok) {
         log_debug("metadata: %zu bytes assembled but the hash does not match, starting over", a->size);
         asm_reset(a);
         return -EILSEQ;

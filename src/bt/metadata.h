@@ -3,7 +3,8 @@
  * A magnet gives only the info-hash; peers send the bencoded info dict in
  * 16 KiB blocks.  Everything a peer says is untrusted: the announced size is
  * bounded, each block must have exactly the size its index implies, and the
- * assembled dict is used only once its SHA-1 equals the info-hash.
+ * assembled dict is used only once its SHA-1 (SHA-256 for a v2 magnet)
+ * equals the info-hash.
  *
  * All of this runs on the loop thread; the SHA-1 over at most 32 MiB is done
  * inline (a few ms) because it happens once per magnet.
@@ -48,6 +49,8 @@ struct bt_metadata_asm;
 
 /* -EINVAL when size <= 0 or > BT_METADATA_MAX, -ENOMEM. */
 int bt_metadata_asm_new(const uint8_t info_hash[20], int64_t size, struct bt_metadata_asm **out);
+/* For a v2 magnet (urn:btmh): the dict is checked by SHA-256 instead. */
+int bt_metadata_asm_new_v2(const uint8_t info_hash_v2[32], int64_t size, struct bt_metadata_asm **out);
 
 /* The next block index to request from peer, or -1 when nothing is left to
  * ask for (all received or all in flight).  Unrequested blocks come first;

@@ -705,7 +705,7 @@ static int parse_v2(struct bt_metainfo *mi, const struct benc *info, const struc
     if (rc)
         return rc;
     if (!whole)
-        return mi->hybrid ? 0 : mi_fail(err, -ENOTSUP, "v2 metadata without piece layers");
+        return 0;   /* layers come later, from a .torrent or peers (bt/layers) */
     return attach_layers(mi, layers, err);
 }
 

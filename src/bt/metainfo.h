@@ -83,8 +83,9 @@ int bt_metainfo_parse(const uint8_t *data, size_t len, struct bt_metainfo **out,
                       char *err, size_t errlen);
 
 /* Parses a bare info dict (from ut_metadata); the caller has checked its
- * hash.  torrent_raw is left NULL.  A v2-only info dict is -ENOTSUP: its
- * piece layers would have to come from peers (hash requests, not done). */
+ * hash.  torrent_raw is left NULL, and so is piece_layers: a v2-only dict
+ * can check no piece until its layers arrive (bt/layers.h fetches them
+ * from peers; parse the .torrent with them then). */
 int bt_metainfo_parse_info(const uint8_t *info, size_t len, struct bt_metainfo **out,
                            char *err, size_t errlen);
 

@@ -232,13 +232,24 @@ int bt_wire_put_hashes(struct buf *b, const uint8_t *req, const uint8_t *hashes,
     return buf_append(b, hashes, n * 32);
 }
 
-int bt_wire_put_hash_reject(struct buf *b, const uint8_t *req)
+/* A message whose payload is a hash request. */
+static int put_hash_req_msg(struct buf *b, uint8_t id, const uint8_t *req)
 {
     int r = buf_reserve(b, 5 + BT_WIRE_HASH_REQ_LEN);
     if (r)
         return r;
-    put_hdr(b, 1 + BT_WIRE_HASH_REQ_LEN, BT_MSG_HASH_REJECT);
+    put_hdr(b, 1 + BT_WIRE_HASH_REQ_LEN, id);
     return buf_append(b, req, BT_WIRE_HASH_REQ_LEN);
+}
+
+int bt_wire_put_hash_request(struct buf *b, const uint8_t *req)
+{
+    return put_hash_req_msg(b, BT_MSG_HASH_REQUEST, req);
+}
+
+int bt_wire_put_hash_reject(struct buf *b, const uint8_t *req)
+{
+    return put_hash_req_msg(b, BT_MSG_HASH_REJECT, req);
 }
 
 int bt_wire_put_port(struct buf *b, uint16_t port)

@@ -102,6 +102,8 @@ int bt_wire_put_allowed_fast(struct buf *b, uint32_t index);
 int bt_wire_put_suggest(struct buf *b, uint32_t index);
 int bt_wire_put_extended(struct buf *b, uint8_t ext_id, const uint8_t *payload, size_t len);
 int bt_wire_put_port(struct buf *b, uint16_t port);
+/* BEP52 hash request (the 48 bytes: pieces root, base, index, length, proof). */
+int bt_wire_put_hash_request(struct buf *b, const uint8_t *req);
 /* BEP52 answers to a hash request `req` (BT_WIRE_HASH_REQ_LEN bytes, as received). */
 int bt_wire_put_hashes(struct buf *b, const uint8_t *req, const uint8_t *hashes, size_t n);
 int bt_wire_put_hash_reject(struct buf *b, const uint8_t *req);

@@ -156,7 +156,7 @@ static void start_reading(struct peer *p)
 
 static void send_handshake(struct peer *p)
 {
-    bt_wire_handshake_build(&p->out, p->t->info_hash, p->s->peer_id);
+    bt_wire_handshake_build(&p->out, p->hs_hash, p->s->peer_id);
     peer_flush(p);
 }
 
@@ -190,6 +190,7 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     }
     set_addr(p, addr);
     p->t = t;
+    memcpy(p->hs_hash, t->info_hash, 20);
     p->state = PEER_CONNECTING;
     if (s->listen_address) {
         /* Tests give every client its own 127.0.0.x: connect from ours. */
@@ -496,9 +497,10 @@ static int on_handshake(struct peer *p)
             return -EACCES;
         peer_list_unlink(&p->s->handshaking, p);
         p->t = t;
+        memcpy(p->hs_hash, hs.info_hash, 20);   /* answered with the hash it asked for */
         torrent_peer_attach(t, p);
         send_handshake(p);
-    } else if (memcmp(hs.info_hash, p->t->info_hash, 20) != 0) {
+    } else if (memcmp(hs.info_hash, p->hs_hash, 20) != 0) {
         return -EPROTO;
     }
     /* One connection per peer id: the second one adds nothing. */
@@ -559,6 +561,11 @@ static int on_message_no_metadata(struct peer *p, const struct bt_msg *m)
         return 0;
     case BT_MSG_EXTENDED:
         break;
+    case BT_MSG_HASHES:
+        return torrent_on_hashes(t, p, m->payload, m->payload_len);
+    case BT_MSG_HASH_REJECT:
+        torrent_on_hash_reject(t, p, m->payload);
+        return 0;
     default:
         return 0;
     }

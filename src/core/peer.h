@@ -62,6 +62,7 @@ struct peer {
     bool writing;
 
     uint8_t peer_id[20];
+    uint8_t hs_hash[20];            /* the info-hash this connection uses (a hybrid has two) */
     char client[64];
     bool fast, ext;
     struct bt_ext_handshake rext;

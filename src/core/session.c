@@ -48,25 +48,56 @@ static size_t slot_of(const uint8_t h[20], size_t cap)
     return (size_t)(v & (cap - 1));
 }
 
+static void index_put(struct session_slot *tab, size_t cap, const uint8_t key[20], struct torrent *t)
+{
+    size_t j = slot_of(key, cap);
+    while (tab[j].t)
+        j = (j + 1) & (cap - 1);
+    memcpy(tab[j].key, key, 20);
+    tab[j].t = t;
+}
+
 static int index_grow(struct session *s)
 {
     size_t cap = s->index_cap ? s->index_cap * 2 : 64;
-    struct torrent **n = calloc(cap, sizeof *n);
+    struct session_slot *n = calloc(cap, sizeof *n);
     if (!n)
         return -ENOMEM;
-    for (size_t i = 0; i < s->index_cap; i++) {
-        struct torrent *t = s->index[i];
-        if (!t)
-            continue;
-        size_t j = slot_of(t->info_hash, cap);
-        while (n[j])
-            j = (j + 1) & (cap - 1);
-        n[j] = t;
-    }
+    for (size_t i = 0; i < s->index_cap; i++)
+        if (s->index[i].t)
+            index_put(n, cap, s->index[i].key, s->index[i].t);
     free(s->index);
     s->index = n;
     s->index_cap = cap;
     return 0;
+}
+
+/* Keeps at most half the slots used. */
+static int index_reserve(struct session *s, size_t more)
+{
+    while ((s->index_used + more) * 2 > s->index_cap)
+        if (index_grow(s) != 0)
+            return -ENOMEM;
+    return 0;
+}
+
+static void index_del(struct session *s, const uint8_t key[20], const struct torrent *t)
+{
+    if (!s->index_cap)
+        return;
+    size_t j = slot_of(key, s->index_cap);
+    while (s->index[j].t && (s->index[j].t != t || memcmp(s->index[j].key, key, 20) != 0))
+        j = (j + 1) & (s->index_cap - 1);
+    if (!s->index[j].t)
+        return;
+    s->index[j].t = NULL;
+    s->index_used--;
+    /* Re-seat the rest of the probe run so lookups don't stop early. */
+    for (size_t k = (j + 1) & (s->index_cap - 1); s->index[k].t; k = (k + 1) & (s->index_cap - 1)) {
+        struct session_slot m = s->index[k];
+        s->index[k].t = NULL;
+        index_put(s->index, s->index_cap, m.key, m.t);
+    }
 }
 
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
@@ -74,11 +105,11 @@ struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
     if (!s->index_cap)
         return NULL;
     for (size_t j = slot_of(info_hash, s->index_cap);; j = (j + 1) & (s->index_cap - 1)) {
-        struct torrent *t = s->index[j];
-        if (!t)
+        struct session_slot *e = &s->index[j];
+        if (!e->t)
             return NULL;
-        if (memcmp(t->info_hash, info_hash, 20) == 0)
-            return t;
+        if (memcmp(e->key, info_hash, 20) == 0)
+            return e->t;
     }
 }
 
@@ -90,11 +121,23 @@ struct torrent *session_find_hex(struct session *s, const char *hex)
     return session_find(s, h);
 }
 
+int session_index_alias(struct session *s, struct torrent *t)
+{
+    struct torrent *o = session_find(s, t->alt_hash);
+    if (o)
+        return o == t ? 0 : -EEXIST;
+    if (index_reserve(s, 1) != 0)
+        return -ENOMEM;
+    index_put(s->index, s->index_cap, t->alt_hash, t);
+    s->index_used++;
+    return 0;
+}
+
 int session_index_add(struct session *s, struct torrent *t)
 {
-    if (session_find(s, t->info_hash))
+    if (session_find(s, t->info_hash) || (t->has_alt && session_find(s, t->alt_hash)))
         return -EEXIST;
-    if ((s->num_torrents + 1) * 2 > s->index_cap && index_grow(s) != 0)
+    if (index_reserve(s, 2) != 0)
         return -ENOMEM;
     if (s->num_torrents == s->cap_torrents) {
         size_t cap = s->cap_torrents ? s->cap_torrents * 2 : 64;
@@ -104,10 +147,10 @@ int session_index_add(struct session *s, struct torrent *t)
         s->torrents = n;
         s->cap_torrents = cap;
     }
-    size_t j = slot_of(t->info_hash, s->index_cap);
-    while (s->index[j])
-        j = (j + 1) & (s->index_cap - 1);
-    s->index[j] = t;
+    index_put(s->index, s->index_cap, t->info_hash, t);
+    s->index_used++;
+    if (t->has_alt)
+        session_index_alias(s, t);
     t->queue_pos = (int64_t)s->num_torrents;
     s->torrents[s->num_torrents++] = t;
     session_touch(s, t);
@@ -129,23 +172,9 @@ void session_index_remove(struct session *s, struct torrent *t)
             break;
         }
     }
-    if (!s->index_cap)
-        return;
-    size_t j = slot_of(t->info_hash, s->index_cap);
-    while (s->index[j] && s->index[j] != t)
-        j = (j + 1) & (s->index_cap - 1);
-    if (!s->index[j])
-        return;
-    s->index[j] = NULL;
-    /* Re-seat the rest of the probe run so lookups don't stop early. */
-    for (size_t k = (j + 1) & (s->index_cap - 1); s->index[k]; k = (k + 1) & (s->index_cap - 1)) {
-        struct torrent *m = s->index[k];
-        s->index[k] = NULL;
-        size_t h = slot_of(m->info_hash, s->index_cap);
-        while (s->index[h])
-            h = (h + 1) & (s->index_cap - 1);
-        s->index[h] = m;
-    }
+    index_del(s, t->info_hash, t);
+    if (t->has_alt)
+        index_del(s, t->alt_hash, t);
 }
 
 static void chg_unlink(struct session *s, struct torrent *t)
@@ -543,6 +572,8 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
     if (row->metainfo) {
         struct bt_metainfo *mi;
         rc = bt_metainfo_parse(row->metainfo, row->metainfo_len, &mi, err, sizeof err);
+        if (rc == 0 && mi->hybrid && strncmp(row->hash, mi->info_hash_v2_hex, 40) == 0)
+            p.key = mi->info_hash_v2;   /* added by its v2 magnet: stored under that key */
         if (rc == 0)
             rc = torrent_create(s, mi, &p, row->added_on, &t);
     } else if (row->magnet) {

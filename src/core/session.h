@@ -38,6 +38,11 @@ struct session_config {
     int listen_port;             /* -1 = from prefs */
 };
 
+struct session_slot {
+    uint8_t key[20];
+    struct torrent *t;           /* NULL: empty */
+};
+
 struct session {
     uv_loop_t *loop;
     struct prefs prefs;
@@ -62,8 +67,8 @@ struct session {
 
     struct torrent **torrents;   /* in insertion order (= queue order) */
     size_t num_torrents, cap_torrents;
-    struct torrent **index;      /* open-addressing table by info-hash */
-    size_t index_cap;
+    struct session_slot *index;  /* open-addressing table by info-hash (a hybrid has two keys) */
+    size_t index_cap, index_used;
     struct torrent **active;     /* the only torrents the tick visits */
     size_t num_active, cap_active;
 
@@ -127,6 +132,9 @@ int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void 
 
 /* Called by torrent.c. */
 int session_index_add(struct session *s, struct torrent *t);
+/* Adds a hybrid's second key (t->alt_hash) once its metadata is known;
+ * -EEXIST when another torrent has it. */
+int session_index_alias(struct session *s, struct torrent *t);
 void session_index_remove(struct session *s, struct torrent *t);
 void session_set_active(struct session *s, struct torrent *t, bool active);
 const char *session_default_save_path(struct session *s);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bt/bencode.h"
+#include "bt/layers.h"
 #include "bt/magnet.h"
 #include "bt/metadata.h"
 #include "bt/metainfo.h"
@@ -247,6 +248,12 @@ static int attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
     }
     t->mi = mi;
     t->root_known = false;
+    if (mi->hybrid) {
+        /* BEP52: peers may reach a hybrid by either hash */
+        bool by_v1 = memcmp(t->info_hash, mi->info_hash, 20) == 0;
+        memcpy(t->alt_hash, by_v1 ? mi->info_hash_v2 : mi->info_hash, 20);
+        t->has_alt = true;
+    }
     ssltorrent_metadata(t);
     bt_picker_set_sequential(t->picker, t->sequential);
     apply_file_priorities(t);
@@ -353,7 +360,7 @@ const char *torrent_root_folder(struct torrent *t)
 int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
                    int64_t added_on, struct torrent **out)
 {
-    struct torrent *t = torrent_alloc(s, mi->info_hash, p, added_on);
+    struct torrent *t = torrent_alloc(s, p && p->key ? p->key : mi->info_hash, p, added_on);
     if (!t) {
         bt_metainfo_free(mi);
         return -ENOMEM;
@@ -374,6 +381,12 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
     if (!t)
         return -ENOMEM;
     t->magnet_name = m->name ? strdup(m->name) : NULL;
+    if (m->has_v2) {
+        t->has_v2 = true;
+        t->no_v1 = !m->has_v1;
+        memcpy(t->info_hash_v2, m->info_hash_v2, 32);
+        hex_encode(t->info_hash_v2, 32, t->hex_v2);
+    }
     if (m->num_select_only || m->num_web_seeds) {
         json_t *so = json_array(), *ws = json_array();
         for (size_t i = 0; i < m->num_select_only; i++)
@@ -460,7 +473,8 @@ static char *magnet_of(const struct torrent *t)
         return NULL;
     for (size_t i = 0; i < n; i++)
         urls[i] = tracker_set_entry(t->trk, i)->url;
-    char *m = bt_magnet_build(t->info_hash, t->magnet_name, urls, n);
+    char *m = bt_magnet_build2(t->no_v1 ? NULL : t->info_hash, t->has_v2 ? t->info_hash_v2 : NULL,
+                               t->magnet_name, urls, n);
     free(urls);
     return m;
 }
@@ -1032,6 +1046,8 @@ void torrent_peer_detach(struct torrent *t, struct peer *p)
     p->num_reqs = 0;
     if (t->meta_asm)
         bt_metadata_asm_peer_gone(t->meta_asm, p);
+    if (t->layers)
+        bt_layers_peer_gone(t->layers, p);
     bt_pex_state_free(p->pex);
     p->pex = NULL;
     if (!p->incoming) {
@@ -1385,6 +1401,8 @@ static void send_ext(struct peer *p, uint8_t id, struct buf *payload)
     peer_flush(p);
 }
 
+static void request_layers(struct torrent *t, struct peer *p);
+
 static void request_metadata(struct torrent *t, struct peer *p)
 {
     if (t->mi || !t->meta_asm || !p->rext.ut_metadata || p->state != PEER_ACTIVE)
@@ -1404,7 +1422,12 @@ void torrent_on_ext_handshake(struct torrent *t, struct peer *p)
 {
     if (t->mi || !p->rext.ut_metadata || p->rext.metadata_size <= 0)
         return;
-    if (!t->meta_asm && bt_metadata_asm_new(t->info_hash, p->rext.metadata_size, &t->meta_asm) != 0) {
+    if (t->layers) {
+        request_layers(t, p);
+        return;
+    }
+    if (!t->meta_asm && (t->no_v1 ? bt_metadata_asm_new_v2(t->info_hash_v2, p->rext.metadata_size, &t->meta_asm)
+                                  : bt_metadata_asm_new(t->info_hash, p->rext.metadata_size, &t->meta_asm)) != 0) {
         log_msg(LOG_WARNING, "'%s': peer %s announced unusable metadata size %lld", torrent_name(t), p->ip,
                 (long long)p->rext.metadata_size);
         return;
@@ -1443,50 +1466,54 @@ static void apply_magnet_extra(struct torrent *t)
     t->magnet_extra = NULL;
 }
 
-/* The info dict became known: from here on this is an ordinary torrent. */
-static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
+static void metadata_failed(struct torrent *t, const char *why)
 {
-    struct bt_metainfo *mi;
-    char err[256];
-    int rc = bt_metainfo_parse_info(info, len, &mi, err, sizeof err);
-    bt_metadata_asm_free(t->meta_asm);
-    t->meta_asm = NULL;
-    if (rc != 0) {
-        free(t->error);
-        t->error = strdup(err);
-        t->phase = TP_ERROR;
-        deactivate(t, true);
-        log_msg(LOG_CRITICAL, "'%s': unusable metadata: %s", torrent_name(t), err);
-        return;
-    }
-    /* Keep a whole .torrent (its trackers included) for the store and export. */
-    struct buf tb = BUF_INIT;
-    benc_put_dict(&tb);
-    size_t nt = t->trk ? tracker_set_count(t->trk) : 0;
-    if (nt > 0) {
-        benc_put_cstr(&tb, "announce-list");
-        benc_put_list(&tb);
-        for (size_t i = 0; i < nt; i++) {
-            benc_put_list(&tb);
-            benc_put_cstr(&tb, tracker_set_entry(t->trk, i)->url);
-            benc_put_end(&tb);
-        }
-        benc_put_end(&tb);
-    }
-    benc_put_cstr(&tb, "info");
-    buf_append(&tb, info, len);
-    benc_put_end(&tb);
-    mi->torrent_raw = buf_steal(&tb, &mi->torrent_len);
-    buf_free(&tb);
+    free(t->error);
+    t->error = strdup(why);
+    t->phase = TP_ERROR;
+    deactivate(t, true);
+    log_msg(LOG_CRITICAL, "'%s': unusable metadata: %s", torrent_name(t), why);
+}
 
+/* A whole .torrent (its trackers included) for the store and export;
+ * `layers` is a v2 torrent's piece layers, or NULL. */
+static int build_torrent(const struct torrent *t, const uint8_t *info, size_t len, const struct bt_layers *layers,
+                         struct buf *tb)
+{
+    int rc = benc_put_dict(tb);
+    size_t nt = t->trk ? tracker_set_count(t->trk) : 0;
+    if (rc == 0 && nt > 0) {
+        benc_put_cstr(tb, "announce-list");
+        benc_put_list(tb);
+        for (size_t i = 0; i < nt; i++) {
+            benc_put_list(tb);
+            benc_put_cstr(tb, tracker_set_entry(t->trk, i)->url);
+            benc_put_end(tb);
+        }
+        rc = benc_put_end(tb);
+    }
+    rc = rc ? rc : benc_put_cstr(tb, "info");
+    rc = rc ? rc : buf_append(tb, info, len);
+    if (rc == 0 && layers) {
+        rc = benc_put_cstr(tb, "piece layers");
+        rc = rc ? rc : bt_layers_put(layers, tb);
+    }
+    return rc ? rc : benc_put_end(tb);
+}
+
+/* From here on this is an ordinary torrent. */
+static void metadata_complete(struct torrent *t, struct bt_metainfo *mi)
+{
     deactivate(t, false);   /* peers re-handshake and send their bitfields */
     if (attach_metainfo(t, mi) != 0) {
         t->phase = TP_ERROR;
         t->error = strdup("out of memory");
         return;
     }
-    log_msg(LOG_INFO, "'%s': metadata received (%zu bytes, %u pieces)", torrent_name(t), len,
+    log_msg(LOG_INFO, "'%s': metadata received (%zu bytes, %u pieces)", torrent_name(t), t->mi->info_len,
             t->mi->num_pieces);
+    if (t->has_alt)
+        session_index_alias(t->s, t);
     apply_magnet_extra(t);
     store_torrent_metainfo(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL, NULL);
     torrent_save_settings(t, NULL, NULL);
@@ -1504,6 +1531,117 @@ static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
         defer_check(t);
     else
         start_check(t);
+}
+
+/* BEP52 hash requests for the piece layers of a v2 info dict. */
+static void request_layers(struct torrent *t, struct peer *p)
+{
+    if (!t->layers || p->state != PEER_ACTIVE)
+        return;
+    uint8_t req[BT_WIRE_HASH_REQ_LEN];
+    bool sent = false;
+    while (bt_layers_next(t->layers, p, uv_now(t->s->loop), req) == 1) {
+        bt_wire_put_hash_request(&p->out, req);
+        sent = true;
+    }
+    if (sent)
+        peer_flush(p);
+}
+
+/* Every piece layer has arrived and verified: the .torrent is complete,
+ * and parsing it checks the layers against the roots once more. */
+static void layers_complete(struct torrent *t)
+{
+    struct bt_metainfo *info_only = t->layers_mi, *mi = NULL;
+    struct buf tb = BUF_INIT;
+    char err[256] = "out of memory";
+    int rc = build_torrent(t, info_only->info_raw, info_only->info_len, t->layers, &tb);
+    if (rc == 0)
+        rc = bt_metainfo_parse(buf_head(&tb), buf_size(&tb), &mi, err, sizeof err);
+    buf_free(&tb);
+    bt_layers_free(t->layers);
+    t->layers = NULL;
+    bt_metainfo_free(info_only);
+    t->layers_mi = NULL;
+    if (rc != 0) {
+        metadata_failed(t, err);
+        return;
+    }
+    log_msg(LOG_INFO, "'%s': piece layers received", torrent_name(t));
+    metadata_complete(t, mi);
+}
+
+/* The info dict became known (its hash checked). */
+static void got_metadata(struct torrent *t, const uint8_t *info, size_t len)
+{
+    struct bt_metainfo *mi;
+    char err[256];
+    int rc = bt_metainfo_parse_info(info, len, &mi, err, sizeof err);
+    bt_metadata_asm_free(t->meta_asm);
+    t->meta_asm = NULL;
+    if (rc == 0 && t->has_v2 && (!mi->v2 || memcmp(mi->info_hash_v2, t->info_hash_v2, 32) != 0)) {
+        bt_metainfo_free(mi);
+        snprintf(err, sizeof err, "the info dict does not have the magnet's v2 info-hash");
+        rc = -EPROTO;
+    }
+    if (rc != 0) {
+        metadata_failed(t, err);
+        return;
+    }
+    if (mi->v2 && !mi->hybrid) {
+        /* Only pieces roots: the piece layers come from peers first. */
+        rc = bt_layers_new(mi, &t->layers);
+        if (rc != 0) {
+            bt_metainfo_free(mi);
+            metadata_failed(t, "out of memory");
+            return;
+        }
+        t->layers_mi = mi;
+        if (bt_layers_done(t->layers)) {
+            layers_complete(t);
+            return;
+        }
+        log_msg(LOG_INFO, "'%s': metadata received (%zu bytes), asking peers for its piece layers",
+                torrent_name(t), len);
+        for (struct peer *p = t->peers; p; p = p->next)
+            request_layers(t, p);
+        return;
+    }
+    struct buf tb = BUF_INIT;
+    if (build_torrent(t, info, len, NULL, &tb) != 0) {
+        buf_free(&tb);
+        bt_metainfo_free(mi);
+        metadata_failed(t, "out of memory");
+        return;
+    }
+    mi->torrent_raw = buf_steal(&tb, &mi->torrent_len);
+    buf_free(&tb);
+    metadata_complete(t, mi);
+}
+
+int torrent_on_hashes(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
+{
+    if (!t->layers)
+        return 0;   /* an answer that came after the layers were complete */
+    int rc = bt_layers_add(t->layers, p, payload, len);
+    if (rc == -EILSEQ) {
+        log_msg(LOG_WARNING, "'%s': peer %s sent piece-layer hashes that do not match the pieces root",
+                torrent_name(t), p->ip);
+        return rc;
+    }
+    if (rc == 1)
+        layers_complete(t);
+    else
+        request_layers(t, p);
+    return 0;   /* -EPROTO: an answer to nothing we asked; ignored, as libtorrent does */
+}
+
+void torrent_on_hash_reject(struct torrent *t, struct peer *p, const uint8_t *req)
+{
+    if (!t->layers)
+        return;
+    bt_layers_reject(t->layers, p, req);
+    request_layers(t, p);
 }
 
 void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
@@ -1831,6 +1969,9 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
     if (!t->mi && t->meta_asm)
         for (struct peer *p = t->peers; p; p = p->next)
             request_metadata(t, p);   /* hands out blocks whose requests timed out */
+    if (t->layers)
+        for (struct peer *p = t->peers; p; p = p->next)
+            request_layers(t, p);     /* the same for hash requests */
     if (now_ms >= t->next_choke_ms)
         run_choker(t);
     if (t->resume_dirty && now_ms - t->resume_saved_ms >= TORRENT_RESUME_INTERVAL_MS)
@@ -1858,6 +1999,8 @@ static void free_torrent(struct torrent *t)
     for (int i = 0; i < TORRENT_READ_CACHE; i++)
         free(t->rcache[i].data);
     bt_metadata_asm_free(t->meta_asm);
+    bt_layers_free(t->layers);
+    bt_metainfo_free(t->layers_mi);
     bt_metainfo_free(t->mi);
     free_common(t);
 }

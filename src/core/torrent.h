@@ -28,6 +28,7 @@ struct bt_magnet;
 struct dht_lookup;
 struct webseed;
 struct bt_metadata_asm;
+struct bt_layers;
 struct ssltorrent;
 
 enum torrent_phase {
@@ -69,6 +70,8 @@ enum torrent_stop_condition { TORRENT_STOP_NONE, TORRENT_STOP_METADATA, TORRENT_
 enum torrent_layout { TORRENT_LAYOUT_ORIGINAL, TORRENT_LAYOUT_SUBFOLDER, TORRENT_LAYOUT_NOSUBFOLDER };
 
 struct torrent_add_params {
+    const uint8_t *key;          /* torrent_create: the info-hash it is known by, NULL = mi->info_hash
+                                    (a hybrid added by its v2 magnet keeps the v2 hash cut to 20 bytes) */
     const char *save_path;       /* NULL = category path or default */
     const char *category;
     const char *rename;
@@ -96,6 +99,14 @@ struct torrent {
     char *magnet_name;           /* dn of the magnet, shown until then */
     json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
     struct bt_metadata_asm *meta_asm;
+    bool has_v2;                 /* the magnet gave a BEP52 hash (urn:btmh) */
+    bool no_v1;                  /* ... and no btih: info_hash is the v2 hash cut to 20 bytes */
+    uint8_t info_hash_v2[32];
+    char hex_v2[65];
+    struct bt_metainfo *layers_mi;   /* a v2 info dict waiting for its piece layers (bt/layers) */
+    struct bt_layers *layers;
+    uint8_t alt_hash[20];        /* a hybrid's other swarm key (session index, handshakes) */
+    bool has_alt;
     struct ssltorrent *ssl;      /* core/ssltorrent.c: SSL torrent state and identity, or NULL */
     uint8_t info_hash[20];
     char hex[41];
@@ -193,6 +204,11 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
 /* Peer hooks for BEP10 extensions (ut_metadata, ut_pex). */
 void torrent_on_ext_handshake(struct torrent *t, struct peer *p);
 void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len);
+/* BEP52 `hashes` / `hash reject` for the piece layers of a v2 magnet's info
+ * dict.  on_hashes returns -EILSEQ when the hashes do not verify: the
+ * caller drops the peer. */
+int torrent_on_hashes(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len);
+void torrent_on_hash_reject(struct torrent *t, struct peer *p, const uint8_t *req);
 void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len);
 
 /* Persists settings + metainfo; cb runs after the commit. */

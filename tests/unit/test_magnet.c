@@ -103,9 +103,20 @@ static void v2_and_hybrid(void **state)
     snprintf(uri, sizeof uri, "magnet:?xt=%s&dn=v2only", btmh);
     char err[128];
     struct bt_magnet *m;
-    assert_int_equal(bt_magnet_parse(uri, &m, err, sizeof err), -ENOTSUP);
-    assert_null(m);
-    assert_string_equal(err, "BitTorrent v2 magnets are not supported yet");
+    /* v2 only: the swarm key is the SHA-256 cut to 20 bytes (BEP52). */
+    assert_int_equal(bt_magnet_parse(uri, &m, err, sizeof err), 0);
+    assert_false(m->has_v1);
+    assert_true(m->has_v2);
+    assert_int_equal(m->info_hash[0], 0xca);
+    assert_int_equal(m->info_hash[19], 0xfa);
+    assert_memory_equal(m->info_hash, m->info_hash_v2, 20);
+    /* ... and built back with btmh only, which parses to the same hashes */
+    char *back = bt_magnet_build2(NULL, m->info_hash_v2, "v2only", NULL, 0);
+    assert_non_null(back);
+    snprintf(uri, sizeof uri, "magnet:?xt=%s&dn=v2only", btmh);
+    assert_string_equal(back, uri);
+    free(back);
+    bt_magnet_free(m);
     /* Hybrid: v1 is used, v2 recorded; order does not matter. */
     snprintf(uri, sizeof uri, "magnet:?xt=%s&xt=urn:btih:" IH_HEX, btmh);
     m = parse_ok(uri);

@@ -204,6 +204,29 @@ static void wrong_hash_resets(void **state)
     free(info);
 }
 
+/* A v2 magnet's dict is checked by SHA-256: the SHA-1 of the same bytes
+ * (or the first 20 bytes of the SHA-256) does not count. */
+static void v2_checked_by_sha256(void **state)
+{
+    (void)state;
+    size_t size = 100;
+    uint8_t info[100];
+    fill(info, size, 5);
+    uint8_t h2[32];
+    SHA256(info, size, h2);
+    struct bt_metadata_asm *a;
+    assert_int_equal(bt_metadata_asm_new_v2(h2, (int64_t)size, &a), 0);
+    assert_int_equal(bt_metadata_asm_add(a, 0, info, size), 1);
+    assert_memory_equal(bt_metadata_asm_data(a, NULL), info, size);
+    bt_metadata_asm_free(a);
+    uint8_t wrong[32];
+    memcpy(wrong, h2, 32);
+    wrong[31] ^= 1;   /* the cut 20 bytes match, the whole hash does not */
+    assert_int_equal(bt_metadata_asm_new_v2(wrong, (int64_t)size, &a), 0);
+    assert_int_equal(bt_metadata_asm_add(a, 0, info, size), -EILSEQ);
+    bt_metadata_asm_free(a);
+}
+
 static void sizes(void **state)
 {
     (void)state;
@@ -238,6 +261,7 @@ int main(void)
     log_set_quiet(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(messages_round_trip),
+        cmocka_unit_test(v2_checked_by_sha256),
         cmocka_unit_test(malformed),
         cmocka_unit_test(assembly_two_peers),
         cmocka_unit_test(peer_gone_and_null_peer),

@@ -272,13 +272,17 @@ static void hybrid_and_v2(void **state)
     size_t len;
     uint8_t *p = load("v2only.torrent", &len);
     char err[256] = "";
-    /* a v2-only info dict alone (ut_metadata) has no piece layers */
+    /* a v2-only info dict alone (ut_metadata) parses, without piece layers
+     * (they are fetched from peers), and no piece checks without them */
     struct benc_doc *doc;
     assert_int_equal(benc_parse(p, len, NULL, 0, &doc, NULL, err, sizeof err), 0);
     const struct benc *info = benc_dict_get(benc_root(doc), "info");
-    mi = (struct bt_metainfo *)1;
-    assert_int_equal(bt_metainfo_parse_info(info->raw, info->raw_len, &mi, err, sizeof err), -ENOTSUP);
-    assert_null(mi);
+    assert_int_equal(bt_metainfo_parse_info(info->raw, info->raw_len, &mi, err, sizeof err), 0);
+    assert_true(mi->v2 && !mi->hybrid);
+    assert_null(mi->piece_layers);
+    assert_null(mi->piece_hashes);
+    assert_false(bt_metainfo_piece_ok(mi, 0, piece, sizeof piece));
+    bt_metainfo_free(mi);
     benc_doc_free(doc);
 
     /* a piece layer that does not hash to its root */

@@ -151,18 +151,35 @@ static int append_escaped(struct buf *b, const char *s)
     return rc;
 }
 
+/* qBittorrent: a v2-only torrent has no v1 hash (its `hash` is the v2 hash
+ * cut to 40 digits); v1 torrents have no v2; a magnet shows the hashes it
+ * gave until its metadata arrives. */
+static const char *infohash_v1(const struct torrent *t)
+{
+    if (t->mi)
+        return t->mi->v2 && !t->mi->hybrid ? "" : t->mi->info_hash_hex;
+    return t->no_v1 ? "" : t->hex;
+}
+
+static const char *infohash_v2(const struct torrent *t)
+{
+    if (t->mi)
+        return t->mi->v2 ? t->mi->info_hash_v2_hex : "";
+    return t->has_v2 ? t->hex_v2 : "";
+}
+
 char *qbt_v2_magnet_uri(const struct torrent *t)
 {
     /* as libtorrent's make_magnet_uri: btih for v1, btmh (multihash:
      * 0x12 sha2-256, 0x20 bytes) for v2, both for a hybrid */
     const struct bt_metainfo *mi = t->mi;
-    bool v2 = mi && mi->v2, v1 = !v2 || mi->hybrid;
+    const char *v1 = infohash_v1(t), *v2 = infohash_v2(t);
     struct buf b = BUF_INIT;
     int rc = buf_append_str(&b, "magnet:?");
-    if (rc == 0 && v1)
-        rc = buf_appendf(&b, "xt=urn:btih:%s&", t->hex);
-    if (rc == 0 && v2)
-        rc = buf_appendf(&b, "xt=urn:btmh:1220%s&", mi->info_hash_v2_hex);
+    if (rc == 0 && *v1)
+        rc = buf_appendf(&b, "xt=urn:btih:%s&", v1);
+    if (rc == 0 && *v2)
+        rc = buf_appendf(&b, "xt=urn:btmh:1220%s&", v2);
     if (rc == 0)
         rc = buf_append_str(&b, "dn=");
     if (rc == 0)
@@ -342,18 +359,6 @@ int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos)
     if (t->removing || torrent_is_finished(t))
         return 0;
     return ++*pos;
-}
-
-/* qBittorrent: a v2-only torrent has no v1 hash (its `hash` is the v2 hash
- * cut to 40 digits); v1 torrents and magnets without metadata have no v2. */
-static const char *infohash_v1(const struct torrent *t)
-{
-    return t->mi && t->mi->v2 && !t->mi->hybrid ? "" : t->hex;
-}
-
-static const char *infohash_v2(const struct torrent *t)
-{
-    return t->mi && t->mi->v2 ? t->mi->info_hash_v2_hex : "";
 }
 
 json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority)
