@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -176,17 +177,20 @@ bool catalog_tag_valid(const char *tag)
     return ok;
 }
 
-/* Binary search; *pos = insertion point when not found. */
-static struct catalog_category *cat_lookup(const struct catalog *c, const char *name, size_t *pos)
+/* Binary search over an array of structs sorted by their leading name
+ * (both catalog_category and catalog_tag start with `char *name`);
+ * returns the index, or -1 with *pos = the insertion point. */
+static ptrdiff_t name_search(const void *base, size_t n, size_t stride, const char *name,
+                             int (*cmp)(const char *, const char *), size_t *pos)
 {
-    size_t lo = 0, hi = c->num_cats;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int d = strcmp(c->cats[mid].name, name);
+        int d = cmp(*(char *const *)((const char *)base + mid * stride), name);
         if (d == 0) {
             if (pos)
                 *pos = mid;
-            return &c->cats[mid];
+            return (ptrdiff_t)mid;
         }
         if (d < 0)
             lo = mid + 1;
@@ -195,28 +199,19 @@ static struct catalog_category *cat_lookup(const struct catalog *c, const char *
     }
     if (pos)
         *pos = lo;
-    return NULL;
+    return -1;
+}
+
+static struct catalog_category *cat_lookup(const struct catalog *c, const char *name, size_t *pos)
+{
+    ptrdiff_t i = name_search(c->cats, c->num_cats, sizeof(*c->cats), name, strcmp, pos);
+    return i < 0 ? NULL : &c->cats[i];
 }
 
 static struct catalog_tag *tag_lookup(const struct catalog *c, const char *tag, size_t *pos)
 {
-    size_t lo = 0, hi = c->num_tags;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int d = tag_cmp(c->tags[mid].name, tag);
-        if (d == 0) {
-            if (pos)
-                *pos = mid;
-            return &c->tags[mid];
-        }
-        if (d < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (pos)
-        *pos = lo;
-    return NULL;
+    ptrdiff_t i = name_search(c->tags, c->num_tags, sizeof(*c->tags), tag, tag_cmp, pos);
+    return i < 0 ? NULL : &c->tags[i];
 }
 
 const struct catalog_category *catalog_category_find(const struct catalog *c, const char *name)

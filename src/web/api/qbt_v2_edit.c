@@ -764,7 +764,8 @@ static void free_list(char **v)
     free(v);
 }
 
-static void h_add_web_seeds(struct web_req *r, void *ud)
+/* addWebSeeds / removeWebSeeds: the same checks, one list operation apart. */
+static void change_web_seeds(struct web_req *r, void *ud, bool add)
 {
     const char *urls = web_req_param(r, "urls");
     if (!urls || !web_req_param(r, "hash")) {
@@ -774,38 +775,26 @@ static void h_add_web_seeds(struct web_req *r, void *ud)
     struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
-    char **v = web_seed_list(r, urls, true);
+    char **v = web_seed_list(r, urls, add);
     if (!v)
         return;
     bool changed = false;
     for (size_t i = 0; v[i]; i++)
-        changed |= web_seed_add(t->mi, v[i]) > 0;
+        changed |= add ? web_seed_add(t->mi, v[i]) > 0 : web_seed_remove(t->mi, v[i]);
     free_list(v);
     if (changed)
         torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     web_reply_ok(r);
 }
 
+static void h_add_web_seeds(struct web_req *r, void *ud)
+{
+    change_web_seeds(r, ud, true);
+}
+
 static void h_remove_web_seeds(struct web_req *r, void *ud)
 {
-    const char *urls = web_req_param(r, "urls");
-    if (!urls || !web_req_param(r, "hash")) {
-        web_reply_error(r, 400, NULL);
-        return;
-    }
-    struct torrent *t = qbt_v2_single(r, ud);
-    if (!t)
-        return;
-    char **v = web_seed_list(r, urls, false);
-    if (!v)
-        return;
-    bool changed = false;
-    for (size_t i = 0; v[i]; i++)
-        changed |= web_seed_remove(t->mi, v[i]);
-    free_list(v);
-    if (changed)
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
-    web_reply_ok(r);
+    change_web_seeds(r, ud, false);
 }
 
 static void h_edit_web_seed(struct web_req *r, void *ud)
