@@ -23,6 +23,7 @@
 #include "core/ssltorrent.h"
 #include "core/webseed.h"
 #include "core/session.h"
+#include "core/torrent_status.h"
 #include "disk/storage.h"
 #include "store/store.h"
 #include "util/hex.h"
@@ -199,7 +200,7 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->seeding_time_limit = p ? p->seeding_time_limit : -2;
     t->inactive_seeding_time_limit = p ? p->inactive_seeding_time_limit : -2;
     t->stop_condition = p ? p->stop_condition : TORRENT_STOP_NONE;
-    t->share_limit_action = p ? p->share_limit_action : 0;
+    t->share_limit_action = p ? p->share_limit_action : TORRENT_SHARE_DEFAULT;
     t->added_on = added_on;
     t->completion_on = t->seen_complete = -1;
     t->last_activity = -1;
@@ -632,7 +633,7 @@ static void apply_settings(struct torrent *t, const char *settings)
         }
     }
     if (json_is_integer(json_object_get(o, "share_limit_action")))
-        t->share_limit_action = (int)json_integer_value(json_object_get(o, "share_limit_action"));
+        t->share_limit_action = (enum torrent_share_action)json_integer_value(json_object_get(o, "share_limit_action"));
     if (json_is_integer(json_object_get(o, "stop_condition")))
         t->stop_condition = (enum torrent_stop_condition)json_integer_value(json_object_get(o, "stop_condition"));
     if (json_is_integer(json_object_get(o, "queue_pos")))
@@ -1849,23 +1850,12 @@ static void trim_read_cache(struct torrent *t, uint64_t now)
 
 /* ---- share limits ---- */
 
-int torrent_share_action_parse(const char *s)
+/* The global action setting (max_ratio_act) keeps qBittorrent's numbering,
+ * 0 stop, 1 remove, 2 super-seeding, 3 remove with the files: the enum's
+ * value minus one.  Anything else stops, as before. */
+static enum torrent_share_action share_action_from_setting(int64_t v)
 {
-    static const char *const names[] = {"Stop", "Remove", "EnableSuperSeeding", "RemoveWithContent"};
-    for (int i = 0; s && i < 4; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i + 1;
-    return 0;
-}
-
-double torrent_ratio(const struct torrent *t)
-{
-    /* qBittorrent's rule: a seed that lost its statistics (or was added
-     * with its data) counts what it has as downloaded. */
-    int64_t down = t->downloaded < t->wanted_done / 100 ? t->wanted_done : t->downloaded;
-    if (down <= 0)
-        return t->uploaded > 0 ? -1 : 0;
-    return (double)t->uploaded / (double)down;
+    return v >= 0 && v <= 3 ? (enum torrent_share_action)(v + 1) : TORRENT_SHARE_STOP;
 }
 
 static void check_share_limits(struct torrent *t)
@@ -1881,10 +1871,10 @@ static void check_share_limits(struct torrent *t)
     if (idle_limit <= -2)
         idle_limit = prefs_bool(p, "max_inactive_seeding_time_enabled") ? prefs_int(p, "max_inactive_seeding_time") : -1;
 
-    double ratio = torrent_ratio(t);
+    double ratio = torrent_status_ratio(t);   /* INFINITY (uploaded, nothing downloaded) reaches any limit */
     int64_t idle = t->last_activity > 0 ? now_s() - t->last_activity : t->seeding_time;
     const char *why = NULL;
-    if (ratio_limit >= 0 && ratio >= 0 && ratio >= ratio_limit)
+    if (ratio_limit >= 0 && ratio >= ratio_limit)
         why = "ratio";
     else if (seed_limit >= 0 && t->seeding_time >= seed_limit * 60)
         why = "seeding time";
@@ -1892,14 +1882,16 @@ static void check_share_limits(struct torrent *t)
         why = "inactive seeding time";
     if (!why)
         return;
-    int64_t act = t->share_limit_action > 0 ? t->share_limit_action - 1 : prefs_int(p, "max_ratio_act");
+    enum torrent_share_action act = t->share_limit_action;
+    if (act == TORRENT_SHARE_DEFAULT)
+        act = share_action_from_setting(prefs_int(p, "max_ratio_act"));
     log_msg(LOG_INFO, "'%s' reached its %s limit", torrent_name(t), why);
     switch (act) {
-    case 1:
-    case 3:
-        torrent_remove(t, act == 3, NULL, NULL);
+    case TORRENT_SHARE_REMOVE:
+    case TORRENT_SHARE_REMOVE_WITH_CONTENT:
+        torrent_remove(t, act == TORRENT_SHARE_REMOVE_WITH_CONTENT, NULL, NULL);
         break;
-    case 2:
+    case TORRENT_SHARE_SUPER_SEED:
         if (!t->super_seeding) {
             t->super_seeding = true;
             torrent_settings_changed(t, NULL, NULL);
@@ -1928,7 +1920,7 @@ static uint64_t activity_signature(struct torrent *t)
     MIX(t->num_complete);
     MIX(t->num_incomplete);
     MIX(t->wasted);
-    MIX((uintptr_t)torrent_state(t));
+    MIX(torrent_status_state(t, t->s->now_ms));
     MIX(rate_get(&t->dl_rate, t->s->now_ms));   /* speeds decay to 0 after the last byte */
     MIX(rate_get(&t->ul_rate, t->s->now_ms));
 #undef MIX
@@ -2398,79 +2390,4 @@ void torrent_touch(struct torrent *t)
      * change list (removing is cleared when the close starts). */
     if (!t->removing && session_find(t->s, t->info_hash) == t)
         session_touch(t->s, t);
-}
-
-double torrent_progress(const struct torrent *t)
-{
-    if (!t->mi)
-        return 0;
-    if (t->phase == TP_CHECKING)
-        return t->mi->num_pieces ? (double)t->check_progress / t->mi->num_pieces : 0;
-    if (t->wanted_size <= 0)
-        return 1.0;
-    return (double)t->wanted_done / (double)t->wanted_size;
-}
-
-int64_t torrent_eta(const struct torrent *t)
-{
-    if (t->stopped || t->queued || torrent_is_finished(t) || t->phase != TP_READY)
-        return 8640000;
-    struct rate tmp = t->dl_rate;
-    uint64_t r = rate_get(&tmp, t->s->now_ms);
-    if (r == 0)
-        return 8640000;
-    int64_t eta = (t->wanted_size - t->wanted_done) / (int64_t)r;
-    return eta < 8640000 ? eta : 8640000;
-}
-
-unsigned torrent_num_seeds(const struct torrent *t)
-{
-    unsigned n = 0;
-    if (!t->mi)
-        return 0;
-    for (const struct peer *p = t->peers; p; p = p->next)
-        if (p->state == PEER_ACTIVE && (p->have_all || (p->have.bits && p->have.count == t->mi->num_pieces)))
-            n++;
-    return n;
-}
-
-double torrent_availability(const struct torrent *t)
-{
-    return t->picker ? bt_picker_distributed_copies(t->picker) : -1;
-}
-
-const char *torrent_state(const struct torrent *t)
-{
-    if (t->phase == TP_LOADING)
-        return "checkingResumeData";
-    if (t->phase == TP_ERROR)
-        return "error";
-    if (t->phase == TP_MOVING)
-        return "moving";
-    if (!t->mi) {
-        if (t->stopped)
-            return "stoppedDL";
-        if (t->queued)
-            return "queuedDL";
-        return t->forced ? "forcedMetaDL" : "metaDL";
-    }
-    if (t->phase == TP_CHECKING)
-        return t->had_metadata_complete ? "checkingUP" : "checkingDL";
-    struct rate up = t->ul_rate, down = t->dl_rate;
-    if (torrent_is_finished(t)) {
-        if (t->stopped)
-            return "stoppedUP";
-        if (t->queued)
-            return "queuedUP";
-        if (t->forced)
-            return "forcedUP";
-        return rate_get(&up, t->s->now_ms) > 0 ? "uploading" : "stalledUP";
-    }
-    if (t->stopped)
-        return "stoppedDL";
-    if (t->queued)
-        return "queuedDL";
-    if (t->forced)
-        return "forcedDL";
-    return rate_get(&down, t->s->now_ms) > 0 ? "downloading" : "stalledDL";
 }

@@ -32,7 +32,7 @@ struct bt_layers;
 struct ssltorrent;
 
 enum torrent_phase {
-    TP_LOADING,     /* checkingResumeData */
+    TP_LOADING,     /* resume data being validated */
     TP_CHECKING,    /* hashing existing data */
     TP_READY,       /* downloading or seeding (or stopped) */
     TP_ERROR,       /* disk error: stopped until the user starts it again */
@@ -67,6 +67,15 @@ struct peer_candidate {
 };
 
 enum torrent_stop_condition { TORRENT_STOP_NONE, TORRENT_STOP_METADATA, TORRENT_STOP_CHECKED };
+/* What to do when a share limit is reached.  The values are persisted in
+ * the settings JSON: do not renumber. */
+enum torrent_share_action {
+    TORRENT_SHARE_DEFAULT,            /* the global setting's action */
+    TORRENT_SHARE_STOP,
+    TORRENT_SHARE_REMOVE,
+    TORRENT_SHARE_SUPER_SEED,
+    TORRENT_SHARE_REMOVE_WITH_CONTENT,
+};
 enum torrent_layout { TORRENT_LAYOUT_ORIGINAL, TORRENT_LAYOUT_SUBFOLDER, TORRENT_LAYOUT_NOSUBFOLDER };
 
 struct torrent_add_params {
@@ -84,7 +93,7 @@ struct torrent_add_params {
     bool auto_tmm;
     int64_t up_limit, dl_limit;  /* B/s, -1 or 0 = unlimited */
     double ratio_limit;          /* -2 global */
-    int share_limit_action;      /* 0 Default (pref max_ratio_act), else max_ratio_act + 1 (so zero-init means Default) */
+    enum torrent_share_action share_limit_action;   /* zero-init: the global action */
     int64_t seeding_time_limit, inactive_seeding_time_limit;  /* minutes, -2 global */
     bool top_of_queue;
     enum torrent_stop_condition stop_condition;
@@ -125,15 +134,15 @@ struct torrent {
     int64_t up_limit, dl_limit;
     double ratio_limit;
     int64_t seeding_time_limit, inactive_seeding_time_limit;
-    int share_limit_action;      /* 0 Default (pref max_ratio_act), else max_ratio_act + 1 */
+    enum torrent_share_action share_limit_action;
     uint8_t *file_prios;         /* per file: 0, 1, 6, 7 */
 
     /* engine */
     enum torrent_phase phase;
     char *error;                 /* when TP_ERROR */
-    bool had_metadata_complete;  /* finished before (checkingUP vs checkingDL) */
+    bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool needs_check;            /* added or restored while stopped: check on start */
-    bool queued;                 /* held back by the queue (queuedDL/queuedUP) */
+    bool queued;                 /* held back by the queue */
     enum torrent_stop_condition stop_condition;   /* one-shot: stop after metadata / the check */
     int64_t queue_pos;           /* index in s->torrents; persisted */
     struct storage *st;
@@ -196,7 +205,7 @@ struct torrent {
 int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
                    int64_t added_on, struct torrent **out);
 
-/* Creates a torrent from a magnet (no metadata yet: state metaDL).  The
+/* Creates a torrent from a magnet (no metadata yet).  The
  * magnet stays the caller's. */
 int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const struct torrent_add_params *p,
                           int64_t added_on, struct torrent **out);
@@ -247,13 +256,9 @@ void torrent_tick(struct torrent *t, uint64_t now_ms);
  * interest in peers. */
 int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio);
 
-/* Moves the data to a new save path on a worker thread (state "moving");
+/* Moves the data to a new save path on a worker thread (state moving);
  * cb runs when done (rc 0 or negative).  Creates the directory. */
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud);
-
-/* shareLimitAction strings ("Default", "Stop", "Remove", "RemoveWithContent",
- * "EnableSuperSeeding") to max_ratio_act + 1; unknown or Default → 0. */
-int torrent_share_action_parse(const char *s);
 
 /* torrents/renameFile (folder false) and renameFolder (true): renames on
  * disk on a worker, then in the metadata, persisted.  On failure returns a
@@ -280,17 +285,10 @@ void torrent_touch(struct torrent *t);
 /* The folder every file lies in (relative), or NULL: content_path/root_path. */
 const char *torrent_root_folder(struct torrent *t);
 
-/* qBittorrent 5.x state string (api-surface.md §6.1). */
-const char *torrent_state(const struct torrent *t);
+/* State, progress, ratio, ETA and the other derived figures: core/torrent_status.h. */
 const char *torrent_name(const struct torrent *t);
 bool torrent_is_finished(const struct torrent *t);   /* all wanted pieces */
-double torrent_progress(const struct torrent *t);
-/* All-time upload / download as qBittorrent computes it; -1 = infinite. */
-double torrent_ratio(const struct torrent *t);
-int64_t torrent_eta(const struct torrent *t);
 int64_t torrent_piece_size(const struct torrent *t, uint32_t piece);
-unsigned torrent_num_seeds(const struct torrent *t);
-double torrent_availability(const struct torrent *t);
 
 /* Upload side: the whole piece from the read cache, or NULL while it is
  * being loaded (the peer is woken when it arrives). */

@@ -432,7 +432,7 @@ static void h_set_share_limits(struct web_req *r, void *ud)
         l.v[i]->seeding_time_limit = stl;
         l.v[i]->inactive_seeding_time_limit = istl;
         if (web_req_param(r, "shareLimitAction"))
-            l.v[i]->share_limit_action = torrent_share_action_parse(web_req_param(r, "shareLimitAction"));
+            l.v[i]->share_limit_action = qbt_v2_share_action_parse(web_req_param(r, "shareLimitAction"));
         qbt_v2_batch_save(b, l.v[i]);
     }
     qbt_v2_list_free(&l);

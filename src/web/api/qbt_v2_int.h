@@ -16,11 +16,12 @@
 
 #include "core/session.h"
 #include "core/torrent.h"
+#include "core/torrent_status.h"
 #include "web/server.h"
 
 struct peer;
 
-#define QBT_V2_ETA_INFINITE 8640000
+#define QBT_V2_ETA_INFINITE 8640000     /* qBittorrent's MAX_ETA (100 days): unknown or never */
 #define QBT_V2_MAX_RATIO 9999.0
 #define QBT_V2_MAX_HASHES 100000      /* ids parsed from one `hashes` value */
 #define QBT_V2_MAX_URLS 1000          /* urls in one torrents/add */
@@ -163,8 +164,19 @@ json_t *qbt_v2_webseeds_json(const struct torrent *t);
 /* Full sync/maindata body with the given rid (§7.1). */
 json_t *qbt_v2_maindata_json(struct session *s, int rid);
 
-/* all-time ratio as qBittorrent 5.1 reports it: -1 = infinite. */
+/* ---- core enums and figures in qBittorrent's words (qbt_v2_state.c) ---- */
+
+/* The state string: 5.x names, or 4.x's (pausedDL/pausedUP for stopped). */
+const char *qbt_v2_state_name(enum torrent_state s, bool v4);
+/* eta: seconds, 8640000 when unknown or at least that. */
+int64_t qbt_v2_eta(const struct torrent_status *st);
+/* ratio / share_ratio from core's ratio: -1 = infinite, at most 9999. */
+double qbt_v2_ratio_value(double ratio);
+/* The same for t (torrent_status_ratio). */
 double qbt_v2_ratio(const struct torrent *t);
+/* shareLimitAction ("Default", "Stop", "Remove", "RemoveWithContent",
+ * "EnableSuperSeeding"); unknown or NULL = TORRENT_SHARE_DEFAULT. */
+enum torrent_share_action qbt_v2_share_action_parse(const char *s);
 /* tags joined with ", " in natural, case-insensitive order (malloc'd). */
 char *qbt_v2_tags_string(const json_t *tags);
 /* QCollator-like natural order: digit runs compare by value, letters
@@ -193,10 +205,11 @@ enum qbt_v2_filter {
     QBT_F_ACTIVE, QBT_F_INACTIVE, QBT_F_STALLED, QBT_F_STALLED_UP, QBT_F_STALLED_DL,
     QBT_F_CHECKING, QBT_F_MOVING, QBT_F_ERRORED,
 };
-/* Unknown or NULL = all; 4.x paused/resumed are aliases of stopped/running. */
+/* qbt_v2_state.c.  Unknown or NULL = all; 4.x paused/resumed are aliases of
+ * stopped/running. */
 enum qbt_v2_filter qbt_v2_filter_parse(const char *s);
-/* state: torrent_state(t), passed in so tests can try every state. */
-bool qbt_v2_filter_match(enum qbt_v2_filter f, const struct torrent *t, const char *state);
+/* st: t's status (torrent_status_get), passed in so tests can try every state. */
+bool qbt_v2_filter_match(enum qbt_v2_filter f, const struct torrent *t, const struct torrent_status *st);
 
 /* Sorts an array of torrent objects by key (stable).  -EINVAL when the
  * array is not empty and its first object lacks key. */

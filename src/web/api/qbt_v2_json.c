@@ -66,40 +66,14 @@ static char *path_join(const char *a, const char *b)
     return out;
 }
 
-/* Bytes of the pieces we have, O(1): every piece is piece_length long but
- * the last one. */
-static int64_t done_bytes(const struct torrent *t)
+/* ratio per month active (std::chrono::months); -1 with an infinite ratio */
+static double popularity(double ratio, int64_t active_time)
 {
-    const struct bt_metainfo *mi = t->mi;
-    if (!mi || mi->num_pieces == 0)
-        return 0;
-    int64_t n = (int64_t)t->have.count * mi->piece_length;
-    if (bitfield_get(&t->have, mi->num_pieces - 1))
-        n -= mi->piece_length - bt_metainfo_piece_size(mi, mi->num_pieces - 1);
-    return n;
-}
-
-double qbt_v2_ratio(const struct torrent *t)
-{
-    int64_t up = t->uploaded;
-    int64_t total_done = done_bytes(t);
-    /* A seeder that lost its stats: assume nobody imports a 99 % done torrent. */
-    int64_t down = (double)t->downloaded < (double)total_done * 0.01 ? total_done : t->downloaded;
-    if (down <= 0)
-        return up <= 0 ? 0.0 : -1.0;
-    double r = (double)up / (double)down;
-    return r > QBT_V2_MAX_RATIO ? QBT_V2_MAX_RATIO : r;
-}
-
-static double popularity(const struct torrent *t)
-{
-    double ratio = qbt_v2_ratio(t);
     if (ratio < 0)
         return -1.0;
-    double months = (double)t->active_time / MONTH_S;
+    double months = (double)active_time / MONTH_S;
     return months > 0 ? ratio / months : 0.0;
 }
-
 
 static int cmp_str_ptr(const void *x, const void *y)
 {
@@ -221,22 +195,6 @@ static char *content_path(const struct torrent *t, char **root_path)
     if (mi && mi->num_files == 1)
         return path_join(sp, mi->files[0].path);
     return strdup(*root_path ? *root_path : sp);
-}
-
-static void count_peers(const struct torrent *t, int64_t *seeds, int64_t *leechs)
-{
-    int64_t s = 0, l = 0;
-    uint32_t np = t->mi ? t->mi->num_pieces : 0;
-    for (const struct peer *p = t->peers; p; p = p->next) {
-        if (p->state != PEER_ACTIVE)
-            continue;
-        if (p->have_all || (np && p->have.bits && p->have.count == np))
-            s++;
-        else
-            l++;
-    }
-    *seeds = s;
-    *leechs = l;
 }
 
 static int64_t queue_priority(const struct torrent *t)
@@ -367,12 +325,9 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     if (!o)
         return NULL;
     const struct bt_metainfo *mi = t->mi;
-    uint64_t now_ms = t_now_ms(t);
-    int64_t now = (int64_t)time(NULL);
-    const char *state = torrent_state(t);
-    bool finished = torrent_is_finished(t);
-    int64_t seeds, leechs;
-    count_peers(t, &seeds, &leechs);
+    struct torrent_status st;
+    torrent_status_now(t, &st);
+    double ratio = qbt_v2_ratio_value(st.ratio);
 
     if (with_hash)
         set(o, "hash", jstr(t->hex));
@@ -382,20 +337,20 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     char *magnet = qbt_v2_magnet_uri(t);
     set(o, "magnet_uri", jstr(magnet));
     free(magnet);
-    set(o, "size", jint(t->wanted_size));
-    set(o, "total_size", jint(mi ? mi->total_size : 0));
-    set(o, "progress", jreal(torrent_progress(t)));
-    set(o, "dlspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->dl_rate, now_ms)));
-    set(o, "upspeed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->ul_rate, now_ms)));
+    set(o, "size", jint(st.wanted_size));
+    set(o, "total_size", jint(st.total_size));
+    set(o, "progress", jreal(st.progress));
+    set(o, "dlspeed", jint((int64_t)st.dl_rate));
+    set(o, "upspeed", jint((int64_t)st.up_rate));
     set(o, "priority", jint(priority));
-    set(o, "num_seeds", jint(seeds));
-    set(o, "num_leechs", jint(leechs));
-    set(o, "num_complete", jint(t->num_complete >= 0 ? t->num_complete : seeds));
-    set(o, "num_incomplete", jint(t->num_incomplete >= 0 ? t->num_incomplete : leechs));
-    set(o, "ratio", jreal(qbt_v2_ratio(t)));
-    set(o, "popularity", jreal(popularity(t)));
-    set(o, "eta", jint(torrent_eta(t)));
-    set(o, "state", jstr(state));
+    set(o, "num_seeds", jint(st.seeds_connected));
+    set(o, "num_leechs", jint(st.leechers_connected));
+    set(o, "num_complete", jint(st.seeds_swarm));
+    set(o, "num_incomplete", jint(st.leechers_swarm));
+    set(o, "ratio", jreal(ratio));
+    set(o, "popularity", jreal(popularity(ratio, st.active_time)));
+    set(o, "eta", jint(qbt_v2_eta(&st)));
+    set(o, "state", jstr(qbt_v2_state_name(st.state, false)));
     set(o, "seq_dl", json_boolean(t->sequential));
     set(o, "f_l_piece_prio", json_boolean(t->first_last_piece));
     set(o, "super_seeding", json_boolean(t->super_seeding));
@@ -413,22 +368,21 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "root_path", jstr(rp));
     free(cp);
     free(rp);
-    set(o, "added_on", jint(t->added_on));
-    set(o, "completion_on", jint(t->completion_on));
-    set(o, "seen_complete", jint(finished ? now : t->seen_complete));
-    set(o, "last_activity", jint(t->last_activity >= 0 ? t->last_activity : t->added_on));
+    set(o, "added_on", jint(st.added_on));
+    set(o, "completion_on", jint(st.completion_on));
+    set(o, "seen_complete", jint(st.seen_complete));
+    set(o, "last_activity", jint(st.last_activity >= 0 ? st.last_activity : st.added_on));
     const char *cur = t->trk ? tracker_set_current(t->trk) : NULL;
     set(o, "tracker", jstr(cur));
     set(o, "trackers_count", jint(t->trk ? (int64_t)tracker_set_count(t->trk) : 0));
     set(o, "dl_limit", jint(t->dl_limit > 0 ? t->dl_limit : 0));
     set(o, "up_limit", jint(t->up_limit > 0 ? t->up_limit : 0));
-    set(o, "downloaded", jint(t->downloaded));
-    set(o, "uploaded", jint(t->uploaded));
-    set(o, "downloaded_session", jint(t->dl_session));
-    set(o, "uploaded_session", jint(t->ul_session));
-    int64_t left = t->wanted_size - t->wanted_done;
-    set(o, "amount_left", jint(left > 0 ? left : 0));
-    set(o, "completed", jint(t->wanted_done));
+    set(o, "downloaded", jint(st.downloaded));
+    set(o, "uploaded", jint(st.uploaded));
+    set(o, "downloaded_session", jint(st.downloaded_session));
+    set(o, "uploaded_session", jint(st.uploaded_session));
+    set(o, "amount_left", jint(st.amount_left));
+    set(o, "completed", jint(st.wanted_done));
     set(o, "ratio_limit", jreal(t->ratio_limit));
     set(o, "seeding_time_limit", jint(t->seeding_time_limit));
     set(o, "inactive_seeding_time_limit", jint(t->inactive_seeding_time_limit));
@@ -438,15 +392,13 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "max_ratio", jreal(mr));
     set(o, "max_seeding_time", jint(ms));
     set(o, "max_inactive_seeding_time", jint(mit));
-    set(o, "time_active", jint(t->active_time));
-    set(o, "seeding_time", jint(t->seeding_time));
-    /* libtorrent frees a seed's piece picker: distributed copies are -1 */
-    bool seed = mi && t->have.count >= mi->num_pieces;
-    set(o, "availability", jreal(mi && t->picker && !seed ? bt_picker_distributed_copies(t->picker) : -1));
+    set(o, "time_active", jint(st.active_time));
+    set(o, "seeding_time", jint(st.seeding_time));
+    set(o, "availability", jreal(st.availability));
     set(o, "reannounce", jint(reannounce_in(t)));
     set(o, "comment", jstr(mi ? mi->comment : ""));
     set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
-    set(o, "has_metadata", json_boolean(mi != NULL));
+    set(o, "has_metadata", json_boolean(st.has_metadata));
     return o;
 }
 
@@ -458,42 +410,42 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     if (!o)
         return NULL;
     const struct bt_metainfo *mi = t->mi;
-    uint64_t now_ms = t_now_ms(t);
-    int64_t seeds, leechs;
-    count_peers(t, &seeds, &leechs);
+    struct torrent_status st;
+    torrent_status_now(t, &st);
+    double ratio = qbt_v2_ratio_value(st.ratio);
     const struct prefs *p = t->s ? &t->s->prefs : NULL;
     /* qBittorrent divides integers, by -1 when the duration is 0. */
-    int64_t dl_dur = t->active_time - t->seeding_time;
-    int64_t up_dur = t->active_time;
+    int64_t dl_dur = st.active_time - st.seeding_time;
+    int64_t up_dur = st.active_time;
 
     set(o, "hash", jstr(t->hex));
     set(o, "name", jstr(torrent_name(t)));
     set(o, "infohash_v1", jstr(infohash_v1(t)));
     set(o, "infohash_v2", jstr(infohash_v2(t)));
-    set(o, "time_elapsed", jint(t->active_time));
-    set(o, "seeding_time", jint(t->seeding_time));
-    set(o, "eta", jint(torrent_eta(t)));
-    set(o, "nb_connections", jint(seeds + leechs));
+    set(o, "time_elapsed", jint(st.active_time));
+    set(o, "seeding_time", jint(st.seeding_time));
+    set(o, "eta", jint(qbt_v2_eta(&st)));
+    set(o, "nb_connections", jint(st.seeds_connected + st.leechers_connected));
     set(o, "nb_connections_limit", jint(p ? prefs_int(p, "max_connec_per_torrent") : 100));
-    set(o, "total_downloaded", jint(t->downloaded));
-    set(o, "total_downloaded_session", jint(t->dl_session));
-    set(o, "total_uploaded", jint(t->uploaded));
-    set(o, "total_uploaded_session", jint(t->ul_session));
-    set(o, "dl_speed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->dl_rate, now_ms)));
-    set(o, "dl_speed_avg", jint(t->downloaded / (dl_dur == 0 ? -1 : dl_dur)));
-    set(o, "up_speed", jint(t->stopped ? 0 : (int64_t)rate_now(&t->ul_rate, now_ms)));
-    set(o, "up_speed_avg", jint(t->uploaded / (up_dur == 0 ? -1 : up_dur)));
+    set(o, "total_downloaded", jint(st.downloaded));
+    set(o, "total_downloaded_session", jint(st.downloaded_session));
+    set(o, "total_uploaded", jint(st.uploaded));
+    set(o, "total_uploaded_session", jint(st.uploaded_session));
+    set(o, "dl_speed", jint((int64_t)st.dl_rate));
+    set(o, "dl_speed_avg", jint(st.downloaded / (dl_dur == 0 ? -1 : dl_dur)));
+    set(o, "up_speed", jint((int64_t)st.up_rate));
+    set(o, "up_speed_avg", jint(st.uploaded / (up_dur == 0 ? -1 : up_dur)));
     set(o, "dl_limit", jint(t->dl_limit > 0 ? t->dl_limit : -1));
     set(o, "up_limit", jint(t->up_limit > 0 ? t->up_limit : -1));
-    set(o, "total_wasted", jint(t->wasted));
-    set(o, "seeds", jint(seeds));
-    set(o, "seeds_total", jint(t->num_complete >= 0 ? t->num_complete : seeds));
-    set(o, "peers", jint(leechs));
-    set(o, "peers_total", jint(t->num_incomplete >= 0 ? t->num_incomplete : leechs));
-    set(o, "share_ratio", jreal(qbt_v2_ratio(t)));
-    set(o, "popularity", jreal(popularity(t)));
+    set(o, "total_wasted", jint(st.wasted));
+    set(o, "seeds", jint(st.seeds_connected));
+    set(o, "seeds_total", jint(st.seeds_swarm));
+    set(o, "peers", jint(st.leechers_connected));
+    set(o, "peers_total", jint(st.leechers_swarm));
+    set(o, "share_ratio", jreal(ratio));
+    set(o, "popularity", jreal(popularity(ratio, st.active_time)));
     set(o, "reannounce", jint(reannounce_in(t)));
-    set(o, "total_size", jint(mi ? mi->total_size : 0));
+    set(o, "total_size", jint(st.total_size));
     set(o, "pieces_num", jint(mi ? mi->num_pieces : 0));
     set(o, "piece_size", jint(mi ? mi->piece_length : 0));
     set(o, "pieces_have", jint(t->have.count));
@@ -503,12 +455,12 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     set(o, "download_path", jstr(t->download_path ? t->download_path : ""));
     set(o, "is_private", json_boolean(mi && mi->is_private));
     set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
-    set(o, "addition_date", jint(t->added_on));
-    set(o, "last_seen", jint(torrent_is_finished(t) ? (int64_t)time(NULL) : t->seen_complete));
-    set(o, "completion_date", jint(t->completion_on));
+    set(o, "addition_date", jint(st.added_on));
+    set(o, "last_seen", jint(st.seen_complete));
+    set(o, "completion_date", jint(st.completion_on));
     set(o, "creation_date", jint(mi ? mi->creation_date : -1));
-    set(o, "has_metadata", json_boolean(mi != NULL));
-    set(o, "progress", jreal(torrent_progress(t)));
+    set(o, "has_metadata", json_boolean(st.has_metadata));
+    set(o, "progress", jreal(st.progress));
     return o;
 }
 

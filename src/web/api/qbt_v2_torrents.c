@@ -93,69 +93,6 @@ int qbt_v2_parse_hashes(struct session *s, const char *hashes, bool allow_all, s
     return 0;
 }
 
-enum qbt_v2_filter qbt_v2_filter_parse(const char *s)
-{
-    static const struct { const char *name; enum qbt_v2_filter f; } map[] = {
-        {"downloading", QBT_F_DOWNLOADING}, {"seeding", QBT_F_SEEDING},
-        {"completed", QBT_F_COMPLETED}, {"stopped", QBT_F_STOPPED}, {"paused", QBT_F_STOPPED},
-        {"running", QBT_F_RUNNING}, {"resumed", QBT_F_RUNNING}, {"active", QBT_F_ACTIVE},
-        {"inactive", QBT_F_INACTIVE}, {"stalled", QBT_F_STALLED},
-        {"stalled_uploading", QBT_F_STALLED_UP}, {"stalled_downloading", QBT_F_STALLED_DL},
-        {"checking", QBT_F_CHECKING}, {"moving", QBT_F_MOVING}, {"errored", QBT_F_ERRORED},
-    };
-    for (size_t i = 0; s && i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(s, map[i].name) == 0)
-            return map[i].f;
-    return QBT_F_ALL;
-}
-
-static bool in(const char *state, const char *const *set)
-{
-    for (; *set; set++)
-        if (strcmp(state, *set) == 0)
-            return true;
-    return false;
-}
-
-static bool is_active(const struct torrent *t, const char *state)
-{
-    static const char *const act[] = {"metaDL", "forcedMetaDL", "downloading", "forcedDL",
-                                      "uploading", "forcedUP", "moving", NULL};
-    if (strcmp(state, "stalledDL") == 0) {
-        struct rate up = t->ul_rate;
-        return rate_get(&up, t->s ? t->s->now_ms : 0) > 0;
-    }
-    return in(state, act);
-}
-
-bool qbt_v2_filter_match(enum qbt_v2_filter f, const struct torrent *t, const char *state)
-{
-    static const char *const dl[] = {"downloading", "metaDL", "forcedMetaDL", "stalledDL", "checkingDL",
-                                     "stoppedDL", "queuedDL", "forcedDL", NULL};
-    static const char *const seed[] = {"uploading", "stalledUP", "checkingUP", "queuedUP", "forcedUP", NULL};
-    static const char *const done[] = {"uploading", "stalledUP", "checkingUP", "queuedUP", "forcedUP",
-                                       "stoppedUP", NULL};
-    static const char *const chk[] = {"checkingUP", "checkingDL", "checkingResumeData", NULL};
-    static const char *const err[] = {"error", "missingFiles", NULL};
-    switch (f) {
-    case QBT_F_ALL: return true;
-    case QBT_F_DOWNLOADING: return in(state, dl);
-    case QBT_F_SEEDING: return in(state, seed);
-    case QBT_F_COMPLETED: return in(state, done);
-    case QBT_F_STOPPED: return t->stopped;
-    case QBT_F_RUNNING: return !t->stopped;
-    case QBT_F_ACTIVE: return is_active(t, state);
-    case QBT_F_INACTIVE: return !is_active(t, state);
-    case QBT_F_STALLED: return strcmp(state, "stalledUP") == 0 || strcmp(state, "stalledDL") == 0;
-    case QBT_F_STALLED_UP: return strcmp(state, "stalledUP") == 0;
-    case QBT_F_STALLED_DL: return strcmp(state, "stalledDL") == 0;
-    case QBT_F_CHECKING: return in(state, chk);
-    case QBT_F_MOVING: return strcmp(state, "moving") == 0;
-    case QBT_F_ERRORED: return in(state, err);
-    }
-    return true;
-}
-
 struct sort_item {
     json_t *v;
     const json_t *key;
@@ -351,7 +288,11 @@ static bool info_match(struct web_req *r, const struct torrent *t, enum qbt_v2_f
     int priv = param_tristate(r, "private");
     if (priv >= 0 && (t->mi && t->mi->is_private) != (priv == 1))
         return false;
-    return qbt_v2_filter_match(f, t, torrent_state(t));
+    if (f == QBT_F_ALL)
+        return true;
+    struct torrent_status st;
+    torrent_status_now(t, &st);
+    return qbt_v2_filter_match(f, t, &st);
 }
 
 static void h_info(struct web_req *r, void *ud)
@@ -758,7 +699,7 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.ratio_limit = param_real(r, "ratioLimit", -2);
     o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
     o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
-    o->p.share_limit_action = torrent_share_action_parse(web_req_param(r, "shareLimitAction"));
+    o->p.share_limit_action = qbt_v2_share_action_parse(web_req_param(r, "shareLimitAction"));
     /* Incomplete folder: downloadPath + useDownloadPath, else the
      * temp_path preference. */
     int use_dl = param_tristate(r, "useDownloadPath");
