@@ -1,8 +1,8 @@
 /* queue — qBittorrent's torrent queue: the order of s->torrents is the
  * queue order; with queueing enabled only the first max_active_downloads
  * unfinished and max_active_uploads finished torrents (max_active_torrents
- * in all) run, the others wait as queuedDL / queuedUP.  Stopped and forced
- * torrents do not take part.
+ * in all) run, the others wait queued (TORRENT_STATE_QUEUED_DL/UP).
+ * Stopped and forced torrents do not take part.
  */
 #ifndef TD_CORE_QUEUE_H
 #define TD_CORE_QUEUE_H

@@ -796,7 +796,7 @@ static void start_check(struct torrent *t)
 }
 
 /* A stopped torrent is not checked until it is started, as in qBittorrent:
- * it shows stoppedDL with what it knows (nothing) until then. */
+ * it shows as stopped with what it knows (nothing) until then. */
 static void defer_check(struct torrent *t)
 {
     t->needs_check = true;
@@ -1861,15 +1861,9 @@ static enum torrent_share_action share_action_from_setting(int64_t v)
 static void check_share_limits(struct torrent *t)
 {
     const struct prefs *p = &t->s->prefs;
-    double ratio_limit = t->ratio_limit;
-    if (ratio_limit <= -2)
-        ratio_limit = prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
-    int64_t seed_limit = t->seeding_time_limit;
-    if (seed_limit <= -2)
-        seed_limit = prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
-    int64_t idle_limit = t->inactive_seeding_time_limit;
-    if (idle_limit <= -2)
-        idle_limit = prefs_bool(p, "max_inactive_seeding_time_enabled") ? prefs_int(p, "max_inactive_seeding_time") : -1;
+    double ratio_limit;
+    int64_t seed_limit, idle_limit;
+    torrent_status_limits(t, &ratio_limit, &seed_limit, &idle_limit);
 
     double ratio = torrent_status_ratio(t);   /* INFINITY (uploaded, nothing downloaded) reaches any limit */
     int64_t idle = t->last_activity > 0 ? now_s() - t->last_activity : t->seeding_time;

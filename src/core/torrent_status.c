@@ -82,6 +82,21 @@ double torrent_status_ratio(const struct torrent *t)
     return (double)up / (double)down;
 }
 
+/* qBittorrent's rule (TorrentImpl::effectiveRatioLimit and the like): only
+ * -2 means the global setting, any other negative value means no limit.  A
+ * global limit switched off is -1. */
+void torrent_status_limits(const struct torrent *t, double *ratio, int64_t *seeding_min, int64_t *inactive_min)
+{
+    const struct prefs *p = t->s ? &t->s->prefs : NULL;
+    double gr = p && prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
+    int64_t gs = p && prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
+    int64_t gi = p && prefs_bool(p, "max_inactive_seeding_time_enabled")
+                     ? prefs_int(p, "max_inactive_seeding_time") : -1;
+    *ratio = t->ratio_limit == -2 ? gr : t->ratio_limit;
+    *seeding_min = t->seeding_time_limit == -2 ? gs : t->seeding_time_limit;
+    *inactive_min = t->inactive_seeding_time_limit == -2 ? gi : t->inactive_seeding_time_limit;
+}
+
 static double progress(const struct torrent *t)
 {
     if (!t->mi)
@@ -140,6 +155,8 @@ void torrent_status_get(const struct torrent *t, uint64_t now_ms, int64_t now_s,
     }
     st->seeds_swarm = t->num_complete >= 0 ? t->num_complete : st->seeds_connected;
     st->leechers_swarm = t->num_incomplete >= 0 ? t->num_incomplete : st->leechers_connected;
+
+    torrent_status_limits(t, &st->ratio_limit, &st->seeding_time_limit, &st->inactive_seeding_time_limit);
 
     st->added_on = t->added_on;
     st->completion_on = t->completion_on;

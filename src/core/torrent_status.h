@@ -77,6 +77,11 @@ struct torrent_status {
     int64_t seeds_swarm;         /* the trackers' count, or seeds_connected when they gave none */
     int64_t leechers_swarm;      /* the same for peers without every piece */
 
+    /* The share limits in force: the torrent's own, or the global setting
+     * where it says "use global" (-2); negative = none.  Minutes for times. */
+    double ratio_limit;
+    int64_t seeding_time_limit, inactive_seeding_time_limit;
+
     int64_t added_on, completion_on;
     int64_t last_activity;       /* last payload sent or received; -1 never */
     int64_t seen_complete;       /* last time a complete copy was seen: now while we have one */
@@ -94,6 +99,9 @@ void torrent_status_now(const struct torrent *t, struct torrent_status *st);
  * definitions the snapshot uses. */
 enum torrent_state torrent_status_state(const struct torrent *t, uint64_t now_ms);
 double torrent_status_ratio(const struct torrent *t);
+/* The share limits in force (as in the snapshot); what the share-limit
+ * check compares with. */
+void torrent_status_limits(const struct torrent *t, double *ratio, int64_t *seeding_min, int64_t *inactive_min);
 /* Bytes of every piece we have (libtorrent's total_done), O(1). */
 int64_t torrent_status_total_done(const struct torrent *t);
 

@@ -366,6 +366,40 @@ static void infinite_ratio_reaches_limit(void **state)
     assert_int_equal(status(w, t).state, TORRENT_STATE_STOPPED_UP);
 }
 
+/* The limits in force, one rule for the check and the snapshot: only -2
+ * means the global setting (qBittorrent's effectiveRatioLimit); any other
+ * negative value is no limit, where torrent.c once took every value <= -2
+ * for the global one. */
+static void limits_in_force(void **state)
+{
+    struct world *w = *state;
+    struct torrent *t = add(w, "limits", true);
+    torrent_begin(t, false);
+    settle(w, t);
+    t->uploaded = DATA_LEN;                                   /* ratio 1 */
+    prefs_set(&w->s->prefs, "max_ratio_enabled", json_true());
+    prefs_set(&w->s->prefs, "max_ratio", json_real(0.5));
+    prefs_set(&w->s->prefs, "max_seeding_time", json_integer(30));   /* not enabled */
+
+    t->ratio_limit = -3;
+    struct torrent_status st = status(w, t);
+    assert_true(st.ratio_limit == -3.0);
+    assert_int_equal(st.seeding_time_limit, -1);             /* global, switched off */
+    torrent_tick(t, w->s->now_ms);
+    assert_false(t->stopped);
+
+    t->seeding_time_limit = 10;
+    t->inactive_seeding_time_limit = -1;
+    st = status(w, t);
+    assert_int_equal(st.seeding_time_limit, 10);
+    assert_int_equal(st.inactive_seeding_time_limit, -1);
+
+    t->ratio_limit = -2;
+    assert_true(status(w, t).ratio_limit == 0.5);
+    torrent_tick(t, w->s->now_ms);
+    assert_true(t->stopped);
+}
+
 int main(void)
 {
     log_set_quiet(getenv("TORRENTD_DEBUG") == NULL);
@@ -375,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(magnet_and_error_states, setup, teardown),
         cmocka_unit_test_setup_teardown(ratio_definition, setup, teardown),
         cmocka_unit_test_setup_teardown(infinite_ratio_reaches_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(limits_in_force, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

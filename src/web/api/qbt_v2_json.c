@@ -226,18 +226,6 @@ static int64_t reannounce_in(const struct torrent *t)
     return best ? (int64_t)((best - now) / 1000) : 0;
 }
 
-static void global_limits(const struct torrent *t, double *ratio, int64_t *seed_min, int64_t *inact_min)
-{
-    const struct prefs *p = t->s ? &t->s->prefs : NULL;
-    double gr = p && prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
-    int64_t gs = p && prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
-    int64_t gi = p && prefs_bool(p, "max_inactive_seeding_time_enabled")
-                     ? prefs_int(p, "max_inactive_seeding_time") : -1;
-    *ratio = t->ratio_limit == -2 ? gr : t->ratio_limit;
-    *seed_min = t->seeding_time_limit == -2 ? gs : t->seeding_time_limit;
-    *inact_min = t->inactive_seeding_time_limit == -2 ? gi : t->inactive_seeding_time_limit;
-}
-
 /* ---- §5.4 trackers ---- */
 
 static json_t *tracker_row(const char *url, int64_t tier, int status, const char *msg, int64_t peers,
@@ -386,12 +374,9 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "ratio_limit", jreal(t->ratio_limit));
     set(o, "seeding_time_limit", jint(t->seeding_time_limit));
     set(o, "inactive_seeding_time_limit", jint(t->inactive_seeding_time_limit));
-    double mr;
-    int64_t ms, mit;
-    global_limits(t, &mr, &ms, &mit);
-    set(o, "max_ratio", jreal(mr));
-    set(o, "max_seeding_time", jint(ms));
-    set(o, "max_inactive_seeding_time", jint(mit));
+    set(o, "max_ratio", jreal(st.ratio_limit));
+    set(o, "max_seeding_time", jint(st.seeding_time_limit));
+    set(o, "max_inactive_seeding_time", jint(st.inactive_seeding_time_limit));
     set(o, "time_active", jint(st.active_time));
     set(o, "seeding_time", jint(st.seeding_time));
     set(o, "availability", jreal(st.availability));
