@@ -22,7 +22,7 @@
 /* ---- commit-then-reply ---- */
 
 
-static bool subcats(struct qbt_v2 *q) { return prefs_bool(&q->s->prefs, "use_subcategories"); }
+static bool subcats(struct qbt_v2 *q) { return settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES); }
 
 /* Calls fn for each part of s split on sep, empty parts skipped (Qt's
  * SkipEmptyParts), at most MAX_LIST_ITEMS. */
@@ -80,7 +80,7 @@ static int set_category(struct qbt_v2 *q, struct torrent *t, const char *cat)
     free(t->category);
     t->category = dup;
     if (t->auto_tmm) {
-        if (prefs_bool(&q->s->prefs, "torrent_changed_tmm_enabled"))
+        if (settings_bool(&q->s->settings, SET_TORRENT_CHANGED_TMM_ENABLED))
             relocate(q, t);
         else
             t->auto_tmm = false;
@@ -182,7 +182,7 @@ static void h_edit_category(struct web_req *r, void *ud)
     }
     /* Its automatically managed torrents move along, or become manual
      * (category_changed_tmm_enabled off, qBittorrent's default). */
-    bool follow = prefs_bool(&q->s->prefs, "category_changed_tmm_enabled");
+    bool follow = settings_bool(&q->s->settings, SET_CATEGORY_CHANGED_TMM_ENABLED);
     for (size_t i = 0; i < q->s->num_torrents; i++) {
         struct torrent *t = q->s->torrents[i];
         if (t->removing || !t->auto_tmm || strcmp(t->category ? t->category : "", name) != 0)

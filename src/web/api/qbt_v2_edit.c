@@ -101,7 +101,7 @@ static void h_set_auto_management(struct web_req *r, void *ud)
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    bool sub = prefs_bool(&q->s->prefs, "use_subcategories");
+    bool sub = settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES);
     for (size_t i = 0; b && i < l.n; i++) {
         struct torrent *t = l.v[i];
         if (t->auto_tmm == enable)

@@ -686,9 +686,9 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     int stopped = param_tristate(r, "stopped");
     if (stopped < 0)
         stopped = param_tristate(r, "paused");
-    o->p.stopped = stopped < 0 ? prefs_bool(&s->prefs, "add_stopped_enabled") : stopped == 1;
+    o->p.stopped = stopped < 0 ? settings_bool(&s->settings, SET_ADD_STOPPED_ENABLED) : stopped == 1;
     int tmm = param_tristate(r, "autoTMM");
-    o->p.auto_tmm = tmm < 0 ? prefs_bool(&s->prefs, "auto_tmm_enabled") : tmm == 1;
+    o->p.auto_tmm = tmm < 0 ? settings_bool(&s->settings, SET_AUTO_TMM_ENABLED) : tmm == 1;
     o->skip_checking = web_req_bool(r, "skip_checking", false);
     o->p.skip_checking = o->skip_checking;
     o->p.sequential = web_req_bool(r, "sequentialDownload", false);
@@ -705,9 +705,9 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     int use_dl = param_tristate(r, "useDownloadPath");
     const char *dlp = web_req_param(r, "downloadPath");
     if (use_dl < 0)
-        use_dl = dlp && *dlp ? 1 : prefs_bool(&s->prefs, "temp_path_enabled");
+        use_dl = dlp && *dlp ? 1 : settings_bool(&s->settings, SET_TEMP_PATH_ENABLED);
     if (use_dl == 1) {
-        const char *path = dlp && *dlp ? dlp : prefs_str(&s->prefs, "temp_path");
+        const char *path = dlp && *dlp ? dlp : settings_str(&s->settings, SET_TEMP_PATH);
         o->download_path = *path ? trimmed_dup(path) : NULL;
     }
     o->p.download_path = o->download_path;
@@ -722,22 +722,22 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     const char *layout = web_req_param(r, "contentLayout");
     if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
                     strcmp(layout, "NoSubfolder") != 0))
-        layout = prefs_str(&s->prefs, "torrent_content_layout");
+        layout = settings_str(&s->settings, SET_TORRENT_CONTENT_LAYOUT);
     o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
                 : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
                                                       : TORRENT_LAYOUT_ORIGINAL;
     int top = param_tristate(r, "addToTopOfQueue");
-    o->p.top_of_queue = top < 0 ? prefs_bool(&s->prefs, "add_to_top_of_queue") : top == 1;
+    o->p.top_of_queue = top < 0 ? settings_bool(&s->settings, SET_ADD_TO_TOP_OF_QUEUE) : top == 1;
     /* stopCondition: None | MetadataReceived | FilesChecked (unknown → the pref) */
     const char *sc = web_req_param(r, "stopCondition");
     if (!sc || (strcmp(sc, "MetadataReceived") != 0 && strcmp(sc, "FilesChecked") != 0 && strcmp(sc, "None") != 0))
-        sc = prefs_str(&s->prefs, "torrent_stop_condition");
+        sc = settings_str(&s->settings, SET_TORRENT_STOP_CONDITION);
     o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
                         : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
                                                                : TORRENT_STOP_NONE;
     /* A missing category or tag is created; automatic management saves
      * under the category's path whatever savepath says. */
-    bool subcats = prefs_bool(&s->prefs, "use_subcategories");
+    bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
     if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
         free(o->save_path);
         o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
@@ -918,7 +918,7 @@ static bool add_url(struct qbt_v2 *q, const char *url, const struct add_opts *o)
         free(f);
         return false;
     }
-    int64_t limit = prefs_int(&q->s->prefs, "torrent_file_size_limit");
+    int64_t limit = settings_int(&q->s->settings, SET_TORRENT_FILE_SIZE_LIMIT);
     struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
     /* app/setCookies, plus the 4.x `cookie` field ("a=1; b=2") for this URL's host. */
     char **lines = NULL;
