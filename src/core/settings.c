@@ -163,7 +163,7 @@ static int check(const struct settings_change *c, char **owned, char *err, size_
 int settings_apply(struct settings *s, const struct settings_change *c, size_t n, struct settings_mask *changed,
                    char *err, size_t errlen)
 {
-    char dummy[1];
+    char dummy[200];   /* the caller does not want the message */
     if (!err) {
         err = dummy;
         errlen = sizeof dummy;

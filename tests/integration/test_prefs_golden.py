@@ -54,3 +54,26 @@ def test_preferences_byte_for_byte(procs, tmp_path):
     td.stop()
     td.start()
     _check(_masked(td), "prefs_changed.json")
+
+
+def test_old_profile_rows_load(procs, tmp_path):
+    """`prefs` rows as the jansson-object store wrote them (each value
+    JSON-encoded, objects in insertion order, a real written as an integer
+    by hand, a key no longer known) load unchanged into the typed settings."""
+    import sqlite3
+    td = procs.add(Torrentd(str(tmp_path / "td"), LEECH_IP)).start(login=True)
+    td.stop()
+    db = sqlite3.connect(os.path.join(td.profile, "torrentd.db"))
+    rows = {"max_ratio": "3", "max_ratio_enabled": "true", "scan_dirs": '{"/z":1,"/a":0}',
+            "web_ui_domain_list": '"x.example"', "max_active_downloads": "9",
+            "start_paused_enabled": "true", "banned_IPs": '"10.1.1.1"'}
+    with db:
+        db.executemany("INSERT OR REPLACE INTO prefs(key, value) VALUES(?, ?)", rows.items())
+    db.close()
+    td.start()
+    p = td.prefs()
+    assert p["max_ratio"] == 3.0 and isinstance(p["max_ratio"], float)
+    assert p["max_ratio_enabled"] is True and p["max_active_downloads"] == 9
+    assert p["scan_dirs"] == {"/z": 1, "/a": 0}
+    assert p["web_ui_domain_list"] == "x.example" and p["banned_IPs"] == "10.1.1.1"
+    assert "start_paused_enabled" not in p
