@@ -25,6 +25,7 @@ static struct web_server *web;
 static uv_signal_t sig_int, sig_term;
 static uv_timer_t shutdown_timer;
 static bool stopping;
+static bool stopped;   /* the session finished its orderly shutdown */
 
 static void usage(FILE *f)
 {
@@ -63,6 +64,7 @@ static void on_closed_all(uv_handle_t *h, void *arg)
 static void on_session_down(void *ud)
 {
     (void)ud;
+    stopped = true;
     log_msg(LOG_INFO, "torrentd stopped");
     /* Whatever handle is left (timers of finished modules) goes too. */
     uv_walk(&loop, on_closed_all, NULL);
@@ -316,6 +318,13 @@ int main(int argc, char **argv)
     printf("Profile: %s\n", profile);
 
     uv_run(&loop, UV_RUN_DEFAULT);
+    if (!stopped) {
+        /* The loop ran dry with something still waiting to close: the final
+         * save did not happen, and exit code 0 would hide it. */
+        log_msg(LOG_CRITICAL, "shutdown did not complete; the next start may recheck");
+        log_shutdown();
+        return 1;
+    }
     session_free(session);
     uv_loop_close(&loop);
     log_shutdown();

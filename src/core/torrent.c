@@ -1250,6 +1250,18 @@ static void strike(struct torrent *t, const struct sockaddr_storage *who)
     }
 }
 
+/* A piece written while the torrent closes for shutdown is kept when it
+ * verified and does not finish the torrent: finishing runs work (moving out
+ * of the incomplete folder, notifications) that has no place in a shutdown,
+ * so that last piece is simply fetched again after the restart. */
+static bool piece_worth_keeping(const struct torrent *t, uint32_t piece, int rc)
+{
+    if (rc != 0 || bitfield_get(&t->have, piece))
+        return false;
+    int64_t done = t->wanted_done + (piece_wanted(t, piece) ? torrent_piece_size(t, piece) : 0);
+    return done < t->wanted_size;
+}
+
 static void on_piece_written(void *ud, uint32_t piece, int rc)
 {
     struct write_ctx *w = ud;
@@ -1260,7 +1272,19 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         for (struct peer *p = t->peers; p; p = p->next)
             torrent_fill_requests(t, p);
     }
-    if (t->removing && !t->closing) {
+    if (t->removing && (!t->closing || !piece_worth_keeping(t, piece, rc))) {
+        free(w);
+        maybe_finish_removal(t);
+        return;
+    }
+    if (t->closing) {
+        /* Shutdown: the piece is on disk and verified, so the final save
+         * (which waits for this write) includes it. */
+        bitfield_set(&t->have, piece);
+        bt_picker_piece_passed(t->picker, piece);
+        if (piece_wanted(t, piece))
+            t->wanted_done += torrent_piece_size(t, piece);
+        t->resume_dirty = true;
         free(w);
         maybe_finish_removal(t);
         return;
