@@ -76,8 +76,9 @@ static void begin_shutdown(void)
         return;
     stopping = true;
     log_msg(LOG_INFO, "shutting down");
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
+    /* Still watched, for a second signal, but no reason to keep running. */
+    uv_unref((uv_handle_t *)&sig_int);
+    uv_unref((uv_handle_t *)&sig_term);
     qbt_v2_close();
     if (web) {
         web_server_stop(web);
@@ -101,7 +102,16 @@ static void api_shutdown_hook(void)
 static void on_signal(uv_signal_t *h, int signum)
 {
     (void)h;
-    (void)signum;
+    if (stopping) {
+        /* The user will not wait: die as the signal says.  The store is a
+         * SQLite WAL database written in transactions, so this corrupts
+         * nothing; what the last save missed costs a recheck at most. */
+        log_msg(LOG_WARNING, "second signal: exiting without finishing the shutdown");
+        log_shutdown();
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
     begin_shutdown();
 }
 

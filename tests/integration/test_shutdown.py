@@ -133,3 +133,49 @@ def test_sigterm_mid_download_keeps_resume_data(dataset, procs, workdir):
     wait_complete(leecher, h, 180, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
     assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
     print("SIGTERM to exit: %s s" % ", ".join("%.2f" % x for x in stop_times))
+
+
+def test_sigterm_waits_for_stopped_announce(dataset, tracker, procs, workdir):
+    """The event=stopped announce is answered before the process exits (up to
+    qBittorrent's stop_tracker_timeout, 5 s by default): right after the exit
+    the tracker no longer counts the leecher."""
+    tr = tracker([dataset.infohash])
+    h, tbytes = dataset.infohash, dataset.torrent(tr)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    assert td.prefs()["stop_tracker_timeout"] == 5
+    td.add(tbytes, td.save_path)
+    wait_until(lambda: tr.leechers(h) == 1, 30, "the leecher at the tracker", procs=[td])
+    t0 = time.monotonic()
+    td.proc.send_signal(signal.SIGTERM)
+    assert td.proc.wait(STOP_BOUND_S) == 0
+    took = time.monotonic() - t0
+    assert tr.leechers(h) == 0, "exited before the tracker got event=stopped"
+    assert _last_run(td).rstrip().endswith("torrentd stopped")
+    print("SIGTERM to exit with a stopped announce: %.2f s" % took)
+
+
+def test_second_sigterm_forces_exit_safely(dataset, procs, workdir):
+    """A second SIGTERM ends the process at once (killed by the signal, unless
+    the orderly shutdown was already done); nothing is corrupted: the restart
+    opens the profile, has the torrent, and the download completes
+    byte-identical."""
+    h, tbytes = dataset.infohash, dataset.tbytes
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
+    seeder.add(tbytes, dataset.seed_root, skip_checking=True)
+    seeder.wait_seeding(h, 60)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start()
+    leecher.set_prefs({"dl_limit": RATE})
+    leecher.add(tbytes, leecher.save_path)
+    wait_until(lambda: leecher.torrent(h), 10, "torrent added")
+    leecher.add_peers(h, [seeder.peer_addr])
+    wait_until(lambda: leecher.progress(h) >= 0.1, 60, "progress >= 10 %", 0.02, procs=[seeder, leecher])
+    leecher.proc.send_signal(signal.SIGTERM)
+    leecher.proc.send_signal(signal.SIGTERM)
+    rc = leecher.proc.wait(STOP_BOUND_S)
+    assert rc in (0, -signal.SIGTERM), rc
+    if rc != 0:
+        assert "second signal: exiting" in _last_run(leecher)
+    leecher.start()
+    assert leecher.torrent(h) is not None
+    wait_complete(leecher, h, 180, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
+    assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
