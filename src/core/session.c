@@ -861,7 +861,7 @@ static void finish_shutdown(struct session *s)
      * SIGTERM (the default action by then) loses nothing. */
     store_close(s->store);
     s->store = NULL;
-    int64_t wait_s = prefs_int(&s->prefs, "stop_tracker_timeout");
+    int64_t wait_s = settings_int(&s->settings, SET_STOP_TRACKER_TIMEOUT);
     if (wait_s <= 0 || tracker_client_idle(s->trackers)) {
         close_down(s);
         return;
