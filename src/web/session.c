@@ -173,10 +173,12 @@ static struct web_ban *ban_find(struct web_server *ws, const char *ip, bool crea
     }
     size_t i = ws->nbans;
     if (i == WEB_MAX_BANS) {
-        /* Full: reuse the least recently failing record. */
+        /* Full: reuse the least recently failing record, one with no
+         * login in flight if there is one. */
         i = 0;
         for (size_t j = 1; j < ws->nbans; j++)
-            if (ws->bans[j].last_ms < ws->bans[i].last_ms)
+            if ((ws->bans[j].pending == 0 && ws->bans[i].pending > 0) ||
+                ((ws->bans[j].pending == 0) == (ws->bans[i].pending == 0) && ws->bans[j].last_ms < ws->bans[i].last_ms))
                 i = j;
     } else {
         ws->nbans++;
@@ -225,6 +227,7 @@ struct login_job {
     struct web_server *ws;
     char *user_given, *user_want, *pass, *hash;
     bool ok;
+    bool counted;       /* counted in its IP's web_ban.pending */
 };
 
 static void login_work(uv_work_t *w)
@@ -240,12 +243,20 @@ static void login_done(uv_work_t *w, int status)
     struct login_job *j = w->data;
     struct web_req *r = j->req;
     struct web_server *ws = j->ws;
+    struct web_ban *b = ban_find(ws, r->client_ip, false);
+    if (b && j->counted && b->pending > 0)
+        b->pending--;
     if (status != 0 || ws->stopping) {
         web_reply_error(r, 503, NULL);
     } else if (j->ok) {
-        struct web_ban *b = ban_find(ws, r->client_ip, false);
-        if (b)
+        /* A success clears the IP's record, as qBittorrent does; it stays
+         * (cleared) while other attempts are still being checked. */
+        if (b && b->pending == 0) {
             ban_remove(ws, b);
+        } else if (b) {
+            b->fails = 0;
+            b->banned_until_ms = 0;
+        }
         struct web_session *s = r->session ? r->session : web_session_start(ws);
         if (!s) {
             web_reply_error(r, 500, NULL);
@@ -284,7 +295,17 @@ static void login_handler(struct web_req *r, void *ud)
     }
     const char *user = web_req_param(r, "username");
     const char *pass = web_req_param(r, "password");
-    if (is_banned(ws, r->client_ip)) {
+    /* An attempt counts against the IP when it arrives, not when its slow
+     * check ends: else a burst of guesses sent at once is all evaluated
+     * before the first failure is counted.  Failed plus pending attempts
+     * reaching the limit get the ban reply. */
+    struct web_ban *b = NULL;
+    bool banned = is_banned(ws, r->client_ip);
+    if (!banned && ws->auth.max_auth_fail_count > 0) {
+        b = ban_find(ws, r->client_ip, true);
+        banned = b && b->fails + b->pending >= ws->auth.max_auth_fail_count;
+    }
+    if (banned) {
         log_msg(LOG_WARNING, "WebAPI login failure. Reason: IP has been banned, IP: %s, username: %s",
                 r->client_ip, user ? user : "");
         web_reply_error(r, 403, "Your IP address has been banned after too many failed authentication attempts.");
@@ -311,6 +332,11 @@ static void login_handler(struct web_req *r, void *ud)
     j->req = r;
     j->ws = ws;
     j->work.data = j;
+    if (b) {
+        b->pending++;
+        b->last_ms = uv_now(ws->loop);
+        j->counted = true;
+    }
     if (uv_queue_work(ws->loop, &j->work, login_work, login_done) != 0) {
         j->ok = false;
         free(j->user_given);

@@ -31,6 +31,7 @@ struct web_session {
 struct web_ban {
     char ip[64];
     int fails;
+    int pending;                  /* logins from ip still being checked (PBKDF2 on a worker) */
     uint64_t banned_until_ms;     /* 0 = not banned */
     uint64_t last_ms;
 };
