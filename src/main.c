@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "core/settings.h"
@@ -203,6 +204,18 @@ static int setup_password(struct session *s, const char *given)
     return rc;
 }
 
+/* Peers, files and up to 500 WebUI connections all need descriptors; the
+ * usual soft limit of 1024 is hit long before the hard one. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_msg(LOG_WARNING, "cannot raise the open-files limit: %s", strerror(errno));
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -264,6 +277,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     setvbuf(stdout, NULL, _IOLBF, 0);
     uv_loop_init(&loop);
 

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,13 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_free(ws);
 }
 
+static void on_guard_closed(uv_handle_t *h)
+{
+    struct web_server *ws = (struct web_server *)(void *)((char *)h->data - offsetof(struct web_server, guard));
+    ws->open_handles--;
+    maybe_free(ws);
+}
+
 static void on_listener_handle_closed(uv_handle_t *h)
 {
     struct web_listener *l = h->data;
@@ -275,6 +283,7 @@ static enum MHD_Result queue_close(struct web_req *r, int status)
  * instead of once per request: address formatting (inet_ntop, getsockname)
  * and Host validation were a fifth of the CPU of a keep-alive request. */
 struct web_conn {
+    struct web_guard_conn gc;
     char peer_ip[64];       /* normalized; "" when unknown */
     char local_ip[64];      /* normalized; filled on first use */
     bool have_peer, have_local;
@@ -285,19 +294,30 @@ struct web_conn {
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
-    (void)cls, (void)c;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        *socket_context = calloc(1, sizeof(struct web_conn));
-    else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+    struct web_server *ws = cls;
+    struct web_conn *wc = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        wc = calloc(1, sizeof(*wc));
+        *socket_context = wc;
+        if (wc)
+            web_guard_opened(&ws->guard, &wc->gc, c);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (wc)
+            web_guard_closed(&ws->guard, &wc->gc);
+        free(wc);
         *socket_context = NULL;
     }
 }
 
+static struct web_conn *conn_info(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 static struct web_conn *conn_of(struct web_req *r)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    return ci ? ci->socket_context : NULL;
+    return conn_info(r->conn);
 }
 
 static void format_ip(const struct sockaddr *sa, char *out, size_t outlen)
@@ -362,12 +382,18 @@ static bool host_valid(struct web_req *r, struct web_conn *wc, const char *host)
     return true;
 }
 
-static struct web_route *route_find(struct web_server *ws, const char *path)
+static int route_index(struct web_server *ws, const char *path)
 {
     for (size_t i = 0; i < ws->nroutes; i++)
         if (strcmp(ws->routes[i].path, path) == 0)
-            return &ws->routes[i];
-    return NULL;
+            return (int)i;
+    return -1;
+}
+
+static struct web_route *route_find(struct web_server *ws, const char *path)
+{
+    int i = route_index(ws, path);
+    return i < 0 ? NULL : &ws->routes[i];
 }
 
 /* ^/api/v2/[A-Za-z_][A-Za-z_0-9]*\/[A-Za-z_][A-Za-z_0-9]*$ */
@@ -397,11 +423,14 @@ static bool auth_needed(struct web_server *ws, const char *ip)
     return true;
 }
 
-/* The §2.1 pipeline, then the route. */
-static void dispatch(struct web_req *r)
+/* The header-level half of the §2.1 pipeline: CSRF, Host, client address,
+ * session, and whether the route needs a session it does not have.  Runs
+ * before a request body is read (on_access), so a client without the
+ * password is answered without sending one.  false = replied (r->state
+ * must be WEB_REQ_WAITING on entry). */
+static bool admit(struct web_req *r)
 {
     struct web_server *ws = r->ws;
-    r->state = WEB_REQ_WAITING;
     const struct web_auth_config *a = &ws->auth;
     const char *host = web_req_header(r, "Host");
 
@@ -409,12 +438,12 @@ static void dispatch(struct web_req *r)
         web_auth_is_cross_site(web_req_header(r, "Origin"), web_req_header(r, "Referer"), host,
                                web_req_header(r, "X-Forwarded-Host"))) {
         web_reply_error(r, 401, NULL);
-        return;
+        return false;
     }
     struct web_conn *wc = conn_of(r);
     if (a->host_header_validation && !host_valid(r, wc, host)) {
         web_reply_error(r, 401, NULL);
-        return;
+        return false;
     }
 
     char pbuf[64];
@@ -436,16 +465,32 @@ static void dispatch(struct web_req *r)
         s->refs++;
         r->session = s;
     }
+    r->admitted = true;
+    r->route = route_index(ws, r->path);
+    bool needs_session = r->route >= 0 ? !ws->routes[r->route].is_public : is_v2_api_path(r->path);
+    if (needs_session && !r->session) {
+        web_reply_error(r, 403, NULL);
+        return false;
+    }
+    return true;
+}
+
+/* The rest of the pipeline, then the route. */
+static void dispatch(struct web_req *r)
+{
+    struct web_server *ws = r->ws;
+    r->state = WEB_REQ_WAITING;
+    if (!r->admitted && !admit(r))
+        return;
+    struct web_conn *wc = conn_of(r);
+    if (wc)
+        web_guard_busy(&ws->guard, &wc->gc, r->session != NULL);
 
     if (r->method != WEB_POST)
         web_form_collect_query(r);
 
-    struct web_route *rt = route_find(ws, r->path);
-    if (rt) {
-        if (!rt->is_public && !r->session) {
-            web_reply_error(r, 403, NULL);
-            return;
-        }
+    if (r->route >= 0) {
+        struct web_route *rt = &ws->routes[r->route];
         unsigned allowed = rt->methods | ((rt->methods & WEB_GET) ? WEB_HEAD : 0);
         if (!(allowed & (unsigned)r->method)) {
             web_reply_error(r, 405, NULL);
@@ -455,7 +500,7 @@ static void dispatch(struct web_req *r)
         return;
     }
     if (is_v2_api_path(r->path)) {
-        web_reply_error(r, r->session ? 404 : 403, NULL);
+        web_reply_error(r, 404, NULL);   /* admit() answered 403 without a session */
         return;
     }
     web_static_serve(r);
@@ -491,6 +536,17 @@ static bool conn_https(struct web_server *ws, struct MHD_Connection *c)
     return ws->https;
 }
 
+/* Hands a built reply (WEB_REQ_REPLIED) to MHD. */
+static enum MHD_Result queue_reply(struct web_req *r)
+{
+    enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+    if (!r->resp_shared)
+        MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    r->state = WEB_REQ_QUEUED;
+    return rc;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -506,6 +562,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r->ws = ws;
         r->conn = c;
         r->cur_part = -1;
+        r->route = -1;
+        r->body_cap = ws->max_body;
         r->https = conn_https(ws, c);
         r->method = method_of(method);
         r->path = strdup(url);
@@ -516,7 +574,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             return queue_close(r, 501);
         if (r->method == WEB_POST) {
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-            if (cl && strtoull(cl, NULL, 10) > ws->max_body)
+            unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
+            if (len > ws->max_body)
+                return queue_close(r, 413);   /* before anything else, as qBittorrent's parser */
+            if (len || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
+                /* A body follows: decide from the headers whether to read
+                 * it at all.  An early reply makes MHD skip the body and
+                 * close the connection after the reply. */
+                r->state = WEB_REQ_WAITING;
+                if (!admit(r))
+                    return queue_reply(r);
+                r->state = WEB_REQ_BODY;
+                struct web_conn *wc = conn_info(c);
+                if (r->session && wc)
+                    web_guard_busy(&ws->guard, &wc->gc, true);   /* an upload may take its time */
+                if (!r->session)
+                    r->body_cap = WEB_UNAUTH_MAX_BODY;
+            }
+            if (len > r->body_cap)
                 return queue_close(r, 413);
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
             if (is_form(ct))
@@ -533,7 +608,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (r->state != WEB_REQ_BODY || r->too_large || r->bad_form)
             return MHD_YES;
         r->body_bytes += n;
-        if (r->body_bytes > ws->max_body) {
+        if (r->body_bytes > r->body_cap && r->admitted && !r->session) {
+            /* Chunked, no session, past what a login needs: MHD cannot
+             * answer mid-body, and reading on would let it cost us. */
+            log_debug("web: unauthenticated body over %zu bytes from %s, connection dropped", r->body_cap,
+                      r->client_ip);
+            return MHD_NO;
+        }
+        if (r->body_bytes > r->body_cap) {
             r->too_large = true;
             discard_body(r);
         } else if (r->pp) {
@@ -576,18 +658,17 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     case WEB_REQ_REPLIED:
         break;
     }
-    enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, r->resp);
-    if (!r->resp_shared)
-        MHD_destroy_response(r->resp);
-    r->resp = NULL;
-    r->state = WEB_REQ_QUEUED;
-    return rc;
+    return queue_reply(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)toe;
+    struct web_server *ws = cls;
+    struct web_conn *wc = conn_info(c);
+    if (wc)
+        web_guard_idle(&ws->guard, &wc->gc);   /* waits for its next request now */
     struct web_req *r = *con_cls;
     *con_cls = NULL;
     if (!r)
@@ -1277,6 +1358,8 @@ int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_s
     uv_timer_init(loop, &ws->rebind_timer);
     ws->rebind_timer.data = ws;
     ws->open_handles++;
+    web_guard_init(&ws->guard, loop, cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONN);
+    ws->open_handles++;
     ws->stopping = false;
     log_msg(LOG_INFO, "WebUI: listening on %s port %d%s", ws->address, ws->port, ws->https ? " (HTTPS)" : "");
     *out = ws;
@@ -1394,4 +1477,5 @@ void web_server_stop(struct web_server *ws)
     ws->stopping = true;
     uv_timer_stop(&ws->rebind_timer);
     uv_close((uv_handle_t *)&ws->rebind_timer, on_handle_closed);
+    web_guard_close(&ws->guard, on_guard_closed);
 }

@@ -18,6 +18,14 @@
  * - Routes are exact paths.  A route is protected (needs a session, else
  *   403 "Forbidden") unless added with web_route_add_public(); public routes
  *   (auth/login, µTorrent /gui/, ops API) do their own authentication.
+ * - Authentication is decided from the headers before a body is read: a
+ *   request without a session to a protected route gets its 403 without
+ *   sending the body, and one to a public route may send at most
+ *   WEB_UNAUTH_MAX_BODY (8 KiB, a login form).  Nothing is buffered for a
+ *   client that has not shown the password.
+ * - web/guard keeps the server reachable under connection floods and slow
+ *   clients (deadline for a whole unauthenticated request, per-address and
+ *   global eviction of waiting connections): see guard.h.
  */
 #ifndef TD_WEB_SERVER_H
 #define TD_WEB_SERVER_H

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "web/guard.h"
 #include "web/server.h"
 
 #define WEB_MAX_PARAMS 4096       /* form fields per request */
@@ -17,6 +18,11 @@
 #define WEB_MAX_SESSIONS 4096     /* oldest-idle evicted beyond this */
 #define WEB_MAX_BANS 4096         /* failed-login records kept */
 #define WEB_MAX_HEADERS 64        /* extra response headers per reply */
+/* What a request without a session may send: a login form needs a few
+ * hundred bytes.  Bigger bodies are refused from the headers (413) or, when
+ * chunked, the connection is dropped once past it: nothing is buffered for
+ * a client that has not shown the password. */
+#define WEB_UNAUTH_MAX_BODY (8u * 1024)
 
 struct web_session {
     char sid[WEB_SID_LEN + 1];
@@ -72,7 +78,9 @@ struct web_req {
     enum web_req_state state;
     int method;                   /* WEB_*, 0 = unsupported */
     bool suspended, too_large, bad_form, has_raw, https;
-    size_t body_bytes;
+    bool admitted;                /* header-level checks done (see admit() in server.c) */
+    int route;                    /* index in ws->routes, -1 = none; valid once admitted */
+    size_t body_bytes, body_cap;
     char *path;
     struct MHD_PostProcessor *pp;
     struct buf raw;
@@ -142,6 +150,7 @@ struct web_server {
     size_t nbans;
 
     struct web_req *waiting;      /* suspended requests */
+    struct web_guard guard;       /* connection floods, slow heads (guard.h) */
 };
 
 /* form.c */
