@@ -12,11 +12,13 @@
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
+#include "core/cookiejar.h"
 #include "core/banlist.h"
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
+#include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -631,6 +633,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (rc != 0)
         goto fail;
     catalog_load(s->catalog);
+    rc = cookiejar_load(s);
+    if (rc != 0)
+        goto fail;
 
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
@@ -674,6 +679,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     *out = s;
     return 0;
 fail:
+    cookiejar_free(s);
     catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
@@ -788,6 +794,7 @@ static void finish_shutdown(struct session *s)
     s->store = NULL;
     tracker_client_free(s->trackers);
     s->trackers = NULL;
+    service_close(s);   /* normally done before the shutdown already */
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
@@ -798,6 +805,8 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    service_close(s);
+    cookiejar_free(s);
     catalog_free(s->catalog);
     prefs_free(&s->prefs);
     free(s->torrents);

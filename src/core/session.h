@@ -23,6 +23,8 @@ struct fetch;
 struct tracker_client;
 struct dht;
 struct bt_lsd;
+struct service_fetch;
+struct cookiejar;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -87,6 +89,10 @@ struct session {
     struct banlist *bans;            /* core/banlist.c */
     struct dht *dht;                 /* core/discovery.c; NULL when off */
     struct bt_lsd *lsd;
+
+    struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
+    size_t num_url_adds;
+    struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
 
     /* rate limits (core/limits.c) */
     struct ratelimit dl_limit, ul_limit;

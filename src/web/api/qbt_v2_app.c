@@ -267,7 +267,6 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
     if (!ws || !s)
         return -EINVAL;
     void (*hook)(void) = g_qbt.shutdown;
-    qbt_v2_torrents_close(&g_qbt);
     memset(&g_qbt, 0, sizeof(g_qbt));
     g_qbt.ws = ws;
     g_qbt.s = s;

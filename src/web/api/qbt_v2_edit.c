@@ -3,8 +3,8 @@
  * file priorities, speed and share limits, download flags, trackers, web
  * seeds, and torrents/export.
  *
- * Settings changes are answered after their commit (torrent_settings_changed
- * callbacks).  Storage moves run on a worker and are not waited for, as in
+ * Settings changes go through core/service.h and are answered after their
+ * commit.  Storage moves run on a worker and are not waited for, as in
  * qBittorrent: the torrent shows state "moving" meanwhile.
  */
 #include <ctype.h>
@@ -19,8 +19,7 @@
 
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
-#include "core/catalog.h"
-#include "store/store.h"
+#include "core/service.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "web/api/qbt_v2_int.h"
@@ -80,13 +79,6 @@ static char *abs_path(struct qbt_v2 *q, const char *p)
     return out;
 }
 
-static void move_to(struct torrent *t, const char *path)
-{
-    int rc = torrent_set_location(t, path, NULL, NULL);
-    if (rc != 0)
-        log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), path, strerror(-rc));
-}
-
 /* ---- management mode and locations ---- */
 
 static void h_set_auto_management(struct web_req *r, void *ud)
@@ -101,20 +93,9 @@ static void h_set_auto_management(struct web_req *r, void *ud)
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    bool sub = prefs_bool(&q->s->prefs, "use_subcategories");
     for (size_t i = 0; b && i < l.n; i++) {
-        struct torrent *t = l.v[i];
-        if (t->auto_tmm == enable)
-            continue;
-        t->auto_tmm = enable;
-        if (enable) {
-            char *path = catalog_category_save_path(q->s->catalog, t->category,
-                                                    session_default_save_path(q->s), sub);
-            if (path && strcmp(path, t->save_path) != 0)
-                move_to(t, path);
-            free(path);
-        }
-        qbt_v2_batch_save(b, t);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_auto_tmm(q->s, l.v[i], enable, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -159,9 +140,8 @@ static void h_set_location(struct web_req *r, void *ud)
         struct torrent *t = l.v[i];
         log_msg(LOG_INFO, "WebUI Set location: moving \"%s\", from \"%s\" to \"%s\"", torrent_name(t),
                 t->save_path, path);
-        t->auto_tmm = false;
-        move_to(t, path);
-        qbt_v2_batch_save(b, t);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_location(q->s, t, path, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     free(path);
@@ -202,12 +182,10 @@ static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
         return;
     }
     for (size_t i = 0; i < l.n; i++) {
-        if (l.v[i]->auto_tmm)
-            continue;
         if (download)
-            torrent_set_download_path(l.v[i], path);
+            service_set_download_path(q->s, l.v[i], path);   /* -EPERM: automatically managed, left */
         else
-            move_to(l.v[i], path);
+            service_set_save_path(q->s, l.v[i], path);
     }
     qbt_v2_list_free(&l);
     free(path);
@@ -252,13 +230,13 @@ static void h_rename(struct web_req *r, void *ud)
         v[w++] = (name[i] == '\r' || name[i] == '\n') ? ' ' : name[i];
     }
     v[w] = 0;
-    free(t->name);
-    t->name = v;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    if (!b)
-        return;
-    qbt_v2_batch_save(b, t);
-    qbt_v2_batch_done(b, 0);
+    if (b) {
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_name(q->s, t, v, qbt_v2_batch_done, b));
+        qbt_v2_batch_done(b, 0);
+    }
+    free(v);
 }
 
 /* Visible file index (pad files hidden) -> metainfo index, or SIZE_MAX. */
@@ -335,13 +313,14 @@ static void h_file_prio(struct web_req *r, void *ud)
             break;
         p = bar + 1;
     }
-    int rc = n ? torrent_set_file_priorities(t, idx, n, (int)prio) : 0;
+    /* Answered once the change is committed. */
+    int rc = service_set_file_priorities(q->s, t, idx, n, (int)prio, flush_done, r);
     free(idx);
-    if (rc != 0 && rc != -ENOMEM && rc != -EINVAL)
-        log_msg(LOG_WARNING, "WebAPI: file priorities of '%s' not saved (%d)", torrent_name(t), rc);
-    /* The change was queued to the store: answer once it is committed. */
-    if (n == 0 || store_flush(q->s->store, flush_done, r) != 0)
+    if (rc != 0) {
+        if (rc != -ENOMEM && rc != -EINVAL)
+            log_msg(LOG_WARNING, "WebAPI: file priorities of '%s' not saved (%d)", torrent_name(t), rc);
         web_reply_ok(r);
+    }
 }
 
 /* ---- limits ---- */
@@ -390,18 +369,13 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
         return;
     }
     bool ok;
-    int64_t v = to_int(lim, &ok);
-    if (v <= 0)
-        v = 0;   /* 0 and -1 both mean unlimited */
+    int64_t v = to_int(lim, &ok);   /* <= 0: unlimited */
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        if (up)
-            l.v[i]->up_limit = v;
-        else
-            l.v[i]->dl_limit = v;
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_rate_limit(q->s, l.v[i], up, v, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -426,14 +400,12 @@ static void h_set_share_limits(struct web_req *r, void *ud)
     int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
+    const char *act = web_req_param(r, "shareLimitAction");
+    struct service_share_limits sl = {rl, stl, istl, act != NULL, qbt_v2_share_action_parse(act)};
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        l.v[i]->ratio_limit = rl;
-        l.v[i]->seeding_time_limit = stl;
-        l.v[i]->inactive_seeding_time_limit = istl;
-        if (web_req_param(r, "shareLimitAction"))
-            l.v[i]->share_limit_action = qbt_v2_share_action_parse(web_req_param(r, "shareLimitAction"));
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_share_limits(q->s, l.v[i], &sl, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -442,35 +414,24 @@ static void h_set_share_limits(struct web_req *r, void *ud)
 
 /* ---- flags ---- */
 
-enum flag { F_SEQUENTIAL, F_FIRST_LAST, F_SUPER_SEEDING };
-
-static bool *flag_of(struct torrent *t, enum flag f)
-{
-    return f == F_SEQUENTIAL ? &t->sequential : f == F_FIRST_LAST ? &t->first_last_piece : &t->super_seeding;
-}
-
 /* value < 0: toggle. */
-static void set_flag(struct web_req *r, struct qbt_v2 *q, enum flag f, int value)
+static void set_flag(struct web_req *r, struct qbt_v2 *q, enum service_flag f, int value)
 {
     struct qbt_v2_list l;
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        bool *p = flag_of(l.v[i], f);
-        bool nv = value < 0 ? !*p : value == 1;
-        if (nv == *p)
-            continue;
-        *p = nv;
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_flag(q->s, l.v[i], f, value, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
         qbt_v2_batch_done(b, 0);
 }
 
-static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, F_SEQUENTIAL, -1); }
-static void h_toggle_first_last(struct web_req *r, void *ud) { set_flag(r, ud, F_FIRST_LAST, -1); }
+static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, SERVICE_FLAG_SEQUENTIAL, -1); }
+static void h_toggle_first_last(struct web_req *r, void *ud) { set_flag(r, ud, SERVICE_FLAG_FIRST_LAST, -1); }
 
 static void h_set_super_seeding(struct web_req *r, void *ud)
 {
@@ -478,7 +439,7 @@ static void h_set_super_seeding(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    set_flag(r, ud, F_SUPER_SEEDING, web_req_bool(r, "value", false));
+    set_flag(r, ud, SERVICE_FLAG_SUPER_SEEDING, web_req_bool(r, "value", false));
 }
 
 /* ---- trackers ---- */
