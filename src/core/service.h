@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/catalog.h"
+#include "core/queue.h"
 #include "core/torrent.h"
 
 struct session;
@@ -142,6 +143,36 @@ int service_set_ssl_params(struct session *s, struct torrent *t, const char *cer
                            service_done_cb cb, void *ud);
 /* The parameters set for t ("" when none). */
 void service_ssl_params(const struct torrent *t, const char **cert, const char **key, const char **dh);
+
+/* ---- trackers and web seeds (service_sources.c) ----
+ * Persisted without a callback (qBittorrent answers these at once). */
+
+struct service_tracker {
+    const char *url;
+    int tier;
+};
+/* Adds the trackers not there yet and announces; returns how many were added. */
+int service_add_trackers(struct session *s, struct torrent *t, const struct service_tracker *v, size_t n);
+/* -EEXIST url is there already, -ENOENT orig is not, -EINVAL url refused. */
+int service_replace_tracker(struct session *s, struct torrent *t, const char *orig, const char *url);
+/* Returns how many were removed. */
+int service_remove_trackers(struct session *s, struct torrent *t, const char *const *urls, size_t n);
+/* Adds or removes web seed URLs (checked by the caller); -EAGAIN no metadata. */
+int service_change_web_seeds(struct session *s, struct torrent *t, bool add, const char *const *urls, size_t n);
+/* -ENOENT orig is no web seed of t, -ENOSPC/-ENOMEM. */
+int service_replace_web_seed(struct session *s, struct torrent *t, const char *orig, const char *url);
+
+/* ---- running (service_sources.c) ---- */
+
+/* Start, stop, forced (a forced torrent is started): the engine acts at
+ * once; cb after the settings are committed. */
+int service_start(struct session *s, struct torrent *t, service_done_cb cb, void *ud);
+int service_stop(struct session *s, struct torrent *t, service_done_cb cb, void *ud);
+int service_set_forced(struct session *s, struct torrent *t, bool forced, service_done_cb cb, void *ud);
+/* Queue positions (core/queue.h): -EPERM when queueing is disabled; cb
+ * after the new positions are committed. */
+int service_queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move how, service_done_cb cb,
+                       void *ud);
 
 /* ---- categories and tags under their torrents ---- */
 

@@ -18,14 +18,12 @@
 #include <unistd.h>
 
 #include "bt/metainfo.h"
-#include "bt/tracker/tracker.h"
 #include "core/service.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "web/api/qbt_v2_int.h"
 
 #define MAX_ITEMS 10000          /* ids, urls or file ids in one parameter */
-#define MAX_WEB_SEEDS 1000       /* per torrent */
 #define WEB_SEED_SCHEMES "[http, https, ftp]"
 
 /* ---- commit-then-reply ---- */
@@ -446,6 +444,7 @@ static void h_set_super_seeding(struct web_req *r, void *ud)
 
 static void h_add_trackers(struct web_req *r, void *ud)
 {
+    struct qbt_v2 *q = ud;
     const char *urls = web_req_param(r, "urls");
     if (!urls || !web_req_param(r, "hash")) {
         web_reply_error(r, 400, NULL);
@@ -455,9 +454,14 @@ static void h_add_trackers(struct web_req *r, void *ud)
     if (!t)
         return;
     /* One URL a line; an empty line starts the next tier. */
+    struct service_tracker *v = malloc(MAX_ITEMS * sizeof *v);
+    if (!v) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
     int tier = 0;
-    size_t k = 0, added = 0;
-    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+    size_t k = 0, n = 0;
+    for (const char *p = urls; k < MAX_ITEMS; k++) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         while (len && isspace((unsigned char)*p))
@@ -469,22 +473,17 @@ static void h_add_trackers(struct web_req *r, void *ud)
                 tier++;
         } else {
             char *u = strndup(p, len);
-            int rc = u ? tracker_set_add(t->trk, u, tier) : -ENOMEM;
-            if (rc == 0)
-                added++;
-            else if (rc != -EEXIST)
-                log_debug("addTrackers: %s refused (%d)", u ? u : "?", rc);
-            free(u);
+            if (u)
+                v[n++] = (struct service_tracker){u, tier};
         }
         if (!nl)
             break;
         p = nl + 1;
     }
-    if (added) {
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
-        if (!t->stopped)
-            torrent_reannounce(t);
-    }
+    service_add_trackers(q->s, t, v, n);
+    for (size_t i = 0; i < n; i++)
+        free((char *)v[i].url);
+    free(v);
     web_reply_ok(r);
 }
 
@@ -508,6 +507,7 @@ static bool tracker_url_valid(const char *u)
 
 static void h_edit_tracker(struct web_req *r, void *ud)
 {
+    struct qbt_v2 *q = ud;
     const char *orig = web_req_param(r, "origUrl"), *nu = web_req_param(r, "newUrl");
     if (!orig || !nu || !web_req_param(r, "hash")) {
         web_reply_error(r, 400, NULL);
@@ -516,36 +516,21 @@ static void h_edit_tracker(struct web_req *r, void *ud)
     struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
-    if (!*nu || !t->trk || !tracker_url_valid(nu)) {
+    if (!*nu || !tracker_url_valid(nu)) {
         web_reply_error(r, 400, "New tracker URL is invalid");
         return;
     }
-    bool found = false;
-    for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
-        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-        if (strcmp(e->url, nu) == 0) {
-            web_reply_error(r, 409, "New tracker URL already exists");
-            return;
-        }
-        found |= strcmp(e->url, orig) == 0;
-    }
-    if (!found) {
+    int rc = service_replace_tracker(q->s, t, orig, nu);
+    if (rc == -EEXIST)
+        web_reply_error(r, 409, "New tracker URL already exists");
+    else if (rc == -ENOENT)
         web_reply_error(r, 409, "Tracker not found");
-        return;
-    }
-    int rc = tracker_set_replace(t->trk, orig, nu);
-    if (rc == -EINVAL) {
+    else if (rc == -EINVAL)
         web_reply_error(r, 400, "New tracker URL is invalid");
-        return;
-    }
-    if (rc != 0) {
-        web_reply_error(r, rc == -EEXIST ? 409 : 500, rc == -EEXIST ? "New tracker URL already exists" : NULL);
-        return;
-    }
-    torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
-    if (!t->stopped)
-        torrent_reannounce(t);
-    web_reply_ok(r);
+    else if (rc != 0)
+        web_reply_error(r, 500, NULL);
+    else
+        web_reply_ok(r);
 }
 
 static int hexval(int c)
@@ -572,23 +557,23 @@ static char *percent_decode(const char *s, size_t len)
     return out;
 }
 
-static void remove_urls(struct torrent *t, const char *urls)
+static void remove_urls(struct qbt_v2 *q, struct torrent *t, const char *urls)
 {
-    size_t k = 0, removed = 0;
-    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+    char **v = calloc(MAX_ITEMS, sizeof *v);
+    size_t k = 0, n = 0;
+    for (const char *p = urls; v && k < MAX_ITEMS; k++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len) {
-            char *u = percent_decode(p, len);
-            removed += u && tracker_set_remove(t->trk, u) == 0;
-            free(u);
-        }
+        if (len && (v[n] = percent_decode(p, len)) != NULL)
+            n++;
         if (!bar)
             break;
         p = bar + 1;
     }
-    if (removed)
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
+    service_remove_trackers(q->s, t, (const char *const *)v, n);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 static void h_remove_trackers(struct web_req *r, void *ud)
@@ -602,14 +587,14 @@ static void h_remove_trackers(struct web_req *r, void *ud)
     if (strcmp(hash, "*") == 0) {
         for (size_t i = 0; i < q->s->num_torrents; i++)
             if (!q->s->torrents[i]->removing)
-                remove_urls(q->s->torrents[i], urls);
+                remove_urls(q, q->s->torrents[i], urls);
         web_reply_ok(r);
         return;
     }
     struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
-    remove_urls(t, urls);
+    remove_urls(q, t, urls);
     web_reply_ok(r);
 }
 
@@ -634,42 +619,6 @@ static bool scheme_ok(const char *u)
 {
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0 ||
            strncasecmp(u, "ftp://", 6) == 0;
-}
-
-static ssize_t web_seed_index(const struct bt_metainfo *mi, const char *u)
-{
-    for (size_t i = 0; i < mi->num_web_seeds; i++)
-        if (strcmp(mi->web_seeds[i], u) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-static int web_seed_add(struct bt_metainfo *mi, const char *u)
-{
-    if (web_seed_index(mi, u) >= 0)
-        return 0;
-    if (mi->num_web_seeds >= MAX_WEB_SEEDS)
-        return -ENOSPC;
-    char *dup = strdup(u);
-    char **v = dup ? realloc(mi->web_seeds, (mi->num_web_seeds + 1) * sizeof(*v)) : NULL;
-    if (!v) {
-        free(dup);
-        return -ENOMEM;
-    }
-    mi->web_seeds = v;
-    v[mi->num_web_seeds++] = dup;
-    return 1;
-}
-
-static bool web_seed_remove(struct bt_metainfo *mi, const char *u)
-{
-    ssize_t i = web_seed_index(mi, u);
-    if (i < 0)
-        return false;
-    free(mi->web_seeds[i]);
-    memmove(&mi->web_seeds[i], &mi->web_seeds[i + 1], (mi->num_web_seeds - (size_t)i - 1) * sizeof(char *));
-    mi->num_web_seeds--;
-    return true;
 }
 
 /* Splits urls on '|' (empty parts skipped), trimmed, into a NULL-terminated
@@ -739,12 +688,11 @@ static void change_web_seeds(struct web_req *r, void *ud, bool add)
     char **v = web_seed_list(r, urls, add);
     if (!v)
         return;
-    bool changed = false;
-    for (size_t i = 0; v[i]; i++)
-        changed |= add ? web_seed_add(t->mi, v[i]) > 0 : web_seed_remove(t->mi, v[i]);
+    size_t n = 0;
+    while (v[n])
+        n++;
+    service_change_web_seeds(t->s, t, add, (const char *const *)v, n);
     free_list(v);
-    if (changed)
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     web_reply_ok(r);
 }
 
@@ -779,18 +727,15 @@ static void h_edit_web_seed(struct web_req *r, void *ud)
         web_reply_error(r, 400, "URL scheme must be one of " WEB_SEED_SCHEMES);
         return;
     }
-    if (web_seed_index(t->mi, orig) < 0) {
+    int rc = service_replace_web_seed(t->s, t, orig, nu);
+    if (rc == -ENOENT || rc == -EAGAIN) {
         snprintf(msg, sizeof(msg), "\"%.500s\" is not an existing URL", orig);
         web_reply_error(r, 409, msg);
         return;
     }
-    if (strcmp(orig, nu) != 0) {
-        web_seed_remove(t->mi, orig);
-        if (web_seed_add(t->mi, nu) < 0) {
-            web_reply_error(r, 500, NULL);
-            return;
-        }
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
+    if (rc != 0) {
+        web_reply_error(r, 500, NULL);
+        return;
     }
     web_reply_ok(r);
 }

@@ -444,8 +444,8 @@ static void h_stop(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        torrent_stop(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_stop(l.v[i]->s, l.v[i], qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -459,8 +459,8 @@ static void h_start(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        torrent_start(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_start(l.v[i]->s, l.v[i], qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -479,11 +479,8 @@ static void h_force_start(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        /* Forced or auto-managed: either way the torrent runs. */
-        torrent_set_forced(l.v[i], value);
-        if (l.v[i]->stopped)
-            torrent_start(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_forced(l.v[i]->s, l.v[i], value, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
