@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "bt/bencode.h"
+#include "bt/tracker/tracker.h"
 #include "core/catalog.h"
 #include "core/service.h"
 #include "core/session.h"
@@ -368,6 +369,48 @@ static void setters_persist(void **state)
     assert_string_equal(json_string_value(json_array_get(t->tags, 0)), "y");
 }
 
+/* Trackers, web seeds and queue moves through the service; a magnet has no
+ * web seed list until its metadata arrives. */
+static void sources_and_queue(void **state)
+{
+    struct fx *f = *state;
+    struct torrent *a = add_magnet(f, "4444444444444444444444444444444444444444", "", false);
+    struct torrent *b = add_magnet(f, "5555555555555555555555555555555555555555", "", false);
+    uint8_t ih_a[20], ih_b[20];
+    memcpy(ih_a, a->info_hash, 20);
+    memcpy(ih_b, b->info_hash, 20);
+
+    const char *ws[] = {"http://127.0.0.1:1/seed"};
+    assert_int_equal(service_change_web_seeds(f->s, a, true, ws, 1), -EAGAIN);
+    assert_int_equal(service_replace_web_seed(f->s, a, ws[0], "http://127.0.0.1:1/other"), -EAGAIN);
+
+    struct service_tracker trk[] = {{"http://127.0.0.1:1/announce", 0}, {"http://127.0.0.1:2/announce", 1}};
+    assert_int_equal(service_add_trackers(f->s, a, trk, 2), 2);
+    assert_int_equal(service_add_trackers(f->s, a, trk, 1), 0);
+    assert_int_equal(service_replace_tracker(f->s, a, trk[0].url, trk[1].url), -EEXIST);
+    assert_int_equal(service_replace_tracker(f->s, a, "http://127.0.0.1:9/none", "http://127.0.0.1:3/a"), -ENOENT);
+    assert_int_equal(service_replace_tracker(f->s, a, trk[0].url, "http://127.0.0.1:3/announce"), 0);
+    const char *rm[] = {"http://127.0.0.1:2/announce"};
+    assert_int_equal(service_remove_trackers(f->s, a, rm, 1), 1);
+
+    /* Queue moves: refused while queueing is off, committed when on. */
+    struct done d = {0};
+    struct torrent *v[] = {b};
+    assert_int_equal(service_queue_move(f->s, v, 1, QUEUE_TOP, on_done, &d), -EPERM);
+    set_pref(f, "queueing_enabled", true);
+    assert_int_equal(service_queue_move(f->s, v, 1, QUEUE_TOP, on_done, &d), 0);
+    wait_for(f, &d.done);
+    assert_ptr_equal(f->s->torrents[0], b);
+
+    close_session(f);
+    open_session(f);
+    a = session_find(f->s, ih_a);
+    assert_non_null(a);
+    assert_int_equal(tracker_set_count(a->trk), 1);
+    assert_string_equal(tracker_set_entry(a->trk, 0)->url, "http://127.0.0.1:3/announce");
+    assert_ptr_equal(f->s->torrents[0], session_find(f->s, ih_b));
+}
+
 int main(void)
 {
     log_set_quiet(getenv("TORRENTD_DEBUG") == NULL);
@@ -376,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(add_rolls_back_on_store_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(atm_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(setters_persist, setup, teardown),
+        cmocka_unit_test_setup_teardown(sources_and_queue, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();
