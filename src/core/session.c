@@ -734,6 +734,49 @@ static void port_prefs(struct session *s, json_t *changed)
         relisten(s);
 }
 
+struct pw_job {
+    struct session *s;
+    char *hash;
+    void (*done)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_pw_stored(void *ud, int rc)
+{
+    struct pw_job *j = ud;
+    if (rc == 0) {
+        /* Committed: now the live copy may change. */
+        free(j->s->prefs.password_hash);
+        j->s->prefs.password_hash = j->hash;
+        j->hash = NULL;
+    }
+    if (j->done)
+        j->done(j->ud, rc);
+    free(j->hash);
+    free(j);
+}
+
+int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud)
+{
+    /* Stored as a JSON string like every pref row (load_pref reads it so). */
+    json_t *v = json_string(hash);
+    char *json = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    char *dup = strdup(hash);
+    struct pw_job *j = json && dup ? calloc(1, sizeof *j) : NULL;
+    int rc = -ENOMEM;
+    if (j) {
+        *j = (struct pw_job){s, dup, done, ud};
+        rc = s->store ? store_pref_put(s->store, "web_ui_password_hash", json, on_pw_stored, j) : -EIO;
+    }
+    if (rc != 0) {
+        free(dup);
+        free(j);
+    }
+    free(json);
+    return rc;
+}
+
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
 {
     port_prefs(s, changed);

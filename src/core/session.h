@@ -133,6 +133,11 @@ struct torrent *session_find(struct session *s, const uint8_t info_hash[20]);
 /* hex may be any case; NULL if not a 40-hex string or unknown. */
 struct torrent *session_find_hex(struct session *s, const char *hex);
 
+/* Stores the WebUI password hash (PBKDF2 string) and, once committed, makes
+ * it the live one; done(ud, rc) then.  0 or a negative errno (done will not
+ * run). */
+int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud);
+
 /* Persists the preferences in `changed` and applies those with live effect. */
 int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud);
 

@@ -349,10 +349,14 @@ static void setters_persist(void **state)
     const char *tags[] = {"x", "y"}, *rm[] = {"x"};
     assert_int_equal(service_set_tags(f->s, t, tags, 2, on_done, &d[5]), 0);
     assert_int_equal(service_remove_tags(f->s, t, rm, 1, on_done, &d[6]), 0);
+    struct done pw = {0};
+    assert_int_equal(session_set_password_hash(f->s, "@ByteArray(c2FsdA==:aGFzaA==)", on_done, &pw), 0);
     for (int i = 0; i < 7; i++) {
         wait_for(f, &d[i].done);
         assert_int_equal(d[i].rc, 0);
     }
+    wait_for(f, &pw.done);
+    assert_string_equal(f->s->prefs.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
     close_session(f);
     open_session(f);
     t = session_find(f->s, ih);
@@ -367,6 +371,9 @@ static void setters_persist(void **state)
     assert_true(t->sequential);
     assert_int_equal(json_array_size(t->tags), 1);
     assert_string_equal(json_string_value(json_array_get(t->tags, 0)), "y");
+    /* The password hash row is readable by the next start. */
+    assert_non_null(f->s->prefs.password_hash);
+    assert_string_equal(f->s->prefs.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
 }
 
 /* Trackers, web seeds and queue moves through the service; a magnet has no
