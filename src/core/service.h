@@ -16,8 +16,8 @@
  * once, after the change has been committed to the store (possibly before
  * the call returns, when there was nothing to commit), or a negative errno
  * when cb will not run (refused: nothing changed; or the row could not be
- * queued: the change holds in memory, as before this API).  Callers answering a user
- * wait for cb (docs/design-notes.md "Threads": the handler suspends).
+ * queued: the change holds in memory).  Callers answering a user wait for
+ * cb (docs/design-notes.md "Threads": the handler suspends).
  * Everything runs on the loop thread.
  */
 #ifndef TD_CORE_SERVICE_H
@@ -59,14 +59,17 @@ void service_add_opts_free(struct service_add_opts *o);
 
 /* The add callback: rc 0 when the torrent is committed to the store and
  * started (t is valid during the call), else the error (the torrent is
- * gone again, nothing of it in the store). */
+ * gone again, nothing of it in the store; -ECANCELED when it was removed
+ * while its row was written). */
 typedef void (*service_add_cb)(void *ud, int rc, struct torrent *t);
 
 /* Adds the torrent described by .torrent bytes.  -EBADMSG (err says why)
  * when they are no valid torrent, -EEXIST when a torrent with this
- * info-hash is present (nothing changes; qBittorrent's answer to a
- * duplicate), -ENOMEM; otherwise 0 and cb runs once the row is committed
- * (on a failed commit the torrent is removed again). */
+ * info-hash is present (nothing changes: the present torrent keeps its
+ * trackers and settings), -ENOMEM; otherwise 0 and cb runs once the row is
+ * committed (on a failed commit the torrent is removed again).  o->ssl, when
+ * all three are given, is stored after the torrent's row; parameters that
+ * are not valid are logged and dropped (as qBittorrent does). */
 int service_add_torrent(struct session *s, const uint8_t *data, size_t len, const struct service_add_opts *o,
                         service_add_cb cb, void *ud, char *err, size_t errlen);
 /* The same from a magnet link or a bare info-hash (40 hex / 32 base32). */
