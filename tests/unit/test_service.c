@@ -343,7 +343,7 @@ static void setters_persist(void **state)
     assert_int_equal(service_set_name(f->s, t, "", on_done, &d[7]), -EINVAL);
     assert_int_equal(service_set_rate_limit(f->s, t, true, 12345, on_done, &d[1]), 0);
     assert_int_equal(service_set_rate_limit(f->s, t, false, -1, on_done, &d[2]), 0);
-    struct service_share_limits sl = {1.5, 60, 30, true, 1};
+    struct service_share_limits sl = {1.5, 60, 30, true, TORRENT_SHARE_STOP};
     assert_int_equal(service_set_share_limits(f->s, t, &sl, on_done, &d[3]), 0);
     assert_int_equal(service_set_flag(f->s, t, SERVICE_FLAG_SEQUENTIAL, -1, on_done, &d[4]), 0);
     const char *tags[] = {"x", "y"}, *rm[] = {"x"};
@@ -367,7 +367,7 @@ static void setters_persist(void **state)
     assert_true(t->ratio_limit > 1.49 && t->ratio_limit < 1.51);
     assert_int_equal(t->seeding_time_limit, 60);
     assert_int_equal(t->inactive_seeding_time_limit, 30);
-    assert_int_equal(t->share_limit_action, 1);
+    assert_int_equal(t->share_limit_action, TORRENT_SHARE_STOP);
     assert_true(t->sequential);
     assert_int_equal(json_array_size(t->tags), 1);
     assert_string_equal(json_string_value(json_array_get(t->tags, 0)), "y");
