@@ -12,7 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "core/prefs.h"
+#include "core/settings.h"
 #include "core/session.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -104,53 +104,57 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* The built-in UI, or the user's alternative one (e.g. VueTorrent). */
-static void apply_static_root(struct web_server *ws, const struct prefs *p)
+static void apply_static_root(struct web_server *ws, const struct settings *p)
 {
-    const char *alt = prefs_str(p, "alternative_webui_path");
-    if (prefs_bool(p, "alternative_webui_enabled") && *alt)
+    const char *alt = settings_str(p, SET_ALTERNATIVE_WEBUI_PATH);
+    if (settings_bool(p, SET_ALTERNATIVE_WEBUI_ENABLED) && *alt)
         web_server_set_static_root(ws, alt, true);
     else
         web_server_set_static_root(ws, TD_UI_DIR, false);
 }
 
-static void on_prefs_changed(void *ud, json_t *changed)
+static void on_webui_root_changed(void *ud, const struct settings_mask *changed)
 {
+    (void)changed;
     struct session *s = ud;
-    if (web && (json_object_get(changed, "alternative_webui_enabled") ||
-                json_object_get(changed, "alternative_webui_path")))
-        apply_static_root(web, &s->prefs);
-    /* qBittorrent moves its WebUI at once when these change. */
-    if (web && (json_object_get(changed, "web_ui_address") || json_object_get(changed, "web_ui_port") ||
-                json_object_get(changed, "use_https") || json_object_get(changed, "web_ui_https_cert_path") ||
-                json_object_get(changed, "web_ui_https_key_path"))) {
-        bool https = prefs_bool(&s->prefs, "use_https");
-        web_server_rebind(web, json_object_get(changed, "web_ui_address") ? prefs_str(&s->prefs, "web_ui_address") : NULL,
-                          json_object_get(changed, "web_ui_port") ? (int)prefs_int(&s->prefs, "web_ui_port") : -1,
-                          https ? prefs_str(&s->prefs, "web_ui_https_cert_path") : "",
-                          https ? prefs_str(&s->prefs, "web_ui_https_key_path") : "");
-    }
+    if (web)
+        apply_static_root(web, &s->settings);
 }
 
-static void fill_auth(struct web_auth_config *a, const struct prefs *p)
+/* qBittorrent moves its WebUI at once when these change. */
+static void on_webui_bind_changed(void *ud, const struct settings_mask *changed)
+{
+    struct session *s = ud;
+    const struct settings *p = &s->settings;
+    if (!web)
+        return;
+    bool https = settings_bool(p, SET_USE_HTTPS);
+    web_server_rebind(web, settings_mask_has(changed, SET_WEB_UI_ADDRESS) ? settings_str(p, SET_WEB_UI_ADDRESS) : NULL,
+                      settings_mask_has(changed, SET_WEB_UI_PORT) ? (int)settings_int(p, SET_WEB_UI_PORT) : -1,
+                      https ? settings_str(p, SET_WEB_UI_HTTPS_CERT_PATH) : "",
+                      https ? settings_str(p, SET_WEB_UI_HTTPS_KEY_PATH) : "");
+}
+
+static void fill_auth(struct web_auth_config *a, const struct settings *p)
 {
     web_auth_config_defaults(a);
-    a->username = prefs_str(p, "web_ui_username");
+    a->username = settings_str(p, SET_WEB_UI_USERNAME);
     a->password_hash = p->password_hash;
-    a->max_auth_fail_count = (int)prefs_int(p, "web_ui_max_auth_fail_count");
-    a->ban_duration_s = (int)prefs_int(p, "web_ui_ban_duration");
-    a->session_timeout_s = (int)prefs_int(p, "web_ui_session_timeout");
-    a->csrf_protection = prefs_bool(p, "web_ui_csrf_protection_enabled");
-    a->clickjacking_protection = prefs_bool(p, "web_ui_clickjacking_protection_enabled");
-    a->host_header_validation = prefs_bool(p, "web_ui_host_header_validation_enabled");
-    a->domain_list = prefs_str(p, "web_ui_domain_list");
-    a->bypass_local_auth = prefs_bool(p, "bypass_local_auth");
-    a->bypass_auth_subnet_whitelist_enabled = prefs_bool(p, "bypass_auth_subnet_whitelist_enabled");
-    a->bypass_auth_subnet_whitelist = prefs_str(p, "bypass_auth_subnet_whitelist");
-    a->secure_cookie = prefs_bool(p, "web_ui_secure_cookie_enabled");
-    a->custom_headers = prefs_str(p, "web_ui_custom_http_headers");
-    a->use_custom_headers = prefs_bool(p, "web_ui_use_custom_http_headers_enabled");
-    a->reverse_proxy_enabled = prefs_bool(p, "web_ui_reverse_proxy_enabled");
-    a->trusted_proxies = prefs_str(p, "web_ui_reverse_proxies_list");
+    a->max_auth_fail_count = (int)settings_int(p, SET_WEB_UI_MAX_AUTH_FAIL_COUNT);
+    a->ban_duration_s = (int)settings_int(p, SET_WEB_UI_BAN_DURATION);
+    a->session_timeout_s = (int)settings_int(p, SET_WEB_UI_SESSION_TIMEOUT);
+    a->csrf_protection = settings_bool(p, SET_WEB_UI_CSRF_PROTECTION_ENABLED);
+    a->clickjacking_protection = settings_bool(p, SET_WEB_UI_CLICKJACKING_PROTECTION_ENABLED);
+    a->host_header_validation = settings_bool(p, SET_WEB_UI_HOST_HEADER_VALIDATION_ENABLED);
+    a->domain_list = settings_str(p, SET_WEB_UI_DOMAIN_LIST);
+    a->bypass_local_auth = settings_bool(p, SET_BYPASS_LOCAL_AUTH);
+    a->bypass_auth_subnet_whitelist_enabled = settings_bool(p, SET_BYPASS_AUTH_SUBNET_WHITELIST_ENABLED);
+    a->bypass_auth_subnet_whitelist = settings_str(p, SET_BYPASS_AUTH_SUBNET_WHITELIST);
+    a->secure_cookie = settings_bool(p, SET_WEB_UI_SECURE_COOKIE_ENABLED);
+    a->custom_headers = settings_str(p, SET_WEB_UI_CUSTOM_HTTP_HEADERS);
+    a->use_custom_headers = settings_bool(p, SET_WEB_UI_USE_CUSTOM_HTTP_HEADERS_ENABLED);
+    a->reverse_proxy_enabled = settings_bool(p, SET_WEB_UI_REVERSE_PROXY_ENABLED);
+    a->trusted_proxies = settings_str(p, SET_WEB_UI_REVERSE_PROXIES_LIST);
 }
 
 /* The password is never stored in clear: only qBittorrent's PBKDF2 form. */
@@ -158,7 +162,7 @@ static int setup_password(struct session *s, const char *given)
 {
     char generated[16];
     const char *pw = given;
-    if (!pw && s->prefs.password_hash)
+    if (!pw && s->settings.password_hash)
         return 0;
     if (!pw) {
         static const char alnum[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -177,8 +181,8 @@ static int setup_password(struct session *s, const char *given)
     char hash[WEB_AUTH_HASH_MAX];
     if (web_auth_hash_password(pw, hash, sizeof hash) != 0)
         return -EIO;
-    free(s->prefs.password_hash);
-    s->prefs.password_hash = strdup(hash);
+    free(s->settings.password_hash);
+    s->settings.password_hash = strdup(hash);
     json_t *v = json_string(hash);
     char *json = json_dumps(v, JSON_ENCODE_ANY);
     json_decref(v);
@@ -263,28 +267,37 @@ int main(int argc, char **argv)
     }
     if (setup_password(session, password) != 0)
         return 1;
-    if (!webui_port_given && prefs_int(&session->prefs, "web_ui_port") != 8080)
-        webui_port = (int)prefs_int(&session->prefs, "web_ui_port");
-    prefs_set(&session->prefs, "web_ui_port", json_integer(webui_port));
-    if (webui_addr_given)
-        prefs_set(&session->prefs, "web_ui_address", json_string(webui_addr));
+    struct settings *st = &session->settings;
+    if (!webui_port_given && settings_int(st, SET_WEB_UI_PORT) != 8080)
+        webui_port = (int)settings_int(st, SET_WEB_UI_PORT);
+    /* The command line wins for this run (not stored). */
+    char err[160] = "";
+    struct settings_change cl[] = {
+        {.id = SET_WEB_UI_PORT, .type = SETT_INT, .v.i = webui_port},
+        {.id = SET_WEB_UI_ADDRESS, .type = SETT_STR, .v.s = webui_addr},
+    };
+    if (settings_apply(st, cl, webui_addr_given ? 2 : 1, NULL, err, sizeof err) != 0) {
+        fprintf(stderr, "torrentd: %s\n", err);
+        return 2;
+    }
 
     struct web_config wc;
     memset(&wc, 0, sizeof wc);
     wc.address = webui_addr;
     wc.port = webui_port;
-    if (prefs_bool(&session->prefs, "use_https")) {
-        wc.https_cert_path = prefs_str(&session->prefs, "web_ui_https_cert_path");
-        wc.https_key_path = prefs_str(&session->prefs, "web_ui_https_key_path");
+    if (settings_bool(st, SET_USE_HTTPS)) {
+        wc.https_cert_path = settings_str(st, SET_WEB_UI_HTTPS_CERT_PATH);
+        wc.https_key_path = settings_str(st, SET_WEB_UI_HTTPS_KEY_PATH);
     }
-    fill_auth(&wc.auth, &session->prefs);
+    fill_auth(&wc.auth, st);
     if (web_server_start(&loop, &wc, &web) != 0) {
         fprintf(stderr, "torrentd: cannot start the WebUI on %s:%d\n", webui_addr, webui_port);
         return 1;
     }
-    apply_static_root(web, &session->prefs);
-    session->prefs_hook = on_prefs_changed;
-    session->prefs_hook_ud = session;
+    apply_static_root(web, st);
+    if (settings_add_hook(st, SG_WEBUI_ROOT, on_webui_root_changed, session) != 0 ||
+        settings_add_hook(st, SG_WEBUI_BIND, on_webui_bind_changed, session) != 0)
+        return 1;
     qbt_v2_register(web, session);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {
@@ -299,7 +312,7 @@ int main(int argc, char **argv)
 
     const char *shown = strcmp(webui_addr, "*") == 0 ? "0.0.0.0" : webui_addr;
     printf("WebUI: http://%s%s%s:%d/ (user %s)\n", strchr(shown, ':') ? "[" : "", shown,
-           strchr(shown, ':') ? "]" : "", web_server_port(web), prefs_str(&session->prefs, "web_ui_username"));
+           strchr(shown, ':') ? "]" : "", web_server_port(web), settings_str(st, SET_WEB_UI_USERNAME));
     printf("Profile: %s\n", profile);
 
     uv_run(&loop, UV_RUN_DEFAULT);

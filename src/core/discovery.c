@@ -95,7 +95,7 @@ static void dht_on(struct session *s, const uint8_t *nodes, size_t len)
         dht_load_nodes(s->dht, nodes, len);
     else
         store_load_kv(s->store, "dht", load_nodes, s);
-    char *list = strdup(prefs_str(&s->prefs, "dht_bootstrap_nodes")), *save = NULL;
+    char *list = strdup(settings_str(&s->settings, SET_DHT_BOOTSTRAP_NODES)), *save = NULL;
     for (char *tok = list ? strtok_r(list, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save))
         dht_add_bootstrap(s->dht, tok);
     free(list);
@@ -201,11 +201,11 @@ void discovery_start(struct session *s)
 
 void discovery_prefs_changed(struct session *s)
 {
-    if (prefs_bool(&s->prefs, "dht"))
+    if (settings_bool(&s->settings, SET_DHT))
         dht_on(s, NULL, 0);
     else
         dht_off(s);
-    if (prefs_bool(&s->prefs, "lsd"))
+    if (settings_bool(&s->settings, SET_LSD))
         lsd_on(s);
     else
         lsd_off(s);

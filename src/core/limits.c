@@ -10,17 +10,17 @@
 
 #define LIMITS_QUOTA_MS 100
 
-static uint64_t pref_limit(struct session *s, const char *key)
+static uint64_t pref_limit(struct session *s, enum setting_id id)
 {
-    int64_t v = prefs_int(&s->prefs, key);
+    int64_t v = settings_int(&s->settings, id);
     return v > 0 ? (uint64_t)v : 0;
 }
 
 void limits_apply(struct session *s)
 {
     bool alt = s->alt_speed;
-    ratelimit_set(&s->dl_limit, pref_limit(s, alt ? "alt_dl_limit" : "dl_limit"));
-    ratelimit_set(&s->ul_limit, pref_limit(s, alt ? "alt_up_limit" : "up_limit"));
+    ratelimit_set(&s->dl_limit, pref_limit(s, alt ? SET_ALT_DL_LIMIT : SET_DL_LIMIT));
+    ratelimit_set(&s->ul_limit, pref_limit(s, alt ? SET_ALT_UP_LIMIT : SET_UP_LIMIT));
 }
 
 int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), void *ud)

@@ -22,15 +22,15 @@ static void on_sent(void *ud, int rc, long status, const uint8_t *body, size_t l
 
 static int send_mail(struct session *s, const char *subject, const char *body)
 {
-    const struct prefs *p = &s->prefs;
-    bool auth = prefs_bool(p, "mail_notification_auth_enabled");
+    const struct settings *p = &s->settings;
+    bool auth = settings_bool(p, SET_MAIL_NOTIFICATION_AUTH_ENABLED);
     struct fetch_mail m = {
-        .server = prefs_str(p, "mail_notification_smtp"),
-        .tls = prefs_bool(p, "mail_notification_ssl_enabled"),
-        .username = auth ? prefs_str(p, "mail_notification_username") : NULL,
-        .password = auth ? prefs_str(p, "mail_notification_password") : NULL,
-        .from = prefs_str(p, "mail_notification_sender"),
-        .to = prefs_str(p, "mail_notification_email"),
+        .server = settings_str(p, SET_MAIL_NOTIFICATION_SMTP),
+        .tls = settings_bool(p, SET_MAIL_NOTIFICATION_SSL_ENABLED),
+        .username = auth ? settings_str(p, SET_MAIL_NOTIFICATION_USERNAME) : NULL,
+        .password = auth ? settings_str(p, SET_MAIL_NOTIFICATION_PASSWORD) : NULL,
+        .from = settings_str(p, SET_MAIL_NOTIFICATION_SENDER),
+        .to = settings_str(p, SET_MAIL_NOTIFICATION_EMAIL),
         .subject = subject,
         .body = body,
     };
@@ -48,7 +48,7 @@ int notify_test_mail(struct session *s)
 
 void notify_torrent_finished(struct torrent *t)
 {
-    if (!prefs_bool(&t->s->prefs, "mail_notification_enabled"))
+    if (!settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
         return;
     char subject[512], body[4096];
     snprintf(subject, sizeof subject, "[torrentd] '%s' has finished downloading.", torrent_name(t));

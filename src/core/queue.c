@@ -36,10 +36,10 @@ static bool takes_part(const struct torrent *t)
 
 void queue_update(struct session *s)
 {
-    bool enabled = prefs_bool(&s->prefs, "queueing_enabled");
-    int64_t max_dl = prefs_int(&s->prefs, "max_active_downloads");
-    int64_t max_up = prefs_int(&s->prefs, "max_active_uploads");
-    int64_t max_all = prefs_int(&s->prefs, "max_active_torrents");
+    bool enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);
+    int64_t max_dl = settings_int(&s->settings, SET_MAX_ACTIVE_DOWNLOADS);
+    int64_t max_up = settings_int(&s->settings, SET_MAX_ACTIVE_UPLOADS);
+    int64_t max_all = settings_int(&s->settings, SET_MAX_ACTIVE_TORRENTS);
     int64_t dl = 0, up = 0;
     for (size_t i = 0; i < s->num_torrents; i++) {
         struct torrent *t = s->torrents[i];
@@ -59,7 +59,7 @@ void queue_update(struct session *s)
 
 int queue_move(struct session *s, struct torrent **ts, size_t n, enum queue_move how)
 {
-    if (!prefs_bool(&s->prefs, "queueing_enabled"))
+    if (!settings_bool(&s->settings, SET_QUEUEING_ENABLED))
         return -EPERM;
     if (n == 0)
         return 0;

@@ -72,7 +72,7 @@ int service_add_opts_copy(struct service_add_opts *dst, const struct service_add
 
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
 {
-    bool subcats = prefs_bool(&s->prefs, "use_subcategories");
+    bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
     if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
         free(o->save_path);
         o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
@@ -296,7 +296,7 @@ int service_add_url(struct session *s, const char *url, const struct service_add
         free(f);
         return -ENOMEM;
     }
-    int64_t limit = prefs_int(&s->prefs, "torrent_file_size_limit");
+    int64_t limit = settings_int(&s->settings, SET_TORRENT_FILE_SIZE_LIMIT);
     struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
     char **lines = NULL;
     size_t n = cookie_lines(s, url, o->cookie, &lines);

@@ -16,7 +16,7 @@
 #include "store/store.h"
 #include "util/log.h"
 
-static bool subcats(struct session *s) { return prefs_bool(&s->prefs, "use_subcategories"); }
+static bool subcats(struct session *s) { return settings_bool(&s->settings, SET_USE_SUBCATEGORIES); }
 
 /* Persists t's settings; cb after the commit. */
 static int save(struct torrent *t, service_done_cb cb, void *ud)
@@ -98,7 +98,7 @@ static int apply_category(struct session *s, struct torrent *t, const char *cat)
     free(t->category);
     t->category = dup;
     if (t->auto_tmm) {
-        if (prefs_bool(&s->prefs, "torrent_changed_tmm_enabled"))
+        if (settings_bool(&s->settings, SET_TORRENT_CHANGED_TMM_ENABLED))
             relocate(s, t);
         else
             t->auto_tmm = false;
@@ -138,7 +138,7 @@ int service_category_edit(struct session *s, const char *name, const struct cata
     }
     /* Its automatically managed torrents move along, or become manual
      * (category_changed_tmm_enabled off, qBittorrent's default). */
-    bool follow = prefs_bool(&s->prefs, "category_changed_tmm_enabled");
+    bool follow = settings_bool(&s->settings, SET_CATEGORY_CHANGED_TMM_ENABLED);
     for (size_t i = 0; i < s->num_torrents; i++) {
         struct torrent *t = s->torrents[i];
         if (t->removing || !t->auto_tmm || strcmp(t->category ? t->category : "", name) != 0)

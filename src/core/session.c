@@ -34,13 +34,14 @@
 
 const char *session_default_save_path(struct session *s)
 {
-    const char *p = prefs_str(&s->prefs, "save_path");
+    const char *p = settings_str(&s->settings, SET_SAVE_PATH);
     return *p ? p : s->default_save_path;
 }
 
 /* ---- info-hash index: open addressing, linear probing ---- */
 
 static void chg_unlink(struct session *s, struct torrent *t);
+static int add_hooks(struct session *s);
 static void note_removed(struct session *s, struct torrent *t);
 
 static size_t slot_of(const uint8_t h[20], size_t cap)
@@ -268,7 +269,7 @@ static void on_incoming(uv_stream_t *server, int status)
     struct session *s = server->data;
     if (status != 0 || s->shutting_down)
         return;
-    unsigned max = (unsigned)prefs_int(&s->prefs, "max_connec");
+    unsigned max = (unsigned)settings_int(&s->settings, SET_MAX_CONNEC);
     if (max > 0 && s->num_peers >= max) {
         /* Accept and drop: leaving it in the backlog would spin the loop. */
         uv_tcp_t *tmp = malloc(sizeof *tmp);
@@ -430,8 +431,8 @@ static int listen_at(struct session *s, const char *a, int64_t want)
  * share the port and follow; active torrents announce the new port now. */
 static void relisten(struct session *s)
 {
-    const char *a = prefs_str(&s->prefs, "current_interface_address");
-    int64_t want = prefs_int(&s->prefs, "listen_port");
+    const char *a = settings_str(&s->settings, SET_CURRENT_INTERFACE_ADDRESS);
+    int64_t want = settings_int(&s->settings, SET_LISTEN_PORT);
     bool addr_moved = !same_address(*a ? a : NULL, s->listen_address);
     if (!addr_moved && want == s->listen_port)
         return;   /* e.g. listen_port 0 -> the port it got: already there */
@@ -460,7 +461,7 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
         uv_ip6_name((const struct sockaddr_in6 *)addr, ip, sizeof ip);
     if (banlist_is_banned(s, ip))
         return -EPERM;
-    unsigned max = (unsigned)prefs_int(&s->prefs, "max_connec");
+    unsigned max = (unsigned)settings_int(&s->settings, SET_MAX_CONNEC);
     if (s->shutting_down || (max > 0 && s->num_peers >= max))
         return -EAGAIN;
     if (s->listen_address && addr->sa_family == AF_INET) {
@@ -514,9 +515,9 @@ static void on_tick(uv_timer_t *h)
     struct session *s = h->data;
     s->now_ms = uv_now(s->loop);
     s->tick_count++;
-    if (prefs_bool(&s->prefs, "queueing_enabled") || s->queue_was_enabled) {
+    if (settings_bool(&s->settings, SET_QUEUEING_ENABLED) || s->queue_was_enabled) {
         queue_update(s);
-        s->queue_was_enabled = prefs_bool(&s->prefs, "queueing_enabled");
+        s->queue_was_enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);
     }
     /* The walk may deactivate torrents: iterate over a snapshot count from the end. */
     for (size_t i = s->num_active; i-- > 0;) {
@@ -539,19 +540,20 @@ static void on_tick(uv_timer_t *h)
 static int load_pref(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
-    json_error_t e;
-    json_t *v = json_loads(value, JSON_DECODE_ANY, &e);
-    if (!v)
-        return 0;
     if (strcmp(key, "web_ui_password_hash") == 0) {
+        json_error_t e;
+        json_t *v = json_loads(value, JSON_DECODE_ANY, &e);
         if (json_is_string(v)) {
-            free(s->prefs.password_hash);
-            s->prefs.password_hash = strdup(json_string_value(v));
+            free(s->settings.password_hash);
+            s->settings.password_hash = strdup(json_string_value(v));
         }
         json_decref(v);
         return 0;
     }
-    prefs_set(&s->prefs, key, v);
+    int id = settings_find(key);
+    /* Rows of keys no longer known, or of another type, are left alone. */
+    if (id < 0 || settings_load_text(&s->settings, (enum setting_id)id, value) != 0)
+        log_msg(LOG_WARNING, "stored preference \"%s\" ignored", key);
     return 0;
 }
 
@@ -610,7 +612,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     rate_init(&s->dl_rate);
     rate_init(&s->ul_rate);
     s->removed = calloc(SESSION_REMOVED_RING, sizeof *s->removed);
-    int rc = s->removed ? prefs_init(&s->prefs) : -ENOMEM;
+    int rc = s->removed ? settings_init(&s->settings) : -ENOMEM;
+    if (rc == 0)
+        rc = add_hooks(s);
     if (rc == 0)
         rc = banlist_init(s);
     if (rc != 0)
@@ -640,24 +644,32 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
     s->default_save_path = strdup(cfg->save_path && *cfg->save_path ? cfg->save_path : dl);
+    struct settings *st = &s->settings;
     if (cfg->save_path && *cfg->save_path)
-        prefs_set(&s->prefs, "save_path", json_string(cfg->save_path));
-    else if (!*prefs_str(&s->prefs, "save_path"))
-        prefs_set(&s->prefs, "save_path", json_string(dl));
+        rc = settings_set_str(st, SET_SAVE_PATH, cfg->save_path, NULL);
+    else if (!*settings_str(st, SET_SAVE_PATH))
+        rc = settings_set_str(st, SET_SAVE_PATH, dl, NULL);
     /* The command line wins over the stored preferences (not stored). */
-    if (cfg->listen_port >= 0)
-        prefs_set(&s->prefs, "listen_port", json_integer(cfg->listen_port));
-    prefs_set(&s->prefs, "random_port", json_boolean(prefs_int(&s->prefs, "listen_port") == 0));
-    const char *iface = prefs_str(&s->prefs, "current_interface_address");
+    if (rc == 0 && cfg->listen_port >= 0)
+        rc = settings_set_int(st, SET_LISTEN_PORT, cfg->listen_port, NULL);
+    if (rc == 0)
+        rc = settings_set_bool(st, SET_RANDOM_PORT, settings_int(st, SET_LISTEN_PORT) == 0, NULL);
+    if (rc == 0 && s->listen_address)
+        rc = settings_set_str(st, SET_CURRENT_INTERFACE_ADDRESS, s->listen_address, NULL);
+    if (rc != 0) {
+        log_msg(LOG_CRITICAL, "command-line setting refused: %s", strerror(-rc));
+        goto fail;
+    }
+    const char *iface = settings_str(st, SET_CURRENT_INTERFACE_ADDRESS);
     unsigned char ip[16];
-    if (s->listen_address)
-        prefs_set(&s->prefs, "current_interface_address", json_string(s->listen_address));
-    else if (*iface && (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1))
+    if (s->listen_address || !*iface)
+        ;   /* the command line's address, already in the setting; or all addresses */
+    else if (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1)
         s->listen_address = strdup(iface);
-    else if (*iface)
+    else
         log_msg(LOG_WARNING, "current_interface_address \"%s\" is not an IP address; listening on all addresses",
                 iface);
-    s->listen_port = (uint16_t)prefs_int(&s->prefs, "listen_port");
+    s->listen_port = (uint16_t)settings_int(st, SET_LISTEN_PORT);
 
     /* Azureus-style id: -TD0100- then 12 random bytes from the same alphabet. */
     static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -685,7 +697,7 @@ fail:
         store_close(s->store);
     if (s->fetch)
         fetch_free(s->fetch);
-    prefs_free(&s->prefs);
+    settings_free(&s->settings);
     banlist_free(s);
     free(s->removed);
     free(s->profile_dir);
@@ -697,7 +709,7 @@ fail:
 
 int session_start(struct session *s)
 {
-    int rc = listen_at(s, s->listen_address, prefs_int(&s->prefs, "listen_port"));
+    int rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
@@ -708,7 +720,7 @@ int session_start(struct session *s)
     queue_update(s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
     limits_init(s);
-    banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
+    banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
     discovery_start(s);
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
@@ -718,19 +730,24 @@ int session_start(struct session *s)
 
 /* qBittorrent: random_port true means port 0 (any), whatever listen_port
  * says; random_port reads back as listen_port == 0. */
-static void port_prefs(struct session *s, json_t *changed)
+static void port_pair(struct session *s, struct settings_mask *changed)
 {
-    json_t *random = json_object_get(changed, "random_port");
-    if (json_is_true(random) && prefs_int(&s->prefs, "listen_port") != 0) {
-        prefs_set(&s->prefs, "listen_port", json_integer(0));
-        json_object_set_new(changed, "listen_port", json_integer(0));
+    struct settings *st = &s->settings;
+    bool random = settings_mask_has(changed, SET_RANDOM_PORT);
+    if (random && settings_bool(st, SET_RANDOM_PORT) && settings_int(st, SET_LISTEN_PORT) != 0)
+        settings_set_int(st, SET_LISTEN_PORT, 0, changed);
+    if (random || settings_mask_has(changed, SET_LISTEN_PORT)) {
+        settings_set_bool(st, SET_RANDOM_PORT, settings_int(st, SET_LISTEN_PORT) == 0, changed);
+        settings_mask_add(changed, SET_RANDOM_PORT);   /* persisted whenever either was given */
     }
-    if (random || json_object_get(changed, "listen_port")) {
-        json_t *now = json_boolean(prefs_int(&s->prefs, "listen_port") == 0);
-        prefs_set(&s->prefs, "random_port", json_incref(now));
-        json_object_set_new(changed, "random_port", now);
-    }
-    if (json_object_get(changed, "listen_port") || json_object_get(changed, "current_interface_address"))
+}
+
+/* ---- live-apply hooks, dispatched by settings_notify ---- */
+
+static void on_listen_changed(void *ud, const struct settings_mask *changed)
+{
+    struct session *s = ud;
+    if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS))
         relisten(s);
 }
 
@@ -746,8 +763,8 @@ static void on_pw_stored(void *ud, int rc)
     struct pw_job *j = ud;
     if (rc == 0) {
         /* Committed: now the live copy may change. */
-        free(j->s->prefs.password_hash);
-        j->s->prefs.password_hash = j->hash;
+        free(j->s->settings.password_hash);
+        j->s->settings.password_hash = j->hash;
         j->hash = NULL;
     }
     if (j->done)
@@ -777,45 +794,76 @@ int session_set_password_hash(struct session *s, const char *hash, void (*done)(
     return rc;
 }
 
-int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud)
+static void on_limits_changed(void *ud, const struct settings_mask *changed)
 {
-    port_prefs(s, changed);
-    size_t n = json_object_size(changed);
-    limits_apply(s);
-    if (s->prefs_hook && n > 0)
-        s->prefs_hook(s->prefs_hook_ud, changed);
-    if (json_object_get(changed, "banned_IPs"))
-        banlist_set_pref(s, prefs_str(&s->prefs, "banned_IPs"));
-    if (json_object_get(changed, "ssl_enabled") || json_object_get(changed, "ssl_listen_port"))
-        ssltorrent_listen(s);
-    if (json_object_get(changed, "dht") || json_object_get(changed, "lsd") ||
-        json_object_get(changed, "dht_bootstrap_nodes")) {
-        if (json_object_get(changed, "dht_bootstrap_nodes") && s->dht) {
-            /* New bootstrap nodes: restart the DHT with them. */
-            json_t *off = json_false();
-            prefs_set(&s->prefs, "dht", off);
-            discovery_prefs_changed(s);
-            prefs_set(&s->prefs, "dht", json_true());
-        }
+    (void)changed;
+    limits_apply(ud);
+}
+
+static void on_bans_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    struct session *s = ud;
+    banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
+}
+
+static void on_ssl_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    ssltorrent_listen(ud);
+}
+
+static void on_discovery_changed(void *ud, const struct settings_mask *changed)
+{
+    struct session *s = ud;
+    if (settings_mask_has(changed, SET_DHT_BOOTSTRAP_NODES) && s->dht) {
+        /* New bootstrap nodes: restart the DHT with them. */
+        settings_set_bool(&s->settings, SET_DHT, false, NULL);
         discovery_prefs_changed(s);
+        settings_set_bool(&s->settings, SET_DHT, true, NULL);
     }
+    discovery_prefs_changed(s);
+}
+
+static int add_hooks(struct session *s)
+{
+    static const struct { unsigned groups; settings_hook_fn fn; } hooks[] = {
+        {SG_LISTEN, on_listen_changed}, {SG_LIMITS, on_limits_changed}, {SG_BANS, on_bans_changed},
+        {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof hooks / sizeof hooks[0]; i++)
+        rc = settings_add_hook(&s->settings, hooks[i].groups, hooks[i].fn, s);
+    return rc;
+}
+
+int session_settings_changed(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
+                             void *ud)
+{
+    port_pair(s, changed);
+    size_t n = settings_mask_count(changed);
     if (n == 0) {
         if (done)
             done(ud, 0);
         return 0;
     }
+    settings_notify(&s->settings, changed);
     const char **keys = calloc(n, sizeof *keys);
     char **vals = calloc(n, sizeof *vals);
+    int rc = keys && vals ? 0 : -ENOMEM;
     size_t i = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(changed, k, v) {
-        keys[i] = k;
-        vals[i] = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    for (int id = 0; rc == 0 && id < SET__COUNT; id++) {
+        if (!settings_mask_has(changed, (enum setting_id)id))
+            continue;
+        keys[i] = settings_defs[id].name;
+        vals[i] = settings_to_text(&s->settings, (enum setting_id)id);
+        if (!vals[i])
+            rc = -ENOMEM;
         i++;
     }
-    int rc = store_prefs_put(s->store, keys, (const char *const *)vals, n, done, ud);
-    for (i = 0; i < n; i++)
+    if (rc == 0)
+        rc = store_prefs_put(s->store, keys, (const char *const *)vals, n, done, ud);
+    for (i = 0; vals && i < n; i++)
         free(vals[i]);
     free(vals);
     free(keys);
@@ -851,7 +899,7 @@ void session_free(struct session *s)
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
-    prefs_free(&s->prefs);
+    settings_free(&s->settings);
     free(s->torrents);
     free(s->index);
     free(s->active);

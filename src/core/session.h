@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "core/prefs.h"
+#include "core/settings.h"
 #include "util/rate.h"
 
 struct torrent;
@@ -47,7 +47,7 @@ struct session_slot {
 
 struct session {
     uv_loop_t *loop;
-    struct prefs prefs;
+    struct settings settings;    /* core/settings.h */
     struct store *store;
     struct catalog *catalog;     /* categories and tags */
     struct fetch *fetch;
@@ -108,10 +108,6 @@ struct session {
     int64_t alltime_dl, alltime_ul;      /* earlier runs' payload (kv); add *_session for all-time */
     int64_t alltime_saved;               /* dl + ul all-time sum last written to the store */
 
-    /* Called after preferences changed (the web layer reacts to its keys). */
-    void (*prefs_hook)(void *ud, json_t *changed);
-    void *prefs_hook_ud;
-
     bool shutting_down;
     size_t closing_torrents;
     void (*on_shutdown)(void *ud);
@@ -138,8 +134,15 @@ struct torrent *session_find_hex(struct session *s, const char *hex);
  * run). */
 int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud);
 
-/* Persists the preferences in `changed` and applies those with live effect. */
-int session_prefs_changed(struct session *s, json_t *changed, void (*done)(void *ud, int rc), void *ud);
+/* After settings_apply: completes the port pair (random_port true means
+ * listen_port 0; random_port reads back as listen_port == 0, both added to
+ * *changed), runs the live-apply hooks of the changed settings
+ * (settings_notify: the session's own for the listener, limits, bans, SSL
+ * and discovery, and whatever the web layer registered), then persists the
+ * changed settings; done(ud, rc) once they are committed.  Nothing changed:
+ * done(ud, 0) at once. */
+int session_settings_changed(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
+                             void *ud);
 
 /* Called by torrent.c. */
 int session_index_add(struct session *s, struct torrent *t);

@@ -382,9 +382,9 @@ int ssltorrent_listen(struct session *s)
 {
     if (s->ssl)
         ssltorrent_stop(s);
-    if (!prefs_bool(&s->prefs, "ssl_enabled") || s->shutting_down)
+    if (!settings_bool(&s->settings, SET_SSL_ENABLED) || s->shutting_down)
         return 0;
-    int64_t want = prefs_int(&s->prefs, "ssl_listen_port");
+    int64_t want = settings_int(&s->settings, SET_SSL_LISTEN_PORT);
     if (want < 0 || want > 65535) {
         log_msg(LOG_WARNING, "ssl_listen_port %lld is not a port; not listening for SSL peers", (long long)want);
         return -EINVAL;

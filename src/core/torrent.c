@@ -1003,7 +1003,7 @@ int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool con
 
 static void connect_candidates(struct torrent *t, uint64_t now)
 {
-    unsigned max_peers = (unsigned)prefs_int(&t->s->prefs, "max_connec_per_torrent");
+    unsigned max_peers = (unsigned)settings_int(&t->s->settings, SET_MAX_CONNEC_PER_TORRENT);
     if (max_peers == 0 || max_peers > 1000)
         max_peers = 100;
     if (torrent_is_finished(t))
@@ -1152,7 +1152,7 @@ static void run_choker(struct torrent *t)
             .unchoked_since_ms = p->unchoked_since_ms,
         };
     }
-    int slots = (int)prefs_int(&t->s->prefs, "max_uploads_per_torrent");
+    int slots = (int)settings_int(&t->s->settings, SET_MAX_UPLOADS_PER_TORRENT);
     if (slots == 0)
         slots = 4;
     bt_choker_run(&t->choker, cp, n, slots, torrent_is_finished(t), t->s->now_ms);
@@ -1692,7 +1692,7 @@ void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *p
 
 static bool pex_allowed(const struct torrent *t)
 {
-    return prefs_bool(&t->s->prefs, "pex") && !(t->mi && t->mi->is_private);
+    return settings_bool(&t->s->settings, SET_PEX) && !(t->mi && t->mi->is_private);
 }
 
 void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
@@ -1860,7 +1860,7 @@ static enum torrent_share_action share_action_from_setting(int64_t v)
 
 static void check_share_limits(struct torrent *t)
 {
-    const struct prefs *p = &t->s->prefs;
+    const struct settings *p = &t->s->settings;
     double ratio_limit;
     int64_t seed_limit, idle_limit;
     torrent_status_limits(t, &ratio_limit, &seed_limit, &idle_limit);
@@ -1878,7 +1878,7 @@ static void check_share_limits(struct torrent *t)
         return;
     enum torrent_share_action act = t->share_limit_action;
     if (act == TORRENT_SHARE_DEFAULT)
-        act = share_action_from_setting(prefs_int(p, "max_ratio_act"));
+        act = share_action_from_setting(settings_int(p, SET_MAX_RATIO_ACT));
     log_msg(LOG_INFO, "'%s' reached its %s limit", torrent_name(t), why);
     switch (act) {
     case TORRENT_SHARE_REMOVE:

@@ -87,11 +87,11 @@ double torrent_status_ratio(const struct torrent *t)
  * global limit switched off is -1. */
 void torrent_status_limits(const struct torrent *t, double *ratio, int64_t *seeding_min, int64_t *inactive_min)
 {
-    const struct prefs *p = t->s ? &t->s->prefs : NULL;
-    double gr = p && prefs_bool(p, "max_ratio_enabled") ? prefs_real(p, "max_ratio") : -1;
-    int64_t gs = p && prefs_bool(p, "max_seeding_time_enabled") ? prefs_int(p, "max_seeding_time") : -1;
-    int64_t gi = p && prefs_bool(p, "max_inactive_seeding_time_enabled")
-                     ? prefs_int(p, "max_inactive_seeding_time") : -1;
+    const struct settings *p = t->s ? &t->s->settings : NULL;
+    double gr = p && settings_bool(p, SET_MAX_RATIO_ENABLED) ? settings_real(p, SET_MAX_RATIO) : -1;
+    int64_t gs = p && settings_bool(p, SET_MAX_SEEDING_TIME_ENABLED) ? settings_int(p, SET_MAX_SEEDING_TIME) : -1;
+    int64_t gi = p && settings_bool(p, SET_MAX_INACTIVE_SEEDING_TIME_ENABLED)
+                     ? settings_int(p, SET_MAX_INACTIVE_SEEDING_TIME) : -1;
     *ratio = t->ratio_limit == -2 ? gr : t->ratio_limit;
     *seeding_min = t->seeding_time_limit == -2 ? gs : t->seeding_time_limit;
     *inactive_min = t->inactive_seeding_time_limit == -2 ? gi : t->inactive_seeding_time_limit;

@@ -101,7 +101,7 @@ static int setup(void **state)
     log_set_quiet(1);
     struct world *w = calloc(1, sizeof(*w));
     assert_non_null(w);
-    assert_int_equal(prefs_init(&w->s.prefs), 0);
+    assert_int_equal(settings_init(&w->s.settings), 0);
     w->s.loop = uv_default_loop();
     w->s.profile_dir = strdup("/tmp");
     w->s.now_ms = 100000;
@@ -132,7 +132,7 @@ static int teardown(void **state)
     free(w->s.torrents);
     free(w->s.index);
     free(w->s.profile_dir);
-    prefs_free(&w->s.prefs);
+    settings_free(&w->s.settings);
     free(w);
     return 0;
 }
@@ -261,10 +261,10 @@ static void test_torrent_keys_and_types(void **state)
     json_decref(o);
 
     /* Global share limits substitute -2. */
-    prefs_set(&w->s.prefs, "max_ratio_enabled", json_true());
-    prefs_set(&w->s.prefs, "max_ratio", json_real(1.5));
-    prefs_set(&w->s.prefs, "max_seeding_time_enabled", json_true());
-    prefs_set(&w->s.prefs, "max_seeding_time", json_integer(60));
+    assert_int_equal(settings_set_bool(&w->s.settings, SET_MAX_RATIO_ENABLED, true, NULL), 0);
+    assert_int_equal(settings_set_real(&w->s.settings, SET_MAX_RATIO, 1.5, NULL), 0);
+    assert_int_equal(settings_set_bool(&w->s.settings, SET_MAX_SEEDING_TIME_ENABLED, true, NULL), 0);
+    assert_int_equal(settings_set_int(&w->s.settings, SET_MAX_SEEDING_TIME, 60, NULL), 0);
     t->inactive_seeding_time_limit = 7;
     o = qbt_v2_torrent_json(t, true);
     assert_true(rget(o, "max_ratio") == 1.5);

@@ -137,7 +137,7 @@ static int setup(void **state)
     log_set_quiet(1);
     struct world *w = calloc(1, sizeof(*w));
     assert_non_null(w);
-    assert_int_equal(prefs_init(&w->s.prefs), 0);
+    assert_int_equal(settings_init(&w->s.settings), 0);
     w->s.loop = uv_default_loop();
     w->s.profile_dir = strdup("/tmp");
     w->s.now_ms = 100000;
@@ -168,7 +168,7 @@ static int teardown(void **state)
     free(w->s.torrents);
     free(w->s.index);
     free(w->s.profile_dir);
-    prefs_free(&w->s.prefs);
+    settings_free(&w->s.settings);
     free(w);
     return 0;
 }

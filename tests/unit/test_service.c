@@ -39,9 +39,9 @@ static void open_session(struct fx *f)
 {
     struct session_config c = {f->profile, f->save, "127.0.0.1", f->port};
     assert_int_equal(session_new(&f->loop, &c, &f->s), 0);
-    prefs_set(&f->s->prefs, "dht", json_false());
-    prefs_set(&f->s->prefs, "lsd", json_false());
-    prefs_set(&f->s->prefs, "upnp", json_false());
+    settings_set_bool(&f->s->settings, SET_DHT, false, NULL);
+    settings_set_bool(&f->s->settings, SET_LSD, false, NULL);
+    settings_set_bool(&f->s->settings, SET_UPNP, false, NULL);
     assert_int_equal(session_start(f->s), 0);
 }
 
@@ -256,9 +256,9 @@ static struct torrent *add_magnet(struct fx *f, const char *hex, const char *cat
     return a.t;
 }
 
-static void set_pref(struct fx *f, const char *key, bool v)
+static void set_pref(struct fx *f, enum setting_id id, bool v)
 {
-    prefs_set(&f->s->prefs, key, json_boolean(v));
+    assert_int_equal(settings_set_bool(&f->s->settings, id, v, NULL), 0);
 }
 
 /* Automatic management: enabling it, a category's new path and a new
@@ -291,7 +291,7 @@ static void atm_moves(void **state)
     wait_for(f, &d.done);
 
     /* The category's path changes: ATM torrents follow, manual ones stay. */
-    set_pref(f, "category_changed_tmm_enabled", true);
+    set_pref(f, SET_CATEGORY_CHANGED_TMM_ENABLED, true);
     struct catalog_category_opts co = {.save_path = pc2};
     d = (struct done){0};
     assert_int_equal(service_category_edit(f->s, "c", &co, on_done, &d), 0);
@@ -310,7 +310,7 @@ static void atm_moves(void **state)
 
     /* With category_changed_tmm_enabled off (the default), an edited
      * category turns its ATM torrents manual and they stay put. */
-    set_pref(f, "category_changed_tmm_enabled", false);
+    set_pref(f, SET_CATEGORY_CHANGED_TMM_ENABLED, false);
     co.save_path = pc;
     d = (struct done){0};
     assert_int_equal(service_category_edit(f->s, "d", &co, on_done, &d), 0);
@@ -356,7 +356,7 @@ static void setters_persist(void **state)
         assert_int_equal(d[i].rc, 0);
     }
     wait_for(f, &pw.done);
-    assert_string_equal(f->s->prefs.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
+    assert_string_equal(f->s->settings.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
     close_session(f);
     open_session(f);
     t = session_find(f->s, ih);
@@ -372,8 +372,8 @@ static void setters_persist(void **state)
     assert_int_equal(json_array_size(t->tags), 1);
     assert_string_equal(json_string_value(json_array_get(t->tags, 0)), "y");
     /* The password hash row is readable by the next start. */
-    assert_non_null(f->s->prefs.password_hash);
-    assert_string_equal(f->s->prefs.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
+    assert_non_null(f->s->settings.password_hash);
+    assert_string_equal(f->s->settings.password_hash, "@ByteArray(c2FsdA==:aGFzaA==)");
 }
 
 /* Trackers, web seeds and queue moves through the service; a magnet has no
@@ -404,7 +404,7 @@ static void sources_and_queue(void **state)
     struct done d = {0};
     struct torrent *v[] = {b};
     assert_int_equal(service_queue_move(f->s, v, 1, QUEUE_TOP, on_done, &d), -EPERM);
-    set_pref(f, "queueing_enabled", true);
+    set_pref(f, SET_QUEUEING_ENABLED, true);
     assert_int_equal(service_queue_move(f->s, v, 1, QUEUE_TOP, on_done, &d), 0);
     wait_for(f, &d.done);
     assert_ptr_equal(f->s->torrents[0], b);

@@ -50,9 +50,9 @@ static int setup(void **state)
     assert_int_equal(path_mkdirs(prof), 0);
     struct session_config c = {prof, save, "127.0.0.1", 0};
     assert_int_equal(session_new(&w->loop, &c, &w->s), 0);
-    static const char *const off[] = {"dht", "lsd", "pex", "upnp"};   /* loopback only, no peers */
+    static const enum setting_id off[] = {SET_DHT, SET_LSD, SET_PEX, SET_UPNP};   /* loopback only, no peers */
     for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
-        prefs_set(&w->s->prefs, off[i], json_false());
+        assert_int_equal(settings_set_bool(&w->s->settings, off[i], false, NULL), 0);
     assert_int_equal(session_start(w->s), 0);
 
     RAND_bytes(w->data, DATA_LEN);
@@ -377,9 +377,9 @@ static void limits_in_force(void **state)
     torrent_begin(t, false);
     settle(w, t);
     t->uploaded = DATA_LEN;                                   /* ratio 1 */
-    prefs_set(&w->s->prefs, "max_ratio_enabled", json_true());
-    prefs_set(&w->s->prefs, "max_ratio", json_real(0.5));
-    prefs_set(&w->s->prefs, "max_seeding_time", json_integer(30));   /* not enabled */
+    assert_int_equal(settings_set_bool(&w->s->settings, SET_MAX_RATIO_ENABLED, true, NULL), 0);
+    assert_int_equal(settings_set_real(&w->s->settings, SET_MAX_RATIO, 0.5, NULL), 0);
+    assert_int_equal(settings_set_int(&w->s->settings, SET_MAX_SEEDING_TIME, 30, NULL), 0);   /* not enabled */
 
     t->ratio_limit = -3;
     struct torrent_status st = status(w, t);

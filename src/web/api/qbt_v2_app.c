@@ -8,6 +8,7 @@
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
 #include "web/api/qbt_v2_int.h"
+#include "web/api/qbt_v2_prefs.h"
 
 #define SHUTDOWN_DELAY_MS 100
 #define MAX_PASSWORD 1024
@@ -19,37 +20,26 @@ void qbt_v2_set_shutdown_hook(void (*shutdown)(void)) { g_qbt.shutdown = shutdow
 void qbt_v2_close(void) { qbt_v2_torrents_close(&g_qbt); }
 
 /* The live WebUI security settings from the preferences. */
-static void auth_from_prefs(const struct prefs *p, struct web_auth_config *c)
+static void auth_from_prefs(const struct settings *p, struct web_auth_config *c)
 {
     web_auth_config_defaults(c);
-    c->username = prefs_str(p, "web_ui_username");
+    c->username = settings_str(p, SET_WEB_UI_USERNAME);
     c->password_hash = p->password_hash;
-    c->max_auth_fail_count = (int)prefs_int(p, "web_ui_max_auth_fail_count");
-    c->ban_duration_s = (int)prefs_int(p, "web_ui_ban_duration");
-    c->session_timeout_s = (int)prefs_int(p, "web_ui_session_timeout");
-    c->csrf_protection = prefs_bool(p, "web_ui_csrf_protection_enabled");
-    c->clickjacking_protection = prefs_bool(p, "web_ui_clickjacking_protection_enabled");
-    c->host_header_validation = prefs_bool(p, "web_ui_host_header_validation_enabled");
-    c->domain_list = prefs_str(p, "web_ui_domain_list");
-    c->bypass_local_auth = prefs_bool(p, "bypass_local_auth");
-    c->bypass_auth_subnet_whitelist_enabled = prefs_bool(p, "bypass_auth_subnet_whitelist_enabled");
-    c->bypass_auth_subnet_whitelist = prefs_str(p, "bypass_auth_subnet_whitelist");
-    c->secure_cookie = prefs_bool(p, "web_ui_secure_cookie_enabled");
-    c->custom_headers = prefs_str(p, "web_ui_custom_http_headers");
-    c->use_custom_headers = prefs_bool(p, "web_ui_use_custom_http_headers_enabled");
-    c->reverse_proxy_enabled = prefs_bool(p, "web_ui_reverse_proxy_enabled");
-    c->trusted_proxies = prefs_str(p, "web_ui_reverse_proxies_list");
-}
-
-static bool touches_auth(json_t *applied)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(applied, k, v) {
-        if (strncmp(k, "web_ui_", 7) == 0 || strncmp(k, "bypass_", 7) == 0)
-            return true;
-    }
-    return false;
+    c->max_auth_fail_count = (int)settings_int(p, SET_WEB_UI_MAX_AUTH_FAIL_COUNT);
+    c->ban_duration_s = (int)settings_int(p, SET_WEB_UI_BAN_DURATION);
+    c->session_timeout_s = (int)settings_int(p, SET_WEB_UI_SESSION_TIMEOUT);
+    c->csrf_protection = settings_bool(p, SET_WEB_UI_CSRF_PROTECTION_ENABLED);
+    c->clickjacking_protection = settings_bool(p, SET_WEB_UI_CLICKJACKING_PROTECTION_ENABLED);
+    c->host_header_validation = settings_bool(p, SET_WEB_UI_HOST_HEADER_VALIDATION_ENABLED);
+    c->domain_list = settings_str(p, SET_WEB_UI_DOMAIN_LIST);
+    c->bypass_local_auth = settings_bool(p, SET_BYPASS_LOCAL_AUTH);
+    c->bypass_auth_subnet_whitelist_enabled = settings_bool(p, SET_BYPASS_AUTH_SUBNET_WHITELIST_ENABLED);
+    c->bypass_auth_subnet_whitelist = settings_str(p, SET_BYPASS_AUTH_SUBNET_WHITELIST);
+    c->secure_cookie = settings_bool(p, SET_WEB_UI_SECURE_COOKIE_ENABLED);
+    c->custom_headers = settings_str(p, SET_WEB_UI_CUSTOM_HTTP_HEADERS);
+    c->use_custom_headers = settings_bool(p, SET_WEB_UI_USE_CUSTOM_HTTP_HEADERS_ENABLED);
+    c->reverse_proxy_enabled = settings_bool(p, SET_WEB_UI_REVERSE_PROXY_ENABLED);
+    c->trusted_proxies = settings_str(p, SET_WEB_UI_REVERSE_PROXIES_LIST);
 }
 
 /* ---- app/preferences ---- */
@@ -57,15 +47,11 @@ static bool touches_auth(json_t *applied)
 static void h_preferences(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    json_t *o = prefs_to_json(&q->s->prefs);
+    json_t *o = qbt_v2_prefs_to_json(&q->s->settings);
     if (!o) {
         web_reply_error(r, 500, NULL);
         return;
     }
-    json_object_del(o, "web_ui_password");
-    json_object_del(o, "web_ui_password_hash");
-    if (!json_object_get(o, "web_ui_username"))
-        json_object_set_new(o, "web_ui_username", json_string(prefs_str(&q->s->prefs, "web_ui_username")));
     web_reply_json(r, o);
 }
 
@@ -75,7 +61,7 @@ struct set_prefs {
     uv_work_t work;
     struct qbt_v2 *q;
     struct web_req *r;
-    json_t *applied;
+    struct settings_mask applied;
     char *password;               /* plain text, wiped after hashing */
     char hash[WEB_AUTH_HASH_MAX];
     int hash_rc;
@@ -88,7 +74,6 @@ static void set_prefs_free(struct set_prefs *sp)
         free(sp->password);
     }
     explicit_bzero(sp->hash, sizeof(sp->hash));
-    json_decref(sp->applied);
     free(sp);
 }
 
@@ -103,9 +88,9 @@ static void on_prefs_committed(void *ud, int rc)
         return;
     }
     /* Only with a known password hash: never lock everybody out. */
-    if ((sp->password || touches_auth(sp->applied)) && q->s->prefs.password_hash) {
+    if ((sp->password || settings_mask_in_groups(&sp->applied, SG_WEBUI_AUTH)) && q->s->settings.password_hash) {
         struct web_auth_config c;
-        auth_from_prefs(&q->s->prefs, &c);
+        auth_from_prefs(&q->s->settings, &c);
         web_server_set_auth(q->ws, &c);
     }
     web_reply_ok(sp->r);
@@ -114,7 +99,7 @@ static void on_prefs_committed(void *ud, int rc)
 
 static void commit_prefs(struct set_prefs *sp)
 {
-    int rc = session_prefs_changed(sp->q->s, sp->applied, on_prefs_committed, sp);
+    int rc = session_settings_changed(sp->q->s, &sp->applied, on_prefs_committed, sp);
     if (rc != 0)
         on_prefs_committed(sp, rc);
 }
@@ -183,7 +168,7 @@ static void h_set_preferences(struct web_req *r, void *ud)
         json_object_set_new(changes, "banned_IPs", json_string(ban_list));
     free(ban_list);
     char err[256] = "";
-    int rc = prefs_apply(&q->s->prefs, changes, &sp->applied, err, sizeof(err));
+    int rc = qbt_v2_prefs_apply(&q->s->settings, changes, &sp->applied, err, sizeof(err));
     json_decref(changes);
     if (rc != 0) {
         web_reply_error(r, 400, err[0] ? err : NULL);

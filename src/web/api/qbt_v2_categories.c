@@ -24,7 +24,7 @@
 /* ---- commit-then-reply ---- */
 
 
-static bool subcats(struct qbt_v2 *q) { return prefs_bool(&q->s->prefs, "use_subcategories"); }
+static bool subcats(struct qbt_v2 *q) { return settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES); }
 
 /* Calls fn for each part of s split on sep, empty parts skipped (Qt's
  * SkipEmptyParts), at most MAX_LIST_ITEMS. */

@@ -267,17 +267,17 @@ json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
     if (pseudo) {
         bool priv = t->mi && t->mi->is_private;
         const char *msg = priv ? "This torrent is private" : "";
-        const struct prefs *p = t->s ? &t->s->prefs : NULL;
-        static const struct { const char *url, *pref; unsigned src; } rows[] = {
-            {"** [DHT] **", "dht", PEER_SRC_DHT},
-            {"** [PeX] **", "pex", PEER_SRC_PEX},
-            {"** [LSD] **", "lsd", PEER_SRC_LSD},
+        const struct settings *p = t->s ? &t->s->settings : NULL;
+        static const struct { const char *url; enum setting_id pref; unsigned src; } rows[] = {
+            {"** [DHT] **", SET_DHT, PEER_SRC_DHT},
+            {"** [PeX] **", SET_PEX, PEER_SRC_PEX},
+            {"** [LSD] **", SET_LSD, PEER_SRC_LSD},
         };
         for (size_t i = 0; i < 3; i++) {
             int64_t s = 0, l = 0;
             if (rows[i].src)
                 count_source(t, rows[i].src, &s, &l);
-            bool on = p && prefs_bool(p, rows[i].pref) && !priv;
+            bool on = p && settings_bool(p, rows[i].pref) && !priv;
             json_array_append_new(a, tracker_row(rows[i].url, -1, on ? 2 : 0, msg, 0, s, l, 0));
         }
     }
@@ -398,7 +398,7 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     struct torrent_status st;
     torrent_status_now(t, &st);
     double ratio = qbt_v2_ratio_value(st.ratio);
-    const struct prefs *p = t->s ? &t->s->prefs : NULL;
+    const struct settings *p = t->s ? &t->s->settings : NULL;
     /* qBittorrent divides integers, by -1 when the duration is 0. */
     int64_t dl_dur = st.active_time - st.seeding_time;
     int64_t up_dur = st.active_time;
@@ -411,7 +411,7 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     set(o, "seeding_time", jint(st.seeding_time));
     set(o, "eta", jint(qbt_v2_eta(&st)));
     set(o, "nb_connections", jint(st.seeds_connected + st.leechers_connected));
-    set(o, "nb_connections_limit", jint(p ? prefs_int(p, "max_connec_per_torrent") : 100));
+    set(o, "nb_connections_limit", jint(p ? settings_int(p, SET_MAX_CONNEC_PER_TORRENT) : 100));
     set(o, "total_downloaded", jint(st.downloaded));
     set(o, "total_downloaded_session", jint(st.downloaded_session));
     set(o, "total_uploaded", jint(st.uploaded));
@@ -745,7 +745,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     if (!o)
         return NULL;
     transfer_keys(s, o);
-    const struct prefs *p = &s->prefs;
+    const struct settings *p = &s->settings;
     /* alltime_* hold earlier runs' totals; qBittorrent's include this run */
     int64_t alltime_dl = s->alltime_dl + s->dl_session, alltime_ul = s->alltime_ul + s->ul_session;
     set(o, "alltime_dl", jint(alltime_dl));
@@ -757,7 +757,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "average_time_queue", jint(0));
     set(o, "total_queued_size", jint(0));
     set(o, "free_space_on_disk", jint(free_space(s)));
-    set(o, "refresh_interval", jint(prefs_int(p, "refresh_interval")));
+    set(o, "refresh_interval", jint(settings_int(p, SET_REFRESH_INTERVAL)));
     char ratio[32] = "-";
     if (alltime_dl > 0 && alltime_ul > 0)
         fmt_ratio(ratio, sizeof(ratio), (double)alltime_ul / (double)alltime_dl);
@@ -765,7 +765,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "read_cache_hits", jstr("0"));
     set(o, "read_cache_overload", jstr("0"));
     set(o, "write_cache_overload", jstr("0"));
-    set(o, "queueing", json_boolean(prefs_bool(p, "queueing_enabled")));
+    set(o, "queueing", json_boolean(settings_bool(p, SET_QUEUEING_ENABLED)));
     set(o, "use_alt_speed_limits", json_boolean(s->alt_speed));
     set(o, "use_subcategories", json_false());
     return o;

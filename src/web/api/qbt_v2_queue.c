@@ -19,7 +19,7 @@ static void move(struct web_req *r, struct qbt_v2 *q, enum queue_move how)
         web_reply_error(r, 400, NULL);
         return;
     }
-    if (!prefs_bool(&q->s->prefs, "queueing_enabled")) {
+    if (!settings_bool(&q->s->settings, SET_QUEUEING_ENABLED)) {
         web_reply_error(r, 409, "Torrent queueing must be enabled");
         return;
     }

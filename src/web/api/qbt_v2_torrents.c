@@ -622,9 +622,9 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     int stopped = param_tristate(r, "stopped");
     if (stopped < 0)
         stopped = param_tristate(r, "paused");
-    o->p.stopped = stopped < 0 ? prefs_bool(&s->prefs, "add_stopped_enabled") : stopped == 1;
+    o->p.stopped = stopped < 0 ? settings_bool(&s->settings, SET_ADD_STOPPED_ENABLED) : stopped == 1;
     int tmm = param_tristate(r, "autoTMM");
-    o->p.auto_tmm = tmm < 0 ? prefs_bool(&s->prefs, "auto_tmm_enabled") : tmm == 1;
+    o->p.auto_tmm = tmm < 0 ? settings_bool(&s->settings, SET_AUTO_TMM_ENABLED) : tmm == 1;
     o->p.skip_checking = web_req_bool(r, "skip_checking", false);
     o->p.sequential = web_req_bool(r, "sequentialDownload", false);
     o->p.first_last_piece = web_req_bool(r, "firstLastPiecePrio", false);
@@ -640,9 +640,9 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     int use_dl = param_tristate(r, "useDownloadPath");
     const char *dlp = web_req_param(r, "downloadPath");
     if (use_dl < 0)
-        use_dl = dlp && *dlp ? 1 : prefs_bool(&s->prefs, "temp_path_enabled");
+        use_dl = dlp && *dlp ? 1 : settings_bool(&s->settings, SET_TEMP_PATH_ENABLED);
     if (use_dl == 1) {
-        const char *path = dlp && *dlp ? dlp : prefs_str(&s->prefs, "temp_path");
+        const char *path = dlp && *dlp ? dlp : settings_str(&s->settings, SET_TEMP_PATH);
         o->download_path = *path ? trimmed_dup(path) : NULL;
     }
     const char *ck = web_req_param(r, "cookie");
@@ -656,16 +656,16 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     const char *layout = web_req_param(r, "contentLayout");
     if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
                     strcmp(layout, "NoSubfolder") != 0))
-        layout = prefs_str(&s->prefs, "torrent_content_layout");
+        layout = settings_str(&s->settings, SET_TORRENT_CONTENT_LAYOUT);
     o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
                 : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
                                                       : TORRENT_LAYOUT_ORIGINAL;
     int top = param_tristate(r, "addToTopOfQueue");
-    o->p.top_of_queue = top < 0 ? prefs_bool(&s->prefs, "add_to_top_of_queue") : top == 1;
+    o->p.top_of_queue = top < 0 ? settings_bool(&s->settings, SET_ADD_TO_TOP_OF_QUEUE) : top == 1;
     /* stopCondition: None | MetadataReceived | FilesChecked (unknown → the pref) */
     const char *sc = web_req_param(r, "stopCondition");
     if (!sc || (strcmp(sc, "MetadataReceived") != 0 && strcmp(sc, "FilesChecked") != 0 && strcmp(sc, "None") != 0))
-        sc = prefs_str(&s->prefs, "torrent_stop_condition");
+        sc = settings_str(&s->settings, SET_TORRENT_STOP_CONDITION);
     o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
                         : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
                                                                : TORRENT_STOP_NONE;

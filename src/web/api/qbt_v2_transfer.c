@@ -7,7 +7,6 @@
 
 #include "core/banlist.h"
 #include "core/limits.h"
-#include "core/prefs.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -91,20 +90,15 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
     long long limit = strtoll(v, NULL, 10);
     if (limit < 0)
         limit = 0;
-    const char *key = q->s->alt_speed ? (download ? "alt_dl_limit" : "alt_up_limit")
-                                      : (download ? "dl_limit" : "up_limit");
-    json_t *changes = json_pack("{s:I}", key, (json_int_t)limit);
-    json_t *applied = NULL;
-    char err[128];
-    if (!changes || prefs_apply(&q->s->prefs, changes, &applied, err, sizeof err) != 0) {
-        json_decref(changes);
+    enum setting_id id = q->s->alt_speed ? (download ? SET_ALT_DL_LIMIT : SET_ALT_UP_LIMIT)
+                                         : (download ? SET_DL_LIMIT : SET_UP_LIMIT);
+    struct settings_mask applied = {0};
+    if (settings_set_int(&q->s->settings, id, limit, &applied) != 0) {
         web_reply_error(r, 400, NULL);
         return;
     }
-    json_decref(changes);
-    if (session_prefs_changed(q->s, applied, reply_after_commit, r) != 0)
+    if (session_settings_changed(q->s, &applied, reply_after_commit, r) != 0)
         web_reply_error(r, 500, NULL);
-    json_decref(applied);
 }
 
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, true); }
@@ -181,7 +175,7 @@ done:
 
 struct ban_save {
     struct web_req *r;
-    json_t *applied;
+    struct settings_mask applied;
 };
 
 static void on_bans_saved(void *ud, int rc)
@@ -193,7 +187,6 @@ static void on_bans_saved(void *ud, int rc)
     } else {
         web_reply_ok(b->r);
     }
-    json_decref(b->applied);
     free(b);
 }
 
@@ -208,7 +201,7 @@ static void h_ban_peers(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    const char *old = prefs_str(&q->s->prefs, "banned_IPs");
+    const char *old = settings_str(&q->s->settings, SET_BANNED_IPS);
     char *dup = strdup(list), *save = NULL, *text = NULL;
     char *joined = malloc(strlen(old) + strlen(list) + 2);
     if (!dup || !joined)
@@ -226,19 +219,15 @@ static void h_ban_peers(struct web_req *r, void *ud)
         web_reply_ok(r);
         goto done;
     }
-    json_t *changes = text ? json_pack("{s:s}", "banned_IPs", text) : NULL;
-    struct ban_save *b = changes ? calloc(1, sizeof(*b)) : NULL;
-    int rc = b ? prefs_apply(&q->s->prefs, changes, &b->applied, NULL, 0) : -ENOMEM;
-    json_decref(changes);
+    struct ban_save *b = text ? calloc(1, sizeof(*b)) : NULL;
+    int rc = b ? settings_set_str(&q->s->settings, SET_BANNED_IPS, text, &b->applied) : -ENOMEM;
     if (rc == 0) {
         b->r = r;
-        rc = session_prefs_changed(q->s, b->applied, on_bans_saved, b);
+        rc = session_settings_changed(q->s, &b->applied, on_bans_saved, b);
         if (rc != 0)
             on_bans_saved(b, rc);
         goto done;
     }
-    if (b)
-        json_decref(b->applied);
     free(b);
 fail:
     web_reply_error(r, 500, NULL);
