@@ -25,6 +25,7 @@ static struct web_server *web;
 static uv_signal_t sig_int, sig_term;
 static uv_timer_t shutdown_timer;
 static bool stopping;
+static bool stopped;   /* the session finished its orderly shutdown */
 
 static void usage(FILE *f)
 {
@@ -63,6 +64,7 @@ static void on_closed_all(uv_handle_t *h, void *arg)
 static void on_session_down(void *ud)
 {
     (void)ud;
+    stopped = true;
     log_msg(LOG_INFO, "torrentd stopped");
     /* Whatever handle is left (timers of finished modules) goes too. */
     uv_walk(&loop, on_closed_all, NULL);
@@ -74,8 +76,9 @@ static void begin_shutdown(void)
         return;
     stopping = true;
     log_msg(LOG_INFO, "shutting down");
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
+    /* Still watched, for a second signal, but no reason to keep running. */
+    uv_unref((uv_handle_t *)&sig_int);
+    uv_unref((uv_handle_t *)&sig_term);
     qbt_v2_close();
     if (web) {
         web_server_stop(web);
@@ -99,7 +102,16 @@ static void api_shutdown_hook(void)
 static void on_signal(uv_signal_t *h, int signum)
 {
     (void)h;
-    (void)signum;
+    if (stopping) {
+        /* The user will not wait: die as the signal says.  The store is a
+         * SQLite WAL database written in transactions, so this corrupts
+         * nothing; what the last save missed costs a recheck at most. */
+        log_msg(LOG_WARNING, "second signal: exiting without finishing the shutdown");
+        log_shutdown();
+        signal(signum, SIG_DFL);
+        raise(signum);
+        return;
+    }
     begin_shutdown();
 }
 
@@ -316,6 +328,13 @@ int main(int argc, char **argv)
     printf("Profile: %s\n", profile);
 
     uv_run(&loop, UV_RUN_DEFAULT);
+    if (!stopped) {
+        /* The loop ran dry with something still waiting to close: the final
+         * save did not happen, and exit code 0 would hide it. */
+        log_msg(LOG_CRITICAL, "shutdown did not complete; the next start may recheck");
+        log_shutdown();
+        return 1;
+    }
     session_free(session);
     uv_loop_close(&loop);
     log_shutdown();

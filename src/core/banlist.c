@@ -103,21 +103,32 @@ static int add(struct banlist *b, const char *norm, bool from_pref)
     return 1;
 }
 
+static bool same_ip(const struct peer *p, const char *norm)
+{
+    char pn[64];
+    return normalize(p->ip, pn, sizeof pn) == 0 && strcmp(pn, norm) == 0;
+}
+
 static void disconnect(struct session *s, const char *norm)
 {
+    /* Also those still in the handshake: they would join a torrent next. */
+    struct peer *next;
+    for (struct peer *p = s->handshaking; p; p = next) {
+        next = p->next;
+        if (same_ip(p, norm))
+            peer_close(p, "banned");
+    }
     for (size_t i = 0; i < s->num_torrents; i++) {
         struct torrent *t = s->torrents[i];
-        struct peer *next;
         for (struct peer *p = t->peers; p; p = next) {
             next = p->next;
-            char pn[64];
-            if (normalize(p->ip, pn, sizeof pn) == 0 && strcmp(pn, norm) == 0)
+            if (same_ip(p, norm))
                 peer_close(p, "banned");
         }
     }
 }
 
-int banlist_ban(struct session *s, const char *ip, const char *reason)
+static int ban(struct session *s, const char *ip, bool blocked, const char *reason)
 {
     char norm[64];
     if (!s->bans || normalize(ip, norm, sizeof norm) != 0)
@@ -126,11 +137,21 @@ int banlist_ban(struct session *s, const char *ip, const char *reason)
     if (rc < 0)
         return rc;
     if (rc == 1) {
-        banlist_log(s, norm, true, reason);
-        log_msg(LOG_INFO, "banned peer %s: %s", norm, reason);
+        banlist_log(s, norm, blocked, reason);
+        log_msg(blocked ? LOG_INFO : LOG_WARNING, "banned peer %s: %s", norm, reason);
     }
     disconnect(s, norm);
     return 0;
+}
+
+int banlist_ban(struct session *s, const char *ip, const char *reason)
+{
+    return ban(s, ip, true, reason);
+}
+
+int banlist_ban_peer(struct session *s, const char *ip, const char *reason)
+{
+    return ban(s, ip, false, reason);
 }
 
 bool banlist_is_banned(struct session *s, const char *ip)

@@ -1,6 +1,7 @@
 /* banlist — banned peer addresses and the peer log (log/peers).
  *
- * Bans come from transfer/banPeers and the banned_IPs preference; a banned
+ * Bans come from transfer/banPeers, the banned_IPs preference and the
+ * engine's smart-ban (a peer that sent corrupt data); a banned
  * address is disconnected at once, refused when it connects, and never
  * dialled.  Every ban and refusal is recorded in a bounded ring that
  * log/peers reads, with qBittorrent's ids (0, 1, 2, ...).
@@ -26,6 +27,10 @@ void banlist_free(struct session *s);
 
 /* Bans ip (textual, v4 or v6; normalized) and disconnects its peers. */
 int banlist_ban(struct session *s, const char *ip, const char *reason);
+/* The engine's own ban (smart-ban found ip sending corrupt data), for this
+ * run only as libtorrent's: the peer-log entry has blocked=false, as
+ * qBittorrent logs libtorrent's peer_ban_alert ("was banned"). */
+int banlist_ban_peer(struct session *s, const char *ip, const char *reason);
 bool banlist_is_banned(struct session *s, const char *ip);
 /* Replaces the preference-driven part of the list ("\n"-separated IPs). */
 void banlist_set_pref(struct session *s, const char *list);

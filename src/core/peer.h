@@ -88,7 +88,6 @@ struct peer {
     struct rate down, up;
     int64_t downloaded, uploaded;
     uint64_t connected_ms, last_recv_ms, last_send_ms, last_block_ms;
-    int strikes;
 };
 
 /* Our BEP10 message ids (what we put in the handshake's "m"). */

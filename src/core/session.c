@@ -28,6 +28,7 @@
 #include "util/path.h"
 
 #define SESSION_TICK_MS 1000
+#define SESSION_STOP_POLL_MS 50
 /* All-time totals are written at most this often (and at shutdown): a
  * kill -9 loses at most one interval, as qBittorrent's periodic save does. */
 #define SESSION_STATS_SAVE_TICKS 15
@@ -878,11 +879,8 @@ static void close_handle(uv_handle_t *h)
         uv_close(h, NULL);
 }
 
-static void finish_shutdown(struct session *s)
+static void close_down(struct session *s)
 {
-    save_stats(s);   /* after the torrents closed: nothing more arrives */
-    store_close(s->store);
-    s->store = NULL;
     tracker_client_free(s->trackers);
     s->trackers = NULL;
     service_close(s);   /* normally done before the shutdown already */
@@ -892,6 +890,34 @@ static void finish_shutdown(struct session *s)
     limits_close(s);
     if (s->on_shutdown)
         s->on_shutdown(s->shutdown_ud);
+}
+
+/* The torrents' event=stopped announces went out as they closed; they may
+ * hold up the exit for qBittorrent's stop_tracker_timeout seconds (0: not at
+ * all), and the requests' own timeouts bound the wait anyway. */
+static void on_stop_poll(uv_timer_t *h)
+{
+    struct session *s = h->data;
+    if (tracker_client_idle(s->trackers) || uv_now(s->loop) >= s->stop_deadline_ms) {
+        uv_timer_stop(h);
+        close_down(s);
+    }
+}
+
+static void finish_shutdown(struct session *s)
+{
+    save_stats(s);   /* after the torrents closed: nothing more arrives */
+    /* Everything is on disk before the trackers are waited for: a second
+     * SIGTERM (the default action by then) loses nothing. */
+    store_close(s->store);
+    s->store = NULL;
+    int64_t wait_s = settings_int(&s->settings, SET_STOP_TRACKER_TIMEOUT);
+    if (wait_s <= 0 || tracker_client_idle(s->trackers)) {
+        close_down(s);
+        return;
+    }
+    s->stop_deadline_ms = uv_now(s->loop) + (uint64_t)wait_s * 1000;
+    uv_timer_start(&s->tick, on_stop_poll, SESSION_STOP_POLL_MS, SESSION_STOP_POLL_MS);
 }
 
 void session_free(struct session *s)

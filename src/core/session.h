@@ -110,6 +110,7 @@ struct session {
 
     bool shutting_down;
     size_t closing_torrents;
+    uint64_t stop_deadline_ms;           /* loop time; stopped announces awaited until then */
     void (*on_shutdown)(void *ud);
     void *shutdown_ud;
 };

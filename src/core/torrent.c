@@ -20,6 +20,7 @@
 #include "core/peer.h"
 #include "core/notify.h"
 #include "core/queue.h"
+#include "core/banlist.h"
 #include "core/ssltorrent.h"
 #include "core/webseed.h"
 #include "core/session.h"
@@ -33,7 +34,6 @@
 #define TORRENT_MAX_CANDIDATES 2000
 #define TORRENT_CHOKE_INTERVAL_MS 10000
 #define TORRENT_RESUME_INTERVAL_MS 3000
-#define TORRENT_MAX_STRIKES 3
 
 static void activate(struct torrent *t);
 static void deactivate(struct torrent *t, bool announce_stop);
@@ -768,6 +768,21 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
         activate(t);
 }
 
+/* Smart-ban compares blocks as the wire carries them. */
+_Static_assert(STORAGE_HASH_BLOCK == BT_PICKER_BLOCK, "storage hashes wire blocks");
+
+static uint32_t piece_blocks(const struct torrent *t, uint32_t piece)
+{
+    return (uint32_t)((torrent_piece_size(t, piece) + BT_PICKER_BLOCK - 1) / BT_PICKER_BLOCK);
+}
+
+static void free_partial(struct piece_buf *pb)
+{
+    free(pb->data);
+    free(pb->senders);
+    free(pb);
+}
+
 static void reset_pieces(struct torrent *t)
 {
     bt_picker_free(t->picker);
@@ -775,10 +790,8 @@ static void reset_pieces(struct torrent *t)
     bt_picker_set_sequential(t->picker, t->sequential);
     for (uint32_t i = 0; i < t->mi->num_pieces; i++)
         bitfield_clear(&t->have, i);
-    for (size_t i = 0; i < t->num_partials; i++) {
-        free(t->partials[i]->data);
-        free(t->partials[i]);
-    }
+    for (size_t i = 0; i < t->num_partials; i++)
+        free_partial(t->partials[i]);
     t->num_partials = 0;
     apply_file_priorities(t);
 }
@@ -1059,7 +1072,7 @@ void torrent_peer_detach(struct torrent *t, struct peer *p)
             if (p->downloaded == 0 && p->uploaded == 0)
                 c->fails++;
             c->next_try_ms = t->s->now_ms + 5000ull + 30000ull * c->fails;
-            if (p->strikes >= TORRENT_MAX_STRIKES || c->fails > 10)
+            if (c->fails > 10)
                 c->next_try_ms = UINT64_MAX;
         }
     }
@@ -1200,8 +1213,9 @@ static struct piece_buf *new_partial(struct torrent *t, uint32_t piece)
         return NULL;
     pb->piece = piece;
     pb->data = malloc((size_t)torrent_piece_size(t, piece));
-    if (!pb->data) {
-        free(pb);
+    pb->senders = calloc(piece_blocks(t, piece), sizeof *pb->senders);
+    if (!pb->data || !pb->senders) {
+        free_partial(pb);
         return NULL;
     }
     t->partials[t->num_partials++] = pb;
@@ -1211,8 +1225,10 @@ static struct piece_buf *new_partial(struct torrent *t, uint32_t piece)
 struct write_ctx {
     struct torrent *t;
     uint32_t piece;
-    struct sockaddr_storage contributors[8];
-    int num_contributors;
+    uint32_t nblocks;
+    struct smartban_ip *senders;   /* from the piece_buf */
+    uint8_t (*sha1)[20];           /* block hashes, filled by storage */
+    bool verify;                   /* the piece failed before: sha1 is filled when it passes */
 };
 
 static void on_finished(struct torrent *t)
@@ -1239,15 +1255,56 @@ static void on_finished(struct torrent *t)
         move_data(t, t->save_path, MOVE_TO_SAVE, NULL, NULL);
 }
 
-static void strike(struct torrent *t, const struct sockaddr_storage *who)
+static void ban_senders(struct torrent *t, const struct smartban_ip *ban, int n)
 {
-    for (struct peer *p = t->peers; p; p = p->next) {
-        if (memcmp(&p->addr, who, sizeof(struct sockaddr_in)) == 0 && ++p->strikes >= TORRENT_MAX_STRIKES) {
-            log_msg(LOG_WARNING, "'%s': disconnecting %s after %d corrupt pieces", torrent_name(t), p->ip, p->strikes);
-            peer_close(p, "corrupt data");
-            return;
-        }
+    for (int i = 0; i < n; i++) {
+        char ip[64];
+        smartban_ip_str(&ban[i], ip, sizeof ip);
+        if (banlist_is_banned(t->s, ip))
+            continue;   /* named again by another of the pieces it spoiled */
+        log_msg(LOG_WARNING, "'%s': %s sent corrupt data", torrent_name(t), ip);
+        banlist_ban_peer(t->s, ip, "sent corrupt data (smart ban)");
     }
+}
+
+/* A failed piece: remember who sent which block, ban who is already known
+ * guilty (core/smartban.h). */
+static void blame_failed(struct torrent *t, struct write_ctx *w)
+{
+    if (!t->smartban && !(t->smartban = smartban_new()))
+        return;
+    struct smartban_ip ban[8];
+    int n = smartban_piece_failed(t->smartban, w->piece, w->nblocks, w->senders,
+                                  (const uint8_t(*)[20])w->sha1, ban, 8);
+    ban_senders(t, ban, n);
+}
+
+/* A piece that failed before has passed: whoever sent a block that differs
+ * from the good one lied. */
+static void blame_passed(struct torrent *t, struct write_ctx *w)
+{
+    struct smartban_ip ban[8];
+    int n = smartban_piece_passed(t->smartban, w->piece, w->nblocks, (const uint8_t(*)[20])w->sha1, ban, 8);
+    ban_senders(t, ban, n);
+}
+
+static void write_ctx_free(struct write_ctx *w)
+{
+    free(w->senders);
+    free(w->sha1);
+    free(w);
+}
+
+/* A piece written while the torrent closes for shutdown is kept when it
+ * verified and does not finish the torrent: finishing runs work (moving out
+ * of the incomplete folder, notifications) that has no place in a shutdown,
+ * so that last piece is simply fetched again after the restart. */
+static bool piece_worth_keeping(const struct torrent *t, uint32_t piece, int rc)
+{
+    if (rc != 0 || bitfield_get(&t->have, piece))
+        return false;
+    int64_t done = t->wanted_done + (piece_wanted(t, piece) ? torrent_piece_size(t, piece) : 0);
+    return done < t->wanted_size;
 }
 
 static void on_piece_written(void *ud, uint32_t piece, int rc)
@@ -1260,12 +1317,26 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         for (struct peer *p = t->peers; p; p = p->next)
             torrent_fill_requests(t, p);
     }
-    if (t->removing && !t->closing) {
-        free(w);
+    if (t->removing && (!t->closing || !piece_worth_keeping(t, piece, rc))) {
+        write_ctx_free(w);
+        maybe_finish_removal(t);
+        return;
+    }
+    if (t->closing) {
+        /* Shutdown: the piece is on disk and verified, so the final save
+         * (which waits for this write) includes it. */
+        bitfield_set(&t->have, piece);
+        bt_picker_piece_passed(t->picker, piece);
+        if (piece_wanted(t, piece))
+            t->wanted_done += torrent_piece_size(t, piece);
+        t->resume_dirty = true;
+        write_ctx_free(w);
         maybe_finish_removal(t);
         return;
     }
     if (rc == 0) {
+        if (w->verify)
+            blame_passed(t, w);
         if (!bitfield_get(&t->have, piece)) {
             bt_picker_piece_passed(t->picker, piece);
             bitfield_set(&t->have, piece);
@@ -1285,8 +1356,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         t->wasted += sz;
         t->s->wasted_session += sz;
         log_msg(LOG_WARNING, "'%s': piece %u failed the hash check", torrent_name(t), piece);
-        for (int i = 0; i < w->num_contributors; i++)
-            strike(t, &w->contributors[i]);
+        blame_failed(t, w);
         for (struct peer *p = t->peers; p; p = p->next)
             torrent_fill_requests(t, p);
     } else if (rc == -ENOENT) {
@@ -1303,7 +1373,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         deactivate(t, true);
         torrent_touch(t);
     }
-    free(w);
+    write_ctx_free(w);
 }
 
 /* Requesters handed back by the picker may be web seeds, not peers. */
@@ -1355,12 +1425,11 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
         return;
     }
     memcpy(pb->data + begin, data, len);
-    bool known = !p;   /* web seeds are not blamed through peer strikes */
-    for (int i = 0; p && i < pb->num_contributors; i++)
-        if (memcmp(&pb->contributors[i], &p->addr, sizeof(struct sockaddr_in)) == 0)
-            known = true;
-    if (!known && pb->num_contributors < 8)
-        pb->contributors[pb->num_contributors++] = p->addr;
+    /* Web seeds (p NULL) stay nobody's: smart-ban blames addresses. */
+    if (p)
+        pb->senders[begin / BT_PICKER_BLOCK] = smartban_ip_of((const struct sockaddr *)&p->addr);
+    else
+        memset(&pb->senders[begin / BT_PICKER_BLOCK], 0, sizeof pb->senders[0]);
 
     t->downloaded += len;
     t->dl_session += len;
@@ -1374,21 +1443,25 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
         find_partial(t, piece, &idx);
         t->partials[idx] = t->partials[--t->num_partials];
         struct write_ctx *w = calloc(1, sizeof *w);
-        if (!w) {
+        uint32_t nblocks = piece_blocks(t, piece);
+        uint8_t(*sha1)[20] = w ? malloc(nblocks * sizeof *sha1) : NULL;
+        if (!sha1) {
             bt_picker_piece_failed(t->picker, piece);
-            free(pb->data);
-            free(pb);
+            free(w);
+            free_partial(pb);
             return;
         }
         w->t = t;
         w->piece = piece;
-        memcpy(w->contributors, pb->contributors, sizeof w->contributors);
-        w->num_contributors = pb->num_contributors;
+        w->nblocks = nblocks;
+        w->senders = pb->senders;
+        w->sha1 = sha1;
+        w->verify = smartban_tracked(t->smartban, piece);
         t->writes_in_flight++;
-        if (storage_write_piece(t->st, piece, pb->data, on_piece_written, w) != 0) {
+        if (storage_write_piece_hashed(t->st, piece, pb->data, w->sha1, w->verify, on_piece_written, w) != 0) {
             t->writes_in_flight--;
             bt_picker_piece_failed(t->picker, piece);
-            free(w);
+            write_ctx_free(w);
         }
         free(pb);
     }
@@ -1971,11 +2044,10 @@ void torrent_tick(struct torrent *t, uint64_t now_ms)
 
 static void free_torrent(struct torrent *t)
 {
-    for (size_t i = 0; i < t->num_partials; i++) {
-        free(t->partials[i]->data);
-        free(t->partials[i]);
-    }
+    for (size_t i = 0; i < t->num_partials; i++)
+        free_partial(t->partials[i]);
     free(t->partials);
+    smartban_free(t->smartban);
     free(t->cands);
     bt_picker_free(t->picker);
     bitfield_free(&t->have);

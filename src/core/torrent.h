@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "bt/choker.h"
+#include "core/smartban.h"
 #include "util/bitfield.h"
 #include "util/rate.h"
 
@@ -43,8 +44,7 @@ enum torrent_phase {
 struct piece_buf {
     uint32_t piece;
     uint8_t *data;
-    struct sockaddr_storage contributors[8];  /* blamed if the hash fails */
-    int num_contributors;
+    struct smartban_ip *senders;   /* per block: who sent it (core/smartban.h) */
 };
 
 /* A piece read whole for uploading: peers ask for it 16 KiB at a time. */
@@ -157,6 +157,7 @@ struct torrent {
     uint64_t lsd_next_ms;            /* next LSD announce (0 = at once) */
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
+    struct smartban *smartban;   /* blocks of failed pieces; NULL until one fails */
     unsigned writes_in_flight;
     struct cached_piece rcache[TORRENT_READ_CACHE];
     struct webseed **webseeds;   /* core/webseed.c; only while active */

@@ -217,6 +217,8 @@ struct write_job {
     bool wanted;
     bool create;   /* pass 2 of the worker: may create files */
     uint8_t *data;
+    uint8_t (*block_sha1)[20];   /* NULL, or filled as storage_write_piece_hashed says */
+    bool always_hash;
     storage_write_cb cb;
     void *ud;
     int rc;
@@ -291,7 +293,14 @@ static void write_work(struct storage_job *base)
     struct write_job *j = (struct write_job *)base;
     const struct bt_metainfo *mi = base->st->mi;
     int64_t off = storage_piece_off(mi, j->piece), len = storage_piece_len(mi, j->piece);
-    if (!bt_metainfo_piece_ok(mi, j->piece, j->data, (size_t)len)) {
+    bool ok = bt_metainfo_piece_ok(mi, j->piece, j->data, (size_t)len);
+    if (j->block_sha1 && (!ok || j->always_hash))
+        for (int64_t b = 0; b * STORAGE_HASH_BLOCK < len; b++) {
+            int64_t n = len - b * STORAGE_HASH_BLOCK;
+            SHA1(j->data + b * STORAGE_HASH_BLOCK, (size_t)(n < STORAGE_HASH_BLOCK ? n : STORAGE_HASH_BLOCK),
+                 j->block_sha1[b]);
+        }
+    if (!ok) {
         log_debug("storage: piece %u failed the hash check", j->piece);
         j->rc = -EILSEQ;
     } else if (!j->wanted &&
@@ -319,6 +328,12 @@ static void write_after(struct storage_job *base)
 int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
                         storage_write_cb cb, void *ud)
 {
+    return storage_write_piece_hashed(st, piece, data, NULL, false, cb, ud);
+}
+
+int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data, uint8_t (*block_sha1)[20],
+                               bool always, storage_write_cb cb, void *ud)
+{
     int rc = !data || !cb || piece >= st->mi->num_pieces ? -EINVAL : storage_job_can_submit(st);
     struct write_job *j = rc < 0 ? NULL : calloc(1, sizeof(*j));
     if (rc == 0 && !j)
@@ -331,6 +346,8 @@ int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
     j->base.after = write_after;
     j->piece = piece;
     j->data = data;
+    j->block_sha1 = block_sha1;
+    j->always_hash = always;
     j->cb = cb;
     j->ud = ud;
     j->wanted = !st->prios ||

@@ -63,6 +63,15 @@ typedef void (*storage_write_cb)(void *ud, uint32_t piece, int rc);
 int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
                         storage_write_cb cb, void *ud);
 
+/* The same, and in the worker, the SHA-1 of each STORAGE_HASH_BLOCK-sized
+ * block of the data (the last one shorter) into block_sha1 (one entry per
+ * block, owned by the caller, untouched until cb) when the piece fails its
+ * hash, or always when `always`: smart-ban compares the blocks of a failed
+ * piece with those of its good copy, at no cost for pieces that pass. */
+#define STORAGE_HASH_BLOCK 16384
+int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data, uint8_t (*block_sha1)[20],
+                               bool always, storage_write_cb cb, void *ud);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

@@ -501,6 +501,51 @@ static void multi_file_pad_roundtrip(void **state)
     free_torrent(t);
 }
 
+/* Smart-ban's block hashes: filled for a piece that fails, for a passing
+ * one only when asked, one SHA-1 per 16 KiB block (the last one shorter). */
+static void block_hashes_of_failed_pieces(void **state)
+{
+    struct env *e = *state;
+    struct torrent *t = make_torrent(multi_fs, 7, 3 * STORAGE_HASH_BLOCK);
+    struct storage *st = open_st(e, t);
+    struct result r = {0};
+    uint8_t got[3][20], want[3][20], orig[3 * STORAGE_HASH_BLOCK];
+    assert_int_equal(t->mi.num_pieces, 2);   /* the last one is a single short block */
+    uint8_t *d = piece_copy(t, 0);
+    d[STORAGE_HASH_BLOCK + 5] ^= 1;   /* block 1 is corrupt */
+    memcpy(orig, d, sizeof orig);
+    for (int b = 0; b < 3; b++)
+        SHA1(orig + b * STORAGE_HASH_BLOCK, STORAGE_HASH_BLOCK, want[b]);
+    memset(got, 0, sizeof got);
+    assert_int_equal(storage_write_piece_hashed(st, 0, d, got, false, on_write, &r), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.rc, -EILSEQ);
+    assert_memory_equal(got, want, sizeof want);
+
+    /* A good piece: untouched unless asked for. */
+    memset(got, 0, sizeof got);
+    memcpy(want, got, sizeof want);
+    assert_int_equal(storage_write_piece_hashed(st, 0, piece_copy(t, 0), got, false, on_write, &r), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.rc, 0);
+    assert_memory_equal(got, want, sizeof want);
+    int64_t last = piece_size(t, t->mi.num_pieces - 1);
+    uint32_t nb = (uint32_t)((last + STORAGE_HASH_BLOCK - 1) / STORAGE_HASH_BLOCK);
+    assert_int_equal(nb, 1);
+    const uint8_t *ld = t->data + (int64_t)(t->mi.num_pieces - 1) * t->mi.piece_length;
+    for (uint32_t b = 0; b < nb; b++) {
+        int64_t n = last - (int64_t)b * STORAGE_HASH_BLOCK;
+        SHA1(ld + b * STORAGE_HASH_BLOCK, (size_t)(n < STORAGE_HASH_BLOCK ? n : STORAGE_HASH_BLOCK), want[b]);
+    }
+    assert_int_equal(storage_write_piece_hashed(st, t->mi.num_pieces - 1, piece_copy(t, t->mi.num_pieces - 1),
+                                                got, true, on_write, &r), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(r.rc, 0);
+    assert_memory_equal(got, want, nb * 20);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static void hash_mismatch_writes_nothing(void **state)
 {
     struct env *e = *state;
@@ -1038,6 +1083,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(single_file_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(multi_file_pad_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(hash_mismatch_writes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(block_hashes_of_failed_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(check_finds_present_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(check_single_piece_torrent_and_pads, setup, teardown),
         cmocka_unit_test_setup_teardown(check_cancel, setup, teardown),

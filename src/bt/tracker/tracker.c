@@ -1189,6 +1189,11 @@ void tracker_client_free(struct tracker_client *tc)
     free(tc);
 }
 
+bool tracker_client_idle(const struct tracker_client *tc)
+{
+    return !tc || (!tc->stops && !tc->txns);
+}
+
 void tracker_client_set_port(struct tracker_client *tc, uint16_t port) { tc->port = port; }
 void tracker_client_set_numwant(struct tracker_client *tc, int numwant) { tc->numwant = numwant; }
 void tracker_client_set_timeout(struct tracker_client *tc, uint32_t ms) { tc->timeout_ms = ms ? ms : 30000; }

@@ -62,6 +62,10 @@ int tracker_client_new(uv_loop_t *loop, struct fetch *f, const uint8_t peer_id[2
 /* Every set must be freed first.  Detached event=stopped requests already
  * handed to the fetcher are left to it. */
 void tracker_client_free(struct tracker_client *tc);
+/* True when no detached event=stopped request is in flight (once every set
+ * is freed, nothing else can be): shutdown waits for this, up to
+ * qBittorrent's stop_tracker_timeout. */
+bool tracker_client_idle(const struct tracker_client *tc);
 void tracker_client_set_port(struct tracker_client *tc, uint16_t port);
 /* Sends UDP and HTTP from ip (NULL = any).  Returns 0 or -EINVAL. */
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip);
