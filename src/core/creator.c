@@ -26,6 +26,7 @@
 #include "bt/bencode.h"
 #include "bt/merkle.h"
 #include "bt/metainfo.h"
+#include "core/service.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "util/buf.h"
@@ -897,73 +898,34 @@ static void task_finish(struct creator *c, struct creator_task *t, const char *e
         c->done_cb(t, c->done_ud);
 }
 
-struct seed_ctx {
-    struct session *s;
-    uint8_t ih[20];
-};
-
-static void on_seed_persisted(void *ud, int rc)
-{
-    struct seed_ctx *x = ud;
-    struct torrent *t = session_find(x->s, x->ih);
-    if (t && !t->removing && rc == 0) {
-        torrent_begin(t, true);
-    } else {
-        log_msg(LOG_WARNING, "Failed to save the created torrent (%d); it is not seeded", rc);
-        if (t && !t->removing)
-            torrent_remove(t, false, NULL, NULL);
-    }
-    free(x);
-}
-
 /* qBittorrent adds the result with skip_checking, saved where the source is. */
 static void start_seeding(struct creator *c, struct creator_task *t)
 {
-    struct bt_metainfo *mi;
-    char err[256] = "";
-    if (bt_metainfo_parse(t->torrent, t->torrent_len, &mi, err, sizeof(err)) != 0) {
-        log_msg(LOG_WARNING, "Created torrent cannot be seeded: %s", err);
-        t->error = strdup("Failed to start seeding.");
-        return;
-    }
-    if (session_find(c->s, mi->info_hash)) {
-        log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
-        bt_metainfo_free(mi);
-        return;
-    }
-    char *parent = strdup(t->source_path);
-    struct seed_ctx *x = calloc(1, sizeof(*x));
-    if (!parent || !x) {
-        free(parent);
-        free(x);
-        bt_metainfo_free(mi);
-        t->error = strdup("Failed to start seeding.");
-        return;
-    }
-    size_t n = strlen(parent);
-    while (n > 1 && parent[n - 1] == '/')
-        parent[--n] = 0;
-    char *slash = strrchr(parent, '/');
-    slash[slash == parent ? 1 : 0] = 0;
-    struct torrent_add_params p = {
-        .save_path = parent, .skip_checking = true, .up_limit = -1, .dl_limit = -1,
-        .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
+    struct service_add_opts o = {
+        .p = {.skip_checking = true, .up_limit = -1, .dl_limit = -1, .ratio_limit = -2,
+              .seeding_time_limit = -2, .inactive_seeding_time_limit = -2},
+        .save_path = strdup(t->source_path),
     };
-    struct torrent *tor;
-    int rc = torrent_create(c->s, mi, &p, now_s(), &tor);
-    free(parent);
-    if (rc == 0) {
-        x->s = c->s;
-        memcpy(x->ih, tor->info_hash, 20);
-        rc = torrent_persist(tor, on_seed_persisted, x);
-        if (rc != 0)
-            torrent_remove(tor, false, NULL, NULL);
+    char err[256] = "";
+    int rc = -ENOMEM;
+    if (o.save_path) {
+        char *parent = o.save_path;
+        size_t n = strlen(parent);
+        while (n > 1 && parent[n - 1] == '/')
+            parent[--n] = 0;
+        char *slash = strrchr(parent, '/');
+        slash[slash == parent ? 1 : 0] = 0;
+        rc = service_add_torrent(c->s, t->torrent, t->torrent_len, &o, NULL, NULL, err, sizeof err);
     }
-    if (rc != 0) {
-        free(x);
+    service_add_opts_free(&o);
+    if (rc == -EEXIST)
+        return;   /* already present: logged, nothing to seed anew */
+    if (rc == -EBADMSG)
+        log_msg(LOG_WARNING, "Created torrent cannot be seeded: %s", err);
+    else if (rc != 0)
         log_msg(LOG_WARNING, "Created torrent cannot be seeded (%d)", rc);
+    if (rc != 0)
         t->error = strdup("Failed to start seeding.");
-    }
 }
 
 static void kick(struct creator *c);

@@ -12,11 +12,13 @@
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "core/catalog.h"
+#include "core/cookiejar.h"
 #include "core/banlist.h"
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
+#include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "store/store.h"
@@ -636,6 +638,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (rc != 0)
         goto fail;
     catalog_load(s->catalog);
+    rc = cookiejar_load(s);
+    if (rc != 0)
+        goto fail;
 
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
@@ -687,6 +692,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     *out = s;
     return 0;
 fail:
+    cookiejar_free(s);
     catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
@@ -744,6 +750,49 @@ static void on_listen_changed(void *ud, const struct settings_mask *changed)
     struct session *s = ud;
     if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS))
         relisten(s);
+}
+
+struct pw_job {
+    struct session *s;
+    char *hash;
+    void (*done)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_pw_stored(void *ud, int rc)
+{
+    struct pw_job *j = ud;
+    if (rc == 0) {
+        /* Committed: now the live copy may change. */
+        free(j->s->settings.password_hash);
+        j->s->settings.password_hash = j->hash;
+        j->hash = NULL;
+    }
+    if (j->done)
+        j->done(j->ud, rc);
+    free(j->hash);
+    free(j);
+}
+
+int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud)
+{
+    /* Stored as a JSON string like every pref row (load_pref reads it so). */
+    json_t *v = json_string(hash);
+    char *json = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    char *dup = strdup(hash);
+    struct pw_job *j = json && dup ? calloc(1, sizeof *j) : NULL;
+    int rc = -ENOMEM;
+    if (j) {
+        *j = (struct pw_job){s, dup, done, ud};
+        rc = s->store ? store_pref_put(s->store, "web_ui_password_hash", json, on_pw_stored, j) : -EIO;
+    }
+    if (rc != 0) {
+        free(dup);
+        free(j);
+    }
+    free(json);
+    return rc;
 }
 
 static void on_limits_changed(void *ud, const struct settings_mask *changed)
@@ -834,6 +883,7 @@ static void close_down(struct session *s)
 {
     tracker_client_free(s->trackers);
     s->trackers = NULL;
+    service_close(s);   /* normally done before the shutdown already */
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
@@ -872,6 +922,8 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    service_close(s);
+    cookiejar_free(s);
     catalog_free(s->catalog);
     settings_free(&s->settings);
     free(s->torrents);

@@ -23,6 +23,8 @@ struct fetch;
 struct tracker_client;
 struct dht;
 struct bt_lsd;
+struct service_fetch;
+struct cookiejar;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -88,6 +90,10 @@ struct session {
     struct dht *dht;                 /* core/discovery.c; NULL when off */
     struct bt_lsd *lsd;
 
+    struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
+    size_t num_url_adds;
+    struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
+
     /* rate limits (core/limits.c) */
     struct ratelimit dl_limit, ul_limit;
     bool alt_speed;                  /* alternative limits in effect */
@@ -123,6 +129,11 @@ void session_free(struct session *s);
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20]);
 /* hex may be any case; NULL if not a 40-hex string or unknown. */
 struct torrent *session_find_hex(struct session *s, const char *hex);
+
+/* Stores the WebUI password hash (PBKDF2 string) and, once committed, makes
+ * it the live one; done(ud, rc) then.  0 or a negative errno (done will not
+ * run). */
+int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud);
 
 /* After settings_apply: completes the port pair (random_port true means
  * listen_port 0; random_port reads back as listen_port == 0, both added to

@@ -2,6 +2,10 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +17,8 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define NS_SSL "ssl"   /* written by web/api/qbt_v2_misc.c */
+#define NS_SSL "ssl"   /* hex -> {ssl_certificate, ssl_private_key, ssl_dh_params, added_on} */
+#define MAX_PEM (64u << 10)   /* one SSL parameter */
 
 struct ssltorrent {
     bool is_ssl;                 /* the metadata has ssl-cert */
@@ -162,6 +167,159 @@ void ssltorrent_load(struct session *s)
 {
     if (s->store)
         store_load_kv(s->store, NS_SSL, load_one, s);
+}
+
+/* ---- the parameters set by the user ---- */
+
+void ssltorrent_params(const struct torrent *t, const char **cert, const char **key, const char **dh)
+{
+    const struct ssltorrent *st = t->ssl;
+    *cert = st && st->cert ? st->cert : "";
+    *key = st && st->key ? st->key : "";
+    *dh = st && st->dh ? st->dh : "";
+}
+
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;   /* encrypted keys are refused, never prompted for */
+}
+
+static char *bio_text(BIO *b)
+{
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        memcpy(s, p, (size_t)n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+/* qBittorrent's SSLParameters::isValid: a certificate, an RSA/EC/DSA key
+ * (QSslKey) and DH parameters, all present.  The certificate and key are
+ * kept re-encoded as Qt's toPem() gives them back; the DH parameters as
+ * sent.  0 or -EINVAL. */
+static int canonical(const char *cert, const char *key, const char *dh, char **cert_out, char **key_out)
+{
+    *cert_out = *key_out = NULL;
+    if (!*cert || !*key || !*dh || strlen(cert) > MAX_PEM || strlen(key) > MAX_PEM || strlen(dh) > MAX_PEM)
+        return -EINVAL;
+    int rc = -EINVAL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL, *p = NULL;
+    BIO *in = NULL, *out = NULL;
+
+    in = BIO_new_mem_buf(cert, -1);
+    x = in ? PEM_read_bio_X509(in, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(in);
+    in = BIO_new_mem_buf(key, -1);
+    k = in ? PEM_read_bio_PrivateKey(in, NULL, no_passphrase, NULL) : NULL;
+    BIO_free(in);
+    in = BIO_new_mem_buf(dh, -1);
+    p = in ? PEM_read_bio_Parameters(in, NULL) : NULL;
+    BIO_free(in);
+    if (!x || !k || !p)
+        goto done;
+    int kt = EVP_PKEY_get_base_id(k), pt = EVP_PKEY_get_base_id(p);
+    if ((kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC && kt != EVP_PKEY_DSA) ||
+        (pt != EVP_PKEY_DH && pt != EVP_PKEY_DHX))
+        goto done;
+    rc = -ENOMEM;
+    out = BIO_new(BIO_s_mem());
+    if (!out || PEM_write_bio_X509(out, x) != 1 || !(*cert_out = bio_text(out)))
+        goto done;
+    BIO_free(out);
+    out = BIO_new(BIO_s_mem());
+    if (!out || PEM_write_bio_PrivateKey_traditional(out, k, NULL, NULL, 0, NULL, NULL) != 1 ||
+        !(*key_out = bio_text(out)))
+        goto done;
+    rc = 0;
+done:
+    ERR_clear_error();
+    BIO_free(out);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(p);
+    if (rc != 0) {
+        free(*cert_out);
+        free(*key_out);
+        *cert_out = *key_out = NULL;
+    }
+    return rc;
+}
+
+struct save_job {
+    struct session *s;
+    char hex[41];
+    char *cert, *key, *dh;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+};
+
+static void save_job_free(struct save_job *j)
+{
+    free(j->cert);
+    wipe_free(j->key);
+    free(j->dh);
+    free(j);
+}
+
+static void apply_job(struct save_job *j)
+{
+    /* The torrent may have gone while the row was written. */
+    int rc = ssltorrent_set_params(j->s, j->hex, j->cert, j->key, j->dh);
+    if (rc != 0 && rc != -ENOENT)
+        log_msg(LOG_WARNING, "SSL parameters of %s not kept in memory", j->hex);
+}
+
+static void on_saved(void *ud, int rc)
+{
+    struct save_job *j = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "SSL parameters of %s could not be saved: %s", j->hex, strerror(-rc));
+    else if (j->cb)
+        apply_job(j);
+    if (j->cb)
+        j->cb(j->ud, rc);
+    save_job_free(j);
+}
+
+int ssltorrent_save_params(struct session *s, struct torrent *t, const char *cert, const char *key, const char *dh,
+                           void (*cb)(void *ud, int rc), void *ud)
+{
+    char *c = NULL, *k = NULL;
+    int rc = canonical(cert, key, dh, &c, &k);
+    if (rc != 0)
+        return rc;
+    struct save_job *j = calloc(1, sizeof *j);
+    char *dh_dup = strdup(dh), *dump = NULL;
+    json_t *entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k, "ssl_dh_params",
+                              dh, "added_on", (json_int_t)t->added_on);
+    dump = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
+    json_decref(entry);
+    if (!j || !dh_dup || !dump) {
+        free(c);
+        wipe_free(k);
+        free(dh_dup);
+        free(j);
+        free(dump);
+        log_msg(LOG_WARNING, "SSL parameters could not be saved: %s", strerror(ENOMEM));
+        return -ENOMEM;
+    }
+    *j = (struct save_job){s, "", c, k, dh_dup, cb, ud};
+    memcpy(j->hex, t->hex, sizeof j->hex);
+    /* Without a waiter (added with the torrent) they apply at once. */
+    if (!cb)
+        apply_job(j);
+    rc = s->store ? store_kv_put(s->store, NS_SSL, j->hex, dump, on_saved, j) : -EIO;
+    wipe_free(dump);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "SSL parameters could not be saved: %s", strerror(-rc));
+        save_job_free(j);
+    }
+    return rc;
 }
 
 /* ---- the SSL listener ---- */

@@ -29,6 +29,14 @@ void ssltorrent_metadata(struct torrent *t);
  * also before the metadata is known).  0, -ENOENT, -EINVAL, -ENOMEM. */
 int ssltorrent_set_params(struct session *s, const char *hex, const char *cert, const char *key, const char *dh);
 void ssltorrent_free(struct torrent *t);
+/* torrents/setSSLParameters: validates (a certificate, an RSA/EC/DSA key and
+ * DH parameters, PEM; -EINVAL otherwise), writes the store row and gives
+ * the identity to the engine: after the commit when cb is set (cb(ud, rc)
+ * then), at once without.  0 or a negative errno (cb will not run). */
+int ssltorrent_save_params(struct session *s, struct torrent *t, const char *cert, const char *key, const char *dh,
+                           void (*cb)(void *ud, int rc), void *ud);
+/* The identity set for t, as stored ("" when none). */
+void ssltorrent_params(const struct torrent *t, const char **cert, const char **key, const char **dh);
 
 bool ssltorrent_is_ssl(const struct torrent *t);
 /* The context to connect with, or NULL while the torrent has no identity. */

@@ -261,3 +261,29 @@ def test_generated_password_shown_once(tmp_path, procs):
     t.wait_api(60)
     t.login()
     assert t.log_text().count(b"generated at first start") == 1
+
+
+def test_password_set_through_api_survives_restart(tmp_path, procs):
+    """A password set with app/setPreferences is stored readable: after a
+    restart it logs in, and no new password is generated."""
+    t = Torrentd(str(tmp_path / "td-setpw"), LEECH_IP)
+    argv = [a for a in t.argv()]
+    i = argv.index("--webui-password")
+    del argv[i:i + 2]
+    env = {k: v for k, v in os.environ.items() if k != "TORRENTD_WEBUI_PASSWORD"}
+    procs.add(t)
+    t.spawn(argv, env=env)
+    t.wait_api(60)
+    wait_until(lambda: b"generated at first start" in t.log_text(), 10, "password banner")
+    m = re.search(r"generated at first start: (\S+)", t.log_text().decode(errors="replace"))
+    assert m, t.log_tail()
+    t.password = m.group(1)
+    t.login()
+    t.set_prefs({"web_ui_password": "Another-Secret-42"})
+    t.password = "Another-Secret-42"
+    t.login()
+    t.stop()
+    t.spawn(argv, env=env)
+    t.wait_api(60)
+    t.login()
+    assert t.log_text().count(b"generated at first start") == 1

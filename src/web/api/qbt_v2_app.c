@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
 #include "web/api/qbt_v2_int.h"
@@ -108,18 +107,10 @@ static void commit_prefs(struct set_prefs *sp)
 static void on_hash_stored(void *ud, int rc)
 {
     struct set_prefs *sp = ud;
-    char *dup = rc == 0 ? strdup(sp->hash) : NULL;
-    if (rc == 0 && !dup)
-        rc = -ENOMEM;
-    if (rc != 0) {
+    if (rc != 0)
         on_prefs_committed(sp, rc);
-        return;
-    }
-    /* Committed: now the live copy may change. */
-    struct settings *p = &sp->q->s->settings;
-    free(p->password_hash);
-    p->password_hash = dup;
-    commit_prefs(sp);
+    else
+        commit_prefs(sp);   /* the session made it the live hash */
 }
 
 static void hash_work(uv_work_t *w)
@@ -136,7 +127,7 @@ static void hash_done(uv_work_t *w, int status)
         on_prefs_committed(sp, status ? status : sp->hash_rc);
         return;
     }
-    int rc = s->store ? store_pref_put(s->store, "web_ui_password_hash", sp->hash, on_hash_stored, sp) : -EIO;
+    int rc = session_set_password_hash(s, sp->hash, on_hash_stored, sp);
     if (rc != 0)
         on_prefs_committed(sp, rc);
 }
@@ -252,7 +243,6 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
     if (!ws || !s)
         return -EINVAL;
     void (*hook)(void) = g_qbt.shutdown;
-    qbt_v2_torrents_close(&g_qbt);
     memset(&g_qbt, 0, sizeof(g_qbt));
     g_qbt.ws = ws;
     g_qbt.s = s;

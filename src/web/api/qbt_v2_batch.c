@@ -3,6 +3,7 @@
  * changed has been committed (DESIGN.md: "nothing is lost"). */
 #include <stdlib.h>
 
+#include "core/service.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -29,11 +30,16 @@ void qbt_v2_batch_done(void *ud, int rc)
     }
 }
 
+void qbt_v2_batch_check(struct qbt_v2_batch *b, int rc)
+{
+    if (rc != 0)
+        b->pending--;   /* the call will not report: no commit to wait for */
+}
+
 void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t)
 {
     b->pending++;
-    if (torrent_settings_changed(t, qbt_v2_batch_done, b) != 0)
-        b->pending--;
+    qbt_v2_batch_check(b, service_save(t->s, t, qbt_v2_batch_done, b));
 }
 
 bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l)

@@ -2,9 +2,10 @@
  * editCategory, removeCategories, setCategory and the tag endpoints
  * (api-surface.md §4.6, §4.7, §5.7).
  *
- * The sets live in core/catalog; a torrent names its category and tags.
- * Every change is answered after its rows (catalog and torrent settings)
- * committed.  Rows are committed in the order they were queued, so waiting
+ * The sets live in core/catalog; a torrent names its category and tags;
+ * changes under torrents go through core/service.h (which applies automatic
+ * torrent management).  Every change is answered after its rows (catalog
+ * and torrent settings) committed.  Rows are committed in the order they were queued, so waiting
  * for the last one covers the earlier ones.
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <strings.h>
 
 #include "core/catalog.h"
+#include "core/service.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -50,42 +52,6 @@ static bool has_parts(const char *s, char sep)
         if (*s != sep)
             return true;
     return false;
-}
-
-/* ---- torrents and their category ---- */
-
-/* Moves an automatically managed torrent to where its category says. */
-static void relocate(struct qbt_v2 *q, struct torrent *t)
-{
-    char *path = catalog_category_save_path(q->s->catalog, t->category, session_default_save_path(q->s),
-                                            subcats(q));
-    if (path && strcmp(path, t->save_path) != 0) {
-        int rc = torrent_set_location(t, path, NULL, NULL);
-        if (rc != 0)
-            log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), path, strerror(-rc));
-    }
-    free(path);
-}
-
-/* qBittorrent's Torrent::setCategory: an automatically managed torrent
- * follows its new category's path, or becomes manual when the preference
- * torrent_changed_tmm_enabled is off. */
-static int set_category(struct qbt_v2 *q, struct torrent *t, const char *cat)
-{
-    if (strcmp(t->category ? t->category : "", cat) == 0)
-        return 0;
-    char *dup = strdup(cat);
-    if (!dup)
-        return -ENOMEM;
-    free(t->category);
-    t->category = dup;
-    if (t->auto_tmm) {
-        if (settings_bool(&q->s->settings, SET_TORRENT_CHANGED_TMM_ENABLED))
-            relocate(q, t);
-        else
-            t->auto_tmm = false;
-    }
-    return 1;
 }
 
 /* ---- categories ---- */
@@ -174,25 +140,11 @@ static void h_edit_category(struct web_req *r, void *ud)
     if (!b)
         return;
     b->pending++;
-    int rc = catalog_category_edit(q->s->catalog, name, &o, qbt_v2_batch_done, b);
+    int rc = service_category_edit(q->s, name, &o, qbt_v2_batch_done, b);
     if (rc != 0) {
         free(b);
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to edit category");
         return;
-    }
-    /* Its automatically managed torrents move along, or become manual
-     * (category_changed_tmm_enabled off, qBittorrent's default). */
-    bool follow = settings_bool(&q->s->settings, SET_CATEGORY_CHANGED_TMM_ENABLED);
-    for (size_t i = 0; i < q->s->num_torrents; i++) {
-        struct torrent *t = q->s->torrents[i];
-        if (t->removing || !t->auto_tmm || strcmp(t->category ? t->category : "", name) != 0)
-            continue;
-        if (follow) {
-            relocate(q, t);
-        } else {
-            t->auto_tmm = false;
-            qbt_v2_batch_save(b, t);
-        }
     }
     qbt_v2_batch_done(b, 0);
 }
@@ -205,18 +157,8 @@ struct remove_ctx {
 static void remove_one_category(const char *name, void *ud)
 {
     struct remove_ctx *x = ud;
-    struct qbt_v2 *q = x->q;
-    bool sub = subcats(q);
     x->b->pending++;
-    if (catalog_category_remove(q->s->catalog, name, sub, qbt_v2_batch_done, x->b) != 0) {
-        x->b->pending--;
-        return;
-    }
-    for (size_t i = 0; i < q->s->num_torrents; i++) {
-        struct torrent *t = q->s->torrents[i];
-        if (!t->removing && catalog_category_covers(name, t->category, sub) && set_category(q, t, "") > 0)
-            qbt_v2_batch_save(x->b, t);
-    }
+    qbt_v2_batch_check(x->b, service_category_remove(x->q->s, name, qbt_v2_batch_done, x->b));
 }
 
 static void h_remove_categories(struct web_req *r, void *ud)
@@ -252,9 +194,10 @@ static void h_set_category(struct web_req *r, void *ud)
         return;
     }
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    for (size_t i = 0; b && i < l.n; i++)
-        if (set_category(q, l.v[i], cat) > 0)
-            qbt_v2_batch_save(b, l.v[i]);
+    for (size_t i = 0; b && i < l.n; i++) {
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_category(q->s, l.v[i], cat, qbt_v2_batch_done, b));
+    }
     qbt_v2_list_free(&l);
     if (b)
         qbt_v2_batch_done(b, 0);
@@ -278,59 +221,25 @@ static void h_tags(struct web_req *r, void *ud)
         web_reply_error(r, 500, NULL);
 }
 
-/* Index of tag in t's tags (case-insensitive, like the tag set), or -1. */
-static ssize_t torrent_tag_index(const struct torrent *t, const char *tag)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(t->tags, i, v) {
-        const char *s = json_string_value(v);
-        if (s && strcasecmp(s, tag) == 0)
-            return (ssize_t)i;
-    }
-    return -1;
-}
-
-/* Adds a tag (created in the catalog if unknown); true if t changed. */
-static bool torrent_add_tag(struct qbt_v2 *q, struct torrent *t, const char *tag)
-{
-    const char *name = catalog_tag_ensure(q->s->catalog, tag);
-    if (!name || torrent_tag_index(t, name) >= 0)
-        return false;
-    return json_array_append_new(t->tags, json_string(name)) == 0;
-}
-
-static bool torrent_remove_tag(struct torrent *t, const char *tag)
-{
-    char buf[CATALOG_MAX_NAME + 1];
-    const char *s = tag, *e = tag + strlen(tag);
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-        s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-        e--;
-    if (e - s > CATALOG_MAX_NAME)
-        return false;
-    memcpy(buf, s, (size_t)(e - s));
-    buf[e - s] = 0;
-    ssize_t i = torrent_tag_index(t, buf);
-    return i >= 0 && json_array_remove(t->tags, (size_t)i) == 0;
-}
-
-struct tag_ctx {
-    struct qbt_v2 *q;
-    struct qbt_v2_list *l;
-    bool *changed;     /* per torrent of l */
-    struct qbt_v2_batch *b;
-    bool add;
+/* The parts of a ","-separated list (empty ones skipped, at most
+ * MAX_LIST_ITEMS), NULL-terminated; NULL when out of memory. */
+struct parts {
+    char **v;
+    size_t n;
 };
 
-static void tag_apply(const char *tag, void *ud)
+static void part_push(const char *part, void *ud)
 {
-    struct tag_ctx *x = ud;
-    for (size_t i = 0; i < x->l->n; i++) {
-        bool ch = x->add ? torrent_add_tag(x->q, x->l->v[i], tag) : torrent_remove_tag(x->l->v[i], tag);
-        x->changed[i] |= ch;
-    }
+    struct parts *p = ud;
+    if (p->v && (p->v[p->n] = strdup(part)) != NULL)
+        p->n++;
+}
+
+static void parts_free(struct parts *p)
+{
+    for (size_t i = 0; p->v && i < p->n; i++)
+        free(p->v[i]);
+    free(p->v);
 }
 
 /* addTags / removeTags / setTags share this walk. */
@@ -344,44 +253,26 @@ static void tag_action(struct web_req *r, struct qbt_v2 *q, int mode /* 0 add, 1
     }
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
-    bool *changed = calloc(l.n ? l.n : 1, sizeof(*changed));
-    struct qbt_v2_batch *b = changed ? qbt_v2_batch_new(r) : NULL;
+    struct parts p = {calloc(MAX_LIST_ITEMS + 1, sizeof(char *)), 0};
+    struct qbt_v2_batch *b = p.v ? qbt_v2_batch_new(r) : NULL;
     if (!b) {
-        if (!changed)
+        if (!p.v)
             web_reply_error(r, 500, NULL);
-        free(changed);
+        parts_free(&p);
         qbt_v2_list_free(&l);
         return;
     }
-    struct tag_ctx x = {q, &l, changed, b, mode != 1};
-    if (mode == 1 && !has_parts(tags, ',')) {
-        for (size_t i = 0; i < l.n; i++) {
-            changed[i] = json_array_size(l.v[i]->tags) != 0;
-            json_array_clear(l.v[i]->tags);
-        }
-    } else if (mode == 2) {
-        /* Build the new set (so "a,A" keeps one), then compare. */
-        for (size_t i = 0; i < l.n; i++) {
-            json_t *old = l.v[i]->tags;
-            l.v[i]->tags = json_array();
-            if (!l.v[i]->tags) {
-                l.v[i]->tags = old;
-                continue;
-            }
-            struct qbt_v2_list one = {&l.v[i], 1, 1};
-            bool ch = false;
-            struct tag_ctx y = {q, &one, &ch, b, true};
-            split_each(tags, ',', tag_apply, &y);
-            changed[i] = !json_equal(old, l.v[i]->tags);
-            json_decref(old);
-        }
-    } else {
-        split_each(tags ? tags : "", ',', tag_apply, &x);
+    split_each(tags ? tags : "", ',', part_push, &p);
+    const char *const *v = (const char *const *)p.v;
+    /* removeTags without any name removes all; names past the limit none. */
+    bool none = mode == 1 && p.n == 0 && has_parts(tags, ',');
+    for (size_t i = 0; !none && i < l.n; i++) {
+        b->pending++;
+        qbt_v2_batch_check(b, mode == 0 ? service_add_tags(q->s, l.v[i], v, p.n, qbt_v2_batch_done, b)
+                              : mode == 1 ? service_remove_tags(q->s, l.v[i], v, p.n, qbt_v2_batch_done, b)
+                                          : service_set_tags(q->s, l.v[i], v, p.n, qbt_v2_batch_done, b));
     }
-    for (size_t i = 0; i < l.n; i++)
-        if (changed[i])
-            qbt_v2_batch_save(b, l.v[i]);
-    free(changed);
+    parts_free(&p);
     qbt_v2_list_free(&l);
     qbt_v2_batch_done(b, 0);
 }
@@ -401,18 +292,8 @@ static void create_one_tag(const char *tag, void *ud)
 static void delete_one_tag(const char *tag, void *ud)
 {
     struct remove_ctx *x = ud;
-    struct qbt_v2 *q = x->q;
-    const char *name = catalog_tag_find(q->s->catalog, tag);
-    if (!name)
-        return;
-    for (size_t i = 0; i < q->s->num_torrents; i++) {
-        struct torrent *t = q->s->torrents[i];
-        if (!t->removing && torrent_remove_tag(t, name))
-            qbt_v2_batch_save(x->b, t);
-    }
     x->b->pending++;
-    if (catalog_tag_remove(q->s->catalog, name, qbt_v2_batch_done, x->b) != 0)
-        x->b->pending--;
+    qbt_v2_batch_check(x->b, service_tag_delete(x->q->s, tag, qbt_v2_batch_done, x->b));
 }
 
 static void tags_param_action(struct web_req *r, struct qbt_v2 *q, void (*fn)(const char *, void *))

@@ -3,8 +3,8 @@
  * file priorities, speed and share limits, download flags, trackers, web
  * seeds, and torrents/export.
  *
- * Settings changes are answered after their commit (torrent_settings_changed
- * callbacks).  Storage moves run on a worker and are not waited for, as in
+ * Settings changes go through core/service.h and are answered after their
+ * commit.  Storage moves run on a worker and are not waited for, as in
  * qBittorrent: the torrent shows state "moving" meanwhile.
  */
 #include <ctype.h>
@@ -18,15 +18,12 @@
 #include <unistd.h>
 
 #include "bt/metainfo.h"
-#include "bt/tracker/tracker.h"
-#include "core/catalog.h"
-#include "store/store.h"
+#include "core/service.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "web/api/qbt_v2_int.h"
 
 #define MAX_ITEMS 10000          /* ids, urls or file ids in one parameter */
-#define MAX_WEB_SEEDS 1000       /* per torrent */
 #define WEB_SEED_SCHEMES "[http, https, ftp]"
 
 /* ---- commit-then-reply ---- */
@@ -80,13 +77,6 @@ static char *abs_path(struct qbt_v2 *q, const char *p)
     return out;
 }
 
-static void move_to(struct torrent *t, const char *path)
-{
-    int rc = torrent_set_location(t, path, NULL, NULL);
-    if (rc != 0)
-        log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), path, strerror(-rc));
-}
-
 /* ---- management mode and locations ---- */
 
 static void h_set_auto_management(struct web_req *r, void *ud)
@@ -101,20 +91,9 @@ static void h_set_auto_management(struct web_req *r, void *ud)
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    bool sub = settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES);
     for (size_t i = 0; b && i < l.n; i++) {
-        struct torrent *t = l.v[i];
-        if (t->auto_tmm == enable)
-            continue;
-        t->auto_tmm = enable;
-        if (enable) {
-            char *path = catalog_category_save_path(q->s->catalog, t->category,
-                                                    session_default_save_path(q->s), sub);
-            if (path && strcmp(path, t->save_path) != 0)
-                move_to(t, path);
-            free(path);
-        }
-        qbt_v2_batch_save(b, t);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_auto_tmm(q->s, l.v[i], enable, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -159,9 +138,8 @@ static void h_set_location(struct web_req *r, void *ud)
         struct torrent *t = l.v[i];
         log_msg(LOG_INFO, "WebUI Set location: moving \"%s\", from \"%s\" to \"%s\"", torrent_name(t),
                 t->save_path, path);
-        t->auto_tmm = false;
-        move_to(t, path);
-        qbt_v2_batch_save(b, t);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_location(q->s, t, path, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     free(path);
@@ -202,12 +180,10 @@ static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
         return;
     }
     for (size_t i = 0; i < l.n; i++) {
-        if (l.v[i]->auto_tmm)
-            continue;
         if (download)
-            torrent_set_download_path(l.v[i], path);
+            service_set_download_path(q->s, l.v[i], path);   /* -EPERM: automatically managed, left */
         else
-            move_to(l.v[i], path);
+            service_set_save_path(q->s, l.v[i], path);
     }
     qbt_v2_list_free(&l);
     free(path);
@@ -252,13 +228,13 @@ static void h_rename(struct web_req *r, void *ud)
         v[w++] = (name[i] == '\r' || name[i] == '\n') ? ' ' : name[i];
     }
     v[w] = 0;
-    free(t->name);
-    t->name = v;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    if (!b)
-        return;
-    qbt_v2_batch_save(b, t);
-    qbt_v2_batch_done(b, 0);
+    if (b) {
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_name(q->s, t, v, qbt_v2_batch_done, b));
+        qbt_v2_batch_done(b, 0);
+    }
+    free(v);
 }
 
 /* Visible file index (pad files hidden) -> metainfo index, or SIZE_MAX. */
@@ -335,13 +311,14 @@ static void h_file_prio(struct web_req *r, void *ud)
             break;
         p = bar + 1;
     }
-    int rc = n ? torrent_set_file_priorities(t, idx, n, (int)prio) : 0;
+    /* Answered once the change is committed. */
+    int rc = service_set_file_priorities(q->s, t, idx, n, (int)prio, flush_done, r);
     free(idx);
-    if (rc != 0 && rc != -ENOMEM && rc != -EINVAL)
-        log_msg(LOG_WARNING, "WebAPI: file priorities of '%s' not saved (%d)", torrent_name(t), rc);
-    /* The change was queued to the store: answer once it is committed. */
-    if (n == 0 || store_flush(q->s->store, flush_done, r) != 0)
+    if (rc != 0) {
+        if (rc != -ENOMEM && rc != -EINVAL)
+            log_msg(LOG_WARNING, "WebAPI: file priorities of '%s' not saved (%d)", torrent_name(t), rc);
         web_reply_ok(r);
+    }
 }
 
 /* ---- limits ---- */
@@ -390,18 +367,13 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
         return;
     }
     bool ok;
-    int64_t v = to_int(lim, &ok);
-    if (v <= 0)
-        v = 0;   /* 0 and -1 both mean unlimited */
+    int64_t v = to_int(lim, &ok);   /* <= 0: unlimited */
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        if (up)
-            l.v[i]->up_limit = v;
-        else
-            l.v[i]->dl_limit = v;
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_rate_limit(q->s, l.v[i], up, v, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -426,14 +398,12 @@ static void h_set_share_limits(struct web_req *r, void *ud)
     int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
+    const char *act = web_req_param(r, "shareLimitAction");
+    struct service_share_limits sl = {rl, stl, istl, act != NULL, qbt_v2_share_action_parse(act)};
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        l.v[i]->ratio_limit = rl;
-        l.v[i]->seeding_time_limit = stl;
-        l.v[i]->inactive_seeding_time_limit = istl;
-        if (web_req_param(r, "shareLimitAction"))
-            l.v[i]->share_limit_action = qbt_v2_share_action_parse(web_req_param(r, "shareLimitAction"));
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_share_limits(q->s, l.v[i], &sl, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -442,35 +412,24 @@ static void h_set_share_limits(struct web_req *r, void *ud)
 
 /* ---- flags ---- */
 
-enum flag { F_SEQUENTIAL, F_FIRST_LAST, F_SUPER_SEEDING };
-
-static bool *flag_of(struct torrent *t, enum flag f)
-{
-    return f == F_SEQUENTIAL ? &t->sequential : f == F_FIRST_LAST ? &t->first_last_piece : &t->super_seeding;
-}
-
 /* value < 0: toggle. */
-static void set_flag(struct web_req *r, struct qbt_v2 *q, enum flag f, int value)
+static void set_flag(struct web_req *r, struct qbt_v2 *q, enum service_flag f, int value)
 {
     struct qbt_v2_list l;
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        bool *p = flag_of(l.v[i], f);
-        bool nv = value < 0 ? !*p : value == 1;
-        if (nv == *p)
-            continue;
-        *p = nv;
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_flag(q->s, l.v[i], f, value, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
         qbt_v2_batch_done(b, 0);
 }
 
-static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, F_SEQUENTIAL, -1); }
-static void h_toggle_first_last(struct web_req *r, void *ud) { set_flag(r, ud, F_FIRST_LAST, -1); }
+static void h_toggle_sequential(struct web_req *r, void *ud) { set_flag(r, ud, SERVICE_FLAG_SEQUENTIAL, -1); }
+static void h_toggle_first_last(struct web_req *r, void *ud) { set_flag(r, ud, SERVICE_FLAG_FIRST_LAST, -1); }
 
 static void h_set_super_seeding(struct web_req *r, void *ud)
 {
@@ -478,13 +437,14 @@ static void h_set_super_seeding(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    set_flag(r, ud, F_SUPER_SEEDING, web_req_bool(r, "value", false));
+    set_flag(r, ud, SERVICE_FLAG_SUPER_SEEDING, web_req_bool(r, "value", false));
 }
 
 /* ---- trackers ---- */
 
 static void h_add_trackers(struct web_req *r, void *ud)
 {
+    struct qbt_v2 *q = ud;
     const char *urls = web_req_param(r, "urls");
     if (!urls || !web_req_param(r, "hash")) {
         web_reply_error(r, 400, NULL);
@@ -494,9 +454,14 @@ static void h_add_trackers(struct web_req *r, void *ud)
     if (!t)
         return;
     /* One URL a line; an empty line starts the next tier. */
+    struct service_tracker *v = malloc(MAX_ITEMS * sizeof *v);
+    if (!v) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
     int tier = 0;
-    size_t k = 0, added = 0;
-    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+    size_t k = 0, n = 0;
+    for (const char *p = urls; k < MAX_ITEMS; k++) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         while (len && isspace((unsigned char)*p))
@@ -508,22 +473,17 @@ static void h_add_trackers(struct web_req *r, void *ud)
                 tier++;
         } else {
             char *u = strndup(p, len);
-            int rc = u ? tracker_set_add(t->trk, u, tier) : -ENOMEM;
-            if (rc == 0)
-                added++;
-            else if (rc != -EEXIST)
-                log_debug("addTrackers: %s refused (%d)", u ? u : "?", rc);
-            free(u);
+            if (u)
+                v[n++] = (struct service_tracker){u, tier};
         }
         if (!nl)
             break;
         p = nl + 1;
     }
-    if (added) {
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
-        if (!t->stopped)
-            torrent_reannounce(t);
-    }
+    service_add_trackers(q->s, t, v, n);
+    for (size_t i = 0; i < n; i++)
+        free((char *)v[i].url);
+    free(v);
     web_reply_ok(r);
 }
 
@@ -547,6 +507,7 @@ static bool tracker_url_valid(const char *u)
 
 static void h_edit_tracker(struct web_req *r, void *ud)
 {
+    struct qbt_v2 *q = ud;
     const char *orig = web_req_param(r, "origUrl"), *nu = web_req_param(r, "newUrl");
     if (!orig || !nu || !web_req_param(r, "hash")) {
         web_reply_error(r, 400, NULL);
@@ -555,36 +516,21 @@ static void h_edit_tracker(struct web_req *r, void *ud)
     struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
-    if (!*nu || !t->trk || !tracker_url_valid(nu)) {
+    if (!*nu || !tracker_url_valid(nu)) {
         web_reply_error(r, 400, "New tracker URL is invalid");
         return;
     }
-    bool found = false;
-    for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
-        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-        if (strcmp(e->url, nu) == 0) {
-            web_reply_error(r, 409, "New tracker URL already exists");
-            return;
-        }
-        found |= strcmp(e->url, orig) == 0;
-    }
-    if (!found) {
+    int rc = service_replace_tracker(q->s, t, orig, nu);
+    if (rc == -EEXIST)
+        web_reply_error(r, 409, "New tracker URL already exists");
+    else if (rc == -ENOENT)
         web_reply_error(r, 409, "Tracker not found");
-        return;
-    }
-    int rc = tracker_set_replace(t->trk, orig, nu);
-    if (rc == -EINVAL) {
+    else if (rc == -EINVAL)
         web_reply_error(r, 400, "New tracker URL is invalid");
-        return;
-    }
-    if (rc != 0) {
-        web_reply_error(r, rc == -EEXIST ? 409 : 500, rc == -EEXIST ? "New tracker URL already exists" : NULL);
-        return;
-    }
-    torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
-    if (!t->stopped)
-        torrent_reannounce(t);
-    web_reply_ok(r);
+    else if (rc != 0)
+        web_reply_error(r, 500, NULL);
+    else
+        web_reply_ok(r);
 }
 
 static int hexval(int c)
@@ -611,23 +557,23 @@ static char *percent_decode(const char *s, size_t len)
     return out;
 }
 
-static void remove_urls(struct torrent *t, const char *urls)
+static void remove_urls(struct qbt_v2 *q, struct torrent *t, const char *urls)
 {
-    size_t k = 0, removed = 0;
-    for (const char *p = urls; t->trk && k < MAX_ITEMS; k++) {
+    char **v = calloc(MAX_ITEMS, sizeof *v);
+    size_t k = 0, n = 0;
+    for (const char *p = urls; v && k < MAX_ITEMS; k++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len) {
-            char *u = percent_decode(p, len);
-            removed += u && tracker_set_remove(t->trk, u) == 0;
-            free(u);
-        }
+        if (len && (v[n] = percent_decode(p, len)) != NULL)
+            n++;
         if (!bar)
             break;
         p = bar + 1;
     }
-    if (removed)
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
+    service_remove_trackers(q->s, t, (const char *const *)v, n);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 static void h_remove_trackers(struct web_req *r, void *ud)
@@ -641,14 +587,14 @@ static void h_remove_trackers(struct web_req *r, void *ud)
     if (strcmp(hash, "*") == 0) {
         for (size_t i = 0; i < q->s->num_torrents; i++)
             if (!q->s->torrents[i]->removing)
-                remove_urls(q->s->torrents[i], urls);
+                remove_urls(q, q->s->torrents[i], urls);
         web_reply_ok(r);
         return;
     }
     struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
-    remove_urls(t, urls);
+    remove_urls(q, t, urls);
     web_reply_ok(r);
 }
 
@@ -673,42 +619,6 @@ static bool scheme_ok(const char *u)
 {
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0 ||
            strncasecmp(u, "ftp://", 6) == 0;
-}
-
-static ssize_t web_seed_index(const struct bt_metainfo *mi, const char *u)
-{
-    for (size_t i = 0; i < mi->num_web_seeds; i++)
-        if (strcmp(mi->web_seeds[i], u) == 0)
-            return (ssize_t)i;
-    return -1;
-}
-
-static int web_seed_add(struct bt_metainfo *mi, const char *u)
-{
-    if (web_seed_index(mi, u) >= 0)
-        return 0;
-    if (mi->num_web_seeds >= MAX_WEB_SEEDS)
-        return -ENOSPC;
-    char *dup = strdup(u);
-    char **v = dup ? realloc(mi->web_seeds, (mi->num_web_seeds + 1) * sizeof(*v)) : NULL;
-    if (!v) {
-        free(dup);
-        return -ENOMEM;
-    }
-    mi->web_seeds = v;
-    v[mi->num_web_seeds++] = dup;
-    return 1;
-}
-
-static bool web_seed_remove(struct bt_metainfo *mi, const char *u)
-{
-    ssize_t i = web_seed_index(mi, u);
-    if (i < 0)
-        return false;
-    free(mi->web_seeds[i]);
-    memmove(&mi->web_seeds[i], &mi->web_seeds[i + 1], (mi->num_web_seeds - (size_t)i - 1) * sizeof(char *));
-    mi->num_web_seeds--;
-    return true;
 }
 
 /* Splits urls on '|' (empty parts skipped), trimmed, into a NULL-terminated
@@ -778,12 +688,11 @@ static void change_web_seeds(struct web_req *r, void *ud, bool add)
     char **v = web_seed_list(r, urls, add);
     if (!v)
         return;
-    bool changed = false;
-    for (size_t i = 0; v[i]; i++)
-        changed |= add ? web_seed_add(t->mi, v[i]) > 0 : web_seed_remove(t->mi, v[i]);
+    size_t n = 0;
+    while (v[n])
+        n++;
+    service_change_web_seeds(t->s, t, add, (const char *const *)v, n);
     free_list(v);
-    if (changed)
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
     web_reply_ok(r);
 }
 
@@ -818,18 +727,15 @@ static void h_edit_web_seed(struct web_req *r, void *ud)
         web_reply_error(r, 400, "URL scheme must be one of " WEB_SEED_SCHEMES);
         return;
     }
-    if (web_seed_index(t->mi, orig) < 0) {
+    int rc = service_replace_web_seed(t->s, t, orig, nu);
+    if (rc == -ENOENT || rc == -EAGAIN) {
         snprintf(msg, sizeof(msg), "\"%.500s\" is not an existing URL", orig);
         web_reply_error(r, 409, msg);
         return;
     }
-    if (strcmp(orig, nu) != 0) {
-        web_seed_remove(t->mi, orig);
-        if (web_seed_add(t->mi, nu) < 0) {
-            web_reply_error(r, 500, NULL);
-            return;
-        }
-        torrent_settings_changed(t, NULL, NULL);   /* trackers/web seeds are kept in the settings */
+    if (rc != 0) {
+        web_reply_error(r, 500, NULL);
+        return;
     }
     web_reply_ok(r);
 }

@@ -25,7 +25,6 @@ struct peer;
 #define QBT_V2_MAX_RATIO 9999.0
 #define QBT_V2_MAX_HASHES 100000      /* ids parsed from one `hashes` value */
 #define QBT_V2_MAX_URLS 1000          /* urls in one torrents/add */
-#define QBT_V2_MAX_FETCHES 256        /* .torrent downloads in flight */
 
 /* The one API instance (one session per process). */
 struct qbt_v2 {
@@ -34,8 +33,6 @@ struct qbt_v2 {
     void (*shutdown)(void);
     uv_timer_t shutdown_timer;
     bool shutdown_armed;
-    struct qbt_v2_fetch *fetches;     /* torrents/add url downloads in flight */
-    size_t num_fetches;
 };
 
 /* sync/maindata state of one login (api-surface.md §7.2).  `snapshot` is
@@ -104,7 +101,11 @@ struct qbt_v2_batch {
     size_t pending;   /* commits in flight + 1 while being filled */
 };
 struct qbt_v2_batch *qbt_v2_batch_new(struct web_req *r);
+/* Commits t's settings (core/service.h service_save) within the batch. */
 void qbt_v2_batch_save(struct qbt_v2_batch *b, struct torrent *t);
+/* After b->pending++ and a core/service.h call with qbt_v2_batch_done, b:
+ * the call's return value (nonzero: the callback will not run). */
+void qbt_v2_batch_check(struct qbt_v2_batch *b, int rc);
 void qbt_v2_batch_done(void *ud, int rc);
 /* The torrents named by parameter `name` (§9, "all" allowed); replies
  * 400 (missing) or 500 itself and returns false. */
@@ -121,10 +122,6 @@ int qbt_v2_register_log(struct qbt_v2 *q);
 int qbt_v2_register_catalog(struct qbt_v2 *q);   /* categories, tags, per-torrent edits */
 int qbt_v2_register_queue(struct qbt_v2 *q);
 int qbt_v2_register_rename(struct qbt_v2 *q);
-size_t qbt_v2_cookie_lines(char ***out);   /* qbt_v2_misc.c: app/setCookies for downloads */
-/* qbt_v2_misc.c: torrents/add's ssl_* for the torrent just added (ignored
- * when not valid, as qBittorrent does); stored after the torrent's row. */
-void qbt_v2_ssl_added(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh);
 int qbt_v2_register_misc(struct qbt_v2 *q);     /* interfaces, dirs, cookies, SSL, test mail */
 void qbt_v2_torrents_close(struct qbt_v2 *q);
 

@@ -3,10 +3,9 @@
  * getDirectoryContent, cookies, setCookies, sendTestEmail and
  * torrents/SSLParameters, setSSLParameters.
  *
- * Cookies go with .torrent downloads (qbt_v2_cookie_lines); SSL parameters
- * are handed to the engine (core/ssltorrent.h) once committed.  Both
- * live in the store (kv namespaces "cookies" and "ssl") and in memory here;
- * a change is answered after its commit, and memory follows the commit.
+ * Cookies (core/cookiejar.h) go with .torrent downloads; SSL parameters
+ * are set through core/service.h.  Core owns both store rows; a change is
+ * answered after its commit.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,36 +15,23 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "util/natcmp.h"
-#include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "core/notify.h"
-#include "core/ssltorrent.h"
+#include "core/cookiejar.h"
+#include "core/service.h"
 #include "web/api/qbt_v2_int.h"
 
-#define NS_COOKIES "cookies"
-#define KEY_COOKIES "list"
-#define NS_SSL "ssl"
 #define MAX_COOKIES_TEXT (4u << 20)     /* the `cookies` param */
 #define MAX_COOKIES 10000u
-#define MAX_PEM (64u << 10)             /* one SSL parameter */
 #define MAX_DIR_ENTRIES 100000u         /* getDirectoryContent reply */
 #define MAX_IFADDRS 4096u
-
-/* What the store holds, mirrored: [{cookie}], and hash -> {ssl_*, added_on}
- * (added_on tells a re-added torrent from the one the row was written for). */
-static json_t *g_cookies;
-static json_t *g_ssl;
 
 /* ---- app/networkInterfaceList, networkInterfaceAddressList ---- */
 
@@ -372,8 +358,21 @@ static void h_dir_content(struct web_req *r, void *ud)
 
 static void h_cookies(struct web_req *r, void *ud)
 {
-    (void)ud;
-    web_reply_json(r, g_cookies ? json_incref(g_cookies) : json_array());
+    struct qbt_v2 *q = ud;
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < cookiejar_count(q->s); i++) {
+        struct cookiejar_cookie c = cookiejar_get(q->s, i);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", c.name, "domain", c.domain, "path", c.path,
+                              "value", c.value, "expirationDate", (json_int_t)c.expires);
+        if (json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    if (a)
+        web_reply_json(r, a);
+    else
+        web_reply_error(r, 500, NULL);
 }
 
 /* QJsonValue::toString(): strings, anything else "". */
@@ -451,24 +450,12 @@ static json_t *parse_cookies(struct web_req *r, const char *text)
     return out;
 }
 
-struct cookie_job {
-    struct web_req *r;
-    json_t *list;
-};
-
 static void on_cookies_committed(void *ud, int rc)
 {
-    struct cookie_job *j = ud;
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "WebAPI: cookies could not be saved: %s", strerror(-rc));
-        web_reply_error(j->r, 500, NULL);
-        json_decref(j->list);
-    } else {
-        json_decref(g_cookies);
-        g_cookies = j->list;
-        web_reply_ok(j->r);
-    }
-    free(j);
+    if (rc != 0)
+        web_reply_error(ud, 500, NULL);
+    else
+        web_reply_ok(ud);
 }
 
 static void h_set_cookies(struct web_req *r, void *ud)
@@ -482,47 +469,20 @@ static void h_set_cookies(struct web_req *r, void *ud)
     json_t *list = parse_cookies(r, text);
     if (!list)
         return;
-    char *dump = json_dumps(list, JSON_COMPACT);
-    struct cookie_job *j = dump ? calloc(1, sizeof *j) : NULL;
-    int rc = -ENOMEM;
-    if (j) {
-        j->r = r;
-        j->list = list;
-        rc = q->s->store ? store_kv_put(q->s->store, NS_COOKIES, KEY_COOKIES, dump, on_cookies_committed, j)
-                         : -EIO;
+    size_t n = json_array_size(list);
+    struct cookiejar_cookie *v = calloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; v && i < n; i++) {
+        const json_t *c = json_array_get(list, i);
+        v[i] = (struct cookiejar_cookie){str_or_empty(c, "name"), str_or_empty(c, "domain"),
+                                         str_or_empty(c, "path"), str_or_empty(c, "value"), expiration_of(c)};
     }
-    free(dump);
+    int rc = v ? cookiejar_set(q->s, v, n, on_cookies_committed, r) : -ENOMEM;
+    free(v);
+    json_decref(list);
     if (rc != 0) {
         log_msg(LOG_WARNING, "WebAPI: cookies could not be saved: %s", strerror(-rc));
-        json_decref(list);
-        free(j);
         web_reply_error(r, 500, NULL);
     }
-}
-
-/* At startup qBittorrent drops session cookies and expired ones. */
-static int load_cookies(void *ud, const char *key, const char *value)
-{
-    (void)ud;
-    if (strcmp(key, KEY_COOKIES) != 0 || !value)
-        return 0;
-    json_t *a = json_loads(value, 0, NULL);
-    if (!json_is_array(a)) {
-        log_msg(LOG_WARNING, "stored cookies are unreadable; dropped");
-        json_decref(a);
-        return 0;
-    }
-    json_int_t now = (json_int_t)time(NULL);
-    for (size_t i = json_array_size(a); i-- > 0;) {
-        json_t *c = json_array_get(a, i);
-        json_t *e = json_object_get(c, "expirationDate");
-        if (!json_is_object(c) || !json_is_integer(e) || json_integer_value(e) == -1 ||
-            json_integer_value(e) <= now)
-            json_array_remove(a, i);
-    }
-    json_decref(g_cookies);
-    g_cookies = a;
-    return 0;
 }
 
 /* ---- app/sendTestEmail ---- */
@@ -543,11 +503,6 @@ static struct torrent *find_torrent(struct qbt_v2 *q, const char *hash)
     return t && !t->removing ? t : NULL;
 }
 
-static const char *ssl_field(const json_t *e, const char *key)
-{
-    return str_or_empty(e, key);
-}
-
 static void h_ssl_params(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
@@ -561,158 +516,18 @@ static void h_ssl_params(struct web_req *r, void *ud)
         web_reply_error(r, 404, NULL);
         return;
     }
-    json_t *e = json_object_get(g_ssl, t->hex);
-    if (e && json_integer_value(json_object_get(e, "added_on")) != t->added_on)
-        e = NULL;   /* written for an earlier torrent with this hash */
-    web_reply_json(r, json_pack("{s:s, s:s, s:s}", "ssl_certificate", ssl_field(e, "ssl_certificate"),
-                                "ssl_private_key", ssl_field(e, "ssl_private_key"), "ssl_dh_params",
-                                ssl_field(e, "ssl_dh_params")));
-}
-
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;   /* encrypted keys are refused, never prompted for */
-}
-
-static char *bio_text(BIO *b)
-{
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (s) {
-        memcpy(s, p, (size_t)n);
-        s[n] = 0;
-    }
-    return s;
-}
-
-/* qBittorrent's SSLParameters::isValid: a certificate, an RSA/EC/DSA key
- * (QSslKey) and DH parameters, all present.  The certificate and key are
- * kept re-encoded as Qt's toPem() gives them back; the DH parameters as
- * sent.  0 or -EINVAL. */
-static int ssl_canonical(const char *cert, const char *key, const char *dh, char **cert_out, char **key_out)
-{
-    *cert_out = *key_out = NULL;
-    if (!*cert || !*key || !*dh || strlen(cert) > MAX_PEM || strlen(key) > MAX_PEM || strlen(dh) > MAX_PEM)
-        return -EINVAL;
-    int rc = -EINVAL;
-    X509 *x = NULL;
-    EVP_PKEY *k = NULL, *p = NULL;
-    BIO *in = NULL, *out = NULL;
-
-    in = BIO_new_mem_buf(cert, -1);
-    x = in ? PEM_read_bio_X509(in, NULL, no_passphrase, NULL) : NULL;
-    BIO_free(in);
-    in = BIO_new_mem_buf(key, -1);
-    k = in ? PEM_read_bio_PrivateKey(in, NULL, no_passphrase, NULL) : NULL;
-    BIO_free(in);
-    in = BIO_new_mem_buf(dh, -1);
-    p = in ? PEM_read_bio_Parameters(in, NULL) : NULL;
-    BIO_free(in);
-    if (!x || !k || !p)
-        goto done;
-    int kt = EVP_PKEY_get_base_id(k), pt = EVP_PKEY_get_base_id(p);
-    if ((kt != EVP_PKEY_RSA && kt != EVP_PKEY_EC && kt != EVP_PKEY_DSA) ||
-        (pt != EVP_PKEY_DH && pt != EVP_PKEY_DHX))
-        goto done;
-    rc = -ENOMEM;
-    out = BIO_new(BIO_s_mem());
-    if (!out || PEM_write_bio_X509(out, x) != 1 || !(*cert_out = bio_text(out)))
-        goto done;
-    BIO_free(out);
-    out = BIO_new(BIO_s_mem());
-    if (!out || PEM_write_bio_PrivateKey_traditional(out, k, NULL, NULL, 0, NULL, NULL) != 1 ||
-        !(*key_out = bio_text(out)))
-        goto done;
-    rc = 0;
-done:
-    ERR_clear_error();
-    BIO_free(out);
-    X509_free(x);
-    EVP_PKEY_free(k);
-    EVP_PKEY_free(p);
-    if (rc != 0) {
-        free(*cert_out);
-        free(*key_out);
-        *cert_out = *key_out = NULL;
-    }
-    return rc;
-}
-
-struct ssl_job {
-    struct web_req *r;            /* NULL: torrents/add, nobody waits */
-    struct session *s;
-    char hash[41];
-    json_t *entry;
-};
-
-/* Memory and the engine take the parameters. */
-static void ssl_keep(struct session *s, const char *hash, json_t *entry)
-{
-    if (!g_ssl)
-        g_ssl = json_object();
-    /* The torrent may have gone while the row was written. */
-    ssltorrent_set_params(s, hash, json_string_value(json_object_get(entry, "ssl_certificate")),
-                          json_string_value(json_object_get(entry, "ssl_private_key")),
-                          json_string_value(json_object_get(entry, "ssl_dh_params")));
-    if (!g_ssl || json_object_set(g_ssl, hash, entry) != 0)
-        log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s not kept in memory", hash);
+    const char *cert, *key, *dh;
+    service_ssl_params(t, &cert, &key, &dh);
+    web_reply_json(r, json_pack("{s:s, s:s, s:s}", "ssl_certificate", cert, "ssl_private_key", key,
+                                "ssl_dh_params", dh));
 }
 
 static void on_ssl_committed(void *ud, int rc)
 {
-    struct ssl_job *j = ud;
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "WebAPI: SSL parameters of %s could not be saved: %s", j->hash, strerror(-rc));
-        if (j->r)
-            web_reply_error(j->r, 500, NULL);
-    } else if (j->r) {
-        ssl_keep(j->s, j->hash, j->entry);
-        web_reply_ok(j->r);
-    }
-    json_decref(j->entry);
-    free(j);
-}
-
-/* Validates and stores the parameters of t.  With r, memory follows the
- * commit and r gets the answer; without (torrents/add), they apply at once
- * and a failed commit is only logged.  0, -EINVAL (not valid) or another
- * negative errno (r was not answered). */
-static int ssl_save(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh,
-                    struct web_req *r)
-{
-    char *c = NULL, *k = NULL;
-    int rc = ssl_canonical(cert, key, dh, &c, &k);
     if (rc != 0)
-        return rc;
-    struct ssl_job *j = calloc(1, sizeof *j);
-    char *dump = NULL;
-    rc = -ENOMEM;
-    if (j) {
-        j->r = r;
-        j->s = q->s;
-        memcpy(j->hash, t->hex, sizeof j->hash);
-        j->entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k,
-                             "ssl_dh_params", dh, "added_on", (json_int_t)t->added_on);
-        dump = j->entry ? json_dumps(j->entry, JSON_COMPACT) : NULL;
-        if (dump && !r)
-            ssl_keep(q->s, j->hash, j->entry);
-        if (dump)
-            rc = q->s->store ? store_kv_put(q->s->store, NS_SSL, j->hash, dump, on_ssl_committed, j) : -EIO;
-    }
-    if (k)
-        explicit_bzero(k, strlen(k));
-    free(c);
-    free(k);
-    free(dump);
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "WebAPI: SSL parameters could not be saved: %s", strerror(-rc));
-        if (j)
-            json_decref(j->entry);
-        free(j);
-    }
-    return rc;
+        web_reply_error(ud, 500, NULL);
+    else
+        web_reply_ok(ud);
 }
 
 static void h_set_ssl_params(struct web_req *r, void *ud)
@@ -731,44 +546,15 @@ static void h_set_ssl_params(struct web_req *r, void *ud)
         web_reply_error(r, 404, NULL);
         return;
     }
-    int rc = ssl_save(q, t, cert, key, dh, r);
+    int rc = service_set_ssl_params(q->s, t, cert, key, dh, on_ssl_committed, r);
     if (rc != 0)
         web_reply_error(r, rc == -EINVAL ? 415 : 500, NULL);
-}
-
-void qbt_v2_ssl_added(struct qbt_v2 *q, struct torrent *t, const char *cert, const char *key, const char *dh)
-{
-    if (ssl_save(q, t, cert, key, dh, NULL) == -EINVAL)
-        log_msg(LOG_INFO, "WebAPI: the SSL parameters given with %s are not valid; not used", t->hex);
-}
-
-static int load_ssl(void *ud, const char *key, const char *value)
-{
-    (void)ud;
-    json_t *e = value ? json_loads(value, 0, NULL) : NULL;
-    if (!json_is_object(e) || strlen(key) != 40) {
-        log_msg(LOG_WARNING, "stored SSL parameters of %s are unreadable; dropped", key);
-        json_decref(e);
-        return 0;
-    }
-    json_object_set_new(g_ssl, key, e);
-    return 0;
 }
 
 /* ---- registration ---- */
 
 int qbt_v2_register_misc(struct qbt_v2 *q)
 {
-    json_decref(g_cookies);
-    json_decref(g_ssl);
-    g_cookies = json_array();
-    g_ssl = json_object();
-    if (!g_cookies || !g_ssl)
-        return -ENOMEM;
-    if (q->s->store) {
-        store_load_kv(q->s->store, NS_COOKIES, load_cookies, NULL);
-        store_load_kv(q->s->store, NS_SSL, load_ssl, NULL);
-    }
     static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
         {"/api/v2/app/networkInterfaceList", WEB_GETPOST, h_iface_list},
         {"/api/v2/app/networkInterfaceAddressList", WEB_GETPOST, h_iface_addrs},
@@ -785,29 +571,4 @@ int qbt_v2_register_misc(struct qbt_v2 *q)
             return rc;
     }
     return 0;
-}
-
-/* The stored cookies as Netscape cookie lines for .torrent downloads
- * (util/fetch.h).  *out is a malloc'd array of malloc'd strings. */
-size_t qbt_v2_cookie_lines(char ***out)
-{
-    *out = NULL;
-    size_t n = json_array_size(g_cookies), k = 0;
-    if (n == 0)
-        return 0;
-    char **v = calloc(n, sizeof *v);
-    if (!v)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *c = json_array_get(g_cookies, i);
-        const char *dom = str_or_empty(c, "domain"), *path = str_or_empty(c, "path");
-        json_int_t exp = expiration_of(c);
-        /* A leading dot means "and its subdomains" (Netscape's flag). */
-        if (asprintf(&v[k], "%s\t%s\t%s\tFALSE\t%lld\t%s\t%s", dom, dom[0] == '.' ? "TRUE" : "FALSE",
-                     *path ? path : "/",
-                     (long long)(exp > 0 ? exp : 0), str_or_empty(c, "name"), str_or_empty(c, "value")) >= 0)
-            k++;
-    }
-    *out = v;
-    return k;
 }

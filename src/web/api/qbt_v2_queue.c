@@ -1,10 +1,16 @@
 /* web/api/qbt_v2_queue — torrents/increasePrio, decreasePrio, topPrio,
- * bottomPrio over core/queue.  409 when queueing is disabled (Sonarr
+ * bottomPrio over core/service.  409 when queueing is disabled (Sonarr
  * swallows that 409 for topPrio). */
 #include <errno.h>
 
-#include "core/queue.h"
+#include "core/service.h"
 #include "web/api/qbt_v2_int.h"
+
+static void on_moved(void *ud, int rc)
+{
+    (void)rc;   /* moved either way; a failed commit is logged by the store */
+    web_reply_ok(ud);
+}
 
 static void move(struct web_req *r, struct qbt_v2 *q, enum queue_move how)
 {
@@ -22,11 +28,10 @@ static void move(struct web_req *r, struct qbt_v2 *q, enum queue_move how)
         web_reply_error(r, 500, NULL);
         return;
     }
-    int rc = queue_move(q->s, l.v, l.n, how);
+    /* Answered once the new positions are committed. */
+    int rc = service_queue_move(q->s, l.v, l.n, how, on_moved, r);
     qbt_v2_list_free(&l);
-    if (rc == 0)
-        web_reply_ok(r);
-    else
+    if (rc != 0)
         web_reply_error(r, rc == -EPERM ? 409 : 500, rc == -EPERM ? "Torrent queueing must be enabled" : NULL);
 }
 

@@ -10,11 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bt/magnet.h"
 #include "bt/metainfo.h"
-#include "core/catalog.h"
 #include "core/peer.h"
-#include "util/fetch.h"
+#include "core/service.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -446,8 +444,8 @@ static void h_stop(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        torrent_stop(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_stop(l.v[i]->s, l.v[i], qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -461,8 +459,8 @@ static void h_start(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        torrent_start(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_start(l.v[i]->s, l.v[i], qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -481,11 +479,8 @@ static void h_force_start(struct web_req *r, void *ud)
         return;
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     for (size_t i = 0; b && i < l.n; i++) {
-        /* Forced or auto-managed: either way the torrent runs. */
-        torrent_set_forced(l.v[i], value);
-        if (l.v[i]->stopped)
-            torrent_start(l.v[i]);
-        qbt_v2_batch_save(b, l.v[i]);
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_forced(l.v[i]->s, l.v[i], value, qbt_v2_batch_done, b));
     }
     qbt_v2_list_free(&l);
     if (b)
@@ -591,49 +586,14 @@ static void h_add_peers(struct web_req *r, void *ud)
 
 /* ---- torrents/add ---- */
 
-struct add_opts {
-    struct torrent_add_params p;
-    char *save_path, *category, *rename, *tags, *download_path;
-    char *cookie;         /* 4.x `cookie` field for URL downloads */
-    char *ssl[3];         /* 5.x ssl_certificate, ssl_private_key, ssl_dh_params */
-    bool skip_checking;
-};
-
 static const char *const ssl_params[3] = {"ssl_certificate", "ssl_private_key", "ssl_dh_params"};
 
 struct add_req {
     struct web_req *r;
-    size_t pending;       /* persists in flight + 1 while processing */
+    size_t pending;       /* adds in flight + 1 while processing */
     size_t ok;
     char *error;          /* 415 message */
 };
-
-struct add_item {
-    struct qbt_v2 *q;
-    struct add_req *req;  /* NULL for a URL download: nobody waits */
-    uint8_t ih[20];
-    bool skip_checking;
-};
-
-struct qbt_v2_fetch {
-    struct qbt_v2_fetch *next, *prev;
-    struct qbt_v2 *q;
-    struct fetch_req *h;
-    char *url;
-    struct add_opts o;
-};
-
-static void opts_free(struct add_opts *o)
-{
-    free(o->save_path);
-    free(o->category);
-    free(o->rename);
-    free(o->tags);
-    free(o->download_path);
-    free(o->cookie);
-    for (int i = 0; i < 3; i++)
-        free(o->ssl[i]);
-}
 
 static char *trimmed_dup(const char *s)
 {
@@ -647,33 +607,9 @@ static char *trimmed_dup(const char *s)
     return strndup(s, n);
 }
 
-static int opts_copy(struct add_opts *dst, const struct add_opts *src)
-{
-    *dst = *src;
-    dst->save_path = src->save_path ? strdup(src->save_path) : NULL;
-    dst->category = src->category ? strdup(src->category) : NULL;
-    dst->rename = src->rename ? strdup(src->rename) : NULL;
-    dst->tags = src->tags ? strdup(src->tags) : NULL;
-    dst->download_path = src->download_path ? strdup(src->download_path) : NULL;
-    dst->cookie = src->cookie ? strdup(src->cookie) : NULL;
-    bool ssl_lost = false;
-    for (int i = 0; i < 3; i++)
-        ssl_lost |= src->ssl[i] && !(dst->ssl[i] = strdup(src->ssl[i]));
-    dst->p.download_path = dst->download_path;
-    dst->p.save_path = dst->save_path;
-    dst->p.category = dst->category;
-    dst->p.rename = dst->rename;
-    dst->p.tags = dst->tags;
-    if ((src->save_path && !dst->save_path) || (src->category && !dst->category) ||
-        (src->rename && !dst->rename) || (src->tags && !dst->tags) ||
-        (src->download_path && !dst->download_path) || ssl_lost) {
-        opts_free(dst);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *o)
+/* The parameters of torrents/add in the service's terms (defaults from the
+ * preferences), resolved by the service (categories, tags, ATM path). */
+static int opts_from_req(struct web_req *r, struct session *s, struct service_add_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->save_path = trimmed_dup(web_req_param(r, "savepath"));
@@ -689,8 +625,7 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.stopped = stopped < 0 ? settings_bool(&s->settings, SET_ADD_STOPPED_ENABLED) : stopped == 1;
     int tmm = param_tristate(r, "autoTMM");
     o->p.auto_tmm = tmm < 0 ? settings_bool(&s->settings, SET_AUTO_TMM_ENABLED) : tmm == 1;
-    o->skip_checking = web_req_bool(r, "skip_checking", false);
-    o->p.skip_checking = o->skip_checking;
+    o->p.skip_checking = web_req_bool(r, "skip_checking", false);
     o->p.sequential = web_req_bool(r, "sequentialDownload", false);
     o->p.first_last_piece = web_req_bool(r, "firstLastPiecePrio", false);
     o->p.forced = web_req_bool(r, "forced", false);
@@ -710,7 +645,6 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
         const char *path = dlp && *dlp ? dlp : settings_str(&s->settings, SET_TEMP_PATH);
         o->download_path = *path ? trimmed_dup(path) : NULL;
     }
-    o->p.download_path = o->download_path;
     const char *ck = web_req_param(r, "cookie");
     o->cookie = ck && *ck ? strdup(ck) : NULL;
     for (int i = 0; i < 3; i++) {
@@ -718,7 +652,7 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
         o->ssl[i] = v && *v ? strdup(v) : NULL;
     }
     /* Added with its data (skip_checking) it is complete: no detour. */
-    o->p.data_in_download_path = o->download_path && !o->skip_checking;
+    o->p.data_in_download_path = o->download_path && !o->p.skip_checking;
     const char *layout = web_req_param(r, "contentLayout");
     if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
                     strcmp(layout, "NoSubfolder") != 0))
@@ -735,20 +669,10 @@ static int opts_from_req(struct web_req *r, struct session *s, struct add_opts *
     o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
                         : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
                                                                : TORRENT_STOP_NONE;
-    /* A missing category or tag is created; automatic management saves
-     * under the category's path whatever savepath says. */
-    bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
-    if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
-        free(o->save_path);
-        o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
-    }
-    o->p.save_path = o->save_path && *o->save_path ? o->save_path : NULL;
-    o->p.category = o->category;
-    o->p.rename = o->rename;
-    o->p.tags = o->tags;
+    service_add_opts_resolve(s, o);
     if ((web_req_param(r, "savepath") && !o->save_path) || (cat && !o->category) ||
         (ren && !o->rename) || (tags && !o->tags)) {
-        opts_free(o);
+        service_add_opts_free(o);
         return -ENOMEM;
     }
     return 0;
@@ -766,132 +690,20 @@ static void add_req_release(struct add_req *a)
     free(a);
 }
 
-static void on_persisted(void *ud, int rc)
+/* A file or magnet is answered after its commit. */
+static void on_added(void *ud, int rc, struct torrent *t)
 {
-    struct add_item *it = ud;
-    struct torrent *t = session_find(it->q->s, it->ih);
-    if (t && t->removing)
-        t = NULL;
-    if (rc == 0 && t) {
-        torrent_begin(t, it->skip_checking);
-        if (it->req)
-            it->req->ok++;
-    } else {
-        log_msg(LOG_WARNING, "Failed to save the new torrent (%d); it was not added", rc);
-        if (t)
-            torrent_remove(t, false, NULL, NULL);
-    }
-    if (it->req)
-        add_req_release(it->req);
-    free(it);
+    struct add_req *a = ud;
+    (void)t;
+    if (rc == 0)
+        a->ok++;
+    add_req_release(a);
 }
 
-static int add_created(struct qbt_v2 *q, struct torrent *t, const struct add_opts *o, struct add_req *req);
-
-/* Takes mi.  0 = accepted (the commit is under way). */
-static int add_one(struct qbt_v2 *q, struct bt_metainfo *mi, const struct add_opts *o, struct add_req *req)
+static void add_counted(struct add_req *a, int rc)
 {
-    if (session_find(q->s, mi->info_hash)) {
-        log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
-        bt_metainfo_free(mi);
-        return -EEXIST;
-    }
-    struct torrent *t;
-    int rc = torrent_create(q->s, mi, &o->p, (int64_t)time(NULL), &t);
     if (rc != 0)
-        return rc;
-    return add_created(q, t, o, req);
-}
-
-/* A magnet link or a bare info-hash (40 hex / 32 base32).  The magnet stays
- * the caller's.  0 = accepted. */
-static int add_magnet(struct qbt_v2 *q, const char *uri, const struct add_opts *o, struct add_req *req)
-{
-    struct bt_magnet *m = NULL;
-    char err[256] = "";
-    int rc = strncasecmp(uri, "magnet:", 7) == 0 ? bt_magnet_parse(uri, &m, err, sizeof err)
-                                                  : bt_magnet_from_hash(uri, &m);
-    if (rc != 0) {
-        log_msg(LOG_WARNING, "Adding \"%s\" failed: %s", uri, *err ? err : "not a magnet link or info-hash");
-        return rc;
-    }
-    if (session_find(q->s, m->info_hash)) {
-        log_msg(LOG_INFO, "Torrent is already present: %s", uri);
-        bt_magnet_free(m);
-        return -EEXIST;
-    }
-    struct torrent *t;
-    rc = torrent_create_magnet(q->s, m, &o->p, (int64_t)time(NULL), &t);
-    bt_magnet_free(m);
-    if (rc != 0)
-        return rc;
-    return add_created(q, t, o, req);
-}
-
-static int add_created(struct qbt_v2 *q, struct torrent *t, const struct add_opts *o, struct add_req *req)
-{
-    int rc;
-    struct add_item *it = calloc(1, sizeof(*it));
-    if (!it) {
-        torrent_remove(t, false, NULL, NULL);
-        return -ENOMEM;
-    }
-    it->q = q;
-    it->req = req;
-    memcpy(it->ih, t->info_hash, 20);
-    it->skip_checking = o->skip_checking;
-    if (req)
-        req->pending++;
-    rc = torrent_persist(t, on_persisted, it);
-    if (rc != 0) {
-        if (req)
-            req->pending--;
-        free(it);
-        torrent_remove(t, false, NULL, NULL);
-        return rc;
-    }
-    if (o->ssl[0] && o->ssl[1] && o->ssl[2])
-        qbt_v2_ssl_added(q, t, o->ssl[0], o->ssl[1], o->ssl[2]);
-    return 0;
-}
-
-static void fetch_unlink(struct qbt_v2_fetch *f)
-{
-    struct qbt_v2 *q = f->q;
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        q->fetches = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    q->num_fetches--;
-}
-
-static void fetch_free_one(struct qbt_v2_fetch *f)
-{
-    opts_free(&f->o);
-    free(f->url);
-    free(f);
-}
-
-static void on_fetched(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
-{
-    struct qbt_v2_fetch *f = ud;
-    fetch_unlink(f);
-    if (rc == 0 && status >= 200 && status < 300) {
-        struct bt_metainfo *mi;
-        char err[256] = "";
-        if (bt_metainfo_parse(body, len, &mi, err, sizeof(err)) == 0)
-            add_one(f->q, mi, &f->o, NULL);
-        else
-            log_msg(LOG_WARNING, "Downloaded file is not a valid torrent: %s (%s)", f->url, err);
-    } else if (rc == -EXDEV && errmsg && strncasecmp(errmsg, "magnet:", 7) == 0) {
-        add_magnet(f->q, errmsg, &f->o, NULL);
-    } else {
-        log_msg(LOG_WARNING, "Failed to download torrent from %s: %s", f->url,
-                rc == 0 ? "unexpected HTTP status" : errmsg);
-    }
-    fetch_free_one(f);
+        a->pending--;
 }
 
 static bool is_http(const char *u)
@@ -899,76 +711,10 @@ static bool is_http(const char *u)
     return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
 }
 
-/* Starts downloading a .torrent URL; true if the download started. */
-static bool add_url(struct qbt_v2 *q, const char *url, const struct add_opts *o)
-{
-    if (!is_http(url))
-        return false;   /* h_add sends magnets to add_magnet */
-    if (q->num_fetches >= QBT_V2_MAX_FETCHES || !q->s->fetch) {
-        log_msg(LOG_WARNING, "Adding \"%s\" failed: too many downloads in progress", url);
-        return false;
-    }
-    struct qbt_v2_fetch *f = calloc(1, sizeof(*f));
-    if (!f)
-        return false;
-    f->q = q;
-    f->url = strdup(url);
-    if (!f->url || opts_copy(&f->o, o) != 0) {
-        free(f->url);
-        free(f);
-        return false;
-    }
-    int64_t limit = settings_int(&q->s->settings, SET_TORRENT_FILE_SIZE_LIMIT);
-    struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
-    /* app/setCookies, plus the 4.x `cookie` field ("a=1; b=2") for this URL's host. */
-    char **lines = NULL;
-    size_t n = qbt_v2_cookie_lines(&lines);
-    if (o->cookie && *o->cookie) {
-        char host[256] = "";
-        const char *h = strstr(url, "://");
-        if (h) {
-            h += 3;
-            size_t len = strcspn(h, ":/?#");
-            snprintf(host, sizeof host, "%.*s", (int)len, h);
-        }
-        char *dup = strdup(o->cookie), *save = NULL;
-        for (char *tok = dup ? strtok_r(dup, ";", &save) : NULL; tok && *host; tok = strtok_r(NULL, ";", &save)) {
-            while (*tok == ' ')
-                tok++;
-            char *eq = strchr(tok, '=');
-            char **nl = eq ? realloc(lines, (n + 1) * sizeof *nl) : NULL;
-            if (!nl)
-                continue;
-            lines = nl;
-            *eq = 0;
-            if (asprintf(&lines[n], "%s\tFALSE\t/\tFALSE\t0\t%s\t%s", host, tok, eq + 1) >= 0)
-                n++;
-        }
-        free(dup);
-    }
-    fo.cookies = (const char *const *)lines;
-    fo.num_cookies = n;
-    int frc = fetch_get(q->s->fetch, url, &fo, on_fetched, f, &f->h);
-    for (size_t i = 0; i < n; i++)
-        free(lines[i]);
-    free(lines);
-    if (frc != 0) {
-        log_msg(LOG_WARNING, "Adding \"%s\" failed: cannot start the download", url);
-        fetch_free_one(f);
-        return false;
-    }
-    f->next = q->fetches;
-    if (q->fetches)
-        q->fetches->prev = f;
-    q->fetches = f;
-    q->num_fetches++;
-    return true;
-}
-
 static void h_add(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    struct add_opts o;
+    struct service_add_opts o;
     struct add_req *a = calloc(1, sizeof(*a));
     if (!a || opts_from_req(r, q->s, &o) != 0) {
         free(a);
@@ -987,12 +733,14 @@ static void h_add(struct web_req *r, void *ud)
         free(u);
         if (t && *t) {
             nurls++;
-            /* A magnet is answered after its commit (counted in on_persisted);
+            /* A magnet is answered after its commit (counted in on_added);
              * a .torrent URL only when its download started. */
-            if (is_http(t))
-                a->ok += add_url(q, t, &o);
-            else
-                add_magnet(q, t, &o, a);
+            if (is_http(t)) {
+                a->ok += service_add_url(q->s, t, &o, NULL, NULL) == 0;
+            } else {
+                a->pending++;
+                add_counted(a, service_add_uri(q->s, t, &o, on_added, a));
+            }
         }
         free(t);
         if (!nl)
@@ -1002,9 +750,14 @@ static void h_add(struct web_req *r, void *ud)
     size_t nfiles = web_req_file_count(r);
     for (size_t i = 0; i < nfiles; i++) {
         const struct web_file *f = web_req_file(r, i);
-        struct bt_metainfo *mi;
         char err[256] = "";
-        if (!f || bt_metainfo_parse(f->data, f->len, &mi, err, sizeof(err)) != 0) {
+        int rc = -EBADMSG;
+        if (f) {
+            a->pending++;
+            rc = service_add_torrent(q->s, f->data, f->len, &o, on_added, a, err, sizeof err);
+            add_counted(a, rc);
+        }
+        if (rc == -EBADMSG) {
             const char *name = f && f->filename ? f->filename : "";
             size_t n = strlen(name) + 64;
             a->error = malloc(n);
@@ -1013,20 +766,15 @@ static void h_add(struct web_req *r, void *ud)
             log_msg(LOG_WARNING, "WebAPI: '%s' is not a valid torrent file: %s", name, err);
             break;
         }
-        add_one(q, mi, &o, a);
     }
-    opts_free(&o);
+    service_add_opts_free(&o);
     add_req_release(a);
 }
 
 void qbt_v2_torrents_close(struct qbt_v2 *q)
 {
-    while (q->fetches) {
-        struct qbt_v2_fetch *f = q->fetches;
-        fetch_unlink(f);
-        fetch_cancel(f->h);
-        fetch_free_one(f);
-    }
+    if (q->s)
+        service_close(q->s);
 }
 
 int qbt_v2_register_torrents(struct qbt_v2 *q)

@@ -1,0 +1,330 @@
+/* service — adding torrents (service.h).  The setters are in
+ * service_edit.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bt/magnet.h"
+#include "bt/metainfo.h"
+#include "core/catalog.h"
+#include "core/cookiejar.h"
+#include "core/service.h"
+#include "core/session.h"
+#include "core/ssltorrent.h"
+#include "util/fetch.h"
+#include "util/log.h"
+
+#define SERVICE_MAX_FETCHES 256   /* .torrent downloads in flight */
+
+/* ---- options ---- */
+
+/* o->p with its strings taken from o's own. */
+static struct torrent_add_params params_of(const struct service_add_opts *o)
+{
+    struct torrent_add_params p = o->p;
+    p.save_path = o->save_path && *o->save_path ? o->save_path : NULL;
+    p.download_path = o->download_path;
+    p.category = o->category;
+    p.rename = o->rename;
+    p.tags = o->tags;
+    return p;
+}
+
+void service_add_opts_free(struct service_add_opts *o)
+{
+    free(o->save_path);
+    free(o->category);
+    free(o->rename);
+    free(o->tags);
+    free(o->download_path);
+    free(o->cookie);
+    for (int i = 0; i < 3; i++)
+        free(o->ssl[i]);
+    memset(o, 0, sizeof *o);
+}
+
+static bool dup_field(char **dst, const char *src)
+{
+    *dst = src ? strdup(src) : NULL;
+    return !src || *dst;
+}
+
+int service_add_opts_copy(struct service_add_opts *dst, const struct service_add_opts *src)
+{
+    *dst = *src;
+    bool ok = dup_field(&dst->save_path, src->save_path);
+    ok &= dup_field(&dst->category, src->category);
+    ok &= dup_field(&dst->rename, src->rename);
+    ok &= dup_field(&dst->tags, src->tags);
+    ok &= dup_field(&dst->download_path, src->download_path);
+    ok &= dup_field(&dst->cookie, src->cookie);
+    for (int i = 0; i < 3; i++)
+        ok &= dup_field(&dst->ssl[i], src->ssl[i]);
+    if (!ok) {
+        service_add_opts_free(dst);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
+{
+    bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
+    if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
+        free(o->save_path);
+        o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
+    }
+    return 0;
+}
+
+/* ---- create, commit, start or roll back ---- */
+
+struct add_item {
+    struct session *s;
+    uint8_t ih[20];
+    bool skip_checking;
+    service_add_cb cb;
+    void *ud;
+};
+
+/* The row is committed: start the torrent, or roll it back. */
+static void on_committed(void *ud, int rc)
+{
+    struct add_item *it = ud;
+    struct torrent *t = session_find(it->s, it->ih);
+    if (t && t->removing)
+        t = NULL;
+    if (rc == 0 && t) {
+        torrent_begin(t, it->skip_checking);
+    } else {
+        log_msg(LOG_WARNING, "Failed to save the new torrent (%d); it was not added", rc);
+        if (t)
+            torrent_remove(t, false, NULL, NULL);
+        t = NULL;
+        if (rc == 0)
+            rc = -ECANCELED;   /* removed by the user while its row was written */
+    }
+    if (it->cb)
+        it->cb(it->ud, rc, t);
+    free(it);
+}
+
+/* t was just created: commit it.  On failure t is removed again. */
+static int add_created(struct session *s, struct torrent *t, const struct service_add_opts *o, service_add_cb cb,
+                       void *ud)
+{
+    struct add_item *it = calloc(1, sizeof *it);
+    if (!it) {
+        torrent_remove(t, false, NULL, NULL);
+        return -ENOMEM;
+    }
+    *it = (struct add_item){s, {0}, o->p.skip_checking, cb, ud};
+    memcpy(it->ih, t->info_hash, 20);
+    int rc = s->store ? torrent_persist(t, on_committed, it) : -EIO;
+    if (rc != 0) {
+        free(it);
+        torrent_remove(t, false, NULL, NULL);
+        return rc;
+    }
+    if (o->ssl[0] && o->ssl[1] && o->ssl[2] &&
+        service_set_ssl_params(s, t, o->ssl[0], o->ssl[1], o->ssl[2], NULL, NULL) == -EINVAL)
+        log_msg(LOG_INFO, "WebAPI: the SSL parameters given with %s are not valid; not used", t->hex);
+    return 0;
+}
+
+/* Takes mi. */
+static int add_metainfo(struct session *s, struct bt_metainfo *mi, const struct service_add_opts *o,
+                        service_add_cb cb, void *ud)
+{
+    if (session_find(s, mi->info_hash)) {
+        log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
+        bt_metainfo_free(mi);
+        return -EEXIST;
+    }
+    struct torrent *t;
+    struct torrent_add_params p = params_of(o);
+    int rc = torrent_create(s, mi, &p, (int64_t)time(NULL), &t);
+    if (rc != 0)
+        return rc;
+    return add_created(s, t, o, cb, ud);
+}
+
+int service_add_torrent(struct session *s, const uint8_t *data, size_t len, const struct service_add_opts *o,
+                        service_add_cb cb, void *ud, char *err, size_t errlen)
+{
+    struct bt_metainfo *mi;
+    if (bt_metainfo_parse(data, len, &mi, err, errlen) != 0)
+        return -EBADMSG;
+    return add_metainfo(s, mi, o, cb, ud);
+}
+
+int service_add_uri(struct session *s, const char *uri, const struct service_add_opts *o, service_add_cb cb,
+                    void *ud)
+{
+    struct bt_magnet *m = NULL;
+    char err[256] = "";
+    int rc = strncasecmp(uri, "magnet:", 7) == 0 ? bt_magnet_parse(uri, &m, err, sizeof err)
+                                                  : bt_magnet_from_hash(uri, &m);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: %s", uri, *err ? err : "not a magnet link or info-hash");
+        return rc;
+    }
+    if (session_find(s, m->info_hash)) {
+        log_msg(LOG_INFO, "Torrent is already present: %s", uri);
+        bt_magnet_free(m);
+        return -EEXIST;
+    }
+    struct torrent *t;
+    struct torrent_add_params p = params_of(o);
+    rc = torrent_create_magnet(s, m, &p, (int64_t)time(NULL), &t);
+    bt_magnet_free(m);
+    if (rc != 0)
+        return rc;
+    return add_created(s, t, o, cb, ud);
+}
+
+/* ---- URL downloads ---- */
+
+struct service_fetch {
+    struct service_fetch *next, *prev;
+    struct session *s;
+    struct fetch_req *h;
+    char *url;
+    struct service_add_opts o;
+    service_add_cb cb;
+    void *ud;
+};
+
+static void fetch_unlink(struct service_fetch *f)
+{
+    struct session *s = f->s;
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        s->url_adds = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    s->num_url_adds--;
+}
+
+static void fetch_free_one(struct service_fetch *f)
+{
+    service_add_opts_free(&f->o);
+    free(f->url);
+    free(f);
+}
+
+static void on_fetched(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
+{
+    struct service_fetch *f = ud;
+    fetch_unlink(f);
+    if (rc == 0 && status >= 200 && status < 300) {
+        char err[256] = "";
+        rc = service_add_torrent(f->s, body, len, &f->o, f->cb, f->ud, err, sizeof err);
+        if (rc == -EBADMSG)
+            log_msg(LOG_WARNING, "Downloaded file is not a valid torrent: %s (%s)", f->url, err);
+    } else if (rc == -EXDEV && errmsg && strncasecmp(errmsg, "magnet:", 7) == 0) {
+        rc = service_add_uri(f->s, errmsg, &f->o, f->cb, f->ud);
+    } else {
+        log_msg(LOG_WARNING, "Failed to download torrent from %s: %s", f->url,
+                rc == 0 ? "unexpected HTTP status" : errmsg);
+        rc = rc == 0 ? -EIO : rc;
+    }
+    if (rc != 0 && f->cb)
+        f->cb(f->ud, rc, NULL);
+    fetch_free_one(f);
+}
+
+static bool is_http(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+/* The jar's cookie lines plus o->cookie ("a=1; b=2") for the URL's host. */
+static size_t cookie_lines(struct session *s, const char *url, const char *cookie, char ***out)
+{
+    char **lines = NULL;
+    size_t n = cookiejar_lines(s, &lines);
+    if (cookie && *cookie) {
+        char host[256] = "";
+        const char *h = strstr(url, "://");
+        if (h) {
+            h += 3;
+            size_t len = strcspn(h, ":/?#");
+            snprintf(host, sizeof host, "%.*s", (int)len, h);
+        }
+        char *dup = strdup(cookie), *save = NULL;
+        for (char *tok = dup ? strtok_r(dup, ";", &save) : NULL; tok && *host; tok = strtok_r(NULL, ";", &save)) {
+            while (*tok == ' ')
+                tok++;
+            char *eq = strchr(tok, '=');
+            char **nl = eq ? realloc(lines, (n + 1) * sizeof *nl) : NULL;
+            if (!nl)
+                continue;
+            lines = nl;
+            *eq = 0;
+            if (asprintf(&lines[n], "%s\tFALSE\t/\tFALSE\t0\t%s\t%s", host, tok, eq + 1) >= 0)
+                n++;
+        }
+        free(dup);
+    }
+    *out = lines;
+    return n;
+}
+
+int service_add_url(struct session *s, const char *url, const struct service_add_opts *o, service_add_cb cb,
+                    void *ud)
+{
+    if (!is_http(url))
+        return -EINVAL;
+    if (s->num_url_adds >= SERVICE_MAX_FETCHES || !s->fetch) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: too many downloads in progress", url);
+        return -EAGAIN;
+    }
+    struct service_fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    f->s = s;
+    f->cb = cb;
+    f->ud = ud;
+    f->url = strdup(url);
+    if (!f->url || service_add_opts_copy(&f->o, o) != 0) {
+        free(f->url);
+        free(f);
+        return -ENOMEM;
+    }
+    int64_t limit = settings_int(&s->settings, SET_TORRENT_FILE_SIZE_LIMIT);
+    struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
+    char **lines = NULL;
+    size_t n = cookie_lines(s, url, o->cookie, &lines);
+    fo.cookies = (const char *const *)lines;
+    fo.num_cookies = n;
+    int rc = fetch_get(s->fetch, url, &fo, on_fetched, f, &f->h);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "Adding \"%s\" failed: cannot start the download", url);
+        fetch_free_one(f);
+        return rc;
+    }
+    f->next = s->url_adds;
+    if (s->url_adds)
+        s->url_adds->prev = f;
+    s->url_adds = f;
+    s->num_url_adds++;
+    return 0;
+}
+
+void service_close(struct session *s)
+{
+    while (s && s->url_adds) {
+        struct service_fetch *f = s->url_adds;
+        fetch_unlink(f);
+        fetch_cancel(f->h);
+        fetch_free_one(f);
+    }
+}
