@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "util/fetch.h"
 #include "util/log.h"
+#include "util/pct.h"
 
 #define WEBSEED_MAX_BLOCKS 64           /* at most 1 MiB a request */
 #define WEBSEED_RETRY_MS 30000
@@ -140,21 +141,17 @@ static char *file_url(const struct webseed *w, size_t file)
 {
     const struct bt_metainfo *mi = w->t->mi;
     struct buf b = BUF_INIT;
-    buf_append_str(&b, w->url);
+    int rc = buf_append_str(&b, w->url);
     size_t ulen = strlen(w->url);
     bool slash = ulen > 0 && w->url[ulen - 1] == '/';
-    if (mi->multi_file || slash) {
+    if (rc == 0 && (mi->multi_file || slash)) {
+        const char *path = mi->files[file].path;
         if (!slash)
-            buf_append_u8(&b, '/');
-        for (const unsigned char *p = (const unsigned char *)mi->files[file].path; *p; p++) {
-            if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                strchr("-._~/", *p))
-                buf_append_u8(&b, *p);
-            else
-                buf_appendf(&b, "%%%02X", *p);
-        }
+            rc = buf_append_u8(&b, '/');
+        if (rc == 0)
+            rc = pct_encode(&b, path, strlen(path), &pct_rfc3986_path);
     }
-    char *s = (char *)buf_steal(&b, NULL);
+    char *s = rc ? NULL : (char *)buf_steal(&b, NULL);
     buf_free(&b);
     return s;
 }

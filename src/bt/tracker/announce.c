@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bt/bencode.h"
+#include "util/pct.h"
 
 #define TRACKER_MAX_URL 4096
 #define TRACKER_UDP_MAX_URLDATA 1024
@@ -65,28 +66,11 @@ void tracker_announce_resp_free(struct tracker_announce_resp *r)
 
 /* ---- URL building ---- */
 
-static bool is_unreserved(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~';
-}
-
+/* Query values escaped as curl_easy_escape() does (RFC 3986 unreserved,
+ * upper-case hex): binary info-hashes and peer ids go through as %XX. */
 static int append_escaped(struct buf *b, const uint8_t *p, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    int rc = buf_reserve(b, n * 3);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (is_unreserved(p[i])) {
-            b->data[b->len++] = p[i];
-        } else {
-            b->data[b->len++] = '%';
-            b->data[b->len++] = (uint8_t)hex[p[i] >> 4];
-            b->data[b->len++] = (uint8_t)hex[p[i] & 15];
-        }
-    }
-    return 0;
+    return pct_encode(b, p, n, &pct_rfc3986);
 }
 
 /* Length of the URL without its fragment; -1 when it is not a sane URL. */

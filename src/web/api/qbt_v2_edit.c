@@ -21,6 +21,7 @@
 #include "core/service.h"
 #include "util/log.h"
 #include "util/path.h"
+#include "util/pct.h"
 #include "web/api/qbt_v2_int.h"
 
 #define MAX_ITEMS 10000          /* ids, urls or file ids in one parameter */
@@ -538,25 +539,6 @@ static int hexval(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
 }
 
-/* QUrl::fromPercentEncoding: %XX decoded, anything else kept. */
-static char *percent_decode(const char *s, size_t len)
-{
-    char *out = malloc(len + 1);
-    size_t w = 0;
-    for (size_t i = 0; out && i < len; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 && (lo = hexval((unsigned char)s[i + 2])) >= 0) {
-            out[w++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[w++] = s[i];
-        }
-    }
-    if (out)
-        out[w] = 0;
-    return out;
-}
-
 static void remove_urls(struct qbt_v2 *q, struct torrent *t, const char *urls)
 {
     char **v = calloc(MAX_ITEMS, sizeof *v);
@@ -564,8 +546,10 @@ static void remove_urls(struct qbt_v2 *q, struct torrent *t, const char *urls)
     for (const char *p = urls; v && k < MAX_ITEMS; k++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len && (v[n] = percent_decode(p, len)) != NULL)
-            n++;
+        if (len) {   /* QUrl::fromPercentEncoding: %XX decoded, anything else kept */
+            pct_decode(p, len, PCT_LENIENT, &v[n], NULL);
+            n += v[n] != NULL;
+        }
         if (!bar)
             break;
         p = bar + 1;
