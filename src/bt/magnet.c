@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/pct.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *msg)
 {
@@ -19,49 +20,6 @@ static int fail(char *err, size_t errlen, int rc, const char *msg)
         snprintf(err, errlen, "%s", msg);
     log_debug("magnet: %s", msg);
     return rc;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes s[0..n) into a new NUL-terminated string of *len bytes ('+' is a
- * space, %xx a byte).  NULL with *bad set on a broken escape, NULL alone on
- * OOM.  The result may contain NUL bytes; *len says how many there are. */
-static char *pct_decode(const char *s, size_t n, size_t *len, bool *bad)
-{
-    *bad = false;
-    char *o = malloc(n + 1);
-    if (!o)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            o[k++] = ' ';
-        } else if (s[i] == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                free(o);
-                *bad = true;
-                return NULL;
-            }
-            o[k++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            o[k++] = s[i];
-        }
-    }
-    o[k] = '\0';
-    *len = k;
-    return o;
 }
 
 /* "tr.1", "x.pe.12" -> base name length without the ".<digits>" suffix. */
@@ -338,12 +296,13 @@ int bt_magnet_parse(const char *uri, struct bt_magnet **out, char *err, size_t e
         const char *pe = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pe - p));
         if (eq && eq > p) {
+            /* '+' is a space here too, as libtorrent's unescape_string() has it */
             size_t kl, vl;
-            bool bad;
-            char *k = pct_decode(p, (size_t)(eq - p), &kl, &bad);
-            char *v = k ? pct_decode(eq + 1, (size_t)(pe - eq - 1), &vl, &bad) : NULL;
-            if (!v) {
-                rc = bad ? -EINVAL : -ENOMEM;
+            char *k = NULL, *v = NULL;
+            rc = pct_decode(p, (size_t)(eq - p), PCT_FORM, &k, &kl);
+            if (rc == 0)
+                rc = pct_decode(eq + 1, (size_t)(pe - eq - 1), PCT_FORM, &v, &vl);
+            if (rc) {
                 why = "broken %-escape";
             } else {
                 rc = parse_param(m, k, key_base(k, kl), v, vl, &why);
@@ -401,23 +360,6 @@ int bt_magnet_from_hash(const char *s, struct bt_magnet **out)
     return 0;
 }
 
-/* libtorrent's escape_string(): alphanumerics and -_!.~*() stay, the rest is %xx. */
-static int put_escaped(struct buf *b, const char *s)
-{
-    static const char hexd[] = "0123456789abcdef";
-    int rc = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && rc == 0; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("-_!.~*()", *p)) {
-            rc = buf_append_u8(b, *p);
-        } else {
-            char e[3] = {'%', hexd[*p >> 4], hexd[*p & 15]};
-            rc = buf_append(b, e, 3);
-        }
-    }
-    return rc;
-}
-
 char *bt_magnet_build(const uint8_t info_hash[20], const char *name,
                       const char *const *trackers, size_t n)
 {
@@ -427,33 +369,44 @@ char *bt_magnet_build(const uint8_t info_hash[20], const char *name,
 char *bt_magnet_build2(const uint8_t *v1, const uint8_t *v2, const char *name,
                        const char *const *trackers, size_t n)
 {
+    return bt_magnet_build_ex(v1, v2, name, trackers, n, 0);
+}
+
+char *bt_magnet_build_ex(const uint8_t *v1, const uint8_t *v2, const char *name,
+                         const char *const *trackers, size_t n, unsigned flags)
+{
     struct buf b = BUF_INIT;
     char hex[65];
+    const char *sep = "";   /* '&' between parameters, none after the '?' */
     int rc = buf_append_str(&b, "magnet:?");
     if (rc == 0 && v1) {
         hex_encode(v1, 20, hex);
         rc = buf_appendf(&b, "xt=urn:btih:%s", hex);
+        sep = "&";
     }
     if (rc == 0 && v2) {
+        /* multihash: 0x12 sha2-256, 0x20 bytes */
         hex_encode(v2, 32, hex);
-        rc = buf_appendf(&b, "%sxt=urn:btmh:1220%s", v1 ? "&" : "", hex);
+        rc = buf_appendf(&b, "%sxt=urn:btmh:1220%s", sep, hex);
+        sep = "&";
     }
-    if (rc == 0 && name && *name) {
-        rc = buf_append_str(&b, "&dn=");
-        rc = rc ? rc : put_escaped(&b, name);
+    if (rc == 0 && ((name && *name) || (flags & BT_MAGNET_EMPTY_DN))) {
+        rc = buf_appendf(&b, "%sdn=", sep);
+        if (rc == 0 && name)
+            rc = pct_encode(&b, name, strlen(name), &pct_libtorrent);
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (!trackers[i])
             continue;
         rc = buf_append_str(&b, "&tr=");
-        rc = rc ? rc : put_escaped(&b, trackers[i]);
+        if (rc == 0)
+            rc = pct_encode(&b, trackers[i], strlen(trackers[i]), &pct_libtorrent);
     }
     if (rc) {
         buf_free(&b);
         return NULL;
     }
-    size_t len;
-    char *s = (char *)buf_steal(&b, &len);
+    char *s = (char *)buf_steal(&b, NULL);
     buf_free(&b);
     return s;
 }

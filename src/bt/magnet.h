@@ -64,4 +64,11 @@ char *bt_magnet_build(const uint8_t info_hash[20], const char *name,
 char *bt_magnet_build2(const uint8_t *v1, const uint8_t *v2, const char *name,
                        const char *const *trackers, size_t n);
 
+/* Every magnet URI torrentd writes is built here.  BT_MAGNET_EMPTY_DN keeps
+ * "dn=" when the name is NULL or empty, as qBittorrent's magnetUri field has
+ * it (libtorrent's make_magnet_uri always writes dn). */
+enum { BT_MAGNET_EMPTY_DN = 1 };
+char *bt_magnet_build_ex(const uint8_t *v1, const uint8_t *v2, const char *name,
+                         const char *const *trackers, size_t n, unsigned flags);
+
 #endif

@@ -288,6 +288,29 @@ static void build_round_trip(void **state)
     free(s);
 }
 
+/* qBittorrent's magnetUri (web/api/qbt_v2_json.c) keeps dn= even when the
+ * name is empty and lists btih before btmh for a hybrid. */
+static void build_ex_empty_dn(void **state)
+{
+    (void)state;
+    uint8_t v1[20], v2[32];
+    hex_decode(IH_HEX, 40, v1, 20);
+    memset(v2, 0xab, 32);
+    const char *tr[] = {"udp://t.example:1", NULL, "http://u/a b"};
+    char *s = bt_magnet_build_ex(v1, v2, "", tr, 3, BT_MAGNET_EMPTY_DN);
+    assert_string_equal(s, "magnet:?xt=urn:btih:" IH_HEX "&xt=urn:btmh:1220"
+                           "abababababababababababababababababababababababababababababababab"
+                           "&dn=&tr=udp%3a%2f%2ft.example%3a1&tr=http%3a%2f%2fu%2fa%20b");
+    free(s);
+    s = bt_magnet_build_ex(NULL, v2, NULL, NULL, 0, BT_MAGNET_EMPTY_DN);
+    assert_string_equal(s, "magnet:?xt=urn:btmh:1220"
+                           "abababababababababababababababababababababababababababababababab&dn=");
+    free(s);
+    s = bt_magnet_build_ex(v1, NULL, "n", NULL, 0, 0);
+    assert_string_equal(s, "magnet:?xt=urn:btih:" IH_HEX "&dn=n");
+    free(s);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -300,6 +323,7 @@ int main(void)
         cmocka_unit_test(huge),
         cmocka_unit_test(from_hash),
         cmocka_unit_test(build_round_trip),
+        cmocka_unit_test(build_ex_empty_dn),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

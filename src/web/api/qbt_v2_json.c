@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "util/natcmp.h"
+#include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "bt/picker.h"
 #include "bt/tracker/tracker.h"
@@ -113,18 +114,6 @@ char *qbt_v2_tags_string(const json_t *tags)
 /* libtorrent's escape_string, which make_magnet_uri uses (and so what
  * qBittorrent answers): alphanumerics and -_!.~*() kept, the rest %xx in
  * lowercase.  curl's escaping differs in both respects. */
-static int append_escaped(struct buf *b, const char *s)
-{
-    int rc = 0;
-    for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
-        if (isalnum(*p) || strchr("-_!.~*()", *p))
-            rc = buf_append_u8(b, *p);
-        else
-            rc = buf_appendf(b, "%%%02x", *p);
-    }
-    return rc;
-}
-
 /* qBittorrent: a v2-only torrent has no v1 hash (its `hash` is the v2 hash
  * cut to 40 digits); v1 torrents have no v2; a magnet shows the hashes it
  * gave until its metadata arrives. */
@@ -144,33 +133,29 @@ static const char *infohash_v2(const struct torrent *t)
 
 char *qbt_v2_magnet_uri(const struct torrent *t)
 {
-    /* as libtorrent's make_magnet_uri: btih for v1, btmh (multihash:
-     * 0x12 sha2-256, 0x20 bytes) for v2, both for a hybrid */
+    /* as libtorrent's make_magnet_uri: btih for v1, btmh for v2, both for a
+     * hybrid (the same hashes infohash_v1/infohash_v2 show), dn always */
     const struct bt_metainfo *mi = t->mi;
-    const char *v1 = infohash_v1(t), *v2 = infohash_v2(t);
-    struct buf b = BUF_INIT;
-    int rc = buf_append_str(&b, "magnet:?");
-    if (rc == 0 && *v1)
-        rc = buf_appendf(&b, "xt=urn:btih:%s&", v1);
-    if (rc == 0 && *v2)
-        rc = buf_appendf(&b, "xt=urn:btmh:1220%s&", v2);
-    if (rc == 0)
-        rc = buf_append_str(&b, "dn=");
-    if (rc == 0)
-        rc = append_escaped(&b, torrent_name(t));
-    for (size_t i = 0; mi && rc == 0 && i < mi->num_tiers; i++)
-        for (size_t j = 0; rc == 0 && j < mi->tiers[i].num_urls; j++) {
-            rc = buf_append_str(&b, "&tr=");
-            if (rc == 0)
-                rc = append_escaped(&b, mi->tiers[i].urls[j]);
-        }
-    if (rc) {
-        buf_free(&b);
-        return NULL;
+    const uint8_t *v1, *v2;
+    if (mi) {
+        v1 = mi->v2 && !mi->hybrid ? NULL : mi->info_hash;
+        v2 = mi->v2 ? mi->info_hash_v2 : NULL;
+    } else {
+        v1 = t->no_v1 ? NULL : t->info_hash;
+        v2 = t->has_v2 ? t->info_hash_v2 : NULL;
     }
-    size_t len;
-    char *out = (char *)buf_steal(&b, &len);
-    buf_free(&b);
+    size_t n = 0;
+    for (size_t i = 0; mi && i < mi->num_tiers; i++)
+        n += mi->tiers[i].num_urls;
+    const char **urls = calloc(n ? n : 1, sizeof *urls);
+    if (!urls)
+        return NULL;
+    n = 0;
+    for (size_t i = 0; mi && i < mi->num_tiers; i++)
+        for (size_t j = 0; j < mi->tiers[i].num_urls; j++)
+            urls[n++] = mi->tiers[i].urls[j];
+    char *out = bt_magnet_build_ex(v1, v2, torrent_name(t), urls, n, BT_MAGNET_EMPTY_DN);
+    free(urls);
     return out;
 }
 
