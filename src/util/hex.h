@@ -1,7 +1,9 @@
 /* hex — binary-to-text encodings for hashes and tokens.
  *
  * Info-hashes travel as 40 hex digits (APIs, magnets) or 32 base32
- * characters (older magnets); base64 is for HTTP headers and cookies.
+ * characters (older magnets); base64 (OpenSSL's EVP_EncodeBlock/DecodeBlock,
+ * with the padding bytes DecodeBlock counts taken off again) is the one copy
+ * for session ids, stored password hashes and resume data.
  * Decoders take untrusted text: they check every character and never write
  * past outlen.
  */

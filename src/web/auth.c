@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 
 #define PBKDF2_ITERATIONS 100000
@@ -55,29 +56,13 @@ int web_auth_hash_password(const char *plain, char *out, size_t outlen)
     if (PKCS5_PBKDF2_HMAC(plain, (int)strlen(plain), salt, sizeof(salt), PBKDF2_ITERATIONS,
                           EVP_sha512(), sizeof(key), key) != 1)
         return -EIO;
-    EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
-    EVP_EncodeBlock((unsigned char *)key64, key, sizeof(key));
+    base64_encode(salt, sizeof(salt), salt64, sizeof(salt64));   /* sized above: cannot fail */
+    base64_encode(key, sizeof(key), key64, sizeof(key64));
     int n = snprintf(out, outlen, "@ByteArray(%s:%s)", salt64, key64);
     OPENSSL_cleanse(key, sizeof(key));
     if (n < 0 || (size_t)n >= outlen)
         return -ENOSPC;
     return 0;
-}
-
-/* Decodes standard padded base64 of [s, s+n) into out; returns the byte
- * count or -1.  EVP_DecodeBlock counts padding as zero bytes: undo that. */
-static int b64_decode(const char *s, size_t n, uint8_t *out, size_t outcap)
-{
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 > outcap)
-        return -1;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
-    if (len < 0)
-        return -1;
-    if (s[n - 1] == '=')
-        len--;
-    if (s[n - 2] == '=')
-        len--;
-    return len;
 }
 
 bool web_auth_check_password(const char *plain, const char *stored)
@@ -98,8 +83,8 @@ bool web_auth_check_password(const char *plain, const char *stored)
         return false;
 
     uint8_t salt[STORED_MAX], want[STORED_MAX], got[STORED_MAX];
-    int slen = b64_decode(p, (size_t)(colon - p), salt, sizeof(salt));
-    int klen = b64_decode(colon + 1, (size_t)(end - colon - 1), want, sizeof(want));
+    int slen = base64_decode(p, (size_t)(colon - p), salt, sizeof(salt));
+    int klen = base64_decode(colon + 1, (size_t)(end - colon - 1), want, sizeof(want));
     if (slen <= 0 || klen <= 0)
         return false;
     if (PKCS5_PBKDF2_HMAC(plain, (int)strlen(plain), salt, slen, PBKDF2_ITERATIONS,

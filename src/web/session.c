@@ -9,13 +9,13 @@
  * The PBKDF2 check (~100k SHA-512 rounds) runs on a libuv worker thread.
  */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "util/hex.h"
 #include "util/log.h"
 #include "web/web_int.h"
 
@@ -125,7 +125,7 @@ struct web_session *web_session_start(struct web_server *ws)
             free(s);
             return NULL;
         }
-        EVP_EncodeBlock((unsigned char *)s->sid, rnd, sizeof(rnd));
+        base64_encode(rnd, sizeof(rnd), s->sid, sizeof(s->sid));   /* 24 bytes: 32 characters, no padding */
         bool dup = false;
         for (struct web_session *o = ws->buckets[sid_hash(s->sid)]; o; o = o->hnext)
             dup |= strcmp(o->sid, s->sid) == 0;
