@@ -3,7 +3,7 @@
  * Info-hashes travel as 40 hex digits (APIs, magnets) or 32 base32
  * characters (older magnets); base64 (OpenSSL's EVP_EncodeBlock/DecodeBlock,
  * with the padding bytes DecodeBlock counts taken off again) is the one copy
- * for session ids, stored password hashes and resume data.
+ * for session ids, stored password hashes and the saved DHT nodes.
  * Decoders take untrusted text: they check every character and never write
  * past outlen.
  */
