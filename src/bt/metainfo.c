@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "bt/merkle.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -48,81 +50,29 @@ static int mi_fail(struct mi_err *e, int code, const char *fmt, ...)
     return code;
 }
 
-/* ---- a small string set for resolving duplicate paths ------------------ */
+/* ---- the set of paths for resolving duplicates -------------------------- */
 
-struct pset_ent {
-    const char *key;     /* NULL = empty slot */
-    size_t len;
-    uint64_t hash;
-    uint32_t next;       /* next " (n)" to try for this name */
-    bool owned;
-};
+/* util/hmap keyed by path (the paths come from the untrusted .torrent, so
+ * its keyed hash matters here).  The value is a tag, never NULL:
+ * next " (n)" to try for this name << 1 | whether the set owns the key. */
+#define PSET_TAG(next, owned) ((void *)(uintptr_t)((uintptr_t)(next) << 1 | (owned)))
+#define PSET_NEXT(v) ((uint32_t)((uintptr_t)(v) >> 1))
 
-struct pset {
-    struct pset_ent *e;
-    size_t cap, n;
-};
-
-static uint64_t fnv1a(const char *s, size_t len)
+static int pset_add(struct hmap *ps, const char *key, bool owned)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
-    return h;
+    int rc = hmap_put(ps, key, strlen(key), PSET_TAG(1, owned), NULL);
+    if (rc && owned)
+        free((char *)key);
+    return rc;
 }
 
-static struct pset_ent *pset_slot(const struct pset *ps, const char *s, size_t len, uint64_t h)
+static void pset_free(struct hmap *ps)
 {
-    size_t i = h & (ps->cap - 1);
-    for (;;) {   /* terminates: the table is never more than half full */
-        struct pset_ent *e = &ps->e[i];
-        if (!e->key || (e->hash == h && e->len == len && memcmp(e->key, s, len) == 0))
-            return e;
-        i = (i + 1) & (ps->cap - 1);
-    }
-}
-
-static struct pset_ent *pset_get(const struct pset *ps, const char *s, size_t len)
-{
-    if (!ps->cap)
-        return NULL;
-    struct pset_ent *e = pset_slot(ps, s, len, fnv1a(s, len));
-    return e->key ? e : NULL;
-}
-
-/* Adds key (taking ownership if owned; freeing it on failure).  The key must
- * not be present. */
-static int pset_add(struct pset *ps, const char *key, size_t len, bool owned)
-{
-    if ((ps->n + 1) * 2 > ps->cap) {
-        size_t cap = ps->cap ? ps->cap * 2 : 64;
-        struct pset_ent *ne = calloc(cap, sizeof *ne);
-        if (!ne) {
-            if (owned)
-                free((char *)key);
-            return -ENOMEM;
-        }
-        struct pset old = *ps;
-        ps->e = ne;
-        ps->cap = cap;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.e[i].key)
-                *pset_slot(ps, old.e[i].key, old.e[i].len, old.e[i].hash) = old.e[i];
-        free(old.e);
-    }
-    uint64_t h = fnv1a(key, len);
-    struct pset_ent *e = pset_slot(ps, key, len, h);
-    *e = (struct pset_ent){key, len, h, 1, owned};
-    ps->n++;
-    return 0;
-}
-
-static void pset_free(struct pset *ps)
-{
-    for (size_t i = 0; i < ps->cap; i++)
-        if (ps->e[i].owned)
-            free((char *)ps->e[i].key);
-    free(ps->e);
+    size_t it = 0;
+    for (struct hmap_ent *e; (e = hmap_next(ps, &it));)
+        if ((uintptr_t)e->val & 1)
+            free((char *)e->key);
+    hmap_free(ps);
 }
 
 /* "dir/name.ext" -> "dir/name (k).ext", keeping the last component <= 255 bytes. */
@@ -156,42 +106,42 @@ static char *dup_name(const char *path, uint32_t k)
  * of the torrent, so every file can be created. */
 static int resolve_duplicates(struct bt_metainfo *mi, struct mi_err *err)
 {
-    struct pset ps = {0};
+    struct hmap ps = HMAP_INIT;
     int rc = 0;
     for (size_t i = 0; i < mi->num_files && rc == 0; i++) {
         const char *p = mi->files[i].path;
         for (const char *s = strchr(p, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
             size_t l = (size_t)(s - p);
-            if (pset_get(&ps, p, l))
+            if (hmap_get(&ps, p, l))
                 continue;
             char *d = strndup(p, l);
-            rc = d ? pset_add(&ps, d, l, true) : -ENOMEM;
+            rc = d ? pset_add(&ps, d, true) : -ENOMEM;
         }
     }
     for (size_t i = 0; i < mi->num_files && rc == 0; i++) {
         struct bt_file *f = &mi->files[i];
-        struct pset_ent *e = pset_get(&ps, f->path, strlen(f->path));
+        void **e = hmap_find(&ps, f->path, strlen(f->path));
         if (!e) {
-            rc = pset_add(&ps, f->path, strlen(f->path), false);
+            rc = pset_add(&ps, f->path, false);
             continue;
         }
         /* Each candidate tried is either taken (bounded by the set size) or
          * accepted, so this ends; `next` makes many equal names linear. */
-        for (uint32_t k = e->next;; k++) {
+        for (uint32_t k = PSET_NEXT(*e);; k++) {
             char *cand = dup_name(f->path, k);
             if (!cand) {
                 rc = -ENOMEM;
                 break;
             }
-            if (pset_get(&ps, cand, strlen(cand))) {
+            if (hmap_get(&ps, cand, strlen(cand))) {
                 free(cand);
                 continue;
             }
-            e->next = k + 1;
+            *e = PSET_TAG(k + 1, (uintptr_t)*e & 1);
             log_debug("metainfo: duplicate path '%s' renamed to '%s'", f->path, cand);
             free(f->path);
             f->path = cand;
-            rc = pset_add(&ps, cand, strlen(cand), false);   /* may move e: not used after */
+            rc = pset_add(&ps, cand, false);   /* may move e: not used after */
             break;
         }
     }
