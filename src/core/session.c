@@ -39,82 +39,23 @@ const char *session_default_save_path(struct session *s)
     return *p ? p : s->default_save_path;
 }
 
-/* ---- info-hash index: open addressing, linear probing ---- */
+/* ---- info-hash index: util/hmap keyed by t->info_hash / t->alt_hash ---- */
 
 static void chg_unlink(struct session *s, struct torrent *t);
 static int add_hooks(struct session *s);
 static void note_removed(struct session *s, struct torrent *t);
 
-static size_t slot_of(const uint8_t h[20], size_t cap)
-{
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return (size_t)(v & (cap - 1));
-}
-
-static void index_put(struct session_slot *tab, size_t cap, const uint8_t key[20], struct torrent *t)
-{
-    size_t j = slot_of(key, cap);
-    while (tab[j].t)
-        j = (j + 1) & (cap - 1);
-    memcpy(tab[j].key, key, 20);
-    tab[j].t = t;
-}
-
-static int index_grow(struct session *s)
-{
-    size_t cap = s->index_cap ? s->index_cap * 2 : 64;
-    struct session_slot *n = calloc(cap, sizeof *n);
-    if (!n)
-        return -ENOMEM;
-    for (size_t i = 0; i < s->index_cap; i++)
-        if (s->index[i].t)
-            index_put(n, cap, s->index[i].key, s->index[i].t);
-    free(s->index);
-    s->index = n;
-    s->index_cap = cap;
-    return 0;
-}
-
-/* Keeps at most half the slots used. */
-static int index_reserve(struct session *s, size_t more)
-{
-    while ((s->index_used + more) * 2 > s->index_cap)
-        if (index_grow(s) != 0)
-            return -ENOMEM;
-    return 0;
-}
-
+/* Removes key only where it maps to t: a hybrid's second hash may belong to
+ * another torrent when session_index_alias() refused it. */
 static void index_del(struct session *s, const uint8_t key[20], const struct torrent *t)
 {
-    if (!s->index_cap)
-        return;
-    size_t j = slot_of(key, s->index_cap);
-    while (s->index[j].t && (s->index[j].t != t || memcmp(s->index[j].key, key, 20) != 0))
-        j = (j + 1) & (s->index_cap - 1);
-    if (!s->index[j].t)
-        return;
-    s->index[j].t = NULL;
-    s->index_used--;
-    /* Re-seat the rest of the probe run so lookups don't stop early. */
-    for (size_t k = (j + 1) & (s->index_cap - 1); s->index[k].t; k = (k + 1) & (s->index_cap - 1)) {
-        struct session_slot m = s->index[k];
-        s->index[k].t = NULL;
-        index_put(s->index, s->index_cap, m.key, m.t);
-    }
+    if (hmap_get(&s->index, key, 20) == t)
+        hmap_del(&s->index, key, 20);
 }
 
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
 {
-    if (!s->index_cap)
-        return NULL;
-    for (size_t j = slot_of(info_hash, s->index_cap);; j = (j + 1) & (s->index_cap - 1)) {
-        struct session_slot *e = &s->index[j];
-        if (!e->t)
-            return NULL;
-        if (memcmp(e->key, info_hash, 20) == 0)
-            return e->t;
-    }
+    return hmap_get(&s->index, info_hash, 20);
 }
 
 struct torrent *session_find_hex(struct session *s, const char *hex)
@@ -130,18 +71,14 @@ int session_index_alias(struct session *s, struct torrent *t)
     struct torrent *o = session_find(s, t->alt_hash);
     if (o)
         return o == t ? 0 : -EEXIST;
-    if (index_reserve(s, 1) != 0)
-        return -ENOMEM;
-    index_put(s->index, s->index_cap, t->alt_hash, t);
-    s->index_used++;
-    return 0;
+    return hmap_put(&s->index, t->alt_hash, 20, t, NULL);
 }
 
 int session_index_add(struct session *s, struct torrent *t)
 {
     if (session_find(s, t->info_hash) || (t->has_alt && session_find(s, t->alt_hash)))
         return -EEXIST;
-    if (index_reserve(s, 2) != 0)
+    if (hmap_reserve(&s->index, 2) != 0)   /* the puts below cannot fail */
         return -ENOMEM;
     if (s->num_torrents == s->cap_torrents) {
         size_t cap = s->cap_torrents ? s->cap_torrents * 2 : 64;
@@ -151,8 +88,7 @@ int session_index_add(struct session *s, struct torrent *t)
         s->torrents = n;
         s->cap_torrents = cap;
     }
-    index_put(s->index, s->index_cap, t->info_hash, t);
-    s->index_used++;
+    hmap_put(&s->index, t->info_hash, 20, t, NULL);
     if (t->has_alt)
         session_index_alias(s, t);
     t->queue_pos = (int64_t)s->num_torrents;
@@ -927,7 +863,7 @@ void session_free(struct session *s)
     catalog_free(s->catalog);
     settings_free(&s->settings);
     free(s->torrents);
-    free(s->index);
+    hmap_free(&s->index);
     free(s->active);
     free(s->removed);
     banlist_free(s);

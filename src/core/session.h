@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "core/settings.h"
+#include "util/hmap.h"
 #include "util/rate.h"
 
 struct torrent;
@@ -40,11 +41,6 @@ struct session_config {
     int listen_port;             /* -1 = from prefs */
 };
 
-struct session_slot {
-    uint8_t key[20];
-    struct torrent *t;           /* NULL: empty */
-};
-
 struct session {
     uv_loop_t *loop;
     struct settings settings;    /* core/settings.h */
@@ -69,8 +65,7 @@ struct session {
 
     struct torrent **torrents;   /* in insertion order (= queue order) */
     size_t num_torrents, cap_torrents;
-    struct session_slot *index;  /* open-addressing table by info-hash (a hybrid has two keys) */
-    size_t index_cap, index_used;
+    struct hmap index;           /* info-hash -> torrent (a hybrid has two keys) */
     struct torrent **active;     /* the only torrents the tick visits */
     size_t num_active, cap_active;
 

@@ -130,7 +130,7 @@ static int teardown(void **state)
         free(t);
     }
     free(w->s.torrents);
-    free(w->s.index);
+    hmap_free(&w->s.index);
     free(w->s.profile_dir);
     settings_free(&w->s.settings);
     free(w);

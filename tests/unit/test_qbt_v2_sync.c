@@ -166,7 +166,7 @@ static int teardown(void **state)
     catalog_free(w->s.catalog);
     free(w->s.removed);
     free(w->s.torrents);
-    free(w->s.index);
+    hmap_free(&w->s.index);
     free(w->s.profile_dir);
     settings_free(&w->s.settings);
     free(w);

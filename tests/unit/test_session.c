@@ -94,7 +94,7 @@ static void changes_are_incremental(void **state)
         free(t[i]);
     free(s.removed);
     free(s.torrents);
-    free(s.index);
+    hmap_free(&s.index);
 }
 
 int main(void)
