@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/hmap.h"
 #include "util/log.h"
 
 #define GROUP_MAX     256u                       /* jobs per transaction */
@@ -114,8 +115,6 @@ static int migrate(sqlite3 *db, const char *path)
 /* ------------------------------------------------- pending checkpoint map */
 
 struct rentry {
-    struct rentry *next;
-    uint64_t h;
     char *hash;
     uint8_t *have;
     size_t have_len;
@@ -126,86 +125,30 @@ struct rentry {
     /* hash, have, files, stats follow in the same allocation */
 };
 
-struct rmap {
-    struct rentry **b;
-    size_t nb;   /* power of two, or 0 before the first insert */
-    size_t n;
-};
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (uint8_t)*s++) * 1099511628211ull;
-    return h;
-}
-
-static void rmap_grow(struct rmap *m)
-{
-    size_t nb = m->nb ? m->nb * 2 : 64;
-    struct rentry **b = calloc(nb, sizeof *b);
-    if (!b)
-        return;   /* keep the old table: slower chains, still correct */
-    for (size_t i = 0; i < m->nb; i++) {
-        for (struct rentry *e = m->b[i], *nx; e; e = nx) {
-            nx = e->next;
-            e->next = b[e->h & (nb - 1)];
-            b[e->h & (nb - 1)] = e;
-        }
-    }
-    free(m->b);
-    m->b = b;
-    m->nb = nb;
-}
-
-static struct rentry **rmap_slot(struct rmap *m, const char *hash, uint64_t h)
-{
-    if (!m->nb)
-        return NULL;
-    struct rentry **p = &m->b[h & (m->nb - 1)];
-    while (*p && ((*p)->h != h || strcmp((*p)->hash, hash) != 0))
-        p = &(*p)->next;
-    return p;
-}
+/* util/hmap keyed by e->hash (the entry's own string), valued by e. */
 
 /* Inserts e, returning the entry it replaced (or NULL), or e itself when
- * there is no memory for a table (the caller frees what is returned). */
-static struct rentry *rmap_put(struct rmap *m, struct rentry *e)
+ * there is no memory for the table (the caller frees what is returned). */
+static struct rentry *rmap_put(struct hmap *m, struct rentry *e)
 {
-    if (m->n >= m->nb)
-        rmap_grow(m);
-    struct rentry **p = rmap_slot(m, e->hash, e->h);
-    if (!p)
+    void *old;
+    if (hmap_put(m, e->hash, strlen(e->hash), e, &old) != 0)
         return e;
-    struct rentry *old = *p;
-    e->next = old ? old->next : NULL;
-    *p = e;
-    if (!old)
-        m->n++;
     return old;
 }
 
-static struct rentry *rmap_remove(struct rmap *m, const char *hash)
+static struct rentry *rmap_remove(struct hmap *m, const char *hash)
 {
-    struct rentry **p = rmap_slot(m, hash, fnv1a(hash));
-    struct rentry *e = p ? *p : NULL;
-    if (e) {
-        *p = e->next;
-        m->n--;
-    }
-    return e;
+    return hmap_del(m, hash, strlen(hash));
 }
 
-static void rmap_free(struct rmap *m)
+/* Frees the entries and the table. */
+static void rmap_free(struct hmap *m)
 {
-    for (size_t i = 0; i < m->nb; i++) {
-        for (struct rentry *e = m->b[i], *nx; e; e = nx) {
-            nx = e->next;
-            free(e);
-        }
-    }
-    free(m->b);
-    memset(m, 0, sizeof *m);
+    size_t it = 0;
+    for (struct hmap_ent *e; (e = hmap_next(m, &it));)
+        free(e->val);
+    hmap_free(m);
 }
 
 /* ------------------------------------------------------------------- jobs */
@@ -263,7 +206,7 @@ struct store {
     struct job *head, *tail;    /* queued for the writer */
     size_t nqueued;
     struct job *done_head, *done_tail;
-    struct rmap pending;        /* checkpoints not yet taken by the writer */
+    struct hmap pending;        /* hash -> struct rentry: checkpoints not yet taken by the writer */
     uint64_t pending_since;     /* uv_hrtime() when pending became non-empty */
     uint64_t retry_at;          /* no checkpoint commit before this (after a failure) */
     uint64_t interval_ns;
@@ -402,7 +345,7 @@ static int run_group(struct store *s, struct job **g, size_t n)
 static int write_checkpoints(struct store *s, int final)
 {
     uv_mutex_lock(&s->mu);
-    struct rmap batch = s->pending;
+    struct hmap batch = s->pending;
     memset(&s->pending, 0, sizeof s->pending);
     uv_mutex_unlock(&s->mu);
     if (!batch.n) {
@@ -411,15 +354,15 @@ static int write_checkpoints(struct store *s, int final)
     }
     sqlite3_stmt *st = s->st[ST_RESUME_PUT];
     int rc = exec(s->wdb, "BEGIN IMMEDIATE");
-    for (size_t i = 0; i < batch.nb && !rc; i++) {
-        for (struct rentry *e = batch.b[i]; e && !rc; e = e->next) {
-            int brc = bind_text(st, 1, e->hash);
-            brc |= bind_blob(st, 2, e->have, e->have_len);
-            brc |= bind_blob(st, 3, e->files, e->files_len);
-            brc |= bind_text(st, 4, e->stats);
-            brc |= sqlite3_bind_int64(st, 5, e->updated);
-            rc = step(s, st, brc, NULL);
-        }
+    size_t it = 0;
+    for (struct hmap_ent *he; !rc && (he = hmap_next(&batch, &it));) {
+        struct rentry *e = he->val;
+        int brc = bind_text(st, 1, e->hash);
+        brc |= bind_blob(st, 2, e->have, e->have_len);
+        brc |= bind_blob(st, 3, e->files, e->files_len);
+        brc |= bind_text(st, 4, e->stats);
+        brc |= sqlite3_bind_int64(st, 5, e->updated);
+        rc = step(s, st, brc, NULL);
     }
     if (!rc)
         rc = exec(s->wdb, "COMMIT");
@@ -438,23 +381,19 @@ static int write_checkpoints(struct store *s, int final)
     if (!final) {
         uint64_t now = uv_hrtime();
         uv_mutex_lock(&s->mu);
-        for (size_t i = 0; i < batch.nb; i++) {
-            struct rentry *chain = batch.b[i];
-            batch.b[i] = NULL;
-            for (struct rentry *e = chain, *nx; e; e = nx) {
-                nx = e->next;
-                struct rentry **p = rmap_slot(&s->pending, e->hash, e->h);
-                if (p && *p) {
-                    free(e);   /* newer data arrived meanwhile and wins */
-                    continue;
-                }
-                if (!s->pending.n)
-                    s->pending_since = now;
-                if (rmap_put(&s->pending, e) == e)
-                    free(e);   /* no memory for the table: this checkpoint is lost */
+        size_t it2 = 0;
+        for (struct hmap_ent *he; (he = hmap_next(&batch, &it2));) {
+            struct rentry *e = he->val;
+            if (hmap_get(&s->pending, e->hash, strlen(e->hash))) {
+                free(e);   /* newer data arrived meanwhile and wins */
+                continue;
             }
+            if (!s->pending.n)
+                s->pending_since = now;
+            if (rmap_put(&s->pending, e) == e)
+                free(e);   /* no memory for the table: this checkpoint is lost */
         }
-        batch.n = 0;
+        hmap_free(&batch);   /* the entries went back or were freed */
         s->retry_at = now + (s->interval_ns > RETRY_MIN_NS ? s->interval_ns : RETRY_MIN_NS);
         uv_mutex_unlock(&s->mu);
     }
@@ -891,9 +830,7 @@ int store_resume_put(struct store *s, const char *hash, const uint8_t *have, siz
     if (!e)
         return -ENOMEM;
     uint8_t *p = (uint8_t *)(e + 1);
-    e->next = NULL;
     e->hash = memcpy(p, hash, hl);
-    e->h = fnv1a(hash);
     p += hl;
     e->have = have ? memcpy(p, have, al) : NULL;
     e->have_len = al;
