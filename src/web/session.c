@@ -19,14 +19,6 @@
 #include "util/log.h"
 #include "web/web_int.h"
 
-static unsigned sid_hash(const char *sid)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = sid; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return h % WEB_SESSION_BUCKETS;
-}
-
 static void lru_unlink(struct web_server *ws, struct web_session *s)
 {
     if (s->prev)
@@ -62,11 +54,7 @@ void web_session_end(struct web_server *ws, struct web_session *s)
 {
     if (!s || s->dead)
         return;
-    struct web_session **pp = &ws->buckets[sid_hash(s->sid)];
-    while (*pp && *pp != s)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = s->hnext;
+    hmap_del(&ws->sessions, s->sid, WEB_SID_LEN);
     lru_unlink(ws, s);
     ws->nsessions--;
     s->dead = true;
@@ -93,19 +81,17 @@ struct web_session *web_session_find(struct web_server *ws, const char *sid)
     if (!sid || strlen(sid) != WEB_SID_LEN)
         return NULL;
     uint64_t now = uv_now(ws->loop);
-    for (struct web_session *s = ws->buckets[sid_hash(sid)]; s; s = s->hnext) {
-        if (strcmp(s->sid, sid) != 0)
-            continue;
-        if (expired(ws, s, now)) {
-            web_session_end(ws, s);
-            return NULL;
-        }
-        s->last_ms = now;
-        lru_unlink(ws, s);
-        lru_push_front(ws, s);
-        return s;
+    struct web_session *s = hmap_get(&ws->sessions, sid, WEB_SID_LEN);
+    if (!s)
+        return NULL;
+    if (expired(ws, s, now)) {
+        web_session_end(ws, s);
+        return NULL;
     }
-    return NULL;
+    s->last_ms = now;
+    lru_unlink(ws, s);
+    lru_push_front(ws, s);
+    return s;
 }
 
 struct web_session *web_session_start(struct web_server *ws)
@@ -126,15 +112,13 @@ struct web_session *web_session_start(struct web_server *ws)
             return NULL;
         }
         base64_encode(rnd, sizeof(rnd), s->sid, sizeof(s->sid));   /* 24 bytes: 32 characters, no padding */
-        bool dup = false;
-        for (struct web_session *o = ws->buckets[sid_hash(s->sid)]; o; o = o->hnext)
-            dup |= strcmp(o->sid, s->sid) == 0;
-        if (!dup)
+        if (!hmap_get(&ws->sessions, s->sid, WEB_SID_LEN))
             break;
     }
-    unsigned h = sid_hash(s->sid);
-    s->hnext = ws->buckets[h];
-    ws->buckets[h] = s;
+    if (hmap_put(&ws->sessions, s->sid, WEB_SID_LEN, s, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
     s->last_ms = now;
     lru_push_front(ws, s);
     ws->nsessions++;
@@ -145,6 +129,7 @@ void web_sessions_free(struct web_server *ws)
 {
     while (ws->lru_head)
         web_session_end(ws, ws->lru_head);
+    hmap_free(&ws->sessions);
 }
 
 void web_session_set_cookie(struct web_req *r, struct web_session *s)

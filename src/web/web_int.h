@@ -8,13 +8,13 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/hmap.h"
 #include "web/guard.h"
 #include "web/server.h"
 
 #define WEB_MAX_PARAMS 4096       /* form fields per request */
 #define WEB_MAX_FILES 1024        /* uploaded files per request */
 #define WEB_SID_LEN 32
-#define WEB_SESSION_BUCKETS 256
 #define WEB_MAX_SESSIONS 4096     /* oldest-idle evicted beyond this */
 #define WEB_MAX_BANS 4096         /* failed-login records kept */
 #define WEB_MAX_HEADERS 64        /* extra response headers per reply */
@@ -30,7 +30,6 @@ struct web_session {
     void *slot;
     int refs;                     /* requests in flight holding it */
     bool dead;                    /* removed from the table, freed at refs == 0 */
-    struct web_session *hnext;    /* bucket chain */
     struct web_session *prev, *next;  /* LRU list, most recent first */
 };
 
@@ -141,7 +140,7 @@ struct web_server {
     struct web_hdr *prebuilt;     /* headers sent with every API/UI reply */
     size_t nprebuilt;
 
-    struct web_session *buckets[WEB_SESSION_BUCKETS];
+    struct hmap sessions;         /* sid -> struct web_session (util/hmap) */
     struct web_session *lru_head, *lru_tail;
     size_t nsessions;
     void (*session_free)(void *slot);
