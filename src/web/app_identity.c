@@ -1,7 +1,8 @@
 /* web/app_identity — the endpoints by which clients recognise the server.
  *
  * torrentd presents itself as qBittorrent 5.1.4 / WebAPI 2.11.4
- * (api-surface.md §0): qbit_manage accepts only app versions that
+ * (../shared/docs/api-surface.md §0, outside the repository): qbit_manage
+ * accepts only app versions that
  * qbittorrent-api knows, and 5.2+ would change login semantics.  The
  * buildInfo library versions are qBittorrent 5.1.4's, except openssl and
  * zlib which report what is really linked, as qBittorrent does.

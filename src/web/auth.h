@@ -1,6 +1,7 @@
 /* web/auth — WebUI authentication rules, as qBittorrent 5.1 applies them.
  *
- * Pure functions (no server state) so that every rule of api-surface.md §2
+ * Pure functions (no server state) so that every rule of
+ * ../shared/docs/api-surface.md §2 (outside the repository)
  * can be unit-tested on its own: the password format qBittorrent writes to
  * qBittorrent.conf (so a profile can be carried over unchanged), the CSRF
  * origin check, Host header validation, subnet whitelists and the choice of

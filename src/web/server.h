@@ -12,7 +12,8 @@
  *   a worker-thread job): if it returns without replying, the connection is
  *   suspended and resumed when web_reply*() is finally called.
  * - Everything qBittorrent 5.1 does at the HTTP level is done here, so that
- *   clients cannot tell the two apart (docs/api-surface.md §1, §2): method
+ *   clients cannot tell the two apart (../shared/docs/api-surface.md §1, §2,
+ *   outside the repository): method
  *   filter, 405/404/403/401/413/501, security headers, gzip, the SID cookie
  *   session, CSRF and Host checks, login bans, static WebUI files.
  * - Routes are exact paths.  A route is protected (needs a session, else

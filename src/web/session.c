@@ -1,6 +1,6 @@
 /* web/session — SID cookie sessions, failed-login bans, auth/login and
- * auth/logout, with qBittorrent 5.1's exact answers (api-surface.md §2.4,
- * §2.5).
+ * auth/logout, with qBittorrent 5.1's exact answers
+ * (../shared/docs/api-surface.md §2.4, §2.5, outside the repository).
  *
  * Sessions live in a small hash table plus an LRU list (most recently used
  * first): lookup is O(1), expiry and the WEB_MAX_SESSIONS cap walk from the

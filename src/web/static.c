@@ -1,6 +1,7 @@
 /* web/static — WebUI files from <static_root>/public and /private.
  *
- * As qBittorrent (api-surface.md §1): requests without a session get
+ * As qBittorrent (../shared/docs/api-surface.md §1, outside the repository):
+ * requests without a session get
  * public/<path>; with a session private/<path>, falling back to public/.
  * "/" (and any path ending in '/') means index.html.  Paths with ".", ".."
  * or '\' segments are refused with 400; anything that resolves outside the

@@ -2,7 +2,8 @@
  *
  * An adapter only: every handler translates an HTTP request into plain calls
  * on the session and its torrents, and the result into qBittorrent's JSON or
- * text, byte for byte as qBittorrent 5.1 answers (docs/api-surface.md §4–§9).
+ * text, byte for byte as qBittorrent 5.1 answers (../shared/docs/api-surface.md
+ * §4–§9, outside the repository).
  * Handlers run on the loop thread (the web server runs there), so they touch
  * session state directly.  A change is answered only after the store has
  * committed it (torrents/add, setPreferences, delete, …).

@@ -1,6 +1,6 @@
 /* web/api/qbt_v2_categories — torrents/categories, createCategory,
  * editCategory, removeCategories, setCategory and the tag endpoints
- * (api-surface.md §4.6, §4.7, §5.7).
+ * (../shared/docs/api-surface.md §4.6, §4.7, §5.7, outside the repository).
  *
  * The sets live in core/catalog; a torrent names its category and tags;
  * changes under torrents go through core/service.h (which applies automatic

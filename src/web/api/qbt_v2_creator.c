@@ -2,7 +2,8 @@
  * core/creator.
  *
  * Shapes as qBittorrent 5.1's TorrentCreatorController sends them
- * (api-surface.md §4.8): optional keys appear only when set, pieceSize is
+ * (../shared/docs/api-surface.md §4.8, outside the repository): optional
+ * keys appear only when set, pieceSize is
  * the requested size until the task finished and the chosen one after,
  * progress only while Running, errorMessage only when Failed.  Times are
  * QDateTime::toString() (Qt::TextDate, local time: "Wed Jan 8 14:03:05 2025").

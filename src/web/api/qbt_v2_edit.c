@@ -1,5 +1,6 @@
 /* web/api/qbt_v2_edit — per-torrent edits of the qBittorrent WebUI API v2
- * (api-surface.md §4.6, §4.7, §9): management mode and locations, name,
+ * (../shared/docs/api-surface.md §4.6, §4.7, §9, outside the repository):
+ * management mode and locations, name,
  * file priorities, speed and share limits, download flags, trackers, web
  * seeds, and torrents/export.
  *

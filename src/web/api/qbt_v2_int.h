@@ -1,8 +1,9 @@
 /* web/api/qbt_v2 internals shared by qbt_v2_*.c and their unit test.
  *
  * qbt_v2_json.c turns engine structs into qBittorrent 5.1's JSON shapes
- * (api-surface.md §5) and knows nothing about HTTP; qbt_v2_torrents.c holds
- * the request-parameter rules (hashes, filter, sort, paging, §6.2 and §9) as
+ * (../shared/docs/api-surface.md §5, outside the repository) and knows
+ * nothing about HTTP; qbt_v2_torrents.c holds the request-parameter rules
+ * (hashes, filter, sort, paging: the same file's §6.2 and §9) as
  * plain functions so they can be tested without a server.
  */
 #ifndef TD_WEB_API_QBT_V2_INT_H
@@ -35,7 +36,8 @@ struct qbt_v2 {
     bool shutdown_armed;
 };
 
-/* sync/maindata state of one login (api-surface.md §7.2).  `snapshot` is
+/* sync/maindata state of one login (../shared/docs/api-surface.md §7.2,
+ * outside the repository: qBittorrent 5.x's per-session rid).  `snapshot` is
  * what the client has once it accepts the last reply; the buffer holds
  * what changed since the accepted reply (so a retry with that rid gets it
  * all again).  Sets are JSON objects whose keys are the members. */
