@@ -46,7 +46,6 @@ static int move_data(struct torrent *t, const char *path, enum move_kind kind, v
                      void *ud);
 static void maybe_finish_removal(struct torrent *t);
 static void on_finished(struct torrent *t);
-static void defer_check(struct torrent *t);
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
 
