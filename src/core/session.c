@@ -549,7 +549,8 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     rate_init(&s->dl_rate);
     rate_init(&s->ul_rate);
     s->removed = calloc(SESSION_REMOVED_RING, sizeof *s->removed);
-    int rc = s->removed ? settings_init(&s->settings) : -ENOMEM;
+    bool oom = !s->profile_dir || !s->removed || (cfg->listen_address && *cfg->listen_address && !s->listen_address);
+    int rc = oom ? -ENOMEM : settings_init(&s->settings);
     if (rc == 0)
         rc = add_hooks(s);
     if (rc == 0)
@@ -581,6 +582,10 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     char dl[4096];
     snprintf(dl, sizeof dl, "%s/downloads", cfg->profile_dir);
     s->default_save_path = strdup(cfg->save_path && *cfg->save_path ? cfg->save_path : dl);
+    if (!s->default_save_path) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     struct settings *st = &s->settings;
     if (cfg->save_path && *cfg->save_path)
         rc = settings_set_str(st, SET_SAVE_PATH, cfg->save_path, NULL);
@@ -601,9 +606,12 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     unsigned char ip[16];
     if (s->listen_address || !*iface)
         ;   /* the command line's address, already in the setting; or all addresses */
-    else if (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1)
-        s->listen_address = strdup(iface);
-    else
+    else if (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1) {
+        if (!(s->listen_address = strdup(iface))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+    } else
         log_msg(LOG_WARNING, "current_interface_address \"%s\" is not an IP address; listening on all addresses",
                 iface);
     s->listen_port = (uint16_t)settings_int(st, SET_LISTEN_PORT);

@@ -210,10 +210,13 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     ratelimit_init(&t->dl_limit_rl);
     ratelimit_init(&t->ul_limit_rl);
     limits_apply_torrent(t);
-    if (!t->save_path || !t->category || !t->tags || !t->renamed) {
+    bool lost = (p && p->rename && *p->rename && !t->name) ||
+                (p && p->download_path && *p->download_path && !t->download_path);
+    if (lost || !t->save_path || !t->category || !t->tags || !t->renamed) {
         free(t->save_path);
         free(t->category);
         free(t->name);
+        free(t->download_path);
         json_decref(t->tags);
         json_decref(t->renamed);
         free(t);
@@ -608,9 +611,11 @@ static void apply_settings(struct torrent *t, const char *settings)
         free(t->mi->web_seeds);
         t->mi->num_web_seeds = 0;
         t->mi->web_seeds = calloc(json_array_size(ws) + 1, sizeof *t->mi->web_seeds);
-        for (size_t i = 0; t->mi->web_seeds && i < json_array_size(ws); i++)
-            if (json_is_string(json_array_get(ws, i)))
-                t->mi->web_seeds[t->mi->num_web_seeds++] = strdup(json_string_value(json_array_get(ws, i)));
+        for (size_t i = 0; t->mi->web_seeds && i < json_array_size(ws); i++) {
+            char *u = json_is_string(json_array_get(ws, i)) ? strdup(json_string_value(json_array_get(ws, i))) : NULL;
+            if (u)   /* a NULL entry would be dereferenced by every reader */
+                t->mi->web_seeds[t->mi->num_web_seeds++] = u;
+        }
     }
     /* Renamed files: applied before any storage job ran (restore time). */
     json_t *ren = json_object_get(o, "renamed");
@@ -1530,9 +1535,11 @@ static void apply_magnet_extra(struct torrent *t)
         char **v = realloc(t->mi->web_seeds, (t->mi->num_web_seeds + add) * sizeof *v);
         if (v) {
             t->mi->web_seeds = v;
-            for (size_t i = 0; i < add; i++)
-                if (json_is_string(json_array_get(ws, i)))
-                    v[t->mi->num_web_seeds++] = strdup(json_string_value(json_array_get(ws, i)));
+            for (size_t i = 0; i < add; i++) {
+                char *u = json_is_string(json_array_get(ws, i)) ? strdup(json_string_value(json_array_get(ws, i))) : NULL;
+                if (u)
+                    v[t->mi->num_web_seeds++] = u;
+            }
         }
     }
     json_decref(t->magnet_extra);

@@ -131,6 +131,10 @@ void webseed_sync(struct torrent *t)
             break;
         w->t = t;
         w->url = strdup(u);
+        if (!w->url) {
+            free(w);
+            break;
+        }
         t->webseeds[t->num_webseeds++] = w;
     }
 }
