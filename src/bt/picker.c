@@ -1,5 +1,6 @@
 #include "bt/picker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,11 +141,13 @@ static int bk_reserve(struct bt_picker *p, uint32_t avail, int prio)
 
 static bool should_bucket(const struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     return p->pp[i].prio > 0 && p->pp[i].dl < 0 && !bitfield_get(&p->have, i);
 }
 
 static int bk_insert(struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     struct bt_pp *pp = &p->pp[i];
     int r = bk_reserve(p, pp->avail, pp->prio);
     if (r)
@@ -160,6 +163,7 @@ static int bk_insert(struct bt_picker *p, uint32_t i)
 
 static void bk_remove(struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     struct bt_pp *pp = &p->pp[i];
     if (!pp->in_bucket)
         return;
@@ -175,6 +179,7 @@ static void bk_remove(struct bt_picker *p, uint32_t i)
 
 static void bk_rebucket(struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     struct bt_pp *pp = &p->pp[i];
     if (!pp->in_bucket || pp->bavail == pp->avail)
         return;
@@ -258,6 +263,7 @@ void bt_picker_free(struct bt_picker *p)
 
 static struct bt_dl *dl_start(struct bt_picker *p, uint32_t piece)
 {
+    assert(piece < p->n);   /* public entry points range-check first */
     if (p->ndl == p->dlcap) {
         uint32_t nc = p->dlcap ? p->dlcap * 2 : 16;
         struct bt_dl **v = realloc(p->dl, (size_t)nc * sizeof *v);
@@ -303,6 +309,7 @@ static void dl_drop(struct bt_picker *p, uint32_t idx)
  * really started: release it so strict completion does not favour it. */
 static void dl_maybe_release(struct bt_picker *p, uint32_t piece)
 {
+    assert(piece < p->n);   /* public entry points range-check first */
     int32_t idx = p->pp[piece].dl;
     if (idx >= 0 && p->dl[idx]->n_received == 0 && p->dl[idx]->n_free == p->dl[idx]->nblocks)
         dl_drop(p, (uint32_t)idx);
@@ -414,6 +421,7 @@ int bt_picker_piece_state(const struct bt_picker *p, uint32_t piece)
 
 static void avail_inc(struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     struct bt_pp *pp = &p->pp[i];
     if (pp->avail == UINT32_MAX)
         return;
@@ -425,6 +433,7 @@ static void avail_inc(struct bt_picker *p, uint32_t i)
 
 static void avail_dec(struct bt_picker *p, uint32_t i)
 {
+    assert(i < p->n);   /* public entry points range-check first */
     struct bt_pp *pp = &p->pp[i];
     if (pp->avail == 0)
         return;   /* unbalanced caller; never wrap */

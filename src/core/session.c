@@ -55,6 +55,7 @@ static void index_del(struct session *s, const uint8_t key[20], const struct tor
 
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
 {
+    session_assert_loop_thread(s);
     return hmap_get(&s->index, info_hash, 20);
 }
 
@@ -76,6 +77,7 @@ int session_index_alias(struct session *s, struct torrent *t)
 
 int session_index_add(struct session *s, struct torrent *t)
 {
+    session_assert_loop_thread(s);
     if (session_find(s, t->info_hash) || (t->has_alt && session_find(s, t->alt_hash)))
         return -EEXIST;
     if (hmap_reserve(&s->index, 2) != 0)   /* the puts below cannot fail */
@@ -99,6 +101,7 @@ int session_index_add(struct session *s, struct torrent *t)
 
 void session_index_remove(struct session *s, struct torrent *t)
 {
+    session_assert_loop_thread(s);
     for (size_t i = 0; i < s->num_torrents; i++) {
         if (s->torrents[i] == t) {
             if (s->shutting_down)
@@ -132,6 +135,7 @@ static void chg_unlink(struct session *s, struct torrent *t)
 
 void session_touch(struct session *s, struct torrent *t)
 {
+    session_assert_loop_thread(s);
     chg_unlink(s, t);
     t->change_seq = ++s->change_seq;
     t->chg_prev = s->chg_tail;
@@ -177,6 +181,7 @@ static void note_removed(struct session *s, struct torrent *t)
 
 void session_set_active(struct session *s, struct torrent *t, bool active)
 {
+    session_assert_loop_thread(s);
     for (size_t i = 0; i < s->num_active; i++) {
         if (s->active[i] == t) {
             if (!active)
@@ -391,6 +396,7 @@ static void relisten(struct session *s)
 
 int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source)
 {
+    session_assert_loop_thread(s);
     char ip[64] = "";
     if (addr->sa_family == AF_INET)
         uv_ip4_name((const struct sockaddr_in *)addr, ip, sizeof ip);
@@ -543,6 +549,8 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (!s)
         return -ENOMEM;
     s->loop = loop;
+    s->loop_thread = uv_thread_self();
+    s->loop_thread_known = true;
     s->profile_dir = strdup(cfg->profile_dir);
     if (cfg->listen_address && *cfg->listen_address)
         s->listen_address = strdup(cfg->listen_address);
@@ -654,6 +662,7 @@ fail:
 
 int session_start(struct session *s)
 {
+    session_assert_loop_thread(s);
     int rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
@@ -785,6 +794,7 @@ static int add_hooks(struct session *s)
 int session_settings_changed(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
                              void *ud)
 {
+    session_assert_loop_thread(s);
     port_pair(s, changed);
     size_t n = settings_mask_count(changed);
     if (n == 0) {
@@ -890,6 +900,7 @@ static void on_torrent_closed(void *ud)
 
 void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
 {
+    session_assert_loop_thread(s);
     if (s->shutting_down)
         return;
     s->shutting_down = true;

@@ -9,6 +9,7 @@
 #ifndef TD_CORE_SESSION_H
 #define TD_CORE_SESSION_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -63,6 +64,8 @@ struct session {
     uint64_t now_ms;             /* uv_now at the last tick */
     uint64_t tick_count;
 
+    uv_thread_t loop_thread;     /* the thread that owns all of this (recorded by session_new) */
+    bool loop_thread_known;      /* false in sessions that tests build by hand */
     struct torrent **torrents;   /* in insertion order (= queue order) */
     size_t num_torrents, cap_torrents;
     struct hmap index;           /* info-hash -> torrent (a hybrid has two keys) */
@@ -111,6 +114,20 @@ struct session {
 };
 
 int session_new(uv_loop_t *loop, const struct session_config *cfg, struct session **out);
+
+/* One loop thread owns the session and its torrents; work threads (store
+ * writer, hashing, storage) hand results back through the loop.  Debug builds
+ * abort when a public entry point runs on another thread; release builds
+ * (NDEBUG) check nothing. */
+static inline void session_assert_loop_thread(const struct session *s)
+{
+#ifdef NDEBUG
+    (void)s;
+#else
+    uv_thread_t self = uv_thread_self();
+    assert(!s->loop_thread_known || uv_thread_equal(&s->loop_thread, &self));
+#endif
+}
 
 /* Loads torrents from the store and starts listening and ticking. */
 int session_start(struct session *s);

@@ -1,5 +1,6 @@
 #include "core/torrent.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ bool torrent_is_finished(const struct torrent *t)
 
 static bool piece_wanted(const struct torrent *t, uint32_t piece)
 {
+    assert(t->mi && piece < t->mi->num_pieces);
     return bitfield_get(&t->wanted, piece);
 }
 
@@ -363,6 +365,7 @@ const char *torrent_root_folder(struct torrent *t)
 int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torrent_add_params *p,
                    int64_t added_on, struct torrent **out)
 {
+    session_assert_loop_thread(s);
     struct torrent *t = torrent_alloc(s, p && p->key ? p->key : mi->info_hash, p, added_on);
     if (!t) {
         bt_metainfo_free(mi);
@@ -380,6 +383,7 @@ int torrent_create(struct session *s, struct bt_metainfo *mi, const struct torre
 int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const struct torrent_add_params *p,
                           int64_t added_on, struct torrent **out)
 {
+    session_assert_loop_thread(s);
     struct torrent *t = torrent_alloc(s, m->info_hash, p, added_on);
     if (!t)
         return -ENOMEM;
@@ -851,6 +855,7 @@ void torrent_begin(struct torrent *t, bool skip_checking)
 
 void torrent_recheck(struct torrent *t)
 {
+    session_assert_loop_thread(t->s);
     if (t->removing || !t->mi)
         return;
     if (t->check) {
@@ -915,6 +920,7 @@ static void deactivate(struct torrent *t, bool announce_stop)
 
 void torrent_start(struct torrent *t)
 {
+    session_assert_loop_thread(t->s);
     if (t->removing)
         return;
     torrent_touch(t);
@@ -937,6 +943,7 @@ void torrent_start(struct torrent *t)
 
 void torrent_stop(struct torrent *t)
 {
+    session_assert_loop_thread(t->s);
     if (t->removing)
         return;
     torrent_touch(t);
@@ -970,6 +977,7 @@ void torrent_set_forced(struct torrent *t, bool forced)
 
 void torrent_reannounce(struct torrent *t)
 {
+    session_assert_loop_thread(t->s);
     if (t->active)
         tracker_set_reannounce(t->trk);
 }
@@ -1204,6 +1212,7 @@ static struct piece_buf *find_partial(struct torrent *t, uint32_t piece, size_t 
 
 static struct piece_buf *new_partial(struct torrent *t, uint32_t piece)
 {
+    assert(piece < t->mi->num_pieces);   /* blocks are matched to our requests first */
     if (t->num_partials == t->cap_partials) {
         size_t cap = t->cap_partials ? t->cap_partials * 2 : 16;
         struct piece_buf **n = realloc(t->partials, cap * sizeof *n);
@@ -1878,6 +1887,7 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
 
 const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
 {
+    assert(piece < t->mi->num_pieces);   /* peer.c queues only requests for pieces we have */
     int victim = -1;
     for (int i = 0; i < TORRENT_READ_CACHE; i++) {
         struct cached_piece *c = &t->rcache[i];
@@ -2002,6 +2012,7 @@ static uint64_t activity_signature(struct torrent *t)
 
 void torrent_tick(struct torrent *t, uint64_t now_ms)
 {
+    session_assert_loop_thread(t->s);
     uint64_t sig = activity_signature(t);
     if (sig != t->activity_sig) {
         t->activity_sig = sig;
@@ -2116,6 +2127,7 @@ static void maybe_finish_removal(struct torrent *t)
 
 void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, int rc), void *ud)
 {
+    session_assert_loop_thread(t->s);
     if (t->removing) {
         if (cb)
             cb(ud, 0);
@@ -2154,6 +2166,7 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
 
 int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 {
+    session_assert_loop_thread(t->s);
     torrent_touch(t);
     if (t->picker)   /* magnets have none until their metadata arrives */
         bt_picker_set_sequential(t->picker, t->sequential);
@@ -2165,6 +2178,7 @@ int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), vo
 
 int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio)
 {
+    session_assert_loop_thread(t->s);
     if (!t->mi)
         return -EAGAIN;
     if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
@@ -2258,6 +2272,7 @@ static int move_data(struct torrent *t, const char *path, enum move_kind kind, v
 
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
 {
+    session_assert_loop_thread(t->s);
     if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
         return -EBUSY;
     /* Data waiting in the incomplete folder stays there: only where it will
@@ -2381,6 +2396,7 @@ static bool path_taken(const struct torrent *t, const char *p, const bool *movin
 int torrent_rename_path(struct torrent *t, const char *old_path, const char *new_path, bool folder,
                         char *err, size_t errlen, void (*cb)(void *ud, int rc), void *ud)
 {
+    session_assert_loop_thread(t->s);
     if (!t->mi || !t->st) {
         snprintf(err, errlen, "Torrent's metadata has not yet downloaded");
         return -EAGAIN;
