@@ -442,6 +442,41 @@ static void test_lifecycle(void **state)
     run_ms(50);
 }
 
+/* The listen port moves while the first announce is in flight: the forced
+ * reannounce must still go out with the new port once that reply arrives,
+ * not an interval later (test_listen_port.py::test_random_port's race). */
+static void test_reannounce_while_in_flight(void **state)
+{
+    (void)state;
+    char hu[128];
+    make_url(hu, sizeof hu, "http", g_http_port, "/announce");
+    char *t0[] = {hu};
+    struct bt_tier tiers[] = {{t0, 1}};
+    uint8_t ih[20];
+    memset(ih, 'a', 20);
+    struct tracker_set *ts = tracker_set_new(g_tc, ih, tiers, 1, &g_cb, NULL);
+    assert_non_null(ts);
+    uint64_t now = 1000;
+    tracker_set_start(ts);
+    tracker_set_tick(ts, now);
+    assert_int_equal(entry_by_url(ts, hu)->status, TRACKER_UPDATING);   /* in flight */
+    tracker_client_set_port(g_tc, 7001);
+    tracker_set_reannounce(ts);
+    WAIT_FOR(entry_by_url(ts, hu)->status == TRACKER_WORKING);
+    assert_int_equal(http_announces(), 1);
+    assert_non_null(strstr(last_http_announce(), "&port=6881&"));
+    tracker_set_tick(ts, now + 1000);
+    WAIT_FOR(http_announces() == 2);
+    assert_non_null(strstr(last_http_announce(), "&port=7001&"));
+    WAIT_FOR(entry_by_url(ts, hu)->status == TRACKER_WORKING);
+    /* and then the interval holds again */
+    tracker_set_tick(ts, now + 2000);
+    run_ms(100);
+    assert_int_equal(http_announces(), 2);
+    tracker_set_free(ts);
+    run_ms(50);
+}
+
 /* BEP12: a dead tracker fails over to the next in its tier, which then
  * moves to the front and stays there. */
 static void test_failover(void **state)
@@ -605,6 +640,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_udp_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reannounce_while_in_flight, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

@@ -35,6 +35,7 @@ struct tent {
     bool started_sent;            /* the tracker has our event=started */
     bool send_completed;
     int event;                    /* of the announce in flight */
+    bool again;                   /* announce again as soon as the one in flight ends */
     char *trackerid;
     struct fetch_req *http, *scrape;
     struct udp_txn *udp;
@@ -655,6 +656,16 @@ static void move_to_front(struct tracker_set *ts, struct tent *e)
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* A reannounce asked for while an announce was in flight (the listen port
+ * moved, say) must not be undone by that announce's reply setting the next
+ * one an interval away: the tracker would keep the old port for 30 minutes. */
+static void announce_again_if_asked(struct tent *e)
+{
+    if (e->again)
+        e->pub.next_announce_ms = e->pub.min_announce_ms = 0;
+    e->again = false;
+}
+
 static void entry_fail(struct tent *e, const char *msg)
 {
     struct tracker_set *ts = e->ts;
@@ -667,6 +678,7 @@ static void entry_fail(struct tent *e, const char *msg)
     set_msg(e, msg && *msg ? msg : "error");
     e->pub.next_announce_ms = ts->now + backoff;
     e->pub.min_announce_ms = e->pub.next_announce_ms;
+    announce_again_if_asked(e);
     log_debug("tracker %s: %s (retry in %llu s)", e->pub.url, e->pub.msg, (unsigned long long)(backoff / 1000));
 }
 
@@ -690,6 +702,7 @@ static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
     int64_t miv = r->min_interval < 0 ? 0 : clamp64(r->min_interval, 0, iv);
     e->pub.next_announce_ms = ts->now + (uint64_t)iv * 1000;
     e->pub.min_announce_ms = ts->now + (uint64_t)miv * 1000;
+    announce_again_if_asked(e);
     e->pub.status = TRACKER_WORKING;
     set_msg(e, r->warning);
     e->pub.num_peers = (int64_t)r->num_peers;
@@ -815,6 +828,7 @@ static void cancel_entry(struct tent *e)
         txn_cancel(e->udp);
     e->http = e->scrape = NULL;
     e->udp = NULL;
+    e->again = false;
 }
 
 /* Starts the due announce of e; true when its state changed. */
@@ -1108,8 +1122,11 @@ void tracker_set_reannounce(struct tracker_set *ts)
 {
     if (!ts || ts->dead)
         return;
-    for (size_t i = 0; i < ts->n; i++)
-        ts->e[i]->pub.next_announce_ms = ts->e[i]->pub.min_announce_ms = 0;
+    for (size_t i = 0; i < ts->n; i++) {
+        struct tent *e = ts->e[i];
+        e->pub.next_announce_ms = e->pub.min_announce_ms = 0;
+        e->again = busy(e);   /* the reply in flight would set them again */
+    }
 }
 
 void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers)
