@@ -375,36 +375,31 @@ char *bt_magnet_build2(const uint8_t *v1, const uint8_t *v2, const char *name,
 char *bt_magnet_build_ex(const uint8_t *v1, const uint8_t *v2, const char *name,
                          const char *const *trackers, size_t n, unsigned flags)
 {
-    struct buf b = BUF_INIT;
+    struct buf b = BUF_INIT;   /* appends are checked once, by buf_steal */
     char hex[65];
-    const char *sep = "";   /* '&' between parameters, none after the '?' */
-    int rc = buf_append_str(&b, "magnet:?");
-    if (rc == 0 && v1) {
+    const char *sep = "";      /* '&' between parameters, none after the '?' */
+    buf_append_str(&b, "magnet:?");
+    if (v1) {
         hex_encode(v1, 20, hex);
-        rc = buf_appendf(&b, "xt=urn:btih:%s", hex);
+        buf_appendf(&b, "xt=urn:btih:%s", hex);
         sep = "&";
     }
-    if (rc == 0 && v2) {
+    if (v2) {
         /* multihash: 0x12 sha2-256, 0x20 bytes */
         hex_encode(v2, 32, hex);
-        rc = buf_appendf(&b, "%sxt=urn:btmh:1220%s", sep, hex);
+        buf_appendf(&b, "%sxt=urn:btmh:1220%s", sep, hex);
         sep = "&";
     }
-    if (rc == 0 && ((name && *name) || (flags & BT_MAGNET_EMPTY_DN))) {
-        rc = buf_appendf(&b, "%sdn=", sep);
-        if (rc == 0 && name)
-            rc = pct_encode(&b, name, strlen(name), &pct_libtorrent);
+    if ((name && *name) || (flags & BT_MAGNET_EMPTY_DN)) {
+        buf_appendf(&b, "%sdn=", sep);
+        if (name)
+            pct_encode(&b, name, strlen(name), &pct_libtorrent);
     }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (!trackers[i])
             continue;
-        rc = buf_append_str(&b, "&tr=");
-        if (rc == 0)
-            rc = pct_encode(&b, trackers[i], strlen(trackers[i]), &pct_libtorrent);
-    }
-    if (rc) {
-        buf_free(&b);
-        return NULL;
+        buf_append_str(&b, "&tr=");
+        pct_encode(&b, trackers[i], strlen(trackers[i]), &pct_libtorrent);
     }
     char *s = (char *)buf_steal(&b, NULL);
     buf_free(&b);

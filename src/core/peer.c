@@ -267,6 +267,8 @@ static void on_write(uv_write_t *req, int status)
 static int take_output(struct peer *p, size_t *len)
 {
     *len = 0;
+    if (buf_error(&p->out))
+        return buf_error(&p->out);   /* a message was lost: the stream is broken */
     if (!p->tls) {
         if (buf_size(&p->out) == 0)
             return 0;

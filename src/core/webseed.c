@@ -144,18 +144,17 @@ void webseed_sync(struct torrent *t)
 static char *file_url(const struct webseed *w, size_t file)
 {
     const struct bt_metainfo *mi = w->t->mi;
-    struct buf b = BUF_INIT;
-    int rc = buf_append_str(&b, w->url);
+    struct buf b = BUF_INIT;   /* appends are checked once, by buf_steal */
+    buf_append_str(&b, w->url);
     size_t ulen = strlen(w->url);
     bool slash = ulen > 0 && w->url[ulen - 1] == '/';
-    if (rc == 0 && (mi->multi_file || slash)) {
+    if (mi->multi_file || slash) {
         const char *path = mi->files[file].path;
         if (!slash)
-            rc = buf_append_u8(&b, '/');
-        if (rc == 0)
-            rc = pct_encode(&b, path, strlen(path), &pct_rfc3986_path);
+            buf_append_u8(&b, '/');
+        pct_encode(&b, path, strlen(path), &pct_rfc3986_path);
     }
-    char *s = rc ? NULL : (char *)buf_steal(&b, NULL);
+    char *s = (char *)buf_steal(&b, NULL);
     buf_free(&b);
     return s;
 }

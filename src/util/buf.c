@@ -6,8 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Records the first failure; later calls see it. */
+static int fail(struct buf *b, int rc)
+{
+    if (!b->err)
+        b->err = rc;
+    return rc;
+}
+
 int buf_reserve(struct buf *b, size_t extra)
 {
+    if (b->err)
+        return b->err;
     if (b->cap - b->len >= extra)
         return 0;
     /* Reclaim consumed space before growing. */
@@ -18,16 +28,18 @@ int buf_reserve(struct buf *b, size_t extra)
         if (b->cap - b->len >= extra)
             return 0;
     }
+    if (extra > SIZE_MAX - b->len - 1)
+        return fail(b, -ENOMEM);
     size_t need = b->len + extra + 1;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
-            return -ENOMEM;
+            return fail(b, -ENOMEM);
         cap *= 2;
     }
     uint8_t *p = realloc(b->data, cap);
     if (!p)
-        return -ENOMEM;
+        return fail(b, -ENOMEM);
     b->data = p;
     b->cap = cap;
     return 0;
@@ -35,8 +47,8 @@ int buf_reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0 || b->err)
+        return b->err;
     int rc = buf_reserve(b, n);
     if (rc)
         return rc;
@@ -55,7 +67,7 @@ int buf_appendf(struct buf *b, const char *fmt, ...)
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return -EINVAL;
+        return fail(b, -EINVAL);
     if ((size_t)n < sizeof tmp)
         return buf_append(b, tmp, (size_t)n);
     int rc = buf_reserve(b, (size_t)n + 1);
@@ -101,17 +113,24 @@ void buf_consume(struct buf *b, size_t n)
     b->off += n;
 }
 
-void buf_reset(struct buf *b) { b->off = b->len = 0; }
+void buf_reset(struct buf *b)
+{
+    b->off = b->len = 0;
+    b->err = 0;
+}
 
 void buf_free(struct buf *b)
 {
     free(b->data);
     b->data = NULL;
     b->off = b->len = b->cap = 0;
+    b->err = 0;
 }
 
 uint8_t *buf_steal(struct buf *b, size_t *len)
 {
+    if (b->err)
+        return NULL;
     size_t n = buf_size(b);
     uint8_t *p = malloc(n + 1);
     if (!p)

@@ -482,7 +482,7 @@ int fetch_mail(struct fetch *f, const struct fetch_mail *m, fetch_cb cb, void *u
     buf_append_str(&r->upload, "\r\n");
 
     CURL *e = r->easy;
-    int bad = !r->rcpt;
+    int bad = !r->rcpt || buf_error(&r->upload);   /* every append above, checked once */
     bad |= curl_easy_setopt(e, CURLOPT_URL, url);
     bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);

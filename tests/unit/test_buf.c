@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <cmocka.h>
 
 #include "util/buf.h"
@@ -43,11 +44,40 @@ static void appendf_long(void **state)
     buf_free(&b);
 }
 
+/* A failed append poisons the buf until reset: nothing after it gets in,
+ * buf_steal gives NULL, and one check at the end sees it. */
+static void sticky_error(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    assert_int_equal(buf_append_str(&b, "ok"), 0);
+    assert_int_equal(buf_error(&b), 0);
+    assert_int_equal(buf_reserve(&b, SIZE_MAX - 1), -ENOMEM);   /* cannot be had */
+    assert_int_equal(buf_error(&b), -ENOMEM);
+    assert_int_equal(buf_append_str(&b, "more"), -ENOMEM);
+    assert_int_equal(buf_appendf(&b, "%d", 5), -ENOMEM);
+    assert_int_equal(buf_append_u8(&b, 'x'), -ENOMEM);
+    assert_int_equal(buf_reserve(&b, 1), -ENOMEM);
+    assert_int_equal(buf_size(&b), 2);                 /* only what came before */
+    assert_null(buf_steal(&b, NULL));
+    assert_int_equal(buf_size(&b), 2);
+    buf_reset(&b);
+    assert_int_equal(buf_error(&b), 0);
+    assert_int_equal(buf_append_str(&b, "again"), 0);
+    char *s = (char *)buf_steal(&b, NULL);
+    assert_string_equal(s, "again");
+    free(s);
+    assert_int_equal(buf_reserve(&b, SIZE_MAX / 2 + 1), -ENOMEM);
+    buf_free(&b);
+    assert_int_equal(buf_error(&b), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(append_and_consume),
         cmocka_unit_test(appendf_long),
+        cmocka_unit_test(sticky_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

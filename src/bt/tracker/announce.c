@@ -106,27 +106,26 @@ int tracker_http_url(struct buf *out, const char *announce_url, const struct tra
     if (base < 0)
         return -EINVAL;
     static const char *const events[] = {NULL, "completed", "started", "stopped"};
-    int rc = 0;
-    rc |= buf_append(out, announce_url, (size_t)base);
-    rc |= append_query_sep(out, announce_url, (size_t)base);
-    rc |= buf_append_str(out, "info_hash=");
-    rc |= append_escaped(out, r->info_hash, 20);
-    rc |= buf_append_str(out, "&peer_id=");
-    rc |= append_escaped(out, r->peer_id, 20);
-    rc |= buf_appendf(out, "&port=%u&uploaded=%" PRId64 "&downloaded=%" PRId64 "&left=%" PRId64
-                      "&corrupt=%" PRId64 "&key=%08" PRIX32,
-                      (unsigned)r->port, nonneg(r->uploaded), nonneg(r->downloaded),
-                      r->left < 0 ? (int64_t)16384 : r->left, nonneg(r->corrupt), r->key);
+    buf_append(out, announce_url, (size_t)base);
+    append_query_sep(out, announce_url, (size_t)base);
+    buf_append_str(out, "info_hash=");
+    append_escaped(out, r->info_hash, 20);
+    buf_append_str(out, "&peer_id=");
+    append_escaped(out, r->peer_id, 20);
+    buf_appendf(out, "&port=%u&uploaded=%" PRId64 "&downloaded=%" PRId64 "&left=%" PRId64
+                "&corrupt=%" PRId64 "&key=%08" PRIX32,
+                (unsigned)r->port, nonneg(r->uploaded), nonneg(r->downloaded),
+                r->left < 0 ? (int64_t)16384 : r->left, nonneg(r->corrupt), r->key);
     if (r->event > 0 && r->event <= 3)
-        rc |= buf_appendf(out, "&event=%s", events[r->event]);
+        buf_appendf(out, "&event=%s", events[r->event]);
     if (r->numwant >= 0)
-        rc |= buf_appendf(out, "&numwant=%d", r->numwant);
-    rc |= buf_append_str(out, "&compact=1&no_peer_id=1");
+        buf_appendf(out, "&numwant=%d", r->numwant);
+    buf_append_str(out, "&compact=1&no_peer_id=1");
     if (r->trackerid && *r->trackerid) {
-        rc |= buf_append_str(out, "&trackerid=");
-        rc |= append_escaped(out, (const uint8_t *)r->trackerid, strnlen(r->trackerid, TRACKER_MAX_MSG));
+        buf_append_str(out, "&trackerid=");
+        append_escaped(out, (const uint8_t *)r->trackerid, strnlen(r->trackerid, TRACKER_MAX_MSG));
     }
-    return rc ? -ENOMEM : 0;
+    return buf_error(out);   /* every append above, checked once */
 }
 
 int tracker_scrape_url(struct buf *out, const char *announce_url, const uint8_t info_hash[20])
@@ -155,14 +154,13 @@ int tracker_scrape_url(struct buf *out, const char *announce_url, const uint8_t 
     const char *comp = last + 1;
     if (path_end - comp < 8 || memcmp(comp, "announce", 8) != 0)
         return -ENOTSUP;
-    int rc = 0;
-    rc |= buf_append(out, u, (size_t)(comp - u));
-    rc |= buf_append_str(out, "scrape");
-    rc |= buf_append(out, comp + 8, (size_t)(end - (comp + 8)));
-    rc |= append_query_sep(out, u, (size_t)base);
-    rc |= buf_append_str(out, "info_hash=");
-    rc |= append_escaped(out, info_hash, 20);
-    return rc ? -ENOMEM : 0;
+    buf_append(out, u, (size_t)(comp - u));
+    buf_append_str(out, "scrape");
+    buf_append(out, comp + 8, (size_t)(end - (comp + 8)));
+    append_query_sep(out, u, (size_t)base);
+    buf_append_str(out, "info_hash=");
+    append_escaped(out, info_hash, 20);
+    return buf_error(out);   /* every append above, checked once */
 }
 
 /* ---- HTTP response parsing ---- */
