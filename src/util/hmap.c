@@ -13,6 +13,7 @@
 
 static uint64_t sip_k0, sip_k1;
 static pthread_once_t sip_once = PTHREAD_ONCE_INIT;
+static bool sip_ready;   /* set (release) after the key; the fast path skips pthread_once */
 
 static void sip_seed(void)
 {
@@ -26,6 +27,7 @@ static void sip_seed(void)
     }
     sip_k0 = k[0];
     sip_k1 = k[1];
+    __atomic_store_n(&sip_ready, true, __ATOMIC_RELEASE);
 }
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -39,15 +41,18 @@ static void sip_seed(void)
 
 static uint64_t rd_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);   /* one load */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
 uint64_t hmap_hash(const void *key, size_t klen)
 {
-    pthread_once(&sip_once, sip_seed);
+    if (!__atomic_load_n(&sip_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&sip_once, sip_seed);
     const uint8_t *p = key;
     uint64_t v0 = 0x736f6d6570736575ull ^ sip_k0, v1 = 0x646f72616e646f6dull ^ sip_k1;
     uint64_t v2 = 0x6c7967656e657261ull ^ sip_k0, v3 = 0x7465646279746573ull ^ sip_k1;
