@@ -10,7 +10,8 @@
  * Decoders take untrusted text.  Strict decoding rejects a '%' that is not
  * followed by two hex digits; lenient decoding keeps such a '%' as it is (as
  * QUrl::fromPercentEncoding does).  '+' means a space only in
- * application/x-www-form-urlencoded text (PCT_FORM); elsewhere it is a '+'.
+ * application/x-www-form-urlencoded text and in magnet URIs, as libtorrent
+ * reads them (PCT_FORM); elsewhere it is a '+'.
  */
 #ifndef TD_UTIL_PCT_H
 #define TD_UTIL_PCT_H
