@@ -44,10 +44,10 @@ static void build_info_handler(struct web_req *r, void *ud)
 
 int web_app_identity_register(struct web_server *ws)
 {
-    int rc = web_route_add(ws, "/api/v2/app/version", WEB_GETPOST, version_handler, NULL);
-    if (rc == 0)
-        rc = web_route_add(ws, "/api/v2/app/webapiVersion", WEB_GETPOST, webapi_version_handler, NULL);
-    if (rc == 0)
-        rc = web_route_add(ws, "/api/v2/app/buildInfo", WEB_GETPOST, build_info_handler, NULL);
-    return rc;
+    static const struct web_route_def routes[] = {
+        {"/api/v2/app/version", WEB_GETPOST, version_handler, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/webapiVersion", WEB_GETPOST, webapi_version_handler, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/buildInfo", WEB_GETPOST, build_info_handler, WEB_AUTH_QBT_SESSION, NULL},
+    };
+    return web_routes_add(ws, routes, sizeof routes / sizeof routes[0], NULL);
 }

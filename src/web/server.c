@@ -1,33 +1,30 @@
-/* web/server — libmicrohttpd on the libuv loop, the request pipeline and
- * the router.  See server.h for the why. */
+/* web/server — libmicrohttpd's callbacks on the libuv loop: the request
+ * life cycle (headers, body, dispatch, suspend/resume for deferred
+ * replies), request accessors and the server's configuration.  See
+ * server.h for the why; the listening sockets are web/listener.c, routes
+ * and auth policies web/router.c, replies web/reply.c.
+ *
+ * The shape of on_access (called once for the headers, again per body
+ * chunk, once more at the end) is libmicrohttpd's; the pipeline order
+ * follows qBittorrent's WebApplication::processRequest (api-surface.md
+ * §2.1), so that clients cannot tell the two apart.
+ */
 #include "web/server.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "util/log.h"
 #include "web/web_int.h"
 
 #define DEFAULT_MAX_BODY (64u * 1024 * 1024)
 #define DEFAULT_MAX_CONN 500
-#define DEFAULT_IDLE_S 7
-/* Request line + headers per connection.  libmicrohttpd zeroes the whole
- * pool between requests, so a big pool costs every request (256 KiB took a
- * fifth of the CPU of app/version); 32 KiB is its default. */
-#define CONN_MEMORY_LIMIT (32 * 1024)
 #define POST_BUFFER 65536
-#define TLS_FILE_MAX (1024 * 1024)
-#define TEXT_PLAIN "text/plain; charset=UTF-8"
 
 static const char CSP[] = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                           "script-src 'self' 'unsafe-inline'; object-src 'none'; form-action 'self'; "
@@ -59,115 +56,17 @@ const char *web_reason_phrase(int status)
     }
 }
 
-/* ---- loop integration ---- */
-
-/* One libmicrohttpd daemon on the loop: its epoll fd watched by a uv_poll,
- * MHD_run on readiness and when MHD_get_timeout says.  Changing the WebUI
- * address, port or HTTPS settings starts a new listener and drains the old
- * one: it accepts nothing more, finishes what its connections are doing
- * (the setPreferences reply that caused the change among them) and is
- * stopped once they are gone or after DRAIN_MS. */
-struct web_listener {
-    struct web_server *ws;
-    struct MHD_Daemon *mhd;
-    uv_poll_t poll;
-    uv_timer_t timer;
-    int handles;             /* poll and timer until their close callbacks ran */
-    bool https, closing;
-    uint64_t drain_until;    /* uv_now() ms; 0 = not draining */
-    char *tls_cert, *tls_key;
-};
-
-/* What web_server_rebind asked for. */
-struct web_bind {
-    char *address;           /* NULL = keep */
-    int port;                /* < 0 = keep */
-    char *cert_path, *key_path;
-};
-
-#define DRAIN_MS 2000
-#define DRAIN_TICK_MS 50
-
-static void on_timer(uv_timer_t *t);
-static void listener_close(struct web_listener *l);
-static void reply_cache_free(struct web_server *ws);
-
-static void schedule(struct web_listener *l)
-{
-    if (l->closing)
-        return;
-    uint64_t cap = l->drain_until ? DRAIN_TICK_MS : 3600000;
-    MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(l->mhd, &ms) == MHD_YES)
-        uv_timer_start(&l->timer, on_timer, ms > cap ? cap : ms, 0);
-    else if (l->drain_until)
-        uv_timer_start(&l->timer, on_timer, cap, 0);
-    else
-        uv_timer_stop(&l->timer);
-}
-
-static bool drained(struct web_listener *l)
-{
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-    return !di || di->num_connections == 0 || uv_now(l->ws->loop) >= l->drain_until;
-}
-
-static void run_mhd(struct web_listener *l)
-{
-    if (l->closing)
-        return;
-    MHD_run(l->mhd);
-    if (l->drain_until && drained(l)) {
-        if (l->ws->old == l)
-            l->ws->old = NULL;
-        listener_close(l);
-        return;
-    }
-    schedule(l);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-    run_mhd(t->data);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-    (void)status, (void)events;
-    run_mhd(p->data);
-}
-
-/* Runs MHD on the next loop iteration (after a resume). */
-static void kick(struct web_server *ws)
-{
-    if (ws->stopping)
-        return;
-    uv_timer_start(&ws->lst->timer, on_timer, 0, 0);
-    if (ws->old && !ws->old->closing)
-        uv_timer_start(&ws->old->timer, on_timer, 0, 0);
-}
-
-static void bind_free(struct web_bind *b)
-{
-    if (!b)
-        return;
-    free(b->address);
-    free(b->cert_path);
-    free(b->key_path);
-    free(b);
-}
 
 static void maybe_free(struct web_server *ws)
 {
     if (!ws->stopping || ws->open_handles > 0 || ws->jobs > 0)
         return;
-    bind_free(ws->want);
+    web_bind_free(ws->want);
     free(ws->address);
-    reply_cache_free(ws);
+    web_reply_cache_free(ws);
     web_sessions_free(ws);
-    for (size_t i = 0; i < ws->nroutes; i++)
-        free(ws->routes[i].path);
-    free(ws->routes);
+    web_routes_free(ws);
+    free(ws->api_token);
     for (size_t i = 0; i < 8; i++)
         free(ws->auth_strings[i]);
     for (size_t i = 0; i < ws->nprebuilt; i++) {
@@ -193,6 +92,12 @@ static void on_handle_closed(uv_handle_t *h)
     maybe_free(ws);
 }
 
+void web_server_handle_closed(struct web_server *ws)
+{
+    ws->open_handles--;
+    maybe_free(ws);
+}
+
 static void on_guard_closed(uv_handle_t *h)
 {
     struct web_server *ws = (struct web_server *)(void *)((char *)h->data - offsetof(struct web_server, guard));
@@ -200,22 +105,18 @@ static void on_guard_closed(uv_handle_t *h)
     maybe_free(ws);
 }
 
-static void on_listener_handle_closed(uv_handle_t *h)
+
+void web_kick(struct web_server *ws)
 {
-    struct web_listener *l = h->data;
-    if (--l->handles > 0)
+    if (ws->stopping)
         return;
-    struct web_server *ws = l->ws;
-    free(l->tls_cert);
-    free(l->tls_key);
-    free(l);
-    ws->open_handles--;
-    maybe_free(ws);
+    web_listener_kick(ws->lst);
+    web_listener_kick(ws->old);
 }
 
 /* ---- requests ---- */
 
-static void waiting_unlink(struct web_req *r)
+void web_waiting_unlink(struct web_req *r)
 {
     if (r->pprev)
         r->pprev->pnext = r->pnext;
@@ -226,7 +127,7 @@ static void waiting_unlink(struct web_req *r)
     r->pnext = r->pprev = NULL;
 }
 
-static void req_free(struct web_req *r)
+void web_req_free(struct web_req *r)
 {
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
@@ -279,20 +180,8 @@ static enum MHD_Result queue_close(struct web_req *r, int status)
     return rc;
 }
 
-/* What stays true for the life of a TCP connection, computed once for it
- * instead of once per request: address formatting (inet_ntop, getsockname)
- * and Host validation were a fifth of the CPU of a keep-alive request. */
-struct web_conn {
-    struct web_guard_conn gc;
-    char peer_ip[64];       /* normalized; "" when unknown */
-    char local_ip[64];      /* normalized; filled on first use */
-    bool have_peer, have_local;
-    unsigned host_gen;      /* ws->auth_gen when `host` passed validation */
-    char host[256];         /* last Host header that passed; "" = none */
-};
-
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+void web_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code)
 {
     struct web_server *ws = cls;
     struct web_conn *wc = *socket_context;
@@ -309,204 +198,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     }
 }
 
-static struct web_conn *conn_info(struct MHD_Connection *c)
+struct web_conn *web_conn_of(struct MHD_Connection *c)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci = c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
     return ci ? ci->socket_context : NULL;
 }
 
-static struct web_conn *conn_of(struct web_req *r)
-{
-    return conn_info(r->conn);
-}
 
-static void format_ip(const struct sockaddr *sa, char *out, size_t outlen)
-{
-    char tmp[INET6_ADDRSTRLEN];
-    out[0] = 0;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, tmp, sizeof(tmp));
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, tmp, sizeof(tmp));
-    else
-        return;
-    if (web_auth_ip_normalize(tmp, out, outlen) != 0)
-        snprintf(out, outlen, "%s", tmp);
-}
-
-static const char *peer_ip(struct web_req *r, struct web_conn *wc, char *buf, size_t buflen)
-{
-    if (wc && wc->have_peer)
-        return wc->peer_ip;
-    buf[0] = 0;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr)
-        format_ip(ci->client_addr, buf, buflen);
-    if (wc) {
-        snprintf(wc->peer_ip, sizeof(wc->peer_ip), "%s", buf);
-        wc->have_peer = true;
-    }
-    return buf;
-}
-
-static const char *local_ip(struct web_req *r, struct web_conn *wc, char *buf, size_t buflen)
-{
-    if (wc && wc->have_local)
-        return wc->local_ip;
-    buf[0] = 0;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (ci && getsockname(ci->connect_fd, (struct sockaddr *)&ss, &len) == 0)
-        format_ip((struct sockaddr *)&ss, buf, buflen);
-    if (wc) {
-        snprintf(wc->local_ip, sizeof(wc->local_ip), "%s", buf);
-        wc->have_local = true;
-    }
-    return buf;
-}
-
-/* Host validation, remembered per connection until the auth settings change. */
-static bool host_valid(struct web_req *r, struct web_conn *wc, const char *host)
-{
-    struct web_server *ws = r->ws;
-    if (wc && host && wc->host[0] && wc->host_gen == ws->auth_gen && strcmp(wc->host, host) == 0)
-        return true;
-    char lip[64];
-    if (!web_auth_host_valid(host, ws->port, local_ip(r, wc, lip, sizeof(lip)), ws->auth.domain_list))
-        return false;
-    if (wc && host && strlen(host) < sizeof(wc->host)) {
-        memcpy(wc->host, host, strlen(host) + 1);
-        wc->host_gen = ws->auth_gen;
-    }
-    return true;
-}
-
-static int route_index(struct web_server *ws, const char *path)
-{
-    for (size_t i = 0; i < ws->nroutes; i++)
-        if (strcmp(ws->routes[i].path, path) == 0)
-            return (int)i;
-    return -1;
-}
-
-static struct web_route *route_find(struct web_server *ws, const char *path)
-{
-    int i = route_index(ws, path);
-    return i < 0 ? NULL : &ws->routes[i];
-}
-
-/* ^/api/v2/[A-Za-z_][A-Za-z_0-9]*\/[A-Za-z_][A-Za-z_0-9]*$ */
-static bool is_v2_api_path(const char *p)
-{
-    if (strncmp(p, "/api/v2/", 8) != 0)
-        return false;
-    p += 8;
-    for (int part = 0; part < 2; part++) {
-        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')))
-            return false;
-        while (*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
-            p++;
-        if (part == 0 && *p++ != '/')
-            return false;
-    }
-    return *p == 0;
-}
-
-static bool auth_needed(struct web_server *ws, const char *ip)
-{
-    if (ws->auth.bypass_local_auth && web_auth_is_loopback(ip))
-        return false;
-    if (ws->auth.bypass_auth_subnet_whitelist_enabled &&
-        web_auth_ip_in_subnets(ip, ws->auth.bypass_auth_subnet_whitelist))
-        return false;
-    return true;
-}
-
-/* The header-level half of the §2.1 pipeline: CSRF, Host, client address,
- * session, and whether the route needs a session it does not have.  Runs
- * before a request body is read (on_access), so a client without the
- * password is answered without sending one.  false = replied (r->state
- * must be WEB_REQ_WAITING on entry). */
-static bool admit(struct web_req *r)
-{
-    struct web_server *ws = r->ws;
-    const struct web_auth_config *a = &ws->auth;
-    const char *host = web_req_header(r, "Host");
-
-    if (a->csrf_protection &&
-        web_auth_is_cross_site(web_req_header(r, "Origin"), web_req_header(r, "Referer"), host,
-                               web_req_header(r, "X-Forwarded-Host"))) {
-        web_reply_error(r, 401, NULL);
-        return false;
-    }
-    struct web_conn *wc = conn_of(r);
-    if (a->host_header_validation && !host_valid(r, wc, host)) {
-        web_reply_error(r, 401, NULL);
-        return false;
-    }
-
-    char pbuf[64];
-    const char *pip = peer_ip(r, wc, pbuf, sizeof(pbuf));
-    const char *xff = a->reverse_proxy_enabled ? web_req_header(r, "X-Forwarded-For") : NULL;
-    if (xff)
-        web_auth_client_ip(pip, xff, true, a->trusted_proxies, r->client_ip, sizeof(r->client_ip));
-    else
-        snprintf(r->client_ip, sizeof(r->client_ip), "%s", pip);
-
-    const char *sid = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "SID");
-    struct web_session *s = sid ? web_session_find(ws, sid) : NULL;
-    if (!s && !auth_needed(ws, r->client_ip)) {
-        s = web_session_start(ws);
-        if (s)
-            web_session_set_cookie(r, s);
-    }
-    if (s) {
-        s->refs++;
-        r->session = s;
-    }
-    r->admitted = true;
-    r->route = route_index(ws, r->path);
-    bool needs_session = r->route >= 0 ? !ws->routes[r->route].is_public : is_v2_api_path(r->path);
-    if (needs_session && !r->session) {
-        web_reply_error(r, 403, NULL);
-        return false;
-    }
-    return true;
-}
-
-/* The rest of the pipeline, then the route. */
-static void dispatch(struct web_req *r)
-{
-    struct web_server *ws = r->ws;
-    r->state = WEB_REQ_WAITING;
-    if (!r->admitted && !admit(r))
-        return;
-    struct web_conn *wc = conn_of(r);
-    if (wc)
-        web_guard_busy(&ws->guard, &wc->gc, r->session != NULL);
-
-    if (r->method != WEB_POST)
-        web_form_collect_query(r);
-
-    if (r->route >= 0) {
-        struct web_route *rt = &ws->routes[r->route];
-        unsigned allowed = rt->methods | ((rt->methods & WEB_GET) ? WEB_HEAD : 0);
-        if (!(allowed & (unsigned)r->method)) {
-            web_reply_error(r, 405, NULL);
-            return;
-        }
-        rt->h(r, rt->ud);
-        return;
-    }
-    if (is_v2_api_path(r->path)) {
-        web_reply_error(r, 404, NULL);   /* admit() answered 403 without a session */
-        return;
-    }
-    web_static_serve(r);
-}
-
-static void log_mhd(void *cls, const char *fmt, va_list ap)
+void web_log_mhd(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
@@ -528,11 +227,8 @@ static bool is_form(const char *ct)
 /* A draining listener may differ from the current one in HTTPS. */
 static bool conn_https(struct web_server *ws, struct MHD_Connection *c)
 {
-    if (ws->old) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
-        if (ci && ci->daemon == ws->old->mhd)
-            return ws->old->https;
-    }
+    if (ws->old && web_listener_owns(ws->old, c))
+        return web_listener_https(ws->old);
     return ws->https;
 }
 
@@ -547,9 +243,9 @@ static enum MHD_Result queue_reply(struct web_req *r)
     return rc;
 }
 
-static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-                                 const char *method, const char *version, const char *upload_data,
-                                 size_t *upload_data_size, void **con_cls)
+enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls)
 {
     (void)version;
     struct web_server *ws = cls;
@@ -582,13 +278,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                  * it at all.  An early reply makes MHD skip the body and
                  * close the connection after the reply. */
                 r->state = WEB_REQ_WAITING;
-                if (!admit(r))
+                if (!web_admit(r))
                     return queue_reply(r);
                 r->state = WEB_REQ_BODY;
-                struct web_conn *wc = conn_info(c);
-                if (r->session && wc)
+                struct web_conn *wc = web_conn_of(c);
+                if (r->authed && wc)
                     web_guard_busy(&ws->guard, &wc->gc, true);   /* an upload may take its time */
-                if (!r->session)
+                if (!r->authed)
                     r->body_cap = WEB_UNAUTH_MAX_BODY;
             }
             if (len > r->body_cap)
@@ -608,7 +304,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         if (r->state != WEB_REQ_BODY || r->too_large || r->bad_form)
             return MHD_YES;
         r->body_bytes += n;
-        if (r->body_bytes > r->body_cap && r->admitted && !r->session) {
+        if (r->body_bytes > r->body_cap && r->admitted && !r->authed) {
             /* Chunked, no session, past what a login needs: MHD cannot
              * answer mid-body, and reading on would let it cost us. */
             log_debug("web: unauthenticated body over %zu bytes from %s, connection dropped", r->body_cap,
@@ -641,7 +337,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         }
         if (r->has_raw && buf_reserve(&r->raw, 1) == 0)
             r->raw.data[r->raw.len] = 0;
-        dispatch(r);
+        web_dispatch(r);
         if (r->state == WEB_REQ_WAITING) {
             MHD_suspend_connection(c);
             r->suspended = true;
@@ -661,12 +357,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     return queue_reply(r);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+void web_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)toe;
     struct web_server *ws = cls;
-    struct web_conn *wc = conn_info(c);
+    struct web_conn *wc = web_conn_of(c);
     if (wc)
         web_guard_idle(&ws->guard, &wc->gc);   /* waits for its next request now */
     struct web_req *r = *con_cls;
@@ -675,267 +370,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     if (r->state == WEB_REQ_WAITING) {
         /* The handler still owes a reply: keep r until it comes. */
-        waiting_unlink(r);
+        web_waiting_unlink(r);
         r->conn = NULL;
         r->suspended = false;
         r->ws->jobs++;   /* the server outlives r */
         return;
     }
-    req_free(r);
+    web_req_free(r);
 }
 
-/* ---- replies ---- */
-
-static bool accepts_gzip(const char *ae)
-{
-    if (!ae || strlen(ae) > 1024)
-        return false;
-    char s[1025];
-    size_t n = 0;
-    for (const char *p = ae; *p; p++)
-        if (*p != ' ' && *p != '\t')
-            s[n++] = *p;
-    s[n] = 0;
-    const char *codings[] = {"gzip", "*"};
-    for (int k = 0; k < 2; k++) {
-        size_t cl = strlen(codings[k]);
-        char *save = NULL, copy[1025];
-        memcpy(copy, s, n + 1);
-        for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-            if (strncmp(it, codings[k], cl) != 0)
-                continue;
-            if (it[cl] == 0)
-                return true;
-            /* "gzip;q=0.5": skip the ";q=" */
-            if (strlen(it) < cl + 3)
-                return false;
-            char *end;
-            double q = strtod(it + cl + 3, &end);
-            if (end == it + cl + 3 || *end || !(q > 0))
-                return false;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* gzip level 6 if it saves at least the 24 bytes of the header line. */
-static bool gzip_body(char **body, size_t *len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof(z));
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return false;
-    uLong cap = deflateBound(&z, (uLong)*len);
-    char *out = malloc(cap);
-    if (!out) {
-        deflateEnd(&z);
-        return false;
-    }
-    z.next_in = (Bytef *)*body;
-    z.avail_in = (uInt)*len;
-    z.next_out = (Bytef *)out;
-    z.avail_out = (uInt)cap;
-    int rc = deflate(&z, Z_FINISH);
-    size_t outlen = z.total_out;
-    deflateEnd(&z);
-    if (rc != Z_STREAM_END || outlen + 24 >= *len) {
-        free(out);
-        return false;
-    }
-    free(*body);
-    *body = out;
-    *len = outlen;
-    return true;
-}
-
-/* Small replies repeat (app/version, the empty 200 of every action, `Ok.`,
- * error texts): building one costs more than the request itself (a dozen
- * header copies), so replies without per-request headers are prepared once
- * and shared until the security headers change (auth_gen). */
-static bool reply_cacheable(const struct web_req *r, const char *ctype, size_t len)
-{
-    return r->nhdrs == 0 && len <= WEB_REPLY_CACHE_BODY && (!ctype || strlen(ctype) < sizeof(r->ws->replies[0].ctype));
-}
-
-static struct web_cached_reply *reply_cached(struct web_server *ws, const char *ctype, const char *body, size_t len)
-{
-    for (size_t i = 0; i < WEB_REPLY_CACHE; i++) {
-        struct web_cached_reply *c = &ws->replies[i];
-        if (c->resp && c->gen == ws->auth_gen && c->len == len && strcmp(c->ctype, ctype ? ctype : "") == 0 &&
-            memcmp(c->body, body, len) == 0)
-            return c;
-    }
-    return NULL;
-}
-
-static void reply_cache_put(struct web_server *ws, struct MHD_Response *resp, const char *ctype, const char *body,
-                            size_t len)
-{
-    struct web_cached_reply *c = &ws->replies[ws->next_reply++ % WEB_REPLY_CACHE];
-    if (c->resp)
-        MHD_destroy_response(c->resp);   /* connections still sending it keep their reference */
-    c->resp = resp;
-    c->gen = ws->auth_gen;
-    snprintf(c->ctype, sizeof(c->ctype), "%s", ctype ? ctype : "");
-    memcpy(c->body, body, len);
-    c->len = len;
-}
-
-static void reply_cache_free(struct web_server *ws)
-{
-    for (size_t i = 0; i < WEB_REPLY_CACHE; i++)
-        if (ws->replies[i].resp)
-            MHD_destroy_response(ws->replies[i].resp);
-}
-
-static void reply_ready(struct web_req *r, struct MHD_Response *resp, bool shared, int status)
-{
-    r->resp = resp;
-    r->resp_shared = shared;
-    r->status = status;
-    r->state = WEB_REQ_REPLIED;
-    if (r->suspended) {
-        waiting_unlink(r);
-        r->suspended = false;
-        MHD_resume_connection(r->conn);
-        kick(r->ws);
-    }
-}
-
-void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len)
-{
-    if (!r) {
-        free(body);
-        return;
-    }
-    if (!r->conn) {            /* connection gone while the handler worked */
-        struct web_server *ws = r->ws;
-        free(body);
-        req_free(r);
-        web_server_job_done(ws);
-        return;
-    }
-    if (r->state != WEB_REQ_WAITING) {
-        log_debug("web: second reply to %s ignored", r->path);
-        free(body);
-        return;
-    }
-    struct web_server *ws = r->ws;
-    bool gz = false;
-    if (len > 1024 && content_type && strncmp(content_type, "image/png", 9) != 0 &&
-        strncmp(content_type, "image/gif", 9) != 0 && accepts_gzip(web_req_header(r, "Accept-Encoding")) &&
-        len <= UINT32_MAX)
-        gz = gzip_body(&body, &len);
-
-    bool cacheable = !gz && reply_cacheable(r, content_type, len);
-    char small[WEB_REPLY_CACHE_BODY];
-    if (cacheable) {
-        struct web_cached_reply *c = reply_cached(ws, content_type, body ? body : "", len);
-        if (c) {
-            free(body);
-            reply_ready(r, c->resp, true, status);
-            return;
-        }
-        memcpy(small, body ? body : "", len);
-    }
-
-    struct MHD_Response *resp;
-    if (len == 0) {
-        free(body);
-        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    } else {
-        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!resp)
-            free(body);
-    }
-    if (!resp) {
-        /* Nothing to send: drop the connection rather than hang it. */
-        r->state = WEB_REQ_QUEUED;
-        if (r->suspended) {
-            waiting_unlink(r);
-            r->suspended = false;
-            MHD_resume_connection(r->conn);
-            kick(ws);
-        }
-        return;
-    }
-    if (content_type)
-        MHD_add_response_header(resp, "Content-Type", content_type);
-    /* qBittorrent announces keep-alive on every reply; MHD still closes
-     * when the client asked for it (HTTP/1.0, Connection: close). */
-    MHD_add_response_header(resp, "Connection", "keep-alive");
-    if (gz)
-        MHD_add_response_header(resp, "Content-Encoding", "gzip");
-    for (size_t i = 0; i < ws->nprebuilt; i++)
-        MHD_add_response_header(resp, ws->prebuilt[i].name, ws->prebuilt[i].value);
-    for (size_t i = 0; i < r->nhdrs; i++)
-        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
-    if (cacheable)
-        reply_cache_put(ws, resp, content_type, small, len);
-    reply_ready(r, resp, cacheable, status);
-}
-
-void web_reply(struct web_req *r, int status, const char *content_type, const void *body, size_t len)
-{
-    char *copy = malloc(len + 1);
-    if (copy && len)
-        memcpy(copy, body, len);
-    if (!copy)
-        len = 0, status = 500;
-    web_reply_take(r, status, content_type, copy, len);
-}
-
-void web_reply_text(struct web_req *r, int status, const char *text)
-{
-    web_reply(r, status, TEXT_PLAIN, text ? text : "", text ? strlen(text) : 0);
-}
-
-void web_reply_json(struct web_req *r, json_t *j)
-{
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    if (!s) {
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    web_reply_take(r, 200, "application/json", s, strlen(s));
-}
-
-void web_reply_json_str(struct web_req *r, char *s, size_t len)
-{
-    web_reply_take(r, 200, "application/json", s, s ? len : 0);
-}
-
-void web_reply_ok(struct web_req *r)
-{
-    web_reply(r, 200, TEXT_PLAIN, "", 0);
-}
-
-void web_reply_error(struct web_req *r, int status, const char *msg)
-{
-    web_reply_text(r, status, msg ? msg : web_reason_phrase(status));
-}
-
-static bool header_ok(const char *s)
-{
-    return s && !strpbrk(s, "\r\n");
-}
-
-void web_req_add_header(struct web_req *r, const char *name, const char *value)
-{
-    if (!r || r->nhdrs >= WEB_MAX_HEADERS || !header_ok(name) || !*name || !header_ok(value))
-        return;
-    char *n = strdup(name), *v = strdup(value);
-    if (!n || !v) {
-        free(n);
-        free(v);
-        return;
-    }
-    r->hdrs[r->nhdrs].name = n;
-    r->hdrs[r->nhdrs].value = v;
-    r->nhdrs++;
-}
 
 /* ---- accessors ---- */
 
@@ -952,14 +395,21 @@ int web_req_method(struct web_req *r) { return r->method; }
 bool web_req_is_https(struct web_req *r) { return r->https; }
 struct web_server *web_req_server(struct web_req *r) { return r->ws; }
 
+void **web_req_dialect_slot(struct web_req *r, int dialect)
+{
+    if (!r || !r->session || dialect < 0 || dialect >= WEB_MAX_DIALECTS)
+        return NULL;
+    return &r->session->slots[dialect];
+}
+
 void **web_req_session_slot(struct web_req *r)
 {
-    return r && r->session ? &r->session->slot : NULL;
+    return web_req_dialect_slot(r, 0);
 }
 
 void *web_req_session(struct web_req *r)
 {
-    return r && r->session ? r->session->slot : NULL;
+    return r && r->session ? r->session->slots[0] : NULL;
 }
 
 /* ---- configuration ---- */
@@ -1107,205 +557,35 @@ int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)
 
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot))
 {
-    ws->session_free = fn;
+    ws->slot_free[0] = fn;
 }
 
-static int route_add(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud,
-                     bool pub)
+int web_dialect_register(struct web_server *ws, const char *name, void (*slot_free)(void *slot))
 {
-    if (!ws || !path || path[0] != '/' || !h || !(methods & (WEB_GET | WEB_POST | WEB_HEAD)))
-        return -EINVAL;
-    if (route_find(ws, path))
-        return -EEXIST;
-    if (ws->nroutes == ws->caproutes) {
-        size_t nc = ws->caproutes ? ws->caproutes * 2 : 64;
-        struct web_route *p = realloc(ws->routes, nc * sizeof(*p));
-        if (!p)
-            return -ENOMEM;
-        ws->routes = p;
-        ws->caproutes = nc;
-    }
-    char *dup = strdup(path);
-    if (!dup)
+    if (!ws || ws->ndialects + 1 >= WEB_MAX_DIALECTS)
+        return -ENOSPC;
+    int id = ++ws->ndialects;
+    ws->slot_free[id] = slot_free;
+    log_debug("web: dialect %s has session slot %d", name ? name : "?", id);
+    return id;
+}
+
+int web_server_set_api_token(struct web_server *ws, const char *token)
+{
+    char *dup = token && *token ? strdup(token) : NULL;
+    if (token && *token && !dup)
         return -ENOMEM;
-    ws->routes[ws->nroutes++] = (struct web_route){dup, methods, pub, h, ud};
+    free(ws->api_token);
+    ws->api_token = dup;
     return 0;
 }
 
-int web_route_add(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud)
-{
-    return route_add(ws, path, methods, h, ud, false);
-}
-
-int web_route_add_public(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud)
-{
-    return route_add(ws, path, methods, h, ud, true);
-}
 
 int web_server_port(const struct web_server *ws)
 {
     return ws ? ws->port : -1;
 }
 
-static char *read_small_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *data = malloc(TLS_FILE_MAX + 1);
-    size_t n = data ? fread(data, 1, TLS_FILE_MAX + 1, f) : 0;
-    fclose(f);
-    if (!data || n == 0 || n > TLS_FILE_MAX) {
-        free(data);
-        return NULL;
-    }
-    data[n] = 0;
-    return data;
-}
-
-static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_config *cfg,
-                                     const struct web_listener *l)
-{
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    bool have_addr = false;
-    const char *addr = cfg->address;
-    uint16_t port = (uint16_t)cfg->port;
-    if (!addr || !*addr || strcmp(addr, "*") == 0) {
-        flags |= MHD_USE_DUAL_STACK;
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-            s4->sin_family = AF_INET;
-            s4->sin_port = htons(port);
-        } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-            s6->sin6_family = AF_INET6;
-            s6->sin6_port = htons(port);
-            flags |= MHD_USE_IPv6;
-        } else {
-            log_msg(LOG_CRITICAL, "WebUI: invalid listen address '%s'", addr);
-            return NULL;
-        }
-        have_addr = true;
-    }
-    if (l->https)
-        flags |= MHD_USE_TLS;
-
-    struct MHD_OptionItem opts[16];
-    int n = 0;
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
-                                        cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONN, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                        cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, ws};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, ws};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, ws};
-    if (have_addr)
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
-    if (l->https) {
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert};
-        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key};
-    }
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-
-    struct MHD_Daemon *d = MHD_start_daemon(flags, port, NULL, NULL, on_access, ws,
-                                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (!d && (flags & MHD_USE_DUAL_STACK) == MHD_USE_DUAL_STACK) {
-        /* No IPv6 on this host: plain IPv4. */
-        flags &= ~(unsigned)MHD_USE_DUAL_STACK;
-        d = MHD_start_daemon(flags, port, NULL, NULL, on_access, ws, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    }
-    return d;
-}
-
-/* Reads the certificate and key for HTTPS; false (logged) when either is
- * unreadable.  Empty paths mean plain HTTP. */
-static bool read_tls(const char *cert_path, const char *key_path, char **cert, char **key)
-{
-    *cert = *key = NULL;
-    if (!cert_path || !*cert_path || !key_path || !*key_path)
-        return true;
-    if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
-        log_msg(LOG_CRITICAL, "WebUI: HTTPS requested but libmicrohttpd has no TLS support");
-        return false;
-    }
-    *cert = read_small_file(cert_path);
-    *key = read_small_file(key_path);
-    if (*cert && *key)
-        return true;
-    log_msg(LOG_CRITICAL, "WebUI: cannot read HTTPS certificate or key (%s, %s)", cert_path, key_path);
-    free(*cert);
-    free(*key);
-    *cert = *key = NULL;
-    return false;
-}
-
-/* Takes cert and key (both NULL = HTTP); NULL when MHD cannot listen. */
-static struct web_listener *listener_open(struct web_server *ws, const struct web_config *cfg,
-                                          char *cert, char *key)
-{
-    struct web_listener *l = calloc(1, sizeof(*l));
-    if (!l) {
-        free(cert);
-        free(key);
-        return NULL;
-    }
-    l->ws = ws;
-    l->tls_cert = cert;
-    l->tls_key = key;
-    l->https = cert && key;
-    l->mhd = start_mhd(ws, cfg, l);
-    const union MHD_DaemonInfo *ei = l->mhd ? MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
-    if (!ei || uv_poll_init(ws->loop, &l->poll, ei->epoll_fd) != 0) {
-        if (l->mhd)
-            MHD_stop_daemon(l->mhd);
-        free(cert);
-        free(key);
-        free(l);
-        return NULL;
-    }
-    uv_timer_init(ws->loop, &l->timer);
-    l->poll.data = l->timer.data = l;
-    l->handles = 2;
-    ws->open_handles++;
-    uv_poll_start(&l->poll, UV_READABLE, on_poll);
-    schedule(l);
-    return l;
-}
-
-/* Stops l's daemon.  Its suspended requests are resumed first (MHD refuses
- * to stop otherwise); on_completed detaches them and they wait for their
- * reply, which is then dropped. */
-static void listener_close(struct web_listener *l)
-{
-    if (l->closing)
-        return;
-    for (struct web_req *r = l->ws->waiting; r; r = r->pnext) {
-        if (!r->suspended || !r->conn)
-            continue;
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_DAEMON);
-        if (ci && ci->daemon == l->mhd) {
-            MHD_resume_connection(r->conn);
-            r->suspended = false;
-        }
-    }
-    l->closing = true;
-    uv_poll_stop(&l->poll);
-    uv_timer_stop(&l->timer);
-    MHD_stop_daemon(l->mhd);
-    l->mhd = NULL;
-    uv_close((uv_handle_t *)&l->poll, on_listener_handle_closed);
-    uv_close((uv_handle_t *)&l->timer, on_listener_handle_closed);
-}
-
-static int bound_port(struct web_listener *l, int fallback)
-{
-    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    return pi && pi->port ? pi->port : fallback;
-}
 
 int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_server **out)
 {
@@ -1327,7 +607,7 @@ int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_s
         goto fail;
     if (cfg->static_root && !(ws->static_root = strdup(cfg->static_root)))
         goto fail;
-    if (!read_tls(cfg->https_cert_path, cfg->https_key_path, &cert, &key))
+    if (!web_read_tls(cfg->https_cert_path, cfg->https_key_path, &cert, &key))
         log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
     ws->https = cert && key;
     if ((rc = web_server_set_auth(ws, &cfg->auth)) != 0) {
@@ -1335,27 +615,27 @@ int web_server_start(uv_loop_t *loop, const struct web_config *cfg, struct web_s
         free(key);
         goto fail;
     }
-    if ((rc = web_session_register_routes(ws)) != 0 || (rc = web_app_identity_register(ws)) != 0) {
+    if ((rc = web_app_identity_register(ws)) != 0) {
         free(cert);
         free(key);
         goto fail;
     }
     bool want_https = cert && key;
-    ws->lst = listener_open(ws, cfg, cert, key);
+    ws->lst = web_listener_open(ws, cfg, cert, key);
     if (!ws->lst && want_https) {
         /* A certificate or key MHD cannot use: qBittorrent serves HTTP then. */
         log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
         ws->https = false;
         web_server_set_auth(ws, &cfg->auth);
-        ws->lst = listener_open(ws, cfg, NULL, NULL);
+        ws->lst = web_listener_open(ws, cfg, NULL, NULL);
     }
     if (!ws->lst) {
         log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d", ws->address, cfg->port);
         rc = -EADDRINUSE;
         goto fail;
     }
-    ws->port = bound_port(ws->lst, cfg->port);
-    uv_timer_init(loop, &ws->rebind_timer);
+    ws->port = web_listener_port(ws->lst, cfg->port);
+    uv_timer_init(loop, &ws->rebind_timer);   /* started by web_server_rebind (listener.c) */
     ws->rebind_timer.data = ws;
     ws->open_handles++;
     web_guard_init(&ws->guard, loop, cfg->max_connections ? cfg->max_connections : DEFAULT_MAX_CONN);
@@ -1369,111 +649,15 @@ fail:
     return rc;
 }
 
-static void on_rebind(uv_timer_t *t)
-{
-    struct web_server *ws = t->data;
-    struct web_bind *b = ws->want;
-    ws->want = NULL;
-    if (!b || ws->stopping) {
-        bind_free(b);
-        return;
-    }
-    struct web_config cfg = ws->cfg_limits;
-    cfg.address = b->address ? b->address : ws->address;
-    cfg.port = b->port >= 0 ? b->port : ws->port;
-    char *cert, *key;
-    if (!read_tls(b->cert_path, b->key_path, &cert, &key))
-        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
-    bool https = cert && key;
-    struct web_listener *cur = ws->lst;
-    bool same = strcmp(cfg.address, ws->address) == 0 && cfg.port == ws->port && https == cur->https &&
-                (!https || (strcmp(cert, cur->tls_cert) == 0 && strcmp(key, cur->tls_key) == 0));
-    if (same) {
-        free(cert);
-        free(key);
-        bind_free(b);
-        return;
-    }
-    if (ws->old) {
-        listener_close(ws->old);
-        ws->old = NULL;
-    }
-    /* The new listener may need the very address and port of the current
-     * one, so the current one stops accepting first. */
-    MHD_socket fd = MHD_quiesce_daemon(cur->mhd);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
-    struct web_listener *l = listener_open(ws, &cfg, cert, key);
-    if (!l && https) {
-        log_msg(LOG_CRITICAL, "WebUI: HTTPS setup failed, fallback to HTTP");
-        l = listener_open(ws, &cfg, NULL, NULL);
-    }
-    if (!l) {
-        log_msg(LOG_CRITICAL, "WebUI: Unable to bind to IP: %s, port: %d", cfg.address, cfg.port);
-        struct web_config back = ws->cfg_limits;
-        back.address = ws->address;
-        back.port = ws->port;
-        char *c0 = cur->tls_cert ? strdup(cur->tls_cert) : NULL, *k0 = cur->tls_key ? strdup(cur->tls_key) : NULL;
-        l = listener_open(ws, &back, c0, k0);
-        if (!l) {
-            log_msg(LOG_CRITICAL, "WebUI: cannot listen on %s:%d any more", ws->address, ws->port);
-            bind_free(b);
-            return;
-        }
-    } else {
-        char *a = strdup(cfg.address);
-        if (a) {
-            free(ws->address);
-            ws->address = a;
-        }
-        ws->port = bound_port(l, cfg.port);
-    }
-    cur->drain_until = uv_now(ws->loop) + DRAIN_MS;
-    ws->old = cur;
-    ws->lst = l;
-    schedule(cur);
-    if (ws->https != l->https) {
-        /* upgrade-insecure-requests and the Secure cookie follow HTTPS. */
-        ws->https = l->https;
-        struct web_auth_config same_auth = ws->auth;
-        web_server_set_auth(ws, &same_auth);
-    }
-    if (l->https)
-        log_msg(LOG_INFO, "WebUI: HTTPS setup successful");
-    log_msg(LOG_INFO, "WebUI: Now listening on IP: %s, port: %d", ws->address, ws->port);
-    bind_free(b);
-}
-
-int web_server_rebind(struct web_server *ws, const char *address, int port, const char *cert_path,
-                      const char *key_path)
-{
-    if (!ws || ws->stopping || port > 65535)
-        return -EINVAL;
-    struct web_bind *b = calloc(1, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
-    b->port = port;
-    b->address = address ? strdup(address) : NULL;
-    b->cert_path = strdup(cert_path ? cert_path : "");
-    b->key_path = strdup(key_path ? key_path : "");
-    if ((address && !b->address) || !b->cert_path || !b->key_path) {
-        bind_free(b);
-        return -ENOMEM;
-    }
-    bind_free(ws->want);
-    ws->want = b;
-    uv_timer_start(&ws->rebind_timer, on_rebind, 0, 0);
-    return 0;
-}
 
 void web_server_stop(struct web_server *ws)
 {
     if (!ws || ws->stopping)
         return;
     if (ws->old)
-        listener_close(ws->old);
+        web_listener_close(ws->old);
     ws->old = NULL;
-    listener_close(ws->lst);
+    web_listener_close(ws->lst);
     ws->stopping = true;
     uv_timer_stop(&ws->rebind_timer);
     uv_close((uv_handle_t *)&ws->rebind_timer, on_handle_closed);

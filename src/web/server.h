@@ -16,9 +16,11 @@
  *   outside the repository): method
  *   filter, 405/404/403/401/413/501, security headers, gzip, the SID cookie
  *   session, CSRF and Host checks, login bans, static WebUI files.
- * - Routes are exact paths.  A route is protected (needs a session, else
- *   403 "Forbidden") unless added with web_route_add_public(); public routes
- *   (auth/login, µTorrent /gui/, ops API) do their own authentication.
+ * - Routes are exact paths, declared by each dialect as a table of
+ *   struct web_route_def, each with an auth policy (qBittorrent session,
+ *   public, HTTP Basic, API token): the policies are the frame's, the
+ *   dialects only choose.  Login/logout, bans and per-dialect session slots
+ *   are frame services the dialect's own handlers call.
  * - Authentication is decided from the headers before a body is read: a
  *   request without a session to a protected route gets its 403 without
  *   sending the body, and one to a public route may send at most
@@ -93,9 +95,95 @@ int web_server_set_static_root(struct web_server *ws, const char *root, bool alt
 /* fn(slot) is called when a session that has a non-NULL slot ends. */
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
 
-/* methods: WEB_* mask.  -EEXIST when the path is taken, -ENOMEM, -EINVAL. */
+/* How a route authenticates, decided from the request headers before any
+ * body is read (see admit() in server.c).  Every policy first applies the
+ * CSRF and Host checks of the WebUI settings (§2.2, §2.3).
+ * - WEB_AUTH_QBT_SESSION: qBittorrent's SID cookie session; without one
+ *   403 "Forbidden", unless the client address bypasses authentication
+ *   (bypass_local_auth, subnet whitelist), which then gets a session.  The
+ *   default (0), so a route declared without a policy is never open.
+ * - WEB_AUTH_PUBLIC: no credentials needed; the handler sees the session if
+ *   the client has one (auth/login, app/version for the login page).  Its
+ *   body is capped at WEB_UNAUTH_MAX_BODY when the client has no session.
+ * - WEB_AUTH_BASIC_TOKEN: HTTP Basic with the WebUI account (µTorrent's
+ *   /gui/).  No or malformed credentials: 401 with WWW-Authenticate: Basic
+ *   realm="uTorrent".  The password is checked on a worker thread (PBKDF2)
+ *   and a verified header is remembered for WEB_BASIC_CACHE_MS; wrong ones
+ *   count toward the login ban.  The auth bypass rules apply as for the
+ *   session.  Then the route's `token` hook, if any, checks the dialect's
+ *   token (false = 400 "invalid request", µTorrent's answer).
+ * - WEB_AUTH_API_TOKEN: X-API-Key, X-API-Token or "Authorization: Bearer"
+ *   equal (constant time) to the token of web_server_set_api_token();
+ *   missing or wrong: 401 {"error":"unauthorized"}, wrong ones count toward
+ *   the login ban.  With no token configured the route falls back to
+ *   WEB_AUTH_QBT_SESSION, so an ops API is never open by default.
+ * A banned address gets 403 with the ban text from the Basic and token
+ * policies; a valid qBittorrent session keeps working as in qBittorrent,
+ * and PUBLIC handlers (auth/login) answer bans themselves. */
+enum web_auth_policy {
+    WEB_AUTH_QBT_SESSION = 0,
+    WEB_AUTH_PUBLIC,
+    WEB_AUTH_BASIC_TOKEN,
+    WEB_AUTH_API_TOKEN,
+};
+
+/* One route of a dialect's table.  Paths are exact; methods is a WEB_*
+ * mask.  token: WEB_AUTH_BASIC_TOKEN only, may be NULL (see above). */
+struct web_route_def {
+    const char *path;
+    unsigned methods;
+    web_handler handler;
+    enum web_auth_policy auth;
+    bool (*token)(struct web_req *r, void *ud);
+};
+
+/* Adds n routes, each called with ud.  All or nothing: -EEXIST when a path
+ * is taken (nothing added), -ENOMEM, -EINVAL. */
+int web_routes_add(struct web_server *ws, const struct web_route_def *defs, size_t n, void *ud);
+/* One route (a table of one): WEB_AUTH_QBT_SESSION and WEB_AUTH_PUBLIC. */
 int web_route_add(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud);
 int web_route_add_public(struct web_server *ws, const char *path, unsigned methods, web_handler h, void *ud);
+
+/* The token of WEB_AUTH_API_TOKEN routes; NULL or "" = none (those routes
+ * then need a qBittorrent session).  Copied. */
+int web_server_set_api_token(struct web_server *ws, const char *token);
+
+/* ---- dialects: per-login state ----
+ * A session (one login) holds one slot per dialect, so each API keeps its
+ * own per-client state (qBittorrent's sync rids, a µTorrent cache id)
+ * without fighting over one pointer.  Register at start, before serving. */
+#define WEB_MAX_DIALECTS 8
+/* Returns the dialect id (>= 1; 0 is the default slot of
+ * web_req_session_slot) or -ENOSPC.  slot_free(slot) is called when a
+ * session whose slot is non-NULL ends; may be NULL. */
+int web_dialect_register(struct web_server *ws, const char *name, void (*slot_free)(void *slot));
+/* The slot of dialect id in the request's session; NULL without a session. */
+void **web_req_dialect_slot(struct web_req *r, int dialect);
+
+/* ---- frame services for dialect adapters (login, logout, bans) ---- */
+
+/* The request's session, started (and its cookie set) if it has none.
+ * -ENOMEM. */
+int web_req_session_begin(struct web_req *r);
+/* Ends the request's session (if any) and expires its cookie. */
+void web_req_session_end(struct web_req *r);
+bool web_req_has_session(struct web_req *r);
+
+/* The brute-force ban of a client address, shared by every way of logging
+ * in (login forms, Basic, API tokens).  web_ban_begin() is called when an
+ * attempt arrives: it answers whether the address is banned (counting the
+ * attempts still being checked) and otherwise counts this one as in flight;
+ * web_ban_end() gives its outcome: ok > 0 a success clears the record,
+ * ok == 0 a failure adds one (banning at max_auth_fail_count) and returns
+ * the count, ok < 0 (not checked) only ends the in-flight count. */
+bool web_ban_begin(struct web_req *r);
+int web_ban_end(struct web_req *r, int ok);
+
+/* Checks user/password against the WebUI account on a worker thread
+ * (PBKDF2), then calls done(r, ok, ud) on the loop thread; ok < 0 when the
+ * check could not run (the server is stopping: reply 503).  -ENOMEM. */
+int web_req_check_account(struct web_req *r, const char *user, const char *pass,
+                          void (*done)(struct web_req *r, int ok, void *ud), void *ud);
 
 /* ---- request accessors (valid until the reply has been sent) ---- */
 

@@ -1,6 +1,9 @@
-/* web/session — SID cookie sessions, failed-login bans, auth/login and
- * auth/logout, with qBittorrent 5.1's exact answers
- * (../shared/docs/api-surface.md §2.4, §2.5, outside the repository).
+/* web/session — SID cookie sessions, failed-login bans and the account
+ * check, as frame services for every dialect: the qBittorrent adapter's
+ * auth/login and auth/logout (web/api/qbt_v2_auth.c) are built on them with
+ * qBittorrent 5.1's exact answers (../shared/docs/api-surface.md §2.4, §2.5,
+ * outside the repository), and the
+ * Basic and API-token policies of web/router.c share the same ban.
  *
  * Sessions live in a small hash table plus an LRU list (most recently used
  * first): lookup is O(1), expiry and the WEB_MAX_SESSIONS cap walk from the
@@ -45,8 +48,9 @@ static void lru_push_front(struct web_server *ws, struct web_session *s)
 
 static void session_free(struct web_server *ws, struct web_session *s)
 {
-    if (s->slot && ws->session_free)
-        ws->session_free(s->slot);
+    for (int i = 0; i < WEB_MAX_DIALECTS; i++)
+        if (s->slots[i] && ws->slot_free[i])
+            ws->slot_free[i](s->slots[i]);
     free(s);
 }
 
@@ -178,7 +182,7 @@ static void ban_remove(struct web_server *ws, struct web_ban *b)
     *b = ws->bans[--ws->nbans];
 }
 
-static bool is_banned(struct web_server *ws, const char *ip)
+bool web_ban_is_banned(struct web_server *ws, const char *ip)
 {
     struct web_ban *b = ban_find(ws, ip, false);
     if (!b || !b->banned_until_ms)
@@ -190,7 +194,7 @@ static bool is_banned(struct web_server *ws, const char *ip)
     return true;
 }
 
-static int add_failure(struct web_server *ws, const char *ip)
+int web_ban_fail(struct web_server *ws, const char *ip)
 {
     struct web_ban *b = ban_find(ws, ip, true);
     if (!b)
@@ -204,36 +208,38 @@ static int add_failure(struct web_server *ws, const char *ip)
     return b->fails;
 }
 
-/* ---- auth/login, auth/logout ---- */
-
-struct login_job {
-    uv_work_t work;
-    struct web_req *req;
-    struct web_server *ws;
-    char *user_given, *user_want, *pass, *hash;
-    bool ok;
-    bool counted;       /* counted in its IP's web_ban.pending */
-};
-
-static void login_work(uv_work_t *w)
+/* An attempt counts against the IP when it arrives, not when its slow
+ * check ends: else a burst of guesses sent at once is all evaluated before
+ * the first failure is counted.  Failed plus pending attempts reaching the
+ * limit get the ban reply. */
+bool web_ban_begin(struct web_req *r)
 {
-    struct login_job *j = w->data;
-    bool user_ok = web_auth_equal(j->user_given, j->user_want);
-    bool pass_ok = web_auth_check_password(j->pass, j->hash);
-    j->ok = user_ok && pass_ok;
+    struct web_server *ws = r->ws;
+    if (web_ban_is_banned(ws, r->client_ip))
+        return true;
+    if (ws->auth.max_auth_fail_count <= 0 || r->ban_counted)
+        return false;
+    struct web_ban *b = ban_find(ws, r->client_ip, true);
+    if (!b)
+        return false;
+    if (b->fails + b->pending >= ws->auth.max_auth_fail_count)
+        return true;
+    b->pending++;
+    b->last_ms = uv_now(ws->loop);
+    r->ban_counted = true;
+    return false;
 }
 
-static void login_done(uv_work_t *w, int status)
+int web_ban_end(struct web_req *r, int ok)
 {
-    struct login_job *j = w->data;
-    struct web_req *r = j->req;
-    struct web_server *ws = j->ws;
+    struct web_server *ws = r->ws;
     struct web_ban *b = ban_find(ws, r->client_ip, false);
-    if (b && j->counted && b->pending > 0)
+    if (b && r->ban_counted && b->pending > 0)
         b->pending--;
-    if (status != 0 || ws->stopping) {
-        web_reply_error(r, 503, NULL);
-    } else if (j->ok) {
+    r->ban_counted = false;
+    if (ok < 0)
+        return 0;
+    if (ok) {
         /* A success clears the IP's record, as qBittorrent does; it stays
          * (cleared) while other attempts are still being checked. */
         if (b && b->pending == 0) {
@@ -242,103 +248,29 @@ static void login_done(uv_work_t *w, int status)
             b->fails = 0;
             b->banned_until_ms = 0;
         }
-        struct web_session *s = r->session ? r->session : web_session_start(ws);
-        if (!s) {
-            web_reply_error(r, 500, NULL);
-        } else {
-            if (!r->session) {
-                s->refs++;
-                r->session = s;
-                web_session_set_cookie(r, s);
-            }
-            log_msg(LOG_INFO, "WebAPI login success. IP: %s", r->client_ip);
-            web_reply_text(r, 200, "Ok.");
-        }
-    } else {
-        int n = ws->auth.max_auth_fail_count > 0 ? add_failure(ws, r->client_ip) : 0;
-        log_msg(LOG_WARNING,
-                "WebAPI login failure. Reason: invalid credentials, attempt count: %d, IP: %s, username: %s",
-                n, r->client_ip, j->user_given);
-        web_reply_text(r, 200, "Fails.");
+        return 0;
     }
-    OPENSSL_cleanse(j->pass, strlen(j->pass));
-    free(j->user_given);
-    free(j->user_want);
-    free(j->pass);
-    free(j->hash);
-    free(j);
-    web_server_job_done(ws);
+    return ws->auth.max_auth_fail_count > 0 ? web_ban_fail(ws, r->client_ip) : 0;
 }
 
-static void login_handler(struct web_req *r, void *ud)
+/* ---- sessions for dialects ---- */
+
+int web_req_session_begin(struct web_req *r)
 {
-    (void)ud;
-    struct web_server *ws = r->ws;
-    if (r->session) {
-        web_reply_text(r, 200, "Ok.");
-        return;
-    }
-    const char *user = web_req_param(r, "username");
-    const char *pass = web_req_param(r, "password");
-    /* An attempt counts against the IP when it arrives, not when its slow
-     * check ends: else a burst of guesses sent at once is all evaluated
-     * before the first failure is counted.  Failed plus pending attempts
-     * reaching the limit get the ban reply. */
-    struct web_ban *b = NULL;
-    bool banned = is_banned(ws, r->client_ip);
-    if (!banned && ws->auth.max_auth_fail_count > 0) {
-        b = ban_find(ws, r->client_ip, true);
-        banned = b && b->fails + b->pending >= ws->auth.max_auth_fail_count;
-    }
-    if (banned) {
-        log_msg(LOG_WARNING, "WebAPI login failure. Reason: IP has been banned, IP: %s, username: %s",
-                r->client_ip, user ? user : "");
-        web_reply_error(r, 403, "Your IP address has been banned after too many failed authentication attempts.");
-        return;
-    }
-    struct login_job *j = calloc(1, sizeof(*j));
-    if (j) {
-        j->user_given = strdup(user ? user : "");
-        j->user_want = strdup(ws->auth.username ? ws->auth.username : "");
-        j->pass = strdup(pass ? pass : "");
-        j->hash = strdup(ws->auth.password_hash ? ws->auth.password_hash : "");
-    }
-    if (!j || !j->user_given || !j->user_want || !j->pass || !j->hash) {
-        if (j) {
-            free(j->user_given);
-            free(j->user_want);
-            free(j->pass);
-            free(j->hash);
-            free(j);
-        }
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    j->req = r;
-    j->ws = ws;
-    j->work.data = j;
-    if (b) {
-        b->pending++;
-        b->last_ms = uv_now(ws->loop);
-        j->counted = true;
-    }
-    if (uv_queue_work(ws->loop, &j->work, login_work, login_done) != 0) {
-        j->ok = false;
-        free(j->user_given);
-        free(j->user_want);
-        free(j->pass);
-        free(j->hash);
-        free(j);
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    ws->jobs++;
+    if (r->session)
+        return 0;
+    struct web_session *s = web_session_start(r->ws);
+    if (!s)
+        return -ENOMEM;
+    s->refs++;
+    r->session = s;
+    r->authed = true;
+    web_session_set_cookie(r, s);
+    return 0;
 }
 
-static void logout_handler(struct web_req *r, void *ud)
+void web_req_session_end(struct web_req *r)
 {
-    (void)ud;
-    /* Non-public route: the pipeline guarantees a session. */
     web_session_end(r->ws, r->session);
     time_t t = time(NULL) - 86400;
     struct tm tm;
@@ -347,13 +279,77 @@ static void logout_handler(struct web_req *r, void *ud)
     strftime(date, sizeof(date), "%a, %d-%b-%Y %H:%M:%S GMT", &tm);
     snprintf(v, sizeof(v), "SID=; expires=%s; path=/", date);
     web_req_add_header(r, "Set-Cookie", v);
-    web_reply_ok(r);
 }
 
-int web_session_register_routes(struct web_server *ws)
+bool web_req_has_session(struct web_req *r)
 {
-    int rc = web_route_add_public(ws, "/api/v2/auth/login", WEB_POST, login_handler, NULL);
-    if (rc == 0)
-        rc = web_route_add(ws, "/api/v2/auth/logout", WEB_POST, logout_handler, NULL);
-    return rc;
+    return r && r->session;
+}
+
+/* ---- the account check (PBKDF2 on a worker) ---- */
+
+struct account_job {
+    uv_work_t work;
+    struct web_req *req;
+    struct web_server *ws;
+    char *user_given, *user_want, *pass, *hash;
+    bool ok;
+    void (*done)(struct web_req *r, int ok, void *ud);
+    void *ud;
+};
+
+static void job_free(struct account_job *j)
+{
+    if (j->pass)
+        OPENSSL_cleanse(j->pass, strlen(j->pass));
+    free(j->user_given);
+    free(j->user_want);
+    free(j->pass);
+    free(j->hash);
+    free(j);
+}
+
+static void account_work(uv_work_t *w)
+{
+    struct account_job *j = w->data;
+    bool user_ok = web_auth_equal(j->user_given, j->user_want);
+    bool pass_ok = web_auth_check_password(j->pass, j->hash);
+    j->ok = user_ok && pass_ok;
+}
+
+static void account_done(uv_work_t *w, int status)
+{
+    struct account_job *j = w->data;
+    struct web_server *ws = j->ws;
+    j->done(j->req, status != 0 || ws->stopping ? -1 : j->ok, j->ud);
+    job_free(j);
+    web_server_job_done(ws);
+}
+
+int web_req_check_account(struct web_req *r, const char *user, const char *pass,
+                          void (*done)(struct web_req *r, int ok, void *ud), void *ud)
+{
+    struct web_server *ws = r->ws;
+    struct account_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->user_given = strdup(user ? user : "");
+    j->user_want = strdup(ws->auth.username ? ws->auth.username : "");
+    j->pass = strdup(pass ? pass : "");
+    j->hash = strdup(ws->auth.password_hash ? ws->auth.password_hash : "");
+    if (!j->user_given || !j->user_want || !j->pass || !j->hash) {
+        job_free(j);
+        return -ENOMEM;
+    }
+    j->req = r;
+    j->ws = ws;
+    j->done = done;
+    j->ud = ud;
+    j->work.data = j;
+    if (uv_queue_work(ws->loop, &j->work, account_work, account_done) != 0) {
+        job_free(j);
+        return -EIO;
+    }
+    ws->jobs++;
+    return 0;
 }

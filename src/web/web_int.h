@@ -1,9 +1,13 @@
-/* web internals shared by server.c, form.c, session.c, static.c and
+/* web internals shared by the files of src/web/ (not src/web/api/):
+ * server.c (MHD glue, pipeline, replies), listener.c (listeners and the
+ * rebind state machine), router.c (route tables and the auth policies),
+ * session.c (sessions, bans, account check), form.c, static.c and
  * app_identity.c.  Not for use outside src/web/. */
 #ifndef TD_WEB_INT_H
 #define TD_WEB_INT_H
 
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +16,7 @@
 #include "web/guard.h"
 #include "web/server.h"
 
+#define TEXT_PLAIN "text/plain; charset=UTF-8"
 #define WEB_MAX_PARAMS 4096       /* form fields per request */
 #define WEB_MAX_FILES 1024        /* uploaded files per request */
 #define WEB_SID_LEN 32
@@ -27,7 +32,7 @@
 struct web_session {
     char sid[WEB_SID_LEN + 1];
     uint64_t last_ms;             /* uv_now() of the last use */
-    void *slot;
+    void *slots[WEB_MAX_DIALECTS];   /* per dialect; [0] = web_req_session_slot */
     int refs;                     /* requests in flight holding it */
     bool dead;                    /* removed from the table, freed at refs == 0 */
     struct web_session *prev, *next;  /* LRU list, most recent first */
@@ -44,9 +49,33 @@ struct web_ban {
 struct web_route {
     char *path;
     unsigned methods;
-    bool is_public;
+    enum web_auth_policy auth;
     web_handler h;
+    bool (*token)(struct web_req *r, void *ud);
     void *ud;
+};
+
+/* A Basic credential verified lately: the SHA-256 of the whole
+ * Authorization header, so PBKDF2 runs once per credential and
+ * WEB_BASIC_CACHE_MS, not once per request. */
+#define WEB_BASIC_CACHE 16
+#define WEB_BASIC_CACHE_MS (5 * 60 * 1000)
+struct web_basic_ok {
+    uint8_t digest[32];
+    unsigned gen;                 /* web_server.auth_gen when verified */
+    uint64_t until_ms;            /* 0 = free */
+};
+
+/* What stays true for the life of a TCP connection, computed once for it
+ * instead of once per request: address formatting (inet_ntop, getsockname)
+ * and Host validation were a fifth of the CPU of a keep-alive request. */
+struct web_conn {
+    struct web_guard_conn gc;
+    char peer_ip[64];       /* normalized; "" when unknown */
+    char local_ip[64];      /* normalized; filled on first use */
+    bool have_peer, have_local;
+    unsigned host_gen;      /* ws->auth_gen when `host` passed validation */
+    char host[256];         /* last Host header that passed; "" = none */
 };
 
 struct web_hdr {
@@ -77,7 +106,11 @@ struct web_req {
     enum web_req_state state;
     int method;                   /* WEB_*, 0 = unsupported */
     bool suspended, too_large, bad_form, has_raw, https;
-    bool admitted;                /* header-level checks done (see admit() in server.c) */
+    bool admitted;                /* header-level checks done (see web_admit() in router.c) */
+    bool authed;                  /* credentials shown: a session, Basic or a token */
+    bool basic_pending;           /* Basic credentials to verify before the handler */
+    bool ban_counted;             /* counted in its address's web_ban.pending */
+    uint8_t basic_digest[32];     /* of the Authorization header, when basic_pending */
     int route;                    /* index in ws->routes, -1 = none; valid once admitted */
     size_t body_bytes, body_cap;
     char *path;
@@ -143,7 +176,11 @@ struct web_server {
     struct hmap sessions;         /* sid -> struct web_session (util/hmap) */
     struct web_session *lru_head, *lru_tail;
     size_t nsessions;
-    void (*session_free)(void *slot);
+    void (*slot_free[WEB_MAX_DIALECTS])(void *slot);   /* per dialect id */
+    int ndialects;                /* ids in use; 0 (the default slot) always */
+    char *api_token;              /* WEB_AUTH_API_TOKEN; NULL = none */
+    struct web_basic_ok basic_ok[WEB_BASIC_CACHE];
+    unsigned next_basic;
 
     struct web_ban *bans;
     size_t nbans;
@@ -169,7 +206,13 @@ void web_session_end(struct web_server *ws, struct web_session *s);
 void web_session_unref(struct web_server *ws, struct web_session *s);
 void web_sessions_free(struct web_server *ws);
 void web_session_set_cookie(struct web_req *r, struct web_session *s);
-int web_session_register_routes(struct web_server *ws);
+bool web_ban_is_banned(struct web_server *ws, const char *ip);
+int web_ban_fail(struct web_server *ws, const char *ip);
+
+/* router.c */
+bool web_admit(struct web_req *r);     /* false = replied */
+void web_dispatch(struct web_req *r);  /* the body is in: admit if not yet, then the route */
+void web_routes_free(struct web_server *ws);
 
 /* static.c */
 void web_static_serve(struct web_req *r);
@@ -177,8 +220,35 @@ void web_static_serve(struct web_req *r);
 /* app_identity.c */
 int web_app_identity_register(struct web_server *ws);
 
+/* listener.c */
+struct web_listener;
+struct web_listener *web_listener_open(struct web_server *ws, const struct web_config *cfg, char *cert, char *key);
+void web_listener_close(struct web_listener *l);
+bool web_listener_https(const struct web_listener *l);
+bool web_listener_owns(const struct web_listener *l, struct MHD_Connection *c);
+void web_listener_kick(struct web_listener *l);
+int web_listener_port(struct web_listener *l, int fallback);
+bool web_read_tls(const char *cert_path, const char *key_path, char **cert, char **key);
+void web_rebind_apply(struct web_server *ws);   /* ws->want, from the rebind timer */
+void web_bind_free(struct web_bind *b);
+
 /* server.c */
 void web_server_job_done(struct web_server *ws);   /* frees a stopped server when idle */
+void web_server_handle_closed(struct web_server *ws);  /* a listener's handles are closed */
+struct web_conn *web_conn_of(struct MHD_Connection *c);
+void web_req_free(struct web_req *r);
+void web_waiting_unlink(struct web_req *r);
+void web_kick(struct web_server *ws);   /* runs MHD soon (after a resume) */
+
+/* reply.c */
+void web_reply_cache_free(struct web_server *ws);
+enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls);
+void web_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe);
+void web_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+void web_log_mhd(void *cls, const char *fmt, va_list ap);
 void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "util/buf.h"
 #include "util/log.h"
+#include "web/api/qbt_v2.h"
 #include "web/server.h"
 
 /* anchorlib.py's qbt_password_hash("adminadmin") with a fixed salt. */
@@ -287,6 +288,7 @@ static struct fx *fx_start(cfg_fn tweak)
     assert_true(f->port > 0);
     g_fx = f;
     web_server_set_session_free(f->ws, counting_free);
+    assert_int_equal(qbt_v2_auth_register(f->ws), 0);   /* login/logout are the qBittorrent adapter's */
     assert_int_equal(web_route_add(f->ws, "/api/v2/test/echo", WEB_GETPOST, echo_handler, f), 0);
     assert_int_equal(web_route_add(f->ws, "/api/v2/test/echo", WEB_GETPOST, echo_handler, f), -EEXIST);
     assert_int_equal(web_route_add(f->ws, "/api/v2/test/big", WEB_GETPOST, big_handler, f), 0);

@@ -8,8 +8,10 @@
  * session state directly.  A change is answered only after the store has
  * committed it (torrents/add, setPreferences, delete, …).
  *
- * The HTTP server itself registers auth/login, auth/logout and app/version,
- * webapiVersion and buildInfo; everything else of the v2 surface lives here.
+ * The HTTP server itself registers app/version, webapiVersion and buildInfo
+ * (the login page needs them); everything else of the v2 surface lives here,
+ * auth/login and auth/logout included (qbt_v2_auth.c, on the frame's
+ * session and ban services).
  */
 #ifndef TD_WEB_API_QBT_V2_H
 #define TD_WEB_API_QBT_V2_H
@@ -18,9 +20,13 @@
 #include "web/server.h"
 
 /* Registers every route of this slice on ws (one session per process).
- * Also claims the per-login session slot of ws for the sync rid state.
+ * Also registers the dialect's per-login session slot (sync rid state).
  * Returns 0 or a negative errno (-EEXIST if a route is already taken). */
 int qbt_v2_register(struct web_server *ws, struct session *s);
+
+/* auth/login and auth/logout only (also done by qbt_v2_register): for a
+ * server that serves no torrents, e.g. web/server's unit tests. */
+int qbt_v2_auth_register(struct web_server *ws);
 
 /* app/shutdown replies 200, then calls shutdown() ~100 ms later on the loop
  * thread (so the reply still reaches the client).  NULL = shutdown ignored. */

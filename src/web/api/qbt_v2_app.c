@@ -14,6 +14,7 @@
 #define MAX_PASSWORD 1024
 
 static struct qbt_v2 g_qbt;   /* one session per process */
+int qbt_v2_dialect;   /* 0 (the default slot) until registered */
 
 void qbt_v2_set_shutdown_hook(void (*shutdown)(void)) { g_qbt.shutdown = shutdown; }
 
@@ -222,18 +223,13 @@ static void h_shutdown(struct web_req *r, void *ud)
 
 static int register_app(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/app/preferences", WEB_GETPOST, h_preferences},
-        {"/api/v2/app/setPreferences", WEB_POST, h_set_preferences},
-        {"/api/v2/app/defaultSavePath", WEB_GETPOST, h_default_save_path},
-        {"/api/v2/app/shutdown", WEB_POST, h_shutdown},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/app/preferences", WEB_GETPOST, h_preferences, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/setPreferences", WEB_POST, h_set_preferences, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/defaultSavePath", WEB_GETPOST, h_default_save_path, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/shutdown", WEB_POST, h_shutdown, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }
 
 int qbt_v2_register_app(struct qbt_v2 *q) { return register_app(q); }
@@ -247,7 +243,12 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
     g_qbt.ws = ws;
     g_qbt.s = s;
     g_qbt.shutdown = hook;
-    web_server_set_session_free(ws, qbt_v2_client_free);
+    qbt_v2_dialect = web_dialect_register(ws, "qbt_v2", qbt_v2_client_free);
+    if (qbt_v2_dialect < 0)
+        return qbt_v2_dialect;
+    int rc = qbt_v2_auth_register(ws);
+    if (rc != 0)
+        return rc;
     /* One register function per endpoint group (qbt_v2_int.h). */
     int (*const groups[])(struct qbt_v2 *) = {
         qbt_v2_register_app,     qbt_v2_register_transfer, qbt_v2_register_sync,
@@ -256,7 +257,6 @@ int qbt_v2_register(struct web_server *ws, struct session *s)
         qbt_v2_register_queue,   qbt_v2_register_rename,
         qbt_v2_register_misc,
     };
-    int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof groups / sizeof groups[0]; i++)
         rc = groups[i](&g_qbt);
     if (rc != 0)

@@ -320,23 +320,19 @@ int qbt_v2_register_edit(struct qbt_v2 *q);   /* qbt_v2_edit.c, registered with 
 
 int qbt_v2_register_catalog(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/torrents/categories", WEB_GETPOST, h_categories},
-        {"/api/v2/torrents/createCategory", WEB_POST, h_create_category},
-        {"/api/v2/torrents/editCategory", WEB_POST, h_edit_category},
-        {"/api/v2/torrents/removeCategories", WEB_POST, h_remove_categories},
-        {"/api/v2/torrents/setCategory", WEB_POST, h_set_category},
-        {"/api/v2/torrents/tags", WEB_GETPOST, h_tags},
-        {"/api/v2/torrents/createTags", WEB_POST, h_create_tags},
-        {"/api/v2/torrents/deleteTags", WEB_POST, h_delete_tags},
-        {"/api/v2/torrents/addTags", WEB_POST, h_add_tags},
-        {"/api/v2/torrents/removeTags", WEB_POST, h_remove_tags},
-        {"/api/v2/torrents/setTags", WEB_POST, h_set_tags},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrents/categories", WEB_GETPOST, h_categories, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/createCategory", WEB_POST, h_create_category, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/editCategory", WEB_POST, h_edit_category, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/removeCategories", WEB_POST, h_remove_categories, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setCategory", WEB_POST, h_set_category, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/tags", WEB_GETPOST, h_tags, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/createTags", WEB_POST, h_create_tags, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/deleteTags", WEB_POST, h_delete_tags, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/addTags", WEB_POST, h_add_tags, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/removeTags", WEB_POST, h_remove_tags, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setTags", WEB_POST, h_set_tags, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return qbt_v2_register_edit(q);
+    int rc = web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
+    return rc != 0 ? rc : qbt_v2_register_edit(q);
 }

@@ -244,16 +244,14 @@ static void h_delete_task(struct web_req *r, void *ud)
 
 int qbt_v2_register_creator(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/torrentcreator/addTask", WEB_POST, h_add_task},
-        {"/api/v2/torrentcreator/status", WEB_GETPOST, h_status},
-        {"/api/v2/torrentcreator/torrentFile", WEB_GETPOST, h_torrent_file},
-        {"/api/v2/torrentcreator/deleteTask", WEB_POST, h_delete_task},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrentcreator/addTask", WEB_POST, h_add_task, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrentcreator/status", WEB_GETPOST, h_status, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrentcreator/torrentFile", WEB_GETPOST, h_torrent_file, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrentcreator/deleteTask", WEB_POST, h_delete_task, WEB_AUTH_QBT_SESSION, NULL},
     };
     creator_free(g_creator);
     g_creator = NULL;
     int rc = creator_new(q->s->loop, q->s, &g_creator);
-    for (size_t i = 0; rc == 0 && i < sizeof(routes) / sizeof(routes[0]); i++)
-        rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-    return rc;
+    return rc != 0 ? rc : web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

@@ -762,33 +762,28 @@ static void h_export(struct web_req *r, void *ud)
 
 int qbt_v2_register_edit(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/torrents/setAutoManagement", WEB_POST, h_set_auto_management},
-        {"/api/v2/torrents/setLocation", WEB_POST, h_set_location},
-        {"/api/v2/torrents/setSavePath", WEB_POST, h_set_save_path},
-        {"/api/v2/torrents/setDownloadPath", WEB_POST, h_set_download_path},
-        {"/api/v2/torrents/rename", WEB_POST, h_rename},
-        {"/api/v2/torrents/filePrio", WEB_POST, h_file_prio},
-        {"/api/v2/torrents/downloadLimit", WEB_GETPOST, h_download_limit},
-        {"/api/v2/torrents/uploadLimit", WEB_GETPOST, h_upload_limit},
-        {"/api/v2/torrents/setDownloadLimit", WEB_POST, h_set_download_limit},
-        {"/api/v2/torrents/setUploadLimit", WEB_POST, h_set_upload_limit},
-        {"/api/v2/torrents/setShareLimits", WEB_POST, h_set_share_limits},
-        {"/api/v2/torrents/toggleSequentialDownload", WEB_POST, h_toggle_sequential},
-        {"/api/v2/torrents/toggleFirstLastPiecePrio", WEB_POST, h_toggle_first_last},
-        {"/api/v2/torrents/setSuperSeeding", WEB_POST, h_set_super_seeding},
-        {"/api/v2/torrents/addTrackers", WEB_POST, h_add_trackers},
-        {"/api/v2/torrents/editTracker", WEB_POST, h_edit_tracker},
-        {"/api/v2/torrents/removeTrackers", WEB_POST, h_remove_trackers},
-        {"/api/v2/torrents/addWebSeeds", WEB_POST, h_add_web_seeds},
-        {"/api/v2/torrents/editWebSeed", WEB_POST, h_edit_web_seed},
-        {"/api/v2/torrents/removeWebSeeds", WEB_POST, h_remove_web_seeds},
-        {"/api/v2/torrents/export", WEB_GETPOST, h_export},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrents/setAutoManagement", WEB_POST, h_set_auto_management, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setLocation", WEB_POST, h_set_location, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setSavePath", WEB_POST, h_set_save_path, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setDownloadPath", WEB_POST, h_set_download_path, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/rename", WEB_POST, h_rename, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/filePrio", WEB_POST, h_file_prio, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/downloadLimit", WEB_GETPOST, h_download_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/uploadLimit", WEB_GETPOST, h_upload_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setDownloadLimit", WEB_POST, h_set_download_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setUploadLimit", WEB_POST, h_set_upload_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setShareLimits", WEB_POST, h_set_share_limits, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/toggleSequentialDownload", WEB_POST, h_toggle_sequential, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/toggleFirstLastPiecePrio", WEB_POST, h_toggle_first_last, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setSuperSeeding", WEB_POST, h_set_super_seeding, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/addTrackers", WEB_POST, h_add_trackers, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/editTracker", WEB_POST, h_edit_tracker, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/removeTrackers", WEB_POST, h_remove_trackers, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/addWebSeeds", WEB_POST, h_add_web_seeds, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/editWebSeed", WEB_POST, h_edit_web_seed, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/removeWebSeeds", WEB_POST, h_remove_web_seeds, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/export", WEB_GETPOST, h_export, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

@@ -131,6 +131,8 @@ void qbt_v2_torrents_close(struct qbt_v2 *q);
  * session or memory. */
 struct qbt_v2_client *qbt_v2_client_get(struct web_req *r);
 void qbt_v2_client_free(void *slot);
+/* This dialect's session slot id (web_dialect_register), set by qbt_v2_register. */
+extern int qbt_v2_dialect;
 
 /* ---- serialization (qbt_v2_json.c) ----
  * Every builder returns a new reference or NULL (out of memory only). */

@@ -53,8 +53,9 @@ static void h_peers(struct web_req *r, void *ud)
 
 int qbt_v2_register_log(struct qbt_v2 *q)
 {
-    int rc = web_route_add(q->ws, "/api/v2/log/main", WEB_GETPOST, h_main, q);
-    if (rc == 0)
-        rc = web_route_add(q->ws, "/api/v2/log/peers", WEB_GETPOST, h_peers, q);
-    return rc;
+    static const struct web_route_def routes[] = {
+        {"/api/v2/log/main", WEB_GETPOST, h_main, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/log/peers", WEB_GETPOST, h_peers, WEB_AUTH_QBT_SESSION, NULL},
+    };
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

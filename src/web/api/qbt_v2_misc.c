@@ -555,20 +555,15 @@ static void h_set_ssl_params(struct web_req *r, void *ud)
 
 int qbt_v2_register_misc(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/app/networkInterfaceList", WEB_GETPOST, h_iface_list},
-        {"/api/v2/app/networkInterfaceAddressList", WEB_GETPOST, h_iface_addrs},
-        {"/api/v2/app/getDirectoryContent", WEB_GETPOST, h_dir_content},
-        {"/api/v2/app/cookies", WEB_GETPOST, h_cookies},
-        {"/api/v2/app/setCookies", WEB_POST, h_set_cookies},
-        {"/api/v2/app/sendTestEmail", WEB_POST, h_send_test_email},
-        {"/api/v2/torrents/SSLParameters", WEB_GETPOST, h_ssl_params},
-        {"/api/v2/torrents/setSSLParameters", WEB_POST, h_set_ssl_params},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/app/networkInterfaceList", WEB_GETPOST, h_iface_list, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/networkInterfaceAddressList", WEB_GETPOST, h_iface_addrs, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/getDirectoryContent", WEB_GETPOST, h_dir_content, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/cookies", WEB_GETPOST, h_cookies, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/setCookies", WEB_POST, h_set_cookies, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/sendTestEmail", WEB_POST, h_send_test_email, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/SSLParameters", WEB_GETPOST, h_ssl_params, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setSSLParameters", WEB_POST, h_set_ssl_params, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

@@ -42,16 +42,11 @@ static void h_bottom(struct web_req *r, void *ud) { move(r, ud, QUEUE_BOTTOM); }
 
 int qbt_v2_register_queue(struct qbt_v2 *q)
 {
-    static const struct { const char *path; web_handler h; } routes[] = {
-        {"/api/v2/torrents/increasePrio", h_increase},
-        {"/api/v2/torrents/decreasePrio", h_decrease},
-        {"/api/v2/torrents/topPrio", h_top},
-        {"/api/v2/torrents/bottomPrio", h_bottom},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrents/increasePrio", WEB_POST, h_increase, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/decreasePrio", WEB_POST, h_decrease, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/topPrio", WEB_POST, h_top, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/bottomPrio", WEB_POST, h_bottom, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rc = web_route_add(q->ws, routes[i].path, WEB_POST, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

@@ -38,8 +38,9 @@ static void h_rename_folder(struct web_req *r, void *ud) { rename_path(r, ud, tr
 
 int qbt_v2_register_rename(struct qbt_v2 *q)
 {
-    int rc = web_route_add(q->ws, "/api/v2/torrents/renameFile", WEB_POST, h_rename_file, q);
-    if (rc == 0)
-        rc = web_route_add(q->ws, "/api/v2/torrents/renameFolder", WEB_POST, h_rename_folder, q);
-    return rc;
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrents/renameFile", WEB_POST, h_rename_file, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/renameFolder", WEB_POST, h_rename_folder, WEB_AUTH_QBT_SESSION, NULL},
+    };
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

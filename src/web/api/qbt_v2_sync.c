@@ -35,7 +35,7 @@ static struct qbt_v2_client g_anon;   /* requests without a web session */
 
 struct qbt_v2_client *qbt_v2_client_get(struct web_req *r)
 {
-    void **slot = web_req_session_slot(r);
+    void **slot = web_req_dialect_slot(r, qbt_v2_dialect);
     if (!slot)
         return &g_anon;
     if (!*slot)
@@ -725,8 +725,9 @@ static void h_torrent_peers(struct web_req *r, void *ud)
 
 int qbt_v2_register_sync(struct qbt_v2 *q)
 {
-    int rc = web_route_add(q->ws, "/api/v2/sync/maindata", WEB_GETPOST, h_maindata, q);
-    if (rc == 0)
-        rc = web_route_add(q->ws, "/api/v2/sync/torrentPeers", WEB_GETPOST, h_torrent_peers, q);
-    return rc;
+    static const struct web_route_def routes[] = {
+        {"/api/v2/sync/maindata", WEB_GETPOST, h_maindata, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/sync/torrentPeers", WEB_GETPOST, h_torrent_peers, WEB_AUTH_QBT_SESSION, NULL},
+    };
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

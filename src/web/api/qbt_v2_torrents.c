@@ -779,30 +779,25 @@ void qbt_v2_torrents_close(struct qbt_v2 *q)
 
 int qbt_v2_register_torrents(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned m; web_handler h; } routes[] = {
-        {"/api/v2/torrents/count", WEB_GETPOST, h_count},
-        {"/api/v2/torrents/info", WEB_GETPOST, h_info},
-        {"/api/v2/torrents/properties", WEB_GETPOST, h_properties},
-        {"/api/v2/torrents/trackers", WEB_GETPOST, h_trackers},
-        {"/api/v2/torrents/webseeds", WEB_GETPOST, h_webseeds},
-        {"/api/v2/torrents/files", WEB_GETPOST, h_files},
-        {"/api/v2/torrents/pieceStates", WEB_GETPOST, h_piece_states},
-        {"/api/v2/torrents/pieceHashes", WEB_GETPOST, h_piece_hashes},
-        {"/api/v2/torrents/stop", WEB_POST, h_stop},
-        {"/api/v2/torrents/pause", WEB_POST, h_stop},
-        {"/api/v2/torrents/start", WEB_POST, h_start},
-        {"/api/v2/torrents/resume", WEB_POST, h_start},
-        {"/api/v2/torrents/delete", WEB_POST, h_delete},
-        {"/api/v2/torrents/recheck", WEB_POST, h_recheck},
-        {"/api/v2/torrents/reannounce", WEB_POST, h_reannounce},
-        {"/api/v2/torrents/setForceStart", WEB_POST, h_force_start},
-        {"/api/v2/torrents/addPeers", WEB_POST, h_add_peers},
-        {"/api/v2/torrents/add", WEB_POST, h_add},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/torrents/count", WEB_GETPOST, h_count, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/info", WEB_GETPOST, h_info, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/properties", WEB_GETPOST, h_properties, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/trackers", WEB_GETPOST, h_trackers, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/webseeds", WEB_GETPOST, h_webseeds, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/files", WEB_GETPOST, h_files, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/pieceStates", WEB_GETPOST, h_piece_states, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/pieceHashes", WEB_GETPOST, h_piece_hashes, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/stop", WEB_POST, h_stop, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/pause", WEB_POST, h_stop, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/start", WEB_POST, h_start, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/resume", WEB_POST, h_start, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/delete", WEB_POST, h_delete, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/recheck", WEB_POST, h_recheck, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/reannounce", WEB_POST, h_reannounce, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/setForceStart", WEB_POST, h_force_start, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/addPeers", WEB_POST, h_add_peers, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/torrents/add", WEB_POST, h_add, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].m, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

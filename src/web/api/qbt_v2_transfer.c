@@ -239,21 +239,16 @@ done:
 
 int qbt_v2_register_transfer(struct qbt_v2 *q)
 {
-    static const struct { const char *path; unsigned methods; web_handler h; } routes[] = {
-        {"/api/v2/transfer/info", WEB_GETPOST, h_info},
-        {"/api/v2/transfer/speedLimitsMode", WEB_GETPOST, h_speed_limits_mode},
-        {"/api/v2/transfer/toggleSpeedLimitsMode", WEB_POST, h_toggle_speed_limits_mode},
-        {"/api/v2/transfer/setSpeedLimitsMode", WEB_POST, h_set_speed_limits_mode},
-        {"/api/v2/transfer/downloadLimit", WEB_GETPOST, h_download_limit},
-        {"/api/v2/transfer/uploadLimit", WEB_GETPOST, h_upload_limit},
-        {"/api/v2/transfer/setDownloadLimit", WEB_POST, h_set_download_limit},
-        {"/api/v2/transfer/setUploadLimit", WEB_POST, h_set_upload_limit},
-        {"/api/v2/transfer/banPeers", WEB_POST, h_ban_peers},
+    static const struct web_route_def routes[] = {
+        {"/api/v2/transfer/info", WEB_GETPOST, h_info, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/speedLimitsMode", WEB_GETPOST, h_speed_limits_mode, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/toggleSpeedLimitsMode", WEB_POST, h_toggle_speed_limits_mode, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/setSpeedLimitsMode", WEB_POST, h_set_speed_limits_mode, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/downloadLimit", WEB_GETPOST, h_download_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/uploadLimit", WEB_GETPOST, h_upload_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/setDownloadLimit", WEB_POST, h_set_download_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/setUploadLimit", WEB_POST, h_set_upload_limit, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/transfer/banPeers", WEB_POST, h_ban_peers, WEB_AUTH_QBT_SESSION, NULL},
     };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = web_route_add(q->ws, routes[i].path, routes[i].methods, routes[i].h, q);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
+    return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }
