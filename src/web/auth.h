@@ -5,7 +5,7 @@
  * can be unit-tested on its own: the password format qBittorrent writes to
  * qBittorrent.conf (so a profile can be carried over unchanged), the CSRF
  * origin check, Host header validation, subnet whitelists and the choice of
- * client address behind a reverse proxy.  The server (web/server.c) and the
+ * client address behind a reverse proxy.  The router (web/router.c) and the
  * session table (web/session.c) combine them into the request pipeline.
  */
 #ifndef TD_WEB_AUTH_H

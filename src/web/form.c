@@ -3,7 +3,7 @@
  * MHD decodes query strings and form bodies (urlencoded: '+' → space and
  * %XX; multipart: parts) and streams values in chunks; this file
  * accumulates them.  The total is bounded by the body limit checked in
- * server.c, the number of fields by WEB_MAX_PARAMS / WEB_MAX_FILES.
+ * server.c (web_on_access), the number of fields by WEB_MAX_PARAMS / WEB_MAX_FILES.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -23,9 +23,10 @@
  *   are frame services the dialect's own handlers call.
  * - Authentication is decided from the headers before a body is read: a
  *   request without a session to a protected route gets its 403 without
- *   sending the body, and one to a public route may send at most
- *   WEB_UNAUTH_MAX_BODY (8 KiB, a login form).  Nothing is buffered for a
- *   client that has not shown the password.
+ *   sending the body, and one that has shown no verified credential (a
+ *   public route without a session, a Basic credential still to be
+ *   checked) may send at most WEB_UNAUTH_MAX_BODY (8 KiB, a login form).
+ *   Nothing is buffered for a client that has not shown the password.
  * - web/guard keeps the server reachable under connection floods and slow
  *   clients (deadline for a whole unauthenticated request, per-address and
  *   global eviction of waiting connections): see guard.h.
@@ -96,15 +97,15 @@ int web_server_set_static_root(struct web_server *ws, const char *root, bool alt
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
 
 /* How a route authenticates, decided from the request headers before any
- * body is read (see admit() in server.c).  Every policy first applies the
+ * body is read (see web_admit() in router.c).  Every policy first applies the
  * CSRF and Host checks of the WebUI settings (§2.2, §2.3).
  * - WEB_AUTH_QBT_SESSION: qBittorrent's SID cookie session; without one
  *   403 "Forbidden", unless the client address bypasses authentication
  *   (bypass_local_auth, subnet whitelist), which then gets a session.  The
  *   default (0), so a route declared without a policy is never open.
  * - WEB_AUTH_PUBLIC: no credentials needed; the handler sees the session if
- *   the client has one (auth/login, app/version for the login page).  Its
- *   body is capped at WEB_UNAUTH_MAX_BODY when the client has no session.
+ *   the client has one (auth/login; static files).  Its body is capped at
+ *   WEB_UNAUTH_MAX_BODY when the client has no session.
  * - WEB_AUTH_BASIC_TOKEN: HTTP Basic with the WebUI account (µTorrent's
  *   /gui/).  No or malformed credentials: 401 with WWW-Authenticate: Basic
  *   realm="uTorrent".  The password is checked on a worker thread (PBKDF2)

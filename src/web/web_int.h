@@ -23,7 +23,7 @@
 #define WEB_MAX_SESSIONS 4096     /* oldest-idle evicted beyond this */
 #define WEB_MAX_BANS 4096         /* failed-login records kept */
 #define WEB_MAX_HEADERS 64        /* extra response headers per reply */
-/* What a request without a session may send: a login form needs a few
+/* What a request without a verified credential may send: a login form needs a few
  * hundred bytes.  Bigger bodies are refused from the headers (413) or, when
  * chunked, the connection is dropped once past it: nothing is buffered for
  * a client that has not shown the password. */
@@ -168,7 +168,7 @@ struct web_server {
     struct web_auth_config auth;
     char *auth_strings[8];
     unsigned auth_gen;            /* bumped by every web_server_set_auth: per-connection caches compare it */
-    struct web_cached_reply replies[WEB_REPLY_CACHE]; /* see reply_cached() in server.c */
+    struct web_cached_reply replies[WEB_REPLY_CACHE]; /* see reply_cached() in reply.c */
     unsigned next_reply;
     struct web_hdr *prebuilt;     /* headers sent with every API/UI reply */
     size_t nprebuilt;
