@@ -79,7 +79,8 @@ void web_guard_opened(struct web_guard *g, struct web_guard_conn *gc, struct MHD
 /* MHD_CONNECTION_NOTIFY_CLOSED. */
 void web_guard_closed(struct web_guard *g, struct web_guard_conn *gc);
 /* A request was taken on (dispatched, or authenticated from its headers):
- * no deadline until it completes.  trusted: it had a session. */
+ * no deadline until it completes.  trusted: it showed a credential (a
+ * session, a verified Basic credential or API token). */
 void web_guard_busy(struct web_guard *g, struct web_guard_conn *gc, bool trusted);
 /* The request completed; the connection waits for the next one. */
 void web_guard_idle(struct web_guard *g, struct web_guard_conn *gc);

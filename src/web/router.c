@@ -445,6 +445,9 @@ static void basic_checked(struct web_req *r, int ok, void *ud)
     basic_remember(r->ws, r->basic_digest);
     r->basic_pending = false;
     r->authed = true;
+    struct web_conn *wc = web_conn_of(r->conn);
+    if (wc)
+        web_guard_busy(&r->ws->guard, &wc->gc, true);
     route_run(r);
 }
 
