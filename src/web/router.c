@@ -6,7 +6,7 @@
  * declares its methods and Redis its command table, so that adding a
  * dialect is a table and one registration call, and the auth rules live
  * here once instead of in each dialect.  The qBittorrent session policy is
- * qBittorrent 5.1's WebApplication pipeline (api-surface.md §2.1-§2.3);
+ * qBittorrent 5.1's WebApplication pipeline (../shared/docs/api-surface.md, outside the repository, §2.1-§2.3);
  * HTTP Basic is RFC 7617 with µTorrent's realm; API tokens follow the
  * X-Api-Key / Bearer (RFC 6750) conventions of the *arr tools.
  *

@@ -6,7 +6,7 @@
  *
  * The shape of on_access (called once for the headers, again per body
  * chunk, once more at the end) is libmicrohttpd's; the pipeline order
- * follows qBittorrent's WebApplication::processRequest (api-surface.md
+ * follows qBittorrent's WebApplication::processRequest (../shared/docs/api-surface.md, outside the repository,
  * §2.1), so that clients cannot tell the two apart.
  */
 #include "web/server.h"

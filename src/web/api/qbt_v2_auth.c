@@ -1,5 +1,5 @@
 /* web/api/qbt_v2_auth — auth/login and auth/logout of the qBittorrent v2
- * dialect, with qBittorrent 5.1's exact answers (api-surface.md §2.4,
+ * dialect, with qBittorrent 5.1's exact answers (../shared/docs/api-surface.md, outside the repository, §2.4,
  * §2.5): "Ok." / "Fails." with 200, the ban text with 403, the SID cookie.
  *
  * Built on the frame's services (web/server.h): the account check on a
