@@ -18,8 +18,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "bt/metainfo.h"
 #include "core/service.h"
+#include "core/view.h"
 #include "util/log.h"
 #include "util/path.h"
 #include "util/pct.h"
@@ -240,16 +240,10 @@ static void h_rename(struct web_req *r, void *ud)
 }
 
 /* Visible file index (pad files hidden) -> metainfo index, or SIZE_MAX. */
-static size_t file_index(const struct bt_metainfo *mi, int64_t visible)
+static size_t file_index(const struct torrent *t, int64_t visible)
 {
-    int64_t k = 0;
-    for (size_t i = 0; i < mi->num_files; i++) {
-        if (mi->files[i].pad)
-            continue;
-        if (k++ == visible)
-            return i;
-    }
-    return SIZE_MAX;
+    struct view_file f;
+    return visible >= 0 && view_file(t, (size_t)visible, &f) == 0 ? f.index : SIZE_MAX;
 }
 
 static void flush_done(void *ud, int rc)
@@ -280,7 +274,9 @@ static void h_file_prio(struct web_req *r, void *ud)
     struct torrent *t = qbt_v2_single(r, q);
     if (!t)
         return;
-    if (!t->mi) {
+    struct view_meta m;
+    view_meta(t, &m);
+    if (!m.has_metadata) {
         web_reply_error(r, 409, "Torrent's metadata has not yet downloaded");
         return;
     }
@@ -301,7 +297,7 @@ static void h_file_prio(struct web_req *r, void *ud)
             web_reply_error(r, 400, "File IDs must be integers");
             return;
         }
-        size_t fi = id >= 0 ? file_index(t->mi, id) : SIZE_MAX;
+        size_t fi = id >= 0 ? file_index(t, id) : SIZE_MAX;
         if (fi == SIZE_MAX) {
             free(idx);
             web_reply_error(r, 409, "File ID is not valid");
@@ -732,22 +728,14 @@ static void h_export(struct web_req *r, void *ud)
     struct torrent *t = qbt_v2_single(r, ud);
     if (!t)
         return;
-    const struct bt_metainfo *mi = t->mi;
-    uint8_t *built = NULL;
-    const uint8_t *body = mi ? mi->torrent_raw : NULL;
-    size_t len = mi ? mi->torrent_len : 0;
-    if (!body && mi && mi->info_raw) {
-        /* Metadata from peers only: wrap the info dict. */
-        len = mi->info_len + 8;
-        built = malloc(len);
-        if (built) {
-            memcpy(built, "d4:info", 7);
-            memcpy(built + 7, mi->info_raw, mi->info_len);
-            built[len - 1] = 'e';
-        }
-        body = built;
+    uint8_t *body;
+    size_t len;
+    int rc = view_torrent_file(t, &body, &len);
+    if (rc == -ENOMEM) {
+        web_reply_error(r, 500, NULL);
+        return;
     }
-    if (!body) {
+    if (rc != 0) {
         web_reply_error(r, 409, "Unable to export torrent file. Error: the torrent has no metadata");
         return;
     }
@@ -755,7 +743,7 @@ static void h_export(struct web_req *r, void *ud)
     snprintf(disp, sizeof(disp), "attachment; filename=\"%s.torrent\"", t->hex);
     web_req_add_header(r, "Content-Disposition", disp);
     web_reply(r, 200, "application/x-bittorrent", body, len);
-    free(built);
+    free(body);
 }
 
 /* ---- registration (called by qbt_v2_register_catalog) ---- */

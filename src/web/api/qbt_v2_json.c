@@ -11,14 +11,11 @@
 #include <time.h>
 
 #include "util/natcmp.h"
-#include "bt/magnet.h"
-#include "bt/metainfo.h"
-#include "bt/picker.h"
-#include "bt/tracker/tracker.h"
 #include "core/peer.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "core/discovery.h"
+#include "core/view.h"
 #include "web/api/qbt_v2_int.h"
 
 #define MONTH_S 2629746.0        /* std::chrono::months */
@@ -111,52 +108,9 @@ char *qbt_v2_tags_string(const json_t *tags)
     return out;
 }
 
-/* libtorrent's escape_string, which make_magnet_uri uses (and so what
- * qBittorrent answers): alphanumerics and -_!.~*() kept, the rest %xx in
- * lowercase.  curl's escaping differs in both respects. */
-/* qBittorrent: a v2-only torrent has no v1 hash (its `hash` is the v2 hash
- * cut to 40 digits); v1 torrents have no v2; a magnet shows the hashes it
- * gave until its metadata arrives. */
-static const char *infohash_v1(const struct torrent *t)
-{
-    if (t->mi)
-        return t->mi->v2 && !t->mi->hybrid ? "" : t->mi->info_hash_hex;
-    return t->no_v1 ? "" : t->hex;
-}
-
-static const char *infohash_v2(const struct torrent *t)
-{
-    if (t->mi)
-        return t->mi->v2 ? t->mi->info_hash_v2_hex : "";
-    return t->has_v2 ? t->hex_v2 : "";
-}
-
 char *qbt_v2_magnet_uri(const struct torrent *t)
 {
-    /* as libtorrent's make_magnet_uri: btih for v1, btmh for v2, both for a
-     * hybrid (the same hashes infohash_v1/infohash_v2 show), dn always */
-    const struct bt_metainfo *mi = t->mi;
-    const uint8_t *v1, *v2;
-    if (mi) {
-        v1 = mi->v2 && !mi->hybrid ? NULL : mi->info_hash;
-        v2 = mi->v2 ? mi->info_hash_v2 : NULL;
-    } else {
-        v1 = t->no_v1 ? NULL : t->info_hash;
-        v2 = t->has_v2 ? t->info_hash_v2 : NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; mi && i < mi->num_tiers; i++)
-        n += mi->tiers[i].num_urls;
-    const char **urls = calloc(n ? n : 1, sizeof *urls);
-    if (!urls)
-        return NULL;
-    n = 0;
-    for (size_t i = 0; mi && i < mi->num_tiers; i++)
-        for (size_t j = 0; j < mi->tiers[i].num_urls; j++)
-            urls[n++] = mi->tiers[i].urls[j];
-    char *out = bt_magnet_build_ex(v1, v2, torrent_name(t), urls, n, BT_MAGNET_EMPTY_DN);
-    free(urls);
-    return out;
+    return view_magnet_uri(t);
 }
 
 /* Root folder of a multi-file torrent: the first component of its paths. */
@@ -172,13 +126,14 @@ static char *root_folder(const struct torrent *t)
  * rootPath() (NULL without a root folder). */
 static char *content_path(const struct torrent *t, char **root_path)
 {
-    const struct bt_metainfo *mi = t->mi;
+    struct view_meta m;
+    view_meta(t, &m);
     const char *sp = t->save_path ? t->save_path : "";
     char *root = root_folder(t);
     *root_path = root ? path_join(sp, root) : NULL;
     free(root);
-    if (mi && mi->num_files == 1)
-        return path_join(sp, mi->files[0].path);
+    if (m.single_file)
+        return path_join(sp, m.single_file);
     return strdup(*root_path ? *root_path : sp);
 }
 
@@ -199,14 +154,13 @@ static int64_t queue_priority(const struct torrent *t)
 
 static int64_t reannounce_in(const struct torrent *t)
 {
-    if (!t->trk || t->stopped)
+    if (t->stopped)
         return 0;
     uint64_t now = t_now_ms(t), best = 0;
-    size_t n = tracker_set_count(t->trk);
-    for (size_t i = 0; i < n; i++) {
-        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-        if (e && e->next_announce_ms > now && (best == 0 || e->next_announce_ms < best))
-            best = e->next_announce_ms;
+    struct view_tracker e;
+    for (size_t i = 0; view_tracker(t, i, &e); i++) {
+        if (e.next_announce_ms > now && (best == 0 || e.next_announce_ms < best))
+            best = e.next_announce_ms;
     }
     return best ? (int64_t)((best - now) / 1000) : 0;
 }
@@ -233,7 +187,7 @@ static json_t *tracker_row(const char *url, int64_t tier, int status, const char
 static void count_source(const struct torrent *t, unsigned src, int64_t *seeds, int64_t *leeches)
 {
     *seeds = *leeches = 0;
-    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    uint32_t np = view_num_pieces(t);
     for (const struct peer *p = t->peers; p; p = p->next) {
         if (p->state != PEER_ACTIVE || !(p->source & src))
             continue;
@@ -250,7 +204,9 @@ json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
     if (!a)
         return NULL;
     if (pseudo) {
-        bool priv = t->mi && t->mi->is_private;
+        struct view_meta m;
+        view_meta(t, &m);
+        bool priv = m.is_private;
         const char *msg = priv ? "This torrent is private" : "";
         const struct settings *p = t->s ? &t->s->settings : NULL;
         static const struct { const char *url; enum setting_id pref; unsigned src; } rows[] = {
@@ -266,14 +222,13 @@ json_t *qbt_v2_trackers_json(const struct torrent *t, bool pseudo)
             json_array_append_new(a, tracker_row(rows[i].url, -1, on ? 2 : 0, msg, 0, s, l, 0));
         }
     }
-    size_t n = t->trk ? tracker_set_count(t->trk) : 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-        if (!e || !e->url)
+    struct view_tracker e;
+    for (size_t i = 0; view_tracker(t, i, &e); i++) {
+        if (!e.url)
             continue;
-        int status = e->status > 4 ? 4 : e->status;   /* 5.1 folds error/unreachable into 4 */
-        json_array_append_new(a, tracker_row(e->url, e->tier, status, e->msg, e->num_peers, e->num_seeds,
-                                             e->num_leeches, e->num_downloaded));
+        int status = e.status > 4 ? 4 : e.status;   /* 5.1 folds error/unreachable into 4 */
+        json_array_append_new(a, tracker_row(e.url, e.tier, status, e.msg, e.num_peers, e.num_seeds,
+                                             e.num_leeches, e.num_downloaded));
     }
     return a;
 }
@@ -297,15 +252,16 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     json_t *o = json_object();
     if (!o)
         return NULL;
-    const struct bt_metainfo *mi = t->mi;
+    struct view_meta m;
+    view_meta(t, &m);
     struct torrent_status st;
     torrent_status_now(t, &st);
     double ratio = qbt_v2_ratio_value(st.ratio);
 
     if (with_hash)
         set(o, "hash", jstr(t->hex));
-    set(o, "infohash_v1", jstr(infohash_v1(t)));
-    set(o, "infohash_v2", jstr(infohash_v2(t)));
+    set(o, "infohash_v1", jstr(view_info_hash_v1_hex(t)));
+    set(o, "infohash_v2", jstr(view_info_hash_v2_hex(t)));
     set(o, "name", jstr(torrent_name(t)));
     char *magnet = qbt_v2_magnet_uri(t);
     set(o, "magnet_uri", jstr(magnet));
@@ -345,9 +301,8 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "completion_on", jint(st.completion_on));
     set(o, "seen_complete", jint(st.seen_complete));
     set(o, "last_activity", jint(st.last_activity >= 0 ? st.last_activity : st.added_on));
-    const char *cur = t->trk ? tracker_set_current(t->trk) : NULL;
-    set(o, "tracker", jstr(cur));
-    set(o, "trackers_count", jint(t->trk ? (int64_t)tracker_set_count(t->trk) : 0));
+    set(o, "tracker", jstr(view_tracker_current(t)));
+    set(o, "trackers_count", jint((int64_t)view_tracker_count(t)));
     set(o, "dl_limit", jint(t->dl_limit > 0 ? t->dl_limit : 0));
     set(o, "up_limit", jint(t->up_limit > 0 ? t->up_limit : 0));
     set(o, "downloaded", jint(st.downloaded));
@@ -366,8 +321,8 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "seeding_time", jint(st.seeding_time));
     set(o, "availability", jreal(st.availability));
     set(o, "reannounce", jint(reannounce_in(t)));
-    set(o, "comment", jstr(mi ? mi->comment : ""));
-    set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
+    set(o, "comment", jstr(m.comment));
+    set(o, "private", m.has_metadata ? json_boolean(m.is_private) : json_null());
     set(o, "has_metadata", json_boolean(st.has_metadata));
     return o;
 }
@@ -379,7 +334,8 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    const struct bt_metainfo *mi = t->mi;
+    struct view_meta m;
+    view_meta(t, &m);
     struct torrent_status st;
     torrent_status_now(t, &st);
     double ratio = qbt_v2_ratio_value(st.ratio);
@@ -390,8 +346,8 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
 
     set(o, "hash", jstr(t->hex));
     set(o, "name", jstr(torrent_name(t)));
-    set(o, "infohash_v1", jstr(infohash_v1(t)));
-    set(o, "infohash_v2", jstr(infohash_v2(t)));
+    set(o, "infohash_v1", jstr(view_info_hash_v1_hex(t)));
+    set(o, "infohash_v2", jstr(view_info_hash_v2_hex(t)));
     set(o, "time_elapsed", jint(st.active_time));
     set(o, "seeding_time", jint(st.seeding_time));
     set(o, "eta", jint(qbt_v2_eta(&st)));
@@ -416,19 +372,19 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
     set(o, "popularity", jreal(popularity(ratio, st.active_time)));
     set(o, "reannounce", jint(reannounce_in(t)));
     set(o, "total_size", jint(st.total_size));
-    set(o, "pieces_num", jint(mi ? mi->num_pieces : 0));
-    set(o, "piece_size", jint(mi ? mi->piece_length : 0));
+    set(o, "pieces_num", jint(m.num_pieces));
+    set(o, "piece_size", jint(m.piece_length));
     set(o, "pieces_have", jint(t->have.count));
-    set(o, "created_by", jstr(mi ? mi->created_by : ""));
-    set(o, "comment", jstr(mi ? mi->comment : ""));
+    set(o, "created_by", jstr(m.created_by));
+    set(o, "comment", jstr(m.comment));
     set(o, "save_path", jstr(t->save_path));
     set(o, "download_path", jstr(t->download_path ? t->download_path : ""));
-    set(o, "is_private", json_boolean(mi && mi->is_private));
-    set(o, "private", mi ? json_boolean(mi->is_private) : json_null());
+    set(o, "is_private", json_boolean(m.is_private));
+    set(o, "private", m.has_metadata ? json_boolean(m.is_private) : json_null());
     set(o, "addition_date", jint(st.added_on));
     set(o, "last_seen", jint(st.seen_complete));
     set(o, "completion_date", jint(st.completion_on));
-    set(o, "creation_date", jint(mi ? mi->creation_date : -1));
+    set(o, "creation_date", jint(m.creation_date));
     set(o, "has_metadata", json_boolean(st.has_metadata));
     set(o, "progress", jreal(st.progress));
     return o;
@@ -438,73 +394,44 @@ json_t *qbt_v2_properties_json(const struct torrent *t)
 
 size_t qbt_v2_file_count(const struct torrent *t)
 {
-    size_t n = 0;
-    for (size_t i = 0; t->mi && i < t->mi->num_files; i++)
-        n += !t->mi->files[i].pad;
-    return n;
+    return view_file_count(t);
 }
 
-/* Visible index -> metainfo index (pad files are hidden), or SIZE_MAX. */
-static size_t real_index(const struct bt_metainfo *mi, size_t vis)
+static json_t *file_json(const struct torrent *t, size_t vis, const struct view_file *f, bool finished)
 {
-    for (size_t i = 0; i < mi->num_files; i++) {
-        if (mi->files[i].pad)
-            continue;
-        if (vis-- == 0)
-            return i;
-    }
-    return SIZE_MAX;
-}
-
-static json_t *file_json(const struct torrent *t, size_t vis, size_t i, bool finished)
-{
-    const struct bt_metainfo *mi = t->mi;
-    const struct bt_file *f = &mi->files[i];
-    int64_t first = 0, last = -1, done = 0;
+    int64_t done = 0;
     unsigned avail_pieces = 0;
-    if (f->length > 0) {
-        first = f->offset / mi->piece_length;
-        last = (f->offset + f->length - 1) / mi->piece_length;
-        for (int64_t p = first; p <= last && p < mi->num_pieces; p++) {
-            if (t->picker && bt_picker_availability(t->picker, (uint32_t)p) > 0)
-                avail_pieces++;
-            if (!bitfield_get(&t->have, (uint32_t)p))
-                continue;
-            int64_t ps = p * mi->piece_length, pe = ps + bt_metainfo_piece_size(mi, (uint32_t)p);
-            int64_t a = ps > f->offset ? ps : f->offset;
-            int64_t b = pe < f->offset + f->length ? pe : f->offset + f->length;
-            if (b > a)
-                done += b - a;
-        }
-    }
-    int64_t npieces = last - first + 1;
+    view_file_pieces(t, f, &done, &avail_pieces);
+    int64_t npieces = f->last_piece - f->first_piece + 1;
     double avail = finished ? -1.0 : (npieces > 0 ? (double)avail_pieces / (double)npieces : 1.0);
     json_t *o = json_object();
     if (!o)
         return NULL;
     set(o, "index", jint((int64_t)vis));
     set(o, "name", jstr(f->path));
-    set(o, "size", jint(f->length));
-    set(o, "progress", jreal(f->length > 0 ? (double)done / (double)f->length : 1.0));
-    set(o, "priority", json_integer(t->file_prios ? t->file_prios[i] : 1));
+    set(o, "size", jint(f->size));
+    set(o, "progress", jreal(f->size > 0 ? (double)done / (double)f->size : 1.0));
+    set(o, "priority", json_integer(f->priority));
     set(o, "availability", jreal(avail));
-    set(o, "piece_range", json_pack("[I,I]", (json_int_t)first, (json_int_t)last));
+    set(o, "piece_range", json_pack("[I,I]", (json_int_t)f->first_piece, (json_int_t)f->last_piece));
     return o;
 }
 
 json_t *qbt_v2_files_json(const struct torrent *t, const size_t *idx, size_t n)
 {
     json_t *a = json_array();
-    if (!a || !t->mi)
+    struct view_meta m;
+    view_meta(t, &m);
+    if (!a || !m.has_metadata)
         return a;
     bool finished = torrent_is_finished(t);
     size_t count = idx ? n : qbt_v2_file_count(t);
     for (size_t k = 0; k < count; k++) {
         size_t vis = idx ? idx[k] : k;
-        size_t i = real_index(t->mi, vis);
-        if (i == SIZE_MAX)
+        struct view_file f;
+        if (view_file(t, vis, &f) != 0)
             continue;
-        json_t *o = file_json(t, vis, i, finished);
+        json_t *o = file_json(t, vis, &f, finished);
         if (o && json_array_size(a) == 0)
             set(o, "is_seed", json_boolean(finished));
         json_array_append_new(a, o);
@@ -577,18 +504,14 @@ static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
 /* Paths of the files touching the piece the peer is downloading. */
 static int downloading_files(const struct torrent *t, const struct peer *p, struct buf *out)
 {
-    const struct bt_metainfo *mi = t->mi;
-    if (!mi || p->num_reqs <= 0 || !p->reqs)
+    int64_t ps, pe;
+    if (p->num_reqs <= 0 || !p->reqs || !view_piece_range(t, p->reqs[0].piece, &ps, &pe))
         return 0;
-    uint32_t piece = p->reqs[0].piece;
-    if (piece >= mi->num_pieces)
-        return 0;
-    int64_t ps = (int64_t)piece * mi->piece_length, pe = ps + bt_metainfo_piece_size(mi, piece);
-    for (size_t i = 0; i < mi->num_files; i++) {
-        const struct bt_file *f = &mi->files[i];
-        if (f->pad || f->length == 0 || f->offset >= pe || f->offset + f->length <= ps)
+    struct view_file f;
+    for (size_t i = 0; view_file(t, i, &f) == 0; i++) {
+        if (f.size == 0 || f.offset >= pe || f.offset + f.size <= ps)
             continue;
-        int rc = buf_appendf(out, "%s%s", buf_size(out) ? "\n" : "", f->path);
+        int rc = buf_appendf(out, "%s%s", buf_size(out) ? "\n" : "", f.path);
         if (rc)
             return rc;
     }
@@ -597,7 +520,7 @@ static int downloading_files(const struct torrent *t, const struct peer *p, stru
 
 static double relevance(const struct torrent *t, const struct peer *p)
 {
-    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    uint32_t np = view_num_pieces(t);
     if (np == 0 || t->have.count >= np)
         return 0.0;
     uint32_t missing = np - t->have.count, theirs = 0;
@@ -613,7 +536,7 @@ json_t *qbt_v2_peer_json(const struct torrent *t, const struct peer *p)
     if (!o)
         return NULL;
     uint64_t now_ms = t_now_ms(t);
-    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    uint32_t np = view_num_pieces(t);
     char pid[16];
     peer_id_client(p, pid);
     struct buf f = BUF_INIT, d = BUF_INIT, files = BUF_INIT;
@@ -760,15 +683,12 @@ json_t *qbt_v2_server_state_json(struct session *s)
 
 json_t *qbt_v2_piece_states_json(const struct torrent *t)
 {
+    /* qBittorrent: 0 not downloaded, 1 downloading, 2 downloaded */
     json_t *a = json_array();
-    uint32_t np = t->mi ? t->mi->num_pieces : 0;
+    uint32_t np = view_num_pieces(t);
     for (uint32_t i = 0; a && i < np; i++) {
-        int st = BT_PIECE_MISSING;
-        if (bitfield_get(&t->have, i))
-            st = BT_PIECE_HAVE;
-        else if (t->picker && bt_picker_piece_state(t->picker, i) == BT_PIECE_DOWNLOADING)
-            st = BT_PIECE_DOWNLOADING;
-        json_array_append_new(a, json_integer(st));
+        enum view_piece_state ps = view_piece_state(t, i);
+        json_array_append_new(a, json_integer(ps == VIEW_PIECE_HAVE ? 2 : ps == VIEW_PIECE_DOWNLOADING ? 1 : 0));
     }
     return a;
 }
@@ -776,10 +696,12 @@ json_t *qbt_v2_piece_states_json(const struct torrent *t)
 json_t *qbt_v2_piece_hashes_json(const struct torrent *t)
 {
     json_t *a = json_array();
-    uint32_t np = t->mi && t->mi->piece_hashes ? t->mi->num_pieces : 0;
+    struct view_meta m;
+    view_meta(t, &m);
+    uint32_t np = m.piece_hashes ? m.num_pieces : 0;
     for (uint32_t i = 0; a && i < np; i++) {
         char hex[41];
-        hex_encode(t->mi->piece_hashes + (size_t)i * 20, 20, hex);
+        hex_encode(m.piece_hashes + (size_t)i * 20, 20, hex);
         json_array_append_new(a, json_string(hex));
     }
     return a;
@@ -788,8 +710,10 @@ json_t *qbt_v2_piece_hashes_json(const struct torrent *t)
 json_t *qbt_v2_webseeds_json(const struct torrent *t)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && t->mi && i < t->mi->num_web_seeds; i++)
-        json_array_append_new(a, json_pack("{s:s}", "url", t->mi->web_seeds[i]));
+    struct view_meta m;
+    view_meta(t, &m);
+    for (size_t i = 0; a && i < m.num_web_seeds; i++)
+        json_array_append_new(a, json_pack("{s:s}", "url", m.web_seeds[i]));
     return a;
 }
 
@@ -837,12 +761,10 @@ json_t *qbt_v2_maindata_json(struct session *s, int rid)
                 json_array_append_new(tags, json_string(name));
             }
         }
-        size_t n = t->trk ? tracker_set_count(t->trk) : 0;
-        for (size_t j = 0; j < n; j++) {
-            const struct tracker_entry *e = tracker_set_entry(t->trk, j);
-            if (e && e->url)
-                add_tracker_hash(trackers, e->url, t->hex);
-        }
+        struct view_tracker e;
+        for (size_t j = 0; view_tracker(t, j, &e); j++)
+            if (e.url)
+                add_tracker_hash(trackers, e.url, t->hex);
     }
     json_decref(seen_tags);
     return o;

@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bt/tracker/tracker.h"
 #include "core/catalog.h"
+#include "core/view.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -231,10 +231,9 @@ static bool has_string(const json_t *arr, const char *s)
 static json_t *urls_of(const struct torrent *t)
 {
     json_t *a = json_array();
-    size_t n = t->trk ? tracker_set_count(t->trk) : 0;
-    for (size_t i = 0; a && i < n; i++) {
-        const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-        if (e && e->url && !has_string(a, e->url) && json_array_append_new(a, json_string(e->url)) != 0) {
+    struct view_tracker e;
+    for (size_t i = 0; a && view_tracker(t, i, &e); i++) {
+        if (e.url && !has_string(a, e.url) && json_array_append_new(a, json_string(e.url)) != 0) {
             json_decref(a);
             return NULL;
         }

@@ -10,9 +10,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bt/metainfo.h"
 #include "core/peer.h"
 #include "core/service.h"
+#include "core/view.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
 
@@ -284,7 +284,9 @@ static bool info_match(struct web_req *r, const struct torrent *t, enum qbt_v2_f
     if (tag && (*tag ? !has_tag(t, tag) : json_array_size(t->tags) != 0))
         return false;
     int priv = param_tristate(r, "private");
-    if (priv >= 0 && (t->mi && t->mi->is_private) != (priv == 1))
+    struct view_meta m;
+    view_meta(t, &m);
+    if (priv >= 0 && m.is_private != (priv == 1))
         return false;
     if (f == QBT_F_ALL)
         return true;
@@ -384,7 +386,9 @@ static void h_files(struct web_req *r, void *ud)
     if (!t)
         return;
     const char *indexes = web_req_param(r, "indexes");
-    if (!indexes || !t->mi) {
+    struct view_meta m;
+    view_meta(t, &m);
+    if (!indexes || !m.has_metadata) {
         reply_json(r, qbt_v2_files_json(t, NULL, 0));
         return;
     }
