@@ -5,6 +5,10 @@ PYTHON  ?= /usr/bin/python3
 PROFILE ?= $(HOME)/.local/share/torrentd
 ARGS    ?=
 JOBS    ?= $(shell nproc)
+# pytest-xdist workers for `make integration`: the tests mostly wait on
+# daemons and sockets, so more workers than cores pays; TEST_WORKERS was
+# measured on 2 cores (docs/design-notes.md). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
 
 .PHONY: all deps build run check unit integration asan fuzz fuzz-smoke bench clean
 
@@ -33,7 +37,8 @@ unit: asan
 
 integration: asan
 	TORRENTD_BIN=$(CURDIR)/build/asan/torrentd scripts/netns-run.sh \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist loadgroup) tests/integration
 
 # The release build is compiled too, so `make run` cannot break unnoticed.
 check: deps

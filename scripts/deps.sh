@@ -8,7 +8,7 @@ RUNTIME_ONLY=0
 PKGS="build-essential cmake pkg-config clang
 libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev
 libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev
-python3 python3-pytest python3-requests iproute2 util-linux
+python3 python3-pytest python3-pytest-xdist python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
 aria2 python3-libtorrent wrk"
 # Node.js + npm run the bittorrent-dht interop test (test_dht.py) and @ctrl/qbittorrent (test_client_ctrl.py).

@@ -14,10 +14,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tdlib  # noqa: E402
 
-SEED_IP = "127.0.0.2"
-LEECH_IP = "127.0.0.3"
-LEECH2_IP = "127.0.0.4"
-MINI_IP = "127.0.0.5"
+# 127.0.0.2-5 in a serial run; 127.0.<N+1>.2-5 in xdist worker gwN (tdlib.loip)
+SEED_IP = tdlib.loip(2)
+LEECH_IP = tdlib.loip(3)
+LEECH2_IP = tdlib.loip(4)
+MINI_IP = tdlib.loip(5)
 
 # The shared data set of the swarm tests: > 64 MiB, several files in nested
 # folders, odd sizes (none a multiple of the 256 KiB piece), one tiny file.
@@ -37,6 +38,23 @@ def pytest_sessionstart(session):
                     "not fail with ENETUNREACH", returncode=3)
     if os.geteuid() == 0:
         tdlib.add_loopback_ips()
+
+
+def pytest_configure(config):
+    # registered here too so that a serial run (-p no:xdist) knows the marker
+    config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker, one at a time "
+                            "(machine-global resources; module fixtures)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """A module whose tests share module-scoped processes (module_procs) runs
+    on one xdist worker: spread over several, each worker would start its
+    own copy of those daemons. Runs before xdist's own hook, which turns
+    xdist_group marks into scheduling groups under --dist loadgroup."""
+    for item in items:
+        if "module_procs" in item.fixturenames and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group("module:" + item.module.__name__))
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -71,17 +71,56 @@ def netns_isolated():
         s.close()
 
 
+# pytest-xdist runs the suite in several worker processes that share one
+# network namespace (scripts/netns-run.sh wraps the whole pytest). Each worker
+# gets its own addresses and its own port range, so no two tests running at
+# the same time can bind each other's sockets or meet in a swarm; a serial run
+# (no xdist) keeps 127.0.0.x and the whole range.
+
+def _worker():
+    """(index, count) of this xdist worker (gwN), or (None, 1) outside xdist."""
+    w = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if w.startswith("gw") and w[2:].isdigit():
+        return int(w[2:]), max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    return None, 1
+
+
+WORKER, WORKER_COUNT = _worker()
+_NET = 0 if WORKER is None else WORKER + 1
+if _NET > 255:
+    raise RuntimeError("too many xdist workers for 127.0.N.x addresses: %s" % WORKER)
+
+
+def loip(n):
+    """This process's n-th peer address (n in 2..9): 127.0.0.n in a serial
+    run, 127.0.<worker+1>.n in xdist worker gwN. 127.0.0.1 stays shared
+    (WebUIs, trackers, helper servers): what is bound there takes a port
+    from free_port() or port 0, and those never collide between workers."""
+    assert 2 <= n <= 9, n
+    return "127.0.%d.%d" % (_NET, n)
+
+
 def add_loopback_ips(n=9):
-    """Give lo the addresses 127.0.0.2..n explicitly (as the anchors rig does;
-    libtorrent is happier when its listen address is on an interface). Only
+    """Give lo the addresses 127.0.0.2..n and this worker's loip(2..n)
+    explicitly (as the anchors rig does; libtorrent is happier when its
+    listen address is on an interface, and IP_ADD_MEMBERSHIP needs it). Only
     call this inside a private network namespace."""
-    for i in range(2, n + 1):
-        subprocess.run(["ip", "addr", "add", "127.0.0.%d/8" % i, "dev", "lo"],
+    ips = ["127.0.0.%d" % i for i in range(2, n + 1)]
+    ips += [loip(i) for i in range(2, n + 1) if loip(i) not in ips]
+    for ip in ips:
+        subprocess.run(["ip", "addr", "add", ip + "/8", "dev", "lo"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# free_port() hands out ports below Linux's ephemeral range (32768-60999 by
+# default): a port 0 bind or an outgoing connect in another worker (or in a
+# daemon) can then never take a port handed out here but not yet bound. Each
+# xdist worker gets its own slice of the range.
+PORT_MIN, PORT_MAX = 10000, 32768
+_port_span = (PORT_MAX - PORT_MIN) // WORKER_COUNT
+_port_base = PORT_MIN + (WORKER or 0) * _port_span
 _port_lock = threading.Lock()
-_port_next = [20000 + random.randrange(20000)]
+_port_next = [random.randrange(_port_span)]
 
 
 def _bindable(port):
@@ -97,12 +136,13 @@ def _bindable(port):
 
 
 def free_port():
-    """A port free for TCP and UDP on every address; never handed out twice
-    in one run (so a dead peer's address cannot be reused by a new one)."""
+    """A port free for TCP and UDP on every address, from this worker's
+    slice; never handed out twice in one run (so a dead peer's address cannot
+    be reused by a new one) unless the slice wraps around."""
     with _port_lock:
-        for _ in range(2000):
-            p = _port_next[0]
-            _port_next[0] = 20000 + (p - 20000 + 1) % 40000
+        for _ in range(min(2000, _port_span)):
+            p = _port_base + _port_next[0]
+            _port_next[0] = (_port_next[0] + 1) % _port_span
             if _bindable(p):
                 return p
     raise TdError("no free port")

@@ -23,10 +23,10 @@ import time
 import pytest
 
 from conftest import LEECH2_IP, LEECH_IP, MINI_IP, SEED_IP
-from tdlib import (HERE, MiB, Proc, Torrentd, assert_same_data, free_port, make_torrent,
+from tdlib import (HERE, MiB, Proc, Torrentd, assert_same_data, free_port, loip, make_torrent,
                    wait_complete, wait_until)
 
-NODE_IP = "127.0.0.6"
+NODE_IP = loip(6)
 NODE_DIR = os.path.join(HERE, "node")
 PIECE = 256 * 1024
 

@@ -30,10 +30,10 @@ import requests
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tdlib import (REPO, PASSWORD, Qbt, Torrentd, bencode, infohash, piece_hashes,  # noqa: E402
+from tdlib import (REPO, PASSWORD, Qbt, Torrentd, bencode, infohash, loip, piece_hashes,  # noqa: E402
                    wait_until)
 
-TD_IP, QBT_IP = "127.0.0.6", "127.0.0.7"
+TD_IP, QBT_IP = loip(6), loip(7)
 PL = 16384
 UNKNOWN = "0123456789abcdef0123456789abcdef01234567"
 

@@ -21,6 +21,11 @@ from tdlib import MiniSeeder, Torrentd, make_torrent, piece_hashes, tree_snapsho
 PL = 16384
 ABS_TARGETS = ["/etc/torrentd-hostile-x", "/etc/torrentd-hostile-y", "/tmp/torrentd-hostile-z"]
 
+# ABS_TARGETS are machine-wide paths that every case cleans and checks: the
+# cases run one at a time on one xdist worker, so one case's cleanup cannot
+# hide (or its bug fail) another's.
+pytestmark = pytest.mark.xdist_group("hostile-abs-paths")
+
 
 def single(name, size=40000):
     payload = os.urandom(size)

@@ -275,6 +275,7 @@ def test_interface_address_moves(workdir, procs):
     assert _accepts(SEED_IP, port) and _refused(LEECH_IP, port)
 
 
+@pytest.mark.xdist_group("lsd")      # 0.0.0.0:6771 and the LSD group: see test_lsd.py
 def test_lsd_announces_the_new_port(workdir, procs, tracker):
     """BEP14 announces carry the port peers should connect to: the new one."""
     _multicast_on_lo()

@@ -16,6 +16,11 @@ import pytest
 from conftest import LEECH_IP, SEED_IP
 from tdlib import MiB, Torrentd, assert_same_data, make_torrent, netns_isolated, wait_complete, wait_until
 
+# UDP 0.0.0.0:6771 and the multicast group are one per network namespace, which
+# all xdist workers share: every LSD test runs in the "lsd" group (one worker,
+# one at a time), see conftest.py.
+pytestmark = pytest.mark.xdist_group("lsd")
+
 
 def _multicast_on_lo():
     """Only inside our private namespace (never touch the host's lo)."""

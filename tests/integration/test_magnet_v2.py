@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import LEECH2_IP, LEECH_IP, SEED_IP
-from tdlib import (Torrentd, assert_same_data, bdecode, info_span, wait_complete, wait_until,
+from tdlib import (Torrentd, assert_same_data, bdecode, info_span, loip, wait_complete, wait_until,
                    write_random)
 from test_creator_v2 import Lt, leech_from_torrentd
 
@@ -111,7 +111,7 @@ def test_hybrid_magnet_and_v2_handshake(procs, workdir, seed):
 
     # a libtorrent given only the btmh dials torrentd with the v2 hash cut to
     # 20 bytes; torrentd finds the hybrid by it and feeds it everything
-    other = Lt("127.0.0.6")
+    other = Lt(loip(6))
     procs.on_close(other.close)
     dst = os.path.join(workdir, "lt")
     os.makedirs(dst)

@@ -16,12 +16,12 @@ import requests
 import urllib3
 
 from conftest import SEED_IP
-from tdlib import PASSWORD, USER, Qbt, Torrentd, free_port, wait_until
+from tdlib import PASSWORD, USER, Qbt, Torrentd, free_port, loip, wait_until
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
 BANNED = "Your IP address has been banned after too many failed authentication attempts."
-OTHER_IP = "127.0.0.8"      # a second client address on lo (conftest adds 127.0.0.2-9)
+OTHER_IP = loip(8)      # a second client address on lo (conftest adds loip(2..9))
 
 
 class SourceAdapter(requests.adapters.HTTPAdapter):
@@ -39,7 +39,7 @@ class SourceAdapter(requests.adapters.HTTPAdapter):
 @pytest.fixture(params=["torrentd", "qbt"])
 def daemon(request, procs, workdir):
     cls = Torrentd if request.param == "torrentd" else Qbt
-    return procs.add(cls(os.path.join(workdir, request.param), "127.0.0.2")).start()
+    return procs.add(cls(os.path.join(workdir, request.param), loip(2))).start()
 
 
 def bare(d, ip=None):

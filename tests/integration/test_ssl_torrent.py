@@ -15,7 +15,7 @@ import pytest
 
 import tdlib
 from conftest import LEECH_IP, MINI_IP, SEED_IP
-from tdlib import Torrentd, free_port, wait_until
+from tdlib import Torrentd, free_port, loip, wait_until
 
 lt = pytest.importorskip("libtorrent")
 
@@ -224,7 +224,7 @@ def test_certificate_from_another_ca_is_refused(pki, workdir, procs):
     assert "certificate" in _log(td)
 
     # a certificate from the right CA but for another torrent name: refused too
-    wrong = _lt(procs, "127.0.0.6")
+    wrong = _lt(procs, loip(6))
     wcert, wkey = pki.issue("wrong-name", cn="some other torrent")
     wrong.add(tbytes, os.path.join(workdir, "wrong"), wcert, wkey, pki.dh)
     wrong.connect(SEED_IP, ssl_port)
