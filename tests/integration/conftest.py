@@ -3,6 +3,14 @@
 Run through `make integration`, which wraps pytest in scripts/netns-run.sh (a
 private network namespace with only lo up). The session refuses to start
 anywhere else: these tests start peers, trackers and daemons as root.
+
+`make integration` runs them in parallel with pytest-xdist (-n TEST_WORKERS
+--dist loadgroup); all workers share the one namespace. Each worker binds
+only its own addresses and ports (tdlib.loip, tdlib.free_port), so tests
+never see each other. A test that needs something the namespace has only
+once (a fixed port, 0.0.0.0:6771 and the LSD multicast group, a fixed path
+outside its tmp dir) carries @pytest.mark.xdist_group(NAME): a group runs on
+one worker, one test at a time.
 """
 import os
 import shutil

@@ -118,7 +118,9 @@ def add_loopback_ips(n=9):
 # xdist worker gets its own slice of the range.
 PORT_MIN, PORT_MAX = 10000, 32768
 _port_span = (PORT_MAX - PORT_MIN) // WORKER_COUNT
-_port_base = PORT_MIN + (WORKER or 0) * _port_span
+# (modulo: a worker xdist starts to replace a crashed one may be numbered
+# past the count; the crashed one's processes died with it)
+_port_base = PORT_MIN + ((WORKER or 0) % WORKER_COUNT) * _port_span
 _port_lock = threading.Lock()
 _port_next = [random.randrange(_port_span)]
 
