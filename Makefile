@@ -8,7 +8,7 @@ JOBS    ?= $(shell nproc)
 # pytest-xdist workers for `make integration`: the tests mostly wait on
 # daemons and sockets, so more workers than cores pays; TEST_WORKERS was
 # measured on 2 cores (docs/design-notes.md). TEST_WORKERS=0 runs serially.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 6
 
 .PHONY: all deps build run check unit integration asan fuzz fuzz-smoke bench clean
 

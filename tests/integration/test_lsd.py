@@ -61,9 +61,15 @@ def test_lsd_finds_the_seeder(workdir, procs):
         assert c.prefs()["lsd"] is True
     seeder.add(tbytes, data, skip_checking=True)
     seeder.wait_seeding(h, 10)
+    # Unthrottled, 3 MiB over loopback take well under a second and the pair
+    # then disconnects ("both seeding"): under load the peer list polled below
+    # could miss the whole connection. Throttled, the leecher stays connected
+    # (and incomplete) until the limit is lifted.
+    leecher.post("/api/v2/transfer/setDownloadLimit", limit=str(16 * 1024))
     leecher.add(tbytes, leecher.save_path)
     wait_until(lambda: SEED_IP in _peer_ips(leecher, h), 15, "the leecher to meet the seeder through LSD",
                procs=[seeder, leecher])
+    leecher.post("/api/v2/transfer/setDownloadLimit", limit="0")
     wait_complete(leecher, h, 10, procs=[seeder, leecher])
     assert_same_data(tbytes, data, leecher.save_path)
 
