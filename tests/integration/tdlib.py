@@ -545,6 +545,41 @@ class Tracker(Proc):
 # qBittorrent WebUI API v2 clients: torrentd and qbittorrent-nox
 # --------------------------------------------------------------------------
 
+# torrentd and qBittorrent close a keep-alive connection after 7 s without a
+# request. A request sent on a pooled connection just as the server closes it
+# dies with RemoteDisconnected (the keep-alive race; requests never resends a
+# POST), which a busy machine hits when a test leaves a daemon alone for ~7 s.
+# So a connection idle for longer than this is never reused: the request goes
+# out on a new one, well inside the server's window.
+KEEPALIVE_REUSE_S = 3.0
+
+
+class FreshConnAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPAdapter that drops its pooled connections when they have been
+    idle for more than KEEPALIVE_REUSE_S (see above)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self._last = None
+
+    def send(self, request, **kw):
+        if self._last is not None and time.monotonic() - self._last > KEEPALIVE_REUSE_S:
+            self.poolmanager.clear()
+        try:
+            return super().send(request, **kw)
+        finally:
+            self._last = time.monotonic()
+
+
+def http_session():
+    """A requests.Session that never reuses a connection the server may be
+    closing (FreshConnAdapter)."""
+    s = requests.Session()
+    s.mount("http://", FreshConnAdapter())
+    s.mount("https://", FreshConnAdapter())
+    return s
+
+
 class QbtApi(Proc):
     """Shared API code for anything that speaks the qBittorrent WebUI API v2."""
 
@@ -566,7 +601,7 @@ class QbtApi(Proc):
         return "%s:%d" % (self.bind_ip, self.listen_port)
 
     def new_session(self):
-        s = requests.Session()
+        s = http_session()
         # qBittorrent's CSRF check wants Referer == Host (host and port)
         s.headers.update({"Referer": self.base, "Accept-Encoding": "identity"})
         return s
@@ -763,7 +798,7 @@ class Transmission(Proc):
         self.rpc_port = free_port()
         self.listen_port = free_port()
         self.sid = ""
-        self.s = requests.Session()
+        self.s = http_session()
 
     @property
     def peer_addr(self):
