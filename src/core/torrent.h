@@ -4,6 +4,11 @@
  * The torrent owns its storage, picker, tracker set and peer list.  It is
  * driven by peer callbacks (core/peer.c), storage completions and the
  * session tick; none of these run concurrently.
+ *
+ * Implemented by concern in torrent.c (lifecycle), torrent_persist.c,
+ * torrent_pieces.c, torrent_meta.c, torrent_swarm.c and torrent_files.c
+ * (core/torrent_int.h lists what they share); the derived figures are in
+ * torrent_status.c.
  */
 #ifndef TD_CORE_TORRENT_H
 #define TD_CORE_TORRENT_H

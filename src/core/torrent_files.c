@@ -1,0 +1,411 @@
+/* torrent — files: file priorities and the wanted pieces they make, the
+ * content layout and root folder, moving the data (set location, the
+ * incomplete folder) and renaming files and folders.
+ */
+#include "core/torrent.h"
+#include "core/torrent_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/metainfo.h"
+#include "bt/picker.h"
+#include "core/peer.h"
+#include "core/session.h"
+#include "disk/storage.h"
+#include "util/log.h"
+#include "util/path.h"
+
+/* Recomputes the per-piece wanted set and picker priorities from file
+ * priorities: a piece takes the highest priority of the files it touches. */
+void torrent_apply_file_priorities(struct torrent *t)
+{
+    const struct bt_metainfo *mi = t->mi;
+    if (!mi)
+        return;
+    uint8_t *pp = calloc(mi->num_pieces, 1);
+    if (!pp)
+        return;
+    for (size_t i = 0; i < mi->num_files; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0)
+            continue;
+        uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+        uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+        for (uint32_t p = first; p <= last && p < mi->num_pieces; p++)
+            if (t->file_prios[i] > pp[p])
+                pp[p] = t->file_prios[i];
+    }
+    t->wanted_size = t->wanted_done = 0;
+    for (uint32_t p = 0; p < mi->num_pieces; p++) {
+        bt_picker_set_piece_priority(t->picker, p, pp[p]);
+        if (pp[p]) {
+            bitfield_set(&t->wanted, p);
+            int64_t sz = torrent_piece_size(t, p);
+            t->wanted_size += sz;
+            if (bitfield_get(&t->have, p))
+                t->wanted_done += sz;
+        } else {
+            bitfield_clear(&t->wanted, p);
+        }
+    }
+    free(pp);
+    storage_set_file_priorities(t->st, t->file_prios);
+}
+
+/* contentLayout: Subfolder puts a single file into a folder named after it
+ * (without extension); NoSubfolder drops the root folder of a multi-file
+ * torrent.  Done before any storage exists; remembered as renames. */
+void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torrent_layout layout)
+{
+    if (layout == TORRENT_LAYOUT_SUBFOLDER && !mi->multi_file && mi->num_files == 1) {
+        const char *name = mi->files[0].path;
+        const char *dot = strrchr(name, '.');
+        size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+        size_t need = stem + 1 + strlen(name) + 1;
+        char *np = malloc(need);
+        if (!np)
+            return;
+        snprintf(np, need, "%.*s/%s", (int)stem, name, name);
+        free(mi->files[0].path);
+        mi->files[0].path = np;
+        json_object_set_new(t->renamed, "0", json_string(np));
+    } else if (layout == TORRENT_LAYOUT_NOSUBFOLDER && mi->multi_file) {
+        for (size_t i = 0; i < mi->num_files; i++) {
+            const char *slash = strchr(mi->files[i].path, '/');
+            if (!slash || !slash[1])
+                continue;
+            char *np = strdup(slash + 1);
+            if (!np)
+                continue;
+            free(mi->files[i].path);
+            mi->files[i].path = np;
+            char key[24];
+            snprintf(key, sizeof key, "%zu", i);
+            json_object_set_new(t->renamed, key, json_string(np));
+        }
+    }
+}
+
+const char *torrent_root_folder(struct torrent *t)
+{
+    if (t->root_known)
+        return t->root_cache;
+    free(t->root_cache);
+    t->root_cache = NULL;
+    t->root_known = true;
+    if (!t->mi)
+        return NULL;
+    size_t len = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < t->mi->num_files; i++) {
+        const char *p = t->mi->files[i].path;
+        const char *slash = strchr(p, '/');
+        if (!slash)
+            return NULL;   /* a file directly in the save path: no root */
+        if (!first) {
+            first = p;
+            len = (size_t)(slash - p);
+        } else if ((size_t)(slash - p) != len || strncmp(p, first, len) != 0) {
+            return NULL;
+        }
+    }
+    if (first)
+        t->root_cache = strndup(first, len);
+    return t->root_cache;
+}
+
+int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio)
+{
+    session_assert_loop_thread(t->s);
+    if (!t->mi)
+        return -EAGAIN;
+    if (prio != 0 && prio != 1 && prio != 6 && prio != 7)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (idx[i] >= t->mi->num_files)
+            return -EINVAL;
+    for (size_t i = 0; i < n; i++)
+        t->file_prios[idx[i]] = (uint8_t)prio;
+    bool was_finished = torrent_is_finished(t);
+    torrent_apply_file_priorities(t);
+    torrent_touch(t);
+    for (struct peer *p = t->peers; p; p = p->next)
+        if (p->state == PEER_ACTIVE)
+            torrent_peer_interest(t, p);
+    if (!was_finished && torrent_is_finished(t) && t->active)
+        torrent_on_finished(t);
+    return torrent_save_settings(t, NULL, NULL);
+}
+
+struct move_ctx {
+    struct torrent *t;
+    char *path;
+    enum move_kind kind;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_moved(void *ud, int rc)
+{
+    struct move_ctx *m = ud;
+    struct torrent *t = m->t;
+    if (!t->closing && session_find(t->s, t->info_hash) != t) {   /* removed while moving */
+        if (m->cb)
+            m->cb(m->ud, rc);
+        free(m->path);
+        free(m);
+        torrent_maybe_finish_removal(t);
+        return;
+    }
+    if (t->phase == TP_MOVING)
+        t->phase = TP_READY;
+    if (rc == 0) {
+        if (m->kind == MOVE_SAVE_PATH) {
+            free(t->save_path);
+            t->save_path = m->path;
+            m->path = NULL;
+        }
+        t->data_in_download = m->kind == MOVE_TO_DOWNLOAD;
+        torrent_save_settings(t, NULL, NULL);
+        torrent_save_resume(t);   /* the files' mtimes are those of the new place */
+        log_msg(LOG_INFO, "'%s': data moved to %s", torrent_name(t), storage_save_path(t->st));
+    } else {
+        log_msg(LOG_WARNING, "'%s': could not move to %s: %s", torrent_name(t), m->path, strerror(-rc));
+    }
+    torrent_touch(t);
+    if (!t->stopped && !t->removing)
+        torrent_activate(t);
+    if (m->cb)
+        m->cb(m->ud, rc);
+    free(m->path);
+    free(m);
+}
+
+/* Moves the data directory on a worker (state "moving"). */
+int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
+                      void *ud)
+{
+    int rc = path_mkdirs(path);
+    if (rc != 0)
+        return rc;
+    struct move_ctx *m = calloc(1, sizeof *m);
+    if (!m)
+        return -ENOMEM;
+    *m = (struct move_ctx){t, strdup(path), kind, cb, ud};
+    /* Peers read from the files being moved: pause them for the move. */
+    torrent_deactivate(t, false);
+    enum torrent_phase before = t->phase;
+    t->phase = TP_MOVING;
+    torrent_touch(t);
+    rc = storage_move(t->st, path, on_moved, m);
+    if (rc != 0) {
+        t->phase = before;
+        free(m->path);
+        free(m);
+        if (!t->stopped)
+            torrent_activate(t);
+    }
+    return rc;
+}
+
+int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
+{
+    session_assert_loop_thread(t->s);
+    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return -EBUSY;
+    /* Data waiting in the incomplete folder stays there: only where it will
+     * go changes.  So does a torrent without storage yet (magnet). */
+    if (strcmp(path, t->save_path) == 0 || !t->st || t->data_in_download) {
+        if (strcmp(path, t->save_path) != 0) {
+            free(t->save_path);
+            t->save_path = strdup(path);
+            torrent_save_settings(t, NULL, NULL);
+            torrent_touch(t);
+        }
+        if (cb)
+            cb(ud, 0);
+        return 0;
+    }
+    return torrent_move_data(t, path, MOVE_SAVE_PATH, cb, ud);
+}
+
+int torrent_set_download_path(struct torrent *t, const char *path)
+{
+    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return -EBUSY;
+    free(t->download_path);
+    t->download_path = path && *path ? strdup(path) : NULL;
+    torrent_settings_changed(t, NULL, NULL);
+    if (!t->st || torrent_is_finished(t))
+        return 0;
+    /* An unfinished torrent follows its incomplete folder. */
+    const char *want = t->download_path ? t->download_path : t->save_path;
+    if (strcmp(want, storage_save_path(t->st)) == 0)
+        return 0;
+    return torrent_move_data(t, want, t->download_path ? MOVE_TO_DOWNLOAD : MOVE_TO_SAVE, NULL, NULL);
+}
+
+/* ---- renaming files ---- */
+
+struct rename_ctx {
+    struct torrent *t;
+    size_t *idx;
+    char **paths;
+    size_t n;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+};
+
+static void on_renamed(void *ud, int rc)
+{
+    struct rename_ctx *c = ud;
+    struct torrent *t = c->t;
+    if (rc == 0) {
+        /* No storage job runs now: safe to swap the paths workers read. */
+        for (size_t k = 0; k < c->n; k++) {
+            free(t->mi->files[c->idx[k]].path);
+            t->mi->files[c->idx[k]].path = c->paths[k];
+            c->paths[k] = NULL;
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            char key[24];
+            snprintf(key, sizeof key, "%zu", c->idx[k]);
+            json_object_set_new(t->renamed, key, json_string(t->mi->files[c->idx[k]].path));
+        }
+        t->root_known = false;
+        torrent_save_settings(t, NULL, NULL);
+        torrent_touch(t);
+    }
+    for (size_t k = 0; k < c->n; k++)
+        free(c->paths[k]);
+    free(c->paths);
+    free(c->idx);
+    if (c->cb)
+        c->cb(c->ud, rc);
+    free(c);
+    if (!t->closing && session_find(t->s, t->info_hash) != t)   /* removed while renaming */
+        torrent_maybe_finish_removal(t);
+}
+
+/* Turns a user-given relative path into sanitized components; NULL when it
+ * is empty, absolute or would change under sanitizing. */
+char *torrent_clean_rel_path(const char *p)
+{
+    if (!p || !*p || p[0] == '/')
+        return NULL;
+    char *dup = strdup(p), *save = NULL;
+    struct buf out = BUF_INIT;
+    bool ok = dup != NULL;
+    for (char *tok = dup ? strtok_r(dup, "/", &save) : NULL; ok && tok; tok = strtok_r(NULL, "/", &save)) {
+        int dropped = 0;
+        char *c = path_sanitize_component(tok, strlen(tok), &dropped);
+        ok = c && strcmp(c, tok) == 0;
+        if (ok) {
+            if (buf_size(&out))
+                buf_append_u8(&out, '/');
+            buf_append_str(&out, c);
+        }
+        free(c);
+    }
+    free(dup);
+    if (!ok || buf_size(&out) == 0) {
+        buf_free(&out);
+        return NULL;
+    }
+    char *r = (char *)buf_steal(&out, NULL);
+    buf_free(&out);
+    return r;
+}
+
+static bool path_taken(const struct torrent *t, const char *p, const bool *moving)
+{
+    size_t n = strlen(p);
+    for (size_t i = 0; i < t->mi->num_files; i++) {
+        if (moving && moving[i])
+            continue;
+        const char *q = t->mi->files[i].path;
+        /* the same path, or a file whose folder the new path would be */
+        if (strcmp(q, p) == 0 || (strncmp(q, p, n) == 0 && q[n] == '/'))
+            return true;
+    }
+    return false;
+}
+
+int torrent_rename_path(struct torrent *t, const char *old_path, const char *new_path, bool folder,
+                        char *err, size_t errlen, void (*cb)(void *ud, int rc), void *ud)
+{
+    session_assert_loop_thread(t->s);
+    if (!t->mi || !t->st) {
+        snprintf(err, errlen, "Torrent's metadata has not yet downloaded");
+        return -EAGAIN;
+    }
+    char *np = torrent_clean_rel_path(new_path);
+    if (!np) {
+        snprintf(err, errlen, "The path \"%s\" is not valid", new_path ? new_path : "");
+        return -EINVAL;
+    }
+    size_t nf = t->mi->num_files, olen = strlen(old_path);
+    bool *moving = calloc(nf, sizeof *moving);
+    struct rename_ctx *c = calloc(1, sizeof *c);
+    if (c) {
+        c->idx = calloc(nf, sizeof *c->idx);
+        c->paths = calloc(nf, sizeof *c->paths);
+    }
+    if (!moving || !c || !c->idx || !c->paths) {
+        free(np);
+        free(moving);
+        if (c) {
+            free(c->idx);
+            free(c->paths);
+        }
+        free(c);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        const char *q = t->mi->files[i].path;
+        if (folder ? strncmp(q, old_path, olen) == 0 && q[olen] == '/' : strcmp(q, old_path) == 0) {
+            moving[i] = true;
+            c->idx[c->n] = i;
+            c->paths[c->n] = folder ? NULL : strdup(np);
+            if (folder) {
+                size_t need = strlen(np) + strlen(q + olen) + 1;
+                c->paths[c->n] = malloc(need);
+                if (c->paths[c->n])
+                    snprintf(c->paths[c->n], need, "%s%s", np, q + olen);
+            }
+            c->n++;
+        }
+    }
+    int rc = 0;
+    if (c->n == 0) {
+        snprintf(err, errlen, folder ? "No such folder: '%s'." : "No such file: '%s'.", old_path);
+        rc = -ENOENT;
+    } else if (strcmp(np, old_path) != 0 && path_taken(t, np, moving)) {
+        snprintf(err, errlen, "The file already exists: '%s'.", np);
+        rc = -EEXIST;
+    }
+    free(np);
+    free(moving);
+    for (size_t k = 0; rc == 0 && k < c->n; k++)
+        if (!c->paths[k])
+            rc = -ENOMEM;
+    if (rc == 0) {
+        c->t = t;
+        c->cb = cb;
+        c->ud = ud;
+        rc = storage_rename_files(t->st, c->idx, c->paths, c->n, on_renamed, c);
+        if (rc == -EBUSY)
+            snprintf(err, errlen, "The torrent is busy (moving or checking)");
+        if (rc == 0)
+            return 0;
+    }
+    for (size_t k = 0; k < c->n; k++)
+        free(c->paths[k]);
+    free(c->paths);
+    free(c->idx);
+    free(c);
+    return rc;
+}

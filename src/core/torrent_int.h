@@ -1,0 +1,62 @@
+/* torrent_int — what the files of core/torrent share, and nothing else
+ * includes.
+ *
+ * torrent.c is split by concern: torrent.c (lifecycle, checking, tick,
+ * share limits, removal), torrent_persist.c (settings, resume data,
+ * restore), torrent_pieces.c (piece assembly, writes, smart-ban blame,
+ * finishing, the read cache), torrent_meta.c (ut_metadata, BEP52 piece
+ * layers), torrent_swarm.c (candidates, peers, requests, choker, PEX) and
+ * torrent_files.c (priorities, layout, moving, renaming).  The functions
+ * here were file-static before the split; they keep their behaviour and
+ * are called on the loop thread only.
+ */
+#ifndef TD_CORE_TORRENT_INT_H
+#define TD_CORE_TORRENT_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/torrent.h"
+#include "util/buf.h"
+
+/* Wall-clock seconds, as the statistics and qBittorrent's times use. */
+static inline int64_t now_s(void) { return (int64_t)time(NULL); }
+
+/* torrent.c: lifecycle */
+int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi);   /* takes mi, also on failure */
+void torrent_activate(struct torrent *t);                      /* into the tick walk, if it may run */
+void torrent_deactivate(struct torrent *t, bool announce_stop);
+void torrent_start_check(struct torrent *t);
+void torrent_defer_check(struct torrent *t);                   /* stopped: check when started */
+void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits);
+void torrent_maybe_finish_removal(struct torrent *t);          /* frees once nothing is in flight */
+
+/* torrent_pieces.c */
+void torrent_free_partial(struct piece_buf *pb);
+void torrent_reset_pieces(struct torrent *t);                  /* forget every piece: a recheck */
+bool torrent_write_backlog_full(const struct torrent *t);
+void torrent_on_finished(struct torrent *t);
+void torrent_trim_read_cache(struct torrent *t, uint64_t now);
+
+/* torrent_meta.c */
+void torrent_send_ext(struct peer *p, uint8_t id, struct buf *payload);
+void torrent_request_metadata(struct torrent *t, struct peer *p);
+void torrent_request_layers(struct torrent *t, struct peer *p);
+
+/* torrent_swarm.c */
+void torrent_connect_candidates(struct torrent *t, uint64_t now);
+void torrent_run_choker(struct torrent *t);
+void torrent_send_pex(struct torrent *t, uint64_t now);
+
+/* torrent_files.c */
+void torrent_apply_file_priorities(struct torrent *t);         /* wanted pieces + picker priorities */
+void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torrent_layout layout);
+/* MOVE_SAVE_PATH changes the save path; the others move the data between
+ * the incomplete folder and the save path. */
+enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
+int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
+                      void *ud);
+char *torrent_clean_rel_path(const char *p);   /* NULL: empty, absolute or not clean */
+
+#endif

@@ -1,0 +1,449 @@
+/* torrent — pieces: blocks assembled into piece buffers, pieces hashed and
+ * written, smart-ban blame for failed pieces, finishing, and the read cache
+ * that serves uploads.
+ */
+#include "core/torrent.h"
+#include "core/torrent_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bt/metainfo.h"
+#include "bt/picker.h"
+#include "bt/tracker/tracker.h"
+#include "core/banlist.h"
+#include "core/notify.h"
+#include "core/peer.h"
+#include "core/session.h"
+#include "disk/storage.h"
+#include "util/log.h"
+
+static bool piece_wanted(const struct torrent *t, uint32_t piece)
+{
+    assert(t->mi && piece < t->mi->num_pieces);
+    return bitfield_get(&t->wanted, piece);
+}
+
+/* Smart-ban compares blocks as the wire carries them. */
+_Static_assert(STORAGE_HASH_BLOCK == BT_PICKER_BLOCK, "storage hashes wire blocks");
+
+static uint32_t piece_blocks(const struct torrent *t, uint32_t piece)
+{
+    return (uint32_t)((torrent_piece_size(t, piece) + BT_PICKER_BLOCK - 1) / BT_PICKER_BLOCK);
+}
+
+void torrent_free_partial(struct piece_buf *pb)
+{
+    free(pb->data);
+    free(pb->senders);
+    free(pb);
+}
+
+void torrent_reset_pieces(struct torrent *t)
+{
+    bt_picker_free(t->picker);
+    t->picker = bt_picker_new(t->mi->num_pieces, t->mi->piece_length, t->mi->total_size);
+    bt_picker_set_sequential(t->picker, t->sequential);
+    for (uint32_t i = 0; i < t->mi->num_pieces; i++)
+        bitfield_clear(&t->have, i);
+    for (size_t i = 0; i < t->num_partials; i++)
+        torrent_free_partial(t->partials[i]);
+    t->num_partials = 0;
+    torrent_apply_file_priorities(t);
+}
+
+/* Pieces waiting for hashing and writing hold their whole buffer; past this
+ * the network is faster than the disk and asking for more only costs memory. */
+#define TORRENT_MAX_WRITE_BACKLOG (64ll << 20)
+
+bool torrent_write_backlog_full(const struct torrent *t)
+{
+    return (int64_t)t->writes_in_flight * t->mi->piece_length > TORRENT_MAX_WRITE_BACKLOG;
+}
+
+/* ---- blocks and pieces ---- */
+
+static struct piece_buf *find_partial(struct torrent *t, uint32_t piece, size_t *idx)
+{
+    for (size_t i = 0; i < t->num_partials; i++) {
+        if (t->partials[i]->piece == piece) {
+            if (idx)
+                *idx = i;
+            return t->partials[i];
+        }
+    }
+    return NULL;
+}
+
+static struct piece_buf *new_partial(struct torrent *t, uint32_t piece)
+{
+    assert(piece < t->mi->num_pieces);   /* blocks are matched to our requests first */
+    if (t->num_partials == t->cap_partials) {
+        size_t cap = t->cap_partials ? t->cap_partials * 2 : 16;
+        struct piece_buf **n = realloc(t->partials, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        t->partials = n;
+        t->cap_partials = cap;
+    }
+    struct piece_buf *pb = calloc(1, sizeof *pb);
+    if (!pb)
+        return NULL;
+    pb->piece = piece;
+    pb->data = malloc((size_t)torrent_piece_size(t, piece));
+    pb->senders = calloc(piece_blocks(t, piece), sizeof *pb->senders);
+    if (!pb->data || !pb->senders) {
+        torrent_free_partial(pb);
+        return NULL;
+    }
+    t->partials[t->num_partials++] = pb;
+    return pb;
+}
+
+struct write_ctx {
+    struct torrent *t;
+    uint32_t piece;
+    uint32_t nblocks;
+    struct smartban_ip *senders;   /* from the piece_buf */
+    uint8_t (*sha1)[20];           /* block hashes, filled by storage */
+    bool verify;                   /* the piece failed before: sha1 is filled when it passes */
+};
+
+void torrent_on_finished(struct torrent *t)
+{
+    t->completion_on = now_s();
+    t->had_metadata_complete = true;
+    log_msg(LOG_INFO, "'%s': download finished", torrent_name(t));
+    notify_torrent_finished(t);
+    tracker_set_completed(t->trk);
+    struct peer *next;
+    for (struct peer *p = t->peers; p; p = next) {
+        next = p->next;
+        if (p->state != PEER_ACTIVE)
+            continue;
+        peer_set_interested(p, false);
+        /* Two seeds have nothing to say to each other. */
+        if (p->have_all || (p->have.bits && p->have.count == t->mi->num_pieces))
+            peer_close(p, "both seeding");
+    }
+    torrent_save_resume(t);
+    t->next_choke_ms = 0;
+    /* Complete: from the incomplete folder to the save path. */
+    if (t->data_in_download && t->st && strcmp(storage_save_path(t->st), t->save_path) != 0)
+        torrent_move_data(t, t->save_path, MOVE_TO_SAVE, NULL, NULL);
+}
+
+static void ban_senders(struct torrent *t, const struct smartban_ip *ban, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char ip[64];
+        smartban_ip_str(&ban[i], ip, sizeof ip);
+        if (banlist_is_banned(t->s, ip))
+            continue;   /* named again by another of the pieces it spoiled */
+        log_msg(LOG_WARNING, "'%s': %s sent corrupt data", torrent_name(t), ip);
+        banlist_ban_peer(t->s, ip, "sent corrupt data (smart ban)");
+    }
+}
+
+/* A failed piece: remember who sent which block, ban who is already known
+ * guilty (core/smartban.h). */
+static void blame_failed(struct torrent *t, struct write_ctx *w)
+{
+    if (!t->smartban && !(t->smartban = smartban_new()))
+        return;
+    struct smartban_ip ban[8];
+    int n = smartban_piece_failed(t->smartban, w->piece, w->nblocks, w->senders,
+                                  (const uint8_t(*)[20])w->sha1, ban, 8);
+    ban_senders(t, ban, n);
+}
+
+/* A piece that failed before has passed: whoever sent a block that differs
+ * from the good one lied. */
+static void blame_passed(struct torrent *t, struct write_ctx *w)
+{
+    struct smartban_ip ban[8];
+    int n = smartban_piece_passed(t->smartban, w->piece, w->nblocks, (const uint8_t(*)[20])w->sha1, ban, 8);
+    ban_senders(t, ban, n);
+}
+
+static void write_ctx_free(struct write_ctx *w)
+{
+    free(w->senders);
+    free(w->sha1);
+    free(w);
+}
+
+/* A piece written while the torrent closes for shutdown is kept when it
+ * verified and does not finish the torrent: finishing runs work (moving out
+ * of the incomplete folder, notifications) that has no place in a shutdown,
+ * so that last piece is simply fetched again after the restart. */
+static bool piece_worth_keeping(const struct torrent *t, uint32_t piece, int rc)
+{
+    if (rc != 0 || bitfield_get(&t->have, piece))
+        return false;
+    int64_t done = t->wanted_done + (piece_wanted(t, piece) ? torrent_piece_size(t, piece) : 0);
+    return done < t->wanted_size;
+}
+
+static void on_piece_written(void *ud, uint32_t piece, int rc)
+{
+    struct write_ctx *w = ud;
+    struct torrent *t = w->t;
+    t->writes_in_flight--;
+    if (t->fill_deferred && !t->removing && !torrent_write_backlog_full(t)) {
+        t->fill_deferred = false;
+        for (struct peer *p = t->peers; p; p = p->next)
+            torrent_fill_requests(t, p);
+    }
+    if (t->removing && (!t->closing || !piece_worth_keeping(t, piece, rc))) {
+        write_ctx_free(w);
+        torrent_maybe_finish_removal(t);
+        return;
+    }
+    if (t->closing) {
+        /* Shutdown: the piece is on disk and verified, so the final save
+         * (which waits for this write) includes it. */
+        bitfield_set(&t->have, piece);
+        bt_picker_piece_passed(t->picker, piece);
+        if (piece_wanted(t, piece))
+            t->wanted_done += torrent_piece_size(t, piece);
+        t->resume_dirty = true;
+        write_ctx_free(w);
+        torrent_maybe_finish_removal(t);
+        return;
+    }
+    if (rc == 0) {
+        if (w->verify)
+            blame_passed(t, w);
+        if (!bitfield_get(&t->have, piece)) {
+            bt_picker_piece_passed(t->picker, piece);
+            bitfield_set(&t->have, piece);
+            if (piece_wanted(t, piece))
+                t->wanted_done += torrent_piece_size(t, piece);
+            t->resume_dirty = true;
+            for (struct peer *p = t->peers; p; p = p->next) {
+                peer_send_have(p, piece);
+                peer_flush(p);
+            }
+            if (t->wanted_done >= t->wanted_size)
+                torrent_on_finished(t);
+        }
+    } else if (rc == -EILSEQ) {
+        int64_t sz = torrent_piece_size(t, piece);
+        bt_picker_piece_failed(t->picker, piece);
+        t->wasted += sz;
+        t->s->wasted_session += sz;
+        log_msg(LOG_WARNING, "'%s': piece %u failed the hash check", torrent_name(t), piece);
+        blame_failed(t, w);
+        for (struct peer *p = t->peers; p; p = p->next)
+            torrent_fill_requests(t, p);
+    } else if (rc == -ENOENT) {
+        /* Only unwanted, never-created files: the priority changed while the
+         * piece was in flight.  Not an error, just not had. */
+        bt_picker_piece_failed(t->picker, piece);
+    } else {
+        bt_picker_piece_failed(t->picker, piece);
+        free(t->error);
+        t->error = strdup(strerror(-rc));
+        log_msg(LOG_CRITICAL, "'%s': cannot write piece %u: %s; torrent stopped", torrent_name(t), piece,
+                t->error);
+        t->phase = TP_ERROR;
+        torrent_deactivate(t, true);
+        torrent_touch(t);
+    }
+    write_ctx_free(w);
+}
+
+/* Requesters handed back by the picker may be web seeds, not peers. */
+static bool is_webseed_tag(const struct torrent *t, const void *tag)
+{
+    for (size_t i = 0; i < t->num_webseeds; i++)
+        if ((const void *)t->webseeds[i] == tag)
+            return true;
+    return false;
+}
+
+void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
+                      const uint8_t *data, uint32_t len)
+{
+    torrent_on_block_from(t, p, p, piece, begin, data, len);
+}
+
+void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_t piece, uint32_t begin,
+                           const uint8_t *data, uint32_t len)
+{
+    uint64_t now = t->s->now_ms;
+    if (bitfield_get(&t->have, piece)) {
+        t->wasted += len;
+        t->s->wasted_session += len;
+        return;
+    }
+    /* End-game: the same block may be on its way from others; cancel them. */
+    void *others[16];
+    int no = bt_picker_block_requesters(t->picker, piece, begin, others, 16);
+    for (int i = 0; i < no; i++) {
+        struct peer *q = others[i];
+        if ((void *)q != tag && !is_webseed_tag(t, q) && q->state == PEER_ACTIVE) {
+            peer_send_cancel(q, piece, begin, len);
+            peer_flush(q);
+        }
+    }
+    size_t idx = 0;
+    struct piece_buf *pb = find_partial(t, piece, &idx);
+    if (!pb)
+        pb = new_partial(t, piece);
+    if (!pb) {
+        bt_picker_block_cancel(t->picker, piece, begin, tag);
+        return;
+    }
+    int rc = bt_picker_block_received(t->picker, piece, begin, tag);
+    if (rc < 0) {
+        t->wasted += len;
+        t->s->wasted_session += len;
+        return;
+    }
+    memcpy(pb->data + begin, data, len);
+    /* Web seeds (p NULL) stay nobody's: smart-ban blames addresses. */
+    if (p)
+        pb->senders[begin / BT_PICKER_BLOCK] = smartban_ip_of((const struct sockaddr *)&p->addr);
+    else
+        memset(&pb->senders[begin / BT_PICKER_BLOCK], 0, sizeof pb->senders[0]);
+
+    t->downloaded += len;
+    t->dl_session += len;
+    t->s->dl_session += len;
+    rate_add(&t->dl_rate, len, now);
+    rate_add(&t->s->dl_rate, len, now);
+    t->last_activity = now_s();
+    t->resume_dirty = true;
+
+    if (rc == 1) {
+        find_partial(t, piece, &idx);
+        t->partials[idx] = t->partials[--t->num_partials];
+        struct write_ctx *w = calloc(1, sizeof *w);
+        uint32_t nblocks = piece_blocks(t, piece);
+        uint8_t(*sha1)[20] = w ? malloc(nblocks * sizeof *sha1) : NULL;
+        if (!sha1) {
+            bt_picker_piece_failed(t->picker, piece);
+            free(w);
+            torrent_free_partial(pb);
+            return;
+        }
+        w->t = t;
+        w->piece = piece;
+        w->nblocks = nblocks;
+        w->senders = pb->senders;
+        w->sha1 = sha1;
+        w->verify = smartban_tracked(t->smartban, piece);
+        t->writes_in_flight++;
+        if (storage_write_piece_hashed(t->st, piece, pb->data, w->sha1, w->verify, on_piece_written, w) != 0) {
+            t->writes_in_flight--;
+            bt_picker_piece_failed(t->picker, piece);
+            write_ctx_free(w);
+        }
+        free(pb);
+    }
+}
+
+/* ---- read cache for uploads ---- */
+
+#define READ_CACHE_IDLE_MS 10000
+
+struct cache_load {
+    struct torrent *t;
+    int slot;
+};
+
+static void wake_uploaders(struct torrent *t)
+{
+    for (struct peer *p = t->peers; p; p = p->next)
+        if (p->state == PEER_ACTIVE && p->up_count > 0)
+            peer_resume_uploads(p);
+}
+
+static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
+{
+    struct cache_load *l = ud;
+    struct torrent *t = l->t;
+    struct cached_piece *c = &t->rcache[l->slot];
+    free(l);
+    t->reads_in_flight--;
+    c->loading = false;
+    if (t->removing) {
+        free(data);
+        torrent_maybe_finish_removal(t);
+        return;
+    }
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "'%s': cannot read piece %u for uploading: %s", torrent_name(t), c->piece,
+                strerror(-rc));
+        free(data);
+        /* Requests for it are dropped rather than waiting forever. */
+        for (struct peer *p = t->peers; p; p = p->next)
+            for (int i = 0; i < p->up_count; i++) {
+                struct peer_upreq *q = &p->upreqs[(p->up_head + i) % PEER_MAX_UPREQS];
+                if (q->piece == c->piece)
+                    q->length = 0;
+            }
+        c->piece = UINT32_MAX;
+    } else {
+        c->data = data;
+        c->len = len;
+        c->used_ms = t->s->now_ms;
+    }
+    wake_uploaders(t);
+}
+
+const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
+{
+    assert(piece < t->mi->num_pieces);   /* peer.c queues only requests for pieces we have */
+    int victim = -1;
+    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+        struct cached_piece *c = &t->rcache[i];
+        if ((c->data || c->loading) && c->piece == piece) {
+            if (!c->data)
+                return NULL;
+            c->used_ms = t->s->now_ms;
+            return c->data;
+        }
+        if (!c->loading && (victim < 0 || !c->data ||
+                            (t->rcache[victim].data && c->used_ms < t->rcache[victim].used_ms)))
+            victim = i;
+    }
+    if (victim < 0 || t->removing)
+        return NULL;   /* every slot is loading: wait for one */
+    struct cached_piece *c = &t->rcache[victim];
+    free(c->data);
+    c->data = NULL;
+    c->piece = piece;
+    c->loading = true;
+    struct cache_load *l = malloc(sizeof *l);
+    if (!l) {
+        c->loading = false;
+        return NULL;
+    }
+    *l = (struct cache_load){t, victim};
+    t->reads_in_flight++;
+    if (storage_read(t->st, piece, 0, (uint32_t)torrent_piece_size(t, piece), on_piece_loaded, l) != 0) {
+        t->reads_in_flight--;
+        c->loading = false;
+        c->piece = UINT32_MAX;
+        free(l);
+    }
+    return NULL;
+}
+
+/* Pieces nobody asked for lately give their memory back. */
+void torrent_trim_read_cache(struct torrent *t, uint64_t now)
+{
+    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+        struct cached_piece *c = &t->rcache[i];
+        if (c->data && now - c->used_ms > READ_CACHE_IDLE_MS) {
+            free(c->data);
+            c->data = NULL;
+            c->piece = UINT32_MAX;
+        }
+    }
+}
