@@ -107,63 +107,89 @@ struct torrent_add_params {
     bool data_in_download_path;   /* the data is (to be) in download_path: new downloads, or restored ones not yet moved */
 };
 
+/* The fields come in three groups, as libuv's uv.h marks its handles':
+ * who may write a field decides where it is.  Everything is touched on the
+ * loop thread only (session.h). */
 struct torrent {
+    /* public: set by the owner, read by anyone.  The owner is the service
+     * API (core/service_edit.c) acting for a dialect; after writing it calls
+     * torrent_settings_changed, which applies and persists them (the store's
+     * settings JSON). */
+    char *name;                  /* user rename, or NULL for the metainfo name */
+    char *category;
+    json_t *tags;                /* array of strings */
+    bool sequential, first_last_piece, super_seeding, auto_tmm;
+    int64_t up_limit, dl_limit;
+    double ratio_limit;
+    int64_t seeding_time_limit, inactive_seeding_time_limit;
+    enum torrent_share_action share_limit_action;
+
+    /* read-only: maintained by the engine (the torrent_* functions, and the
+     * core module named), read by anyone. */
     struct session *s;
     struct bt_metainfo *mi;      /* NULL for a magnet until its metadata arrives */
     char *magnet_name;           /* dn of the magnet, shown until then */
-    json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
-    struct bt_metadata_asm *meta_asm;
     bool has_v2;                 /* the magnet gave a BEP52 hash (urn:btmh) */
     bool no_v1;                  /* ... and no btih: info_hash is the v2 hash cut to 20 bytes */
     uint8_t info_hash_v2[32];
     char hex_v2[65];
-    struct bt_metainfo *layers_mi;   /* a v2 info dict waiting for its piece layers (bt/layers) */
-    struct bt_layers *layers;
     uint8_t alt_hash[20];        /* a hybrid's other swarm key (session index, handshakes) */
     bool has_alt;
     struct ssltorrent *ssl;      /* core/ssltorrent.c: SSL torrent state and identity, or NULL */
     uint8_t info_hash[20];
     char hex[41];
-
-    /* user settings (persisted in the store's settings JSON) */
-    char *name;                  /* user rename, or NULL for the metainfo name */
-    char *save_path;             /* where the data ends up */
-    char *download_path;         /* incomplete folder while downloading, or NULL */
+    /* settings changed through torrent_* calls (persisted as the above) */
+    char *save_path;             /* where the data ends up: torrent_set_location */
+    char *download_path;         /* incomplete folder while downloading, or NULL: torrent_set_download_path */
     bool data_in_download;       /* the files are in download_path now */
-    char *category;
-    json_t *tags;                /* array of strings */
-    json_t *renamed;             /* file index (string) -> new relative path */
-    char *root_cache;            /* torrent_root_folder(), recomputed when root_known is false */
-    bool root_known;
-    bool stopped, sequential, first_last_piece, forced, super_seeding, auto_tmm;
-    int64_t up_limit, dl_limit;
-    double ratio_limit;
-    int64_t seeding_time_limit, inactive_seeding_time_limit;
-    enum torrent_share_action share_limit_action;
-    uint8_t *file_prios;         /* per file: 0, 1, 6, 7 */
-
-    /* engine */
+    json_t *renamed;             /* file index (string) -> new relative path: torrent_rename_path */
+    bool stopped, forced;        /* torrent_start/stop/set_forced */
+    uint8_t *file_prios;         /* per file: 0, 1, 6, 7: torrent_set_file_priorities */
+    enum torrent_stop_condition stop_condition;   /* one-shot: stop after metadata / the check */
+    int64_t queue_pos;           /* index in s->torrents (core/queue.c); persisted */
+    /* engine state */
     enum torrent_phase phase;
     char *error;                 /* when TP_ERROR */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
-    bool needs_check;            /* added or restored while stopped: check on start */
     bool queued;                 /* held back by the queue */
-    enum torrent_stop_condition stop_condition;   /* one-shot: stop after metadata / the check */
-    int64_t queue_pos;           /* index in s->torrents; persisted */
     struct storage *st;
     struct bt_picker *picker;
     struct bitfield have;
     struct bitfield wanted;      /* pieces touching a file with priority > 0 */
-    struct storage_check *check;
     uint32_t check_progress;
     struct tracker_set *trk;
+    struct peer *peers;          /* connected or connecting */
+    unsigned num_peers;
+    unsigned writes_in_flight;
+    bool active;                 /* in the session's tick walk */
+    bool removing;
+    /* statistics */
+    int64_t downloaded, uploaded;          /* all-time payload */
+    int64_t dl_session, ul_session;
+    int64_t wasted;
+    struct rate dl_rate, ul_rate;
+    int64_t added_on, completion_on, seen_complete, last_activity;  /* epoch s, -1 never */
+    int64_t active_time, seeding_time;     /* seconds */
+    int64_t wanted_size, wanted_done;      /* bytes of selected files */
+    int64_t num_complete, num_incomplete;  /* from trackers, -1 unknown */
+    uint64_t change_seq;         /* core/session.c: change tracking for sync/maindata */
+
+    /* private: the engine's own.  Only torrent*.c and the core module named
+     * touch these. */
+    json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
+    struct bt_metadata_asm *meta_asm;
+    struct bt_metainfo *layers_mi;   /* a v2 info dict waiting for its piece layers (bt/layers) */
+    struct bt_layers *layers;
+    char *root_cache;            /* torrent_root_folder(), recomputed when root_known is false */
+    bool root_known;
+    bool needs_check;            /* added or restored while stopped: check on start */
+    struct storage_check *check;
     struct dht_lookup *dht_lookup;   /* core/discovery.c */
     uint64_t dht_next_ms;
     uint64_t lsd_next_ms;            /* next LSD announce (0 = at once) */
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     struct smartban *smartban;   /* blocks of failed pieces; NULL until one fails */
-    unsigned writes_in_flight;
     struct cached_piece rcache[TORRENT_READ_CACHE];
     struct webseed **webseeds;   /* core/webseed.c; only while active */
     size_t num_webseeds;
@@ -171,37 +197,18 @@ struct torrent {
     size_t num_webseeds_warned;
     unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
-    struct peer *peers;          /* connected or connecting */
-    unsigned num_peers;
     unsigned closing_peers;      /* peers whose handles are still closing */
     struct peer_candidate *cands;
     size_t num_cands, cap_cands;
     struct bt_choker choker;
     uint64_t next_choke_ms;
-    bool active;                 /* in the session's tick walk */
-    bool removing;
     bool closing;                /* session shutdown: keep it in the store */
     void (*closed_cb)(void *ud);
     void *closed_ud;
     bool delete_files;
-
-    /* statistics */
-    int64_t downloaded, uploaded;          /* all-time payload */
-    int64_t dl_session, ul_session;
-    int64_t wasted;
-    struct rate dl_rate, ul_rate;
-    struct ratelimit dl_limit_rl, ul_limit_rl;
-    int64_t added_on, completion_on, seen_complete, last_activity;  /* epoch s, -1 never */
-    int64_t active_time, seeding_time;     /* seconds */
-    int64_t wanted_size, wanted_done;      /* bytes of selected files */
-    int64_t num_complete, num_incomplete;  /* from trackers, -1 unknown */
-
-    /* change tracking (session.h) */
-    uint64_t change_seq;
+    struct ratelimit dl_limit_rl, ul_limit_rl;   /* core/limits.c */
     uint64_t activity_sig;       /* last tick's view of what clients see change */
-    struct torrent *chg_prev, *chg_next;
-
-    /* persistence */
+    struct torrent *chg_prev, *chg_next;         /* core/session.c: the change list */
     bool resume_dirty;
     uint64_t resume_saved_ms;
 };
