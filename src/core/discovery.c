@@ -36,7 +36,7 @@ static bool bound_to_loopback(const struct session *s)
 static int load_nodes(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
-    if (strcmp(key, "nodes") != 0 || !s->dht)
+    if (strcmp(key, "nodes") != 0 || !s->disc.dht)
         return 0;
     size_t n = strlen(value);
     uint8_t *raw = malloc(n + 1);
@@ -46,7 +46,7 @@ static int load_nodes(void *ud, const char *key, const char *value)
     if (n >= 2 && value[0] == '"') {
         int len = base64_decode(value + 1, n - 2, raw, n);
         if (len > 0)
-            dht_load_nodes(s->dht, raw, (size_t)len);
+            dht_load_nodes(s->disc.dht, raw, (size_t)len);
     }
     free(raw);
     return 0;
@@ -56,7 +56,7 @@ static void save_nodes(struct session *s)
 {
     uint8_t *raw = NULL;
     size_t len = 0;
-    if (!s->dht || dht_save_nodes(s->dht, &raw, &len) != 0 || len == 0) {
+    if (!s->disc.dht || dht_save_nodes(s->disc.dht, &raw, &len) != 0 || len == 0) {
         free(raw);
         return;
     }
@@ -78,7 +78,7 @@ static void save_nodes(struct session *s)
 /* nodes: the table (and id) of the DHT being replaced; NULL = the stored one. */
 static void dht_on(struct session *s, const uint8_t *nodes, size_t len)
 {
-    if (s->dht)
+    if (s->disc.dht)
         return;
     struct dht_config cfg = {
         .bind_address = s->listen_address,
@@ -86,31 +86,31 @@ static void dht_on(struct session *s, const uint8_t *nodes, size_t len)
         .allow_local = bound_to_loopback(s),
         .ipv6 = s->listen_address == NULL,   /* BEP32 too when listening everywhere */
     };
-    if (dht_new(s->loop, &cfg, &s->dht) != 0) {
+    if (dht_new(s->loop, &cfg, &s->disc.dht) != 0) {
         log_msg(LOG_WARNING, "DHT: cannot start on port %u", s->listen_port);
-        s->dht = NULL;
+        s->disc.dht = NULL;
         return;
     }
     if (nodes)
-        dht_load_nodes(s->dht, nodes, len);
+        dht_load_nodes(s->disc.dht, nodes, len);
     else
         store_load_kv(s->store, "dht", load_nodes, s);
     char *list = strdup(settings_str(&s->settings, SET_DHT_BOOTSTRAP_NODES)), *save = NULL;
     for (char *tok = list ? strtok_r(list, ", ", &save) : NULL; tok; tok = strtok_r(NULL, ", ", &save))
-        dht_add_bootstrap(s->dht, tok);
+        dht_add_bootstrap(s->disc.dht, tok);
     free(list);
     log_msg(LOG_INFO, "DHT started on port %u", s->listen_port);
 }
 
 static void dht_off(struct session *s)
 {
-    if (!s->dht)
+    if (!s->disc.dht)
         return;
     for (size_t i = 0; i < s->num_torrents; i++)
         discovery_torrent_gone(s->torrents[i]);
     save_nodes(s);
-    dht_free(s->dht);
-    s->dht = NULL;
+    dht_free(s->disc.dht);
+    s->disc.dht = NULL;
     log_msg(LOG_INFO, "DHT stopped");
 }
 
@@ -120,26 +120,31 @@ static void on_dht_peers(void *ud, const struct sockaddr_storage *peers, size_t 
     for (size_t i = 0; i < n; i++)
         torrent_add_peer_addr(t, (const struct sockaddr *)&peers[i], t->active, PEER_SRC_DHT);
     if (done) {
-        t->dht_lookup = NULL;
-        t->dht_next_ms = t->s->now_ms + (t->num_peers == 0 && t->num_cands == 0 ? DHT_RELOOKUP_LONELY_MS
+        t->disc.lookup = NULL;
+        t->disc.dht_next_ms = t->s->now_ms + (t->num_peers == 0 && t->num_cands == 0 ? DHT_RELOOKUP_LONELY_MS
                                                                                  : DHT_RELOOKUP_MS);
     }
 }
 
 void discovery_torrent_gone(struct torrent *t)
 {
-    if (t->dht_lookup) {
-        dht_lookup_cancel(t->dht_lookup);
-        t->dht_lookup = NULL;
+    if (t->disc.lookup) {
+        dht_lookup_cancel(t->disc.lookup);
+        t->disc.lookup = NULL;
     }
-    t->dht_next_ms = 0;
+    t->disc.dht_next_ms = 0;
     /* lsd_next_ms is kept: a restarted torrent is not announced more often
      * than BEP14 allows. */
 }
 
 size_t discovery_dht_nodes(const struct session *s)
 {
-    return s->dht ? dht_node_count(s->dht) : 0;
+    return s->disc.dht ? dht_node_count(s->disc.dht) : 0;
+}
+
+bool discovery_dht_running(const struct session *s)
+{
+    return s->disc.dht != NULL;
 }
 
 /* ---- LSD ---- */
@@ -154,20 +159,20 @@ static void on_lsd_peer(void *ud, const uint8_t info_hash[20], const struct sock
 
 static void lsd_on(struct session *s)
 {
-    if (s->lsd)
+    if (s->disc.lsd)
         return;
-    if (bt_lsd_new(s->loop, s->listen_port, s->listen_address, on_lsd_peer, s, &s->lsd) != 0) {
+    if (bt_lsd_new(s->loop, s->listen_port, s->listen_address, on_lsd_peer, s, &s->disc.lsd) != 0) {
         log_msg(LOG_WARNING, "LSD: cannot start");
-        s->lsd = NULL;
+        s->disc.lsd = NULL;
         return;
     }
 }
 
 static void lsd_off(struct session *s)
 {
-    if (s->lsd) {
-        bt_lsd_free(s->lsd);
-        s->lsd = NULL;
+    if (s->disc.lsd) {
+        bt_lsd_free(s->disc.lsd);
+        s->disc.lsd = NULL;
     }
 }
 
@@ -182,13 +187,13 @@ static void lsd_announce(struct session *s, uint64_t now)
     for (size_t i = 0; i < s->num_active; i++) {
         struct torrent *t = s->active[i];
         /* One port per message: SSL torrents (another port) are not announced. */
-        if (!public_torrent(t) || ssltorrent_is_ssl(t) || now < t->lsd_next_ms)
+        if (!public_torrent(t) || ssltorrent_is_ssl(t) || now < t->disc.lsd_next_ms)
             continue;
         hashes[n++] = t->info_hash;
-        t->lsd_next_ms = now + LSD_INTERVAL_MS;
+        t->disc.lsd_next_ms = now + LSD_INTERVAL_MS;
     }
     if (n > 0)
-        bt_lsd_announce(s->lsd, hashes, n);
+        bt_lsd_announce(s->disc.lsd, hashes, n);
     free(hashes);
 }
 
@@ -213,25 +218,25 @@ void discovery_prefs_changed(struct session *s)
 
 void discovery_listen_changed(struct session *s)
 {
-    if (s->dht) {
+    if (s->disc.dht) {
         /* Same id and table on the new port: the store write of dht_off
          * may not have landed before a reload. */
         uint8_t *raw = NULL;
         size_t len = 0;
-        if (dht_save_nodes(s->dht, &raw, &len) != 0)
+        if (dht_save_nodes(s->disc.dht, &raw, &len) != 0)
             len = 0;
         dht_off(s);
         dht_on(s, len ? raw : NULL, len);
         free(raw);
     }
-    if (s->lsd) {
+    if (s->disc.lsd) {
         lsd_off(s);
         lsd_on(s);
         /* Tell the LAN the new port soon, within BEP14's once a minute. */
         for (size_t i = 0; i < s->num_torrents; i++) {
             struct torrent *t = s->torrents[i];
-            if (t->lsd_next_ms > LSD_INTERVAL_MS)
-                t->lsd_next_ms -= LSD_INTERVAL_MS - LSD_MIN_GAP_MS;
+            if (t->disc.lsd_next_ms > LSD_INTERVAL_MS)
+                t->disc.lsd_next_ms -= LSD_INTERVAL_MS - LSD_MIN_GAP_MS;
         }
     }
 }
@@ -244,22 +249,22 @@ void discovery_stop(struct session *s)
 
 void discovery_tick(struct session *s, uint64_t now)
 {
-    if (s->dht) {
-        dht_tick(s->dht, now);
+    if (s->disc.dht) {
+        dht_tick(s->disc.dht, now);
         for (size_t i = 0; i < s->num_active; i++) {
             struct torrent *t = s->active[i];
-            if (t->dht_lookup || now < t->dht_next_ms || !public_torrent(t))
+            if (t->disc.lookup || now < t->disc.dht_next_ms || !public_torrent(t))
                 continue;
             /* SSL torrents announce their SSL port, and nothing while it is closed. */
             uint16_t port = ssltorrent_announce_port(t);
-            if (dht_get_peers(s->dht, t->info_hash, port != 0, port, on_dht_peers, t, &t->dht_lookup) != 0) {
-                t->dht_lookup = NULL;
-                t->dht_next_ms = now + DHT_RELOOKUP_LONELY_MS;
+            if (dht_get_peers(s->disc.dht, t->info_hash, port != 0, port, on_dht_peers, t, &t->disc.lookup) != 0) {
+                t->disc.lookup = NULL;
+                t->disc.dht_next_ms = now + DHT_RELOOKUP_LONELY_MS;
             }
         }
         if (s->tick_count % 300 == 0)
             save_nodes(s);
     }
-    if (s->lsd && s->num_active > 0)
+    if (s->disc.lsd && s->num_active > 0)
         lsd_announce(s, now);
 }

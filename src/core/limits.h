@@ -12,10 +12,34 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
+
+#include "util/rate.h"
 
 struct session;
 struct torrent;
 struct peer;
+
+/* The session's limit state (session.limits).  Only limits.c writes it;
+ * others read it through limits_alt() and limits_rate(). */
+struct limits {
+    struct ratelimit dl, ul;     /* the global buckets: normal or alternative limits */
+    bool alt;                    /* alternative limits in effect */
+    bool throttled;              /* some peer waits for tokens */
+    uv_timer_t quota_timer;
+};
+
+/* A torrent's own buckets (torrent.limits), from its dl_limit/up_limit. */
+struct limits_torrent {
+    struct ratelimit dl, ul;
+};
+
+/* A peer's standing with the buckets (peer.limits); written by limits.c. */
+struct limits_peer {
+    uint64_t dl_debt;            /* received bytes not paid for yet */
+    bool read_paused;            /* download limit: not reading until dl_debt is paid */
+    bool up_throttled;           /* upload limit: waiting for tokens */
+};
 
 void limits_init(struct session *s);
 void limits_close(struct session *s);
@@ -24,12 +48,20 @@ void limits_close(struct session *s);
 void limits_apply(struct session *s);
 /* Switches normal/alternative limits and persists the mode (cb after commit). */
 int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), void *ud);
+/* Whether the alternative limits are in effect. */
+bool limits_alt(const struct session *s);
+/* The global limit in effect, B/s (0 = unlimited). */
+uint64_t limits_rate(const struct session *s, bool download);
+
+/* A new torrent's buckets, unlimited until limits_apply_torrent. */
+void limits_init_torrent(struct torrent *t);
 /* Re-reads the torrent's own dl_limit/up_limit. */
 void limits_apply_torrent(struct torrent *t);
 
 /* true: len bytes may be uploaded now (tokens taken). */
 bool limits_take_upload(struct peer *p, uint32_t len);
-/* Charges n received bytes; false when the peer must pause reading. */
+/* Charges n received bytes; false when the peer must pause reading (it is
+ * then marked read_paused, and resumed by the quota timer). */
 bool limits_charge_download(struct peer *p, uint64_t n);
 
 #endif

@@ -432,8 +432,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         p->in.len += (size_t)nread;
     }
     if (p->t && p->t->mi && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
-        uv_read_stop((uv_stream_t *)&p->tcp);
-        p->read_paused = true;
+        uv_read_stop((uv_stream_t *)&p->tcp);   /* limits marked it read_paused */
     }
     process_input(p);
     if (p->state != PEER_CLOSING && buf_size(&p->in) > PEER_MAX_INBUF)

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "bt/ext.h"
+#include "core/limits.h"
 #include "util/bitfield.h"
 #include "util/buf.h"
 #include "util/rate.h"
@@ -74,9 +75,7 @@ struct peer {
     bool have_all;
     bool bitfield_seen;
     bool refill;                    /* blocks arrived: top up requests after this read */
-    bool read_paused;               /* download limit: not reading until dl_debt is paid */
-    bool up_throttled;              /* upload limit: waiting for tokens */
-    uint64_t dl_debt;
+    struct limits_peer limits;      /* core/limits.c: download debt, paused reading, throttled uploads */
     struct bt_pex_state *pex;       /* what this peer was told last (ut_pex) */
 
     struct peer_req *reqs;          /* ours, outstanding */

@@ -13,6 +13,17 @@ void queue_reindex(struct session *s)
         s->torrents[i]->queue_pos = (int64_t)i;
 }
 
+void queue_added(struct session *s, struct torrent *t)
+{
+    t->queue_pos = (int64_t)s->num_torrents - 1;
+}
+
+void queue_removed(struct session *s, size_t pos)
+{
+    for (size_t k = pos; k < s->num_torrents; k++)
+        s->torrents[k]->queue_pos = (int64_t)k;
+}
+
 static int by_saved_pos(const void *a, const void *b)
 {
     const struct torrent *x = *(struct torrent *const *)a, *y = *(struct torrent *const *)b;
@@ -54,6 +65,14 @@ void queue_update(struct session *s)
                 (*count)++;
         }
         torrent_set_queued(t, !allow);
+    }
+}
+
+void queue_tick(struct session *s)
+{
+    if (settings_bool(&s->settings, SET_QUEUEING_ENABLED) || s->queue.was_enabled) {
+        queue_update(s);
+        s->queue.was_enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);
     }
 }
 

@@ -7,16 +7,32 @@
 #ifndef TD_CORE_QUEUE_H
 #define TD_CORE_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct session;
 struct torrent;
+
+/* The session's queue state (session.queue); only queue.c writes it, and
+ * t->queue_pos of every torrent (restored from the settings at load). */
+struct queue {
+    bool was_enabled;            /* run the queue once more after it is switched off */
+};
 
 enum queue_move { QUEUE_UP, QUEUE_DOWN, QUEUE_TOP, QUEUE_BOTTOM };
 
 /* Starts and queues torrents so the limits hold.  Cheap enough for every
  * tick: one walk over the torrents, only when queueing is enabled. */
 void queue_update(struct session *s);
+
+/* The session's tick: queue_update while queueing is enabled, and once more
+ * after it was switched off (that run lets every held-back torrent go). */
+void queue_tick(struct session *s);
+
+/* t was just appended to s->torrents: it is last in the queue. */
+void queue_added(struct session *s, struct torrent *t);
+/* The torrent at index pos left s->torrents: those after it move up. */
+void queue_removed(struct session *s, size_t pos);
 
 /* Moves the given torrents (API order kept among them) and persists the
  * new positions.  Returns -EPERM when queueing is disabled. */

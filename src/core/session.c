@@ -93,8 +93,8 @@ int session_index_add(struct session *s, struct torrent *t)
     hmap_put(&s->index, t->info_hash, 20, t, NULL);
     if (t->has_alt)
         session_index_alias(s, t);
-    t->queue_pos = (int64_t)s->num_torrents;
     s->torrents[s->num_torrents++] = t;
+    queue_added(s, t);
     session_touch(s, t);
     return 0;
 }
@@ -110,8 +110,7 @@ void session_index_remove(struct session *s, struct torrent *t)
                 note_removed(s, t);
             memmove(&s->torrents[i], &s->torrents[i + 1], (s->num_torrents - i - 1) * sizeof *s->torrents);
             s->num_torrents--;
-            for (size_t k = i; k < s->num_torrents; k++)
-                s->torrents[k]->queue_pos = (int64_t)k;
+            queue_removed(s, i);
             break;
         }
     }
@@ -458,10 +457,7 @@ static void on_tick(uv_timer_t *h)
     struct session *s = h->data;
     s->now_ms = uv_now(s->loop);
     s->tick_count++;
-    if (settings_bool(&s->settings, SET_QUEUEING_ENABLED) || s->queue_was_enabled) {
-        queue_update(s);
-        s->queue_was_enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);
-    }
+    queue_tick(s);
     /* The walk may deactivate torrents: iterate over a snapshot count from the end. */
     for (size_t i = s->num_active; i-- > 0;) {
         if (i < s->num_active)
@@ -770,7 +766,7 @@ static void on_ssl_changed(void *ud, const struct settings_mask *changed)
 static void on_discovery_changed(void *ud, const struct settings_mask *changed)
 {
     struct session *s = ud;
-    if (settings_mask_has(changed, SET_DHT_BOOTSTRAP_NODES) && s->dht) {
+    if (settings_mask_has(changed, SET_DHT_BOOTSTRAP_NODES) && discovery_dht_running(s)) {
         /* New bootstrap nodes: restart the DHT with them. */
         settings_set_bool(&s->settings, SET_DHT, false, NULL);
         discovery_prefs_changed(s);

@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/discovery.h"
+#include "core/limits.h"
+#include "core/queue.h"
 #include "core/settings.h"
 #include "util/hmap.h"
 #include "util/rate.h"
@@ -23,8 +26,6 @@ struct peer;
 struct store;
 struct fetch;
 struct tracker_client;
-struct dht;
-struct bt_lsd;
 struct service_fetch;
 struct cookiejar;
 
@@ -84,20 +85,16 @@ struct session {
     struct peer *handshaking;    /* incoming connections not yet bound to a torrent */
     unsigned num_peers;          /* all connections */
 
-    struct banlist *bans;            /* core/banlist.c */
-    struct dht *dht;                 /* core/discovery.c; NULL when off */
-    struct bt_lsd *lsd;
+    /* The modules' own state: their headers define it and only their
+     * functions write it (others read it through those functions). */
+    struct banlist *bans;            /* core/banlist.c: banned addresses, peer log */
+    struct discovery disc;           /* core/discovery.c: DHT and LSD */
+    struct limits limits;            /* core/limits.c: rate limits */
+    struct queue queue;              /* core/queue.c */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;
     struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
-
-    /* rate limits (core/limits.c) */
-    struct ratelimit dl_limit, ul_limit;
-    bool alt_speed;                  /* alternative limits in effect */
-    bool throttled;                  /* some peer waits for tokens */
-    bool queue_was_enabled;          /* run the queue once more after it is switched off */
-    uv_timer_t quota_timer;
 
     /* global statistics */
     struct rate dl_rate, ul_rate;

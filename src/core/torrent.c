@@ -147,8 +147,7 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     t->phase = TP_LOADING;
     rate_init(&t->dl_rate);
     rate_init(&t->ul_rate);
-    ratelimit_init(&t->dl_limit_rl);
-    ratelimit_init(&t->ul_limit_rl);
+    limits_init_torrent(t);
     limits_apply_torrent(t);
     bool lost = (p && p->rename && *p->rename && !t->name) ||
                 (p && p->download_path && *p->download_path && !t->download_path);

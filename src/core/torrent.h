@@ -19,7 +19,10 @@
 #include <sys/socket.h>
 
 #include "bt/choker.h"
+#include "core/discovery.h"
+#include "core/limits.h"
 #include "core/smartban.h"
+#include "core/webseed.h"
 #include "util/bitfield.h"
 #include "util/rate.h"
 
@@ -31,7 +34,6 @@ struct storage_check;
 struct bt_picker;
 struct tracker_set;
 struct bt_magnet;
-struct dht_lookup;
 struct webseed;
 struct bt_metadata_asm;
 struct bt_layers;
@@ -184,17 +186,10 @@ struct torrent {
     bool root_known;
     bool needs_check;            /* added or restored while stopped: check on start */
     struct storage_check *check;
-    struct dht_lookup *dht_lookup;   /* core/discovery.c */
-    uint64_t dht_next_ms;
-    uint64_t lsd_next_ms;            /* next LSD announce (0 = at once) */
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     struct smartban *smartban;   /* blocks of failed pieces; NULL until one fails */
     struct cached_piece rcache[TORRENT_READ_CACHE];
-    struct webseed **webseeds;   /* core/webseed.c; only while active */
-    size_t num_webseeds;
-    char **webseeds_warned;      /* unusable seed URLs already logged (for the run) */
-    size_t num_webseeds_warned;
     unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
     unsigned closing_peers;      /* peers whose handles are still closing */
@@ -206,11 +201,15 @@ struct torrent {
     void (*closed_cb)(void *ud);
     void *closed_ud;
     bool delete_files;
-    struct ratelimit dl_limit_rl, ul_limit_rl;   /* core/limits.c */
     uint64_t activity_sig;       /* last tick's view of what clients see change */
-    struct torrent *chg_prev, *chg_next;         /* core/session.c: the change list */
     bool resume_dirty;
     uint64_t resume_saved_ms;
+    /* Other core modules' per-torrent state: only their functions write it
+     * (their headers define the structs). */
+    struct limits_torrent limits;        /* core/limits.c: the torrent's rate buckets */
+    struct discovery_torrent disc;       /* core/discovery.c: DHT lookup, LSD announce times */
+    struct webseed_set webseeds;         /* core/webseed.c: HTTP seeds */
+    struct torrent *chg_prev, *chg_next; /* core/session.c: the change list */
 };
 
 /* Creates a torrent around mi (ownership taken, also on failure) and

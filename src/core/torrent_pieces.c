@@ -17,6 +17,7 @@
 #include "core/notify.h"
 #include "core/peer.h"
 #include "core/session.h"
+#include "core/webseed.h"
 #include "disk/storage.h"
 #include "util/log.h"
 
@@ -256,15 +257,6 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
     write_ctx_free(w);
 }
 
-/* Requesters handed back by the picker may be web seeds, not peers. */
-static bool is_webseed_tag(const struct torrent *t, const void *tag)
-{
-    for (size_t i = 0; i < t->num_webseeds; i++)
-        if ((const void *)t->webseeds[i] == tag)
-            return true;
-    return false;
-}
-
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
                       const uint8_t *data, uint32_t len)
 {
@@ -285,7 +277,7 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
     int no = bt_picker_block_requesters(t->picker, piece, begin, others, 16);
     for (int i = 0; i < no; i++) {
         struct peer *q = others[i];
-        if ((void *)q != tag && !is_webseed_tag(t, q) && q->state == PEER_ACTIVE) {
+        if ((void *)q != tag && !webseed_is_tag(t, q) && q->state == PEER_ACTIVE) {
             peer_send_cancel(q, piece, begin, len);
             peer_flush(q);
         }

@@ -40,8 +40,8 @@ static void release_blocks(struct webseed *w)
 
 void webseed_free_all(struct torrent *t)
 {
-    for (size_t i = 0; i < t->num_webseeds; i++) {
-        struct webseed *w = t->webseeds[i];
+    for (size_t i = 0; i < t->webseeds.num; i++) {
+        struct webseed *w = t->webseeds.seeds[i];
         if (w->req)
             fetch_cancel(w->req);
         if (w->busy && t->picker)
@@ -50,9 +50,17 @@ void webseed_free_all(struct torrent *t)
         free(w->url);
         free(w);
     }
-    free(t->webseeds);
-    t->webseeds = NULL;
-    t->num_webseeds = 0;
+    free(t->webseeds.seeds);
+    t->webseeds.seeds = NULL;
+    t->webseeds.num = 0;
+}
+
+bool webseed_is_tag(const struct torrent *t, const void *tag)
+{
+    for (size_t i = 0; i < t->webseeds.num; i++)
+        if ((const void *)t->webseeds.seeds[i] == tag)
+            return true;
+    return false;
 }
 
 /* libtorrent (under qBittorrent) fetches web seeds over http(s) only;
@@ -64,11 +72,11 @@ static bool is_http(const char *url)
 
 void webseed_forget(struct torrent *t)
 {
-    for (size_t i = 0; i < t->num_webseeds_warned; i++)
-        free(t->webseeds_warned[i]);
-    free(t->webseeds_warned);
-    t->webseeds_warned = NULL;
-    t->num_webseeds_warned = 0;
+    for (size_t i = 0; i < t->webseeds.num_warned; i++)
+        free(t->webseeds.warned[i]);
+    free(t->webseeds.warned);
+    t->webseeds.warned = NULL;
+    t->webseeds.num_warned = 0;
 }
 
 /* The one trace qBittorrent leaves of an unusable seed: libtorrent's
@@ -81,19 +89,19 @@ static void warn_unsupported(struct torrent *t)
         if (is_http(u))
             continue;
         bool seen = false;
-        for (size_t k = 0; k < t->num_webseeds_warned && !seen; k++)
-            seen = strcmp(t->webseeds_warned[k], u) == 0;
+        for (size_t k = 0; k < t->webseeds.num_warned && !seen; k++)
+            seen = strcmp(t->webseeds.warned[k], u) == 0;
         if (seen)
             continue;
-        char **v = realloc(t->webseeds_warned, (t->num_webseeds_warned + 1) * sizeof *v);
+        char **v = realloc(t->webseeds.warned, (t->webseeds.num_warned + 1) * sizeof *v);
         char *dup = strdup(u);
         if (v)
-            t->webseeds_warned = v;
+            t->webseeds.warned = v;
         if (!v || !dup) {
             free(dup);
             return;
         }
-        v[t->num_webseeds_warned++] = dup;
+        v[t->webseeds.num_warned++] = dup;
         const char *name = torrent_name(t);
         log_msg(LOG_WARNING,
                 "URL seed connection failed. Torrent: \"%s\". URL: \"%s\". Error: \"%s url seed (%s) failed: "
@@ -109,11 +117,11 @@ bool webseed_changed(const struct torrent *t)
         const char *u = t->mi->web_seeds[i];
         if (!is_http(u))
             continue;
-        if (k >= t->num_webseeds || strcmp(t->webseeds[k]->url, u) != 0)
+        if (k >= t->webseeds.num || strcmp(t->webseeds.seeds[k]->url, u) != 0)
             return true;
         k++;
     }
-    return k != t->num_webseeds;
+    return k != t->webseeds.num;
 }
 
 void webseed_sync(struct torrent *t)
@@ -121,8 +129,8 @@ void webseed_sync(struct torrent *t)
     webseed_free_all(t);
     if (!t->mi || t->mi->num_web_seeds == 0)
         return;
-    t->webseeds = calloc(t->mi->num_web_seeds, sizeof *t->webseeds);
-    for (size_t i = 0; t->webseeds && i < t->mi->num_web_seeds; i++) {
+    t->webseeds.seeds = calloc(t->mi->num_web_seeds, sizeof *t->webseeds.seeds);
+    for (size_t i = 0; t->webseeds.seeds && i < t->mi->num_web_seeds; i++) {
         const char *u = t->mi->web_seeds[i];
         if (!is_http(u))
             continue;   /* listed only; warn_unsupported() logs it */
@@ -135,7 +143,7 @@ void webseed_sync(struct torrent *t)
             free(w);
             break;
         }
-        t->webseeds[t->num_webseeds++] = w;
+        t->webseeds.seeds[t->webseeds.num++] = w;
     }
 }
 
@@ -276,8 +284,8 @@ static void start(struct webseed *w)
 void webseed_tick(struct torrent *t, uint64_t now_ms)
 {
     warn_unsupported(t);
-    for (size_t i = 0; i < t->num_webseeds; i++) {
-        struct webseed *w = t->webseeds[i];
+    for (size_t i = 0; i < t->webseeds.num; i++) {
+        struct webseed *w = t->webseeds.seeds[i];
         if (!w->busy && now_ms >= w->retry_ms && !torrent_is_finished(t))
             start(w);
     }

@@ -11,9 +11,19 @@
 #define TD_CORE_WEBSEED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct torrent;
+struct webseed;
+
+/* A torrent's web seeds (torrent.webseeds); only webseed.c writes it. */
+struct webseed_set {
+    struct webseed **seeds;      /* only while the torrent is active */
+    size_t num;
+    char **warned;               /* unusable seed URLs already logged (for the run) */
+    size_t num_warned;
+};
 
 /* Whether mi->web_seeds no longer matches the running list. */
 bool webseed_changed(const struct torrent *t);
@@ -27,5 +37,8 @@ void webseed_tick(struct torrent *t, uint64_t now_ms);
 void webseed_forget(struct torrent *t);
 /* Cancels transfers and frees the list (stop, removal). */
 void webseed_free_all(struct torrent *t);
+/* Whether tag, a requester the picker handed back, is one of t's web seeds
+ * (and not a peer). */
+bool webseed_is_tag(const struct torrent *t, const void *tag);
 
 #endif

@@ -631,8 +631,8 @@ static void transfer_keys(struct session *s, json_t *o)
     set(o, "up_info_speed", jint((int64_t)rate_get(&s->ul_rate, s->now_ms)));
     set(o, "up_info_data", jint(s->ul_session));
     /* The limits of the mode in effect (normal or alternative). */
-    set(o, "dl_rate_limit", jint((int64_t)s->dl_limit.bytes_per_sec));
-    set(o, "up_rate_limit", jint((int64_t)s->ul_limit.bytes_per_sec));
+    set(o, "dl_rate_limit", jint((int64_t)limits_rate(s, true)));
+    set(o, "up_rate_limit", jint((int64_t)limits_rate(s, false)));
     set(o, "dht_nodes", jint((int64_t)discovery_dht_nodes(s)));
     set(o, "connection_status", jstr(connection_status(s)));
     set(o, "last_external_address_v4", jstr(""));
@@ -674,7 +674,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "read_cache_overload", jstr("0"));
     set(o, "write_cache_overload", jstr("0"));
     set(o, "queueing", json_boolean(settings_bool(p, SET_QUEUEING_ENABLED)));
-    set(o, "use_alt_speed_limits", json_boolean(s->alt_speed));
+    set(o, "use_alt_speed_limits", json_boolean(limits_alt(s)));
     set(o, "use_subcategories", json_false());
     return o;
 }

@@ -30,7 +30,7 @@ static void reply_int(struct web_req *r, int64_t v)
 static void h_speed_limits_mode(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    web_reply_text(r, 200, q->s->alt_speed ? "1" : "0");
+    web_reply_text(r, 200, limits_alt(q->s) ? "1" : "0");
 }
 
 /* Replies once the change is committed. */
@@ -52,7 +52,7 @@ static void set_alt(struct web_req *r, struct qbt_v2 *q, bool alt)
 static void h_toggle_speed_limits_mode(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    set_alt(r, q, !q->s->alt_speed);
+    set_alt(r, q, !limits_alt(q->s));
 }
 
 static void h_set_speed_limits_mode(struct web_req *r, void *ud)
@@ -71,13 +71,13 @@ static void h_set_speed_limits_mode(struct web_req *r, void *ud)
 static void h_download_limit(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    reply_int(r, (int64_t)q->s->dl_limit.bytes_per_sec);
+    reply_int(r, (int64_t)limits_rate(q->s, true));
 }
 
 static void h_upload_limit(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
-    reply_int(r, (int64_t)q->s->ul_limit.bytes_per_sec);
+    reply_int(r, (int64_t)limits_rate(q->s, false));
 }
 
 static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
@@ -90,7 +90,7 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
     long long limit = strtoll(v, NULL, 10);
     if (limit < 0)
         limit = 0;
-    enum setting_id id = q->s->alt_speed ? (download ? SET_ALT_DL_LIMIT : SET_ALT_UP_LIMIT)
+    enum setting_id id = limits_alt(q->s) ? (download ? SET_ALT_DL_LIMIT : SET_ALT_UP_LIMIT)
                                          : (download ? SET_DL_LIMIT : SET_UP_LIMIT);
     struct settings_mask applied = {0};
     if (settings_set_int(&q->s->settings, id, limit, &applied) != 0) {
