@@ -3,13 +3,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/natcmp.h"
@@ -231,14 +231,14 @@ const char *catalog_tag_find(const struct catalog *c, const char *tag)
 
 static char *cat_value(const struct catalog_category *k)
 {
-    json_t *o = json_pack("{s:s}", "save_path", k->save_path);
-    if (o && k->dl_mode == CATALOG_DL_ON)
-        json_object_set_new(o, "download_path", json_string(k->download_path));
-    else if (o && k->dl_mode == CATALOG_DL_OFF)
-        json_object_set_new(o, "download_path", json_false());
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
+    struct record_category r = {
+        .save_path = k->save_path,
+        .dl_mode = k->dl_mode == CATALOG_DL_ON ? RECORD_DL_ON : k->dl_mode == CATALOG_DL_OFF ? RECORD_DL_OFF
+                                                                                           : RECORD_DL_DEFAULT,
+        .download_path = k->download_path,
+    };
+    char *s = NULL;
+    return record_category_encode(&r, &s) == 0 ? s : NULL;
 }
 
 static void cat_save(struct catalog *c, struct job *j, const struct catalog_category *k)
@@ -631,24 +631,19 @@ int catalog_prepare_add(struct catalog *c, char **category, char **tags, bool su
 static int load_cat(void *ud, const char *key, const char *value)
 {
     struct catalog *c = ud;
-    json_error_t e;
-    json_t *o = json_loads(value ? value : "", 0, &e);
-    struct catalog_category_opts opts = {0};
-    if (json_is_object(o)) {
-        opts.save_path = json_string_value(json_object_get(o, "save_path"));
-        json_t *dp = json_object_get(o, "download_path");
-        if (json_is_string(dp)) {
-            opts.dl_mode = CATALOG_DL_ON;
-            opts.download_path = json_string_value(dp);
-        } else if (json_is_false(dp)) {
-            opts.dl_mode = CATALOG_DL_OFF;
-        }
-    }
-    if (!json_is_object(o) || !catalog_category_name_valid(key) || opts_check(&opts) != 0)
+    struct record_category r;
+    int rc = record_category_decode(value, &r);
+    struct catalog_category_opts opts = {
+        .save_path = r.save_path,
+        .dl_mode = r.dl_mode == RECORD_DL_ON ? CATALOG_DL_ON : r.dl_mode == RECORD_DL_OFF ? CATALOG_DL_OFF
+                                                                                        : CATALOG_DL_DEFAULT,
+        .download_path = r.download_path,
+    };
+    if (rc != 0 || !catalog_category_name_valid(key) || opts_check(&opts) != 0)
         log_msg(LOG_WARNING, "Ignoring a bad stored category \"%s\"", key);
     else if (!cat_insert(c, key, &opts))
         log_msg(LOG_WARNING, "Cannot load category \"%s\"", key);
-    json_decref(o);
+    record_category_clear(&r);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "core/session.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -38,17 +39,17 @@ static int load_nodes(void *ud, const char *key, const char *value)
     struct session *s = ud;
     if (strcmp(key, "nodes") != 0 || !s->disc.dht)
         return 0;
-    size_t n = strlen(value);
-    uint8_t *raw = malloc(n + 1);
-    if (!raw)
-        return 0;
     /* Stored as a JSON string of base64. */
-    if (n >= 2 && value[0] == '"') {
-        int len = base64_decode(value + 1, n - 2, raw, n);
-        if (len > 0)
-            dht_load_nodes(s->disc.dht, raw, (size_t)len);
-    }
+    struct record_value v;
+    if (record_value_decode(value, &v) != 0)
+        return 0;
+    size_t n = v.type == RECORD_TEXT ? strlen(v.s) : 0;
+    uint8_t *raw = n ? malloc(n + 1) : NULL;
+    int len = raw ? base64_decode(v.s, n, raw, n) : -1;
+    if (len > 0)
+        dht_load_nodes(s->disc.dht, raw, (size_t)len);
     free(raw);
+    record_value_clear(&v);
     return 0;
 }
 
@@ -61,17 +62,15 @@ static void save_nodes(struct session *s)
         return;
     }
     size_t cap = 4 * (len / 3 + 1) + 4;
-    char *text = malloc(cap + 2);
-    if (text) {
-        text[0] = '"';
-        int n = base64_encode(raw, len, text + 1, cap);
-        if (n > 0) {
-            text[1 + n] = '"';
-            text[2 + n] = 0;
+    char *b64 = malloc(cap + 1), *text = NULL;
+    int n = b64 ? base64_encode(raw, len, b64, cap) : -1;
+    if (n > 0) {
+        b64[n] = 0;
+        if (record_value_encode(&(struct record_value){.type = RECORD_TEXT, .s = b64}, &text) == 0)
             store_kv_put(s->store, "dht", "nodes", text, NULL, NULL);
-        }
     }
     free(text);
+    free(b64);
     free(raw);
 }
 

@@ -1,10 +1,12 @@
 #include "core/limits.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -28,14 +30,22 @@ int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), vo
     s->limits.alt = alt;
     limits_apply(s);
     log_msg(LOG_INFO, "%s speed limits in effect", alt ? "alternative" : "normal");
-    return store_kv_put(s->store, "state", "alt_speed", alt ? "true" : "false", cb, ud);
+    char *v = NULL;
+    int rc = record_value_encode(&(struct record_value){.type = RECORD_BOOL, .b = alt}, &v);
+    if (rc == 0)
+        rc = store_kv_put(s->store, "state", "alt_speed", v, cb, ud);
+    free(v);
+    return rc;
 }
 
 static int load_state(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
-    if (strcmp(key, "alt_speed") == 0)
-        s->limits.alt = strcmp(value, "true") == 0;
+    struct record_value v;
+    if (strcmp(key, "alt_speed") == 0 && record_value_decode(value, &v) == 0) {
+        s->limits.alt = v.type == RECORD_BOOL && v.b;
+        record_value_clear(&v);
+    }
     return 0;
 }
 

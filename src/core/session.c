@@ -21,6 +21,7 @@
 #include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/fetch.h"
 #include "util/hex.h"
@@ -428,14 +429,12 @@ static int load_stats(void *ud, const char *key, const char *value)
     struct session *s = ud;
     if (strcmp(key, "alltime") != 0)
         return 0;
-    json_error_t e;
-    json_t *v = json_loads(value, 0, &e);
-    json_int_t dl = json_integer_value(json_object_get(v, "dl"));
-    json_int_t ul = json_integer_value(json_object_get(v, "ul"));
-    s->alltime_dl = dl > 0 ? dl : 0;
-    s->alltime_ul = ul > 0 ? ul : 0;
+    struct record_alltime a;
+    if (record_alltime_decode(value, &a) != 0)
+        return 0;
+    s->alltime_dl = a.dl > 0 ? a.dl : 0;
+    s->alltime_ul = a.ul > 0 ? a.ul : 0;
     s->alltime_saved = s->alltime_dl + s->alltime_ul;
-    json_decref(v);
     return 0;
 }
 
@@ -444,10 +443,11 @@ static void save_stats(struct session *s)
     int64_t dl = s->alltime_dl + s->dl_session, ul = s->alltime_ul + s->ul_session;
     if (!s->store || dl + ul == s->alltime_saved)
         return;
-    char v[96];
-    snprintf(v, sizeof v, "{\"dl\":%lld,\"ul\":%lld}", (long long)dl, (long long)ul);
-    if (store_kv_put(s->store, "stats", "alltime", v, NULL, NULL) == 0)
+    char *v = NULL;
+    if (record_alltime_encode(&(struct record_alltime){dl, ul}, &v) == 0 &&
+        store_kv_put(s->store, "stats", "alltime", v, NULL, NULL) == 0)
         s->alltime_saved = dl + ul;
+    free(v);
 }
 
 /* ---- tick ---- */
@@ -480,13 +480,12 @@ static int load_pref(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
     if (strcmp(key, "web_ui_password_hash") == 0) {
-        json_error_t e;
-        json_t *v = json_loads(value, JSON_DECODE_ANY, &e);
-        if (json_is_string(v)) {
+        struct record_value v;
+        if (record_value_decode(value, &v) == 0 && v.type == RECORD_TEXT) {
             free(s->settings.password_hash);
-            s->settings.password_hash = strdup(json_string_value(v));
+            s->settings.password_hash = strdup(v.s);
         }
-        json_decref(v);
+        record_value_clear(&v);
         return 0;
     }
     int id = settings_find(key);
@@ -501,12 +500,13 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
     struct session *s = ud;
     /* Storage is opened at creation, so the save path must be known first;
      * the rest of the settings are applied by torrent_restore. */
-    json_error_t e;
-    json_t *settings = json_loads(row->settings ? row->settings : "{}", 0, &e);
+    struct record_torrent_settings ts;
+    if (record_torrent_settings_decode(row->settings, &ts) != 0)
+        memset(&ts, 0, sizeof ts);   /* unreadable: defaults, as before */
     struct torrent_add_params p = {
-        .save_path = json_string_value(json_object_get(settings, "save_path")),
-        .download_path = json_string_value(json_object_get(settings, "download_path")),
-        .data_in_download_path = json_is_true(json_object_get(settings, "data_in_download")),
+        .save_path = ts.save_path,
+        .download_path = ts.download_path,
+        .data_in_download_path = ts.data_in_download,
         .ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2,
     };
     struct torrent *t = NULL;
@@ -530,7 +530,7 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
         rc = -ENOENT;
         snprintf(err, sizeof err, "neither metadata nor a magnet link");
     }
-    json_decref(settings);
+    record_torrent_settings_clear(&ts);
     if (rc != 0) {
         log_msg(LOG_WARNING, "stored torrent %s cannot be loaded: %s", row->hash, *err ? err : strerror(-rc));
         return 0;

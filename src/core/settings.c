@@ -3,11 +3,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <float.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "store/record.h"
 
 #define DEF_BOOL(d, lo, hi) .type = SETT_BOOL, .def_i = (d), .min_i = (lo), .max_i = (hi)
 #define DEF_INT(d, lo, hi) .type = SETT_INT, .def_i = (d), .min_i = (lo), .max_i = (hi)
@@ -105,18 +106,6 @@ bool settings_mask_in_groups(const struct settings_mask *m, unsigned groups)
     return false;
 }
 
-/* JSON text in the one form kept (compact, keys sorted), or NULL. */
-static char *canonical_json(const char *text)
-{
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!v)
-        return NULL;
-    char *out = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(v);
-    return out;
-}
-
 /* Checks one change; for text settings *owned gets the new value's copy. */
 static int check(const struct settings_change *c, char **owned, char *err, size_t errlen)
 {
@@ -149,12 +138,18 @@ static int check(const struct settings_change *c, char **owned, char *err, size_
             snprintf(err, errlen, "setting '%s': no value", d->name);
             return -EINVAL;
         }
-        *owned = d->type == SETT_JSON ? canonical_json(c->v.s) : strdup(c->v.s);
-        if (!*owned && d->type == SETT_JSON) {
+        /* JSON text is kept in one form (compact, keys sorted), so that an
+         * equal value compares equal. */
+        int rc = 0;
+        if (d->type == SETT_JSON)
+            rc = record_json_canonical(c->v.s, owned);
+        else if (!(*owned = strdup(c->v.s)))
+            rc = -ENOMEM;
+        if (rc == -EINVAL) {
             snprintf(err, errlen, "setting '%s': not JSON", d->name);
             return -EINVAL;
         }
-        if (!*owned)
+        if (rc != 0)
             return -ENOMEM;
     }
     return 0;
@@ -283,17 +278,16 @@ int settings_find(const char *name)
 char *settings_to_text(const struct settings *s, enum setting_id id)
 {
     const union setting_value *v = &s->v[id];
-    json_t *j = NULL;
+    struct record_value r = {0};
     switch (settings_defs[id].type) {
-    case SETT_BOOL: j = json_boolean(v->b); break;
-    case SETT_INT: j = json_integer((json_int_t)v->i); break;
-    case SETT_REAL: j = json_real(v->r); break;
-    case SETT_STR: j = json_string(v->s); break;
+    case SETT_BOOL: r = (struct record_value){.type = RECORD_BOOL, .b = v->b}; break;
+    case SETT_INT: r = (struct record_value){.type = RECORD_INT, .i = v->i}; break;
+    case SETT_REAL: r = (struct record_value){.type = RECORD_REAL, .r = v->r}; break;
+    case SETT_STR: r = (struct record_value){.type = RECORD_TEXT, .s = v->s}; break;
     case SETT_JSON: return strdup(v->s);
     }
-    char *out = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    json_decref(j);
-    return out;
+    char *out = NULL;
+    return record_value_encode(&r, &out) == 0 ? out : NULL;
 }
 
 int settings_load_text(struct settings *s, enum setting_id id, const char *text)
@@ -301,26 +295,25 @@ int settings_load_text(struct settings *s, enum setting_id id, const char *text)
     const struct setting_def *d = &settings_defs[id];
     if (d->type == SETT_JSON)
         return settings_set_str(s, id, text, NULL);
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-    if (!j)
-        return -EINVAL;
-    int rc = -EINVAL;
-    if (d->type == SETT_BOOL && json_is_boolean(j)) {
-        rc = settings_set_bool(s, id, json_is_true(j), NULL);
-    } else if (d->type == SETT_INT && json_is_number(j)) {
-        double r = json_number_value(j);
-        int64_t i = json_is_integer(j) ? (int64_t)json_integer_value(j)
-                    : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r;
+    struct record_value j;
+    int rc = record_value_decode(text, &j);
+    if (rc != 0)
+        return rc == -ENOMEM ? rc : -EINVAL;
+    rc = -EINVAL;
+    if (d->type == SETT_BOOL && j.type == RECORD_BOOL) {
+        rc = settings_set_bool(s, id, j.b, NULL);
+    } else if (d->type == SETT_INT && (j.type == RECORD_INT || j.type == RECORD_REAL)) {
+        double r = j.r;
+        int64_t i = j.type == RECORD_INT ? j.i : r >= 9.2e18 ? INT64_MAX : r <= -9.2e18 ? INT64_MIN : (int64_t)r;
         i = i < d->min_i ? d->min_i : i > d->max_i ? d->max_i : i;
         rc = settings_set_int(s, id, i, NULL);
-    } else if (d->type == SETT_REAL && json_is_number(j)) {
-        double r = json_number_value(j);
+    } else if (d->type == SETT_REAL && (j.type == RECORD_INT || j.type == RECORD_REAL)) {
+        double r = j.r;
         r = r < d->min_r ? d->min_r : r > d->max_r ? d->max_r : r;
         rc = settings_set_real(s, id, r, NULL);
-    } else if (d->type == SETT_STR && json_is_string(j)) {
-        rc = settings_set_str(s, id, json_string_value(j), NULL);
+    } else if (d->type == SETT_STR && j.type == RECORD_TEXT) {
+        rc = settings_set_str(s, id, j.s, NULL);
     }
-    json_decref(j);
+    record_value_clear(&j);
     return rc;
 }

@@ -14,7 +14,7 @@
  * Dialects (qBittorrent's app/preferences, later µTorrent's setsetting) map
  * their own key names and JSON types onto these ids in their own tables; the
  * persistence name of a setting is only for the store.  No jansson here: the
- * store text is produced and parsed in settings.c.
+ * store text is made and read by store/record (SQLite's JSON functions).
  */
 #ifndef TD_CORE_SETTINGS_H
 #define TD_CORE_SETTINGS_H

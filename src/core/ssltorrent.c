@@ -1,7 +1,6 @@
 #include "core/ssltorrent.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -14,6 +13,7 @@
 #include "core/session.h"
 #include "core/sslpeer.h"
 #include "core/torrent.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -150,16 +150,13 @@ static int load_one(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
     struct torrent *t = session_find_hex(s, key);
-    json_t *e = t && value ? json_loads(value, 0, NULL) : NULL;
-    /* A row written for an earlier torrent with this hash is not ours. */
-    if (e && json_integer_value(json_object_get(e, "added_on")) == t->added_on) {
-        const char *c = json_string_value(json_object_get(e, "ssl_certificate"));
-        const char *k = json_string_value(json_object_get(e, "ssl_private_key"));
-        const char *d = json_string_value(json_object_get(e, "ssl_dh_params"));
-        if (c && k && d)
-            ssltorrent_set_params(s, key, c, k, d);
-    }
-    json_decref(e);
+    struct record_ssl p = {0};
+    /* A row written for an earlier torrent with this hash is not ours (an
+     * old row without added_on counted as 0, as json_integer_value gave). */
+    if (t && record_ssl_decode(value, &p) == 0 && (p.has_added_on ? p.added_on : 0) == t->added_on &&
+        p.certificate && p.private_key && p.dh_params)
+        ssltorrent_set_params(s, key, p.certificate, p.private_key, p.dh_params);
+    record_ssl_clear(&p);
     return 0;
 }
 
@@ -295,10 +292,7 @@ int ssltorrent_save_params(struct session *s, struct torrent *t, const char *cer
         return rc;
     struct save_job *j = calloc(1, sizeof *j);
     char *dh_dup = strdup(dh), *dump = NULL;
-    json_t *entry = json_pack("{s:s, s:s, s:s, s:I}", "ssl_certificate", c, "ssl_private_key", k, "ssl_dh_params",
-                              dh, "added_on", (json_int_t)t->added_on);
-    dump = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
-    json_decref(entry);
+    record_ssl_encode(&(struct record_ssl){c, k, dh, true, t->added_on}, &dump);
     if (!j || !dh_dup || !dump) {
         free(c);
         wipe_free(k);

@@ -1,0 +1,2 @@
+/* Fixture for layering_selftest_*: the include check must reject this file. */
+#include <jansson.h>

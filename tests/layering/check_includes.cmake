@@ -1,0 +1,35 @@
+# The engine never includes web/ or jansson (issue 9, item 7): every #include
+# line of the .c/.h files under ROOT/<dir> for each dir in DIRS is checked,
+# and one naming jansson.h or a web/ header fails the run with file:line.
+#   cmake -DROOT=src -DDIRS="core;bt;disk;store;util" -P check_includes.cmake
+# ALLOW: files (relative to ROOT) not yet converted; to be emptied.
+# tests/layering/bad_* hold files that must fail (the layering_selftest_* tests).
+cmake_minimum_required(VERSION 3.25)
+if(NOT ROOT OR NOT DIRS)
+  message(FATAL_ERROR "usage: cmake -DROOT=<dir> -DDIRS=<a;b> -P check_includes.cmake")
+endif()
+get_filename_component(ROOT ${ROOT} ABSOLUTE)
+set(bad "")
+set(checked 0)
+foreach(dir IN LISTS DIRS)
+  file(GLOB_RECURSE files ${ROOT}/${dir}/*.c ${ROOT}/${dir}/*.h)
+  foreach(f IN LISTS files)
+    math(EXPR checked "${checked} + 1")
+    file(STRINGS ${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]")
+    foreach(l IN LISTS lines)
+      if(l MATCHES "include[ \t]*[<\"](jansson\\.h|web/[^\">]*)[\">]")
+        file(RELATIVE_PATH rel ${ROOT} ${f})
+        if(NOT rel IN_LIST ALLOW)
+          string(APPEND bad "  ${rel}: ${l}\n")
+        endif()
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(checked EQUAL 0)
+  message(FATAL_ERROR "no source files under ${ROOT} (${DIRS}): the check would prove nothing")
+endif()
+if(bad)
+  message(FATAL_ERROR "the engine (${DIRS}) must not include jansson.h or web/ headers:\n${bad}")
+endif()
+message(STATUS "${checked} files in ${DIRS}: no jansson.h, no web/ header")
