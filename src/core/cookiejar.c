@@ -1,7 +1,6 @@
-/* cookiejar — see cookiejar.h.  The list is kept as the JSON the store
- * holds, so what is read back is what was written. */
+/* cookiejar — see cookiejar.h.  The row is made and read by store/record. */
 #include <errno.h>
-#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "core/cookiejar.h"
 #include "core/session.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -16,20 +16,15 @@
 #define KEY_COOKIES "list"
 
 struct cookiejar {
-    json_t *list;                /* [{name, domain, path, value, expirationDate}] */
+    struct record_cookie *v;     /* owned; only cookies with an expiry */
+    size_t n;
 };
 
 static struct cookiejar *jar(struct session *s)
 {
-    if (!s->cookies && (s->cookies = calloc(1, sizeof *s->cookies)) != NULL)
-        s->cookies->list = json_array();
-    return s->cookies && s->cookies->list ? s->cookies : NULL;
-}
-
-static const char *str_or_empty(const json_t *o, const char *key)
-{
-    const char *v = json_string_value(json_object_get(o, key));
-    return v ? v : "";
+    if (!s->cookies)
+        s->cookies = calloc(1, sizeof *s->cookies);
+    return s->cookies;
 }
 
 static int load_one(void *ud, const char *key, const char *value)
@@ -37,22 +32,24 @@ static int load_one(void *ud, const char *key, const char *value)
     struct cookiejar *j = ud;
     if (strcmp(key, KEY_COOKIES) != 0 || !value)
         return 0;
-    json_t *a = json_loads(value, 0, NULL);
-    if (!json_is_array(a)) {
+    struct record_cookie *v;
+    size_t n;
+    if (record_cookies_decode(value, &v, &n) != 0) {
         log_msg(LOG_WARNING, "stored cookies are unreadable; dropped");
-        json_decref(a);
         return 0;
     }
-    json_int_t now = (json_int_t)time(NULL);
-    for (size_t i = json_array_size(a); i-- > 0;) {
-        json_t *c = json_array_get(a, i);
-        json_t *e = json_object_get(c, "expirationDate");
-        if (!json_is_object(c) || !json_is_integer(e) || json_integer_value(e) == -1 ||
-            json_integer_value(e) <= now)
-            json_array_remove(a, i);
+    /* Session cookies and expired ones go, as qBittorrent does at startup. */
+    int64_t now = (int64_t)time(NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].has_expires || v[i].expires == -1 || v[i].expires <= now)
+            record_cookie_clear(&v[i]);
+        else
+            v[k++] = v[i];
     }
-    json_decref(j->list);
-    j->list = a;
+    record_cookies_free(j->v, j->n);
+    j->v = v;
+    j->n = k;
     return 0;
 }
 
@@ -70,14 +67,15 @@ void cookiejar_free(struct session *s)
 {
     if (!s->cookies)
         return;
-    json_decref(s->cookies->list);
+    record_cookies_free(s->cookies->v, s->cookies->n);
     free(s->cookies);
     s->cookies = NULL;
 }
 
 struct set_job {
     struct session *s;
-    json_t *list;
+    struct record_cookie *v;     /* the new list, applied after the commit */
+    size_t n;
     void (*cb)(void *ud, int rc);
     void *ud;
 };
@@ -86,44 +84,46 @@ static void on_committed(void *ud, int rc)
 {
     struct set_job *j = ud;
     struct cookiejar *c = rc == 0 ? jar(j->s) : NULL;
-    if (rc != 0) {
+    if (rc != 0)
         log_msg(LOG_WARNING, "cookies could not be saved: %s", strerror(-rc));
-        json_decref(j->list);
-    } else if (c) {
-        json_decref(c->list);
-        c->list = j->list;
+    if (c) {
+        record_cookies_free(c->v, c->n);
+        c->v = j->v;
+        c->n = j->n;
     } else {
-        json_decref(j->list);
+        record_cookies_free(j->v, j->n);
     }
     if (j->cb)
         j->cb(j->ud, rc);
     free(j);
 }
 
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
 int cookiejar_set(struct session *s, const struct cookiejar_cookie *v, size_t n, void (*cb)(void *ud, int rc),
                   void *ud)
 {
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < n; i++) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", v[i].name ? v[i].name : "", "domain",
-                              v[i].domain ? v[i].domain : "", "path", v[i].path ? v[i].path : "", "value",
-                              v[i].value ? v[i].value : "", "expirationDate", (json_int_t)v[i].expires);
-        if (json_array_append_new(list, o) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
+    struct set_job *j = calloc(1, sizeof *j);
+    struct record_cookie *list = calloc(n ? n : 1, sizeof *list);
+    bool ok = j && list;
+    for (size_t i = 0; ok && i < n; i++) {
+        list[i] = (struct record_cookie){dup_or_empty(v[i].name), dup_or_empty(v[i].domain), dup_or_empty(v[i].path),
+                                         dup_or_empty(v[i].value), true, v[i].expires};
+        ok = list[i].name && list[i].domain && list[i].path && list[i].value;
     }
-    char *dump = list ? json_dumps(list, JSON_COMPACT) : NULL;
-    struct set_job *j = dump ? calloc(1, sizeof *j) : NULL;
-    int rc = -ENOMEM;
-    if (j) {
-        *j = (struct set_job){s, list, cb, ud};
+    char *dump = NULL;
+    int rc = ok ? record_cookies_encode(list, n, &dump) : -ENOMEM;
+    if (rc == 0) {
+        *j = (struct set_job){s, list, n, cb, ud};
         rc = s->store ? store_kv_put(s->store, NS_COOKIES, KEY_COOKIES, dump, on_committed, j) : -EIO;
     }
     free(dump);
     if (rc != 0) {
         log_msg(LOG_WARNING, "cookies could not be saved: %s", strerror(-rc));
-        json_decref(list);
+        record_cookies_free(list, list ? n : 0);
         free(j);
     }
     return rc;
@@ -131,15 +131,15 @@ int cookiejar_set(struct session *s, const struct cookiejar_cookie *v, size_t n,
 
 size_t cookiejar_count(const struct session *s)
 {
-    return s->cookies ? json_array_size(s->cookies->list) : 0;
+    return s->cookies ? s->cookies->n : 0;
 }
 
 struct cookiejar_cookie cookiejar_get(const struct session *s, size_t i)
 {
-    const json_t *c = s->cookies ? json_array_get(s->cookies->list, i) : NULL;
-    const json_t *e = json_object_get(c, "expirationDate");
-    return (struct cookiejar_cookie){str_or_empty(c, "name"), str_or_empty(c, "domain"), str_or_empty(c, "path"),
-                                     str_or_empty(c, "value"), json_is_integer(e) ? json_integer_value(e) : -1};
+    if (!s->cookies || i >= s->cookies->n)
+        return (struct cookiejar_cookie){"", "", "", "", -1};
+    const struct record_cookie *c = &s->cookies->v[i];
+    return (struct cookiejar_cookie){c->name, c->domain, c->path, c->value, c->expires};
 }
 
 size_t cookiejar_lines(struct session *s, char ***out)

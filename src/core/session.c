@@ -726,9 +726,8 @@ static void on_pw_stored(void *ud, int rc)
 int session_set_password_hash(struct session *s, const char *hash, void (*done)(void *ud, int rc), void *ud)
 {
     /* Stored as a JSON string like every pref row (load_pref reads it so). */
-    json_t *v = json_string(hash);
-    char *json = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-    json_decref(v);
+    char *json = NULL;
+    record_value_encode(&(struct record_value){.type = RECORD_TEXT, .s = hash}, &json);
     char *dup = strdup(hash);
     struct pw_job *j = json && dup ? calloc(1, sizeof *j) : NULL;
     int rc = -ENOMEM;

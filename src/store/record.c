@@ -21,7 +21,7 @@ enum stmt_id {
     S_QUOTE, S_BOOL, S_SCALAR, S_TYPE, S_MINIFY, S_CANON,
     S_O_CLEAR, S_O_ADD, S_O_DUMP,
     S_A_CLEAR, S_A_ADD, S_A_ARRAY, S_A_OBJECT,
-    S_ALLTIME, S_STATS, S_SSL, S_TRACKER, S_MAGNET_EXTRA,
+    S_ALLTIME, S_STATS, S_SSL, S_TRACKER, S_MAGNET_EXTRA, S_COOKIE, S_COOKIES,
     S_EACH1, S_EACH2, S_TRACKERS,
     S__COUNT
 };
@@ -52,6 +52,12 @@ static const char *const sql[S__COUNT] = {
     [S_MAGNET_EXTRA] = "SELECT json_object('so', json(?1), 'ws', json(?2))",
     /* Members of the array or object at path ?2; none when it is missing or
      * a scalar (json_each would give the scalar itself). */
+    [S_COOKIE] = "SELECT json_object('name', ?1, 'domain', ?2, 'path', ?3, 'value', ?4, 'expirationDate', ?5)",
+#define COOKIE_STR(k) "CASE WHEN json_type(value, '$." k "') = 'text' THEN json_extract(value, '$." k "') END, "
+    [S_COOKIES] = "SELECT " COOKIE_STR("name") COOKIE_STR("domain") COOKIE_STR("path") COOKIE_STR("value")
+                  "json_type(value, '$.expirationDate'), json_extract(value, '$.expirationDate') "
+                  "FROM json_each(?1) WHERE type = 'object'",
+#undef COOKIE_STR
     [S_EACH1] = "SELECT key, type, value FROM json_each(?1, ?2) WHERE json_type(?1, ?2) IN ('array', 'object')",
     [S_EACH2] = "SELECT key, type, value FROM json_each(?1, ?2) WHERE json_type(?1, ?2) IN ('array', 'object')",
     [S_TRACKERS] = "SELECT json_type(value, '$.url'), json_extract(value, '$.url'), "
@@ -585,6 +591,95 @@ void record_ssl_clear(struct record_ssl *p)
     free((void *)p->private_key);
     free((void *)p->dh_params);
     memset(p, 0, sizeof *p);
+}
+
+/* ---- cookies ---- */
+
+int record_cookies_encode(const struct record_cookie *v, size_t n, char **out)
+{
+    *out = NULL;
+    struct obj a = {S_A_ADD, exec_clear(S_A_CLEAR)};
+    for (size_t i = 0; i < n && a.rc == 0; i++) {
+        sqlite3_stmt *st = stmt(S_COOKIE);
+        char *entry = NULL;
+        if (!st) {
+            a.rc = sql_err();
+            break;
+        }
+        const char *f[] = {v[i].name, v[i].domain, v[i].path, v[i].value};
+        for (int k = 0; k < 4; k++)
+            bind_text(st, k + 1, f[k] ? f[k] : "");
+        sqlite3_bind_int64(st, 5, v[i].expires);
+        a.rc = text_result(st, &entry);
+        if (a.rc == 0)
+            put_json(&a, NULL, entry);
+    }
+    return a.rc != 0 ? a.rc : dump(S_A_ARRAY, out);
+}
+
+int record_cookies_decode(const char *text, struct record_cookie **out, size_t *num)
+{
+    *out = NULL;
+    *num = 0;
+    char type[16];
+    int rc = text ? type_of(text, type, sizeof type) : -EINVAL;
+    if (rc == 0 && strcmp(type, "array") != 0)
+        rc = -EINVAL;
+    sqlite3_stmt *st = rc == 0 ? stmt(S_COOKIES) : NULL;
+    if (rc == 0 && !st)
+        rc = sql_err();
+    if (rc != 0)
+        return rc;
+    bind_text(st, 1, text);
+    struct record_cookie *v = NULL;
+    size_t n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct record_cookie *nv = realloc(v, (n + 1) * sizeof *v);
+        if (!nv) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        v = nv;
+        struct record_cookie *c = &v[n++];
+        const char **f[] = {&c->name, &c->domain, &c->path, &c->value};
+        memset(c, 0, sizeof *c);
+        for (int k = 0; k < 4; k++) {
+            const unsigned char *t = sqlite3_column_text(st, k);
+            *f[k] = strdup(t ? (const char *)t : "");
+            if (!*f[k])
+                rc = SQLITE_NOMEM;
+        }
+        const char *et = (const char *)sqlite3_column_text(st, 4);
+        c->has_expires = et && is_int(et);
+        c->expires = c->has_expires ? sqlite3_column_int64(st, 5) : -1;
+        if (rc == SQLITE_NOMEM)
+            break;
+    }
+    int out_rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? -ENOMEM : sql_err();
+    sqlite3_reset(st);
+    if (out_rc != 0) {
+        record_cookies_free(v, n);
+        return out_rc;
+    }
+    *out = v;
+    *num = n;
+    return 0;
+}
+
+void record_cookie_clear(struct record_cookie *c)
+{
+    free((void *)c->name);
+    free((void *)c->domain);
+    free((void *)c->path);
+    free((void *)c->value);
+    memset(c, 0, sizeof *c);
+}
+
+void record_cookies_free(struct record_cookie *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        record_cookie_clear(&v[i]);
+    free(v);
 }
 
 /* ---- torrent statistics ---- */

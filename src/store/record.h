@@ -90,6 +90,21 @@ int record_ssl_encode(const struct record_ssl *p, char **out);
 int record_ssl_decode(const char *text, struct record_ssl *p);
 void record_ssl_clear(struct record_ssl *p);
 
+/* ---- kv "cookies"/"list": [{name, domain, path, value, expirationDate}] ---- */
+
+struct record_cookie {
+    const char *name, *domain, *path, *value;   /* decode: "" when missing */
+    bool has_expires;               /* decode: expirationDate was an integer */
+    int64_t expires;
+};
+
+int record_cookies_encode(const struct record_cookie *v, size_t n, char **out);
+/* Entries that are not objects are skipped. */
+int record_cookies_decode(const char *text, struct record_cookie **v, size_t *n);
+/* Frees the strings of one decoded entry. */
+void record_cookie_clear(struct record_cookie *c);
+void record_cookies_free(struct record_cookie *v, size_t n);
+
 /* ---- the torrents row's settings ---- */
 
 struct record_rename {

@@ -159,6 +159,43 @@ static void ssl(void **state)
     record_ssl_clear(&q);
 }
 
+static void cookies(void **state)
+{
+    (void)state;
+    struct record_cookie in[] = {{"sid", ".example.org", "/", "a\"b", true, 1900000000},
+                                 {"tmp", "h", "", "", true, -1}};
+    char *t = NULL;
+    assert_int_equal(record_cookies_encode(in, 2, &t), 0);
+    /* as cookiejar.c wrote it with jansson */
+    assert_string_equal(t, "[{\"name\":\"sid\",\"domain\":\".example.org\",\"path\":\"/\",\"value\":\"a\\\"b\","
+                           "\"expirationDate\":1900000000},{\"name\":\"tmp\",\"domain\":\"h\",\"path\":\"\","
+                           "\"value\":\"\",\"expirationDate\":-1}]");
+    struct record_cookie *v;
+    size_t n;
+    assert_int_equal(record_cookies_decode(t, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "sid");
+    assert_string_equal(v[0].domain, ".example.org");
+    assert_string_equal(v[0].path, "/");
+    assert_string_equal(v[0].value, "a\"b");
+    assert_true(v[0].has_expires);
+    assert_int_equal(v[0].expires, 1900000000);
+    assert_int_equal(v[1].expires, -1);
+    record_cookies_free(v, n);
+    free(t);
+    assert_int_equal(record_cookies_encode(NULL, 0, &t), 0);
+    assert_string_equal(t, "[]");
+    free(t);
+    /* junk entries and fields */
+    assert_int_equal(record_cookies_decode("[1,{\"name\":2,\"expirationDate\":\"x\"}]", &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].name, "");
+    assert_false(v[0].has_expires);
+    record_cookies_free(v, n);
+    assert_int_equal(record_cookies_decode("{}", &v, &n), -EINVAL);
+    assert_int_equal(record_cookies_decode("[", &v, &n), -EINVAL);
+}
+
 static void stats(void **state)
 {
     (void)state;
@@ -372,6 +409,7 @@ int main(void)
         cmocka_unit_test(alltime),
         cmocka_unit_test(category),
         cmocka_unit_test(ssl),
+        cmocka_unit_test(cookies),
         cmocka_unit_test(stats),
         cmocka_unit_test(settings_full),
         cmocka_unit_test(settings_magnet),
