@@ -2,7 +2,6 @@
  * (service.h).  Automatic torrent management is decided here and only
  * here: see relocate() and its callers. */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,14 +208,7 @@ int service_set_download_path(struct session *s, struct torrent *t, const char *
 /* Index of tag in t's tags (case-insensitive, like the tag set), or -1. */
 static ssize_t tag_index(const struct torrent *t, const char *tag)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(t->tags, i, v) {
-        const char *s = json_string_value(v);
-        if (s && strcasecmp(s, tag) == 0)
-            return (ssize_t)i;
-    }
-    return -1;
+    return strv_find(&t->tags, tag, true);
 }
 
 /* Adds a tag (created in the catalog if unknown); true if t changed. */
@@ -225,7 +217,7 @@ static bool add_tag(struct session *s, struct torrent *t, const char *tag)
     const char *name = catalog_tag_ensure(s->catalog, tag);
     if (!name || tag_index(t, name) >= 0)
         return false;
-    return json_array_append_new(t->tags, json_string(name)) == 0;
+    return strv_push(&t->tags, name) == 0;
 }
 
 static bool remove_tag(struct torrent *t, const char *tag)
@@ -241,7 +233,10 @@ static bool remove_tag(struct torrent *t, const char *tag)
     memcpy(buf, b, (size_t)(e - b));
     buf[e - b] = 0;
     ssize_t i = tag_index(t, buf);
-    return i >= 0 && json_array_remove(t->tags, (size_t)i) == 0;
+    if (i < 0)
+        return false;
+    strv_remove(&t->tags, (size_t)i);
+    return true;
 }
 
 int service_add_tags(struct session *s, struct torrent *t, const char *const *tags, size_t n, service_done_cb cb,
@@ -259,8 +254,8 @@ int service_remove_tags(struct session *s, struct torrent *t, const char *const 
     (void)s;
     bool changed = false;
     if (n == 0) {
-        changed = json_array_size(t->tags) != 0;
-        json_array_clear(t->tags);
+        changed = t->tags.n != 0;
+        strv_clear(&t->tags);
     }
     for (size_t i = 0; i < n; i++)
         changed |= remove_tag(t, tags[i]);
@@ -271,16 +266,12 @@ int service_set_tags(struct session *s, struct torrent *t, const char *const *ta
                      void *ud)
 {
     /* Build the new set (so "a,A" keeps one), then compare. */
-    json_t *old = t->tags;
-    t->tags = json_array();
-    if (!t->tags) {
-        t->tags = old;
-        return -ENOMEM;
-    }
+    struct strv old = t->tags;
+    t->tags = (struct strv){0};
     for (size_t i = 0; i < n; i++)
         add_tag(s, t, tags[i]);
-    bool changed = !json_equal(old, t->tags);
-    json_decref(old);
+    bool changed = !strv_equal(&old, &t->tags);
+    strv_clear(&old);
     return changed ? save(t, cb, ud) : unchanged(cb, ud);
 }
 

@@ -501,8 +501,10 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
     /* Storage is opened at creation, so the save path must be known first;
      * the rest of the settings are applied by torrent_restore. */
     struct record_torrent_settings ts;
-    if (record_torrent_settings_decode(row->settings, &ts) != 0)
-        memset(&ts, 0, sizeof ts);   /* unreadable: defaults, as before */
+    struct record_torrent_stats st;
+    /* Unreadable rows: defaults, as before. */
+    bool have_ts = record_torrent_settings_decode(row->settings, &ts) == 0;
+    bool have_st = row->stats && record_torrent_stats_decode(row->stats, &st) == 0;
     struct torrent_add_params p = {
         .save_path = ts.save_path,
         .download_path = ts.download_path,
@@ -530,12 +532,12 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
         rc = -ENOENT;
         snprintf(err, sizeof err, "neither metadata nor a magnet link");
     }
-    record_torrent_settings_clear(&ts);
-    if (rc != 0) {
+    if (rc != 0)
         log_msg(LOG_WARNING, "stored torrent %s cannot be loaded: %s", row->hash, *err ? err : strerror(-rc));
-        return 0;
-    }
-    torrent_restore(t, row->settings, row->have, row->have_len, row->files, row->files_len, row->stats);
+    else
+        torrent_restore(t, have_ts ? &ts : NULL, row->have, row->have_len, row->files, row->files_len,
+                        have_st ? &st : NULL);
+    record_torrent_settings_clear(&ts);
     return 0;
 }
 

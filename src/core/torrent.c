@@ -116,15 +116,15 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
         t->download_path = strdup(p->download_path);
         t->data_in_download = p->data_in_download_path;
     }
-    t->tags = json_array();
-    t->renamed = json_object();
+    bool lost = false;
     if (p && p->tags && *p->tags) {
         char *dup = strdup(p->tags), *save = NULL;
+        lost = !dup;
         for (char *tok = dup ? strtok_r(dup, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
             while (*tok == ' ')
                 tok++;
-            if (*tok)
-                json_array_append_new(t->tags, json_string(tok));
+            if (*tok && strv_push(&t->tags, tok) != 0)
+                lost = true;
         }
         free(dup);
     }
@@ -149,15 +149,14 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     rate_init(&t->ul_rate);
     limits_init_torrent(t);
     limits_apply_torrent(t);
-    bool lost = (p && p->rename && *p->rename && !t->name) ||
-                (p && p->download_path && *p->download_path && !t->download_path);
-    if (lost || !t->save_path || !t->category || !t->tags || !t->renamed) {
+    lost |= (p && p->rename && *p->rename && !t->name) ||
+            (p && p->download_path && *p->download_path && !t->download_path);
+    if (lost || !t->save_path || !t->category) {
         free(t->save_path);
         free(t->category);
         free(t->name);
         free(t->download_path);
-        json_decref(t->tags);
-        json_decref(t->renamed);
+        strv_clear(&t->tags);
         free(t);
         return NULL;
     }
@@ -212,9 +211,9 @@ static void free_common(struct torrent *t)
     free(t->magnet_name);
     free(t->download_path);
     free(t->root_cache);
-    json_decref(t->magnet_extra);
-    json_decref(t->tags);
-    json_decref(t->renamed);
+    torrent_clear_magnet_extra(t);
+    strv_clear(&t->tags);
+    torrent_clear_renamed(t);
     free(t);
 }
 
@@ -270,12 +269,11 @@ int torrent_create_magnet(struct session *s, const struct bt_magnet *m, const st
         hex_encode(t->info_hash_v2, 32, t->hex_v2);
     }
     if (m->num_select_only || m->num_web_seeds) {
-        json_t *so = json_array(), *ws = json_array();
-        for (size_t i = 0; i < m->num_select_only; i++)
-            json_array_append_new(so, json_integer(m->select_only[i]));
-        for (size_t i = 0; i < m->num_web_seeds; i++)
-            json_array_append_new(ws, json_string(m->web_seeds[i]));
-        t->magnet_extra = json_pack("{s:o, s:o}", "so", so, "ws", ws);
+        t->has_magnet_extra = true;
+        t->magnet_so = calloc(m->num_select_only + 1, sizeof *t->magnet_so);
+        for (size_t i = 0; t->magnet_so && i < m->num_select_only; i++)
+            t->magnet_so[t->num_magnet_so++] = m->select_only[i];
+        strv_assign(&t->magnet_ws, (const char *const *)m->web_seeds, m->num_web_seeds);
     }
     /* One tier per tracker, in the link's order. */
     struct bt_tier *tiers = calloc(m->num_trackers ? m->num_trackers : 1, sizeof *tiers);

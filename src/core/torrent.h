@@ -13,7 +13,6 @@
 #ifndef TD_CORE_TORRENT_H
 #define TD_CORE_TORRENT_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -25,6 +24,7 @@
 #include "core/webseed.h"
 #include "util/bitfield.h"
 #include "util/rate.h"
+#include "util/strv.h"
 
 struct session;
 struct peer;
@@ -109,6 +109,11 @@ struct torrent_add_params {
     bool data_in_download_path;   /* the data is (to be) in download_path: new downloads, or restored ones not yet moved */
 };
 
+struct torrent_rename {
+    size_t index;                /* file index */
+    char *path;                  /* its relative path now */
+};
+
 /* The fields come in three groups, as libuv's uv.h marks its handles':
  * who may write a field decides where it is.  Everything is touched on the
  * loop thread only (session.h). */
@@ -119,7 +124,7 @@ struct torrent {
      * settings JSON). */
     char *name;                  /* user rename, or NULL for the metainfo name */
     char *category;
-    json_t *tags;                /* array of strings */
+    struct strv tags;            /* in the order they were added */
     bool sequential, first_last_piece, super_seeding, auto_tmm;
     int64_t up_limit, dl_limit;
     double ratio_limit;
@@ -144,7 +149,8 @@ struct torrent {
     char *save_path;             /* where the data ends up: torrent_set_location */
     char *download_path;         /* incomplete folder while downloading, or NULL: torrent_set_download_path */
     bool data_in_download;       /* the files are in download_path now */
-    json_t *renamed;             /* file index (string) -> new relative path: torrent_rename_path */
+    struct torrent_rename *renamed;   /* files renamed (torrent_rename_path, content layout) */
+    size_t num_renamed;
     bool stopped, forced;        /* torrent_start/stop/set_forced */
     uint8_t *file_prios;         /* per file: 0, 1, 6, 7: torrent_set_file_priorities */
     enum torrent_stop_condition stop_condition;   /* one-shot: stop after metadata / the check */
@@ -178,7 +184,11 @@ struct torrent {
 
     /* private: the engine's own.  Only torrent*.c and the core module named
      * touch these. */
-    json_t *magnet_extra;        /* the magnet's so (file selection) and ws (web seeds), applied with the metadata */
+    /* The magnet's so= (file selection) and ws= (web seeds), applied with the metadata. */
+    bool has_magnet_extra;
+    int64_t *magnet_so;
+    size_t num_magnet_so;
+    struct strv magnet_ws;
     struct bt_metadata_asm *meta_asm;
     struct bt_metainfo *layers_mi;   /* a v2 info dict waiting for its piece layers (bt/layers) */
     struct bt_layers *layers;
@@ -237,10 +247,13 @@ int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
 int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
 void torrent_save_resume(struct torrent *t);
 
-/* Applies a settings JSON (from the store) and resume data, then begins
- * either from the resume data (if the files still match) or with a check. */
-int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have, size_t have_len,
-                    const uint8_t *files, size_t files_len, const char *stats);
+/* Applies the stored settings and resume data (decoded by store/record; NULL
+ * when the row had none or could not be read), then begins either from the
+ * resume data (if the files still match) or with a check. */
+struct record_torrent_settings;
+struct record_torrent_stats;
+int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats);
 
 /* Starts the first check (or trusts skip_checking) for a freshly added torrent. */
 void torrent_begin(struct torrent *t, bool skip_checking);

@@ -71,7 +71,7 @@ void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torren
         snprintf(np, need, "%.*s/%s", (int)stem, name, name);
         free(mi->files[0].path);
         mi->files[0].path = np;
-        json_object_set_new(t->renamed, "0", json_string(np));
+        torrent_set_renamed(t, 0, np);
     } else if (layout == TORRENT_LAYOUT_NOSUBFOLDER && mi->multi_file) {
         for (size_t i = 0; i < mi->num_files; i++) {
             const char *slash = strchr(mi->files[i].path, '/');
@@ -82,9 +82,7 @@ void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torren
                 continue;
             free(mi->files[i].path);
             mi->files[i].path = np;
-            char key[24];
-            snprintf(key, sizeof key, "%zu", i);
-            json_object_set_new(t->renamed, key, json_string(np));
+            torrent_set_renamed(t, i, np);
         }
     }
 }
@@ -270,11 +268,8 @@ static void on_renamed(void *ud, int rc)
             t->mi->files[c->idx[k]].path = c->paths[k];
             c->paths[k] = NULL;
         }
-        for (size_t k = 0; k < c->n; k++) {
-            char key[24];
-            snprintf(key, sizeof key, "%zu", c->idx[k]);
-            json_object_set_new(t->renamed, key, json_string(t->mi->files[c->idx[k]].path));
-        }
+        for (size_t k = 0; k < c->n; k++)
+            torrent_set_renamed(t, c->idx[k], t->mi->files[c->idx[k]].path);
         t->root_known = false;
         torrent_save_settings(t, NULL, NULL);
         torrent_touch(t);
@@ -408,4 +403,35 @@ int torrent_rename_path(struct torrent *t, const char *old_path, const char *new
     free(c->idx);
     free(c);
     return rc;
+}
+
+int torrent_set_renamed(struct torrent *t, size_t index, const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->num_renamed; i++) {
+        if (t->renamed[i].index == index) {
+            free(t->renamed[i].path);
+            t->renamed[i].path = p;
+            return 0;
+        }
+    }
+    struct torrent_rename *v = realloc(t->renamed, (t->num_renamed + 1) * sizeof *v);
+    if (!v) {
+        free(p);
+        return -ENOMEM;
+    }
+    t->renamed = v;
+    t->renamed[t->num_renamed++] = (struct torrent_rename){index, p};
+    return 0;
+}
+
+void torrent_clear_renamed(struct torrent *t)
+{
+    for (size_t i = 0; i < t->num_renamed; i++)
+        free(t->renamed[i].path);
+    free(t->renamed);
+    t->renamed = NULL;
+    t->num_renamed = 0;
 }

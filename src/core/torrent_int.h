@@ -40,6 +40,7 @@ void torrent_on_finished(struct torrent *t);
 void torrent_trim_read_cache(struct torrent *t, uint64_t now);
 
 /* torrent_meta.c */
+void torrent_clear_magnet_extra(struct torrent *t);
 void torrent_send_ext(struct peer *p, uint8_t id, struct buf *payload);
 void torrent_request_metadata(struct torrent *t, struct peer *p);
 void torrent_request_layers(struct torrent *t, struct peer *p);
@@ -58,5 +59,9 @@ enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
 int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
                       void *ud);
 char *torrent_clean_rel_path(const char *p);   /* NULL: empty, absolute or not clean */
+/* Remembers file `index`'s new path (replacing an earlier rename of it in
+ * place, so the saved order is the order of first renames). */
+int torrent_set_renamed(struct torrent *t, size_t index, const char *path);
+void torrent_clear_renamed(struct torrent *t);
 
 #endif

@@ -61,37 +61,41 @@ void torrent_on_ext_handshake(struct torrent *t, struct peer *p)
     torrent_request_metadata(t, p);
 }
 
+void torrent_clear_magnet_extra(struct torrent *t)
+{
+    free(t->magnet_so);
+    t->magnet_so = NULL;
+    t->num_magnet_so = 0;
+    strv_clear(&t->magnet_ws);
+    t->has_magnet_extra = false;
+}
+
 /* BEP53 so= picks the files to download; ws= adds web seeds. */
 static void apply_magnet_extra(struct torrent *t)
 {
-    json_t *so = json_object_get(t->magnet_extra, "so");
-    if (json_array_size(so) > 0) {
+    if (t->num_magnet_so > 0) {
         for (size_t i = 0; i < t->mi->num_files; i++)
             t->file_prios[i] = 0;
-        size_t k;
-        json_t *v;
-        json_array_foreach(so, k, v) {
-            json_int_t i = json_integer_value(v);
-            if (i >= 0 && (size_t)i < t->mi->num_files)
+        for (size_t k = 0; k < t->num_magnet_so; k++) {
+            int64_t i = t->magnet_so[k];
+            if (i >= 0 && (uint64_t)i < t->mi->num_files)
                 t->file_prios[i] = 1;
         }
         torrent_apply_file_priorities(t);
     }
-    json_t *ws = json_object_get(t->magnet_extra, "ws");
-    size_t add = json_array_size(ws);
+    size_t add = t->magnet_ws.n;
     if (add > 0) {
         char **v = realloc(t->mi->web_seeds, (t->mi->num_web_seeds + add) * sizeof *v);
         if (v) {
             t->mi->web_seeds = v;
             for (size_t i = 0; i < add; i++) {
-                char *u = json_is_string(json_array_get(ws, i)) ? strdup(json_string_value(json_array_get(ws, i))) : NULL;
+                char *u = strdup(t->magnet_ws.v[i]);
                 if (u)
                     v[t->mi->num_web_seeds++] = u;
             }
         }
     }
-    json_decref(t->magnet_extra);
-    t->magnet_extra = NULL;
+    torrent_clear_magnet_extra(t);
 }
 
 static void metadata_failed(struct torrent *t, const char *why)

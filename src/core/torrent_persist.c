@@ -1,4 +1,4 @@
-/* torrent — persistence: the settings JSON and the magnet a torrent is
+/* torrent — persistence: the settings row (a store/record) and the magnet a torrent is
  * stored as, resume data (have bits, file sizes and mtimes, statistics),
  * and restoring all of it at startup.
  */
@@ -16,57 +16,56 @@
 #include "core/limits.h"
 #include "core/session.h"
 #include "disk/storage.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 
 /* ---- persistence ---- */
 
-static char *settings_json(const struct torrent *t)
+/* The settings row: the fields of t as a store/record, encoded there. */
+static char *settings_text(const struct torrent *t)
 {
-    json_t *prios = json_array();
-    for (size_t i = 0; t->mi && i < t->mi->num_files; i++)
-        json_array_append_new(prios, json_integer(t->file_prios[i]));
-    json_t *o = json_pack("{s:s, s:s, s:s?, s:O, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:I, s:f, s:I, s:I, s:o}",
-                          "save_path", t->save_path, "category", t->category, "name", t->name,
-                          "tags", t->tags, "stopped", t->stopped, "sequential", t->sequential,
-                          "first_last_piece", t->first_last_piece, "forced", t->forced,
-                          "super_seeding", t->super_seeding, "auto_tmm", t->auto_tmm,
-                          "up_limit", (json_int_t)t->up_limit, "dl_limit", (json_int_t)t->dl_limit,
-                          "ratio_limit", t->ratio_limit,
-                          "seeding_time_limit", (json_int_t)t->seeding_time_limit,
-                          "inactive_seeding_time_limit", (json_int_t)t->inactive_seeding_time_limit,
-                          "file_prios", prios);
-    json_object_set_new(o, "queue_pos", json_integer((json_int_t)t->queue_pos));
-    json_object_set_new(o, "share_limit_action", json_integer(t->share_limit_action));
-    if (t->download_path) {
-        json_object_set_new(o, "download_path", json_string(t->download_path));
-        json_object_set_new(o, "data_in_download", json_boolean(t->data_in_download));
-    }
-    if (t->stop_condition != TORRENT_STOP_NONE)
-        json_object_set_new(o, "stop_condition", json_integer(t->stop_condition));
-    if (t->renamed && json_object_size(t->renamed))
-        json_object_set(o, "renamed", t->renamed);
-    if (!t->mi && t->magnet_extra)
-        json_object_set(o, "magnet_extra", t->magnet_extra);
-    /* Trackers and web seeds as edited through the API (the metainfo keeps
-     * the originals). */
-    if (t->trk) {
-        json_t *trs = json_array();
-        for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
+    size_t nt = t->trk ? tracker_set_count(t->trk) : 0;
+    struct record_tracker *trs = calloc(nt + 1, sizeof *trs);
+    struct record_rename *ren = calloc(t->num_renamed + 1, sizeof *ren);
+    char *out = NULL;
+    if (trs && ren) {
+        for (size_t i = 0; i < nt; i++) {
             const struct tracker_entry *e = tracker_set_entry(t->trk, i);
-            json_array_append_new(trs, json_pack("{s:s, s:i}", "url", e->url, "tier", e->tier));
+            trs[i] = (struct record_tracker){e->url, e->tier};
         }
-        json_object_set_new(o, "trackers", trs);
+        for (size_t i = 0; i < t->num_renamed; i++)
+            ren[i] = (struct record_rename){(uint32_t)t->renamed[i].index, t->renamed[i].path};
+        struct record_torrent_settings ts = {
+            .save_path = t->save_path, .category = t->category, .name = t->name,
+            .tags = (const char *const *)t->tags.v, .num_tags = t->tags.n,
+            .stopped = t->stopped, .sequential = t->sequential, .first_last_piece = t->first_last_piece,
+            .forced = t->forced, .super_seeding = t->super_seeding, .auto_tmm = t->auto_tmm,
+            .up_limit = t->up_limit, .dl_limit = t->dl_limit,
+            .has_ratio_limit = true, .ratio_limit = t->ratio_limit,
+            .has_seeding_time_limit = true, .seeding_time_limit = t->seeding_time_limit,
+            .has_inactive_seeding_time_limit = true, .inactive_seeding_time_limit = t->inactive_seeding_time_limit,
+            .has_file_prios = true, .file_prios = t->file_prios, .num_file_prios = t->mi ? t->mi->num_files : 0,
+            .has_queue_pos = true, .queue_pos = (int64_t)t->queue_pos,
+            .has_share_limit_action = true, .share_limit_action = t->share_limit_action,
+            .download_path = t->download_path, .data_in_download = t->data_in_download,
+            .has_stop_condition = t->stop_condition != TORRENT_STOP_NONE, .stop_condition = t->stop_condition,
+            .renamed = ren, .num_renamed = t->num_renamed,
+            .has_magnet_extra = !t->mi && t->has_magnet_extra,
+            .select_only = t->magnet_so, .num_select_only = t->num_magnet_so,
+            .magnet_web_seeds = (const char *const *)t->magnet_ws.v, .num_magnet_web_seeds = t->magnet_ws.n,
+            /* Trackers and web seeds as edited through the API (the
+             * metainfo keeps the originals). */
+            .has_trackers = t->trk != NULL, .trackers = trs, .num_trackers = nt,
+            .has_web_seeds = t->mi != NULL,
+            .web_seeds = t->mi ? (const char *const *)t->mi->web_seeds : NULL,
+            .num_web_seeds = t->mi ? t->mi->num_web_seeds : 0,
+        };
+        record_torrent_settings_encode(&ts, &out);
     }
-    if (t->mi) {
-        json_t *ws = json_array();
-        for (size_t i = 0; i < t->mi->num_web_seeds; i++)
-            json_array_append_new(ws, json_string(t->mi->web_seeds[i]));
-        json_object_set_new(o, "web_seeds", ws);
-    }
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    free(trs);
+    free(ren);
+    return out;
 }
 
 /* The magnet a metadata-less torrent is stored as: its trackers included. */
@@ -86,7 +85,7 @@ static char *magnet_of(const struct torrent *t)
 
 int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 {
-    char *settings = settings_json(t);
+    char *settings = settings_text(t);
     char *magnet = t->mi ? NULL : magnet_of(t);
     if (!settings || (!t->mi && !magnet)) {
         free(settings);
@@ -102,7 +101,7 @@ int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 
 int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud)
 {
-    char *settings = settings_json(t);
+    char *settings = settings_text(t);
     if (!settings)
         return -ENOMEM;
     int rc = store_torrent_settings(t->s->store, t->hex, settings, cb, ud);
@@ -121,15 +120,13 @@ void torrent_save_resume(struct torrent *t)
     if (!files)
         return;
     storage_stat_files(t->st, files, files + nf);
-    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                          "downloaded", (json_int_t)t->downloaded, "uploaded", (json_int_t)t->uploaded,
-                          "wasted", (json_int_t)t->wasted, "active_time", (json_int_t)t->active_time,
-                          "seeding_time", (json_int_t)t->seeding_time,
-                          "completion_on", (json_int_t)t->completion_on,
-                          "seen_complete", (json_int_t)t->seen_complete,
-                          "last_activity", (json_int_t)t->last_activity);
-    char *stats = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    struct record_torrent_stats st = {
+        .downloaded = t->downloaded, .uploaded = t->uploaded, .wasted = t->wasted,
+        .active_time = t->active_time, .seeding_time = t->seeding_time,
+        .completion_on = t->completion_on, .seen_complete = t->seen_complete, .last_activity = t->last_activity,
+    };
+    char *stats = NULL;
+    record_torrent_stats_encode(&st, &stats);
     store_resume_put(t->s->store, t->hex, t->have.bits, bitfield_bytes(&t->have), (uint8_t *)files,
                      2 * nf * sizeof(int64_t), stats);
     free(stats);
@@ -140,9 +137,8 @@ void torrent_save_resume(struct torrent *t)
 
 /* Rebuilds the tracker set from the saved list (url + tier), which reflects
  * edits made through the API. */
-static void restore_trackers(struct torrent *t, json_t *trs)
+static void restore_trackers(struct torrent *t, const struct record_tracker *trs, size_t n)
 {
-    size_t n = json_array_size(trs);
     if (!t->trk)
         return;
     /* Drop what the metainfo/magnet gave, then add the saved list in order. */
@@ -153,124 +149,100 @@ static void restore_trackers(struct torrent *t, json_t *trs)
         if (rc != 0)
             break;
     }
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(trs, i);
-        const char *url = json_string_value(json_object_get(e, "url"));
-        if (url)
-            tracker_set_add(t->trk, url, (int)json_integer_value(json_object_get(e, "tier")));
+    for (size_t i = 0; i < n; i++)
+        tracker_set_add(t->trk, trs[i].url, (int)trs[i].tier);
+}
+
+static void replace_str(char **dst, const char *v)
+{
+    char *d = strdup(v);
+    if (d) {
+        free(*dst);
+        *dst = d;
     }
 }
 
-static void apply_settings(struct torrent *t, const char *settings)
+static void apply_settings(struct torrent *t, const struct record_torrent_settings *o)
 {
-    json_error_t e;
-    json_t *o = json_loads(settings ? settings : "{}", 0, &e);
-    if (!o)
-        return;
-    const char *v;
-    if ((v = json_string_value(json_object_get(o, "category")))) {
-        free(t->category);
-        t->category = strdup(v);
+    if (o->category)
+        replace_str(&t->category, o->category);
+    if (o->name)
+        replace_str(&t->name, o->name);
+    if (o->tags)
+        strv_assign(&t->tags, o->tags, o->num_tags);
+    t->stopped = o->stopped;
+    t->sequential = o->sequential;
+    t->first_last_piece = o->first_last_piece;
+    t->forced = o->forced;
+    t->super_seeding = o->super_seeding;
+    t->auto_tmm = o->auto_tmm;
+    t->up_limit = o->up_limit;
+    t->dl_limit = o->dl_limit;
+    if (o->has_ratio_limit)
+        t->ratio_limit = o->ratio_limit;
+    if (o->has_seeding_time_limit)
+        t->seeding_time_limit = o->seeding_time_limit;
+    if (o->has_inactive_seeding_time_limit)
+        t->inactive_seeding_time_limit = o->inactive_seeding_time_limit;
+    if (o->has_trackers)
+        restore_trackers(t, o->trackers, o->num_trackers);
+    if (!t->mi && o->has_magnet_extra) {
+        torrent_clear_magnet_extra(t);
+        t->has_magnet_extra = true;
+        t->magnet_so = calloc(o->num_select_only + 1, sizeof *t->magnet_so);
+        for (size_t i = 0; t->magnet_so && i < o->num_select_only; i++)
+            t->magnet_so[t->num_magnet_so++] = o->select_only[i];
+        strv_assign(&t->magnet_ws, o->magnet_web_seeds, o->num_magnet_web_seeds);
     }
-    if ((v = json_string_value(json_object_get(o, "name")))) {
-        free(t->name);
-        t->name = strdup(v);
-    }
-    json_t *tags = json_object_get(o, "tags");
-    if (json_is_array(tags)) {
-        json_decref(t->tags);
-        t->tags = json_incref(tags);
-    }
-    t->stopped = json_is_true(json_object_get(o, "stopped"));
-    t->sequential = json_is_true(json_object_get(o, "sequential"));
-    t->first_last_piece = json_is_true(json_object_get(o, "first_last_piece"));
-    t->forced = json_is_true(json_object_get(o, "forced"));
-    t->super_seeding = json_is_true(json_object_get(o, "super_seeding"));
-    t->auto_tmm = json_is_true(json_object_get(o, "auto_tmm"));
-    t->up_limit = json_integer_value(json_object_get(o, "up_limit"));
-    t->dl_limit = json_integer_value(json_object_get(o, "dl_limit"));
-    json_t *rl = json_object_get(o, "ratio_limit");
-    if (rl)
-        t->ratio_limit = json_number_value(rl);
-    if (json_object_get(o, "seeding_time_limit"))
-        t->seeding_time_limit = json_integer_value(json_object_get(o, "seeding_time_limit"));
-    if (json_object_get(o, "inactive_seeding_time_limit"))
-        t->inactive_seeding_time_limit = json_integer_value(json_object_get(o, "inactive_seeding_time_limit"));
-    json_t *trs = json_object_get(o, "trackers");
-    if (json_is_array(trs))
-        restore_trackers(t, trs);
-    json_t *extra = json_object_get(o, "magnet_extra");
-    if (!t->mi && json_is_object(extra)) {
-        json_decref(t->magnet_extra);
-        t->magnet_extra = json_incref(extra);
-    }
-    json_t *ws = json_object_get(o, "web_seeds");
-    if (t->mi && json_is_array(ws)) {
+    if (t->mi && o->has_web_seeds) {
         for (size_t i = 0; i < t->mi->num_web_seeds; i++)
             free(t->mi->web_seeds[i]);
         free(t->mi->web_seeds);
         t->mi->num_web_seeds = 0;
-        t->mi->web_seeds = calloc(json_array_size(ws) + 1, sizeof *t->mi->web_seeds);
-        for (size_t i = 0; t->mi->web_seeds && i < json_array_size(ws); i++) {
-            char *u = json_is_string(json_array_get(ws, i)) ? strdup(json_string_value(json_array_get(ws, i))) : NULL;
-            if (u)   /* a NULL entry would be dereferenced by every reader */
+        t->mi->web_seeds = calloc(o->num_web_seeds + 1, sizeof *t->mi->web_seeds);
+        for (size_t i = 0; t->mi->web_seeds && i < o->num_web_seeds; i++) {
+            char *u = strdup(o->web_seeds[i]);
+            if (u)
                 t->mi->web_seeds[t->mi->num_web_seeds++] = u;
         }
     }
     /* Renamed files: applied before any storage job ran (restore time). */
-    json_t *ren = json_object_get(o, "renamed");
-    if (t->mi && json_is_object(ren)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(ren, k, v) {
-            char *end;
-            unsigned long i = strtoul(k, &end, 10);
-            char *p = *end ? NULL : torrent_clean_rel_path(json_string_value(v));
-            if (p && i < t->mi->num_files) {
-                free(t->mi->files[i].path);
-                t->mi->files[i].path = p;
-                json_object_set(t->renamed, k, v);
-                t->root_known = false;
-            } else {
-                free(p);
-            }
+    for (size_t k = 0; t->mi && k < o->num_renamed; k++) {
+        size_t i = o->renamed[k].index;
+        char *p = torrent_clean_rel_path(o->renamed[k].path);
+        if (p && i < t->mi->num_files && torrent_set_renamed(t, i, p) == 0) {
+            free(t->mi->files[i].path);
+            t->mi->files[i].path = p;
+            t->root_known = false;
+        } else {
+            free(p);
         }
     }
-    if (json_is_integer(json_object_get(o, "share_limit_action")))
-        t->share_limit_action = (enum torrent_share_action)json_integer_value(json_object_get(o, "share_limit_action"));
-    if (json_is_integer(json_object_get(o, "stop_condition")))
-        t->stop_condition = (enum torrent_stop_condition)json_integer_value(json_object_get(o, "stop_condition"));
-    if (json_is_integer(json_object_get(o, "queue_pos")))
-        t->queue_pos = json_integer_value(json_object_get(o, "queue_pos"));
-    json_t *prios = json_object_get(o, "file_prios");
-    if (t->mi && json_is_array(prios) && json_array_size(prios) == t->mi->num_files)
-        for (size_t i = 0; i < t->mi->num_files; i++)
-            t->file_prios[i] = (uint8_t)json_integer_value(json_array_get(prios, i));
-    json_decref(o);
+    if (o->has_share_limit_action)
+        t->share_limit_action = (enum torrent_share_action)o->share_limit_action;
+    if (o->has_stop_condition)
+        t->stop_condition = (enum torrent_stop_condition)o->stop_condition;
+    if (o->has_queue_pos)
+        t->queue_pos = o->queue_pos;
+    if (t->mi && o->has_file_prios && o->num_file_prios == t->mi->num_files)
+        memcpy(t->file_prios, o->file_prios, o->num_file_prios);
     if (t->picker)
         bt_picker_set_sequential(t->picker, t->sequential);
 }
 
-static void apply_stats(struct torrent *t, const char *stats)
+static void apply_stats(struct torrent *t, const struct record_torrent_stats *o)
 {
-    json_error_t e;
-    json_t *o = stats ? json_loads(stats, 0, &e) : NULL;
-    if (!o)
-        return;
-#define GET(k) json_integer_value(json_object_get(o, #k))
-    t->downloaded = GET(downloaded);
-    t->uploaded = GET(uploaded);
-    t->wasted = GET(wasted);
-    t->active_time = GET(active_time);
-    t->seeding_time = GET(seeding_time);
-    if (json_object_get(o, "completion_on"))
-        t->completion_on = GET(completion_on);
-    if (json_object_get(o, "seen_complete"))
-        t->seen_complete = GET(seen_complete);
-    if (json_object_get(o, "last_activity"))
-        t->last_activity = GET(last_activity);
-#undef GET
-    json_decref(o);
+    t->downloaded = o->downloaded;
+    t->uploaded = o->uploaded;
+    t->wasted = o->wasted;
+    t->active_time = o->active_time;
+    t->seeding_time = o->seeding_time;
+    if (o->has_completion_on)
+        t->completion_on = o->completion_on;
+    if (o->has_seen_complete)
+        t->seen_complete = o->seen_complete;
+    if (o->has_last_activity)
+        t->last_activity = o->last_activity;
 }
 
 /* Resume data is trusted only when every file looks exactly as it did when
@@ -290,11 +262,13 @@ static bool files_match(struct torrent *t, const uint8_t *files, size_t files_le
     return same;
 }
 
-int torrent_restore(struct torrent *t, const char *settings, const uint8_t *have, size_t have_len,
-                    const uint8_t *files, size_t files_len, const char *stats)
+int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats)
 {
-    apply_settings(t, settings);
-    apply_stats(t, stats);
+    if (settings)
+        apply_settings(t, settings);
+    if (stats)
+        apply_stats(t, stats);
     torrent_apply_file_priorities(t);
     limits_apply_torrent(t);
     if (!t->mi) {

@@ -6,6 +6,7 @@
 #include "core/torrent_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bt/layers.h"

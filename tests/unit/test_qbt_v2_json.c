@@ -57,7 +57,6 @@ static struct torrent *mk_torrent(struct world *w, const char *fixture)
     memcpy(t->hex, t->mi->info_hash_hex, 41);
     t->save_path = strdup("/data/dl/");
     t->category = strdup("");
-    t->tags = json_array();
     t->phase = TP_READY;
     t->ratio_limit = -2;
     t->seeding_time_limit = -2;
@@ -125,7 +124,7 @@ static int teardown(void **state)
         free(t->save_path);
         free(t->category);
         free(t->name);
-        json_decref(t->tags);
+        strv_clear(&t->tags);
         free(t->root_cache);   /* filled by torrent_root_folder() */
         free(t);
     }
@@ -203,10 +202,10 @@ static void test_torrent_keys_and_types(void **state)
 {
     struct world *w = *state;
     struct torrent *t = mk_torrent(w, "multi.torrent");
-    json_array_append_new(t->tags, json_string("movie"));
-    json_array_append_new(t->tags, json_string("4k"));
-    json_array_append_new(t->tags, json_string("Season 10"));
-    json_array_append_new(t->tags, json_string("season 9"));
+    strv_push(&t->tags, "movie");
+    strv_push(&t->tags, "4k");
+    strv_push(&t->tags, "Season 10");
+    strv_push(&t->tags, "season 9");
     t->dl_limit = -1;
     t->up_limit = 5000;
     t->stopped = true;
@@ -570,7 +569,7 @@ static void test_maindata(void **state)
     struct torrent *t = mk_torrent(w, "single.torrent");
     free(t->category);
     t->category = strdup("tv");
-    json_array_append_new(t->tags, json_string("x"));
+    strv_push(&t->tags, "x");
     json_t *o = qbt_v2_maindata_json(&w->s, 7);
     assert_int_equal(iget(o, "rid"), 7);
     assert_true(json_is_true(json_object_get(o, "full_update")));
@@ -809,11 +808,13 @@ static void test_natural_and_tags(void **state)
     assert_true(natcmp("x007", "x7") == 0);
     assert_true(natcmp("abc", "ab") > 0);
     assert_true(natcmp("99999999999999999999999", "100000000000000000000000") < 0);
-    json_t *tags = json_pack("[s,s,s,i]", "b", "A", "a10", 5);
-    char *s = qbt_v2_tags_string(tags);
-    assert_string_equal(s, "A, a10, b");                    /* non-strings ignored */
+    struct strv tags = {0};
+    const char *v[] = {"b", "A", "", "a10"};
+    assert_int_equal(strv_assign(&tags, v, 4), 0);
+    char *s = qbt_v2_tags_string(&tags);
+    assert_string_equal(s, "A, a10, b");                    /* empty names ignored */
     free(s);
-    json_decref(tags);
+    strv_clear(&tags);
     s = qbt_v2_tags_string(NULL);
     assert_string_equal(s, "");
     free(s);

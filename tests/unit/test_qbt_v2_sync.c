@@ -69,7 +69,6 @@ static struct torrent *mk_torrent(struct world *w, const char *fixture)
     memcpy(t->hex, t->mi->info_hash_hex, 41);
     t->save_path = strdup("/data/dl/");
     t->category = strdup("");
-    t->tags = json_array();
     t->phase = TP_READY;
     t->ratio_limit = -2;
     t->seeding_time_limit = -2;
@@ -106,7 +105,7 @@ static void free_torrent(struct torrent *t)
     free(t->save_path);
     free(t->category);
     free(t->name);
-    json_decref(t->tags);
+    strv_clear(&t->tags);
     free(t->root_cache);   /* filled by torrent_root_folder() */
     for (struct peer *p = t->peers, *next; p; p = next) {
         next = p->next;

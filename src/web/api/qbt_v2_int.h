@@ -179,7 +179,7 @@ double qbt_v2_ratio(const struct torrent *t);
  * "EnableSuperSeeding"); unknown or NULL = TORRENT_SHARE_DEFAULT. */
 enum torrent_share_action qbt_v2_share_action_parse(const char *s);
 /* tags joined with ", " in natural, case-insensitive order (malloc'd). */
-char *qbt_v2_tags_string(const json_t *tags);
+char *qbt_v2_tags_string(const struct strv *tags);
 /* QCollator-like natural order: digit runs compare by value, letters
  * case-insensitively. */
 /* magnet:?xt=urn:btih:<hex>&dn=<name>&tr=<tracker>… (malloc'd). */

@@ -80,15 +80,15 @@ static int cmp_str_ptr(const void *x, const void *y)
     return c ? c : strcmp(a, b);
 }
 
-char *qbt_v2_tags_string(const json_t *tags)
+char *qbt_v2_tags_string(const struct strv *tags)
 {
-    size_t n = json_is_array(tags) ? json_array_size(tags) : 0;
+    size_t n = tags ? tags->n : 0;
     const char **v = calloc(n ? n : 1, sizeof(*v));
     if (!v)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(tags, i));
+        const char *s = tags->v[i];
         if (s && *s)
             v[k++] = s;
     }
@@ -286,7 +286,7 @@ json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t 
     set(o, "force_start", json_boolean(t->forced && !t->stopped));
     set(o, "auto_tmm", json_boolean(t->auto_tmm));
     set(o, "category", jstr(t->category));
-    char *tags = qbt_v2_tags_string(t->tags);
+    char *tags = qbt_v2_tags_string(&t->tags);
     set(o, "tags", jstr(tags));
     free(tags);
     set(o, "save_path", jstr(t->save_path));
@@ -752,11 +752,9 @@ json_t *qbt_v2_maindata_json(struct session *s, int rid)
         /* Categories and tags are not managed yet: report those in use. */
         if (t->category && *t->category && !json_object_get(cats, t->category))
             set(cats, t->category, json_pack("{s:s, s:s}", "name", t->category, "savePath", ""));
-        size_t k;
-        json_t *tag;
-        json_array_foreach(t->tags, k, tag) {
-            const char *name = json_string_value(tag);
-            if (name && *name && !json_object_get(seen_tags, name)) {
+        for (size_t k = 0; k < t->tags.n; k++) {
+            const char *name = t->tags.v[k];
+            if (*name && !json_object_get(seen_tags, name)) {
                 json_object_set_new(seen_tags, name, json_true());
                 json_array_append_new(tags, json_string(name));
             }

@@ -262,14 +262,7 @@ static void h_count(struct web_req *r, void *ud)
 
 static bool has_tag(const struct torrent *t, const char *tag)
 {
-    size_t i;
-    json_t *v;
-    json_array_foreach(t->tags, i, v) {
-        const char *s = json_string_value(v);
-        if (s && strcmp(s, tag) == 0)
-            return true;
-    }
-    return false;
+    return strv_find(&t->tags, tag, false) >= 0;
 }
 
 static bool info_match(struct web_req *r, const struct torrent *t, enum qbt_v2_filter f,
@@ -281,7 +274,7 @@ static bool info_match(struct web_req *r, const struct torrent *t, enum qbt_v2_f
     if (cat && strcmp(cat, t->category ? t->category : "") != 0)
         return false;
     const char *tag = web_req_param(r, "tag");
-    if (tag && (*tag ? !has_tag(t, tag) : json_array_size(t->tags) != 0))
+    if (tag && (*tag ? !has_tag(t, tag) : t->tags.n != 0))
         return false;
     int priv = param_tristate(r, "private");
     struct view_meta m;
