@@ -15,6 +15,7 @@
 
 #include "core/settings.h"
 #include "core/session.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
@@ -350,6 +351,7 @@ int main(int argc, char **argv)
         return 1;
     }
     session_free(session);
+    record_thread_done();   /* the row codec's SQLite connection */
     uv_loop_close(&loop);
     log_shutdown();
     return 0;
