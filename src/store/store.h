@@ -1,5 +1,7 @@
 /* store — the daemon's SQLite database: torrents, resume data, preferences
  * and generic namespaced rows (categories, tags, DHT nodes, RSS ...).
+ * Rows whose value is JSON text are made and read by store/record.h; this
+ * module stores the text as given.
  *
  * Durability ("Nothing is lost"): the database runs in WAL mode with
  * synchronous=FULL.  A user change is reported done only after the COMMIT
@@ -85,12 +87,12 @@ struct store_torrent_row {
     size_t metainfo_len;
     const char *magnet;
     int64_t added_on;
-    const char *settings;      /* JSON object text owned by core/ */
+    const char *settings;      /* JSON text: store/record.h record_torrent_settings */
     const uint8_t *have;       /* resume: piece bitfield, NULL if never checkpointed */
     size_t have_len;
     const uint8_t *files;      /* resume: file sizes/mtimes blob */
     size_t files_len;
-    const char *stats;         /* resume: JSON stats */
+    const char *stats;         /* resume: JSON text, record_torrent_stats */
     int64_t resume_updated;    /* epoch seconds of the checkpoint, 0 if none */
 };
 
