@@ -1,2 +1,2 @@
-/* Fixture for layering_selftest_*: the include check must reject this file. */
+/* Fixture for layering_selftest_* (tests/layering.sh): the include check must reject this file. */
 #include <jansson.h>
