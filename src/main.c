@@ -16,7 +16,6 @@
 #include "core/settings.h"
 #include "core/session.h"
 #include "store/record.h"
-#include "store/store.h"
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
 #include "web/server.h"
@@ -195,14 +194,13 @@ static int setup_password(struct session *s, const char *given)
     char hash[WEB_AUTH_HASH_MAX];
     if (web_auth_hash_password(pw, hash, sizeof hash) != 0)
         return -EIO;
+    /* Live at once (the WebUI may start before the row is committed); the
+     * row itself has one writer, core's session_set_password_hash. */
     free(s->settings.password_hash);
     s->settings.password_hash = strdup(hash);
-    json_t *v = json_string(hash);
-    char *json = json_dumps(v, JSON_ENCODE_ANY);
-    json_decref(v);
-    int rc = store_pref_put(s->store, "web_ui_password_hash", json, NULL, NULL);
-    free(json);
-    return rc;
+    if (!s->settings.password_hash)
+        return -ENOMEM;
+    return session_set_password_hash(s, hash, NULL, NULL);
 }
 
 /* Peers, files and up to 500 WebUI connections all need descriptors; the
