@@ -73,10 +73,7 @@ static void h_categories(struct web_req *r, void *ud)
             o = NULL;
         }
     }
-    if (o)
-        web_reply_json(r, o);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, o);   /* NULL = 500 */
 }
 
 /* savePath / downloadPathEnabled / downloadPath as createCategory reads them. */
@@ -215,10 +212,7 @@ static void h_tags(struct web_req *r, void *ud)
             json_decref(a);
             a = NULL;
         }
-    if (a)
-        web_reply_json(r, a);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, a);   /* NULL = 500 */
 }
 
 /* The parts of a ","-separated list (empty ones skipped, at most

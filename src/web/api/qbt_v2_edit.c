@@ -347,10 +347,7 @@ static void limit_query(struct web_req *r, struct qbt_v2 *q, bool up)
             break;
         p = bar + 1;
     }
-    if (o)
-        web_reply_json(r, o);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, o);   /* NULL = 500 */
 }
 
 static void h_download_limit(struct web_req *r, void *ud) { limit_query(r, ud, false); }

@@ -369,10 +369,7 @@ static void h_cookies(struct web_req *r, void *ud)
             a = NULL;
         }
     }
-    if (a)
-        web_reply_json(r, a);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, a);   /* NULL = 500 */
 }
 
 /* QJsonValue::toString(): strings, anything else "". */

@@ -238,10 +238,7 @@ static int param_tristate(struct web_req *r, const char *name)
 
 static void reply_json(struct web_req *r, json_t *j)
 {
-    if (j)
-        web_reply_json(r, j);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, j);   /* NULL = 500 */
 }
 
 /* ---- commit-then-reply batches ---- */

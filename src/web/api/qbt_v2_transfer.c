@@ -14,10 +14,7 @@ static void h_info(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
     json_t *o = qbt_v2_transfer_info_json(q->s);
-    if (o)
-        web_reply_json(r, o);
-    else
-        web_reply_error(r, 500, NULL);
+    web_reply_json(r, o);   /* NULL = 500 */
 }
 
 static void reply_int(struct web_req *r, int64_t v)
