@@ -24,6 +24,14 @@
 /* Stop reading blocks from disk for a peer while this much is queued. */
 #define PEER_UPLOAD_HIGH_WATER (1u << 20)
 #define PEER_HANDSHAKE_TIMEOUT_MS 20000
+/* Incoming connections not yet handshaken each hold a connection slot (and
+ * count against max_connec, which also gates our own dials): without caps a
+ * thousand connect-and-never-send sockets lock us out of our own swarm.  A
+ * real peer's handshake takes one round trip, so a few per address suffice;
+ * past the global cap the oldest half-open connection makes room, so a
+ * flood from many addresses cannot lock newcomers out either. */
+#define PEER_MAX_HALF_OPEN_PER_IP 8
+#define PEER_MAX_HALF_OPEN 64
 #define PEER_IDLE_TIMEOUT_MS 150000
 #define PEER_KEEPALIVE_MS 110000
 #define PEER_REQUEST_TIMEOUT_MS 30000
@@ -213,6 +221,24 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     return 0;
 }
 
+/* Room for one more half-open connection from ip: -EAGAIN when that
+ * address has its share; closes the oldest one when all are taken. */
+static int half_open_admit(struct session *s, const char *ip)
+{
+    unsigned total = 0, same = 0;
+    struct peer *oldest = NULL;   /* the list is pushed at the front */
+    for (struct peer *q = s->handshaking; q; q = q->next) {
+        total++;
+        same += strcmp(q->ip, ip) == 0;
+        oldest = q;
+    }
+    if (same >= PEER_MAX_HALF_OPEN_PER_IP)
+        return -EAGAIN;
+    if (total >= PEER_MAX_HALF_OPEN && oldest)
+        peer_close(oldest, "half-open limit: oldest makes room");
+    return 0;
+}
+
 int peer_accept(struct session *s, uv_stream_t *server, bool tls)
 {
     struct peer *p = peer_alloc(s);
@@ -232,6 +258,12 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EPERM;
+    }
+    if (half_open_admit(s, p->ip) != 0) {
+        log_debug("peer %s: too many half-open connections from it, refused", p->ip);
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -EAGAIN;
     }
     uv_tcp_nodelay(&p->tcp, 1);
     p->incoming = true;
