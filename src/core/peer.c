@@ -23,7 +23,9 @@
 #define PEER_MAX_INBUF (4u << 20)
 /* Stop reading blocks from disk for a peer while this much is queued. */
 #define PEER_UPLOAD_HIGH_WATER (1u << 20)
-#define PEER_HANDSHAKE_TIMEOUT_MS 20000
+/* libtorrent's handshake_timeout: a real peer answers within a round trip;
+ * a silent or stalled one holds its (half-open) slot no longer than this. */
+#define PEER_HANDSHAKE_TIMEOUT_MS 10000
 /* Incoming connections not yet handshaken each hold a connection slot (and
  * count against max_connec, which also gates our own dials): without caps a
  * thousand connect-and-never-send sockets lock us out of our own swarm.  A
