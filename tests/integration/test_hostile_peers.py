@@ -311,3 +311,139 @@ def test_thousand_half_open_connections(swarm, module_procs):
         assert grew < RSS_SLACK_MIB, grew
     finally:
         ho.close()
+
+
+# --------------------------------------------------------------------------
+# hostile trackers
+# --------------------------------------------------------------------------
+
+class HostileTracker:
+    """An HTTP 'tracker' on 127.0.0.1 whose reply depends on the path's first
+    element: slow (a valid reply trickled a byte a second), huge (an endless
+    body), garbage, loop (redirects to itself) and many (100,000 compact
+    peers, a valid reply)."""
+
+    def __init__(self):
+        import http.server
+
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                mode = self.path.split("/")[1]
+                outer.hits[mode] = outer.hits.get(mode, 0) + 1
+                try:
+                    getattr(outer, "reply_" + mode)(self)
+                except (OSError, ValueError):
+                    pass
+
+        self.hits = {}
+        self.stopping = threading.Event()
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv.daemon_threads = True
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def url(self, mode):
+        return "http://127.0.0.1:%d/%s/announce" % (self.port, mode)
+
+    @staticmethod
+    def _head(h, status=200, length=None, extra=()):
+        h.send_response(status)
+        h.send_header("Content-Type", "text/plain")
+        if length is not None:
+            h.send_header("Content-Length", str(length))
+        for k, v in extra:
+            h.send_header(k, v)
+        h.end_headers()
+
+    def reply_slow(self, h):
+        # 120 s at this pace: only the announce timeout (30 s) ends it
+        body = b"d8:intervali1800e7:paddingi" + b"1" * 100 + b"e5:peers0:e"
+        self._head(h, length=len(body))
+        for b in body:
+            if self.stopping.wait(1.0):
+                return
+            h.wfile.write(bytes([b]))
+            h.wfile.flush()
+
+    def reply_huge(self, h):
+        self._head(h)
+        chunk = b"d8:intervali1800e5:peers" + b"9" * (64 * 1024)
+        for _ in range(64 * 16):          # 64 MiB at most
+            h.wfile.write(chunk)
+
+    def reply_garbage(self, h):
+        body = os.urandom(4096)
+        self._head(h, length=len(body))
+        h.wfile.write(body)
+
+    def reply_loop(self, h):
+        self._head(h, 302, 0, [("Location", h.path)])
+
+    def reply_many(self, h):
+        peers = b"".join(struct.pack(">BBBBH", 10, (i >> 16) & 255, (i >> 8) & 255, i & 255, 6881)
+                         for i in range(100000))
+        body = b"d8:intervali1800e5:peers%d:%se" % (len(peers), peers)
+        self._head(h, length=len(body))
+        h.wfile.write(body)
+
+    def close(self):
+        self.stopping.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_hostile_trackers(swarm, module_procs):
+    """Each tracker on its own torrent, all at once: the failing ones end
+    "not working" (4) with a message within the announce timeout (30 s), the
+    100,000-peer one "working" (2); RSS bounded, the API answers throughout."""
+    root, _, leecher = swarm
+    tr = HostileTracker()
+    module_procs.on_close(tr.close)
+    rss0 = status_mib(leecher.pid, "VmRSS")
+    modes = ["slow", "huge", "garbage", "loop", "many"]
+    hashes = {}
+    t0 = time.monotonic()
+    for mode in modes:
+        payload = os.urandom(PL + 1)
+        info = {"name": "tr-%s.bin" % mode, "piece length": PL, "length": len(payload),
+                "pieces": piece_hashes(payload, PL)}
+        tbytes, h = make_torrent(info, announce=tr.url(mode))
+        leecher.add(tbytes, os.path.join(root, "tr-" + mode))
+        hashes[mode] = h
+
+    def row(mode):
+        rows = [r for r in leecher.get("/api/v2/torrents/trackers", hash=hashes[mode]).json()
+                if r["url"] == tr.url(mode)]
+        return rows[0] if rows else None
+
+    slowest_api = 0.0
+    last = {}
+
+    def settled():
+        nonlocal slowest_api
+        a = time.monotonic()
+        rows = {m: row(m) for m in modes}
+        last.update(rows)
+        slowest_api = max(slowest_api, time.monotonic() - a)
+        done = all(rows[m] and rows[m]["status"] == 4 and rows[m]["msg"] for m in modes if m != "many")
+        return rows if done and rows["many"] and rows["many"]["status"] == 2 else None
+    try:
+        rows = wait_until(settled, 45, "every hostile tracker settled", interval=0.5, procs=[leecher])
+    except TdError as e:
+        raise TdError("%s: %s" % (e, {m: r and (r["status"], r["msg"], r.get("num_peers"))
+                                      for m, r in last.items()}))
+    took = time.monotonic() - t0
+    grew = status_mib(leecher.pid, "VmRSS") - rss0
+    for m in modes:
+        FIGURES.append(("tracker %s: %s (%s peers)" % (m, rows[m]["msg"][:40], rows[m].get("num_peers")),
+                        took, grew))
+    assert 0 < rows["many"]["num_peers"] <= 10000, rows["many"]
+    assert slowest_api < 2.0, "API slow while trackers misbehave: %.1f s" % slowest_api
+    # five torrents, 10,000 peer candidates and their dials, 4 MiB bodies, ASan
+    assert grew < 64.0, "RSS grew by %.1f MiB" % grew
+    assert tr.hits.get("loop", 0) <= 12, "redirect loop followed %d times" % tr.hits["loop"]
