@@ -538,9 +538,16 @@ static int on_handshake(struct peer *p)
     } else if (memcmp(hs.info_hash, p->hs_hash, 20) != 0) {
         return -EPROTO;
     }
-    /* One connection per peer id: the second one adds nothing. */
+    /* One connection per peer id: the second one adds nothing.  And, unless
+     * enable_multi_connections_from_same_ip (libtorrent's
+     * allow_multiple_connections_per_ip, off by default), one per address:
+     * otherwise one host with made-up peer ids fills max_connec_per_torrent
+     * with connections that never send a thing, and we cannot dial the
+     * torrent's real peers until the idle timeout. */
+    bool multi = settings_bool(&p->s->settings, SET_ENABLE_MULTI_CONNECTIONS_FROM_SAME_IP);
     for (struct peer *q = p->t->peers; q; q = q->next)
-        if (q != p && q->state == PEER_ACTIVE && memcmp(q->peer_id, hs.peer_id, 20) == 0)
+        if (q != p && q->state == PEER_ACTIVE &&
+            (memcmp(q->peer_id, hs.peer_id, 20) == 0 || (!multi && strcmp(q->ip, p->ip) == 0)))
             return -EEXIST;
     memcpy(p->peer_id, hs.peer_id, 20);
     bt_wire_peer_client(hs.peer_id, p->client, sizeof p->client);

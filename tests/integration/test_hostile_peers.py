@@ -17,9 +17,15 @@ libtorrent does: the out-of-range have sent after them is the close that
 shows all were parsed); bitfields of the wrong size; a request for a 1 MiB
 block; an extension handshake with deeply nested or too many bencode tokens;
 connections that stay silent before the handshake or stop half-way through
-it. And a thousand half-open TCP connections (connect, never send) kept open
-while the leecher downloads: before the half-open caps they filled
-max_connec, so the leecher could not even dial its seeder.
+it; 120 handshaken connections from one address that never send a message
+(one per address and torrent is kept, as qBittorrent's default
+enable_multi_connections_from_same_ip=false says). And a thousand half-open
+TCP connections (connect, never send) kept open while the leecher
+downloads: before the half-open caps they filled max_connec, so the leecher
+could not even dial its seeder.
+
+test_hostile_trackers: slow, endless, garbage, redirect-looping and
+100,000-peer tracker replies end in bounded time and memory.
 
 The daemons are module-scoped (one seeder, one leecher); each test adds its
 own torrent, so the tests do not see each other's pieces.
@@ -244,6 +250,35 @@ def test_silent_connections(swarm):
         assert isinstance(res.get(name), float), "%s connection: %r" % (name, res.get(name))
         FIGURES.append(("silent: " + name, res[name], 0.0))
     mute.close()
+
+
+def test_mute_crowd_from_one_address(swarm):
+    """120 handshaken connections from one address, each with its own peer
+    id, that never send a message: qBittorrent's default
+    (enable_multi_connections_from_same_ip=false, libtorrent's
+    allow_multiple_connections_per_ip) admits one per torrent, so they cannot
+    fill max_connec_per_torrent (100) and keep the leecher from dialling its
+    seeder until the idle timeout (150 s)."""
+    c = Case(swarm, "mute_crowd")
+    first = c.dial()
+    crowd, refused = [first], 0
+    for _ in range(119):
+        s = socket.create_connection((c.leecher.bind_ip, c.leecher.listen_port), 10, (MINI_IP, 0))
+        s.sendall(PROTO + RESERVED_EXT_FAST + c.ih + b"-PY0001-" + os.urandom(6).hex().encode())
+        crowd.append(s)
+    t0 = time.monotonic()
+    for s in crowd[1:]:
+        try:
+            c.expect_closed(s, "second connection from one address")
+            refused += 1
+        except TdError:
+            pass
+    took = time.monotonic() - t0
+    try:
+        assert refused == 119, "%d of 119 extra connections from one address kept" % (119 - refused)
+        c.finish(took)
+    finally:
+        first.close()
 
 
 class HalfOpen:
