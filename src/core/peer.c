@@ -52,6 +52,7 @@ static void maybe_free(struct peer *p)
     free(p->wdata);
     bitfield_free(&p->have);
     free(p->reqs);
+    free(p->rext);
     free(p);
 }
 
@@ -111,15 +112,21 @@ static struct peer *peer_alloc(struct session *s)
     struct peer *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
+    p->rext = calloc(1, sizeof *p->rext);
+    if (!p->rext) {
+        free(p);
+        return NULL;
+    }
     p->s = s;
     p->refs = 1;
     p->am_choking = p->peer_choking = true;
     p->connected_ms = p->last_recv_ms = p->last_send_ms = uv_now(s->loop);
     rate_init(&p->down);
     rate_init(&p->up);
-    p->rext.metadata_size = -1;
-    p->rext.reqq = -1;
+    p->rext->metadata_size = -1;
+    p->rext->reqq = -1;
     if (uv_tcp_init(s->loop, &p->tcp) != 0) {
+        free(p->rext);
         free(p);
         return NULL;
     }
@@ -428,7 +435,7 @@ int peer_pipeline_target(const struct peer *p, uint64_t now_ms)
     uint64_t r = rate_get(&tmp, now_ms);
     /* Keep about two seconds of data in flight, as libtorrent does. */
     int64_t n = (int64_t)(r * 2 / BT_WIRE_BLOCK_SIZE);
-    int cap = p->rext.reqq > 0 ? (int)(p->rext.reqq < 500 ? p->rext.reqq : 500) : 250;
+    int cap = p->rext->reqq > 0 ? (int)(p->rext->reqq < 500 ? p->rext->reqq : 500) : 250;
     if (n < 32)
         n = 32;
     if (n > cap)
@@ -612,10 +619,10 @@ static int on_message_no_metadata(struct peer *p, const struct bt_msg *m)
         return 0;
     }
     if (m->ext_id == 0) {
-        if (bt_ext_handshake_parse(m->payload, m->payload_len, &p->rext) != 0)
+        if (bt_ext_handshake_parse(m->payload, m->payload_len, p->rext) != 0)
             return -EPROTO;
-        if (p->rext.client[0])
-            snprintf(p->client, sizeof p->client, "%s", p->rext.client);
+        if (p->rext->client[0])
+            snprintf(p->client, sizeof p->client, "%s", p->rext->client);
         torrent_on_ext_handshake(t, p);
     } else if (m->ext_id == PEER_EXT_METADATA) {
         torrent_on_metadata_msg(t, p, m->payload, m->payload_len);

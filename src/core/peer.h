@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "bt/ext.h"
 #include "core/limits.h"
 #include "util/bitfield.h"
 #include "util/buf.h"
@@ -24,6 +23,7 @@
 struct session;
 struct torrent;
 struct bt_pex_state;
+struct bt_ext_handshake;
 struct sslpeer;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
@@ -66,7 +66,8 @@ struct peer {
     uint8_t hs_hash[20];            /* the info-hash this connection uses (a hybrid has two) */
     char client[64];
     bool fast, ext;
-    struct bt_ext_handshake rext;
+    struct bt_ext_handshake *rext;  /* their extension handshake (BEP10); allocated with the peer,
+                                       behind a pointer so core/peer.h needs no bt/ header */
 
     bool am_choking, am_interested, peer_choking, peer_interested;
     bool optimistic, snubbed;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bt/choker.h"
 #include "bt/layers.h"
 #include "bt/magnet.h"
 #include "bt/metadata.h"
@@ -106,6 +107,9 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     if (!t)
         return NULL;
     t->s = s;
+    t->choker = malloc(sizeof *t->choker);
+    if (t->choker)
+        bt_choker_init(t->choker);
     memcpy(t->info_hash, info_hash, 20);
     hex_encode(info_hash, 20, t->hex);
     const char *sp = p && p->save_path && *p->save_path ? p->save_path : session_default_save_path(s);
@@ -151,7 +155,8 @@ static struct torrent *torrent_alloc(struct session *s, const uint8_t info_hash[
     limits_apply_torrent(t);
     lost |= (p && p->rename && *p->rename && !t->name) ||
             (p && p->download_path && *p->download_path && !t->download_path);
-    if (lost || !t->save_path || !t->category) {
+    if (lost || !t->choker || !t->save_path || !t->category) {
+        free(t->choker);
         free(t->save_path);
         free(t->category);
         free(t->name);
@@ -214,6 +219,7 @@ static void free_common(struct torrent *t)
     torrent_clear_magnet_extra(t);
     strv_clear(&t->tags);
     torrent_clear_renamed(t);
+    free(t->choker);
     free(t);
 }
 

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "bt/choker.h"
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/smartban.h"
@@ -28,6 +27,7 @@
 
 struct session;
 struct peer;
+struct bt_choker;
 struct bt_metainfo;
 struct storage;
 struct storage_check;
@@ -205,7 +205,8 @@ struct torrent {
     unsigned closing_peers;      /* peers whose handles are still closing */
     struct peer_candidate *cands;
     size_t num_cands, cap_cands;
-    struct bt_choker choker;
+    struct bt_choker *choker;    /* allocated with the torrent, behind a pointer so core/torrent.h
+                                    needs no bt/ header */
     uint64_t next_choke_ms;
     bool closing;                /* session shutdown: keep it in the store */
     void (*closed_cb)(void *ud);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bt/bencode.h"
+#include "bt/ext.h"
 #include "bt/layers.h"
 #include "bt/metadata.h"
 #include "bt/metainfo.h"
@@ -31,14 +32,14 @@ void torrent_send_ext(struct peer *p, uint8_t id, struct buf *payload)
 
 void torrent_request_metadata(struct torrent *t, struct peer *p)
 {
-    if (t->mi || !t->meta_asm || !p->rext.ut_metadata || p->state != PEER_ACTIVE)
+    if (t->mi || !t->meta_asm || !p->rext->ut_metadata || p->state != PEER_ACTIVE)
         return;
     int piece;
     int sent = 0;
     while (sent < 16 && (piece = bt_metadata_asm_next(t->meta_asm, p, uv_now(t->s->loop))) >= 0) {
         struct buf b = BUF_INIT;
         if (bt_metadata_put_request(&b, (uint32_t)piece) == 0)
-            torrent_send_ext(p, (uint8_t)p->rext.ut_metadata, &b);
+            torrent_send_ext(p, (uint8_t)p->rext->ut_metadata, &b);
         buf_free(&b);
         sent++;
     }
@@ -46,16 +47,16 @@ void torrent_request_metadata(struct torrent *t, struct peer *p)
 
 void torrent_on_ext_handshake(struct torrent *t, struct peer *p)
 {
-    if (t->mi || !p->rext.ut_metadata || p->rext.metadata_size <= 0)
+    if (t->mi || !p->rext->ut_metadata || p->rext->metadata_size <= 0)
         return;
     if (t->layers) {
         torrent_request_layers(t, p);
         return;
     }
-    if (!t->meta_asm && (t->no_v1 ? bt_metadata_asm_new_v2(t->info_hash_v2, p->rext.metadata_size, &t->meta_asm)
-                                  : bt_metadata_asm_new(t->info_hash, p->rext.metadata_size, &t->meta_asm)) != 0) {
+    if (!t->meta_asm && (t->no_v1 ? bt_metadata_asm_new_v2(t->info_hash_v2, p->rext->metadata_size, &t->meta_asm)
+                                  : bt_metadata_asm_new(t->info_hash, p->rext->metadata_size, &t->meta_asm)) != 0) {
         log_msg(LOG_WARNING, "'%s': peer %s announced unusable metadata size %lld", torrent_name(t), p->ip,
-                (long long)p->rext.metadata_size);
+                (long long)p->rext->metadata_size);
         return;
     }
     torrent_request_metadata(t, p);
@@ -282,7 +283,7 @@ void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *p
     if (bt_metadata_parse(payload, len, &m) != 0)
         return;
     if (m.type == BT_METADATA_REQUEST) {
-        if (!p->rext.ut_metadata)
+        if (!p->rext->ut_metadata)
             return;
         struct buf b = BUF_INIT;
         bool serve = t->mi && !t->mi->is_private &&
@@ -294,7 +295,7 @@ void torrent_on_metadata_msg(struct torrent *t, struct peer *p, const uint8_t *p
         } else {
             bt_metadata_put_reject(&b, m.piece);
         }
-        torrent_send_ext(p, (uint8_t)p->rext.ut_metadata, &b);
+        torrent_send_ext(p, (uint8_t)p->rext->ut_metadata, &b);
         buf_free(&b);
         return;
     }

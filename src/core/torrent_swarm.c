@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bt/choker.h"
+#include "bt/ext.h"
 #include "bt/layers.h"
 #include "bt/metadata.h"
 #include "bt/metainfo.h"
@@ -209,7 +211,7 @@ void torrent_run_choker(struct torrent *t)
     int slots = (int)settings_int(&t->s->settings, SET_MAX_UPLOADS_PER_TORRENT);
     if (slots == 0)
         slots = 4;
-    bt_choker_run(&t->choker, cp, n, slots, torrent_is_finished(t), t->s->now_ms);
+    bt_choker_run(t->choker, cp, n, slots, torrent_is_finished(t), t->s->now_ms);
     for (size_t i = 0; i < n; i++) {
         struct peer *p = cp[i].peer;
         p->optimistic = cp[i].optimistic;
@@ -262,25 +264,25 @@ void torrent_send_pex(struct torrent *t, uint64_t now)
         memset(e, 0, sizeof *e);
         e->addr = q->addr;
         if (q->incoming) {
-            if (!q->rext.listen_port)
+            if (!q->rext->listen_port)
                 continue;
             if (e->addr.ss_family == AF_INET)
-                ((struct sockaddr_in *)&e->addr)->sin_port = htons(q->rext.listen_port);
+                ((struct sockaddr_in *)&e->addr)->sin_port = htons(q->rext->listen_port);
             else
-                ((struct sockaddr_in6 *)&e->addr)->sin6_port = htons(q->rext.listen_port);
+                ((struct sockaddr_in6 *)&e->addr)->sin6_port = htons(q->rext->listen_port);
         }
         if (q->have_all || (q->have.bits && t->mi && q->have.count == t->mi->num_pieces))
             e->flags |= 0x02;
         n++;
     }
     for (struct peer *p = t->peers; p; p = p->next) {
-        if (p->state != PEER_ACTIVE || !p->rext.ut_pex)
+        if (p->state != PEER_ACTIVE || !p->rext->ut_pex)
             continue;
         if (!p->pex && bt_pex_state_new(&p->pex) != 0)
             continue;
         struct buf b = BUF_INIT;
         if (bt_pex_state_diff(p->pex, cur, n, now, &b) == 1)
-            torrent_send_ext(p, (uint8_t)p->rext.ut_pex, &b);
+            torrent_send_ext(p, (uint8_t)p->rext->ut_pex, &b);
         buf_free(&b);
     }
 }

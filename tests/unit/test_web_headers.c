@@ -4,10 +4,10 @@
  * reads core/view.h, never bt's structs.  tests/layering.sh checks the
  * #include lines of src/web; this checks what core's headers pull in.
  *
- * Two exceptions remain: struct torrent holds a struct bt_choker and struct
- * peer a struct bt_ext_handshake by value, so core/torrent.h and
- * core/peer.h include bt/choker.h and bt/ext.h.  When those members become
- * private to core, add their guards to the list below. */
+ * struct torrent's choker state and struct peer's extension handshake are
+ * held by pointer for this reason: core/torrent.h and core/peer.h only
+ * forward-declare struct bt_choker and struct bt_ext_handshake.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,15 +23,17 @@
 #include "web/server.h"
 #include "web/web_int.h"
 
-#if defined(TD_BT_BENCODE_H) || defined(TD_BT_LAYERS_H) || defined(TD_BT_LSD_H) || defined(TD_BT_MAGNET_H) || \
-    defined(TD_BT_MERKLE_H) || defined(TD_BT_METADATA_H) || defined(TD_BT_METAINFO_H) ||                     \
-    defined(TD_BT_PEX_H) || defined(TD_BT_PICKER_H) || defined(TD_BT_WIRE_H)
+#if defined(TD_BT_BENCODE_H) || defined(TD_BT_CHOKER_H) || defined(TD_BT_EXT_H) || defined(TD_BT_LAYERS_H) || \
+    defined(TD_BT_LSD_H) || defined(TD_BT_MAGNET_H) || defined(TD_BT_MERKLE_H) || defined(TD_BT_METADATA_H) ||   \
+    defined(TD_BT_METAINFO_H) || defined(TD_BT_PEX_H) || defined(TD_BT_PICKER_H) || defined(TD_BT_WIRE_H)
 #error "a header web/ includes brings in a bt/ header"
 #endif
-#if defined(TD_BT_TRACKER_TRACKER_H) || defined(TD_BT_TRACKER_ANNOUNCE_H) || defined(TD_BT_DHT_DHT_H)
+#if defined(TD_BT_TRACKER_TRACKER_H) || defined(TD_BT_TRACKER_ANNOUNCE_H) || defined(TD_BT_DHT_DHT_H) || \
+    defined(TD_BT_DHT_KRPC_H) || defined(TD_BT_DHT_NODE_H) || defined(TD_BT_DHT_ROUTING_H) ||             \
+    defined(TD_BT_DHT_STORE_H) || defined(TD_BT_DHT_TOKEN_H)
 #error "a header web/ includes brings in bt/tracker or bt/dht"
 #endif
-#if defined(TD_DISK_STORAGE_H) || defined(TD_STORE_STORE_H)
+#if defined(TD_DISK_STORAGE_H) || defined(TD_STORE_STORE_H) || defined(TD_STORE_RECORD_H)
 #error "a header web/ includes brings in disk/ or store/"
 #endif
 
