@@ -13,6 +13,9 @@
 #include "util/log.h"
 #include "web/web_int.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static int buf_append_nul(struct buf *b, const void *p, size_t n)
 {
     if (buf_reserve(b, n + 1) != 0)
@@ -93,6 +96,8 @@ int web_form_add(struct web_req *r, const char *name, const char *filename,
         r->cur_part = (int)r->nparams - 1;
         r->cur_is_file = false;
     }
+    if (size && memchr(data, 0, size))
+        r->params[r->cur_part].has_nul = true;
     return buf_append_nul(&r->params[r->cur_part].val, data, size);
 }
 
@@ -105,6 +110,10 @@ enum MHD_Result web_form_iter(void *cls, enum MHD_ValueKind kind, const char *ke
     struct web_req *r = cls;
     int rc = web_form_add(r, key, filename, data, off, size);
     if (rc) {
+        if (!r->form_error)
+            r->form_error = rc == -E2BIG ? (filename ? "Too many files in the form (limit " STR(WEB_MAX_FILES) ")"
+                                                     : "Too many form fields (limit " STR(WEB_MAX_PARAMS) ")")
+                                         : "Out of memory reading the form";
         log_debug("web: form field dropped (%s): %s", key ? key : "?", strerror(-rc));
         return MHD_NO;
     }
@@ -156,6 +165,16 @@ const char *web_req_param(struct web_req *r, const char *name)
         if (strcmp(r->params[i].name, name) == 0)
             return r->params[i].val.data ? (const char *)r->params[i].val.data : "";
     return NULL;
+}
+
+bool web_req_param_has_nul(struct web_req *r, const char *name)
+{
+    if (!r || !name)
+        return false;
+    for (size_t i = r->nparams; i-- > 0;)
+        if (strcmp(r->params[i].name, name) == 0)
+            return r->params[i].has_nul;
+    return false;
 }
 
 bool web_req_bool(struct web_req *r, const char *name, bool dflt)

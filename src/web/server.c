@@ -167,9 +167,11 @@ static int method_of(const char *m)
 }
 
 /* Framing errors (501, 413, 400) carry no body and close the connection. */
-static enum MHD_Result queue_close(struct web_req *r, int status)
+/* msg: a static string naming what was wrong, or NULL for an empty body. */
+static enum MHD_Result queue_close(struct web_req *r, int status, const char *msg)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(msg ? strlen(msg) : 0, (void *)(msg ? msg : ""),
+                                                                MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Connection", "close");
@@ -267,12 +269,12 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
         if (!r->path)
             return MHD_NO;
         if (!r->method)
-            return queue_close(r, 501);
+            return queue_close(r, 501, NULL);
         if (r->method == WEB_POST) {
             const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
             unsigned long long len = cl ? strtoull(cl, NULL, 10) : 0;
             if (len > ws->max_body)
-                return queue_close(r, 413);   /* before anything else, as qBittorrent's parser */
+                return queue_close(r, 413, NULL);   /* before anything else, as qBittorrent's parser */
             if (len || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) {
                 /* A body follows: decide from the headers whether to read
                  * it at all.  An early reply makes MHD skip the body and
@@ -288,7 +290,7 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
                     r->body_cap = WEB_UNAUTH_MAX_BODY;
             }
             if (len > r->body_cap)
-                return queue_close(r, 413);
+                return queue_close(r, 413, NULL);
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
             if (is_form(ct))
                 r->pp = MHD_create_post_processor(c, POST_BUFFER, web_form_iter, r);
@@ -328,9 +330,9 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
     switch (r->state) {
     case WEB_REQ_BODY:
         if (r->too_large)
-            return queue_close(r, 413);
+            return queue_close(r, 413, NULL);
         if (r->bad_form)
-            return queue_close(r, 400);
+            return queue_close(r, 400, r->form_error ? r->form_error : "Malformed form body");
         if (r->pp) {
             MHD_destroy_post_processor(r->pp);
             r->pp = NULL;

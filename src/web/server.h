@@ -191,6 +191,10 @@ int web_req_check_account(struct web_req *r, const char *user, const char *pass,
 /* GET/HEAD: query string only; POST: body only (urlencoded, or multipart
  * parts without filename).  Last duplicate wins.  NULL if absent. */
 const char *web_req_param(struct web_req *r, const char *name);
+/* True when the value web_req_param returns was cut at a NUL byte the
+ * client sent (%00): a path or name must refuse it rather than use the
+ * prefix, which names something else. */
+bool web_req_param_has_nul(struct web_req *r, const char *name);
 /* "true"/"false" case-insensitive; anything else = dflt. */
 bool web_req_bool(struct web_req *r, const char *name, bool dflt);
 /* Multipart parts WITH a filename, any field name; a filename sent twice

@@ -85,6 +85,7 @@ struct web_hdr {
 struct web_param {
     char *name;
     struct buf val;
+    bool has_nul;                 /* the value holds a NUL: C sees only its prefix */
 };
 
 struct web_upload {
@@ -121,6 +122,7 @@ struct web_req {
     struct web_upload *files;
     size_t nfiles, capfiles;
     int cur_part;                 /* index of the value being streamed, -1 none */
+    const char *form_error;       /* static: why the form was refused (400 body) */
     bool cur_is_file;
     struct web_session *session;
     char client_ip[64];

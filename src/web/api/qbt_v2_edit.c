@@ -110,6 +110,10 @@ static void h_set_location(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
+    if (web_req_param_has_nul(r, "location")) {
+        web_reply_error(r, 409, "Cannot make save path");   /* qBittorrent: mkpath fails */
+        return;
+    }
     while (isspace((unsigned char)*loc))
         loc++;
     size_t n = strlen(loc);
@@ -159,6 +163,10 @@ static void set_path(struct web_req *r, struct qbt_v2 *q, bool download)
     }
     if (!*p && !download) {
         web_reply_error(r, 400, "Save path cannot be empty");
+        return;
+    }
+    if (web_req_param_has_nul(r, "path")) {
+        web_reply_error(r, 409, "Cannot create target directory");   /* qBittorrent: mkpath fails */
         return;
     }
     char *path = *p ? abs_path(q, p) : strdup("");

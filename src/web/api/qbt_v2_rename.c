@@ -27,6 +27,14 @@ static void rename_path(struct web_req *r, struct qbt_v2 *q, bool folder)
         web_reply_error(r, 404, NULL);
         return;
     }
+    if (web_req_param_has_nul(r, "newPath")) {
+        /* qBittorrent: "The new path is invalid: '...'"; the prefix before
+         * the NUL would name another file. */
+        char msg[600];
+        snprintf(msg, sizeof msg, "The new path is invalid: '%.500s'.", newp);
+        web_reply_error(r, 409, msg);
+        return;
+    }
     char err[512] = "";
     int rc = torrent_rename_path(t, oldp, newp, folder, err, sizeof err, on_done, r);
     if (rc != 0)
