@@ -79,10 +79,12 @@ static int add_file(struct web_req *r, const char *name, const char *filename,
 int web_form_add(struct web_req *r, const char *name, const char *filename,
                  const char *data, uint64_t off, size_t size)
 {
-    if (!name)
-        return 0;
+    /* A file part without a name is still an upload: qBittorrent reads
+     * every file part of torrents/add as a torrent, named or not. */
     if (filename)
         return add_file(r, name, filename, data, off, size);
+    if (!name)
+        return 0;
     if (off == 0 || r->cur_part < 0 || r->cur_is_file) {
         int rc = grow((void **)&r->params, &r->capparams, r->nparams, sizeof(*r->params), WEB_MAX_PARAMS);
         if (rc)

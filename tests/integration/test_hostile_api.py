@@ -117,9 +117,10 @@ MP_CASES = [
     # 4.5.2: 200 "Fails."
     ("200 KB part header", mp([(b'Content-Disposition: form-data; name="urls"\r\nX-J: ' + b"j" * 200000, b"x")]),
      CT_MP, {(400, b"Malformed form body"), (200, b"Fails.")}),
-    # 4.5.2: 415 "not a valid torrent file" (it reads the part as a torrent)
+    # 4.5.2: 415 "not a valid torrent file" (it reads every file part as a
+    # torrent, named or not); torrentd dropped the part and answered "Fails."
     ("file part without a name", mp([(b'Content-Disposition: form-data; filename="a.torrent"', b"d4:infod4:name1:aee")]),
-     CT_MP, {(200, b"Fails."), (415, b"Error: 'a.torrent' is not a valid torrent file.")}),
+     CT_MP, {(415, b"Error: 'a.torrent' is not a valid torrent file.")}),
     # 4.5.2: 200 "Fails."
     ("nested multipart", mp([(b'Content-Disposition: form-data; name="torrents"; filename="a.torrent"\r\n'
                               b'Content-Type: multipart/mixed; boundary=inner',
