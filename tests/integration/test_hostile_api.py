@@ -84,6 +84,7 @@ def td(module_procs, tmp_path_factory):
     d.save = os.path.join(d.rundir, "save")
     os.makedirs(d.save, exist_ok=True)
     d.add(TBYTES, d.save, stopped=True)
+    d.hwm0 = status_mib(d.pid, "VmHWM")
     return d
 
 
@@ -253,7 +254,8 @@ def test_get_directory_content_refuses_relative(td, val):
 
 def test_rss_bounded(td):
     """After every hostile request above (the module's tests run first), the
-    daemon's peak RSS stays bounded."""
+    daemon's peak RSS has grown by less than 128 MiB over its peak at start
+    (an ASan build idles at ~315 MiB; the requests add ~30 MiB)."""
     hwm = status_mib(td.pid, "VmHWM")
-    assert hwm is not None and hwm < 1024, "VmHWM %s MiB" % hwm
-    print("torrentd VmHWM after the hostile requests: %.0f MiB" % hwm)
+    print("torrentd VmHWM %.0f MiB at start, %.0f MiB after the hostile requests" % (td.hwm0, hwm))
+    assert hwm - td.hwm0 < 128, "VmHWM grew %.0f MiB" % (hwm - td.hwm0)
