@@ -724,6 +724,21 @@ static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
         start_scrape(e);
 }
 
+/* The row's message for a failed HTTP request, in libtorrent's words where
+ * it has them (qBittorrent shows libtorrent's error_code message): curl's
+ * own texts name addresses, byte counts and elapsed times, and differ for
+ * one cause (a body over the cap with or without Content-Length). */
+static const char *http_error_msg(int rc, const char *errmsg)
+{
+    switch (rc) {
+    case -ECONNREFUSED: return strerror(ECONNREFUSED);
+    case -ETIMEDOUT: return "timed out";
+    case -E2BIG: return "response body too large";
+    case -ELOOP: return "too many redirects";
+    default: return errmsg;
+    }
+}
+
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg)
 {
     struct tent *e = ud;
@@ -732,12 +747,8 @@ static void on_http_announce(void *ud, int rc, long status, const uint8_t *body,
     struct tracker_announce_resp r;
     tracker_announce_resp_init(&r);
     size_t np = 0;
-    if (rc == -ECONNREFUSED) {
-        /* libtorrent reports the socket error, which qBittorrent shows;
-         * curl's own text names the address and the elapsed time */
-        entry_fail(e, strerror(ECONNREFUSED));
-    } else if (rc < 0) {
-        entry_fail(e, errmsg);
+    if (rc < 0) {
+        entry_fail(e, http_error_msg(rc, errmsg));
     } else {
         char err[256];
         int prc = tracker_http_parse(body, len, &r, err, sizeof err);

@@ -1,0 +1,354 @@
+"""Hostile trackers (issue 10): HTTP trackers that answer slowly, with huge
+bodies, with garbage, with redirect loops, with 100,000-peer lists (compact
+and dictionary form), and UDP trackers that send garbage, short packets,
+wrong transaction ids, errors and the biggest peer list a datagram holds.
+
+For each: the daemon stays up and answers its API, its memory (VmRSS) grows
+by a bounded amount, the tracker row says what happened within a bounded
+time (status 4 "not working" with libtorrent's wording for a failure, 2 for
+a big but valid reply, whose peers are capped) and the torrent keeps
+working with its other trackers: with a garbage, a huge and a looping
+tracker next to an honest one, the download completes.
+
+Every tracker here is in-test (http.server / a UDP socket on 127.0.0.1 with
+free_port()), so xdist workers never share one."""
+import os
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from conftest import LEECH_IP, SEED_IP
+from tdlib import (Torrentd, bencode, free_port, make_torrent, piece_hashes, status_mib,
+                   wait_until)
+
+PL = 16384
+MiB = 1 << 20
+# The daemon's tracker request timeout (libtorrent's tracker_completion_timeout).
+HTTP_TIMEOUT_S = 30
+# What a hostile tracker may add to the daemon's resident memory (ASan build:
+# its allocator keeps freed memory in quarantine, so this is generous).
+RSS_BUDGET_MIB = 96
+
+
+def _peers_compact(n):
+    """n distinct IPv4 peers in 10/8 (unreachable in the test namespace)."""
+    return b"".join(socket.inet_aton("10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255)) +
+                    struct.pack(">H", 6881) for i in range(1, n + 1))
+
+
+def _peers_dict(n):
+    return [{"ip": "10.%d.%d.%d" % (i >> 16 & 255, i >> 8 & 255, i & 255), "port": 6881}
+            for i in range(1, n + 1)]
+
+
+class HostileHttp:
+    """One HTTP server; the path picks the behaviour."""
+
+    def __init__(self, good_peer=None):
+        self.good_peer = good_peer
+        self.hits = {}
+        self.stop = threading.Event()
+        big_compact = bencode({"interval": 1800, "peers": _peers_compact(100000)})
+        big_dict = bencode({"interval": 1800, "peers": _peers_dict(100000)})
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def _send(self, body, status=200, ctype="text/plain"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path = self.path.split("?", 1)[0]
+                outer.hits[path] = outer.hits.get(path, 0) + 1
+                try:
+                    self._route(path)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _route(self, path):
+                if path == "/garbage/announce":
+                    self._send(b"<html><body>502 Bad Gateway</body></html>\x00\xff" * 20)
+                elif path == "/huge/announce":
+                    # announces 1 GiB up front, then sends it
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(1 << 30))
+                    self.end_headers()
+                    self._stream()
+                elif path == "/huge_nolen/announce":
+                    # no length: the body ends when the connection does
+                    self.protocol_version = "HTTP/1.0"
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    self._stream()
+                elif path.startswith("/loop"):
+                    n = outer.hits[path]
+                    self.send_response(302)
+                    self.send_header("Location", "/loop%d/announce" % (n % 2))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif path == "/slow/announce":
+                    # headers, then one byte every second: never completes
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    while not outer.stop.wait(1.0):
+                        self.wfile.write(b"d")
+                        self.wfile.flush()
+                elif path == "/compact100k/announce":
+                    self._send(big_compact)
+                elif path == "/dict100k/announce":
+                    self._send(big_dict)
+                elif path == "/good/announce":
+                    ip, port = outer.good_peer.split(":")
+                    self._send(bencode({"interval": 1800, "complete": 1, "incomplete": 1,
+                                        "peers": socket.inet_aton(ip) + struct.pack(">H", int(port))}))
+                else:
+                    self._send(b"not found", 404)
+
+            def _stream(self):
+                chunk = b"x" * 65536
+                sent = 0
+                while sent < (1 << 30) and not outer.stop.is_set():
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", free_port()), H)
+        self.srv.daemon_threads = True
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, name):
+        return "http://127.0.0.1:%d/%s/announce" % (self.srv.server_address[1], name)
+
+    def close(self):
+        self.stop.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class HostileUdp:
+    """A BEP15 tracker on one UDP port; `mode` picks what it answers."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", free_port()))
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.announces = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return "udp://127.0.0.1:%d/announce" % self.sock.getsockname()[1]
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                pkt, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(pkt) < 16:
+                continue
+            action, tx = struct.unpack(">II", pkt[8:16])
+            send = lambda b: self.sock.sendto(b, addr)  # noqa: E731
+            if self.mode in ("noise", "garbage"):
+                # garbage, a short packet, the wrong transaction id, a wrong action
+                send(os.urandom(3))
+                send(b"\x00\x00\x00\x01\x00\x00")
+                send(struct.pack(">IIQ", action, tx ^ 0x5a5a5a5a, 1234))
+                send(struct.pack(">II", 7, tx) + os.urandom(40))
+                send(struct.pack(">II", action, tx) + b"\x01")   # right header, truncated
+                if self.mode == "garbage":
+                    continue
+            if action == 0:
+                send(struct.pack(">IIQ", 0, tx, 0x1122334455667788))
+            elif action == 1:
+                self.announces += 1
+                if self.mode == "error":
+                    send(struct.pack(">II", 3, tx) + b"hostile tracker says no\x00\x07" + b"!" * 4000)
+                elif self.mode == "huge":
+                    # the largest IPv4 datagram: (65507 - 20) / 6 = 10914 peers
+                    send(struct.pack(">IIIII", 1, tx, 1800, 5, 5) + _peers_compact(10914))
+                else:
+                    send(struct.pack(">IIIII", 1, tx, 1800, 0, 0))
+
+    def close(self):
+        self.stop.set()
+        self.sock.close()
+
+
+def _torrent(name, size=3 * PL):
+    payload = os.urandom(size)
+    info = {"name": name, "piece length": PL, "length": len(payload),
+            "pieces": piece_hashes(payload, PL)}
+    tbytes, h = make_torrent(info)
+    return payload, tbytes, h
+
+
+def _rows(td, h):
+    return {r["url"]: r for r in td.get("/api/v2/torrents/trackers", hash=h).json() if r["tier"] >= 0}
+
+
+def _add_with_trackers(td, workdir, name, urls):
+    _, tbytes, h = _torrent(name)
+    td.add(tbytes, os.path.join(workdir, "save"))
+    wait_until(lambda: td.torrent(h), 10, "torrent added")
+    td.post("/api/v2/torrents/addTrackers", hash=h, urls="\n\n".join(urls))
+    return h
+
+
+def _rss(td):
+    return status_mib(td.pid, "VmRSS")
+
+
+def _wait_row(td, h, url, pred, timeout, what):
+    return wait_until(lambda: (lambda r: r if r and pred(r) else None)(_rows(td, h).get(url)),
+                      timeout, what, 0.2, procs=[td])
+
+
+def test_http_hostile_replies(workdir, procs):
+    """Garbage, a 1 GiB body (with and without Content-Length) and a
+    redirect loop: each row "not working" with its message within seconds;
+    memory bounded; the daemon answers throughout."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    rss0 = _rss(td)
+    cases = {
+        "garbage": lambda m: m.startswith("tracker response is not bencoded"),
+        "huge": lambda m: m == "response body too large",
+        "huge_nolen": lambda m: m == "response body too large",
+        "loop0": lambda m: m == "too many redirects",
+    }
+    t0 = time.monotonic()
+    hs = {name: _add_with_trackers(td, workdir, name, [srv.url(name)]) for name in cases}
+    for name, ok in cases.items():
+        r = _wait_row(td, hs[name], srv.url(name), lambda r: r["status"] == 4, 20,
+                      "%s tracker not working" % name)
+        assert ok(r["msg"]), (name, r["msg"])
+    elapsed = time.monotonic() - t0
+    assert elapsed < 20, elapsed
+    assert srv.hits.get("/loop0/announce", 0) + srv.hits.get("/loop1/announce", 0) <= 12
+    grew = _rss(td) - rss0
+    print("http hostile replies: %.1f s, RSS +%.1f MiB" % (elapsed, grew))
+    assert grew < RSS_BUDGET_MIB, grew
+    assert td.get("/api/v2/app/version").status_code == 200
+
+
+def test_http_slow_tracker_times_out(workdir, procs):
+    """A tracker that sends headers and then trickles a byte a second: the
+    request ends at the tracker timeout, the row says "timed out"
+    (libtorrent's errors::timed_out), the API never waits on it."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    t0 = time.monotonic()
+    h = _add_with_trackers(td, workdir, "slow", [srv.url("slow")])
+    wait_until(lambda: srv.hits.get("/slow/announce"), 15, "the slow tracker asked", procs=[td])
+    t_api = time.monotonic()
+    td.get("/api/v2/torrents/info")
+    assert time.monotonic() - t_api < 2
+    r = _wait_row(td, h, srv.url("slow"), lambda r: r["status"] == 4, HTTP_TIMEOUT_S + 15,
+                  "slow tracker not working")
+    assert r["msg"] == "timed out", r["msg"]
+    assert time.monotonic() - t0 < HTTP_TIMEOUT_S + 15
+
+
+def test_http_100k_peers(workdir, procs):
+    """100,000 peers, compact and as a dictionary list: valid replies, so the
+    rows are working, but the daemon keeps at most 10,000 (num_peers) and its
+    memory and API stay bounded."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    rss0 = _rss(td)
+    t0 = time.monotonic()
+    hs = {name: _add_with_trackers(td, workdir, name, [srv.url(name)])
+          for name in ("compact100k", "dict100k")}
+    for name, h in hs.items():
+        r = _wait_row(td, h, srv.url(name), lambda r: r["status"] in (2, 4), 30,
+                      "%s tracker answered" % name)
+        assert r["status"] == 2 and r["num_peers"] == 10000, (name, r)
+    elapsed = time.monotonic() - t0
+    # the dials to 20,000 unreachable peers must not starve the API
+    for _ in range(5):
+        t = time.monotonic()
+        td.get("/api/v2/torrents/info")
+        assert time.monotonic() - t < 2
+    grew = _rss(td) - rss0
+    print("100k peers: %.1f s, RSS +%.1f MiB" % (elapsed, grew))
+    assert grew < RSS_BUDGET_MIB, grew
+    assert elapsed < 30
+
+
+def test_udp_hostile_replies(workdir, procs):
+    """UDP: garbage, short packets, wrong transaction ids and wrong actions
+    before every real answer are ignored (the row works); an error action is
+    "not working" with the tracker's text (sanitised, bounded); the largest
+    datagram of peers is capped at 10,000."""
+    servers = {m: HostileUdp(m) for m in ("noise", "error", "huge")}
+    for s in servers.values():
+        procs.on_close(s.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    rss0 = _rss(td)
+    t0 = time.monotonic()
+    hs = {m: _add_with_trackers(td, workdir, "udp_" + m, [s.url]) for m, s in servers.items()}
+    r = _wait_row(td, hs["noise"], servers["noise"].url, lambda r: r["status"] in (2, 4), 20,
+                  "noisy UDP tracker answered")
+    assert r["status"] == 2 and r["msg"] == "", r
+    r = _wait_row(td, hs["error"], servers["error"].url, lambda r: r["status"] in (2, 4), 20,
+                  "error UDP tracker answered")
+    assert r["status"] == 4 and r["msg"].startswith("hostile tracker says no"), r
+    assert len(r["msg"]) < 300 and "\x07" not in r["msg"]
+    r = _wait_row(td, hs["huge"], servers["huge"].url, lambda r: r["status"] in (2, 4), 20,
+                  "huge UDP tracker answered")
+    assert r["status"] == 2 and r["num_peers"] == 10000, r
+    elapsed = time.monotonic() - t0
+    grew = _rss(td) - rss0
+    print("udp hostile replies: %.1f s, RSS +%.1f MiB" % (elapsed, grew))
+    assert elapsed < 20 and grew < RSS_BUDGET_MIB, (elapsed, grew)
+
+
+def test_download_completes_past_hostile_trackers(workdir, procs):
+    """A garbage, a huge and a looping HTTP tracker and a garbage-only UDP
+    tracker, each in its own tier before an honest one: the honest tracker's
+    peer list still brings the seeder and the download completes."""
+    seed = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
+    payload, tbytes, h = _torrent("honest.bin", 40 * PL + 123)
+    sdir = os.path.join(workdir, "sdata")
+    os.makedirs(sdir)
+    with open(os.path.join(sdir, "honest.bin"), "wb") as f:
+        f.write(payload)
+    seed.add(tbytes, sdir)
+    seed.wait_seeding(h, 30)
+    srv = HostileHttp(good_peer=seed.peer_addr)
+    procs.on_close(srv.close)
+    udp = HostileUdp("garbage")
+    procs.on_close(udp.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.add(tbytes, os.path.join(workdir, "dl"))
+    urls = [srv.url("garbage"), srv.url("huge"), srv.url("loop0"), udp.url, srv.url("good")]
+    td.post("/api/v2/torrents/addTrackers", hash=h, urls="\n\n".join(urls))
+    td.wait_complete(h, 60, procs=[seed])
+    with open(os.path.join(workdir, "dl", "honest.bin"), "rb") as f:
+        assert f.read() == payload
+    rows = _rows(td, h)
+    assert rows[srv.url("good")]["status"] == 2
+    for u in urls[:3]:
+        _wait_row(td, h, u, lambda r: r["status"] == 4, 20, "hostile %s not working" % u)
