@@ -52,6 +52,8 @@ class HostileHttp:
         self.stop = threading.Event()
         big_compact = bencode({"interval": 1800, "peers": _peers_compact(100000)})
         big_dict = bencode({"interval": 1800, "peers": _peers_dict(100000)})
+        # just under a megavalue in 2 MB: empty lists cost the parser a node each
+        many_values = b"d8:intervali1800e5:peersl" + b"le" * 999990 + b"ee"
         outer = self
 
         class H(BaseHTTPRequestHandler):
@@ -110,6 +112,8 @@ class HostileHttp:
                     self._send(big_compact)
                 elif path == "/dict100k/announce":
                     self._send(big_dict)
+                elif path.startswith("/values"):
+                    self._send(many_values)
                 elif path == "/good/announce":
                     ip, port = outer.good_peer.split(":")
                     self._send(bencode({"interval": 1800, "complete": 1, "incomplete": 1,
@@ -231,7 +235,7 @@ def test_http_hostile_replies(workdir, procs):
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
     rss0 = _rss(td)
     cases = {
-        "garbage": lambda m: m.startswith("tracker response is not bencoded"),
+        "garbage": lambda m: m.startswith("invalid tracker response: "),
         "huge": lambda m: m == "response body too large",
         "huge_nolen": lambda m: m == "response body too large",
         "loop0": lambda m: m == "too many redirects",
@@ -271,9 +275,9 @@ def test_http_slow_tracker_times_out(workdir, procs):
 
 
 def test_http_100k_peers(workdir, procs):
-    """100,000 peers, compact and as a dictionary list: valid replies, so the
-    rows are working, but the daemon keeps at most 10,000 (num_peers) and its
-    memory and API stay bounded."""
+    """100,000 peers, compact: a valid reply, so the row works, but the
+    daemon keeps at most 10,000 (num_peers); as a dictionary list: over the
+    parser's value cap, "not working".  Memory and API stay bounded."""
     srv = HostileHttp()
     procs.on_close(srv.close)
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
@@ -281,10 +285,14 @@ def test_http_100k_peers(workdir, procs):
     t0 = time.monotonic()
     hs = {name: _add_with_trackers(td, workdir, name, [srv.url(name)])
           for name in ("compact100k", "dict100k")}
-    for name, h in hs.items():
-        r = _wait_row(td, h, srv.url(name), lambda r: r["status"] in (2, 4), 30,
-                      "%s tracker answered" % name)
-        assert r["status"] == 2 and r["num_peers"] == 10000, (name, r)
+    r = _wait_row(td, hs["compact100k"], srv.url("compact100k"), lambda r: r["status"] in (2, 4),
+                  30, "compact tracker answered")
+    assert r["status"] == 2 and r["num_peers"] == 10000, r
+    # 100,000 dicts are 500,000 bencoded values: over the parser's cap
+    r = _wait_row(td, hs["dict100k"], srv.url("dict100k"), lambda r: r["status"] in (2, 4),
+                  30, "dict tracker answered")
+    assert r["status"] == 4 and r["msg"].startswith("invalid tracker response: ") and \
+        "more than 100000 values" in r["msg"], r
     elapsed = time.monotonic() - t0
     # the dials to 20,000 unreachable peers must not starve the API
     for _ in range(5):
@@ -295,6 +303,26 @@ def test_http_100k_peers(workdir, procs):
     print("100k peers: %.1f s, RSS +%.1f MiB" % (elapsed, grew))
     assert grew < RSS_BUDGET_MIB, grew
     assert elapsed < 30
+
+
+def test_http_many_values_bounded(workdir, procs):
+    """A 2 MB reply of a million bencoded values, from the one tracker of
+    eight torrents (a private tracker serves all of a user's torrents): what
+    parsing costs is bounded by the value cap, not by how many torrents ask
+    at once, and the rows say why they failed."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    rss0 = _rss(td)
+    hs = [_add_with_trackers(td, workdir, "values%d" % i, [srv.url("values%d" % i)])
+          for i in range(8)]
+    for i, h in enumerate(hs):
+        r = _wait_row(td, h, srv.url("values%d" % i), lambda r: r["status"] in (2, 4), 30,
+                      "values tracker answered")
+        assert r["status"] == 4 and r["msg"].startswith("invalid tracker response"), r
+    grew = _rss(td) - rss0
+    print("many values x8: RSS +%.1f MiB" % grew)
+    assert grew < RSS_BUDGET_MIB, grew
 
 
 def test_udp_hostile_replies(workdir, procs):

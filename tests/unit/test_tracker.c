@@ -285,6 +285,39 @@ static void test_http_parse_peer_cap(void **state)
     free(body);
 }
 
+/* The parser's value cap holds TRACKER_MAX_PEERS dict peers with peer ids
+ * (7 values each), and refuses a reply of a million values before it costs
+ * a node per value. */
+static void test_http_parse_value_cap(void **state)
+{
+    (void)state;
+    size_t n = TRACKER_MAX_PEERS;
+    struct buf b = BUF_INIT;
+    buf_append_str(&b, "d8:intervali1800e5:peersl");
+    for (size_t i = 0; i < n; i++)
+        buf_appendf(&b, "d2:ip%d:10.%zu.%zu.%zu7:peer id20:aaaaaaaaaaaaaaaaaaaa4:porti6881ee",
+                    snprintf(NULL, 0, "10.%zu.%zu.%zu", i >> 16 & 255, i >> 8 & 255, i & 255),
+                    i >> 16 & 255, i >> 8 & 255, i & 255);
+    buf_append_str(&b, "ee");
+    assert_int_equal(buf_error(&b), 0);
+    struct tracker_announce_resp r;
+    char err[128];
+    assert_int_equal(parse((const char *)buf_head(&b), buf_size(&b), &r, err), 0);
+    assert_int_equal(r.num_peers, TRACKER_MAX_PEERS);
+    tracker_announce_resp_free(&r);
+    buf_free(&b);
+
+    buf_append_str(&b, "d5:peersl");
+    for (size_t i = 0; i < 1000000; i++)
+        buf_append(&b, "le", 2);
+    buf_append_str(&b, "ee");
+    assert_int_equal(parse((const char *)buf_head(&b), buf_size(&b), &r, err), -EPROTO);
+    assert_non_null(strstr(err, "more than 100000 values"));
+    assert_int_equal(strncmp(err, "invalid tracker response: ", 26), 0);
+    tracker_announce_resp_free(&r);
+    buf_free(&b);
+}
+
 static void test_scrape_parse(void **state)
 {
     (void)state;
@@ -442,6 +475,8 @@ int main(void)
         cmocka_unit_test(test_http_parse_failure),
         cmocka_unit_test(test_http_parse_garbage),
         cmocka_unit_test(test_http_parse_peer_cap),
+        cmocka_unit_test(test_http_parse_value_cap),
+        cmocka_unit_test(test_http_parse_value_cap),
         cmocka_unit_test(test_scrape_parse),
         cmocka_unit_test(test_udp_connect),
         cmocka_unit_test(test_udp_announce),

@@ -15,9 +15,13 @@
 
 #define TRACKER_MAX_URL 4096
 #define TRACKER_UDP_MAX_URLDATA 1024
-/* Dict-style peer lists cost ~5 tokens a peer; this leaves room for far
- * more than we keep while still bounding a hostile body. */
-static const struct benc_limits tracker_benc_limits = {32, 1000000};
+/* Every bencoded value costs the parser a 72-byte node, whatever its size
+ * in the body: a 2 MB reply of empty lists is a million nodes, 72 MB, per
+ * torrent that announces to that tracker.  A dict-style peer costs 5 to 7
+ * values (ip, port, peer id), so 100,000 values still hold the
+ * TRACKER_MAX_PEERS we keep; parsing costs at most ~7 MB. */
+#define TRACKER_MAX_VALUES 100000
+static const struct benc_limits tracker_benc_limits = {32, TRACKER_MAX_VALUES};
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -225,11 +229,11 @@ static int parse_peers(const struct benc *root, struct tracker_announce_resp *o,
     const struct benc *p4 = benc_dict_get(root, "peers");
     const struct benc *p6 = benc_dict_get(root, "peers6");
     if (p4 && p4->type != BENC_STR && p4->type != BENC_LIST) {
-        set_err(err, errlen, "tracker response: 'peers' is neither a string nor a list");
+        set_err(err, errlen, "invalid tracker response: 'peers' is neither a string nor a list");
         return -EPROTO;
     }
     if (p6 && p6->type != BENC_STR) {
-        set_err(err, errlen, "tracker response: 'peers6' is not a string");
+        set_err(err, errlen, "invalid tracker response: 'peers6' is not a string");
         return -EPROTO;
     }
     size_t want = 0;
@@ -263,13 +267,14 @@ static int parse_root(const uint8_t *body, size_t len, struct benc_doc **doc, ch
     if (rc == -ENOMEM)
         return rc;
     if (rc < 0) {
-        set_err(err, errlen, "tracker response is not bencoded: %s", e);
+        /* libtorrent's errors::invalid_tracker_response, and why */
+        set_err(err, errlen, "invalid tracker response: %s", e);
         return -EPROTO;
     }
     if (benc_root(*doc)->type != BENC_DICT) {
         benc_doc_free(*doc);
         *doc = NULL;
-        set_err(err, errlen, "tracker response is not a dictionary");
+        set_err(err, errlen, "invalid tracker response: not a dictionary");
         return -EPROTO;
     }
     return 0;
