@@ -1,5 +1,9 @@
 /* Tracker replies are attacker-controlled: HTTP announce/scrape bodies and
- * UDP datagrams.  The first byte picks the parser; the rest is the input. */
+ * UDP datagrams.  The first byte picks the parser (low bits) and, with its
+ * top bit, a transaction id that does not match; the rest is the input.
+ * corpus/tracker has hostile seeds: garbage, deep nesting, many values,
+ * dict peers with bad entries, short/truncated/wrong-action datagrams, long
+ * error texts with control bytes, IPv6 peer lists. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -19,6 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t cid;
     uint32_t tx = 0;
     tracker_udp_txid(p, n, &tx);   /* make the transaction id match so parsers go deep */
+    if (sel & 0x80)
+        tx ^= 1;                    /* ... or not: someone else's (or a spoofed) reply */
     switch (sel % 6) {
     case 0:
         tracker_http_parse(p, n, &r, err, sizeof err);
