@@ -274,6 +274,30 @@ def test_http_slow_tracker_times_out(workdir, procs):
     assert time.monotonic() - t0 < HTTP_TIMEOUT_S + 15
 
 
+def test_http_announces_in_flight_capped(workdir, procs):
+    """60 torrents on one tracker that never finishes a reply: at most 50
+    HTTP announces are in flight at once (qBittorrent's
+    max_concurrent_http_announces), so what hostile trackers can make the
+    daemon buffer is 50 x the 4 MiB body cap; the rest wait (status 1) and
+    go out when slots free up."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    url = srv.url("slow")
+    hs = [_add_with_trackers(td, workdir, "cap%d" % i, [url]) for i in range(60)]
+
+    def statuses():
+        return [_rows(td, h)[url]["status"] for h in hs]
+    wait_until(lambda: srv.hits.get("/slow/announce", 0) >= 50 and statuses().count(3) == 50,
+               30, "50 announces in flight", procs=[td])
+    st = statuses()
+    assert st.count(1) == 10 and srv.hits["/slow/announce"] == 50, (st, srv.hits)
+    # the first 50 time out, the other 10 go out then
+    wait_until(lambda: srv.hits.get("/slow/announce", 0) == 60, HTTP_TIMEOUT_S + 20,
+               "the waiting announces sent", procs=[td])
+    wait_until(lambda: statuses().count(4) >= 50, 20, "timed-out rows not working", procs=[td])
+
+
 def test_http_100k_peers(workdir, procs):
     """100,000 peers, compact: a valid reply, so the row works, but the
     daemon keeps at most 10,000 (num_peers); as a dictionary list: over the

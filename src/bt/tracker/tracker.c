@@ -21,6 +21,13 @@
 #define UDP_TRIES 3
 #define UDP_TIMER_MS 250
 #define STOP_TIMEOUT_MS 10000
+/* HTTP announces and scrapes in flight, all torrents together
+ * (qBittorrent's max_concurrent_http_announces default): each may buffer a
+ * body of up to HTTP_MAX_BODY, so this bounds what hostile trackers can make
+ * us hold at once to 50 x 4 MiB, however many torrents they serve.  Due
+ * announces over the limit wait for a later tick; scrapes are skipped. */
+#define HTTP_MAX_INFLIGHT 50
+#define HTTP_MAX_BODY ((size_t)4 << 20)   /* libtorrent's max_http_recv_buffer_size */
 #define MAX_URL 4096
 #define MAX_TIER 1000
 
@@ -99,6 +106,7 @@ struct tracker_client {
     uint32_t key;
     int numwant;
     uint32_t timeout_ms;
+    size_t http_inflight;       /* e->http and e->scrape requests of every set */
     char bind_ip[INET6_ADDRSTRLEN];
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
@@ -546,7 +554,7 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
 {
     memset(o, 0, sizeof *o);
     o->timeout_ms = timeout;
-    o->max_body = 4u << 20;
+    o->max_body = HTTP_MAX_BODY;
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
 }
@@ -623,6 +631,8 @@ static int announce(struct tent *e, int event)
             rc = http_stop(e, (const char *)buf_head(&url), &o);
         else
             rc = fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_http_announce, e, &e->http);
+        if (rc == 0 && !stop)
+            tc->http_inflight++;
     }
     buf_free(&url);
     return rc;
@@ -744,6 +754,7 @@ static void on_http_announce(void *ud, int rc, long status, const uint8_t *body,
     struct tent *e = ud;
     struct tracker_set *ts = e->ts;
     e->http = NULL;
+    ts->tc->http_inflight--;
     struct tracker_announce_resp r;
     tracker_announce_resp_init(&r);
     size_t np = 0;
@@ -782,6 +793,7 @@ static void on_http_scrape(void *ud, int rc, long status, const uint8_t *body, s
     (void)errmsg;
     struct tent *e = ud;
     e->scrape = NULL;
+    e->ts->tc->http_inflight--;
     int64_t c, i, d;
     if (rc < 0 || status != 200 || tracker_scrape_parse(body, len, e->ts->info_hash, &c, &i, &d) != 0)
         return;   /* scrape is best effort; the announce status stays as is */
@@ -808,13 +820,15 @@ static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
 
 static void start_scrape(struct tent *e)
 {
-    if (e->scheme != SCH_HTTP || e->scrape)
+    struct tracker_client *tc = e->ts->tc;
+    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= HTTP_MAX_INFLIGHT)
         return;
     struct buf url = BUF_INIT;
     if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
         struct fetch_opts o;
-        fetch_opts_for(e->ts->tc, &o, (long)e->ts->tc->timeout_ms);
-        fetch_get(e->ts->tc->fetch, (const char *)buf_head(&url), &o, on_http_scrape, e, &e->scrape);
+        fetch_opts_for(tc, &o, (long)tc->timeout_ms);
+        if (fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_http_scrape, e, &e->scrape) == 0)
+            tc->http_inflight++;
     }
     buf_free(&url);
 }
@@ -831,10 +845,14 @@ static void cancel_entry(struct tent *e)
         e->stop_udp->e = NULL;
     e->stop_http = NULL;
     e->stop_udp = NULL;
-    if (e->http)
+    if (e->http) {
         fetch_cancel(e->http);
-    if (e->scrape)
+        e->ts->tc->http_inflight--;
+    }
+    if (e->scrape) {
         fetch_cancel(e->scrape);
+        e->ts->tc->http_inflight--;
+    }
     if (e->udp)
         txn_cancel(e->udp);
     e->http = e->scrape = NULL;
@@ -842,9 +860,12 @@ static void cancel_entry(struct tent *e)
     e->again = false;
 }
 
-/* Starts the due announce of e; true when its state changed. */
+/* Starts the due announce of e; true when its state changed, false when
+ * it has to wait for a free HTTP slot (it stays due). */
 static bool announce_due(struct tent *e)
 {
+    if (e->scheme == SCH_HTTP && e->ts->tc->http_inflight >= HTTP_MAX_INFLIGHT)
+        return false;
     int ev = !e->started_sent ? TRACKER_EVENT_STARTED
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
     e->event = ev;
