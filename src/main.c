@@ -17,6 +17,7 @@
 #include "core/session.h"
 #include "store/record.h"
 #include "util/log.h"
+#include "web/api/qbt_v1.h"
 #include "web/api/qbt_v2.h"
 #include "web/server.h"
 
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
         settings_add_hook(st, SG_WEBUI_BIND, on_webui_bind_changed, session) != 0)
         return 1;
     qbt_v2_register(web, session);
+    qbt_v1_register(web, session);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {
         fprintf(stderr, "torrentd: cannot listen for peers\n");

@@ -98,10 +98,35 @@ static bool host_valid(struct web_req *r, struct web_conn *wc, const char *host)
 
 /* ---- route tables ---- */
 
-static int route_index(struct web_server *ws, const char *path)
+/* A route ending in a slash and a star matches its prefix followed by one
+ * non-empty segment without '/' (qBittorrent v1's
+ * /query/propertiesGeneral/<hash>).  Exact routes are looked up first. */
+static bool prefix_match(const char *route, const char *path)
+{
+    size_t n = strlen(route);
+    if (n < 2 || route[n - 1] != '*' || route[n - 2] != '/')
+        return false;
+    if (strncmp(route, path, n - 1) != 0)
+        return false;
+    const char *tail = path + n - 1;
+    return *tail && !strchr(tail, '/');
+}
+
+static int route_exact(struct web_server *ws, const char *path)
 {
     for (size_t i = 0; i < ws->nroutes; i++)
         if (strcmp(ws->routes[i].path, path) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int route_index(struct web_server *ws, const char *path)
+{
+    int e = route_exact(ws, path);
+    if (e >= 0)
+        return e;
+    for (size_t i = 0; i < ws->nroutes; i++)
+        if (prefix_match(ws->routes[i].path, path))
             return (int)i;
     return -1;
 }
@@ -119,7 +144,7 @@ int web_routes_add(struct web_server *ws, const struct web_route_def *defs, size
     for (size_t i = 0; i < n; i++) {
         if (!def_valid(&defs[i]))
             return -EINVAL;
-        if (route_index(ws, defs[i].path) >= 0)
+        if (route_exact(ws, defs[i].path) >= 0)
             return -EEXIST;
         for (size_t k = 0; k < i; k++)
             if (strcmp(defs[k].path, defs[i].path) == 0)

@@ -128,8 +128,10 @@ enum web_auth_policy {
     WEB_AUTH_API_TOKEN,
 };
 
-/* One route of a dialect's table.  Paths are exact; methods is a WEB_*
- * mask.  token: WEB_AUTH_BASIC_TOKEN only, may be NULL (see above). */
+/* One route of a dialect's table.  Paths are exact, except that one ending
+ * in "/" "*" (a slash and a star) matches its prefix plus one non-empty segment without '/' (an
+ * exact path wins; the handler reads the segment from web_req_path); methods
+ * is a WEB_* mask.  token: WEB_AUTH_BASIC_TOKEN only, may be NULL (see above). */
 struct web_route_def {
     const char *path;
     unsigned methods;

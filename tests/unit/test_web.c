@@ -267,6 +267,12 @@ static void public_handler(struct web_req *r, void *ud)
     web_reply_text(r, 200, web_req_session(r) ? "session" : "anon");
 }
 
+static void path_handler(struct web_req *r, void *ud)
+{
+    (void)ud;
+    web_reply_text(r, 200, web_req_path(r));
+}
+
 typedef void (*cfg_fn)(struct web_config *c);
 
 static struct fx *fx_start(cfg_fn tweak)
@@ -297,6 +303,8 @@ static struct fx *fx_start(cfg_fn tweak)
     assert_int_equal(web_route_add(f->ws, "/api/v2/test/slot", WEB_GETPOST, slot_handler, f), 0);
     assert_int_equal(web_route_add(f->ws, "/api/v2/test/postonly", WEB_POST, echo_handler, f), 0);
     assert_int_equal(web_route_add_public(f->ws, "/api/health", WEB_GET, public_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/seg/*", WEB_GET, path_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/seg/exact", WEB_GET, public_handler, f), 0);
     return f;
 }
 
@@ -437,6 +445,35 @@ static void ban_expires_and_success_clears(void **state)
     call_free(&b);
     usleep(1100 * 1000);
     login(f, cookie, sizeof(cookie));
+    fx_stop(f);
+}
+
+/* A route ending in a slash and a star takes exactly one more non-empty
+ * segment (qBittorrent v1's /query/propertiesGeneral/<hash>); an exact
+ * route of the same prefix wins. */
+static void prefix_routes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    struct call a = {.f = f, .path = "/seg/abc123"};
+    assert_int_equal(run(&a), 200);
+    assert_string_equal(body(&a), "/seg/abc123");
+    call_free(&a);
+    struct call e = {.f = f, .path = "/seg/exact"};
+    assert_int_equal(run(&e), 200);
+    assert_string_equal(body(&e), "anon");
+    call_free(&e);
+    const char *miss[] = {"/seg/", "/seg", "/seg/a/b", "/segx/a", "/seg/*x"};
+    for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
+        struct call m = {.f = f, .path = miss[i]};
+        int st = run(&m);
+        if (i == 4) {   /* a literal star is just a segment */
+            assert_int_equal(st, 200);
+        } else {
+            assert_int_equal(st, 404);
+        }
+        call_free(&m);
+    }
     fx_stop(f);
 }
 
@@ -1009,6 +1046,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(login_and_cookie), cmocka_unit_test(bad_login_and_ban),
         cmocka_unit_test(ban_expires_and_success_clears), cmocka_unit_test(forbidden_and_logout),
+        cmocka_unit_test(prefix_routes),
         cmocka_unit_test(session_timeout),  cmocka_unit_test(csrf_and_host),
         cmocka_unit_test(framing),          cmocka_unit_test(shared_replies),
         cmocka_unit_test(body_limit),

@@ -13,6 +13,7 @@
 
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
+#include "web/api/qbt_v2_int.h"
 
 static const char BAN_TEXT[] = "Your IP address has been banned after too many failed authentication attempts.";
 
@@ -40,7 +41,7 @@ static void login_done(struct web_req *r, int ok, void *ud)
     free(user);
 }
 
-static void h_login(struct web_req *r, void *ud)
+void qbt_v2_h_login(struct web_req *r, void *ud)
 {
     (void)ud;
     if (web_req_has_session(r)) {
@@ -63,7 +64,7 @@ static void h_login(struct web_req *r, void *ud)
     }
 }
 
-static void h_logout(struct web_req *r, void *ud)
+void qbt_v2_h_logout(struct web_req *r, void *ud)
 {
     (void)ud;
     web_req_session_end(r);   /* WEB_AUTH_QBT_SESSION: the pipeline guarantees a session */
@@ -73,8 +74,8 @@ static void h_logout(struct web_req *r, void *ud)
 int qbt_v2_auth_register(struct web_server *ws)
 {
     static const struct web_route_def routes[] = {
-        {"/api/v2/auth/login", WEB_POST, h_login, WEB_AUTH_PUBLIC, NULL},
-        {"/api/v2/auth/logout", WEB_POST, h_logout, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/auth/login", WEB_POST, qbt_v2_h_login, WEB_AUTH_PUBLIC, NULL},
+        {"/api/v2/auth/logout", WEB_POST, qbt_v2_h_logout, WEB_AUTH_QBT_SESSION, NULL},
     };
     return web_routes_add(ws, routes, sizeof routes / sizeof routes[0], NULL);
 }

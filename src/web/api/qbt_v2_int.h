@@ -131,6 +131,11 @@ void qbt_v2_torrents_close(struct qbt_v2 *q);
  * session or memory. */
 struct qbt_v2_client *qbt_v2_client_get(struct web_req *r);
 void qbt_v2_client_free(void *slot);
+/* auth/login and auth/logout handlers (qbt_v2_auth.c), shared with the v1
+ * dialect's /login and /logout: the same answers, session, ban. */
+void qbt_v2_h_login(struct web_req *r, void *ud);
+void qbt_v2_h_logout(struct web_req *r, void *ud);
+
 /* This dialect's session slot id (web_dialect_register), set by qbt_v2_register. */
 extern int qbt_v2_dialect;
 
@@ -144,6 +149,9 @@ json_t *qbt_v2_torrent_json(const struct torrent *t, bool with_hash);
  * order (pos starts at 0); it returns that torrent's `priority`. */
 json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority);
 int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos);
+/* The v1 flavour (qBittorrent 4.1, API v1): the same facts, with hash,
+ * without the keys added after 4.1, 4.x state names (pausedUP/pausedDL). */
+json_t *qbt_v2_torrent_json_v1(const struct torrent *t, int64_t priority);
 json_t *qbt_v2_properties_json(const struct torrent *t);          /* §5.2 */
 /* §5.3 for the files at idx[0..n) (visible indexes, pad files hidden);
  * idx NULL = all files. is_seed only on the first element. */

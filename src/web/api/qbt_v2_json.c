@@ -247,6 +247,27 @@ int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos)
     return ++*pos;
 }
 
+/* Keys qBittorrent added to the torrent object after 4.1 (API v1's era):
+ * the v1 flavour leaves them out. */
+static const char *const AFTER_4_1[] = {
+    "infohash_v1", "infohash_v2", "popularity", "download_path", "content_path", "root_path",
+    "trackers_count", "inactive_seeding_time_limit", "max_inactive_seeding_time", "seeding_time",
+    "availability", "reannounce", "comment", "private", "has_metadata",
+};
+
+json_t *qbt_v2_torrent_json_v1(const struct torrent *t, int64_t priority)
+{
+    json_t *o = qbt_v2_torrent_json_at(t, true, priority);
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < sizeof AFTER_4_1 / sizeof AFTER_4_1[0]; i++)
+        json_object_del(o, AFTER_4_1[i]);
+    struct torrent_status st;
+    torrent_status_now(t, &st);
+    set(o, "state", jstr(qbt_v2_state_name(st.state, true)));
+    return o;
+}
+
 json_t *qbt_v2_torrent_json_at(const struct torrent *t, bool with_hash, int64_t priority)
 {
     json_t *o = json_object();
