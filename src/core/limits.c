@@ -38,6 +38,17 @@ int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), vo
     return rc;
 }
 
+int limits_set_rate(struct session *s, bool download, int64_t limit, void (*cb)(void *ud, int rc), void *ud)
+{
+    enum setting_id id = s->limits.alt ? (download ? SET_ALT_DL_LIMIT : SET_ALT_UP_LIMIT)
+                                       : (download ? SET_DL_LIMIT : SET_UP_LIMIT);
+    struct settings_mask applied = {0};
+    int rc = settings_set_int(&s->settings, id, limit < 0 ? 0 : limit, &applied);
+    if (rc != 0)
+        return rc;
+    return session_settings_changed(s, &applied, cb, ud);
+}
+
 static int load_state(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;

@@ -48,6 +48,11 @@ void limits_close(struct session *s);
 void limits_apply(struct session *s);
 /* Switches normal/alternative limits and persists the mode (cb after commit). */
 int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), void *ud);
+/* Sets the global limit of the mode in effect (normal or alternative),
+ * B/s, negative = 0 = unlimited, as qBittorrent's setDownloadLimit does;
+ * cb after the setting is committed.  0 or a negative errno (cb will not
+ * run). */
+int limits_set_rate(struct session *s, bool download, int64_t limit, void (*cb)(void *ud, int rc), void *ud);
 /* Whether the alternative limits are in effect. */
 bool limits_alt(const struct session *s);
 /* The global limit in effect, B/s (0 = unlimited). */

@@ -250,3 +250,224 @@ def test_v1_and_v2_report_the_same_facts(td, two):
                 continue   # may tick between the two requests
             else:
                 assert a[k] == b[k], (h, k, a[k], b[k])
+
+
+# ---- (3) commands ----
+
+def v1info(td, h):
+    lst = td.get("/query/torrents", hashes=h).json()
+    return lst[0] if lst else None
+
+
+def fresh(td, tag, **extra):
+    tbytes, h, payload = tiny("v1-cmd-%s.bin" % tag)
+    td.add(tbytes, td.save_path, stopped=True, **extra)
+    wait_until(lambda: v1info(td, h), 20, "torrent %s" % tag)
+    return tbytes, h, payload
+
+
+def test_download_and_upload_answer_ok(td, tmp_path):
+    # FlexGet: the body must be exactly "Ok."; label + category both sent
+    tbytes, h, _ = tiny("v1-upload.bin")
+    td.post("/api/v2/torrents/createCategory", category="movies")
+    r = td.req("POST", "/command/upload", files=[("torrents", ("x.torrent", tbytes, "application/x-bittorrent"))],
+               data={"savepath": str(tmp_path), "label": "movies", "category": "movies", "paused": "true"})
+    assert r.text == "Ok."
+    t = v1info(td, h)
+    assert t and t["category"] == "movies" and t["state"] == "pausedDL"
+    assert t["save_path"].rstrip("/") == str(tmp_path)
+    # label alone (3.x clients) names the category
+    tb2, h2, _ = tiny("v1-upload2.bin")
+    r = td.req("POST", "/command/upload", files=[("torrents0", ("y.torrent", tb2, "application/x-bittorrent"))],
+               data={"label": "movies", "paused": "true"})
+    assert r.text == "Ok."
+    assert v1info(td, h2)["category"] == "movies"
+    # a magnet through /command/download (python-qbittorrent: urls \n-joined)
+    h3 = "ab" * 20
+    r = td.req("POST", "/command/download", data={"urls": "\nmagnet:?xt=urn:btih:%s&dn=m\n" % h3,
+                                                  "paused": "true", "category": "movies"})
+    assert r.text == "Ok."
+    wait_until(lambda: v1info(td, h3), 20, "magnet added")
+    # malformed: not a torrent (415 as 4.1), nothing to add (Fails.), missing fields (400)
+    r = td.req("POST", "/command/upload", ok=(415,),
+               files=[("torrents", ("bad.torrent", b"junk", "application/x-bittorrent"))])
+    assert "is not a valid torrent file" in r.text
+    assert td.req("POST", "/command/download", data={"urls": "nonsense"}).text == "Fails."
+    td.req("POST", "/command/download", ok=(400,), data={})
+    td.req("POST", "/command/upload", ok=(400,), data={"paused": "true"})
+    for x in (h, h2, h3):
+        td.post("/command/deletePerm", hashes=x)
+
+
+def test_pause_resume_with_hash(td):
+    _, h, _ = fresh(td, "pr")
+    td.post("/command/resume", hash=h)        # Sonarr, qbittorrent-api: singular hash
+    wait_until(lambda: v1info(td, h)["state"] not in ("pausedDL", "pausedUP"), 20, "resumed")
+    td.post("/command/pause", hash=h)
+    assert v1info(td, h)["state"] == "pausedDL"
+    td.post("/command/resume", hashes=h)      # and the plural
+    assert v1info(td, h)["state"] != "pausedDL"
+    td.post("/command/pauseAll")
+    assert all(t["state"] in ("pausedDL", "pausedUP") for t in td.get("/query/torrents").json())
+    td.post("/command/resumeAll")
+    assert v1info(td, h)["state"] not in ("pausedDL", "pausedUP")
+    td.post("/command/pauseAll")
+    # unknown hash: nothing happens, 200 as in qBittorrent; missing: 400
+    td.post("/command/pause", hash=UNKNOWN)
+    td.req("POST", "/command/pause", ok=(400,), data={})
+    td.req("GET", "/command/pause", ok=(405,), params={"hash": h})
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_delete_and_delete_perm(td):
+    _, h, _ = fresh(td, "del")
+    td.post("/command/delete", hashes=h)
+    assert v1info(td, h) is None
+    _, h2, _ = fresh(td, "delp")
+    td.post("/command/deletePerm", hashes=h2)
+    assert v1info(td, h2) is None
+    td.post("/command/delete", hashes=UNKNOWN)
+    td.req("POST", "/command/delete", ok=(400,), data={})
+
+
+def test_recheck_rename_addtrackers(td):
+    _, h, _ = fresh(td, "rr")
+    td.post("/command/recheck", hash=h)
+    td.post("/command/rename", hash=h, name="renamed by v1")
+    assert v1info(td, h)["name"] == "renamed by v1"
+    td.req("POST", "/command/rename", ok=(409,), data={"hash": h, "name": ""})
+    td.req("POST", "/command/rename", ok=(404,), data={"hash": UNKNOWN, "name": "x"})
+    td.req("POST", "/command/rename", ok=(400,), data={"hash": h})
+    td.post("/command/addTrackers", hash=h, urls="http://127.0.0.1:10/a\n\nhttp://127.0.0.1:11/b")
+    urls = [t["url"] for t in td.get("/query/propertiesTrackers/" + h).json()]
+    assert "http://127.0.0.1:10/a" in urls and "http://127.0.0.1:11/b" in urls
+    td.req("POST", "/command/addTrackers", ok=(404,), data={"hash": UNKNOWN, "urls": "http://x/"})
+    td.req("POST", "/command/addTrackers", ok=(400,), data={"hash": h})
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_categories_and_labels(td):
+    _, h, _ = fresh(td, "cat")
+    td.post("/command/addCategory", category="v1cat")
+    assert "v1cat" in td.get("/api/v2/torrents/categories").json()
+    td.post("/command/setCategory", hashes=h, category="v1cat")
+    assert v1info(td, h)["category"] == "v1cat"
+    td.post("/command/setLabel", hashes=h, label="")
+    assert v1info(td, h)["category"] == ""
+    td.post("/command/setLabel", hashes=h, label="v1cat")
+    assert v1info(td, h)["category"] == "v1cat"
+    td.req("POST", "/command/setCategory", ok=(409,), data={"hashes": h, "category": "nope"})
+    td.req("POST", "/command/setCategory", ok=(400,), data={"hashes": h})
+    td.req("POST", "/command/addCategory", ok=(400,), data={"category": ""})
+    td.req("POST", "/command/addCategory", ok=(409,), data={"category": "bad//name"})
+    td.post("/command/removeCategories", categories="v1cat\nnot-there")
+    assert "v1cat" not in td.get("/api/v2/torrents/categories").json()
+    assert v1info(td, h)["category"] == ""
+    td.req("POST", "/command/removeCategories", ok=(400,), data={})
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_file_prio(td):
+    _, h, _ = fresh(td, "fp")
+    td.post("/command/setFilePrio", hash=h, id="0", priority="0")
+    assert td.get("/query/propertiesFiles/" + h).json()[0]["priority"] == 0
+    td.post("/command/setFilePrio", hash=h, id="0", priority="7")
+    assert td.get("/query/propertiesFiles/" + h).json()[0]["priority"] == 7
+    td.req("POST", "/command/setFilePrio", ok=(409,), data={"hash": h, "id": "5", "priority": "1"})
+    td.req("POST", "/command/setFilePrio", ok=(400,), data={"hash": h, "id": "x", "priority": "1"})
+    td.req("POST", "/command/setFilePrio", ok=(400,), data={"hash": h, "id": "0", "priority": "3"})
+    td.req("POST", "/command/setFilePrio", ok=(404,), data={"hash": UNKNOWN, "id": "0", "priority": "1"})
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_limits(td):
+    _, h, _ = fresh(td, "lim")
+    td.post("/command/setTorrentsDlLimit", hashes=h, limit="100000")
+    td.post("/command/setTorrentsUpLimit", hashes=h, limit="50000")
+    assert td.post("/command/getTorrentsDlLimit", hashes=h).json() == {h: 100000}
+    assert td.post("/command/getTorrentsUpLimit", hashes=h).json() == {h: 50000}
+    assert v1info(td, h)["dl_limit"] == 100000
+    td.req("POST", "/command/setTorrentsDlLimit", ok=(400,), data={"hashes": h, "limit": "fast"})
+    assert td.post("/command/getTorrentsDlLimit", hashes=UNKNOWN).json() == {}
+    td.post("/command/setGlobalDlLimit", limit="300000")
+    td.post("/command/setGlobalUpLimit", limit="200000")
+    assert td.post("/command/getGlobalDlLimit").text == "300000"   # qbittorrent-api POSTs it
+    assert td.get("/command/getGlobalUpLimit").text == "200000"
+    assert td.get("/api/v2/transfer/downloadLimit").text == "300000"
+    td.req("POST", "/command/setGlobalDlLimit", ok=(400,), data={"limit": ""})
+    assert td.get("/command/alternativeSpeedLimitsEnabled").text == "false"
+    td.post("/command/toggleAlternativeSpeedLimits")
+    assert td.get("/command/alternativeSpeedLimitsEnabled").text == "true"
+    td.post("/command/toggleAlternativeSpeedLimits")
+    td.post("/command/setGlobalDlLimit", limit="0")
+    td.post("/command/setGlobalUpLimit", limit="0")
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_queue_moves(td):
+    _, a, _ = fresh(td, "qa")
+    _, b, _ = fresh(td, "qb")
+    td.set_prefs({"queueing_enabled": True})
+    td.post("/command/topPrio", hashes=b)
+    assert v1info(td, b)["priority"] == 1
+    td.post("/command/bottomPrio", hashes=b)
+    td.post("/command/increasePrio", hashes=b)
+    td.post("/command/decreasePrio", hashes=b)
+    pa, pb = v1info(td, a)["priority"], v1info(td, b)["priority"]
+    assert pb > pa
+    td.set_prefs({"queueing_enabled": False})
+    td.req("POST", "/command/topPrio", ok=(409,), data={"hashes": b})   # Sonarr ignores it
+    td.req("POST", "/command/topPrio", ok=(400,), data={})
+    td.post("/command/deletePerm", hashes=a + "|" + b)
+
+
+def test_location_tmm_and_toggles(td, tmp_path):
+    _, h, _ = fresh(td, "loc")
+    dest = str(tmp_path / "moved")
+    os.makedirs(dest)
+    td.post("/command/setLocation", hashes=h, location=dest)
+    wait_until(lambda: v1info(td, h)["save_path"].rstrip("/") == dest, 20, "moved")
+    td.req("POST", "/command/setLocation", ok=(400,), data={"hashes": h, "location": ""})
+    td.req("POST", "/command/setLocation", ok=(400,), data={"hashes": h, "location": "relative/x"})
+    td.post("/command/setAutoTMM", hashes=h, enable="true")
+    assert v1info(td, h)["auto_tmm"] is True
+    td.post("/command/setAutoTMM", hashes=h, enable="false")
+    assert v1info(td, h)["auto_tmm"] is False
+    td.req("POST", "/command/setAutoTMM", ok=(400,), data={"hashes": h})
+    td.post("/command/toggleSequentialDownload", hashes=h)
+    assert v1info(td, h)["seq_dl"] is True
+    td.post("/command/toggleFirstLastPiecePrio", hashes=h)
+    assert v1info(td, h)["f_l_piece_prio"] is True
+    td.post("/command/setSuperSeeding", hashes=h, value="true")
+    assert v1info(td, h)["super_seeding"] is True
+    td.post("/command/setForceStart", hashes=h, value="true")
+    assert v1info(td, h)["force_start"] is True
+    td.post("/command/setForceStart", hashes=h, value="false")
+    assert v1info(td, h)["force_start"] is False
+    td.req("POST", "/command/setForceStart", ok=(400,), data={"hashes": h})
+    td.post("/command/setForceStart", hashes=UNKNOWN, value="true")
+    td.post("/command/deletePerm", hashes=h)
+
+
+def test_preferences_and_save_path(td):
+    td.post("/command/setPreferences", json='{"dl_limit": 12345}')
+    assert td.get("/query/preferences").json()["dl_limit"] == 12345
+    td.post("/command/setPreferences", json='{"dl_limit": 0}')
+    td.req("POST", "/command/setPreferences", ok=(400,), data={})
+    assert td.get("/command/getSavePath").text.rstrip("/") == td.prefs()["save_path"].rstrip("/")
+
+
+@pytest.mark.parametrize("path", [
+    "/command/download", "/command/upload", "/command/pause", "/command/resume", "/command/pauseAll",
+    "/command/resumeAll", "/command/delete", "/command/deletePerm", "/command/recheck", "/command/rename",
+    "/command/setCategory", "/command/setLabel", "/command/addCategory", "/command/removeCategories",
+    "/command/setFilePrio", "/command/getTorrentsUpLimit", "/command/getTorrentsDlLimit",
+    "/command/setTorrentsUpLimit", "/command/setTorrentsDlLimit", "/command/getGlobalUpLimit",
+    "/command/getGlobalDlLimit", "/command/setGlobalUpLimit", "/command/setGlobalDlLimit",
+    "/command/alternativeSpeedLimitsEnabled", "/command/toggleAlternativeSpeedLimits",
+    "/command/increasePrio", "/command/decreasePrio", "/command/topPrio", "/command/bottomPrio",
+    "/command/setLocation", "/command/setAutoTMM", "/command/setSuperSeeding", "/command/setForceStart",
+    "/command/toggleSequentialDownload", "/command/toggleFirstLastPiecePrio", "/command/setPreferences",
+    "/command/getSavePath", "/command/addTrackers", "/command/shutdown"])
+def test_command_needs_session(td, anon, path):
+    assert anon.post(td.base + path, data={"hashes": "all"}, timeout=10).status_code == 403

@@ -133,7 +133,7 @@ static void hash_done(uv_work_t *w, int status)
         on_prefs_committed(sp, rc);
 }
 
-static void h_set_preferences(struct web_req *r, void *ud)
+void qbt_v2_h_set_preferences(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
     const char *text = web_req_param(r, "json");
@@ -207,7 +207,7 @@ static void on_shutdown_timer(uv_timer_t *t)
     uv_close((uv_handle_t *)t, on_shutdown_closed);
 }
 
-static void h_shutdown(struct web_req *r, void *ud)
+void qbt_v2_h_shutdown(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
     web_reply_ok(r);
@@ -225,14 +225,16 @@ static int register_app(struct qbt_v2 *q)
 {
     static const struct web_route_def routes[] = {
         {"/api/v2/app/preferences", WEB_GETPOST, h_preferences, WEB_AUTH_QBT_SESSION, NULL},
-        {"/api/v2/app/setPreferences", WEB_POST, h_set_preferences, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/setPreferences", WEB_POST, qbt_v2_h_set_preferences, WEB_AUTH_QBT_SESSION, NULL},
         {"/api/v2/app/defaultSavePath", WEB_GETPOST, h_default_save_path, WEB_AUTH_QBT_SESSION, NULL},
-        {"/api/v2/app/shutdown", WEB_POST, h_shutdown, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/app/shutdown", WEB_POST, qbt_v2_h_shutdown, WEB_AUTH_QBT_SESSION, NULL},
     };
     return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }
 
 int qbt_v2_register_app(struct qbt_v2 *q) { return register_app(q); }
+
+struct qbt_v2 *qbt_v2_instance(void) { return &g_qbt; }
 
 int qbt_v2_register(struct web_server *ws, struct session *s)
 {

@@ -131,6 +131,17 @@ void qbt_v2_torrents_close(struct qbt_v2 *q);
  * session or memory. */
 struct qbt_v2_client *qbt_v2_client_get(struct web_req *r);
 void qbt_v2_client_free(void *slot);
+/* torrents/add (also API v1's command/download and command/upload: the
+ * same parameters and answers in 4.1): "Ok." when something was added,
+ * "Fails." otherwise, 415 for a file that is no torrent.  label: accept
+ * v1's `label` for the category. */
+void qbt_v2_add(struct web_req *r, struct session *s, bool label);
+/* The one v2 instance, for the v1 dialect's routes that share a v2
+ * handler whole (app/setPreferences, app/shutdown). */
+struct qbt_v2 *qbt_v2_instance(void);
+void qbt_v2_h_set_preferences(struct web_req *r, void *ud);
+void qbt_v2_h_shutdown(struct web_req *r, void *ud);
+
 /* auth/login and auth/logout handlers (qbt_v2_auth.c), shared with the v1
  * dialect's /login and /logout: the same answers, session, ban. */
 void qbt_v2_h_login(struct web_req *r, void *ud);

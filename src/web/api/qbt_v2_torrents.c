@@ -602,12 +602,15 @@ static char *trimmed_dup(const char *s)
 }
 
 /* The parameters of torrents/add in the service's terms (defaults from the
- * preferences), resolved by the service (categories, tags, ATM path). */
-static int opts_from_req(struct web_req *r, struct session *s, struct service_add_opts *o)
+ * preferences), resolved by the service (categories, tags, ATM path).
+ * label: API v1's old `label` names the category when `category` is absent. */
+static int opts_from_req(struct web_req *r, struct session *s, struct service_add_opts *o, bool label)
 {
     memset(o, 0, sizeof(*o));
     o->save_path = trimmed_dup(web_req_param(r, "savepath"));
     const char *cat = web_req_param(r, "category");
+    if (!cat && label)
+        cat = web_req_param(r, "label");
     o->category = cat ? strdup(cat) : NULL;
     const char *ren = web_req_param(r, "rename");
     o->rename = ren ? strdup(ren) : NULL;
@@ -708,9 +711,14 @@ static bool is_http(const char *u)
 static void h_add(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
+    qbt_v2_add(r, q->s, false);
+}
+
+void qbt_v2_add(struct web_req *r, struct session *s, bool label)
+{
     struct service_add_opts o;
     struct add_req *a = calloc(1, sizeof(*a));
-    if (!a || opts_from_req(r, q->s, &o) != 0) {
+    if (!a || opts_from_req(r, s, &o, label) != 0) {
         free(a);
         web_reply_error(r, 500, NULL);
         return;
@@ -730,10 +738,10 @@ static void h_add(struct web_req *r, void *ud)
             /* A magnet is answered after its commit (counted in on_added);
              * a .torrent URL only when its download started. */
             if (is_http(t)) {
-                a->ok += service_add_url(q->s, t, &o, NULL, NULL) == 0;
+                a->ok += service_add_url(s, t, &o, NULL, NULL) == 0;
             } else {
                 a->pending++;
-                add_counted(a, service_add_uri(q->s, t, &o, on_added, a));
+                add_counted(a, service_add_uri(s, t, &o, on_added, a));
             }
         }
         free(t);
@@ -748,7 +756,7 @@ static void h_add(struct web_req *r, void *ud)
         int rc = -EBADMSG;
         if (f) {
             a->pending++;
-            rc = service_add_torrent(q->s, f->data, f->len, &o, on_added, a, err, sizeof err);
+            rc = service_add_torrent(s, f->data, f->len, &o, on_added, a, err, sizeof err);
             add_counted(a, rc);
         }
         if (rc == -EBADMSG) {

@@ -84,18 +84,9 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool download)
         web_reply_error(r, 400, NULL);
         return;
     }
-    long long limit = strtoll(v, NULL, 10);
-    if (limit < 0)
-        limit = 0;
-    enum setting_id id = limits_alt(q->s) ? (download ? SET_ALT_DL_LIMIT : SET_ALT_UP_LIMIT)
-                                         : (download ? SET_DL_LIMIT : SET_UP_LIMIT);
-    struct settings_mask applied = {0};
-    if (settings_set_int(&q->s->settings, id, limit, &applied) != 0) {
-        web_reply_error(r, 400, NULL);
-        return;
-    }
-    if (session_settings_changed(q->s, &applied, reply_after_commit, r) != 0)
-        web_reply_error(r, 500, NULL);
+    int rc = limits_set_rate(q->s, download, strtoll(v, NULL, 10), reply_after_commit, r);
+    if (rc != 0)
+        web_reply_error(r, rc == -EINVAL ? 400 : 500, NULL);
 }
 
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, true); }
