@@ -471,3 +471,51 @@ def test_preferences_and_save_path(td):
     "/command/getSavePath", "/command/addTrackers", "/command/shutdown"])
 def test_command_needs_session(td, anon, path):
     assert anon.post(td.base + path, data={"hashes": "all"}, timeout=10).status_code == 403
+
+
+# ---- (4) sync and logs ----
+
+def test_sync_maindata_v1_shape(td, two):
+    s = v1login(td)
+    full = s.get(td.base + "/sync/maindata", params={"rid": "0"}, timeout=10).json()
+    assert full["full_update"] is True and isinstance(full["rid"], int)
+    assert "trackers" not in full
+    a = two[0]
+    t = full["torrents"][a]
+    assert t["state"] == "pausedDL"
+    assert "infohash_v1" not in t and "popularity" not in t and "hash" not in t
+    assert set(t) <= set(V1_FIELDS)
+    assert "server_state" in full and "categories" in full
+    # a change shows up in the next partial update, in the v1 flavour
+    td.post("/command/setCategory", hashes=a, category="")
+    part = s.get(td.base + "/sync/maindata", params={"rid": str(full["rid"])}, timeout=10).json()
+    assert not part.get("full_update")
+    assert part["torrents"][a]["category"] == ""
+    td.post("/command/setCategory", hashes=a, category="tv")
+    # v1 and v2 keep separate rids on the same cookie
+    v2 = s.get(td.base + "/api/v2/sync/maindata", params={"rid": "0"}, timeout=10).json()
+    assert v2["torrents"][a]["state"] == "stoppedDL"
+    # malformed rid: a full update
+    assert s.get(td.base + "/sync/maindata", params={"rid": "x"}, timeout=10).json()["full_update"] is True
+
+
+def test_sync_torrent_peers(td, two, anon):
+    r = td.get("/sync/torrent_peers", hash=two[0], rid="0").json()
+    assert r["full_update"] is True and r["peers"] == {}
+    td.req("GET", "/sync/torrent_peers", ok=(404,), params={"hash": UNKNOWN})
+    td.req("GET", "/sync/torrent_peers", ok=(404,), params={})
+    assert anon.get(td.base + "/sync/torrent_peers", params={"hash": two[0]}, timeout=10).status_code == 403
+    assert anon.get(td.base + "/sync/maindata", timeout=10).status_code == 403
+
+
+def test_logs(td, anon):
+    log = td.get("/query/getLog", normal="true", info="true", warning="true", critical="true",
+                 last_known_id="-1").json()
+    assert log and all(set(e) == {"id", "message", "timestamp", "type"} for e in log)
+    assert any("login success" in e["message"] for e in log)
+    last = log[-1]["id"]
+    assert all(e["id"] > last for e in td.get("/query/getLog", last_known_id=str(last)).json())
+    assert isinstance(td.get("/query/getPeerLog", last_known_id="-1").json(), list)
+    assert td.get("/query/getLog", last_known_id="junk").status_code == 200
+    assert anon.get(td.base + "/query/getLog", timeout=10).status_code == 403
+    assert anon.get(td.base + "/query/getPeerLog", timeout=10).status_code == 403

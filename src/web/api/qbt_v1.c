@@ -23,6 +23,7 @@
 #include "core/torrent.h"
 #include "core/torrent_status.h"
 #include "web/api/qbt_v1.h"
+#include "web/api/qbt_v1_int.h"
 #include "web/api/qbt_v2_int.h"
 #include "web/api/qbt_v2_prefs.h"
 #include "util/log.h"
@@ -34,10 +35,6 @@
 #define QBT_V1_API_MIN "23"
 #define QBT_V1_VERSION "v4.1.9"
 
-struct qbt_v1 {
-    struct web_server *ws;
-    struct session *s;
-};
 
 static void reply_json(struct web_req *r, json_t *j)
 {
@@ -733,7 +730,7 @@ static void h_add_trackers(struct web_req *r, void *ud)
 int qbt_v1_register(struct web_server *ws, struct session *s)
 {
     static struct qbt_v1 q;
-    q = (struct qbt_v1){ws, s};
+    q = (struct qbt_v1){ws, s, 0};
     static const struct web_route_def routes[] = {
         {"/version/api", WEB_GET, h_api, WEB_AUTH_PUBLIC, NULL},
         {"/version/api_min", WEB_GET, h_api_min, WEB_AUTH_PUBLIC, NULL},
@@ -795,6 +792,8 @@ int qbt_v1_register(struct web_server *ws, struct session *s)
     int rc = web_routes_add(ws, routes, sizeof routes / sizeof routes[0], &q);
     if (rc == 0)
         rc = web_routes_add(ws, shared, sizeof shared / sizeof shared[0], qbt_v2_instance());
+    if (rc == 0)
+        rc = qbt_v1_register_sync(&q);
     if (rc != 0)
         log_msg(LOG_CRITICAL, "WebAPI v1: cannot register routes (%d)", rc);
     return rc;

@@ -141,6 +141,8 @@ void qbt_v2_add(struct web_req *r, struct session *s, bool label);
 struct qbt_v2 *qbt_v2_instance(void);
 void qbt_v2_h_set_preferences(struct web_req *r, void *ud);
 void qbt_v2_h_shutdown(struct web_req *r, void *ud);
+void qbt_v2_h_log_main(struct web_req *r, void *ud);
+void qbt_v2_h_log_peers(struct web_req *r, void *ud);
 
 /* auth/login and auth/logout handlers (qbt_v2_auth.c), shared with the v1
  * dialect's /login and /logout: the same answers, session, ban. */
@@ -163,6 +165,9 @@ int64_t qbt_v2_queue_step(const struct torrent *t, int64_t *pos);
 /* The v1 flavour (qBittorrent 4.1, API v1): the same facts, with hash,
  * without the keys added after 4.1, 4.x state names (pausedUP/pausedDL). */
 json_t *qbt_v2_torrent_json_v1(const struct torrent *t, int64_t priority);
+/* Turns a torrent object, whole or a sync/maindata change set, into the v1
+ * flavour in place. */
+void qbt_v2_torrent_to_v1(json_t *o);
 json_t *qbt_v2_properties_json(const struct torrent *t);          /* §5.2 */
 /* §5.3 for the files at idx[0..n) (visible indexes, pad files hidden);
  * idx NULL = all files. is_seed only on the first element. */
@@ -188,6 +193,8 @@ json_t *qbt_v2_maindata_json(struct session *s, int rid);
 
 /* The state string: 5.x names, or 4.x's (pausedDL/pausedUP for stopped). */
 const char *qbt_v2_state_name(enum torrent_state s, bool v4);
+/* The 4.x name of a 5.x state name (stoppedDL -> pausedDL); others as given. */
+const char *qbt_v2_state_v4(const char *v5);
 /* eta: seconds, 8640000 when unknown or at least that. */
 int64_t qbt_v2_eta(const struct torrent_status *st);
 /* ratio / share_ratio from core's ratio: -1 = infinite, at most 9999. */

@@ -255,16 +255,20 @@ static const char *const AFTER_4_1[] = {
     "availability", "reannounce", "comment", "private", "has_metadata",
 };
 
+void qbt_v2_torrent_to_v1(json_t *o)
+{
+    for (size_t i = 0; i < sizeof AFTER_4_1 / sizeof AFTER_4_1[0]; i++)
+        json_object_del(o, AFTER_4_1[i]);
+    const char *st = json_string_value(json_object_get(o, "state"));
+    if (st)
+        set(o, "state", jstr(qbt_v2_state_v4(st)));
+}
+
 json_t *qbt_v2_torrent_json_v1(const struct torrent *t, int64_t priority)
 {
     json_t *o = qbt_v2_torrent_json_at(t, true, priority);
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < sizeof AFTER_4_1 / sizeof AFTER_4_1[0]; i++)
-        json_object_del(o, AFTER_4_1[i]);
-    struct torrent_status st;
-    torrent_status_now(t, &st);
-    set(o, "state", jstr(qbt_v2_state_name(st.state, true)));
+    if (o)
+        qbt_v2_torrent_to_v1(o);
     return o;
 }
 

@@ -19,7 +19,7 @@ static void add_main(const struct log_entry *e, void *ud)
                                         (json_int_t)e->timestamp, "type", e->type));
 }
 
-static void h_main(struct web_req *r, void *ud)
+void qbt_v2_h_log_main(struct web_req *r, void *ud)
 {
     (void)ud;
     int mask = 0;
@@ -43,7 +43,7 @@ static void add_peer(const struct banlist_entry *e, void *ud)
                                         "reason", e->reason));
 }
 
-static void h_peers(struct web_req *r, void *ud)
+void qbt_v2_h_log_peers(struct web_req *r, void *ud)
 {
     struct qbt_v2 *q = ud;
     json_t *a = json_array();
@@ -54,8 +54,8 @@ static void h_peers(struct web_req *r, void *ud)
 int qbt_v2_register_log(struct qbt_v2 *q)
 {
     static const struct web_route_def routes[] = {
-        {"/api/v2/log/main", WEB_GETPOST, h_main, WEB_AUTH_QBT_SESSION, NULL},
-        {"/api/v2/log/peers", WEB_GETPOST, h_peers, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/log/main", WEB_GETPOST, qbt_v2_h_log_main, WEB_AUTH_QBT_SESSION, NULL},
+        {"/api/v2/log/peers", WEB_GETPOST, qbt_v2_h_log_peers, WEB_AUTH_QBT_SESSION, NULL},
     };
     return web_routes_add(q->ws, routes, sizeof routes / sizeof routes[0], q);
 }

@@ -53,6 +53,14 @@ const char *qbt_v2_state_name(enum torrent_state s, bool v4)
     return v4 ? states[s].v4 : states[s].v5;
 }
 
+const char *qbt_v2_state_v4(const char *v5)
+{
+    for (unsigned i = 0; v5 && i < TORRENT_STATE_COUNT; i++)
+        if (states[i].v5 && strcmp(states[i].v5, v5) == 0)
+            return states[i].v4;
+    return v5;
+}
+
 int64_t qbt_v2_eta(const struct torrent_status *st)
 {
     return st->eta_infinite || st->eta >= QBT_V2_ETA_INFINITE ? QBT_V2_ETA_INFINITE : st->eta;
