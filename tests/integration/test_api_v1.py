@@ -519,3 +519,11 @@ def test_logs(td, anon):
     assert td.get("/query/getLog", last_known_id="junk").status_code == 200
     assert anon.get(td.base + "/query/getLog", timeout=10).status_code == 403
     assert anon.get(td.base + "/query/getPeerLog", timeout=10).status_code == 403
+
+
+def test_command_shutdown(procs, tmp_path):
+    t = procs.add(Torrentd(str(tmp_path / "td-shut"), LEECH_IP)).start()
+    s = v1login(t)
+    r = s.post(t.base + "/command/shutdown", timeout=10)
+    assert r.status_code == 200
+    wait_until(lambda: not t.alive(), 30, "torrentd to exit after /command/shutdown")
