@@ -435,7 +435,8 @@ static void h_set_file_prio(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    if (!to_int(web_req_param(r, "priority"), &prio) || (prio != 0 && prio != 1 && prio != 2 && prio != 6 && prio != 7)) {
+    if (!to_int(web_req_param(r, "priority"), &prio) ||
+        (prio != 0 && prio != 1 && prio != 2 && prio != 6 && prio != 7)) {
         web_reply_error(r, 400, "Priority is not valid");
         return;
     }
@@ -532,8 +533,13 @@ static void reply_int(struct web_req *r, int64_t v)
     web_reply_text(r, 200, buf);
 }
 
-static void h_global_up(struct web_req *r, void *ud) { reply_int(r, (int64_t)limits_rate(((struct qbt_v1 *)ud)->s, false)); }
-static void h_global_dl(struct web_req *r, void *ud) { reply_int(r, (int64_t)limits_rate(((struct qbt_v1 *)ud)->s, true)); }
+static void global_limit(struct web_req *r, struct qbt_v1 *q, bool download)
+{
+    reply_int(r, (int64_t)limits_rate(q->s, download));
+}
+
+static void h_global_up(struct web_req *r, void *ud) { global_limit(r, ud, false); }
+static void h_global_dl(struct web_req *r, void *ud) { global_limit(r, ud, true); }
 
 static void after_commit(void *ud, int rc)
 {
@@ -639,7 +645,9 @@ static void bool_cmd(struct web_req *r, struct qbt_v1 *q, enum v1_bool_cmd c)
         b->pending++;
         switch (c) {
         case CMD_AUTO_TMM: rc = service_set_auto_tmm(q->s, t, v, qbt_v2_batch_done, b); break;
-        case CMD_SUPER_SEEDING: rc = service_set_flag(q->s, t, SERVICE_FLAG_SUPER_SEEDING, v, qbt_v2_batch_done, b); break;
+        case CMD_SUPER_SEEDING:
+            rc = service_set_flag(q->s, t, SERVICE_FLAG_SUPER_SEEDING, v, qbt_v2_batch_done, b);
+            break;
         case CMD_FORCE_START: rc = service_set_forced(q->s, t, v, qbt_v2_batch_done, b); break;
         case CMD_TOGGLE_SEQ: rc = service_set_flag(q->s, t, SERVICE_FLAG_SEQUENTIAL, -1, qbt_v2_batch_done, b); break;
         default: rc = service_set_flag(q->s, t, SERVICE_FLAG_FIRST_LAST, -1, qbt_v2_batch_done, b); break;
