@@ -148,7 +148,7 @@ static void main_clear(struct qbt_v2_sync_main *m)
 static bool order_changed(struct qbt_v2_sync_main *m, struct session *s, bool *oom)
 {
     size_t n = s->num_torrents;
-    if (m->order && m->order_n == n && memcmp(m->order, s->torrents, n * sizeof(*m->order)) == 0)
+    if (m->order && m->order_n == n && (n == 0 || memcmp(m->order, s->torrents, n * sizeof(*m->order)) == 0))
         return false;
     const struct torrent **o = realloc(m->order, (n ? n : 1) * sizeof(*o));
     if (!o) {
