@@ -24,7 +24,7 @@
 static uv_loop_t loop;
 static struct session *session;
 static struct web_server *web;
-static uv_signal_t sig_int, sig_term;
+static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
 static bool stopped;   /* the session finished its orderly shutdown */
@@ -81,6 +81,7 @@ static void begin_shutdown(void)
     /* Still watched, for a second signal, but no reason to keep running. */
     uv_unref((uv_handle_t *)&sig_int);
     uv_unref((uv_handle_t *)&sig_term);
+    uv_unref((uv_handle_t *)&sig_hup);
     qbt_v2_close();
     if (web) {
         web_server_stop(web);
@@ -115,6 +116,19 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     begin_shutdown();
+}
+
+/* SIGHUP is what logrotate and init systems send to say "reopen your log".
+ * torrentd keeps no log file of its own: it writes to stderr (which the
+ * service manager or the shell redirects, and so owns) and to the in-memory
+ * ring that log/main reads.  There is nothing to reopen, but the default
+ * action of SIGHUP would end the daemon without its final save, so it is
+ * caught, acknowledged in the log, and otherwise ignored. */
+static void on_hup(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    log_msg(LOG_INFO, "SIGHUP received: nothing to reopen (the log goes to stderr)");
 }
 
 /* The built-in UI, or the user's alternative one (e.g. VueTorrent). */
@@ -277,6 +291,7 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);   /* until on_hup takes over: see there */
     raise_nofile();
     setvbuf(stdout, NULL, _IOLBF, 0);
     uv_loop_init(&loop);
@@ -334,8 +349,10 @@ int main(int argc, char **argv)
     uv_timer_init(&loop, &shutdown_timer);
     uv_signal_init(&loop, &sig_int);
     uv_signal_init(&loop, &sig_term);
+    uv_signal_init(&loop, &sig_hup);
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sig_hup, on_hup, SIGHUP);
 
     const char *shown = strcmp(webui_addr, "*") == 0 ? "0.0.0.0" : webui_addr;
     printf("WebUI: http://%s%s%s:%d/ (user %s)\n", strchr(shown, ':') ? "[" : "", shown,

@@ -4,6 +4,10 @@
  * `GET /api/v2/log/main` reads.  Levels are qBittorrent's log type bits so
  * the API can filter without translating.  Only the loop thread may call
  * log_entries(); log_msg() is safe from any thread.
+ *
+ * There is no log file: stderr belongs to whoever started the daemon (the
+ * service manager, a shell redirect), so SIGHUP has nothing to reopen and
+ * main only acknowledges it.
  */
 #ifndef TD_UTIL_LOG_H
 #define TD_UTIL_LOG_H
