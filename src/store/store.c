@@ -514,8 +514,10 @@ static int open_conn(const char *path, int flags, sqlite3 **out)
     return 0;
 }
 
-/* WAL + FULL on the write connection; the first statements that touch the
- * file, so this is also where "not a database" and I/O errors show up. */
+/* WAL + FULL on the write connection (why: store.h, "Durability policy");
+ * wal_autocheckpoint stays at SQLite's default.  The first statements that
+ * touch the file, so this is also where "not a database" and I/O errors
+ * show up. */
 static int setup_writer(sqlite3 *db, const char *path)
 {
     sqlite3_stmt *st;

@@ -3,14 +3,36 @@
  * Rows whose value is JSON text are made and read by store/record.h; this
  * module stores the text as given.
  *
- * Durability ("Nothing is lost"): the database runs in WAL mode with
- * synchronous=FULL.  A user change is reported done only after the COMMIT
- * that contains it returned, so once a callback said rc 0 the change survives
- * kill -9 and power loss.  Piece-completion checkpoints (store_resume_put) are
- * cheap to call often: they are coalesced in memory (latest per hash wins) and
- * committed together at most every checkpoint interval, on store_flush and on
- * store_close.  After a crash at most one interval of checkpoints is lost,
- * which costs only a re-check, never trust in unverified data.
+ * Durability policy ("Nothing is lost"), and why:
+ *  - journal_mode=WAL: a commit appends to the -wal file and needs one fsync
+ *    (no rollback journal plus database fsyncs), and the loop thread's reads
+ *    never wait for the writer thread.
+ *  - synchronous=FULL: the WAL is fsynced at every COMMIT, so a user change
+ *    is reported done (callback rc 0) only once it is on stable storage and
+ *    survives kill -9 and power loss.  NORMAL would fsync only at WAL
+ *    checkpoints: still never corrupt, but a power cut could take back the
+ *    last commits, i.e. changes the API had already answered.  The cost, one
+ *    fsync per transaction, is kept small by grouping: jobs queued together
+ *    share one transaction, and piece-completion checkpoints are batched.
+ *  - WAL checkpoints: SQLite's default wal_autocheckpoint (1000 pages) is
+ *    kept, run passively by the writer's commit that crosses it, and the
+ *    last connection to close checkpoints and removes the WAL.  SQLite
+ *    fsyncs the WAL before copying it back and the database before the WAL
+ *    is reused, so a crash or power cut mid-checkpoint is redone from the
+ *    WAL on the next open.
+ *  - Piece-completion checkpoints (store_resume_put) are cheap to call
+ *    often: they are coalesced in memory (latest per hash wins) and
+ *    committed together at most every checkpoint interval (2 s), on
+ *    store_flush and on store_close.  After a crash at most one interval of
+ *    checkpoints is lost, which costs a re-check, never trust in unverified
+ *    data: a have bit is set only after its piece was verified and written,
+ *    and core trusts the saved bits only when every file's size and mtime
+ *    still match those saved with them.  Piece data itself is not fsynced:
+ *    after a power cut (unlike kill -9) that size/mtime match is the only
+ *    guard, and it assumes the filesystem does not persist an mtime ahead
+ *    of the data written with it.
+ *  Tested by tests/integration/test_crash_resume.py (kill -9) and
+ *  test_power_cut.py (snapshots of a frozen daemon's profile and data).
  *
  * Threads: one dedicated writer thread owns the write connection and runs
  * every INSERT/UPDATE/DELETE.  The loop thread only copies the inputs into a
