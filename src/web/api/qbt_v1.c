@@ -224,17 +224,8 @@ static bool targets(struct web_req *r, struct qbt_v1 *q, struct qbt_v2_list *l)
 /* The one torrent of `hash`; 400 missing, 404 unknown (replied here). */
 static struct torrent *single(struct web_req *r, struct qbt_v1 *q)
 {
-    const char *h = web_req_param(r, "hash");
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return NULL;
-    }
-    struct torrent *t = session_find_hex(q->s, h);
-    if (!t || t->removing) {
-        web_reply_error(r, 404, NULL);
-        return NULL;
-    }
-    return t;
+    (void)q;   /* v2's rule over the same session */
+    return qbt_v2_single(r, qbt_v2_instance());
 }
 
 typedef int (*each_fn)(struct session *s, struct torrent *t, service_done_cb cb, void *ud);
@@ -336,19 +327,7 @@ static void set_category(struct web_req *r, struct qbt_v1 *q, const char *param)
     struct qbt_v2_list l;
     if (!targets(r, q, &l))
         return;
-    if (l.n && *cat && !catalog_category_find(q->s->catalog, cat)) {
-        qbt_v2_list_free(&l);
-        web_reply_error(r, 409, "Incorrect category name");
-        return;
-    }
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    for (size_t i = 0; b && i < l.n; i++) {
-        b->pending++;
-        qbt_v2_batch_check(b, service_set_category(q->s, l.v[i], cat, qbt_v2_batch_done, b));
-    }
-    qbt_v2_list_free(&l);
-    if (b)
-        qbt_v2_batch_done(b, 0);
+    qbt_v2_apply_category(r, q->s, &l, cat);
 }
 
 static void h_set_category(struct web_req *r, void *ud) { set_category(r, ud, "category"); }
@@ -513,14 +492,7 @@ static void set_torrents_limit(struct web_req *r, struct qbt_v1 *q, bool up)
     struct qbt_v2_list l;
     if (!targets(r, q, &l))
         return;
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    for (size_t i = 0; b && i < l.n; i++) {
-        b->pending++;
-        qbt_v2_batch_check(b, service_set_rate_limit(q->s, l.v[i], up, v, qbt_v2_batch_done, b));
-    }
-    qbt_v2_list_free(&l);
-    if (b)
-        qbt_v2_batch_done(b, 0);
+    qbt_v2_apply_rate_limit(r, q->s, &l, up, v);
 }
 
 static void h_set_up(struct web_req *r, void *ud) { set_torrents_limit(r, ud, true); }
@@ -576,21 +548,12 @@ static void h_toggle_alt(struct web_req *r, void *ud)
         web_reply_error(r, 500, NULL);
 }
 
-static void on_moved(void *ud, int rc)
-{
-    (void)rc;   /* moved either way; a failed commit is logged by the store */
-    web_reply_ok(ud);
-}
-
 static void move(struct web_req *r, struct qbt_v1 *q, enum queue_move how)
 {
     struct qbt_v2_list l;
     if (!targets(r, q, &l))
         return;
-    int rc = service_queue_move(q->s, l.v, l.n, how, on_moved, r);
-    qbt_v2_list_free(&l);
-    if (rc != 0)
-        web_reply_error(r, rc == -EPERM ? 409 : 500, rc == -EPERM ? "Torrent queueing must be enabled" : NULL);
+    qbt_v2_apply_queue_move(r, q->s, &l, how);
 }
 
 static void h_increase(struct web_req *r, void *ud) { move(r, ud, QUEUE_UP); }

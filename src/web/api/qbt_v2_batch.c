@@ -3,6 +3,7 @@
  * changed has been committed (DESIGN.md: "nothing is lost"). */
 #include <stdlib.h>
 
+#include "core/catalog.h"
 #include "core/service.h"
 #include "util/log.h"
 #include "web/api/qbt_v2_int.h"
@@ -70,4 +71,33 @@ struct torrent *qbt_v2_single(struct web_req *r, struct qbt_v2 *q)
         return NULL;
     }
     return t;
+}
+
+void qbt_v2_apply_category(struct web_req *r, struct session *s, struct qbt_v2_list *l, const char *cat)
+{
+    if (l->n && *cat && !catalog_category_find(s->catalog, cat)) {
+        qbt_v2_list_free(l);
+        web_reply_error(r, 409, "Incorrect category name");
+        return;
+    }
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
+    for (size_t i = 0; b && i < l->n; i++) {
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_category(s, l->v[i], cat, qbt_v2_batch_done, b));
+    }
+    qbt_v2_list_free(l);
+    if (b)
+        qbt_v2_batch_done(b, 0);
+}
+
+void qbt_v2_apply_rate_limit(struct web_req *r, struct session *s, struct qbt_v2_list *l, bool up, int64_t v)
+{
+    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
+    for (size_t i = 0; b && i < l->n; i++) {
+        b->pending++;
+        qbt_v2_batch_check(b, service_set_rate_limit(s, l->v[i], up, v, qbt_v2_batch_done, b));
+    }
+    qbt_v2_list_free(l);
+    if (b)
+        qbt_v2_batch_done(b, 0);
 }

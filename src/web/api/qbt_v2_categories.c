@@ -184,20 +184,7 @@ static void h_set_category(struct web_req *r, void *ud)
     }
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
-    /* Like Torrent::setCategory, refused per torrent: no torrent, no 409. */
-    if (l.n && *cat && !catalog_category_find(q->s->catalog, cat)) {
-        qbt_v2_list_free(&l);
-        web_reply_error(r, 409, "Incorrect category name");
-        return;
-    }
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    for (size_t i = 0; b && i < l.n; i++) {
-        b->pending++;
-        qbt_v2_batch_check(b, service_set_category(q->s, l.v[i], cat, qbt_v2_batch_done, b));
-    }
-    qbt_v2_list_free(&l);
-    if (b)
-        qbt_v2_batch_done(b, 0);
+    qbt_v2_apply_category(r, q->s, &l, cat);
 }
 
 /* ---- tags ---- */

@@ -373,14 +373,7 @@ static void set_limit(struct web_req *r, struct qbt_v2 *q, bool up)
     int64_t v = to_int(lim, &ok);   /* <= 0: unlimited */
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    for (size_t i = 0; b && i < l.n; i++) {
-        b->pending++;
-        qbt_v2_batch_check(b, service_set_rate_limit(q->s, l.v[i], up, v, qbt_v2_batch_done, b));
-    }
-    qbt_v2_list_free(&l);
-    if (b)
-        qbt_v2_batch_done(b, 0);
+    qbt_v2_apply_rate_limit(r, q->s, &l, up, v);
 }
 
 static void h_set_download_limit(struct web_req *r, void *ud) { set_limit(r, ud, false); }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/queue.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "core/torrent_status.h"
@@ -114,6 +115,18 @@ void qbt_v2_batch_done(void *ud, int rc);
 bool qbt_v2_targets(struct web_req *r, struct qbt_v2 *q, const char *name, struct qbt_v2_list *l);
 /* The torrent named by `hash`; replies 400 (missing) or 404 itself on NULL. */
 struct torrent *qbt_v2_single(struct web_req *r, struct qbt_v2 *q);
+
+/* Actions over a list of torrents that every qBittorrent dialect (v2, v1)
+ * shares once its own parameters are read.  Each frees l and replies: 200
+ * once every change is committed, or the error. */
+/* 409 "Incorrect category name" for an unknown non-empty category when l
+ * is not empty (Torrent::setCategory refuses per torrent: no torrent, no
+ * 409). */
+void qbt_v2_apply_category(struct web_req *r, struct session *s, struct qbt_v2_list *l, const char *cat);
+/* Per-torrent rate limit in bytes/s; <= 0 = unlimited. */
+void qbt_v2_apply_rate_limit(struct web_req *r, struct session *s, struct qbt_v2_list *l, bool up, int64_t v);
+/* Queue moves (qbt_v2_queue.c): 409 "Torrent queueing must be enabled". */
+void qbt_v2_apply_queue_move(struct web_req *r, struct session *s, struct qbt_v2_list *l, enum queue_move how);
 
 int qbt_v2_register_app(struct qbt_v2 *q);
 int qbt_v2_register_transfer(struct qbt_v2 *q);

@@ -12,6 +12,16 @@ static void on_moved(void *ud, int rc)
     web_reply_ok(ud);
 }
 
+void qbt_v2_apply_queue_move(struct web_req *r, struct session *s, struct qbt_v2_list *l, enum queue_move how)
+{
+    /* Answered once the new positions are committed; core refuses with
+     * -EPERM while queueing is disabled. */
+    int rc = service_queue_move(s, l->v, l->n, how, on_moved, r);
+    qbt_v2_list_free(l);
+    if (rc != 0)
+        web_reply_error(r, rc == -EPERM ? 409 : 500, rc == -EPERM ? "Torrent queueing must be enabled" : NULL);
+}
+
 static void move(struct web_req *r, struct qbt_v2 *q, enum queue_move how)
 {
     const char *hashes = web_req_param(r, "hashes");
@@ -19,20 +29,13 @@ static void move(struct web_req *r, struct qbt_v2 *q, enum queue_move how)
         web_reply_error(r, 400, NULL);
         return;
     }
-    if (!settings_bool(&q->s->settings, SET_QUEUEING_ENABLED)) {
-        web_reply_error(r, 409, "Torrent queueing must be enabled");
-        return;
-    }
     struct qbt_v2_list l = {0};
     if (qbt_v2_parse_hashes(q->s, hashes, false, &l) != 0) {
+        qbt_v2_list_free(&l);
         web_reply_error(r, 500, NULL);
         return;
     }
-    /* Answered once the new positions are committed. */
-    int rc = service_queue_move(q->s, l.v, l.n, how, on_moved, r);
-    qbt_v2_list_free(&l);
-    if (rc != 0)
-        web_reply_error(r, rc == -EPERM ? 409 : 500, rc == -EPERM ? "Torrent queueing must be enabled" : NULL);
+    qbt_v2_apply_queue_move(r, q->s, &l, how);
 }
 
 static void h_increase(struct web_req *r, void *ud) { move(r, ud, QUEUE_UP); }
