@@ -341,25 +341,10 @@ static void h_add_category(struct web_req *r, void *ud)
         web_reply_error(r, 400, name ? "Category cannot be empty" : NULL);
         return;
     }
-    if (!catalog_category_name_valid(name)) {
-        web_reply_error(r, 409, "Incorrect category name");
-        return;
-    }
     const char *sp = web_req_param(r, "savePath");
     struct catalog_category_opts o = {0};
     o.save_path = sp ? sp : "";
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    if (!b)
-        return;
-    b->pending++;
-    int rc = catalog_category_add(q->s->catalog, name, &o,
-                                  settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES), qbt_v2_batch_done, b);
-    if (rc != 0) {
-        free(b);
-        web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");
-        return;
-    }
-    qbt_v2_batch_done(b, 0);
+    qbt_v2_apply_create_category(r, q->s, name, &o);
 }
 
 static void h_remove_categories(struct web_req *r, void *ud)

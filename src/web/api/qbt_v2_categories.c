@@ -21,11 +21,6 @@
 
 #define MAX_LIST_ITEMS 10000   /* names in one tags/categories parameter */
 
-/* ---- commit-then-reply ---- */
-
-
-static bool subcats(struct qbt_v2 *q) { return settings_bool(&q->s->settings, SET_USE_SUBCATEGORIES); }
-
 /* Calls fn for each part of s split on sep, empty parts skipped (Qt's
  * SkipEmptyParts), at most MAX_LIST_ITEMS. */
 static void split_each(const char *s, char sep, void (*fn)(const char *part, void *ud), void *ud)
@@ -102,16 +97,23 @@ static void h_create_category(struct web_req *r, void *ud)
         web_reply_error(r, 400, "Category cannot be empty");
         return;
     }
+    struct catalog_category_opts o = category_opts(r);
+    qbt_v2_apply_create_category(r, q->s, name, &o);
+}
+
+void qbt_v2_apply_create_category(struct web_req *r, struct session *s, const char *name,
+                                  const struct catalog_category_opts *o)
+{
     if (!catalog_category_name_valid(name)) {
         web_reply_error(r, 409, "Incorrect category name");
         return;
     }
-    struct catalog_category_opts o = category_opts(r);
     struct qbt_v2_batch *b = qbt_v2_batch_new(r);
     if (!b)
         return;
     b->pending++;
-    int rc = catalog_category_add(q->s->catalog, name, &o, subcats(q), qbt_v2_batch_done, b);
+    int rc = catalog_category_add(s->catalog, name, o, settings_bool(&s->settings, SET_USE_SUBCATEGORIES),
+                                  qbt_v2_batch_done, b);
     if (rc != 0) {
         free(b);
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");

@@ -125,6 +125,11 @@ struct torrent *qbt_v2_single(struct web_req *r, struct qbt_v2 *q);
 void qbt_v2_apply_category(struct web_req *r, struct session *s, struct qbt_v2_list *l, const char *cat);
 /* Per-torrent rate limit in bytes/s; <= 0 = unlimited. */
 void qbt_v2_apply_rate_limit(struct web_req *r, struct session *s, struct qbt_v2_list *l, bool up, int64_t v);
+/* createCategory after the dialect's own parameter checks (qbt_v2_categories.c):
+ * 409 "Incorrect category name" / "Unable to create category". */
+struct catalog_category_opts;
+void qbt_v2_apply_create_category(struct web_req *r, struct session *s, const char *name,
+                                  const struct catalog_category_opts *o);
 /* Queue moves (qbt_v2_queue.c): 409 "Torrent queueing must be enabled". */
 void qbt_v2_apply_queue_move(struct web_req *r, struct session *s, struct qbt_v2_list *l, enum queue_move how);
 
