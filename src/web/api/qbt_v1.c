@@ -205,20 +205,9 @@ static void h_preferences(struct web_req *r, void *ud)
  * in qBittorrent.  Replies 400 (neither given) or 500 itself on false. */
 static bool targets(struct web_req *r, struct qbt_v1 *q, struct qbt_v2_list *l)
 {
-    const char *h = web_req_param(r, "hashes");
-    if (!h)
-        h = web_req_param(r, "hash");
+    (void)q;   /* v2's rule over the same session */
     memset(l, 0, sizeof *l);
-    if (!h) {
-        web_reply_error(r, 400, NULL);
-        return false;
-    }
-    if (qbt_v2_parse_hashes(q->s, h, true, l) != 0) {
-        qbt_v2_list_free(l);
-        web_reply_error(r, 500, NULL);
-        return false;
-    }
-    return true;
+    return qbt_v2_targets(r, qbt_v2_instance(), web_req_param(r, "hashes") ? "hashes" : "hash", l);
 }
 
 /* The one torrent of `hash`; 400 missing, 404 unknown (replied here). */
