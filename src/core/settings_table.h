@@ -225,6 +225,15 @@
     X(USE_HTTPS, "use_https", BOOL, false, 0, 1, SG_WEBUI_BIND) \
     X(USE_SUBCATEGORIES, "use_subcategories", BOOL, false, 0, 1, 0) \
     X(USE_UNWANTED_FOLDER, "use_unwanted_folder", BOOL, false, 0, 1, 0) \
+    /* µTorrent Server /gui/ (issue 11, web/api/ut_gui*.c): the download \
+     * directories of list-dirs/download_dir (a JSON array of paths; \
+     * utserver.conf's dir_download), the token check (token_auth_enable, \
+     * token_auth_filter: "all" or "remote") and the read-only guest. */ \
+    X(UT_DIR_DOWNLOAD, "ut_dir_download", JSON, "[]", 0, 0, 0) \
+    X(UT_TOKEN_AUTH_ENABLE, "ut_token_auth_enable", BOOL, true, 0, 1, 0) \
+    X(UT_TOKEN_AUTH_FILTER, "ut_token_auth_filter", STR, "all", 0, 0, 0) \
+    X(UT_WEBUI_GUEST_ENABLED, "ut_webui_guest_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
+    X(UT_WEBUI_GUEST_NAME, "ut_webui_guest_name", STR, "guest", 0, 0, SG_WEBUI_AUTH) \
     X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(VALIDATE_HTTPS_TRACKER_CERTIFICATE, "validate_https_tracker_certificate", BOOL, true, 0, 1, 0) \
     X(WEB_UI_ADDRESS, "web_ui_address", STR, "*", 0, 0, SG_WEBUI_BIND | SG_WEBUI_AUTH) \

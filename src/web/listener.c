@@ -199,6 +199,7 @@ static struct MHD_Daemon *start_mhd(struct web_server *ws, const struct web_conf
                                         cfg->idle_timeout_s ? cfg->idle_timeout_s : DEFAULT_IDLE_S, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY_LIMIT, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)web_on_completed, ws};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)web_on_uri, ws};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)web_on_connection, ws};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)web_log_mhd, ws};
     if (have_addr)

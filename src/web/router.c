@@ -322,6 +322,8 @@ static bool admit_basic(struct web_req *r)
     const char *h = web_req_header(r, "Authorization");
     char dec[512], *pass;
     bool ok = basic_decode(h, dec, sizeof dec, &pass);
+    bool guest = ok && ws->basic_guest && strcmp(dec, ws->basic_guest) == 0 &&
+                 !(ws->auth.username && strcmp(dec, ws->auth.username) == 0);
     OPENSSL_cleanse(dec, sizeof dec);
     if (!ok) {
         basic_challenge(r);
@@ -330,6 +332,10 @@ static bool admit_basic(struct web_req *r)
     if (web_ban_is_banned(ws, r->client_ip)) {
         web_reply_error(r, 403, BAN_TEXT);
         return false;
+    }
+    if (guest) {
+        r->authed = r->guest = true;
+        return true;
     }
     sha256(h, r->basic_digest);
     if (basic_cached(ws, r->basic_digest))

@@ -67,6 +67,7 @@ static void maybe_free(struct web_server *ws)
     web_sessions_free(ws);
     web_routes_free(ws);
     free(ws->api_token);
+    free(ws->basic_guest);
     for (size_t i = 0; i < 8; i++)
         free(ws->auth_strings[i]);
     for (size_t i = 0; i < ws->nprebuilt; i++) {
@@ -141,6 +142,7 @@ void web_req_free(struct web_req *r)
     }
     web_session_unref(r->ws, r->session);
     free(r->path);
+    free(r->query);
     free(r);
 }
 
@@ -245,6 +247,23 @@ static enum MHD_Result queue_reply(struct web_req *r)
     return rc;
 }
 
+/* The raw query is only ever seen here: MHD hands the access handler the
+ * path and the decoded arguments, last duplicate indistinguishable from
+ * the first.  A dialect that needs the parameters in order with repeats
+ * (µTorrent's hash=…&s=…&v=… sequences) reads web_req_query instead. */
+void *web_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    struct web_req *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->ws = cls;
+    r->conn = c;
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    if (q)
+        r->query = strdup(q + 1);   /* NULL on ENOMEM: seen as no query */
+    return r;
+}
+
 enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
@@ -253,9 +272,9 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
     struct web_server *ws = cls;
     struct web_req *r = *con_cls;
 
-    if (!r) {
-        r = calloc(1, sizeof(*r));
-        if (!r)
+    if (!r || !r->path) {
+        /* new request: web_on_uri made r, unless it ran out of memory */
+        if (!r && !(*con_cls = r = calloc(1, sizeof(*r))))
             return MHD_NO;
         r->ws = ws;
         r->conn = c;
@@ -392,6 +411,8 @@ const char *web_req_header(struct web_req *r, const char *name)
 }
 
 const char *web_req_client_ip(struct web_req *r) { return r->client_ip; }
+const char *web_req_query(struct web_req *r) { return r->query ? r->query : ""; }
+bool web_req_is_guest(struct web_req *r) { return r->guest; }
 const char *web_req_path(struct web_req *r) { return r->path; }
 int web_req_method(struct web_req *r) { return r->method; }
 bool web_req_is_https(struct web_req *r) { return r->https; }
@@ -570,6 +591,16 @@ int web_dialect_register(struct web_server *ws, const char *name, void (*slot_fr
     ws->slot_free[id] = slot_free;
     log_debug("web: dialect %s has session slot %d", name ? name : "?", id);
     return id;
+}
+
+int web_server_set_basic_guest(struct web_server *ws, const char *user)
+{
+    char *dup = NULL;
+    if (user && *user && !(dup = strdup(user)))
+        return -ENOMEM;
+    free(ws->basic_guest);
+    ws->basic_guest = dup;
+    return 0;
 }
 
 int web_server_set_api_token(struct web_server *ws, const char *token)

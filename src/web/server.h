@@ -151,6 +151,14 @@ int web_route_add_public(struct web_server *ws, const char *path, unsigned metho
  * then need a qBittorrent session).  Copied. */
 int web_server_set_api_token(struct web_server *ws, const char *token);
 
+/* The read-only guest account of WEB_AUTH_BASIC_TOKEN routes (µTorrent's
+ * guest, seed 004 "General notes for API access"): a Basic login with this
+ * user name is let through without a password check (µTorrent's guest has
+ * none) and marked, see web_req_is_guest; the dialect decides what a guest
+ * may do.  Never the WebUI account's own name (that one is always checked).
+ * NULL or "" = no guest (the default).  Copied; -ENOMEM. */
+int web_server_set_basic_guest(struct web_server *ws, const char *user);
+
 /* ---- dialects: per-login state ----
  * A session (one login) holds one slot per dialect, so each API keeps its
  * own per-client state (qBittorrent's sync rids, a µTorrent cache id)
@@ -197,6 +205,12 @@ const char *web_req_param(struct web_req *r, const char *name);
  * client sent (%00): a path or name must refuse it rather than use the
  * prefix, which names something else. */
 bool web_req_param_has_nul(struct web_req *r, const char *name);
+/* The raw query string (after '?', still percent-encoded; "" when none),
+ * for dialects that need parameters in order with repeats (µTorrent's
+ * /gui/): web_req_param keeps only the last of a repeated key. */
+const char *web_req_query(struct web_req *r);
+/* True when the request came in with the Basic guest account. */
+bool web_req_is_guest(struct web_req *r);
 /* "true"/"false" case-insensitive; anything else = dflt. */
 bool web_req_bool(struct web_req *r, const char *name, bool dflt);
 /* Multipart parts WITH a filename, any field name; a filename sent twice

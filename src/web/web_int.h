@@ -115,6 +115,8 @@ struct web_req {
     int route;                    /* index in ws->routes, -1 = none; valid once admitted */
     size_t body_bytes, body_cap;
     char *path;
+    char *query;                  /* raw query string after '?' (URI log callback); NULL = none */
+    bool guest;                   /* Basic credentials of the read-only guest (web_server_set_basic_guest) */
     struct MHD_PostProcessor *pp;
     struct buf raw;
     struct web_param *params;
@@ -181,6 +183,7 @@ struct web_server {
     void (*slot_free[WEB_MAX_DIALECTS])(void *slot);   /* per dialect id */
     int ndialects;                /* ids in use; 0 (the default slot) always */
     char *api_token;              /* WEB_AUTH_API_TOKEN; NULL = none */
+    char *basic_guest;            /* WEB_AUTH_BASIC_TOKEN guest user name; NULL = none */
     struct web_basic_ok basic_ok[WEB_BASIC_CACHE];
     unsigned next_basic;
 
@@ -247,6 +250,10 @@ void web_reply_cache_free(struct web_server *ws);
 enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls);
+/* MHD_OPTION_URI_LOG_CALLBACK: the request's first callback, which alone
+ * sees the raw URI; it creates the web_req (holding the raw query) that
+ * web_on_access then completes. */
+void *web_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
 void web_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe);
 void web_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                        enum MHD_ConnectionNotificationCode code);
