@@ -195,8 +195,10 @@ void web_on_connection(void *cls, struct MHD_Connection *c, void **socket_contex
         if (wc)
             web_guard_opened(&ws->guard, &wc->gc, c);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        if (wc)
+        if (wc) {
             web_guard_closed(&ws->guard, &wc->gc);
+            free(wc->query);
+        }
         free(wc);
         *socket_context = NULL;
     }
@@ -253,15 +255,14 @@ static enum MHD_Result queue_reply(struct web_req *r)
  * (µTorrent's hash=…&s=…&v=… sequences) reads web_req_query instead. */
 void *web_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    struct web_req *r = calloc(1, sizeof(*r));
-    if (!r)
+    (void)cls;
+    struct web_conn *wc = web_conn_of(c);
+    if (!wc)
         return NULL;
-    r->ws = cls;
-    r->conn = c;
+    free(wc->query);
     const char *q = uri ? strchr(uri, '?') : NULL;
-    if (q)
-        r->query = strdup(q + 1);   /* NULL on ENOMEM: seen as no query */
-    return r;
+    wc->query = q ? strdup(q + 1) : NULL;   /* NULL on ENOMEM: seen as no query */
+    return NULL;
 }
 
 enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -272,10 +273,15 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
     struct web_server *ws = cls;
     struct web_req *r = *con_cls;
 
-    if (!r || !r->path) {
-        /* new request: web_on_uri made r, unless it ran out of memory */
-        if (!r && !(*con_cls = r = calloc(1, sizeof(*r))))
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r)
             return MHD_NO;
+        struct web_conn *wc = web_conn_of(c);
+        if (wc) {
+            r->query = wc->query;   /* web_on_uri's, for this request */
+            wc->query = NULL;
+        }
         r->ws = ws;
         r->conn = c;
         r->cur_part = -1;

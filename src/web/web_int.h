@@ -76,6 +76,7 @@ struct web_conn {
     bool have_peer, have_local;
     unsigned host_gen;      /* ws->auth_gen when `host` passed validation */
     char host[256];         /* last Host header that passed; "" = none */
+    char *query;            /* raw query of the request being parsed (web_on_uri), until web_on_access takes it */
 };
 
 struct web_hdr {
@@ -251,8 +252,9 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls);
 /* MHD_OPTION_URI_LOG_CALLBACK: the request's first callback, which alone
- * sees the raw URI; it creates the web_req (holding the raw query) that
- * web_on_access then completes. */
+ * sees the raw URI; it keeps the raw query on the connection (web_conn,
+ * freed with it: MHD does not report every request it refuses after this
+ * callback) for web_on_access to move into the web_req.  Returns NULL. */
 void *web_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
 void web_on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe);
 void web_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
