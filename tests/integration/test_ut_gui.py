@@ -337,7 +337,9 @@ def test_actions_one_many_unknown(gui, td):
         assert set(gui.rows()) == set(before)
         gui.ok(("action", act), ("hash", hs[0]))                   # lower case
         gui.ok(("action", act), ("hash", hs[1].upper()), ("hash", hs[2]), ("hash", UNKNOWN))
-    gui.ok(("action", "stop"), ("hash", hs[0]), ("hash", hs[1]), ("hash", hs[2]))
+    # an action with list=1: the list after the action, in the same reply
+    j = gui.ok(("action", "stop"), ("hash", hs[0]), ("hash", hs[1]), ("hash", hs[2]), ("list", "1"))
+    assert {hs[0].upper(), hs[1].upper(), hs[2].upper()} <= {t[0] for t in j["torrents"]}
     wait_until(lambda: all(gui.row(h)[1] == 136 for h in hs), 10, "all stopped")
     gui.ok(("action", "start"), ("hash", hs[0]), ("hash", hs[1]))
     wait_until(lambda: gui.row(hs[0])[1] & 1 and gui.row(hs[1])[1] & 1, 10, "two started")

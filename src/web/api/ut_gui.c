@@ -71,7 +71,19 @@ void ut_reply(struct ut_call *c, json_t *o)
     call_free(c);
 }
 
-void ut_reply_build(struct ut_call *c) { ut_reply(c, ut_reply_obj()); }
+/* An action that also asks for list=1 (the old WebUI's "action=start&
+ * hash=…&list=1&cid=…") gets the list in the same reply, taken after the
+ * action's changes are committed. */
+void ut_reply_build(struct ut_call *c)
+{
+    const char *list = c->action ? ut_query_get(&c->q, "list") : NULL;
+    if (list && strcmp(list, "1") == 0) {
+        c->action = NULL;
+        ut_gui_list(c);
+        return;
+    }
+    ut_reply(c, ut_reply_obj());
+}
 
 void ut_reply_error(struct ut_call *c, const char *msg)
 {

@@ -118,7 +118,8 @@ typedef void (*ut_action_fn)(struct ut_call *c);
 json_t *ut_reply_obj(void);
 /* Sends o (stolen; NULL = 500) as the reply. */
 void ut_reply(struct ut_call *c, json_t *o);
-/* {"build": N}: the success of an action. */
+/* {"build": N}: the success of an action; with list=1 in the query, the
+ * list=1 reply instead (the action's result plus the list). */
 void ut_reply_build(struct ut_call *c);
 /* {"build": N, "error": msg} with HTTP 200: a call µTorrent understood but
  * could not do (bad add-url path, bad setprops value, RSS not available).
