@@ -305,6 +305,8 @@ static struct fx *fx_start(cfg_fn tweak)
     assert_int_equal(web_route_add_public(f->ws, "/api/health", WEB_GET, public_handler, f), 0);
     assert_int_equal(web_route_add_public(f->ws, "/seg/*", WEB_GET, path_handler, f), 0);
     assert_int_equal(web_route_add_public(f->ws, "/seg/exact", WEB_GET, public_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/tree/**", WEB_GET, path_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/tree/one/*", WEB_GET, public_handler, f), 0);
     return f;
 }
 
@@ -472,6 +474,32 @@ static void prefix_routes(void **state)
         } else {
             assert_int_equal(st, 404);
         }
+        call_free(&m);
+    }
+    fx_stop(f);
+}
+
+/* A route ending in a slash and two stars takes any non-empty rest, folders
+ * included (a web UI's files); one-segment routes win over it. */
+static void tree_routes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    const char *hit[] = {"/tree/a", "/tree/images/x.png", "/tree/a/b/c.js"};
+    for (size_t i = 0; i < sizeof hit / sizeof hit[0]; i++) {
+        struct call a = {.f = f, .path = hit[i]};
+        assert_int_equal(run(&a), 200);
+        assert_string_equal(body(&a), hit[i]);
+        call_free(&a);
+    }
+    struct call e = {.f = f, .path = "/tree/one/z"};
+    assert_int_equal(run(&e), 200);
+    assert_string_equal(body(&e), "anon");
+    call_free(&e);
+    const char *miss[] = {"/tree/", "/tree", "/treex/a"};
+    for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
+        struct call m = {.f = f, .path = miss[i]};
+        assert_int_equal(run(&m), 404);
         call_free(&m);
     }
     fx_stop(f);
@@ -1046,7 +1074,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(login_and_cookie), cmocka_unit_test(bad_login_and_ban),
         cmocka_unit_test(ban_expires_and_success_clears), cmocka_unit_test(forbidden_and_logout),
-        cmocka_unit_test(prefix_routes),
+        cmocka_unit_test(prefix_routes),    cmocka_unit_test(tree_routes),
         cmocka_unit_test(session_timeout),  cmocka_unit_test(csrf_and_host),
         cmocka_unit_test(framing),          cmocka_unit_test(shared_replies),
         cmocka_unit_test(body_limit),

@@ -4,6 +4,7 @@
  * daily transfer history; file streaming with HTTP Range).
  */
 #include "web/api/ut_gui_int.h"
+#include "web/api/ut_serve.h"
 
 void ut_gui_getxferhist(struct ut_call *c) { ut_reply_error(c, "transfer history is not available yet"); }
 
@@ -11,6 +12,6 @@ void ut_gui_resetxferhist(struct ut_call *c) { ut_reply_error(c, "transfer histo
 
 void ut_gui_proxy(struct web_req *r, void *ud)
 {
-    (void)ud;
-    web_reply_error(r, 501, NULL);
+    struct ut_gui *g = ud;
+    ut_proxy_serve(r, g->s);
 }
