@@ -309,6 +309,8 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
     t->downloaded += len;
     t->dl_session += len;
     t->s->dl_session += len;
+    if (p && xferhist_addr_is_local((const struct sockaddr *)&p->addr))
+        t->s->dl_local_session += len;
     rate_add(&t->dl_rate, len, now);
     rate_add(&t->s->dl_rate, len, now);
     t->last_activity = now_s();
