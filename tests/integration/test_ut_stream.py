@@ -161,3 +161,41 @@ def test_proxy_stopped_torrent_without_the_data(workdir, procs):
     r = _proxy(td, {"id": ih})
     assert r.status_code == 503
     assert time.monotonic() - t0 < 10, "a piece that cannot come is not waited for"
+
+
+def test_proxy_client_leaves_and_torrent_removed_mid_stream(workdir, procs):
+    """A client that hangs up while its bytes are awaited, and a torrent
+    removed under a running stream: the body is cut short, the daemon goes
+    on (ASan checks the lifetimes), and the torrent is gone for /proxy."""
+    seed_root = os.path.join(workdir, "seed-data")
+    size = 8 * MiB
+    tbytes, ih, data = _single_torrent(seed_root, "slow.mp4", size)
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    seeder.set_prefs({"up_limit": 512 * 1024})
+    seeder.add(tbytes, seed_root)
+    seeder.wait_complete(ih, 30)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP)).start()
+    leecher.add(tbytes, leecher.save_path, sequentialDownload="true")
+    leecher.add_peers(ih, [seeder.peer_addr])
+
+    # hang up while the end of the file is still awaited
+    try:
+        _proxy(leecher, {"id": ih}, {"Range": "bytes=%d-" % (size - 100)}, timeout=0.5)
+    except requests.exceptions.Timeout:
+        pass
+    # a stream in progress, then the torrent goes
+    got = b""
+    with _proxy(leecher, {"id": ih}, stream=True, timeout=60) as r:
+        assert r.status_code == 200
+        it = r.iter_content(1 << 16)
+        got += next(it)
+        leecher.delete(ih, delete_files=True)
+        try:
+            for chunk in it:
+                got += chunk
+        except requests.exceptions.RequestException:
+            pass
+    assert len(got) < size and got == data[:len(got)]
+    assert _proxy(leecher, {"id": ih}).status_code == 404
+    leecher.check_alive()
+    assert leecher.torrent(ih) is None
