@@ -73,8 +73,6 @@ static void proxy_free(struct proxy *p)
 
 /* ---- Range (RFC 9110 §14.1.2), one range only ---- */
 
-enum range_kind { RANGE_NONE, RANGE_ONE, RANGE_UNSATISFIABLE };
-
 static bool parse_u64(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 19)
@@ -89,11 +87,10 @@ static bool parse_u64(const char *s, size_t n, uint64_t *out)
     return true;
 }
 
-/* "bytes=a-b", "bytes=a-", "bytes=-n" against a file of `size` bytes. */
-static enum range_kind parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *len)
+enum ut_range ut_range_parse(const char *h, uint64_t size, uint64_t *start, uint64_t *len)
 {
     if (!h || strncasecmp(h, "bytes=", 6) != 0)
-        return RANGE_NONE;
+        return UT_RANGE_NONE;
     const char *spec = h + 6;
     while (*spec == ' ')
         spec++;
@@ -101,36 +98,36 @@ static enum range_kind parse_range(const char *h, uint64_t size, uint64_t *start
     while (n && spec[n - 1] == ' ')
         n--;
     if (memchr(spec, ',', n))
-        return RANGE_NONE;   /* several ranges: the whole file */
+        return UT_RANGE_NONE;   /* several ranges: the whole file */
     const char *dash = memchr(spec, '-', n);
     if (!dash)
-        return RANGE_NONE;
+        return UT_RANGE_NONE;
     uint64_t a, b;
     size_t na = (size_t)(dash - spec), nb = n - na - 1;
     if (na == 0) {                                   /* suffix: the last b bytes */
         if (!parse_u64(dash + 1, nb, &b))
-            return RANGE_NONE;
+            return UT_RANGE_NONE;
         if (b == 0 || size == 0)
-            return RANGE_UNSATISFIABLE;
+            return UT_RANGE_UNSATISFIABLE;
         if (b > size)
             b = size;
         *start = size - b;
         *len = b;
-        return RANGE_ONE;
+        return UT_RANGE_ONE;
     }
     if (!parse_u64(spec, na, &a))
-        return RANGE_NONE;
+        return UT_RANGE_NONE;
     if (nb == 0)
         b = UINT64_MAX;
     else if (!parse_u64(dash + 1, nb, &b) || b < a)
-        return RANGE_NONE;   /* invalid: ignored, as RFC 9110 lets a server do */
+        return UT_RANGE_NONE;   /* invalid: ignored, as RFC 9110 lets a server do */
     if (a >= size)
-        return RANGE_UNSATISFIABLE;
+        return UT_RANGE_UNSATISFIABLE;
     if (b >= size)
         b = size - 1;
     *start = a;
     *len = b - a + 1;
-    return RANGE_ONE;
+    return UT_RANGE_ONE;
 }
 
 /* ---- the body ---- */
@@ -274,9 +271,9 @@ void ut_proxy_serve(struct web_req *r, struct session *s)
         return;
     }
     uint64_t size = (uint64_t)stream_size(st), start = 0, len = size;
-    enum range_kind k = parse_range(web_req_header(r, "Range"), size, &start, &len);
+    enum ut_range k = ut_range_parse(web_req_header(r, "Range"), size, &start, &len);
     web_req_add_header(r, "Accept-Ranges", "bytes");
-    if (k == RANGE_UNSATISFIABLE) {
+    if (k == UT_RANGE_UNSATISFIABLE) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
         web_req_add_header(r, "Content-Range", cr);
@@ -284,7 +281,7 @@ void ut_proxy_serve(struct web_req *r, struct session *s)
         web_reply_error(r, 416, "Range Not Satisfiable");
         return;
     }
-    if (k == RANGE_ONE) {
+    if (k == UT_RANGE_ONE) {
         char cr[96];
         snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start,
                  (unsigned long long)(start + len - 1), (unsigned long long)size);
@@ -300,7 +297,7 @@ void ut_proxy_serve(struct web_req *r, struct session *s)
         web_reply_error(r, 500, NULL);
         return;
     }
-    *p = (struct proxy){.st = st, .r = r, .status = k == RANGE_ONE ? 206 : 200, .start = start, .len = len,
+    *p = (struct proxy){.st = st, .r = r, .status = k == UT_RANGE_ONE ? 206 : 200, .start = start, .len = len,
                         .buf = buf};
     if (len == 0) {   /* an empty file: nothing to wait for */
         p->r = NULL;

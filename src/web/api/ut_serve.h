@@ -5,6 +5,8 @@
 #ifndef TD_WEB_API_UT_SERVE_H
 #define TD_WEB_API_UT_SERVE_H
 
+#include <stdint.h>
+
 #include "web/server.h"
 
 struct session;
@@ -12,6 +14,14 @@ struct session;
 /* The /proxy handler (ut_gui.c registers the route: HTTP Basic with the
  * WebUI account, no token: seed 004). */
 void ut_proxy_serve(struct web_req *r, struct session *s);
+
+/* An HTTP Range header (RFC 9110 §14.1.2: "bytes=a-b", "bytes=a-",
+ * "bytes=-n") against a body of `size` bytes; /proxy serves one range.
+ * UT_RANGE_ONE: [*start, *start + *len) with len > 0 inside the body;
+ * UT_RANGE_UNSATISFIABLE: 416; UT_RANGE_NONE: no header, several ranges,
+ * or one that does not parse, all answered with the whole body. */
+enum ut_range { UT_RANGE_NONE, UT_RANGE_ONE, UT_RANGE_UNSATISFIABLE };
+enum ut_range ut_range_parse(const char *header, uint64_t size, uint64_t *start, uint64_t *len);
 
 /* /gui/<file>, folders included (HTTP Basic, no token). */
 int ut_webui_register(struct web_server *ws, struct session *s);
