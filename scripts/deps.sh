@@ -7,7 +7,7 @@ RUNTIME_ONLY=0
 [ "${1:-}" = "--runtime-only" ] && RUNTIME_ONLY=1
 PKGS="build-essential cmake pkg-config clang
 libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev
-libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev
+libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev libzip-dev
 python3 python3-pytest python3-pytest-xdist python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
 aria2 python3-libtorrent wrk"
@@ -15,7 +15,7 @@ aria2 python3-libtorrent wrk"
 # Only when missing: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
-[ $RUNTIME_ONLY = 1 ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev"
+[ $RUNTIME_ONLY = 1 ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev libzip-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "web/api/qbt_v1.h"
 #include "web/api/ut_gui.h"
+#include "web/api/ut_serve.h"
 #include "web/api/qbt_v2.h"
 #include "web/server.h"
 
@@ -343,6 +344,7 @@ int main(int argc, char **argv)
     qbt_v2_register(web, session);
     qbt_v1_register(web, session);
     ut_gui_register(web, session);
+    ut_webui_register(web, session);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {
         fprintf(stderr, "torrentd: cannot listen for peers\n");

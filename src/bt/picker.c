@@ -15,6 +15,7 @@ struct bt_pp {
     uint32_t bavail;    /* availability of the bucket it sits in (lags avail only after ENOMEM) */
     uint32_t bpos;      /* index in that bucket */
     int32_t dl;         /* index in p->dl when started, else -1 */
+    uint16_t crit;      /* bt_picker_set_critical marks */
     uint8_t prio;
     bool in_bucket;
 };
@@ -51,6 +52,8 @@ struct bt_picker {
     bool sequential;
     uint32_t seq_cursor;
     uint64_t rng;
+    uint32_t *crit;                    /* pieces with a critical mark, oldest mark first */
+    uint32_t ncrit, critcap;
 };
 
 static uint64_t rnd(struct bt_picker *p)
@@ -254,6 +257,7 @@ void bt_picker_free(struct bt_picker *p)
     for (size_t i = 0; i < (size_t)p->levels * PRIO_LEVELS; i++)
         free(p->bk[i].v);
     free(p->bk);
+    free(p->crit);
     free(p->pp);
     bitfield_free(&p->have);
     free(p);
@@ -407,6 +411,45 @@ int bt_picker_piece_priority(const struct bt_picker *p, uint32_t piece)
 }
 
 void bt_picker_set_sequential(struct bt_picker *p, bool on) { p->sequential = on; }
+
+int bt_picker_set_critical(struct bt_picker *p, uint32_t piece, bool on)
+{
+    if (piece >= p->n)
+        return -EINVAL;
+    struct bt_pp *pp = &p->pp[piece];
+    if (!on) {
+        if (pp->crit == 0 || --pp->crit > 0)
+            return 0;
+        for (uint32_t k = 0; k < p->ncrit; k++) {
+            if (p->crit[k] == piece) {
+                memmove(p->crit + k, p->crit + k + 1, (size_t)(p->ncrit - k - 1) * sizeof *p->crit);
+                p->ncrit--;
+                break;
+            }
+        }
+        return 0;
+    }
+    if (pp->crit == UINT16_MAX)
+        return -ENOMEM;
+    if (pp->crit == 0) {
+        if (p->ncrit == p->critcap) {
+            uint32_t nc = p->critcap ? p->critcap * 2 : 16;
+            uint32_t *v = realloc(p->crit, (size_t)nc * sizeof *v);
+            if (!v)
+                return -ENOMEM;
+            p->crit = v;
+            p->critcap = nc;
+        }
+        p->crit[p->ncrit++] = piece;
+    }
+    pp->crit++;
+    return 0;
+}
+
+bool bt_picker_is_critical(const struct bt_picker *p, uint32_t piece)
+{
+    return piece < p->n && p->pp[piece].crit > 0;
+}
 
 int bt_picker_piece_state(const struct bt_picker *p, uint32_t piece)
 {
@@ -599,14 +642,42 @@ static int take_endgame(struct bt_picker *p, const struct bitfield *has, bool al
     return got;
 }
 
+/* Time-critical pieces first: their free blocks; a critical piece with no
+ * free block left is late, so blocks other peers have requested are asked
+ * of this one too, least-duplicated first. */
+static int take_critical(struct bt_picker *p, const struct bitfield *has, bool all, void *peer,
+                         struct bt_block *out, int max)
+{
+    int got = 0;
+    for (uint32_t k = 0; k < p->ncrit && got < max; k++) {
+        uint32_t i = p->crit[k];
+        if (p->pp[i].prio == 0 || bitfield_get(&p->have, i) || !has_piece(has, all, i))
+            continue;
+        struct bt_dl *d = p->pp[i].dl >= 0 ? p->dl[p->pp[i].dl] : dl_start(p, i);
+        if (!d)
+            return got;
+        int before = got;
+        got += take_blocks(p, d, peer, out + got, max - got);
+        if (got > before)
+            continue;   /* it had free blocks: not late */
+        for (int dup = 1; dup < BT_PICKER_MAX_DUP && got < max; dup++)
+            for (uint32_t b = 0; b < d->nblocks && got < max; b++)
+                if (!d->recv[b] && d->nreq[b] == dup && !dl_requested_by(d, b, peer))
+                    dl_add_req(p, d, b, peer, &out[got++]);
+    }
+    return got;
+}
+
 int bt_picker_pick(struct bt_picker *p, const struct bitfield *peer_has, bool peer_has_all, void *peer,
                    struct bt_block *out, int max)
 {
     if (max <= 0 || (!peer_has && !peer_has_all))
         return 0;
     int got = 0;
+    if (p->ncrit)
+        got += take_critical(p, peer_has, peer_has_all, peer, out, max);
     if (p->sequential) {
-        got += take_partials(p, peer_has, peer_has_all, peer, -1, out, max);
+        got += take_partials(p, peer_has, peer_has_all, peer, -1, out + got, max - got);
         while (p->seq_cursor < p->n && bitfield_get(&p->have, p->seq_cursor))
             p->seq_cursor++;
         for (uint32_t i = p->seq_cursor; i < p->n && got < max; i++) {

@@ -6,6 +6,12 @@
  * all pieces), piece priorities, and which peer requested which block.
  *
  * Pick order:
+ *   0. time-critical pieces first (bt_picker_set_critical: a stream waits for
+ *      them), in the order they were marked, whatever the priority or the
+ *      sequential mode; a critical piece whose blocks are all requested is
+ *      requested again from this peer too (at most BT_PICKER_MAX_DUP
+ *      requesters per block), as libtorrent re-requests time-critical
+ *      blocks from a faster peer;
  *   1. higher priority first (7 max, 6 high, 1 normal; 0 = skip, never picked);
  *   2. within a priority, pieces already started come first (strict
  *      completion: finish what you started, oldest first);
@@ -78,6 +84,14 @@ uint32_t bt_picker_wanted_missing(const struct bt_picker *p);
 int bt_picker_set_piece_priority(struct bt_picker *p, uint32_t piece, int prio);
 int bt_picker_piece_priority(const struct bt_picker *p, uint32_t piece);
 void bt_picker_set_sequential(struct bt_picker *p, bool on);
+
+/* Time-critical pieces, libtorrent's set_piece_deadline without the clock:
+ * marks are counted (several streams may wait for one piece), each on
+ * needs one off.  A mark on a piece of priority 0 or one we have does
+ * nothing until that changes; it never makes a skipped piece wanted.
+ * -EINVAL for a bad index, -ENOMEM. */
+int bt_picker_set_critical(struct bt_picker *p, uint32_t piece, bool on);
+bool bt_picker_is_critical(const struct bt_picker *p, uint32_t piece);
 
 /* ---- availability ----
  * A peer's pieces are registered once (bitfield, or have-all, or have-none

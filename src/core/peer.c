@@ -839,6 +839,8 @@ static void process_uploads(struct peer *p)
         rate_add(&t->ul_rate, q.length, now);
         rate_add(&p->s->ul_rate, q.length, now);
         p->s->ul_session += q.length;
+        if (xferhist_addr_is_local((const struct sockaddr *)&p->addr))
+            p->s->ul_local_session += q.length;
         t->last_activity = (int64_t)time(NULL);
         t->resume_dirty = true;
     }

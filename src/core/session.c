@@ -427,6 +427,8 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
 static int load_stats(void *ud, const char *key, const char *value)
 {
     struct session *s = ud;
+    if (strcmp(key, "xferhist") == 0)
+        xferhist_load(s, value);
     if (strcmp(key, "alltime") != 0)
         return 0;
     struct record_alltime a;
@@ -464,8 +466,11 @@ static void on_tick(uv_timer_t *h)
             torrent_tick(s->active[i], s->now_ms);
     }
     discovery_tick(s, s->now_ms);
-    if (s->tick_count % SESSION_STATS_SAVE_TICKS == 0)
+    xferhist_sample(s);
+    if (s->tick_count % SESSION_STATS_SAVE_TICKS == 0) {
         save_stats(s);
+        xferhist_save(s);
+    }
     /* Handshakes that never complete. */
     struct peer *next;
     for (struct peer *p = s->handshaking; p; p = next) {
@@ -576,6 +581,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         goto fail;
     }
     store_load_prefs(s->store, load_pref, s);
+    xferhist_init(&s->xfer.hist, (int64_t)time(NULL));
     store_load_kv(s->store, "stats", load_stats, s);
     rc = catalog_new(s->store, &s->catalog);
     if (rc != 0)
@@ -858,6 +864,7 @@ static void on_stop_poll(uv_timer_t *h)
 static void finish_shutdown(struct session *s)
 {
     save_stats(s);   /* after the torrents closed: nothing more arrives */
+    xferhist_save(s);
     /* Everything is on disk before the trackers are waited for: a second
      * SIGTERM (the default action by then) loses nothing. */
     store_close(s->store);

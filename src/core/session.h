@@ -18,6 +18,7 @@
 #include "core/limits.h"
 #include "core/queue.h"
 #include "core/settings.h"
+#include "core/xferhist.h"
 #include "util/hmap.h"
 #include "util/rate.h"
 
@@ -102,6 +103,14 @@ struct session {
     int64_t wasted_session;
     int64_t alltime_dl, alltime_ul;      /* earlier runs' payload (kv); add *_session for all-time */
     int64_t alltime_saved;               /* dl + ul all-time sum last written to the store */
+    int64_t dl_local_session, ul_local_session;   /* the part with peers on the local network */
+    /* core/xferhist.c: the daily transfer history and what of the counters
+     * above it has already counted */
+    struct session_xfer {
+        struct xferhist hist;
+        int64_t seen_dl, seen_ul, seen_dl_local, seen_ul_local;
+        uint64_t saved_gen;              /* hist.gen last written to the store */
+    } xfer;
 
     bool shutting_down;
     size_t closing_torrents;

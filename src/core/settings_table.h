@@ -232,6 +232,7 @@
     X(UT_DIR_DOWNLOAD, "ut_dir_download", JSON, "[]", 0, 0, 0) \
     X(UT_TOKEN_AUTH_ENABLE, "ut_token_auth_enable", BOOL, true, 0, 1, 0) \
     X(UT_TOKEN_AUTH_FILTER, "ut_token_auth_filter", STR, "all", 0, 0, 0) \
+    X(UT_WEBUI_DIR, "ut_webui_dir", STR, "", 0, 0, 0) \
     X(UT_WEBUI_GUEST_ENABLED, "ut_webui_guest_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(UT_WEBUI_GUEST_NAME, "ut_webui_guest_name", STR, "guest", 0, 0, SG_WEBUI_AUTH) \
     X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \

@@ -24,6 +24,7 @@
 #include "core/peer.h"
 #include "core/queue.h"
 #include "core/ssltorrent.h"
+#include "core/stream.h"
 #include "core/webseed.h"
 #include "core/session.h"
 #include "core/torrent_status.h"
@@ -730,6 +731,7 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
         storage_check_cancel(t->check);
         t->check = NULL;
     }
+    stream_torrent_gone(t);
     torrent_deactivate(t, true);
     t->removing = true;
     t->delete_files = delete_files;
@@ -746,6 +748,7 @@ void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
         t->check = NULL;
         t->phase = TP_LOADING;  /* nothing worth saving */
     }
+    stream_torrent_gone(t);
     torrent_deactivate(t, true);
     t->removing = true;
     t->closing = true;

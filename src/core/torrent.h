@@ -220,6 +220,7 @@ struct torrent {
     struct limits_torrent limits;        /* core/limits.c: the torrent's rate buckets */
     struct discovery_torrent disc;       /* core/discovery.c: DHT lookup, LSD announce times */
     struct webseed_set webseeds;         /* core/webseed.c: HTTP seeds */
+    struct stream *streams;              /* core/stream.c: files being read by range (µTorrent /proxy) */
     struct torrent *chg_prev, *chg_next; /* core/session.c: the change list */
 };
 

@@ -17,6 +17,7 @@
 #include "core/notify.h"
 #include "core/peer.h"
 #include "core/session.h"
+#include "core/stream.h"
 #include "core/webseed.h"
 #include "disk/storage.h"
 #include "util/log.h"
@@ -53,6 +54,7 @@ void torrent_reset_pieces(struct torrent *t)
         torrent_free_partial(t->partials[i]);
     t->num_partials = 0;
     torrent_apply_file_priorities(t);
+    stream_picker_reset(t);
 }
 
 /* Pieces waiting for hashing and writing hold their whole buffer; past this
@@ -224,6 +226,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
             if (piece_wanted(t, piece))
                 t->wanted_done += torrent_piece_size(t, piece);
             t->resume_dirty = true;
+            stream_piece_had(t, piece);
             for (struct peer *p = t->peers; p; p = p->next) {
                 peer_send_have(p, piece);
                 peer_flush(p);
@@ -306,6 +309,8 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
     t->downloaded += len;
     t->dl_session += len;
     t->s->dl_session += len;
+    if (p && xferhist_addr_is_local((const struct sockaddr *)&p->addr))
+        t->s->dl_local_session += len;
     rate_add(&t->dl_rate, len, now);
     rate_add(&t->s->dl_rate, len, now);
     t->last_activity = now_s();

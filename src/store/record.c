@@ -495,6 +495,71 @@ int record_alltime_decode(const char *text, struct record_alltime *a)
     return rc != 0 ? rc : each(S_EACH1, text, "$", alltime_member, a);
 }
 
+/* ---- xferhist ---- */
+
+int record_xferhist_encode(const struct record_xferhist *x, char **out)
+{
+    *out = NULL;
+    int rc = 0;
+    char *dl = ints_array(x->dl, RECORD_XFERHIST_DAYS, &rc);
+    char *ul = rc == 0 ? ints_array(x->ul, RECORD_XFERHIST_DAYS, &rc) : NULL;
+    char *dll = rc == 0 ? ints_array(x->dl_local, RECORD_XFERHIST_DAYS, &rc) : NULL;
+    char *ull = rc == 0 ? ints_array(x->ul_local, RECORD_XFERHIST_DAYS, &rc) : NULL;
+    if (rc != 0) {
+        free(dl);
+        free(ul);
+        free(dll);
+        free(ull);
+        return rc;
+    }
+    struct obj o = {S_O_ADD, exec_clear(S_O_CLEAR)};
+    put_int(&o, "day", x->day);
+    put_int(&o, "start", x->start);
+    put_json(&o, "dl", dl);
+    put_json(&o, "ul", ul);
+    put_json(&o, "dl_local", dll);
+    put_json(&o, "ul_local", ull);
+    return o.rc != 0 ? o.rc : dump(S_O_DUMP, out);
+}
+
+static int xferhist_member(void *ud, const char *key, const char *type, sqlite3_stmt *st)
+{
+    struct record_xferhist *x = ud;
+    if (is_int(type) && strcmp(key, "day") == 0)
+        x->day = sqlite3_column_int64(st, 2);
+    else if (is_int(type) && strcmp(key, "start") == 0)
+        x->start = sqlite3_column_int64(st, 2);
+    return 0;
+}
+
+static int xferhist_days(const char *text, const char *path, int64_t *dst)
+{
+    int64_t *v = NULL;
+    size_t n = 0;
+    int rc = read_ints(text, path, &v, &n);
+    if (rc == 0 && n)
+        memcpy(dst, v, (n < RECORD_XFERHIST_DAYS ? n : RECORD_XFERHIST_DAYS) * sizeof *dst);
+    free(v);
+    return rc;
+}
+
+int record_xferhist_decode(const char *text, struct record_xferhist *x)
+{
+    memset(x, 0, sizeof *x);
+    int rc = expect_object(text);
+    if (rc == 0)
+        rc = each(S_EACH1, text, "$", xferhist_member, x);
+    if (rc == 0)
+        rc = xferhist_days(text, "$.dl", x->dl);
+    if (rc == 0)
+        rc = xferhist_days(text, "$.ul", x->ul);
+    if (rc == 0)
+        rc = xferhist_days(text, "$.dl_local", x->dl_local);
+    if (rc == 0)
+        rc = xferhist_days(text, "$.ul_local", x->ul_local);
+    return rc;
+}
+
 /* ---- category ---- */
 
 int record_category_encode(const struct record_category *c, char **out)

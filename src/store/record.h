@@ -64,6 +64,21 @@ struct record_alltime {
 int record_alltime_encode(const struct record_alltime *a, char **out);
 int record_alltime_decode(const char *text, struct record_alltime *a);
 
+/* ---- kv "stats"/"xferhist": {"day":n,"start":n,"dl":[31 ints],"ul":[…],
+ * "dl_local":[…],"ul_local":[…]} (core/xferhist.h; index 0 = day `day`).
+ * Decoding: a missing array is zeros, a short one zero-filled, a long one
+ * cut, non-integers 0. ---- */
+
+#define RECORD_XFERHIST_DAYS 31
+struct record_xferhist {
+    int64_t day, start;
+    int64_t dl[RECORD_XFERHIST_DAYS], ul[RECORD_XFERHIST_DAYS];
+    int64_t dl_local[RECORD_XFERHIST_DAYS], ul_local[RECORD_XFERHIST_DAYS];
+};
+
+int record_xferhist_encode(const struct record_xferhist *x, char **out);
+int record_xferhist_decode(const char *text, struct record_xferhist *x);
+
 /* ---- kv "categories"/<name>: {"save_path":s[,"download_path":s|false]} ---- */
 
 enum record_dl_mode { RECORD_DL_DEFAULT, RECORD_DL_ON, RECORD_DL_OFF };

@@ -8,6 +8,7 @@
  * MHD_Response used as nginx serves its static error pages.  Split out of
  * server.c (issue 9).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,83 @@ static void reply_ready(struct web_req *r, struct MHD_Response *resp, bool share
     }
 }
 
+static void add_headers(struct web_req *r, struct MHD_Response *resp, const char *content_type)
+{
+    struct web_server *ws = r->ws;
+    if (content_type)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    /* qBittorrent announces keep-alive on every reply; MHD still closes
+     * when the client asked for it (HTTP/1.0, Connection: close). */
+    MHD_add_response_header(resp, "Connection", "keep-alive");
+    for (size_t i = 0; i < ws->nprebuilt; i++)
+        MHD_add_response_header(resp, ws->prebuilt[i].name, ws->prebuilt[i].value);
+    for (size_t i = 0; i < r->nhdrs; i++)
+        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
+}
+
+/* ---- streamed replies ---- */
+
+struct web_stream {
+    struct web_server *ws;
+    struct MHD_Connection *conn;
+    const struct web_stream_ops *ops;
+    void *ud;
+    bool paused;
+};
+
+#define STREAM_BLOCK (64u * 1024)
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct web_stream *s = cls;
+    long n = s->ops->read(s->ud, pos, buf, max);
+    if (n > 0)
+        return (ssize_t)n;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    /* Not there yet: MHD would call again at once, so the connection
+     * sleeps until web_stream_wake (allowed from a content reader). */
+    s->paused = true;
+    MHD_suspend_connection(s->conn);
+    return 0;
+}
+
+static void stream_free(void *cls)
+{
+    struct web_stream *s = cls;
+    s->ops->done(s->ud);
+    free(s);
+}
+
+int web_reply_stream(struct web_req *r, int status, const char *content_type, uint64_t size,
+                     const struct web_stream_ops *ops, void *ud, struct web_stream **out)
+{
+    if (!r->conn || r->state != WEB_REQ_WAITING)
+        return -ENOTCONN;
+    struct web_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    *s = (struct web_stream){r->ws, r->conn, ops, ud, false};
+    struct MHD_Response *resp = MHD_create_response_from_callback(size, STREAM_BLOCK, stream_reader, s, stream_free);
+    if (!resp) {
+        free(s);
+        return -ENOMEM;
+    }
+    add_headers(r, resp, content_type);
+    *out = s;
+    reply_ready(r, resp, false, status);
+    return 0;
+}
+
+void web_stream_wake(struct web_stream *s)
+{
+    if (!s || !s->paused)
+        return;
+    s->paused = false;
+    MHD_resume_connection(s->conn);
+    web_kick(s->ws);
+}
+
 void web_reply_take(struct web_req *r, int status, const char *content_type, char *body, size_t len)
 {
     if (!r) {
@@ -190,17 +268,9 @@ void web_reply_take(struct web_req *r, int status, const char *content_type, cha
         }
         return;
     }
-    if (content_type)
-        MHD_add_response_header(resp, "Content-Type", content_type);
-    /* qBittorrent announces keep-alive on every reply; MHD still closes
-     * when the client asked for it (HTTP/1.0, Connection: close). */
-    MHD_add_response_header(resp, "Connection", "keep-alive");
+    add_headers(r, resp, content_type);
     if (gz)
         MHD_add_response_header(resp, "Content-Encoding", "gzip");
-    for (size_t i = 0; i < ws->nprebuilt; i++)
-        MHD_add_response_header(resp, ws->prebuilt[i].name, ws->prebuilt[i].value);
-    for (size_t i = 0; i < r->nhdrs; i++)
-        MHD_add_response_header(resp, r->hdrs[i].name, r->hdrs[i].value);
     if (cacheable)
         reply_cache_put(ws, resp, content_type, small, len);
     reply_ready(r, resp, cacheable, status);

@@ -120,6 +120,16 @@ static int route_exact(struct web_server *ws, const char *path)
     return -1;
 }
 
+/* A route ending in a slash and two stars matches its prefix followed by
+ * any non-empty rest, slashes included (the files of a web UI's folders). */
+static bool tree_match(const char *route, const char *path)
+{
+    size_t n = strlen(route);
+    if (n < 3 || strcmp(route + n - 3, "/**") != 0)
+        return false;
+    return strncmp(route, path, n - 2) == 0 && path[n - 2] != 0;
+}
+
 static int route_index(struct web_server *ws, const char *path)
 {
     int e = route_exact(ws, path);
@@ -127,6 +137,9 @@ static int route_index(struct web_server *ws, const char *path)
         return e;
     for (size_t i = 0; i < ws->nroutes; i++)
         if (prefix_match(ws->routes[i].path, path))
+            return (int)i;
+    for (size_t i = 0; i < ws->nroutes; i++)
+        if (tree_match(ws->routes[i].path, path))
             return (int)i;
     return -1;
 }

@@ -130,7 +130,9 @@ enum web_auth_policy {
 
 /* One route of a dialect's table.  Paths are exact, except that one ending
  * in "/" "*" (a slash and a star) matches its prefix plus one non-empty segment without '/' (an
- * exact path wins; the handler reads the segment from web_req_path); methods
+ * exact path wins; the handler reads the segment from web_req_path), and one
+ * ending in "/" "**" its prefix plus any non-empty rest, slashes included
+ * (a web UI's folders; one-segment routes win over it); methods
  * is a WEB_* mask.  token: WEB_AUTH_BASIC_TOKEN only, may be NULL (see above). */
 struct web_route_def {
     const char *path;
@@ -242,6 +244,32 @@ void web_reply_ok(struct web_req *r);                                   /* 200, 
 void web_reply_error(struct web_req *r, int status, const char *msg);   /* NULL = reason phrase */
 /* Extra response header, before the reply (e.g. Content-Disposition). */
 void web_req_add_header(struct web_req *r, const char *name, const char *value);
+
+/* ---- streamed replies: a body produced piece by piece (file streaming) ----
+ * The body is never held whole: libmicrohttpd asks for it as the socket
+ * drains (MHD_create_response_from_callback).  ops->read(ud, pos, buf, max)
+ * copies up to max bytes of the body at offset pos and returns how many
+ * (> 0); 0 when they are not there yet: the connection is suspended (no
+ * polling, no spinning, no idle timeout) until web_stream_wake(); -1 aborts
+ * (the connection is closed: the client sees a short body).  ops->done(ud)
+ * runs exactly once when the reply is over (sent, aborted, the client gone,
+ * the server stopped); web_stream_wake must not be called after it.  Both
+ * run on the loop thread, read from inside libmicrohttpd.  The size is
+ * sent as Content-Length; HEAD gets the headers only.  Returns 0 (done will
+ * be called), or -ENOMEM/-ENOTCONN: nothing was sent, done will not be
+ * called, reply otherwise. */
+struct web_stream;
+struct web_stream_ops {
+    long (*read)(void *ud, uint64_t pos, char *buf, size_t max);
+    void (*done)(void *ud);
+};
+int web_reply_stream(struct web_req *r, int status, const char *content_type, uint64_t size,
+                     const struct web_stream_ops *ops, void *ud, struct web_stream **out);
+void web_stream_wake(struct web_stream *s);
+
+/* The Content-Type for a file name's extension (the static WebUI's table,
+ * media types included); application/octet-stream when unknown. */
+const char *web_mime_type(const char *name);
 
 /* qBittorrent's reason phrase for status ("Not Found"), or "Unknown". */
 const char *web_reason_phrase(int status);

@@ -107,7 +107,7 @@ static void static_work(uv_work_t *w)
     j->status = rc == 0 ? 200 : rc == -ENOENT ? 404 : 500;
 }
 
-static const char *mime_of(const char *path)
+const char *web_mime_type(const char *path)
 {
     static const struct { const char *ext, *type; } tab[] = {
         {"html", "text/html"}, {"htm", "text/html"}, {"css", "text/css"},
@@ -117,6 +117,13 @@ static const char *mime_of(const char *path)
         {"woff", "font/woff"}, {"woff2", "font/woff2"}, {"ttf", "font/ttf"},
         {"txt", "text/plain"}, {"xml", "application/xml"}, {"wasm", "application/wasm"},
         {"webmanifest", "application/manifest+json"}, {"map", "application/json"},
+        /* media, for streamed torrent files (µTorrent's /proxy) */
+        {"mp4", "video/mp4"}, {"m4v", "video/mp4"}, {"mkv", "video/x-matroska"}, {"webm", "video/webm"},
+        {"avi", "video/x-msvideo"}, {"mov", "video/quicktime"}, {"mpg", "video/mpeg"}, {"mpeg", "video/mpeg"},
+        {"ts", "video/mp2t"}, {"flv", "video/x-flv"}, {"wmv", "video/x-ms-wmv"}, {"ogv", "video/ogg"},
+        {"mp3", "audio/mpeg"}, {"m4a", "audio/mp4"}, {"aac", "audio/aac"}, {"flac", "audio/flac"},
+        {"ogg", "audio/ogg"}, {"opus", "audio/ogg"}, {"wav", "audio/wav"}, {"srt", "application/x-subrip"},
+        {"vtt", "text/vtt"}, {"pdf", "application/pdf"}, {"zip", "application/zip"},
     };
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
@@ -136,7 +143,7 @@ static void static_done(uv_work_t *w, int status)
         free(j->data);
         web_reply_error(r, status != 0 ? 500 : j->status, NULL);
     } else {
-        const char *type = mime_of(j->rel);
+        const char *type = web_mime_type(j->rel);
         const char *cache = strncmp(type, "image/", 6) == 0 ? "private, max-age=604800"
                             : strcmp(type, "text/css") == 0 || strcmp(type, "text/javascript") == 0
                                 ? "private, max-age=43200"

@@ -495,6 +495,47 @@ static void big_torrent(void **state)
     bt_picker_free(p);
 }
 
+/* Time-critical pieces (a stream waits for them) come before priorities and
+ * sequential order, in the order they were marked; skipped pieces stay
+ * skipped; a late critical piece is requested again from another peer. */
+static void critical_pieces(void **state)
+{
+    (void)state;
+    struct bt_picker *p = bt_picker_new(10, BLK, 10 * BLK);
+    bt_picker_set_sequential(p, true);
+    assert_int_equal(bt_picker_set_piece_priority(p, 1, BT_PICKER_PRIO_MAX), 0);
+    assert_int_equal(bt_picker_set_piece_priority(p, 9, 0), 0);
+    assert_int_equal(bt_picker_set_critical(p, 10, true), -EINVAL);
+    assert_int_equal(bt_picker_set_critical(p, 7, true), 0);
+    assert_int_equal(bt_picker_set_critical(p, 9, true), 0);   /* skipped: no effect */
+    assert_int_equal(bt_picker_set_critical(p, 5, true), 0);
+    assert_int_equal(bt_picker_set_critical(p, 5, true), 0);   /* a second stream */
+    assert_true(bt_picker_is_critical(p, 5));
+    struct bt_block out[16];
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 2), 2);
+    assert_int_equal(out[0].piece, 7);
+    assert_int_equal(out[1].piece, 5);
+    /* Late: B is asked for what A already has requested, 9 is never picked. */
+    assert_int_equal(bt_picker_pick(p, NULL, true, B, out, 2), 2);
+    assert_int_equal(out[0].piece, 7);
+    assert_int_equal(out[1].piece, 5);
+    /* One unmark per mark. */
+    assert_int_equal(bt_picker_set_critical(p, 5, false), 0);
+    assert_true(bt_picker_is_critical(p, 5));
+    assert_int_equal(bt_picker_set_critical(p, 5, false), 0);
+    assert_false(bt_picker_is_critical(p, 5));
+    assert_int_equal(bt_picker_set_critical(p, 7, false), 0);
+    /* Back to the normal order: sequential from piece 0 (5 and 7 are started by A). */
+    assert_int_equal(bt_picker_pick(p, NULL, true, C, out, 1), 1);
+    assert_int_equal(out[0].piece, 0);
+    /* Without sequential a critical piece beats priority 7. */
+    bt_picker_set_sequential(p, false);
+    assert_int_equal(bt_picker_set_critical(p, 8, true), 0);
+    assert_int_equal(bt_picker_pick(p, NULL, true, C, out, 1), 1);
+    assert_int_equal(out[0].piece, 8);
+    bt_picker_free(p);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -506,6 +547,7 @@ int main(void)
         cmocka_unit_test(end_game),          cmocka_unit_test(cancel_and_disconnect),
         cmocka_unit_test(hash_failure_and_bad_blocks),
         cmocka_unit_test(simulated_swarm),   cmocka_unit_test(big_torrent),
+        cmocka_unit_test(critical_pieces),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

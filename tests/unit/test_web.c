@@ -273,6 +273,61 @@ static void path_handler(struct web_req *r, void *ud)
     web_reply_text(r, 200, web_req_path(r));
 }
 
+/* A streamed body of STREAM_LEN bytes (byte i = i % 251) that becomes
+ * available 70000 bytes at a time, each step after a 2 ms timer: the
+ * connection must sleep and wake between them. */
+#define STREAM_LEN 300000u
+static int g_stream_done;
+
+struct prod {
+    struct web_stream *s;
+    uv_timer_t t;
+    uint64_t avail;
+};
+
+static void prod_closed(uv_handle_t *h) { free(h->data); }
+
+static void prod_more(uv_timer_t *t)
+{
+    struct prod *p = t->data;
+    p->avail += 70000;
+    web_stream_wake(p->s);
+}
+
+static long prod_read(void *ud, uint64_t pos, char *buf, size_t max)
+{
+    struct prod *p = ud;
+    if (pos >= p->avail) {
+        if (!uv_is_active((uv_handle_t *)&p->t))
+            uv_timer_start(&p->t, prod_more, 2, 0);
+        return 0;
+    }
+    size_t n = p->avail - pos < max ? (size_t)(p->avail - pos) : max;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)((pos + i) % 251);
+    return (long)n;
+}
+
+static void prod_done(void *ud)
+{
+    struct prod *p = ud;
+    g_stream_done++;
+    uv_timer_stop(&p->t);
+    uv_close((uv_handle_t *)&p->t, prod_closed);
+}
+
+static const struct web_stream_ops prod_ops = {prod_read, prod_done};
+
+static void stream_handler(struct web_req *r, void *ud)
+{
+    struct fx *f = ud;
+    struct prod *p = calloc(1, sizeof *p);
+    uv_timer_init(&f->loop, &p->t);
+    p->t.data = p;
+    web_req_add_header(r, "X-Stream", "yes");
+    assert_int_equal(web_reply_stream(r, 206, "video/mp4", STREAM_LEN, &prod_ops, p, &p->s), 0);
+}
+
 typedef void (*cfg_fn)(struct web_config *c);
 
 static struct fx *fx_start(cfg_fn tweak)
@@ -305,6 +360,9 @@ static struct fx *fx_start(cfg_fn tweak)
     assert_int_equal(web_route_add_public(f->ws, "/api/health", WEB_GET, public_handler, f), 0);
     assert_int_equal(web_route_add_public(f->ws, "/seg/*", WEB_GET, path_handler, f), 0);
     assert_int_equal(web_route_add_public(f->ws, "/seg/exact", WEB_GET, public_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/tree/**", WEB_GET, path_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/stream", WEB_GET, stream_handler, f), 0);
+    assert_int_equal(web_route_add_public(f->ws, "/tree/one/*", WEB_GET, public_handler, f), 0);
     return f;
 }
 
@@ -475,6 +533,59 @@ static void prefix_routes(void **state)
         call_free(&m);
     }
     fx_stop(f);
+}
+
+/* A route ending in a slash and two stars takes any non-empty rest, folders
+ * included (a web UI's files); one-segment routes win over it. */
+static void tree_routes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    const char *hit[] = {"/tree/a", "/tree/images/x.png", "/tree/a/b/c.js"};
+    for (size_t i = 0; i < sizeof hit / sizeof hit[0]; i++) {
+        struct call a = {.f = f, .path = hit[i]};
+        assert_int_equal(run(&a), 200);
+        assert_string_equal(body(&a), hit[i]);
+        call_free(&a);
+    }
+    struct call e = {.f = f, .path = "/tree/one/z"};
+    assert_int_equal(run(&e), 200);
+    assert_string_equal(body(&e), "anon");
+    call_free(&e);
+    const char *miss[] = {"/tree/", "/tree", "/treex/a"};
+    for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
+        struct call m = {.f = f, .path = miss[i]};
+        assert_int_equal(run(&m), 404);
+        call_free(&m);
+    }
+    fx_stop(f);
+}
+
+/* web_reply_stream: the body comes in steps, the connection sleeping in
+ * between; status, Content-Length and extra headers as given; done runs
+ * once per reply, also for HEAD (no body asked for). */
+static void streamed_reply(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    g_stream_done = 0;
+    struct call k = {.f = f, .path = "/stream"};
+    assert_int_equal(run(&k), 206);
+    assert_int_equal(k.r.body.len, STREAM_LEN);
+    for (size_t i = 0; i < STREAM_LEN; i++)
+        if (k.r.body.data[i] != (uint8_t)(i % 251))
+            fail_msg("byte %zu", i);
+    char v[64];
+    assert_string_equal(hdr(&k, "Content-Length", v, sizeof v), "300000");
+    assert_string_equal(hdr(&k, "Content-Type", v, sizeof v), "video/mp4");
+    assert_string_equal(hdr(&k, "X-Stream", v, sizeof v), "yes");
+    call_free(&k);
+    struct call h = {.f = f, .path = "/stream", .method = "HEAD"};
+    assert_int_equal(run(&h), 206);
+    assert_string_equal(hdr(&h, "Content-Length", v, sizeof v), "300000");
+    call_free(&h);
+    fx_stop(f);
+    assert_int_equal(g_stream_done, 2);
 }
 
 static void forbidden_and_logout(void **state)
@@ -1046,7 +1157,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(login_and_cookie), cmocka_unit_test(bad_login_and_ban),
         cmocka_unit_test(ban_expires_and_success_clears), cmocka_unit_test(forbidden_and_logout),
-        cmocka_unit_test(prefix_routes),
+        cmocka_unit_test(prefix_routes),    cmocka_unit_test(tree_routes),
+        cmocka_unit_test(streamed_reply),
         cmocka_unit_test(session_timeout),  cmocka_unit_test(csrf_and_host),
         cmocka_unit_test(framing),          cmocka_unit_test(shared_replies),
         cmocka_unit_test(body_limit),

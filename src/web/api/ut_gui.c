@@ -34,6 +34,7 @@
 #include "util/log.h"
 #include "web/api/ut_gui.h"
 #include "web/api/ut_gui_int.h"
+#include "web/api/ut_serve.h"
 
 #define SESSION_IDLE_S (30 * 60)   /* TokenSystem: a token unused for 30 minutes expires */
 
@@ -253,10 +254,19 @@ static bool token_required(struct ut_gui *g, struct web_req *r)
     return true;
 }
 
+/* GET /gui/ with no query at all: the web UI's page (ut_webui.c), which a
+ * browser asks for before it can have a token; /gui sends it there (the
+ * page's ./main.js must resolve under /gui/). */
+static bool is_index(struct web_req *r)
+{
+    const char *p = web_req_path(r);
+    return web_req_method(r) != WEB_POST && !*web_req_query(r) && (strcmp(p, "/gui/") == 0 || strcmp(p, "/gui") == 0);
+}
+
 static bool token_ok(struct web_req *r, void *ud)
 {
     struct ut_gui *g = ud;
-    if (!token_required(g, r))
+    if (!token_required(g, r) || is_index(r))
         return true;
     const char *raw = web_req_query(r);
     struct ut_query q;
@@ -334,6 +344,15 @@ static const struct ut_action ACTIONS[] = {
 static void h_gui(struct web_req *r, void *ud)
 {
     struct ut_gui *g = ud;
+    if (is_index(r)) {
+        if (strcmp(web_req_path(r), "/gui") == 0) {
+            web_req_add_header(r, "Location", "/gui/");
+            web_reply_text(r, 302, "");
+        } else {
+            ut_webui_serve(r, g->s, "index.html");
+        }
+        return;
+    }
     struct ut_call *c = calloc(1, sizeof *c);
     if (!c) {
         web_reply_error(r, 500, NULL);

@@ -169,7 +169,7 @@ json_t *ut_gui_row(const struct torrent *t, const struct torrent_status *st, int
                      "",                                          /* 19 download url */
                      "",                                          /* 20 rss feed url */
                      msg,                                         /* 21 status message */
-                     "",                                          /* 22 stream id */
+                     hash,                                        /* 22 stream id: the hash (core/stream.h), /proxy?sid= */
                      (json_int_t)added,                           /* 23 added on */
                      (json_int_t)completed,                       /* 24 completed on, 0 = not yet */
                      "",                                          /* 25 app update url */
