@@ -225,16 +225,42 @@
     X(USE_HTTPS, "use_https", BOOL, false, 0, 1, SG_WEBUI_BIND) \
     X(USE_SUBCATEGORIES, "use_subcategories", BOOL, false, 0, 1, 0) \
     X(USE_UNWANTED_FOLDER, "use_unwanted_folder", BOOL, false, 0, 1, 0) \
-    /* µTorrent Server /gui/ (issue 11, web/api/ut_gui*.c): the download \
-     * directories of list-dirs/download_dir (a JSON array of paths; \
-     * utserver.conf's dir_download), the token check (token_auth_enable, \
-     * token_auth_filter: "all" or "remote") and the read-only guest. */ \
+    /* µTorrent Server (issue 11): utserver.conf and /gui/ (core/ut_settings.c \
+     * maps the µTorrent names, including these, onto the settings).  The \
+     * /gui/ ones (web/api/ut_gui*.c): the download directories of \
+     * list-dirs/download_dir (a JSON array of paths; utserver.conf's \
+     * dir_download), the token check (token_auth_enable, token_auth_filter: \
+     * "all" or "remote") and the read-only guest.  The others are the conf \
+     * keys with no qBittorrent setting behind them, in µTorrent's units \
+     * (MB, KB/s). */ \
+    X(UT_ALL_WRITES_SYNC, "ut_all_writes_sync", BOOL, false, 0, 1, 0) \
+    X(UT_AUTO_BANDWIDTH_MANAGEMENT, "ut_auto_bandwidth_management", BOOL, true, 0, 1, 0) \
+    X(UT_COMPACT_ALLOCATION, "ut_compact_allocation", BOOL, false, 0, 1, 0) \
+    X(UT_DIR_AUTOLOAD, "ut_dir_autoload", STR, "", 0, 0, 0) \
+    X(UT_DIR_AUTOLOAD_DELETE, "ut_dir_autoload_delete", BOOL, false, 0, 1, 0) \
     X(UT_DIR_DOWNLOAD, "ut_dir_download", JSON, "[]", 0, 0, 0) \
+    X(UT_DIR_REQUEST, "ut_dir_request", STR, "", 0, 0, 0) \
+    X(UT_DIR_ROOT, "ut_dir_root", STR, "", 0, 0, 0) \
+    X(UT_DIR_TEMP_FILES, "ut_dir_temp_files", STR, "", 0, 0, 0) \
+    X(UT_DISK_CACHE_MAX_SIZE, "ut_disk_cache_max_size", INT, 0, 0, 512, 0) \
+    X(UT_ENCRYPT_BUFFER_SIZE, "ut_encrypt_buffer_size", INT, 102400, 4096, INT32_MAX, 0) \
+    X(UT_FINISH_CMD, "ut_finish_cmd", STR, "", 0, 0, 0) \
+    X(UT_LOGMASK, "ut_logmask", INT, 0, INT32_MIN, UINT32_MAX, 0) \
+    X(UT_LOW_CPU, "ut_low_cpu", BOOL, false, 0, 1, 0) \
+    X(UT_MAX_UL_RATE_SEED, "ut_max_ul_rate_seed", INT, -1, -1, INT32_MAX, 0) \
+    X(UT_MINIMIZE_KERNEL_CACHING, "ut_minimize_kernel_caching", BOOL, false, 0, 1, 0) \
+    X(UT_PREFERRED_INTERFACE, "ut_preferred_interface", STR, "", 0, 0, 0) \
+    X(UT_PROGRESSIVE_PIECE_SPAN, "ut_progressive_piece_span", INT, 0, -1, 1024, 0) \
+    X(UT_RANDOMIZE_BIND_PORT, "ut_randomize_bind_port", BOOL, false, 0, 1, 0) \
+    X(UT_SEQUENTIAL_DOWNLOAD, "ut_sequential_download", BOOL, false, 0, 1, 0) \
+    X(UT_STATE_CMD, "ut_state_cmd", STR, "", 0, 0, 0) \
     X(UT_TOKEN_AUTH_ENABLE, "ut_token_auth_enable", BOOL, true, 0, 1, 0) \
     X(UT_TOKEN_AUTH_FILTER, "ut_token_auth_filter", STR, "all", 0, 0, 0) \
     X(UT_WEBUI_DIR, "ut_webui_dir", STR, "", 0, 0, 0) \
     X(UT_WEBUI_GUEST_ENABLED, "ut_webui_guest_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(UT_WEBUI_GUEST_NAME, "ut_webui_guest_name", STR, "guest", 0, 0, SG_WEBUI_AUTH) \
+    X(UT_WEBUI_PORT, "ut_webui_port", INT, 0, 0, 65535, 0) \
+    X(UT_WRITE_COALESCE_MAX_SIZE, "ut_write_coalesce_max_size", INT, 0, -1, 32, 0) \
     X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(VALIDATE_HTTPS_TRACKER_CERTIFICATE, "validate_https_tracker_certificate", BOOL, true, 0, 1, 0) \
     X(WEB_UI_ADDRESS, "web_ui_address", STR, "*", 0, 0, SG_WEBUI_BIND | SG_WEBUI_AUTH) \
