@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+#include "app_ut.h"
 #include "core/settings.h"
 #include "core/session.h"
 #include "store/record.h"
@@ -30,6 +31,7 @@ static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
 static bool stopped;   /* the session finished its orderly shutdown */
+static struct app_ut_cli ut_cli;   /* µTorrent Server mode (app_ut.h) */
 
 static void usage(FILE *f)
 {
@@ -45,6 +47,7 @@ static void usage(FILE *f)
             "  --save-path DIR        default save path (default PROFILE/downloads)\n"
             "  --help                 this text\n"
             "  --version              print the version\n");
+    app_ut_usage(f);
 }
 
 static int parse_port(const char *s, int *out)
@@ -84,6 +87,7 @@ static void begin_shutdown(void)
     uv_unref((uv_handle_t *)&sig_int);
     uv_unref((uv_handle_t *)&sig_term);
     uv_unref((uv_handle_t *)&sig_hup);
+    app_ut_stop();
     qbt_v2_close();
     if (web) {
         web_server_stop(web);
@@ -130,6 +134,10 @@ static void on_hup(uv_signal_t *h, int signum)
 {
     (void)h;
     (void)signum;
+    if (ut_cli.active) {
+        app_ut_reload();   /* µTorrent Server: reopen -logfile, reload utserver.conf */
+        return;
+    }
     log_msg(LOG_INFO, "SIGHUP received: nothing to reopen (the log goes to stderr)");
 }
 
@@ -185,6 +193,16 @@ static void fill_auth(struct web_auth_config *a, const struct settings *p)
     a->use_custom_headers = settings_bool(p, SET_WEB_UI_USE_CUSTOM_HTTP_HEADERS_ENABLED);
     a->reverse_proxy_enabled = settings_bool(p, SET_WEB_UI_REVERSE_PROXY_ENABLED);
     a->trusted_proxies = settings_str(p, SET_WEB_UI_REVERSE_PROXIES_LIST);
+}
+
+/* After utserver.conf or a .utmr request changed the WebUI account. */
+static void refresh_auth(void)
+{
+    struct web_auth_config a;
+    if (!web || !session->settings.password_hash)
+        return;   /* never lock everybody out */
+    fill_auth(&a, &session->settings);
+    web_server_set_auth(web, &a);
 }
 
 /* The password is never stored in clear: only qBittorrent's PBKDF2 form. */
@@ -254,6 +272,18 @@ int main(int argc, char **argv)
     int webui_port = 8080, listen_port = -1, c;
     bool webui_port_given = false, webui_addr_given = false;
 
+    char uterr[160];
+    if (app_ut_scan_args(&argc, argv, &ut_cli, uterr, sizeof uterr) != 0) {
+        fprintf(stderr, "torrentd: %s\n", uterr);
+        return 2;
+    }
+    if (ut_cli.usage) {
+        app_ut_usage(stdout);
+        return 0;
+    }
+    char cwd[4096];
+    if (ut_cli.active)   /* µTorrent keeps its settings in the working directory */
+        profile = ut_cli.settingspath ? ut_cli.settingspath : getcwd(cwd, sizeof cwd) ? cwd : ".";
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -292,6 +322,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "torrentd: the WebUI password must not be empty\n");
         return 2;
     }
+    if (ut_cli.active) {
+        const char *bind_ip = NULL;
+        int x = app_ut_prepare(&ut_cli, profile, &bind_ip);
+        if (x != 0)
+            return x;
+        if (!listen_addr)
+            listen_addr = bind_ip;
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);   /* until on_hup takes over: see there */
     raise_nofile();
@@ -308,9 +346,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "torrentd: cannot start (see the log above)\n");
         return 1;
     }
+    struct settings *st = &session->settings;
+    if (ut_cli.active) {
+        const char *conf_pw = NULL;
+        int x = app_ut_apply_start(session, &conf_pw);
+        if (x != 0)
+            return x;
+        if (!password)
+            password = conf_pw;
+        if (!webui_addr_given)   /* µTorrent Server listens where the settings say (all addresses) */
+            webui_addr = settings_str(st, SET_WEB_UI_ADDRESS);
+    }
     if (setup_password(session, password) != 0)
         return 1;
-    struct settings *st = &session->settings;
     if (!webui_port_given && settings_int(st, SET_WEB_UI_PORT) != 8080)
         webui_port = (int)settings_int(st, SET_WEB_UI_PORT);
     /* The command line wins for this run (not stored). */
@@ -362,6 +410,8 @@ int main(int argc, char **argv)
     printf("WebUI: http://%s%s%s:%d/ (user %s)\n", strchr(shown, ':') ? "[" : "", shown,
            strchr(shown, ':') ? "]" : "", web_server_port(web), settings_str(st, SET_WEB_UI_USERNAME));
     printf("Profile: %s\n", profile);
+    if (ut_cli.active && app_ut_started(&loop, session, web, refresh_auth, begin_shutdown) != 0)
+        return 1;
 
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!stopped) {
@@ -374,6 +424,8 @@ int main(int argc, char **argv)
     session_free(session);
     record_thread_done();   /* the row codec's SQLite connection */
     uv_loop_close(&loop);
+    if (ut_cli.active)
+        app_ut_exit();
     log_shutdown();
     return 0;
 }

@@ -794,18 +794,34 @@ static int add_hooks(struct session *s)
     return rc;
 }
 
+static int persist(struct session *s, const struct settings_mask *changed, void (*done)(void *ud, int rc), void *ud);
+
 int session_settings_changed(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
                              void *ud)
 {
     session_assert_loop_thread(s);
     port_pair(s, changed);
+    if (!settings_mask_empty(changed))
+        settings_notify(&s->settings, changed);
+    return persist(s, changed, done, ud);
+}
+
+int session_settings_store(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
+                           void *ud)
+{
+    session_assert_loop_thread(s);
+    port_pair(s, changed);
+    return persist(s, changed, done, ud);
+}
+
+static int persist(struct session *s, const struct settings_mask *changed, void (*done)(void *ud, int rc), void *ud)
+{
     size_t n = settings_mask_count(changed);
     if (n == 0) {
         if (done)
             done(ud, 0);
         return 0;
     }
-    settings_notify(&s->settings, changed);
     const char **keys = calloc(n, sizeof *keys);
     char **vals = calloc(n, sizeof *vals);
     int rc = keys && vals ? 0 : -ENOMEM;

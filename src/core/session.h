@@ -162,6 +162,10 @@ int session_set_password_hash(struct session *s, const char *hash, void (*done)(
  * done(ud, 0) at once. */
 int session_settings_changed(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
                              void *ud);
+/* The same without the hooks, for settings applied before session_start
+ * (utserver.conf at start): session_start reads them as it starts. */
+int session_settings_store(struct session *s, struct settings_mask *changed, void (*done)(void *ud, int rc),
+                           void *ud);
 
 /* Called by torrent.c. */
 int session_index_add(struct session *s, struct torrent *t);

@@ -190,6 +190,9 @@ bool web_req_has_session(struct web_req *r);
  * ok == 0 a failure adds one (banning at max_auth_fail_count) and returns
  * the count, ok < 0 (not checked) only ends the in-flight count. */
 bool web_ban_begin(struct web_req *r);
+/* Lifts every ban and forgets the failed-login counts (µTorrent's
+ * wipl.utmr, c.utmr: the way back in for a locked-out administrator). */
+void web_server_clear_bans(struct web_server *ws);
 int web_ban_end(struct web_req *r, int ok);
 
 /* Checks user/password against the WebUI account on a worker thread

@@ -182,6 +182,20 @@ static void ban_remove(struct web_server *ws, struct web_ban *b)
     *b = ws->bans[--ws->nbans];
 }
 
+void web_server_clear_bans(struct web_server *ws)
+{
+    /* Records with a login still being checked stay (its outcome will look
+     * for them), but forgiven. */
+    for (size_t i = 0; i < ws->nbans;) {
+        if (ws->bans[i].pending > 0) {
+            ws->bans[i].fails = 0;
+            ws->bans[i].banned_until_ms = 0;
+            i++;
+        } else
+            ban_remove(ws, &ws->bans[i]);
+    }
+}
+
 bool web_ban_is_banned(struct web_server *ws, const char *ip)
 {
     struct web_ban *b = ban_find(ws, ip, false);
