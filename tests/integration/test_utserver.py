@@ -1,0 +1,362 @@
+"""torrentd as a µTorrent Server drop-in (seed 004): started exactly as a
+service line starts utserver (`utserver -settingspath S -configfile C -daemon
+-pidfile P -logfile L`, through the build's utserver symlink) with a
+utserver.conf using every documented key; each key is observed taking effect
+where torrentd has the behaviour (and stored where it has none), the
+dir_request maintenance files and SIGHUP act, and a bad file is refused.
+
+The daemon is not our child once it detached: it is stopped by the PID from
+its pid file, and waited for through /proc."""
+import hashlib
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+from conftest import LEECH_IP, SEED_IP
+from tdlib import (MiniSeeder, QbtApi, TdError, free_port, http_session, make_torrent, torrentd_bin,
+                   wait_until)
+
+ADMIN, PW = "boss", "Secret-pw-1"
+
+
+def utserver_bin():
+    b = os.path.join(os.path.dirname(torrentd_bin()), "utserver")
+    assert os.path.islink(b) and os.readlink(b) == "torrentd", "the build ships utserver -> torrentd"
+    return b
+
+
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+class UtServer(QbtApi):
+    """A utserver started with -daemon: found through its pid file."""
+    kind = "utserver"
+
+    def __init__(self, rundir, bind_ip):
+        super().__init__(rundir, bind_ip, "utserver", PW)
+        self.settings = os.path.join(rundir, "S")
+        self.conf = os.path.join(rundir, "utserver.conf")
+        self.pidfile = os.path.join(rundir, "utserver.pid")
+        self.logpath = os.path.join(rundir, "utserver.log")
+        self.daemon_pid = None
+        self.user = ADMIN
+
+    def run(self, *extra, cwd=None, timeout=60):
+        """Runs the utserver command line; returns the CompletedProcess."""
+        return subprocess.run([utserver_bin()] + list(extra), cwd=cwd or self.rundir, capture_output=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"))
+
+    def start(self, timeout=60, login=True):
+        r = self.run("-settingspath", self.settings, "-configfile", self.conf, "-daemon",
+                     "-pidfile", self.pidfile, "-logfile", self.logpath)
+        assert r.returncode == 0, "parent exit %d: %s" % (r.returncode, r.stderr.decode(errors="replace"))
+        # The parent exits only once the child serves: the pid file is there.
+        with open(self.pidfile) as f:
+            self.daemon_pid = int(f.read())
+        assert self.daemon_pid != os.getpid() and not gone(self.daemon_pid)
+        self.wait_api(timeout)
+        if login:
+            self.login()
+        return self
+
+    def alive(self):
+        return self.daemon_pid is not None and not gone(self.daemon_pid)
+
+    def check_alive(self):
+        if not self.alive():
+            raise TdError("utserver exited:\n%s" % self.log_tail())
+
+    def login(self, user=None, password=None):
+        r = self.s.post(self.base + "/api/v2/auth/login",
+                        data={"username": user or self.user, "password": password or self.password}, timeout=30)
+        if r.status_code != 200 or r.text.strip() != "Ok.":
+            raise TdError("login failed: %s %r" % (r.status_code, r.text[:200]))
+
+    def try_login(self, user, password):
+        s = self.new_session()
+        r = s.post(self.base + "/api/v2/auth/login", data={"username": user, "password": password}, timeout=30)
+        return r.status_code, r.text.strip()
+
+    def stop(self, timeout=20):
+        if not self.alive():
+            return
+        os.kill(self.daemon_pid, signal.SIGTERM)
+        try:
+            wait_until(lambda: gone(self.daemon_pid), timeout, "utserver to stop")
+        except TdError:
+            os.kill(self.daemon_pid, signal.SIGKILL)
+            wait_until(lambda: gone(self.daemon_pid), 10, "utserver to die")
+
+    def sanitizer_report(self):
+        from tdlib import SANITIZER_MARKS
+        t = self.log_text()
+        for m in SANITIZER_MARKS:
+            i = t.find(m)
+            if i >= 0:
+                return t[max(0, i - 200):i + 3000].decode(errors="replace")
+        return None
+
+    def stored(self, key):
+        """A prefs row of the profile as stored (JSON text), or None."""
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.settings, "torrentd.db"), uri=True, timeout=10)
+        try:
+            row = db.execute("SELECT value FROM prefs WHERE key = ?", (key,)).fetchone()
+        finally:
+            db.close()
+        return row[0] if row else None
+
+    def log_has(self, pattern):
+        return re.search(pattern, self.log_text().decode(errors="replace"))
+
+
+def write_conf(ut, workdir, **over):
+    root = os.path.join(workdir, "root")
+    keys = [
+        ("bind_ip", ut.bind_ip),
+        ("ut_webui_port", str(ut.webui_port)),
+        ("token_auth_enable", "true"),
+        ("dir_root", root),
+        ("dir_active", "active"),
+        ("dir_completed", "done"),
+        ("dir_download", "dl1"),
+        ("dir_download", os.path.join(workdir, "dl2")),
+        ("dir_torrent_files", "torrents"),
+        ("dir_temp_files", os.path.join(workdir, "tmp")),
+        ("dir_autoload", os.path.join(workdir, "autoload")),
+        ("dir_autoload_delete", "false"),
+        ("dir_request", os.path.join(workdir, "req")),
+        ("upnp", "false"),
+        ("natpmp", "false"),
+        ("lsd", "false"),
+        ("dht", "false"),
+        ("pex", "false"),
+        ("rate_limit_local_peers", "true"),
+        ("disk_cache_max_size", "64"),
+        ("write_coalesce_max_size", "2"),
+        ("progressive_piece_span", "80"),
+        ("preferred_interface", "lo"),
+        ("admin_name", ADMIN),
+        ("admin_password", PW),
+        ("localhost_authentication", "true"),
+        ("logmask", "0"),
+        ("ut_webui_dir", workdir),
+        ("finish_cmd", ""),
+        ("state_cmd", ""),
+        ("uconnect_enable", "false"),
+        ("uconnect_username", "someone"),
+        ("uconnect_password", "x"),
+        ("low_cpu", "false"),
+        ("sequential_download", "true"),
+        ("compact_allocation", "false"),
+        ("prealloc_space", "true"),
+        ("minimize_kernel_caching", "false"),
+        ("all_writes_sync", "false"),
+        ("randomize_bind_port", "false"),
+        ("token_auth_filter", "all"),
+        ("encrypt_buffer_size", "65536"),
+        ("bind_port", str(ut.listen_port)),
+        ("max_ul_rate", "200"),
+        ("max_ul_rate_seed", "-1"),
+        ("conns_per_torrent", "33"),
+        ("max_total_connections", "222"),
+        ("auto_bandwidth_management", "true"),
+        ("max_dl_rate", "256"),
+        ("seed_ratio", "150"),
+        ("seed_time", "7200"),
+    ]
+    lines = ["# utserver.conf with every key of seed 004", ""]
+    for k, v in keys:
+        lines.append("%s: %s" % (k, over.get(k, v)))
+    lines.append("unknown_key_xyz: 1")
+    with open(ut.conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return len(lines)   # the unknown key's line number
+
+
+def anonymous_status(ut):
+    return http_session().get(ut.base + "/api/v2/app/preferences", timeout=10).status_code
+
+
+def test_utserver_daemon_every_key(workdir, procs):
+    ut = UtServer(workdir, LEECH_IP)
+    unknown_line = write_conf(ut, workdir)
+    for d in ("req", "tmp"):
+        os.makedirs(os.path.join(workdir, d))
+    with open(os.path.join(workdir, "tmp", "stale.utt"), "w") as f:
+        f.write("x")
+    with open(os.path.join(workdir, "tmp", "keep.txt"), "w") as f:
+        f.write("x")
+    procs.add(ut).start()
+    pid = ut.daemon_pid
+
+    # -daemon: its own session and process group; -logfile: the log is there.
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    assert int(st[2]) == pid and int(st[3]) == pid, "pgrp and sid are the daemon's own"
+    assert ut.log_has(r"WebUI: listening on \* port %d" % ut.webui_port)
+    # unknown key and uconnect_*: warned with their line
+    assert ut.log_has(r"utserver\.conf:%d: unknown key 'unknown_key_xyz' ignored" % unknown_line)
+    assert ut.log_has(r"utserver\.conf:\d+: uconnect_enable ignored")
+    # dir_temp_files: *.utt deleted at start, nothing else
+    assert not os.path.exists(os.path.join(workdir, "tmp", "stale.utt"))
+    assert os.path.exists(os.path.join(workdir, "tmp", "keep.txt"))
+    # bind_ip + bind_port: peers are accepted there
+    socket.create_connection((ut.bind_ip, ut.listen_port), timeout=5).close()
+
+    # ut_webui_port answered, admin_name/admin_password logged in (start()).
+    assert ut.try_login("admin", "adminadmin")[1] == "Fails."
+    p = ut.prefs()
+    root = os.path.join(workdir, "root")
+    expect = {
+        "web_ui_port": ut.webui_port, "web_ui_username": ADMIN, "listen_port": ut.listen_port,
+        "current_interface_address": ut.bind_ip,
+        "up_limit": 200 * 1024, "dl_limit": 256 * 1024,              # KB/s -> B/s
+        "max_ratio_enabled": True, "max_ratio": 1.5,                  # 150 %
+        "max_seeding_time_enabled": True, "max_seeding_time": 120,    # 7200 s
+        "dht": False, "pex": False, "lsd": False, "upnp": False,
+        "max_connec": 222, "max_connec_per_torrent": 33,
+        "limit_lan_peers": True, "preallocate_all": True, "bypass_local_auth": False,
+        "save_path": os.path.join(root, "done"), "temp_path": os.path.join(root, "active"),
+        "temp_path_enabled": True, "export_dir": os.path.join(root, "torrents"),
+    }
+    assert {k: p[k] for k in expect} == expect
+    # µTorrent-only keys: stored as ut_* settings
+    stored = {
+        "ut_dir_download": '["%s","%s"]' % (os.path.join(root, "dl1"), os.path.join(workdir, "dl2")),
+        "ut_dir_request": '"%s"' % os.path.join(workdir, "req"),
+        "ut_dir_root": '"%s"' % root,
+        "ut_dir_temp_files": '"%s"' % os.path.join(workdir, "tmp"),
+        "ut_dir_autoload": '"%s"' % os.path.join(workdir, "autoload"),
+        "ut_disk_cache_max_size": "64", "ut_write_coalesce_max_size": "2",
+        "ut_progressive_piece_span": "80", "ut_preferred_interface": '"lo"',
+        "ut_webui_dir": '"%s"' % workdir, "ut_webui_port": str(ut.webui_port),
+        "ut_sequential_download": "true", "ut_encrypt_buffer_size": "65536",
+    }
+    assert {k: ut.stored(k) for k in stored} == stored
+    assert ut.stored("uconnect_username") is None
+
+    # dir_active / dir_completed: a download is written into dir_active and
+    # moves to dir_completed when complete.  max_dl_rate (256 KB/s) applies
+    # to this loopback peer because rate_limit_local_peers is true.
+    payload = os.urandom(1 << 20)
+    info = {"name": "ut.bin", "length": len(payload), "piece length": 16384,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest()
+                               for k in range(0, len(payload), 16384))}
+    tbytes, h = make_torrent(info)
+    seeder = MiniSeeder(SEED_IP, h, payload, 16384)
+    procs.on_close(seeder.close)
+    r = ut.req("POST", "/api/v2/torrents/add", files=[("torrents", ("t.torrent", tbytes))])
+    assert r.text == "Ok."
+    t0 = time.monotonic()
+    ut.add_peers(h, [seeder.addr])
+    active, done = os.path.join(root, "active", "ut.bin"), os.path.join(root, "done", "ut.bin")
+    wait_until(lambda: os.path.exists(active) and 0 < ut.progress(h) < 1, 30, "data in dir_active", procs=[ut])
+    assert not os.path.exists(done)
+    wait_until(lambda: os.path.exists(done) and ut.torrent(h)["state"] in ("stalledUP", "uploading"), 60,
+               "moved to dir_completed", procs=[ut])
+    assert time.monotonic() - t0 > 2.5, "1 MiB at 256 KB/s takes about 4 s"
+    with open(done, "rb") as f:
+        assert f.read() == payload
+    assert not os.path.exists(active)
+    t = ut.torrent(h)
+    assert t["ratio_limit"] == -2 and t["max_ratio"] == 1.5 and t["max_seeding_time"] == 120
+
+    # wipl.utmr: the WebUI login bans are lifted.
+    for _ in range(5):
+        ut.try_login(ADMIN, "wrong")
+    assert ut.try_login(ADMIN, PW)[0] == 403, "banned after 5 failures"
+    open(os.path.join(workdir, "req", "wipl.utmr"), "w").close()
+    wait_until(lambda: not os.path.exists(os.path.join(workdir, "req", "wipl.utmr")), 10, "wipl.utmr taken")
+    wait_until(lambda: ut.try_login(ADMIN, PW) == (200, "Ok."), 10, "ban lifted")
+
+    # rcf.utmr: reload; localhost_authentication (always reloaded) takes effect,
+    # bind_port (first start only) does not.
+    write_conf(ut, workdir, localhost_authentication="false", bind_port=str(free_port()))
+    assert anonymous_status(ut) == 403
+    open(os.path.join(workdir, "req", "rcf.utmr"), "w").close()
+    wait_until(lambda: anonymous_status(ut) == 200, 10, "localhost_authentication false after rcf.utmr")
+    assert not os.path.exists(os.path.join(workdir, "req", "rcf.utmr"))
+    assert ut.prefs()["listen_port"] == ut.listen_port
+
+    # SIGHUP: reload again (and reopen the log file).
+    write_conf(ut, workdir, localhost_authentication="true")
+    os.kill(pid, signal.SIGHUP)
+    wait_until(lambda: anonymous_status(ut) == 403, 10, "localhost_authentication true after SIGHUP")
+    assert ut.log_has("SIGHUP: .*utserver.conf reloaded")
+
+    # c.utmr: admin with a new password printed once on stdout (the log file).
+    open(os.path.join(workdir, "req", "c.utmr"), "w").close()
+    m = wait_until(lambda: ut.log_has(r"user admin, password (\w+)"), 20, "credentials reset")
+    wait_until(lambda: ut.try_login("admin", m.group(1)) == (200, "Ok."), 10, "admin logs in")
+    assert ut.try_login(ADMIN, PW)[1] == "Fails."
+    assert PW not in ut.log_text().decode(errors="replace")
+
+    # sp.utmr: orderly shutdown, pid file removed.
+    open(os.path.join(workdir, "req", "sp.utmr"), "w").close()
+    wait_until(lambda: gone(pid), 30, "shutdown after sp.utmr")
+    assert ut.log_has("torrentd stopped")
+    assert not os.path.exists(ut.pidfile)
+
+    # Restart: not a first start any more, admin_password is not applied again.
+    ut.user = "admin"
+    ut.start(login=False)
+    assert ut.try_login(ADMIN, PW)[1] == "Fails."
+    assert ut.try_login("admin", m.group(1)) == (200, "Ok.")
+
+
+def test_utserver_bad_value_refuses_to_start(workdir):
+    ut = UtServer(workdir, LEECH_IP)
+    with open(ut.conf, "w") as f:
+        f.write("# bad\ndht: false\n\nbind_port: 99999\n")
+    r = ut.run("-settingspath", ut.settings, "-configfile", ut.conf)
+    assert r.returncode == 2
+    assert "%s:4: bind_port: 99999 is out of range" % ut.conf in r.stderr.decode()
+    assert not os.path.exists(os.path.join(ut.settings, "torrentd.db")), "nothing started"
+    # The same with -daemon: refused before detaching, in the caller's stderr.
+    with open(ut.conf, "w") as f:
+        f.write("pex: maybe\n")
+    r = ut.run("-SettingsPath", ut.settings, "-CONFIGFILE", ut.conf, "-daemon", "-pidfile", ut.pidfile)
+    assert r.returncode == 2
+    assert "%s:1: pex: 'maybe' is not a boolean" % ut.conf in r.stderr.decode()
+    assert not os.path.exists(ut.pidfile)
+    # Not name: value
+    with open(ut.conf, "w") as f:
+        f.write("dht false\n")
+    r = ut.run("-configfile", ut.conf)
+    assert r.returncode == 2 and "%s:1: expected 'name: value'" % ut.conf in r.stderr.decode()
+    # An explicit -configfile that does not exist
+    r = ut.run("-configfile", os.path.join(workdir, "missing.conf"))
+    assert r.returncode == 2 and "cannot open" in r.stderr.decode()
+
+
+def test_utserver_usage_and_defaults(workdir, procs):
+    ut = UtServer(workdir, LEECH_IP)
+    r = ut.run("-usage")
+    assert r.returncode == 0
+    for kw in ("-configfile", "-settingspath", "-logfile", "-pidfile", "-daemon", "-usage"):
+        assert kw in r.stdout.decode()
+    # argv[0] utserver, no -configfile: ./utserver.conf; no -settingspath:
+    # the working directory; -logfile alone: ./utserver.log.
+    with open(os.path.join(workdir, "utserver.conf"), "w") as f:
+        f.write("ut_webui_port: %d\nbind_port: %d\nbind_ip: %s\nadmin_password: %s\ndht: false\nlsd: false\n"
+                "upnp: false\nnatpmp: false\n" % (ut.webui_port, ut.listen_port, ut.bind_ip, PW))
+    ut.user = "admin"
+    r = ut.run("-daemon", "-pidfile", ut.pidfile, "-logfile")
+    assert r.returncode == 0, r.stderr.decode()
+    with open(ut.pidfile) as f:
+        ut.daemon_pid = int(f.read())
+    procs.add(ut)
+    ut.wait_api(60)
+    ut.login()
+    assert os.path.exists(os.path.join(workdir, "torrentd.db"))
+    assert ut.log_has("configuration: utserver.conf")
