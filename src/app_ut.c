@@ -462,11 +462,9 @@ static void reload_conf(const char *why)
     struct settings_mask changed = {0};
     if (apply_conf(ut.s, &c, UTCONF_RELOAD, &changed, NULL) == 0) {
         log_msg(LOG_INFO, "%s: %s reloaded (%zu setting(s) changed)", why, ut.conf_path, settings_mask_count(&changed));
-        bool auth = settings_mask_in_groups(&changed, SG_WEBUI_AUTH);
+        /* The hooks (main's SG_WEBUI_AUTH one among them) apply it live. */
         if (session_settings_changed(ut.s, &changed, on_reload_committed, NULL) != 0)
             log_msg(LOG_WARNING, "reloaded settings could not be saved");
-        if (auth && ut.refresh_auth)
-            ut.refresh_auth();
         watch_request_dir();
     }
     utconf_free(&c);

@@ -195,7 +195,7 @@ static void fill_auth(struct web_auth_config *a, const struct settings *p)
     a->trusted_proxies = settings_str(p, SET_WEB_UI_REVERSE_PROXIES_LIST);
 }
 
-/* After utserver.conf or a .utmr request changed the WebUI account. */
+/* The WebUI account and security settings, pushed to the web server. */
 static void refresh_auth(void)
 {
     struct web_auth_config a;
@@ -203,6 +203,14 @@ static void refresh_auth(void)
         return;   /* never lock everybody out */
     fill_auth(&a, &session->settings);
     web_server_set_auth(web, &a);
+}
+
+/* Whoever changed them (utserver.conf, /gui/ setsetting, a .utmr file). */
+static void on_webui_auth_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)ud;
+    (void)changed;
+    refresh_auth();
 }
 
 /* The password is never stored in clear: only qBittorrent's PBKDF2 form. */
@@ -387,6 +395,7 @@ int main(int argc, char **argv)
     }
     apply_static_root(web, st);
     if (settings_add_hook(st, SG_WEBUI_ROOT, on_webui_root_changed, session) != 0 ||
+        settings_add_hook(st, SG_WEBUI_AUTH, on_webui_auth_changed, session) != 0 ||
         settings_add_hook(st, SG_WEBUI_BIND, on_webui_bind_changed, session) != 0)
         return 1;
     qbt_v2_register(web, session);
