@@ -73,6 +73,9 @@ int service_add_opts_copy(struct service_add_opts *dst, const struct service_add
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
 {
     bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
+    /* µTorrent Server's sequential_download: every new torrent in order. */
+    if (settings_bool(&s->settings, SET_UT_SEQUENTIAL_DOWNLOAD))
+        o->p.sequential = true;
     if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
         free(o->save_path);
         o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);

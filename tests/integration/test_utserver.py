@@ -270,6 +270,7 @@ def test_utserver_daemon_every_key(workdir, procs):
         assert f.read() == payload
     assert not os.path.exists(active)
     t = ut.torrent(h)
+    assert t["seq_dl"] is True, "sequential_download: new torrents in order"
     assert t["ratio_limit"] == -2 and t["max_ratio"] == 1.5 and t["max_seeding_time"] == 120
 
     # wipl.utmr: the WebUI login bans are lifted.
