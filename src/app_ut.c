@@ -402,16 +402,52 @@ static void on_cred_hash_stored(void *ud, int rc)
         on_cred_committed(NULL, -EIO);
 }
 
+/* Where the administrator will find the new password: stdout when it goes
+ * somewhere (a terminal, -logfile, whatever the service manager collects);
+ * a detached daemon without -logfile has /dev/null there, so then a file
+ * only its owner can read, next to the request (dir_request is the
+ * administrator's, seed 004 says to keep it private). */
+static bool show_password(const char *pw)
+{
+    if (!ut.cli->daemon || ut.cli->logfile) {
+        printf("c.utmr: the WebUI credentials were reset: user admin, password %s\n"
+               "(shown only this once; change it in the WebUI)\n",
+               pw);
+        fflush(stdout);
+        log_msg(LOG_WARNING, "c.utmr: WebUI credentials reset to user admin and a new password "
+                             "(printed on the daemon's standard output)");
+        return true;
+    }
+    char path[PATH_MAX];
+    if (!ut.watched_dir || snprintf(path, sizeof path, "%s/c.utmr.password", ut.watched_dir) >= (int)sizeof path)
+        return false;
+    unlink(path);   /* a link planted there is not followed (O_EXCL below) */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return false;
+    char line[64];
+    int n = snprintf(line, sizeof line, "admin %s\n", pw);
+    bool ok = write(fd, line, (size_t)n) == n;
+    explicit_bzero(line, sizeof line);
+    if (close(fd) != 0 || !ok) {
+        unlink(path);
+        return false;
+    }
+    log_msg(LOG_WARNING, "c.utmr: WebUI credentials reset to user admin and a new password, written to %s "
+                         "(readable by this user only; delete it once read)", path);
+    return true;
+}
+
 static void cred_done(uv_work_t *w, int status)
 {
     struct cred_reset *c = w->data;
     if (status == 0 && c->rc == 0 && ut.s && !ut.stopping) {
-        printf("c.utmr: the WebUI credentials were reset: user admin, password %s\n"
-               "(shown only this once; change it in the WebUI)\n",
-               c->plain);
-        fflush(stdout);
-        log_msg(LOG_WARNING, "c.utmr: WebUI credentials reset to user admin and a new password "
-                             "(printed on the daemon's standard output)");
+        if (!show_password(c->plain)) {
+            log_msg(LOG_WARNING, "c.utmr: the new password cannot be shown anywhere; credentials not reset");
+            explicit_bzero(c, sizeof *c);
+            free(c);
+            return;
+        }
         if (session_set_password_hash(ut.s, c->hash, on_cred_hash_stored, NULL) != 0)
             log_msg(LOG_WARNING, "c.utmr: the new password could not be stored");
     }

@@ -49,12 +49,15 @@ class UtServer(QbtApi):
         self.logpath = os.path.join(rundir, "utserver.log")
         self.daemon_pid = None
         self.user = ADMIN
+        self.san_log = os.path.join(rundir, "asan")   # + .PID, written by the sanitizers
 
     def run(self, *extra, cwd=None, timeout=60):
         """Runs the utserver command line; returns the CompletedProcess."""
         return subprocess.run([utserver_bin()] + list(extra), cwd=cwd or self.rundir, capture_output=True,
                               timeout=timeout, stdin=subprocess.DEVNULL,
-                              env=dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"))
+                              env=dict(os.environ,
+                                       ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=" + self.san_log,
+                                       UBSAN_OPTIONS="print_stacktrace=1:log_path=" + self.san_log))
 
     def start(self, timeout=60, login=True):
         r = self.run("-settingspath", self.settings, "-configfile", self.conf, "-daemon",
@@ -98,8 +101,14 @@ class UtServer(QbtApi):
             wait_until(lambda: gone(self.daemon_pid), 10, "utserver to die")
 
     def sanitizer_report(self):
+        """In the log file or, since a detached daemon's stderr may be
+        /dev/null, in the sanitizer's own log_path files."""
         from tdlib import SANITIZER_MARKS
         t = self.log_text()
+        for name in sorted(os.listdir(self.rundir)):
+            if name.startswith("asan."):
+                with open(os.path.join(self.rundir, name), "rb") as f:
+                    t += f.read()
         for m in SANITIZER_MARKS:
             i = t.find(m)
             if i >= 0:
@@ -452,4 +461,32 @@ def test_gui_getsettings_setsetting(workdir, procs):
     # webui.username: the account is renamed live.
     assert setsetting(ut, s, ("webui.username", "boss2")) == {"build": j["build"]}
     wait_until(lambda: ut.try_login("boss2", PW) == (200, "Ok."), 10, "renamed account logs in")
+    assert ut.try_login(ADMIN, PW)[1] == "Fails."
+
+
+def test_utserver_c_utmr_without_logfile(workdir, procs):
+    """A detached daemon without -logfile has no stdout anyone reads: c.utmr's
+    new password goes into dir_request/c.utmr.password, mode 0600."""
+    ut = UtServer(workdir, LEECH_IP)
+    req = os.path.join(workdir, "req")
+    os.makedirs(req)
+    with open(ut.conf, "w") as f:
+        f.write("ut_webui_port: %d\nbind_port: %d\nbind_ip: %s\nadmin_name: %s\nadmin_password: %s\n"
+                "dht: false\nlsd: false\nupnp: false\nnatpmp: false\ndir_request: %s\n"
+                % (ut.webui_port, ut.listen_port, ut.bind_ip, ADMIN, PW, req))
+    r = ut.run("-settingspath", ut.settings, "-configfile", ut.conf, "-daemon", "-pidfile", ut.pidfile)
+    assert r.returncode == 0, r.stderr.decode()
+    with open(ut.pidfile) as f:
+        ut.daemon_pid = int(f.read())
+    procs.add(ut)
+    ut.wait_api(60)
+    ut.login()
+    open(os.path.join(req, "c.utmr"), "w").close()
+    pwfile = os.path.join(req, "c.utmr.password")
+    wait_until(lambda: os.path.exists(pwfile) and os.path.getsize(pwfile) > 0, 20, "c.utmr.password")
+    assert os.stat(pwfile).st_mode & 0o777 == 0o600
+    with open(pwfile) as f:
+        user, pw = f.read().split()
+    assert user == "admin"
+    wait_until(lambda: ut.try_login("admin", pw) == (200, "Ok."), 10, "admin logs in with the new password")
     assert ut.try_login(ADMIN, PW)[1] == "Fails."
