@@ -299,11 +299,14 @@ def test_utserver_daemon_every_key(workdir, procs):
     assert not os.path.exists(os.path.join(workdir, "req", "rcf.utmr"))
     assert ut.prefs()["listen_port"] == ut.listen_port
 
-    # SIGHUP: reload again (and reopen the log file).
+    # SIGHUP: reload again, and reopen the log file (logrotate moved it).
     write_conf(ut, workdir, localhost_authentication="true")
+    os.rename(ut.logpath, ut.logpath + ".1")
     os.kill(pid, signal.SIGHUP)
     wait_until(lambda: anonymous_status(ut) == 403, 10, "localhost_authentication true after SIGHUP")
-    assert ut.log_has("SIGHUP: .*utserver.conf reloaded")
+    wait_until(lambda: ut.log_has("SIGHUP: .*utserver.conf reloaded"), 10, "the reload logged in a new log file")
+    with open(ut.logpath + ".1", "rb") as f:
+        assert b"SIGHUP" not in f.read()
 
     # c.utmr: admin with a new password printed once on stdout (the log file).
     open(os.path.join(workdir, "req", "c.utmr"), "w").close()
