@@ -23,6 +23,7 @@
 import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { check, observer, scenario, until } from './scenario.mjs';
 
 const require = createRequire(import.meta.url);
 const qbt = require('qbittorrent-api');
@@ -55,74 +56,18 @@ for (const k of ['base-url', 'username', 'password', 'complete', 'hash-complete'
   }
 }
 
-const summary = { ok: true, steps: [] };
-let current = 'start';
-function fail(error) {
-  console.log(JSON.stringify({ ok: false, step: current, error: String(error?.stack ?? error), summary }));
-  process.exit(1);
-}
-const hardDeadline = setTimeout(() => fail('deadline passed'), Number(opt.deadline) * 1000);
-// the package throws from its login callback; a crash inside it is a failure too
-process.on('uncaughtException', fail);
+const base = opt['base-url'];
+const { summary, step, fail, run } = scenario(Number(opt.deadline));
+// the observer: API v2 with its own session (not the client under test)
+const v2 = observer(base, opt.username, opt.password);
+const v2t = v2.torrent;
 
-async function step(name, fn) {
-  current = name;
-  const v = await fn();
-  summary.steps.push(name);
-  return v;
-}
-
-function check(cond, what) {
-  if (!cond) throw new Error(`check failed: ${what}`);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn, pred, seconds, what) {
-  const end = Date.now() + seconds * 1000;
-  let v;
-  for (;;) {
-    v = await fn();
-    if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`timeout after ${seconds}s waiting for ${what}: ${JSON.stringify(v)?.slice(0, 600)}`);
-    await sleep(100);
-  }
-}
-
-// The package's methods take a node-style callback last; `call(c.m, a, b)`
-// awaits m(a, b, callback). Errors are transport errors only.
+// The package's methods take a node-style callback last; `call(c, 'm', a, b)`
+// awaits c.m(a, b, callback). Errors are transport errors only.
 function call(client, method, ...args) {
   return new Promise((resolve, reject) => {
     client[method](...args, (err, v) => (err ? reject(err) : resolve(v)));
   });
-}
-
-// ---- the observer: API v2 with its own session (not the client under test) ----
-const base = opt['base-url'];
-let v2cookie = null;
-async function v2(path, form) {
-  if (!v2cookie) {
-    const r = await fetch(`${base}/api/v2/auth/login`, {
-      method: 'POST', headers: { Referer: base, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username: opt.username, password: opt.password }),
-    });
-    v2cookie = (r.headers.get('set-cookie') || '').split(';')[0];
-    check(v2cookie.startsWith('SID='), 'observer login');
-  }
-  const init = { headers: { Referer: base, Cookie: v2cookie } };
-  if (form) {
-    init.method = 'POST';
-    init.headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    init.body = new URLSearchParams(form);
-  }
-  const r = await fetch(`${base}/api/v2/${path}`, init);
-  const text = await r.text();
-  check(r.status === 200, `observer ${path}: ${r.status} ${text}`);
-  try { return JSON.parse(text); } catch { return text; }
-}
-async function v2t(h) {
-  const l = await v2(`torrents/info?hashes=${h}`);
-  return l.find((t) => t.hash === h) ?? null;
 }
 
 // The v1 fields the test looks at.
@@ -372,8 +317,4 @@ async function main() {
   });
 }
 
-main().then(() => {
-  clearTimeout(hardDeadline);
-  console.log(JSON.stringify(summary));
-  process.exit(0);
-}, fail);
+run(main);
