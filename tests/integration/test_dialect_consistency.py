@@ -15,17 +15,21 @@ ratio, [11] label, status bits 1 started / 8 checked / 32 paused / 128
 loaded; 4.x state names in v1, 5.x in v2).
 """
 import os
+import re
 
 import pytest
+import requests
 
 from conftest import LEECH_IP, SEED_IP
-from tdlib import Torrentd, make_torrent, piece_hashes, wait_until
+from tdlib import USER, Torrentd, make_torrent, piece_hashes, wait_until
 
 PL = 16384
 TRACKER = "http://127.0.0.1:9/announce"
 
 # v2 state -> v1 state where the names differ (4.x paused, 5.x stopped)
 V1_STATE = {"stoppedUP": "pausedUP", "stoppedDL": "pausedDL"}
+# /gui/ status bits
+STARTED, CHECKED, ERROR, PAUSED, QUEUED, LOADED = 1, 8, 16, 32, 64, 128
 
 
 def _write(path, data):
@@ -78,17 +82,38 @@ def _v1(td):
     return {t["hash"]: t for t in s.get(td.base + "/query/torrents", timeout=10).json()}
 
 
+def _gui(td):
+    s = requests.Session()
+    s.auth = (USER, td.password)
+    tok = re.search(r">([^<]+)<", s.get(td.base + "/gui/token.html", timeout=10).text).group(1)
+    rows = s.get(td.base + "/gui/?token=%s&list=1" % tok, timeout=10).json()["torrents"]
+    return {r[0].lower(): r for r in rows}
+
+
 def _views(td):
-    """v2 and v1 read back to back (nothing transfers any more: the leecher
-    has stopped, so no figure can move between the reads)."""
-    v2 = {t["hash"]: t for t in td.info()}
-    v1 = _v1(td)
-    return v2, v1
+    """v2, v1 and /gui/ read back to back (nothing transfers any more: the
+    leecher has stopped, so no figure can move between the reads)."""
+    return {t["hash"]: t for t in td.info()}, _v1(td), _gui(td)
+
+
+def _gui_state_ok(v2t, bits):
+    """µTorrent's status bits for a qBittorrent state: stopped is loaded +
+    checked (136); running is started + checked + loaded, queued unless
+    forced; held back by the queue is queued without started."""
+    st = v2t["state"]
+    if st.startswith("stopped"):
+        return bits == LOADED | CHECKED
+    if st.startswith("queued"):
+        return bits & (QUEUED | STARTED) == QUEUED
+    if st in ("error", "missingFiles"):
+        return bool(bits & ERROR)
+    want = LOADED | CHECKED | STARTED | (0 if v2t["force_start"] else QUEUED)
+    return bits & ~PAUSED == want
 
 
 def test_v2_and_v1_agree(swarm):
     td, T = swarm
-    v2, v1 = _views(td)
+    v2, v1, _ = _views(td)
     for key, want in T.items():
         h = want["hash"]
         a, b = v2[h], v1[h]
@@ -105,3 +130,23 @@ def test_v2_and_v1_agree(swarm):
     assert v2[T["paused"]["hash"]]["state"] == "stoppedDL" and v1[T["paused"]["hash"]]["state"] == "pausedDL"
     assert v2[T["paused"]["hash"]]["progress"] == pytest.approx(3 * PL / 100000)
     assert v2[T["fresh"]["hash"]]["progress"] == 0
+
+
+def test_gui_agrees_with_v2(swarm):
+    """The /gui/ row: [2] name, [3] size, [4] progress per mil, [7] ratio per
+    mil, [11] label, [1] status bits, [18] remaining, [26] save path."""
+    td, T = swarm
+    v2, v1, gui = _views(td)
+    for key, want in T.items():
+        h = want["hash"]
+        a, row = v2[h], gui[h]
+        assert row[0] == h.upper(), key
+        assert (row[2], row[3], row[11]) == (a["name"], a["size"], a["category"]), key
+        assert row[4] == int(a["progress"] * 1000 + 1e-9), (key, row[4], a["progress"])
+        assert abs(row[7] - a["ratio"] * 1000) < 1, (key, row[7], a["ratio"])
+        assert row[18] == a["amount_left"], key
+        assert os.path.normpath(row[26]) == os.path.normpath(a["save_path"]), key
+        assert _gui_state_ok(a, row[1]), (key, a["state"], row[1])
+    assert gui[T["seed"]["hash"]][4] == 1000 and gui[T["seed"]["hash"]][7] >= 1000
+    assert gui[T["paused"]["hash"]][1] == LOADED | CHECKED
+    assert gui[T["partial"]["hash"]][4] == 491 and gui[T["fresh"]["hash"]][4] == 0
