@@ -157,6 +157,71 @@ void web_form_free(struct web_req *r)
     r->nparams = r->nfiles = r->capparams = r->capfiles = 0;
 }
 
+/* ---- the end of a multipart body ----
+ *
+ * RFC 2046 §5.1.1 lets an epilogue follow the close delimiter and says to
+ * ignore it; libmicrohttpd 0.9.75's post processor instead fails on any byte
+ * after "--boundary--" but one CRLF.  npm's form-data-encoder (what
+ * @ctrl/utorrent sends add-file with) ends its bodies with "--boundary--"
+ * and two CRLFs, which torrentd then refused as "Malformed form body".  So
+ * the body is handed to MHD up to the end of the close delimiter and the
+ * rest is dropped.  The delimiter is found by a scan that carries its state
+ * across chunks: restarting on a mismatch is exact because the delimiter's
+ * first character, CR, cannot occur in a boundary (RFC 2046 bchars). */
+
+/* The boundary parameter of a multipart/form-data Content-Type, as MHD
+ * reads it: after "boundary=", up to ';' or the end, one pair of quotes
+ * removed.  Without one (or an overlong one) nothing is cut: MHD refuses
+ * the body on its own. */
+void web_form_multipart_begin(struct web_mp_end *m, const char *content_type)
+{
+    memset(m, 0, sizeof *m);
+    if (!content_type || strncasecmp(content_type, "multipart/form-data", 19) != 0)
+        return;
+    const char *b = NULL;
+    for (const char *p = content_type; *p; p++) {
+        if (strncasecmp(p, "boundary=", 9) == 0) {
+            b = p + 9;
+            break;
+        }
+    }
+    if (!b)
+        return;
+    size_t n = strcspn(b, ";");
+    if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
+        b++;
+        n -= 2;
+    }
+    if (n == 0 || n > 70)
+        return;
+    memcpy(m->delim, "\r\n--", 4);
+    memcpy(m->delim + 4, b, n);
+    memcpy(m->delim + 4 + n, "--", 2);
+    m->len = n + 6;
+    m->active = true;
+}
+
+/* How many of the n bytes at data to pass to the post processor: all of
+ * them until the close delimiter has ended, none after. */
+size_t web_form_multipart_feed(struct web_mp_end *m, const char *data, size_t n)
+{
+    if (!m->active)
+        return n;
+    if (m->done)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] == m->delim[m->matched])
+            m->matched++;
+        else
+            m->matched = data[i] == m->delim[0] ? 1 : 0;
+        if (m->matched == m->len) {
+            m->done = true;
+            return i + 1;
+        }
+    }
+    return n;
+}
+
 /* ---- public accessors ---- */
 
 const char *web_req_param(struct web_req *r, const char *name)

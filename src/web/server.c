@@ -317,8 +317,10 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
             if (len > r->body_cap)
                 return queue_close(r, 413, NULL);
             const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-            if (is_form(ct))
+            if (is_form(ct)) {
                 r->pp = MHD_create_post_processor(c, POST_BUFFER, web_form_iter, r);
+                web_form_multipart_begin(&r->mp_end, ct);
+            }
             if (!r->pp)
                 r->has_raw = true;
         }
@@ -342,7 +344,8 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *c, const char *u
             r->too_large = true;
             discard_body(r);
         } else if (r->pp) {
-            if (MHD_post_process(r->pp, upload_data, n) != MHD_YES) {
+            size_t feed = web_form_multipart_feed(&r->mp_end, upload_data, n);   /* no epilogue */
+            if (feed && MHD_post_process(r->pp, upload_data, feed) != MHD_YES) {
                 r->bad_form = true;   /* 400 once the body is in */
                 discard_body(r);
             }

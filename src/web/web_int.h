@@ -102,6 +102,14 @@ enum web_req_state {
     WEB_REQ_QUEUED,        /* handed to MHD */
 };
 
+/* The close delimiter of a multipart body ("\r\n--" boundary "--") and how
+ * much of it the bytes so far end with: web_form_multipart_feed. */
+struct web_mp_end {
+    char delim[80];               /* RFC 2046: a boundary has at most 70 characters */
+    size_t len, matched;
+    bool active, done;
+};
+
 struct web_req {
     struct web_server *ws;
     struct MHD_Connection *conn;  /* NULL once the connection is gone */
@@ -119,6 +127,7 @@ struct web_req {
     char *query;                  /* raw query string after '?' (URI log callback); NULL = none */
     bool guest;                   /* Basic credentials of the read-only guest (web_server_set_basic_guest) */
     struct MHD_PostProcessor *pp;
+    struct web_mp_end mp_end;     /* where a multipart body ends (form.c) */
     struct buf raw;
     struct web_param *params;
     size_t nparams, capparams;
@@ -204,6 +213,8 @@ enum MHD_Result web_form_iter(void *cls, enum MHD_ValueKind kind, const char *ke
                               const char *transfer_encoding, const char *data,
                               uint64_t off, size_t size);
 int web_form_collect_query(struct web_req *r);
+void web_form_multipart_begin(struct web_mp_end *m, const char *content_type);
+size_t web_form_multipart_feed(struct web_mp_end *m, const char *data, size_t n);
 
 /* session.c */
 struct web_session *web_session_find(struct web_server *ws, const char *sid);

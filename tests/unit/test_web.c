@@ -977,6 +977,42 @@ static void params(void **state)
     fx_stop(f);
 }
 
+/* A multipart body may end with an epilogue after its close delimiter
+ * (RFC 2046 §5.1.1; npm's form-data-encoder sends two CRLFs): ignored, the
+ * form is read; quoted boundaries too. */
+static void multipart_epilogue(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    char cookie[64];
+    login(f, cookie, sizeof(cookie));
+    static const char part[] = "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue a\r\n"
+                               "--XyZ\r\nContent-Disposition: form-data; name=\"torrent_file\"; "
+                               "filename=\"file.torrent\"\r\nContent-Type: application/x-bittorrent\r\n\r\n"
+                               "d4:spame\r\n--XyZ--";
+    const char *tails[] = {"", "\r\n", "\r\n\r\n", "\r\nan epilogue, --XyZ-- and all\r\n"};
+    const char *ctypes[] = {"Content-Type: multipart/form-data; boundary=XyZ",
+                            "Content-Type: multipart/form-data; boundary=\"XyZ\""};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        for (size_t c = 0; c < 2; c++) {
+            char b[512];
+            snprintf(b, sizeof b, "%s%s", part, tails[i]);
+            struct call m = {.f = f, .method = "POST", .path = "/api/v2/test/echo", .cookie = cookie,
+                             .body = b, .hdrs = {ctypes[c]}};
+            assert_int_equal(run(&m), 200);
+            json_t *j = json_loads(body(&m), 0, NULL);
+            assert_non_null(j);
+            assert_string_equal(json_string_value(json_object_get(j, "a")), "value a");
+            json_t *files = json_object_get(j, "files");
+            assert_int_equal(json_array_size(files), 1);
+            assert_string_equal(json_string_value(json_object_get(json_array_get(files, 0), "data")), "d4:spame");
+            json_decref(j);
+            call_free(&m);
+        }
+    }
+    fx_stop(f);
+}
+
 static void deferred(void **state)
 {
     (void)state;
@@ -1163,6 +1199,7 @@ int main(void)
         cmocka_unit_test(framing),          cmocka_unit_test(shared_replies),
         cmocka_unit_test(body_limit),
         cmocka_unit_test(gzip),             cmocka_unit_test(params),
+        cmocka_unit_test(multipart_epilogue),
         cmocka_unit_test(deferred),         cmocka_unit_test(bypass),
         cmocka_unit_test(static_files),     cmocka_unit_test(stop_with_pending),
     };

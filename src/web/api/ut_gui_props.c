@@ -449,12 +449,21 @@ static const char *apply_pair(struct sp *b, struct torrent *t, const char *k, co
     return "unknown property";
 }
 
+/* The live torrent a hash= names, or NULL. */
+static struct torrent *find(struct ut_call *c, const struct ut_param *p)
+{
+    struct torrent *t = ut_param_has_nul(p) ? NULL : session_find_hex(c->s, p->val);
+    return t && !t->removing ? t : NULL;
+}
+
 /* seed 004: "Any following s= and v= pairs will modify the properties of
  * the last specified hash"; pairs apply in order, so of two pairs with
  * one key the last wins (Sonarr clears a label with s=label&v=<old>&
- * s=label&v=).  A pair before any hash, or after an unknown one, changes
- * nothing.  A refused pair is reported (the first, by key) and skipped;
- * the others still apply. */
+ * s=label&v=).  Pairs before the first hash belong to that hash:
+ * @ctrl/utorrent sends s=label&v=X&hash=H (its URLSearchParams order), and
+ * the package's own tests pass against µTorrent Server.  A pair after an
+ * unknown hash, or with no hash at all, changes nothing.  A refused pair is
+ * reported (the first, by key) and skipped; the others still apply. */
 void ut_gui_setprops(struct ut_call *c)
 {
     struct sp *b = calloc(1, sizeof *b);
@@ -465,13 +474,17 @@ void ut_gui_setprops(struct ut_call *c)
     b->c = c;
     b->pending = 1;
     struct torrent *t = NULL;
+    for (size_t i = 0; i < c->q.n; i++) {
+        if (strcmp(c->q.v[i].key, "hash") == 0) {
+            t = find(c, &c->q.v[i]);   /* the first hash: pairs before it are its own */
+            break;
+        }
+    }
     const char *key = NULL;
     for (size_t i = 0; i < c->q.n; i++) {
         const struct ut_param *p = &c->q.v[i];
         if (strcmp(p->key, "hash") == 0) {
-            t = ut_param_has_nul(p) ? NULL : session_find_hex(c->s, p->val);
-            if (t && t->removing)
-                t = NULL;
+            t = find(c, p);
             key = NULL;
         } else if (strcmp(p->key, "s") == 0) {
             key = p->val;
