@@ -506,8 +506,6 @@ def test_challenge_token_and_reauth(td, proxy):
     assert proxy.get_version() >= 25406 and proxy.token_fetches == 2
 
 
-@pytest.mark.xfail(strict=True, reason="getsettings: ut_gui_settings.c is the conf helper's stand-in on main "
-                                       "(no dir_* keys yet)")
 def test_get_status_from_settings(td, proxy):
     cfg = proxy.get_config()
     for k in ("dir_active_download_flag", "dir_active_download", "dir_completed_download_flag",

@@ -215,8 +215,6 @@ def test_rss_calls_answer(run):
         assert any("feed.xml" in str(f[6]) for f in s["rssfeeds"]) and s["rssfeedsAfter"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="getsettings/setsetting: ut_gui_settings.c is the conf helper's "
-                                       "stand-in on main (setsetting answers 400, no max_ul_rate)")
 def test_set_setting(run):
     s = run.s
     assert "value" in s["setSetting"] and s["setSetting"]["value"]["build"] >= 25406
