@@ -608,3 +608,37 @@ def test_files_props_peers_with_a_peer(procs, tmp_path):
     wait_until(lambda: gl.row(h)[4] == 1000, 60, "leecher complete")
     r = wait_until(lambda: (lambda x: x if x[6] >= size else None)(gs.row(h)), 30, "seeder uploaded")
     assert r[7] == r[6] * 1000 // size or abs(r[7] - r[6] * 1000 // size) <= 1
+
+
+def test_multifile_names_relative_to_the_torrent_folder(gui):
+    a, b = os.urandom(20000), os.urandom(30000)
+    info = {"name": "multi-ut", "piece length": PL,
+            "files": [{"length": len(a), "path": ["a.bin"]}, {"length": len(b), "path": ["sub", "b.bin"]}],
+            "pieces": piece_hashes(a + b, PL)}
+    tbytes, h = make_torrent(info, announce="http://127.0.0.1:9/announce")
+    gui.add_file(tbytes)
+    f = gui.call(("action", "getfiles"), ("hash", h))["files"]
+    assert [r[0] for r in f[1]] == ["a.bin", "sub/b.bin"]
+    assert [r[1] for r in f[1]] == [20000, 30000]
+    assert f[1][1][4] == 20000 // PL          # first piece of the second file
+    gui.ok(("action", "setprio"), ("hash", h), ("p", "0"), ("f", "1"), ("f", "0"))
+    assert [r[3] for r in gui.call(("action", "getfiles"), ("hash", h))["files"][1]] == [0, 0]
+    assert gui.row(h)[3] == 0               # size: the selected files
+    gui.ok(("action", "removetorrent"), ("hash", h))
+
+
+def test_same_facts_as_v2(gui, td):
+    """The torrents seen through /gui/ and through API v2: name, size,
+    progress, label/category, ratio, stopped or not."""
+    rows = gui.rows()
+    infos = td.get("/api/v2/torrents/info").json()
+    assert len(infos) == len(rows) and infos
+    for t in infos:
+        r = rows[t["hash"].upper()]
+        assert r[2] == t["name"] and r[3] == t["size"] and r[11] == t["category"]
+        assert r[4] == int(t["progress"] * 1000 + 1e-9) or t["state"].startswith("checking")
+        assert r[18] == t["amount_left"] and r[5] == t["downloaded"] and r[6] == t["uploaded"]
+        assert r[7] == -1 if t["ratio"] == -1 else abs(r[7] - t["ratio"] * 1000) <= 1   # per mil, floored
+        assert (r[1] == 136) == t["state"].startswith("stopped"), (r[1], t["state"])
+        assert r[26] == t["save_path"] or r[26] == t.get("download_path")
+        assert r[23] == t["added_on"]

@@ -39,9 +39,13 @@ static int prio_from_core(int p)
     return p <= 0 ? 0 : p >= 6 ? 3 : 2;
 }
 
-static json_t *files_of(const struct torrent *t)
+/* File names relative to the torrent's folder, as µTorrent shows them
+ * (its job directory is the save path plus that folder). */
+static json_t *files_of(struct torrent *t)
 {
     json_t *a = json_array();
+    const char *root = torrent_root_folder(t);
+    size_t rl = root ? strlen(root) : 0;
     size_t n = view_file_count(t);
     for (size_t i = 0; a && i < n; i++) {
         struct view_file f;
@@ -54,7 +58,8 @@ static json_t *files_of(const struct torrent *t)
         /* name, size, downloaded, priority, first piece, num pieces, then
          * the streaming columns (streamable, encoded rate, duration,
          * width, height, stream eta, streamability): nothing to stream */
-        if (json_array_append_new(a, json_pack("[s,I,I,i,I,I,b,i,i,i,i,i,i]", f.path, (json_int_t)f.size,
+        const char *name = rl && strncmp(f.path, root, rl) == 0 && f.path[rl] == '/' ? f.path + rl + 1 : f.path;
+        if (json_array_append_new(a, json_pack("[s,I,I,i,I,I,b,i,i,i,i,i,i]", name, (json_int_t)f.size,
                                                (json_int_t)done, prio_from_core(f.priority),
                                                (json_int_t)(f.first_piece < 0 ? 0 : f.first_piece),
                                                (json_int_t)np, 0, 0, 0, 0, 0, 0, 0)) != 0) {
@@ -91,7 +96,7 @@ static json_t *peer_row(const char *key, json_t *p)
                      (int)(rel * 1000.0));
 }
 
-static json_t *peers_of(const struct torrent *t)
+static json_t *peers_of(struct torrent *t)
 {
     json_t *src = qbt_v2_peers_json(t), *a = json_array();
     const char *k;
@@ -113,7 +118,7 @@ static json_t *peers_of(const struct torrent *t)
 }
 
 /* {"build", key: [H1, rows1, H2, rows2, …]} over the hash= of c. */
-static void per_hash(struct ut_call *c, const char *key, json_t *(*rows)(const struct torrent *t))
+static void per_hash(struct ut_call *c, const char *key, json_t *(*rows)(struct torrent *t))
 {
     struct torrent **ts;
     size_t n;
