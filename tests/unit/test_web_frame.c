@@ -159,6 +159,15 @@ static void h_name(struct web_req *r, void *ud)
     web_reply_text(r, 200, web_req_path(r));
 }
 
+/* The raw query and whether the caller is the Basic guest. */
+static void h_query(struct web_req *r, void *ud)
+{
+    (void)ud;
+    char out[512];
+    snprintf(out, sizeof out, "%s|%s", web_req_query(r), web_req_is_guest(r) ? "guest" : "account");
+    web_reply_text(r, 200, out);
+}
+
 /* The dialect's µTorrent-style token: the query must carry token=t0k. */
 static bool token_ok(struct web_req *r, void *ud)
 {
@@ -225,6 +234,7 @@ static struct fx *fx_start(cfg_fn tweak)
         {"/frame/basic_token", WEB_GET, h_name, WEB_AUTH_BASIC_TOKEN, token_ok},
         {"/frame/token", WEB_GETPOST, h_name, WEB_AUTH_API_TOKEN, NULL},
         {"/frame/slot", WEB_GET, h_slot, WEB_AUTH_QBT_SESSION, NULL},
+        {"/frame/query", WEB_GETPOST, h_query, WEB_AUTH_BASIC_TOKEN, NULL},
     };
     assert_int_equal(web_routes_add(f->ws, routes, sizeof routes / sizeof routes[0], f), 0);
     f->dialect_a = web_dialect_register(f->ws, "a", free_a);
@@ -438,6 +448,32 @@ static void wrong_basic_ban(void **state)
     fx_stop(f);
 }
 
+/* web_req_query: the query as sent (order, repeats, escapes kept), per
+ * request on one connection; the Basic guest: only its name, never the
+ * account's, and only once set. */
+static void raw_query_and_guest(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    static const char GUEST[] = "Authorization: Basic Z3Vlc3Q6eA==";   /* guest:x */
+    expect((struct call){.f = f, .path = "/frame/query?hash=A&s=k&v=1&hash=b&s=k&v=%20+x", .hdrs = {BASIC_OK}}, 200,
+           "hash=A&s=k&v=1&hash=b&s=k&v=%20+x|account");
+    expect((struct call){.f = f, .path = "/frame/query", .hdrs = {BASIC_OK}}, 200, "|account");
+    expect((struct call){.f = f, .method = "POST", .path = "/frame/query?a=1&a=2", .body = "b=3", .hdrs = {BASIC_OK}},
+           200, "a=1&a=2|account");
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {GUEST}}, 401, NULL);
+    assert_int_equal(web_server_set_basic_guest(f->ws, "guest"), 0);
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {GUEST}}, 200, "x|guest");
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {BASIC_BAD}}, 401, NULL);
+    /* the account's own name is always checked */
+    assert_int_equal(web_server_set_basic_guest(f->ws, "admin"), 0);
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {BASIC_BAD}}, 401, NULL);
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {BASIC_OK}}, 200, "x|account");
+    assert_int_equal(web_server_set_basic_guest(f->ws, NULL), 0);
+    expect((struct call){.f = f, .path = "/frame/query?x", .hdrs = {GUEST}}, 401, NULL);
+    fx_stop(f);
+}
+
 static void dialect_slots(void **state)
 {
     (void)state;
@@ -464,6 +500,7 @@ int main(void)
         cmocka_unit_test(basic),           cmocka_unit_test(token),
         cmocka_unit_test(failures_share_the_ban), cmocka_unit_test(wrong_tokens_ban),
         cmocka_unit_test(wrong_basic_ban), cmocka_unit_test(dialect_slots),
+        cmocka_unit_test(raw_query_and_guest),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
