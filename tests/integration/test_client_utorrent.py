@@ -215,9 +215,9 @@ def test_rss_calls_answer(run):
         assert any("feed.xml" in str(f[6]) for f in s["rssfeeds"]) and s["rssfeedsAfter"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="getsettings/setsetting: ut_gui_settings.c is the conf helper's "
-                                       "stand-in on main (setsetting answers 400, no max_ul_rate)")
 def test_set_setting(run):
+    """setSetting([[name, value], ...]): repeated s/v pairs; getsettings
+    reads them back as strings, API v2 sees the same limits."""
     s = run.s
     assert "value" in s["setSetting"] and s["setSetting"]["value"]["build"] >= 25406
     # µTorrent's rates are KB/s; values are strings in getsettings
