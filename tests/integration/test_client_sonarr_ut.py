@@ -507,6 +507,10 @@ def test_challenge_token_and_reauth(td, proxy):
 
 
 def test_get_status_from_settings(td, proxy):
+    """GetStatus: the dir_* keys compared with the string "true" (a JSON bool
+    would read "True" through object.ToString()), the output root from them."""
+    raw = proxy.process([("action", "getsettings")])["Settings"]
+    assert raw and all(isinstance(item[0], str) and isinstance(item[2], str) for item in raw)
     cfg = proxy.get_config()
     for k in ("dir_active_download_flag", "dir_active_download", "dir_completed_download_flag",
               "dir_completed_download", "dir_add_label"):

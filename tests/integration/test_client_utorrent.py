@@ -216,6 +216,8 @@ def test_rss_calls_answer(run):
 
 
 def test_set_setting(run):
+    """setSetting([[name, value], ...]): repeated s/v pairs; getsettings
+    reads them back as strings, API v2 sees the same limits."""
     s = run.s
     assert "value" in s["setSetting"] and s["setSetting"]["value"]["build"] >= 25406
     # µTorrent's rates are KB/s; values are strings in getsettings
