@@ -161,6 +161,10 @@ def test_proxy_stopped_torrent_without_the_data(workdir, procs):
     r = _proxy(td, {"id": ih})
     assert r.status_code == 503
     assert time.monotonic() - t0 < 10, "a piece that cannot come is not waited for"
+    # HEAD reads nothing: the headers at once
+    r = _proxy(td, {"id": ih}, {"Range": "bytes=100-"}, method="HEAD")
+    assert r.status_code == 206 and r.headers["Content-Length"] == str(2 * PIECE - 100)
+    assert r.headers["Content-Range"] == "bytes 100-%d/%d" % (2 * PIECE - 1, 2 * PIECE)
 
 
 def test_proxy_client_leaves_and_torrent_removed_mid_stream(workdir, procs):

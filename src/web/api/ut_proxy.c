@@ -299,9 +299,9 @@ void ut_proxy_serve(struct web_req *r, struct session *s)
     }
     *p = (struct proxy){.st = st, .r = r, .status = k == UT_RANGE_ONE ? 206 : 200, .start = start, .len = len,
                         .buf = buf};
-    if (len == 0) {   /* an empty file: nothing to wait for */
+    if (len == 0 || web_req_method(r) == WEB_HEAD) {   /* an empty file, or no body wanted: nothing to wait for */
         p->r = NULL;
-        if (web_reply_stream(r, 200, web_mime_type(stream_path(st)), 0, &body_ops, p, &p->out) != 0) {
+        if (web_reply_stream(r, p->status, web_mime_type(stream_path(st)), len, &body_ops, p, &p->out) != 0) {
             web_reply_error(r, 500, NULL);
             proxy_free(p);
         }
