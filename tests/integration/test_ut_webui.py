@@ -124,3 +124,25 @@ def test_webui_from_folder(workdir, procs):
     # a zip next to the folder wins
     _write_zip(os.path.join(td.profile, "webui.zip"), [("index.html", b"<html>zip</html>")])
     assert _get(td, "/gui/").content == b"<html>zip</html>"
+
+
+def test_webui_dir_from_utserver_conf(workdir, procs):
+    """ut_webui_dir from utserver.conf (seed 004: absolute or relative to the
+    current directory) is where webui.zip is looked for, not the profile."""
+    from test_utserver import ADMIN, PW, UtServer, write_conf
+    ut = UtServer(workdir, SEED_IP)
+    custom = os.path.join(workdir, "ui-here")
+    os.makedirs(custom)
+    _write_zip(os.path.join(custom, "webui.zip"), [("index.html", b"<html>custom dir</html>")])
+    write_conf(ut, workdir, ut_webui_dir=custom)
+    procs.add(ut).start()
+    os.makedirs(ut.settings, exist_ok=True)
+    _write_zip(os.path.join(ut.settings, "webui.zip"), [("index.html", b"<html>profile</html>")])
+    r = _get(ut, "/gui/", auth=(ADMIN, PW))
+    assert r.status_code == 200 and r.content == b"<html>custom dir</html>"
+    # relative: to the directory utserver was started in
+    ut.stop()
+    write_conf(ut, workdir, ut_webui_dir="ui-here")
+    ut.start()
+    r = _get(ut, "/gui/", auth=(ADMIN, PW))
+    assert r.status_code == 200 and r.content == b"<html>custom dir</html>"
