@@ -276,7 +276,8 @@ struct web_listener *web_listener_open(struct web_server *ws, const struct web_c
 
 /* Stops l's daemon.  Its suspended requests are resumed first (MHD refuses
  * to stop otherwise); web_on_completed detaches them and they wait for their
- * reply, which is then dropped. */
+ * reply, which is then dropped.  Streamed replies waiting for their bytes
+ * are resumed too: the stop closes them and their done callbacks run. */
 void web_listener_close(struct web_listener *l)
 {
     if (l->closing)
@@ -288,6 +289,15 @@ void web_listener_close(struct web_listener *l)
         if (ci && ci->daemon == l->mhd) {
             MHD_resume_connection(r->conn);
             r->suspended = false;
+        }
+    }
+    for (struct web_stream *s = l->ws->streams; s; s = s->next) {
+        if (!s->paused)
+            continue;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_DAEMON);
+        if (ci && ci->daemon == l->mhd) {
+            MHD_resume_connection(s->conn);
+            s->paused = false;
         }
     }
     l->closing = true;

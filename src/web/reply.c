@@ -150,14 +150,6 @@ static void add_headers(struct web_req *r, struct MHD_Response *resp, const char
 
 /* ---- streamed replies ---- */
 
-struct web_stream {
-    struct web_server *ws;
-    struct MHD_Connection *conn;
-    const struct web_stream_ops *ops;
-    void *ud;
-    bool paused;
-};
-
 #define STREAM_BLOCK (64u * 1024)
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -178,6 +170,12 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static void stream_free(void *cls)
 {
     struct web_stream *s = cls;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->ws->streams = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
     s->ops->done(s->ud);
     free(s);
 }
@@ -190,12 +188,16 @@ int web_reply_stream(struct web_req *r, int status, const char *content_type, ui
     struct web_stream *s = calloc(1, sizeof *s);
     if (!s)
         return -ENOMEM;
-    *s = (struct web_stream){r->ws, r->conn, ops, ud, false};
+    *s = (struct web_stream){.ws = r->ws, .conn = r->conn, .ops = ops, .ud = ud};
     struct MHD_Response *resp = MHD_create_response_from_callback(size, STREAM_BLOCK, stream_reader, s, stream_free);
     if (!resp) {
         free(s);
         return -ENOMEM;
     }
+    s->next = r->ws->streams;
+    if (s->next)
+        s->next->prev = s;
+    r->ws->streams = s;
     add_headers(r, resp, content_type);
     *out = s;
     reply_ready(r, resp, false, status);

@@ -158,6 +158,16 @@ struct web_cached_reply {
     size_t len;
 };
 
+/* A streamed reply (web_reply_stream): lives as long as its MHD response. */
+struct web_stream {
+    struct web_server *ws;
+    struct MHD_Connection *conn;
+    const struct web_stream_ops *ops;
+    void *ud;
+    bool paused;                  /* its connection is suspended until web_stream_wake */
+    struct web_stream *prev, *next;   /* web_server.streams */
+};
+
 struct web_server {
     uv_loop_t *loop;
     struct web_listener *lst;     /* the listener accepting connections */
@@ -201,6 +211,7 @@ struct web_server {
     size_t nbans;
 
     struct web_req *waiting;      /* suspended requests */
+    struct web_stream *streams;   /* streamed replies being sent (listener close resumes the paused) */
     struct web_guard guard;       /* connection floods, slow heads (guard.h) */
 };
 

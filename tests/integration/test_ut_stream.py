@@ -203,3 +203,39 @@ def test_proxy_client_leaves_and_torrent_removed_mid_stream(workdir, procs):
     assert _proxy(leecher, {"id": ih}).status_code == 404
     leecher.check_alive()
     assert leecher.torrent(ih) is None
+
+
+def test_proxy_shutdown_while_a_stream_waits(workdir, procs):
+    """SIGTERM while a /proxy reply waits for a piece: the daemon exits 0 at
+    once (the paused reply is resumed so that libmicrohttpd can stop, and
+    dropped with its connection), ASan clean."""
+    import threading
+    seed_root = os.path.join(workdir, "seed-data")
+    size = 4 * MiB
+    tbytes, ih, _ = _single_torrent(seed_root, "late.mkv", size)
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    seeder.set_prefs({"up_limit": 128 * 1024})
+    seeder.add(tbytes, seed_root)
+    seeder.wait_complete(ih, 30)
+    leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP)).start()
+    leecher.add(tbytes, leecher.save_path, sequentialDownload="true")
+    leecher.add_peers(ih, [seeder.peer_addr])
+    out = {}
+
+    def ask():
+        try:
+            out["r"] = _proxy(leecher, {"id": ih}, timeout=60)
+        except requests.exceptions.RequestException as e:
+            out["e"] = e
+    t = threading.Thread(target=ask)
+    t.start()
+    # two pieces in: the reply is out with piece 0, its connection asleep for the next ones
+    wait_until(lambda: leecher.progress(ih) >= 2 / 16 or not t.is_alive(), 30, "the stream to be waiting")
+    assert t.is_alive()
+    t0 = time.monotonic()
+    leecher.stop()
+    assert leecher.proc.returncode == 0
+    assert time.monotonic() - t0 < 15
+    t.join(60)
+    assert not t.is_alive()
+    assert "e" in out or out["r"].status_code in (200, 503), out
