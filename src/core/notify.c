@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/runprog.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "util/fetch.h"
@@ -46,10 +47,13 @@ int notify_test_mail(struct session *s)
     return send_mail(s, "[torrentd] Test email", "Test email");
 }
 
-void notify_torrent_finished(struct torrent *t)
+void notify_torrent_added(struct torrent *t)
 {
-    if (!settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
-        return;
+    runprog_torrent_added(t->s, t);
+}
+
+static void send_finished_mail(struct torrent *t)
+{
     char subject[512], body[4096];
     snprintf(subject, sizeof subject, "[torrentd] '%s' has finished downloading.", torrent_name(t));
     snprintf(body, sizeof body,
@@ -57,4 +61,11 @@ void notify_torrent_finished(struct torrent *t)
              "The torrent was downloaded in %lld seconds.\n\nThank you for using torrentd.\n",
              torrent_name(t), (long long)t->wanted_size, t->save_path, (long long)t->active_time);
     send_mail(t->s, subject, body);
+}
+
+void notify_torrent_finished(struct torrent *t)
+{
+    runprog_torrent_finished(t->s, t);
+    if (settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
+        send_finished_mail(t);
 }

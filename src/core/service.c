@@ -11,6 +11,7 @@
 #include "bt/metainfo.h"
 #include "core/catalog.h"
 #include "core/cookiejar.h"
+#include "core/notify.h"
 #include "core/service.h"
 #include "core/session.h"
 #include "core/ssltorrent.h"
@@ -129,6 +130,7 @@ static void on_committed(void *ud, int rc)
         t = NULL;
     if (rc == 0 && t) {
         torrent_begin(t, it->skip_checking);
+        notify_torrent_added(t);
     } else {
         log_msg(LOG_WARNING, "Failed to save the new torrent (%d); it was not added", rc);
         if (t)
