@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/export.h"
 #include "core/runprog.h"
 #include "core/session.h"
 #include "core/torrent.h"
@@ -50,6 +51,13 @@ int notify_test_mail(struct session *s)
 void notify_torrent_added(struct torrent *t)
 {
     runprog_torrent_added(t->s, t);
+    if (t->mi)
+        export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR));
+}
+
+void notify_metadata_received(struct torrent *t)
+{
+    export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR));
 }
 
 static void send_finished_mail(struct torrent *t)
@@ -66,6 +74,7 @@ static void send_finished_mail(struct torrent *t)
 void notify_torrent_finished(struct torrent *t)
 {
     runprog_torrent_finished(t->s, t);
+    export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR_FIN));
     if (settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
         send_finished_mail(t);
 }

@@ -1,5 +1,5 @@
 /* core/runprog's argv splitter, placeholder expansion and µTorrent state
- * numbers.  The expected words are what
+ * numbers; core/export's file names.  The expected words are what
  * qBittorrent 5.1 (Utils::String::splitCommand + "strip redundant quotes"
  * + replaceVariables in Application::runExternalProgram) makes of them. */
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/export.h"
 #include "core/runprog.h"
 #include "core/torrent_status.h"
 #include "util/log.h"
@@ -136,6 +137,36 @@ static void ut_states(void **state)
     assert_int_equal(runprog_ut_state(TORRENT_STATE_CHECKING_RESUME, 0), 0);
 }
 
+static void expect_name(const char *name, unsigned n, const char *want)
+{
+    char *s = export_file_name(name, n);
+    assert_non_null(s);
+    assert_string_equal(s, want);
+    free(s);
+}
+
+static void export_names(void **state)
+{
+    (void)state;
+    expect_name("Ubuntu 24.04", 0, "Ubuntu 24.04.torrent");
+    expect_name("Ubuntu 24.04", 2, "Ubuntu 24.04 (2).torrent");
+    /* qBittorrent's toValidFileName: trimmed, each run of \ / : ? " * < > | one space */
+    expect_name("  a/b\\\\c:?d  ", 0, "a b c d.torrent");
+    expect_name("../../etc/passwd", 0, ".. .. etc passwd.torrent");
+    expect_name("..", 0, "...torrent");
+    expect_name("", 0, ".torrent");
+    expect_name("x\ny", 0, "x_y.torrent");   /* control characters: util/path */
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    char *s = export_file_name(big, 12345);
+    assert_non_null(s);
+    assert_true(strlen(s) <= 255);
+    assert_null(strchr(s, '/'));
+    assert_string_equal(s + strlen(s) - strlen(" (12345).torrent"), " (12345).torrent");
+    free(s);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -144,6 +175,7 @@ int main(void)
         cmocka_unit_test(expand),
         cmocka_unit_test(split_then_expand),
         cmocka_unit_test(ut_states),
+        cmocka_unit_test(export_names),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();
