@@ -22,6 +22,7 @@
 #include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/watchdir.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/fetch.h"
@@ -684,6 +685,8 @@ int session_start(struct session *s)
     /* After the load: what the automation modules see first is the stored
      * torrents (recorded, not acted on). */
     rc = runprog_start(s);
+    if (rc == 0)
+        rc = watchdir_start(s);
     if (rc != 0)
         return rc;
     uv_timer_init(s->loop, &s->tick);
@@ -933,6 +936,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     s->on_shutdown = done;
     s->shutdown_ud = ud;
     uv_timer_stop(&s->tick);
+    watchdir_close(s);
     runprog_close(s);
     discovery_stop(s);
     close_listeners(s);
