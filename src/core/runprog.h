@@ -9,6 +9,21 @@
  *                (ut_state_cmd, on every state change), placeholders %F %D
  *                %N %S %P %L %T %M %I with seed 004's state numbers.
  *
+ * The values (a torrent without metadata has no files: "" for paths):
+ *   qBittorrent  %N name, %L category, %G tags joined by ",", %F content
+ *                path (the file of a single-file torrent, else the root
+ *                folder, else where the data is), %R root folder path or "",
+ *                %D save path, %C number of files, %Z total size in bytes,
+ *                %T current tracker (or the first, or ""), %I v1 info-hash
+ *                or "-", %J v2 info-hash or "-", %K torrent id
+ *   µTorrent     %F the file name of a single-file torrent ("" otherwise),
+ *                %D the folder the data is in (a single file's own folder,
+ *                else the content folder), %N name, %S state, %P previous
+ *                state (0 unknown), %L label (category), %T tracker, %M
+ *                status text ("Seeding", "[F] Downloading", "Error: ..."),
+ *                %I info-hash in upper-case hex.  torrentd has no "paused"
+ *                distinct from stopped: state 3 never occurs.
+ *
  * The command line is split into argv first, as qBittorrent does on Linux
  * (Utils::String::splitCommand: words separated by spaces, double quotes
  * group and stay in the word, one pair of quotes around a whole word is

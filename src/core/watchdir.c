@@ -506,16 +506,21 @@ static void arm_drain(struct watchdir *wd)
         uv_timer_start(&wd->drain, on_drain, 0, 0);
 }
 
-/* Files that left the folder are forgotten. */
-static void prune_known(struct wd_folder *f, const struct wd_job *j)
+static int entry_cmp(const void *a, const void *b)
 {
-    if (j->more)
+    return strcmp(((const struct wd_entry *)a)->name, ((const struct wd_entry *)b)->name);
+}
+
+/* Files that left the folder are forgotten (the listing is processed: its
+ * order no longer matters, so it is sorted to look names up). */
+static void prune_known(struct wd_folder *f, struct wd_job *j)
+{
+    if (j->more || f->nknown == 0)
         return;   /* the listing may be partial */
+    qsort(j->ents, j->nents, sizeof *j->ents, entry_cmp);
     for (size_t i = f->nknown; i-- > 0;) {
-        bool present = false;
-        for (size_t k = 0; k < j->nents && !present; k++)
-            present = strcmp(j->ents[k].name, f->known[i].name) == 0;
-        if (!present)
+        struct wd_entry key = {.name = f->known[i].name};
+        if (!j->nents || !bsearch(&key, j->ents, j->nents, sizeof key, entry_cmp))
             known_remove(f, &f->known[i]);
     }
 }

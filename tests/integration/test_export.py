@@ -60,10 +60,12 @@ def test_export_magnet_and_finished(workdir, procs):
     exp, fin = os.path.join(workdir, "exp"), os.path.join(workdir, "fin")
     leecher.set_prefs({"export_dir": exp, "export_dir_fin": fin})
     r = leecher.req("POST", "/api/v2/torrents/add",
-                    data={"urls": "magnet:?xt=urn:btih:%s&dn=fin.bin&x.pe=%s" % (h, seeder.peer_addr),
-                          "savepath": leecher.save_path})
+                    data={"urls": "magnet:?xt=urn:btih:%s&dn=fin.bin" % h, "savepath": leecher.save_path})
     assert r.text == "Ok."
-    assert _files(exp) == []   # no metadata yet: nothing to export
+    # Without a peer there is no metadata, so nothing to export yet.
+    wait_until(lambda: leecher.torrent(h) and leecher.torrent(h)["state"] == "metaDL", 10, "metaDL")
+    assert _files(exp) == []
+    leecher.add_peers(h, [seeder.peer_addr])
     leecher.wait_complete(h, 60, procs=[seeder])
     wait_until(lambda: _files(exp) == ["fin.bin.torrent"] and _files(fin) == ["fin.bin.torrent"], 15,
                "the exports on metadata and on finish", procs=[leecher])
