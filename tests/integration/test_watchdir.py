@@ -55,6 +55,16 @@ def test_scan_dirs_modes_and_live_apply(workdir, procs):
     assert _hashes(td)[mh]["save_path"].rstrip("/") == w0
     wait_until(lambda: not os.path.exists(os.path.join(w0, "m.magnet")), 10, "magnet file deleted")
     assert log_lines(td, "Invalid Magnet URI. URI: not a magnet")
+    # Change events on every folder that exists (the rescan is the fallback).
+    assert not log_lines(td, "no change events")
+    # A folder that does not exist yet: found by the rescan once it does.
+    late = os.path.join(workdir, "late-folder")
+    td.set_prefs({"scan_dirs": {w0: 0, w1: 1, w2: other, late: 1}})
+    wait_until(lambda: log_lines(td, "Watched folder %s: no change events" % late), 10, "the fallback logged")
+    os.makedirs(late)
+    t5, h5, _ = small_torrent("in-late-folder")
+    _drop(late, "e.torrent", t5)
+    wait_until(lambda: h5 in _hashes(td), 20, "the late folder's torrent (rescan)", procs=[td])
     # Removing a folder from scan_dirs stops watching it.
     td.set_prefs({"scan_dirs": {w1: 1}})
     t3, h3, _ = small_torrent("after-removal")
