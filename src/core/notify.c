@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/export.h"
+#include "core/runprog.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "util/fetch.h"
@@ -46,10 +48,20 @@ int notify_test_mail(struct session *s)
     return send_mail(s, "[torrentd] Test email", "Test email");
 }
 
-void notify_torrent_finished(struct torrent *t)
+void notify_torrent_added(struct torrent *t)
 {
-    if (!settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
-        return;
+    runprog_torrent_added(t->s, t);
+    if (t->mi)
+        export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR));
+}
+
+void notify_metadata_received(struct torrent *t)
+{
+    export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR));
+}
+
+static void send_finished_mail(struct torrent *t)
+{
     char subject[512], body[4096];
     snprintf(subject, sizeof subject, "[torrentd] '%s' has finished downloading.", torrent_name(t));
     snprintf(body, sizeof body,
@@ -57,4 +69,12 @@ void notify_torrent_finished(struct torrent *t)
              "The torrent was downloaded in %lld seconds.\n\nThank you for using torrentd.\n",
              torrent_name(t), (long long)t->wanted_size, t->save_path, (long long)t->active_time);
     send_mail(t->s, subject, body);
+}
+
+void notify_torrent_finished(struct torrent *t)
+{
+    runprog_torrent_finished(t->s, t);
+    export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR_FIN));
+    if (settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
+        send_finished_mail(t);
 }

@@ -11,6 +11,7 @@
 #include "bt/metainfo.h"
 #include "core/catalog.h"
 #include "core/cookiejar.h"
+#include "core/notify.h"
 #include "core/service.h"
 #include "core/session.h"
 #include "core/ssltorrent.h"
@@ -70,6 +71,33 @@ int service_add_opts_copy(struct service_add_opts *dst, const struct service_add
     return 0;
 }
 
+int service_add_opts_defaults(struct session *s, struct service_add_opts *o)
+{
+    const struct settings *p = &s->settings;
+    memset(o, 0, sizeof *o);
+    o->p.stopped = settings_bool(p, SET_ADD_STOPPED_ENABLED);
+    o->p.auto_tmm = settings_bool(p, SET_AUTO_TMM_ENABLED);
+    o->p.up_limit = o->p.dl_limit = -1;
+    o->p.ratio_limit = -2;
+    o->p.seeding_time_limit = o->p.inactive_seeding_time_limit = -2;
+    o->p.top_of_queue = settings_bool(p, SET_ADD_TO_TOP_OF_QUEUE);
+    const char *layout = settings_str(p, SET_TORRENT_CONTENT_LAYOUT);
+    o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
+                : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
+                                                      : TORRENT_LAYOUT_ORIGINAL;
+    const char *sc = settings_str(p, SET_TORRENT_STOP_CONDITION);
+    o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
+                        : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
+                                                               : TORRENT_STOP_NONE;
+    const char *tmp = settings_str(p, SET_TEMP_PATH);
+    if (settings_bool(p, SET_TEMP_PATH_ENABLED) && *tmp) {
+        if (!(o->download_path = strdup(tmp)))
+            return -ENOMEM;
+        o->p.data_in_download_path = true;
+    }
+    return 0;
+}
+
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
 {
     bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
@@ -102,6 +130,7 @@ static void on_committed(void *ud, int rc)
         t = NULL;
     if (rc == 0 && t) {
         torrent_begin(t, it->skip_checking);
+        notify_torrent_added(t);
     } else {
         log_msg(LOG_WARNING, "Failed to save the new torrent (%d); it was not added", rc);
         if (t)

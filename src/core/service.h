@@ -48,6 +48,14 @@ struct service_add_opts {
     char *ssl[3];                  /* certificate, private key, DH parameters (PEM); all or none */
 };
 
+/* The options of an add that says nothing but the torrent: qBittorrent's
+ * defaults from the preferences (add_stopped_enabled, auto_tmm_enabled,
+ * temp_path(_enabled), torrent_content_layout, add_to_top_of_queue,
+ * torrent_stop_condition), limits "global"/unlimited.  For adds that come
+ * from no request (watched folders).  Free with service_add_opts_free;
+ * -ENOMEM. */
+int service_add_opts_defaults(struct session *s, struct service_add_opts *o);
+
 /* Applies the engine's rules to the options, once per request: a missing
  * category or tag is created (an invalid category becomes none), tags take
  * their stored spelling, an automatically managed torrent's save path

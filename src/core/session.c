@@ -18,9 +18,11 @@
 #include "core/limits.h"
 #include "core/peer.h"
 #include "core/queue.h"
+#include "core/runprog.h"
 #include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/watchdir.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/fetch.h"
@@ -680,6 +682,13 @@ int session_start(struct session *s)
     limits_init(s);
     banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
     discovery_start(s);
+    /* After the load: what the automation modules see first is the stored
+     * torrents (recorded, not acted on). */
+    rc = runprog_start(s);
+    if (rc == 0)
+        rc = watchdir_start(s);
+    if (rc != 0)
+        return rc;
     uv_timer_init(s->loop, &s->tick);
     s->tick.data = s;
     uv_timer_start(&s->tick, on_tick, SESSION_TICK_MS, SESSION_TICK_MS);
@@ -927,6 +936,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     s->on_shutdown = done;
     s->shutdown_ud = ud;
     uv_timer_stop(&s->tick);
+    watchdir_close(s);
+    runprog_close(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

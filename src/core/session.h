@@ -29,6 +29,8 @@ struct fetch;
 struct tracker_client;
 struct service_fetch;
 struct cookiejar;
+struct runprog;
+struct watchdir;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -96,6 +98,8 @@ struct session {
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;
     struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
+    struct runprog *runprog;         /* core/runprog.c: external programs for torrent events */
+    struct watchdir *watchdir;       /* core/watchdir.c: watched folders */
 
     /* global statistics */
     struct rate dl_rate, ul_rate;

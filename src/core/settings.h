@@ -45,6 +45,8 @@ enum {
     SG_WEBUI_ROOT = 1u << 6,  /* alternative WebUI */
     SG_WEBUI_BIND = 1u << 7,  /* WebUI address, port, HTTPS */
     SG_WEBUI_AUTH = 1u << 8,  /* WebUI security (web_ui_*, bypass_*) */
+    SG_WATCHDIR = 1u << 9,    /* watched folders: scan_dirs, ut_dir_autoload* */
+    SG_RUNPROG = 1u << 10,    /* state_cmd on/off: per-torrent state tracking */
 };
 
 struct setting_def {

@@ -188,7 +188,7 @@
     X(SAVE_PATH_CHANGED_TMM_ENABLED, "save_path_changed_tmm_enabled", BOOL, false, 0, 1, 0) \
     X(SAVE_RESUME_DATA_INTERVAL, "save_resume_data_interval", INT, 60, INT64_MIN, INT64_MAX, 0) \
     X(SAVE_STATISTICS_INTERVAL, "save_statistics_interval", INT, 15, INT64_MIN, INT64_MAX, 0) \
-    X(SCAN_DIRS, "scan_dirs", JSON, "{}", 0, 0, 0) \
+    X(SCAN_DIRS, "scan_dirs", JSON, "{}", 0, 0, SG_WATCHDIR) \
     X(SCHEDULE_FROM_HOUR, "schedule_from_hour", INT, 8, INT64_MIN, INT64_MAX, 0) \
     X(SCHEDULE_FROM_MIN, "schedule_from_min", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(SCHEDULE_TO_HOUR, "schedule_to_hour", INT, 20, INT64_MIN, INT64_MAX, 0) \
@@ -232,19 +232,22 @@
      * dir_download), the token check (token_auth_enable, token_auth_filter: \
      * "all" or "remote") and the read-only guest.  The others are the conf \
      * keys with no qBittorrent setting behind them, in µTorrent's units \
-     * (MB, KB/s). */ \
+     * (MB, KB/s).  The rows marked "automation" are acted on by \
+     * core/runprog (finish_cmd, state_cmd) and core/watchdir (dir_autoload, \
+     * dir_autoload_delete), which serve qBittorrent's autorun_*, scan_dirs \
+     * and export_dir* too. */ \
     X(UT_ALL_WRITES_SYNC, "ut_all_writes_sync", BOOL, false, 0, 1, 0) \
     X(UT_AUTO_BANDWIDTH_MANAGEMENT, "ut_auto_bandwidth_management", BOOL, true, 0, 1, 0) \
     X(UT_COMPACT_ALLOCATION, "ut_compact_allocation", BOOL, false, 0, 1, 0) \
-    X(UT_DIR_AUTOLOAD, "ut_dir_autoload", STR, "", 0, 0, 0) \
-    X(UT_DIR_AUTOLOAD_DELETE, "ut_dir_autoload_delete", BOOL, false, 0, 1, 0) \
+    X(UT_DIR_AUTOLOAD, "ut_dir_autoload", STR, "", 0, 0, SG_WATCHDIR) /* automation */ \
+    X(UT_DIR_AUTOLOAD_DELETE, "ut_dir_autoload_delete", BOOL, false, 0, 1, SG_WATCHDIR) /* automation */ \
     X(UT_DIR_DOWNLOAD, "ut_dir_download", JSON, "[]", 0, 0, 0) \
     X(UT_DIR_REQUEST, "ut_dir_request", STR, "", 0, 0, 0) \
     X(UT_DIR_ROOT, "ut_dir_root", STR, "", 0, 0, 0) \
     X(UT_DIR_TEMP_FILES, "ut_dir_temp_files", STR, "", 0, 0, 0) \
     X(UT_DISK_CACHE_MAX_SIZE, "ut_disk_cache_max_size", INT, 0, 0, 512, 0) \
     X(UT_ENCRYPT_BUFFER_SIZE, "ut_encrypt_buffer_size", INT, 102400, 4096, INT32_MAX, 0) \
-    X(UT_FINISH_CMD, "ut_finish_cmd", STR, "", 0, 0, 0) \
+    X(UT_FINISH_CMD, "ut_finish_cmd", STR, "", 0, 0, 0) /* automation */ \
     X(UT_LOGMASK, "ut_logmask", INT, 0, INT32_MIN, UINT32_MAX, 0) \
     X(UT_LOW_CPU, "ut_low_cpu", BOOL, false, 0, 1, 0) \
     X(UT_MAX_UL_RATE_SEED, "ut_max_ul_rate_seed", INT, -1, -1, INT32_MAX, 0) \
@@ -253,7 +256,7 @@
     X(UT_PROGRESSIVE_PIECE_SPAN, "ut_progressive_piece_span", INT, 0, -1, 1024, 0) \
     X(UT_RANDOMIZE_BIND_PORT, "ut_randomize_bind_port", BOOL, false, 0, 1, 0) \
     X(UT_SEQUENTIAL_DOWNLOAD, "ut_sequential_download", BOOL, false, 0, 1, 0) \
-    X(UT_STATE_CMD, "ut_state_cmd", STR, "", 0, 0, 0) \
+    X(UT_STATE_CMD, "ut_state_cmd", STR, "", 0, 0, SG_RUNPROG) /* automation */ \
     X(UT_TOKEN_AUTH_ENABLE, "ut_token_auth_enable", BOOL, true, 0, 1, 0) \
     X(UT_TOKEN_AUTH_FILTER, "ut_token_auth_filter", STR, "all", 0, 0, 0) \
     X(UT_WEBUI_DIR, "ut_webui_dir", STR, "", 0, 0, 0) \

@@ -222,6 +222,7 @@ struct torrent {
     struct webseed_set webseeds;         /* core/webseed.c: HTTP seeds */
     struct stream *streams;              /* core/stream.c: files being read by range (µTorrent /proxy) */
     struct torrent *chg_prev, *chg_next; /* core/session.c: the change list */
+    uint8_t runprog_state;               /* core/runprog.c: µTorrent state last seen for state_cmd, 0 none */
 };
 
 /* Creates a torrent around mi (ownership taken, also on failure) and

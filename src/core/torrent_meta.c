@@ -17,6 +17,7 @@
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
 #include "bt/wire.h"
+#include "core/notify.h"
 #include "core/peer.h"
 #include "core/session.h"
 #include "store/store.h"
@@ -151,6 +152,7 @@ static void metadata_complete(struct torrent *t, struct bt_metainfo *mi)
     store_torrent_metainfo(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL, NULL);
     torrent_save_settings(t, NULL, NULL);
     torrent_touch(t);
+    notify_metadata_received(t);
     for (size_t i = 0; i < t->num_cands; i++) {
         t->cands[i].next_try_ms = 0;
         t->cands[i].fails = 0;

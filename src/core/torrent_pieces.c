@@ -114,12 +114,19 @@ struct write_ctx {
     bool verify;                   /* the piece failed before: sha1 is filled when it passes */
 };
 
+static void on_finished_moved(void *ud, int rc)
+{
+    struct torrent *t = ud;
+    (void)rc;   /* logged by the move; the torrent finished either way */
+    if (!t->removing && !t->closing && session_find(t->s, t->info_hash) == t)
+        notify_torrent_finished(t);
+}
+
 void torrent_on_finished(struct torrent *t)
 {
     t->completion_on = now_s();
     t->had_metadata_complete = true;
     log_msg(LOG_INFO, "'%s': download finished", torrent_name(t));
-    notify_torrent_finished(t);
     tracker_set_completed(t->trk);
     struct peer *next;
     for (struct peer *p = t->peers; p; p = next) {
@@ -133,9 +140,13 @@ void torrent_on_finished(struct torrent *t)
     }
     torrent_save_resume(t);
     t->next_choke_ms = 0;
-    /* Complete: from the incomplete folder to the save path. */
-    if (t->data_in_download && t->st && strcmp(storage_save_path(t->st), t->save_path) != 0)
-        torrent_move_data(t, t->save_path, MOVE_TO_SAVE, NULL, NULL);
+    /* Complete: from the incomplete folder to the save path.  qBittorrent
+     * announces "finished" (programs, export, e-mail) once the data is where
+     * it stays. */
+    if (t->data_in_download && t->st && strcmp(storage_save_path(t->st), t->save_path) != 0 &&
+        torrent_move_data(t, t->save_path, MOVE_TO_SAVE, on_finished_moved, t) == 0)
+        return;
+    notify_torrent_finished(t);
 }
 
 static void ban_senders(struct torrent *t, const struct smartban_ip *ban, int n)

@@ -747,6 +747,75 @@ void record_cookies_free(struct record_cookie *v, size_t n)
     free(v);
 }
 
+/* ---- scan_dirs ---- */
+
+struct scan_dirs {
+    struct record_scan_dir *v;
+    size_t n;
+};
+
+static bool int_text(const char *s, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long x = *s ? strtoll(s, &end, 10) : 0;
+    if (!*s || *end || errno)
+        return false;
+    *out = x;
+    return true;
+}
+
+static int scan_dir_member(void *ud, const char *key, const char *type, sqlite3_stmt *st)
+{
+    struct scan_dirs *a = ud;
+    struct record_scan_dir *nv = realloc(a->v, (a->n + 1) * sizeof *nv);
+    if (!nv)
+        return -ENOMEM;
+    a->v = nv;
+    struct record_scan_dir *d = &nv[a->n];
+    memset(d, 0, sizeof *d);
+    if (!(d->folder = strdup(key ? key : "")))
+        return -ENOMEM;
+    a->n++;
+    long long x = 1;
+    const char *text = (const char *)sqlite3_column_text(st, 2);
+    if (is_num(type))
+        x = sqlite3_column_double(st, 2) != 0;
+    else if (strcmp(type, "false") == 0)
+        x = 0;
+    else if (is_text(type) && text && !int_text(text, &x) && *text) {
+        d->mode = RECORD_SCAN_PATH;
+        return (d->path = strdup(text)) ? 0 : -ENOMEM;
+    }
+    d->mode = x == 0 ? RECORD_SCAN_FOLDER : RECORD_SCAN_DEFAULT;
+    return 0;
+}
+
+int record_scan_dirs_decode(const char *text, struct record_scan_dir **v, size_t *n)
+{
+    struct scan_dirs a = {0};
+    int rc = expect_object(text);
+    if (rc == 0)
+        rc = each(S_EACH1, text, "$", scan_dir_member, &a);
+    if (rc != 0) {
+        record_scan_dirs_free(a.v, a.n);
+        a.v = NULL;
+        a.n = 0;
+    }
+    *v = a.v;
+    *n = a.n;
+    return rc;
+}
+
+void record_scan_dirs_free(struct record_scan_dir *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free((void *)v[i].folder);
+        free((void *)v[i].path);
+    }
+    free(v);
+}
+
 /* ---- torrent statistics ---- */
 
 int record_torrent_stats_encode(const struct record_torrent_stats *s, char **out)

@@ -120,6 +120,21 @@ int record_cookies_decode(const char *text, struct record_cookie **v, size_t *n)
 void record_cookie_clear(struct record_cookie *c);
 void record_cookies_free(struct record_cookie *v, size_t n);
 
+/* ---- the scan_dirs preference: {"folder": 0 | 1 | "path", ...} ----
+ * Read as qBittorrent 5.1's setPreferences reads it (QVariant::toInt):
+ * a number, a boolean or a string holding an integer is 0 (the folder
+ * itself) or anything else (the default save path); any other string is a
+ * save path ("" the default); null, arrays and objects the default. */
+
+enum record_scan_mode { RECORD_SCAN_FOLDER, RECORD_SCAN_DEFAULT, RECORD_SCAN_PATH };
+struct record_scan_dir {
+    const char *folder;
+    enum record_scan_mode mode;
+    const char *path;          /* RECORD_SCAN_PATH */
+};
+int record_scan_dirs_decode(const char *text, struct record_scan_dir **v, size_t *n);
+void record_scan_dirs_free(struct record_scan_dir *v, size_t n);
+
 /* ---- the torrents row's settings ---- */
 
 struct record_rename {

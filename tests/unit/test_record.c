@@ -394,6 +394,40 @@ static void settings_large(void **state)
     free(prios);
 }
 
+/* scan_dirs as qBittorrent 5.1's setPreferences reads it (QVariant::toInt). */
+static void scan_dirs(void **state)
+{
+    (void)state;
+    struct record_scan_dir *v = NULL;
+    size_t n = 9;
+    const char *text = "{\"/a\": 0, \"/b\": 1, \"/c\": \"/save/here\", \"/d\": \"0\", \"/e\": 2,"
+                       " \"/f\": false, \"/g\": null, \"/h\": \"\", \"/i\": [1], \"/j\": 0.0}";
+    assert_int_equal(record_scan_dirs_decode(text, &v, &n), 0);
+    assert_int_equal(n, 10);
+    const struct { const char *folder; enum record_scan_mode mode; const char *path; } want[] = {
+        {"/a", RECORD_SCAN_FOLDER, NULL},   {"/b", RECORD_SCAN_DEFAULT, NULL},
+        {"/c", RECORD_SCAN_PATH, "/save/here"}, {"/d", RECORD_SCAN_FOLDER, NULL},
+        {"/e", RECORD_SCAN_DEFAULT, NULL},  {"/f", RECORD_SCAN_FOLDER, NULL},
+        {"/g", RECORD_SCAN_DEFAULT, NULL},  {"/h", RECORD_SCAN_DEFAULT, NULL},
+        {"/i", RECORD_SCAN_DEFAULT, NULL},  {"/j", RECORD_SCAN_FOLDER, NULL},
+    };
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(v[i].folder, want[i].folder);
+        assert_int_equal(v[i].mode, want[i].mode);
+        if (want[i].path)
+            assert_string_equal(v[i].path, want[i].path);
+        else
+            assert_null(v[i].path);
+    }
+    record_scan_dirs_free(v, n);
+    assert_int_equal(record_scan_dirs_decode("{}", &v, &n), 0);
+    assert_int_equal(n, 0);
+    record_scan_dirs_free(v, n);
+    assert_int_equal(record_scan_dirs_decode("[1]", &v, &n), -EINVAL);
+    assert_int_equal(record_scan_dirs_decode("{not json", &v, &n), -EINVAL);
+    assert_null(v);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -415,6 +449,7 @@ int main(void)
         cmocka_unit_test(settings_magnet),
         cmocka_unit_test(settings_lenient),
         cmocka_unit_test(settings_large),
+        cmocka_unit_test(scan_dirs),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
