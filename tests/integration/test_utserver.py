@@ -8,6 +8,7 @@ dir_request maintenance files and SIGHUP act, and a bad file is refused.
 The daemon is not our child once it detached: it is stopped by the PID from
 its pid file, and waited for through /proc."""
 import hashlib
+import json
 import os
 import re
 import signal
@@ -493,3 +494,72 @@ def test_utserver_c_utmr_without_logfile(workdir, procs):
     assert user == "admin"
     wait_until(lambda: ut.try_login("admin", pw) == (200, "Ok."), 10, "admin logs in with the new password")
     assert ut.try_login(ADMIN, PW)[1] == "Fails."
+
+
+ARGV_SCRIPT = """#!/usr/bin/python3
+import json, os, sys
+with open(os.path.join(os.path.dirname(sys.argv[0]), "calls.jsonl"), "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+
+def test_utserver_automation_keys(workdir, procs):
+    """finish_cmd, state_cmd, dir_autoload (+ dir_autoload_delete false:
+    renamed .loaded) and dir_torrent_files set in utserver.conf act: a
+    .torrent dropped in dir_autoload is added, its copy appears in
+    dir_torrent_files, and once it completes finish_cmd ran once with the
+    torrent's name and hash, state_cmd with µTorrent's state numbers."""
+    ut = UtServer(workdir, LEECH_IP)
+    prog = os.path.join(workdir, "argv.py")
+    with open(prog, "w") as f:
+        f.write(ARGV_SCRIPT)
+    os.chmod(prog, 0o755)
+    autoload = os.path.join(workdir, "autoload")
+    os.makedirs(autoload)
+    write_conf(ut, workdir, finish_cmd='%s finish "%%N" %%I %%D' % prog, state_cmd="%s state %%S %%P %%I" % prog,
+               sequential_download="false", max_dl_rate="-1")
+    procs.add(ut).start()
+
+    payload = os.urandom(256 * 1024)
+    info = {"name": "auto ut.bin", "length": len(payload), "piece length": 16384,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest()
+                               for k in range(0, len(payload), 16384))}
+    tbytes, h = make_torrent(info)
+    seeder = MiniSeeder(SEED_IP, h, payload, 16384)
+    procs.on_close(seeder.close)
+    with open(os.path.join(autoload, "drop.torrent.part"), "wb") as f:
+        f.write(tbytes)
+    os.rename(os.path.join(autoload, "drop.torrent.part"), os.path.join(autoload, "drop.torrent"))
+
+    wait_until(lambda: ut.torrent(h) is not None, 30, "dir_autoload added the torrent", procs=[ut])
+    wait_until(lambda: os.path.exists(os.path.join(autoload, "drop.torrent.loaded")), 30,
+               "renamed .loaded (dir_autoload_delete false)", procs=[ut])
+    assert not os.path.exists(os.path.join(autoload, "drop.torrent"))
+    exported = os.path.join(workdir, "root", "torrents", "auto ut.bin.torrent")
+    wait_until(lambda: os.path.exists(exported), 30, "dir_torrent_files copy", procs=[ut])
+    with open(exported, "rb") as f:
+        assert f.read() == tbytes
+
+    ut.add_peers(h, [seeder.addr])
+    calls = os.path.join(workdir, "calls.jsonl")
+
+    def read_calls():
+        if not os.path.exists(calls):
+            return []
+        with open(calls) as f:
+            return [json.loads(x) for x in f if x.strip()]
+
+    wait_until(lambda: any(c[0] == "finish" for c in read_calls()), 60, "finish_cmd ran", procs=[ut])
+    done = os.path.join(workdir, "root", "done")
+    fin = [c for c in read_calls() if c[0] == "finish"]
+    assert fin == [["finish", "auto ut.bin", h.upper(), done]], fin   # %I upper case, as µTorrent's hashes
+    with open(os.path.join(done, "auto ut.bin"), "rb") as f:
+        assert f.read() == payload
+    # state_cmd: %S/%P chain, ending in seeding (5) or finished (11), each
+    # %P the previous %S.
+    wait_until(lambda: any(c[0] == "state" and c[1] in ("5", "11") for c in read_calls()), 30,
+               "state_cmd reported seeding", procs=[ut])
+    st = [c for c in read_calls() if c[0] == "state"]
+    assert all(c[3] == h.upper() for c in st)
+    for prev, cur in zip(st, st[1:]):
+        assert cur[2] == prev[1], st
