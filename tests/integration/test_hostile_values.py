@@ -149,3 +149,18 @@ def test_set_preferences_huge_numbers_clamped(td):
     assert p["max_ratio"] == 1e308
     td.set_prefs({k: before[k] for k in ("listen_port", "max_ratio", "dl_limit", "max_active_downloads")})
     assert td.prefs() == before
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "0x10", "1.5abc"])
+def test_set_share_limits_hostile_ratio(td, value):
+    """setShareLimits: a ratio that is not a finite decimal number is
+    refused naming it; the torrent's limits and torrents/info stay valid."""
+    if not td.torrent(HASH):
+        td.add(TBYTES, os.path.join(td.scratch, "save"), stopped=True)
+    before = td.torrent(HASH)
+    r = td.req("POST", "/api/v2/torrents/setShareLimits", ok=(200, 400),
+               data={"hashes": HASH, "ratioLimit": value, "seedingTimeLimit": "-2",
+                     "inactiveSeedingTimeLimit": "-2"})
+    after = td.torrent(HASH)
+    assert r.status_code == 400 and "ratioLimit" in r.text, (value, r.status_code, r.text, after)
+    assert after["ratio_limit"] == before["ratio_limit"]

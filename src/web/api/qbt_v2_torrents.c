@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,14 +740,8 @@ static bool add_value_ok(enum add_kind kind, const char *v)
         (void)strtoll(v, &e, 10);
         return e != v && !*e && !errno;
     }
-    if (kind == ADD_REAL) {
-        /* decimal only: strtod would also take "nan", "inf" and hex */
-        if (strspn(v, "0123456789.eE+-") != strlen(v))
-            return false;
-        double x = strtod(v, &e);
-        return e != v && !*e && !errno && isfinite(x);
-    }
-    return true;
+    double x;
+    return kind == ADD_REAL ? qbt_v2_parse_ratio(v, &x) : true;
 }
 
 /* 0, or -EINVAL with the reply's text in err. */
