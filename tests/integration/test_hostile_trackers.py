@@ -28,6 +28,8 @@ PL = 16384
 MiB = 1 << 20
 # The daemon's tracker request timeout (libtorrent's tracker_completion_timeout).
 HTTP_TIMEOUT_S = 30
+# tracker_completion_timeout for the in-flight cap test
+CAP_COMPLETION_S = 10
 # What a hostile tracker may add to the daemon's resident memory (ASan build:
 # its allocator keeps freed memory in quarantine, so this is generous).
 RSS_BUDGET_MIB = 96
@@ -322,10 +324,12 @@ def test_http_announces_in_flight_capped(workdir, procs):
     HTTP announces are in flight at once (qBittorrent's
     max_concurrent_http_announces), so what hostile trackers can make the
     daemon buffer is 50 x the 4 MiB body cap; the rest wait (status 1) and
-    go out when slots free up."""
+    go out when slots free up.  (The default cap; the completion timeout
+    is set to 10 s so the first 50 end sooner than the default 30 s.)"""
     srv = HostileHttp()
     procs.on_close(srv.close)
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"tracker_completion_timeout": CAP_COMPLETION_S})
     url = srv.url("slow")
     hs = [_add_with_trackers(td, workdir, "cap%d" % i, [url]) for i in range(60)]
 
@@ -336,7 +340,7 @@ def test_http_announces_in_flight_capped(workdir, procs):
     st = statuses()
     assert st.count(1) == 10 and srv.hits["/slow/announce"] == 50, (st, srv.hits)
     # the first 50 time out, the other 10 go out then
-    wait_until(lambda: srv.hits.get("/slow/announce", 0) == 60, HTTP_TIMEOUT_S + 20,
+    wait_until(lambda: srv.hits.get("/slow/announce", 0) == 60, CAP_COMPLETION_S + 20,
                "the waiting announces sent", procs=[td])
     wait_until(lambda: statuses().count(4) >= 50, 20, "timed-out rows not working", procs=[td])
 
