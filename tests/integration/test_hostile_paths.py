@@ -130,16 +130,16 @@ def test_relative_save_paths_never_under_the_working_dir(td):
     before = snap(td)
     dflt = td.get("/api/v2/app/defaultSavePath").text
     td.add(tbytes, "relsave", downloadPath="reldl0", useDownloadPath="true")
-    wait_until(lambda: td.torrent(h), 10, "added", procs=[td])
+    wait_until(lambda: td.torrent(h), 30, "added", procs=[td])
     t = td.torrent(h)
     assert t["save_path"] == os.path.join(dflt, "relsave"), t["save_path"]
     assert t["download_path"] == os.path.join(dflt, "reldl0"), t["download_path"]
     td.post("/api/v2/torrents/setLocation", hashes=h, location="relloc")
-    wait_until(lambda: td.torrent(h)["save_path"] == os.path.join(dflt, "relloc"), 10, "moved", procs=[td])
+    wait_until(lambda: td.torrent(h)["save_path"] == os.path.join(dflt, "relloc"), 30, "moved", procs=[td])
     td.req("POST", "/api/v2/torrents/setSavePath", data={"id": h, "path": "relsp"})
     td.req("POST", "/api/v2/torrents/setDownloadPath", data={"id": h, "path": "reldl"})
     want = (os.path.join(dflt, "relsp"), os.path.join(dflt, "reldl"))
-    wait_until(lambda: (lambda t: (t["save_path"], t["download_path"]) == want)(td.torrent(h)), 10,
+    wait_until(lambda: (lambda t: (t["save_path"], t["download_path"]) == want)(td.torrent(h)), 30,
                "paths set", procs=[td])
     td.delete(h, delete_files=True)
     rundir = os.path.relpath(td.rundir, td.root)
