@@ -666,8 +666,8 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
                         : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
                                                                : TORRENT_STOP_NONE;
-    if (service_add_opts_resolve(s, o) != 0 || (web_req_param(r, "savepath") && !o->save_path) || (cat && !o->category) ||
-        (ren && !o->rename) || (tags && !o->tags)) {
+    if (service_add_opts_resolve(s, o) != 0 || (web_req_param(r, "savepath") && !o->save_path) ||
+        (cat && !o->category) || (ren && !o->rename) || (tags && !o->tags)) {
         service_add_opts_free(o);
         return -ENOMEM;
     }
