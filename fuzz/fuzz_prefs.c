@@ -5,8 +5,9 @@
  * Checked on every input:
  * - a refused batch changes nothing (app/preferences before == after) and
  *   says why (a message naming the key);
- * - an accepted batch leaves every INT and REAL setting inside its bounds
- *   and scan_dirs a JSON object;
+ * - an accepted batch leaves every INT and REAL setting inside its bounds,
+ *   every JSON setting valid JSON and scan_dirs an object of numbers and
+ *   paths;
  * - what app/preferences then writes is accepted back and changes nothing
  *   (the output is a fixed point of the input mapping). */
 #include <assert.h>
@@ -41,9 +42,18 @@ static void check_bounds(const struct settings *s)
             double v = settings_real(s, (enum setting_id)id);
             assert(v >= d->min_r && v <= d->max_r);
         } else if (d->type == SETT_JSON) {
+            /* valid JSON (µTorrent's ut_dir_download is an array); scan_dirs,
+             * the one qBittorrent writes, an object of numbers and paths */
             json_error_t e;
-            json_t *j = json_loads(settings_str(s, (enum setting_id)id), 0, &e);
-            assert(json_is_object(j));
+            json_t *j = json_loads(settings_str(s, (enum setting_id)id), JSON_DECODE_ANY, &e);
+            assert(j);
+            if (id == SET_SCAN_DIRS) {
+                const char *k;
+                json_t *x;
+                assert(json_is_object(j));
+                json_object_foreach(j, k, x)
+                    assert(json_is_integer(x) || json_is_string(x));
+            }
             json_decref(j);
         }
     }
