@@ -10,7 +10,7 @@ JOBS    ?= $(shell nproc)
 # measured on 2 cores (docs/design-notes.md). TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 6
 
-.PHONY: all deps build run check unit integration asan fuzz fuzz-smoke bench clean
+.PHONY: all deps build run check unit integration asan fuzz fuzz-smoke fuzz-long bench clean
 
 all: build
 
@@ -59,6 +59,13 @@ fuzz-smoke: fuzz
 	  n=$$(basename $$f); c=fuzz/corpus/$${n#fuzz_}; w=build/fuzz/corpus-$$n; mkdir -p $$c $$w; \
 	  echo "fuzz: $$n"; $$f -max_total_time=10 -timeout=5 -rss_limit_mb=1024 $$w $$c >/dev/null 2>build/fuzz/$$n.log || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	done
+
+# Every fuzz target for FUZZ_TIME seconds each, one at a time (nice 19):
+# runs, execs/s, coverage, corpus growth and crashes per target
+# (scripts/fuzz-long.sh; docs/reliability.md has the last figures).
+FUZZ_TIME ?= 300
+fuzz-long: fuzz
+	scripts/fuzz-long.sh $(FUZZ_TIME)
 
 bench: build
 	bench/swarm

@@ -98,6 +98,20 @@ int service_add_opts_defaults(struct session *s, struct service_add_opts *o)
     return 0;
 }
 
+/* A relative path made absolute under base (*path replaced, freed).
+ * Left alone when absolute, empty or NULL; -ENOMEM. */
+static int make_absolute(char **path, const char *base)
+{
+    char *p = *path, *abs;
+    if (!p || !*p || p[0] == '/')
+        return 0;
+    if (asprintf(&abs, "%s/%s", base, p) < 0)
+        return -ENOMEM;
+    free(p);
+    *path = abs;
+    return 0;
+}
+
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
 {
     bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
@@ -108,6 +122,14 @@ int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
         free(o->save_path);
         o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
     }
+    /* A relative save path is under the default one and a relative
+     * download path under the temp path (qBittorrent's addTorrent), never
+     * under the daemon's working directory, which is nobody's choice. */
+    const char *dflt = session_default_save_path(s);
+    const char *temp = settings_str(&s->settings, SET_TEMP_PATH);
+    if (make_absolute(&o->save_path, dflt) != 0 ||
+        make_absolute(&o->download_path, temp[0] == '/' ? temp : dflt) != 0)
+        return -ENOMEM;
     return 0;
 }
 

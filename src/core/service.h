@@ -59,9 +59,12 @@ int service_add_opts_defaults(struct session *s, struct service_add_opts *o);
 /* Applies the engine's rules to the options, once per request: a missing
  * category or tag is created (an invalid category becomes none), tags take
  * their stored spelling, an automatically managed torrent's save path
- * is its category's whatever save_path said, and ut_sequential_download
- * (utserver.conf) makes it sequential.  The add calls do not do
- * this themselves (a request with several items resolves once).  0. */
+ * is its category's whatever save_path said, ut_sequential_download
+ * (utserver.conf) makes it sequential, a relative save path is made
+ * absolute under the default save path and a relative download path under
+ * the temp path (else the default save path).  The add calls do not do
+ * this themselves (a request with several items resolves once).  0 or
+ * -ENOMEM. */
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o);
 int service_add_opts_copy(struct service_add_opts *dst, const struct service_add_opts *src);
 void service_add_opts_free(struct service_add_opts *o);

@@ -548,6 +548,8 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
     return 0;
 }
 
+static void trackers_apply(struct session *s);
+
 int session_new(uv_loop_t *loop, const struct session_config *cfg, struct session **out)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -647,6 +649,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         goto fail;
     if (s->listen_address)
         tracker_client_set_bind(s->trackers, s->listen_address);
+    trackers_apply(s);
     *out = s;
     return 0;
 fail:
@@ -766,6 +769,24 @@ static void on_limits_changed(void *ud, const struct settings_mask *changed)
     limits_apply(ud);
 }
 
+/* The tracker timeouts and the HTTP announce cap, from the settings:
+ * at start and whenever one changes (the requests in flight keep theirs). */
+static void trackers_apply(struct session *s)
+{
+    const struct settings *st = &s->settings;
+    int64_t n = settings_int(st, SET_MAX_CONCURRENT_HTTP_ANNOUNCES);
+    tracker_client_set_timeouts(s->trackers, (uint32_t)settings_int(st, SET_TRACKER_RECEIVE_TIMEOUT) * 1000,
+                                (uint32_t)settings_int(st, SET_TRACKER_COMPLETION_TIMEOUT) * 1000);
+    /* qBittorrent stores any number; libtorrent needs at least one slot */
+    tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
+}
+
+static void on_trackers_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    trackers_apply(ud);
+}
+
 static void on_bans_changed(void *ud, const struct settings_mask *changed)
 {
     (void)changed;
@@ -796,6 +817,7 @@ static int add_hooks(struct session *s)
     static const struct { unsigned groups; settings_hook_fn fn; } hooks[] = {
         {SG_LISTEN, on_listen_changed}, {SG_LIMITS, on_limits_changed}, {SG_BANS, on_bans_changed},
         {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
+        {SG_TRACKERS, on_trackers_changed},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof hooks / sizeof hooks[0]; i++)

@@ -138,6 +138,10 @@ static int check(const struct settings_change *c, char **owned, char *err, size_
             snprintf(err, errlen, "setting '%s': no value", d->name);
             return -EINVAL;
         }
+        if (strnlen(c->v.s, SETTINGS_MAX_TEXT + 1) > SETTINGS_MAX_TEXT) {
+            snprintf(err, errlen, "setting '%s': longer than %d bytes", d->name, SETTINGS_MAX_TEXT);
+            return -ERANGE;
+        }
         /* JSON text is kept in one form (compact, keys sorted), so that an
          * equal value compares equal. */
         int rc = 0;

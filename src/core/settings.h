@@ -47,6 +47,7 @@ enum {
     SG_WEBUI_AUTH = 1u << 8,  /* WebUI security (web_ui_*, bypass_*) */
     SG_WATCHDIR = 1u << 9,    /* watched folders: scan_dirs, ut_dir_autoload* */
     SG_RUNPROG = 1u << 10,    /* state_cmd on/off: per-torrent state tracking */
+    SG_TRACKERS = 1u << 11,    /* tracker timeouts, HTTP announces in flight */
 };
 
 struct setting_def {
@@ -110,6 +111,11 @@ bool settings_bool(const struct settings *s, enum setting_id id);
 int64_t settings_int(const struct settings *s, enum setting_id id);
 double settings_real(const struct settings *s, enum setting_id id);
 const char *settings_str(const struct settings *s, enum setting_id id);   /* STR and JSON; never NULL */
+
+/* The longest STR or JSON value a setting takes (bytes): room for a ban
+ * list of ~15,000 addresses, yet a client cannot make every app/preferences
+ * and every profile load carry megabytes (issue 10).  Longer is -ERANGE. */
+#define SETTINGS_MAX_TEXT 262144
 
 /* One change of a batch.  An INT value is accepted for a REAL setting. */
 struct settings_change {

@@ -135,7 +135,7 @@
     X(MAX_ACTIVE_DOWNLOADS, "max_active_downloads", INT, 3, -1, INT64_MAX, 0) \
     X(MAX_ACTIVE_TORRENTS, "max_active_torrents", INT, 5, -1, INT64_MAX, 0) \
     X(MAX_ACTIVE_UPLOADS, "max_active_uploads", INT, 3, -1, INT64_MAX, 0) \
-    X(MAX_CONCURRENT_HTTP_ANNOUNCES, "max_concurrent_http_announces", INT, 50, INT64_MIN, INT64_MAX, 0) \
+    X(MAX_CONCURRENT_HTTP_ANNOUNCES, "max_concurrent_http_announces", INT, 50, INT64_MIN, INT64_MAX, SG_TRACKERS) \
     X(MAX_CONNEC, "max_connec", INT, 500, INT64_MIN, INT64_MAX, 0) \
     X(MAX_CONNEC_PER_TORRENT, "max_connec_per_torrent", INT, 100, INT64_MIN, INT64_MAX, 0) \
     X(MAX_INACTIVE_SEEDING_TIME, "max_inactive_seeding_time", INT, -1, -1, INT64_MAX, 0) \
@@ -216,6 +216,10 @@
     X(TORRENT_CONTENT_REMOVE_OPTION, "torrent_content_remove_option", STR, "Delete", 0, 0, 0) \
     X(TORRENT_FILE_SIZE_LIMIT, "torrent_file_size_limit", INT, 104857600, INT64_MIN, INT64_MAX, 0) \
     X(TORRENT_STOP_CONDITION, "torrent_stop_condition", STR, "None", 0, 0, 0) \
+    /* tracker timeouts (issue 10): libtorrent's names and defaults, in      \
+     * seconds; torrentd's own (qBittorrent has no such preference).      */ \
+    X(TRACKER_COMPLETION_TIMEOUT, "tracker_completion_timeout", INT, 30, 1, 3600, SG_TRACKERS) \
+    X(TRACKER_RECEIVE_TIMEOUT, "tracker_receive_timeout", INT, 10, 1, 600, SG_TRACKERS) \
     X(UP_LIMIT, "up_limit", INT, 0, 0, INT64_MAX, SG_LIMITS) \
     X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, 0) \
     X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, 0) \

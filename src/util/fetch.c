@@ -383,6 +383,11 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
     bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS);
+    if (o->idle_timeout_ms > 0) {
+        bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->idle_timeout_ms);
+        bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (o->idle_timeout_ms + 999) / 1000);
+    }
     bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
     if (o->range)

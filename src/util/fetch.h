@@ -24,6 +24,10 @@ struct fetch_req;
 
 struct fetch_opts {
     long timeout_ms;           /* whole transfer; 0 = 30 s */
+    /* Receive timeout: connecting, or receiving nothing (under 1 byte/s),
+     * for this long ends the request with -ETIMEDOUT (libtorrent's
+     * tracker_receive_timeout); curl counts it in whole seconds.  0 = none. */
+    long idle_timeout_ms;
     size_t max_body;           /* 0 = 16 MiB; a larger body ends the request with -E2BIG */
     const char *user_agent;    /* NULL = "torrentd/" TD_VERSION */
     const char *bind_address;  /* NULL, or a local IP to send from (trackers per interface) */

@@ -244,6 +244,14 @@ bool web_req_param_has_nul(struct web_req *r, const char *name)
     return false;
 }
 
+const char *web_req_nul_param(struct web_req *r)
+{
+    for (size_t i = 0; r && i < r->nparams; i++)
+        if (r->params[i].has_nul)
+            return r->params[i].name;
+    return NULL;
+}
+
 bool web_req_bool(struct web_req *r, const char *name, bool dflt)
 {
     const char *v = web_req_param(r, name);

@@ -216,6 +216,10 @@ bool web_req_param_has_nul(struct web_req *r, const char *name);
 const char *web_req_query(struct web_req *r);
 /* True when the request came in with the Basic guest account. */
 bool web_req_is_guest(struct web_req *r);
+/* The name of the first parameter (query, form or multipart field, not a
+ * file) whose value holds a NUL byte, or NULL: for endpoints that refuse
+ * any such value whatever its name. */
+const char *web_req_nul_param(struct web_req *r);
 /* "true"/"false" case-insensitive; anything else = dflt. */
 bool web_req_bool(struct web_req *r, const char *name, bool dflt);
 /* Multipart parts WITH a filename, any field name; a filename sent twice

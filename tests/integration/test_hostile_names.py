@@ -56,6 +56,10 @@ CASES = {
     "empty-path": lambda: multi("ok", [["g"], [""]]),
     "nul-component": lambda: multi("ok", [["n\x00ul", "g"], ["h\x00"]]),
     "dot-components": lambda: multi("ok", [[".", "h"], ["i", "."], [".", ".", "j"]]),
+    # Windows separators are ordinary bytes in a POSIX name: never a way up
+    "backslash-name": lambda: single("..\\..\\bx"),
+    "backslash-paths": lambda: multi("ok", [["..\\..", "bm"], ["a\\..\\..\\bn"], ["C:\\bo"]]),
+    "slash-in-component": lambda: multi("ok", [["a/../../bp"], ["/etc/torrentd-hostile-y"]]),
 }
 
 

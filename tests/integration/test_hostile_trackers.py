@@ -12,6 +12,7 @@ tracker next to an honest one, the download completes.
 
 Every tracker here is in-test (http.server / a UDP socket on 127.0.0.1 with
 free_port()), so xdist workers never share one."""
+import json
 import os
 import socket
 import struct
@@ -27,6 +28,8 @@ PL = 16384
 MiB = 1 << 20
 # The daemon's tracker request timeout (libtorrent's tracker_completion_timeout).
 HTTP_TIMEOUT_S = 30
+# tracker_completion_timeout for the in-flight cap test
+CAP_COMPLETION_S = 10
 # What a hostile tracker may add to the daemon's resident memory (ASan build:
 # its allocator keeps freed memory in quarantine, so this is generous).
 RSS_BUDGET_MIB = 96
@@ -50,6 +53,9 @@ class HostileHttp:
         self.good_peer = good_peer
         self.hits = {}
         self.stop = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.held = self.max_held = 0
         big_compact = bencode({"interval": 1800, "peers": _peers_compact(100000)})
         big_dict = bencode({"interval": 1800, "peers": _peers_dict(100000)})
         # just under a megavalue in 2 MB: empty lists cost the parser a node each
@@ -108,6 +114,27 @@ class HostileHttp:
                     while not outer.stop.wait(1.0):
                         self.wfile.write(b"d")
                         self.wfile.flush()
+                elif path == "/trickle/announce":
+                    # 20 bytes every 0.2 s of a body that never ends: never
+                    # idle, so only the completion timeout ends it
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
+                    while not outer.stop.wait(0.2):
+                        self.wfile.write(b"d" * 20)
+                        self.wfile.flush()
+                elif path == "/silent/announce":
+                    # accepts the request and never sends a byte
+                    outer.stop.wait(120)
+                elif path.startswith("/hold"):
+                    # answers once released; counts the requests held at once
+                    with outer.lock:
+                        outer.held += 1
+                        outer.max_held = max(outer.max_held, outer.held)
+                    outer.release.wait(120)
+                    with outer.lock:
+                        outer.held -= 1
+                    self._send(bencode({"interval": 1800, "peers": b""}))
                 elif path == "/compact100k/announce":
                     self._send(big_compact)
                 elif path == "/dict100k/announce":
@@ -138,6 +165,7 @@ class HostileHttp:
 
     def close(self):
         self.stop.set()
+        self.release.set()
         self.srv.shutdown()
         self.srv.server_close()
 
@@ -152,6 +180,7 @@ class HostileUdp:
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
         self.announces = 0
+        self.received = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -171,6 +200,22 @@ class HostileUdp:
                 continue
             action, tx = struct.unpack(">II", pkt[8:16])
             send = lambda b: self.sock.sendto(b, addr)  # noqa: E731
+            self.received += 1
+            if self.mode == "silent":
+                continue
+            if self.mode == "oversized":
+                # the largest datagram, random, then one with our transaction
+                # id and a wrong action, then a right-header connect reply cut short
+                send(os.urandom(65507))
+                send(struct.pack(">II", 7, tx) + os.urandom(65499))
+                send(struct.pack(">II", action, tx) + os.urandom(3))
+                continue
+            if self.mode == "wrongtx":
+                # well-formed replies, every one for another transaction
+                for d in (1, 0x80000000, 0xffffffff):
+                    send(struct.pack(">IIQ", 0, (tx + d) & 0xffffffff, 0x1122334455667788))
+                    send(struct.pack(">IIIII", 1, (tx + d) & 0xffffffff, 1800, 0, 0))
+                continue
             if self.mode in ("noise", "garbage"):
                 # garbage, a short packet, the wrong transaction id, a wrong action
                 send(os.urandom(3))
@@ -279,10 +324,12 @@ def test_http_announces_in_flight_capped(workdir, procs):
     HTTP announces are in flight at once (qBittorrent's
     max_concurrent_http_announces), so what hostile trackers can make the
     daemon buffer is 50 x the 4 MiB body cap; the rest wait (status 1) and
-    go out when slots free up."""
+    go out when slots free up.  (The default cap; the completion timeout
+    is set to 10 s so the first 50 end sooner than the default 30 s.)"""
     srv = HostileHttp()
     procs.on_close(srv.close)
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"tracker_completion_timeout": CAP_COMPLETION_S})
     url = srv.url("slow")
     hs = [_add_with_trackers(td, workdir, "cap%d" % i, [url]) for i in range(60)]
 
@@ -293,7 +340,7 @@ def test_http_announces_in_flight_capped(workdir, procs):
     st = statuses()
     assert st.count(1) == 10 and srv.hits["/slow/announce"] == 50, (st, srv.hits)
     # the first 50 time out, the other 10 go out then
-    wait_until(lambda: srv.hits.get("/slow/announce", 0) == 60, HTTP_TIMEOUT_S + 20,
+    wait_until(lambda: srv.hits.get("/slow/announce", 0) == 60, CAP_COMPLETION_S + 20,
                "the waiting announces sent", procs=[td])
     wait_until(lambda: statuses().count(4) >= 50, 20, "timed-out rows not working", procs=[td])
 
@@ -404,3 +451,115 @@ def test_download_completes_past_hostile_trackers(workdir, procs):
     assert rows[srv.url("good")]["status"] == 2
     for u in urls[:3]:
         _wait_row(td, h, u, lambda r: r["status"] == 4, 20, "hostile %s not working" % u)
+
+
+def _cpu_s(pid):
+    """User + system CPU seconds the process has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Short tracker timeouts (torrentd's tracker_receive_timeout and
+# tracker_completion_timeout, in seconds) so nothing here waits the
+# defaults' 10 s / 30 s.
+RECEIVE_S, COMPLETION_S = 1, 4
+
+
+def test_udp_garbage_only_gives_up(workdir, procs):
+    """UDP trackers that answer every request only with garbage (random
+    bytes, short and truncated packets, wrong actions), only with
+    oversized datagrams, only with well-formed replies for other
+    transaction ids, or not at all: each announce is sent again on BEP15's
+    doubling schedule from the receive timeout and given up at the
+    completion timeout, "timed out" (libtorrent's errors::timed_out); then
+    the tracker is left alone (back-off), the daemon uses little CPU
+    throughout (no busy loop on the noise) and answers its API.  Before the
+    timeouts were settings a UDP tracker took 15+30+60 s to give up."""
+    servers = {m: HostileUdp(m) for m in ("garbage", "oversized", "wrongtx", "silent")}
+    for srv in servers.values():
+        procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"tracker_receive_timeout": RECEIVE_S, "tracker_completion_timeout": COMPLETION_S})
+    cpu0, rss0, t0 = _cpu_s(td.pid), _rss(td), time.monotonic()
+    hs = {m: _add_with_trackers(td, workdir, "udpg_" + m, [srv.url]) for m, srv in servers.items()}
+    for m, srv in servers.items():
+        r = _wait_row(td, hs[m], srv.url, lambda r: r["status"] == 4, COMPLETION_S + 10,
+                      "%s UDP tracker given up" % m)
+        assert r["msg"] == "timed out", (m, r)
+    elapsed = time.monotonic() - t0
+    # sends at 0, 1 and 3 s, given up at 4 s: three connect requests
+    sent = {m: srv.received for m, srv in servers.items()}
+    assert all(1 <= n <= 3 for n in sent.values()), sent
+    # backing off (60 s): nothing more is sent for a while
+    t1 = time.monotonic()
+    wait_until(lambda: time.monotonic() - t1 > 3 and td.get("/api/v2/app/version").ok, 10, "3 s pass")
+    assert {m: srv.received for m, srv in servers.items()} == sent
+    cpu = _cpu_s(td.pid) - cpu0
+    grew = _rss(td) - rss0
+    print("udp garbage only: given up after %.1f s, datagrams %s, CPU %.2f s over %.1f s, RSS +%.1f MiB"
+          % (elapsed, sent, cpu, time.monotonic() - t0, grew))
+    assert cpu < 0.5 * (time.monotonic() - t0), cpu
+    assert grew < RSS_BUDGET_MIB, grew
+    for m, srv in servers.items():
+        assert _rows(td, hs[m])[srv.url]["status"] == 4
+
+
+def test_http_timeouts_are_settings(workdir, procs):
+    """HTTP: a tracker that accepts and never sends a byte is "timed out"
+    after the receive timeout; one that trickles 100 bytes a second of a
+    body that never ends (never idle) after the completion timeout.  Both
+    set short here (the defaults are libtorrent's 10 s and 30 s)."""
+    # 2 s / 8 s: a Python server on a loaded machine may take a second
+    # to send its first byte, which a 1 s receive timeout would count
+    receive_s, completion_s = 2, 8
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"tracker_receive_timeout": receive_s, "tracker_completion_timeout": completion_s})
+    t0 = time.monotonic()
+    hs = {name: _add_with_trackers(td, workdir, "to_" + name, [srv.url(name)]) for name in ("silent", "trickle")}
+    took = {}
+
+    def timed_out(name):
+        r = _rows(td, hs[name]).get(srv.url(name))
+        if r and r["status"] == 4 and name not in took:
+            took[name] = time.monotonic() - t0
+            assert r["msg"] == "timed out", (name, r)
+        return len(took) == 2
+    wait_until(lambda: timed_out("silent") & timed_out("trickle"), completion_s + 10,
+               "both trackers timed out", 0.1, procs=[td])
+    print("http timeouts: silent %.1f s, trickling %.1f s" % (took["silent"], took["trickle"]))
+    assert took["silent"] < completion_s - 1, took
+    assert completion_s - 0.5 < took["trickle"] < completion_s + 5, took
+    # the settings are refused out of their bounds, named
+    r = td.req("POST", "/api/v2/app/setPreferences", ok=(400,),
+               data={"json": json.dumps({"tracker_receive_timeout": "1"})})
+    assert "tracker_receive_timeout" in r.text, r.text
+
+
+def test_max_concurrent_http_announces_setting(workdir, procs):
+    """max_concurrent_http_announces acts: set to 3, ten torrents on a
+    tracker that holds every request until released have at most 3
+    announces in flight (the tracker sees 3 at once, the other rows wait,
+    "not contacted"); released, every torrent's announce goes out and
+    works."""
+    srv = HostileHttp()
+    procs.on_close(srv.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"max_concurrent_http_announces": 3, "tracker_completion_timeout": 120})
+    url = srv.url("hold")
+    hs = [_add_with_trackers(td, workdir, "mc%d" % i, [url]) for i in range(10)]
+
+    def statuses():
+        return [_rows(td, h)[url]["status"] for h in hs]
+    wait_until(lambda: srv.held == 3 and statuses().count(3) == 3, 20, "3 announces held", procs=[td])
+    # a few ticks later still 3: the others wait for a slot
+    t1 = time.monotonic()
+    wait_until(lambda: time.monotonic() - t1 > 2.5, 5, "ticks pass")
+    st = statuses()
+    assert srv.max_held == 3 and st.count(3) == 3 and st.count(1) == 7, (srv.max_held, st)
+    srv.release.set()
+    wait_until(lambda: statuses().count(2) == 10, 30, "every announce answered", procs=[td])
+    assert srv.max_held == 3, srv.max_held
+    assert srv.hits["/hold/announce"] == 10, srv.hits

@@ -18,15 +18,16 @@
 #define BACKOFF_BASE_S 60
 #define BACKOFF_MAX_S 3600
 #define UDP_CONN_TTL_MS 60000         /* BEP15 */
-#define UDP_TRIES 3
-#define UDP_TIMER_MS 250
+#define UDP_MAX_BACKOFF 8             /* BEP15: 15 * 2^n s, n up to 8 */
 #define STOP_TIMEOUT_MS 10000
+#define DEFAULT_RECEIVE_MS 10000      /* libtorrent's tracker_receive_timeout */
+#define DEFAULT_COMPLETION_MS 30000   /* libtorrent's tracker_completion_timeout */
 /* HTTP announces and scrapes in flight, all torrents together
- * (qBittorrent's max_concurrent_http_announces default): each may buffer a
- * body of up to HTTP_MAX_BODY, so this bounds what hostile trackers can make
- * us hold at once to 50 x 4 MiB, however many torrents they serve.  Due
+ * (qBittorrent's max_concurrent_http_announces, default 50): each may buffer
+ * a body of up to HTTP_MAX_BODY, so this bounds what hostile trackers can
+ * make us hold at once to N x 4 MiB, however many torrents they serve.  Due
  * announces over the limit wait for a later tick; scrapes are skipped. */
-#define HTTP_MAX_INFLIGHT 50
+#define HTTP_DEFAULT_MAX_INFLIGHT 50
 #define HTTP_MAX_BODY ((size_t)4 << 20)   /* libtorrent's max_http_recv_buffer_size */
 #define MAX_URL 4096
 #define MAX_TIER 1000
@@ -92,7 +93,8 @@ struct udp_txn {
     uint64_t conn_id;
     int state, attempt;
     uint32_t txid;
-    uint64_t deadline;
+    uint64_t deadline;            /* uv_now() ms: retransmit (BEP15 schedule) */
+    uint64_t expires;             /* uv_now() ms: give up ("timed out") */
     uv_getaddrinfo_t gai;
     bool dead;                    /* cancelled while resolving: the resolver callback frees */
     struct udp_txn *prev, *next;
@@ -105,8 +107,9 @@ struct tracker_client {
     uint16_t port;
     uint32_t key;
     int numwant;
-    uint32_t timeout_ms;
+    uint32_t receive_ms, completion_ms;
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
+    size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
@@ -287,9 +290,32 @@ static void udp_close_sockets(struct tracker_client *tc)
     tc->udp4 = tc->udp6 = NULL;
 }
 
+/* BEP15's schedule, 15 * 2^n s, with the receive timeout for the 15 s:
+ * the wait after the n-th send of one request.  The whole transaction
+ * (connect and announce, every retransmit) still ends at the completion
+ * timeout (t->expires), as libtorrent caps every tracker request: with the
+ * defaults (10 s, 30 s) a tracker that never answers, or answers only
+ * garbage, gets datagrams at 0 and 10 s and is "timed out" at 30 s (BEP15
+ * alone would keep trying for an hour). */
 static uint64_t udp_timeout(const struct tracker_client *tc, int attempt)
 {
-    return ((uint64_t)tc->timeout_ms / 2) << attempt;
+    return (uint64_t)tc->receive_ms << (attempt > UDP_MAX_BACKOFF ? UDP_MAX_BACKOFF : attempt);
+}
+
+static void on_udp_timer(uv_timer_t *timer);
+
+/* The timer fires at the earliest retransmit or expiry: never a poll. */
+static void udp_timer_arm(struct tracker_client *tc, uint64_t due)
+{
+    uint64_t now = uv_now(tc->loop);
+    uint64_t in = due > now ? due - now : 0;
+    if (!uv_is_active((uv_handle_t *)tc->timer) || in < uv_timer_get_due_in(tc->timer))
+        uv_timer_start(tc->timer, on_udp_timer, in, 0);
+}
+
+static uint64_t txn_due(const struct udp_txn *t)
+{
+    return t->deadline < t->expires ? t->deadline : t->expires;
 }
 
 /* Sends the datagram for the current state; losses are left to the retry timer. */
@@ -304,6 +330,7 @@ static void txn_send(struct udp_txn *t)
     else
         rc = tracker_udp_announce_req(&b, t->conn_id, t->txid, &t->req, t->url_data);
     t->deadline = uv_now(tc->loop) + udp_timeout(tc, t->attempt);
+    udp_timer_arm(tc, txn_due(t));
     uv_udp_t *u = udp_socket(tc, t->addr.ss_family);
     if (rc == 0 && u) {
         uv_buf_t ub = uv_buf_init((char *)buf_head(&b), (unsigned)buf_size(&b));
@@ -314,16 +341,12 @@ static void txn_send(struct udp_txn *t)
     buf_free(&b);
 }
 
-static void on_udp_timer(uv_timer_t *timer);
-
 static void txn_link(struct tracker_client *tc, struct udp_txn *t)
 {
     t->next = tc->txns;
     if (tc->txns)
         tc->txns->prev = t;
     tc->txns = t;
-    if (!uv_is_active((uv_handle_t *)tc->timer))
-        uv_timer_start(tc->timer, on_udp_timer, UDP_TIMER_MS, UDP_TIMER_MS);
 }
 
 static void udp_announce_done(struct tent *e, int rc, struct tracker_announce_resp *r, const char *err);
@@ -416,6 +439,10 @@ static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
     t->tc = tc;
     t->e = e;
     t->stop = stop;
+    /* The completion timeout runs from the start, name lookup included
+     * (an event=stopped one is bounded as an HTTP one is). */
+    t->expires = uv_now(tc->loop) + (stop && tc->completion_ms > STOP_TIMEOUT_MS ? STOP_TIMEOUT_MS : tc->completion_ms);
+    t->deadline = t->expires;
     t->req = *req;
     t->req.trackerid = NULL;
     const char *rest;
@@ -512,23 +539,29 @@ static void on_udp_timer(uv_timer_t *timer)
     struct tracker_client *tc = timer->data;
     uint64_t now = uv_now(tc->loop);
     /* Finishing one transaction runs user callbacks that may cancel others:
-     * restart the walk after each one.  Every pass retires or reschedules. */
-    for (int guard = 0; guard < 100000; guard++) {
+     * restart the walk after each one.  Every pass retires or reschedules
+     * one transaction into the future, so the walk ends. */
+    for (;;) {
         struct udp_txn *t = tc->txns;
-        while (t && (t->state == TX_RESOLVE || t->deadline > now))
+        while (t && (t->state == TX_RESOLVE || txn_due(t) > now))
             t = t->next;
         if (!t)
             break;
-        if (++t->attempt >= UDP_TRIES) {
+        if (t->expires <= now) {
             txn_finish(t, -ETIMEDOUT, NULL, "timed out");
             continue;
         }
+        t->attempt++;
         if (t->state == TX_REQUEST && !conn_lookup(tc, t->key))
             t->state = TX_CONNECT;   /* connection id expired meanwhile */
         txn_send(t);
     }
-    if (!tc->txns)
-        uv_timer_stop(timer);
+    /* Rearm for the earliest one left; one still resolving is looked at
+     * again when its lookup ends (txn_send arms the timer then). */
+    uv_timer_stop(timer);
+    for (struct udp_txn *t = tc->txns; t; t = t->next)
+        if (t->state != TX_RESOLVE)
+            udp_timer_arm(tc, txn_due(t));
 }
 
 /* ================= announce logic ================= */
@@ -554,6 +587,7 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
 {
     memset(o, 0, sizeof *o);
     o->timeout_ms = timeout;
+    o->idle_timeout_ms = tc->receive_ms;
     o->max_body = HTTP_MAX_BODY;
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
@@ -626,7 +660,7 @@ static int announce(struct tent *e, int event)
         rc = buf_append_u8(&url, 0);
     if (rc == 0) {
         struct fetch_opts o;
-        fetch_opts_for(tc, &o, stop ? STOP_TIMEOUT_MS : (long)tc->timeout_ms);
+        fetch_opts_for(tc, &o, stop && tc->completion_ms > STOP_TIMEOUT_MS ? STOP_TIMEOUT_MS : (long)tc->completion_ms);
         if (stop)
             rc = http_stop(e, (const char *)buf_head(&url), &o);
         else
@@ -821,12 +855,12 @@ static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
 static void start_scrape(struct tent *e)
 {
     struct tracker_client *tc = e->ts->tc;
-    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= HTTP_MAX_INFLIGHT)
+    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max)
         return;
     struct buf url = BUF_INIT;
     if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
         struct fetch_opts o;
-        fetch_opts_for(tc, &o, (long)tc->timeout_ms);
+        fetch_opts_for(tc, &o, (long)tc->completion_ms);
         if (fetch_get(tc->fetch, (const char *)buf_head(&url), &o, on_http_scrape, e, &e->scrape) == 0)
             tc->http_inflight++;
     }
@@ -864,7 +898,7 @@ static void cancel_entry(struct tent *e)
  * it has to wait for a free HTTP slot (it stays due). */
 static bool announce_due(struct tent *e)
 {
-    if (e->scheme == SCH_HTTP && e->ts->tc->http_inflight >= HTTP_MAX_INFLIGHT)
+    if (e->scheme == SCH_HTTP && e->ts->tc->http_inflight >= e->ts->tc->http_max)
         return false;
     int ev = !e->started_sent ? TRACKER_EVENT_STARTED
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
@@ -1213,7 +1247,9 @@ int tracker_client_new(uv_loop_t *loop, struct fetch *f, const uint8_t peer_id[2
     tc->port = listen_port;
     tc->key = rand32();
     tc->numwant = 200;
-    tc->timeout_ms = 30000;
+    tc->receive_ms = DEFAULT_RECEIVE_MS;
+    tc->completion_ms = DEFAULT_COMPLETION_MS;
+    tc->http_max = HTTP_DEFAULT_MAX_INFLIGHT;
     *out = tc;
     return 0;
 }
@@ -1245,7 +1281,13 @@ bool tracker_client_idle(const struct tracker_client *tc)
 
 void tracker_client_set_port(struct tracker_client *tc, uint16_t port) { tc->port = port; }
 void tracker_client_set_numwant(struct tracker_client *tc, int numwant) { tc->numwant = numwant; }
-void tracker_client_set_timeout(struct tracker_client *tc, uint32_t ms) { tc->timeout_ms = ms ? ms : 30000; }
+void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms, uint32_t completion_ms)
+{
+    tc->receive_ms = receive_ms ? receive_ms : DEFAULT_RECEIVE_MS;
+    tc->completion_ms = completion_ms ? completion_ms : DEFAULT_COMPLETION_MS;
+}
+
+void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)
 {

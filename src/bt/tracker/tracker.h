@@ -70,9 +70,16 @@ void tracker_client_set_port(struct tracker_client *tc, uint16_t port);
 /* Sends UDP and HTTP from ip (NULL = any).  Returns 0 or -EINVAL. */
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip);
 void tracker_client_set_numwant(struct tracker_client *tc, int numwant);
-/* Request timeout: HTTP whole-request, UDP first try (then doubled, 3 tries);
- * default 30 s / 15 s.  ms is the HTTP value; UDP uses half. */
-void tracker_client_set_timeout(struct tracker_client *tc, uint32_t ms);
+/* libtorrent's two tracker timeouts (0 = default).  receive_ms (10 s): an
+ * HTTP request that connects or receives nothing for this long ends; a UDP
+ * datagram unanswered for receive_ms * 2^n is sent again (BEP15's 15 * 2^n
+ * schedule, n = sends so far, up to 8).  completion_ms (30 s): any
+ * announce or scrape, HTTP or UDP with all its retransmits, ends by then
+ * ("timed out"); an event=stopped one by min(completion, 10 s). */
+void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms, uint32_t completion_ms);
+/* HTTP announces and scrapes in flight across all sets at most (qBittorrent's
+ * max_concurrent_http_announces; 0 counts as 1); due announces beyond wait. */
+void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],

@@ -143,6 +143,13 @@ void qbt_v2_h_set_preferences(struct web_req *r, void *ud)
     }
     json_error_t je;
     json_t *changes = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!changes && json_error_code(&je) == json_error_duplicate_key) {
+        /* It parses, but which value is meant?  (jansson's text names the key.) */
+        char m[200];
+        snprintf(m, sizeof m, "Invalid preferences: %s", je.text);
+        web_reply_error(r, 400, m);
+        return;
+    }
     if (!json_is_object(changes)) {
         /* qBittorrent 5.1 ignores a body it cannot parse. */
         json_decref(changes);
@@ -159,7 +166,15 @@ void qbt_v2_h_set_preferences(struct web_req *r, void *ud)
     sp->r = r;
     sp->work.data = sp;
     json_t *pw = json_object_get(changes, "web_ui_password");
-    if (json_is_string(pw) && json_string_length(pw) <= MAX_PASSWORD)
+    if (pw && (!json_is_string(pw) || json_string_length(pw) > MAX_PASSWORD)) {
+        const char *m = json_is_string(pw) ? "Invalid value for preference 'web_ui_password'"
+                                           : "Invalid type for preference 'web_ui_password'";
+        json_decref(changes);
+        free(sp);
+        web_reply_error(r, 400, m);
+        return;
+    }
+    if (pw)
         sp->password = strdup(json_string_value(pw));
     json_object_del(changes, "web_ui_password");
     json_object_del(changes, "web_ui_password_hash");

@@ -55,14 +55,6 @@ static int64_t to_int(const char *v, bool *ok)
     return x;
 }
 
-static double to_real(const char *v)
-{
-    if (!v || !*v)
-        return 0;
-    char *e;
-    double x = strtod(v, &e);
-    return *e ? 0 : x;
-}
 
 /* Absolute form of a user path: relative ones are under the default save
  * path, as in qBittorrent.  Trailing slashes dropped.  Malloc'd. */
@@ -389,9 +381,21 @@ static void h_set_share_limits(struct web_req *r, void *ud)
         web_reply_error(r, 400, NULL);
         return;
     }
-    bool ok;
-    double rl = to_real(ratio);
-    int64_t stl = to_int(st, &ok), istl = to_int(ist, &ok);
+    /* qBittorrent falls back to "use the global limit" for what it cannot
+     * parse; a value that is not a number is refused here, naming it, rather
+     * than taken as 0 (which for a seeding time stopped the torrent at once). */
+    bool ok_st, ok_ist;
+    double rl;
+    int64_t stl = to_int(st, &ok_st), istl = to_int(ist, &ok_ist);
+    const char *bad = !qbt_v2_parse_ratio(ratio, &rl) ? "ratioLimit"
+                    : !ok_st                          ? "seedingTimeLimit"
+                    : !ok_ist                         ? "inactiveSeedingTimeLimit" : NULL;
+    if (bad) {
+        char m[64];
+        snprintf(m, sizeof m, "Invalid value for parameter '%s'", bad);
+        web_reply_error(r, 400, m);
+        return;
+    }
     if (!qbt_v2_targets(r, q, "hashes", &l))
         return;
     const char *act = web_req_param(r, "shareLimitAction");

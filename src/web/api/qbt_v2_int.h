@@ -222,6 +222,9 @@ double qbt_v2_ratio(const struct torrent *t);
 /* shareLimitAction ("Default", "Stop", "Remove", "RemoveWithContent",
  * "EnableSuperSeeding"); unknown or NULL = TORRENT_SHARE_DEFAULT. */
 enum torrent_share_action qbt_v2_share_action_parse(const char *s);
+/* A ratio limit as a client sends it: a finite decimal number (no NaN,
+ * infinity, hex or trailing junk, which strtod would take).  False when not. */
+bool qbt_v2_parse_ratio(const char *v, double *out);
 /* tags joined with ", " in natural, case-insensitive order (malloc'd). */
 char *qbt_v2_tags_string(const struct strv *tags);
 /* QCollator-like natural order: digit runs compare by value, letters

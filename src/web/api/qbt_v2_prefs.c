@@ -201,6 +201,10 @@ const struct qbt_v2_pref qbt_v2_prefs[] = {
     {"torrent_content_remove_option", SET_TORRENT_CONTENT_REMOVE_OPTION, QBT_STR, 0},
     {"torrent_file_size_limit", SET_TORRENT_FILE_SIZE_LIMIT, QBT_INT, 0},
     {"torrent_stop_condition", SET_TORRENT_STOP_CONDITION, QBT_STR, 0},
+    /* torrentd's own (issue 10; qBittorrent has no tracker timeouts):
+     * accepted, not written out, so app/preferences stays qBittorrent's */
+    {"tracker_completion_timeout", SET_TRACKER_COMPLETION_TIMEOUT, QBT_INT, QBT_WRITE_ONLY},
+    {"tracker_receive_timeout", SET_TRACKER_RECEIVE_TIMEOUT, QBT_INT, QBT_WRITE_ONLY},
     {"up_limit", SET_UP_LIMIT, QBT_INT, 0},
     {"upload_choking_algorithm", SET_UPLOAD_CHOKING_ALGORITHM, QBT_INT, 0},
     {"upload_slots_behavior", SET_UPLOAD_SLOTS_BEHAVIOR, QBT_INT, 0},
@@ -292,6 +296,22 @@ static bool type_ok(enum qbt_v2_jtype t, const json_t *v)
     return false;
 }
 
+/* An object setting's members: scan_dirs maps a folder to 0 (its own
+ * folder), 1 (the default save path) or a path, as qBittorrent's watched
+ * folders model reads it; anything nested is refused rather than stored. */
+static bool value_ok(const struct qbt_v2_pref *m, json_t *v)
+{
+    if (m->type != QBT_OBJECT)
+        return true;
+    const char *k;
+    json_t *x;
+    json_object_foreach(v, k, x) {
+        if (!json_is_integer(x) && !json_is_string(x))
+            return false;
+    }
+    return true;
+}
+
 /* qBittorrent never refuses a number out of range: its setters clamp
  * (SessionImpl::setGlobalMaxRatio: below 0 is -1; speed limits below 0 are 0;
  * queue sizes std::max(-1, n)) or store it; so the value is brought into
@@ -326,6 +346,11 @@ int qbt_v2_prefs_apply(struct settings *s, json_t *changes, struct settings_mask
             continue;   /* unknown keys are ignored, as qBittorrent does */
         if (!type_ok(m->type, v)) {
             snprintf(err, errlen, "Invalid type for preference '%s'", key);
+            rc = -EINVAL;
+            break;
+        }
+        if (!value_ok(m, v)) {
+            snprintf(err, errlen, "Invalid value for preference '%s'", key);
             rc = -EINVAL;
             break;
         }

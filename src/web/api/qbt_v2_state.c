@@ -7,7 +7,9 @@
  * the v1 names, metrics) is another table over the same enum, in its own
  * file.
  */
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "web/api/qbt_v2_int.h"
@@ -90,6 +92,20 @@ enum torrent_share_action qbt_v2_share_action_parse(const char *s)
         if (strcmp(s, map[i].name) == 0)
             return map[i].a;
     return TORRENT_SHARE_DEFAULT;
+}
+
+bool qbt_v2_parse_ratio(const char *v, double *out)
+{
+    /* strtod alone would also take "nan", "inf", hex and leading spaces */
+    if (!v || !*v || strspn(v, "0123456789.eE+-") != strlen(v))
+        return false;
+    char *e;
+    errno = 0;
+    double x = strtod(v, &e);
+    if (e == v || *e || errno || !isfinite(x))
+        return false;
+    *out = x;
+    return true;
 }
 
 enum qbt_v2_filter qbt_v2_filter_parse(const char *s)

@@ -666,9 +666,8 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
                         : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
                                                                : TORRENT_STOP_NONE;
-    service_add_opts_resolve(s, o);
-    if ((web_req_param(r, "savepath") && !o->save_path) || (cat && !o->category) ||
-        (ren && !o->rename) || (tags && !o->tags)) {
+    if (service_add_opts_resolve(s, o) != 0 || (web_req_param(r, "savepath") && !o->save_path) ||
+        (cat && !o->category) || (ren && !o->rename) || (tags && !o->tags)) {
         service_add_opts_free(o);
         return -ENOMEM;
     }
@@ -714,9 +713,70 @@ static void h_add(struct web_req *r, void *ud)
     qbt_v2_add(r, q->s, false);
 }
 
+/* The options a client may send to torrents/add that must parse whole,
+ * and the longest text each may be.  qBittorrent falls back to the default
+ * for a number it cannot parse and passes a NUL-cut or 1 MB string on to
+ * libtorrent, which fails later or never; here a broken value refuses the
+ * request, naming the parameter, before anything is added. */
+enum add_kind { ADD_TEXT, ADD_INT, ADD_REAL };
+static const struct {
+    const char *name;
+    enum add_kind kind;
+    size_t max;
+} add_params[] = {
+    {"savepath", ADD_TEXT, PATH_MAX},    {"downloadPath", ADD_TEXT, PATH_MAX},
+    {"category", ADD_TEXT, PATH_MAX},    {"label", ADD_TEXT, PATH_MAX},
+    {"rename", ADD_TEXT, PATH_MAX},      {"tags", ADD_TEXT, 65536},
+    {"cookie", ADD_TEXT, 65536},         {"upLimit", ADD_INT, 32},
+    {"dlLimit", ADD_INT, 32},            {"seedingTimeLimit", ADD_INT, 32},
+    {"inactiveSeedingTimeLimit", ADD_INT, 32}, {"ratioLimit", ADD_REAL, 64},
+};
+
+static bool add_value_ok(enum add_kind kind, const char *v)
+{
+    char *e;
+    errno = 0;
+    if (kind == ADD_INT) {
+        (void)strtoll(v, &e, 10);
+        return e != v && !*e && !errno;
+    }
+    double x;
+    return kind == ADD_REAL ? qbt_v2_parse_ratio(v, &x) : true;
+}
+
+/* 0, or -EINVAL with the reply's text in err. */
+static int add_params_check(struct web_req *r, char *err, size_t errlen)
+{
+    const char *nul = web_req_nul_param(r);
+    if (nul) {
+        snprintf(err, errlen, "Parameter '%.64s' holds a NUL byte", nul);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < sizeof add_params / sizeof add_params[0]; i++) {
+        const char *v = web_req_param(r, add_params[i].name);
+        if (!v || !*v)
+            continue;   /* absent or empty: the default, as qBittorrent */
+        if (strlen(v) > add_params[i].max) {
+            snprintf(err, errlen, "Parameter '%s' is too long (limit %zu bytes)", add_params[i].name,
+                     add_params[i].max);
+            return -EINVAL;
+        }
+        if (!add_value_ok(add_params[i].kind, v)) {
+            snprintf(err, errlen, "Invalid value for parameter '%s'", add_params[i].name);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 void qbt_v2_add(struct web_req *r, struct session *s, bool label)
 {
     struct service_add_opts o;
+    char err[128];
+    if (add_params_check(r, err, sizeof err) != 0) {
+        web_reply_error(r, 400, err);
+        return;
+    }
     struct add_req *a = calloc(1, sizeof(*a));
     if (!a || opts_from_req(r, s, &o, label) != 0) {
         free(a);
