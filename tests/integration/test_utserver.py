@@ -432,6 +432,17 @@ def test_gui_getsettings_setsetting(workdir, procs):
     assert rows["token_auth_enable"][1:3] == [1, "true"]
     assert "admin_password" not in rows and "uconnect_password" not in rows
 
+    # add-file through /gui/ (Sonarr's way in): the torrent downloads into
+    # dir_active and is to move to dir_completed, as one added through API v2.
+    info = {"name": "gui.bin", "length": 3 * 16384, "piece length": 16384, "pieces": b"\0" * 60}
+    tbytes, h = make_torrent(info)
+    r = s.post(ut.base + "/gui/", params=[("token", s.token), ("action", "add-file"), ("path", "")],
+               files=[("torrent_file", ("file.torrent", tbytes, "application/x-bittorrent"))], timeout=30)
+    assert r.status_code == 200 and "error" not in r.json(), r.text
+    t = wait_until(lambda: ut.torrent(h), 10, "added through /gui/")
+    assert (t["download_path"], t["save_path"]) == (os.path.join(root, "active"), os.path.join(root, "done"))
+    ut.delete(h)
+
     # setsetting: pairs in order, the last of a name wins; bools as 1/0.
     r = setsetting(ut, s, ("max_ul_rate", "1"), ("max_ul_rate", "50"), ("seed_ratio", "200"),
                    ("seed_time", "600"), ("dir_completed_download_flag", "0"), ("dir_add_label", "true"),

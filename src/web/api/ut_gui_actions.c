@@ -311,22 +311,6 @@ static const char *add_location(struct ut_call *c, struct service_add_opts *o)
 
 /* An add with the preferences' defaults (µTorrent's calls carry no add
  * options besides the location). */
-static void opts_init(struct session *s, struct service_add_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    const struct settings *st = &s->settings;
-    o->p.ratio_limit = -2;
-    o->p.seeding_time_limit = o->p.inactive_seeding_time_limit = -2;
-    o->p.up_limit = o->p.dl_limit = -1;
-    o->p.stopped = settings_bool(st, SET_ADD_STOPPED_ENABLED);
-    o->p.auto_tmm = settings_bool(st, SET_AUTO_TMM_ENABLED);
-    o->p.top_of_queue = settings_bool(st, SET_ADD_TO_TOP_OF_QUEUE);
-    const char *layout = settings_str(st, SET_TORRENT_CONTENT_LAYOUT);
-    o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
-                : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
-                                                      : TORRENT_LAYOUT_ORIGINAL;
-}
-
 struct add {
     struct ut_call *c;
     bool unknown;        /* add-unknown-url: a non-torrent is reported */
@@ -358,8 +342,11 @@ static void add_url(struct ut_call *c, bool unknown)
         return;
     }
     struct service_add_opts o;
-    opts_init(c->s, &o);
-    const char *err = add_location(c, &o);
+    /* the preferences' defaults for an add (incomplete folder included:
+     * utserver.conf's dir_active), then where the client asked for it */
+    const char *err = service_add_opts_defaults(c->s, &o) == 0 ? add_location(c, &o) : "out of memory";
+    if (!err && service_add_opts_resolve(c->s, &o) != 0)
+        err = "out of memory";
     if (err) {
         service_add_opts_free(&o);
         ut_reply_error(c, err);
@@ -383,7 +370,6 @@ static void add_url(struct ut_call *c, bool unknown)
     }
     a->c = c;
     a->unknown = unknown;
-    service_add_opts_resolve(c->s, &o);
     bool http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
     int rc;
     if (http && !unknown) {
@@ -428,14 +414,16 @@ void ut_gui_add_file(struct ut_call *c)
         return;
     }
     struct service_add_opts o;
-    opts_init(c->s, &o);
-    const char *err = add_location(c, &o);
+    /* the preferences' defaults for an add (incomplete folder included:
+     * utserver.conf's dir_active), then where the client asked for it */
+    const char *err = service_add_opts_defaults(c->s, &o) == 0 ? add_location(c, &o) : "out of memory";
+    if (!err && service_add_opts_resolve(c->s, &o) != 0)
+        err = "out of memory";
     if (err) {
         service_add_opts_free(&o);
         ut_reply_error(c, err);
         return;
     }
-    service_add_opts_resolve(c->s, &o);
     struct add *a = calloc(1, sizeof *a);
     if (!a) {
         service_add_opts_free(&o);
