@@ -6,6 +6,7 @@
 #include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
+#include "core/xferhist.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -82,6 +83,16 @@ void limits_apply_torrent(struct torrent *t)
     ratelimit_set(&t->limits.ul, t->up_limit > 0 ? (uint64_t)t->up_limit : 0);
 }
 
+/* limit_lan_peers false (µTorrent's rate_limit_local_peers false): a peer
+ * on the local network does not pay the global buckets, as libtorrent's
+ * local peer class is left out of the global one.  Its torrent's own limits
+ * still apply. */
+static bool global_exempt(const struct peer *p)
+{
+    return !settings_bool(&p->s->settings, SET_LIMIT_LAN_PEERS) &&
+           xferhist_addr_is_local((const struct sockaddr *)&p->addr);
+}
+
 bool limits_take_upload(struct peer *p, uint32_t len)
 {
     struct session *s = p->s;
@@ -92,6 +103,8 @@ bool limits_take_upload(struct peer *p, uint32_t len)
         ratelimit_refund(&t->limits.ul, a);
         goto throttled;
     }
+    if (global_exempt(p))
+        return true;
     uint64_t b = ratelimit_take(&s->limits.ul, len, now);
     if (b < len) {
         ratelimit_refund(&s->limits.ul, b);
@@ -112,7 +125,7 @@ static bool repay(struct peer *p, uint64_t now)
     struct torrent *t = p->t;
     uint64_t owe = p->limits.dl_debt;
     uint64_t a = ratelimit_take(&t->limits.dl, owe, now);
-    uint64_t b = ratelimit_take(&s->limits.dl, a, now);
+    uint64_t b = global_exempt(p) ? a : ratelimit_take(&s->limits.dl, a, now);
     if (b < a)
         ratelimit_refund(&t->limits.dl, a - b);
     p->limits.dl_debt -= b;

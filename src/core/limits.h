@@ -6,6 +6,11 @@
  * arrived and a peer whose charge could not be paid stops reading until the
  * bucket refills (TCP flow control then slows the sender).  A 100 ms quota
  * timer wakes throttled peers; it does nothing while nobody is throttled.
+ *
+ * limit_lan_peers (qBittorrent; µTorrent's rate_limit_local_peers): when
+ * false, peers on loopback, private (RFC 1918, fc00::/7) and link-local
+ * addresses (xferhist_addr_is_local) skip the global buckets; per-torrent
+ * limits still hold them.
  */
 #ifndef TD_CORE_LIMITS_H
 #define TD_CORE_LIMITS_H

@@ -97,6 +97,7 @@ void peer_close(struct peer *p, const char *why)
     if (p->state == PEER_CLOSING)
         return;
     log_debug("peer %s:%u closed: %s", p->ip, p->port, why);
+    log_src(LOG_SRC_DISCONNECT, "peer %s:%u disconnected: %s", p->ip, p->port, why);
     p->state = PEER_CLOSING;
     /* A peer with a torrent is in that torrent's list; others wait in the
      * session's handshaking list. */
@@ -264,6 +265,7 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     set_addr(p, (struct sockaddr *)&ss);
     if (banlist_is_banned(s, p->ip)) {
         banlist_log(s, p->ip, true, "banned IP address");
+        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: banned IP address", p->ip);
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EPERM;
@@ -359,6 +361,7 @@ void peer_send_have(struct peer *p, uint32_t piece)
 {
     if (p->state != PEER_ACTIVE)
         return;
+    log_src(LOG_SRC_HAVE, "peer %s:%u: have %u sent", p->ip, p->port, piece);
     bt_wire_put_have(&p->out, piece);
 }
 
@@ -457,6 +460,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     p->last_recv_ms = uv_now(p->s->loop);
+    tuning_net_activity(&p->s->tune);
     if (p->tls) {
         size_t before = buf_size(&p->in);
         int rc = sslpeer_feed(p->tls, (const uint8_t *)b->base, (size_t)nread, &p->in);
@@ -563,6 +567,8 @@ static int on_handshake(struct peer *p)
     if (p->t->mi && bitfield_init(&p->have, p->t->mi->num_pieces) != 0)
         return -ENOMEM;
     p->state = PEER_ACTIVE;
+    log_src(p->incoming ? LOG_SRC_PEER_IN : LOG_SRC_PEER_OUT, "'%s': %s connection with peer %s:%u (%s)",
+            torrent_name(p->t), p->incoming ? "incoming" : "outgoing", p->ip, p->port, p->client);
     send_initial(p);
     return 0;
 }

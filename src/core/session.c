@@ -676,6 +676,9 @@ int session_start(struct session *s)
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
+    rc = tuning_init(s);   /* before the torrents: their storages take its options */
+    if (rc < 0)
+        return rc;
     store_load_torrents(s->store, load_torrent, s);
     ssltorrent_load(s);
     ssltorrent_listen(s);
@@ -892,6 +895,7 @@ static void close_down(struct session *s)
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
     limits_close(s);
+    tuning_close(s);
     if (s->on_shutdown)
         s->on_shutdown(s->shutdown_ud);
 }

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "core/discovery.h"
+#include "core/tuning.h"
 #include "core/limits.h"
 #include "core/queue.h"
 #include "core/settings.h"
@@ -94,6 +95,7 @@ struct session {
     struct discovery disc;           /* core/discovery.c: DHT and LSD */
     struct limits limits;            /* core/limits.c: rate limits */
     struct queue queue;              /* core/queue.c */
+    struct tuning tune;              /* core/tuning.c: storage options, read cache, low_cpu, log sources */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;

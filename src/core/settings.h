@@ -48,6 +48,9 @@ enum {
     SG_WATCHDIR = 1u << 9,    /* watched folders: scan_dirs, ut_dir_autoload* */
     SG_RUNPROG = 1u << 10,    /* state_cmd on/off: per-torrent state tracking */
     SG_TRACKERS = 1u << 11,    /* tracker timeouts, HTTP announces in flight */
+    SG_DISK = 1u << 12,       /* storage: preallocation, synchronous writes, read cache size */
+    SG_LOG = 1u << 13,        /* log sources (µTorrent's logmask) */
+    SG_LOW_CPU = 1u << 14,    /* low_cpu: the loop's pause after peer traffic */
 };
 
 struct setting_def {

@@ -68,7 +68,7 @@
     X(DELETE_TORRENT_CONTENT_FILES, "delete_torrent_content_files", BOOL, false, 0, 1, 0) \
     X(DHT, "dht", BOOL, true, 0, 1, SG_DISCOVERY) \
     X(DHT_BOOTSTRAP_NODES, "dht_bootstrap_nodes", STR, "dht.libtorrent.org:25401, dht.transmissionbt.com:6881, router.bittorrent.com:6881", 0, 0, SG_DISCOVERY | SG_DHT_NODES) \
-    X(DISK_CACHE, "disk_cache", INT, -1, INT64_MIN, INT64_MAX, 0) \
+    X(DISK_CACHE, "disk_cache", INT, -1, INT64_MIN, INT64_MAX, SG_DISK) \
     X(DISK_CACHE_TTL, "disk_cache_ttl", INT, 60, INT64_MIN, INT64_MAX, 0) \
     X(DISK_IO_READ_MODE, "disk_io_read_mode", INT, 1, INT64_MIN, INT64_MAX, 0) \
     X(DISK_IO_TYPE, "disk_io_type", INT, 0, INT64_MIN, INT64_MAX, 0) \
@@ -157,7 +157,7 @@
     X(PEER_TURNOVER_INTERVAL, "peer_turnover_interval", INT, 300, INT64_MIN, INT64_MAX, 0) \
     X(PERFORMANCE_WARNING, "performance_warning", BOOL, false, 0, 1, 0) \
     X(PEX, "pex", BOOL, true, 0, 1, 0) \
-    X(PREALLOCATE_ALL, "preallocate_all", BOOL, false, 0, 1, 0) \
+    X(PREALLOCATE_ALL, "preallocate_all", BOOL, false, 0, 1, SG_DISK) \
     X(PROXY_AUTH_ENABLED, "proxy_auth_enabled", BOOL, false, 0, 1, 0) \
     X(PROXY_BITTORRENT, "proxy_bittorrent", BOOL, true, 0, 1, 0) \
     X(PROXY_HOSTNAME_LOOKUP, "proxy_hostname_lookup", BOOL, true, 0, 1, 0) \
@@ -240,7 +240,7 @@
      * core/runprog (finish_cmd, state_cmd) and core/watchdir (dir_autoload, \
      * dir_autoload_delete), which serve qBittorrent's autorun_*, scan_dirs \
      * and export_dir* too. */ \
-    X(UT_ALL_WRITES_SYNC, "ut_all_writes_sync", BOOL, false, 0, 1, 0) \
+    X(UT_ALL_WRITES_SYNC, "ut_all_writes_sync", BOOL, false, 0, 1, SG_DISK) \
     X(UT_AUTO_BANDWIDTH_MANAGEMENT, "ut_auto_bandwidth_management", BOOL, true, 0, 1, 0) \
     X(UT_COMPACT_ALLOCATION, "ut_compact_allocation", BOOL, false, 0, 1, 0) \
     X(UT_DIR_AUTOLOAD, "ut_dir_autoload", STR, "", 0, 0, SG_WATCHDIR) /* automation */ \
@@ -249,11 +249,11 @@
     X(UT_DIR_REQUEST, "ut_dir_request", STR, "", 0, 0, 0) \
     X(UT_DIR_ROOT, "ut_dir_root", STR, "", 0, 0, 0) \
     X(UT_DIR_TEMP_FILES, "ut_dir_temp_files", STR, "", 0, 0, 0) \
-    X(UT_DISK_CACHE_MAX_SIZE, "ut_disk_cache_max_size", INT, 0, 0, 512, 0) \
+    X(UT_DISK_CACHE_MAX_SIZE, "ut_disk_cache_max_size", INT, 0, 0, 512, SG_DISK) \
     X(UT_ENCRYPT_BUFFER_SIZE, "ut_encrypt_buffer_size", INT, 102400, 4096, INT32_MAX, 0) \
     X(UT_FINISH_CMD, "ut_finish_cmd", STR, "", 0, 0, 0) /* automation */ \
-    X(UT_LOGMASK, "ut_logmask", INT, 0, INT32_MIN, UINT32_MAX, 0) \
-    X(UT_LOW_CPU, "ut_low_cpu", BOOL, false, 0, 1, 0) \
+    X(UT_LOGMASK, "ut_logmask", INT, 0, INT32_MIN, UINT32_MAX, SG_LOG) \
+    X(UT_LOW_CPU, "ut_low_cpu", BOOL, false, 0, 1, SG_LOW_CPU) \
     X(UT_MAX_UL_RATE_SEED, "ut_max_ul_rate_seed", INT, -1, -1, INT32_MAX, 0) \
     X(UT_MINIMIZE_KERNEL_CACHING, "ut_minimize_kernel_caching", BOOL, false, 0, 1, 0) \
     X(UT_PREFERRED_INTERFACE, "ut_preferred_interface", STR, "", 0, 0, 0) \

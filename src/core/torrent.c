@@ -195,6 +195,7 @@ int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
     }
     t->mi = mi;
     t->root_known = false;
+    tuning_storage_opened(t->s, t);
     if (mi->hybrid) {
         /* BEP52: peers may reach a hybrid by either hash */
         bool by_v1 = memcmp(t->info_hash, mi->info_hash, 20) == 0;
@@ -425,6 +426,31 @@ void torrent_recheck(struct torrent *t)
 
 /* ---- activity ---- */
 
+static void on_preallocated(void *ud, int rc)
+{
+    struct torrent *t = ud;
+    t->allocating = false;
+    if (rc == 0 || t->removing)
+        return;
+    free(t->error);
+    t->error = strdup(strerror(-rc));
+    log_msg(LOG_CRITICAL, "'%s': cannot allocate its files: %s; torrent stopped", torrent_name(t), t->error);
+    t->phase = TP_ERROR;
+    torrent_deactivate(t, true);
+    torrent_touch(t);
+}
+
+void torrent_preallocate(struct torrent *t)
+{
+    if (!t->s->tune.preallocate || !t->active || !t->mi || !t->st || t->allocating || torrent_is_finished(t))
+        return;
+    int rc = storage_preallocate(t->st, on_preallocated, t);
+    if (rc == 0)
+        t->allocating = true;
+    else
+        log_msg(LOG_WARNING, "'%s': cannot preallocate its files now: %s", torrent_name(t), strerror(-rc));
+}
+
 void torrent_activate(struct torrent *t)
 {
     if (t->active || t->removing || t->phase != TP_READY || t->stopped || t->queued)
@@ -438,6 +464,7 @@ void torrent_activate(struct torrent *t)
     if (torrent_is_finished(t) && t->completion_on < 0)
         t->completion_on = now_s();
     webseed_sync(t);
+    torrent_preallocate(t);   /* queued before any piece write: writes wait for it */
     /* Reconnect right away to peers we knew. */
     for (size_t i = 0; i < t->num_cands; i++)
         t->cands[i].next_try_ms = 0;
@@ -451,13 +478,7 @@ void torrent_deactivate(struct torrent *t, bool announce_stop)
     discovery_torrent_gone(t);
     webseed_free_all(t);
     t->active = false;
-    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
-        if (t->rcache[i].data) {
-            free(t->rcache[i].data);
-            t->rcache[i].data = NULL;
-            t->rcache[i].piece = UINT32_MAX;
-        }
-    }
+    torrent_drop_read_cache(t);
     session_set_active(t->s, t, false);
     if (announce_stop)
         tracker_set_stop(t->trk);
@@ -665,8 +686,8 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->wanted);
     free(t->file_prios);
     free(t->error);
-    for (int i = 0; i < TORRENT_READ_CACHE; i++)
-        free(t->rcache[i].data);
+    torrent_drop_read_cache(t);
+    free(t->rcache);
     bt_metadata_asm_free(t->meta_asm);
     bt_layers_free(t->layers);
     bt_metainfo_free(t->layers_mi);

@@ -54,8 +54,8 @@ struct piece_buf {
     struct smartban_ip *senders;   /* per block: who sent it (core/smartban.h) */
 };
 
-/* A piece read whole for uploading: peers ask for it 16 KiB at a time. */
-#define TORRENT_READ_CACHE 4
+/* A piece read whole for uploading: peers ask for it 16 KiB at a time.
+ * How many a torrent keeps is core/tuning.h's read cache. */
 struct cached_piece {
     uint32_t piece;
     uint32_t len;
@@ -199,9 +199,10 @@ struct torrent {
     struct piece_buf **partials;
     size_t num_partials, cap_partials;
     struct smartban *smartban;   /* blocks of failed pieces; NULL until one fails */
-    struct cached_piece rcache[TORRENT_READ_CACHE];
+    struct cached_piece *rcache; /* TUNING_RCACHE_SLOTS_MAX slots; NULL until the first upload */
     unsigned reads_in_flight;    /* piece loads for the read cache */
     bool fill_deferred;          /* requests held back while the write backlog is full */
+    bool allocating;             /* storage_preallocate in flight (core/tuning.h: preallocate_all) */
     unsigned closing_peers;      /* peers whose handles are still closing */
     struct peer_candidate *cands;
     size_t num_cands, cap_cands;

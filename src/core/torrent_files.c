@@ -53,6 +53,7 @@ void torrent_apply_file_priorities(struct torrent *t)
     }
     free(pp);
     storage_set_file_priorities(t->st, t->file_prios);
+    torrent_preallocate(t);   /* files wanted now get their space */
 }
 
 /* contentLayout: Subfolder puts a single file into a folder named after it

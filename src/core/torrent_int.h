@@ -38,6 +38,12 @@ void torrent_reset_pieces(struct torrent *t);                  /* forget every p
 bool torrent_write_backlog_full(const struct torrent *t);
 void torrent_on_finished(struct torrent *t);
 void torrent_trim_read_cache(struct torrent *t, uint64_t now);
+/* preallocate_all: allocates the wanted files of an active, unfinished
+ * torrent (again after its file priorities changed); a failure (ENOSPC)
+ * puts it in the error state with the reason. */
+void torrent_preallocate(struct torrent *t);
+/* Frees the pieces held (not the ones loading). */
+void torrent_drop_read_cache(struct torrent *t);
 
 /* torrent_meta.c */
 void torrent_clear_magnet_extra(struct torrent *t);

@@ -371,6 +371,16 @@ static void wake_uploaders(struct torrent *t)
             peer_resume_uploads(p);
 }
 
+static void slot_clear(struct torrent *t, struct cached_piece *c)
+{
+    t->s->tune.rcache_bytes -= c->len;
+    free(c->data);
+    c->data = NULL;
+    c->len = 0;
+    c->loading = false;
+    c->piece = UINT32_MAX;
+}
+
 static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
 {
     struct cache_load *l = ud;
@@ -381,6 +391,7 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
     c->loading = false;
     if (t->removing) {
         free(data);
+        slot_clear(t, c);
         torrent_maybe_finish_removal(t);
         return;
     }
@@ -395,20 +406,34 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
                 if (q->piece == c->piece)
                     q->length = 0;
             }
-        c->piece = UINT32_MAX;
+        slot_clear(t, c);
     } else {
         c->data = data;
-        c->len = len;
         c->used_ms = t->s->now_ms;
     }
+    (void)len;   /* the size asked for, already in c->len */
     wake_uploaders(t);
+}
+
+static unsigned slots_allowed(const struct torrent *t)
+{
+    unsigned n = t->s->tune.rcache_slots;
+    return n == 0 ? TUNING_RCACHE_SLOTS_AUTO : n > TUNING_RCACHE_SLOTS_MAX ? TUNING_RCACHE_SLOTS_MAX : n;
 }
 
 const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
 {
     assert(piece < t->mi->num_pieces);   /* peer.c queues only requests for pieces we have */
-    int victim = -1;
-    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+    struct tuning *e = &t->s->tune;
+    if (!t->rcache) {
+        if (!(t->rcache = calloc(TUNING_RCACHE_SLOTS_MAX, sizeof *t->rcache)))
+            return NULL;
+        for (int i = 0; i < TUNING_RCACHE_SLOTS_MAX; i++)
+            t->rcache[i].piece = UINT32_MAX;
+    }
+    unsigned slots = slots_allowed(t), held = 0;
+    int free_slot = -1, lru = -1;
+    for (int i = 0; i < TUNING_RCACHE_SLOTS_MAX; i++) {
         struct cached_piece *c = &t->rcache[i];
         if ((c->data || c->loading) && c->piece == piece) {
             if (!c->data)
@@ -416,42 +441,69 @@ const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
             c->used_ms = t->s->now_ms;
             return c->data;
         }
-        if (!c->loading && (victim < 0 || !c->data ||
-                            (t->rcache[victim].data && c->used_ms < t->rcache[victim].used_ms)))
-            victim = i;
+        if (c->data || c->loading) {
+            held++;
+            if (c->data && (lru < 0 || c->used_ms < t->rcache[lru].used_ms))
+                lru = i;
+        } else if (free_slot < 0 && (unsigned)i < slots) {
+            free_slot = i;
+        }
     }
+    uint32_t len = (uint32_t)torrent_piece_size(t, piece);
+    /* Over the budget, a torrent reuses its own least recently used piece;
+     * one that holds nothing may always load one. */
+    bool over = e->rcache_budget && e->rcache_bytes + len > e->rcache_budget;
+    int victim = free_slot >= 0 && (held == 0 || !over) ? free_slot : lru;
     if (victim < 0 || t->removing)
-        return NULL;   /* every slot is loading: wait for one */
+        return NULL;   /* every slot it may use is loading: wait for one */
     struct cached_piece *c = &t->rcache[victim];
-    free(c->data);
-    c->data = NULL;
+    slot_clear(t, c);
     c->piece = piece;
+    c->len = len;
     c->loading = true;
+    e->rcache_bytes += len;
     struct cache_load *l = malloc(sizeof *l);
     if (!l) {
-        c->loading = false;
+        slot_clear(t, c);
         return NULL;
     }
     *l = (struct cache_load){t, victim};
     t->reads_in_flight++;
-    if (storage_read(t->st, piece, 0, (uint32_t)torrent_piece_size(t, piece), on_piece_loaded, l) != 0) {
+    if (storage_read(t->st, piece, 0, len, on_piece_loaded, l) != 0) {
         t->reads_in_flight--;
-        c->loading = false;
-        c->piece = UINT32_MAX;
+        slot_clear(t, c);
         free(l);
     }
     return NULL;
 }
 
-/* Pieces nobody asked for lately give their memory back. */
+/* Pieces nobody asked for lately give their memory back, and so do pieces
+ * over a budget or a slot count that shrank. */
 void torrent_trim_read_cache(struct torrent *t, uint64_t now)
 {
-    for (int i = 0; i < TORRENT_READ_CACHE; i++) {
+    if (!t->rcache)
+        return;
+    struct tuning *e = &t->s->tune;
+    unsigned slots = slots_allowed(t);
+    for (int i = 0; i < TUNING_RCACHE_SLOTS_MAX; i++) {
         struct cached_piece *c = &t->rcache[i];
-        if (c->data && now - c->used_ms > READ_CACHE_IDLE_MS) {
-            free(c->data);
-            c->data = NULL;
-            c->piece = UINT32_MAX;
-        }
+        if (c->data && (now - c->used_ms > READ_CACHE_IDLE_MS || (unsigned)i >= slots))
+            slot_clear(t, c);
     }
+    while (e->rcache_budget && e->rcache_bytes > e->rcache_budget) {
+        int lru = -1;
+        for (int i = 0; i < TUNING_RCACHE_SLOTS_MAX; i++)
+            if (t->rcache[i].data && (lru < 0 || t->rcache[i].used_ms < t->rcache[lru].used_ms))
+                lru = i;
+        if (lru < 0)
+            break;
+        slot_clear(t, &t->rcache[lru]);
+    }
+}
+
+void torrent_drop_read_cache(struct torrent *t)
+{
+    for (int i = 0; t->rcache && i < TUNING_RCACHE_SLOTS_MAX; i++)
+        if (t->rcache[i].data)
+            slot_clear(t, &t->rcache[i]);
 }

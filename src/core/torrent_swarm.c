@@ -18,6 +18,7 @@
 #include "bt/picker.h"
 #include "core/peer.h"
 #include "core/session.h"
+#include "util/log.h"
 
 #define TORRENT_MAX_CANDIDATES 2000
 #define TORRENT_CHOKE_INTERVAL_MS 10000
@@ -236,12 +237,13 @@ static bool pex_allowed(const struct torrent *t)
 
 void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payload, size_t len)
 {
-    (void)p;
     if (!pex_allowed(t))
         return;
     struct bt_pex_msg m;
     if (bt_pex_parse(payload, len, &m) != 0)
         return;
+    log_src(LOG_SRC_PEX, "'%s': pex from %s:%u: %zu added, %zu dropped", torrent_name(t), p->ip, p->port,
+            m.num_added, m.num_dropped);
     for (size_t i = 0; i < m.num_added; i++)
         torrent_add_peer_addr(t, (const struct sockaddr *)&m.added[i].addr, false, PEER_SRC_PEX);
     bt_pex_msg_free(&m);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store/record.h"
+#include "util/log.h"
 
 #define ROW(nm, t, acc, rl, cv, sid, cf, gu) {nm, t, acc, rl, cv, sid, cf, gu}
 #define NOID (-1)
@@ -90,6 +91,20 @@ static int cmp_name(const void *k, const void *e)
 const struct ut_setting *ut_settings_find(const char *name)
 {
     return bsearch(name, ut_settings, ut_settings_count, sizeof ut_settings[0], cmp_name);
+}
+
+unsigned ut_settings_log_sources(int64_t logmask)
+{
+    static const struct { int bit; unsigned src; } map[] = {
+        {3, LOG_SRC_HAVE},      {19, LOG_SRC_DISCONNECT}, {20, LOG_SRC_PEER_OUT}, {21, LOG_SRC_PEER_IN},
+        {27, LOG_SRC_WEBUI},    {29, LOG_SRC_PEX},        {31, LOG_SRC_BLOCKED},
+    };
+    uint32_t m = (uint32_t)logmask;   /* µTorrent's is 32 bits; a negative one is its two's complement */
+    unsigned out = 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (m & (UINT32_C(1) << map[i].bit))
+            out |= map[i].src;
+    return out;
 }
 
 /* ---- reading: torrentd value -> µTorrent text ---- */

@@ -101,6 +101,18 @@ struct ut_setting {
 extern const struct ut_setting ut_settings[];
 extern const size_t ut_settings_count;
 
+/* utserver.conf's logmask bits as util/log sources (enum log_source):
+ *   3 send have -> LOG_SRC_HAVE       19 disconnect -> LOG_SRC_DISCONNECT
+ *   20 out connect -> LOG_SRC_PEER_OUT 21 in connect -> LOG_SRC_PEER_IN
+ *   27 web UI -> LOG_SRC_WEBUI        29 pex -> LOG_SRC_PEX
+ *   31 blocked connect -> LOG_SRC_BLOCKED
+ * The other bits name µTorrent internals torrentd does not have (hole
+ * punch, its bad-message counters, aggregated, trace) or events torrentd
+ * always logs (17 error: warnings and errors are always in the log; 26
+ * metadata finish: "metadata received" is logged at info level; 13/14
+ * rss, 22-25 UPnP/NAT-PMP: their modules log at info level). */
+unsigned ut_settings_log_sources(int64_t logmask);
+
 /* The row of that µTorrent name (exact, lower case), or NULL. */
 const struct ut_setting *ut_settings_find(const char *name);
 

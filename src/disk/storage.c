@@ -1,5 +1,7 @@
 /* storage — lifetime, the job queue, piece writes and reads, stat. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +103,44 @@ int storage_job_submit(struct storage *st, struct storage_job *j)
         return rc;
     j->excl = false;
     return queue_job(st, j);
+}
+
+int storage_job_submit_write(struct storage *st, struct storage_job *j)
+{
+    if (st->allocating == 0)
+        return storage_job_submit(st, j);
+    int rc = storage_job_can_submit(st);
+    if (rc < 0)
+        return rc;
+    j->excl = false;
+    j->st = st;
+    j->next_held = NULL;
+    if (st->held_tail)
+        st->held_tail->next_held = j;
+    else
+        st->held = j;
+    st->held_tail = j;
+    st->inflight++;   /* close and exclusive jobs wait for it like for a queued one */
+    return 0;
+}
+
+/* The preallocation is done: the writes it held go to the threadpool. */
+static void release_held(struct storage *st)
+{
+    while (st->held) {
+        struct storage_job *j = st->held;
+        st->held = j->next_held;
+        if (uv_queue_work(st->loop, &j->req, job_work, job_after) != 0) {
+            log_msg(LOG_CRITICAL, "storage: cannot queue a held write; writing it on the loop");
+            /* Unreachable in practice (uv_queue_work fails only on NULL
+             * callbacks).  The preallocation job is still in flight, so
+             * drained() cannot run before it. */
+            j->work(j);
+            j->after(j);
+            st->inflight--;
+        }
+    }
+    st->held_tail = NULL;
 }
 
 int storage_job_submit_excl(struct storage *st, struct storage_job *j)
@@ -353,12 +393,96 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
     j->wanted = !st->prios ||
                 storage_io_segments(st->mi, storage_piece_off(st->mi, piece), storage_piece_len(st->mi, piece),
                                     NULL, want_seg, st) == 1;
-    rc = storage_job_submit(st, &j->base);
+    rc = storage_job_submit_write(st, &j->base);
     if (rc < 0) {
         free(data);
         free(j);
     }
     return rc;
+}
+
+/* ---- options and preallocation ---- */
+
+void storage_set_sync_writes(struct storage *st, bool on)
+{
+    uv_mutex_lock(&st->fd_lock);
+    st->sync_writes = on;
+    uv_mutex_unlock(&st->fd_lock);
+}
+
+struct alloc_job {
+    struct storage_job base;
+    uint8_t *want;   /* per file: allocate it (a snapshot of the priorities) */
+    void (*done)(void *ud, int rc);
+    void *ud;
+    int rc;
+};
+
+static void alloc_work(struct storage_job *base)
+{
+    struct alloc_job *j = (struct alloc_job *)base;
+    struct storage *st = base->st;
+    const struct bt_metainfo *mi = st->mi;
+    j->rc = 0;
+    for (size_t i = 0; i < mi->num_files && j->rc == 0; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (!j->want[i] || f->pad || f->length == 0)
+            continue;
+        int fd;
+        int rc = storage_io_fd_get(st, i, true, true, &fd);
+        if (rc == 0) {
+            /* Blocks already allocated are kept: a partly downloaded file
+             * loses nothing. */
+            rc = -posix_fallocate(fd, 0, f->length);
+            storage_io_fd_put(st, i, fd);
+        }
+        if (rc < 0) {
+            log_msg(LOG_WARNING, "storage: cannot allocate %" PRId64 " bytes for \"%s\": %s", f->length, f->path,
+                    strerror(-rc));
+            j->rc = rc;
+        }
+    }
+}
+
+static void alloc_after(struct storage_job *base)
+{
+    struct alloc_job *j = (struct alloc_job *)base;
+    struct storage *st = base->st;
+    if (--st->allocating == 0)
+        release_held(st);
+    j->done(j->ud, j->rc);
+    free(j->want);
+    free(j);
+}
+
+int storage_preallocate(struct storage *st, void (*done)(void *ud, int rc), void *ud)
+{
+    if (!done)
+        return -EINVAL;
+    int rc = storage_job_can_submit(st);
+    if (rc < 0)
+        return rc;
+    struct alloc_job *j = calloc(1, sizeof *j);
+    if (j)
+        j->want = malloc(st->mi->num_files);
+    if (!j || !j->want) {
+        free(j);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < st->mi->num_files; i++)
+        j->want[i] = !st->prios || st->prios[i] != 0;
+    j->base.work = alloc_work;
+    j->base.after = alloc_after;
+    j->done = done;
+    j->ud = ud;
+    rc = storage_job_submit(st, &j->base);
+    if (rc < 0) {
+        free(j->want);
+        free(j);
+        return rc;
+    }
+    st->allocating++;
+    return 0;
 }
 
 /* ---- read ---- */

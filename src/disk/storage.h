@@ -9,8 +9,8 @@
  *
  * The torrent's bytes are the concatenation of its files (struct bt_file
  * offsets).  Pad files (BEP47) are never created and read as zeros.  Files
- * are created sparse: ftruncate()d to their full length when first created,
- * never preallocated.
+ * are created sparse: ftruncate()d to their full length when first created;
+ * storage_preallocate() allocates their blocks up front instead.
  *
  * Safety: a torrent must never write outside its save path.  Paths come
  * from path_join(save_path, file->path) and are refused with -EPERM unless
@@ -22,6 +22,7 @@
 #ifndef TD_DISK_STORAGE_H
 #define TD_DISK_STORAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -48,6 +49,22 @@ void storage_close(struct storage *st, void (*done)(void *ud), void *ud);
  * its bytes there too (creating it), as qBittorrent does.  Takes effect for
  * writes queued afterwards.  0 or -ENOMEM. */
 int storage_set_file_priorities(struct storage *st, const uint8_t *prios);
+
+/* Writes from now on are synchronous (O_DSYNC on the files opened for
+ * writing, µTorrent's all_writes_sync): a piece's write job completes once
+ * its data is on the device.  Cached writable descriptors opened the other
+ * way are not reused for writes (they close when idle). */
+void storage_set_sync_writes(struct storage *st, bool on);
+
+/* Allocates the blocks of every wanted (priority > 0), non-pad, non-empty
+ * file to its full length with posix_fallocate() on a worker, creating the
+ * file as a write would (qBittorrent's preallocate_all, µTorrent's
+ * prealloc_space).  Piece writes submitted while it runs wait for it, so no
+ * piece is written into a file before its space is reserved.  done's rc is
+ * 0 or the first -errno (-ENOSPC, -EFBIG, -EPERM for an unsafe path...);
+ * files allocated before a failure stay.  Returns 0 if queued (done will be
+ * called), -EINVAL (no done), -EBUSY, -ESHUTDOWN or -ENOMEM. */
+int storage_preallocate(struct storage *st, void (*done)(void *ud, int rc), void *ud);
 
 /* rc: 0 written; -EILSEQ the SHA-1 did not match (nothing written);
  * -ENOENT the piece lies only in unwanted files that do not exist (nothing

@@ -25,6 +25,7 @@ struct storage_fd_slot {
     int fd;          /* -1 when free */
     size_t file;
     bool writable;
+    bool dsync;      /* opened with O_DSYNC */
     int refs;        /* workers using the fd right now */
     uint64_t stamp;  /* last use, for LRU eviction */
 };
@@ -38,6 +39,7 @@ struct storage {
     uint8_t *prios;             /* [loop] num_files bytes, NULL = all wanted */
     uv_timer_t idle_timer;      /* closes idle fds; unref'd */
     uv_mutex_t fd_lock;
+    bool sync_writes;           /* under fd_lock: open writable files with O_DSYNC */
     /* Hashing runs in parallel, but one torrent's pwrites take turns: the
      * kernel serializes writers of one file on its inode lock anyway, and
      * threads spinning there burned more CPU than the copy itself. */
@@ -49,6 +51,8 @@ struct storage {
     bool excl;                  /* [loop] a move or delete is queued or running */
     struct storage_job *excl_pending;   /* [loop] waits for inflight == 0 */
     struct storage_check *checks;       /* [loop] running checks */
+    int allocating;             /* [loop] storage_preallocate jobs in flight */
+    struct storage_job *held, *held_tail;   /* [loop] writes waiting for them (counted in inflight) */
     void (*close_done)(void *ud);
     void *close_ud;
 };
@@ -61,6 +65,7 @@ struct storage_job {
     void (*work)(struct storage_job *j);
     void (*after)(struct storage_job *j);
     bool excl;
+    struct storage_job *next_held;
 };
 
 static inline int64_t storage_piece_off(const struct bt_metainfo *mi, uint32_t piece)
@@ -82,6 +87,8 @@ static inline int64_t storage_piece_len(const struct bt_metainfo *mi, uint32_t p
 int storage_job_submit(struct storage *st, struct storage_job *j);
 int storage_job_submit_excl(struct storage *st, struct storage_job *j);
 int storage_job_can_submit(const struct storage *st);
+/* Submits a piece write: held back while a preallocation runs. */
+int storage_job_submit_write(struct storage *st, struct storage_job *j);
 
 /* ---- storage_io.c (worker-safe) ---- */
 

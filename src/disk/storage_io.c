@@ -116,6 +116,8 @@ int storage_io_walk(const char *base, const char *rel, bool create, int *dirfd,
 
 static int open_write(struct storage *st, size_t i, bool create, int *out)
 {
+    /* O_DSYNC: all_writes_sync (fd_lock is held, so the flag is stable). */
+    int sync = st->sync_writes ? O_DSYNC : 0;
     const struct bt_file *f = &st->mi->files[i];
     char *full;
     int rc = storage_io_path(st->save_path, f->path, &full);
@@ -127,9 +129,9 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
     rc = storage_io_walk(st->save_path, f->path, create, &dfd, &leaf);
     if (rc < 0)
         return rc;
-    int fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | sync);
     if (fd < 0 && errno == ENOENT && create) {
-        fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+        fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | sync,
                     f->executable ? 0777 : 0666);
         if (fd >= 0 && ftruncate(fd, f->length) < 0) {
             rc = -errno;
@@ -140,7 +142,7 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
             return rc;
         }
         if (fd < 0 && errno == EEXIST)   /* another worker created it first */
-            fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+            fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | sync);
     }
     rc = fd < 0 ? -errno : 0;
     close(dfd);
@@ -179,7 +181,7 @@ int storage_io_fd_get(struct storage *st, size_t i, bool write, bool create, int
     st->fd_clock++;
     for (int k = 0; k < STORAGE_FD_SLOTS; k++) {
         struct storage_fd_slot *s = &st->fds[k];
-        if (s->fd >= 0 && s->file == i && (s->writable || !write)) {
+        if (s->fd >= 0 && s->file == i && (write ? s->writable && s->dsync == st->sync_writes : true)) {
             s->refs++;
             s->stamp = st->fd_clock;
             *fd = s->fd;
@@ -206,7 +208,7 @@ int storage_io_fd_get(struct storage *st, size_t i, bool write, bool create, int
     if (victim) {   /* else all slots busy: the fd stays uncached */
         if (victim->fd >= 0)
             close(victim->fd);
-        *victim = (struct storage_fd_slot){nfd, i, write, 1, st->fd_clock};
+        *victim = (struct storage_fd_slot){nfd, i, write, write && st->sync_writes, 1, st->fd_clock};
     }
     uv_mutex_unlock(&st->fd_lock);
     *fd = nfd;

@@ -15,7 +15,14 @@ static int64_t next_id;
 static int quiet;
 static int debug_on = -1;
 
+_Atomic unsigned log_src_mask;
+
 void log_set_quiet(int q) { quiet = q; }
+
+void log_set_sources(unsigned mask)
+{
+    atomic_store_explicit(&log_src_mask, mask, memory_order_relaxed);
+}
 
 void log_vmsg(int level, const char *fmt, va_list ap)
 {

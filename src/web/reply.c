@@ -125,6 +125,7 @@ static void reply_ready(struct web_req *r, struct MHD_Response *resp, bool share
     r->resp = resp;
     r->resp_shared = shared;
     r->status = status;
+    log_src(LOG_SRC_WEBUI, "WebUI: %s from %s answered %d", r->path ? r->path : "?", r->client_ip, status);
     r->state = WEB_REQ_REPLIED;
     if (r->suspended) {
         web_waiting_unlink(r);

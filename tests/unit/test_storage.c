@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1076,6 +1077,148 @@ static void check_speed_256mib(void **state)
     free_torrent(t);
 }
 
+/* ---- preallocation and synchronous writes ---- */
+
+struct alloc_result {
+    int calls, rc, order;
+};
+
+static void on_alloc(void *ud, int rc)
+{
+    struct alloc_result *r = ud;
+    r->calls++;
+    r->rc = rc;
+    r->order = ++order_counter;
+}
+
+static int64_t allocated(const char *dir, const char *rel)
+{
+    char *p = pjoin(dir, rel);
+    struct stat sb;
+    int64_t n = stat(p, &sb) == 0 ? (int64_t)sb.st_blocks * 512 : -1;
+    free(p);
+    return n;
+}
+
+static void preallocate_wanted_files_before_writes(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"t/A", 300000, false}, {"t/pad", 7680, true}, {"t/B", 200000, false},
+                               {"t/C", 100000, false}, {"t/empty", 0, false}};
+    struct torrent *t = make_torrent(fs, 5, 16384);
+    struct storage *st = open_st(e, t);
+    assert_int_equal(storage_set_file_priorities(st, (const uint8_t[]){1, 1, 0, 1, 1}), 0);
+    struct alloc_result a = {0};
+    struct result w = {0};
+    assert_int_equal(storage_preallocate(st, on_alloc, &a), 0);
+    /* Queued after the preallocation: held until it is done. */
+    assert_int_equal(storage_write_piece(st, 0, piece_copy(t, 0), on_write, &w), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(w.calls, 1);
+    assert_int_equal(w.rc, 0);
+    assert_true(a.order < w.order);
+    /* Wanted files: every block allocated; unwanted and pad files: none. */
+    assert_int_equal(fsize(e->save, "t/A"), 300000);
+    assert_true(allocated(e->save, "t/A") >= 300000);
+    assert_true(allocated(e->save, "t/C") >= 100000);
+    assert_false(exists(e->save, "t/B"));
+    assert_false(exists(e->save, "t/pad"));
+    /* The written piece is intact, the rest reads as zeros. */
+    uint8_t *d = NULL;
+    assert_int_equal(read_sync(e, st, 0, 0, 16384, &d), 0);
+    assert_memory_equal(d, t->data, 16384);
+    free(d);
+
+    /* A failure (a file size limit stands in for a full disk) is reported. */
+    close_sync(e, st);
+    const struct fspec big[] = {{"u/big", 80000, false}};
+    struct torrent *t2 = make_torrent(big, 1, 16384);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 50000;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    st = open_st(e, t2);
+    memset(&a, 0, sizeof a);
+    assert_int_equal(storage_preallocate(st, on_alloc, &a), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.rc, -EFBIG);
+    assert_int_equal(storage_preallocate(st, NULL, NULL), -EINVAL);
+    close_sync(e, st);
+    free_torrent(t2);
+    free_torrent(t);
+}
+
+/* The flags of this process's open descriptors of path, OR'ed together per
+ * kind: with O_DSYNC, without it. */
+static void dsync_fds(const char *path, int *with, int *without)
+{
+    *with = *without = 0;
+    char want[PATH_MAX];
+    assert_non_null(realpath(path, want));
+    for (int fd = 0; fd < 1024; fd++) {
+        char link[64], target[PATH_MAX], info[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n < 0)
+            continue;
+        target[n] = 0;
+        if (strcmp(target, want) != 0)
+            continue;
+        snprintf(info, sizeof info, "/proc/self/fdinfo/%d", fd);
+        FILE *f = fopen(info, "r");
+        assert_non_null(f);
+        char line[128];
+        unsigned long flags = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "flags: %lo", &flags) == 1)
+                break;
+        fclose(f);
+        if ((flags & O_ACCMODE) == O_RDONLY)
+            continue;
+        if (flags & O_DSYNC)
+            (*with)++;
+        else
+            (*without)++;
+    }
+}
+
+static void sync_writes_use_o_dsync(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"s/data", 65536, false}};
+    struct torrent *t = make_torrent(fs, 1, 16384);
+    struct storage *st = open_st(e, t);
+    storage_set_sync_writes(st, true);
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    char *p = pjoin(e->save, "s/data");
+    int with, without;
+    dsync_fds(p, &with, &without);   /* the fd cache keeps it open */
+    assert_int_equal(with, 1);
+    assert_int_equal(without, 0);
+    /* Off again: the next write opens the file without O_DSYNC. */
+    storage_set_sync_writes(st, false);
+    assert_int_equal(write_sync(e, st, t, 1), 0);
+    dsync_fds(p, &with, &without);
+    assert_int_equal(without, 1);
+    close_sync(e, st);
+    dsync_fds(p, &with, &without);
+    assert_int_equal(with + without, 0);
+    free(p);
+    for (uint32_t q = 2; q < 4; q++) {   /* nothing else changed: the data is right */
+        st = open_st(e, t);
+        assert_int_equal(write_sync(e, st, t, q), 0);
+        close_sync(e, st);
+    }
+    assert_file_content(e->save, t, 0);
+    free_torrent(t);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -1097,6 +1240,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(close_waits_for_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(many_files_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_layouts_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(preallocate_wanted_files_before_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(sync_writes_use_o_dsync, setup, teardown),
         cmocka_unit_test_setup_teardown(check_speed_256mib, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,8 @@
 
 #include "core/settings.h"
 #include "core/utconf.h"
+#include "core/ut_settings.h"
+#include "util/log.h"
 
 struct warns {
     char text[8][256];
@@ -277,6 +279,42 @@ static void download_dirs(void **state)
     settings_free(&s);
 }
 
+/* logmask: µTorrent's bits become log sources; log_src logs only those. */
+static int ring_count;
+static void count_entry(const struct log_entry *e, void *ud)
+{
+    (void)ud;
+    ring_count += strstr(e->message, "logmask-probe") != NULL;
+}
+
+static void logmask_sources(void **state)
+{
+    (void)state;
+    assert_int_equal(ut_settings_log_sources(0), 0);
+    assert_int_equal(ut_settings_log_sources(1 << 20), LOG_SRC_PEER_OUT);
+    assert_int_equal(ut_settings_log_sources(1 << 21), LOG_SRC_PEER_IN);
+    assert_int_equal(ut_settings_log_sources((1 << 3) | (1 << 19) | (1 << 27) | (1 << 29)),
+                     LOG_SRC_HAVE | LOG_SRC_DISCONNECT | LOG_SRC_WEBUI | LOG_SRC_PEX);
+    /* bit 31 as a negative int32 (utserver.conf accepts both spellings) */
+    assert_int_equal(ut_settings_log_sources(INT32_MIN), LOG_SRC_BLOCKED);
+    assert_int_equal(ut_settings_log_sources(4294967295LL),
+                     LOG_SRC_HAVE | LOG_SRC_DISCONNECT | LOG_SRC_PEER_OUT | LOG_SRC_PEER_IN | LOG_SRC_WEBUI |
+                         LOG_SRC_PEX | LOG_SRC_BLOCKED);
+    log_set_quiet(1);
+    int evaluated = 0;
+    log_set_sources(ut_settings_log_sources(1 << 21));
+    log_src(LOG_SRC_PEER_OUT, "logmask-probe %d", ++evaluated);   /* off: not even evaluated */
+    log_src(LOG_SRC_PEER_IN, "logmask-probe %d", ++evaluated);
+    assert_int_equal(evaluated, 1);
+    log_set_sources(0);
+    log_src(LOG_SRC_PEER_IN, "logmask-probe %d", ++evaluated);
+    ring_count = 0;
+    log_entries(-1, LOG_INFO, count_entry, NULL);
+    assert_int_equal(ring_count, 1);
+    assert_int_equal(evaluated, 1);
+    log_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +323,7 @@ int main(void)
         cmocka_unit_test(values_and_errors),
         cmocka_unit_test(reload_classes),
         cmocka_unit_test(download_dirs),
+        cmocka_unit_test(logmask_sources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

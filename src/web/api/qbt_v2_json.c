@@ -685,7 +685,7 @@ json_t *qbt_v2_server_state_json(struct session *s)
     set(o, "alltime_ul", jint(alltime_ul));
     set(o, "total_wasted_session", jint(s->wasted_session));
     set(o, "total_peer_connections", jint(s->num_peers));
-    set(o, "total_buffers_size", jint(0));
+    set(o, "total_buffers_size", jint((int64_t)s->tune.rcache_bytes));   /* core/tuning.h: the read cache */
     set(o, "queued_io_jobs", jint(0));
     set(o, "average_time_queue", jint(0));
     set(o, "total_queued_size", jint(0));

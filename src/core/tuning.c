@@ -1,0 +1,132 @@
+#include "core/tuning.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <time.h>
+
+#include "core/session.h"
+#include "core/torrent.h"
+#include "core/ut_settings.h"
+#include "disk/storage.h"
+#include "util/log.h"
+
+#define MIB (1024 * 1024)
+
+static void on_check(uv_check_t *h)
+{
+    struct session *s = h->data;
+    if (!s->tune.net_round)
+        return;
+    s->tune.net_round = false;
+    struct timespec ts = {0, TUNING_LOW_CPU_SLEEP_MS * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static void apply_disk(struct session *s)
+{
+    struct tuning *e = &s->tune;
+    const struct settings *st = &s->settings;
+    e->preallocate = settings_bool(st, SET_PREALLOCATE_ALL);
+    bool sync = settings_bool(st, SET_UT_ALL_WRITES_SYNC);
+    if (sync != e->sync_writes) {
+        e->sync_writes = sync;
+        for (size_t i = 0; i < s->num_torrents; i++)
+            if (s->torrents[i]->st)
+                storage_set_sync_writes(s->torrents[i]->st, sync);
+    }
+    int64_t ut = settings_int(st, SET_UT_DISK_CACHE_MAX_SIZE), qbt = settings_int(st, SET_DISK_CACHE);
+    int64_t mib = ut > 0 ? ut : qbt;
+    char what[96];
+    if (mib > 0) {
+        if (mib > INT64_C(1) << 20)
+            mib = INT64_C(1) << 20;   /* 1 TiB: far beyond any memory, and no overflow */
+        e->rcache_budget = (uint64_t)mib * MIB;
+        e->rcache_slots = TUNING_RCACHE_SLOTS_MAX;
+        snprintf(what, sizeof what, "%" PRId64 " MiB for all torrents", mib);
+    } else if (mib == 0) {
+        e->rcache_budget = 0;
+        e->rcache_slots = 1;
+        snprintf(what, sizeof what, "off (one piece per torrent)");
+    } else {
+        e->rcache_budget = 0;
+        e->rcache_slots = TUNING_RCACHE_SLOTS_AUTO;
+        snprintf(what, sizeof what, "auto (%d pieces per torrent)", TUNING_RCACHE_SLOTS_AUTO);
+    }
+    log_msg(LOG_INFO, "disk: preallocation %s, synchronous writes %s, read cache %s", e->preallocate ? "on" : "off",
+            e->sync_writes ? "on" : "off", what);
+}
+
+static void apply_low_cpu(struct session *s)
+{
+    struct tuning *e = &s->tune;
+    bool on = settings_bool(&s->settings, SET_UT_LOW_CPU);
+    if (on == e->low_cpu)
+        return;
+    e->low_cpu = on;
+    e->net_round = false;
+    if (on)
+        uv_check_start(&e->low_cpu_check, on_check);
+    else
+        uv_check_stop(&e->low_cpu_check);
+    log_msg(LOG_INFO, "low_cpu: %s", on ? "on (the loop pauses " "2 ms after each round of peer traffic)" : "off");
+}
+
+static void apply_log(struct session *s)
+{
+    int64_t mask = settings_int(&s->settings, SET_UT_LOGMASK);
+    unsigned src = ut_settings_log_sources(mask);
+    log_set_sources(src);
+    if (mask)
+        log_msg(LOG_INFO, "logmask 0x%08" PRIx32 ": log sources 0x%x", (uint32_t)mask, src);
+}
+
+static void on_disk_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    apply_disk(ud);
+}
+
+static void on_log_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    apply_log(ud);
+}
+
+static void on_low_cpu_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    apply_low_cpu(ud);
+}
+
+int tuning_init(struct session *s)
+{
+    struct tuning *e = &s->tune;
+    uv_check_init(s->loop, &e->low_cpu_check);
+    e->low_cpu_check.data = s;
+    uv_unref((uv_handle_t *)&e->low_cpu_check);   /* never what keeps the loop alive */
+    e->check_open = true;
+    int rc = settings_add_hook(&s->settings, SG_DISK, on_disk_changed, s);
+    if (rc == 0)
+        rc = settings_add_hook(&s->settings, SG_LOG, on_log_changed, s);
+    if (rc == 0)
+        rc = settings_add_hook(&s->settings, SG_LOW_CPU, on_low_cpu_changed, s);
+    apply_disk(s);
+    apply_low_cpu(s);
+    apply_log(s);
+    return rc;
+}
+
+void tuning_close(struct session *s)
+{
+    struct tuning *e = &s->tune;
+    if (e->check_open && !uv_is_closing((uv_handle_t *)&e->low_cpu_check))
+        uv_close((uv_handle_t *)&e->low_cpu_check, NULL);
+    e->check_open = false;
+}
+
+void tuning_storage_opened(struct session *s, struct torrent *t)
+{
+    if (t->st)
+        storage_set_sync_writes(t->st, s->tune.sync_writes);
+}
