@@ -77,6 +77,7 @@ const struct ut_setting ut_settings[] = {
     ROW("upnp", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UPNP, true, true),
     ROW("ut_webui_dir", UT_STR, 'R', UT_ALWAYS, UT_CONV_PATH, SET_UT_WEBUI_DIR, true, true),
     ROW("ut_webui_port", UT_INT, 'R', UT_FIRST, UT_CONV_WEBUI_PORT, SET_UT_WEBUI_PORT, true, true),
+    ROW("webui.password", UT_STR, 'Y', UT_GUI, UT_CONV_WEBUI_PASSWORD, NOID, false, true),
     ROW("webui.username", UT_STR, 'Y', UT_GUI, UT_CONV_DIRECT, SET_WEB_UI_USERNAME, false, true),
     ROW("write_coalesce_max_size", UT_INT, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_WRITE_COALESCE_MAX_SIZE, true,
         true),
@@ -105,6 +106,12 @@ unsigned ut_settings_log_sources(int64_t logmask)
         if (m & (UINT32_C(1) << map[i].bit))
             out |= map[i].src;
     return out;
+}
+
+bool ut_settings_is_account(const struct ut_setting *u)
+{
+    return u->conv == UT_CONV_ADMIN_PASSWORD || u->conv == UT_CONV_WEBUI_PASSWORD ||
+           (u->id >= 0 && (u->id == SET_WEB_UI_USERNAME || u->id == SET_UT_WEBUI_GUEST_NAME));
 }
 
 /* ---- reading: torrentd value -> µTorrent text ---- */
@@ -170,6 +177,7 @@ int ut_settings_format(const struct settings *s, const struct ut_setting *u, cha
     case UT_CONV_DIR_COMPLETED_FLAG: return put(out, outlen, "%s", tf(settings_bool(s, SET_TEMP_PATH_ENABLED)));
     case UT_CONV_DIR_ACTIVE_FLAG: return put(out, outlen, "true");
     case UT_CONV_DIR_DOWNLOAD: return put(out, outlen, "%s", settings_str(s, SET_UT_DIR_DOWNLOAD));
+    case UT_CONV_WEBUI_PASSWORD: return put(out, outlen, "%s", UT_PASSWORD_PLACEHOLDER);
     case UT_CONV_ADMIN_PASSWORD:
     case UT_CONV_IGNORED: return -EINVAL;
     }
@@ -403,6 +411,13 @@ int ut_batch_set(struct ut_batch *b, const struct ut_setting *u, const char *val
             b->num_dl++;
         break;
     case UT_CONV_ADMIN_PASSWORD:
+        rc = replace(&b->password, value);
+        break;
+    case UT_CONV_WEBUI_PASSWORD:
+        if (strcmp(value, UT_PASSWORD_PLACEHOLDER) == 0)
+            break;   /* what getsettings showed, sent back: unchanged */
+        if (!*value)
+            return fail(err, errlen, -EINVAL, u, "must not be empty (torrentd does not serve the WebUI without a password)");
         rc = replace(&b->password, value);
         break;
     case UT_CONV_IGNORED:

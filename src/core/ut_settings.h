@@ -44,7 +44,13 @@
  * UPnP and NAT-PMP); the last one given wins.  ut_webui_port sets the WebUI
  * port itself (µTorrent Server has one HTTP port) and is also kept as
  * ut_webui_port.  admin_password is not a setting: the batch hands it to the
- * caller, which stores only its PBKDF2 hash.  uconnect_* (µTorrent Remote,
+ * caller, which stores only its PBKDF2 hash.  The official WebUI's account
+ * settings are webui.username (the same account's name) and webui.password:
+ * getsettings shows UT_PASSWORD_PLACEHOLDER, never the password or its hash
+ * (the WebUI sends a setting back only when its field changed, so the
+ * placeholder sent back means "unchanged"); a new value goes the
+ * admin_password way.  ut_settings_is_account() names the rows a read-only
+ * guest must not see.  uconnect_* (µTorrent Remote,
  * gone) are accepted and ignored; the caller warns.
  *
  * No jansson here (core): dir_download's JSON array is made with
@@ -83,6 +89,7 @@ enum ut_conv {
     UT_CONV_DIR_ACTIVE_FLAG,   /* always true */
     UT_CONV_DIR_DOWNLOAD,      /* repeatable: one JSON array of paths */
     UT_CONV_ADMIN_PASSWORD,    /* handed to the caller (ut_batch.password) */
+    UT_CONV_WEBUI_PASSWORD,    /* /gui/ webui.password: the same, read as UT_PASSWORD_PLACEHOLDER */
     UT_CONV_IGNORED,           /* uconnect_*: accepted, not stored */
     UT_CONV_WEBUI_PORT,        /* web_ui_port and ut_webui_port */
 };
@@ -114,6 +121,10 @@ extern const size_t ut_settings_count;
 unsigned ut_settings_log_sources(int64_t logmask);
 
 /* The row of that µTorrent name (exact, lower case), or NULL. */
+#define UT_PASSWORD_PLACEHOLDER "********"
+/* The WebUI account's rows: the admin's name and password, the guest's name. */
+bool ut_settings_is_account(const struct ut_setting *u);
+
 const struct ut_setting *ut_settings_find(const char *name);
 
 /* The /gui/ value text of u ("true", "-1", "/data"): 0, or -ENOSPC when

@@ -15,6 +15,14 @@
  * {"build":N,"error":"<name>: <reason>"} and change nothing.  The changes
  * then go through settings_apply and session_settings_changed (live hooks,
  * persisted) and the reply waits for the commit.
+ *
+ * The account: webui.username is the WebUI account's name, webui.password
+ * reads as a placeholder and a new one is hashed (PBKDF2, on a worker) and
+ * stored as the WebUI password's hash, as qBittorrent's web_ui_password is;
+ * the new credentials are pushed to the web server (main's SG_WEBUI_AUTH
+ * hook) before the reply.  The read-only guest's getsettings has no
+ * account rows (ut_settings_is_account): neither the admin's name nor the
+ * guest's own.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +32,7 @@
 #include "core/session.h"
 #include "core/ut_settings.h"
 #include "util/log.h"
+#include "web/auth.h"
 #include "web/api/ut_gui_int.h"
 
 #define UT_SET_MAX_PAIRS 64
@@ -43,7 +52,7 @@ void ut_gui_getsettings(struct ut_call *c)
     int rc = o && list ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < ut_settings_count; i++) {
         const struct ut_setting *u = &ut_settings[i];
-        if (!u->gui)
+        if (!u->gui || (c->guest && ut_settings_is_account(u)))
             continue;
         json_t *row = setting_row(&c->s->settings, u);
         if (!row || json_array_append_new(list, row) != 0)
@@ -59,15 +68,74 @@ void ut_gui_getsettings(struct ut_call *c)
     ut_reply(c, o);
 }
 
+/* A setsetting in flight: its changes are applied in memory; a new
+ * password is being hashed, then stored, then the settings committed. */
+struct set_job {
+    uv_work_t work;
+    struct ut_call *c;
+    struct settings_mask changed;
+    char *password;                  /* plain, wiped after hashing */
+    char hash[WEB_AUTH_HASH_MAX];
+    int hash_rc;
+};
+
+static void set_job_free(struct set_job *j)
+{
+    if (j->password) {
+        explicit_bzero(j->password, strlen(j->password));
+        free(j->password);
+    }
+    explicit_bzero(j->hash, sizeof j->hash);
+    free(j);
+}
+
 static void on_committed(void *ud, int rc)
 {
-    struct ut_call *c = ud;
+    struct set_job *j = ud;
+    struct ut_call *c = j->c;
+    set_job_free(j);
     if (rc != 0) {
         log_msg(LOG_WARNING, "µTorrent WebUI: settings could not be saved (%d)", rc);
         ut_reply_error(c, "settings could not be saved");
         return;
     }
     ut_reply_build(c);
+}
+
+static void commit(struct set_job *j)
+{
+    int rc = session_settings_changed(j->c->s, &j->changed, on_committed, j);
+    if (rc != 0)
+        on_committed(j, rc);
+}
+
+static void on_hash_stored(void *ud, int rc)
+{
+    struct set_job *j = ud;
+    if (rc != 0) {
+        on_committed(j, rc);
+        return;
+    }
+    /* The session holds the new hash: notifying the account's group pushes
+     * it to the web server with the rest. */
+    settings_mask_add(&j->changed, SET_WEB_UI_USERNAME);
+    commit(j);
+}
+
+static void hash_work(uv_work_t *w)
+{
+    struct set_job *j = w->data;
+    j->hash_rc = web_auth_hash_password(j->password, j->hash, sizeof j->hash);
+}
+
+static void hash_done(uv_work_t *w, int status)
+{
+    struct set_job *j = w->data;
+    int rc = status ? status : j->hash_rc;
+    if (rc == 0)
+        rc = session_set_password_hash(j->c->s, j->hash, on_hash_stored, j);
+    if (rc != 0)
+        on_committed(j, rc);
 }
 
 void ut_gui_setsetting(struct ut_call *c)
@@ -125,15 +193,28 @@ void ut_gui_setsetting(struct ut_call *c)
     }
     if (rc == 0)
         rc = ut_batch_finish(&b, err, sizeof err);
-    struct settings_mask changed = {0};
+    struct set_job *j = rc == 0 ? calloc(1, sizeof *j) : NULL;
+    if (rc == 0 && !j)
+        rc = -ENOMEM;
     if (rc == 0)
-        rc = settings_apply(&c->s->settings, b.ch, b.n, &changed, err, sizeof err);
+        rc = settings_apply(&c->s->settings, b.ch, b.n, &j->changed, err, sizeof err);
+    if (rc == 0) {
+        j->c = c;
+        j->work.data = j;
+        j->password = b.password;   /* taken: ut_batch_free must not wipe it */
+        b.password = NULL;
+    }
     ut_batch_free(&b);
     if (rc != 0) {
+        free(j);
         ut_reply_error(c, *err ? err : strerror(-rc));
         return;
     }
-    rc = session_settings_changed(c->s, &changed, on_committed, c);
+    if (!j->password) {
+        commit(j);
+        return;
+    }
+    rc = uv_queue_work(c->s->loop, &j->work, hash_work, hash_done);
     if (rc != 0)
-        on_committed(c, rc);
+        on_committed(j, rc);
 }
