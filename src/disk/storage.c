@@ -432,8 +432,12 @@ static void alloc_work(struct storage_job *base)
         int rc = storage_io_fd_get(st, i, true, true, &fd);
         if (rc == 0) {
             /* Blocks already allocated are kept: a partly downloaded file
-             * loses nothing. */
+             * loses nothing.  Under write_lock: where the file system has
+             * no fallocate, glibc emulates it by writing zeros into holes,
+             * which must not race a piece write already in flight. */
+            uv_mutex_lock(&st->write_lock);
             rc = -posix_fallocate(fd, 0, f->length);
+            uv_mutex_unlock(&st->write_lock);
             storage_io_fd_put(st, i, fd);
         }
         if (rc < 0) {
