@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/session.h"
@@ -25,12 +26,12 @@ static void on_check(uv_check_t *h)
 
 static void apply_disk(struct session *s)
 {
-    struct tuning *e = &s->tune;
+    struct tuning *tu = &s->tune;
     const struct settings *st = &s->settings;
-    e->preallocate = settings_bool(st, SET_PREALLOCATE_ALL);
+    tu->preallocate = settings_bool(st, SET_PREALLOCATE_ALL);
     bool sync = settings_bool(st, SET_UT_ALL_WRITES_SYNC);
-    if (sync != e->sync_writes) {
-        e->sync_writes = sync;
+    if (sync != tu->sync_writes) {
+        tu->sync_writes = sync;
         for (size_t i = 0; i < s->num_torrents; i++)
             if (s->torrents[i]->st)
                 storage_set_sync_writes(s->torrents[i]->st, sync);
@@ -41,35 +42,39 @@ static void apply_disk(struct session *s)
     if (mib > 0) {
         if (mib > INT64_C(1) << 20)
             mib = INT64_C(1) << 20;   /* 1 TiB: far beyond any memory, and no overflow */
-        e->rcache_budget = (uint64_t)mib * MIB;
-        e->rcache_slots = TUNING_RCACHE_SLOTS_MAX;
+        tu->rcache_budget = (uint64_t)mib * MIB;
+        tu->rcache_slots = TUNING_RCACHE_SLOTS_MAX;
         snprintf(what, sizeof what, "%" PRId64 " MiB for all torrents", mib);
     } else if (mib == 0) {
-        e->rcache_budget = 0;
-        e->rcache_slots = 1;
+        tu->rcache_budget = 0;
+        tu->rcache_slots = 1;
         snprintf(what, sizeof what, "off (one piece per torrent)");
     } else {
-        e->rcache_budget = 0;
-        e->rcache_slots = TUNING_RCACHE_SLOTS_AUTO;
+        tu->rcache_budget = 0;
+        tu->rcache_slots = TUNING_RCACHE_SLOTS_AUTO;
         snprintf(what, sizeof what, "auto (%d pieces per torrent)", TUNING_RCACHE_SLOTS_AUTO);
     }
-    log_msg(LOG_INFO, "disk: preallocation %s, synchronous writes %s, read cache %s", e->preallocate ? "on" : "off",
-            e->sync_writes ? "on" : "off", what);
+    log_msg(LOG_INFO, "disk: preallocation %s, synchronous writes %s, read cache %s", tu->preallocate ? "on" : "off",
+            tu->sync_writes ? "on" : "off", what);
 }
 
 static void apply_low_cpu(struct session *s)
 {
-    struct tuning *e = &s->tune;
+    struct tuning *tu = &s->tune;
     bool on = settings_bool(&s->settings, SET_UT_LOW_CPU);
-    if (on == e->low_cpu)
+    if (on == tu->low_cpu)
         return;
-    e->low_cpu = on;
-    e->net_round = false;
+    tu->low_cpu = on;
+    tu->net_round = false;
     if (on)
-        uv_check_start(&e->low_cpu_check, on_check);
+        uv_check_start(&tu->low_cpu_check, on_check);
     else
-        uv_check_stop(&e->low_cpu_check);
-    log_msg(LOG_INFO, "low_cpu: %s", on ? "on (the loop pauses " "2 ms after each round of peer traffic)" : "off");
+        uv_check_stop(&tu->low_cpu_check);
+    if (on)
+        log_msg(LOG_INFO, "low_cpu: on (the loop pauses %d ms after each round of peer traffic)",
+                TUNING_LOW_CPU_SLEEP_MS);
+    else
+        log_msg(LOG_INFO, "low_cpu: off");
 }
 
 static void apply_log(struct session *s)
@@ -101,11 +106,11 @@ static void on_low_cpu_changed(void *ud, const struct settings_mask *changed)
 
 int tuning_init(struct session *s)
 {
-    struct tuning *e = &s->tune;
-    uv_check_init(s->loop, &e->low_cpu_check);
-    e->low_cpu_check.data = s;
-    uv_unref((uv_handle_t *)&e->low_cpu_check);   /* never what keeps the loop alive */
-    e->check_open = true;
+    struct tuning *tu = &s->tune;
+    uv_check_init(s->loop, &tu->low_cpu_check);
+    tu->low_cpu_check.data = s;
+    uv_unref((uv_handle_t *)&tu->low_cpu_check);   /* never what keeps the loop alive */
+    tu->check_open = true;
     int rc = settings_add_hook(&s->settings, SG_DISK, on_disk_changed, s);
     if (rc == 0)
         rc = settings_add_hook(&s->settings, SG_LOG, on_log_changed, s);
@@ -119,10 +124,10 @@ int tuning_init(struct session *s)
 
 void tuning_close(struct session *s)
 {
-    struct tuning *e = &s->tune;
-    if (e->check_open && !uv_is_closing((uv_handle_t *)&e->low_cpu_check))
-        uv_close((uv_handle_t *)&e->low_cpu_check, NULL);
-    e->check_open = false;
+    struct tuning *tu = &s->tune;
+    if (tu->check_open && !uv_is_closing((uv_handle_t *)&tu->low_cpu_check))
+        uv_close((uv_handle_t *)&tu->low_cpu_check, NULL);
+    tu->check_open = false;
 }
 
 void tuning_storage_opened(struct session *s, struct torrent *t)
