@@ -355,6 +355,7 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
 void torrent_start_check(struct torrent *t)
 {
     torrent_touch(t);
+    torrent_drop_pending_resume(t);   /* the check decides what we have */
     t->phase = TP_CHECKING;
     t->check_progress = 0;
     int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
@@ -733,6 +734,7 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
     torrent_deactivate(t, true);
     t->removing = true;
     t->delete_files = delete_files;
+    torrent_drop_pending_resume(t);   /* its row is being deleted */
     session_index_remove(t->s, t);
     store_torrent_delete(t->s->store, t->hex, cb, ud);
     log_msg(LOG_INFO, "removed torrent '%s'%s", torrent_name(t), delete_files ? " and its files" : "");

@@ -215,6 +215,10 @@ struct torrent {
     uint64_t activity_sig;       /* last tick's view of what clients see change */
     bool resume_dirty;
     uint64_t resume_saved_ms;
+    /* Resume saves wait for storage_sync; each takes a number, and one
+     * whose number is not above resume_put_seq is dropped when its sync
+     * ends (a newer save was put, or a check/removal made it stale). */
+    uint64_t resume_seq, resume_put_seq;
     /* Other core modules' per-torrent state: only their functions write it
      * (their headers define the structs). */
     struct limits_torrent limits;        /* core/limits.c: the torrent's rate buckets */
@@ -246,6 +250,8 @@ void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payloa
 /* Persists settings + metainfo; cb runs after the commit. */
 int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
 int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
+/* Checkpoints the have bits: they are committed to the store only after
+ * storage_sync has put the pieces they claim on stable storage. */
 void torrent_save_resume(struct torrent *t);
 
 /* Applies the stored settings and resume data (decoded by store/record; NULL

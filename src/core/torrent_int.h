@@ -31,6 +31,10 @@ void torrent_start_check(struct torrent *t);
 void torrent_defer_check(struct torrent *t);                   /* stopped: check when started */
 void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits);
 void torrent_maybe_finish_removal(struct torrent *t);          /* frees once nothing is in flight */
+void torrent_drop_pending_resume(struct torrent *t);           /* saves whose sync is running are not committed */
+/* A disk error (-rc) the torrent cannot go on with: qBittorrent's error
+ * state with strerror's message, deactivated. */
+void torrent_fail_io(struct torrent *t, int rc);
 
 /* torrent_pieces.c */
 void torrent_free_partial(struct piece_buf *pb);

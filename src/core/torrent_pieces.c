@@ -246,15 +246,20 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         bt_picker_piece_failed(t->picker, piece);
     } else {
         bt_picker_piece_failed(t->picker, piece);
-        free(t->error);
-        t->error = strdup(strerror(-rc));
         log_msg(LOG_CRITICAL, "'%s': cannot write piece %u: %s; torrent stopped", torrent_name(t), piece,
-                t->error);
-        t->phase = TP_ERROR;
-        torrent_deactivate(t, true);
-        torrent_touch(t);
+                strerror(-rc));
+        torrent_fail_io(t, rc);
     }
     write_ctx_free(w);
+}
+
+void torrent_fail_io(struct torrent *t, int rc)
+{
+    free(t->error);
+    t->error = strdup(strerror(-rc));
+    t->phase = TP_ERROR;
+    torrent_deactivate(t, true);
+    torrent_touch(t);
 }
 
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "disk/storage_int.h"
 #include "util/log.h"
@@ -27,6 +28,7 @@ static void close_cb(uv_handle_t *h)
     uv_mutex_destroy(&st->fd_lock);
     uv_mutex_destroy(&st->write_lock);
     free(st->prios);
+    free(st->dirty);
     free(st->save_path);
     free(st);
     if (done)
@@ -157,13 +159,16 @@ int storage_open(uv_loop_t *loop, const struct bt_metainfo *mi, const char *save
     while (n > 1 && save_path[n - 1] == '/')
         n--;
     st->save_path = strndup(save_path, n);
-    if (!st->save_path || uv_mutex_init(&st->fd_lock) != 0) {
+    st->dirty = calloc(mi->num_files + 1, 1);
+    if (!st->save_path || !st->dirty || uv_mutex_init(&st->fd_lock) != 0) {
+        free(st->dirty);
         free(st->save_path);
         free(st);
         return -ENOMEM;
     }
     if (uv_mutex_init(&st->write_lock) != 0) {
         uv_mutex_destroy(&st->fd_lock);
+        free(st->dirty);
         free(st->save_path);
         free(st);
         return -ENOMEM;
@@ -257,6 +262,7 @@ static int write_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, siz
     if (rc == 0) {
         rc = storage_io_pwrite(fd, buf, len, file_off);
         storage_io_fd_put(st, file, fd);
+        storage_mark_dirty(st, file, STORAGE_DIRTY_DATA);   /* also a failed write may have left bytes */
     }
     if (rc < 0)
         log_msg(LOG_WARNING, "storage: write to \"%s\" failed: %s",
@@ -321,6 +327,8 @@ static void write_work(struct storage_job *base)
 static void write_after(struct storage_job *base)
 {
     struct write_job *j = (struct write_job *)base;
+    if (j->rc != -EILSEQ)
+        base->st->unsynced = true;
     j->cb(j->ud, j->piece, j->rc);
     free(j);
 }
@@ -359,6 +367,89 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
         free(j);
     }
     return rc;
+}
+
+/* ---- sync ---- */
+
+struct sync_job {
+    struct storage_job base;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+    int rc;
+};
+
+/* fsync of the directory a new file was created in: without it a power cut
+ * can lose the name while the data was synced. */
+static int sync_dir_of(struct storage *st, size_t i)
+{
+    int dfd;
+    const char *leaf;
+    int rc = storage_io_walk(st->save_path, st->mi->files[i].path, false, &dfd, &leaf);
+    if (rc < 0)
+        return rc;
+    rc = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return rc;
+}
+
+static void sync_work(struct storage_job *base)
+{
+    struct sync_job *j = (struct sync_job *)base;
+    struct storage *st = base->st;
+    for (size_t i = 0; i < st->mi->num_files; i++) {
+        uint8_t bits = __atomic_exchange_n(&st->dirty[i], 0, __ATOMIC_ACQUIRE);
+        if (!bits)
+            continue;
+        int fd;
+        int rc = storage_io_fd_get(st, i, true, false, &fd);
+        if (rc == 0) {
+            rc = fdatasync(fd) < 0 ? -errno : 0;
+            storage_io_fd_put(st, i, fd);
+        }
+        if (rc == 0 && (bits & STORAGE_DIRTY_CREATED))
+            rc = sync_dir_of(st, i);
+        if (rc < 0) {
+            /* Still unsynced: the next sync tries again. */
+            storage_mark_dirty(st, i, bits);
+            log_msg(LOG_WARNING, "storage: cannot sync \"%s\": %s", st->mi->files[i].path, strerror(-rc));
+            if (j->rc == 0)
+                j->rc = rc;
+        }
+    }
+}
+
+static void sync_after(struct storage_job *base)
+{
+    struct sync_job *j = (struct sync_job *)base;
+    if (j->rc < 0)
+        base->st->unsynced = true;
+    j->cb(j->ud, j->rc);
+    free(j);
+}
+
+int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (!cb)
+        return -EINVAL;
+    int rc = storage_job_can_submit(st);
+    if (rc < 0)
+        return rc;
+    if (!st->unsynced)
+        return 1;
+    struct sync_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->base.work = sync_work;
+    j->base.after = sync_after;
+    j->cb = cb;
+    j->ud = ud;
+    rc = storage_job_submit(st, &j->base);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    st->unsynced = false;
+    return 0;
 }
 
 /* ---- read ---- */
