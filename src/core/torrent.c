@@ -402,11 +402,23 @@ void torrent_begin(struct torrent *t, bool skip_checking)
         torrent_start_check(t);
 }
 
+void torrent_clear_error(struct torrent *t)
+{
+    free(t->error);
+    t->error = NULL;
+    t->missing_files = false;
+    free(t->missing_resume);
+    t->missing_resume = NULL;
+    t->missing_resume_len = 0;
+}
+
 void torrent_recheck(struct torrent *t)
 {
     session_assert_loop_thread(t->s);
     if (t->removing || !t->mi)
         return;
+    if (t->phase == TP_ERROR)
+        torrent_clear_error(t);   /* the check decides (it sets the phase) */
     if (t->check) {
         storage_check_cancel(t->check);
         t->check = NULL;
@@ -475,9 +487,22 @@ void torrent_start(struct torrent *t)
     torrent_touch(t);
     bool changed = t->stopped;
     t->stopped = false;
+    if (t->phase == TP_ERROR && t->missing_files && t->mi) {
+        /* Look again, as qBittorrent reloads the torrent: back -> resume
+         * from what it had, still gone -> missingFiles, changed -> check. */
+        enum torrent_resume_verdict v =
+            torrent_resume_verdict(t, t->have.bits, t->missing_resume, t->missing_resume_len);
+        if (v == TORRENT_RESUME_MISSING) {
+            log_msg(LOG_CRITICAL, "File size mismatch for torrent '%s'. It's paused.", torrent_name(t));
+            if (changed)
+                torrent_save_settings(t, NULL, NULL);
+            return;
+        }
+        if (v == TORRENT_RESUME_RECHECK)
+            t->needs_check = true;
+    }
     if (t->phase == TP_ERROR) {
-        free(t->error);
-        t->error = NULL;
+        torrent_clear_error(t);
         t->phase = TP_READY;
     }
     if (t->needs_check && t->phase == TP_READY && t->mi) {
@@ -500,6 +525,8 @@ void torrent_stop(struct torrent *t)
     t->stopped = true;
     t->forced = false;
     torrent_deactivate(t, true);
+    if (t->st)
+        storage_release_files(t->st);   /* as libtorrent: a stopped torrent holds no file open */
     if (changed) {
         torrent_save_settings(t, NULL, NULL);
         torrent_save_resume(t);
@@ -664,7 +691,7 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->have);
     bitfield_free(&t->wanted);
     free(t->file_prios);
-    free(t->error);
+    torrent_clear_error(t);
     for (int i = 0; i < TORRENT_READ_CACHE; i++)
         free(t->rcache[i].data);
     bt_metadata_asm_free(t->meta_asm);

@@ -158,6 +158,9 @@ struct torrent {
     /* engine state */
     enum torrent_phase phase;
     char *error;                 /* when TP_ERROR */
+    bool missing_files;          /* TP_ERROR because data we had is gone (qBittorrent's missingFiles) */
+    uint8_t *missing_resume;     /* while missing_files at load: the saved file sizes/mtimes, to look again */
+    size_t missing_resume_len;
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */
     struct storage *st;

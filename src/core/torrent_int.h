@@ -33,8 +33,17 @@ void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits);
 void torrent_maybe_finish_removal(struct torrent *t);          /* frees once nothing is in flight */
 void torrent_drop_pending_resume(struct torrent *t);           /* saves whose sync is running are not committed */
 /* A disk error (-rc) the torrent cannot go on with: qBittorrent's error
- * state with strerror's message, deactivated. */
-void torrent_fail_io(struct torrent *t, int rc);
+ * state with strerror's message and its "File error alert" log line (the
+ * file from storage_error_file), deactivated until started again. */
+enum torrent_io { TORRENT_IO_READ, TORRENT_IO_WRITE };
+void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op);
+/* Data the torrent had is gone (files missing): qBittorrent's missingFiles,
+ * deactivated until started (which looks again) or rechecked. */
+void torrent_files_missing(struct torrent *t);
+void torrent_clear_error(struct torrent *t);                   /* error, missingFiles and their data */
+enum torrent_resume_verdict { TORRENT_RESUME_TRUSTED, TORRENT_RESUME_MISSING, TORRENT_RESUME_RECHECK };
+enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint8_t *have, const uint8_t *files,
+                                                   size_t files_len);
 
 /* torrent_pieces.c */
 void torrent_free_partial(struct piece_buf *pb);

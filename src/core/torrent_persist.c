@@ -146,8 +146,7 @@ static void on_resume_synced(void *ud, int rc)
     if (rc < 0) {
         /* The bytes of pieces we hold may not be on disk: claiming them in
          * the resume data would be a lie after a power cut. */
-        log_msg(LOG_CRITICAL, "'%s': cannot flush downloaded data to disk: %s", torrent_name(t), strerror(-rc));
-        torrent_fail_io(t, rc);
+        torrent_fail_io(t, rc, TORRENT_IO_WRITE);
     } else if (r->seq > t->resume_put_seq) {
         t->resume_put_seq = r->seq;
         put_resume(t, r->have);
@@ -159,7 +158,7 @@ void torrent_save_resume(struct torrent *t)
 {
     /* Mid-check bits are not worth keeping, and an unchecked torrent's empty
      * bitfield must never be saved as if it had been verified. */
-    if (!t->mi || !t->st || (t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check)
+    if (!t->mi || !t->st || (t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check || t->missing_files)
         return;
     /* Piece data first, then the bits that claim it (store.h's "Nothing is
      * lost"): the snapshot is taken now, when every piece in it has been
@@ -299,32 +298,36 @@ static void apply_stats(struct torrent *t, const struct record_torrent_stats *o)
         t->last_activity = o->last_activity;
 }
 
-/* Whether the saved bits can be trusted.  A file that looks exactly as it
- * did at the save is fine.  One that changed since is fine only if this
- * daemon may have written it after the save: some piece overlapping it was
- * not had yet (a crash mid-download leaves exactly those files newer), and
- * it still has its full length (files are created at full length) -- or
- * none of its pieces was had, so nothing in it is trusted anyway.  Bytes
- * of the pieces the bits claim were synced before the bits were committed
+/* Whether the saved bits can be trusted.  A file with a claimed piece
+ * (one the bits say we had) that is gone or no longer at its full length
+ * (files are created at full length) makes it missingFiles, as libtorrent's
+ * "mismatching file size" makes it for qBittorrent.  Otherwise a file that
+ * looks exactly as it did at the save is fine, and one that changed since is
+ * fine only if this daemon may have written it after the save: some piece
+ * overlapping it was not had yet (a crash mid-download leaves exactly those
+ * files newer) -- or none was, so nothing in it is trusted anyway.  Bytes of
+ * the pieces the bits claim were synced before the bits were committed
  * (torrent_save_resume), so they are there even after a power cut.  A file
  * whose pieces were all had cannot have been written by us since: someone
- * else changed it (or it vanished), and that costs a recheck, never a wrong
- * "have". */
-static bool resume_trusted(struct torrent *t, const uint8_t *have, const uint8_t *files, size_t files_len)
+ * else changed it, and that costs a recheck, never a wrong "have".
+ * files == NULL: only look for missing files. */
+enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint8_t *have, const uint8_t *files,
+                                                   size_t files_len)
 {
     const struct bt_metainfo *mi = t->mi;
     size_t nf = mi->num_files;
-    if (files_len != 2 * nf * sizeof(int64_t))
-        return false;
-    int64_t *now = malloc(2 * nf * sizeof(int64_t) + 1), *then = malloc(files_len + 1);
-    bool ok = now && then;
-    if (ok) {
-        memcpy(then, files, files_len);
+    if (files && files_len != 2 * nf * sizeof(int64_t))
+        return TORRENT_RESUME_RECHECK;
+    int64_t *now = malloc(2 * nf * sizeof(int64_t) + 1), *then = malloc(2 * nf * sizeof(int64_t) + 1);
+    enum torrent_resume_verdict v = now && then ? TORRENT_RESUME_TRUSTED : TORRENT_RESUME_RECHECK;
+    if (v == TORRENT_RESUME_TRUSTED) {
+        if (files)
+            memcpy(then, files, files_len);
         storage_stat_files(t->st, now, now + nf);
     }
-    for (size_t i = 0; ok && i < nf; i++) {
+    for (size_t i = 0; v == TORRENT_RESUME_TRUSTED && i < nf; i++) {
         const struct bt_file *f = &mi->files[i];
-        if (f->pad || f->length == 0 || (now[i] == then[i] && now[nf + i] == then[nf + i]))
+        if (f->pad || f->length == 0)
             continue;
         uint32_t first = (uint32_t)(f->offset / mi->piece_length);
         uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
@@ -333,13 +336,17 @@ static bool resume_trusted(struct torrent *t, const uint8_t *have, const uint8_t
             had += (have[p / 8] >> (7 - p % 8)) & 1;
         if (had == 0)
             continue;   /* nothing of it is claimed: whatever is there gets written */
-        ok = had < last - first + 1 && now[i] == f->length;
-        if (!ok)
+        if (now[i] != f->length) {
+            log_msg(LOG_INFO, "'%s': \"%s\" is missing or not at its full length", torrent_name(t), f->path);
+            v = TORRENT_RESUME_MISSING;
+        } else if (files && (now[i] != then[i] || now[nf + i] != then[nf + i]) && had == last - first + 1) {
             log_msg(LOG_INFO, "'%s': \"%s\" changed since the last save", torrent_name(t), f->path);
+            v = TORRENT_RESUME_RECHECK;
+        }
     }
     free(now);
     free(then);
-    return ok;
+    return v;
 }
 
 int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
@@ -358,11 +365,24 @@ int torrent_restore(struct torrent *t, const struct record_torrent_settings *set
             torrent_activate(t);
         return 0;
     }
-    if (have && have_len == bitfield_bytes(&t->have) && resume_trusted(t, have, files, files_len)) {
+    enum torrent_resume_verdict v = TORRENT_RESUME_RECHECK;
+    if (have && have_len == bitfield_bytes(&t->have))
+        v = torrent_resume_verdict(t, have, files, files_len);
+    if (v != TORRENT_RESUME_RECHECK) {
         torrent_set_have_from_bits(t, have);
         t->phase = TP_READY;
-        if (!t->stopped)
+        if (v == TORRENT_RESUME_MISSING) {
+            /* Kept to look again when the user starts it (the files may be
+             * back: a volume mounted late). */
+            t->missing_resume = malloc(files_len + 1);
+            if (t->missing_resume) {
+                memcpy(t->missing_resume, files, files_len);
+                t->missing_resume_len = files_len;
+            }
+            torrent_files_missing(t);
+        } else if (!t->stopped) {
             torrent_activate(t);
+        }
         return 0;
     }
     if (have)

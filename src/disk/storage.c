@@ -160,6 +160,7 @@ int storage_open(uv_loop_t *loop, const struct bt_metainfo *mi, const char *save
         n--;
     st->save_path = strndup(save_path, n);
     st->dirty = calloc(mi->num_files + 1, 1);
+    st->err_file = -1;
     if (!st->save_path || !st->dirty || uv_mutex_init(&st->fd_lock) != 0) {
         free(st->dirty);
         free(st->save_path);
@@ -227,6 +228,7 @@ struct write_job {
     storage_write_cb cb;
     void *ud;
     int rc;
+    ssize_t err_file;   /* the file a write failed in, -1 none */
 };
 
 static int want_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size_t len)
@@ -264,9 +266,11 @@ static int write_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, siz
         storage_io_fd_put(st, file, fd);
         storage_mark_dirty(st, file, STORAGE_DIRTY_DATA);   /* also a failed write may have left bytes */
     }
-    if (rc < 0)
+    if (rc < 0) {
+        j->err_file = (ssize_t)file;
         log_msg(LOG_WARNING, "storage: write to \"%s\" failed: %s",
                 st->mi->files[file].path, strerror(-rc));
+    }
     return rc;
 }
 
@@ -287,8 +291,10 @@ static int create_empty_files(struct write_job *j)
             continue;
         int fd;
         int rc = storage_io_fd_get(st, i, true, true, &fd);
-        if (rc < 0)
+        if (rc < 0) {
+            j->err_file = (ssize_t)i;
             return rc;
+        }
         storage_io_fd_put(st, i, fd);
     }
     return 0;
@@ -329,6 +335,7 @@ static void write_after(struct storage_job *base)
     struct write_job *j = (struct write_job *)base;
     if (j->rc != -EILSEQ)
         base->st->unsynced = true;
+    base->st->err_file = j->err_file;
     j->cb(j->ud, j->piece, j->rc);
     free(j);
 }
@@ -358,6 +365,7 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
     j->always_hash = always;
     j->cb = cb;
     j->ud = ud;
+    j->err_file = -1;
     j->wanted = !st->prios ||
                 storage_io_segments(st->mi, storage_piece_off(st->mi, piece), storage_piece_len(st->mi, piece),
                                     NULL, want_seg, st) == 1;
@@ -376,6 +384,7 @@ struct sync_job {
     void (*cb)(void *ud, int rc);
     void *ud;
     int rc;
+    ssize_t err_file;
 };
 
 /* fsync of the directory a new file was created in: without it a power cut
@@ -412,8 +421,10 @@ static void sync_work(struct storage_job *base)
             /* Still unsynced: the next sync tries again. */
             storage_mark_dirty(st, i, bits);
             log_msg(LOG_WARNING, "storage: cannot sync \"%s\": %s", st->mi->files[i].path, strerror(-rc));
-            if (j->rc == 0)
+            if (j->rc == 0) {
                 j->rc = rc;
+                j->err_file = (ssize_t)i;
+            }
         }
     }
 }
@@ -423,6 +434,7 @@ static void sync_after(struct storage_job *base)
     struct sync_job *j = (struct sync_job *)base;
     if (j->rc < 0)
         base->st->unsynced = true;
+    base->st->err_file = j->err_file;
     j->cb(j->ud, j->rc);
     free(j);
 }
@@ -441,6 +453,7 @@ int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud)
         return -ENOMEM;
     j->base.work = sync_work;
     j->base.after = sync_after;
+    j->err_file = -1;
     j->cb = cb;
     j->ud = ud;
     rc = storage_job_submit(st, &j->base);
@@ -462,11 +475,13 @@ struct read_job {
     storage_read_cb cb;
     void *ud;
     int rc;
+    ssize_t err_file;
 };
 
 static int read_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size_t len)
 {
-    struct storage *st = ctx;
+    struct read_job *j = ctx;
+    struct storage *st = j->base.st;
     if (st->mi->files[file].pad) {
         memset(buf, 0, len);
         return 0;
@@ -477,6 +492,8 @@ static int read_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size
         rc = storage_io_pread(fd, buf, len, file_off);
         storage_io_fd_put(st, file, fd);
     }
+    if (rc < 0)
+        j->err_file = (ssize_t)file;
     if (rc < 0 && rc != -ENOENT)
         log_msg(LOG_WARNING, "storage: read from \"%s\" failed: %s",
                 st->mi->files[file].path, strerror(-rc));
@@ -487,9 +504,7 @@ static void read_work(struct storage_job *base)
 {
     struct read_job *j = (struct read_job *)base;
     j->data = malloc(j->len);
-    j->rc = j->data ? storage_io_segments(base->st->mi, j->off, j->len, j->data, read_seg,
-                                          base->st)
-                    : -ENOMEM;
+    j->rc = j->data ? storage_io_segments(base->st->mi, j->off, j->len, j->data, read_seg, j) : -ENOMEM;
     if (j->rc < 0) {
         free(j->data);
         j->data = NULL;
@@ -499,6 +514,7 @@ static void read_work(struct storage_job *base)
 static void read_after(struct storage_job *base)
 {
     struct read_job *j = (struct read_job *)base;
+    base->st->err_file = j->err_file;
     j->cb(j->ud, j->rc, j->data, j->rc < 0 ? 0 : j->len);
     free(j);
 }
@@ -519,12 +535,23 @@ int storage_read(struct storage *st, uint32_t piece, uint32_t begin, uint32_t le
     j->base.after = read_after;
     j->off = storage_piece_off(st->mi, piece) + begin;
     j->len = len;
+    j->err_file = -1;
     j->cb = cb;
     j->ud = ud;
     rc = storage_job_submit(st, &j->base);
     if (rc < 0)
         free(j);
     return rc;
+}
+
+const char *storage_error_file(const struct storage *st)
+{
+    return st->err_file >= 0 ? st->mi->files[st->err_file].path : NULL;
+}
+
+void storage_release_files(struct storage *st)
+{
+    storage_io_fd_close_idle(st);
 }
 
 /* ---- stat ---- */

@@ -83,6 +83,16 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
  * delete, -ESHUTDOWN, -EINVAL (no cb) or -ENOMEM. */
 int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud);
 
+/* The path (relative to the save path) of the file that the job whose
+ * callback is running failed in -- valid only inside a write, read or sync
+ * callback with rc < 0 --, or NULL when no file is to blame. */
+const char *storage_error_file(const struct storage *st);
+
+/* Closes the file descriptors no job is using, as libtorrent releases a
+ * paused torrent's files: a stopped torrent keeps nothing open (its
+ * volume can be unmounted). */
+void storage_release_files(struct storage *st);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

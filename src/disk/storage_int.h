@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "bt/metainfo.h"
@@ -49,6 +50,7 @@ struct storage {
      * them with atomic operations, so writes never wait for a sync. */
     uint8_t *dirty;
     bool unsynced;              /* [loop] a write completed since the last storage_sync */
+    ssize_t err_file;           /* [loop] storage_error_file(), -1 none */
     int inflight;               /* [loop] jobs queued or running */
     bool closing;               /* [loop] */
     bool excl;                  /* [loop] a move or delete is queued or running */
