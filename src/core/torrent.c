@@ -692,6 +692,8 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->wanted);
     free(t->file_prios);
     torrent_clear_error(t);
+    free(t->restore_have);
+    free(t->restore_files);
     for (int i = 0; i < TORRENT_READ_CACHE; i++)
         free(t->rcache[i].data);
     bt_metadata_asm_free(t->meta_asm);
@@ -721,7 +723,8 @@ static void on_files_deleted(void *ud, int rc)
 
 void torrent_maybe_finish_removal(struct torrent *t)
 {
-    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers)
+    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers ||
+        t->move_intent_pending)
         return;
     if (t->trk) {
         tracker_set_free(t->trk);

@@ -161,6 +161,12 @@ struct torrent {
     bool missing_files;          /* TP_ERROR because data we had is gone (qBittorrent's missingFiles) */
     uint8_t *missing_resume;     /* while missing_files at load: the saved file sizes/mtimes, to look again */
     size_t missing_resume_len;
+    /* A crash interrupted a move: the saved resume data waits for its end
+     * (core/torrent_files.c's intent rows). */
+    bool restore_pending;
+    uint8_t *restore_have, *restore_files;
+    size_t restore_have_len, restore_files_len;
+    bool move_intent_pending;    /* a move waits for its intent row's commit */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */
     struct storage *st;
@@ -259,11 +265,15 @@ void torrent_save_resume(struct torrent *t);
 
 /* Applies the stored settings and resume data (decoded by store/record; NULL
  * when the row had none or could not be read), then begins either from the
- * resume data (if the files still match) or with a check. */
+ * resume data (if the files still match), as missingFiles, or with a check.
+ * move_intent: the torrent's row in TORRENT_NS_MOVING (a move a crash
+ * interrupted), or NULL; the move is finished first. */
+#define TORRENT_NS_MOVING "moving"   /* store namespace of the move intent rows */
 struct record_torrent_settings;
 struct record_torrent_stats;
 int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
-                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats);
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats,
+                    const char *move_intent);
 
 /* Starts the first check (or trusts skip_checking) for a freshly added torrent. */
 void torrent_begin(struct torrent *t, bool skip_checking);

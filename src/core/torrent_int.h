@@ -69,8 +69,14 @@ void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torren
 /* MOVE_SAVE_PATH changes the save path; the others move the data between
  * the incomplete folder and the save path. */
 enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
+/* Moves are crash-safe: an intent row ("<kind>\n<path>" under the torrent's
+ * hash in store namespace TORRENT_NS_MOVING) is committed before the first
+ * file moves and deleted after the settings that record the end; at start
+ * a surviving row makes torrent_restore finish the move.  Failures come
+ * through cb (which may be NULL). */
 int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
                       void *ud);
+void torrent_finish_restore(struct torrent *t);   /* after the move a restore waited for */
 char *torrent_clean_rel_path(const char *p);   /* NULL: empty, absolute or not clean */
 /* Remembers file `index`'s new path (replacing an earlier rename of it in
  * place, so the saved order is the order of first renames). */

@@ -349,22 +349,10 @@ enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint
     return v;
 }
 
-int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
-                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats)
+/* Begins a restored torrent from its saved bits, where its files are now. */
+static void begin_from_resume(struct torrent *t, const uint8_t *have, size_t have_len, const uint8_t *files,
+                              size_t files_len)
 {
-    if (settings)
-        apply_settings(t, settings);
-    if (stats)
-        apply_stats(t, stats);
-    torrent_apply_file_priorities(t);
-    limits_apply_torrent(t);
-    if (!t->mi) {
-        /* A magnet still waiting for its metadata. */
-        t->phase = TP_READY;
-        if (!t->stopped)
-            torrent_activate(t);
-        return 0;
-    }
     enum torrent_resume_verdict v = TORRENT_RESUME_RECHECK;
     if (have && have_len == bitfield_bytes(&t->have))
         v = torrent_resume_verdict(t, have, files, files_len);
@@ -383,7 +371,7 @@ int torrent_restore(struct torrent *t, const struct record_torrent_settings *set
         } else if (!t->stopped) {
             torrent_activate(t);
         }
-        return 0;
+        return;
     }
     if (have)
         log_msg(LOG_INFO, "'%s': files changed since the last save, rechecking", torrent_name(t));
@@ -391,5 +379,62 @@ int torrent_restore(struct torrent *t, const struct record_torrent_settings *set
         torrent_defer_check(t);
     else
         torrent_start_check(t);
+}
+
+static uint8_t *dup_blob(const uint8_t *p, size_t n)
+{
+    uint8_t *d = p ? malloc(n + 1) : NULL;
+    if (d)
+        memcpy(d, p, n);
+    return d;
+}
+
+void torrent_finish_restore(struct torrent *t)
+{
+    uint8_t *have = t->restore_have, *files = t->restore_files;
+    size_t have_len = t->restore_have_len, files_len = t->restore_files_len;
+    t->restore_have = t->restore_files = NULL;
+    t->restore_pending = false;
+    t->phase = TP_LOADING;
+    begin_from_resume(t, have, have_len, files, files_len);
+    free(have);
+    free(files);
+}
+
+int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats,
+                    const char *move_intent)
+{
+    if (settings)
+        apply_settings(t, settings);
+    if (stats)
+        apply_stats(t, stats);
+    torrent_apply_file_priorities(t);
+    limits_apply_torrent(t);
+    if (!t->mi) {
+        /* A magnet still waiting for its metadata. */
+        t->phase = TP_READY;
+        if (!t->stopped)
+            torrent_activate(t);
+        return 0;
+    }
+    /* A move that a crash interrupted (its intent row survived): finish it
+     * first, then judge the resume data where the files are. */
+    char *nl = move_intent ? strchr(move_intent, '\n') : NULL;
+    int kind = nl ? atoi(move_intent) : -1;
+    if (nl && nl[1] == '/' && kind >= MOVE_SAVE_PATH && kind <= MOVE_TO_DOWNLOAD) {
+        log_msg(LOG_INFO, "'%s': finishing the move to %s", torrent_name(t), nl + 1);
+        t->restore_pending = true;
+        t->restore_have = dup_blob(have, have_len);
+        t->restore_have_len = t->restore_have ? have_len : 0;
+        t->restore_files = dup_blob(files, files_len);
+        t->restore_files_len = t->restore_files ? files_len : 0;
+        t->phase = TP_LOADING;
+        if (torrent_move_data(t, nl + 1, (enum move_kind)kind, NULL, NULL) == 0)
+            return 0;
+        torrent_finish_restore(t);
+        return 0;
+    }
+    begin_from_resume(t, have, have_len, files, files_len);
     return 0;
 }
