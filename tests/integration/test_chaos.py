@@ -328,3 +328,30 @@ def test_kill_mid_move(procs, workdir):
     wait_until(lambda: td.is_seeding(ds.infohash) and td.torrent(ds.infohash)["save_path"].rstrip("/") == new,
                60, "seeding at the new place", procs=[td])
     assert_same_data(ds.tbytes, ds.seed_root, new)
+
+
+def test_kill_right_after_delete_with_files(procs, workdir):
+    """kill -9 as soon as torrents/delete with deleteFiles answered, while
+    the torrent was downloading (peers and writes in flight delay the
+    unlinks): after the restart the torrent is gone and so are its files --
+    the deletion the API confirmed is finished, nothing is orphaned."""
+    ds = Dataset(os.path.join(workdir, "seedroot"), "del", SETS[0][1], piece_exp=PIECE_EXP)
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
+    seeder.add(ds.tbytes, ds.seed_root, skip_checking=True)
+    seeder.wait_seeding(ds.infohash, 30)
+    for n in range(3):
+        td = procs.add(Torrentd(os.path.join(workdir, "td%d" % n), LEECH_IP, name="td%d" % n)).start()
+        td.set_prefs({"dl_limit": 1 * MiB})
+        td.add(ds.tbytes, td.save_path)
+        wait_until(lambda: td.torrent(ds.infohash), 10, "added")
+        td.add_peers(ds.infohash, [seeder.peer_addr])
+        wait_until(lambda: td.progress(ds.infohash) > 0.2, 30, "downloading", procs=[td])
+        r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+        assert r.status_code == 200
+        td.kill9()
+        td.start()
+        assert td.torrent(ds.infohash) is None, "the deleted torrent is back"
+        left = [os.path.join(d, f) for d, _, fs in os.walk(td.save_path) for f in fs]
+        wait_until(lambda: not [os.path.join(d, f) for d, _, fs in os.walk(td.save_path) for f in fs], 10,
+                   "round %d: files of the deleted torrent gone (were: %s)" % (n, left), procs=[td])
+        td.stop()
