@@ -104,7 +104,7 @@ def test_kill9_and_resume(dataset, tracker, procs, workdir):
 
 FILES = [("a.bin", 3 * MiB + 13), ("sub/b.dat", 4 * MiB + 1001), ("sub/c/tiny", 5), ("z.bin", 2 * MiB + 77)]
 PIECE_EXP = 16          # 64 KiB pieces
-SLOW = 1 * MiB          # leecher download limit: ~9 s for the data set
+SLOW = 768 << 10       # leecher download limit: ~12 s for the data set
 
 
 def _last_run(td):
@@ -124,8 +124,22 @@ def _committed_pieces(profile, h):
     finally:
         db.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    bits = row[0] if row and row[0] else b""
+    if not row or row[0] is None:
+        return None          # nothing committed yet: a check is the right start
+    bits = row[0]
     return {i for i in range(len(bits) * 8) if bits[i // 8] >> (7 - i % 8) & 1}
+
+
+def _live_row_bits(profile, h):
+    """Bits set in the committed resume row, read through a read-only WAL
+    reader while the daemon runs (its own connections stay open, so closing
+    this one checkpoints nothing); 0 without a row."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(profile, "torrentd.db"), uri=True)
+    try:
+        row = db.execute("SELECT have FROM resume WHERE hash = ?", (h,)).fetchone()
+    finally:
+        db.close()
+    return sum(bin(b).count("1") for b in row[0]) if row and row[0] else 0
 
 
 def _piece_ok(root, files, plen, hashes, i):
@@ -146,8 +160,10 @@ def test_kill9_resumes_from_committed_bits(procs, workdir):
     "checked, " in its log, never a checking state), reports exactly the
     pieces that data claimed (the seeder is not known to the restarted
     leecher until addPeers, so nothing new arrives meanwhile), and every one
-    of them hashes correctly. Before, any write after the last checkpoint
-    changed a file's mtime and cost a recheck of the whole torrent."""
+    of them hashes correctly. (A kill before the first resume row was
+    committed may start with a check: nothing was claimed yet.) Before, any
+    write after the last checkpoint changed a file's mtime and cost a
+    recheck of the whole torrent."""
     ds = Dataset(os.path.join(workdir, "seedroot"), "cr", FILES, piece_exp=PIECE_EXP)
     h, tbytes = ds.infohash, ds.tbytes
     files = torrent_files(tbytes)
@@ -165,9 +181,13 @@ def test_kill9_resumes_from_committed_bits(procs, workdir):
     wait_until(lambda: leecher.torrent(h), 10, "torrent added")
     leecher.add_peers(h, [seeder.peer_addr])
     trusted = []
-    for frac in (0.35, 0.6, 0.85):
-        wait_until(lambda: leecher.progress(h) >= frac, 60, "progress >= %.2f" % frac, 0.02,
-                   procs=[seeder, leecher])
+    for frac in (0.25, 0.5, 0.75):
+        # a point past frac where pieces were committed since the last
+        # restart: each restart has something new to trust (the rate
+        # limiter may let a burst through before the first checkpoint)
+        last = trusted[-1] if trusted else 0
+        wait_until(lambda: leecher.progress(h) >= frac and _live_row_bits(leecher.profile, h) > last, 60,
+                   "progress >= %.2f with committed pieces" % frac, 0.02, procs=[seeder, leecher])
         assert leecher.progress(h) < 1.0, "download too fast to kill at %.0f %%" % (frac * 100)
         leecher.kill9()
         committed = _committed_pieces(leecher.profile, h)
@@ -176,18 +196,25 @@ def test_kill9_resumes_from_committed_bits(procs, workdir):
                    30, "torrent loaded", procs=[leecher])
         t = leecher.torrent(h)
         log = _last_run(leecher)
-        assert not t["state"].startswith("checking"), "rechecked after kill -9 at %.2f: %s" % (frac, t)
-        assert not re.search("rechecking|checked, ", log), "recheck after kill -9 at %.2f:\n%s" % (
-            frac, log[-3000:])
+        if committed is None:
+            print("kill at %.2f: no resume row committed yet (a check is allowed)" % frac)
+            wait_until(lambda: not leecher.torrent(h)["state"].startswith("checking"), 30, "checked",
+                       procs=[leecher])
+        else:
+            assert not t["state"].startswith("checking"), "rechecked after kill -9 at %.2f: %s" % (frac, t)
+            assert not re.search("rechecking|checked, ", log), "recheck after kill -9 at %.2f:\n%s" % (
+                frac, log[-3000:])
         states = leecher.get("/api/v2/torrents/pieceStates", hash=h).json()
         done = {i for i, st in enumerate(states) if st == 2}
-        assert done == committed, "restart reports %d pieces, the committed resume data %d" % (
-            len(done), len(committed))
+        if committed is not None:
+            assert done == committed, "restart reports %d pieces, the committed resume data %d" % (
+                len(done), len(committed))
         bad = [i for i in sorted(done) if not _piece_ok(leecher.save_path, files, plen, hashes, i)]
         assert not bad, "pieces reported complete whose bytes differ: %s" % bad
-        trusted.append(len(done))
         leecher.add_peers(h, [seeder.peer_addr])
+        if committed is not None:
+            trusted.append(len(done))
     print("pieces trusted at each restart: %s of %d" % (trusted, len(hashes)))
-    assert max(trusted) > 0, "no restart had committed pieces: the test tested nothing"
+    assert trusted and max(trusted) > 0, "no restart had committed pieces: the test tested nothing"
     wait_complete(leecher, h, 120, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
     assert_same_data(tbytes, ds.seed_root, leecher.save_path)
