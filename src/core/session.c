@@ -502,6 +502,52 @@ static int load_pref(void *ud, const char *key, const char *value)
     return 0;
 }
 
+/* Intent rows of moves a crash interrupted (torrent_int.h), loaded before
+ * the torrents that finish them. */
+struct move_intent {
+    char hash[65];
+    char *value;
+    bool used;
+};
+
+static int load_move_intent(void *ud, const char *key, const char *value)
+{
+    struct session *s = ud;
+    struct move_intent *v = realloc(s->move_intents, (s->num_move_intents + 1) * sizeof *v);
+    if (!v)
+        return 0;
+    s->move_intents = v;
+    snprintf(v[s->num_move_intents].hash, sizeof v->hash, "%s", key);
+    v[s->num_move_intents].used = false;
+    if ((v[s->num_move_intents].value = strdup(value)) != NULL)
+        s->num_move_intents++;
+    return 0;
+}
+
+static const char *take_move_intent(struct session *s, const char *hash)
+{
+    for (size_t i = 0; i < s->num_move_intents; i++)
+        if (strcmp(s->move_intents[i].hash, hash) == 0) {
+            s->move_intents[i].used = true;
+            return s->move_intents[i].value;
+        }
+    return NULL;
+}
+
+/* Rows of torrents that are gone (removed while a move waited) go too. */
+static void drop_move_intents(struct session *s)
+{
+    for (size_t i = 0; i < s->num_move_intents; i++) {
+        struct move_intent *m = &s->move_intents[i];
+        if (!m->used)
+            store_kv_put(s->store, TORRENT_NS_MOVING, m->hash, NULL, NULL, NULL);
+        free(m->value);
+    }
+    free(s->move_intents);
+    s->move_intents = NULL;
+    s->num_move_intents = 0;
+}
+
 static int load_torrent(void *ud, const struct store_torrent_row *row)
 {
     struct session *s = ud;
@@ -543,7 +589,7 @@ static int load_torrent(void *ud, const struct store_torrent_row *row)
         log_msg(LOG_WARNING, "stored torrent %s cannot be loaded: %s", row->hash, *err ? err : strerror(-rc));
     else
         torrent_restore(t, have_ts ? &ts : NULL, row->have, row->have_len, row->files, row->files_len,
-                        have_st ? &st : NULL);
+                        have_st ? &st : NULL, take_move_intent(s, row->hash));
     record_torrent_settings_clear(&ts);
     return 0;
 }
@@ -679,7 +725,9 @@ int session_start(struct session *s)
     rc = tuning_init(s);   /* before the torrents: their storages take its options */
     if (rc < 0)
         return rc;
+    store_load_kv(s->store, TORRENT_NS_MOVING, load_move_intent, s);
     store_load_torrents(s->store, load_torrent, s);
+    drop_move_intents(s);
     ssltorrent_load(s);
     ssltorrent_listen(s);
     queue_restore_order(s);

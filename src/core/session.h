@@ -59,6 +59,8 @@ struct session {
     char *default_save_path;     /* <profile>/downloads or --save-path */
     char *listen_address;        /* NULL = any */
     uint16_t listen_port;        /* the bound port (the pref may say 0 = any) */
+    struct move_intent *move_intents;   /* session.c, only while loading: moves a crash interrupted */
+    size_t num_move_intents;
 
     /* Heap handles: a new port opens new ones while the old close. */
     uv_tcp_t *listener4, *listener6;

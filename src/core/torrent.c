@@ -357,6 +357,7 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
 void torrent_start_check(struct torrent *t)
 {
     torrent_touch(t);
+    torrent_drop_pending_resume(t);   /* the check decides what we have */
     t->phase = TP_CHECKING;
     t->check_progress = 0;
     int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
@@ -403,11 +404,23 @@ void torrent_begin(struct torrent *t, bool skip_checking)
         torrent_start_check(t);
 }
 
+void torrent_clear_error(struct torrent *t)
+{
+    free(t->error);
+    t->error = NULL;
+    t->missing_files = false;
+    free(t->missing_resume);
+    t->missing_resume = NULL;
+    t->missing_resume_len = 0;
+}
+
 void torrent_recheck(struct torrent *t)
 {
     session_assert_loop_thread(t->s);
     if (t->removing || !t->mi)
         return;
+    if (t->phase == TP_ERROR)
+        torrent_clear_error(t);   /* the check decides (it sets the phase) */
     if (t->check) {
         storage_check_cancel(t->check);
         t->check = NULL;
@@ -496,9 +509,22 @@ void torrent_start(struct torrent *t)
     torrent_touch(t);
     bool changed = t->stopped;
     t->stopped = false;
+    if (t->phase == TP_ERROR && t->missing_files && t->mi) {
+        /* Look again, as qBittorrent reloads the torrent: back -> resume
+         * from what it had, still gone -> missingFiles, changed -> check. */
+        enum torrent_resume_verdict v =
+            torrent_resume_verdict(t, t->have.bits, t->missing_resume, t->missing_resume_len);
+        if (v == TORRENT_RESUME_MISSING) {
+            log_msg(LOG_CRITICAL, "File size mismatch for torrent '%s'. It's paused.", torrent_name(t));
+            if (changed)
+                torrent_save_settings(t, NULL, NULL);
+            return;
+        }
+        if (v == TORRENT_RESUME_RECHECK)
+            t->needs_check = true;
+    }
     if (t->phase == TP_ERROR) {
-        free(t->error);
-        t->error = NULL;
+        torrent_clear_error(t);
         t->phase = TP_READY;
     }
     if (t->needs_check && t->phase == TP_READY && t->mi) {
@@ -521,6 +547,8 @@ void torrent_stop(struct torrent *t)
     t->stopped = true;
     t->forced = false;
     torrent_deactivate(t, true);
+    if (t->st)
+        storage_release_files(t->st);   /* as libtorrent: a stopped torrent holds no file open */
     if (changed) {
         torrent_save_settings(t, NULL, NULL);
         torrent_save_resume(t);
@@ -685,7 +713,9 @@ static void free_torrent(struct torrent *t)
     bitfield_free(&t->have);
     bitfield_free(&t->wanted);
     free(t->file_prios);
-    free(t->error);
+    torrent_clear_error(t);
+    free(t->restore_have);
+    free(t->restore_files);
     torrent_drop_read_cache(t);
     free(t->rcache);
     bt_metadata_asm_free(t->meta_asm);
@@ -715,7 +745,8 @@ static void on_files_deleted(void *ud, int rc)
 
 void torrent_maybe_finish_removal(struct torrent *t)
 {
-    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers)
+    if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers ||
+        t->move_intent_pending)
         return;
     if (t->trk) {
         tracker_set_free(t->trk);
@@ -756,6 +787,7 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
     torrent_deactivate(t, true);
     t->removing = true;
     t->delete_files = delete_files;
+    torrent_drop_pending_resume(t);   /* its row is being deleted */
     session_index_remove(t->s, t);
     store_torrent_delete(t->s->store, t->hex, cb, ud);
     log_msg(LOG_INFO, "removed torrent '%s'%s", torrent_name(t), delete_files ? " and its files" : "");

@@ -158,6 +158,15 @@ struct torrent {
     /* engine state */
     enum torrent_phase phase;
     char *error;                 /* when TP_ERROR */
+    bool missing_files;          /* TP_ERROR because data we had is gone (qBittorrent's missingFiles) */
+    uint8_t *missing_resume;     /* while missing_files at load: the saved file sizes/mtimes, to look again */
+    size_t missing_resume_len;
+    /* A crash interrupted a move: the saved resume data waits for its end
+     * (core/torrent_files.c's intent rows). */
+    bool restore_pending;
+    uint8_t *restore_have, *restore_files;
+    size_t restore_have_len, restore_files_len;
+    bool move_intent_pending;    /* a move waits for its intent row's commit */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */
     struct storage *st;
@@ -216,6 +225,10 @@ struct torrent {
     uint64_t activity_sig;       /* last tick's view of what clients see change */
     bool resume_dirty;
     uint64_t resume_saved_ms;
+    /* Resume saves wait for storage_sync; each takes a number, and one
+     * whose number is not above resume_put_seq is dropped when its sync
+     * ends (a newer save was put, or a check/removal made it stale). */
+    uint64_t resume_seq, resume_put_seq;
     /* Other core modules' per-torrent state: only their functions write it
      * (their headers define the structs). */
     struct limits_torrent limits;        /* core/limits.c: the torrent's rate buckets */
@@ -249,15 +262,21 @@ void torrent_on_pex_msg(struct torrent *t, struct peer *p, const uint8_t *payloa
 /* Persists settings + metainfo; cb runs after the commit. */
 int torrent_persist(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
 int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void *ud);
+/* Checkpoints the have bits: they are committed to the store only after
+ * storage_sync has put the pieces they claim on stable storage. */
 void torrent_save_resume(struct torrent *t);
 
 /* Applies the stored settings and resume data (decoded by store/record; NULL
  * when the row had none or could not be read), then begins either from the
- * resume data (if the files still match) or with a check. */
+ * resume data (if the files still match), as missingFiles, or with a check.
+ * move_intent: the torrent's row in TORRENT_NS_MOVING (a move a crash
+ * interrupted), or NULL; the move is finished first. */
+#define TORRENT_NS_MOVING "moving"   /* store namespace of the move intent rows */
 struct record_torrent_settings;
 struct record_torrent_stats;
 int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
-                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats);
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats,
+                    const char *move_intent);
 
 /* Starts the first check (or trusts skip_checking) for a freshly added torrent. */
 void torrent_begin(struct torrent *t, bool skip_checking);

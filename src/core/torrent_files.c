@@ -15,6 +15,7 @@
 #include "core/peer.h"
 #include "core/session.h"
 #include "disk/storage.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -145,7 +146,15 @@ struct move_ctx {
     enum move_kind kind;
     void (*cb)(void *ud, int rc);
     void *ud;
+    enum torrent_phase before;
 };
+
+/* The move's intent row is deleted once the move ended, after the settings
+ * that record where the data now is (jobs commit in order). */
+static void forget_move(struct torrent *t)
+{
+    store_kv_put(t->s->store, TORRENT_NS_MOVING, t->hex, NULL, NULL, NULL);
+}
 
 static void on_moved(void *ud, int rc)
 {
@@ -161,6 +170,7 @@ static void on_moved(void *ud, int rc)
     }
     if (t->phase == TP_MOVING)
         t->phase = TP_READY;
+    bool restoring = t->restore_pending;
     if (rc == 0) {
         if (m->kind == MOVE_SAVE_PATH) {
             free(t->save_path);
@@ -169,18 +179,51 @@ static void on_moved(void *ud, int rc)
         }
         t->data_in_download = m->kind == MOVE_TO_DOWNLOAD;
         torrent_save_settings(t, NULL, NULL);
-        torrent_save_resume(t);   /* the files' mtimes are those of the new place */
+        if (!restoring)
+            torrent_save_resume(t);   /* the files' mtimes are those of the new place */
         log_msg(LOG_INFO, "'%s': data moved to %s", torrent_name(t), storage_save_path(t->st));
     } else {
         log_msg(LOG_WARNING, "'%s': could not move to %s: %s", torrent_name(t), m->path, strerror(-rc));
     }
+    forget_move(t);
     torrent_touch(t);
-    if (!t->stopped && !t->removing)
+    if (restoring)
+        torrent_finish_restore(t);   /* judges the saved resume data where the files are now */
+    else if (!t->stopped && !t->removing)
         torrent_activate(t);
     if (m->cb)
         m->cb(m->ud, rc);
     free(m->path);
     free(m);
+}
+
+/* The intent row is durable: only now may the first file move, so that a
+ * crash mid-move finds the row and finishes the move at the next start. */
+static void on_move_intent(void *ud, int rc)
+{
+    struct move_ctx *m = ud;
+    struct torrent *t = m->t;
+    t->move_intent_pending = false;
+    if (rc == 0 && t->removing)
+        rc = -ECANCELED;   /* removed or shutting down meanwhile: the row finishes it at the next start */
+    if (rc == 0)
+        rc = storage_move(t->st, m->path, on_moved, m);
+    if (rc != 0) {
+        if (rc != -ECANCELED)
+            log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), m->path, strerror(-rc));
+        if (t->phase == TP_MOVING)
+            t->phase = m->before;
+        if (m->cb)
+            m->cb(m->ud, rc);
+        free(m->path);
+        free(m);
+        if (t->removing)
+            torrent_maybe_finish_removal(t);
+        else if (t->restore_pending)
+            torrent_finish_restore(t);
+        else if (!t->stopped)
+            torrent_activate(t);
+    }
 }
 
 /* Moves the data directory on a worker (state "moving"). */
@@ -191,23 +234,29 @@ int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, 
     if (rc != 0)
         return rc;
     struct move_ctx *m = calloc(1, sizeof *m);
-    if (!m)
+    char intent[16];
+    snprintf(intent, sizeof intent, "%d\n", (int)kind);
+    char *value = m ? malloc(strlen(intent) + strlen(path) + 1) : NULL;
+    if (!value) {
+        free(m);
         return -ENOMEM;
-    *m = (struct move_ctx){t, strdup(path), kind, cb, ud};
-    /* Peers read from the files being moved: pause them for the move. */
-    torrent_deactivate(t, false);
-    enum torrent_phase before = t->phase;
-    t->phase = TP_MOVING;
-    torrent_touch(t);
-    rc = storage_move(t->st, path, on_moved, m);
+    }
+    strcpy(value, intent);
+    strcat(value, path);
+    *m = (struct move_ctx){t, strdup(path), kind, cb, ud, t->phase};
+    rc = m->path ? store_kv_put(t->s->store, TORRENT_NS_MOVING, t->hex, value, on_move_intent, m) : -ENOMEM;
+    free(value);
     if (rc != 0) {
-        t->phase = before;
         free(m->path);
         free(m);
-        if (!t->stopped)
-            torrent_activate(t);
+        return rc;
     }
-    return rc;
+    /* Peers read from the files being moved: pause them for the move. */
+    torrent_deactivate(t, false);
+    t->phase = TP_MOVING;
+    t->move_intent_pending = true;
+    torrent_touch(t);
+    return 0;
 }
 
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)

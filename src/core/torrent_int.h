@@ -31,6 +31,19 @@ void torrent_start_check(struct torrent *t);
 void torrent_defer_check(struct torrent *t);                   /* stopped: check when started */
 void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits);
 void torrent_maybe_finish_removal(struct torrent *t);          /* frees once nothing is in flight */
+void torrent_drop_pending_resume(struct torrent *t);           /* saves whose sync is running are not committed */
+/* A disk error (-rc) the torrent cannot go on with: qBittorrent's error
+ * state with strerror's message and its "File error alert" log line (the
+ * file from storage_error_file), deactivated until started again. */
+enum torrent_io { TORRENT_IO_READ, TORRENT_IO_WRITE };
+void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op);
+/* Data the torrent had is gone (files missing): qBittorrent's missingFiles,
+ * deactivated until started (which looks again) or rechecked. */
+void torrent_files_missing(struct torrent *t);
+void torrent_clear_error(struct torrent *t);                   /* error, missingFiles and their data */
+enum torrent_resume_verdict { TORRENT_RESUME_TRUSTED, TORRENT_RESUME_MISSING, TORRENT_RESUME_RECHECK };
+enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint8_t *have, const uint8_t *files,
+                                                   size_t files_len);
 
 /* torrent_pieces.c */
 void torrent_free_partial(struct piece_buf *pb);
@@ -62,8 +75,14 @@ void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torren
 /* MOVE_SAVE_PATH changes the save path; the others move the data between
  * the incomplete folder and the save path. */
 enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
+/* Moves are crash-safe: an intent row ("<kind>\n<path>" under the torrent's
+ * hash in store namespace TORRENT_NS_MOVING) is committed before the first
+ * file moves and deleted after the settings that record the end; at start
+ * a surviving row makes torrent_restore finish the move.  Failures come
+ * through cb (which may be NULL). */
 int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
                       void *ud);
+void torrent_finish_restore(struct torrent *t);   /* after the move a restore waited for */
 char *torrent_clean_rel_path(const char *p);   /* NULL: empty, absolute or not clean */
 /* Remembers file `index`'s new path (replacing an earlier rename of it in
  * place, so the saved order is the order of first renames). */

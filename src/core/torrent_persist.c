@@ -109,12 +109,10 @@ int torrent_save_settings(struct torrent *t, void (*cb)(void *ud, int rc), void 
     return rc;
 }
 
-void torrent_save_resume(struct torrent *t)
+/* Commits have (a snapshot of t->have) with the files' current sizes and
+ * mtimes and the statistics. */
+static void put_resume(struct torrent *t, const uint8_t *have)
 {
-    /* Mid-check bits are not worth keeping, and an unchecked torrent's empty
-     * bitfield must never be saved as if it had been verified. */
-    if (!t->mi || (t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check)
-        return;
     size_t nf = t->mi->num_files;
     int64_t *files = malloc(2 * nf * sizeof(int64_t) + 1);
     if (!files)
@@ -127,12 +125,67 @@ void torrent_save_resume(struct torrent *t)
     };
     char *stats = NULL;
     record_torrent_stats_encode(&st, &stats);
-    store_resume_put(t->s->store, t->hex, t->have.bits, bitfield_bytes(&t->have), (uint8_t *)files,
+    store_resume_put(t->s->store, t->hex, have, bitfield_bytes(&t->have), (uint8_t *)files,
                      2 * nf * sizeof(int64_t), stats);
     free(stats);
     free(files);
+}
+
+struct resume_save {
+    struct torrent *t;
+    uint64_t seq;
+    uint8_t have[];
+};
+
+/* The storage's sync of the pieces in r->have ended (a storage callback:
+ * it runs before the storage, and so the torrent, is closed). */
+static void on_resume_synced(void *ud, int rc)
+{
+    struct resume_save *r = ud;
+    struct torrent *t = r->t;
+    if (rc < 0) {
+        /* The bytes of pieces we hold may not be on disk: claiming them in
+         * the resume data would be a lie after a power cut. */
+        torrent_fail_io(t, rc, TORRENT_IO_WRITE);
+    } else if (r->seq > t->resume_put_seq) {
+        t->resume_put_seq = r->seq;
+        put_resume(t, r->have);
+    }
+    free(r);
+}
+
+void torrent_save_resume(struct torrent *t)
+{
+    /* Mid-check bits are not worth keeping, and an unchecked torrent's empty
+     * bitfield must never be saved as if it had been verified. */
+    if (!t->mi || !t->st || (t->phase != TP_READY && t->phase != TP_ERROR) || t->needs_check || t->missing_files)
+        return;
+    /* Piece data first, then the bits that claim it (store.h's "Nothing is
+     * lost"): the snapshot is taken now, when every piece in it has been
+     * written, and committed once the sync that covers them ended. */
+    size_t n = bitfield_bytes(&t->have);
+    struct resume_save *r = malloc(sizeof *r + n + 1);
+    if (!r)
+        return;
+    r->t = t;
+    r->seq = ++t->resume_seq;
+    memcpy(r->have, t->have.bits, n);
+    int rc = storage_sync(t->st, on_resume_synced, r);
+    if (rc == 1) {              /* nothing written since the last sync */
+        t->resume_put_seq = r->seq;
+        put_resume(t, r->have);
+        free(r);
+    } else if (rc < 0) {        /* a move is running (its end saves again), or closed */
+        free(r);
+        return;
+    }
     t->resume_dirty = false;
     t->resume_saved_ms = t->s->now_ms;
+}
+
+void torrent_drop_pending_resume(struct torrent *t)
+{
+    t->resume_put_seq = ++t->resume_seq;
 }
 
 /* Rebuilds the tracker set from the saved list (url + tier), which reflects
@@ -245,25 +298,112 @@ static void apply_stats(struct torrent *t, const struct record_torrent_stats *o)
         t->last_activity = o->last_activity;
 }
 
-/* Resume data is trusted only when every file looks exactly as it did when
- * the data was saved; anything else (a crash after more writes, a user
- * editing files) costs a recheck, never a wrong "have". */
-static bool files_match(struct torrent *t, const uint8_t *files, size_t files_len)
+/* Whether the saved bits can be trusted.  A file with a claimed piece
+ * (one the bits say we had) that is gone or no longer at its full length
+ * (files are created at full length) makes it missingFiles, as libtorrent's
+ * "mismatching file size" makes it for qBittorrent.  Otherwise a file that
+ * looks exactly as it did at the save is fine, and one that changed since is
+ * fine only if this daemon may have written it after the save: some piece
+ * overlapping it was not had yet (a crash mid-download leaves exactly those
+ * files newer) -- or none was, so nothing in it is trusted anyway.  Bytes of
+ * the pieces the bits claim were synced before the bits were committed
+ * (torrent_save_resume), so they are there even after a power cut.  A file
+ * whose pieces were all had cannot have been written by us since: someone
+ * else changed it, and that costs a recheck, never a wrong "have".
+ * files == NULL: only look for missing files. */
+enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint8_t *have, const uint8_t *files,
+                                                   size_t files_len)
 {
-    size_t nf = t->mi->num_files;
-    if (files_len != 2 * nf * sizeof(int64_t))
-        return false;
-    int64_t *now = malloc(2 * nf * sizeof(int64_t) + 1);
-    if (!now)
-        return false;
-    storage_stat_files(t->st, now, now + nf);
-    bool same = memcmp(now, files, files_len) == 0;
+    const struct bt_metainfo *mi = t->mi;
+    size_t nf = mi->num_files;
+    if (files && files_len != 2 * nf * sizeof(int64_t))
+        return TORRENT_RESUME_RECHECK;
+    int64_t *now = malloc(2 * nf * sizeof(int64_t) + 1), *then = malloc(2 * nf * sizeof(int64_t) + 1);
+    enum torrent_resume_verdict v = now && then ? TORRENT_RESUME_TRUSTED : TORRENT_RESUME_RECHECK;
+    if (v == TORRENT_RESUME_TRUSTED) {
+        if (files)
+            memcpy(then, files, files_len);
+        storage_stat_files(t->st, now, now + nf);
+    }
+    for (size_t i = 0; v == TORRENT_RESUME_TRUSTED && i < nf; i++) {
+        const struct bt_file *f = &mi->files[i];
+        if (f->pad || f->length == 0)
+            continue;
+        uint32_t first = (uint32_t)(f->offset / mi->piece_length);
+        uint32_t last = (uint32_t)((f->offset + f->length - 1) / mi->piece_length);
+        uint32_t had = 0;
+        for (uint32_t p = first; p <= last; p++)
+            had += (have[p / 8] >> (7 - p % 8)) & 1;
+        if (had == 0)
+            continue;   /* nothing of it is claimed: whatever is there gets written */
+        if (now[i] != f->length) {
+            log_msg(LOG_INFO, "'%s': \"%s\" is missing or not at its full length", torrent_name(t), f->path);
+            v = TORRENT_RESUME_MISSING;
+        } else if (files && (now[i] != then[i] || now[nf + i] != then[nf + i]) && had == last - first + 1) {
+            log_msg(LOG_INFO, "'%s': \"%s\" changed since the last save", torrent_name(t), f->path);
+            v = TORRENT_RESUME_RECHECK;
+        }
+    }
     free(now);
-    return same;
+    free(then);
+    return v;
+}
+
+/* Begins a restored torrent from its saved bits, where its files are now. */
+static void begin_from_resume(struct torrent *t, const uint8_t *have, size_t have_len, const uint8_t *files,
+                              size_t files_len)
+{
+    enum torrent_resume_verdict v = TORRENT_RESUME_RECHECK;
+    if (have && have_len == bitfield_bytes(&t->have))
+        v = torrent_resume_verdict(t, have, files, files_len);
+    if (v != TORRENT_RESUME_RECHECK) {
+        torrent_set_have_from_bits(t, have);
+        t->phase = TP_READY;
+        if (v == TORRENT_RESUME_MISSING) {
+            /* Kept to look again when the user starts it (the files may be
+             * back: a volume mounted late). */
+            t->missing_resume = malloc(files_len + 1);
+            if (t->missing_resume) {
+                memcpy(t->missing_resume, files, files_len);
+                t->missing_resume_len = files_len;
+            }
+            torrent_files_missing(t);
+        } else if (!t->stopped) {
+            torrent_activate(t);
+        }
+        return;
+    }
+    if (have)
+        log_msg(LOG_INFO, "'%s': files changed since the last save, rechecking", torrent_name(t));
+    if (t->stopped)
+        torrent_defer_check(t);
+    else
+        torrent_start_check(t);
+}
+
+static uint8_t *dup_blob(const uint8_t *p, size_t n)
+{
+    uint8_t *d = p ? malloc(n + 1) : NULL;
+    if (d)
+        memcpy(d, p, n);
+    return d;
+}
+
+void torrent_finish_restore(struct torrent *t)
+{
+    uint8_t *have = t->restore_have, *files = t->restore_files;
+    size_t have_len = t->restore_have_len, files_len = t->restore_files_len;
+    t->restore_have = t->restore_files = NULL;
+    t->restore_pending = false;
+    t->phase = TP_LOADING;
+    begin_from_resume(t, have, have_len, files, files_len);
+    free(have);
+    free(files);
 }
 
 int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
-                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats)
+                    size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats,
+                    const char *move_intent)
 {
     if (settings)
         apply_settings(t, settings);
@@ -278,18 +418,23 @@ int torrent_restore(struct torrent *t, const struct record_torrent_settings *set
             torrent_activate(t);
         return 0;
     }
-    if (have && have_len == bitfield_bytes(&t->have) && files_match(t, files, files_len)) {
-        torrent_set_have_from_bits(t, have);
-        t->phase = TP_READY;
-        if (!t->stopped)
-            torrent_activate(t);
+    /* A move that a crash interrupted (its intent row survived): finish it
+     * first, then judge the resume data where the files are. */
+    char *nl = move_intent ? strchr(move_intent, '\n') : NULL;
+    int kind = nl ? atoi(move_intent) : -1;
+    if (nl && nl[1] == '/' && kind >= MOVE_SAVE_PATH && kind <= MOVE_TO_DOWNLOAD) {
+        log_msg(LOG_INFO, "'%s': finishing the move to %s", torrent_name(t), nl + 1);
+        t->restore_pending = true;
+        t->restore_have = dup_blob(have, have_len);
+        t->restore_have_len = t->restore_have ? have_len : 0;
+        t->restore_files = dup_blob(files, files_len);
+        t->restore_files_len = t->restore_files ? files_len : 0;
+        t->phase = TP_LOADING;
+        if (torrent_move_data(t, nl + 1, (enum move_kind)kind, NULL, NULL) == 0)
+            return 0;
+        torrent_finish_restore(t);
         return 0;
     }
-    if (have)
-        log_msg(LOG_INFO, "'%s': files changed since the last save, rechecking", torrent_name(t));
-    if (t->stopped)
-        torrent_defer_check(t);
-    else
-        torrent_start_check(t);
+    begin_from_resume(t, have, have_len, files, files_len);
     return 0;
 }

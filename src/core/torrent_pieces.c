@@ -260,15 +260,42 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         bt_picker_piece_failed(t->picker, piece);
     } else {
         bt_picker_piece_failed(t->picker, piece);
-        free(t->error);
-        t->error = strdup(strerror(-rc));
-        log_msg(LOG_CRITICAL, "'%s': cannot write piece %u: %s; torrent stopped", torrent_name(t), piece,
-                t->error);
-        t->phase = TP_ERROR;
-        torrent_deactivate(t, true);
-        torrent_touch(t);
+        log_debug("%s: cannot write piece %u: %s", t->hex, piece, strerror(-rc));
+        torrent_fail_io(t, rc, TORRENT_IO_WRITE);
     }
     write_ctx_free(w);
+}
+
+void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op)
+{
+    if (t->phase == TP_ERROR)
+        return;   /* the jobs that were in flight fail too: one report */
+    /* qBittorrent's log line for libtorrent's file_error_alert, whose
+     * message names the torrent, the operation, the file and the error. */
+    const char *rel = t->st ? storage_error_file(t->st) : NULL;
+    const char *root = t->st ? storage_save_path(t->st) : "";
+    const char *opname = op == TORRENT_IO_READ ? "file_read" : "file_write";
+    log_msg(LOG_WARNING, "File error alert. Torrent: \"%s\". File: \"%s%s%s\". Reason: \"%s %s (%s%s%s) error: %s\"",
+            torrent_name(t), rel ? root : "", rel ? "/" : "", rel ? rel : "", torrent_name(t), opname,
+            rel ? root : "", rel ? "/" : "", rel ? rel : "", strerror(-rc));
+    torrent_clear_error(t);
+    t->error = strdup(strerror(-rc));
+    t->phase = TP_ERROR;
+    torrent_deactivate(t, true);
+    torrent_touch(t);
+}
+
+void torrent_files_missing(struct torrent *t)
+{
+    if (t->phase == TP_ERROR)
+        return;
+    log_msg(LOG_CRITICAL, "File size mismatch for torrent '%s'. It's paused.", torrent_name(t));
+    free(t->error);
+    t->error = strdup(strerror(ENOENT));
+    t->phase = TP_ERROR;
+    t->missing_files = true;
+    torrent_deactivate(t, true);
+    torrent_touch(t);
 }
 
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
@@ -399,6 +426,13 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
         log_msg(LOG_WARNING, "'%s': cannot read piece %u for uploading: %s", torrent_name(t), c->piece,
                 strerror(-rc));
         free(data);
+        /* As libtorrent: a file that cannot be read stops the torrent (its
+         * peers are closed); a file that is gone is qBittorrent's
+         * missingFiles, any other error its error state. */
+        if (rc == -ENOENT)
+            torrent_files_missing(t);
+        else if (rc != -ENOMEM)
+            torrent_fail_io(t, rc, TORRENT_IO_READ);
         /* Requests for it are dropped rather than waiting forever. */
         for (struct peer *p = t->peers; p; p = p->next)
             for (int i = 0; i < p->up_count; i++) {

@@ -26,7 +26,7 @@ enum torrent_state torrent_status_state(const struct torrent *t, uint64_t now_ms
     if (t->phase == TP_LOADING)
         return TORRENT_STATE_CHECKING_RESUME;
     if (t->phase == TP_ERROR)
-        return TORRENT_STATE_ERROR;
+        return t->missing_files ? TORRENT_STATE_MISSING_FILES : TORRENT_STATE_ERROR;
     if (t->phase == TP_MOVING)
         return TORRENT_STATE_MOVING;
     if (!t->mi) {

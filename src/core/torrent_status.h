@@ -23,7 +23,7 @@ struct torrent;
  * their direction this moment. */
 enum torrent_state {
     TORRENT_STATE_ERROR,              /* disk error: stopped until started again */
-    TORRENT_STATE_MISSING_FILES,      /* reserved: torrentd reports missing data as an error today */
+    TORRENT_STATE_MISSING_FILES,      /* data it had is gone: stopped until started (looks again) or rechecked */
     TORRENT_STATE_CHECKING_RESUME,    /* loading, resume data not yet validated */
     TORRENT_STATE_MOVING,             /* data being moved to a new save path */
     TORRENT_STATE_STOPPED_DL,         /* stopped, not finished (or without metadata) */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "disk/storage_int.h"
 #include "util/log.h"
@@ -29,6 +30,7 @@ static void close_cb(uv_handle_t *h)
     uv_mutex_destroy(&st->fd_lock);
     uv_mutex_destroy(&st->write_lock);
     free(st->prios);
+    free(st->dirty);
     free(st->save_path);
     free(st);
     if (done)
@@ -197,13 +199,17 @@ int storage_open(uv_loop_t *loop, const struct bt_metainfo *mi, const char *save
     while (n > 1 && save_path[n - 1] == '/')
         n--;
     st->save_path = strndup(save_path, n);
-    if (!st->save_path || uv_mutex_init(&st->fd_lock) != 0) {
+    st->dirty = calloc(mi->num_files + 1, 1);
+    st->err_file = -1;
+    if (!st->save_path || !st->dirty || uv_mutex_init(&st->fd_lock) != 0) {
+        free(st->dirty);
         free(st->save_path);
         free(st);
         return -ENOMEM;
     }
     if (uv_mutex_init(&st->write_lock) != 0) {
         uv_mutex_destroy(&st->fd_lock);
+        free(st->dirty);
         free(st->save_path);
         free(st);
         return -ENOMEM;
@@ -262,6 +268,7 @@ struct write_job {
     storage_write_cb cb;
     void *ud;
     int rc;
+    ssize_t err_file;   /* the file a write failed in, -1 none */
 };
 
 static int want_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size_t len)
@@ -297,10 +304,13 @@ static int write_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, siz
     if (rc == 0) {
         rc = storage_io_pwrite(fd, buf, len, file_off);
         storage_io_fd_put(st, file, fd);
+        storage_mark_dirty(st, file, STORAGE_DIRTY_DATA);   /* also a failed write may have left bytes */
     }
-    if (rc < 0)
+    if (rc < 0) {
+        j->err_file = (ssize_t)file;
         log_msg(LOG_WARNING, "storage: write to \"%s\" failed: %s",
                 st->mi->files[file].path, strerror(-rc));
+    }
     return rc;
 }
 
@@ -321,8 +331,10 @@ static int create_empty_files(struct write_job *j)
             continue;
         int fd;
         int rc = storage_io_fd_get(st, i, true, true, &fd);
-        if (rc < 0)
+        if (rc < 0) {
+            j->err_file = (ssize_t)i;
             return rc;
+        }
         storage_io_fd_put(st, i, fd);
     }
     return 0;
@@ -361,6 +373,9 @@ static void write_work(struct storage_job *base)
 static void write_after(struct storage_job *base)
 {
     struct write_job *j = (struct write_job *)base;
+    if (j->rc != -EILSEQ)
+        base->st->unsynced = true;
+    base->st->err_file = j->err_file;
     j->cb(j->ud, j->piece, j->rc);
     free(j);
 }
@@ -390,6 +405,7 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
     j->always_hash = always;
     j->cb = cb;
     j->ud = ud;
+    j->err_file = -1;
     j->wanted = !st->prios ||
                 storage_io_segments(st->mi, storage_piece_off(st->mi, piece), storage_piece_len(st->mi, piece),
                                     NULL, want_seg, st) == 1;
@@ -489,6 +505,94 @@ int storage_preallocate(struct storage *st, void (*done)(void *ud, int rc), void
     return 0;
 }
 
+/* ---- sync ---- */
+
+struct sync_job {
+    struct storage_job base;
+    void (*cb)(void *ud, int rc);
+    void *ud;
+    int rc;
+    ssize_t err_file;
+};
+
+/* fsync of the directory a new file was created in: without it a power cut
+ * can lose the name while the data was synced. */
+static int sync_dir_of(struct storage *st, size_t i)
+{
+    int dfd;
+    const char *leaf;
+    int rc = storage_io_walk(st->save_path, st->mi->files[i].path, false, &dfd, &leaf);
+    if (rc < 0)
+        return rc;
+    rc = fsync(dfd) < 0 ? -errno : 0;
+    close(dfd);
+    return rc;
+}
+
+static void sync_work(struct storage_job *base)
+{
+    struct sync_job *j = (struct sync_job *)base;
+    struct storage *st = base->st;
+    for (size_t i = 0; i < st->mi->num_files; i++) {
+        uint8_t bits = __atomic_exchange_n(&st->dirty[i], 0, __ATOMIC_ACQUIRE);
+        if (!bits)
+            continue;
+        int fd;
+        int rc = storage_io_fd_get(st, i, true, false, &fd);
+        if (rc == 0) {
+            rc = fdatasync(fd) < 0 ? -errno : 0;
+            storage_io_fd_put(st, i, fd);
+        }
+        if (rc == 0 && (bits & STORAGE_DIRTY_CREATED))
+            rc = sync_dir_of(st, i);
+        if (rc < 0) {
+            /* Still unsynced: the next sync tries again. */
+            storage_mark_dirty(st, i, bits);
+            log_msg(LOG_WARNING, "storage: cannot sync \"%s\": %s", st->mi->files[i].path, strerror(-rc));
+            if (j->rc == 0) {
+                j->rc = rc;
+                j->err_file = (ssize_t)i;
+            }
+        }
+    }
+}
+
+static void sync_after(struct storage_job *base)
+{
+    struct sync_job *j = (struct sync_job *)base;
+    if (j->rc < 0)
+        base->st->unsynced = true;
+    base->st->err_file = j->err_file;
+    j->cb(j->ud, j->rc);
+    free(j);
+}
+
+int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud)
+{
+    if (!cb)
+        return -EINVAL;
+    int rc = storage_job_can_submit(st);
+    if (rc < 0)
+        return rc;
+    if (!st->unsynced)
+        return 1;
+    struct sync_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->base.work = sync_work;
+    j->base.after = sync_after;
+    j->err_file = -1;
+    j->cb = cb;
+    j->ud = ud;
+    rc = storage_job_submit(st, &j->base);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    st->unsynced = false;
+    return 0;
+}
+
 /* ---- read ---- */
 
 struct read_job {
@@ -499,11 +603,13 @@ struct read_job {
     storage_read_cb cb;
     void *ud;
     int rc;
+    ssize_t err_file;
 };
 
 static int read_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size_t len)
 {
-    struct storage *st = ctx;
+    struct read_job *j = ctx;
+    struct storage *st = j->base.st;
     if (st->mi->files[file].pad) {
         memset(buf, 0, len);
         return 0;
@@ -514,6 +620,8 @@ static int read_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, size
         rc = storage_io_pread(fd, buf, len, file_off);
         storage_io_fd_put(st, file, fd);
     }
+    if (rc < 0)
+        j->err_file = (ssize_t)file;
     if (rc < 0 && rc != -ENOENT)
         log_msg(LOG_WARNING, "storage: read from \"%s\" failed: %s",
                 st->mi->files[file].path, strerror(-rc));
@@ -524,9 +632,7 @@ static void read_work(struct storage_job *base)
 {
     struct read_job *j = (struct read_job *)base;
     j->data = malloc(j->len);
-    j->rc = j->data ? storage_io_segments(base->st->mi, j->off, j->len, j->data, read_seg,
-                                          base->st)
-                    : -ENOMEM;
+    j->rc = j->data ? storage_io_segments(base->st->mi, j->off, j->len, j->data, read_seg, j) : -ENOMEM;
     if (j->rc < 0) {
         free(j->data);
         j->data = NULL;
@@ -536,6 +642,7 @@ static void read_work(struct storage_job *base)
 static void read_after(struct storage_job *base)
 {
     struct read_job *j = (struct read_job *)base;
+    base->st->err_file = j->err_file;
     j->cb(j->ud, j->rc, j->data, j->rc < 0 ? 0 : j->len);
     free(j);
 }
@@ -556,12 +663,23 @@ int storage_read(struct storage *st, uint32_t piece, uint32_t begin, uint32_t le
     j->base.after = read_after;
     j->off = storage_piece_off(st->mi, piece) + begin;
     j->len = len;
+    j->err_file = -1;
     j->cb = cb;
     j->ud = ud;
     rc = storage_job_submit(st, &j->base);
     if (rc < 0)
         free(j);
     return rc;
+}
+
+const char *storage_error_file(const struct storage *st)
+{
+    return st->err_file >= 0 ? st->mi->files[st->err_file].path : NULL;
+}
+
+void storage_release_files(struct storage *st)
+{
+    storage_io_fd_close_idle(st);
 }
 
 /* ---- stat ---- */

@@ -89,6 +89,27 @@ int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
 int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data, uint8_t (*block_sha1)[20],
                                bool always, storage_write_cb cb, void *ud);
 
+/* Durability: fdatasync()s, on a worker, every file written since the last
+ * sync (and fsyncs the directory of each file created since), so that once
+ * cb(ud, 0) runs, every piece whose write callback ran before this call is
+ * on stable storage.  Resume data claiming a piece must be committed only
+ * after that (core/torrent_persist.c).  cb gets 0 or the first -errno
+ * (-EIO, -ENOSPC, ...; the files that failed stay due for the next sync).
+ * Returns 0 if queued, 1 when nothing was written since the last sync (cb
+ * is not called: there is nothing to wait for), -EBUSY during a move or
+ * delete, -ESHUTDOWN, -EINVAL (no cb) or -ENOMEM. */
+int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud);
+
+/* The path (relative to the save path) of the file that the job whose
+ * callback is running failed in -- valid only inside a write, read or sync
+ * callback with rc < 0 --, or NULL when no file is to blame. */
+const char *storage_error_file(const struct storage *st);
+
+/* Closes the file descriptors no job is using, as libtorrent releases a
+ * paused torrent's files: a stopped torrent keeps nothing open (its
+ * volume can be unmounted). */
+void storage_release_files(struct storage *st);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "bt/metainfo.h"
@@ -46,6 +47,12 @@ struct storage {
     uv_mutex_t write_lock;
     struct storage_fd_slot fds[STORAGE_FD_SLOTS];
     uint64_t fd_clock;          /* under fd_lock */
+    /* One byte per file, STORAGE_DIRTY_* bits: written (or created) since
+     * the last storage_sync took it.  Workers set and the sync job takes
+     * them with atomic operations, so writes never wait for a sync. */
+    uint8_t *dirty;
+    bool unsynced;              /* [loop] a write completed since the last storage_sync */
+    ssize_t err_file;           /* [loop] storage_error_file(), -1 none */
     int inflight;               /* [loop] jobs queued or running */
     bool closing;               /* [loop] */
     bool excl;                  /* [loop] a move or delete is queued or running */
@@ -56,6 +63,14 @@ struct storage {
     void (*close_done)(void *ud);
     void *close_ud;
 };
+
+#define STORAGE_DIRTY_DATA 1     /* bytes written: fdatasync the file */
+#define STORAGE_DIRTY_CREATED 2  /* created: fsync its directory too */
+
+static inline void storage_mark_dirty(struct storage *st, size_t file, uint8_t bits)
+{
+    __atomic_fetch_or(&st->dirty[file], bits, __ATOMIC_RELEASE);
+}
 
 /* A unit of threadpool work.  work() runs on a worker; after() runs on the
  * loop thread and frees the job. */

@@ -133,6 +133,8 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
     if (fd < 0 && errno == ENOENT && create) {
         fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | sync,
                     f->executable ? 0777 : 0666);
+        if (fd >= 0)
+            storage_mark_dirty(st, i, STORAGE_DIRTY_CREATED);
         if (fd >= 0 && ftruncate(fd, f->length) < 0) {
             rc = -errno;
             close(fd);

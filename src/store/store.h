@@ -24,15 +24,16 @@
  *    often: they are coalesced in memory (latest per hash wins) and
  *    committed together at most every checkpoint interval (2 s), on
  *    store_flush and on store_close.  After a crash at most one interval of
- *    checkpoints is lost, which costs a re-check, never trust in unverified
- *    data: a have bit is set only after its piece was verified and written,
- *    and core trusts the saved bits only when every file's size and mtime
- *    still match those saved with them.  Piece data itself is not fsynced:
- *    after a power cut (unlike kill -9) that size/mtime match is the only
- *    guard, and it assumes the filesystem does not persist an mtime ahead
- *    of the data written with it.
+ *    checkpoints is lost, which costs re-downloading what arrived since,
+ *    never trust in unverified data: a have bit is set only after its piece
+ *    was verified and written, and core hands the bits to the store only
+ *    after storage_sync() put those pieces' bytes on stable storage, so
+ *    after a power cut too the committed bits never claim lost bytes.  On
+ *    load core trusts the bits without a recheck unless a file changed that
+ *    the daemon could not have written since (core/torrent_persist.c).
  *  Tested by tests/integration/test_crash_resume.py (kill -9) and
- *  test_power_cut.py (snapshots of a frozen daemon's profile and data).
+ *  test_power_cut.py (snapshots of a frozen daemon's profile and data, and
+ *  real cuts: an ext4 image shut down without flushing anything).
  *
  * Threads: one dedicated writer thread owns the write connection and runs
  * every INSERT/UPDATE/DELETE.  The loop thread only copies the inputs into a

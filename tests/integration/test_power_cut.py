@@ -9,9 +9,10 @@ the leecher is frozen (SIGSTOP), its profile directory (torrentd.db, -wal,
 -shm) and its save path are copied with their mtimes, and it is resumed.
 Half the moments are random points of the download; the other half are quiet
 points (the seeder's torrent stopped, the leecher's committed resume bitfield
-caught up with what the API reports complete), the only moments at which the
-resume data is trusted on load, so the only ones at which a bitfield ahead of
-the data would go unnoticed.
+caught up with what the API reports complete), where a bitfield ahead of
+the data would be easiest to miss. (Until resume data was trusted after a
+crash mid-download, these were the only snapshots that loaded it; now the
+random ones load it too, and the hash check judges both.)
 
 What a snapshot models, honestly: the files as the kernel's page cache holds
 them at one instant -- exactly what kill -9 (or a frozen VM image) leaves. A
@@ -21,11 +22,10 @@ an answered change is on disk; frames of an unfinished transaction are
 ignored on recovery by their checksums, and a half-done WAL checkpoint is
 redone from the WAL, which is only reset after the database was fsynced) --
 so for the database the snapshot is no stronger than a power cut. For the
-data files it is: torrentd does not fsync piece data before the resume
-bitfield commits; after a real power cut the guard is that resume data is
-trusted only when every file's size and mtime match the ones saved with it
-(else the torrent is rechecked), which relies on the filesystem not
-persisting an mtime ahead of the data it stamps. See store.h.
+data files it is: a cut loses whatever was not fsynced. torrentd fsyncs the
+files written since the last checkpoint before it commits the resume bits
+that claim their pieces (store.h); test_power_cut_loses_no_claimed_piece
+below tests that with real cuts (an ext4 image shut down without flushing).
 
 Copying the files one after the other while the daemon runs would not be a
 model of anything: a WAL checkpoint or WAL restart between copying the
@@ -54,8 +54,10 @@ import time
 
 import requests
 
+import fsfault
 from conftest import LEECH_IP, SEED_IP
-from tdlib import (Dataset, Torrentd, bdecode, info_span, torrent_files, wait_until)
+from tdlib import (Dataset, Torrentd, assert_same_data, bdecode, info_span, torrent_files, wait_complete,
+                   wait_until)
 
 SNAPSHOTS = 10
 RATE = 768 << 10        # leecher download limit: ~12 s for the data set
@@ -164,9 +166,7 @@ def test_power_cut_snapshots(procs, workdir):
         for n in range(SNAPSHOTS):
             if n % 2:
                 # quiet moment: no piece arrives, the last checkpoint covers
-                # every write, so the resume data is trusted on load and the
-                # hash check below judges it (mid-download snapshots are
-                # always rechecked: the files changed after the checkpoint)
+                # every write; the hash check below judges the resume data
                 seeder.post("/api/v2/torrents/stop", hashes=h)
                 wait_until(lambda: _quiet(leecher, h), 30, "snapshot %d: checkpoint caught up" % n,
                            procs=[leecher])
@@ -238,3 +238,95 @@ def test_power_cut_snapshots(procs, workdir):
           "in %.1f s" % (time.monotonic() - t0))
     assert any(verified_counts), "no snapshot had a verified piece: the test tested nothing"
     assert trusted, "no snapshot loaded its resume data: the hash check judged only rechecks"
+
+
+# ---------------------------------------------------------------------------
+# Real power cuts: profile and data on an ext4 image whose page cache and
+# unflushed journal are thrown away (fsfault.Ext4Loop.shutdown).
+
+CUTS = 4
+
+
+def test_power_cut_loses_no_claimed_piece(procs, workdir):
+    """The leecher's profile and save path live on one ext4 file system.
+    CUTS times (at random moments of the download, and at quiet ones where
+    the committed bitfield caught up with the API) that file system is shut
+    down without flushing anything (what a power cut leaves: only what was
+    fsynced, or committed in the journal, survives), the daemon is killed,
+    the file system is mounted again (journal replay) and a fresh daemon
+    starts on it. Each time the database opens, and every piece the API
+    reports complete hashes correctly in the files: resume data never
+    claims a piece whose bytes were lost. At the end the data is
+    byte-identical. Before piece data was fsynced ahead of its resume bits,
+    the committed bits claimed pieces whose bytes were still only in the
+    page cache, and the journal commit of SQLite's fsync had already
+    persisted the files' new mtimes, so the stale bits were trusted."""
+    fsfault.require_private_mounts()
+    rnd = random.Random()
+    seed = rnd.randrange(1 << 30)
+    rnd.seed(seed)
+    print("power-cut seed", seed)
+    ds = Dataset(os.path.join(workdir, "seedroot"), "pc", FILES, piece_exp=PIECE_EXP)
+    h, tbytes = ds.infohash, ds.tbytes
+    files = torrent_files(tbytes)
+    plen, hashes = _piece_hashes(tbytes)
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP, name="seed")).start()
+    seeder.add(tbytes, ds.seed_root, skip_checking=True)
+    seeder.wait_seeding(h, 60)
+
+    disk = fsfault.Ext4Loop(os.path.join(workdir, "disk"), os.path.join(workdir, "disk.img"), 96 << 20)
+    try:
+        leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech"))
+        leecher.profile = os.path.join(disk.path, "profile")
+        leecher.save_path = os.path.join(disk.path, "downloads")
+        leecher.start()
+        leecher.set_prefs({"dl_limit": RATE})
+        leecher.add(tbytes, leecher.save_path)
+        wait_until(lambda: leecher.torrent(h), 10, "torrent added")
+        leecher.add_peers(h, [seeder.peer_addr])
+        wait_until(lambda: leecher.progress(h) > 0.05, 30, "download started", procs=[leecher])
+        counts, trusted = [], 0
+        for n in range(CUTS):
+            quiet = n % 2 == 1
+            base = leecher.progress(h)
+            wait_until(lambda: leecher.progress(h) >= base + 0.1, 60, "cut %d: progress" % n,
+                       procs=[leecher, seeder])
+            if quiet:
+                seeder.post("/api/v2/torrents/stop", hashes=h)
+                wait_until(lambda: _quiet(leecher, h), 30, "cut %d: checkpoint caught up" % n,
+                           procs=[leecher])
+            else:
+                time.sleep(rnd.uniform(0.3, 1.5))
+            progress = leecher.progress(h)
+            assert progress < 1.0, "cut %d: download finished first (seed %d): lower RATE" % (n, seed)
+            disk.shutdown(fsfault.GOING_FLAGS_NOLOGFLUSH)
+            leecher.kill9()
+            disk.remount()
+            leecher.start()
+            wait_until(lambda: not leecher.torrent(h)["state"].startswith("checking")
+                       and leecher.torrent(h)["state"] not in ("metaDL", "allocating"), 60,
+                       "cut %d: out of checking" % n, procs=[leecher])
+            states = leecher.get("/api/v2/torrents/pieceStates", hash=h).json()
+            done = [i for i, st in enumerate(states) if st == 2]
+            bad = [i for i in done
+                   if hashlib.sha1(_read_piece(leecher.save_path, files, plen, i)).digest() != hashes[i]]
+            assert not bad, "cut %d (seed %d, %s): pieces reported complete whose bytes were lost: %s" % (
+                n, seed, "quiet" if quiet else "random", bad)
+            log = leecher.log_text().decode(errors="replace")
+            if not re.search("rechecking|checked, ", log[log.rindex("\n=== "):]):
+                trusted += 1
+            counts.append((round(progress * len(hashes)), len(done)))
+            if quiet:
+                seeder.post("/api/v2/torrents/start", hashes=h)
+                wait_until(lambda: seeder.is_seeding(h), 30, "seeder back", procs=[seeder])
+            leecher.add_peers(h, [seeder.peer_addr])
+        print("pieces (at the cut, after the restart):", counts, "of", len(hashes),
+              "loaded without recheck: %d of %d" % (trusted, CUTS))
+        assert any(c[1] for c in counts), "no restart had a complete piece: the test tested nothing"
+        assert trusted, "every restart rechecked: the hash check judged only rechecks"
+        wait_complete(leecher, h, 120, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
+        assert_same_data(tbytes, ds.seed_root, leecher.save_path)
+        leecher.stop()
+    finally:
+        leecher.kill9()
+        disk.close()

@@ -895,6 +895,50 @@ static void stat_files_reports(void **state)
     free_torrent(t);
 }
 
+static int sync_sync(struct env *e, struct storage *st, struct result *r)
+{
+    int rc = storage_sync(st, on_fs_done, r);
+    if (rc == 0)
+        uv_run(&e->loop, UV_RUN_DEFAULT);
+    return rc;
+}
+
+/* storage_sync: nothing to do before any write or after a failed hash;
+ * after a write it runs (and reports 0) once, then there is nothing to do
+ * again; after a move the files are synced at their new place. */
+static void sync_after_writes(void **state)
+{
+    struct env *e = *state;
+    struct torrent *t = make_torrent(multi_fs, 7, 16384);
+    struct storage *st = open_st(e, t);
+    struct result r = {0};
+    assert_int_equal(storage_sync(st, on_fs_done, &r), 1);
+    assert_int_equal(storage_sync(st, NULL, NULL), -EINVAL);
+    uint8_t *bad = piece_copy(t, 0);
+    bad[0] ^= 1;
+    struct result w = {0};
+    assert_int_equal(storage_write_piece(st, 0, bad, on_write, &w), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    assert_int_equal(w.rc, -EILSEQ);
+    assert_int_equal(storage_sync(st, on_fs_done, &r), 1);
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    assert_int_equal(write_sync(e, st, t, 2), 0);
+    assert_int_equal(sync_sync(e, st, &r), 0);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(storage_sync(st, on_fs_done, &r), 1);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(write_sync(e, st, t, 3), 0);
+    char *to = pjoin(e->tmp, "moved");
+    assert_int_equal(move_sync(e, st, to), 0);
+    assert_int_equal(sync_sync(e, st, &r), 0);
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(r.rc, 0);
+    free(to);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static void move_storage(void **state)
 {
     struct env *e = *state;
@@ -1236,6 +1280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_errors_surface, setup, teardown),
         cmocka_unit_test_setup_teardown(unwanted_files_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(stat_files_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(sync_after_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(move_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(close_waits_for_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(many_files_parallel, setup, teardown),
