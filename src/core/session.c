@@ -1,6 +1,9 @@
 #include "core/session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +317,48 @@ static void adopt_listeners(struct session *s, uv_tcp_t *h4, uv_tcp_t *h6)
     s->have_listener6 = h6 != NULL;
 }
 
+/* The address to listen on and connect from: current_interface_address
+ * when set, else the first address (IPv4 before IPv6) of the interface named
+ * by current_network_interface or, µTorrent Server's preferred_interface,
+ * ut_preferred_interface (qBittorrent binds to an interface's addresses the
+ * same way).  NULL = all addresses, also when the interface does not exist
+ * or has no address (warned: the daemon stays reachable).  buf holds the
+ * text of a looked-up address. */
+static const char *wanted_address(struct session *s, char *buf, size_t buflen)
+{
+    const char *a = settings_str(&s->settings, SET_CURRENT_INTERFACE_ADDRESS);
+    if (*a)
+        return a;
+    const char *name = settings_str(&s->settings, SET_CURRENT_NETWORK_INTERFACE);
+    if (!*name)
+        name = settings_str(&s->settings, SET_UT_PREFERRED_INTERFACE);
+    if (!*name)
+        return NULL;
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) != 0) {
+        log_msg(LOG_WARNING, "network interface \"%s\": cannot list interfaces (%s); listening on all addresses",
+                name, strerror(errno));
+        return NULL;
+    }
+    const char *found = NULL;
+    for (int fam = AF_INET; !found && fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+        for (struct ifaddrs *i = ifa; !found && i; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != fam || !i->ifa_name || strcmp(i->ifa_name, name) != 0)
+                continue;
+            const void *in = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr
+                                            : (const void *)&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr;
+            if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)in))
+                continue;   /* needs a scope id libuv's bind by text does not take */
+            found = inet_ntop(fam, in, buf, (socklen_t)buflen);
+        }
+    }
+    freeifaddrs(ifa);
+    if (!found)
+        log_msg(LOG_WARNING, "network interface \"%s\" not found or without an address; listening on all addresses",
+                name);
+    return found;
+}
+
 static bool same_address(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
@@ -375,12 +420,13 @@ static int listen_at(struct session *s, const char *a, int64_t want)
  * share the port and follow; active torrents announce the new port now. */
 static void relisten(struct session *s)
 {
-    const char *a = settings_str(&s->settings, SET_CURRENT_INTERFACE_ADDRESS);
+    char buf[INET6_ADDRSTRLEN];
+    const char *a = wanted_address(s, buf, sizeof buf);
     int64_t want = settings_int(&s->settings, SET_LISTEN_PORT);
-    bool addr_moved = !same_address(*a ? a : NULL, s->listen_address);
+    bool addr_moved = !same_address(a, s->listen_address);
     if (!addr_moved && want == s->listen_port)
         return;   /* e.g. listen_port 0 -> the port it got: already there */
-    int rc = listen_at(s, *a ? a : NULL, want);
+    int rc = listen_at(s, a, want);
     if (rc < 0) {
         if (s->have_listener4 || s->have_listener6)
             log_msg(LOG_WARNING, "still listening for peers on %s port %u",
@@ -618,9 +664,10 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         log_msg(LOG_CRITICAL, "command-line setting refused: %s", strerror(-rc));
         goto fail;
     }
-    const char *iface = settings_str(st, SET_CURRENT_INTERFACE_ADDRESS);
+    char ifbuf[INET6_ADDRSTRLEN];
+    const char *iface = s->listen_address ? NULL : wanted_address(s, ifbuf, sizeof ifbuf);
     unsigned char ip[16];
-    if (s->listen_address || !*iface)
+    if (!iface)
         ;   /* the command line's address, already in the setting; or all addresses */
     else if (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1) {
         if (!(s->listen_address = strdup(iface))) {
@@ -717,7 +764,8 @@ static void port_pair(struct session *s, struct settings_mask *changed)
 static void on_listen_changed(void *ud, const struct settings_mask *changed)
 {
     struct session *s = ud;
-    if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS))
+    if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS) ||
+        settings_mask_has(changed, SET_CURRENT_NETWORK_INTERFACE) || settings_mask_has(changed, SET_UT_PREFERRED_INTERFACE))
         relisten(s);
 }
 

@@ -219,6 +219,7 @@ struct write_job {
     uint8_t *data;
     uint8_t (*block_sha1)[20];   /* NULL, or filled as storage_write_piece_hashed says */
     bool always_hash;
+    size_t chunk;                /* st->write_chunk when queued */
     storage_write_cb cb;
     void *ud;
     int rc;
@@ -255,7 +256,9 @@ static int write_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, siz
     int fd;
     int rc = storage_io_fd_get(st, file, true, j->create, &fd);
     if (rc == 0) {
-        rc = storage_io_pwrite(fd, buf, len, file_off);
+        size_t step = j->chunk ? j->chunk : len;
+        for (size_t done = 0; rc == 0 && done < len; done += step)
+            rc = storage_io_pwrite(fd, buf + done, len - done < step ? len - done : step, file_off + (int64_t)done);
         storage_io_fd_put(st, file, fd);
     }
     if (rc < 0)
@@ -348,6 +351,7 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
     j->data = data;
     j->block_sha1 = block_sha1;
     j->always_hash = always;
+    j->chunk = st->write_chunk;
     j->cb = cb;
     j->ud = ud;
     j->wanted = !st->prios ||
@@ -359,6 +363,11 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
         free(j);
     }
     return rc;
+}
+
+void storage_set_write_chunk(struct storage *st, size_t bytes)
+{
+    st->write_chunk = bytes;
 }
 
 /* ---- read ---- */

@@ -72,6 +72,16 @@ int storage_write_piece(struct storage *st, uint32_t piece, uint8_t *data,
 int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data, uint8_t (*block_sha1)[20],
                                bool always, storage_write_cb cb, void *ud);
 
+/* µTorrent Server's write_coalesce_max_size: a verified piece goes to disk
+ * in pwrite()s of at most `bytes` each (contiguous data of one file; a piece
+ * spanning files takes one or more per file).  0 (the default) writes each
+ * file's run of the piece at once.  Blocks are never written before their
+ * piece is whole and verified, so what is coalesced is at most one piece;
+ * STORAGE_HASH_BLOCK writes every 16 KiB block on its own, as an uncached
+ * client writes blocks as they arrive.  Takes effect for writes queued
+ * afterwards. */
+void storage_set_write_chunk(struct storage *st, size_t bytes);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

@@ -47,6 +47,7 @@ struct storage {
     int inflight;               /* [loop] jobs queued or running */
     bool closing;               /* [loop] */
     bool excl;                  /* [loop] a move or delete is queued or running */
+    size_t write_chunk;         /* [loop] storage_set_write_chunk, copied into each write job */
     struct storage_job *excl_pending;   /* [loop] waits for inflight == 0 */
     struct storage_check *checks;       /* [loop] running checks */
     void (*close_done)(void *ud);

@@ -450,6 +450,51 @@ static void single_file_roundtrip(void **state)
     free_torrent(t);
 }
 
+/* write(2)-family calls this process made so far (threadpool included). */
+static long syscw(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    assert_non_null(f);
+    char line[128];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "syscw: %ld", &n) == 1)
+            break;
+    fclose(f);
+    assert_true(n >= 0);
+    return n;
+}
+
+/* storage_set_write_chunk (µTorrent's write_coalesce_max_size): a 1 MiB
+ * piece goes out in one pwrite by default, in 64 with 16 KiB chunks (no
+ * write caching), in 2 with 512 KiB ones; the bytes are the same. */
+static void write_chunk_sizes(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"big.bin", 3 << 20, false}};
+    struct torrent *t = make_torrent(fs, 1, 1 << 20);
+    struct storage *st = open_st(e, t);
+    assert_int_equal(write_sync(e, st, t, 2), 0);   /* creates and sizes the file */
+    long w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    long whole = syscw() - w0;
+    storage_set_write_chunk(st, STORAGE_HASH_BLOCK);
+    w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 1), 0);
+    long blocks = syscw() - w0;
+    assert_true(whole < 8);        /* one pwrite plus the loop's wake-ups */
+    assert_true(blocks >= 64);
+    assert_true(blocks < 64 + 8);
+    storage_set_write_chunk(st, 512 << 10);
+    w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    long halves = syscw() - w0;
+    assert_true(halves >= 2 && halves < 8);
+    assert_file_content(e->save, t, 0);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static const struct fspec multi_fs[] = {
     {"t/a.txt", 10000, false},
     {"t/.pad/6384", 6384, true},      /* aligns b.bin to piece 1 */
@@ -1081,6 +1126,7 @@ int main(void)
     log_set_quiet(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(single_file_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_chunk_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(multi_file_pad_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(hash_mismatch_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(block_hashes_of_failed_pieces, setup, teardown),
