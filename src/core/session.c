@@ -664,10 +664,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         log_msg(LOG_CRITICAL, "command-line setting refused: %s", strerror(-rc));
         goto fail;
     }
-    char ifbuf[INET6_ADDRSTRLEN];
-    const char *iface = s->listen_address ? NULL : wanted_address(s, ifbuf, sizeof ifbuf);
+    const char *iface = settings_str(st, SET_CURRENT_INTERFACE_ADDRESS);
     unsigned char ip[16];
-    if (!iface)
+    if (s->listen_address || !*iface)
         ;   /* the command line's address, already in the setting; or all addresses */
     else if (inet_pton(AF_INET, iface, ip) == 1 || inet_pton(AF_INET6, iface, ip) == 1) {
         if (!(s->listen_address = strdup(iface))) {
@@ -719,7 +718,11 @@ fail:
 int session_start(struct session *s)
 {
     session_assert_loop_thread(s);
-    int rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
+    /* An interface name (current_network_interface, utserver.conf's
+     * preferred_interface, applied after session_new) is looked up now. */
+    char buf[INET6_ADDRSTRLEN];
+    const char *a = s->listen_address ? s->listen_address : wanted_address(s, buf, sizeof buf);
+    int rc = listen_at(s, a, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);

@@ -45,9 +45,9 @@ void torrent_free_partial(struct piece_buf *pb)
 
 void torrent_apply_sequential(struct torrent *t)
 {
-    int64_t mb = settings_int(&t->s->settings, SET_UT_PROGRESSIVE_PIECE_SPAN);
+    int64_t mb = settings_int(&t->s->settings, SET_UT_PROGRESSIVE_PIECE_SPAN);   /* -1..1024 */
     bt_picker_set_sequential(t->picker, t->sequential && mb >= 0);
-    int64_t pieces = ((mb ? mb : 80) << 20) / t->mi->piece_length;
+    int64_t pieces = (mb > 0 ? mb : 80) * (1 << 20) / t->mi->piece_length;
     bt_picker_set_sequential_span(t->picker, pieces < 1 ? 1 : pieces > UINT32_MAX ? UINT32_MAX : (uint32_t)pieces);
 }
 
