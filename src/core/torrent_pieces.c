@@ -364,6 +364,7 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
         w->verify = smartban_tracked(t->smartban, piece);
         t->writes_in_flight++;
         storage_set_write_chunk(t->st, write_chunk(t->s));
+        storage_set_minimize_kernel_caching(t->st, settings_bool(&t->s->settings, SET_UT_MINIMIZE_KERNEL_CACHING));
         if (storage_write_piece_hashed(t->st, piece, pb->data, w->sha1, w->verify, on_piece_written, w) != 0) {
             t->writes_in_flight--;
             bt_picker_piece_failed(t->picker, piece);

@@ -1,9 +1,12 @@
 /* storage — lifetime, the job queue, piece writes and reads, stat. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "disk/storage_int.h"
 #include "util/log.h"
@@ -368,6 +371,24 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
 void storage_set_write_chunk(struct storage *st, size_t bytes)
 {
     st->write_chunk = bytes;
+}
+
+void storage_set_minimize_kernel_caching(struct storage *st, bool on)
+{
+    atomic_store_explicit(&st->sync_vfat, on, memory_order_relaxed);
+}
+
+int storage_sync_flags(long f_type, bool minimize_kernel_caching)
+{
+    return minimize_kernel_caching && f_type == MSDOS_SUPER_MAGIC ? O_SYNC : 0;
+}
+
+int storage_io_sync_flags(struct storage *st, int dirfd)
+{
+    if (!atomic_load_explicit(&st->sync_vfat, memory_order_relaxed))
+        return 0;
+    struct statfs sf;
+    return fstatfs(dirfd, &sf) == 0 ? storage_sync_flags((long)sf.f_type, true) : 0;
 }
 
 /* ---- read ---- */

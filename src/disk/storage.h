@@ -82,6 +82,18 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
  * afterwards. */
 void storage_set_write_chunk(struct storage *st, size_t bytes);
 
+/* µTorrent Server's minimize_kernel_caching: files opened for writing
+ * afterwards that lie on a vfat file system (statfs f_type
+ * MSDOS_SUPER_MAGIC, a USB stick) are opened O_SYNC, so the kernel's
+ * cache of dirty pages for the slow device cannot grow until it stalls the
+ * machine; other file systems are unchanged.  Files already open keep
+ * their mode until the idle fd cache closes them.  (µTorrent also switched
+ * such torrents to compact allocation, which torrentd does not have: its
+ * files are sparse.) */
+void storage_set_minimize_kernel_caching(struct storage *st, bool on);
+/* The decision, for a file system of type f_type: O_SYNC or 0. */
+int storage_sync_flags(long f_type, bool minimize_kernel_caching);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

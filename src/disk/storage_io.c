@@ -127,9 +127,10 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
     rc = storage_io_walk(st->save_path, f->path, create, &dfd, &leaf);
     if (rc < 0)
         return rc;
-    int fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int sync = storage_io_sync_flags(st, dfd);
+    int fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | sync);
     if (fd < 0 && errno == ENOENT && create) {
-        fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+        fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | sync,
                     f->executable ? 0777 : 0666);
         if (fd >= 0 && ftruncate(fd, f->length) < 0) {
             rc = -errno;
@@ -140,7 +141,7 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
             return rc;
         }
         if (fd < 0 && errno == EEXIST)   /* another worker created it first */
-            fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+            fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | sync);
     }
     rc = fd < 0 ? -errno : 0;
     close(dfd);
