@@ -350,3 +350,48 @@ def test_preferred_interface(workdir, procs):
     wait_until(lambda: ut.log_has(r'listening on IP\. IP: "0\.0\.0\.0"\. Port: "TCP/%d"' % port), 10,
                "listening everywhere", procs=[ut])
     socket.create_connection((other, port), timeout=5).close()
+
+
+def io_syscr(pid):
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("syscr:"):
+                return int(line.split()[1])
+    raise AssertionError("no syscr in /proc/%d/io" % pid)
+
+
+def test_encrypt_buffer_size(workdir, procs):
+    """An SSL torrent's ciphertext is read through a buffer of
+    encrypt_buffer_size bytes: at 4096, a 6 MiB download takes at least 1536
+    read(2)s; at the default 102400 loopback segments come in far fewer."""
+    import pytest
+    pytest.importorskip("libtorrent")
+    from conftest import MINI_IP
+    from test_ssl_torrent import SIZE, Pki, _lt, make_ssl_torrent, set_ssl
+
+    pki = Pki(workdir, "ca")
+    seeder = _lt(procs, MINI_IP)
+    scert, skey = pki.issue("seeder")
+    reads = {}
+    for size in ("4096", "102400"):
+        d = os.path.join(workdir, "ebs" + size)
+        os.makedirs(d)
+        tbytes, h, seed = make_ssl_torrent(d, pki.ca_pem)
+        seeder.add(tbytes, seed, scert, skey, pki.dh, seed_mode=True)
+        ut = UtServer(os.path.join(d, "ut"), LEECH_IP)
+        os.makedirs(ut.rundir, exist_ok=True)
+        write_conf(ut, encrypt_buffer_size=size)
+        procs.add(ut).start()
+        save = os.path.join(d, "dl")
+        ut.add(tbytes, save)
+        cert, key = pki.issue("ut" + size, cn="payload.bin")
+        set_ssl(ut, h, cert, key, pki.dh)
+        wait_until(lambda: ut.torrent(h)["state"] not in ("checkingResumeData", "checkingDL"), 30, "checked",
+                   procs=[ut])
+        r0 = io_syscr(ut.daemon_pid)
+        ut.add_peers(h, ["%s:%d" % (MINI_IP, seeder.ssl_port)])
+        ut.wait_complete(h, 90)
+        reads[size] = io_syscr(ut.daemon_pid) - r0
+        ut.stop()
+    assert reads["4096"] >= SIZE // 4096, reads
+    assert reads["4096"] > 2 * reads["102400"], reads
