@@ -345,8 +345,9 @@ static const char *wanted_address(struct session *s, char *buf, size_t buflen)
         for (struct ifaddrs *i = ifa; !found && i; i = i->ifa_next) {
             if (!i->ifa_addr || i->ifa_addr->sa_family != fam || !i->ifa_name || strcmp(i->ifa_name, name) != 0)
                 continue;
-            const void *in = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr
-                                            : (const void *)&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr;
+            const void *sa = i->ifa_addr;
+            const void *in = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                                            : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
             if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)in))
                 continue;   /* needs a scope id libuv's bind by text does not take */
             found = inet_ntop(fam, in, buf, (socklen_t)buflen);
@@ -415,9 +416,10 @@ static int listen_at(struct session *s, const char *a, int64_t want)
     return moved;
 }
 
-/* listen_port / current_interface_address changed: listen there at once,
- * as libtorrent re-binds when listen_interfaces changes.  The DHT and LSD
- * share the port and follow; active torrents announce the new port now. */
+/* listen_port, current_interface_address or an interface name changed
+ * (wanted_address): listen there at once, as libtorrent re-binds when
+ * listen_interfaces changes.  The DHT and LSD share the port and follow;
+ * active torrents announce the new port now. */
 static void relisten(struct session *s)
 {
     char buf[INET6_ADDRSTRLEN];
@@ -767,9 +769,13 @@ static void port_pair(struct session *s, struct settings_mask *changed)
 static void on_listen_changed(void *ud, const struct settings_mask *changed)
 {
     struct session *s = ud;
-    if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS) ||
-        settings_mask_has(changed, SET_CURRENT_NETWORK_INTERFACE) || settings_mask_has(changed, SET_UT_PREFERRED_INTERFACE))
-        relisten(s);
+    static const enum setting_id ids[] = {SET_LISTEN_PORT, SET_CURRENT_INTERFACE_ADDRESS,
+                                          SET_CURRENT_NETWORK_INTERFACE, SET_UT_PREFERRED_INTERFACE};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (settings_mask_has(changed, ids[i])) {
+            relisten(s);
+            return;
+        }
 }
 
 struct pw_job {

@@ -383,7 +383,7 @@ int storage_sync_flags(long f_type, bool minimize_kernel_caching)
     return minimize_kernel_caching && f_type == MSDOS_SUPER_MAGIC ? O_SYNC : 0;
 }
 
-int storage_io_sync_flags(struct storage *st, int dirfd)
+int storage_open_flags(struct storage *st, int dirfd)
 {
     if (!atomic_load_explicit(&st->sync_vfat, memory_order_relaxed))
         return 0;

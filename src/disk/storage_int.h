@@ -129,8 +129,8 @@ int storage_io_pwrite(int fd, const uint8_t *buf, size_t len, int64_t off);
 /* Cancels every running check of st (storage_close). */
 void storage_check_cancel_all(struct storage *st);
 
-/* Extra open(2) flags for a file about to be opened for writing in the
- * directory dirfd: storage_sync_flags() of its file system. */
-int storage_io_sync_flags(struct storage *st, int dirfd);
+/* (storage.c) Extra open(2) flags for a file about to be opened for writing
+ * in the directory dirfd: storage_sync_flags() of its file system. */
+int storage_open_flags(struct storage *st, int dirfd);
 
 #endif
