@@ -3,12 +3,13 @@ observed acting (issue 11): max_ul_rate_seed (a seeding torrent's upload to a
 loopback leecher held near the cap, the lower of it and the torrent's own
 limit winning), progressive_piece_span (how far ahead of the first missing
 piece the sequential picker requests; -1 = no in-order picking),
-write_coalesce_max_size (write(2)-family syscalls per MB downloaded), and
-preferred_interface (the address the daemon listens on and connects from).
+write_coalesce_max_size (write(2)-family syscalls per MB downloaded),
+preferred_interface (the address the daemon listens on and connects from) and
+encrypt_buffer_size (read(2)s of an SSL torrent's TLS connection).
 
 Each test starts a utserver daemon the way a service line does and changes
-keys by rewriting utserver.conf and sending SIGHUP (these keys are "always
-applied from utserver.conf")."""
+keys by rewriting utserver.conf and sending SIGHUP (the keys "always applied
+from utserver.conf"), through /gui/ setsetting, or by starting anew."""
 import hashlib
 import os
 import signal
