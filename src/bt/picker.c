@@ -51,6 +51,7 @@ struct bt_picker {
     uint32_t ndl, dlcap;
     bool sequential;
     uint32_t seq_cursor;
+    uint32_t seq_span;                 /* 0 = unlimited */
     uint64_t rng;
     uint32_t *crit;                    /* pieces with a critical mark, oldest mark first */
     uint32_t ncrit, critcap;
@@ -412,6 +413,8 @@ int bt_picker_piece_priority(const struct bt_picker *p, uint32_t piece)
 
 void bt_picker_set_sequential(struct bt_picker *p, bool on) { p->sequential = on; }
 
+void bt_picker_set_sequential_span(struct bt_picker *p, uint32_t pieces) { p->seq_span = pieces; }
+
 int bt_picker_set_critical(struct bt_picker *p, uint32_t piece, bool on)
 {
     if (piece >= p->n)
@@ -680,7 +683,8 @@ int bt_picker_pick(struct bt_picker *p, const struct bitfield *peer_has, bool pe
         got += take_partials(p, peer_has, peer_has_all, peer, -1, out + got, max - got);
         while (p->seq_cursor < p->n && bitfield_get(&p->have, p->seq_cursor))
             p->seq_cursor++;
-        for (uint32_t i = p->seq_cursor; i < p->n && got < max; i++) {
+        uint32_t end = p->seq_span && p->n - p->seq_cursor > p->seq_span ? p->seq_cursor + p->seq_span : p->n;
+        for (uint32_t i = p->seq_cursor; i < end && got < max; i++) {
             if (!p->pp[i].in_bucket || !has_piece(peer_has, peer_has_all, i))
                 continue;
             struct bt_dl *d = dl_start(p, i);

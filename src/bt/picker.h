@@ -84,6 +84,12 @@ uint32_t bt_picker_wanted_missing(const struct bt_picker *p);
 int bt_picker_set_piece_priority(struct bt_picker *p, uint32_t piece, int prio);
 int bt_picker_piece_priority(const struct bt_picker *p, uint32_t piece);
 void bt_picker_set_sequential(struct bt_picker *p, bool on);
+/* Sequential mode's read-ahead (µTorrent's progressive_piece_span): pieces
+ * at or beyond the first missing one + span are not started in order (a
+ * peer that has none in the window gets nothing but end-game duplicates and
+ * time-critical pieces); 0 = no limit, the whole torrent.  Rarest-first mode
+ * ignores it. */
+void bt_picker_set_sequential_span(struct bt_picker *p, uint32_t pieces);
 
 /* Time-critical pieces, libtorrent's set_piece_deadline without the clock:
  * marks are counted (several streams may wait for one piece), each on

@@ -24,6 +24,8 @@ void limits_apply(struct session *s)
     bool alt = s->limits.alt;
     ratelimit_set(&s->limits.dl, pref_limit(s, alt ? SET_ALT_DL_LIMIT : SET_DL_LIMIT));
     ratelimit_set(&s->limits.ul, pref_limit(s, alt ? SET_ALT_UP_LIMIT : SET_UP_LIMIT));
+    int64_t seed = settings_int(&s->settings, SET_UT_MAX_UL_RATE_SEED);
+    s->limits.seed_ul = seed > 0 ? (uint64_t)seed * 1024 : 0;
 }
 
 int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), void *ud)
@@ -75,6 +77,7 @@ void limits_init_torrent(struct torrent *t)
 {
     ratelimit_init(&t->limits.dl);
     ratelimit_init(&t->limits.ul);
+    ratelimit_init(&t->limits.seed_ul);
 }
 
 void limits_apply_torrent(struct torrent *t)
@@ -98,8 +101,23 @@ bool limits_take_upload(struct peer *p, uint32_t len)
     struct session *s = p->s;
     struct torrent *t = p->t;
     uint64_t now = uv_now(s->loop);
+    /* max_ul_rate_seed: the bucket follows the setting lazily (the setting
+     * is session-wide, the buckets are per torrent); a downloading torrent
+     * does not draw from it. */
+    struct ratelimit *seed = NULL;
+    if (s->limits.seed_ul && torrent_is_finished(t)) {
+        seed = &t->limits.seed_ul;
+        if (seed->bytes_per_sec != s->limits.seed_ul)
+            ratelimit_set(seed, s->limits.seed_ul);
+    }
     uint64_t a = ratelimit_take(&t->limits.ul, len, now);
     if (a < len) {
+        ratelimit_refund(&t->limits.ul, a);
+        goto throttled;
+    }
+    uint64_t c = seed ? ratelimit_take(seed, len, now) : len;
+    if (c < len) {
+        ratelimit_refund(seed, c);
         ratelimit_refund(&t->limits.ul, a);
         goto throttled;
     }
@@ -108,6 +126,8 @@ bool limits_take_upload(struct peer *p, uint32_t len)
     uint64_t b = ratelimit_take(&s->limits.ul, len, now);
     if (b < len) {
         ratelimit_refund(&s->limits.ul, b);
+        if (seed)
+            ratelimit_refund(seed, c);
         ratelimit_refund(&t->limits.ul, a);
         goto throttled;
     }

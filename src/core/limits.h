@@ -31,12 +31,16 @@ struct limits {
     struct ratelimit dl, ul;     /* the global buckets: normal or alternative limits */
     bool alt;                    /* alternative limits in effect */
     bool throttled;              /* some peer waits for tokens */
+    uint64_t seed_ul;            /* µTorrent's max_ul_rate_seed in B/s (0 = unlimited) */
     uv_timer_t quota_timer;
 };
 
-/* A torrent's own buckets (torrent.limits), from its dl_limit/up_limit. */
+/* A torrent's own buckets (torrent.limits), from its dl_limit/up_limit;
+ * seed_ul is µTorrent Server's max_ul_rate_seed, a second per-torrent
+ * upload bucket that only a finished (seeding) torrent draws from, so the
+ * lower of the two limits wins. */
 struct limits_torrent {
-    struct ratelimit dl, ul;
+    struct ratelimit dl, ul, seed_ul;
 };
 
 /* A peer's standing with the buckets (peer.limits); written by limits.c. */
@@ -49,7 +53,8 @@ struct limits_peer {
 void limits_init(struct session *s);
 void limits_close(struct session *s);
 
-/* Re-reads dl_limit/up_limit or alt_dl_limit/alt_up_limit from prefs. */
+/* Re-reads dl_limit/up_limit or alt_dl_limit/alt_up_limit from prefs, and
+ * the seeding cap (ut_max_ul_rate_seed, KB/s, -1 or 0 = unlimited). */
 void limits_apply(struct session *s);
 /* Switches normal/alternative limits and persists the mode (cb after commit). */
 int limits_set_alt(struct session *s, bool alt, void (*cb)(void *ud, int rc), void *ud);

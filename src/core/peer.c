@@ -206,6 +206,8 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -ENOMEM;
     }
+    if (p->tls)
+        ssltorrent_size_buffers(s, p->tls);
     set_addr(p, addr);
     p->t = t;
     memcpy(p->hs_hash, t->info_hash, 20);

@@ -115,8 +115,10 @@ static int make_absolute(char **path, const char *base)
 int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
 {
     bool subcats = settings_bool(&s->settings, SET_USE_SUBCATEGORIES);
-    /* µTorrent Server's sequential_download: every new torrent in order. */
-    if (settings_bool(&s->settings, SET_UT_SEQUENTIAL_DOWNLOAD))
+    /* µTorrent Server's sequential_download: every new torrent in order,
+     * unless progressive_piece_span -1 switched the progressive picker off. */
+    if (settings_bool(&s->settings, SET_UT_SEQUENTIAL_DOWNLOAD) &&
+        settings_int(&s->settings, SET_UT_PROGRESSIVE_PIECE_SPAN) >= 0)
         o->p.sequential = true;
     if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
         free(o->save_path);

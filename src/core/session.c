@@ -1,6 +1,9 @@
 #include "core/session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +317,49 @@ static void adopt_listeners(struct session *s, uv_tcp_t *h4, uv_tcp_t *h6)
     s->have_listener6 = h6 != NULL;
 }
 
+/* The address to listen on and connect from: current_interface_address
+ * when set, else the first address (IPv4 before IPv6) of the interface named
+ * by current_network_interface or, µTorrent Server's preferred_interface,
+ * ut_preferred_interface (qBittorrent binds to an interface's addresses the
+ * same way).  NULL = all addresses, also when the interface does not exist
+ * or has no address (warned: the daemon stays reachable).  buf holds the
+ * text of a looked-up address. */
+static const char *wanted_address(struct session *s, char *buf, size_t buflen)
+{
+    const char *a = settings_str(&s->settings, SET_CURRENT_INTERFACE_ADDRESS);
+    if (*a)
+        return a;
+    const char *name = settings_str(&s->settings, SET_CURRENT_NETWORK_INTERFACE);
+    if (!*name)
+        name = settings_str(&s->settings, SET_UT_PREFERRED_INTERFACE);
+    if (!*name)
+        return NULL;
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) != 0) {
+        log_msg(LOG_WARNING, "network interface \"%s\": cannot list interfaces (%s); listening on all addresses",
+                name, strerror(errno));
+        return NULL;
+    }
+    const char *found = NULL;
+    for (int fam = AF_INET; !found && fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+        for (struct ifaddrs *i = ifa; !found && i; i = i->ifa_next) {
+            if (!i->ifa_addr || i->ifa_addr->sa_family != fam || !i->ifa_name || strcmp(i->ifa_name, name) != 0)
+                continue;
+            const void *sa = i->ifa_addr;
+            const void *in = fam == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                                            : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+            if (fam == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)in))
+                continue;   /* needs a scope id libuv's bind by text does not take */
+            found = inet_ntop(fam, in, buf, (socklen_t)buflen);
+        }
+    }
+    freeifaddrs(ifa);
+    if (!found)
+        log_msg(LOG_WARNING, "network interface \"%s\" not found or without an address; listening on all addresses",
+                name);
+    return found;
+}
+
 static bool same_address(const char *a, const char *b)
 {
     return a == b || (a && b && strcmp(a, b) == 0);
@@ -370,17 +416,19 @@ static int listen_at(struct session *s, const char *a, int64_t want)
     return moved;
 }
 
-/* listen_port / current_interface_address changed: listen there at once,
- * as libtorrent re-binds when listen_interfaces changes.  The DHT and LSD
- * share the port and follow; active torrents announce the new port now. */
+/* listen_port, current_interface_address or an interface name changed
+ * (wanted_address): listen there at once, as libtorrent re-binds when
+ * listen_interfaces changes.  The DHT and LSD share the port and follow;
+ * active torrents announce the new port now. */
 static void relisten(struct session *s)
 {
-    const char *a = settings_str(&s->settings, SET_CURRENT_INTERFACE_ADDRESS);
+    char buf[INET6_ADDRSTRLEN];
+    const char *a = wanted_address(s, buf, sizeof buf);
     int64_t want = settings_int(&s->settings, SET_LISTEN_PORT);
-    bool addr_moved = !same_address(*a ? a : NULL, s->listen_address);
+    bool addr_moved = !same_address(a, s->listen_address);
     if (!addr_moved && want == s->listen_port)
         return;   /* e.g. listen_port 0 -> the port it got: already there */
-    int rc = listen_at(s, *a ? a : NULL, want);
+    int rc = listen_at(s, a, want);
     if (rc < 0) {
         if (s->have_listener4 || s->have_listener6)
             log_msg(LOG_WARNING, "still listening for peers on %s port %u",
@@ -718,7 +766,11 @@ fail:
 int session_start(struct session *s)
 {
     session_assert_loop_thread(s);
-    int rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
+    /* An interface name (current_network_interface, utserver.conf's
+     * preferred_interface, applied after session_new) is looked up now. */
+    char buf[INET6_ADDRSTRLEN];
+    const char *a = s->listen_address ? s->listen_address : wanted_address(s, buf, sizeof buf);
+    int rc = listen_at(s, a, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
@@ -768,8 +820,13 @@ static void port_pair(struct session *s, struct settings_mask *changed)
 static void on_listen_changed(void *ud, const struct settings_mask *changed)
 {
     struct session *s = ud;
-    if (settings_mask_has(changed, SET_LISTEN_PORT) || settings_mask_has(changed, SET_CURRENT_INTERFACE_ADDRESS))
-        relisten(s);
+    static const enum setting_id ids[] = {SET_LISTEN_PORT, SET_CURRENT_INTERFACE_ADDRESS,
+                                          SET_CURRENT_NETWORK_INTERFACE, SET_UT_PREFERRED_INTERFACE};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (settings_mask_has(changed, ids[i])) {
+            relisten(s);
+            return;
+        }
 }
 
 struct pw_job {

@@ -64,7 +64,7 @@
     X(CONNECTION_SPEED, "connection_speed", INT, 30, INT64_MIN, INT64_MAX, 0) \
     X(CURRENT_INTERFACE_ADDRESS, "current_interface_address", STR, "", 0, 0, SG_LISTEN) \
     X(CURRENT_INTERFACE_NAME, "current_interface_name", STR, "", 0, 0, 0) \
-    X(CURRENT_NETWORK_INTERFACE, "current_network_interface", STR, "", 0, 0, 0) \
+    X(CURRENT_NETWORK_INTERFACE, "current_network_interface", STR, "", 0, 0, SG_LISTEN) \
     X(DELETE_TORRENT_CONTENT_FILES, "delete_torrent_content_files", BOOL, false, 0, 1, 0) \
     X(DHT, "dht", BOOL, true, 0, 1, SG_DISCOVERY) \
     X(DHT_BOOTSTRAP_NODES, "dht_bootstrap_nodes", STR, "dht.libtorrent.org:25401, dht.transmissionbt.com:6881, router.bittorrent.com:6881", 0, 0, SG_DISCOVERY | SG_DHT_NODES) \
@@ -254,9 +254,9 @@
     X(UT_FINISH_CMD, "ut_finish_cmd", STR, "", 0, 0, 0) /* automation */ \
     X(UT_LOGMASK, "ut_logmask", INT, 0, INT32_MIN, UINT32_MAX, SG_LOG) \
     X(UT_LOW_CPU, "ut_low_cpu", BOOL, false, 0, 1, SG_LOW_CPU) \
-    X(UT_MAX_UL_RATE_SEED, "ut_max_ul_rate_seed", INT, -1, -1, INT32_MAX, 0) \
+    X(UT_MAX_UL_RATE_SEED, "ut_max_ul_rate_seed", INT, -1, -1, INT32_MAX, SG_LIMITS) \
     X(UT_MINIMIZE_KERNEL_CACHING, "ut_minimize_kernel_caching", BOOL, false, 0, 1, 0) \
-    X(UT_PREFERRED_INTERFACE, "ut_preferred_interface", STR, "", 0, 0, 0) \
+    X(UT_PREFERRED_INTERFACE, "ut_preferred_interface", STR, "", 0, 0, SG_LISTEN) \
     X(UT_PROGRESSIVE_PIECE_SPAN, "ut_progressive_piece_span", INT, 0, -1, 1024, 0) \
     X(UT_RANDOMIZE_BIND_PORT, "ut_randomize_bind_port", BOOL, false, 0, 1, 0) \
     X(UT_SEQUENTIAL_DOWNLOAD, "ut_sequential_download", BOOL, false, 0, 1, 0) \

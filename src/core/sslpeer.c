@@ -11,7 +11,8 @@
 
 #include "util/hex.h"
 
-/* Ciphertext is read from the socket in pieces of this size. */
+/* Ciphertext is read from the socket in pieces of this size, unless
+ * sslpeer_set_rbuf_size says otherwise. */
 #define SSLPEER_RBUF (64u * 1024)
 /* Plaintext is decrypted into the input buffer this much at a time. */
 #define SSLPEER_READ_CHUNK (64u * 1024)
@@ -38,7 +39,8 @@ struct sslpeer {
     uint8_t info_hash[20];
     char *name;                  /* the torrent the peer certificate must be issued for */
     char err[200];
-    uint8_t rbuf[SSLPEER_RBUF];
+    uint8_t *rbuf;
+    size_t rbuf_len;
 };
 
 /* ---- pure helpers ---- */
@@ -263,10 +265,13 @@ static struct sslpeer *conn_new(SSL_CTX *ctx)
     t->ssl = SSL_new(ctx);
     t->rbio = BIO_new(BIO_s_mem());
     t->wbio = BIO_new(BIO_s_mem());
-    if (!t->ssl || !t->rbio || !t->wbio) {
+    t->rbuf = malloc(SSLPEER_RBUF);
+    t->rbuf_len = SSLPEER_RBUF;
+    if (!t->ssl || !t->rbio || !t->wbio || !t->rbuf) {
         BIO_free(t->rbio);
         BIO_free(t->wbio);
         SSL_free(t->ssl);
+        free(t->rbuf);
         free(t);
         return NULL;
     }
@@ -321,13 +326,26 @@ void sslpeer_free(struct sslpeer *t)
     SSL_free(t->ssl);
     sslpeer_server_free(t->srv);
     free(t->name);
+    free(t->rbuf);
     free(t);
 }
 
 uint8_t *sslpeer_rbuf(struct sslpeer *t, size_t *len)
 {
-    *len = sizeof t->rbuf;
+    *len = t->rbuf_len;
     return t->rbuf;
+}
+
+int sslpeer_set_rbuf_size(struct sslpeer *t, size_t len)
+{
+    if (len < SSLPEER_RBUF_MIN)
+        return -EINVAL;
+    uint8_t *b = realloc(t->rbuf, len);
+    if (!b)
+        return -ENOMEM;
+    t->rbuf = b;
+    t->rbuf_len = len;
+    return 0;
 }
 
 static int fail(struct sslpeer *t, int ret)

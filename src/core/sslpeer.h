@@ -50,8 +50,15 @@ int sslpeer_connect(struct sslpeer_ctx *c, const uint8_t info_hash[20], struct s
 int sslpeer_accept(struct sslpeer_server *srv, struct sslpeer **out);
 void sslpeer_free(struct sslpeer *t);
 
-/* Where the stream should read ciphertext into (then call sslpeer_feed). */
+/* Where the stream should read ciphertext into (then call sslpeer_feed):
+ * 64 KiB, or what sslpeer_set_rbuf_size set. */
 uint8_t *sslpeer_rbuf(struct sslpeer *t, size_t *len);
+/* µTorrent Server's encrypt_buffer_size: the connection's ciphertext read
+ * buffer, at least SSLPEER_RBUF_MIN bytes (-EINVAL below), -ENOMEM.  Not
+ * while a read into the old buffer is in progress (it never is between
+ * loop callbacks). */
+#define SSLPEER_RBUF_MIN 4096u
+int sslpeer_set_rbuf_size(struct sslpeer *t, size_t len);
 /* Takes len bytes of ciphertext and appends the plaintext they carry to
  * plain.  0, or -EPROTO when the handshake or the record layer failed (the
  * reason is in sslpeer_error), -ENOMEM. */

@@ -427,10 +427,21 @@ bool ssltorrent_is_listener(const struct session *s, const uv_stream_t *h)
     return l && (h == (const uv_stream_t *)&l->tcp4 || h == (const uv_stream_t *)&l->tcp6);
 }
 
+void ssltorrent_size_buffers(struct session *s, struct sslpeer *t)
+{
+    int64_t n = settings_int(&s->settings, SET_UT_ENCRYPT_BUFFER_SIZE);   /* >= 4096 by its bounds */
+    int rc = sslpeer_set_rbuf_size(t, (size_t)(n > 16 << 20 ? 16 << 20 : n));
+    if (rc != 0)
+        log_msg(LOG_WARNING, "encrypt_buffer_size %lld: %s", (long long)n, strerror(-rc));
+}
+
 int ssltorrent_accept(struct session *s, struct sslpeer **out)
 {
     *out = NULL;
-    return s->ssl ? sslpeer_accept(s->ssl->srv, out) : -ENOTCONN;
+    int rc = s->ssl ? sslpeer_accept(s->ssl->srv, out) : -ENOTCONN;
+    if (rc == 0)
+        ssltorrent_size_buffers(s, *out);
+    return rc;
 }
 
 uint16_t ssltorrent_port(const struct session *s)

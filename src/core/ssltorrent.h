@@ -54,6 +54,9 @@ void ssltorrent_stop(struct session *s);
 bool ssltorrent_is_listener(const struct session *s, const uv_stream_t *h);
 /* A TLS server-side connection for a peer accepted there. */
 int ssltorrent_accept(struct session *s, struct sslpeer **out);
+/* A new TLS connection's ciphertext read buffer: µTorrent Server's
+ * encrypt_buffer_size (ut_encrypt_buffer_size, bytes, default 102400). */
+void ssltorrent_size_buffers(struct session *s, struct sslpeer *t);
 /* The port actually listened on, 0 when not listening. */
 uint16_t ssltorrent_port(const struct session *s);
 

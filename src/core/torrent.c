@@ -203,7 +203,7 @@ int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
         t->has_alt = true;
     }
     ssltorrent_metadata(t);
-    bt_picker_set_sequential(t->picker, t->sequential);
+    torrent_apply_sequential(t);
     torrent_apply_file_priorities(t);
     return 0;
 }
@@ -818,7 +818,7 @@ int torrent_settings_changed(struct torrent *t, void (*cb)(void *ud, int rc), vo
     session_assert_loop_thread(t->s);
     torrent_touch(t);
     if (t->picker)   /* magnets have none until their metadata arrives */
-        bt_picker_set_sequential(t->picker, t->sequential);
+        torrent_apply_sequential(t);
     if (t->active && t->mi && webseed_changed(t))
         webseed_sync(t);
     limits_apply_torrent(t);

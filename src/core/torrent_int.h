@@ -48,6 +48,10 @@ enum torrent_resume_verdict torrent_resume_verdict(struct torrent *t, const uint
 /* torrent_pieces.c */
 void torrent_free_partial(struct piece_buf *pb);
 void torrent_reset_pieces(struct torrent *t);                  /* forget every piece: a recheck */
+/* t->sequential and the session's ut_progressive_piece_span (MB; 0 = 80,
+ * -1 = no progressive picker: never in order) onto the picker; cheap, so
+ * also called before each pick, which is how a changed span takes effect. */
+void torrent_apply_sequential(struct torrent *t);
 bool torrent_write_backlog_full(const struct torrent *t);
 void torrent_on_finished(struct torrent *t);
 void torrent_trim_read_cache(struct torrent *t, uint64_t now);

@@ -280,7 +280,7 @@ static void apply_settings(struct torrent *t, const struct record_torrent_settin
     if (t->mi && o->has_file_prios && o->num_file_prios == t->mi->num_files)
         memcpy(t->file_prios, o->file_prios, o->num_file_prios);
     if (t->picker)
-        bt_picker_set_sequential(t->picker, t->sequential);
+        torrent_apply_sequential(t);
 }
 
 static void apply_stats(struct torrent *t, const struct record_torrent_stats *o)

@@ -43,11 +43,19 @@ void torrent_free_partial(struct piece_buf *pb)
     free(pb);
 }
 
+void torrent_apply_sequential(struct torrent *t)
+{
+    int64_t mb = settings_int(&t->s->settings, SET_UT_PROGRESSIVE_PIECE_SPAN);   /* -1..1024 */
+    bt_picker_set_sequential(t->picker, t->sequential && mb >= 0);
+    int64_t pieces = (mb > 0 ? mb : 80) * (1 << 20) / t->mi->piece_length;
+    bt_picker_set_sequential_span(t->picker, pieces < 1 ? 1 : pieces > UINT32_MAX ? UINT32_MAX : (uint32_t)pieces);
+}
+
 void torrent_reset_pieces(struct torrent *t)
 {
     bt_picker_free(t->picker);
     t->picker = bt_picker_new(t->mi->num_pieces, t->mi->piece_length, t->mi->total_size);
-    bt_picker_set_sequential(t->picker, t->sequential);
+    torrent_apply_sequential(t);
     for (uint32_t i = 0; i < t->mi->num_pieces; i++)
         bitfield_clear(&t->have, i);
     for (size_t i = 0; i < t->num_partials; i++)
@@ -304,6 +312,15 @@ void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_
     torrent_on_block_from(t, p, p, piece, begin, data, len);
 }
 
+/* µTorrent Server's write_coalesce_max_size (MB, at most 32): how much of a
+ * verified piece one pwrite() takes; 0 = µTorrent's default, 2 MB; -1 = no
+ * write caching: each 16 KiB block on its own (storage_set_write_chunk). */
+static size_t write_chunk(struct session *s)
+{
+    int64_t mb = settings_int(&s->settings, SET_UT_WRITE_COALESCE_MAX_SIZE);
+    return mb < 0 ? STORAGE_HASH_BLOCK : (size_t)(mb ? mb : 2) << 20;
+}
+
 void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_t piece, uint32_t begin,
                            const uint8_t *data, uint32_t len)
 {
@@ -373,6 +390,8 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
         w->sha1 = sha1;
         w->verify = smartban_tracked(t->smartban, piece);
         t->writes_in_flight++;
+        storage_set_write_chunk(t->st, write_chunk(t->s));
+        storage_set_minimize_kernel_caching(t->st, settings_bool(&t->s->settings, SET_UT_MINIMIZE_KERNEL_CACHING));
         if (storage_write_piece_hashed(t->st, piece, pb->data, w->sha1, w->verify, on_piece_written, w) != 0) {
             t->writes_in_flight--;
             bt_picker_piece_failed(t->picker, piece);

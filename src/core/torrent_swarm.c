@@ -178,6 +178,7 @@ void torrent_fill_requests(struct torrent *t, struct peer *p)
     if (want <= 0)
         return;
     struct bt_block blocks[64];
+    torrent_apply_sequential(t);
     while (want > 0) {
         int n = bt_picker_pick(t->picker, &p->have, p->have_all, p, blocks, want < 64 ? want : 64);
         if (n <= 0)

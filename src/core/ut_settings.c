@@ -23,10 +23,17 @@ const struct ut_setting ut_settings[] = {
     ROW("admin_name", UT_STR, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_WEB_UI_USERNAME, true, true),
     ROW("admin_password", UT_STR, 'W', UT_FIRST, UT_CONV_ADMIN_PASSWORD, NOID, true, false),
     ROW("all_writes_sync", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_ALL_WRITES_SYNC, true, true),
+    /* Stored, does not act: µTorrent throttles its uploads with uTP's LEDBAT
+     * (yield to other TCP traffic by one-way delay); torrentd speaks TCP only
+     * and has no uTP yet (issue 14), so there is no delay signal to act on. */
     ROW("auto_bandwidth_management", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UT_AUTO_BANDWIDTH_MANAGEMENT, true,
         true),
     ROW("bind_ip", UT_STR, 'R', UT_FIRST, UT_CONV_DIRECT, SET_CURRENT_INTERFACE_ADDRESS, true, true),
     ROW("bind_port", UT_INT, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_LISTEN_PORT, true, true),
+    /* Stored, does not act: µTorrent itself dropped compact allocation (and
+     * it never worked with selective downloads); torrentd's files are sparse
+     * (prealloc_space preallocates them), the layout compact allocation
+     * replaced. */
     ROW("compact_allocation", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_COMPACT_ALLOCATION, true, true),
     ROW("conns_globally", UT_INT, 'Y', UT_GUI, UT_CONV_DIRECT, SET_MAX_CONNEC, false, true),
     ROW("conns_per_torrent", UT_INT, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_MAX_CONNEC_PER_TORRENT, true, true),
@@ -46,6 +53,9 @@ const struct ut_setting ut_settings[] = {
     ROW("dir_temp_files", UT_STR, 'R', UT_FIRST, UT_CONV_PATH, SET_UT_DIR_TEMP_FILES, true, true),
     ROW("dir_torrent_files", UT_STR, 'R', UT_FIRST, UT_CONV_ROOT_PATH, SET_EXPORT_DIR, true, true),
     ROW("disk_cache_max_size", UT_INT, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_DISK_CACHE_MAX_SIZE, true, true),
+    /* Acts: the ciphertext read buffer of each SSL-torrent TLS connection
+     * (ssltorrent_size_buffers -> sslpeer_set_rbuf_size); test_utserver_keys2
+     * test_encrypt_buffer_size counts the read(2)s. */
     ROW("encrypt_buffer_size", UT_INT, 'R', UT_START, UT_CONV_DIRECT, SET_UT_ENCRYPT_BUFFER_SIZE, true, true),
     ROW("finish_cmd", UT_STR, 'R', UT_FIRST, UT_CONV_DIRECT, SET_UT_FINISH_CMD, true, true),
     ROW("localhost_authentication", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_INVERT, SET_BYPASS_LOCAL_AUTH, true, true),
@@ -55,13 +65,32 @@ const struct ut_setting ut_settings[] = {
     ROW("max_dl_rate", UT_INT, 'Y', UT_FIRST, UT_CONV_KBPS, SET_DL_LIMIT, true, true),
     ROW("max_total_connections", UT_INT, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_MAX_CONNEC, true, true),
     ROW("max_ul_rate", UT_INT, 'Y', UT_FIRST, UT_CONV_KBPS, SET_UP_LIMIT, true, true),
+    /* Acts (KB/s, stored as given): a finished torrent's upload is capped by a
+     * per-torrent seeding bucket (core/limits), the lower of it and the
+     * torrent's own limit winning; test_max_ul_rate_seed_caps_seeding_upload. */
     ROW("max_ul_rate_seed", UT_INT, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UT_MAX_UL_RATE_SEED, true, true),
+    /* Acts: files opened for writing on vfat (statfs MSDOS_SUPER_MAGIC) are
+     * opened O_SYNC (storage_sync_flags; unit test_storage).  Not observed on
+     * a real vfat here: the test kernel has no vfat/msdos file system, cannot
+     * load modules and has no mkfs.vfat; a FUSE FAT reports FUSE's magic.
+     * µTorrent's "compact allocation on those file systems" has no
+     * counterpart (see compact_allocation). */
     ROW("minimize_kernel_caching", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_MINIMIZE_KERNEL_CACHING, true,
         true),
+    /* natpmp and upnp: stored as upnp, do not act: torrentd has no port
+     * mapping (neither UPnP IGD nor NAT-PMP/PCP) yet, issue 14. */
     ROW("natpmp", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UPNP, true, true),
     ROW("pex", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_PEX, true, true),
     ROW("prealloc_space", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_PREALLOCATE_ALL, true, true),
+    /* Acts: with no bind_ip, the first address of this interface (IPv4 before
+     * IPv6) is listened on and connected from, as qBittorrent's
+     * current_network_interface (session wanted_address); a missing name is
+     * warned and every address used; test_preferred_interface. */
     ROW("preferred_interface", UT_STR, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_PREFERRED_INTERFACE, true, true),
+    /* Acts (MB; 0 = 80): the sequential picker starts no piece at or past the
+     * first missing one + span (bt_picker_set_sequential_span); -1 turns
+     * in-order picking off and sequential_download no longer marks new
+     * torrents; test_progressive_piece_span. */
     ROW("progressive_piece_span", UT_INT, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_PROGRESSIVE_PIECE_SPAN, true, true),
     ROW("randomize_bind_port", UT_BOOL, 'R', UT_START, UT_CONV_DIRECT, SET_UT_RANDOMIZE_BIND_PORT, true, true),
     ROW("rate_limit_local_peers", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_LIMIT_LAN_PEERS, true, true),
@@ -71,6 +100,8 @@ const struct ut_setting ut_settings[] = {
     ROW("state_cmd", UT_STR, 'R', UT_FIRST, UT_CONV_DIRECT, SET_UT_STATE_CMD, true, true),
     ROW("token_auth_enable", UT_BOOL, 'R', UT_FIRST, UT_CONV_DIRECT, SET_UT_TOKEN_AUTH_ENABLE, true, true),
     ROW("token_auth_filter", UT_STR, 'R', UT_START, UT_CONV_DIRECT, SET_UT_TOKEN_AUTH_FILTER, true, true),
+    /* uconnect_*: accepted with a warning, not stored: µTorrent Remote (the
+     * uconnect relay service) is gone, there is nothing to log in to. */
     ROW("uconnect_enable", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_IGNORED, NOID, true, false),
     ROW("uconnect_password", UT_STR, 'W', UT_ALWAYS, UT_CONV_IGNORED, NOID, true, false),
     ROW("uconnect_username", UT_STR, 'R', UT_ALWAYS, UT_CONV_IGNORED, NOID, true, false),
@@ -79,6 +110,10 @@ const struct ut_setting ut_settings[] = {
     ROW("ut_webui_port", UT_INT, 'R', UT_FIRST, UT_CONV_WEBUI_PORT, SET_UT_WEBUI_PORT, true, true),
     ROW("webui.password", UT_STR, 'Y', UT_GUI, UT_CONV_WEBUI_PASSWORD, NOID, false, true),
     ROW("webui.username", UT_STR, 'Y', UT_GUI, UT_CONV_DIRECT, SET_WEB_UI_USERNAME, false, true),
+    /* Acts (MB; 0 = 2, -1 = no write caching): a verified piece goes to disk
+     * in pwrite()s of at most this size, -1 one per 16 KiB block
+     * (storage_set_write_chunk); test_write_coalesce_max_size.  Data is held
+     * until its piece verifies, so at most one piece is coalesced. */
     ROW("write_coalesce_max_size", UT_INT, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_WRITE_COALESCE_MAX_SIZE, true,
         true),
 };

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "disk/storage_int.h"
@@ -265,6 +267,7 @@ struct write_job {
     uint8_t *data;
     uint8_t (*block_sha1)[20];   /* NULL, or filled as storage_write_piece_hashed says */
     bool always_hash;
+    size_t chunk;                /* st->write_chunk when queued */
     storage_write_cb cb;
     void *ud;
     int rc;
@@ -302,7 +305,9 @@ static int write_seg(void *ctx, size_t file, int64_t file_off, uint8_t *buf, siz
     int fd;
     int rc = storage_io_fd_get(st, file, true, j->create, &fd);
     if (rc == 0) {
-        rc = storage_io_pwrite(fd, buf, len, file_off);
+        size_t step = j->chunk ? j->chunk : len;
+        for (size_t done = 0; rc == 0 && done < len; done += step)
+            rc = storage_io_pwrite(fd, buf + done, len - done < step ? len - done : step, file_off + (int64_t)done);
         storage_io_fd_put(st, file, fd);
         storage_mark_dirty(st, file, STORAGE_DIRTY_DATA);   /* also a failed write may have left bytes */
     }
@@ -403,6 +408,7 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
     j->data = data;
     j->block_sha1 = block_sha1;
     j->always_hash = always;
+    j->chunk = st->write_chunk;
     j->cb = cb;
     j->ud = ud;
     j->err_file = -1;
@@ -591,6 +597,31 @@ int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud)
     }
     st->unsynced = false;
     return 0;
+}
+
+/* ---- write options (µTorrent Server keys) ---- */
+
+void storage_set_write_chunk(struct storage *st, size_t bytes)
+{
+    st->write_chunk = bytes;
+}
+
+void storage_set_minimize_kernel_caching(struct storage *st, bool on)
+{
+    atomic_store_explicit(&st->sync_vfat, on, memory_order_relaxed);
+}
+
+int storage_sync_flags(long f_type, bool minimize_kernel_caching)
+{
+    return minimize_kernel_caching && f_type == MSDOS_SUPER_MAGIC ? O_SYNC : 0;
+}
+
+int storage_open_flags(struct storage *st, int dirfd)
+{
+    if (!atomic_load_explicit(&st->sync_vfat, memory_order_relaxed))
+        return 0;
+    struct statfs sf;
+    return fstatfs(dirfd, &sf) == 0 ? storage_sync_flags((long)sf.f_type, true) : 0;
 }
 
 /* ---- read ---- */

@@ -110,6 +110,28 @@ const char *storage_error_file(const struct storage *st);
  * volume can be unmounted). */
 void storage_release_files(struct storage *st);
 
+/* µTorrent Server's write_coalesce_max_size: a verified piece goes to disk
+ * in pwrite()s of at most `bytes` each (contiguous data of one file; a piece
+ * spanning files takes one or more per file).  0 (the default) writes each
+ * file's run of the piece at once.  Blocks are never written before their
+ * piece is whole and verified, so what is coalesced is at most one piece;
+ * STORAGE_HASH_BLOCK writes every 16 KiB block on its own, as an uncached
+ * client writes blocks as they arrive.  Takes effect for writes queued
+ * afterwards. */
+void storage_set_write_chunk(struct storage *st, size_t bytes);
+
+/* µTorrent Server's minimize_kernel_caching: files opened for writing
+ * afterwards that lie on a vfat file system (statfs f_type
+ * MSDOS_SUPER_MAGIC, a USB stick) are opened O_SYNC, so the kernel's
+ * cache of dirty pages for the slow device cannot grow until it stalls the
+ * machine; other file systems are unchanged.  Files already open keep
+ * their mode until the idle fd cache closes them.  (µTorrent also switched
+ * such torrents to compact allocation, which torrentd does not have: its
+ * files are sparse.) */
+void storage_set_minimize_kernel_caching(struct storage *st, bool on);
+/* The decision, for a file system of type f_type: O_SYNC or 0. */
+int storage_sync_flags(long f_type, bool minimize_kernel_caching);
+
 /* rc 0: data is a malloc'd block of len bytes which the callback owns and
  * must free.  rc < 0: data is NULL; -ENOENT a file is missing, -EIO a file is
  * shorter than the torrent says, or another -errno. */

@@ -10,6 +10,7 @@
 #ifndef TD_DISK_STORAGE_INT_H
 #define TD_DISK_STORAGE_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +57,8 @@ struct storage {
     int inflight;               /* [loop] jobs queued or running */
     bool closing;               /* [loop] */
     bool excl;                  /* [loop] a move or delete is queued or running */
+    size_t write_chunk;         /* [loop] storage_set_write_chunk, copied into each write job */
+    atomic_bool sync_vfat;      /* storage_set_minimize_kernel_caching; read by workers opening files */
     struct storage_job *excl_pending;   /* [loop] waits for inflight == 0 */
     struct storage_check *checks;       /* [loop] running checks */
     int allocating;             /* [loop] storage_preallocate jobs in flight */
@@ -147,5 +150,9 @@ int storage_io_pwrite(int fd, const uint8_t *buf, size_t len, int64_t off);
 /* ---- storage_check.c ---- */
 /* Cancels every running check of st (storage_close). */
 void storage_check_cancel_all(struct storage *st);
+
+/* (storage.c) Extra open(2) flags for a file about to be opened for writing
+ * in the directory dirfd: storage_sync_flags() of its file system. */
+int storage_open_flags(struct storage *st, int dirfd);
 
 #endif

@@ -129,6 +129,7 @@ static int open_write(struct storage *st, size_t i, bool create, int *out)
     rc = storage_io_walk(st->save_path, f->path, create, &dfd, &leaf);
     if (rc < 0)
         return rc;
+    sync |= storage_open_flags(st, dfd);   /* minimize_kernel_caching on vfat */
     int fd = openat(dfd, leaf, O_RDWR | O_NOFOLLOW | O_CLOEXEC | sync);
     if (fd < 0 && errno == ENOENT && create) {
         fd = openat(dfd, leaf, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | sync,

@@ -261,6 +261,37 @@ static void sequential(void **state)
     bt_picker_free(p);
 }
 
+/* µTorrent's progressive_piece_span: in sequential mode nothing at or past
+ * the first missing piece + span is started; the window moves with the
+ * first missing piece; 0 lifts it; rarest-first ignores it. */
+static void sequential_span(void **state)
+{
+    (void)state;
+    struct bt_picker *p = bt_picker_new(10, BLK, 10 * BLK);
+    bt_picker_peer_have_all(p);
+    bt_picker_set_sequential(p, true);
+    bt_picker_set_sequential_span(p, 3);
+    struct bt_block out[10];
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 10), 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(out[i].piece, i);
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 10), 0);   /* window full, not end-game */
+    assert_int_equal(bt_picker_block_received(p, 0, 0, A), 1);
+    bt_picker_piece_passed(p, 0);
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 10), 1);
+    assert_int_equal(out[0].piece, 3);
+    bt_picker_set_sequential_span(p, 0);
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 10), 6);
+    assert_int_equal(out[5].piece, 9);
+    bt_picker_free(p);
+
+    p = bt_picker_new(10, BLK, 10 * BLK);
+    bt_picker_peer_have_all(p);
+    bt_picker_set_sequential_span(p, 2);
+    assert_int_equal(bt_picker_pick(p, NULL, true, A, out, 10), 10);   /* rarest first: no window */
+    bt_picker_free(p);
+}
+
 static void end_game(void **state)
 {
     (void)state;
@@ -547,7 +578,7 @@ int main(void)
         cmocka_unit_test(end_game),          cmocka_unit_test(cancel_and_disconnect),
         cmocka_unit_test(hash_failure_and_bad_blocks),
         cmocka_unit_test(simulated_swarm),   cmocka_unit_test(big_torrent),
-        cmocka_unit_test(critical_pieces),
+        cmocka_unit_test(critical_pieces), cmocka_unit_test(sequential_span),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

@@ -250,6 +250,35 @@ static void free_pair(struct pair *p)
     buf_free(&p->sv_in);
 }
 
+static struct sslpeer_ctx *no_torrent(void *ud, const uint8_t info_hash[20])
+{
+    (void)ud, (void)info_hash;
+    return NULL;
+}
+
+/* encrypt_buffer_size: the ciphertext read buffer has the size set (ASan
+ * checks the whole of it is there), 4096 at least. */
+static void rbuf_size(void **state)
+{
+    (void)state;
+    struct sslpeer_server *srv;
+    assert_int_equal(sslpeer_server_new(no_torrent, NULL, &srv), 0);
+    struct sslpeer *t;
+    assert_int_equal(sslpeer_accept(srv, &t), 0);
+    size_t len = 0;
+    assert_non_null(sslpeer_rbuf(t, &len));
+    assert_int_equal(len, 64 * 1024);
+    assert_int_equal(sslpeer_set_rbuf_size(t, 4095), -EINVAL);
+    assert_int_equal(sslpeer_set_rbuf_size(t, 4096), 0);
+    memset(sslpeer_rbuf(t, &len), 0xab, 4096);
+    assert_int_equal(len, 4096);
+    assert_int_equal(sslpeer_set_rbuf_size(t, 102400), 0);
+    memset(sslpeer_rbuf(t, &len), 0xcd, 102400);
+    assert_int_equal(len, 102400);
+    sslpeer_free(t);
+    sslpeer_server_free(srv);
+}
+
 static void handshakes(void **state)
 {
     (void)state;
@@ -353,6 +382,7 @@ int main(void)
         cmocka_unit_test(pem_matches),
         cmocka_unit_test(ctx_inputs),
         cmocka_unit_test(handshakes),
+        cmocka_unit_test(rbuf_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -447,6 +450,108 @@ static void single_file_roundtrip(void **state)
     assert_int_equal(storage_read(st, 4, 0, 1, on_read, NULL), -EINVAL);
     assert_int_equal(storage_write_piece(st, 4, malloc(10), on_write, NULL), -EINVAL);
     assert_int_equal(storage_write_piece(st, 0, NULL, on_write, NULL), -EINVAL);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
+/* write(2)-family calls this process made so far (threadpool included). */
+static long syscw(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    assert_non_null(f);
+    char line[128];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "syscw: %ld", &n) == 1)
+            break;
+    fclose(f);
+    assert_true(n >= 0);
+    return n;
+}
+
+/* storage_set_write_chunk (µTorrent's write_coalesce_max_size): a 1 MiB
+ * piece goes out in one pwrite by default, in 64 with 16 KiB chunks (no
+ * write caching), in 2 with 512 KiB ones; the bytes are the same. */
+static void write_chunk_sizes(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"big.bin", 3 << 20, false}};
+    struct torrent *t = make_torrent(fs, 1, 1 << 20);
+    struct storage *st = open_st(e, t);
+    assert_int_equal(write_sync(e, st, t, 2), 0);   /* creates and sizes the file */
+    long w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    long whole = syscw() - w0;
+    storage_set_write_chunk(st, STORAGE_HASH_BLOCK);
+    w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 1), 0);
+    long blocks = syscw() - w0;
+    assert_true(whole < 8);        /* one pwrite plus the loop's wake-ups */
+    assert_true(blocks >= 64);
+    assert_true(blocks < 64 + 8);
+    storage_set_write_chunk(st, 512 << 10);
+    w0 = syscw();
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    long halves = syscw() - w0;
+    assert_true(halves >= 2 && halves < 8);
+    assert_file_content(e->save, t, 0);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
+/* The open flags of this process's fd on path (-1: none open). */
+static long fd_flags_of(const char *path)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    long flags = -1;
+    struct dirent *e;
+    while (flags < 0 && (e = readdir(d))) {
+        char link[300], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        if (strcmp(target, path) != 0)
+            continue;
+        snprintf(link, sizeof link, "/proc/self/fdinfo/%s", e->d_name);
+        FILE *f = fopen(link, "r");
+        char line[128];
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "flags: %lo", &flags) == 1)
+                break;
+        if (f)
+            fclose(f);
+    }
+    closedir(d);
+    return flags;
+}
+
+/* minimize_kernel_caching: O_SYNC only for vfat (MSDOS_SUPER_MAGIC).  This
+ * machine's kernel has no vfat, so the files here (tmpfs/ext4/overlay) show
+ * the other half: switched on, they are still opened without O_SYNC. */
+static void minimize_kernel_caching_only_vfat(void **state)
+{
+    assert_int_equal(storage_sync_flags(MSDOS_SUPER_MAGIC, true), O_SYNC);
+    assert_int_equal(storage_sync_flags(MSDOS_SUPER_MAGIC, false), 0);
+    assert_int_equal(storage_sync_flags(EXT4_SUPER_MAGIC, true), 0);
+    assert_int_equal(storage_sync_flags(TMPFS_MAGIC, true), 0);
+    struct env *e = *state;
+    const struct fspec fs[] = {{"f.bin", 2 * 32768, false}};
+    struct torrent *t = make_torrent(fs, 1, 32768);
+    struct storage *st = open_st(e, t);
+    storage_set_minimize_kernel_caching(st, true);
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    char path[PATH_MAX], real[PATH_MAX];
+    snprintf(path, sizeof path, "%s/f.bin", e->save);
+    assert_non_null(realpath(path, real));
+    long flags = fd_flags_of(real);
+    assert_true(flags >= 0);   /* the write fd is cached */
+    struct statfs sf;
+    assert_int_equal(statfs(e->save, &sf), 0);
+    assert_true(sf.f_type != MSDOS_SUPER_MAGIC);
+    assert_int_equal(flags & O_SYNC, 0);
     close_sync(e, st);
     free_torrent(t);
 }
@@ -1268,6 +1373,8 @@ int main(void)
     log_set_quiet(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(single_file_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(write_chunk_sizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(minimize_kernel_caching_only_vfat, setup, teardown),
         cmocka_unit_test_setup_teardown(multi_file_pad_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(hash_mismatch_writes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(block_hashes_of_failed_pieces, setup, teardown),
