@@ -443,3 +443,49 @@ int ut_gui_register(struct web_server *ws, struct session *s)
     apply_guest(&g);
     return 0;
 }
+
+/* ---- one reply after several committed changes ---- */
+
+struct ut_wait *ut_wait_new(struct ut_call *c)
+{
+    struct ut_wait *w = calloc(1, sizeof *w);
+    if (!w) {
+        ut_reply(c, NULL);
+        return NULL;
+    }
+    w->c = c;
+    w->pending = 1;
+    return w;
+}
+
+void ut_wait_hold(struct ut_wait *w)
+{
+    w->pending++;
+}
+
+void ut_wait_started(struct ut_wait *w, int rc)
+{
+    if (rc != 0)
+        w->pending--;
+}
+
+void ut_wait_done(void *ud, int rc)
+{
+    struct ut_wait *w = ud;
+    if (rc != 0)
+        log_msg(LOG_WARNING, "µTorrent WebUI: a change could not be saved (%d)", rc);
+    if (--w->pending)
+        return;
+    if (w->error)
+        ut_reply_error(w->c, w->error);
+    else
+        ut_reply_build(w->c);
+    free(w->error);
+    free(w);
+}
+
+void ut_wait_fail(struct ut_wait *w, const char *msg)
+{
+    if (!w->error)
+        w->error = strdup(msg);
+}

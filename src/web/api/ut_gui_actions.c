@@ -34,54 +34,6 @@
 #include "util/path.h"
 #include "web/api/ut_gui_int.h"
 
-/* ---- commit-then-reply over several service calls ---- */
-
-struct batch {
-    struct ut_call *c;
-    size_t pending;      /* calls in flight + 1 while being filled */
-    char *error;         /* reply this instead of {"build":N} */
-};
-
-static struct batch *batch_new(struct ut_call *c)
-{
-    struct batch *b = calloc(1, sizeof *b);
-    if (!b) {
-        ut_reply(c, NULL);
-        return NULL;
-    }
-    b->c = c;
-    b->pending = 1;
-    return b;
-}
-
-static void batch_done(void *ud, int rc)
-{
-    struct batch *b = ud;
-    if (rc != 0)
-        log_msg(LOG_WARNING, "µTorrent WebUI: a change could not be saved (%d)", rc);
-    if (--b->pending)
-        return;
-    if (b->error)
-        ut_reply_error(b->c, b->error);
-    else
-        ut_reply_build(b->c);
-    free(b->error);
-    free(b);
-}
-
-/* rc of a call whose callback is batch_done, after b->pending++. */
-static void batch_check(struct batch *b, int rc)
-{
-    if (rc != 0)
-        b->pending--;
-}
-
-static void batch_fail(struct batch *b, const char *msg)
-{
-    if (!b->error)
-        b->error = strdup(msg);
-}
-
 /* The torrents of c's hash= parameters, or replied (500) and false. */
 static bool targets(struct ut_call *c, struct torrent ***ts, size_t *n)
 {
@@ -100,23 +52,23 @@ static void each(struct ut_call *c, svc_fn fn)
     size_t n;
     if (!targets(c, &ts, &n))
         return;
-    struct batch *b = batch_new(c);
+    struct ut_wait *b = ut_wait_new(c);
     for (size_t i = 0; b && i < n; i++) {
-        b->pending++;
-        batch_check(b, fn(c->s, ts[i], batch_done, b));
+        ut_wait_hold(b);
+        ut_wait_started(b, fn(c->s, ts[i], ut_wait_done, b));
     }
     free(ts);
     if (b)
-        batch_done(b, 0);
+        ut_wait_done(b, 0);
 }
 
 static int do_start(struct session *s, struct torrent *t, service_done_cb cb, void *ud)
 {
     if (t->forced) {
         /* the job goes back under the queue: forced off, then started */
-        struct batch *b = ud;
-        b->pending++;
-        batch_check(b, service_set_forced(s, t, false, cb, ud));
+        struct ut_wait *b = ud;
+        ut_wait_hold(b);
+        ut_wait_started(b, service_set_forced(s, t, false, cb, ud));
     }
     return service_start(s, t, cb, ud);
 }
@@ -172,14 +124,14 @@ static void move(struct ut_call *c, enum queue_move how)
         ut_reply_build(c);
         return;
     }
-    struct batch *b = batch_new(c);
+    struct ut_wait *b = ut_wait_new(c);
     if (b) {
-        b->pending++;
-        int rc = service_queue_move(c->s, ts, n, how, batch_done, b);
-        batch_check(b, rc);
+        ut_wait_hold(b);
+        int rc = service_queue_move(c->s, ts, n, how, ut_wait_done, b);
+        ut_wait_started(b, rc);
         if (rc == -EPERM)
-            batch_fail(b, "Torrent queueing is disabled");
-        batch_done(b, 0);
+            ut_wait_fail(b, "Torrent queueing is disabled");
+        ut_wait_done(b, 0);
     }
     free(ts);
 }
@@ -226,13 +178,13 @@ void ut_gui_setprio(struct ut_call *c)
         ut_reply_error(c, "p must be a priority 0-3");
         return;
     }
-    struct batch *b = batch_new(c);
+    struct ut_wait *b = ut_wait_new(c);
     for (size_t i = 0; b && i < n; i++) {
         struct torrent *t = ts[i];
         size_t nf = view_file_count(t), k = 0;
         size_t *idx = malloc((c->q.n ? c->q.n : 1) * sizeof *idx);
         if (!idx) {
-            batch_fail(b, "out of memory");
+            ut_wait_fail(b, "out of memory");
             break;
         }
         bool bad = false;
@@ -248,16 +200,16 @@ void ut_gui_setprio(struct ut_call *c)
             idx[k++] = vf.index;
         }
         if (bad) {
-            batch_fail(b, nf == 0 ? "the torrent has no metadata yet" : "f must be a file index of getfiles");
+            ut_wait_fail(b, nf == 0 ? "the torrent has no metadata yet" : "f must be a file index of getfiles");
         } else if (k) {
-            b->pending++;
-            batch_check(b, service_set_file_priorities(c->s, t, idx, k, prio_to_core(p), batch_done, b));
+            ut_wait_hold(b);
+            ut_wait_started(b, service_set_file_priorities(c->s, t, idx, k, prio_to_core(p), ut_wait_done, b));
         }
         free(idx);
     }
     free(ts);
     if (b)
-        batch_done(b, 0);
+        ut_wait_done(b, 0);
 }
 
 /* ---- adding ---- */

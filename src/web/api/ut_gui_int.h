@@ -137,6 +137,30 @@ void ut_reply_invalid(struct ut_call *c);
  * -ENOMEM. */
 int ut_call_hashes(struct ut_call *c, struct torrent ***out, size_t *n);
 
+/* ---- one reply after several committed changes (ut_gui.c) ----
+ * A call that starts several core changes (one per hash, one per setprops
+ * pair) answers once each has been committed -- each change's
+ * service_done_cb is ut_wait_done -- with {"build":N}, or with the first
+ * error noted by ut_wait_fail.  The creator holds one reference while it
+ * starts the changes and gives it back with ut_wait_done(w, 0).  Usage:
+ *     ut_wait_hold(w);
+ *     ut_wait_started(w, service_x(..., ut_wait_done, w));
+ * (held first: a change may call back before its starter returns). */
+struct ut_wait {
+    struct ut_call *c;
+    size_t pending;      /* changes in flight + 1 while being filled */
+    char *error;         /* reply this instead of {"build":N} */
+};
+/* NULL after replying 500 (ENOMEM). */
+struct ut_wait *ut_wait_new(struct ut_call *c);
+void ut_wait_hold(struct ut_wait *w);
+/* rc: what the change's starter returned (nonzero: no callback comes). */
+void ut_wait_started(struct ut_wait *w, int rc);
+/* A service_done_cb; rc != 0 (the commit failed) is logged. */
+void ut_wait_done(void *ud, int rc);
+/* Notes msg as the reply's error unless one is noted already. */
+void ut_wait_fail(struct ut_wait *w, const char *msg);
+
 /* ---- list (ut_gui_list.c) ---- */
 
 /* µTorrent's status bits (seed 004 "STATUS"). */

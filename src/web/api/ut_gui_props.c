@@ -243,34 +243,6 @@ void ut_gui_getprops(struct ut_call *c)
 
 /* ---- setprops ---- */
 
-struct sp {
-    struct ut_call *c;
-    size_t pending;
-    char *error;          /* the first refused pair */
-};
-
-static void sp_done(void *ud, int rc)
-{
-    struct sp *b = ud;
-    if (rc != 0)
-        log_msg(LOG_WARNING, "µTorrent WebUI: a property could not be saved (%d)", rc);
-    if (--b->pending)
-        return;
-    if (b->error)
-        ut_reply_error(b->c, b->error);
-    else
-        ut_reply_build(b->c);
-    free(b->error);
-    free(b);
-}
-
-/* Starts one service call: rc is its return (nonzero: no callback). */
-static void sp_call(struct sp *b, int rc)
-{
-    if (rc != 0)
-        b->pending--;
-}
-
 static bool parse_i64(const char *v, int64_t lo, int64_t hi, int64_t *out)
 {
     if (!v || !*v)
@@ -295,7 +267,7 @@ static bool parse_bool(const char *v, bool *out)
     return false;
 }
 
-static int set_label(struct sp *b, struct torrent *t, const char *v)
+static int set_label(struct ut_wait *b, struct torrent *t, const char *v)
 {
     struct session *s = b->c->s;
     if (*v && !catalog_category_find(s->catalog, v)) {
@@ -303,25 +275,25 @@ static int set_label(struct sp *b, struct torrent *t, const char *v)
         if (!catalog_category_name_valid(v))
             return -EINVAL;
         struct catalog_category_opts o = {0};
-        b->pending++;
-        int rc = catalog_category_add(s->catalog, v, &o, settings_bool(&s->settings, SET_USE_SUBCATEGORIES), sp_done,
+        ut_wait_hold(b);
+        int rc = catalog_category_add(s->catalog, v, &o, settings_bool(&s->settings, SET_USE_SUBCATEGORIES), ut_wait_done,
                                       b);
-        sp_call(b, rc);
+        ut_wait_started(b, rc);
         if (rc != 0 && rc != -EEXIST)
             return rc;
     }
-    b->pending++;
-    int rc = service_set_category(s, t, v, sp_done, b);
-    sp_call(b, rc);
+    ut_wait_hold(b);
+    int rc = service_set_category(s, t, v, ut_wait_done, b);
+    ut_wait_started(b, rc);
     return rc;
 }
 
-static int set_limits(struct sp *b, struct torrent *t, double ratio, int64_t minutes)
+static int set_limits(struct ut_wait *b, struct torrent *t, double ratio, int64_t minutes)
 {
     struct service_share_limits l = {ratio, minutes, t->inactive_seeding_time_limit, false, TORRENT_SHARE_DEFAULT};
-    b->pending++;
-    int rc = service_set_share_limits(b->c->s, t, &l, sp_done, b);
-    sp_call(b, rc);
+    ut_wait_hold(b);
+    int rc = service_set_share_limits(b->c->s, t, &l, ut_wait_done, b);
+    ut_wait_started(b, rc);
     return rc;
 }
 
@@ -389,7 +361,7 @@ static int set_trackers(struct torrent *t, const char *v)
 }
 
 /* One s/v pair on t; NULL or why it was refused (nothing of it applied). */
-static const char *apply_pair(struct sp *b, struct torrent *t, const char *k, const struct ut_param *pv)
+static const char *apply_pair(struct ut_wait *b, struct torrent *t, const char *k, const struct ut_param *pv)
 {
     const char *v = pv->val;
     int64_t x;
@@ -425,15 +397,15 @@ static const char *apply_pair(struct sp *b, struct torrent *t, const char *k, co
     if (strcmp(k, "ulrate") == 0 || strcmp(k, "dlrate") == 0) {
         if (!parse_i64(v, 0, INT64_MAX / 2, &x))
             return "ulrate and dlrate must be bytes per second (0 = unlimited)";
-        b->pending++;
-        sp_call(b, service_set_rate_limit(b->c->s, t, k[0] == 'u', x, sp_done, b));
+        ut_wait_hold(b);
+        ut_wait_started(b, service_set_rate_limit(b->c->s, t, k[0] == 'u', x, ut_wait_done, b));
         return NULL;
     }
     if (strcmp(k, "superseed") == 0) {
         if (!parse_bool(v, &on))
             return "superseed must be 0 or 1";
-        b->pending++;
-        sp_call(b, service_set_flag(b->c->s, t, SERVICE_FLAG_SUPER_SEEDING, on ? 1 : 0, sp_done, b));
+        ut_wait_hold(b);
+        ut_wait_started(b, service_set_flag(b->c->s, t, SERVICE_FLAG_SUPER_SEEDING, on ? 1 : 0, ut_wait_done, b));
         return NULL;
     }
     if (strcmp(k, "dht") == 0 || strcmp(k, "pex") == 0) {
@@ -471,13 +443,9 @@ static struct torrent *find(struct ut_call *c, const struct ut_param *p)
  * reported (the first, by key) and skipped; the others still apply. */
 void ut_gui_setprops(struct ut_call *c)
 {
-    struct sp *b = calloc(1, sizeof *b);
-    if (!b) {
-        ut_reply(c, NULL);
+    struct ut_wait *b = ut_wait_new(c);
+    if (!b)
         return;
-    }
-    b->c = c;
-    b->pending = 1;
     struct torrent *t = NULL;
     for (size_t i = 0; i < c->q.n; i++) {
         if (strcmp(c->q.v[i].key, "hash") == 0) {
@@ -495,14 +463,13 @@ void ut_gui_setprops(struct ut_call *c)
             key = p->val;
         } else if (strcmp(p->key, "v") == 0 && key) {
             const char *err = t ? apply_pair(b, t, key, p) : NULL;
-            if (err && !b->error) {
-                size_t n = strlen(err) + strlen(key) + 8;
-                b->error = malloc(n);
-                if (b->error)
-                    snprintf(b->error, n, "%s: %s", key, err);
+            if (err) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "%.64s: %s", key, err);
+                ut_wait_fail(b, msg);
             }
             key = NULL;
         }
     }
-    sp_done(b, 0);
+    ut_wait_done(b, 0);
 }
