@@ -625,9 +625,6 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         log_msg(LOG_CRITICAL, "command-line setting refused: %s", strerror(-rc));
         goto fail;
     }
-    rc = logfile_start(s);
-    if (rc != 0)
-        goto fail;
     const char *iface = settings_str(st, SET_CURRENT_INTERFACE_ADDRESS);
     unsigned char ip[16];
     if (s->listen_address || !*iface)
@@ -682,7 +679,11 @@ fail:
 int session_start(struct session *s)
 {
     session_assert_loop_thread(s);
-    int rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
+    /* First: the file gets the messages logged so far from the ring. */
+    int rc = logfile_start(s);
+    if (rc < 0)
+        return rc;
+    rc = listen_at(s, s->listen_address, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
