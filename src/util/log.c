@@ -171,6 +171,23 @@ static void rotate_locked(void)
         lf.err = rc;
 }
 
+/* The replay of the ring (up to 20 000 lines) goes out in 64 KiB writes,
+ * not one write per line. */
+static struct log_batch {
+    size_t len;
+    char data[65536];
+} *batch;
+
+static void flush_locked(void)
+{
+    if (batch && batch->len && lf.fd >= 0) {
+        ssize_t w = write(lf.fd, batch->data, batch->len);
+        (void)w;   /* counted in lf.size when batched; a short write loses the tail, as a full disk would */
+    }
+    if (batch)
+        batch->len = 0;
+}
+
 static void write_locked(int level, int64_t timestamp, const char *text)
 {
     if (lf.fd < 0)
@@ -188,11 +205,21 @@ static void write_locked(int level, int64_t timestamp, const char *text)
         n = sizeof line - 1;
         line[n - 1] = '\n';
     }
-    ssize_t w = write(lf.fd, line, (size_t)n);
-    if (w > 0)
-        lf.size += w;
-    if (lf.backup && lf.size >= lf.max_bytes)
+    if (batch) {
+        if (batch->len + (size_t)n > sizeof batch->data)
+            flush_locked();
+        memcpy(batch->data + batch->len, line, (size_t)n);
+        batch->len += (size_t)n;
+        lf.size += n;
+    } else {
+        ssize_t w = write(lf.fd, line, (size_t)n);
+        if (w > 0)
+            lf.size += w;
+    }
+    if (lf.backup && lf.size >= lf.max_bytes) {
+        flush_locked();
         rotate_locked();
+    }
 }
 
 static void report_failure(void)
@@ -315,7 +342,13 @@ int log_file_set(const struct log_file_config *c)
     if (rc == 0 && was_off) {
         if (c->delete_old)
             delete_old_locked(c->age, c->age_unit);
+        batch = malloc(sizeof *batch);   /* NULL: line by line */
+        if (batch)
+            batch->len = 0;
         log_entries(-1, LOG_NORMAL | LOG_INFO | LOG_WARNING | LOG_CRITICAL, replay_entry, NULL);
+        flush_locked();
+        free(batch);
+        batch = NULL;
     }
     if (rc != 0)
         lf.err = rc;

@@ -147,6 +147,37 @@ static void rotates_with_backup_only(void **state)
     assert_true(size_of("grow/qbittorrent.log") > 3 * 1024);
 }
 
+static int count_in(const char *rel, const char *needle)
+{
+    char *text = slurp(rel);
+    int n = 0;
+    for (char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The replay of a full ring is written in batches and still rotates. */
+static void replay_rotates(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3000; i++)
+        log_msg(LOG_INFO, "replayed line %04d ....................................", i);
+    struct log_file_config c = conf("many", true, 32 * 1024);
+    assert_int_equal(log_file_set(&c), 0);
+    int total = count_in("many/qbittorrent.log", "replayed line ");
+    char rel[64] = "many/qbittorrent.log.bak";
+    for (int i = 1; exists(rel); i++) {
+        total += count_in(rel, "replayed line ");
+        off_t size = size_of(rel);
+        assert_true(size >= 32 * 1024 && size < 32 * 1024 + 200);
+        snprintf(rel, sizeof rel, "many/qbittorrent.log.bak%d", i);
+    }
+    assert_true(exists("many/qbittorrent.log.bak3"));
+    assert_int_equal(total, 3000);
+    char *text = slurp("many/qbittorrent.log");
+    assert_true(strlen(text) < 32 * 1024);
+}
+
 static void directory_change_and_off(void **state)
 {
     (void)state;
@@ -192,7 +223,8 @@ static void deletes_old_backups(void **state)
     age_file("old/qbittorrent.log.bak7", 3600);
     age_file("old/other.bak", 30 * 86400);
     age_file("old/qbittorrent.log.bak9", 40 * 86400);
-    struct log_file_config c = conf("old", true, 65 * 1024);
+    /* large: the replay of the ring (shared by the tests) must not rotate here */
+    struct log_file_config c = conf("old", true, INT64_C(1) << 30);
     c.delete_old = true;
     c.age = 2;
     c.age_unit = LOG_AGE_DAYS;
@@ -245,6 +277,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(format_and_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(rotates_with_backup_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(replay_rotates, setup, teardown),
         cmocka_unit_test_setup_teardown(directory_change_and_off, setup, teardown),
         cmocka_unit_test_setup_teardown(deletes_old_backups, setup, teardown),
         cmocka_unit_test_setup_teardown(reopens_after_a_move, setup, teardown),
