@@ -89,7 +89,7 @@ bool settings_mask_in_groups(const struct settings_mask *m, unsigned groups);
 
 typedef void (*settings_hook_fn)(void *ud, const struct settings_mask *changed);
 
-#define SETTINGS_MAX_HOOKS 32   /* 17 registered by the daemon in µTorrent Server mode */
+#define SETTINGS_MAX_HOOKS 32   /* the daemon registers 17 (main, session and its modules, ut_gui) */
 
 union setting_value {
     bool b;
