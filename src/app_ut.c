@@ -321,6 +321,10 @@ int app_ut_apply_start(struct session *s, const char **password)
                                 &ut.password) != 0)
         return 2;
     struct settings *st = &s->settings;
+    /* µTorrent Server logs where -logfile says; qBittorrent's file log
+     * (<profile>/logs/qbittorrent.log, on by default there) is not its own.
+     * Not stored: the qBittorrent API can still turn it on. */
+    settings_set_bool(st, SET_FILE_LOG_ENABLED, false, NULL);
     if (settings_bool(st, SET_UT_RANDOMIZE_BIND_PORT)) {
         uint16_t r = 0;
         RAND_bytes((unsigned char *)&r, sizeof r);

@@ -125,11 +125,11 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* SIGHUP is what logrotate and init systems send to say "reopen your log".
- * torrentd keeps no log file of its own: it writes to stderr (which the
- * service manager or the shell redirects, and so owns) and to the in-memory
- * ring that log/main reads.  There is nothing to reopen, but the default
- * action of SIGHUP would end the daemon without its final save, so it is
- * caught, acknowledged in the log, and otherwise ignored. */
+ * With the file log on (file_log_enabled, core/logfile.c) the file is
+ * reopened by its name.  stderr belongs to whoever started the daemon (the
+ * service manager or the shell redirects it) and is left alone.  Either way
+ * the default action of SIGHUP would end the daemon without its final save,
+ * so it is caught and acknowledged in the log. */
 static void on_hup(uv_signal_t *h, int signum)
 {
     (void)h;
@@ -138,7 +138,15 @@ static void on_hup(uv_signal_t *h, int signum)
         app_ut_reload();   /* µTorrent Server: reopen -logfile, reload utserver.conf */
         return;
     }
-    log_msg(LOG_INFO, "SIGHUP received: nothing to reopen (the log goes to stderr)");
+    char path[4096];
+    int rc = log_file_reopen();
+    log_file_path(path, sizeof path);
+    if (rc == 0)
+        log_msg(LOG_INFO, "SIGHUP received: log file %s reopened", path);
+    else if (rc == -ENOENT)
+        log_msg(LOG_INFO, "SIGHUP received: nothing to reopen (the log goes to stderr)");
+    else
+        log_msg(LOG_WARNING, "SIGHUP received: the log file cannot be reopened: %s", strerror(-rc));
 }
 
 /* The built-in UI, or the user's alternative one (e.g. VueTorrent). */

@@ -19,9 +19,11 @@
 #include "core/banlist.h"
 #include "core/discovery.h"
 #include "core/limits.h"
+#include "core/logfile.h"
 #include "core/peer.h"
 #include "core/queue.h"
 #include "core/runprog.h"
+#include "core/scheduler.h"
 #include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
@@ -708,6 +710,11 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
         rc = settings_set_bool(st, SET_RANDOM_PORT, settings_int(st, SET_LISTEN_PORT) == 0, NULL);
     if (rc == 0 && s->listen_address)
         rc = settings_set_str(st, SET_CURRENT_INTERFACE_ADDRESS, s->listen_address, NULL);
+    /* qBittorrent's default log folder is <data dir>/logs: ours is the profile. */
+    char logs[4096];
+    snprintf(logs, sizeof logs, "%s/logs", cfg->profile_dir);
+    if (rc == 0 && !*settings_str(st, SET_FILE_LOG_PATH))
+        rc = settings_set_str(st, SET_FILE_LOG_PATH, logs, NULL);
     if (rc != 0) {
         log_msg(LOG_CRITICAL, "command-line setting refused: %s", strerror(-rc));
         goto fail;
@@ -766,11 +773,15 @@ fail:
 int session_start(struct session *s)
 {
     session_assert_loop_thread(s);
+    /* First: the file gets the messages logged so far from the ring. */
+    int rc = logfile_start(s);
+    if (rc < 0)
+        return rc;
     /* An interface name (current_network_interface, utserver.conf's
      * preferred_interface, applied after session_new) is looked up now. */
     char buf[INET6_ADDRSTRLEN];
     const char *a = s->listen_address ? s->listen_address : wanted_address(s, buf, sizeof buf);
-    int rc = listen_at(s, a, settings_int(&s->settings, SET_LISTEN_PORT));
+    rc = listen_at(s, a, settings_int(&s->settings, SET_LISTEN_PORT));
     if (rc < 0)
         return rc;
     s->now_ms = uv_now(s->loop);
@@ -786,6 +797,9 @@ int session_start(struct session *s)
     queue_update(s);
     log_msg(LOG_INFO, "%zu torrents loaded", s->num_torrents);
     limits_init(s);
+    int src = scheduler_start(s);   /* after limits_init: it may switch them */
+    if (src != 0)
+        log_msg(LOG_WARNING, "bandwidth scheduler not started: %s", strerror(-src));
     banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
     discovery_start(s);
     /* After the load: what the automation modules see first is the stored
@@ -999,6 +1013,7 @@ static void close_down(struct session *s)
     fetch_free(s->fetch);
     s->fetch = NULL;
     close_handle((uv_handle_t *)&s->tick);
+    scheduler_close(s);
     limits_close(s);
     tuning_close(s);
     if (s->on_shutdown)

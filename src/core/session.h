@@ -98,6 +98,7 @@ struct session {
     struct limits limits;            /* core/limits.c: rate limits */
     struct queue queue;              /* core/queue.c */
     struct tuning tune;              /* core/tuning.c: storage options, read cache, low_cpu, log sources */
+    struct scheduler *sched;         /* core/scheduler.c: alternative-speed scheduler */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;

@@ -51,6 +51,8 @@ enum {
     SG_DISK = 1u << 12,       /* storage: preallocation, synchronous writes, read cache size */
     SG_LOG = 1u << 13,        /* log sources (µTorrent's logmask) */
     SG_LOW_CPU = 1u << 14,    /* low_cpu: the loop's pause after peer traffic */
+    SG_SCHEDULER = 1u << 15,  /* alternative-speed scheduler (core/scheduler.c) */
+    SG_FILE_LOG = 1u << 16,   /* log file (core/logfile.c) */
 };
 
 struct setting_def {
@@ -87,7 +89,7 @@ bool settings_mask_in_groups(const struct settings_mask *m, unsigned groups);
 
 typedef void (*settings_hook_fn)(void *ud, const struct settings_mask *changed);
 
-#define SETTINGS_MAX_HOOKS 16
+#define SETTINGS_MAX_HOOKS 32   /* the daemon registers 17 (main, session and its modules, ut_gui) */
 
 union setting_value {
     bool b;

@@ -93,13 +93,13 @@
     X(EXCLUDED_FILE_NAMES_ENABLED, "excluded_file_names_enabled", BOOL, false, 0, 1, 0) \
     X(EXPORT_DIR, "export_dir", STR, "", 0, 0, 0) \
     X(EXPORT_DIR_FIN, "export_dir_fin", STR, "", 0, 0, 0) \
-    X(FILE_LOG_AGE, "file_log_age", INT, 1, INT64_MIN, INT64_MAX, 0) \
-    X(FILE_LOG_AGE_TYPE, "file_log_age_type", INT, 1, INT64_MIN, INT64_MAX, 0) \
-    X(FILE_LOG_BACKUP_ENABLED, "file_log_backup_enabled", BOOL, true, 0, 1, 0) \
-    X(FILE_LOG_DELETE_OLD, "file_log_delete_old", BOOL, true, 0, 1, 0) \
-    X(FILE_LOG_ENABLED, "file_log_enabled", BOOL, true, 0, 1, 0) \
-    X(FILE_LOG_MAX_SIZE, "file_log_max_size", INT, 65, INT64_MIN, INT64_MAX, 0) \
-    X(FILE_LOG_PATH, "file_log_path", STR, "", 0, 0, 0) \
+    X(FILE_LOG_AGE, "file_log_age", INT, 1, INT64_MIN, INT64_MAX, SG_FILE_LOG) \
+    X(FILE_LOG_AGE_TYPE, "file_log_age_type", INT, 1, INT64_MIN, INT64_MAX, SG_FILE_LOG) \
+    X(FILE_LOG_BACKUP_ENABLED, "file_log_backup_enabled", BOOL, true, 0, 1, SG_FILE_LOG) \
+    X(FILE_LOG_DELETE_OLD, "file_log_delete_old", BOOL, true, 0, 1, SG_FILE_LOG) \
+    X(FILE_LOG_ENABLED, "file_log_enabled", BOOL, true, 0, 1, SG_FILE_LOG) \
+    X(FILE_LOG_MAX_SIZE, "file_log_max_size", INT, 65, INT64_MIN, INT64_MAX, SG_FILE_LOG) \
+    X(FILE_LOG_PATH, "file_log_path", STR, "", 0, 0, SG_FILE_LOG) \
     X(FILE_POOL_SIZE, "file_pool_size", INT, 5000, INT64_MIN, INT64_MAX, 0) \
     X(HASHING_THREADS, "hashing_threads", INT, 1, INT64_MIN, INT64_MAX, 0) \
     X(I2P_ADDRESS, "i2p_address", STR, "127.0.0.1", 0, 0, 0) \
@@ -189,12 +189,12 @@
     X(SAVE_RESUME_DATA_INTERVAL, "save_resume_data_interval", INT, 60, INT64_MIN, INT64_MAX, 0) \
     X(SAVE_STATISTICS_INTERVAL, "save_statistics_interval", INT, 15, INT64_MIN, INT64_MAX, 0) \
     X(SCAN_DIRS, "scan_dirs", JSON, "{}", 0, 0, SG_WATCHDIR) \
-    X(SCHEDULE_FROM_HOUR, "schedule_from_hour", INT, 8, INT64_MIN, INT64_MAX, 0) \
-    X(SCHEDULE_FROM_MIN, "schedule_from_min", INT, 0, INT64_MIN, INT64_MAX, 0) \
-    X(SCHEDULE_TO_HOUR, "schedule_to_hour", INT, 20, INT64_MIN, INT64_MAX, 0) \
-    X(SCHEDULE_TO_MIN, "schedule_to_min", INT, 0, INT64_MIN, INT64_MAX, 0) \
-    X(SCHEDULER_DAYS, "scheduler_days", INT, 0, INT64_MIN, INT64_MAX, 0) \
-    X(SCHEDULER_ENABLED, "scheduler_enabled", BOOL, false, 0, 1, 0) \
+    X(SCHEDULE_FROM_HOUR, "schedule_from_hour", INT, 8, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
+    X(SCHEDULE_FROM_MIN, "schedule_from_min", INT, 0, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
+    X(SCHEDULE_TO_HOUR, "schedule_to_hour", INT, 20, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
+    X(SCHEDULE_TO_MIN, "schedule_to_min", INT, 0, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
+    X(SCHEDULER_DAYS, "scheduler_days", INT, 0, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
+    X(SCHEDULER_ENABLED, "scheduler_enabled", BOOL, false, 0, 1, SG_SCHEDULER) \
     X(SEND_BUFFER_LOW_WATERMARK, "send_buffer_low_watermark", INT, 10, INT64_MIN, INT64_MAX, 0) \
     X(SEND_BUFFER_WATERMARK, "send_buffer_watermark", INT, 500, INT64_MIN, INT64_MAX, 0) \
     X(SEND_BUFFER_WATERMARK_FACTOR, "send_buffer_watermark_factor", INT, 50, INT64_MIN, INT64_MAX, 0) \

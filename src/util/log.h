@@ -5,15 +5,18 @@
  * the API can filter without translating.  Only the loop thread may call
  * log_entries(); log_msg() is safe from any thread.
  *
- * There is no log file: stderr belongs to whoever started the daemon (the
- * service manager, a shell redirect), so SIGHUP has nothing to reopen and
- * main only acknowledges it.
+ * Optionally every message is also appended to a log file in qBittorrent's
+ * format (log_file_set; core/logfile.c maps qBittorrent's file_log_*
+ * preferences onto it).  stderr itself belongs to whoever started the daemon
+ * (the service manager, a shell redirect) and is never reopened.
  */
 #ifndef TD_UTIL_LOG_H
 #define TD_UTIL_LOG_H
 
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -71,7 +74,42 @@ int log_entries(int64_t after_id, int mask,
 /* Silences stderr output (tests); the ring still records. */
 void log_set_quiet(int quiet);
 
-/* Frees the ring at exit so sanitizers see no leaks. */
+/* ---- the log file (qBittorrent's FileLogger) ----
+ *
+ * The file is <dir>/qbittorrent.log; each message is one line
+ *   "(N) 2026-12-07T12:34:56 - message"
+ * with N, I, W or C for the level and the local time of the message.  A line
+ * is appended with one write(2) as it is logged (at most ~1 KiB: messages
+ * are cut at 1023 bytes), not buffered: an append to a local file costs a
+ * copy into the page cache, and a line logged just before a crash is not
+ * lost.  Safe from any thread, like log_msg. */
+enum log_file_age_unit { LOG_AGE_DAYS = 0, LOG_AGE_MONTHS = 1, LOG_AGE_YEARS = 2 };
+
+struct log_file_config {
+    const char *dir;             /* created if missing */
+    bool backup;                 /* rotate: when the file reaches max_bytes it is renamed to
+                                  * qbittorrent.log.bak (then .bak1, .bak2, ...: the first free
+                                  * name) and a new file begun; without backup it just grows */
+    int64_t max_bytes;
+    bool delete_old;             /* when the file is first opened: remove qbittorrent.log.bak*
+                                  * files last modified more than `age` units ago */
+    int age;
+    enum log_file_age_unit age_unit;
+};
+
+/* c NULL closes the file.  Otherwise: not open yet -> open it, delete old
+ * backups (delete_old) and write the messages the ring holds so far (as
+ * qBittorrent does when its file log is enabled); open in another directory
+ * -> close it and open the new one; always -> take backup/max_bytes.  0, or a
+ * negative errno (the file is then closed; a CRITICAL message says so). */
+int log_file_set(const struct log_file_config *c);
+/* Closes and reopens the file by its name (after logrotate moved it): 0,
+ * -ENOENT when no file is set, or a negative errno. */
+int log_file_reopen(void);
+/* The file's path, or "" when none is open (copied into buf). */
+void log_file_path(char *buf, size_t len);
+
+/* Frees the ring and closes the log file at exit so sanitizers see no leaks. */
 void log_shutdown(void);
 
 #endif

@@ -91,6 +91,10 @@ def test_old_release_profile_loads(procs, workdir):
     assert td.get("/api/v2/torrents/categories").json() == want["categories"]
     assert sorted(td.get("/api/v2/torrents/tags").json()) == sorted(want["tags"])
     prefs = td.prefs()
+    # file_log_path unset ("" then) now reads as its default, <profile>/logs
+    # (qBittorrent's <data dir>/logs), where the file log writes
+    assert want["preferences"]["file_log_path"] == ""
+    want["preferences"]["file_log_path"] = os.path.join(td.profile, "logs")
     for k, v in want["preferences"].items():
         if k not in VOLATILE_PREFS:
             assert prefs.get(k) == v, "preference %s: %r, the old release showed %r" % (k, prefs.get(k), v)

@@ -32,7 +32,10 @@ def _masked(td):
                  (r'"current_interface_address":"[^"]*"', '"current_interface_address":"@ADDR@"')):
         body, n = re.subn(k, v, body)
         assert n == 1, k
-    return body
+    # qBittorrent's file log folder defaults to <data dir>/logs: ours is the profile's
+    logs = '"file_log_path":%s' % json.dumps(os.path.join(td.profile, "logs"))
+    assert body.count(logs) == 1, logs
+    return body.replace(logs, '"file_log_path":"@LOGS@"')
 
 
 def _check(body, name):

@@ -1,9 +1,10 @@
 """SIGHUP: the signal logrotate and init systems send to say "reopen your log".
 
-torrentd keeps no log file of its own (util/log.h: stderr, which whoever
-started it redirects and so owns, plus the in-memory ring behind log/main),
-so there is nothing to reopen. What matters is that SIGHUP, whose default
-action terminates a process, does not end the daemon without its final save:
+With the file log on (file_log_enabled, qBittorrent's default) SIGHUP reopens
+<file_log_path>/qbittorrent.log (test_file_log.py::test_sighup_reopens);
+stderr belongs to whoever started the daemon and is left alone. What matters
+here is that SIGHUP, whose default action terminates a process, does not end
+the daemon without its final save:
 
   * after SIGHUP (several, with a torrent loaded) the daemon is alive, the
     API answers, and log/main says the signal was received;

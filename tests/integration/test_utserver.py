@@ -375,6 +375,8 @@ def test_utserver_usage_and_defaults(workdir, procs):
     ut.login()
     assert os.path.exists(os.path.join(workdir, "torrentd.db"))
     assert ut.log_has("configuration: utserver.conf")
+    # the log goes to -logfile only: no qBittorrent file log (<settings>/logs/qbittorrent.log)
+    assert not os.path.exists(os.path.join(workdir, "logs"))
 
 
 def gui(ut, sess, **params):
