@@ -509,6 +509,8 @@ void torrent_start(struct torrent *t)
     torrent_touch(t);
     bool changed = t->stopped;
     t->stopped = false;
+    if (t->st)
+        storage_hold_files(t->st);
     if (t->phase == TP_ERROR && t->missing_files && t->mi) {
         /* Look again, as qBittorrent reloads the torrent: back -> resume
          * from what it had, still gone -> missingFiles, changed -> check. */

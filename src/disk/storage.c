@@ -710,7 +710,17 @@ const char *storage_error_file(const struct storage *st)
 
 void storage_release_files(struct storage *st)
 {
+    uv_mutex_lock(&st->fd_lock);
+    st->released = true;
+    uv_mutex_unlock(&st->fd_lock);
     storage_io_fd_close_idle(st);
+}
+
+void storage_hold_files(struct storage *st)
+{
+    uv_mutex_lock(&st->fd_lock);
+    st->released = false;
+    uv_mutex_unlock(&st->fd_lock);
 }
 
 /* ---- stat ---- */

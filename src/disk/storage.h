@@ -105,10 +105,15 @@ int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud);
  * callback with rc < 0 --, or NULL when no file is to blame. */
 const char *storage_error_file(const struct storage *st);
 
-/* Closes the file descriptors no job is using, as libtorrent releases a
- * paused torrent's files: a stopped torrent keeps nothing open (its
- * volume can be unmounted). */
+/* As libtorrent releases a paused torrent's files: closes the file
+ * descriptors no job is using and, until storage_hold_files(), caches none
+ * -- a job still running or queued at the stop closes its descriptor when
+ * it ends --, so a stopped torrent keeps nothing open (its volume can be
+ * unmounted) once its jobs are done. */
 void storage_release_files(struct storage *st);
+/* Ends storage_release_files(): descriptors are cached again (a started
+ * torrent). */
+void storage_hold_files(struct storage *st);
 
 /* µTorrent Server's write_coalesce_max_size: a verified piece goes to disk
  * in pwrite()s of at most `bytes` each (contiguous data of one file; a piece

@@ -42,6 +42,7 @@ struct storage {
     uv_timer_t idle_timer;      /* closes idle fds; unref'd */
     uv_mutex_t fd_lock;
     bool sync_writes;           /* under fd_lock: open writable files with O_DSYNC */
+    bool released;              /* under fd_lock: storage_release_files, until storage_hold_files */
     /* Hashing runs in parallel, but one torrent's pwrites take turns: the
      * kernel serializes writers of one file on its inode lock anyway, and
      * threads spinning there burned more CPU than the copy itself. */

@@ -208,6 +208,8 @@ int storage_io_fd_get(struct storage *st, size_t i, bool write, bool create, int
         if (s->refs == 0 && (!victim || s->stamp < victim->stamp))
             victim = s;
     }
+    if (st->released)
+        victim = NULL;   /* released: used once, closed by storage_io_fd_put */
     if (victim) {   /* else all slots busy: the fd stays uncached */
         if (victim->fd >= 0)
             close(victim->fd);
@@ -224,7 +226,12 @@ void storage_io_fd_put(struct storage *st, size_t i, int fd)
     for (int k = 0; k < STORAGE_FD_SLOTS; k++) {
         struct storage_fd_slot *s = &st->fds[k];
         if (s->fd == fd && s->file == i && s->refs > 0) {
-            s->refs--;
+            /* Released (a stopped torrent): the last user closes it, so a
+             * job that was running at the stop leaves nothing open. */
+            if (--s->refs == 0 && st->released) {
+                s->fd = -1;
+                break;
+            }
             uv_mutex_unlock(&st->fd_lock);
             return;
         }

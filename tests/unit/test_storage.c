@@ -1090,6 +1090,64 @@ static void move_storage(void **state)
     free_torrent(t);
 }
 
+/* Open descriptors of this process on files under dir (/proc/self/fd). */
+static size_t fds_under(const char *dir)
+{
+    size_t n = 0, len = strlen(dir);
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char link[300], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+        ssize_t k = readlink(link, target, sizeof target - 1);
+        if (k > 0) {
+            target[k] = 0;
+            if (strncmp(target, dir, len) == 0 && target[len] == '/')
+                n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* A stopped torrent's files are released even when reads were running or
+ * queued at the stop (a seeder serving peers): each closes its descriptor
+ * when it ends, and nothing is cached until storage_hold_files. */
+static void release_files_with_jobs_in_flight(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"r/a", 100000, false}, {"r/b", 70000, false}};
+    struct torrent *t = make_torrent(fs, 2, 16384);
+    struct storage *st = open_st(e, t);
+    struct result w[11] = {{0}};
+    for (uint32_t p = 0; p < 11; p++)
+        assert_int_equal(storage_write_piece(st, p, piece_copy(t, p), on_write, &w[p]), 0);
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    struct result rd[11] = {{0}};
+    for (uint32_t p = 0; p < 11; p++)
+        assert_int_equal(storage_read(st, p, 0, 1000, on_read, &rd[p]), 0);
+    storage_release_files(st);   /* the reads are queued or running */
+    uv_run(&e->loop, UV_RUN_DEFAULT);
+    for (int p = 0; p < 11; p++) {
+        assert_int_equal(rd[p].calls, 1);
+        assert_int_equal(rd[p].rc, 0);
+        free(rd[p].data);
+    }
+    assert_int_equal(fds_under(e->save), 0);
+    /* still released: a read now leaves nothing open either */
+    uint8_t *d;
+    assert_int_equal(read_sync(e, st, 0, 0, 10, &d), 0);
+    free(d);
+    assert_int_equal(fds_under(e->save), 0);
+    storage_hold_files(st);
+    assert_int_equal(read_sync(e, st, 0, 0, 10, &d), 0);
+    free(d);
+    assert_true(fds_under(e->save) > 0);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static void close_waits_for_jobs(void **state)
 {
     struct env *e = *state;
@@ -1390,6 +1448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sync_after_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(move_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(close_waits_for_jobs, setup, teardown),
+        cmocka_unit_test_setup_teardown(release_files_with_jobs_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(many_files_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_layouts_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(preallocate_wanted_files_before_writes, setup, teardown),
