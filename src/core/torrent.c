@@ -352,6 +352,7 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
     }
     if (!t->stopped)
         torrent_activate(t);
+    torrent_apply_pending_location(t);
 }
 
 void torrent_start_check(struct torrent *t)
@@ -718,6 +719,7 @@ static void free_torrent(struct torrent *t)
     torrent_clear_error(t);
     free(t->restore_have);
     free(t->restore_files);
+    free(t->pending_location);
     torrent_drop_read_cache(t);
     free(t->rcache);
     bt_metadata_asm_free(t->meta_asm);

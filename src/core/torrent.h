@@ -167,6 +167,7 @@ struct torrent {
     uint8_t *restore_have, *restore_files;
     size_t restore_have_len, restore_files_len;
     bool move_intent_pending;    /* a move waits for its intent row's commit */
+    char *pending_location;      /* set_location asked while checking or moving: applied after */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */
     struct storage *st;
@@ -305,8 +306,14 @@ void torrent_tick(struct torrent *t, uint64_t now_ms);
 int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio);
 
 /* Moves the data to a new save path on a worker thread (state moving);
- * cb runs when done (rc 0 or negative).  Creates the directory. */
+ * cb runs when done (rc 0 or negative).  Creates the directory.  Asked
+ * while the torrent is checking or moving, the move waits for that to end
+ * (as libtorrent queues move_storage behind a check; the last request
+ * wins) and cb runs at once with 0. */
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud);
+/* Starts the move torrent_set_location deferred, if any (a check or move
+ * just ended). */
+void torrent_apply_pending_location(struct torrent *t);
 
 /* torrents/renameFile (folder false) and renameFolder (true): renames on
  * disk on a worker, then in the metadata, persisted.  On failure returns a

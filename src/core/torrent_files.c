@@ -195,6 +195,7 @@ static void on_moved(void *ud, int rc)
         m->cb(m->ud, rc);
     free(m->path);
     free(m);
+    torrent_apply_pending_location(t);
 }
 
 /* The intent row is durable: only now may the first file move, so that a
@@ -262,8 +263,18 @@ int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, 
 int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *ud, int rc), void *ud)
 {
     session_assert_loop_thread(t->s);
-    if (t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+    if (t->removing)
         return -EBUSY;
+    if (t->phase == TP_MOVING || t->phase == TP_CHECKING || t->move_intent_pending) {
+        char *p = strdup(path);
+        if (!p)
+            return -ENOMEM;
+        free(t->pending_location);
+        t->pending_location = p;
+        if (cb)
+            cb(ud, 0);
+        return 0;
+    }
     /* Data waiting in the incomplete folder stays there: only where it will
      * go changes.  So does a torrent without storage yet (magnet). */
     if (strcmp(path, t->save_path) == 0 || !t->st || t->data_in_download) {
@@ -278,6 +289,18 @@ int torrent_set_location(struct torrent *t, const char *path, void (*cb)(void *u
         return 0;
     }
     return torrent_move_data(t, path, MOVE_SAVE_PATH, cb, ud);
+}
+
+void torrent_apply_pending_location(struct torrent *t)
+{
+    char *p = t->pending_location;
+    if (!p || t->removing || t->phase == TP_MOVING || t->phase == TP_CHECKING)
+        return;
+    t->pending_location = NULL;
+    int rc = torrent_set_location(t, p, NULL, NULL);
+    if (rc != 0)
+        log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), p, strerror(-rc));
+    free(p);
 }
 
 int torrent_set_download_path(struct torrent *t, const char *path)
