@@ -308,7 +308,10 @@ def test_pause_resume_with_hash(td):
     td.post("/command/resume", hashes=h)      # and the plural
     assert v1info(td, h)["state"] != "pausedDL"
     td.post("/command/pauseAll")
-    assert all(t["state"] in ("pausedDL", "pausedUP") for t in td.get("/query/torrents").json())
+    # A torrent another test left checking shows checkingDL/UP until its
+    # check ends (as in qBittorrent), then paused: every one ends paused.
+    wait_until(lambda: all(t["state"] in ("pausedDL", "pausedUP") for t in td.get("/query/torrents").json()), 30,
+               "every torrent paused", procs=[td])
     td.post("/command/resumeAll")
     assert v1info(td, h)["state"] not in ("pausedDL", "pausedUP")
     td.post("/command/pauseAll")
