@@ -71,6 +71,39 @@ int service_add_opts_copy(struct service_add_opts *dst, const struct service_add
     return 0;
 }
 
+/* qBittorrent's names, indexed by the engine's values. */
+static const char *const layout_names[] = {
+    [TORRENT_LAYOUT_ORIGINAL] = "Original",
+    [TORRENT_LAYOUT_SUBFOLDER] = "Subfolder",
+    [TORRENT_LAYOUT_NOSUBFOLDER] = "NoSubfolder",
+};
+static const char *const stop_names[] = {
+    [TORRENT_STOP_NONE] = "None",
+    [TORRENT_STOP_METADATA] = "MetadataReceived",
+    [TORRENT_STOP_CHECKED] = "FilesChecked",
+};
+
+/* The index of name in names[n], or -EINVAL. */
+static int name_index(const char *name, const char *const *names, int n)
+{
+    for (int i = 0; name && i < n; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -EINVAL;
+}
+
+int service_layout_parse(const char *name, enum torrent_layout *out)
+{
+    int i = name_index(name, layout_names, (int)(sizeof layout_names / sizeof layout_names[0]));
+    return i < 0 ? i : (*out = (enum torrent_layout)i, 0);
+}
+
+int service_stop_condition_parse(const char *name, enum torrent_stop_condition *out)
+{
+    int i = name_index(name, stop_names, (int)(sizeof stop_names / sizeof stop_names[0]));
+    return i < 0 ? i : (*out = (enum torrent_stop_condition)i, 0);
+}
+
 int service_add_opts_defaults(struct session *s, struct service_add_opts *o)
 {
     const struct settings *p = &s->settings;
@@ -81,14 +114,9 @@ int service_add_opts_defaults(struct session *s, struct service_add_opts *o)
     o->p.ratio_limit = -2;
     o->p.seeding_time_limit = o->p.inactive_seeding_time_limit = -2;
     o->p.top_of_queue = settings_bool(p, SET_ADD_TO_TOP_OF_QUEUE);
-    const char *layout = settings_str(p, SET_TORRENT_CONTENT_LAYOUT);
-    o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
-                : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
-                                                      : TORRENT_LAYOUT_ORIGINAL;
-    const char *sc = settings_str(p, SET_TORRENT_STOP_CONDITION);
-    o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
-                        : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
-                                                               : TORRENT_STOP_NONE;
+    /* An unknown name leaves Original / None (0). */
+    (void)service_layout_parse(settings_str(p, SET_TORRENT_CONTENT_LAYOUT), &o->p.layout);
+    (void)service_stop_condition_parse(settings_str(p, SET_TORRENT_STOP_CONDITION), &o->p.stop_condition);
     const char *tmp = settings_str(p, SET_TEMP_PATH);
     if (settings_bool(p, SET_TEMP_PATH_ENABLED) && *tmp) {
         if (!(o->download_path = strdup(tmp)))

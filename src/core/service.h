@@ -56,6 +56,13 @@ struct service_add_opts {
  * -ENOMEM. */
 int service_add_opts_defaults(struct session *s, struct service_add_opts *o);
 
+/* qBittorrent's names of the content layouts ("Original", "Subfolder",
+ * "NoSubfolder") and of the stop conditions ("None", "MetadataReceived",
+ * "FilesChecked"), as its preferences and torrents/add spell them: 0 with
+ * *out set, -EINVAL for any other name (NULL included), *out untouched. */
+int service_layout_parse(const char *name, enum torrent_layout *out);
+int service_stop_condition_parse(const char *name, enum torrent_stop_condition *out);
+
 /* Applies the engine's rules to the options, once per request: a missing
  * category or tag is created (an invalid category becomes none), tags take
  * their stored spelling, an automatically managed torrent's save path

@@ -78,3 +78,37 @@ def test_content_layout(workdir, procs):
     td.start()
     assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h2).json()] == ["a.bin", "d/b.bin"]
     assert [f["name"] for f in td.get("/api/v2/torrents/files", hash=h).json()] == ["movie/movie.mkv"]
+
+
+def test_request_overrides_preference_defaults(workdir, procs):
+    """torrents/add starts from the preferences' defaults (the ones a
+    watched folder uses) and overrides only what the request gives:
+    useDownloadPath=false drops the temp path, true without a downloadPath
+    takes temp_path even when temp_path_enabled is off, a downloadPath alone
+    implies useDownloadPath, and an unknown contentLayout keeps the pref."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    save, temp, other = (os.path.join(workdir, n) for n in ("out", "temp", "other"))
+    td.set_prefs({"temp_path_enabled": True, "temp_path": temp, "add_stopped_enabled": True,
+                  "torrent_content_layout": "Subfolder"})
+
+    def add(**params):
+        (tbytes, h), _ = _make(workdir, "movie.mkv", False)
+        files = [("torrents", ("t.torrent", tbytes, "application/x-bittorrent"))]
+        r = td.req("POST", "/api/v2/torrents/add", files=files, data=dict(savepath=save, **params))
+        assert r.text.strip() == "Ok."
+        t = td.torrent(h)
+        names = [f["name"] for f in td.get("/api/v2/torrents/files", hash=h).json()]
+        return t, names
+
+    t, names = add()   # all from the preferences
+    assert t["state"].startswith("stopped") and t["download_path"] == temp and names == ["movie/movie.mkv"]
+    t, names = add(useDownloadPath="false", contentLayout="Original", stopped="false")
+    assert not t["state"].startswith("stopped") and t["download_path"] == "" and names == ["movie.mkv"]
+    t, names = add(contentLayout="Sideways", downloadPath=other)
+    assert t["download_path"] == other and names == ["movie/movie.mkv"]
+
+    td.set_prefs({"temp_path_enabled": False, "add_stopped_enabled": False})
+    t, _ = add(useDownloadPath="true", stopped="true")
+    assert t["download_path"] == temp
+    t, _ = add(stopped="true")
+    assert t["download_path"] == ""

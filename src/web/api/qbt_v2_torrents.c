@@ -601,12 +601,16 @@ static char *trimmed_dup(const char *s)
     return strndup(s, n);
 }
 
-/* The parameters of torrents/add in the service's terms (defaults from the
- * preferences), resolved by the service (categories, tags, ATM path).
+/* The parameters of torrents/add in the service's terms: the service's
+ * defaults (service_add_opts_defaults: the preferences) with what the
+ * request gives on top, resolved by the service (categories, tags, ATM
+ * path).  A parameter that is absent, or not one of its values
+ * (contentLayout, stopCondition), keeps the default, as in qBittorrent.
  * label: API v1's old `label` names the category when `category` is absent. */
 static int opts_from_req(struct web_req *r, struct session *s, struct service_add_opts *o, bool label)
 {
-    memset(o, 0, sizeof(*o));
+    if (service_add_opts_defaults(s, o) != 0)
+        return -ENOMEM;
     o->save_path = trimmed_dup(web_req_param(r, "savepath"));
     const char *cat = web_req_param(r, "category");
     if (!cat && label)
@@ -619,59 +623,61 @@ static int opts_from_req(struct web_req *r, struct session *s, struct service_ad
     int stopped = param_tristate(r, "stopped");
     if (stopped < 0)
         stopped = param_tristate(r, "paused");
-    o->p.stopped = stopped < 0 ? settings_bool(&s->settings, SET_ADD_STOPPED_ENABLED) : stopped == 1;
+    if (stopped >= 0)
+        o->p.stopped = stopped == 1;
     int tmm = param_tristate(r, "autoTMM");
-    o->p.auto_tmm = tmm < 0 ? settings_bool(&s->settings, SET_AUTO_TMM_ENABLED) : tmm == 1;
+    if (tmm >= 0)
+        o->p.auto_tmm = tmm == 1;
+    int top = param_tristate(r, "addToTopOfQueue");
+    if (top >= 0)
+        o->p.top_of_queue = top == 1;
     o->p.skip_checking = web_req_bool(r, "skip_checking", false);
     o->p.sequential = web_req_bool(r, "sequentialDownload", false);
     o->p.first_last_piece = web_req_bool(r, "firstLastPiecePrio", false);
     o->p.forced = web_req_bool(r, "forced", false);
-    o->p.up_limit = param_int(r, "upLimit", -1);
-    o->p.dl_limit = param_int(r, "dlLimit", -1);
-    o->p.ratio_limit = param_real(r, "ratioLimit", -2);
-    o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", -2);
-    o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", -2);
+    o->p.up_limit = param_int(r, "upLimit", o->p.up_limit);
+    o->p.dl_limit = param_int(r, "dlLimit", o->p.dl_limit);
+    o->p.ratio_limit = param_real(r, "ratioLimit", o->p.ratio_limit);
+    o->p.seeding_time_limit = param_int(r, "seedingTimeLimit", o->p.seeding_time_limit);
+    o->p.inactive_seeding_time_limit = param_int(r, "inactiveSeedingTimeLimit", o->p.inactive_seeding_time_limit);
     o->p.share_limit_action = qbt_v2_share_action_parse(web_req_param(r, "shareLimitAction"));
-    /* Incomplete folder: downloadPath + useDownloadPath, else the
-     * temp_path preference. */
+    /* Incomplete folder: a downloadPath implies useDownloadPath; false
+     * means none whatever the preference; true without a path is the
+     * temp_path preference even when temp_path_enabled is off. */
     int use_dl = param_tristate(r, "useDownloadPath");
     const char *dlp = web_req_param(r, "downloadPath");
-    if (use_dl < 0)
-        use_dl = dlp && *dlp ? 1 : settings_bool(&s->settings, SET_TEMP_PATH_ENABLED);
-    if (use_dl == 1) {
-        const char *path = dlp && *dlp ? dlp : settings_str(&s->settings, SET_TEMP_PATH);
-        o->download_path = *path ? trimmed_dup(path) : NULL;
+    bool has_dlp = dlp && *dlp;
+    if (use_dl >= 0 || has_dlp) {
+        free(o->download_path);
+        o->download_path = NULL;
+        const char *path = has_dlp ? dlp : settings_str(&s->settings, SET_TEMP_PATH);
+        if (use_dl != 0 && *path && !(o->download_path = trimmed_dup(path)))
+            goto nomem;
     }
+    /* Added with its data (skip_checking) it is complete: no detour. */
+    o->p.data_in_download_path = o->download_path && !o->p.skip_checking;
     const char *ck = web_req_param(r, "cookie");
     o->cookie = ck && *ck ? strdup(ck) : NULL;
     for (int i = 0; i < 3; i++) {
         const char *v = web_req_param(r, ssl_params[i]);
         o->ssl[i] = v && *v ? strdup(v) : NULL;
     }
-    /* Added with its data (skip_checking) it is complete: no detour. */
-    o->p.data_in_download_path = o->download_path && !o->p.skip_checking;
-    const char *layout = web_req_param(r, "contentLayout");
-    if (!layout || (strcmp(layout, "Original") != 0 && strcmp(layout, "Subfolder") != 0 &&
-                    strcmp(layout, "NoSubfolder") != 0))
-        layout = settings_str(&s->settings, SET_TORRENT_CONTENT_LAYOUT);
-    o->p.layout = strcmp(layout, "Subfolder") == 0     ? TORRENT_LAYOUT_SUBFOLDER
-                : strcmp(layout, "NoSubfolder") == 0   ? TORRENT_LAYOUT_NOSUBFOLDER
-                                                      : TORRENT_LAYOUT_ORIGINAL;
-    int top = param_tristate(r, "addToTopOfQueue");
-    o->p.top_of_queue = top < 0 ? settings_bool(&s->settings, SET_ADD_TO_TOP_OF_QUEUE) : top == 1;
-    /* stopCondition: None | MetadataReceived | FilesChecked (unknown → the pref) */
-    const char *sc = web_req_param(r, "stopCondition");
-    if (!sc || (strcmp(sc, "MetadataReceived") != 0 && strcmp(sc, "FilesChecked") != 0 && strcmp(sc, "None") != 0))
-        sc = settings_str(&s->settings, SET_TORRENT_STOP_CONDITION);
-    o->p.stop_condition = strcmp(sc, "MetadataReceived") == 0 ? TORRENT_STOP_METADATA
-                        : strcmp(sc, "FilesChecked") == 0      ? TORRENT_STOP_CHECKED
-                                                               : TORRENT_STOP_NONE;
-    if (service_add_opts_resolve(s, o) != 0 || (web_req_param(r, "savepath") && !o->save_path) ||
-        (cat && !o->category) || (ren && !o->rename) || (tags && !o->tags)) {
-        service_add_opts_free(o);
-        return -ENOMEM;
+    (void)service_layout_parse(web_req_param(r, "contentLayout"), &o->p.layout);
+    (void)service_stop_condition_parse(web_req_param(r, "stopCondition"), &o->p.stop_condition);
+    if ((web_req_param(r, "savepath") && !o->save_path) || (cat && !o->category) || (ren && !o->rename) ||
+        (tags && !o->tags) || (ck && *ck && !o->cookie))
+        goto nomem;
+    for (int i = 0; i < 3; i++) {
+        const char *v = web_req_param(r, ssl_params[i]);
+        if (v && *v && !o->ssl[i])
+            goto nomem;
     }
+    if (service_add_opts_resolve(s, o) != 0)
+        goto nomem;
     return 0;
+nomem:
+    service_add_opts_free(o);
+    return -ENOMEM;
 }
 
 static void add_req_release(struct add_req *a)
