@@ -198,6 +198,14 @@ int service_queue_move(struct session *s, struct torrent **ts, size_t n, enum qu
 
 /* ---- categories and tags under their torrents ---- */
 
+/* Creates a category with options o (with subcategories on, its missing
+ * parents too, default options): the one way an API makes a category
+ * (qBittorrent's createCategory, µTorrent's setprops with a new label).
+ * -EEXIST when it exists (nothing changes; a caller that only needs it to
+ * be there, such as a µTorrent label, takes that as done), -EINVAL
+ * (invalid name or option too long), -ENOSPC, -ENOMEM; cb only on 0. */
+int service_category_create(struct session *s, const char *name, const struct catalog_category_opts *o,
+                            service_done_cb cb, void *ud);
 /* Edits a category; its automatically managed torrents move to the new
  * path, or turn manual when category_changed_tmm_enabled is off. */
 int service_category_edit(struct session *s, const char *name, const struct catalog_category_opts *o,

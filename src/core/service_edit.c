@@ -123,6 +123,13 @@ int service_set_auto_tmm(struct session *s, struct torrent *t, bool enable, serv
     return save(t, cb, ud);
 }
 
+int service_category_create(struct session *s, const char *name, const struct catalog_category_opts *o,
+                            service_done_cb cb, void *ud)
+{
+    /* A new category has no torrents yet: nothing of them to move. */
+    return catalog_category_add(s->catalog, name, o, subcats(s), cb, ud);
+}
+
 int service_category_edit(struct session *s, const char *name, const struct catalog_category_opts *o,
                           service_done_cb cb, void *ud)
 {

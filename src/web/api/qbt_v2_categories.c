@@ -112,8 +112,7 @@ void qbt_v2_apply_create_category(struct web_req *r, struct session *s, const ch
     if (!b)
         return;
     b->pending++;
-    int rc = catalog_category_add(s->catalog, name, o, settings_bool(&s->settings, SET_USE_SUBCATEGORIES),
-                                  qbt_v2_batch_done, b);
+    int rc = service_category_create(s, name, o, qbt_v2_batch_done, b);
     if (rc != 0) {
         free(b);
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");

@@ -270,14 +270,11 @@ static bool parse_bool(const char *v, bool *out)
 static int set_label(struct ut_wait *b, struct torrent *t, const char *v)
 {
     struct session *s = b->c->s;
-    if (*v && !catalog_category_find(s->catalog, v)) {
-        /* µTorrent's labels are free text: a new one is a new category */
-        if (!catalog_category_name_valid(v))
-            return -EINVAL;
-        struct catalog_category_opts o = {0};
+    if (*v) {
+        /* µTorrent's labels are free text: a new one is a new category,
+         * made as qBittorrent's createCategory makes it. */
         ut_wait_hold(b);
-        int rc = catalog_category_add(s->catalog, v, &o, settings_bool(&s->settings, SET_USE_SUBCATEGORIES), ut_wait_done,
-                                      b);
+        int rc = service_category_create(s, v, &(struct catalog_category_opts){0}, ut_wait_done, b);
         ut_wait_started(b, rc);
         if (rc != 0 && rc != -EEXIST)
             return rc;
