@@ -302,7 +302,10 @@ def test_download_and_upload_answer_ok(td, tmp_path):
 def test_pause_resume_with_hash(td):
     _, h, _ = fresh(td, "pr")
     td.post("/command/resume", hash=h)        # Sonarr, qbittorrent-api: singular hash
-    wait_until(lambda: v1info(td, h)["state"] not in ("pausedDL", "pausedUP"), 20, "resumed")
+    # resumed, and its first check over (a torrent being checked shows
+    # checkingDL, paused or not, as in qBittorrent)
+    wait_until(lambda: v1info(td, h)["state"] not in ("pausedDL", "pausedUP", "checkingDL", "checkingUP",
+                                                      "checkingResumeData"), 20, "resumed and checked")
     td.post("/command/pause", hash=h)
     assert v1info(td, h)["state"] == "pausedDL"
     td.post("/command/resume", hashes=h)      # and the plural
