@@ -764,6 +764,15 @@ void torrent_maybe_finish_removal(struct torrent *t)
         storage_close(t->st, on_storage_closed, t);
         return;
     }
+    /* Test hook (tests/integration/test_chaos.py::test_kill_between_delete_commit_and_unlinks):
+     * with TORRENTD_TEST_STALL_DELETE set the files of a removal are never
+     * unlinked, so that a kill -9 lands in the window between the committed
+     * removal and the unlinks.  Never set outside tests: the removed
+     * torrent stays in memory and a clean shutdown waits for it. */
+    if (getenv("TORRENTD_TEST_STALL_DELETE")) {
+        log_msg(LOG_INFO, "test: the files of '%s' are left (TORRENTD_TEST_STALL_DELETE)", torrent_name(t));
+        return;
+    }
     int rc = storage_delete_files(t->st, on_files_deleted, t);
     if (rc == -EBUSY)
         t->removing = true;   /* a move or rename runs: its completion calls us again */
