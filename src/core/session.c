@@ -584,6 +584,18 @@ static const char *take_move_intent(struct session *s, const char *hash)
     return NULL;
 }
 
+/* For torrent_finish_deletions: where a removed torrent's move was going. */
+static const char *move_target(void *ud, const char *hash)
+{
+    struct session *s = ud;
+    for (size_t i = 0; i < s->num_move_intents; i++)
+        if (strcmp(s->move_intents[i].hash, hash) == 0) {
+            const char *nl = strchr(s->move_intents[i].value, '\n');
+            return nl && nl[1] ? nl + 1 : NULL;
+        }
+    return NULL;
+}
+
 /* Rows of torrents that are gone (removed while a move waited) go too. */
 static void drop_move_intents(struct session *s)
 {
@@ -789,6 +801,9 @@ int session_start(struct session *s)
     if (rc < 0)
         return rc;
     store_load_kv(s->store, TORRENT_NS_MOVING, load_move_intent, s);
+    /* Before the torrents load: a torrent re-added at the same place must
+     * not see the files a crash kept from being deleted. */
+    torrent_finish_deletions(s, move_target, s);
     store_load_torrents(s->store, load_torrent, s);
     drop_move_intents(s);
     ssltorrent_load(s);
@@ -1073,6 +1088,15 @@ static void on_torrent_closed(void *ud)
         finish_shutdown(s);
 }
 
+void session_removal_done(struct session *s)
+{
+    s->removals_in_flight--;
+    if (s->shutting_down && s->removals_awaited > 0) {   /* one begun before the shutdown */
+        s->removals_awaited--;
+        on_torrent_closed(s);
+    }
+}
+
 void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
 {
     session_assert_loop_thread(s);
@@ -1091,7 +1115,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
         peer_close(s->handshaking, "shutdown");
     /* One extra count so a torrent that closes synchronously cannot finish
      * the shutdown while others are still being asked. */
-    s->closing_torrents = s->num_torrents + 1;
+    s->removals_awaited = s->removals_in_flight;
+    s->closing_torrents = s->num_torrents + s->removals_in_flight + 1;
     while (s->num_torrents > 0)
         torrent_close(s->torrents[s->num_torrents - 1], on_torrent_closed, s);
     on_torrent_closed(s);

@@ -382,6 +382,7 @@ def test_kill_between_delete_commit_and_unlinks(procs, workdir, monkeypatch):
     assert r.status_code == 200
     wait_until(lambda: b"TORRENTD_TEST_STALL_DELETE" in td.log_text(), 10, "the unlinks held back", procs=[td])
     assert all(os.path.exists(p) for p in ours), "the hook did not hold the unlinks back"
+    assert len(_intent_rows(td)) == 1, "no deletion intent committed with the removal"
     td.kill9()
     monkeypatch.delenv("TORRENTD_TEST_STALL_DELETE")
     td.start()
@@ -390,4 +391,22 @@ def test_kill_between_delete_commit_and_unlinks(procs, workdir, monkeypatch):
     assert not left, "files of the deleted torrent left after the restart: %s" % left
     assert not os.path.exists(os.path.join(save, "del", "sub", "c")), "an emptied folder is left"
     assert all(os.path.exists(p) for p in (other, beside)), "a file that was not the torrent's was deleted"
+    # a removal that did not crash leaves no intent row behind either
+    shutil.copytree(ds.seed_root, save, dirs_exist_ok=True)
+    td.add(ds.tbytes, save, skip_checking=True)
+    td.wait_seeding(ds.infohash, 30)
+    r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+    assert r.status_code == 200
+    wait_until(lambda: not any(os.path.exists(p) for p in ours), 10, "files deleted", procs=[td])
     td.stop()
+    assert _intent_rows(td) == [], "deletion intent rows left after the unlinks"
+    assert all(os.path.exists(p) for p in (other, beside))
+
+
+def _intent_rows(td):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(td.profile, "torrentd.db"), uri=True)
+    try:
+        return db.execute("SELECT key FROM kv WHERE ns = 'deleting'").fetchall()
+    finally:
+        db.close()

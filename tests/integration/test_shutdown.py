@@ -179,3 +179,35 @@ def test_second_sigterm_forces_exit_safely(dataset, procs, workdir):
     assert leecher.torrent(h) is not None
     wait_complete(leecher, h, 180, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
     assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
+
+
+def test_sigterm_right_after_delete_with_files(procs, workdir):
+    """SIGTERM as soon as torrents/delete (deleteFiles=true) answered: the
+    shutdown waits for the removal in flight (its unlinks and the deletion
+    intent row's deletion) instead of closing the loop under it (which
+    tripped libuv's uv_close assertion), exits 0 with `torrentd stopped`,
+    the files are gone and no deletion intent row is left. Five rounds."""
+    import shutil
+    import sqlite3
+    from tdlib import MiB, Dataset
+    ds = Dataset(os.path.join(workdir, "seedroot"), "del", [("a.bin", MiB + 13), ("sub/b.dat", 2 * MiB + 1001)],
+                 piece_exp=16)
+    save = os.path.join(workdir, "save")
+    ours = [os.path.join(save, "del", r) for r in ("a.bin", "sub/b.dat")]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP)).start()
+    for n in range(5):
+        shutil.copytree(ds.seed_root, save, dirs_exist_ok=True)
+        td.add(ds.tbytes, save, skip_checking=True)
+        td.wait_seeding(ds.infohash, 30)
+        r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+        assert r.status_code == 200
+        td.proc.send_signal(signal.SIGTERM)
+        assert td.proc.wait(STOP_BOUND_S) == 0, "round %d: %s" % (n, _last_run(td)[-2000:])
+        assert _last_run(td).rstrip().endswith("torrentd stopped"), _last_run(td)[-2000:]
+        assert not [p for p in ours if os.path.exists(p)], "round %d: files left" % n
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(td.profile, "torrentd.db"), uri=True)
+        rows = db.execute("SELECT key FROM kv WHERE ns = 'deleting'").fetchall()
+        db.close()
+        assert rows == [], "round %d: deletion intent rows left: %s" % (n, rows)
+        td.start()
+        assert td.torrent(ds.infohash) is None
