@@ -906,7 +906,7 @@ static void on_limits_changed(void *ud, const struct settings_mask *changed)
     limits_apply(ud);
 }
 
-/* The tracker timeouts and the HTTP announce cap, from the settings:
+/* The tracker timeouts (stop_tracker_timeout's too) and the HTTP announce cap, from the settings:
  * at start and whenever one changes (the requests in flight keep theirs). */
 static void trackers_apply(struct session *s)
 {
@@ -914,6 +914,9 @@ static void trackers_apply(struct session *s)
     int64_t n = settings_int(st, SET_MAX_CONCURRENT_HTTP_ANNOUNCES);
     tracker_client_set_timeouts(s->trackers, (uint32_t)settings_int(st, SET_TRACKER_RECEIVE_TIMEOUT) * 1000,
                                 (uint32_t)settings_int(st, SET_TRACKER_COMPLETION_TIMEOUT) * 1000);
+    /* qBittorrent stores any number: below 1 sends no stopped announce */
+    int64_t stop_s = settings_int(st, SET_STOP_TRACKER_TIMEOUT);
+    tracker_client_set_stop_timeout(s->trackers, stop_s <= 0 ? 0 : stop_s > 86400 ? 86400000u : (uint32_t)stop_s * 1000);
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
 }
