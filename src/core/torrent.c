@@ -731,7 +731,7 @@ static void on_storage_closed(void *ud)
     struct torrent *t = ud;
     void (*done)(void *) = t->closed_cb;
     void *done_ud = t->closed_ud;
-    struct session *s = t->removed_by_api ? t->s : NULL;
+    struct session *s = t->removal_counted ? t->s : NULL;
     free_torrent(t);
     if (done)
         done(done_ud);
@@ -807,7 +807,7 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
     stream_torrent_gone(t);
     torrent_deactivate(t, true);
     t->removing = true;
-    t->removed_by_api = true;
+    t->removal_counted = true;
     t->s->removals_in_flight++;
     t->delete_files = delete_files;
     torrent_drop_pending_resume(t);   /* its row is being deleted */

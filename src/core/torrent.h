@@ -222,7 +222,7 @@ struct torrent {
     void (*closed_cb)(void *ud);
     void *closed_ud;
     bool delete_files;
-    bool removed_by_api;         /* torrent_remove: counted in session removals_in_flight */
+    bool removal_counted;        /* torrent_remove: counted in session removals_in_flight */
     bool delete_intent_pending;  /* the unlinks wait for the deletion intent's commit */
     char *delete_key;            /* its row in TORRENT_NS_DELETING, NULL if none */
     uint64_t activity_sig;       /* last tick's view of what clients see change */
