@@ -584,6 +584,18 @@ static const char *take_move_intent(struct session *s, const char *hash)
     return NULL;
 }
 
+/* For torrent_finish_deletions: where a removed torrent's move was going. */
+static const char *move_target(void *ud, const char *hash)
+{
+    struct session *s = ud;
+    for (size_t i = 0; i < s->num_move_intents; i++)
+        if (strcmp(s->move_intents[i].hash, hash) == 0) {
+            const char *nl = strchr(s->move_intents[i].value, '\n');
+            return nl && nl[1] ? nl + 1 : NULL;
+        }
+    return NULL;
+}
+
 /* Rows of torrents that are gone (removed while a move waited) go too. */
 static void drop_move_intents(struct session *s)
 {
@@ -789,6 +801,9 @@ int session_start(struct session *s)
     if (rc < 0)
         return rc;
     store_load_kv(s->store, TORRENT_NS_MOVING, load_move_intent, s);
+    /* Before the torrents load: a torrent re-added at the same place must
+     * not see the files a crash kept from being deleted. */
+    torrent_finish_deletions(s, move_target, s);
     store_load_torrents(s->store, load_torrent, s);
     drop_move_intents(s);
     ssltorrent_load(s);
@@ -891,7 +906,7 @@ static void on_limits_changed(void *ud, const struct settings_mask *changed)
     limits_apply(ud);
 }
 
-/* The tracker timeouts and the HTTP announce cap, from the settings:
+/* The tracker timeouts (stop_tracker_timeout's too) and the HTTP announce cap, from the settings:
  * at start and whenever one changes (the requests in flight keep theirs). */
 static void trackers_apply(struct session *s)
 {
@@ -899,6 +914,9 @@ static void trackers_apply(struct session *s)
     int64_t n = settings_int(st, SET_MAX_CONCURRENT_HTTP_ANNOUNCES);
     tracker_client_set_timeouts(s->trackers, (uint32_t)settings_int(st, SET_TRACKER_RECEIVE_TIMEOUT) * 1000,
                                 (uint32_t)settings_int(st, SET_TRACKER_COMPLETION_TIMEOUT) * 1000);
+    /* qBittorrent stores any number: below 1 sends no stopped announce */
+    int64_t stop_s = settings_int(st, SET_STOP_TRACKER_TIMEOUT);
+    tracker_client_set_stop_timeout(s->trackers, stop_s <= 0 ? 0 : stop_s > 86400 ? 86400000u : (uint32_t)stop_s * 1000);
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
 }
@@ -1073,6 +1091,15 @@ static void on_torrent_closed(void *ud)
         finish_shutdown(s);
 }
 
+void session_removal_done(struct session *s)
+{
+    s->removals_in_flight--;
+    if (s->shutting_down && s->removals_awaited > 0) {   /* one begun before the shutdown */
+        s->removals_awaited--;
+        on_torrent_closed(s);
+    }
+}
+
 void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
 {
     session_assert_loop_thread(s);
@@ -1091,7 +1118,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
         peer_close(s->handshaking, "shutdown");
     /* One extra count so a torrent that closes synchronously cannot finish
      * the shutdown while others are still being asked. */
-    s->closing_torrents = s->num_torrents + 1;
+    s->removals_awaited = s->removals_in_flight;
+    s->closing_torrents = s->num_torrents + s->removals_in_flight + 1;
     while (s->num_torrents > 0)
         torrent_close(s->torrents[s->num_torrents - 1], on_torrent_closed, s);
     on_torrent_closed(s);

@@ -123,6 +123,8 @@ struct session {
 
     bool shutting_down;
     size_t closing_torrents;
+    size_t removals_in_flight;           /* removed torrents not freed yet: the shutdown waits for them */
+    size_t removals_awaited;             /* of those, the ones in flight when the shutdown began */
     uint64_t stop_deadline_ms;           /* loop time; stopped announces awaited until then */
     void (*on_shutdown)(void *ud);
     void *shutdown_ud;
@@ -182,6 +184,11 @@ int session_index_add(struct session *s, struct torrent *t);
  * -EEXIST when another torrent has it. */
 int session_index_alias(struct session *s, struct torrent *t);
 void session_index_remove(struct session *s, struct torrent *t);
+/* A removed torrent (torrent_remove) was freed, its files deleted if asked:
+ * a shutdown that started meanwhile waited for it, as for the torrents it
+ * closes, so that the unlinks and their intent row's deletion end before
+ * the store closes. */
+void session_removal_done(struct session *s);
 void session_set_active(struct session *s, struct torrent *t, bool active);
 const char *session_default_save_path(struct session *s);
 

@@ -208,7 +208,7 @@
     X(SSL_LISTEN_PORT, "ssl_listen_port", INT, 0, 0, 65535, SG_SSL) \
     X(SSRF_MITIGATION, "ssrf_mitigation", BOOL, true, 0, 1, 0) \
     X(STATUS_BAR_EXTERNAL_IP, "status_bar_external_ip", BOOL, false, 0, 1, 0) \
-    X(STOP_TRACKER_TIMEOUT, "stop_tracker_timeout", INT, 5, INT64_MIN, INT64_MAX, 0) \
+    X(STOP_TRACKER_TIMEOUT, "stop_tracker_timeout", INT, 5, INT64_MIN, INT64_MAX, SG_TRACKERS) \
     X(TEMP_PATH, "temp_path", STR, "", 0, 0, 0) \
     X(TEMP_PATH_ENABLED, "temp_path_enabled", BOOL, false, 0, 1, 0) \
     X(TORRENT_CHANGED_TMM_ENABLED, "torrent_changed_tmm_enabled", BOOL, true, 0, 1, 0) \

@@ -218,6 +218,7 @@ static void free_common(struct torrent *t)
     free(t->magnet_name);
     free(t->download_path);
     free(t->root_cache);
+    free(t->delete_key);
     torrent_clear_magnet_extra(t);
     strv_clear(&t->tags);
     torrent_clear_renamed(t);
@@ -734,9 +735,12 @@ static void on_storage_closed(void *ud)
     struct torrent *t = ud;
     void (*done)(void *) = t->closed_cb;
     void *done_ud = t->closed_ud;
+    struct session *s = t->removal_counted ? t->s : NULL;
     free_torrent(t);
     if (done)
         done(done_ud);
+    if (s)
+        session_removal_done(s);
 }
 
 static void on_files_deleted(void *ud, int rc)
@@ -744,13 +748,14 @@ static void on_files_deleted(void *ud, int rc)
     struct torrent *t = ud;
     if (rc != 0)
         log_msg(LOG_WARNING, "'%s': could not delete all files: %s", torrent_name(t), strerror(-rc));
+    torrent_forget_delete_intent(t);
     storage_close(t->st, on_storage_closed, t);
 }
 
 void torrent_maybe_finish_removal(struct torrent *t)
 {
     if (!t->removing || t->closing_peers > 0 || t->writes_in_flight > 0 || t->reads_in_flight > 0 || t->peers ||
-        t->move_intent_pending)
+        t->move_intent_pending || t->delete_intent_pending)
         return;
     if (t->trk) {
         tracker_set_free(t->trk);
@@ -766,6 +771,15 @@ void torrent_maybe_finish_removal(struct torrent *t)
     }
     if (!t->delete_files) {
         storage_close(t->st, on_storage_closed, t);
+        return;
+    }
+    /* Test hook (tests/integration/test_chaos.py::test_kill_between_delete_commit_and_unlinks):
+     * with TORRENTD_TEST_STALL_DELETE set the files of a removal are never
+     * unlinked, so that a kill -9 lands in the window between the committed
+     * removal and the unlinks.  Never set outside tests: the removed
+     * torrent stays in memory and a clean shutdown waits for it. */
+    if (getenv("TORRENTD_TEST_STALL_DELETE")) {
+        log_msg(LOG_INFO, "test: the files of '%s' are left (TORRENTD_TEST_STALL_DELETE)", torrent_name(t));
         return;
     }
     int rc = storage_delete_files(t->st, on_files_deleted, t);
@@ -787,9 +801,18 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
         storage_check_cancel(t->check);
         t->check = NULL;
     }
+    /* Before the row's deletion, so that both commit together (and before
+     * torrent_deactivate: it needs to see whether a move runs). */
+    if (delete_files) {
+        int irc = torrent_queue_delete_intent(t);
+        if (irc != 0)
+            log_msg(LOG_WARNING, "'%s': deletion intent not queued: %s", torrent_name(t), strerror(-irc));
+    }
     stream_torrent_gone(t);
     torrent_deactivate(t, true);
     t->removing = true;
+    t->removal_counted = true;
+    t->s->removals_in_flight++;
     t->delete_files = delete_files;
     torrent_drop_pending_resume(t);   /* its row is being deleted */
     session_index_remove(t->s, t);

@@ -223,6 +223,9 @@ struct torrent {
     void (*closed_cb)(void *ud);
     void *closed_ud;
     bool delete_files;
+    bool removal_counted;        /* torrent_remove: counted in session removals_in_flight */
+    bool delete_intent_pending;  /* the unlinks wait for the deletion intent's commit */
+    char *delete_key;            /* its row in TORRENT_NS_DELETING, NULL if none */
     uint64_t activity_sig;       /* last tick's view of what clients see change */
     bool resume_dirty;
     uint64_t resume_saved_ms;
@@ -278,6 +281,13 @@ struct record_torrent_stats;
 int torrent_restore(struct torrent *t, const struct record_torrent_settings *settings, const uint8_t *have,
                     size_t have_len, const uint8_t *files, size_t files_len, const struct record_torrent_stats *stats,
                     const char *move_intent);
+
+/* Finishes the deletions with files that a crash interrupted (intent rows
+ * in TORRENT_NS_DELETING, core/torrent_int.h), at start before any torrent
+ * loads; move_target(ud, hash) gives the target path of the torrent's move
+ * intent row, or NULL. */
+#define TORRENT_NS_DELETING "deleting"   /* store namespace of the deletion intent rows */
+void torrent_finish_deletions(struct session *s, const char *(*move_target)(void *ud, const char *hash), void *ud);
 
 /* Starts the first check (or trusts skip_checking) for a freshly added torrent. */
 void torrent_begin(struct torrent *t, bool skip_checking);

@@ -6,9 +6,11 @@
 #include "core/torrent_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 #include "bt/metainfo.h"
 #include "bt/picker.h"
@@ -225,6 +227,120 @@ static void on_move_intent(void *ud, int rc)
         else if (!t->stopped)
             torrent_activate(t);
     }
+}
+
+/* ---- crash-safe deletion (torrent_int.h) ---- */
+
+static void on_delete_intent(void *ud, int rc)
+{
+    struct torrent *t = ud;
+    t->delete_intent_pending = false;
+    if (rc != 0)   /* the removal's own commit failed with it and reports that */
+        log_msg(LOG_WARNING, "'%s': deletion intent not saved: %s", torrent_name(t), strerror(-rc));
+    torrent_maybe_finish_removal(t);
+}
+
+int torrent_queue_delete_intent(struct torrent *t)
+{
+    const struct bt_metainfo *mi = t->mi;
+    if (!t->st || !mi)
+        return 0;   /* a magnet without metadata has no files */
+    bool moving = t->phase == TP_MOVING && !t->move_intent_pending;   /* storage_move runs */
+    const char *base = storage_save_path(t->st);
+    size_t len = 32 + strlen(base), n = 0;
+    for (size_t i = 0; i < mi->num_files; i++)
+        if (!mi->files[i].pad) {
+            len += strlen(mi->files[i].path) + 1;
+            n++;
+        }
+    char *v = malloc(len);
+    char key[64];
+    snprintf(key, sizeof key, "%s.%" PRIu64, t->hex, uv_hrtime());
+    t->delete_key = v ? strdup(key) : NULL;
+    if (!t->delete_key) {
+        free(v);
+        return -ENOMEM;
+    }
+    char *p = v + sprintf(v, "%zu %d\n", n, moving ? 1 : 0);
+    for (size_t i = 0; i < mi->num_files; i++)
+        if (!mi->files[i].pad)
+            p += sprintf(p, "%s\n", mi->files[i].path);
+    strcpy(p, base);
+    int rc = store_kv_put(t->s->store, TORRENT_NS_DELETING, key, v, on_delete_intent, t);
+    free(v);
+    if (rc != 0) {
+        free(t->delete_key);
+        t->delete_key = NULL;
+        return rc;
+    }
+    t->delete_intent_pending = true;
+    return 0;
+}
+
+void torrent_forget_delete_intent(struct torrent *t)
+{
+    if (!t->delete_key)
+        return;
+    store_kv_put(t->s->store, TORRENT_NS_DELETING, t->delete_key, NULL, NULL, NULL);
+    free(t->delete_key);
+    t->delete_key = NULL;
+}
+
+struct finish_ctx {
+    struct session *s;
+    const char *(*move_target)(void *ud, const char *hash);
+    void *ud;
+};
+
+static int finish_deletion(void *ud, const char *key, const char *value)
+{
+    struct finish_ctx *c = ud;
+    char hash[65];
+    snprintf(hash, sizeof hash, "%.*s", (int)strcspn(key, "."), key);
+    size_t n = 0;
+    int moving = 0;
+    char *copy = strdup(value);
+    char **rel = NULL;
+    bool ok = copy && sscanf(copy, "%zu %d", &n, &moving) == 2 && n < (1u << 24) &&
+              (rel = calloc(n ? n : 1, sizeof *rel)) != NULL;
+    char *p = ok ? strchr(copy, '\n') : NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (!p) {
+            ok = false;
+            break;
+        }
+        rel[i] = p + 1;
+        if ((p = strchr(p + 1, '\n')) != NULL)
+            *p = '\0';
+    }
+    const char *base = p ? p + 1 : NULL;
+    if (ok && base && *base) {
+        int rc = storage_delete_paths(base, (const char *const *)rel, n);
+        const char *target = moving ? c->move_target(c->ud, hash) : NULL;
+        if (target && strcmp(target, base) != 0) {
+            int rc2 = storage_delete_paths(target, (const char *const *)rel, n);
+            if (rc == 0)
+                rc = rc2;
+        }
+        if (rc != 0)
+            log_msg(LOG_WARNING, "removed torrent %s: could not delete all files: %s", hash, strerror(-rc));
+        else
+            log_msg(LOG_INFO, "removed torrent %s: deletion of its files finished after a restart", hash);
+    } else {
+        log_msg(LOG_WARNING, "removed torrent %s: unreadable deletion intent dropped", hash);
+    }
+    free(rel);
+    free(copy);
+    /* Dropped whatever the outcome: retrying a failure at every start would
+     * not make it succeed, as for a removal that did not crash. */
+    store_kv_put(c->s->store, TORRENT_NS_DELETING, key, NULL, NULL, NULL);
+    return 0;
+}
+
+void torrent_finish_deletions(struct session *s, const char *(*move_target)(void *ud, const char *hash), void *ud)
+{
+    struct finish_ctx c = {s, move_target, ud};
+    store_load_kv(s->store, TORRENT_NS_DELETING, finish_deletion, &c);
 }
 
 /* Moves the data directory on a worker (state "moving"). */

@@ -184,6 +184,14 @@ int storage_stat_files(struct storage *st, int64_t *sizes, int64_t *mtimes);
  * -ENOMEM. */
 int storage_delete_files(struct storage *st, void (*done)(void *ud, int rc), void *ud);
 
+/* The same without a storage, synchronously on the calling thread (startup
+ * finishing a deletion a crash interrupted): unlinks save_path/rel[i] for
+ * each relative path (one that is unsafe or would leave save_path is
+ * refused), then removes the folders of those paths that became empty.
+ * Returns 0 or the first -errno other than -ENOENT; -EINVAL for an empty
+ * save_path. */
+int storage_delete_paths(const char *save_path, const char *const *rel, size_t n);
+
 /* Moves the files that exist to new_save_path (rename when on the same file
  * system, else copy + fsync + unlink), removes the emptied directories under
  * the old path, and from then on uses the new path.  Same concurrency rules

@@ -62,6 +62,21 @@ static int submit_fs(struct storage *st, char *new_path, void (*work)(struct sto
 
 /* ---- delete ---- */
 
+/* Unlinks save_path/rel (never outside save_path: storage_io_path). */
+static int delete_one(const char *save_path, const char *rel)
+{
+    char *full;
+    int rc = storage_io_path(save_path, rel, &full);
+    if (rc == 0) {
+        if (unlink(full) < 0 && errno != ENOENT)
+            rc = -errno;
+        if (rc < 0)
+            log_msg(LOG_WARNING, "storage: cannot delete \"%s\": %s", full, strerror(-rc));
+        free(full);
+    }
+    return rc;
+}
+
 static void delete_work(struct storage_job *base)
 {
     struct fs_job *j = (struct fs_job *)base;
@@ -72,19 +87,26 @@ static void delete_work(struct storage_job *base)
     for (size_t i = 0; i < mi->num_files; i++) {
         if (mi->files[i].pad)
             continue;
-        char *full;
-        int rc = storage_io_path(st->save_path, mi->files[i].path, &full);
-        if (rc == 0) {
-            if (unlink(full) < 0 && errno != ENOENT)
-                rc = -errno;
-            if (rc < 0)
-                log_msg(LOG_WARNING, "storage: cannot delete \"%s\": %s", full, strerror(-rc));
-            free(full);
-        }
+        int rc = delete_one(st->save_path, mi->files[i].path);
         if (rc < 0 && j->rc == 0)
             j->rc = rc;
     }
     storage_io_remove_empty_dirs(st->save_path, mi);
+}
+
+int storage_delete_paths(const char *save_path, const char *const *rel, size_t n)
+{
+    if (!save_path || !*save_path)
+        return -EINVAL;
+    int first = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = delete_one(save_path, rel[i]);
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        storage_io_remove_empty_dirs_of(save_path, rel[i]);
+    return first;
 }
 
 int storage_delete_files(struct storage *st, void (*done)(void *ud, int rc), void *ud)

@@ -125,6 +125,7 @@ int storage_io_walk(const char *base, const char *rel, bool create, int *dirfd,
 /* Removes the directories named by the torrent's paths below base that are
  * empty, deepest first.  Never base itself. */
 void storage_io_remove_empty_dirs(const char *base, const struct bt_metainfo *mi);
+void storage_io_remove_empty_dirs_of(const char *base, const char *rel);   /* one file's folders */
 
 /* Borrows an fd for file i.  write: open O_RDWR, creating directories and the
  * file (sparse, full length) when create is set; every component below

@@ -327,23 +327,27 @@ int storage_io_pwrite(int fd, const uint8_t *buf, size_t len, int64_t off)
     return 0;
 }
 
+void storage_io_remove_empty_dirs_of(const char *base, const char *path)
+{
+    char *rel = strdup(path ? path : "");
+    if (!rel)
+        return;
+    for (char *slash; (slash = strrchr(rel, '/')); ) {
+        *slash = '\0';
+        char *full;
+        if (storage_io_path(base, rel, &full) < 0)
+            break;
+        int r = rmdir(full);
+        int e = errno;
+        free(full);
+        if (r < 0 && e != ENOENT)
+            break;
+    }
+    free(rel);
+}
+
 void storage_io_remove_empty_dirs(const char *base, const struct bt_metainfo *mi)
 {
-    for (size_t i = 0; i < mi->num_files; i++) {
-        char *rel = strdup(mi->files[i].path ? mi->files[i].path : "");
-        if (!rel)
-            return;
-        for (char *slash; (slash = strrchr(rel, '/')); ) {
-            *slash = '\0';
-            char *full;
-            if (storage_io_path(base, rel, &full) < 0)
-                break;
-            int r = rmdir(full);
-            int e = errno;
-            free(full);
-            if (r < 0 && e != ENOENT)
-                break;
-        }
-        free(rel);
-    }
+    for (size_t i = 0; i < mi->num_files; i++)
+        storage_io_remove_empty_dirs_of(base, mi->files[i].path);
 }

@@ -355,3 +355,58 @@ def test_kill_right_after_delete_with_files(procs, workdir):
         wait_until(lambda: not [os.path.join(d, f) for d, _, fs in os.walk(td.save_path) for f in fs], 10,
                    "round %d: files of the deleted torrent gone (were: %s)" % (n, left), procs=[td])
         td.stop()
+
+
+def test_kill_between_delete_commit_and_unlinks(procs, workdir, monkeypatch):
+    """Deterministic form of the guard above: TORRENTD_TEST_STALL_DELETE
+    makes the daemon leave the files of a removal undeleted, so the kill -9
+    lands exactly between the committed torrents/delete (deleteFiles=true)
+    and its unlinks.  After a restart without the hook the torrent is gone,
+    so are its files and the folders they emptied; a file of nobody's in the
+    same save path and a file next to the torrent's in its folder stay."""
+    ds = Dataset(os.path.join(workdir, "seedroot"), "del", SETS[0][1], piece_exp=PIECE_EXP)
+    import shutil
+    save = os.path.join(workdir, "save")
+    shutil.copytree(ds.seed_root, save)
+    other = os.path.join(save, "not-the-torrents.txt")
+    beside = os.path.join(save, "del", "sub", "mine.txt")
+    for p in (other, beside):
+        with open(p, "w") as f:
+            f.write("keep me")
+    ours = [os.path.join(save, "del", r) for r, _ in SETS[0][1]]
+    monkeypatch.setenv("TORRENTD_TEST_STALL_DELETE", "1")
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP, name="td")).start()
+    td.add(ds.tbytes, save, skip_checking=True)
+    td.wait_seeding(ds.infohash, 30)
+    r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+    assert r.status_code == 200
+    wait_until(lambda: b"TORRENTD_TEST_STALL_DELETE" in td.log_text(), 10, "the unlinks held back", procs=[td])
+    assert all(os.path.exists(p) for p in ours), "the hook did not hold the unlinks back"
+    assert len(_intent_rows(td)) == 1, "no deletion intent committed with the removal"
+    td.kill9()
+    monkeypatch.delenv("TORRENTD_TEST_STALL_DELETE")
+    td.start()
+    assert td.torrent(ds.infohash) is None, "the deleted torrent is back"
+    left = [p for p in ours if os.path.exists(p)]
+    assert not left, "files of the deleted torrent left after the restart: %s" % left
+    assert not os.path.exists(os.path.join(save, "del", "sub", "c")), "an emptied folder is left"
+    assert all(os.path.exists(p) for p in (other, beside)), "a file that was not the torrent's was deleted"
+    # a removal that did not crash leaves no intent row behind either
+    shutil.copytree(ds.seed_root, save, dirs_exist_ok=True)
+    td.add(ds.tbytes, save, skip_checking=True)
+    td.wait_seeding(ds.infohash, 30)
+    r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+    assert r.status_code == 200
+    wait_until(lambda: not any(os.path.exists(p) for p in ours), 10, "files deleted", procs=[td])
+    td.stop()
+    assert _intent_rows(td) == [], "deletion intent rows left after the unlinks"
+    assert all(os.path.exists(p) for p in (other, beside))
+
+
+def _intent_rows(td):
+    import sqlite3
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(td.profile, "torrentd.db"), uri=True)
+    try:
+        return db.execute("SELECT key FROM kv WHERE ns = 'deleting'").fetchall()
+    finally:
+        db.close()

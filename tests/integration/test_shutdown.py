@@ -20,6 +20,7 @@ At the end the download completes byte-identical.
 import os
 import re
 import signal
+import socket
 import threading
 import time
 
@@ -179,3 +180,138 @@ def test_second_sigterm_forces_exit_safely(dataset, procs, workdir):
     assert leecher.torrent(h) is not None
     wait_complete(leecher, h, 180, procs=[seeder], nudge=lambda: leecher.add_peers(h, [seeder.peer_addr]))
     assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
+
+
+def test_sigterm_right_after_delete_with_files(procs, workdir):
+    """SIGTERM as soon as torrents/delete (deleteFiles=true) answered: the
+    shutdown waits for the removal in flight (its unlinks and the deletion
+    intent row's deletion) instead of closing the loop under it (which
+    tripped libuv's uv_close assertion), exits 0 with `torrentd stopped`,
+    the files are gone and no deletion intent row is left. Five rounds."""
+    import shutil
+    import sqlite3
+    from tdlib import MiB, Dataset
+    ds = Dataset(os.path.join(workdir, "seedroot"), "del", [("a.bin", MiB + 13), ("sub/b.dat", 2 * MiB + 1001)],
+                 piece_exp=16)
+    save = os.path.join(workdir, "save")
+    ours = [os.path.join(save, "del", r) for r in ("a.bin", "sub/b.dat")]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP)).start()
+    for n in range(5):
+        shutil.copytree(ds.seed_root, save, dirs_exist_ok=True)
+        td.add(ds.tbytes, save, skip_checking=True)
+        td.wait_seeding(ds.infohash, 30)
+        r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+        assert r.status_code == 200
+        td.proc.send_signal(signal.SIGTERM)
+        assert td.proc.wait(STOP_BOUND_S) == 0, "round %d: %s" % (n, _last_run(td)[-2000:])
+        assert _last_run(td).rstrip().endswith("torrentd stopped"), _last_run(td)[-2000:]
+        assert not [p for p in ours if os.path.exists(p)], "round %d: files left" % n
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(td.profile, "torrentd.db"), uri=True)
+        rows = db.execute("SELECT key FROM kv WHERE ns = 'deleting'").fetchall()
+        db.close()
+        assert rows == [], "round %d: deletion intent rows left: %s" % (n, rows)
+        td.start()
+        assert td.torrent(ds.infohash) is None
+
+
+class _SilentTracker:
+    """An HTTP tracker that reads each announce and never answers; it notes
+    each request's event and when the client gave up on it (closed the
+    connection)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from tdlib import free_port
+        self.reqs = []          # [event, t_received, t_closed or None]
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                q = self.path.split("?", 1)[1] if "?" in self.path else ""
+                ev = ([p[6:] for p in q.split("&") if p.startswith("event=")] or [""])[0]
+                rec = [ev, time.monotonic(), None]
+                with outer.lock:
+                    outer.reqs.append(rec)
+                self.connection.settimeout(1.0)
+                while not outer.stop.is_set():
+                    try:
+                        if self.connection.recv(1) == b"":
+                            break
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                rec[2] = time.monotonic()
+                self.close_connection = True
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", free_port()), H)
+        self.srv.daemon_threads = True
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d/announce" % self.srv.server_address[1]
+
+    def events(self, ev):
+        with self.lock:
+            return [r for r in self.reqs if r[0] == ev]
+
+    def close(self):
+        self.stop.set()
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_stopped_announce_follows_stop_tracker_timeout(procs, workdir):
+    """The event=stopped announce's timeout is qBittorrent's
+    stop_tracker_timeout (libtorrent's), not a fixed 10 s: with 2 s, a
+    tracker that never answers sees the pause's stopped request abandoned
+    after about 2 s, and a SIGTERM's after about 2 s too, the exit coming
+    with it. With 0 no stopped announce is sent at all (libtorrent
+    suppresses them)."""
+    from tdlib import make_torrent, piece_hashes, with_announce
+    pl = 16384
+    payload = os.urandom(3 * pl)
+    tbytes, h = make_torrent({"name": "quiet.bin", "piece length": pl, "length": len(payload),
+                              "pieces": piece_hashes(payload, pl)})
+    trk = _SilentTracker()
+    procs.on_close(trk.close)
+    tbytes = with_announce(tbytes, trk.url)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"stop_tracker_timeout": 2})
+    td.add(tbytes, td.save_path)
+    wait_until(lambda: trk.events("started"), 20, "the started announce", procs=[td])
+
+    td.post("/api/v2/torrents/pause", hashes=h)
+    stop = wait_until(lambda: trk.events("stopped"), 10, "the pause's stopped announce", procs=[td])[0]
+    wait_until(lambda: stop[2] is not None, 20, "the stopped request abandoned", procs=[td])
+    took = stop[2] - stop[1]
+    print("stopped announce abandoned after %.2f s (stop_tracker_timeout 2)" % took)
+    assert 1.5 < took < 6, took
+
+    # 0: no stopped announce; the resume's started one shows it would have come
+    td.set_prefs({"stop_tracker_timeout": 0})
+    td.post("/api/v2/torrents/resume", hashes=h)
+    wait_until(lambda: len(trk.events("started")) == 2, 20, "started again", procs=[td])
+    td.post("/api/v2/torrents/pause", hashes=h)
+    td.post("/api/v2/torrents/resume", hashes=h)
+    wait_until(lambda: len(trk.events("started")) == 3, 20, "started a third time", procs=[td])
+    assert len(trk.events("stopped")) == 1, "a stopped announce went out with stop_tracker_timeout 0"
+
+    # SIGTERM with 2 s: the shutdown's stopped request ends with the wait
+    td.set_prefs({"stop_tracker_timeout": 2})
+    t0 = time.monotonic()
+    td.proc.send_signal(signal.SIGTERM)
+    assert td.proc.wait(STOP_BOUND_S) == 0
+    exit_s = time.monotonic() - t0
+    last = wait_until(lambda: len(trk.events("stopped")) == 2 and trk.events("stopped")[1], 10,
+                      "the shutdown's stopped announce")
+    wait_until(lambda: last[2] is not None, 10, "the shutdown's stopped request ended")
+    assert last[2] - last[1] < 6, "the shutdown's stopped request lasted %.2f s" % (last[2] - last[1])
+    print("SIGTERM to exit with a silent tracker: %.2f s" % exit_s)
+    assert exit_s < 6, exit_s
+    assert _last_run(td).rstrip().endswith("torrentd stopped")

@@ -412,6 +412,42 @@ static int teardown(void **state)
 
 /* ---- tests ---- */
 
+/* storage_delete_paths: what a restart uses to finish a deletion a crash
+ * interrupted.  Only the listed files go, and the folders they emptied;
+ * an unsafe path or one leading out of the save path is refused and
+ * touches nothing. */
+static void delete_paths_only_the_listed(void **state)
+{
+    struct env *e = *state;
+    assert_int_equal(mkdir(e->save, 0755), 0);
+    char d[256];
+    snprintf(d, sizeof d, "%s/t", e->save);
+    assert_int_equal(mkdir(d, 0755), 0);
+    snprintf(d, sizeof d, "%s/t/sub", e->save);
+    assert_int_equal(mkdir(d, 0755), 0);
+    snprintf(d, sizeof d, "%s/t/keep", e->save);
+    assert_int_equal(mkdir(d, 0755), 0);
+    touch(e->save, "t/a.bin", "a");
+    touch(e->save, "t/sub/b.bin", "b");
+    touch(e->save, "t/keep/c.bin", "c");
+    touch(e->save, "t/keep/mine.txt", "not the torrent's");
+    touch(e->out, "x", "outside");
+    const char *rel[] = {"t/a.bin", "t/sub/b.bin", "t/keep/c.bin", "t/missing.bin"};
+    assert_int_equal(storage_delete_paths(e->save, rel, 4), 0);   /* a missing file is no error */
+    assert_false(exists(e->save, "t/a.bin"));
+    assert_false(exists(e->save, "t/sub"));
+    assert_false(exists(e->save, "t/keep/c.bin"));
+    assert_true(exists(e->save, "t/keep/mine.txt"));
+    assert_true(exists(e->save, "t"));   /* not empty: kept */
+
+    const char *bad[] = {"../outside/x", "/etc/passwd", "t/../../outside/x", ""};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(storage_delete_paths(e->save, &bad[i], 1), -EPERM);
+    assert_true(exists(e->out, "x"));
+    assert_int_equal(storage_delete_paths("", rel, 1), -EINVAL);
+}
+
+
 static void single_file_roundtrip(void **state)
 {
     struct env *e = *state;
@@ -1453,6 +1489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_layouts_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(preallocate_wanted_files_before_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(sync_writes_use_o_dsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_paths_only_the_listed, setup, teardown),
         cmocka_unit_test_setup_teardown(check_speed_256mib, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -606,6 +606,54 @@ static void test_udp_timeout(void **state)
     tracker_set_free(ts);
 }
 
+/* A silent UDP tracker: the event=stopped announce gives up after
+ * stop_tracker_timeout (not the completion timeout, nor a fixed 10 s); 0
+ * sends no stopped announce at all (libtorrent's stop_tracker_timeout). */
+static void test_stop_timeout(void **state)
+{
+    (void)state;
+    uv_udp_t *silent = malloc(sizeof *silent);
+    uv_udp_init(&g_loop, silent);
+    struct sockaddr_in a;
+    uv_ip4_addr("127.0.0.1", 0, &a);
+    assert_int_equal(uv_udp_bind(silent, (struct sockaddr *)&a, 0), 0);
+    g_silent_n = 0;
+    assert_int_equal(uv_udp_recv_start(silent, silent_alloc, silent_recv), 0);
+    struct sockaddr_in got;
+    int len = sizeof got;
+    uv_udp_getsockname(silent, (struct sockaddr *)&got, &len);
+    char uu[128];
+    make_url(uu, sizeof uu, "udp", ntohs(got.sin_port), "/announce");
+    tracker_client_set_timeouts(g_tc, 100, 20000);
+    char *t0[] = {uu};
+    struct bt_tier tier = {t0, 1};
+    uint8_t ih[20] = {0};
+    for (int round = 0; round < 2; round++) {
+        uint32_t stop_ms = round == 0 ? 400 : 0;
+        tracker_client_set_stop_timeout(g_tc, stop_ms);
+        struct tracker_set *ts = tracker_set_new(g_tc, ih, &tier, 1, &g_cb, NULL);
+        tracker_set_start(ts);
+        tracker_set_tick(ts, 1000);
+        WAIT_FOR(g_silent_n > 0);   /* the started announce is in flight */
+        int sent = g_silent_n;
+        uint64_t t0ms = uv_now(&g_loop);
+        tracker_set_stop(ts);
+        if (stop_ms == 0) {
+            assert_true(tracker_client_idle(g_tc));
+            run_ms(300);
+            assert_int_equal(g_silent_n, sent);   /* nothing more went out */
+        } else {
+            assert_false(tracker_client_idle(g_tc));
+            WAIT_FOR(tracker_client_idle(g_tc));
+            uint64_t took = uv_now(&g_loop) - t0ms;
+            assert_true(took >= stop_ms && took < 3000);
+            assert_true(g_silent_n > sent);
+        }
+        tracker_set_free(ts);
+        g_silent_n = 0;
+    }
+}
+
 static void test_free_in_callback(void **state)
 {
     (void)state;
@@ -665,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_error_and_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reannounce_while_in_flight, setup, teardown),

@@ -19,7 +19,7 @@
 #define BACKOFF_MAX_S 3600
 #define UDP_CONN_TTL_MS 60000         /* BEP15 */
 #define UDP_MAX_BACKOFF 8             /* BEP15: 15 * 2^n s, n up to 8 */
-#define STOP_TIMEOUT_MS 10000
+#define DEFAULT_STOP_MS 5000         /* libtorrent's (and qBittorrent's) stop_tracker_timeout */
 #define DEFAULT_RECEIVE_MS 10000      /* libtorrent's tracker_receive_timeout */
 #define DEFAULT_COMPLETION_MS 30000   /* libtorrent's tracker_completion_timeout */
 /* HTTP announces and scrapes in flight, all torrents together
@@ -108,6 +108,7 @@ struct tracker_client {
     uint32_t key;
     int numwant;
     uint32_t receive_ms, completion_ms;
+    uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
@@ -440,8 +441,8 @@ static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
     t->e = e;
     t->stop = stop;
     /* The completion timeout runs from the start, name lookup included
-     * (an event=stopped one is bounded as an HTTP one is). */
-    t->expires = uv_now(tc->loop) + (stop && tc->completion_ms > STOP_TIMEOUT_MS ? STOP_TIMEOUT_MS : tc->completion_ms);
+     * (an event=stopped one has stop_tracker_timeout instead, as over HTTP). */
+    t->expires = uv_now(tc->loop) + (stop ? tc->stop_ms : tc->completion_ms);
     t->deadline = t->expires;
     t->req = *req;
     t->req.trackerid = NULL;
@@ -660,7 +661,7 @@ static int announce(struct tent *e, int event)
         rc = buf_append_u8(&url, 0);
     if (rc == 0) {
         struct fetch_opts o;
-        fetch_opts_for(tc, &o, stop && tc->completion_ms > STOP_TIMEOUT_MS ? STOP_TIMEOUT_MS : (long)tc->completion_ms);
+        fetch_opts_for(tc, &o, (long)(stop ? tc->stop_ms : tc->completion_ms));
         if (stop)
             rc = http_stop(e, (const char *)buf_head(&url), &o);
         else
@@ -1160,7 +1161,7 @@ void tracker_set_stop(struct tracker_set *ts)
         /* An announce in flight may have reached the tracker: tell it too. */
         bool contacted = e->started_sent || busy(e);
         cancel_entry(e);
-        if (contacted && e->scheme != SCH_OTHER)
+        if (contacted && e->scheme != SCH_OTHER && ts->tc->stop_ms > 0)   /* 0: libtorrent sends none */
             announce(e, TRACKER_EVENT_STOPPED);
         if (e->pub.status == TRACKER_UPDATING)   /* its reply will not come */
             e->pub.status = e->started_sent ? TRACKER_WORKING : TRACKER_NOT_CONTACTED;
@@ -1249,6 +1250,7 @@ int tracker_client_new(uv_loop_t *loop, struct fetch *f, const uint8_t peer_id[2
     tc->numwant = 200;
     tc->receive_ms = DEFAULT_RECEIVE_MS;
     tc->completion_ms = DEFAULT_COMPLETION_MS;
+    tc->stop_ms = DEFAULT_STOP_MS;
     tc->http_max = HTTP_DEFAULT_MAX_INFLIGHT;
     *out = tc;
     return 0;
@@ -1286,6 +1288,8 @@ void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms,
     tc->receive_ms = receive_ms ? receive_ms : DEFAULT_RECEIVE_MS;
     tc->completion_ms = completion_ms ? completion_ms : DEFAULT_COMPLETION_MS;
 }
+
+void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms) { tc->stop_ms = stop_ms; }
 
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
 

@@ -75,8 +75,13 @@ void tracker_client_set_numwant(struct tracker_client *tc, int numwant);
  * datagram unanswered for receive_ms * 2^n is sent again (BEP15's 15 * 2^n
  * schedule, n = sends so far, up to 8).  completion_ms (30 s): any
  * announce or scrape, HTTP or UDP with all its retransmits, ends by then
- * ("timed out"); an event=stopped one by min(completion, 10 s). */
+ * ("timed out"); an event=stopped one by stop_ms instead (below). */
 void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms, uint32_t completion_ms);
+/* libtorrent's stop_tracker_timeout (qBittorrent's preference, 5 s by
+ * default): the completion timeout of an event=stopped announce, HTTP or
+ * UDP (the receive timeout applies as well); 0: no event=stopped announce is
+ * sent at all, as libtorrent suppresses them. */
+void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms);
 /* HTTP announces and scrapes in flight across all sets at most (qBittorrent's
  * max_concurrent_http_announces; 0 counts as 1); due announces beyond wait. */
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
