@@ -195,7 +195,7 @@ class StallingSeeder(MiniSeeder):
     only lowers the real first missing piece)."""
 
     STALL_EVERY = 1 * MiB
-    QUIET = 0.3
+    QUIET = 1.0   # long enough for a loaded machine's downloader to send its whole pipeline
 
     def __init__(self, ip, ih_hex, payload, piece_len):
         super().__init__(ip, ih_hex, payload, piece_len)
