@@ -143,20 +143,6 @@ void ut_gui_queuebottom(struct ut_call *c) { move(c, QUEUE_BOTTOM); }
 
 /* ---- setprio ---- */
 
-/* A whole decimal integer in [lo, hi]. */
-static bool parse_int(const char *v, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (!v || !*v)
-        return false;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (*end || errno || x < lo || x > hi)
-        return false;
-    *out = x;
-    return true;
-}
-
 /* µTorrent's file priorities (seed 004 "Files List": 0 skip, 1 low, 2
  * normal, 3 high) in the core's (0, 1, 6, 7: qBittorrent's skip, normal,
  * high, maximum).  qBittorrent has nothing below normal, so low is
@@ -173,7 +159,7 @@ void ut_gui_setprio(struct ut_call *c)
     if (!targets(c, &ts, &n))
         return;
     int64_t p;
-    if (!parse_int(ut_query_get(&c->q, "p"), 0, 3, &p)) {
+    if (!ut_parse_int(ut_query_get(&c->q, "p"), 0, 3, &p)) {
         free(ts);
         ut_reply_error(c, "p must be a priority 0-3");
         return;
@@ -193,7 +179,7 @@ void ut_gui_setprio(struct ut_call *c)
                 continue;
             int64_t f;
             struct view_file vf;
-            if (nf == 0 || !parse_int(c->q.v[j].val, 0, (int64_t)nf - 1, &f) || view_file(t, (size_t)f, &vf) != 0) {
+            if (nf == 0 || !ut_parse_int(c->q.v[j].val, 0, (int64_t)nf - 1, &f) || view_file(t, (size_t)f, &vf) != 0) {
                 bad = true;
                 break;
             }
@@ -240,7 +226,7 @@ static const char *add_location(struct ut_call *c, struct service_add_opts *o)
         }
     }
     int64_t di = 0;
-    if (dd && *dd && !parse_int(dd, 0, INT32_MAX, &di))
+    if (dd && *dd && !ut_parse_int(dd, 0, INT32_MAX, &di))
         return "download_dir must be an index of list-dirs";
     if ((!dd || !*dd) && (!sub || !*sub))
         return NULL;
@@ -283,6 +269,22 @@ static void on_added(void *ud, int rc, struct torrent *t)
     free(a);
 }
 
+/* The options of an add: the preferences' defaults (incomplete folder
+ * included: utserver.conf's dir_active), then where the client asked for
+ * it.  False when refused (replied). */
+static bool add_opts(struct ut_call *c, struct service_add_opts *o)
+{
+    const char *err = service_add_opts_defaults(c->s, o) == 0 ? add_location(c, o) : "out of memory";
+    if (!err && service_add_opts_resolve(c->s, o) != 0)
+        err = "out of memory";
+    if (err) {
+        service_add_opts_free(o);
+        ut_reply_error(c, err);
+        return false;
+    }
+    return true;
+}
+
 static void add_url(struct ut_call *c, bool unknown)
 {
     const char *s = ut_query_get(&c->q, "s");
@@ -294,16 +296,8 @@ static void add_url(struct ut_call *c, bool unknown)
         return;
     }
     struct service_add_opts o;
-    /* the preferences' defaults for an add (incomplete folder included:
-     * utserver.conf's dir_active), then where the client asked for it */
-    const char *err = service_add_opts_defaults(c->s, &o) == 0 ? add_location(c, &o) : "out of memory";
-    if (!err && service_add_opts_resolve(c->s, &o) != 0)
-        err = "out of memory";
-    if (err) {
-        service_add_opts_free(&o);
-        ut_reply_error(c, err);
+    if (!add_opts(c, &o))
         return;
-    }
     char *url = strdup(s);
     /* seed 004: "cookies can be sent with the :COOKIE: method":
      * URL:COOKIE:name=value;name2=value2 */
@@ -366,16 +360,8 @@ void ut_gui_add_file(struct ut_call *c)
         return;
     }
     struct service_add_opts o;
-    /* the preferences' defaults for an add (incomplete folder included:
-     * utserver.conf's dir_active), then where the client asked for it */
-    const char *err = service_add_opts_defaults(c->s, &o) == 0 ? add_location(c, &o) : "out of memory";
-    if (!err && service_add_opts_resolve(c->s, &o) != 0)
-        err = "out of memory";
-    if (err) {
-        service_add_opts_free(&o);
-        ut_reply_error(c, err);
+    if (!add_opts(c, &o))
         return;
-    }
     struct add *a = calloc(1, sizeof *a);
     if (!a) {
         service_add_opts_free(&o);

@@ -64,6 +64,9 @@ const char *ut_query_get(const struct ut_query *q, const char *key);
 bool ut_query_has(const struct ut_query *q, const char *key, const char *val);
 /* True when p's value holds a NUL byte (refuse it as a path or name). */
 bool ut_param_has_nul(const struct ut_param *p);
+/* v as a whole decimal integer in [lo, hi]: false for NULL, "", junk,
+ * overflow or out of range. */
+bool ut_parse_int(const char *v, int64_t lo, int64_t hi, int64_t *out);
 
 /* ---- the dialect instance and a call ---- */
 

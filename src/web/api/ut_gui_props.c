@@ -243,19 +243,6 @@ void ut_gui_getprops(struct ut_call *c)
 
 /* ---- setprops ---- */
 
-static bool parse_i64(const char *v, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (!v || !*v)
-        return false;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (*end || errno || x < lo || x > hi)
-        return false;
-    *out = x;
-    return true;
-}
-
 /* seed 004: booleans are sent as 0/1 ("rather than a string"); the words
  * are accepted too. */
 static bool parse_bool(const char *v, bool *out)
@@ -380,19 +367,19 @@ static const char *apply_pair(struct ut_wait *b, struct torrent *t, const char *
         return NULL;
     }
     if (strcmp(k, "seed_ratio") == 0) {
-        if (!parse_i64(v, 0, INT32_MAX, &x))
+        if (!ut_parse_int(v, 0, INT32_MAX, &x))
             return "seed_ratio must be a ratio in per mil (0 or more)";
         set_limits(b, t, x ? (double)x / 1000.0 : -1, t->seeding_time_limit == -2 ? -1 : t->seeding_time_limit);
         return NULL;
     }
     if (strcmp(k, "seed_time") == 0) {
-        if (!parse_i64(v, 0, INT32_MAX, &x))
+        if (!ut_parse_int(v, 0, INT32_MAX, &x))
             return "seed_time must be seconds (0 or more)";
         set_limits(b, t, t->ratio_limit == -2 ? -1 : t->ratio_limit, x ? (x + 59) / 60 : -1);
         return NULL;
     }
     if (strcmp(k, "ulrate") == 0 || strcmp(k, "dlrate") == 0) {
-        if (!parse_i64(v, 0, INT64_MAX / 2, &x))
+        if (!ut_parse_int(v, 0, INT64_MAX / 2, &x))
             return "ulrate and dlrate must be bytes per second (0 = unlimited)";
         ut_wait_hold(b);
         ut_wait_started(b, service_set_rate_limit(b->c->s, t, k[0] == 'u', x, ut_wait_done, b));
@@ -408,13 +395,13 @@ static const char *apply_pair(struct ut_wait *b, struct torrent *t, const char *
     if (strcmp(k, "dht") == 0 || strcmp(k, "pex") == 0) {
         /* global switches in torrentd: only the value getprops shows */
         int cur = dht_pex(t, k[0] == 'd' ? SET_DHT : SET_PEX);
-        if (!parse_i64(v, -1, 1, &x) || x != cur)
+        if (!ut_parse_int(v, -1, 1, &x) || x != cur)
             return k[0] == 'd' ? "dht cannot be set per torrent (it is a global setting)"
                                : "pex cannot be set per torrent (it is a global setting)";
         return NULL;
     }
     if (strcmp(k, "ulslots") == 0) {
-        if (!parse_i64(v, 0, 0, &x))
+        if (!ut_parse_int(v, 0, 0, &x))
             return "ulslots cannot be set per torrent";
         return NULL;
     }

@@ -97,3 +97,16 @@ bool ut_param_has_nul(const struct ut_param *p)
 {
     return strlen(p->val) != p->val_len;
 }
+
+bool ut_parse_int(const char *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!v || !*v)
+        return false;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (*end || errno || x < lo || x > hi)
+        return false;
+    *out = x;
+    return true;
+}
