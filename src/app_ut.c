@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,28 @@
 #include "web/server.h"
 
 #define UTT_SCAN_MAX 10000   /* dir_temp_files entries looked at */
+
+/* randomize_bind_port: a random port in seed 004's range 1025-65000, one
+ * that is free now (a port another program holds would make the start
+ * fail: "cannot listen for peers"); 16 tries, then the last one drawn. */
+static int random_free_port(void)
+{
+    int port = 0;
+    for (int i = 0; i < 16; i++) {
+        uint16_t r = 0;
+        RAND_bytes((unsigned char *)&r, sizeof r);
+        port = 1025 + r % (65000 - 1025 + 1);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (ok)
+            break;
+    }
+    return port;
+}
 
 static struct {
     const struct app_ut_cli *cli;
@@ -325,11 +349,8 @@ int app_ut_apply_start(struct session *s, const char **password)
      * (<profile>/logs/qbittorrent.log, on by default there) is not its own.
      * Not stored: the qBittorrent API can still turn it on. */
     settings_set_bool(st, SET_FILE_LOG_ENABLED, false, NULL);
-    if (settings_bool(st, SET_UT_RANDOMIZE_BIND_PORT)) {
-        uint16_t r = 0;
-        RAND_bytes((unsigned char *)&r, sizeof r);
-        settings_set_int(st, SET_LISTEN_PORT, 1025 + r % (65000 - 1025 + 1), &changed);
-    }
+    if (settings_bool(st, SET_UT_RANDOMIZE_BIND_PORT))
+        settings_set_int(st, SET_LISTEN_PORT, random_free_port(), &changed);
     /* A new dir_active must exist before the first download lands there. */
     const char *dirs[] = {settings_str(st, SET_SAVE_PATH),
                           settings_bool(st, SET_TEMP_PATH_ENABLED) ? settings_str(st, SET_TEMP_PATH) : ""};
