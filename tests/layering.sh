@@ -34,11 +34,12 @@ while read -r dir forbidden; do
     done
 done <<'RULES'
 # dir  forbidden include prefixes
-util   bt/ disk/ store/ core/ web/ jansson.h
-bt     disk/ store/ core/ web/ jansson.h
-disk   store/ core/ web/ jansson.h
-store  bt/ disk/ core/ web/ jansson.h
-core   web/ jansson.h
+util   bt/ disk/ store/ core/ rss/ web/ jansson.h
+bt     disk/ store/ core/ rss/ web/ jansson.h
+disk   store/ core/ rss/ web/ jansson.h
+store  bt/ disk/ core/ rss/ web/ jansson.h
+core   rss/ web/ jansson.h
+rss    web/
 web    bt/ disk/ store/
 RULES
 exit $fail

@@ -35,4 +35,10 @@ struct rss_feed_ref {
 typedef int (*rss_article_fn)(void *ud, const struct rss_feed_ref *feed,
                               const struct rss_article *a);
 
+/* The id qBittorrent gives an item (rss_parser.cpp): its guid, else its
+ * torrent URL, else its title; an empty string counts as absent.  Returns
+ * "" when the item has none of the three (qBittorrent drops such items).
+ * Any argument may be NULL. */
+const char *rss_article_pick_id(const char *guid, const char *torrent_url, const char *title);
+
 #endif
