@@ -493,6 +493,7 @@ void torrent_deactivate(struct torrent *t, bool announce_stop)
     discovery_torrent_gone(t);
     webseed_free_all(t);
     t->active = false;
+    t->active_epoch++;
     torrent_drop_read_cache(t);
     session_set_active(t->s, t, false);
     if (announce_stop)

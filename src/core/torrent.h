@@ -211,6 +211,12 @@ struct torrent {
     struct smartban *smartban;   /* blocks of failed pieces; NULL until one fails */
     struct cached_piece *rcache; /* TUNING_RCACHE_SLOTS_MAX slots; NULL until the first upload */
     unsigned reads_in_flight;    /* piece loads for the read cache */
+    /* Bumped at every deactivation (stop, error, queueing): a read-cache load
+     * started under an older epoch served peers that are gone, so its
+     * failure must not fault the torrent as it runs now (a read that hit a
+     * dead disk before a stop would otherwise put the restarted torrent
+     * straight back into error). */
+    uint32_t active_epoch;
     bool fill_deferred;          /* requests held back while the write backlog is full */
     bool allocating;             /* storage_preallocate in flight (core/tuning.h: preallocate_all) */
     unsigned closing_peers;      /* peers whose handles are still closing */

@@ -408,6 +408,7 @@ void torrent_on_block_from(struct torrent *t, struct peer *p, void *tag, uint32_
 struct cache_load {
     struct torrent *t;
     int slot;
+    uint32_t epoch;   /* t->active_epoch when the load started */
 };
 
 static void wake_uploaders(struct torrent *t)
@@ -432,6 +433,7 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
     struct cache_load *l = ud;
     struct torrent *t = l->t;
     struct cached_piece *c = &t->rcache[l->slot];
+    bool stale = l->epoch != t->active_epoch;
     free(l);
     t->reads_in_flight--;
     c->loading = false;
@@ -441,7 +443,15 @@ static void on_piece_loaded(void *ud, int rc, uint8_t *data, uint32_t len)
         torrent_maybe_finish_removal(t);
         return;
     }
-    if (rc != 0) {
+    if (rc != 0 && stale) {
+        /* Started before the torrent was last stopped or errored: the peers
+         * it was for are gone, and the torrent as it runs now (files
+         * reopened, a disk perhaps mounted again) has not failed. */
+        log_debug("%s: piece %u read from before the last stop failed: %s", t->hex, c->piece,
+                  strerror(-rc));
+        free(data);
+        slot_clear(t, c);
+    } else if (rc != 0) {
         log_msg(LOG_WARNING, "'%s': cannot read piece %u for uploading: %s", torrent_name(t), c->piece,
                 strerror(-rc));
         free(data);
@@ -520,7 +530,7 @@ const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
         slot_clear(t, c);
         return NULL;
     }
-    *l = (struct cache_load){t, victim};
+    *l = (struct cache_load){t, victim, t->active_epoch};
     t->reads_in_flight++;
     if (storage_read(t->st, piece, 0, len, on_piece_loaded, l) != 0) {
         t->reads_in_flight--;

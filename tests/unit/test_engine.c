@@ -216,11 +216,107 @@ static void seeder_to_leecher(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+struct wait_reads {
+    struct torrent *t;
+    bool want_finished;   /* else: until no read-cache load is in flight */
+    int ticks;
+};
+
+static void on_wait_reads(uv_timer_t *h)
+{
+    struct wait_reads *w = h->data;
+    bool done = w->want_finished ? torrent_is_finished(w->t) : w->t->reads_in_flight == 0;
+    if (done || ++w->ticks > 500)
+        uv_stop(h->loop);
+}
+
+static void run_until(uv_loop_t *loop, struct wait_reads *w)
+{
+    uv_timer_t tm;
+    uv_timer_init(loop, &tm);
+    tm.data = w;
+    w->ticks = 0;
+    uv_timer_start(&tm, on_wait_reads, 10, 10);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&tm, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* A read for uploading that was started before a stop and fails after the
+ * torrent was started again (the disk died, was mounted again, the user
+ * pressed start) must not put the restarted torrent back into error: its
+ * peers are gone and the files as they are now were never tried.  The
+ * load's completion runs on the loop, so stopping and starting before the
+ * loop runs again makes the order certain. */
+static void stale_read_failure_after_restart(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "/tmp/td-engine-stale-%d", (int)getpid());
+    uint8_t *data;
+    size_t total;
+    struct buf tb = make_torrent(&data, &total);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char pa[300], sa[300];
+    snprintf(pa, sizeof pa, "%s/profA", root);
+    snprintf(sa, sizeof sa, "%s/seed", root);
+    int port_a = 20000 + (getpid() + 7) % 20000;
+    struct session_config ca = {pa, sa, "127.0.0.1", port_a};
+    struct session *A;
+    assert_int_equal(session_new(&loop, &ca, &A), 0);
+    assert_int_equal(session_start(A), 0);
+    struct bt_metainfo *m;
+    char err[256];
+    assert_int_equal(bt_metainfo_parse(buf_head(&tb), buf_size(&tb), &m, err, sizeof err), 0);
+    struct torrent_add_params p = {.ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2};
+    struct torrent *ta;
+    assert_int_equal(torrent_create(A, m, &p, 1, &ta), 0);
+    torrent_begin(ta, false);
+    struct wait_reads w = {ta, true, 0};
+    run_until(&loop, &w);
+    assert_true(torrent_is_finished(ta));
+
+    char path[512], away[520];
+    snprintf(path, sizeof path, "%s/seed/t/a.bin", root);
+    snprintf(away, sizeof away, "%s.away", path);
+    assert_int_equal(rename(path, away), 0);
+    assert_null(torrent_cached_piece(ta, 0));   /* the load starts; it will fail (ENOENT) */
+    assert_int_equal(ta->reads_in_flight, 1);
+    torrent_stop(ta);
+    torrent_start(ta);
+    w = (struct wait_reads){ta, false, 0};
+    run_until(&loop, &w);
+    assert_int_equal(ta->reads_in_flight, 0);
+    enum torrent_state st = torrent_status_state(ta, A->now_ms);
+    assert_int_not_equal(st, TORRENT_STATE_ERROR);
+    assert_int_not_equal(st, TORRENT_STATE_MISSING_FILES);
+    assert_true(st == TORRENT_STATE_UPLOADING || st == TORRENT_STATE_STALLED_UP);
+
+    /* The same failure while the torrent runs is a real one: missingFiles. */
+    assert_null(torrent_cached_piece(ta, 0));
+    run_until(&loop, &w);
+    assert_int_equal(torrent_status_state(ta, A->now_ms), TORRENT_STATE_MISSING_FILES);
+    assert_int_equal(rename(away, path), 0);
+
+    int down = 0;
+    session_shutdown(A, on_down, &down);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(down, 1);
+    session_free(A);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    buf_free(&tb);
+    free(data);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     log_set_quiet(getenv("TORRENTD_DEBUG") == NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seeder_to_leecher),
+        cmocka_unit_test(stale_read_failure_after_restart),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();
