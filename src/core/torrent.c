@@ -180,6 +180,7 @@ int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
     t->picker = bt_picker_new(mi->num_pieces, mi->piece_length, mi->total_size);
     if (!t->file_prios || !t->picker || bitfield_init(&t->have, mi->num_pieces) != 0 ||
         bitfield_init(&t->wanted, mi->num_pieces) != 0 ||
+        !(t->synced_bits = calloc(1, bitfield_bytes(&t->have) + 1)) ||
         storage_open(t->s->loop, mi, t->data_in_download && t->download_path ? t->download_path : t->save_path,
                      &t->st) != 0) {
         log_msg(LOG_WARNING, "cannot set up torrent %s", t->hex);
@@ -187,6 +188,8 @@ int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi)
         t->picker = NULL;
         bitfield_free(&t->have);
         bitfield_free(&t->wanted);
+        free(t->synced_bits);
+        t->synced_bits = NULL;
         free(t->file_prios);
         t->file_prios = NULL;
         t->st = NULL;
@@ -312,6 +315,8 @@ void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits)
             bt_picker_we_have(t->picker, i);
         }
     }
+    /* Found by a check or trusted from committed resume data: on disk. */
+    memcpy(t->synced_bits, t->have.bits, bitfield_bytes(&t->have));
     torrent_apply_file_priorities(t);
     if (torrent_is_finished(t) || t->have.count == n)
         t->had_metadata_complete = true;
@@ -717,6 +722,7 @@ static void free_torrent(struct torrent *t)
     bt_picker_free(t->picker);
     bitfield_free(&t->have);
     bitfield_free(&t->wanted);
+    free(t->synced_bits);
     free(t->file_prios);
     torrent_clear_error(t);
     free(t->restore_have);

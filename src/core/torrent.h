@@ -239,6 +239,11 @@ struct torrent {
      * whose number is not above resume_put_seq is dropped when its sync
      * ends (a newer save was put, or a check/removal made it stale). */
     uint64_t resume_seq, resume_put_seq;
+    /* The have bits the last storage_sync that succeeded covered (also
+     * what a check or trusted resume data found), bitfield_bytes(&have)
+     * long.  After an I/O error the pieces had but not in here may never
+     * have reached the disk: torrent_fail_io demotes them. */
+    uint8_t *synced_bits;
     /* Other core modules' per-torrent state: only their functions write it
      * (their headers define the structs). */
     struct limits_torrent limits;        /* core/limits.c: the torrent's rate buckets */

@@ -34,9 +34,14 @@ void torrent_maybe_finish_removal(struct torrent *t);          /* frees once not
 void torrent_drop_pending_resume(struct torrent *t);           /* saves whose sync is running are not committed */
 /* A disk error (-rc) the torrent cannot go on with: qBittorrent's error
  * state with strerror's message and its "File error alert" log line (the
- * file from storage_error_file), deactivated until started again. */
+ * file from storage_error_file), deactivated until started again.  After
+ * any error but a full disk (ENOSPC, EDQUOT), pieces written since the last
+ * successful sync (not in t->synced_bits) are had no more: the disk that
+ * failed may not hold them. */
 enum torrent_io { TORRENT_IO_READ, TORRENT_IO_WRITE };
 void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op);
+/* A storage_sync that covered have_bits (a snapshot of t->have) succeeded. */
+void torrent_note_synced(struct torrent *t, const uint8_t *have_bits);
 /* Data the torrent had is gone (files missing): qBittorrent's missingFiles,
  * deactivated until started (which looks again) or rechecked. */
 void torrent_files_missing(struct torrent *t);

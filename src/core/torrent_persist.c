@@ -147,9 +147,12 @@ static void on_resume_synced(void *ud, int rc)
         /* The bytes of pieces we hold may not be on disk: claiming them in
          * the resume data would be a lie after a power cut. */
         torrent_fail_io(t, rc, TORRENT_IO_WRITE);
-    } else if (r->seq > t->resume_put_seq) {
-        t->resume_put_seq = r->seq;
-        put_resume(t, r->have);
+    } else {
+        torrent_note_synced(t, r->have);
+        if (r->seq > t->resume_put_seq) {
+            t->resume_put_seq = r->seq;
+            put_resume(t, r->have);
+        }
     }
     free(r);
 }
@@ -172,6 +175,7 @@ void torrent_save_resume(struct torrent *t)
     memcpy(r->have, t->have.bits, n);
     int rc = storage_sync(t->st, on_resume_synced, r);
     if (rc == 1) {              /* nothing written since the last sync */
+        torrent_note_synced(t, r->have);
         t->resume_put_seq = r->seq;
         put_resume(t, r->have);
         free(r);

@@ -58,6 +58,7 @@ void torrent_reset_pieces(struct torrent *t)
     torrent_apply_sequential(t);
     for (uint32_t i = 0; i < t->mi->num_pieces; i++)
         bitfield_clear(&t->have, i);
+    memset(t->synced_bits, 0, bitfield_bytes(&t->have));
     for (size_t i = 0; i < t->num_partials; i++)
         torrent_free_partial(t->partials[i]);
     t->num_partials = 0;
@@ -236,7 +237,13 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         torrent_maybe_finish_removal(t);
         return;
     }
-    if (rc == 0) {
+    if (rc == 0 && t->phase == TP_ERROR) {
+        /* The write returned after the torrent failed I/O (on a file system
+         * being shut down, a write that got past its checks lands in a page
+         * cache that never reaches the disk): not known to be on disk, so
+         * not had.  Fetched again once the torrent is started. */
+        bt_picker_piece_failed(t->picker, piece);
+    } else if (rc == 0) {
         if (w->verify)
             blame_passed(t, w);
         if (!bitfield_get(&t->have, piece)) {
@@ -274,6 +281,33 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
     write_ctx_free(w);
 }
 
+/* After an I/O error, the pieces verified and written since the last sync
+ * that succeeded are not known to be on disk (a dying disk, a file system
+ * shut down: the page cache that held them is gone), so they are had no
+ * more and will be fetched again: progress never claims bytes that a
+ * remount or a restart would not find.  Peers are already closed
+ * (deactivated), so no `have` needs taking back. */
+static void demote_unsynced(struct torrent *t)
+{
+    if (!t->mi || !t->synced_bits || !t->picker)
+        return;
+    uint32_t lost = 0;
+    for (uint32_t i = 0; i < t->mi->num_pieces; i++) {
+        if (!bitfield_get(&t->have, i) || (t->synced_bits[i >> 3] & (0x80 >> (i & 7))))
+            continue;
+        bitfield_clear(&t->have, i);
+        bt_picker_piece_failed(t->picker, i);
+        if (piece_wanted(t, i))
+            t->wanted_done -= torrent_piece_size(t, i);
+        lost++;
+    }
+    if (lost) {
+        t->resume_dirty = true;
+        log_msg(LOG_WARNING, "'%s': %u pieces written since the last sync may not be on disk: they will be downloaded again",
+                torrent_name(t), lost);
+    }
+}
+
 void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op)
 {
     if (t->phase == TP_ERROR)
@@ -290,7 +324,17 @@ void torrent_fail_io(struct torrent *t, int rc, enum torrent_io op)
     t->error = strdup(strerror(-rc));
     t->phase = TP_ERROR;
     torrent_deactivate(t, true);
+    /* A full disk refused the next write but kept the ones it took (they
+     * had their blocks reserved); any other error may have lost them. */
+    if (rc != -ENOSPC && rc != -EDQUOT)
+        demote_unsynced(t);
     torrent_touch(t);
+}
+
+void torrent_note_synced(struct torrent *t, const uint8_t *have_bits)
+{
+    if (t->synced_bits)
+        memcpy(t->synced_bits, have_bits, bitfield_bytes(&t->have));
 }
 
 void torrent_files_missing(struct torrent *t)

@@ -183,6 +183,40 @@ def test_dying_disk_eio(procs, workdir):
         procs.on_close(disk.close)
 
 
+def test_disk_cut_while_downloading(procs, workdir):
+    """The save path's disk is cut mid-download without flushing anything
+    (a power cut under a running daemon, a USB disk pulled): the pieces
+    written since the last sync are in a page cache that never reaches the
+    disk. The torrent goes to `error`, and the daemon, still running, reports
+    complete only pieces that are on the disk when it is mounted again (it
+    demotes the ones written since its last successful sync); started, it
+    completes byte-identical."""
+    fsfault.require_private_mounts()
+    a = Dataset(os.path.join(workdir, "seedroot"), "cutA", FILES_A, piece_exp=PIECE_EXP)
+    seeder = _start_seeder(procs, workdir, [a])
+    disk = fsfault.Ext4Loop(os.path.join(workdir, "disk"), os.path.join(workdir, "disk.img"), 64 * MiB)
+    try:
+        leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech")).start()
+        leecher.set_prefs({"dl_limit": 1 * MiB})
+        leecher.add(a.tbytes, disk.path, filename="a.torrent")
+        wait_until(lambda: leecher.torrent(a.infohash), 10, "A added")
+        leecher.add_peers(a.infohash, [seeder.peer_addr])
+        wait_until(lambda: leecher.progress(a.infohash) >= 0.3, 60, "A at 30 %", procs=[leecher, seeder])
+        disk.shutdown(fsfault.GOING_FLAGS_NOLOGFLUSH)
+        wait_until(lambda: _state(leecher, a.infohash) == "error", 30, "A in error", procs=[leecher])
+        leecher.post("/api/v2/torrents/stop", hashes=a.infohash)     # releases its files
+        disk.remount()
+        assert not _bad_complete_pieces(leecher, a.infohash, a.tbytes, disk.path)
+        leecher.post("/api/v2/torrents/start", hashes=a.infohash)
+        leecher.add_peers(a.infohash, [seeder.peer_addr])
+        wait_complete(leecher, a.infohash, 90, procs=[seeder],
+                      nudge=lambda: leecher.add_peers(a.infohash, [seeder.peer_addr]))
+        assert_same_data(a.tbytes, a.seed_root, disk.path)
+        leecher.stop()
+    finally:
+        procs.on_close(disk.close)
+
+
 def test_read_errors_while_seeding(procs, workdir):
     """The seeder's disk dies while a leecher downloads from it: the
     seeder's torrent goes to `error` (File error alert, Input/output error),
