@@ -17,6 +17,7 @@
 #include "core/peer.h"
 #include "core/session.h"
 #include "disk/storage.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -292,6 +293,36 @@ struct finish_ctx {
     void *ud;
 };
 
+/* Whether the torrent `hash` was added again, at `base`, after the removal
+ * whose deletion a crash interrupted: its row was committed after the
+ * intent (the removal deleted the old row in the intent's transaction), so
+ * the files at that place are the new torrent's now and stay. */
+static bool readded_at(struct session *s, const char *hash, const char *base)
+{
+    char *text = NULL;
+    if (store_load_torrent_settings(s->store, hash, &text) != 0 || !text)
+        return false;
+    struct record_torrent_settings ts;
+    bool same = false;
+    if (record_torrent_settings_decode(text, &ts) == 0) {
+        same = (ts.save_path && strcmp(ts.save_path, base) == 0) ||
+               (ts.download_path && strcmp(ts.download_path, base) == 0);
+        record_torrent_settings_clear(&ts);
+    }
+    free(text);
+    return same;
+}
+
+static int delete_unless_readded(struct session *s, const char *hash, const char *base, const char *const *rel,
+                                 size_t n)
+{
+    if (readded_at(s, hash, base)) {
+        log_msg(LOG_INFO, "removed torrent %s: added again at \"%s\" since; its files there are kept", hash, base);
+        return 0;
+    }
+    return storage_delete_paths(base, rel, n);
+}
+
 static int finish_deletion(void *ud, const char *key, const char *value)
 {
     struct finish_ctx *c = ud;
@@ -315,10 +346,10 @@ static int finish_deletion(void *ud, const char *key, const char *value)
     }
     const char *base = p ? p + 1 : NULL;
     if (ok && base && *base) {
-        int rc = storage_delete_paths(base, (const char *const *)rel, n);
+        int rc = delete_unless_readded(c->s, hash, base, (const char *const *)rel, n);
         const char *target = moving ? c->move_target(c->ud, hash) : NULL;
         if (target && strcmp(target, base) != 0) {
-            int rc2 = storage_delete_paths(target, (const char *const *)rel, n);
+            int rc2 = delete_unless_readded(c->s, hash, target, (const char *const *)rel, n);
             if (rc == 0)
                 rc = rc2;
         }

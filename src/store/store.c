@@ -977,6 +977,28 @@ int store_load_prefs(struct store *s,
     return rc ? rc : load_pairs(s, st, fn, ud);
 }
 
+int store_load_torrent_settings(struct store *s, const char *hash, char **out)
+{
+    if (!s || !out || !hash_ok(hash))
+        return -EINVAL;
+    *out = NULL;
+    sqlite3_stmt *st;
+    int rc = read_begin(s, "SELECT settings FROM torrents WHERE hash = ?1", &st);
+    if (rc)
+        return rc;
+    if ((rc = sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC)) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sql_err(s->rdb, rc);
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+        !(*out = strdup((const char *)sqlite3_column_text(st, 0)))) {
+        sqlite3_finalize(st);
+        return -ENOMEM;
+    }
+    return read_end(s, st, rc);
+}
+
 int store_load_kv(struct store *s, const char *ns,
                   int (*fn)(void *ud, const char *key, const char *value), void *ud)
 {

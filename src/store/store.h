@@ -124,6 +124,10 @@ int store_load_torrents(struct store *s,
                         int (*fn)(void *ud, const struct store_torrent_row *row), void *ud);
 int store_load_prefs(struct store *s,
                      int (*fn)(void *ud, const char *key, const char *value), void *ud);
+/* The settings JSON of one torrent row: *out is a malloc'd copy, or NULL
+ * when there is no such torrent (or its settings are NULL).  0 or a
+ * negative errno. */
+int store_load_torrent_settings(struct store *s, const char *hash, char **out);
 /* Rows of one namespace, ordered by key. */
 int store_load_kv(struct store *s, const char *ns,
                   int (*fn)(void *ud, const char *key, const char *value), void *ud);

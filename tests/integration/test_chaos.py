@@ -403,6 +403,38 @@ def test_kill_between_delete_commit_and_unlinks(procs, workdir, monkeypatch):
     assert all(os.path.exists(p) for p in (other, beside))
 
 
+def test_readd_before_interrupted_delete(procs, workdir, monkeypatch):
+    """A torrent removed with its files and added again at the same place
+    before the unlinks ran (held back by TORRENTD_TEST_STALL_DELETE), then
+    kill -9: the last state the API confirmed is the re-added torrent, so
+    after the restart it is there and so are its files (the deletion a
+    crash left is not replayed over the torrent added since)."""
+    ds = Dataset(os.path.join(workdir, "seedroot"), "readd", SETS[0][1], piece_exp=PIECE_EXP)
+    import shutil
+    save = os.path.join(workdir, "save")
+    shutil.copytree(ds.seed_root, save)
+    ours = [os.path.join(save, "readd", r) for r, _ in SETS[0][1]]
+    monkeypatch.setenv("TORRENTD_TEST_STALL_DELETE", "1")
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP, name="td")).start()
+    td.add(ds.tbytes, save, skip_checking=True)
+    td.wait_seeding(ds.infohash, 30)
+    r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
+    assert r.status_code == 200
+    wait_until(lambda: b"TORRENTD_TEST_STALL_DELETE" in td.log_text(), 10, "the unlinks held back", procs=[td])
+    assert len(_intent_rows(td)) == 1
+    td.add(ds.tbytes, save, skip_checking=True)       # the same torrent, the same place
+    td.wait_seeding(ds.infohash, 30)
+    td.kill9()
+    monkeypatch.delenv("TORRENTD_TEST_STALL_DELETE")
+    td.start()
+    assert td.torrent(ds.infohash) is not None, "the re-added torrent is gone"
+    left = [p for p in ours if not os.path.exists(p)]
+    assert not left, "files of the re-added torrent deleted at the restart: %s" % left
+    wait_until(lambda: td.is_seeding(ds.infohash), 30, "seeding", procs=[td])
+    assert _intent_rows(td) == []
+    td.stop()
+
+
 def _intent_rows(td):
     import sqlite3
     db = sqlite3.connect("file:%s?mode=ro" % os.path.join(td.profile, "torrentd.db"), uri=True)

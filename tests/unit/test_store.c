@@ -292,6 +292,16 @@ static void settings_and_metainfo_update(void **state)
     assert_int_equal(l.r[0].meta_len, 5);
     assert_memory_equal(l.r[0].meta, "d1:xe", 5);
     assert_string_equal(l.r[0].magnet, "magnet:?xt=c");   /* untouched */
+    /* One row's settings by hash (a crash-interrupted deletion asks whether
+     * the torrent was added again). */
+    char *one = (char *)"x";
+    assert_int_equal(store_load_torrent_settings(s, "cccc", &one), 0);
+    assert_non_null(one);
+    assert_string_equal(one, "{\"paused\":true}");
+    free(one);
+    assert_int_equal(store_load_torrent_settings(s, "nope", &one), 0);
+    assert_null(one);
+    assert_int_equal(store_load_torrent_settings(s, "", &one), -EINVAL);
     store_close(s);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM torrents WHERE hash='nope'"), 0);
 }
