@@ -153,6 +153,27 @@ static int copy_file(const char *from, int dfd, const char *leaf)
     return rc;
 }
 
+/* fsync of the folder that holds path: a rename or unlink is durable only
+ * once the directory entry is (the file's own fsync does not cover it). */
+static int fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == path ? strdup("/") : strndup(path, slash ? (size_t)(slash - path) : 0);
+    if (!dir)
+        return -ENOMEM;
+    int fd = open(*dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0 || fsync(fd) < 0 ? -errno : 0;
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
+/* Moves one file: renamed, or across file systems copied (fsynced),
+ * its new directory entry fsynced, and only then the original unlinked, so
+ * a power cut at any point leaves a whole copy somewhere (the move intent
+ * finishes the move at the next start).  The old folder is fsynced last, so
+ * a confirmed move does not come back after a cut. */
 static int move_one(const char *old_base, const char *new_base, const char *rel)
 {
     char *from, *to;
@@ -172,10 +193,18 @@ static int move_one(const char *old_base, const char *new_base, const char *rel)
     } else if ((rc = storage_io_walk(new_base, rel, true, &dfd, &leaf)) == 0) {
         if (renameat(AT_FDCWD, from, dfd, leaf) < 0) {
             rc = -errno;
-            if (rc == -EXDEV && (rc = copy_file(from, dfd, leaf)) == 0 && unlink(from) < 0)
-                rc = -errno;
+            if (rc == -EXDEV && (rc = copy_file(from, dfd, leaf)) == 0) {
+                if (fsync(dfd) < 0)
+                    rc = -errno;
+                else if (unlink(from) < 0)
+                    rc = -errno;
+            }
+        } else if (fsync(dfd) < 0) {
+            rc = -errno;
         }
         close(dfd);
+        if (rc == 0)
+            rc = fsync_dir_of(from);
     }
     if (rc < 0)
         log_msg(LOG_WARNING, "storage: cannot move \"%s\" to \"%s\": %s", from, to, strerror(-rc));
@@ -228,9 +257,11 @@ static int rename_one(const char *base, const char *from_rel, const char *to_rel
     if (lstat(from, &sb) < 0) {
         rc = errno == ENOENT ? 0 : -errno;   /* not created yet: nothing on disk to rename */
     } else if ((rc = storage_io_walk(base, to_rel, true, &dfd, &leaf)) == 0) {
-        if (renameat(AT_FDCWD, from, dfd, leaf) < 0)
+        if (renameat(AT_FDCWD, from, dfd, leaf) < 0 || fsync(dfd) < 0)
             rc = -errno;
         close(dfd);
+        if (rc == 0)
+            rc = fsync_dir_of(from);   /* durable before the API confirms the rename */
     }
     if (rc == 0) {
         /* Drop directories the old path leaves empty (never base itself). */

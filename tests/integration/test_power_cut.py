@@ -330,3 +330,50 @@ def test_power_cut_loses_no_claimed_piece(procs, workdir):
     finally:
         leecher.kill9()
         disk.close()
+
+
+def test_power_cut_after_confirmed_move(procs, workdir):
+    """A seeding torrent's data lives on an ext4 file system, its profile on
+    another. setLocation moves it to another folder of the same file system;
+    as soon as the API shows the new save path and the move has ended, that
+    file system is cut without flushing (only what was fsynced or committed
+    in its journal survives), the daemon killed, the file system mounted
+    again. The restarted daemon finds the files where it said they are and
+    seeds them all: the renames were made durable (their folders
+    fsynced) before the move was confirmed. Without that, the renames sat
+    in ext4's uncommitted journal transaction while the profile on the other
+    file system had already committed the new path: missingFiles."""
+    fsfault.require_private_mounts()
+    disk = fsfault.Ext4Loop(os.path.join(workdir, "disk"), os.path.join(workdir, "disk.img"), 64 << 20)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP, name="td"))
+    try:
+        ds = Dataset(os.path.join(disk.path, "old"), "mv", FILES, piece_exp=PIECE_EXP)
+        h = ds.infohash
+        os.sync()     # the data set itself is on the disk before the test begins
+        td.start()
+        td.add(ds.tbytes, ds.seed_root, skip_checking=True)
+        td.wait_seeding(h, 60)
+        new = os.path.join(disk.path, "new")
+        os.mkdir(new)
+        os.sync()
+        r = td.req("POST", "/api/v2/torrents/setLocation", data={"hashes": h, "location": new})
+        assert r.status_code == 200, r.text
+        wait_until(lambda: td.torrent(h)["save_path"].rstrip("/") == new
+                   and td.torrent(h)["state"] != "moving", 30, "moved", procs=[td])
+        disk.shutdown(fsfault.GOING_FLAGS_NOLOGFLUSH)
+        td.kill9()
+        disk.remount()
+        td.start()
+        wait_until(lambda: td.torrent(h)["state"] not in ("checkingResumeData", "moving"), 30, "loaded",
+                   procs=[td])
+        t = td.torrent(h)
+        assert t["state"] != "missingFiles", "the confirmed move was lost in the cut: %s" % t["state"]
+        assert t["save_path"].rstrip("/") == new
+        td.wait_seeding(h, 30)
+        assert float(td.torrent(h)["progress"]) == 1.0
+        for rel, _ in torrent_files(ds.tbytes):
+            assert os.path.exists(os.path.join(new, rel)), rel
+        td.stop()
+    finally:
+        td.kill9()
+        disk.close()
