@@ -203,7 +203,10 @@ int service_queue_move(struct session *s, struct torrent **ts, size_t n, enum qu
  * (qBittorrent's createCategory, µTorrent's setprops with a new label).
  * -EEXIST when it exists (nothing changes; a caller that only needs it to
  * be there, such as a µTorrent label, takes that as done), -EINVAL
- * (invalid name or option too long), -ENOSPC, -ENOMEM; cb only on 0. */
+ * (invalid name or option too long), -ENOSPC, -ENOMEM; cb only on 0.
+ * When the commit fails (a full or failing profile disk) the category is
+ * dropped again before cb(ud, rc): what the API refuses is not kept in
+ * memory either, so a restart shows nothing the client was not told. */
 int service_category_create(struct session *s, const char *name, const struct catalog_category_opts *o,
                             service_done_cb cb, void *ud);
 /* Edits a category; its automatically managed torrents move to the new

@@ -123,11 +123,39 @@ int service_set_auto_tmm(struct session *s, struct torrent *t, bool enable, serv
     return save(t, cb, ud);
 }
 
+struct category_add {
+    struct session *s;
+    service_done_cb cb;
+    void *ud;
+    char name[];
+};
+
+static void on_category_added(void *ud, int rc)
+{
+    struct category_add *a = ud;
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "Category '%s' could not be saved: %s", a->name, strerror(-rc));
+        catalog_category_remove(a->s->catalog, a->name, false, NULL, NULL);
+    }
+    if (a->cb)
+        a->cb(a->ud, rc);
+    free(a);
+}
+
 int service_category_create(struct session *s, const char *name, const struct catalog_category_opts *o,
                             service_done_cb cb, void *ud)
 {
+    size_t n = name ? strlen(name) : 0;
+    struct category_add *a = malloc(sizeof *a + n + 1);
+    if (!a)
+        return -ENOMEM;
+    *a = (struct category_add){s, cb, ud};
+    memcpy(a->name, name ? name : "", n + 1);
     /* A new category has no torrents yet: nothing of them to move. */
-    return catalog_category_add(s->catalog, name, o, subcats(s), cb, ud);
+    int rc = catalog_category_add(s->catalog, name, o, subcats(s), on_category_added, a);
+    if (rc != 0)
+        free(a);
+    return rc;
 }
 
 int service_category_edit(struct session *s, const char *name, const struct catalog_category_opts *o,

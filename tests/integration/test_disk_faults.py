@@ -333,3 +333,75 @@ def test_volume_unmounted_while_seeding(procs, workdir):
         seeder.stop()
     finally:
         procs.on_close(disk.close)
+
+
+def test_full_profile_disk(procs, workdir):
+    """The profile (SQLite database) sits on a small tmpfs that fills up
+    while a torrent downloads elsewhere: API changes that cannot be
+    committed are refused (a category, a torrent added), nothing crashes,
+    the download goes on; once space is back every change works again, and
+    after a restart the database is intact and holds everything the API
+    confirmed, nothing it refused."""
+    fsfault.require_private_mounts()
+    a = Dataset(os.path.join(workdir, "seedroot"), "pfA", FILES_A, piece_exp=PIECE_EXP)
+    b = Dataset(os.path.join(workdir, "seedroot"), "pfB", FILES_B, piece_exp=PIECE_EXP)
+    seeder = _start_seeder(procs, workdir, [a, b])
+    small = fsfault.Tmpfs(os.path.join(workdir, "prof"), 8 * MiB)
+    try:
+        leecher = procs.add(Torrentd(os.path.join(workdir, "leech"), LEECH_IP, name="leech"))
+        leecher.profile = os.path.join(small.path, "profile")
+        leecher.start()
+        leecher.set_prefs({"dl_limit": 1 * MiB})
+        leecher.post("/api/v2/torrents/createCategory", category="before", savePath="")
+        leecher.add(a.tbytes, leecher.save_path, filename="a.torrent")
+        wait_until(lambda: leecher.torrent(a.infohash), 10, "A added")
+        leecher.add_peers(a.infohash, [seeder.peer_addr])
+        wait_until(lambda: leecher.progress(a.infohash) > 0.05, 60, "A downloading", procs=[leecher, seeder])
+
+        filler = os.path.join(small.path, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)    # the disk fills up: not a byte left
+        try:
+            for chunk in (65536, 1):
+                try:
+                    while os.write(fd, b"\0" * chunk) > 0:
+                        pass
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+        r = leecher.req("POST", "/api/v2/torrents/createCategory", ok=(200, 409),
+                        data={"category": "refused", "savePath": ""})
+        assert (r.status_code, r.text) == (409, "Unable to create category"), (r.status_code, r.text)
+        assert "refused" not in leecher.get("/api/v2/torrents/categories").json()
+        files = [("torrents", ("b.torrent", b.tbytes, "application/x-bittorrent"))]
+        r = leecher.req("POST", "/api/v2/torrents/add", files=files,
+                        data={"savepath": leecher.save_path})
+        assert (r.status_code, r.text.strip()) == (200, "Fails."), (r.status_code, r.text)   # qBittorrent's "nothing added"
+        assert leecher.torrent(b.infohash) is None
+        leecher.check_alive()
+        p0 = leecher.progress(a.infohash)
+        wait_until(lambda: leecher.progress(a.infohash) > p0, 30, "A still downloading", procs=[leecher])
+
+        os.unlink(filler)                 # space is back
+        leecher.post("/api/v2/torrents/createCategory", category="after", savePath="")
+        leecher.add(b.tbytes, leecher.save_path, filename="b.torrent")
+        wait_until(lambda: leecher.torrent(b.infohash), 10, "B added")
+        leecher.add_peers(b.infohash, [seeder.peer_addr])
+        wait_complete(leecher, a.infohash, 90, procs=[seeder],
+                      nudge=lambda: leecher.add_peers(a.infohash, [seeder.peer_addr]))
+        leecher.stop()
+        import sqlite3
+        db = sqlite3.connect(os.path.join(leecher.profile, "torrentd.db"))
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+        leecher.start()
+        cats = leecher.get("/api/v2/torrents/categories").json()
+        assert "before" in cats and "after" in cats and "refused" not in cats, sorted(cats)
+        assert leecher.torrent(a.infohash) and leecher.torrent(b.infohash)
+        wait_complete(leecher, b.infohash, 90, procs=[seeder],
+                      nudge=lambda: leecher.add_peers(b.infohash, [seeder.peer_addr]))
+        assert_same_data(a.tbytes, a.seed_root, leecher.save_path)
+        assert_same_data(b.tbytes, b.seed_root, leecher.save_path)
+        leecher.stop()
+    finally:
+        procs.on_close(small.close)

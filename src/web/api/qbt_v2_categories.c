@@ -101,6 +101,18 @@ static void h_create_category(struct web_req *r, void *ud)
     qbt_v2_apply_create_category(r, q->s, name, &o);
 }
 
+/* Answered after the commit; a commit that failed (the profile's disk is
+ * full) is qBittorrent's "Unable to create category" (the category is not
+ * kept: core/service.h). */
+static void on_category_created(void *ud, int rc)
+{
+    struct web_req *r = ud;
+    if (rc != 0)
+        web_reply_error(r, 409, "Unable to create category");
+    else
+        web_reply_ok(r);
+}
+
 void qbt_v2_apply_create_category(struct web_req *r, struct session *s, const char *name,
                                   const struct catalog_category_opts *o)
 {
@@ -108,17 +120,9 @@ void qbt_v2_apply_create_category(struct web_req *r, struct session *s, const ch
         web_reply_error(r, 409, "Incorrect category name");
         return;
     }
-    struct qbt_v2_batch *b = qbt_v2_batch_new(r);
-    if (!b)
-        return;
-    b->pending++;
-    int rc = service_category_create(s, name, o, qbt_v2_batch_done, b);
-    if (rc != 0) {
-        free(b);
+    int rc = service_category_create(s, name, o, on_category_created, r);
+    if (rc != 0)
         web_reply_error(r, rc == -ENOMEM ? 500 : 409, rc == -ENOMEM ? NULL : "Unable to create category");
-        return;
-    }
-    qbt_v2_batch_done(b, 0);
 }
 
 static void h_edit_category(struct web_req *r, void *ud)
