@@ -198,7 +198,7 @@ static void announce_new(void *ud, int rc)
     free(b);
 }
 
-static void apply_document(struct rss_feeds *f, struct rss_node *n, const uint8_t *body, size_t len)
+void rss_apply_document(struct rss_feeds *f, struct rss_node *n, const uint8_t *body, size_t len)
 {
     int64_t now = rss_now_ms();
     struct feedparse_result r;
@@ -274,7 +274,7 @@ static void on_fetched(void *ud, int rc, long status, const uint8_t *body, size_
     host_release(f, n);
     if (rc == 0 && status >= 200 && status < 300) {
         log_msg(LOG_NORMAL, "RSS feed at '%s' is successfully downloaded. Starting to parse it.", n->url);
-        apply_document(f, n, body, len);
+        rss_apply_document(f, n, body, len);
     } else {
         char reason[512];
         fetch_reason(rc, status, n->url, errmsg, reason, sizeof reason);

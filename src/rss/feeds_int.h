@@ -98,6 +98,9 @@ void rss_fetch_stop(struct rss_feeds *f, struct rss_node *n);
  * returns the number added and sets *added to their ids (oldest first). */
 size_t rss_merge(struct rss_feeds *f, struct rss_node *feed, struct feedparse_result *r, int64_t now_ms,
                  char ***added);
+/* A fetched document: parse, merge, rename by title, store, log, and
+ * announce the new articles after the commit (also the unit tests' way in). */
+void rss_apply_document(struct rss_feeds *f, struct rss_node *n, const uint8_t *body, size_t len);
 /* Drops articles over the cap. */
 void rss_trim(struct rss_feeds *f, struct rss_node *feed);
 
