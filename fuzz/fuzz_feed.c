@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object_set_new(ids, id, json_true());
         char d[32];
         if (r.articles[i].has_date)
-            feedparse_date_format(r.articles[i].date_ms, d);
+            feedparse_date_format(r.articles[i].date_ms, r.articles[i].date_offset_s, d);
     }
     json_decref(ids);
     if (r.last_build_date) {

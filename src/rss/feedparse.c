@@ -63,6 +63,7 @@ struct ps {
     bool double_content;
     bool has_date;
     int64_t date_ms;
+    int date_offset;
     int author_depth;             /* Atom <author> being read */
     /* the capture */
     int cap_depth;
@@ -88,7 +89,6 @@ static void fail(struct ps *p, const char *msg)
 
 /* ---- dates ---- */
 
-static const char *const short_day[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
 static const char *const short_month[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -288,7 +288,6 @@ int feedparse_date_rfc822(const char *in, int64_t *ms)
         year = atoi(w[4]);
         zone = NULL;
     }
-    (void)short_day;
     int64_t off = 0;
     if (zone) {
         int rc = zone_offset(zone, &off);
@@ -322,7 +321,7 @@ static int num(const char *s, size_t n)
     return v;
 }
 
-int feedparse_date_iso8601(const char *s, int64_t *ms)
+int feedparse_date_iso8601(const char *s, int64_t *ms, int *offset_s)
 {
     if (!s || strlen(s) < 10 || !digits_at(s, 4) || s[4] != '-' || !digits_at(s + 5, 2) || s[7] != '-' ||
         !digits_at(s + 8, 2))
@@ -380,20 +379,27 @@ int feedparse_date_iso8601(const char *s, int64_t *ms)
     if (*p || !valid_ymd(y, mo, d) || h > 23 || mi > 59 || sec > 59)
         return -EINVAL;
     *ms = to_ms(y, mo, d, h, mi, sec, off) + frac;
+    if (offset_s)
+        *offset_s = (int)off;
     return 0;
 }
 
-void feedparse_date_format(int64_t ms, char out[32])
+void feedparse_date_format(int64_t ms, int offset_s, char out[32])
 {
-    time_t t = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    if (offset_s <= -86400 || offset_s >= 86400)
+        offset_s = 0;
+    int64_t secs = (ms >= 0 ? ms / 1000 : (ms - 999) / 1000) + offset_s;
+    time_t t = (time_t)secs;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
         out[0] = '\0';
         return;
     }
     char tmp[96];
-    int n = snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d +0000", short_day[(tm.tm_wday + 6) % 7],
-                     tm.tm_mday, short_month[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int off = offset_s < 0 ? -offset_s : offset_s;
+    int n = snprintf(tmp, sizeof tmp, "%02d %s %04d %02d:%02d:%02d %c%02d%02d", tm.tm_mday, short_month[tm.tm_mon],
+                     tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, offset_s < 0 ? '-' : '+', off / 3600,
+                     off / 60 % 60);
     size_t len = n < 0 ? 0 : (size_t)n > 31 ? 31 : (size_t)n;   /* years past 9999 only */
     memcpy(out, tmp, len);
     out[len] = '\0';
@@ -534,6 +540,7 @@ static void begin_item(struct ps *p)
     p->double_content = false;
     p->has_date = false;
     p->date_ms = 0;
+    p->date_offset = 0;
     p->author_depth = 0;
 }
 
@@ -582,7 +589,7 @@ static void end_item(struct ps *p)
         r->articles = na;
         p->cap_articles = nc;
     }
-    r->articles[r->n++] = (struct feedparse_article){.data = a, .has_date = p->has_date, .date_ms = p->date_ms};
+    r->articles[r->n++] = (struct feedparse_article){.data = a, .has_date = p->has_date, .date_ms = p->date_ms, .date_offset_s = p->date_offset};
 }
 
 static void begin_capture(struct ps *p, enum field f, const char *name)
@@ -642,6 +649,7 @@ static void end_capture(struct ps *p)
         char *d = trimmed(t);
         int rc = d ? feedparse_date_rfc822(d, &ms) : -EINVAL;
         free(d);
+        p->date_offset = 0;
         if (rc == 0 || rc == -EINVAL) {
             p->has_date = true;
             p->date_ms = rc == 0 ? ms : p->now_ms;
@@ -652,8 +660,10 @@ static void end_capture(struct ps *p)
     }
     case F_UPDATED: {
         char *d = trimmed(t);
-        int rc = d ? feedparse_date_iso8601(d, &ms) : -EINVAL;
+        int off = 0;
+        int rc = d ? feedparse_date_iso8601(d, &ms, &off) : -EINVAL;
         free(d);
+        p->date_offset = rc == 0 ? off : 0;
         p->has_date = true;
         p->date_ms = rc == 0 ? ms : p->now_ms;
         break;
@@ -669,9 +679,12 @@ static void end_capture(struct ps *p)
             /* qBittorrent stores it under "date", where the item's date
              * lives: Qt then reads the text as an ISO date, or none. */
             char *d = trimmed(t);
-            p->has_date = d && feedparse_date_iso8601(d, &ms) == 0;
-            if (p->has_date)
+            int off = 0;
+            p->has_date = d && feedparse_date_iso8601(d, &ms, &off) == 0;
+            if (p->has_date) {
                 p->date_ms = ms;
+                p->date_offset = off;
+            }
             free(d);
         } else if (strcmp(p->cap_name, "isRead") != 0) {
             art_set(p, p->cap_name, t, false);

@@ -43,6 +43,9 @@ struct feedparse_article {
      * pubDate counts as the parse time, as in qBittorrent. */
     bool has_date;
     int64_t date_ms;   /* Unix milliseconds */
+    /* The zone an Atom date was written in, shown back as such (qBittorrent
+     * keeps an ISO date's offset; RFC 822 dates become UTC). */
+    int date_offset_s;
 };
 
 struct feedparse_result {
@@ -73,9 +76,11 @@ void feedparse_result_free(struct feedparse_result *r);
 int feedparse_date_rfc822(const char *s, int64_t *ms);
 /* ISO 8601 as Qt::ISODate reads it: "2003-12-13T18:30:02Z",
  * "2003-12-13T18:30:02.25+01:00", "2003-12-13" (no zone = UTC).  0 or
- * -EINVAL. */
-int feedparse_date_iso8601(const char *s, int64_t *ms);
-/* "Mon, 07 Dec 2026 19:32:18 +0000" (Qt::RFC2822Date in UTC); out holds 32. */
-void feedparse_date_format(int64_t ms, char out[32]);
+ * -EINVAL; *offset_s (may be NULL) gets the written zone offset. */
+int feedparse_date_iso8601(const char *s, int64_t *ms, int *offset_s);
+/* "07 Dec 2026 19:32:18 +0000": Qt's RFC2822Date output (no weekday, in
+ * Qt 5 and 6 alike; qbittorrent-nox 4.5.2 answers so) at the given zone
+ * offset; out holds 32. */
+void feedparse_date_format(int64_t ms, int offset_s, char out[32]);
 
 #endif

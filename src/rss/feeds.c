@@ -103,6 +103,7 @@ static json_t *feed_row(const struct rss_node *n)
     for (size_t i = 0; arts && i < n->narts; i++) {
         json_t *a = json_deep_copy(n->arts[i].data);
         if (!a || json_object_set_new(a, "date", json_integer(n->arts[i].date_ms)) ||
+            (n->arts[i].date_offset_s && json_object_set_new(a, "dateOffset", json_integer(n->arts[i].date_offset_s))) ||
             json_array_append_new(arts, a)) {
             json_decref(arts);
             return NULL;
@@ -523,6 +524,7 @@ static int load_articles_row(void *ud, const char *key, const char *value)
             continue;
         struct rss_art *r = &n->arts[n->narts];
         r->date_ms = json_integer_value(json_object_get(a, "date"));
+        r->date_offset_s = (int)json_integer_value(json_object_get(a, "dateOffset"));
         r->data = json_deep_copy(a);
         r->id = strdup(id);
         if (!r->data || !r->id) {
@@ -530,6 +532,7 @@ static int load_articles_row(void *ud, const char *key, const char *value)
             continue;
         }
         json_object_del(r->data, "date");
+        json_object_del(r->data, "dateOffset");
         r->is_read = json_is_true(json_object_get(a, "isRead"));
         n->narts++;
     }
@@ -926,7 +929,7 @@ static json_t *feed_json(const struct rss_node *n, bool with_data)
     for (size_t i = 0; arts && i < n->narts; i++) {
         json_t *a = json_deep_copy(n->arts[i].data);
         char d[32];
-        feedparse_date_format(n->arts[i].date_ms, d);
+        feedparse_date_format(n->arts[i].date_ms, n->arts[i].date_offset_s, d);
         if (!a || json_object_set_new(a, "date", json_string(d)) || json_array_append_new(arts, a)) {
             json_decref(arts);
             arts = NULL;

@@ -477,7 +477,8 @@ size_t rss_merge(struct rss_feeds *f, struct rss_node *n, struct feedparse_resul
             dummy = ex->date_ms - 1;
             continue;
         }
-        c[nc] = (struct cand){.a = {.id = strdup(id), .data = pa->data, .date_ms = pa->has_date ? pa->date_ms : dummy},
+        c[nc] = (struct cand){.a = {.id = strdup(id), .data = pa->data, .date_ms = pa->has_date ? pa->date_ms : dummy,
+                                    .date_offset_s = pa->has_date ? pa->date_offset_s : 0},
                               .is_new = true,
                               .order = nc};
         if (!c[nc].a.id)

@@ -17,6 +17,7 @@ struct rss_art {
     char *id;
     json_t *data;        /* the stored keys without "date"; "isRead": true once read */
     int64_t date_ms;
+    int date_offset_s;   /* zone the date is shown in (feedparse.h) */
     bool is_read;
 };
 

@@ -113,6 +113,7 @@ static void atom(void **state)
     assert_string_equal(s(a, "description"), "body");   /* first non-empty of summary/content */
     assert_string_equal(s(a, "category"), "cat");
     assert_int_equal(a->date_ms, 1704157445500LL);
+    assert_int_equal(a->date_offset_s, 7200);   /* shown in its own zone */
     /* magnet href, then a text link (no attributes) taken as is */
     assert_string_equal(s(&r.articles[1], "torrentURL"), "magnet:?xt=1");
     assert_string_equal(s(&r.articles[1], "link"), "http://abs/2");
@@ -223,17 +224,24 @@ static void dates(void **state)
     assert_int_equal(feedparse_date_rfc822("yesterday", &ms), -EINVAL);
     assert_int_equal(feedparse_date_rfc822("10 Jun 2003 04:00:00 +0260", &ms), -ERANGE);
     assert_int_equal(feedparse_date_rfc822("10 Jun 2003 04:00:00 X1Y", &ms), -ERANGE);
-    assert_int_equal(feedparse_date_iso8601("2003-06-10T04:00:00Z", &ms), 0);
+    assert_int_equal(feedparse_date_iso8601("2003-06-10T04:00:00Z", &ms, NULL), 0);
     assert_int_equal(ms, 1055217600000LL);
-    assert_int_equal(feedparse_date_iso8601("2003-06-10T06:00:00+02:00", &ms), 0);
+    assert_int_equal(feedparse_date_iso8601("2003-06-10T06:00:00+02:00", &ms, NULL), 0);
     assert_int_equal(ms, 1055217600000LL);
-    assert_int_equal(feedparse_date_iso8601("2003-06-10 04:00", &ms), 0);
+    assert_int_equal(feedparse_date_iso8601("2003-06-10 04:00", &ms, NULL), 0);
     assert_int_equal(ms, 1055217600000LL);
-    assert_int_equal(feedparse_date_iso8601("2003-13-10", &ms), -EINVAL);
-    assert_int_equal(feedparse_date_iso8601("2003-06-10T04:00:00Zjunk", &ms), -EINVAL);
+    assert_int_equal(feedparse_date_iso8601("2003-13-10", &ms, NULL), -EINVAL);
+    assert_int_equal(feedparse_date_iso8601("2003-06-10T04:00:00Zjunk", &ms, NULL), -EINVAL);
     char out[32];
-    feedparse_date_format(1055217600000LL, out);
-    assert_string_equal(out, "Tue, 10 Jun 2003 04:00:00 +0000");
+    feedparse_date_format(1055217600000LL, 0, out);
+    assert_string_equal(out, "10 Jun 2003 04:00:00 +0000");
+    int off;
+    assert_int_equal(feedparse_date_iso8601("2003-06-10T06:30:00+02:30", &ms, &off), 0);
+    assert_int_equal(off, 9000);
+    feedparse_date_format(ms, off, out);
+    assert_string_equal(out, "10 Jun 2003 06:30:00 +0230");
+    feedparse_date_format(ms, -3600, out);
+    assert_string_equal(out, "10 Jun 2003 03:00:00 -0100");
 }
 
 int main(void)
