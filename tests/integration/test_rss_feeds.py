@@ -412,3 +412,16 @@ def test_items_match_qbittorrent_nox(workdir, procs, feeds):
         qa = {x["id"]: x for x in a["articles"]}
         ta = {x["id"]: x for x in b["articles"]}
         assert qa == ta, name
+
+
+def test_processing_refreshes_at_start(workdir, procs, feeds):
+    """With rss_processing_enabled, a restart refreshes the stored feeds."""
+    td = start_td(workdir, procs, rss_processing_enabled=True)
+    rpost(td, "addFeed", url=feeds.url("/rss"), path="S")
+    wait_until(lambda: feeds.count("/rss") == 1, 10, "the fetch after addFeed")
+    wait_articles(td, "S", 3)
+    td.stop()
+    td.start()
+    wait_until(lambda: feeds.count("/rss") == 2, 10, "the fetch at start")
+    wait_until(lambda: log_has(td, "RSS feed at '%s' updated. Added 0 new articles." % feeds.url("/rss")), 10,
+               "the refresh's log line")
