@@ -724,8 +724,7 @@ int rss_feeds_set_url(struct rss_feeds *f, const char *path, const char *url, ch
         if (f->cfg.processing) {
             rss_fetch_stop(f, n);
             rss_refresh_node(f, n);
-            int64_t iv = n->refresh_s > 0 ? n->refresh_s * 1000 : f->cfg.refresh_interval_min * 60000;
-            n->next_refresh_ms = rss_now_ms() + iv;
+            n->next_refresh_ms = rss_now_ms() + rss_interval_ms(f, n);
         }
     }
     return rss_op_finish(o);
@@ -747,13 +746,14 @@ int rss_feeds_set_refresh_interval(struct rss_feeds *f, const char *path, int64_
     if (!o)
         return -ENOMEM;
     if (refresh_s != n->refresh_s) {
-        int64_t old = n->refresh_s;
+        /* the next refresh moves by the change (Session's refreshIntervalChanged) */
+        int64_t old_ms = rss_interval_ms(f, n);
         n->refresh_s = refresh_s;
+        int64_t new_ms = rss_interval_ms(f, n);
         rss_op_put_tree(o);
         if (n->next_refresh_ms > 0)
-            n->next_refresh_ms += (refresh_s - old) * 1000;
-        int64_t old_eff = old > 0 ? old : f->cfg.refresh_interval_min * 60;
-        if (f->cfg.processing && refresh_s < old_eff)
+            n->next_refresh_ms += new_ms - old_ms;
+        if (f->cfg.processing && new_ms < old_ms)
             rss_refresh_due(f);
     }
     return rss_op_finish(o);

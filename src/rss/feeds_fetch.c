@@ -13,12 +13,18 @@
 #include "util/fetch.h"
 #include "util/log.h"
 
-static int64_t interval_ms(const struct rss_feeds *f, const struct rss_node *n)
+/* Intervals and delays are stored as given (the API echoes them) but
+ * counted with at most RSS_MAX_WAIT_S, so that no sum overflows. */
+#define RSS_MAX_WAIT_S (10LL * 365 * 86400)
+
+static int64_t clamp_s(int64_t s) { return s < 0 ? 0 : s > RSS_MAX_WAIT_S ? RSS_MAX_WAIT_S : s; }
+
+int64_t rss_interval_ms(const struct rss_feeds *f, const struct rss_node *n)
 {
     if (n->refresh_s > 0)
-        return n->refresh_s * 1000;
+        return clamp_s(n->refresh_s) * 1000;
     int64_t m = f->cfg.refresh_interval_min < 1 ? 1 : f->cfg.refresh_interval_min;
-    return m * 60000;
+    return clamp_s(m > RSS_MAX_WAIT_S / 60 ? RSS_MAX_WAIT_S : m * 60) * 1000;
 }
 
 /* "scheme://host:port" of a URL (the port made explicit), qBittorrent's
@@ -79,8 +85,7 @@ static void host_release(struct rss_feeds *f, struct rss_node *n)
     struct rss_host *h = host_get(f, n->req_host);
     if (h) {
         h->busy = false;
-        int64_t d = f->cfg.fetch_delay_s > 0 ? f->cfg.fetch_delay_s : 0;
-        h->ready_ms = rss_now_ms() + d * 1000;
+        h->ready_ms = rss_now_ms() + clamp_s(f->cfg.fetch_delay_s) * 1000;
     }
     free(n->req_host);
     n->req_host = NULL;
@@ -398,7 +403,7 @@ static void due_walk(struct rss_feeds *f, struct rss_node *n, int64_t now, int64
      * early does not end up with a zero interval */
     if (now > n->next_refresh_ms - 1000) {
         refresh_feed(f, n);
-        n->next_refresh_ms = now + interval_ms(f, n);
+        n->next_refresh_ms = now + rss_interval_ms(f, n);
     }
     int64_t iv = n->next_refresh_ms - now;
     if (!*next || iv < *next)

@@ -89,6 +89,8 @@ void rss_art_clear(struct rss_art *a);
 void rss_feeds_maybe_release(struct rss_feeds *f);
 
 /* feeds_fetch.c */
+/* The feed's effective refresh interval in ms (its own, else the session's). */
+int64_t rss_interval_ms(const struct rss_feeds *f, const struct rss_node *n);
 /* Queues a refresh of every feed at or below n. */
 void rss_refresh_node(struct rss_feeds *f, struct rss_node *n);
 /* qBittorrent's Session::refresh: every due feed, then the timer. */

@@ -425,3 +425,20 @@ def test_processing_refreshes_at_start(workdir, procs, feeds):
     wait_until(lambda: feeds.count("/rss") == 2, 10, "the fetch at start")
     wait_until(lambda: log_has(td, "RSS feed at '%s' updated. Added 0 new articles." % feeds.url("/rss")), 10,
                "the refresh's log line")
+
+
+def test_extreme_intervals(workdir, procs, feeds):
+    """Huge intervals and delays are kept as given and counted without
+    overflow (UBSan would report it; the procs fixture fails on that)."""
+    big = 9223372036854775807
+    td = start_td(workdir, procs, rss_processing_enabled=True, rss_refresh_interval=big, rss_fetch_delay=big,
+                  rss_max_articles_per_feed=big)
+    rpost(td, "addFeed", url=feeds.url("/rss"), path="X", refreshInterval=str(big))
+    rpost(td, "addFeed", url=feeds.url("/atom"), path="Y")
+    wait_articles(td, "X", 3)
+    assert items(td, False)["X"]["refreshInterval"] == big
+    rpost(td, "setFeedRefreshInterval", path="X", refreshInterval="1")
+    rpost(td, "setFeedRefreshInterval", path="X", refreshInterval=str(big))
+    td.set_prefs({"rss_refresh_interval": -5, "rss_fetch_delay": -5, "rss_max_articles_per_feed": -1})
+    assert len(items(td)["X"]["articles"]) == 1   # a cap below 1 counts as 1
+    assert td.alive()
