@@ -606,6 +606,7 @@ void rss_feeds_free(struct rss_feeds *f)
         return;
     f->stopping = true;
     f->new_fn = NULL;
+    f->url_fn = NULL;
     stop_fetches(f, f->root);
     uv_close((uv_handle_t *)&f->refresh_timer, on_handle_closed);
     uv_close((uv_handle_t *)&f->dispatch_timer, on_handle_closed);
@@ -719,6 +720,8 @@ int rss_feeds_set_url(struct rss_feeds *f, const char *path, const char *url, ch
             }
             free(parent);
         }
+        if (f->url_fn)
+            f->url_fn(f->url_ud, old, n->url);
         free(old);
         rss_op_put_tree(o);
         if (f->cfg.processing) {
@@ -1013,4 +1016,10 @@ void rss_feeds_on_new_article(struct rss_feeds *f, rss_feeds_new_fn fn, void *ud
 {
     f->new_fn = fn;
     f->new_ud = ud;
+}
+
+void rss_feeds_on_url_changed(struct rss_feeds *f, rss_feeds_url_fn fn, void *ud)
+{
+    f->url_fn = fn;
+    f->url_ud = ud;
 }

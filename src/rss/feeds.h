@@ -118,6 +118,11 @@ typedef void (*rss_feeds_new_fn)(void *ud, const struct rss_feed_ref *feed, cons
  * oldest first. */
 void rss_feeds_on_new_article(struct rss_feeds *f, rss_feeds_new_fn fn, void *ud);
 
+/* One subscriber (as above): called when setFeedURL changed a feed's URL,
+ * at once (qBittorrent's feedURLChanged: rules follow the feed). */
+typedef void (*rss_feeds_url_fn)(void *ud, const char *old_url, const char *new_url);
+void rss_feeds_on_url_changed(struct rss_feeds *f, rss_feeds_url_fn fn, void *ud);
+
 /* ---- tests and diagnostics ---- */
 size_t rss_feeds_fetches_active(const struct rss_feeds *f);
 

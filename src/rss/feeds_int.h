@@ -62,6 +62,8 @@ struct rss_feeds {
     struct rss_node *q_head, *q_tail;
     rss_feeds_new_fn new_fn;
     void *new_ud;
+    rss_feeds_url_fn url_fn;
+    void *url_ud;
 };
 
 /* A change's commit tracking: the rows it queued; done(ud, rc) after the

@@ -31,6 +31,14 @@ static void on_done(void *ud, int rc)
         g_rc = rc;
 }
 
+static char g_url_change[128];
+
+static void on_url(void *ud, const char *old_url, const char *new_url)
+{
+    (void)ud;
+    snprintf(g_url_change, sizeof g_url_change, "%s>%s", old_url, new_url);
+}
+
 static void on_new(void *ud, const struct rss_feed_ref *feed, const struct rss_article *a)
 {
     (void)ud;
@@ -169,6 +177,15 @@ static void feeds_roundtrip(void **state)
     assert_int_equal(w.n, 3);
     assert_true(w.read[1]);
     assert_false(w.read[0]);
+    /* setFeedURL: the subscriber hears of it at once */
+    rss_feeds_on_url_changed(f, on_url, NULL);
+    g_done = 0;
+    assert_int_equal(rss_feeds_set_url(f, "F\\Feed", "http://x/feed", err, sizeof err, on_done, NULL), 0);
+    assert_string_equal(g_url_change, "");   /* unchanged: no event */
+    assert_int_equal(rss_feeds_set_url(f, "F\\Feed", "http://x/feed2", err, sizeof err, on_done, NULL), 0);
+    assert_string_equal(g_url_change, "http://x/feed>http://x/feed2");
+    assert_int_equal(rss_feeds_set_url(f, "F\\Feed", "http://x/feed", err, sizeof err, on_done, NULL), 0);
+    wait_done(&loop, 3);
     /* a folder: marks every feed below it */
     g_done = 0;
     assert_int_equal(rss_feeds_mark_item_read(f, "F", NULL, on_done, NULL), 0);
