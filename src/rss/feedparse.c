@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <expat.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,42 @@ void feedparse_date_format(int64_t ms, int offset_s, char out[32])
     size_t len = n < 0 ? 0 : (size_t)n > 31 ? 31 : (size_t)n;   /* years past 9999 only */
     memcpy(out, tmp, len);
     out[len] = '\0';
+}
+
+/* ---- encodings ----
+ *
+ * expat reads UTF-8, UTF-16, ISO-8859-1 and US-ASCII itself; feeds also come
+ * in single-byte code pages (windows-1251 on Russian trackers, KOI8-R,
+ * ISO-8859-x), which Qt reads.  For those, iconv gives expat the byte ->
+ * code point map it asks for.  Multi-byte encodings (Shift_JIS, GBK) stay
+ * refused ("unknown encoding"). */
+static int XMLCALL on_unknown_encoding(void *ud, const XML_Char *name, XML_Encoding *info)
+{
+    (void)ud;
+    iconv_t cd = iconv_open("UTF-32BE", name);
+    if (cd == (iconv_t)-1)
+        return XML_STATUS_ERROR;
+    for (int b = 0; b < 256; b++) {
+        char in = (char)b;
+        unsigned char out[8];
+        char *ip = &in, *op = (char *)out;
+        size_t il = 1, ol = sizeof out;
+        iconv(cd, NULL, NULL, NULL, NULL);
+        if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0 || sizeof out - ol != 4) {
+            if (errno == EINVAL) {   /* the start of a multi-byte sequence */
+                iconv_close(cd);
+                return XML_STATUS_ERROR;
+            }
+            info->map[b] = -1;   /* not a character in that encoding */
+            continue;
+        }
+        info->map[b] = (int)((uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 | (uint32_t)out[2] << 8 | out[3]);
+    }
+    iconv_close(cd);
+    info->data = NULL;
+    info->convert = NULL;
+    info->release = NULL;
+    return XML_STATUS_OK;
 }
 
 /* ---- entities ---- */
@@ -883,6 +920,7 @@ int feedparse_parse(const char *doc, size_t len, const char *prev_build_date, in
     XML_SetUserData(p.xp, &p);
     XML_SetElementHandler(p.xp, on_start, on_end);
     XML_SetCharacterDataHandler(p.xp, on_text);
+    XML_SetUnknownEncodingHandler(p.xp, on_unknown_encoding, NULL);
     /* Entities come from the document's internal subset only: no external
      * DTD is ever fetched (expat's default), and expat's amplification
      * limits stop entity bombs. */

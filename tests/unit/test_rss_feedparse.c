@@ -157,6 +157,28 @@ static void broken_and_invalid(void **state)
     feedparse_result_free(&r);
 }
 
+/* A windows-1251 feed (Russian trackers): read through iconv's map. */
+static void single_byte_encoding(void **state)
+{
+    (void)state;
+    struct feedparse_result r = parse("<?xml version='1.0' encoding='windows-1251'?><rss><channel>"
+                                      "<title>\xd2\xe5\xf1\xf2</title><item><title>\xc0\xe1\xe2</title></item>"
+                                      "</channel></rss>",
+                                      NULL);
+    assert_string_equal(r.error, "");
+    assert_string_equal(r.title, "\xd0\xa2\xd0\xb5\xd1\x81\xd1\x82");   /* "Тест" */
+    assert_int_equal(r.n, 1);
+    assert_string_equal(s(&r.articles[0], "title"), "\xd0\x90\xd0\xb1\xd0\xb2");   /* "Абв" */
+    feedparse_result_free(&r);
+    /* an encoding nobody knows, or a multi-byte one: refused */
+    r = parse("<?xml version='1.0' encoding='x-no-such'?><rss><channel/></rss>", NULL);
+    assert_non_null(strstr(r.error, "encoding"));
+    feedparse_result_free(&r);
+    r = parse("<?xml version='1.0' encoding='Shift_JIS'?><rss><channel/></rss>", NULL);
+    assert_non_null(strstr(r.error, "encoding"));
+    feedparse_result_free(&r);
+}
+
 static void bounds(void **state)
 {
     (void)state;
@@ -248,7 +270,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rss20),  cmocka_unit_test(rss_unchanged_build_date), cmocka_unit_test(atom),
-        cmocka_unit_test(broken_and_invalid), cmocka_unit_test(bounds), cmocka_unit_test(dates),
+        cmocka_unit_test(broken_and_invalid), cmocka_unit_test(single_byte_encoding),
+        cmocka_unit_test(bounds), cmocka_unit_test(dates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
