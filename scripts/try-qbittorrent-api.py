@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -542,6 +543,17 @@ def stop(p):
 
 
 RESOURCES_URL = "https://github.com/rmartin16/qbittorrent-api/raw/main/tests/_resources/"
+LOCAL_RSS = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>DistroWatch - Torrents</title>
+<link>http://127.0.0.1:18765/</link><description>local copy for the suite</description>
+<item><title>ubuntu-22.04.1-desktop-amd64.iso</title>
+<link>http://127.0.0.1:18765/ubuntu-22.04.1-desktop-amd64.iso.torrent</link>
+<guid>ubuntu-22.04.1</guid><pubDate>Thu, 11 Aug 2022 12:00:00 +0000</pubDate></item>
+<item><title>kubuntu-22.04.3-desktop-amd64.iso</title>
+<link>http://127.0.0.1:18765/kubuntu-22.04.3-desktop-amd64.iso.torrent</link>
+<guid>kubuntu-22.04.3</guid><pubDate>Thu, 10 Aug 2023 12:00:00 +0000</pubDate></item>
+</channel></rss>
+"""
 
 
 def run_suite(a, pytest_args):
@@ -564,6 +576,16 @@ def run_suite(a, pytest_args):
         text = f.read()
     with open(conftest, "w") as f:
         f.write(text.replace(RESOURCES_URL, "http://127.0.0.1:18765/"))
+    # tests/test_rss.py reads a feed from a gist on github.com: a local one
+    # with the same channel title takes its place
+    test_rss = os.path.join(copy, "tests", "test_rss.py")
+    with open(test_rss) as f:
+        text = f.read()
+    text = re.sub(r"RSS_URL = \(.*?\)\n", 'RSS_URL = "http://127.0.0.1:18765/rss.xml"\n', text, count=1, flags=re.S)
+    with open(test_rss, "w") as f:
+        f.write(text)
+    with open(os.path.join(copy, "tests", "_resources", "rss.xml"), "w") as f:
+        f.write(LOCAL_RSS)
     with open(os.path.join(work, "nosimplejson.py"), "w") as f:
         f.write('import sys\nsys.modules["simplejson"] = None\n')
     res = os.path.join(copy, "tests", "_resources")

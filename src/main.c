@@ -16,6 +16,7 @@
 #include "app_ut.h"
 #include "core/settings.h"
 #include "core/session.h"
+#include "rss/rss.h"
 #include "store/record.h"
 #include "util/log.h"
 #include "web/api/qbt_v1.h"
@@ -27,6 +28,7 @@
 static uv_loop_t loop;
 static struct session *session;
 static struct web_server *web;
+static struct rss *rss;
 static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
@@ -93,6 +95,11 @@ static void begin_shutdown(void)
         web_server_stop(web);
         web = NULL;
     }
+    /* After the web server (no request can reach it any more), before the
+     * session (its fetches go first; what it queued in the store is
+     * answered by the store's close). */
+    rss_stop(rss);
+    rss = NULL;
     session_shutdown(session, on_session_down, NULL);
 }
 
@@ -406,7 +413,12 @@ int main(int argc, char **argv)
         settings_add_hook(st, SG_WEBUI_AUTH, on_webui_auth_changed, session) != 0 ||
         settings_add_hook(st, SG_WEBUI_BIND, on_webui_bind_changed, session) != 0)
         return 1;
+    if (rss_start(session, &rss) != 0) {
+        fprintf(stderr, "torrentd: cannot start RSS\n");
+        return 1;
+    }
     qbt_v2_register(web, session);
+    qbt_v2_rss_register(web, rss);
     qbt_v1_register(web, session);
     ut_gui_register(web, session);
     ut_webui_register(web, session);

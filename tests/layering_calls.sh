@@ -10,7 +10,7 @@
 # Usage: tests/layering_calls.sh LIBDIR   (the build directory holding libtd_*.a)
 set -u
 libdir=${1:?usage: layering_calls.sh LIBDIR}
-layers="util bt disk store core web"
+layers="util bt disk store core rss web"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -42,6 +42,7 @@ bt     util
 disk   bt util
 store  util
 core   bt disk store util
-web    core util
+rss    core store util
+web    rss core util
 RULES
 exit $fail

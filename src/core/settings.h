@@ -53,6 +53,7 @@ enum {
     SG_LOW_CPU = 1u << 14,    /* low_cpu: the loop's pause after peer traffic */
     SG_SCHEDULER = 1u << 15,  /* alternative-speed scheduler (core/scheduler.c) */
     SG_FILE_LOG = 1u << 16,   /* log file (core/logfile.c) */
+    SG_RSS = 1u << 17,        /* RSS feeds: processing, intervals, fetch delay, article cap (rss/rss.c) */
 };
 
 struct setting_def {

@@ -75,6 +75,7 @@ PREF_5_ONLY = [
     "peer_turnover_cutoff", "peer_turnover_interval", "request_queue_size",
     "max_concurrent_http_announces", "connection_speed", "socket_backlog_size",
     "announce_port", "current_interface_name", "save_statistics_interval",
+    "rss_fetch_delay",
 ]
 
 TORRENT_5_ONLY = ["root_path", "popularity", "reannounce", "comment", "private", "has_metadata",

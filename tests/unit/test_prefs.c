@@ -55,7 +55,7 @@ static const char old_defaults_json[] =
     "pe\":\"None\",\"proxy_username\":\"\",\"python_executable_path\":\"\",\"queueing_enabled\":false,\"random_port\":fa"
     "lse,\"reannounce_when_address_changed\":false,\"recheck_completed_torrents\":false,\"refresh_interval\":15"
     "00,\"request_queue_size\":500,\"resolve_peer_countries\":false,\"resume_data_storage_type\":\"SQLite\",\"rss_"
-    "auto_downloading_enabled\":false,\"rss_download_repack_proper_episodes\":true,\"rss_max_articles_per_fee"
+    "auto_downloading_enabled\":false,\"rss_download_repack_proper_episodes\":true,\"rss_fetch_delay\":2,\"rss_max_articles_per_fee"
     "d\":50,\"rss_processing_enabled\":false,\"rss_refresh_interval\":30,\"rss_smart_episode_filters\":\"s(\\\\d+)e"
     "(\\\\d+)\\n(\\\\d+)x(\\\\d+)\\n(\\\\d{4}[.\\\\-]\\\\d{1,2}[.\\\\-]\\\\d{1,2})\\n(\\\\d{1,2}[.\\\\-]\\\\d{1,2}[.\\\\-]\\\\d{4})\",\""
     "save_path\":\"\",\"save_path_changed_tmm_enabled\":false,\"save_resume_data_interval\":60,\"save_statistics_"

@@ -24,6 +24,11 @@
  * Returns 0 or a negative errno (-EEXIST if a route is already taken). */
 int qbt_v2_register(struct web_server *ws, struct session *s);
 
+/* The rss/ feed endpoints (qbt_v2_rss.c) over the session's RSS module
+ * (rss/rss.h).  0 or a negative errno (-EEXIST if a route is taken). */
+struct rss;
+int qbt_v2_rss_register(struct web_server *ws, struct rss *rss);
+
 /* auth/login and auth/logout only (also done by qbt_v2_register): for a
  * server that serves no torrents, e.g. web/server's unit tests. */
 int qbt_v2_auth_register(struct web_server *ws);

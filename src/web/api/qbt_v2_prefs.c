@@ -165,6 +165,7 @@ const struct qbt_v2_pref qbt_v2_prefs[] = {
     {"resume_data_storage_type", SET_RESUME_DATA_STORAGE_TYPE, QBT_STR, 0},
     {"rss_auto_downloading_enabled", SET_RSS_AUTO_DOWNLOADING_ENABLED, QBT_BOOL, 0},
     {"rss_download_repack_proper_episodes", SET_RSS_DOWNLOAD_REPACK_PROPER_EPISODES, QBT_BOOL, 0},
+    {"rss_fetch_delay", SET_RSS_FETCH_DELAY, QBT_INT, 0},
     {"rss_max_articles_per_feed", SET_RSS_MAX_ARTICLES_PER_FEED, QBT_INT, 0},
     {"rss_processing_enabled", SET_RSS_PROCESSING_ENABLED, QBT_BOOL, 0},
     {"rss_refresh_interval", SET_RSS_REFRESH_INTERVAL, QBT_INT, 0},

@@ -1,0 +1,73 @@
+/* rss — see rss.h. */
+#include "rss/rss.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/session.h"
+#include "core/settings.h"
+#include "rss/feeds.h"
+
+struct rss {
+    struct session *s;
+    struct rss_feeds *feeds;
+    struct rss_autodl *autodl;   /* rss/autodl.h; NULL until it lands */
+};
+
+static void read_config(const struct settings *st, struct rss_feeds_config *c)
+{
+    c->refresh_interval_min = settings_int(st, SET_RSS_REFRESH_INTERVAL);
+    c->fetch_delay_s = settings_int(st, SET_RSS_FETCH_DELAY);
+    c->max_articles = settings_int(st, SET_RSS_MAX_ARTICLES_PER_FEED);
+    c->processing = settings_bool(st, SET_RSS_PROCESSING_ENABLED);
+}
+
+/* The running module the settings hook serves (one session per process):
+ * the settings keep their hooks until they are freed, longer than r. */
+static struct rss *live;
+
+static void on_settings(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    (void)ud;
+    struct rss *r = live;
+    if (!r || !r->feeds)
+        return;
+    struct rss_feeds_config c;
+    read_config(&r->s->settings, &c);
+    rss_feeds_configure(r->feeds, &c);
+}
+
+int rss_start(struct session *s, struct rss **out)
+{
+    struct rss *r = calloc(1, sizeof *r);
+    if (!r)
+        return -ENOMEM;
+    r->s = s;
+    struct rss_feeds_config c;
+    read_config(&s->settings, &c);
+    int rc = rss_feeds_new(s, &c, &r->feeds);
+    if (rc == 0)
+        rc = settings_add_hook(&s->settings, SG_RSS, on_settings, NULL);
+    if (rc) {
+        rss_feeds_free(r->feeds);
+        free(r);
+        return rc;
+    }
+    live = r;
+    *out = r;
+    return 0;
+}
+
+void rss_stop(struct rss *r)
+{
+    if (!r)
+        return;
+    if (live == r)
+        live = NULL;
+    rss_feeds_free(r->feeds);
+    free(r);
+}
+
+struct rss_feeds *rss_feeds(struct rss *r) { return r ? r->feeds : NULL; }
+struct session *rss_session(struct rss *r) { return r ? r->s : NULL; }
