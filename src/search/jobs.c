@@ -80,7 +80,7 @@ static int new_id(struct search *se)
 static void on_line(void *ud, const char *line, size_t len)
 {
     struct search_job *j = ud;
-    if (j->num_results >= SEARCH_MAX_RESULTS)
+    if (j->num_results >= SEARCH_MAX_RESULTS || j->bytes + len > SEARCH_MAX_RESULT_BYTES)
         return;
     struct nova_result r;
     if (nova_parse_line(line, len, &r) != 0)
@@ -102,6 +102,7 @@ static void on_line(void *ud, const char *line, size_t len)
         j->cap_results = cap;
     }
     j->results[j->num_results++] = (struct search_result){r, engine};
+    j->bytes += len;
 }
 
 static void on_out(void *ud, const char *data, size_t n)
@@ -320,11 +321,9 @@ static void dl_done(void *ud, int64_t status, int sig, bool killed, const char *
     }
     char *path = status == 0 && !sig && !killed ? dl_path(d) : NULL;
     if (path) {
-        FILE *f = fopen(path, "rb");
-        unsigned char *buf = f ? malloc(SEARCH_TORRENT_MAX_BYTES) : NULL;
-        size_t len = buf ? fread(buf, 1, SEARCH_TORRENT_MAX_BYTES, f) : 0;
-        if (f)
-            fclose(f);
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        search_read_file(path, SEARCH_TORRENT_MAX_BYTES, &buf, &len);
         /* The runtime's temporary files are ours to remove; a path
          * elsewhere is the plugin's business. */
         size_t tl = strlen(se->tmp_dir);

@@ -135,43 +135,13 @@ static char *plugin_path(struct search *se, const char *name, const char *suffix
     return p;
 }
 
-/* Reads at most max bytes of a regular file.  0, -EFBIG, -errno. */
-static int read_file(const char *path, size_t max, unsigned char **out, size_t *len)
-{
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return -EINVAL;
-    }
-    if ((uint64_t)st.st_size > max) {
-        fclose(f);
-        return -EFBIG;
-    }
-    unsigned char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    size_t n = fread(buf, 1, (size_t)st.st_size, f);
-    fclose(f);
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 static struct nova_version file_version(struct search *se, const char *name)
 {
     struct nova_version v = {0, 0};
     char *path = plugin_path(se, name, ".py");
     unsigned char *data;
     size_t len;
-    if (path && read_file(path, SEARCH_PLUGIN_MAX_BYTES, &data, &len) == 0) {
+    if (path && search_read_file(path, SEARCH_PLUGIN_MAX_BYTES, &data, &len) == 0) {
         char bad[32];
         if (nova_version_of_source((const char *)data, len, &v, bad, sizeof bad) == -EINVAL)
             log_msg(LOG_WARNING, "Search plugin '%s.py' contains invalid version string ('%s')", name, bad);
@@ -594,7 +564,7 @@ static void install_source(struct search *se, const char *src, struct batch *b)
     name[bl - 3] = '\0';
     unsigned char *data;
     size_t len;
-    int rc = nova_name_ok(name) ? read_file(path, SEARCH_PLUGIN_MAX_BYTES, &data, &len) : -EINVAL;
+    int rc = nova_name_ok(name) ? search_read_file(path, SEARCH_PLUGIN_MAX_BYTES, &data, &len) : -EINVAL;
     if (rc != 0) {
         log_msg(LOG_WARNING, "Search plugin installation failed. Plugin name: \"%s\". Cannot read %s (%s)", name,
                 path, strerror(-rc));

@@ -120,7 +120,8 @@ static void on_timeout(uv_timer_t *t)
     search_proc_kill(t->data);
 }
 
-/* environ with extra's names replaced or added. */
+/* environ with extra's names replaced or added ("NAME=value"), or removed
+ * ("NAME"). */
 static char **make_env(char *const *extra)
 {
     size_t ne = 0, nx = 0;
@@ -137,12 +138,13 @@ static char **make_env(char *const *extra)
         size_t nl = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
         bool replaced = false;
         for (size_t j = 0; j < nx && !replaced; j++)
-            replaced = strncmp(extra[j], environ[i], nl) == 0 && extra[j][nl] == '=';
+            replaced = strncmp(extra[j], environ[i], nl) == 0 && (extra[j][nl] == '=' || extra[j][nl] == '\0');
         if (!replaced)
             env[k++] = environ[i];
     }
     for (size_t j = 0; j < nx; j++)
-        env[k++] = extra[j];
+        if (strchr(extra[j], '='))
+            env[k++] = extra[j];
     env[k] = NULL;
     return env;
 }

@@ -37,8 +37,8 @@ struct search_proc_ops {
 };
 
 /* Starts argv[0] with argv (NULL-terminated) and the daemon's environment
- * plus `extra_env` ("NAME=value" strings, NULL-terminated, may be NULL; a
- * name given there replaces the inherited one).  timeout_ms 0 = none.
+ * changed by `extra_env` (NULL-terminated, may be NULL): "NAME=value"
+ * replaces or adds, a bare "NAME" removes.  timeout_ms 0 = none.
  * 0, or a negative errno (uv_spawn's: -ENOENT for a missing program);
  * done() never runs then. */
 int search_proc_spawn(uv_loop_t *loop, char *const *argv, char *const *extra_env, uint64_t timeout_ms,

@@ -1,5 +1,6 @@
 /* search/runtime — the search module's frame: the nova3 runtime on disk,
  * finding python, the argv and environment of a run, start and close. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -169,16 +170,74 @@ oom:
     return NULL;
 }
 
+int search_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return -EINVAL;
+    }
+    if ((uint64_t)st.st_size > max) {
+        fclose(f);
+        return -EFBIG;
+    }
+    unsigned char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        fclose(f);
+        return -ENOMEM;
+    }
+    size_t n = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
 char *const *search_env(struct search *se)
 {
-    static char limits[64], tmpdir[4200];
-    static char *env[3];
+    static char limits[64], tmpdir[4200], http[1200], https[1200], socks[1200];
+    static char *env[8];
+    const struct settings *st = &se->s->settings;
+    size_t k = 0;
     snprintf(limits, sizeof limits, "TORRENTD_SEARCH_LIMITS=%d,%lld", SEARCH_CPU_LIMIT_S,
              (long long)SEARCH_MEM_LIMIT);
     snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", se->tmp_dir);
-    env[0] = limits;
-    env[1] = tmpdir;
-    env[2] = NULL;
+    env[k++] = limits;
+    env[k++] = tmpdir;
+    const char *type = settings_bool(st, SET_PROXY_MISC) ? settings_str(st, SET_PROXY_TYPE) : "None";
+    char cred[520] = "";
+    if (settings_bool(st, SET_PROXY_AUTH_ENABLED))
+        snprintf(cred, sizeof cred, "%s:%s@", settings_str(st, SET_PROXY_USERNAME),
+                 settings_str(st, SET_PROXY_PASSWORD));
+    const char *ip = settings_str(st, SET_PROXY_IP);
+    long long port = (long long)settings_int(st, SET_PROXY_PORT);
+    bool lookup = settings_bool(st, SET_PROXY_HOSTNAME_LOOKUP);
+    /* A name without '=' removes the inherited variable (search/proc). */
+    if (strcmp(type, "HTTP") == 0) {
+        snprintf(http, sizeof http, "http_proxy=http://%s%s:%lld", cred, ip, port);
+        snprintf(https, sizeof https, "https_proxy=http://%s%s:%lld", cred, ip, port);
+        env[k++] = http;
+        env[k++] = https;
+        env[k++] = "qbt_socks_proxy";
+    } else if (strcmp(type, "SOCKS5") == 0 || strcmp(type, "SOCKS4") == 0) {
+        bool v5 = type[5] == '5';
+        snprintf(socks, sizeof socks, "qbt_socks_proxy=%s://%s%s:%lld",
+                 v5 ? (lookup ? "socks5h" : "socks5") : (lookup ? "socks4a" : "socks4"), v5 ? cred : "", ip, port);
+        env[k++] = "http_proxy";
+        env[k++] = "https_proxy";
+        env[k++] = socks;
+    } else {
+        env[k++] = "http_proxy";
+        env[k++] = "https_proxy";
+        env[k++] = "qbt_socks_proxy";
+    }
+    env[k] = NULL;
     return env;
 }
 
@@ -224,6 +283,25 @@ const char *search_category_label(const char *key)
     return "";
 }
 
+/* What runs of an earlier process left in tmp/ (a plugin's download that
+ * was never added) goes at start. */
+static void clean_tmp(struct search *se)
+{
+    DIR *d = opendir(se->tmp_dir);
+    if (!d)
+        return;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *p = join(se->tmp_dir, de->d_name);
+        struct stat st;
+        if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
 int search_new(struct session *s, struct search **out)
 {
     *out = NULL;
@@ -244,6 +322,8 @@ int search_new(struct session *s, struct search **out)
         return -ENOMEM;
     }
     int rc = search_runtime_write(se);
+    if (rc == 0)
+        clean_tmp(se);
     if (rc != 0) {
         log_msg(LOG_WARNING, "Search engine: cannot write the search runtime to %s (%s)", se->nova_dir,
                 strerror(-rc));

@@ -32,10 +32,11 @@
  *
  * Jobs (qBittorrent's SearchJobManager): ids random in 1..INT_MAX, at most
  * SEARCH_MAX_RUNNING running at once, results kept (at most
- * SEARCH_MAX_RESULTS per job) until the job is deleted; a run is killed
- * after SEARCH_TIMEOUT_MS (TORRENTD_TEST_SEARCH_TIMEOUT_MS overrides it:
- * a test hook) and ends "Stopped" like a stopped one.  Jobs are not
- * persisted across restarts.
+ * SEARCH_MAX_RESULTS and SEARCH_MAX_RESULT_BYTES per job) until the job
+ * is deleted; a run is killed after SEARCH_TIMEOUT_MS
+ * (TORRENTD_TEST_SEARCH_TIMEOUT_MS overrides it: a test hook) and ends
+ * "Stopped" like a stopped one.  Jobs are not persisted across restarts
+ * (qBittorrent master persists them; 5.1's WebUI does not).
  *
  * Loop thread only.
  */
@@ -53,6 +54,7 @@ struct search;
 
 #define SEARCH_MAX_RUNNING 5
 #define SEARCH_MAX_RESULTS 20000
+#define SEARCH_MAX_RESULT_BYTES (32u << 20)        /* of result lines kept per job */
 #define SEARCH_TIMEOUT_MS (3 * 60 * 1000)
 #define SEARCH_CPU_LIMIT_S 120                     /* CPU seconds per run */
 #define SEARCH_MEM_LIMIT ((int64_t)1 << 30)        /* address space per run */
@@ -82,6 +84,7 @@ struct search_job {
     struct search_result *results;
     size_t num_results, cap_results;
     /* internal */
+    size_t bytes;          /* result line bytes kept */
     struct search_proc *proc;
     struct nova_lines lines;
     struct search *se;

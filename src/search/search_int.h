@@ -66,8 +66,11 @@ int search_runtime_write(struct search *se);
  * ENOMEM or without python. */
 char **search_argv(struct search *se, const char *script, const char *const *args, size_t n);
 void search_argv_free(char **argv);
-/* The extra environment of a run (static storage of se; valid until the
- * next call). */
+/* The extra environment of a run for search/proc (static storage; valid
+ * until the next call): the limits, TMPDIR, and the proxy variables
+ * qBittorrent sets from its proxy settings when proxy_misc ("use the proxy
+ * for general purposes") is on — http_proxy/https_proxy for an HTTP proxy,
+ * qbt_socks_proxy for SOCKS — and removes otherwise. */
 char *const *search_env(struct search *se);
 
 /* plugins.c */
@@ -77,6 +80,10 @@ const char *search_engine_by_url(struct search *se, const char *url);
 
 /* jobs.c */
 void search_jobs_close(struct search *se);
+
+/* Reads a regular file of at most max bytes into a malloc'd buffer (a NUL
+ * after the data).  0, -EFBIG, -EINVAL (not a regular file), -errno. */
+int search_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
 
 /* The Qt error text of a failed download, as qBittorrent logs it. */
 const char *search_fetch_error(int rc, long status);

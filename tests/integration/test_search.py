@@ -504,3 +504,36 @@ def test_no_python(workdir, procs):
     td.set_prefs({"python_executable_path": ""})
     sid = start(td).json()["id"]
     wait_stopped(td, sid)
+
+
+ENV_BODY = '''        prettyPrinter({"link": "http://e/%d" % time.time_ns(), "size": 1, "seeds": 1, "leech": 1,
+                       "engine_url": self.url,
+                       "name": "%s %s %s" % tuple(os.environ.get(k, "-") for k in
+                                                  ("http_proxy", "https_proxy", "qbt_socks_proxy"))})
+'''
+
+
+def test_proxy_environment(workdir, procs):
+    """qBittorrent's proxy variables: set from the proxy settings when
+    proxy_misc is on, removed otherwise (even when the daemon inherited
+    them)."""
+    # (no_proxy: the test's own requests to the daemon must not use it)
+    td = start_td(workdir, procs, env={"http_proxy": "http://inherited:1", "qbt_socks_proxy": "socks5://inh:2",
+                                       "no_proxy": "127.0.0.1,localhost"})
+    install(td, write_plugin(workdir, "envy", plugin_src("envy", ENV_BODY)))
+
+    def seen():
+        sid = start(td, plugins="envy").json()["id"]
+        wait_stopped(td, sid)
+        return results(td, sid)["results"][0]["fileName"]
+
+    assert seen() == "- - -"
+    td.set_prefs({"proxy_type": "HTTP", "proxy_ip": "127.0.0.9", "proxy_port": 3128, "proxy_misc": True,
+                  "proxy_auth_enabled": True, "proxy_username": "u", "proxy_password": "p"})
+    assert seen() == "http://u:p@127.0.0.9:3128 http://u:p@127.0.0.9:3128 -"
+    td.set_prefs({"proxy_type": "SOCKS5", "proxy_hostname_lookup": False})
+    assert seen() == "- - socks5://u:p@127.0.0.9:3128"
+    td.set_prefs({"proxy_type": "SOCKS4", "proxy_hostname_lookup": True})
+    assert seen() == "- - socks4a://127.0.0.9:3128"
+    td.set_prefs({"proxy_misc": False})
+    assert seen() == "- - -"
