@@ -537,13 +537,12 @@ static void install_source(struct search *se, const char *src, struct batch *b)
             batch_release(b, 0);
             return;
         }
-        b->pending++;
+        /* The source's share of the batch goes with the download. */
         if (!fetch_start(se, src, name, b, on_plugin_fetched)) {
             log_msg(LOG_WARNING, "Search plugin installation failed. Plugin name: \"%s\". Failed to download the "
                                  "plugin file.", name);
             batch_release(b, 0);
         }
-        batch_release(b, 0);
         return;
     }
     const char *path = src;
