@@ -244,6 +244,7 @@ static void caps_done(void *ud, int64_t status, int sig, bool killed, const char
     (void)sig;
     struct search *se = ud;
     se->caps_proc = NULL;
+    snprintf(se->loaded_python, sizeof se->loaded_python, "%s", se->caps_python);
     if (errlen) {
         char *e = nova_utf8_dup(err, errlen, true);
         log_msg(LOG_WARNING, "Error occurred when fetching search engine capabilities. Error: \"%s\".",
@@ -272,6 +273,7 @@ static bool caps_start(struct search *se)
     if (!argv)
         return false;
     static const struct search_proc_ops ops = {.out = caps_out, .done = caps_done};
+    snprintf(se->caps_python, sizeof se->caps_python, "%s", argv[0]);
     int rc = search_proc_spawn(se->loop, argv, search_env(se), CAPS_TIMEOUT_MS, &ops, se, &se->caps_proc);
     if (rc != 0)
         log_msg(LOG_WARNING, "Search engine capabilities: cannot run %s (%s)", argv[0], uv_strerror(rc));
@@ -420,6 +422,11 @@ static void queue_install(struct search *se, const char *name, unsigned char *da
 
 int search_when_idle(struct search *se, void (*cb)(void *ud, int rc), void *ud)
 {
+    /* A list made without python (none at start) or by another one than
+     * the preferences now name is made again first. */
+    const char *py = se->ops_head ? NULL : search_python(se);
+    if (py && strcmp(py, se->loaded_python) != 0)
+        search_plugins_load(se);
     if (!se->ops_head) {
         cb(ud, 0);
         return 0;

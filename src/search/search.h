@@ -107,7 +107,9 @@ const char *search_python(struct search *se);
 size_t search_plugins(struct search *se, const struct search_plugin **out);
 const struct search_plugin *search_plugin_find(struct search *se, const char *name);
 /* cb(ud) once no plugin operation is pending (at once when none is):
- * readers that want the list as installs left it.  -ENOMEM. */
+ * readers that want the list as installs left it.  When the python to use
+ * is not the one the list was made with (python_executable_path changed,
+ * or there was none at start), the list is loaded again first.  -ENOMEM. */
 int search_when_idle(struct search *se, void (*cb)(void *ud, int rc), void *ud);
 /* Installs each source (URL or local path), one after the other; cb(ud, 0)
  * once every one has succeeded or failed (failures are logged, as in

@@ -40,6 +40,8 @@ struct search {
     char *engines_dir;    /* <profile>/nova3/engines */
     char *tmp_dir;        /* <profile>/nova3/tmp: TMPDIR of the runs */
     char python[4096];    /* the last python found (search_python) */
+    char caps_python[4096];    /* the python of the capabilities run in flight */
+    char loaded_python[4096];  /* the python whose capabilities made the list ("" = none yet) */
     uint64_t timeout_ms;
 
     struct search_plugin *plugins;   /* sorted by name */

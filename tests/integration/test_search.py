@@ -497,13 +497,26 @@ def test_download_torrent(workdir, procs, served):
 
 def test_no_python(workdir, procs):
     td = start_td(workdir, procs)
+    install(td, write_plugin(workdir, "fast", plugin_src("fast", FAST_BODY, url=SITE)))
     td.set_prefs({"python_executable_path": os.path.join(workdir, "no-such-python")})
     r = start(td, ok=(409,))
     assert r.text == "Python must be installed to use the Search Engine."
     wait_log(td, lambda m: m.startswith("Failed to find Python executable. Path: "), "logged")
+    td.post("/api/v2/search/downloadTorrent", torrentUrl="http://127.0.0.1:1/x.torrent", pluginName="fast")
     td.set_prefs({"python_executable_path": ""})
     sid = start(td).json()["id"]
     wait_stopped(td, sid)
+    assert status(td, sid)["total"] == 10
+    # no python at start: no plugins; once there is one, the list is made
+    td.stop()
+    restart_with(td, {"python_executable_path": "no-such-python-anywhere"})
+    assert plugins(td) == {}
+    start(td, ok=(409,))
+    td.set_prefs({"python_executable_path": "python3"})      # a name is looked up in PATH
+    assert list(plugins(td)) == ["fast"]
+    sid = start(td, plugins="fast").json()["id"]
+    wait_stopped(td, sid)
+    assert status(td, sid)["total"] == 10
 
 
 ENV_BODY = '''        prettyPrinter({"link": "http://e/%d" % time.time_ns(), "size": 1, "seeds": 1, "leech": 1,
