@@ -34,12 +34,13 @@ while read -r dir forbidden; do
     done
 done <<'RULES'
 # dir  forbidden include prefixes
-util   bt/ disk/ store/ core/ rss/ web/ jansson.h
-bt     disk/ store/ core/ rss/ web/ jansson.h
-disk   store/ core/ rss/ web/ jansson.h
-store  bt/ disk/ core/ rss/ web/ jansson.h
-core   rss/ web/ jansson.h
-rss    web/
+util   bt/ disk/ store/ core/ rss/ search/ web/ jansson.h
+bt     disk/ store/ core/ rss/ search/ web/ jansson.h
+disk   store/ core/ rss/ search/ web/ jansson.h
+store  bt/ disk/ core/ rss/ search/ web/ jansson.h
+core   rss/ search/ web/ jansson.h
+rss    search/ web/
+search rss/ web/
 web    bt/ disk/ store/
 RULES
 exit $fail

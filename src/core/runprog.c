@@ -498,7 +498,7 @@ static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
  * above stderr gets it first, so a program (and whatever it leaves running)
  * never holds the daemon's sockets or database open.  One close_range call;
  * the /proc walk only on kernels before 5.11. */
-static void cloexec_all(void)
+void runprog_cloexec_all(void)
 {
     if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) == 0)
         return;
@@ -547,7 +547,7 @@ static int spawn(struct runprog *rp, struct job *j)
         .stdio = io,
     };
     rp->handles++;
-    cloexec_all();
+    runprog_cloexec_all();
     int rc = uv_spawn(loop, &pr->h, &o);
     if (rc != 0) {
         /* uv_spawn initialised the handle anyway: it is closed like the pipes. */

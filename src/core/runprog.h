@@ -91,6 +91,10 @@ int runprog_ut_state(enum torrent_state st, int super_seeding);
 
 /* ---- the running part ---- */
 
+/* Marks every descriptor above 2 close-on-exec, so a spawned child gets
+ * stdin, stdout and stderr only (search/proc spawns through it too). */
+void runprog_cloexec_all(void);
+
 /* Created by session_start (settings hooks registered), closed at shutdown. */
 int runprog_start(struct session *s);
 void runprog_close(struct session *s);

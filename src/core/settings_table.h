@@ -199,6 +199,11 @@
     X(SCHEDULE_TO_MIN, "schedule_to_min", INT, 0, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
     X(SCHEDULER_DAYS, "scheduler_days", INT, 0, INT64_MIN, INT64_MAX, SG_SCHEDULER) \
     X(SCHEDULER_ENABLED, "scheduler_enabled", BOOL, false, 0, 1, SG_SCHEDULER) \
+    /* search (issue 13): qBittorrent's SearchEngines/DisabledEngines (","-joined plugin names) and the \
+     * folder updatePlugins reads versions.txt and <name>.py from */ \
+    X(SEARCH_DISABLED_ENGINES, "search_disabled_engines", STR, "", 0, 0, 0) \
+    X(SEARCH_UPDATE_URL, "search_update_url", STR, \
+      "https://raw.githubusercontent.com/qbittorrent/search-plugins/refs/heads/master/nova3/engines/", 0, 0, 0) \
     X(SEND_BUFFER_LOW_WATERMARK, "send_buffer_low_watermark", INT, 10, INT64_MIN, INT64_MAX, 0) \
     X(SEND_BUFFER_WATERMARK, "send_buffer_watermark", INT, 500, INT64_MIN, INT64_MAX, 0) \
     X(SEND_BUFFER_WATERMARK_FACTOR, "send_buffer_watermark_factor", INT, 50, INT64_MIN, INT64_MAX, 0) \

@@ -9,6 +9,7 @@
 #include "web/api/qbt_v2.h"
 #include "web/api/qbt_v2_int.h"
 #include "web/api/qbt_v2_prefs.h"
+#include "web/api/qbt_v2_search.h"
 
 #define SHUTDOWN_DELAY_MS 100
 #define MAX_PASSWORD 1024
@@ -18,7 +19,11 @@ int qbt_v2_dialect;   /* 0 (the default slot) until registered */
 
 void qbt_v2_set_shutdown_hook(void (*shutdown)(void)) { g_qbt.shutdown = shutdown; }
 
-void qbt_v2_close(void) { qbt_v2_torrents_close(&g_qbt); }
+void qbt_v2_close(void)
+{
+    qbt_v2_torrents_close(&g_qbt);
+    qbt_v2_search_close();
+}
 
 /* The live WebUI security settings from the preferences. */
 static void auth_from_prefs(const struct settings *p, struct web_auth_config *c)
