@@ -9,12 +9,14 @@
 
 #include "bt/magnet.h"
 #include "bt/metainfo.h"
+#include "bt/tracker/tracker.h"
 #include "core/catalog.h"
 #include "core/cookiejar.h"
 #include "core/notify.h"
 #include "core/service.h"
 #include "core/session.h"
 #include "core/ssltorrent.h"
+#include "core/torrent_int.h"
 #include "util/fetch.h"
 #include "util/log.h"
 
@@ -219,12 +221,109 @@ static int add_created(struct session *s, struct torrent *t, const struct servic
     return 0;
 }
 
+/* add_trackers(_enabled): qBittorrent appends its "additional trackers" to
+ * every new torrent but a private one, one URL a line, an empty line
+ * starting the next tier, the first tier after the torrent's own last
+ * (parseTrackerEntries, SessionImpl::addTorrent_impl). */
+static void add_extra_trackers(struct session *s, struct torrent *t)
+{
+    const struct settings *st = &s->settings;
+    if (!settings_bool(st, SET_ADD_TRACKERS_ENABLED) || !t->trk || (t->mi && t->mi->is_private))
+        return;
+    int base = 0;
+    for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
+        int tier = tracker_set_entry(t->trk, i)->tier;
+        if (tier + 1 > base)
+            base = tier + 1;
+    }
+    int tier = 0;
+    for (const char *p = settings_str(st, SET_ADD_TRACKERS); ; ) {
+        size_t n = strcspn(p, "\n");
+        const char *b = p, *e = p + n;
+        while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
+            b++;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+            e--;
+        if (b == e) {
+            tier++;
+        } else {
+            char *url = strndup(b, (size_t)(e - b));
+            int rc = url ? tracker_set_add(t->trk, url, base + tier) : -ENOMEM;
+            if (rc != 0 && rc != -EEXIST)
+                log_debug("add_trackers: \"%s\" refused (%d)", url ? url : "", rc);
+            free(url);
+        }
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+}
+
+/* A duplicate add: with merge_trackers (and neither side private) the new
+ * source's trackers and web seeds join the torrent (qBittorrent's
+ * "Trackers are merged from new source"), each logged with qBittorrent's
+ * line.  The add itself still fails (-EEXIST). */
+static void merge_duplicate(struct session *s, struct torrent *t, const char *const *trackers, size_t num_trackers,
+                            const int *tiers, const char *const *web_seeds, size_t num_web_seeds, bool new_private)
+{
+    const char *result;
+    if (!settings_bool(&s->settings, SET_MERGE_TRACKERS)) {
+        result = "Merging of trackers is disabled";
+    } else if ((t->mi && t->mi->is_private) || new_private) {
+        result = "Trackers cannot be merged because it is a private torrent";
+    } else {
+        result = "Trackers are merged from new source";
+        struct service_tracker *v = num_trackers ? calloc(num_trackers, sizeof *v) : NULL;
+        for (size_t i = 0; v && i < num_trackers; i++)
+            v[i] = (struct service_tracker){trackers[i], tiers ? tiers[i] : (int)i};
+        if (v)
+            service_add_trackers(s, t, v, num_trackers);
+        free(v);
+        if (num_web_seeds && t->mi)
+            service_change_web_seeds(s, t, true, web_seeds, num_web_seeds);
+    }
+    log_msg(LOG_INFO, "Detected an attempt to add a duplicate torrent. Existing torrent: \"%s\". Torrent infohash: %s. Result: %s",
+            torrent_name(t), t->hex, result);
+}
+
+static void merge_duplicate_metainfo(struct session *s, struct torrent *t, const struct bt_metainfo *mi)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mi->num_tiers; i++)
+        n += mi->tiers[i].num_urls;
+    const char **urls = n ? calloc(n, sizeof *urls) : NULL;
+    int *tiers = n ? calloc(n, sizeof *tiers) : NULL;
+    if (n && (!urls || !tiers)) {
+        free(urls);
+        free(tiers);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < mi->num_tiers; i++)
+        for (size_t j = 0; j < mi->tiers[i].num_urls; j++) {
+            urls[k] = mi->tiers[i].urls[j];
+            tiers[k++] = (int)i;
+        }
+    merge_duplicate(s, t, urls, n, tiers, (const char *const *)mi->web_seeds, mi->num_web_seeds, mi->is_private);
+    free(urls);
+    free(tiers);
+}
+
+/* The preferences every new torrent gets before its first commit. */
+static void apply_add_prefs(struct session *s, struct torrent *t)
+{
+    add_extra_trackers(s, t);
+    torrent_apply_excluded_names(t);   /* no add call gives file priorities */
+}
+
 /* Takes mi. */
 static int add_metainfo(struct session *s, struct bt_metainfo *mi, const struct service_add_opts *o,
                         service_add_cb cb, void *ud)
 {
-    if (session_find(s, mi->info_hash)) {
+    struct torrent *dup = session_find(s, mi->info_hash);
+    if (dup) {
         log_msg(LOG_INFO, "Torrent is already present: %s", mi->name);
+        merge_duplicate_metainfo(s, dup, mi);
         bt_metainfo_free(mi);
         return -EEXIST;
     }
@@ -233,6 +332,7 @@ static int add_metainfo(struct session *s, struct bt_metainfo *mi, const struct 
     int rc = torrent_create(s, mi, &p, (int64_t)time(NULL), &t);
     if (rc != 0)
         return rc;
+    apply_add_prefs(s, t);
     return add_created(s, t, o, cb, ud);
 }
 
@@ -256,8 +356,11 @@ int service_add_uri(struct session *s, const char *uri, const struct service_add
         log_msg(LOG_WARNING, "Adding \"%s\" failed: %s", uri, *err ? err : "not a magnet link or info-hash");
         return rc;
     }
-    if (session_find(s, m->info_hash)) {
+    struct torrent *dup = session_find(s, m->info_hash);
+    if (dup) {
         log_msg(LOG_INFO, "Torrent is already present: %s", uri);
+        merge_duplicate(s, dup, (const char *const *)m->trackers, m->num_trackers, NULL,
+                        (const char *const *)m->web_seeds, m->num_web_seeds, false);
         bt_magnet_free(m);
         return -EEXIST;
     }
@@ -267,6 +370,7 @@ int service_add_uri(struct session *s, const char *uri, const struct service_add
     bt_magnet_free(m);
     if (rc != 0)
         return rc;
+    apply_add_prefs(s, t);
     return add_created(s, t, o, cb, ud);
 }
 

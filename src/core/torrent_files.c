@@ -6,6 +6,7 @@
 #include "core/torrent_int.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,13 @@
 #include "bt/picker.h"
 #include "core/peer.h"
 #include "core/session.h"
+#include "core/settings.h"
 #include "disk/storage.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/path.h"
+#include "util/strv.h"
 
 /* Recomputes the per-piece wanted set and picker priorities from file
  * priorities: a piece takes the highest priority of the files it touches. */
@@ -118,6 +121,65 @@ const char *torrent_root_folder(struct torrent *t)
     if (first)
         t->root_cache = strndup(first, len);
     return t->root_cache;
+}
+
+/* Whether a component of rel (its file name, then each parent folder)
+ * matches a pattern: qBittorrent's applyFilenameFilter, whose patterns are
+ * wildcards (Qt's wildcardToRegularExpression, case-insensitive, one path
+ * component at a time), here fnmatch(3). */
+static bool name_excluded(const char *rel, const struct strv *pats)
+{
+    char *p = strdup(rel);
+    bool hit = false;
+    while (p && *p && !hit) {
+        char *slash = strrchr(p, '/');
+        const char *comp = slash ? slash + 1 : p;
+        for (size_t k = 0; k < pats->n && !hit; k++)
+            hit = fnmatch(pats->v[k], comp, FNM_CASEFOLD) == 0;
+        if (!slash)
+            break;
+        *slash = '\0';
+    }
+    free(p);
+    return hit;
+}
+
+int torrent_apply_excluded_names(struct torrent *t)
+{
+    const struct settings *st = &t->s->settings;
+    if (!t->mi || !settings_bool(st, SET_EXCLUDED_FILE_NAMES_ENABLED))
+        return 0;
+    struct strv pats = {0};
+    const char *list = settings_str(st, SET_EXCLUDED_FILE_NAMES);
+    int rc = 0;
+    for (const char *p = list; *p && rc == 0; ) {   /* one pattern a line, as the preference is sent */
+        size_t n = strcspn(p, "\n");
+        while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        while (n > 0 && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        if (n > 0) {
+            char *one = strndup(p, n);
+            rc = one ? strv_push(&pats, one) : -ENOMEM;
+            free(one);
+        }
+        p += strcspn(p, "\n");
+        if (*p)
+            p++;
+    }
+    size_t excluded = 0;
+    for (size_t i = 0; rc == 0 && i < t->mi->num_files; i++) {
+        if (t->mi->files[i].pad || t->file_prios[i] == 0 || !name_excluded(t->mi->files[i].path, &pats))
+            continue;
+        t->file_prios[i] = 0;
+        excluded++;
+    }
+    strv_clear(&pats);
+    if (excluded) {
+        torrent_apply_file_priorities(t);
+        log_debug("'%s': %zu files excluded by excluded_file_names", torrent_name(t), excluded);
+    }
+    return rc;
 }
 
 int torrent_set_file_priorities(struct torrent *t, const size_t *idx, size_t n, int prio)

@@ -80,6 +80,12 @@ void torrent_send_pex(struct torrent *t, uint64_t now);
 
 /* torrent_files.c */
 void torrent_apply_file_priorities(struct torrent *t);         /* wanted pieces + picker priorities */
+/* excluded_file_names(_enabled), qBittorrent's file name filter for a new
+ * torrent's files (at add, or when a magnet's metadata arrives): a file
+ * whose name or any parent folder's matches one of the wildcard patterns
+ * (one a line, case-insensitive) gets priority 0 ("do not download").
+ * Files already at 0 are left.  0 or -ENOMEM. */
+int torrent_apply_excluded_names(struct torrent *t);
 void torrent_apply_layout(struct torrent *t, struct bt_metainfo *mi, enum torrent_layout layout);
 /* MOVE_SAVE_PATH changes the save path; the others move the data between
  * the incomplete folder and the save path. */

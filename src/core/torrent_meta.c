@@ -148,7 +148,10 @@ static void metadata_complete(struct torrent *t, struct bt_metainfo *mi)
             t->mi->num_pieces);
     if (t->has_alt)
         session_index_alias(t->s, t);
+    bool chose_files = t->num_magnet_so > 0;
     apply_magnet_extra(t);
+    if (!chose_files)   /* qBittorrent filters only when no priorities were given */
+        torrent_apply_excluded_names(t);
     store_torrent_metainfo(t->s->store, t->hex, t->mi->torrent_raw, t->mi->torrent_len, NULL, NULL);
     torrent_save_settings(t, NULL, NULL);
     torrent_touch(t);
