@@ -356,8 +356,13 @@ static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t n
         t->stopped = true;
         torrent_save_settings(t, NULL, NULL);
     }
+    bool finish = t->finish_after_check && torrent_is_finished(t);
+    t->finish_after_check = false;
+    t->downloaded_since_check = false;
     if (!t->stopped)
         torrent_activate(t);
+    if (finish)
+        torrent_on_finished(t);   /* recheck_completed_torrents: checked, now it finishes */
     torrent_apply_pending_location(t);
 }
 

@@ -217,6 +217,11 @@ struct torrent {
      * dead disk before a stop would otherwise put the restarted torrent
      * straight back into error). */
     uint32_t active_epoch;
+    /* recheck_completed_torrents (qBittorrent's m_unchecked): a piece was
+     * downloaded since the last check, so finishing rechecks first, and the
+     * check that follows finishes it (finish_after_check). */
+    bool downloaded_since_check;
+    bool finish_after_check;
     bool fill_deferred;          /* requests held back while the write backlog is full */
     bool allocating;             /* storage_preallocate in flight (core/tuning.h: preallocate_all) */
     unsigned closing_peers;      /* peers whose handles are still closing */

@@ -133,6 +133,16 @@ static void on_finished_moved(void *ud, int rc)
 
 void torrent_on_finished(struct torrent *t)
 {
+    if (t->downloaded_since_check && settings_bool(&t->s->settings, SET_RECHECK_COMPLETED_TORRENTS)) {
+        /* qBittorrent's "Recheck torrents on completion": the finish (its
+         * announce, the move out of the incomplete folder, programs and
+         * mails) waits for a check of everything that was downloaded. */
+        log_msg(LOG_INFO, "'%s': download finished, rechecking it before it counts as finished",
+                torrent_name(t));
+        t->finish_after_check = true;
+        torrent_recheck(t);
+        return;
+    }
     t->completion_on = now_s();
     t->had_metadata_complete = true;
     log_msg(LOG_INFO, "'%s': download finished", torrent_name(t));
@@ -249,6 +259,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         if (!bitfield_get(&t->have, piece)) {
             bt_picker_piece_passed(t->picker, piece);
             bitfield_set(&t->have, piece);
+            t->downloaded_since_check = true;
             if (piece_wanted(t, piece))
                 t->wanted_done += torrent_piece_size(t, piece);
             t->resume_dirty = true;
