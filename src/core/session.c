@@ -512,6 +512,7 @@ static void on_tick(uv_timer_t *h)
     s->now_ms = uv_now(s->loop);
     s->tick_count++;
     queue_tick(s);
+    torrent_pump_checks(s);   /* max_active_checking_torrents raised */
     /* The walk may deactivate torrents: iterate over a snapshot count from the end. */
     for (size_t i = s->num_active; i-- > 0;) {
         if (i < s->num_active)

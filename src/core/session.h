@@ -121,6 +121,11 @@ struct session {
         uint64_t saved_gen;              /* hist.gen last written to the store */
     } xfer;
 
+    /* max_active_checking_torrents: checks running, and the torrents waiting
+     * for one (FIFO through torrent.checkq_next; core/torrent.c). */
+    size_t checks_running;
+    struct torrent *checkq_head, *checkq_tail;
+
     bool shutting_down;
     size_t closing_torrents;
     size_t removals_in_flight;           /* removed torrents not freed yet: the shutdown waits for them */

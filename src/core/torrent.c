@@ -332,10 +332,78 @@ static void on_check_progress(void *ud, uint32_t done, uint32_t total)
     torrent_touch(t);
 }
 
+/* ---- the check queue: max_active_checking_torrents ----
+ * As libtorrent's active_checking (qBittorrent's default 1): at most that
+ * many checks hash at once, the others wait in FIFO order showing as
+ * checking with nothing done yet; <= 0 is no limit. */
+
+static size_t check_slots(const struct session *s)
+{
+    int64_t v = settings_int(&s->settings, SET_MAX_ACTIVE_CHECKING_TORRENTS);
+    return v <= 0 ? SIZE_MAX : (size_t)v;
+}
+
+static void checkq_drop(struct torrent *t)
+{
+    struct session *s = t->s;
+    struct torrent **pp = &s->checkq_head, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->checkq_next;
+    }
+    if (*pp) {
+        *pp = t->checkq_next;
+        if (s->checkq_tail == t)
+            s->checkq_tail = prev;
+    }
+    t->checkq_next = NULL;
+    t->check_queued = false;
+}
+
+static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t num_pieces);
+
+static void run_check(struct torrent *t)
+{
+    int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
+    if (rc != 0) {
+        t->phase = TP_ERROR;
+        free(t->error);
+        t->error = strdup("cannot start checking");
+        return;
+    }
+    t->s->checks_running++;
+}
+
+void torrent_pump_checks(struct session *s)
+{
+    while (s->checkq_head && s->checks_running < check_slots(s)) {
+        struct torrent *t = s->checkq_head;
+        checkq_drop(t);
+        run_check(t);
+        torrent_touch(t);
+    }
+}
+
+/* A running check ended (done, or cancelled by the caller) or a queued one
+ * was dropped: the next may start. */
+static void check_gone(struct torrent *t)
+{
+    if (t->check) {
+        storage_check_cancel(t->check);
+        t->check = NULL;
+        t->s->checks_running--;
+    } else if (t->check_queued) {
+        checkq_drop(t);
+    }
+    torrent_pump_checks(t->s);
+}
+
 static void on_check_done(void *ud, int rc, const uint8_t *have_bits, uint32_t num_pieces)
 {
     struct torrent *t = ud;
     t->check = NULL;
+    t->s->checks_running--;
+    torrent_pump_checks(t->s);
     torrent_touch(t);
     if (rc != 0 || num_pieces != t->mi->num_pieces) {
         t->phase = TP_ERROR;
@@ -372,11 +440,18 @@ void torrent_start_check(struct torrent *t)
     torrent_drop_pending_resume(t);   /* the check decides what we have */
     t->phase = TP_CHECKING;
     t->check_progress = 0;
-    int rc = storage_check(t->st, on_check_progress, on_check_done, t, &t->check);
-    if (rc != 0) {
-        t->phase = TP_ERROR;
-        t->error = strdup("cannot start checking");
+    struct session *s = t->s;
+    if (s->checks_running < check_slots(s) && !s->checkq_head) {
+        run_check(t);
+        return;
     }
+    t->check_queued = true;
+    t->checkq_next = NULL;
+    if (s->checkq_tail)
+        s->checkq_tail->checkq_next = t;
+    else
+        s->checkq_head = t;
+    s->checkq_tail = t;
 }
 
 /* A stopped torrent is not checked until it is started, as in qBittorrent:
@@ -433,10 +508,8 @@ void torrent_recheck(struct torrent *t)
         return;
     if (t->phase == TP_ERROR)
         torrent_clear_error(t);   /* the check decides (it sets the phase) */
-    if (t->check) {
-        storage_check_cancel(t->check);
-        t->check = NULL;
-    }
+    if (t->check || t->check_queued)
+        check_gone(t);
     if (t->active)
         torrent_deactivate(t, false);
     if (t->writes_in_flight > 0) {
@@ -809,10 +882,8 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
             cb(ud, 0);
         return;
     }
-    if (t->check) {
-        storage_check_cancel(t->check);
-        t->check = NULL;
-    }
+    if (t->check || t->check_queued)
+        check_gone(t);
     /* Before the row's deletion, so that both commit together (and before
      * torrent_deactivate: it needs to see whether a move runs). */
     if (delete_files) {
@@ -835,9 +906,8 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
 
 void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud)
 {
-    if (t->check) {
-        storage_check_cancel(t->check);
-        t->check = NULL;
+    if (t->check || t->check_queued) {
+        check_gone(t);
         t->phase = TP_LOADING;  /* nothing worth saving */
     }
     stream_torrent_gone(t);

@@ -256,6 +256,8 @@ struct torrent {
     struct webseed_set webseeds;         /* core/webseed.c: HTTP seeds */
     struct stream *streams;              /* core/stream.c: files being read by range (µTorrent /proxy) */
     struct torrent *chg_prev, *chg_next; /* core/session.c: the change list */
+    struct torrent *checkq_next;         /* core/torrent.c: waiting for a check slot */
+    bool check_queued;                   /* phase TP_CHECKING, in the session's check queue */
     uint8_t runprog_state;               /* core/runprog.c: µTorrent state last seen for state_cmd, 0 none */
 };
 
@@ -324,6 +326,9 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
 void torrent_close(struct torrent *t, void (*done)(void *ud), void *ud);
 
 /* Called once per second by the session for active torrents. */
+/* Starts queued checks while max_active_checking_torrents leaves room
+ * (called every session tick, so raising the limit acts). */
+void torrent_pump_checks(struct session *s);
 void torrent_tick(struct torrent *t, uint64_t now_ms);
 
 /* Sets the priority (0, 1, 6, 7) of files idx[0..n); -EINVAL for a bad

@@ -27,7 +27,7 @@ static inline int64_t now_s(void) { return (int64_t)time(NULL); }
 int torrent_attach_metainfo(struct torrent *t, struct bt_metainfo *mi);   /* takes mi, also on failure */
 void torrent_activate(struct torrent *t);                      /* into the tick walk, if it may run */
 void torrent_deactivate(struct torrent *t, bool announce_stop);
-void torrent_start_check(struct torrent *t);
+void torrent_start_check(struct torrent *t);                   /* now, or queued (max_active_checking_torrents) */
 void torrent_defer_check(struct torrent *t);                   /* stopped: check when started */
 void torrent_set_have_from_bits(struct torrent *t, const uint8_t *bits);
 void torrent_maybe_finish_removal(struct torrent *t);          /* frees once nothing is in flight */

@@ -21,7 +21,9 @@
 #include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
+#include "core/torrent_int.h"
 #include "core/torrent_status.h"
+#include "core/settings.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -311,12 +313,148 @@ static void stale_read_failure_after_restart(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A single-file torrent "name" of len random bytes written under dir. */
+static struct bt_metainfo *single_file(const char *dir, const char *name, size_t len)
+{
+    uint8_t *data = malloc(len);
+    RAND_bytes(data, (int)len);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_file(path, data, len);
+    size_t np = (len + PIECE_LEN - 1) / PIECE_LEN;
+    uint8_t *hashes = malloc(np * 20);
+    for (size_t p = 0; p < np; p++)
+        SHA1(data + p * PIECE_LEN, p + 1 < np ? PIECE_LEN : len - p * PIECE_LEN, hashes + p * 20);
+    struct buf b = BUF_INIT;
+    benc_put_dict(&b);
+    benc_put_cstr(&b, "info");
+    benc_put_dict(&b);
+    benc_put_cstr(&b, "length");
+    benc_put_int(&b, (int64_t)len);
+    benc_put_cstr(&b, "name");
+    benc_put_cstr(&b, name);
+    benc_put_cstr(&b, "piece length");
+    benc_put_int(&b, PIECE_LEN);
+    benc_put_cstr(&b, "pieces");
+    benc_put_str(&b, hashes, np * 20);
+    benc_put_end(&b);
+    benc_put_end(&b);
+    struct bt_metainfo *mi;
+    char err[256];
+    assert_int_equal(bt_metainfo_parse(buf_head(&b), buf_size(&b), &mi, err, sizeof err), 0);
+    buf_free(&b);
+    free(hashes);
+    free(data);
+    return mi;
+}
+
+struct wait_checked {
+    struct torrent **t;
+    int n, ticks;
+};
+
+static void on_wait_checked(uv_timer_t *h)
+{
+    struct wait_checked *w = h->data;
+    bool all = true;
+    for (int i = 0; i < w->n; i++)
+        all &= torrent_is_finished(w->t[i]) && w->t[i]->phase != TP_CHECKING;
+    if (all || ++w->ticks > 1000)
+        uv_stop(h->loop);
+}
+
+static void run_until_checked(uv_loop_t *loop, struct torrent **t, int n)
+{
+    struct wait_checked w = {t, n, 0};
+    uv_timer_t tm;
+    uv_timer_init(loop, &tm);
+    tm.data = &w;
+    uv_timer_start(&tm, on_wait_checked, 10, 10);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&tm, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* max_active_checking_torrents: with 1 (qBittorrent's default) one check
+ * runs and the others wait in order, checking with nothing hashed; each
+ * starts when the one before ends; 0 lets all run at once. */
+static void check_queue(void **state)
+{
+    (void)state;
+    snprintf(root, sizeof root, "/tmp/td-engine-chq-%d", (int)getpid());
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char pa[300], sa[300];
+    snprintf(pa, sizeof pa, "%s/prof", root);
+    snprintf(sa, sizeof sa, "%s/data", root);
+    struct session_config ca = {pa, sa, "127.0.0.1", 0};
+    struct session *A;
+    assert_int_equal(session_new(&loop, &ca, &A), 0);
+    assert_int_equal(session_start(A), 0);
+    assert_int_equal(settings_int(&A->settings, SET_MAX_ACTIVE_CHECKING_TORRENTS), 1);
+    struct torrent_add_params p = {.ratio_limit = -2, .seeding_time_limit = -2, .inactive_seeding_time_limit = -2};
+    struct torrent *t[3];
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "f%d.bin", i);
+        assert_int_equal(torrent_create(A, single_file(sa, name, 3 * PIECE_LEN + 100 + (size_t)i), &p, 1, &t[i]), 0);
+    }
+    for (int i = 0; i < 3; i++)
+        torrent_begin(t[i], false);
+    assert_non_null(t[0]->check);
+    assert_false(t[0]->check_queued);
+    for (int i = 1; i < 3; i++) {
+        assert_null(t[i]->check);
+        assert_true(t[i]->check_queued);
+        assert_int_equal(t[i]->phase, TP_CHECKING);
+        assert_int_equal(torrent_status_state(t[i], A->now_ms), TORRENT_STATE_CHECKING_DL);
+    }
+    assert_int_equal(A->checks_running, 1);
+    assert_ptr_equal(A->checkq_head, t[1]);
+    run_until_checked(&loop, t, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(torrent_is_finished(t[i]));
+    assert_int_equal(A->checks_running, 0);
+    assert_null(A->checkq_head);
+
+    /* A queued torrent that is removed leaves the queue; the next runs. */
+    for (int i = 0; i < 3; i++)
+        torrent_recheck(t[i]);
+    assert_true(t[1]->check_queued && t[2]->check_queued);
+    torrent_remove(t[1], false, NULL, NULL);
+    assert_ptr_equal(A->checkq_head, t[2]);
+    struct torrent *left[2] = {t[0], t[2]};
+    run_until_checked(&loop, left, 2);
+    assert_int_equal(A->checks_running, 0);
+
+    /* No limit: every check at once. */
+    struct settings_mask m = {0};
+    assert_int_equal(settings_set_int(&A->settings, SET_MAX_ACTIVE_CHECKING_TORRENTS, 0, &m), 0);
+    torrent_recheck(t[0]);
+    torrent_recheck(t[2]);
+    assert_non_null(t[0]->check);
+    assert_non_null(t[2]->check);
+    assert_int_equal(A->checks_running, 2);
+    run_until_checked(&loop, left, 2);
+
+    int down = 0;
+    session_shutdown(A, on_down, &down);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(down, 1);
+    session_free(A);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     log_set_quiet(getenv("TORRENTD_DEBUG") == NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seeder_to_leecher),
         cmocka_unit_test(stale_read_failure_after_restart),
+        cmocka_unit_test(check_queue),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();
