@@ -799,25 +799,23 @@ int rss_feeds_remove(struct rss_feeds *f, const char *path, char *err, size_t er
 
 int rss_move(struct rss_feeds *f, struct rss_node *n, const char *dest, char *err, size_t errlen)
 {
-    char *cur = rss_path(n);
-    if (!cur)
-        return -ENOMEM;
-    if (strcmp(cur, dest) == 0) {
-        free(cur);
-        return 0;
-    }
-    /* qBittorrent checks this for any item (its folder test always holds) */
-    size_t cl = strlen(cur);
-    if (strncmp(dest, cur, cl) == 0 && dest[cl] == '\\') {
-        free(cur);
-        err_set(err, errlen, "%s", "Can't move a folder into itself or its subfolders.");
-        return -ELOOP;
-    }
-    free(cur);
+    /* qBittorrent 5.1's order: the destination is checked first (so moving
+     * an item onto its own path is "already exists"), then a folder into
+     * itself.  5.1 crashes moving a folder deeper into its own subtree;
+     * 5.2's message answers that. */
     struct rss_node *dir;
     int rc = prepare_dest(f, dest, &dir, err, errlen);
     if (rc)
         return rc;
+    if (dir == n) {
+        err_set(err, errlen, "%s", "Couldn't move folder into itself.");
+        return -ELOOP;
+    }
+    for (struct rss_node *p = dir; p; p = p->parent)
+        if (p == n) {
+            err_set(err, errlen, "%s", "Can't move a folder into itself or its subfolders.");
+            return -ELOOP;
+        }
     char *name = strdup(last_component(dest));
     if (!name)
         return -ENOMEM;

@@ -123,7 +123,4 @@ void rss_feeds_on_new_article(struct rss_feeds *f, rss_feeds_new_fn fn, void *ud
 typedef void (*rss_feeds_url_fn)(void *ud, const char *old_url, const char *new_url);
 void rss_feeds_on_url_changed(struct rss_feeds *f, rss_feeds_url_fn fn, void *ud);
 
-/* ---- tests and diagnostics ---- */
-size_t rss_feeds_fetches_active(const struct rss_feeds *f);
-
 #endif

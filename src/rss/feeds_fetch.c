@@ -421,14 +421,6 @@ void rss_refresh_due(struct rss_feeds *f)
         uv_timer_start(&f->refresh_timer, on_refresh_timer, (uint64_t)next, 0);
 }
 
-size_t rss_feeds_fetches_active(const struct rss_feeds *f)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < f->nhosts; i++)
-        n += f->hosts[i].busy;
-    return n;
-}
-
 /* ---- merging ---- */
 
 static size_t cap_of(const struct rss_feeds *f)
