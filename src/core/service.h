@@ -121,6 +121,11 @@ int service_set_tags(struct session *s, struct torrent *t, const char *const *ta
                      void *ud);
 /* Automatic torrent management: enabling it moves the data to the
  * category's save path. */
+/* The default save path changed (a settings hook): every automatically
+ * managed torrent whose path came from it moves to the new one when
+ * save_path_changed_tmm_enabled is on, else turns manual and stays
+ * (qBittorrent's SessionImpl::setSavePath, whose default is the latter). */
+void service_default_path_changed(struct session *s);
 int service_set_auto_tmm(struct session *s, struct torrent *t, bool enable, service_done_cb cb, void *ud);
 /* setLocation: the torrent turns manual and its data moves to path
  * (absolute).  The move runs on a worker; cb waits for the settings only. */

@@ -105,6 +105,27 @@ static int apply_category(struct session *s, struct torrent *t, const char *cat)
     return 1;
 }
 
+void service_default_path_changed(struct session *s)
+{
+    bool follow = settings_bool(&s->settings, SET_SAVE_PATH_CHANGED_TMM_ENABLED);
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        struct torrent *t = s->torrents[i];
+        if (t->removing || !t->auto_tmm)
+            continue;
+        char *path = catalog_category_save_path(s->catalog, t->category, session_default_save_path(s), subcats(s));
+        if (path && strcmp(path, t->save_path) != 0) {
+            if (follow) {
+                move_to(t, path);
+            } else {
+                /* It stays where it is, now managed by hand. */
+                t->auto_tmm = false;
+                save(t, NULL, NULL);
+            }
+        }
+        free(path);
+    }
+}
+
 int service_set_category(struct session *s, struct torrent *t, const char *category, service_done_cb cb, void *ud)
 {
     if (*category && !catalog_category_find(s->catalog, category))

@@ -928,6 +928,12 @@ static void on_trackers_changed(void *ud, const struct settings_mask *changed)
     trackers_apply(ud);
 }
 
+static void on_default_path_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    service_default_path_changed(ud);
+}
+
 static void on_bans_changed(void *ud, const struct settings_mask *changed)
 {
     (void)changed;
@@ -958,7 +964,7 @@ static int add_hooks(struct session *s)
     static const struct { unsigned groups; settings_hook_fn fn; } hooks[] = {
         {SG_LISTEN, on_listen_changed}, {SG_LIMITS, on_limits_changed}, {SG_BANS, on_bans_changed},
         {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
-        {SG_TRACKERS, on_trackers_changed},
+        {SG_TRACKERS, on_trackers_changed}, {SG_DEFAULT_PATH, on_default_path_changed},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof hooks / sizeof hooks[0]; i++)

@@ -54,6 +54,7 @@ enum {
     SG_SCHEDULER = 1u << 15,  /* alternative-speed scheduler (core/scheduler.c) */
     SG_FILE_LOG = 1u << 16,   /* log file (core/logfile.c) */
     SG_RSS = 1u << 17,        /* RSS feeds: processing, intervals, fetch delay, article cap (rss/rss.c) */
+    SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
 };
 
 struct setting_def {
@@ -90,7 +91,7 @@ bool settings_mask_in_groups(const struct settings_mask *m, unsigned groups);
 
 typedef void (*settings_hook_fn)(void *ud, const struct settings_mask *changed);
 
-#define SETTINGS_MAX_HOOKS 32   /* the daemon registers 17 (main, session and its modules, ut_gui) */
+#define SETTINGS_MAX_HOOKS 32   /* the daemon registers 19 (main, session and its modules, ut_gui) */
 
 union setting_value {
     bool b;

@@ -188,7 +188,7 @@
     X(RSS_PROCESSING_ENABLED, "rss_processing_enabled", BOOL, false, 0, 1, SG_RSS) \
     X(RSS_REFRESH_INTERVAL, "rss_refresh_interval", INT, 30, INT64_MIN, INT64_MAX, SG_RSS) \
     X(RSS_SMART_EPISODE_FILTERS, "rss_smart_episode_filters", STR, "s(\\d+)e(\\d+)\n(\\d+)x(\\d+)\n(\\d{4}[.\\-]\\d{1,2}[.\\-]\\d{1,2})\n(\\d{1,2}[.\\-]\\d{1,2}[.\\-]\\d{4})", 0, 0, 0) \
-    X(SAVE_PATH, "save_path", STR, "", 0, 0, 0) \
+    X(SAVE_PATH, "save_path", STR, "", 0, 0, SG_DEFAULT_PATH) \
     X(SAVE_PATH_CHANGED_TMM_ENABLED, "save_path_changed_tmm_enabled", BOOL, false, 0, 1, 0) \
     X(SAVE_RESUME_DATA_INTERVAL, "save_resume_data_interval", INT, 60, INT64_MIN, INT64_MAX, 0) \
     X(SAVE_STATISTICS_INTERVAL, "save_statistics_interval", INT, 15, INT64_MIN, INT64_MAX, 0) \
