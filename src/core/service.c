@@ -150,19 +150,39 @@ int service_add_opts_resolve(struct session *s, struct service_add_opts *o)
     if (settings_bool(&s->settings, SET_UT_SEQUENTIAL_DOWNLOAD) &&
         settings_int(&s->settings, SET_UT_PROGRESSIVE_PIECE_SPAN) >= 0)
         o->p.sequential = true;
-    if (catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0 && o->p.auto_tmm) {
+    bool prepared = catalog_prepare_add(s->catalog, &o->category, &o->tags, subcats) == 0;
+    if (prepared && o->p.auto_tmm) {
         free(o->save_path);
         o->save_path = catalog_category_save_path(s->catalog, o->category, session_default_save_path(s), subcats);
     }
-    /* A relative save path is under the default one and a relative
-     * download path under the temp path (qBittorrent's addTorrent), never
-     * under the daemon's working directory, which is nobody's choice. */
+    /* A relative or missing save path is under the default one and a
+     * relative download path under the temp path (qBittorrent's
+     * addTorrent), never under the daemon's working directory, which is
+     * nobody's choice.  With use_category_paths_in_manual_mode a manual
+     * torrent in a category takes the category's path instead of the
+     * default (qBittorrent's suggestedSavePath). */
     const char *dflt = session_default_save_path(s);
+    char *cat_path = NULL;
+    if (prepared && !o->p.auto_tmm && o->category && *o->category &&
+        settings_bool(&s->settings, SET_USE_CATEGORY_PATHS_IN_MANUAL_MODE)) {
+        if (!(cat_path = catalog_category_save_path(s->catalog, o->category, dflt, subcats)))
+            return -ENOMEM;
+        if (!o->save_path || !*o->save_path) {
+            free(o->save_path);
+            if (!(o->save_path = strdup(cat_path))) {
+                free(cat_path);
+                return -ENOMEM;
+            }
+        }
+        dflt = cat_path;
+    }
     const char *temp = settings_str(&s->settings, SET_TEMP_PATH);
-    if (make_absolute(&o->save_path, dflt) != 0 ||
-        make_absolute(&o->download_path, temp[0] == '/' ? temp : dflt) != 0)
-        return -ENOMEM;
-    return 0;
+    int rc = make_absolute(&o->save_path, dflt) != 0 ||
+                     make_absolute(&o->download_path, temp[0] == '/' ? temp : session_default_save_path(s)) != 0
+                 ? -ENOMEM
+                 : 0;
+    free(cat_path);
+    return rc;
 }
 
 /* ---- create, commit, start or roll back ---- */

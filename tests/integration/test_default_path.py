@@ -67,3 +67,30 @@ def test_default_save_path_change(workdir, procs):
     assert _t(td, h2)["save_path"].rstrip("/") == os.path.join(workdir, "fixed")
     assert _t(td, h3)["save_path"].rstrip("/") == old
     td.stop()
+
+
+def test_use_category_paths_in_manual_mode(workdir, procs):
+    """A torrent added by hand (autoTMM off) in a category without a save
+    path goes to the default save path; with use_category_paths_in_manual_mode
+    to its category's path, and a relative save path is under that path
+    (qBittorrent's suggestedSavePath)."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    dflt = os.path.join(workdir, "default")
+    catp = os.path.join(workdir, "catpath")
+    td.set_prefs({"save_path": dflt})
+    td.post("/api/v2/torrents/createCategory", category="cat", savePath=catp)
+    tb1, h1 = _torrent(workdir, "m1.bin", os.path.join(workdir, "src"))
+    td.add(tb1, "", autoTMM="false", category="cat", stopped=True)
+    assert _t(td, h1)["save_path"].rstrip("/") == dflt
+    td.set_prefs({"use_category_paths_in_manual_mode": True})
+    tb2, h2 = _torrent(workdir, "m2.bin", os.path.join(workdir, "src"))
+    td.add(tb2, "", autoTMM="false", category="cat", stopped=True)
+    t2 = _t(td, h2)
+    assert (t2["save_path"].rstrip("/"), t2["auto_tmm"]) == (catp, False), t2
+    tb3, h3 = _torrent(workdir, "m3.bin", os.path.join(workdir, "src"))
+    td.add(tb3, "rel", autoTMM="false", category="cat", stopped=True)
+    assert _t(td, h3)["save_path"].rstrip("/") == os.path.join(catp, "rel")
+    tb4, h4 = _torrent(workdir, "m4.bin", os.path.join(workdir, "src"))
+    td.add(tb4, "", autoTMM="false", stopped=True)     # no category: the default
+    assert _t(td, h4)["save_path"].rstrip("/") == dflt
+    td.stop()
