@@ -6,6 +6,7 @@
 
 #include "core/session.h"
 #include "core/torrent.h"
+#include "util/rate.h"
 
 void queue_reindex(struct session *s)
 {
@@ -45,6 +46,37 @@ static bool takes_part(const struct torrent *t)
     return !t->removing && !t->stopped && !t->forced && (t->phase == TP_READY || t->phase == TP_CHECKING);
 }
 
+bool queue_counts(const struct session *s, const struct torrent *t)
+{
+    const struct settings *st = &s->settings;
+    if (!settings_bool(st, SET_DONT_COUNT_SLOW_TORRENTS) || t->queued || !t->slow_since_ms)
+        return true;
+    int64_t timer_s = settings_int(st, SET_SLOW_TORRENT_INACTIVE_TIMER);
+    return s->now_ms < t->slow_since_ms + (uint64_t)(timer_s > 0 ? timer_s : 0) * 1000;
+}
+
+/* Tracks when each running torrent went under the slow thresholds. */
+static void track_slow(struct session *s)
+{
+    const struct settings *st = &s->settings;
+    bool on = settings_bool(st, SET_DONT_COUNT_SLOW_TORRENTS);
+    int64_t dl_max = settings_int(st, SET_SLOW_TORRENT_DL_RATE_THRESHOLD) * 1024;
+    int64_t ul_max = settings_int(st, SET_SLOW_TORRENT_UL_RATE_THRESHOLD) * 1024;
+    for (size_t i = 0; i < s->num_torrents; i++) {
+        struct torrent *t = s->torrents[i];
+        if (!on || t->queued || !t->active || !takes_part(t)) {
+            t->slow_since_ms = 0;
+            continue;
+        }
+        bool slow = (int64_t)rate_get(&t->dl_rate, s->now_ms) <= dl_max &&
+                    (int64_t)rate_get(&t->ul_rate, s->now_ms) <= ul_max;
+        if (!slow)
+            t->slow_since_ms = 0;
+        else if (!t->slow_since_ms)
+            t->slow_since_ms = s->now_ms ? s->now_ms : 1;
+    }
+}
+
 void queue_update(struct session *s)
 {
     bool enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);
@@ -61,7 +93,7 @@ void queue_update(struct session *s)
             int64_t max = seeding ? max_up : max_dl;
             /* A negative limit means "no limit", as in qBittorrent. */
             allow = (max < 0 || *count < max) && (max_all < 0 || dl + up < max_all);
-            if (allow)
+            if (allow && queue_counts(s, t))
                 (*count)++;
         }
         torrent_set_queued(t, !allow);
@@ -70,6 +102,7 @@ void queue_update(struct session *s)
 
 void queue_tick(struct session *s)
 {
+    track_slow(s);
     if (settings_bool(&s->settings, SET_QUEUEING_ENABLED) || s->queue.was_enabled) {
         queue_update(s);
         s->queue.was_enabled = settings_bool(&s->settings, SET_QUEUEING_ENABLED);

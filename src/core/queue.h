@@ -3,6 +3,13 @@
  * unfinished and max_active_uploads finished torrents (max_active_torrents
  * in all) run, the others wait queued (TORRENT_STATE_QUEUED_DL/UP).
  * Stopped and forced torrents do not take part.
+ *
+ * dont_count_slow_torrents (libtorrent's setting of that name): a running
+ * torrent whose download rate stayed under slow_torrent_dl_rate_threshold
+ * and upload rate under slow_torrent_ul_rate_threshold (KiB/s) for
+ * slow_torrent_inactive_timer seconds is inactive and does not count
+ * against the limits, so the next queued torrent starts; once it moves
+ * data again it counts (and the last in the queue waits again).
  */
 #ifndef TD_CORE_QUEUE_H
 #define TD_CORE_QUEUE_H
@@ -24,6 +31,9 @@ enum queue_move { QUEUE_UP, QUEUE_DOWN, QUEUE_TOP, QUEUE_BOTTOM };
 /* Starts and queues torrents so the limits hold.  Cheap enough for every
  * tick: one walk over the torrents, only when queueing is enabled. */
 void queue_update(struct session *s);
+/* Whether t counts against the active limits now (not an inactive slow
+ * torrent under dont_count_slow_torrents); updated by queue_tick. */
+bool queue_counts(const struct session *s, const struct torrent *t);
 
 /* The session's tick: queue_update while queueing is enabled, and once more
  * after it was switched off (that run lets every held-back torrent go). */

@@ -170,6 +170,7 @@ struct torrent {
     char *pending_location;      /* set_location asked while checking or moving: applied after */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */
+    uint64_t slow_since_ms;      /* core/queue.c: running under the slow thresholds since (0 = not slow) */
     struct storage *st;
     struct bt_picker *picker;
     struct bitfield have;
