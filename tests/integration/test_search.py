@@ -550,3 +550,32 @@ def test_proxy_environment(workdir, procs):
     assert seen() == "- - socks4a://127.0.0.9:3128"
     td.set_prefs({"proxy_misc": False})
     assert seen() == "- - -"
+
+
+# Leaves a process of its own session behind, holding stdout, and returns.
+ESCAPE_BODY = '''        import subprocess
+        child = subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(60)"])
+        deadline = time.time() + 20
+        while os.getsid(child.pid) == os.getsid(0) and time.time() < deadline:
+            time.sleep(0.01)
+        with open(os.path.join(%(dir)r, "escape.%%d" %% os.getpid()), "w") as f:
+            f.write("%%d %%d" %% (os.getpid(), child.pid))
+        prettyPrinter({"link": "http://x/1", "name": "escaped", "size": 1, "seeds": 1, "leech": 1,
+                       "engine_url": self.url})
+'''
+
+
+def test_escaped_child_does_not_hold_the_search(workdir, procs):
+    """A process that left the run's group keeps its stdout open: the search
+    still ends, a few seconds after the run (search/proc's grace)."""
+    td = start_td(workdir, procs)
+    d = os.path.join(workdir, "marks")
+    os.makedirs(d)
+    install(td, write_plugin(workdir, "escape", plugin_src("escape", ESCAPE_BODY % {"dir": d})))
+    sid = start(td, plugins="escape").json()["id"]
+    wait_until(lambda: pids_of(d, "escape"), 30, "the run", procs=[td])
+    (pid, child), = pids_of(d, "escape")
+    procs.on_close(lambda: alive(child) and os.kill(child, signal.SIGKILL))
+    wait_stopped(td, sid, timeout=20)
+    assert alive(child)     # not ours to kill: it left the group
+    assert status(td, sid)["total"] == 1
