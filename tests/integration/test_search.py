@@ -579,3 +579,24 @@ def test_escaped_child_does_not_hold_the_search(workdir, procs):
     wait_stopped(td, sid, timeout=20)
     assert alive(child)     # not ours to kill: it left the group
     assert status(td, sid)["total"] == 1
+
+
+FLOOD_BODY = '''        out = sys.stdout.buffer
+        for i in range(20005):
+            out.write(b"http://f/%d|flood %d|1|1|1|http://flood.example\\n" % (i, i))
+        out.flush()
+'''
+
+
+def test_results_are_bounded(workdir, procs):
+    """At most 20000 results per search (search.h SEARCH_MAX_RESULTS); the
+    rest is counted in the log."""
+    td = start_td(workdir, procs)
+    install(td, write_plugin(workdir, "flood", plugin_src("flood", FLOOD_BODY, url="http://flood.example")))
+    sid = start(td, plugins="flood").json()["id"]
+    wait_stopped(td, sid)
+    assert status(td, sid)["total"] == 20000
+    last = results(td, sid, offset=-1)["results"]
+    assert [r["fileUrl"] for r in last] == ["http://f/19999"]
+    wait_log(td, lambda m: m == "Search job %d: 5 results past the limit (20000 results, 32 MiB) were ignored" % sid,
+             "the drop counted")
