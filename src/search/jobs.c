@@ -80,8 +80,10 @@ static int new_id(struct search *se)
 static void on_line(void *ud, const char *line, size_t len)
 {
     struct search_job *j = ud;
-    if (j->num_results >= SEARCH_MAX_RESULTS || j->bytes + len > SEARCH_MAX_RESULT_BYTES)
+    if (j->num_results >= SEARCH_MAX_RESULTS || j->bytes + len > SEARCH_MAX_RESULT_BYTES) {
+        j->dropped++;
         return;
+    }
     struct nova_result r;
     if (nova_parse_line(line, len, &r) != 0)
         return;
@@ -149,6 +151,9 @@ static void on_done(void *ud, int64_t status, int sig, bool killed, const char *
     if (j->lines.skipped)
         log_msg(LOG_WARNING, "Search job %d: %llu result lines longer than %d bytes were ignored", j->id,
                 (unsigned long long)j->lines.skipped, NOVA_MAX_LINE);
+    if (j->dropped)
+        log_msg(LOG_WARNING, "Search job %d: %llu results past the limit (%d results, %u MiB) were ignored", j->id,
+                (unsigned long long)j->dropped, SEARCH_MAX_RESULTS, SEARCH_MAX_RESULT_BYTES >> 20);
     nova_lines_free(&j->lines);
 }
 

@@ -67,16 +67,19 @@ static void maybe_done(struct search_proc *p)
     }
 }
 
+static void on_timeout(uv_timer_t *t);
+
 static void on_exit_cb(uv_process_t *h, int64_t status, int sig)
 {
     struct search_proc *p = h->data;
     p->exited = true;
     p->exit_status = status;
     p->term_signal = sig;
-    uv_timer_stop(&p->timer);
     /* Whatever the plugin left behind in its group goes with it, so the
-     * pipes reach their end. */
+     * pipes reach their end; one that left the group (setsid) and holds
+     * them gets SEARCH_PROC_GRACE_MS, then they are closed anyway. */
     kill_group(p);
+    uv_timer_start(&p->timer, on_timeout, SEARCH_PROC_GRACE_MS, 0);
     maybe_done(p);
 }
 
@@ -117,7 +120,20 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 static void on_timeout(uv_timer_t *t)
 {
-    search_proc_kill(t->data);
+    struct search_proc *p = t->data;
+    if (!p->exited) {
+        search_proc_kill(p);
+        return;
+    }
+    if (!p->out_eof) {
+        uv_read_stop((uv_stream_t *)&p->out);
+        p->out_eof = true;
+    }
+    if (!p->err_eof) {
+        uv_read_stop((uv_stream_t *)&p->err);
+        p->err_eof = true;
+    }
+    maybe_done(p);
 }
 
 /* environ with extra's names replaced or added ("NAME=value"), or removed
@@ -205,8 +221,9 @@ void search_proc_kill(struct search_proc *p)
     if (!p || p->exited)
         return;
     p->killed = true;
-    uv_timer_stop(&p->timer);
     kill_group(p);
+    /* SIGKILL: the exit is reaped at once; the timer stays as a backstop. */
+    uv_timer_start(&p->timer, on_timeout, SEARCH_PROC_GRACE_MS, 0);
 }
 
 void search_proc_abandon(struct search_proc *p, bool now)

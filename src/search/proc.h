@@ -8,7 +8,8 @@
  * SEARCH_PROC_ERR_MAX bytes (for the log).  A timer kills the group when
  * the run takes longer than its timeout.  When the leader exits, the group
  * is killed too (nothing of a run outlives it), and done() runs once both
- * pipes have reached their end.
+ * pipes have reached their end (or SEARCH_PROC_GRACE_MS later: a process
+ * that left the group with setsid() may hold them; it is not killed).
  *
  * Lifetime: the owner's pointer is valid until done() starts or until
  * search_proc_abandon(); the struct itself lives on until its handles have
@@ -24,6 +25,9 @@
 #include <uv.h>
 
 #define SEARCH_PROC_ERR_MAX (16 * 1024)
+/* After the leader exits, how long its pipes may stay open (held by a
+ * process that left the group) before they are closed without their end. */
+#define SEARCH_PROC_GRACE_MS 5000
 
 struct search_proc;
 

@@ -85,6 +85,7 @@ struct search_job {
     size_t num_results, cap_results;
     /* internal */
     size_t bytes;          /* result line bytes kept */
+    uint64_t dropped;      /* results past the limits */
     struct search_proc *proc;
     struct nova_lines lines;
     struct search *se;

@@ -550,3 +550,53 @@ def test_proxy_environment(workdir, procs):
     assert seen() == "- - socks4a://127.0.0.9:3128"
     td.set_prefs({"proxy_misc": False})
     assert seen() == "- - -"
+
+
+# Leaves a process of its own session behind, holding stdout, and returns.
+ESCAPE_BODY = '''        import subprocess
+        child = subprocess.Popen([sys.executable, "-c", "import os, time; os.setsid(); time.sleep(60)"])
+        deadline = time.time() + 20
+        while os.getsid(child.pid) == os.getsid(0) and time.time() < deadline:
+            time.sleep(0.01)
+        with open(os.path.join(%(dir)r, "escape.%%d" %% os.getpid()), "w") as f:
+            f.write("%%d %%d" %% (os.getpid(), child.pid))
+        prettyPrinter({"link": "http://x/1", "name": "escaped", "size": 1, "seeds": 1, "leech": 1,
+                       "engine_url": self.url})
+'''
+
+
+def test_escaped_child_does_not_hold_the_search(workdir, procs):
+    """A process that left the run's group keeps its stdout open: the search
+    still ends, a few seconds after the run (search/proc's grace)."""
+    td = start_td(workdir, procs)
+    d = os.path.join(workdir, "marks")
+    os.makedirs(d)
+    install(td, write_plugin(workdir, "escape", plugin_src("escape", ESCAPE_BODY % {"dir": d})))
+    sid = start(td, plugins="escape").json()["id"]
+    wait_until(lambda: pids_of(d, "escape"), 30, "the run", procs=[td])
+    (pid, child), = pids_of(d, "escape")
+    procs.on_close(lambda: alive(child) and os.kill(child, signal.SIGKILL))
+    wait_stopped(td, sid, timeout=20)
+    assert alive(child)     # not ours to kill: it left the group
+    assert status(td, sid)["total"] == 1
+
+
+FLOOD_BODY = '''        out = sys.stdout.buffer
+        for i in range(20005):
+            out.write(b"http://f/%d|flood %d|1|1|1|http://flood.example\\n" % (i, i))
+        out.flush()
+'''
+
+
+def test_results_are_bounded(workdir, procs):
+    """At most 20000 results per search (search.h SEARCH_MAX_RESULTS); the
+    rest is counted in the log."""
+    td = start_td(workdir, procs)
+    install(td, write_plugin(workdir, "flood", plugin_src("flood", FLOOD_BODY, url="http://flood.example")))
+    sid = start(td, plugins="flood").json()["id"]
+    wait_stopped(td, sid)
+    assert status(td, sid)["total"] == 20000
+    last = results(td, sid, offset=-1)["results"]
+    assert [r["fileUrl"] for r in last] == ["http://f/19999"]
+    wait_log(td, lambda m: m == "Search job %d: 5 results past the limit (20000 results, 32 MiB) were ignored" % sid,
+             "the drop counted")
