@@ -1082,7 +1082,6 @@ bool rss_rule_same(const struct rss_rule *a, const struct rss_rule *b)
 
 void rss_rule_format_date(int64_t t, char *buf, size_t len)
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t tt = (time_t)t;
@@ -1092,7 +1091,8 @@ void rss_rule_format_date(int64_t t, char *buf, size_t len)
             buf[0] = '\0';
         return;
     }
-    snprintf(buf, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+    /* Qt's RFC2822Date leaves out the optional day name. */
+    snprintf(buf, len, "%02d %s %04d %02d:%02d:%02d +0000", tm.tm_mday, months[tm.tm_mon],
              tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 

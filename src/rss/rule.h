@@ -116,7 +116,8 @@ json_t *rss_rule_to_json(const struct rss_rule *r);
  * (setRule with only that changed is no change). */
 bool rss_rule_same(const struct rss_rule *a, const struct rss_rule *b);
 
-/* RFC 2822 date text as Qt writes it ("Mon, 07 Dec 2026 19:32:18 +0000"),
+/* RFC 2822 date text as Qt writes it ("07 Dec 2026 19:32:18 +0000": no
+ * day name; qbittorrent-nox 4.5.2 answers lastMatch so),
  * UTC; buf of at least 32 bytes.  And the lenient reverse: false when s is
  * no date. */
 void rss_rule_format_date(int64_t t, char *buf, size_t len);

@@ -208,7 +208,7 @@ static void smart_accept(void **state)
                               "\"1x5-REPACK-PROPER\",\"1x5-REPACK\",\"1x5-PROPER\",\"1x6-PROPER\",\"2017.01.02\"]"));
     /* lastMatch is the accepted article's date. */
     assert_int_equal(r->last_match, 5000 + 10);
-    assert_non_null(strstr(s, "\"lastMatch\":\"Thu, 01 Jan 1970 01:23:30 +0000\""));
+    assert_non_null(strstr(s, "\"lastMatch\":\"01 Jan 1970 01:23:30 +0000\""));
     free(s);
     rss_rule_free(r);
 
@@ -383,7 +383,7 @@ static void dates(void **state)
     (void)state;
     char buf[40];
     rss_rule_format_date(1765136000, buf, sizeof buf);
-    assert_string_equal(buf, "Sun, 07 Dec 2025 19:33:20 +0000");
+    assert_string_equal(buf, "07 Dec 2025 19:33:20 +0000");
     int64_t t;
     assert_true(rss_rule_parse_date("Sun, 07 Dec 2025 19:33:20 +0000", &t));
     assert_int_equal(t, 1765136000);
