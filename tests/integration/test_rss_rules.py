@@ -114,3 +114,48 @@ def test_rule_without_login_is_refused(workdir, procs):
     r = requests.post(td.base + "/api/v2/rss/setRule", data={"ruleName": "x", "ruleDef": "{}"}, timeout=10)
     assert r.status_code == 403
     assert rules(td) == {}
+
+
+# Keys qBittorrent 5.x added to a rule object (4.6.0: priority and
+# torrentParams); 4.5.2 has every other key with the same value.
+KEYS_NEW_IN_5 = {"priority", "torrentParams"}
+
+
+def test_rules_like_qbittorrent_45(workdir, procs):
+    """The same setRule/renameRule/removeRule calls give the same rss/rules
+    as qbittorrent-nox 4.5.2, but for the keys 5.x added."""
+    from tdlib import Qbt, loip
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    qb = procs.add(Qbt(os.path.join(workdir, "qbt"), loip(7))).start()
+    calls = [
+        ("setRule", {"ruleName": "min", "ruleDef": json.dumps({"mustContain": "show", "affectedFeeds": "http://x/f"})}),
+        ("setRule", {"ruleName": "junk", "ruleDef": "{not json"}),
+        ("setRule", {"ruleName": "legacy", "ruleDef": json.dumps({
+            "savePath": "/tmp/x//y/", "assignedCategory": "c", "addPaused": True,
+            "torrentContentLayout": "NoSubfolder", "lastMatch": "Thu, 01 Jan 2026 00:00:00 +0000",
+            "previouslyMatchedEpisodes": "1x1", "ignoreDays": 3, "smartFilter": True, "useRegex": True,
+            "mustContain": "a|b", "mustNotContain": "c", "episodeFilter": "1x2;", "enabled": False})}),
+        ("setRule", {"ruleName": "sub", "ruleDef": json.dumps({"createSubfolder": False, "addPaused": False})}),
+        ("setRule", {"ruleName": "sub2", "ruleDef": json.dumps({"createSubfolder": True, "ignoreDays": "4"})}),
+        ("setRule", {"ruleName": "wrong types", "ruleDef": json.dumps({
+            "enabled": "false", "mustContain": 5, "affectedFeeds": [1, "u"], "previouslyMatchedEpisodes": 7,
+            "lastMatch": "not a date", "torrentContentLayout": "Bogus"})}),
+        ("renameRule", {"ruleName": "junk", "newRuleName": "renamed"}),
+        ("renameRule", {"ruleName": "renamed", "newRuleName": "min"}),
+        ("renameRule", {"ruleName": "nope", "newRuleName": "x"}),
+        ("removeRule", {"ruleName": "sub2"}),
+        ("removeRule", {"ruleName": "nope"}),
+    ]
+    for path, data in calls:
+        a = td.s.post(td.base + "/api/v2/rss/" + path, data=data, timeout=30)
+        b = qb.s.post(qb.base + "/api/v2/rss/" + path, data=data, timeout=30)
+        assert (a.status_code, a.text) == (b.status_code, b.text), (path, data)
+    for path, params in [("rules", {}), ("matchingArticles", {"ruleName": "min"}), ("matchingArticles", {})]:
+        a = td.s.get(td.base + "/api/v2/rss/" + path, params=params, timeout=30)
+        b = qb.s.get(qb.base + "/api/v2/rss/" + path, params=params, timeout=30)
+        assert a.status_code == b.status_code, path
+    ours, theirs = rules(td), rules(qb)
+    assert sorted(ours) == sorted(theirs) == ["legacy", "min", "renamed", "sub", "wrong types"]
+    for name in ours:
+        assert set(ours[name]) - set(theirs[name]) == KEYS_NEW_IN_5
+        assert {k: v for k, v in ours[name].items() if k not in KEYS_NEW_IN_5} == theirs[name], name
