@@ -194,6 +194,31 @@ static void store_rule(struct rss_autodl *a, const char *name, const struct rss_
 
 /* ---- the rule set ---- */
 
+static void replace_str(char **s, const char *old_url, const char *new_url)
+{
+    char *n;
+    if (strcmp(*s, old_url) == 0 && (n = strdup(new_url))) {
+        free(*s);
+        *s = n;
+    }
+}
+
+void rss_autodl_feed_url_changed(struct rss_autodl *a, const char *old_url, const char *new_url)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        struct rss_rule *r = a->rules[i];
+        ssize_t k = strv_find(&r->feeds, old_url, false);
+        if (k < 0)
+            continue;
+        replace_str(&r->feeds.v[k], old_url, new_url);
+        store_rule(a, r->name, r, NULL);
+    }
+    for (struct job *j = a->head; j; j = j->next)
+        replace_str(&j->feed_url, old_url, new_url);
+    for (struct waiting *w = a->waiting; w; w = w->next)
+        replace_str(&w->feed_url, old_url, new_url);
+}
+
 /* sortRules, stable: equal priorities keep their order. */
 static void sort_rules(struct rss_autodl *a)
 {

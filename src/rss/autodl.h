@@ -84,6 +84,11 @@ void rss_autodl_free(struct rss_autodl *a);
 /* The feeds' new-article hook (feeds.h rss_feeds_new_fn; ud: the autodl). */
 void rss_autodl_on_new_article(void *autodl, const struct rss_feed_ref *feed, const struct rss_article *art);
 
+/* A feed's URL changed (rss/setFeedURL): the rules that named the old URL
+ * name the new one (stored), and so do queued articles and adds in flight,
+ * as qBittorrent's handleFeedURLChanged does. */
+void rss_autodl_feed_url_changed(struct rss_autodl *a, const char *old_url, const char *new_url);
+
 /* ---- the rule set ---- */
 
 /* Completion of a change: rc 0 once the store committed it (at once

@@ -1,11 +1,16 @@
 """The RSS auto-downloader's endpoints (rss/setRule, renameRule, cloneRule,
 removeRule, rules, matchingArticles) as qBittorrent 5.1 answers them
 (rsscontroller.cpp), and the rules surviving a restart."""
+import email.utils
+import hashlib
+import http.server
 import json
 import os
+import threading
+import time
 
 from conftest import LEECH_IP
-from tdlib import Torrentd
+from tdlib import Torrentd, make_torrent, wait_until
 
 DEFAULT_PARAMS = {
     "category": "", "tags": [], "save_path": "", "download_path": "", "operating_mode": "AutoManaged",
@@ -159,3 +164,149 @@ def test_rules_like_qbittorrent_45(workdir, procs):
     for name in ours:
         assert set(ours[name]) - set(theirs[name]) == KEYS_NEW_IN_5
         assert {k: v for k, v in ours[name].items() if k not in KEYS_NEW_IN_5} == theirs[name], name
+
+
+# ---------------------------------------------------------------------------
+# With a feed: a loopback server serving an RSS 2.0 feed whose enclosures
+# are real .torrent files served by the same server.
+
+
+class FeedServer:
+    def __init__(self):
+        self.items = []        # (guid, title, torrent name, date), newest first
+        self.torrents = {}     # name -> bytes
+        srv = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/feed.xml":
+                    body, ctype = srv.feed().encode(), "application/rss+xml"
+                elif self.path.lstrip("/") in srv.torrents:
+                    body, ctype = srv.torrents[self.path.lstrip("/")], "application/x-bittorrent"
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base = "http://127.0.0.1:%d" % self.httpd.server_port
+        self.url = self.base + "/feed.xml"
+
+    def add(self, guid, title, date):
+        """A new item with its own torrent; returns the torrent's info-hash."""
+        payload = ("rss payload %s" % guid).encode() * 100
+        info = {"name": "%s.bin" % guid, "length": len(payload), "piece length": 16384,
+                "pieces": hashlib.sha1(payload).digest()}
+        tbytes, h = make_torrent(info)
+        self.torrents[guid + ".torrent"] = tbytes
+        self.items.insert(0, (guid, title, guid + ".torrent", date))
+        return h
+
+    def feed(self):
+        out = ['<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Test feed</title>']
+        for guid, title, tname, date in self.items:
+            out.append('<item><title>%s</title><guid>%s</guid><pubDate>%s</pubDate>'
+                       '<enclosure url="%s/%s" type="application/x-bittorrent" length="1"/></item>'
+                       % (title, guid, email.utils.formatdate(date, usegmt=True), self.base, tname))
+        out.append("</channel></rss>")
+        return "".join(out)
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def feed_articles(td, feed_name):
+    return td.get("/api/v2/rss/items", withData="true").json().get(feed_name, {}).get("articles", [])
+
+
+def refresh_and_wait(td, feed_name, n):
+    td.post("/api/v2/rss/refreshItem", itemPath=feed_name)
+    wait_until(lambda: len(feed_articles(td, feed_name)) >= n, 20, "%d articles in %s" % (n, feed_name))
+
+
+def hashes(td):
+    return {t["hash"] for t in td.info()}
+
+
+def test_rules_download_matching_articles(workdir, procs):
+    fs = FeedServer()
+    t0 = int(time.time()) - 86400
+    h1 = fs.add("e01", "Show S01E01 720p", t0)
+    h2 = fs.add("e02", "Show S01E02 720p", t0 + 60)
+    h_other = fs.add("other", "Other S01E01 720p", t0 + 120)
+    h_x265 = fs.add("x265", "Show S01E03 720p x265", t0 + 180)
+    h_1080 = fs.add("e03", "Show S01E03 1080p", t0 + 240)
+    try:
+        td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+        dl = os.path.join(workdir, "rss-dl")
+        td.set_prefs({"rss_processing_enabled": True, "rss_auto_downloading_enabled": True})
+        td.post("/api/v2/rss/addFeed", url=fs.url, path="MyFeed")
+        refresh_and_wait(td, "MyFeed", 5)
+        set_rule(td, "tv", {"mustContain": "show 720p", "mustNotContain": "x265", "smartFilter": True,
+                            "affectedFeeds": [fs.url], "torrentParams": {
+                                "category": "tv", "tags": ["rss"], "save_path": dl, "stopped": True}})
+        # A disabled rule for matchingArticles: no smart filter, no history.
+        set_rule(td, "all", {"enabled": False, "mustContain": "show", "affectedFeeds": [fs.url, "http://gone/"]})
+
+        wait_until(lambda: {h1, h2} <= hashes(td), 20, "the two matching torrents added")
+        got = {t["hash"]: t for t in td.info()}
+        assert set(got) == {h1, h2}
+        for h in (h1, h2):
+            t = got[h]
+            assert t["category"] == "tv" and t["tags"] == "rss" and t["save_path"].rstrip("/") == dl
+            assert t["state"] in ("stoppedDL", "pausedDL", "checkingResumeData", "checkingDL"), t["state"]
+        wait_until(lambda: all(a.get("isRead") for a in feed_articles(td, "MyFeed")
+                               if a["id"] in ("e01", "e02")), 20, "downloaded articles marked read")
+        read = {a["id"]: a.get("isRead", False) for a in feed_articles(td, "MyFeed")}
+        assert not read["other"] and not read["x265"] and not read["e03"]
+        rule = rules(td)["tv"]
+        assert sorted(rule["previouslyMatchedEpisodes"]) == ["1x1", "1x2"]
+        assert rule["lastMatch"] != ""
+        log = "\n".join(e["message"] for e in td.get("/api/v2/log/main").json())
+        assert "RSS article 'Show S01E01 720p' is accepted by rule 'tv'. Trying to add torrent..." in log
+
+        # matchingArticles: by feed name, newest first, matches() only.
+        assert td.get("/api/v2/rss/matchingArticles", ruleName="all").json() == {
+            "MyFeed": ["Show S01E03 1080p", "Show S01E03 720p x265", "Show S01E02 720p", "Show S01E01 720p"]}
+        # tv's history now rejects what it downloaded
+        assert td.get("/api/v2/rss/matchingArticles", ruleName="tv").json() == {}
+
+        # New articles: a repack of a downloaded episode is downloaded, a
+        # mirror of it is not.
+        h_repack = fs.add("e02r", "Show S01E02 720p REPACK", t0 + 300)
+        h_mirror = fs.add("e01m", "Show S01E01 720p mirror", t0 + 360)
+        refresh_and_wait(td, "MyFeed", 7)
+        wait_until(lambda: h_repack in hashes(td), 20, "the repack added")
+        assert h_mirror not in hashes(td)
+        assert rules(td)["tv"]["previouslyMatchedEpisodes"][-1] == "1x2-REPACK"
+
+        # Off: nothing is downloaded; on again: the unread articles are.
+        td.set_prefs({"rss_auto_downloading_enabled": False})
+        h4 = fs.add("e04", "Show S01E04 720p", t0 + 420)
+        refresh_and_wait(td, "MyFeed", 8)
+        td.get("/api/v2/app/version")   # one more loop turn for a queued job
+        assert h4 not in hashes(td)
+        td.set_prefs({"rss_auto_downloading_enabled": True})
+        wait_until(lambda: h4 in hashes(td), 20, "the pending article downloaded once switched on")
+        assert h_other not in hashes(td) and h_x265 not in hashes(td) and h_1080 not in hashes(td)
+
+        # History and read state survive a restart: nothing is downloaded again.
+        before = rules(td)["tv"]
+        n = len(hashes(td))
+        td.stop()
+        td.start()
+        assert rules(td)["tv"] == before
+        refresh_and_wait(td, "MyFeed", 8)
+        td.get("/api/v2/app/version")
+        assert len(hashes(td)) == n
+    finally:
+        fs.close()

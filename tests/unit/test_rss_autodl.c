@@ -340,6 +340,12 @@ static void rule_ops(void **state)
     assert_int_equal(rss_autodl_remove_rule(f->a, "c", on_done, &rec), -ENOENT);
     assert_int_equal(rss_autodl_count(f->a), 1);
 
+    /* A feed's URL changes: the rule follows it. */
+    rss_autodl_feed_url_changed(f->a, "http://f2/rss", "http://f2/new");
+    struct rss_rule *ra = rss_autodl_find(f->a, "a");
+    assert_string_equal(ra->feeds.v[1], "http://f2/new");
+    assert_string_equal(ra->feeds.v[0], "http://f1/rss");
+
     /* The same rule again but for its history: no change. */
     memset(&rec, 0, sizeof rec);
     struct rss_rule *same = rss_rule_dup(rss_autodl_find(f->a, "a"));
