@@ -753,7 +753,7 @@ static int opts_from_params(struct session *s, const struct rss_rule_params *tp,
     if (tp->layout != RSS_LAYOUT_UNSET)
         o->p.layout = (enum torrent_layout)tp->layout;
     o->p.forced = tp->forced;
-    o->p.skip_checking = tp->seed_mode;
+    o->p.skip_checking = tp->skip_checking;
     o->p.up_limit = tp->upload_limit;
     o->p.dl_limit = tp->download_limit;
     o->p.ratio_limit = tp->ratio_limit;

@@ -1,5 +1,6 @@
 /* rss/rule — see rule.h.  Behaviour from qBittorrent's
- * rss_autodownloadrule.cpp and addtorrentparams.cpp, rewritten in C. */
+ * rss_autodownloadrule.cpp and addtorrentparams.cpp (5.1.4 for the JSON,
+ * the API version torrentd speaks), rewritten in C. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "rss/rule.h"
 
@@ -618,7 +619,6 @@ static int params_defaults(struct rss_rule_params *p)
     p->ratio_limit = -2;
     p->seeding_time_limit = p->inactive_seeding_time_limit = -2;
     p->share_action = RSS_SHARE_DEFAULT;
-    p->share_mode = RSS_SHARE_MODE_DEFAULT;
     p->category = strdup("");
     p->save_path = strdup("");
     p->download_path = strdup("");
@@ -737,9 +737,7 @@ static const struct {
     int value;
 } share_actions[] = {{"Default", RSS_SHARE_DEFAULT}, {"Stop", RSS_SHARE_STOP}, {"Remove", RSS_SHARE_REMOVE},
                      {"RemoveWithContent", RSS_SHARE_REMOVE_WITH_CONTENT},
-                     {"EnableSuperSeeding", RSS_SHARE_SUPER_SEED}},
-  share_modes[] = {{"Default", RSS_SHARE_MODE_DEFAULT}, {"MatchAny", RSS_SHARE_MODE_ANY},
-                   {"MatchAll", RSS_SHARE_MODE_ALL}};
+                     {"EnableSuperSeeding", RSS_SHARE_SUPER_SEED}};
 
 /* Utils::String::toEnum: the exact key's value, else dflt. */
 #define ENUM_BY_NAME(tab, s, dflt) enum_by_name(tab, sizeof tab / sizeof tab[0], s, dflt)
@@ -874,8 +872,8 @@ static int parse_params(struct rss_rule_params *p, const json_t *o)
         int i = name_index(jstr(o, "stop_condition"), stop_names, 3);
         p->stop_condition = i < 0 ? RSS_STOP_NONE : (enum rss_stop_cond)i;   /* an unknown name is the enum's 0 */
     }
-    /* seed_mode; 5.1.0 and older wrote skip_checking. */
-    p->seed_mode = jbool(o, "seed_mode", jbool(o, "skip_checking", false));
+    /* skip_checking (5.1); later qBittorrent (master) calls it seed_mode, read too. */
+    p->skip_checking = jbool(o, "skip_checking", jbool(o, "seed_mode", false));
     const json_t *cl = json_object_get(o, "content_layout");
     if (cl && !json_is_null(cl)) {
         int i = name_index(jstr(o, "content_layout"), layout_names, 3);
@@ -887,7 +885,6 @@ static int parse_params(struct rss_rule_params *p, const json_t *o)
     p->ratio_limit = jreal(o, "ratio_limit", -2);
     p->seeding_time_limit = jint(o, "seeding_time_limit", -2);
     p->inactive_seeding_time_limit = jint(o, "inactive_seeding_time_limit", -2);
-    p->share_mode = ENUM_BY_NAME(share_modes, jstr(o, "share_limits_mode"), RSS_SHARE_MODE_DEFAULT);
     p->share_action = ENUM_BY_NAME(share_actions, jstr(o, "share_limit_action"), RSS_SHARE_DEFAULT);
     return 0;
 }
@@ -998,14 +995,13 @@ static json_t *params_json(const struct rss_rule_params *p)
     rc |= json_object_set_new(o, "save_path", json_string(p->save_path));
     rc |= json_object_set_new(o, "download_path", json_string(p->download_path));
     rc |= json_object_set_new(o, "operating_mode", json_string(p->forced ? "Forced" : "AutoManaged"));
-    rc |= json_object_set_new(o, "seed_mode", json_boolean(p->seed_mode));
+    rc |= json_object_set_new(o, "skip_checking", json_boolean(p->skip_checking));
     rc |= json_object_set_new(o, "upload_limit", json_integer(p->upload_limit));
     rc |= json_object_set_new(o, "download_limit", json_integer(p->download_limit));
     rc |= json_object_set_new(o, "ratio_limit", real_json(p->ratio_limit));
     rc |= json_object_set_new(o, "seeding_time_limit", json_integer(p->seeding_time_limit));
     rc |= json_object_set_new(o, "inactive_seeding_time_limit", json_integer(p->inactive_seeding_time_limit));
     rc |= json_object_set_new(o, "share_limit_action", json_string(ENUM_NAME(share_actions, p->share_action)));
-    rc |= json_object_set_new(o, "share_limits_mode", json_string(ENUM_NAME(share_modes, p->share_mode)));
     rc |= json_object_set_new(o, "ssl_certificate", json_string(p->ssl_certificate));
     rc |= json_object_set_new(o, "ssl_private_key", json_string(p->ssl_private_key));
     rc |= json_object_set_new(o, "ssl_dh_params", json_string(p->ssl_dh_params));

@@ -2,8 +2,12 @@
  * (rss/setRule's ruleDef, rss/rules' objects, the store row) and the pure
  * matcher that decides whether an article title is for it.
  *
- * The behaviour is qBittorrent's rss_autodownloadrule.cpp (master 0402289;
- * ../shared/docs/clients-wave2.md §3.2–§3.3, outside the repository):
+ * The behaviour is qBittorrent's rss_autodownloadrule.cpp
+ * (../shared/docs/clients-wave2.md §3.2–§3.3, outside the repository),
+ * the JSON as 5.1.4 writes it (torrentd speaks WebAPI 2.11.4: torrentParams
+ * has skip_checking, not master's seed_mode and share_limits_mode), the
+ * smart filter as 5.2+ (an unrecognised episode is not accepted; 5.1
+ * accepted it):
  *  - parsing is lenient as Qt's QJsonValue getters are: a key of the wrong
  *    type is its default; enabled defaults to true; affectedFeeds and
  *    previouslyMatchedEpisodes may be a string or an array; torrentParams,
@@ -41,7 +45,6 @@ enum rss_share_action {
     RSS_SHARE_DEFAULT = -1, RSS_SHARE_STOP = 0, RSS_SHARE_REMOVE = 1, RSS_SHARE_SUPER_SEED = 2,
     RSS_SHARE_REMOVE_WITH_CONTENT = 3,
 };
-enum rss_share_mode { RSS_SHARE_MODE_DEFAULT = -1, RSS_SHARE_MODE_ANY = 0, RSS_SHARE_MODE_ALL = 1 };
 
 /* The rule's torrentParams (qBittorrent's AddTorrentParams as a rule keeps
  * them).  Strings are owned and never NULL. */
@@ -50,7 +53,7 @@ struct rss_rule_params {
     struct strv tags;              /* trimmed, no empty ones, natural order, no duplicates */
     char *save_path, *download_path;
     bool forced;                   /* operating_mode "Forced" (else "AutoManaged") */
-    bool seed_mode;                /* seed_mode (5.1's skip_checking read too) */
+    bool skip_checking;            /* skip_checking (master's seed_mode read too) */
     enum rss_opt add_to_top, stopped, use_auto_tmm, use_download_path;
     enum rss_stop_cond stop_condition;
     enum rss_layout layout;
@@ -58,7 +61,6 @@ struct rss_rule_params {
     double ratio_limit;                        /* -2 = global */
     int seeding_time_limit, inactive_seeding_time_limit;   /* minutes, -2 = global */
     enum rss_share_action share_action;
-    enum rss_share_mode share_mode;
     char *ssl_certificate, *ssl_private_key, *ssl_dh_params;
 };
 

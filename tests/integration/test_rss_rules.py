@@ -16,9 +16,9 @@ from tdlib import Torrentd, make_torrent, wait_until
 
 DEFAULT_PARAMS = {
     "category": "", "tags": [], "save_path": "", "download_path": "", "operating_mode": "AutoManaged",
-    "seed_mode": False, "upload_limit": -1, "download_limit": -1, "ratio_limit": -2,
+    "skip_checking": False, "upload_limit": -1, "download_limit": -1, "ratio_limit": -2,
     "seeding_time_limit": -2, "inactive_seeding_time_limit": -2, "share_limit_action": "Default",
-    "share_limits_mode": "Default", "ssl_certificate": "", "ssl_private_key": "", "ssl_dh_params": "",
+    "ssl_certificate": "", "ssl_private_key": "", "ssl_dh_params": "",
 }
 
 

@@ -273,8 +273,8 @@ static void json_defaults(void **state)
            "\"previouslyMatchedEpisodes\":[],\"priority\":0,\"savePath\":\"\",\"smartFilter\":false,"
            "\"torrentContentLayout\":null,\"torrentParams\":{\"category\":\"\",\"download_limit\":-1,"
            "\"download_path\":\"\",\"inactive_seeding_time_limit\":-2,\"operating_mode\":\"AutoManaged\","
-           "\"ratio_limit\":-2,\"save_path\":\"\",\"seed_mode\":false,\"seeding_time_limit\":-2,"
-           "\"share_limit_action\":\"Default\",\"share_limits_mode\":\"Default\",\"ssl_certificate\":\"\","
+           "\"ratio_limit\":-2,\"save_path\":\"\",\"seeding_time_limit\":-2,"
+           "\"share_limit_action\":\"Default\",\"skip_checking\":false,\"ssl_certificate\":\"\","
            "\"ssl_dh_params\":\"\",\"ssl_private_key\":\"\",\"tags\":[],\"upload_limit\":-1},\"useRegex\":false}");
     free(s);
     rss_rule_free(r);
@@ -333,9 +333,9 @@ static void json_parse(void **state)
     /* torrentParams wins over the 4.5 keys. */
     r = rule_of("{\"savePath\":\"/old\",\"assignedCategory\":\"old\",\"addPaused\":true,"
                 "\"torrentParams\":{\"category\":\"new\",\"tags\":[\" b \",\"a10\",\"a9\",\"b\",\"\"],"
-                "\"save_path\":\"/new\",\"stopped\":false,\"operating_mode\":\"Forced\",\"skip_checking\":true,"
+                "\"save_path\":\"/new\",\"stopped\":false,\"operating_mode\":\"Forced\",\"seed_mode\":true,"
                 "\"content_layout\":\"Bogus\",\"stop_condition\":\"FilesChecked\",\"ratio_limit\":1.5,"
-                "\"upload_limit\":1024,\"share_limit_action\":\"RemoveWithContent\",\"share_limits_mode\":\"x\","
+                "\"upload_limit\":1024,\"share_limit_action\":\"RemoveWithContent\","
                 "\"use_auto_tmm\":null,\"use_download_path\":true,\"download_path\":\"/inc\"}}");
     s = dump(r);
     assert_non_null(strstr(s, "\"assignedCategory\":\"new\""));
@@ -344,15 +344,14 @@ static void json_parse(void **state)
     assert_non_null(strstr(s, "\"torrentContentLayout\":\"Original\""));   /* an unknown name is Original */
     assert_non_null(strstr(s, "\"tags\":[\"\",\"a9\",\"a10\",\"b\"]"));
     assert_non_null(strstr(s, "\"operating_mode\":\"Forced\""));
-    assert_non_null(strstr(s, "\"seed_mode\":true"));
+    assert_non_null(strstr(s, "\"skip_checking\":true"));   /* master's seed_mode read as 5.1's skip_checking */
     assert_non_null(strstr(s, "\"stop_condition\":\"FilesChecked\""));
     assert_non_null(strstr(s, "\"ratio_limit\":1.5"));
     assert_non_null(strstr(s, "\"upload_limit\":1024"));
     assert_non_null(strstr(s, "\"share_limit_action\":\"RemoveWithContent\""));
-    assert_non_null(strstr(s, "\"share_limits_mode\":\"Default\""));
     assert_non_null(strstr(s, "\"use_download_path\":true"));
     assert_null(strstr(s, "use_auto_tmm"));
-    assert_null(strstr(s, "skip_checking"));
+    assert_null(strstr(s, "seed_mode"));
     free(s);
 
     /* Round trip, dup and equality (previouslyMatchedEpisodes aside). */
