@@ -17,7 +17,6 @@
 #include "core/settings.h"
 #include "core/session.h"
 #include "rss/rss.h"
-#include "rss/autodl.h"
 #include "store/record.h"
 #include "util/log.h"
 #include "web/api/qbt_v1.h"
@@ -32,7 +31,6 @@ static uv_loop_t loop;
 static struct session *session;
 static struct web_server *web;
 static struct rss *rss;
-static struct rss_autodl *autodl;   /* the RSS auto-downloader (rss/autodl.h) */
 static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
@@ -95,8 +93,6 @@ static void begin_shutdown(void)
     uv_unref((uv_handle_t *)&sig_hup);
     app_ut_stop();
     qbt_v2_close();
-    rss_autodl_free(autodl);
-    autodl = NULL;
     if (web) {
         web_server_stop(web);
         web = NULL;
@@ -425,22 +421,14 @@ int main(int argc, char **argv)
     }
     qbt_v2_register(web, session);
     qbt_v2_rss_register(web, rss);
+    qbt_v2_rss_rules_register(web, rss);
     qbt_v2_search_register(web, session);
     qbt_v1_register(web, session);
     ut_gui_register(web, session);
     ut_webui_register(web, session);
-    qbt_v2_rss_rules_register_autodl(web, &autodl);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {
         fprintf(stderr, "torrentd: cannot listen for peers\n");
-        return 1;
-    }
-    struct rss_autodl_config ac = {
-        .loop = &loop, .store = session->store, .settings = &session->settings,
-        .add = rss_autodl_add_core, .add_ud = session,
-    };
-    if (rss_autodl_new(&ac, &autodl) != 0) {
-        fprintf(stderr, "torrentd: cannot start the RSS auto-downloader\n");
         return 1;
     }
     uv_timer_init(&loop, &shutdown_timer);

@@ -8,13 +8,12 @@
 #include <stdlib.h>
 
 #include "rss/autodl.h"
+#include "rss/rss.h"
 #include "web/api/qbt_v2_rss_rules.h"
 
-/* The slot the RSS module fills in when it starts. */
 static struct rss_autodl *autodl_of(void *ud)
 {
-    struct rss_autodl *const *slot = ud;
-    return slot ? *slot : NULL;
+    return rss_autodl(ud);
 }
 
 /* The parameters, or a reply: 400 when one is missing (as Qt's
@@ -103,7 +102,7 @@ static void h_matching_articles(struct web_req *r, void *ud)
         web_reply_json(r, rss_autodl_matching_articles(a, web_req_param(r, "ruleName")));
 }
 
-int qbt_v2_rss_rules_register_autodl(struct web_server *ws, struct rss_autodl *const *autodl)
+int qbt_v2_rss_rules_register(struct web_server *ws, struct rss *rss)
 {
     /* qBittorrent's POST-only list (webapplication.h) has the four changes. */
     static const struct web_route_def routes[] = {
@@ -114,5 +113,5 @@ int qbt_v2_rss_rules_register_autodl(struct web_server *ws, struct rss_autodl *c
         {"/api/v2/rss/rules", WEB_GETPOST, h_rules, WEB_AUTH_QBT_SESSION, NULL},
         {"/api/v2/rss/matchingArticles", WEB_GETPOST, h_matching_articles, WEB_AUTH_QBT_SESSION, NULL},
     };
-    return web_routes_add(ws, routes, sizeof routes / sizeof routes[0], (void *)autodl);
+    return web_routes_add(ws, routes, sizeof routes / sizeof routes[0], rss);
 }

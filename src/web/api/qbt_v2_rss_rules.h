@@ -8,11 +8,11 @@
 
 #include "web/server.h"
 
-struct rss_autodl;
+struct rss;
 
-/* Registers the six routes on ws; the handlers use *autodl at each request
- * (NULL: the RSS module is not running, 503).  0 or a negative errno
- * (-EEXIST if a route is taken). */
-int qbt_v2_rss_rules_register_autodl(struct web_server *ws, struct rss_autodl *const *autodl);
+/* Registers the six routes on ws, on rss's auto-downloader (rss/rss.h);
+ * rss NULL: they answer 503.  0 or a negative errno (-EEXIST if a route
+ * is taken). */
+int qbt_v2_rss_rules_register(struct web_server *ws, struct rss *rss);
 
 #endif
