@@ -50,6 +50,11 @@ static int feeds_mark_read(void *ud, const char *feed_url, const char *article_i
     return rss_feeds_mark_read(ud, feed_url, article_id);
 }
 
+static void feed_url_changed(void *ud, const char *old_url, const char *new_url)
+{
+    rss_autodl_feed_url_changed(ud, old_url, new_url);
+}
+
 static int start_autodl(struct rss *r)
 {
     struct session *s = r->s;
@@ -59,8 +64,10 @@ static int start_autodl(struct rss *r)
         .add = rss_autodl_add_core, .add_ud = s,
     };
     int rc = rss_autodl_new(&c, &r->autodl);
-    if (rc == 0)
+    if (rc == 0) {
         rss_feeds_on_new_article(r->feeds, rss_autodl_on_new_article, r->autodl);
+        rss_feeds_on_url_changed(r->feeds, feed_url_changed, r->autodl);
+    }
     return rc;
 }
 
@@ -93,8 +100,10 @@ void rss_stop(struct rss *r)
         return;
     if (live == r)
         live = NULL;
-    if (r->feeds)
+    if (r->feeds) {
         rss_feeds_on_new_article(r->feeds, NULL, NULL);
+        rss_feeds_on_url_changed(r->feeds, NULL, NULL);
+    }
     rss_autodl_free(r->autodl);
     rss_feeds_free(r->feeds);
     free(r);

@@ -181,10 +181,11 @@ class FeedServer:
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                if self.path == "/feed.xml":
+                path = self.path.split("?")[0]
+                if path == "/feed.xml":
                     body, ctype = srv.feed().encode(), "application/rss+xml"
-                elif self.path.lstrip("/") in srv.torrents:
-                    body, ctype = srv.torrents[self.path.lstrip("/")], "application/x-bittorrent"
+                elif path.lstrip("/") in srv.torrents:
+                    body, ctype = srv.torrents[path.lstrip("/")], "application/x-bittorrent"
                 else:
                     self.send_response(404)
                     self.end_headers()
@@ -303,6 +304,14 @@ def test_rules_download_matching_articles(workdir, procs):
         td.set_prefs({"rss_auto_downloading_enabled": True})
         wait_until(lambda: h4 in hashes(td), 20, "the pending article downloaded once switched on")
         assert h_other not in hashes(td) and h_x265 not in hashes(td) and h_1080 not in hashes(td)
+
+        # setFeedURL: the rules naming the feed follow it (and still match).
+        new_url = fs.url + "?moved"
+        r = td.s.post(td.base + "/api/v2/rss/setFeedURL", data={"path": "MyFeed", "url": new_url}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert rules(td)["tv"]["affectedFeeds"] == [new_url]
+        assert rules(td)["all"]["affectedFeeds"] == [new_url, "http://gone/"]
+        assert list(td.get("/api/v2/rss/matchingArticles", ruleName="all").json()) == ["MyFeed"]
 
         # History and read state survive a restart: nothing is downloaded again.
         before = rules(td)["tv"]
