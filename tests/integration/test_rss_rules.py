@@ -388,3 +388,65 @@ def test_matching_like_qbittorrent_45(workdir, procs):
             assert {k: v for k, v in ours[name].items() if k not in KEYS_NEW_IN_5} == theirs[name], name
     finally:
         fs.close()
+
+
+def test_downloads_like_qbittorrent_45(workdir, procs):
+    """With auto-downloading on, torrentd and qbittorrent-nox 4.5.2 add the
+    same torrents from the same feed and rules and mark the same articles
+    read (rules that do not compete: 4.5.2 has no priorities).  The
+    histories differ in what qBittorrent's bugs add: switching
+    auto-downloading on queues every unread article twice
+    (startProcessing calls resetProcessingQueue, then handleNewArticle for
+    each again, in 4.5.2 as in 5.1 and master), so a second pass accepts a
+    REPACK/PROPER article once more under its full key (the torrent is a
+    duplicate), and 4.5.2 also records the plain key again after a repack
+    (fixed in 5.x).  torrentd processes each article once."""
+    from tdlib import Qbt, loip
+    fs = FeedServer()
+    t0 = int(time.time()) - 86400
+    titles = ["Show S01E01 720p", "Show S01E01 1080p", "Show S01E02 720p", "Show S01E02 720p PROPER",
+              "Show S01E03 720p", "Show S01E03 REPACK PROPER 720p", "Other 1x05 HDTV", "Other 1x09 HDTV",
+              "Other 2x01 HDTV", "Third.S01E01.x265", "Third.S01E01.x264", "Movie 2020 x264"]
+    hashes_by_title = {t: fs.add("g%d" % i, t, t0 + 60 * i) for i, t in enumerate(titles)}
+    rules_ = {
+        "smart": {"mustContain": "show", "smartFilter": True},
+        "eps": {"mustContain": "other", "episodeFilter": "1x5-8;2x1;"},
+        "third": {"useRegex": True, "mustContain": "^third\\.", "mustNotContain": "x265"},
+    }
+    try:
+        td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+        qb = procs.add(Qbt(os.path.join(workdir, "qbt"), loip(7))).start()
+        for api in (td, qb):
+            api.set_prefs({"rss_processing_enabled": True, "rss_auto_downloading_enabled": False})
+            r = api.s.post(api.base + "/api/v2/rss/addFeed", data={"url": fs.url, "path": "F"}, timeout=30)
+            if r.status_code == 404:
+                pytest.skip("no feeds module in this build (rss/addFeed 404)")
+            wait_until(lambda: len(feed_articles(api, "F")) == len(titles), 30, "%s fetched the feed" % api.name)
+            for name, rule in rules_.items():
+                rule = dict(rule, affectedFeeds=[fs.url],
+                            savePath=os.path.join(workdir, api.name + "-dl"), addPaused=True)
+                api.post("/api/v2/rss/setRule", ruleName=name, ruleDef=json.dumps(rule))
+            api.set_prefs({"rss_auto_downloading_enabled": True})
+        # Newest first: the first title of an episode wins; "2x1" in a
+        # season-1 filter is no episode of season 2.
+        want = {hashes_by_title[t] for t in ["Show S01E03 REPACK PROPER 720p", "Show S01E02 720p PROPER",
+                                             "Show S01E01 1080p", "Other 1x05 HDTV", "Third.S01E01.x264"]}
+
+        def added(api):
+            return {t["hash"] for t in api.info()}
+        wait_until(lambda: len(added(qb)) >= len(want), 60, "qbittorrent-nox added its torrents")
+        wait_until(lambda: len(added(td)) >= len(want), 60, "torrentd added its torrents")
+        assert added(qb) == want
+        assert added(td) == want
+        ours, theirs = rules(td), rules(qb)
+        assert ours["smart"]["previouslyMatchedEpisodes"] == ["1x3", "1x2", "1x1"]
+        for name in rules_:
+            mine, qbts = ours[name]["previouslyMatchedEpisodes"], theirs[name]["previouslyMatchedEpisodes"]
+            assert set(mine) <= set(qbts), name
+            assert all("-REPACK" in e or "-PROPER" in e for e in set(qbts) - set(mine)), name
+            assert ours[name]["lastMatch"] != "" and theirs[name]["lastMatch"] != ""
+        read_td = {a["title"] for a in feed_articles(td, "F") if a.get("isRead")}
+        wait_until(lambda: {a["title"] for a in feed_articles(qb, "F") if a.get("isRead")} == read_td, 30,
+                   "the same articles read")
+    finally:
+        fs.close()
