@@ -259,7 +259,9 @@ def test_rules_download_matching_articles(workdir, procs):
         refresh_and_wait(td, "MyFeed", 5)
         set_rule(td, "tv", {"mustContain": "show 720p", "mustNotContain": "x265", "smartFilter": True,
                             "affectedFeeds": [fs.url], "torrentParams": {
-                                "category": "tv", "tags": ["rss"], "save_path": dl, "stopped": True}})
+                                "category": "tv", "tags": ["rss"], "save_path": dl, "stopped": True,
+                                "upload_limit": 10240, "download_limit": 20480, "ratio_limit": 1.5,
+                                "seeding_time_limit": 90, "content_layout": "Subfolder"}})
         # A disabled rule for matchingArticles: no smart filter, no history.
         set_rule(td, "all", {"enabled": False, "mustContain": "show", "affectedFeeds": [fs.url, "http://gone/"]})
 
@@ -270,6 +272,10 @@ def test_rules_download_matching_articles(workdir, procs):
             t = got[h]
             assert t["category"] == "tv" and t["tags"] == "rss" and t["save_path"].rstrip("/") == dl
             assert t["state"] in ("stoppedDL", "pausedDL", "checkingResumeData", "checkingDL"), t["state"]
+            assert (t["up_limit"], t["dl_limit"], t["ratio_limit"], t["seeding_time_limit"]) == \
+                (10240, 20480, 1.5, 90), t
+            # Subfolder: the single file goes into a folder named after it
+            assert t["content_path"] == os.path.join(dl, t["name"].rsplit(".", 1)[0], t["name"]), t
         wait_until(lambda: all(a.get("isRead") for a in feed_articles(td, "MyFeed")
                                if a["id"] in ("e01", "e02")), 20, "downloaded articles marked read")
         read = {a["id"]: a.get("isRead", False) for a in feed_articles(td, "MyFeed")}
