@@ -23,6 +23,7 @@
 #include "web/api/ut_gui.h"
 #include "web/api/ut_serve.h"
 #include "web/api/qbt_v2.h"
+#include "web/api/qbt_v2_rss_rules.h"
 #include "web/api/qbt_v2_search.h"
 #include "web/server.h"
 
@@ -420,6 +421,7 @@ int main(int argc, char **argv)
     }
     qbt_v2_register(web, session);
     qbt_v2_rss_register(web, rss);
+    qbt_v2_rss_rules_register(web, rss);
     qbt_v2_search_register(web, session);
     qbt_v1_register(web, session);
     ut_gui_register(web, session);

@@ -249,6 +249,16 @@ int settings_add_hook(struct settings *s, unsigned groups, settings_hook_fn fn, 
     return 0;
 }
 
+void settings_remove_hook(struct settings *s, settings_hook_fn fn, void *ud)
+{
+    for (size_t i = 0; i < s->num_hooks; i++)
+        if (s->hooks[i].fn == fn && s->hooks[i].ud == ud) {
+            memmove(&s->hooks[i], &s->hooks[i + 1], (s->num_hooks - i - 1) * sizeof s->hooks[0]);
+            s->num_hooks--;
+            return;
+        }
+}
+
 void settings_notify(struct settings *s, const struct settings_mask *changed)
 {
     unsigned groups = 0;

@@ -54,6 +54,7 @@ enum {
     SG_SCHEDULER = 1u << 15,  /* alternative-speed scheduler (core/scheduler.c) */
     SG_FILE_LOG = 1u << 16,   /* log file (core/logfile.c) */
     SG_RSS = 1u << 17,        /* RSS feeds: processing, intervals, fetch delay, article cap (rss/rss.c) */
+    SG_RSS_AUTODL = 1u << 18, /* RSS auto-downloader: on/off, smart filters, repacks (rss/autodl.c) */
     SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
 };
 
@@ -154,6 +155,9 @@ int settings_set_str(struct settings *s, enum setting_id id, const char *v, stru
  * to one of `groups`, once per notify, in registration order.  -ENOSPC past
  * SETTINGS_MAX_HOOKS. */
 int settings_add_hook(struct settings *s, unsigned groups, settings_hook_fn fn, void *ud);
+/* Removes the hook registered with fn and ud (a module that stops before
+ * the settings go away); the others keep their order.  Unknown: no-op. */
+void settings_remove_hook(struct settings *s, settings_hook_fn fn, void *ud);
 void settings_notify(struct settings *s, const struct settings_mask *changed);
 
 /* The id with that persistence name, or -1. */

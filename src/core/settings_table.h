@@ -178,8 +178,8 @@
     X(REQUEST_QUEUE_SIZE, "request_queue_size", INT, 500, INT64_MIN, INT64_MAX, 0) \
     X(RESOLVE_PEER_COUNTRIES, "resolve_peer_countries", BOOL, false, 0, 1, 0) \
     X(RESUME_DATA_STORAGE_TYPE, "resume_data_storage_type", STR, "SQLite", 0, 0, 0) \
-    X(RSS_AUTO_DOWNLOADING_ENABLED, "rss_auto_downloading_enabled", BOOL, false, 0, 1, 0) \
-    X(RSS_DOWNLOAD_REPACK_PROPER_EPISODES, "rss_download_repack_proper_episodes", BOOL, true, 0, 1, 0) \
+    X(RSS_AUTO_DOWNLOADING_ENABLED, "rss_auto_downloading_enabled", BOOL, false, 0, 1, SG_RSS_AUTODL) \
+    X(RSS_DOWNLOAD_REPACK_PROPER_EPISODES, "rss_download_repack_proper_episodes", BOOL, true, 0, 1, SG_RSS_AUTODL) \
     /* RSS feeds (issue 13, rss/rss.c acts on SG_RSS; rss_fetch_delay in  \
      * seconds between two fetches from one host, qBittorrent's          \
      * RSS/Session/FetchDelay) */                                         \
@@ -187,7 +187,7 @@
     X(RSS_MAX_ARTICLES_PER_FEED, "rss_max_articles_per_feed", INT, 50, INT64_MIN, INT64_MAX, SG_RSS) \
     X(RSS_PROCESSING_ENABLED, "rss_processing_enabled", BOOL, false, 0, 1, SG_RSS) \
     X(RSS_REFRESH_INTERVAL, "rss_refresh_interval", INT, 30, INT64_MIN, INT64_MAX, SG_RSS) \
-    X(RSS_SMART_EPISODE_FILTERS, "rss_smart_episode_filters", STR, "s(\\d+)e(\\d+)\n(\\d+)x(\\d+)\n(\\d{4}[.\\-]\\d{1,2}[.\\-]\\d{1,2})\n(\\d{1,2}[.\\-]\\d{1,2}[.\\-]\\d{4})", 0, 0, 0) \
+    X(RSS_SMART_EPISODE_FILTERS, "rss_smart_episode_filters", STR, "s(\\d+)e(\\d+)\n(\\d+)x(\\d+)\n(\\d{4}[.\\-]\\d{1,2}[.\\-]\\d{1,2})\n(\\d{1,2}[.\\-]\\d{1,2}[.\\-]\\d{4})", 0, 0, SG_RSS_AUTODL) \
     X(SAVE_PATH, "save_path", STR, "", 0, 0, SG_DEFAULT_PATH) \
     X(SAVE_PATH_CHANGED_TMM_ENABLED, "save_path_changed_tmm_enabled", BOOL, false, 0, 1, 0) \
     X(SAVE_RESUME_DATA_INTERVAL, "save_resume_data_interval", INT, 60, INT64_MIN, INT64_MAX, 0) \

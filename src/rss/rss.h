@@ -23,6 +23,8 @@ int rss_start(struct session *s, struct rss **out);
 void rss_stop(struct rss *r);
 
 struct rss_feeds *rss_feeds(struct rss *r);
+/* The auto-downloader (rss/autodl.h), fed by the feeds' new articles. */
+struct rss_autodl *rss_autodl(struct rss *r);
 struct session *rss_session(struct rss *r);
 
 #endif

@@ -208,6 +208,16 @@ static void hooks_fire_once_per_change(void **state)
     assert_int_equal(n.limits, 1);
     assert_int_equal(n.both, 2);
 
+    /* A removed hook runs no more; the others still do. */
+    settings_remove_hook(&s, on_listen, &n);
+    settings_remove_hook(&s, on_listen, NULL);   /* not registered: no-op */
+    memset(&m, 0, sizeof m);
+    assert_int_equal(settings_set_int(&s, SET_LISTEN_PORT, 7001, &m), 0);
+    settings_notify(&s, &m);
+    assert_int_equal(n.listen, 1);
+    assert_int_equal(n.both, 3);
+    assert_int_equal(settings_add_hook(&s, SG_LISTEN, on_listen, &n), 0);
+
     for (int i = 3; i < SETTINGS_MAX_HOOKS; i++)
         assert_int_equal(settings_add_hook(&s, SG_BANS, on_both, &n), 0);
     assert_int_equal(settings_add_hook(&s, SG_BANS, on_both, &n), -ENOSPC);
