@@ -615,6 +615,10 @@ void torrent_start(struct torrent *t)
         torrent_clear_error(t);
         t->phase = TP_READY;
     }
+    if (t->forget_unsynced_at_start && t->st) {
+        storage_forget_unsynced(t->st);
+        t->forget_unsynced_at_start = false;
+    }
     if (t->needs_check && t->phase == TP_READY && t->mi) {
         t->needs_check = false;
         torrent_start_check(t);   /* activates when done */

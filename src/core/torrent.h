@@ -221,6 +221,7 @@ struct torrent {
     /* recheck_completed_torrents (qBittorrent's m_unchecked): a piece was
      * downloaded since the last check, so finishing rechecks first, and the
      * check that follows finishes it (finish_after_check). */
+    bool forget_unsynced_at_start;   /* an I/O error demoted the unsynced pieces (torrent_fail_io) */
     bool downloaded_since_check;
     bool finish_after_check;
     bool fill_deferred;          /* requests held back while the write backlog is full */

@@ -312,6 +312,12 @@ static void demote_unsynced(struct torrent *t)
             t->wanted_done -= torrent_piece_size(t, i);
         lost++;
     }
+    /* Nothing unsynced is claimed any more: the files the failed disk holds
+     * are not due for a sync (now, and again when the torrent is started:
+     * syncs running now put back what they could not sync). */
+    if (t->st)
+        storage_forget_unsynced(t->st);
+    t->forget_unsynced_at_start = true;
     if (lost) {
         t->resume_dirty = true;
         log_msg(LOG_WARNING, "'%s': %u pieces written since the last sync may not be on disk: they will be downloaded again",

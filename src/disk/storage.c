@@ -535,6 +535,13 @@ static int sync_dir_of(struct storage *st, size_t i)
     return rc;
 }
 
+void storage_forget_unsynced(struct storage *st)
+{
+    for (size_t i = 0; i < st->mi->num_files; i++)
+        __atomic_store_n(&st->dirty[i], 0, __ATOMIC_RELEASE);
+    st->unsynced = false;
+}
+
 static void sync_work(struct storage_job *base)
 {
     struct sync_job *j = (struct sync_job *)base;

@@ -99,6 +99,11 @@ int storage_write_piece_hashed(struct storage *st, uint32_t piece, uint8_t *data
  * is not called: there is nothing to wait for), -EBUSY during a move or
  * delete, -ESHUTDOWN, -EINVAL (no cb) or -ENOMEM. */
 int storage_sync(struct storage *st, void (*cb)(void *ud, int rc), void *ud);
+/* Forgets what is due for the next sync: the caller no longer claims any
+ * piece written since the last sync that succeeded (it demoted them after
+ * the disk failed), and syncing files that died with the disk (a file the
+ * cut took back is gone: ENOENT) would only fail again. */
+void storage_forget_unsynced(struct storage *st);
 
 /* The path (relative to the save path) of the file that the job whose
  * callback is running failed in -- valid only inside a write, read or sync

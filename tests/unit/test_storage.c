@@ -1080,6 +1080,36 @@ static void sync_after_writes(void **state)
     free_torrent(t);
 }
 
+/* A file written, then gone before its sync (a disk cut took back its
+ * creation): the sync fails with ENOENT and keeps it due, every time, until
+ * the caller forgets what is unsynced (it demoted those pieces); then there
+ * is nothing to sync, and a new write is due again. */
+static void forget_unsynced(void **state)
+{
+    struct env *e = *state;
+    const struct fspec fs[] = {{"g/a", 16384, false}, {"g/b", 16384, false}};
+    struct torrent *t = make_torrent(fs, 2, 16384);
+    struct storage *st = open_st(e, t);
+    assert_int_equal(write_sync(e, st, t, 1), 0);
+    storage_release_files(st);   /* no cached descriptor keeps the unlinked file alive */
+    char *p = pjoin(e->save, "g/b");
+    assert_int_equal(unlink(p), 0);
+    struct result r = {0};
+    assert_int_equal(sync_sync(e, st, &r), 0);
+    assert_int_equal(r.rc, -ENOENT);
+    assert_int_equal(sync_sync(e, st, &r), 0);
+    assert_int_equal(r.rc, -ENOENT);             /* still due */
+    storage_forget_unsynced(st);
+    assert_int_equal(storage_sync(st, on_fs_done, &r), 1);
+    storage_hold_files(st);
+    assert_int_equal(write_sync(e, st, t, 0), 0);
+    assert_int_equal(sync_sync(e, st, &r), 0);
+    assert_int_equal(r.rc, 0);
+    free(p);
+    close_sync(e, st);
+    free_torrent(t);
+}
+
 static void move_storage(void **state)
 {
     struct env *e = *state;
@@ -1481,6 +1511,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_errors_surface, setup, teardown),
         cmocka_unit_test_setup_teardown(unwanted_files_not_created, setup, teardown),
         cmocka_unit_test_setup_teardown(stat_files_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(forget_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(sync_after_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(move_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(close_waits_for_jobs, setup, teardown),
