@@ -252,6 +252,11 @@ async function openRss() {
   await page.getByText(NAMES[1], { exact: true }).first().waitFor()
   await page.locator('button:has(i.mdi-rss)').first().click()
   await page.waitForURL(/\/rss/)
+  // the page reopens on the view it was left on
+  if (page.url().includes('/rules')) {
+    await page.locator('button:has(i.mdi-auto-download)').first().click()
+    await page.waitForURL(u => !String(u).includes('/rules'))
+  }
 }
 const article = title => page.locator('.v-list-item', { hasText: title }).filter({ has: page.locator('button:has(i.mdi-check)') })
 await step('rss add feed', async () => {
@@ -319,12 +324,16 @@ await step('rss download article', async () => {
   await dlg.locator('textarea').first().waitFor()
   check((await dlg.locator('textarea').first().inputValue()).includes(`${LOOP}/t/`), 'rss: the article download puts its torrent URL in the add dialog')
   await snap(page, 'rss-article-add-dialog')
+  const added = page.waitForResponse(r => r.url().includes('/api/v2/torrents/add'))
   await dlg.getByRole('button', { name: 'Add torrents' }).click()
+  check((await added).status() === 200, 'rss: torrents/add with the article URL answered 200')
   await page.goto(URL)
   await page.getByText(RSS.read_name, { exact: true }).first().waitFor({ timeout: 30000 })
   check(true, `rss: the article's torrent is in the list (${RSS.read_name})`)
 })
 
+const apiRule = async () => await page.evaluate(async n => (await (await fetch('api/v2/rss/rules')).json())[n], RSS.rule)
+const ruleCard = () => page.locator('.v-sheet', { hasText: RSS.rule })
 if (RSS.rules) {
   await step('rss rule', async () => {
     await openRss()
@@ -338,6 +347,8 @@ if (RSS.rules) {
     // the torrent parameters are a dialog of their own
     await dlg.getByRole('button', { name: 'Torrent parameters' }).click()
     const params = page.locator('.v-dialog').last()
+    await params.getByLabel('Tags').first().click()
+    await page.locator('.v-overlay-container .v-list-item').getByText(RSS.tag, { exact: true }).click()
     await params.getByLabel('Category').first().click()
     await page.locator('.v-overlay-container .v-list-item').getByText(RSS.category, { exact: true }).click()
     await page.waitForTimeout(300)
@@ -357,8 +368,6 @@ if (RSS.rules) {
     check(true, `rss rule: ${RSS.rule} listed in the rules view`)
   })
 
-  const apiRule = async () => await page.evaluate(async n => (await (await fetch('api/v2/rss/rules')).json())[n], RSS.rule)
-  const ruleCard = () => page.locator('.v-sheet', { hasText: RSS.rule })
   // once the rule has taken its articles, the dialog shows its last match
   // (qBittorrent's RFC 2822 date, read by the browser's Date)
   await step('rss rule last match', async () => {
@@ -383,10 +392,74 @@ if (RSS.rules) {
       await ruleCard().locator(`button:has(i.${want ? 'mdi-check' : 'mdi-cancel'})`).waitFor()
     }
     const r = await apiRule()
-    check(r.enabled && r.mustContain === RSS.rule && r.torrentParams.category === RSS.category,
+    check(r.enabled && r.mustContain === RSS.rule && r.torrentParams.category === RSS.category &&
+      JSON.stringify(r.torrentParams.tags) === JSON.stringify([RSS.tag]) &&
+      JSON.stringify(r.affectedFeeds) === JSON.stringify([`${LOOP}/feed`]),
       'rss rule: disabled and enabled again from its card, the rest of the rule kept')
   })
 }
+
+// the feed's edit dialog: a new URL (rss/setFeedURL; a rule's affectedFeeds
+// follow it) and a new name (rss/moveItem); later the feed removed
+// (rss/removeItem)
+const FEED_NEW = `${FEED_NAME} Renamed`
+const feedRow = name => page.locator('.v-list-item', { hasText: name }).filter({ has: page.locator('button:has(i.mdi-pencil)') })
+await step('rss edit feed', async () => {
+  await openRss()
+  const URL2 = `${LOOP}/feed?v=2`
+  await feedRow(FEED_NAME).locator('button:has(i.mdi-pencil)').click()
+  const dlg = page.locator('.v-dialog').last()
+  await dlg.getByLabel('Name').fill(FEED_NEW)
+  await dlg.getByLabel('URL').fill(URL2)
+  await snap(page, 'rss-feed-edit')
+  await dlg.getByRole('button', { name: 'Save' }).click()
+  await feedRow(FEED_NEW).waitFor()
+  const items = await page.evaluate(async () => await (await fetch('api/v2/rss/items')).json())
+  check(Object.keys(items).join() === FEED_NEW && items[FEED_NEW].url === URL2,
+    `rss: feed renamed to '${FEED_NEW}', URL ${URL2} (${JSON.stringify(items)})`)
+  await page.waitForTimeout(500)
+  await snap(page, 'rss-feed-renamed')
+  if (RSS.rules) {
+    const r = await page.evaluate(async () => await (await fetch('api/v2/rss/rules')).json())
+    check(JSON.stringify(r[RSS.rule]?.affectedFeeds) === JSON.stringify([URL2]),
+      `rss rule: affectedFeeds follow the feed's new URL (${JSON.stringify(r[RSS.rule]?.affectedFeeds)})`)
+  }
+})
+
+if (RSS.rules) {
+  await step('rss rules view', async () => {
+    await page.locator('button:has(i.mdi-auto-download)').first().click()
+    await page.waitForURL(/\/rss\/rules/)
+  })
+  // renamed in its dialog (rss/renameRule, then setRule), then removed
+  await step('rss rule rename and delete', async () => {
+    const NEW = `${RSS.rule}.Renamed`
+    await ruleCard().locator('button:has(i.mdi-pencil)').click()
+    const dlg = page.locator('.v-dialog').last()
+    await dlg.getByLabel('Name').first().fill(NEW)
+    await dlg.getByRole('button', { name: 'Save' }).click()
+    await until(async () => await page.evaluate(async n => Object.keys(await (await fetch('api/v2/rss/rules')).json()).join() === n, NEW),
+      'the rule renamed in rss/rules')
+    await dlg.getByRole('button', { name: 'Close' }).last().click()
+    const card = page.locator('.v-sheet', { hasText: NEW })
+    await card.waitFor()
+    check(true, `rss rule: renamed to ${NEW} from its dialog (rss/rules has only the new name)`)
+    await card.locator('button:has(i.mdi-delete)').click()
+    await page.locator('.v-dialog').last().getByRole('button', { name: 'Yes' }).click()
+    await page.getByRole('button', { name: 'Create RSS Rule' }).waitFor()
+    const left = await page.evaluate(async () => await (await fetch('api/v2/rss/rules')).json())
+    check(Object.keys(left).length === 0, 'rss rule: removed from its card (rss/rules is {})')
+    await snap(page, 'rss-rule-removed')
+  })
+}
+
+await step('rss delete feed', async () => {
+  await openRss()
+  await feedRow(FEED_NEW).locator('button:has(i.mdi-delete)').click()
+  await page.locator('.v-dialog').last().getByRole('button', { name: 'Yes' }).click()
+  await page.getByText('No RSS feeds registered').waitFor()
+  check(true, 'rss: feed removed (the page shows no feeds)')
+})
 
 // search: the plugin installed from the plugin manager (an http URL on the
 // loopback server), a search run, its results, one downloaded through the
@@ -429,6 +502,27 @@ await step('search run', async () => {
   check(r1[5] === '2025-11-25 16:00:00', `search: publication date ${r1[5]} (pub_date 1764086400)`)
 })
 
+// a search that keeps running (the plugin sleeps after one result): the
+// tab shows Stop, the result arrives, Stop ends it (search/stop)
+await step('search stop', async () => {
+  const apiJobs = async () => await page.evaluate(async () => await (await fetch('api/v2/search/status')).json())
+  await page.locator('button:has(i.mdi-plus-circle-outline)').click()
+  const q = page.locator('.v-combobox', { hasText: 'Search query' }).locator('input').first()
+  await q.fill('slow')
+  await q.press('Enter')
+  await page.getByText('VT.Search.1 slow', { exact: true }).waitFor({ timeout: 30000 })
+  const running = (await apiJobs()).find(j => j.pattern === 'slow')
+  await snap(page, 'search-running')
+  check(running && running.status === 'Running', `search: 'slow' is Running with its first result (${JSON.stringify(running)})`)
+  await page.getByRole('button', { name: 'Stop', exact: true }).click()
+  await until(async () => (await apiJobs()).find(j => j.pattern === 'slow').status === 'Stopped', 'slow search stopped')
+  await page.getByRole('button', { name: 'Search', exact: true }).waitFor()
+  check(true, 'search: Stop ends the running search (search/status: Stopped)')
+  // back to the first tab for the download
+  await page.getByRole('tab', { name: SEARCH.pattern }).click()
+  await page.getByText(`VT.Search.1 ${SEARCH.pattern}`, { exact: true }).waitFor()
+})
+
 await step('search download', async () => {
   await page.locator('tr', { hasText: SEARCH.download }).locator('button:has(i.mdi-download)').click()
   await page.locator('tr', { hasText: SEARCH.download }).locator('button:has(i.mdi-check)').waitFor()
@@ -437,6 +531,28 @@ await step('search download', async () => {
   await page.getByText(SEARCH.download_name, { exact: true }).first().waitFor({ timeout: 30000 })
   check(true, `search: the downloaded result is in the torrent list (${SEARCH.download_name})`)
   await snap(page, 'search-result-in-list')
+})
+
+// the plugin manager's enable box (search/enablePlugin) and delete icon
+// (search/uninstallPlugin)
+await step('search plugin disable and uninstall', async () => {
+  const apiPlugins = async () => await page.evaluate(async () => await (await fetch('api/v2/search/plugins')).json())
+  await page.locator('button:has(i.mdi-search-web)').first().click()
+  await page.waitForURL(/\/search/)
+  await page.locator('button:has(i.mdi-toy-brick)').first().click()
+  const dlg = page.locator('.v-dialog').last()
+  const row = dlg.locator('tr', { hasText: 'VT Loop' })
+  for (const want of [false, true]) {
+    await row.locator('input[type=checkbox]').click()
+    await until(async () => (await apiPlugins())[0].enabled === want, `plugin enabled=${want}`)
+  }
+  check(true, 'search: plugin disabled and enabled again from the plugin manager')
+  await row.locator('i.mdi-delete').click()
+  await until(async () => (await apiPlugins()).length === 0, 'plugin uninstalled')
+  await dlg.getByText('VT Loop', { exact: true }).waitFor({ state: 'detached' })
+  await snap(page, 'search-plugin-uninstalled')
+  check(true, 'search: plugin uninstalled from the plugin manager (search/plugins is [])')
+  await dlg.getByRole('button', { name: 'Close' }).click()
 })
 
 await step('settings', async () => {
