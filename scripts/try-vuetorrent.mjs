@@ -386,6 +386,7 @@ if (RSS.rules) {
 
   // the card's switch sends the whole rule back (as rss/rules gave it)
   await step('rss rule toggle', async () => {
+    const before = await apiRule()
     for (const want of [false, true]) {
       await ruleCard().locator(`button:has(i.${want ? 'mdi-cancel' : 'mdi-check'})`).click()
       await until(async () => (await apiRule()).enabled === want, `rule enabled=${want}`)
@@ -396,6 +397,7 @@ if (RSS.rules) {
       JSON.stringify(r.torrentParams.tags) === JSON.stringify([RSS.tag]) &&
       JSON.stringify(r.affectedFeeds) === JSON.stringify([`${LOOP}/feed`]),
       'rss rule: disabled and enabled again from its card, the rest of the rule kept')
+    check(r.lastMatch === before.lastMatch, `rss rule: lastMatch kept through the round trip (${before.lastMatch} -> ${r.lastMatch})`)
   })
 }
 
@@ -459,6 +461,23 @@ await step('rss delete feed', async () => {
   await page.locator('.v-dialog').last().getByRole('button', { name: 'Yes' }).click()
   await page.getByText('No RSS feeds registered').waitFor()
   check(true, 'rss: feed removed (the page shows no feeds)')
+})
+
+// a feed whose URL answers 404: the error icon, no articles, no spinner left
+await step('rss broken feed', async () => {
+  await page.getByRole('button', { name: 'Create RSS Feed' }).click()
+  const dlg = page.locator('.v-dialog').last()
+  await dlg.getByLabel('Name').fill('Broken')
+  await dlg.getByLabel('URL').fill(`${LOOP}/no-such-feed`)
+  await dlg.getByRole('button', { name: 'Save' }).click()
+  await feedRow('Broken').locator('i.mdi-alert-circle-outline').waitFor({ timeout: 30000 })
+  const f = (await page.evaluate(async () => await (await fetch('api/v2/rss/items?withData=true')).json())).Broken
+  await snap(page, 'rss-broken-feed')
+  check(f.hasError === true && f.isLoading === false && f.articles.length === 0,
+    'rss: a feed answering 404 shows the error icon (hasError, not loading, no articles)')
+  await feedRow('Broken').locator('button:has(i.mdi-delete)').click()
+  await page.locator('.v-dialog').last().getByRole('button', { name: 'Yes' }).click()
+  await page.getByText('No RSS feeds registered').waitFor()
 })
 
 // search: the plugin installed from the plugin manager (an http URL on the
