@@ -552,15 +552,22 @@ await step('search download', async () => {
   await snap(page, 'search-result-in-list')
 })
 
-// the plugin manager's enable box (search/enablePlugin) and delete icon
-// (search/uninstallPlugin)
-await step('search plugin disable and uninstall', async () => {
+// the plugin manager's update button (search/updatePlugins), enable box
+// (search/enablePlugin) and delete icon (search/uninstallPlugin)
+await step('search plugin update, disable and uninstall', async () => {
   const apiPlugins = async () => await page.evaluate(async () => await (await fetch('api/v2/search/plugins')).json())
   await page.locator('button:has(i.mdi-search-web)').first().click()
   await page.waitForURL(/\/search/)
   await page.locator('button:has(i.mdi-toy-brick)').first().click()
   const dlg = page.locator('.v-dialog').last()
   const row = dlg.locator('tr', { hasText: 'VT Loop' })
+  // "Update plugins": search/updatePlugins reads the loopback update server's
+  // versions.txt (vtloop: 1.03) and installs the newer file
+  await dlg.getByRole('button', { name: 'Update plugins' }).click()
+  await until(async () => (await apiPlugins())[0].version === '1.3', 'plugin updated to 1.3')
+  await row.getByText('1.3', { exact: true }).waitFor()
+  await snap(page, 'search-plugin-updated')
+  check(true, 'search: Update plugins brings VT Loop to 1.3 (listed in the plugin manager)')
   for (const want of [false, true]) {
     await row.locator('input[type=checkbox]').click()
     await until(async () => (await apiPlugins())[0].enabled === want, `plugin enabled=${want}`)

@@ -18,6 +18,7 @@ import threading
 import time
 
 import tdlib
+from autolib import write_prefs
 from tdlib import Dataset, Torrentd, Tracker, make_torrent, wait_until
 
 WORK = os.environ["TRY_WORK"]
@@ -36,7 +37,7 @@ RSS_ITEMS = [
 ]
 RSS_LATE = ("Loop.Show.S01E03.720p", "vt-4", "Wed, 02 Dec 2026 08:00:00 GMT", 4)
 
-PLUGIN = '''#VERSION: 1.02
+PLUGIN = '''#VERSION: %(version)s
 # AUTHORS: torrentd try-vuetorrent
 import sys
 import time
@@ -129,7 +130,10 @@ class LoopServer:
             t, h = small_torrent("vt-search-%d.bin" % n, 70000 + n)
             self.files["/s/%d.torrent" % n] = t
             self.torrents["VT.Search.%d" % n] = ("vt-search-%d.bin" % n, h)
-        self.files["/plugins/vtloop.py"] = (PLUGIN % {"base": self.base}).encode()
+        self.files["/plugins/vtloop.py"] = (PLUGIN % {"base": self.base, "version": "1.02"}).encode()
+        # the update server (search_update_url) offers 1.03
+        self.files["/engines/versions.txt"] = b"vtloop: 1.03\n"
+        self.files["/engines/vtloop.py"] = (PLUGIN % {"base": self.base, "version": "1.03"}).encode()
         self.name = "feed server"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -182,6 +186,10 @@ def main():
         procs.append(loop)
         td = Torrentd(os.path.join(WORK, "td"), "127.0.0.2")
         procs.append(td)
+        td.start()
+        # a stored setting with no API name: set in the stopped daemon's profile
+        td.stop()
+        write_prefs(td, {"search_update_url": loop.base + "/engines/"})
         td.start()
         src = Torrentd(os.path.join(WORK, "src"), "127.0.0.3", name="source")
         procs.append(src)
