@@ -920,6 +920,7 @@ static void trackers_apply(struct session *s)
     tracker_client_set_stop_timeout(s->trackers, stop_s <= 0 ? 0 : stop_s > 86400 ? 86400000u : (uint32_t)stop_s * 1000);
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
+    tracker_client_set_validate_https(s->trackers, settings_bool(st, SET_VALIDATE_HTTPS_TRACKER_CERTIFICATE));
 }
 
 static void on_trackers_changed(void *ud, const struct settings_mask *changed)

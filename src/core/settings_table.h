@@ -278,7 +278,7 @@
     X(UT_WEBUI_PORT, "ut_webui_port", INT, 0, 0, 65535, 0) \
     X(UT_WRITE_COALESCE_MAX_SIZE, "ut_write_coalesce_max_size", INT, 0, -1, 32, 0) \
     X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
-    X(VALIDATE_HTTPS_TRACKER_CERTIFICATE, "validate_https_tracker_certificate", BOOL, true, 0, 1, 0) \
+    X(VALIDATE_HTTPS_TRACKER_CERTIFICATE, "validate_https_tracker_certificate", BOOL, true, 0, 1, SG_TRACKERS) \
     X(WEB_UI_ADDRESS, "web_ui_address", STR, "*", 0, 0, SG_WEBUI_BIND | SG_WEBUI_AUTH) \
     X(WEB_UI_BAN_DURATION, "web_ui_ban_duration", INT, 3600, INT64_MIN, INT64_MAX, SG_WEBUI_AUTH) \
     X(WEB_UI_CLICKJACKING_PROTECTION_ENABLED, "web_ui_clickjacking_protection_enabled", BOOL, true, 0, 1, SG_WEBUI_AUTH) \

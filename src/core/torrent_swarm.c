@@ -5,6 +5,7 @@
 #include "core/torrent.h"
 #include "core/torrent_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,13 @@ int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool con
 {
     if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
         return -EAFNOSUPPORT;
+    /* libtorrent's no_connect_privileged_ports (qBittorrent's
+     * block_peers_on_privileged_ports): a peer list from a tracker, the DHT
+     * or PEX cannot make us dial a service on a port below 1024. */
+    uint16_t port = ntohs(sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
+                                                   : ((const struct sockaddr_in6 *)sa)->sin6_port);
+    if (port < 1024 && settings_bool(&t->s->settings, SET_BLOCK_PEERS_ON_PRIVILEGED_PORTS))
+        return -EPERM;
     struct peer_candidate *c = find_cand(t, sa);
     if (!c) {
         if (t->num_cands >= TORRENT_MAX_CANDIDATES)

@@ -392,6 +392,10 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
     if (o->range)
         bad |= curl_easy_setopt(e, CURLOPT_RANGE, o->range);
+    if (o->insecure) {
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (o->num_cookies > 0) {
         bad |= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");   /* the cookie engine, in memory */
         for (size_t i = 0; i < o->num_cookies; i++)

@@ -38,6 +38,10 @@ struct fetch_opts {
     const char *const *cookies;
     size_t num_cookies;
     const char *range;         /* "first-last" byte range (web seeds), or NULL */
+    /* https:// without checking the server's certificate or host name
+     * (qBittorrent's validate_https_tracker_certificate off).  Default:
+     * checked against the system's CA store. */
+    int insecure;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

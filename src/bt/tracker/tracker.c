@@ -109,6 +109,7 @@ struct tracker_client {
     int numwant;
     uint32_t receive_ms, completion_ms;
     uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
+    bool insecure;              /* https trackers' certificates not checked */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
@@ -592,6 +593,7 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
     o->max_body = HTTP_MAX_BODY;
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
+    o->insecure = tc->insecure;
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
@@ -1292,6 +1294,7 @@ void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms,
 void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms) { tc->stop_ms = stop_ms; }
 
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
+void tracker_client_set_validate_https(struct tracker_client *tc, bool on) { tc->insecure = !on; }
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)
 {

@@ -85,6 +85,10 @@ void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms
 /* HTTP announces and scrapes in flight across all sets at most (qBittorrent's
  * max_concurrent_http_announces; 0 counts as 1); due announces beyond wait. */
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
+/* libtorrent's validate_https_trackers (qBittorrent's
+ * validate_https_tracker_certificate, on by default): off, an https
+ * tracker's certificate and host name are not checked. */
+void tracker_client_set_validate_https(struct tracker_client *tc, bool on);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],

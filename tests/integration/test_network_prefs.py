@@ -1,0 +1,123 @@
+"""Peer and tracker preferences that act (issue 15): block_peers_on_privileged_ports
+(libtorrent's no_connect_privileged_ports) and validate_https_tracker_certificate
+(libtorrent's validate_https_trackers)."""
+import hashlib
+import http.server
+import os
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+from conftest import LEECH_IP
+from tdlib import Torrentd, bencode, make_torrent, wait_until
+
+
+def _torrent(name, announce=None):
+    payload = os.urandom(40000)
+    info = {"name": name, "length": len(payload), "piece length": 16384,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest() for k in range(0, len(payload), 16384))}
+    return make_torrent(info, announce)
+
+
+class _Listener:
+    """A TCP listener that counts the connections made to it."""
+
+    def __init__(self, ip, port):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind((ip, port))
+        self.s.listen(16)
+        self.s.settimeout(0.2)
+        self.count = 0
+        self.stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                c, _ = self.s.accept()
+                self.count += 1
+                c.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.s.close()
+
+
+@pytest.mark.xdist_group("fixed_ports_127_0_0_9")   # listens on 127.0.0.9:999 and :1999
+def test_block_peers_on_privileged_ports(workdir, procs):
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    ip = "127.0.0.9"
+    low, high = _Listener(ip, 999), _Listener(ip, 1999)
+    try:
+        tb, h = _torrent("priv1.bin")
+        td.add(tb, os.path.join(workdir, "dl"))
+        td.add_peers(h, ["%s:999" % ip])      # off (the default): dialled
+        wait_until(lambda: low.count > 0, 15, "a connection to port 999", procs=[td])
+        td.set_prefs({"block_peers_on_privileged_ports": True})
+        tb2, h2 = _torrent("priv2.bin")
+        td.add(tb2, os.path.join(workdir, "dl"))
+        before = low.count
+        td.add_peers(h2, ["%s:999" % ip, "%s:1999" % ip])   # both in one call: 1999 shows it was acted on
+        wait_until(lambda: high.count > 0, 15, "a connection to port 1999", procs=[td])
+        assert low.count == before, "a peer on a privileged port was dialled"
+        peers = td.get("/api/v2/sync/torrentPeers", hash=h2, rid=0).json().get("peers", {})
+        assert not any(k.endswith(":999") for k in peers), peers
+    finally:
+        low.close()
+        high.close()
+    td.stop()
+
+
+class _Announce(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = bencode({"interval": 1800, "peers": b""})
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+def _tracker_row(td, h, url):
+    for t in td.get("/api/v2/torrents/trackers", hash=h).json():
+        if t["url"] == url:
+            return t
+    return None
+
+
+def test_validate_https_tracker_certificate(workdir, procs):
+    cert, key = os.path.join(workdir, "cert.pem"), os.path.join(workdir, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.9",
+                    "-days", "1", "-keyout", key, "-out", cert], check=True, timeout=60,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.9", 0), _Announce)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "https://127.0.0.9:%d/announce" % srv.server_address[1]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    try:
+        assert td.prefs()["validate_https_tracker_certificate"] is True
+        tb, h = _torrent("tls1.bin", url)
+        td.add(tb, os.path.join(workdir, "dl"))
+        wait_until(lambda: (_tracker_row(td, h, url) or {}).get("status") == 4, 30,
+                   "the self-signed tracker refused", procs=[td])
+        msg = _tracker_row(td, h, url)["msg"]
+        assert msg, "no message for the refused certificate"
+        td.set_prefs({"validate_https_tracker_certificate": False})
+        td.reannounce(h)
+        wait_until(lambda: (_tracker_row(td, h, url) or {}).get("status") == 2, 30,
+                   "the tracker working without the check", procs=[td])
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    td.stop()
