@@ -921,6 +921,7 @@ static void trackers_apply(struct session *s)
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
     tracker_client_set_validate_https(s->trackers, settings_bool(st, SET_VALIDATE_HTTPS_TRACKER_CERTIFICATE));
+    tracker_client_set_announce(s->trackers, settings_str(st, SET_ANNOUNCE_IP), (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
 }
 
 static void on_trackers_changed(void *ud, const struct settings_mask *changed)

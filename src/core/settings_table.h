@@ -36,8 +36,8 @@
     X(ALT_UP_LIMIT, "alt_up_limit", INT, 10240, 0, INT64_MAX, SG_LIMITS) \
     X(ALTERNATIVE_WEBUI_ENABLED, "alternative_webui_enabled", BOOL, false, 0, 1, SG_WEBUI_ROOT) \
     X(ALTERNATIVE_WEBUI_PATH, "alternative_webui_path", STR, "", 0, 0, SG_WEBUI_ROOT) \
-    X(ANNOUNCE_IP, "announce_ip", STR, "", 0, 0, 0) \
-    X(ANNOUNCE_PORT, "announce_port", INT, 0, 0, 65535, 0) \
+    X(ANNOUNCE_IP, "announce_ip", STR, "", 0, 0, SG_TRACKERS) \
+    X(ANNOUNCE_PORT, "announce_port", INT, 0, 0, 65535, SG_TRACKERS) \
     X(ANNOUNCE_TO_ALL_TIERS, "announce_to_all_tiers", BOOL, true, 0, 1, 0) \
     X(ANNOUNCE_TO_ALL_TRACKERS, "announce_to_all_trackers", BOOL, false, 0, 1, 0) \
     X(ANONYMOUS_MODE, "anonymous_mode", BOOL, false, 0, 1, 0) \

@@ -121,3 +121,41 @@ def test_validate_https_tracker_certificate(workdir, procs):
         srv.shutdown()
         srv.server_close()
     td.stop()
+
+
+def test_announce_ip_and_port(workdir, procs):
+    """announce_ip and announce_port (libtorrent's settings of those names):
+    the &ip= and &port= every announce carries."""
+    seen = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.startswith("/announce"):
+                seen.append(self.path)
+            body = bencode({"interval": 1800, "peers": b""})
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.9", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.9:%d/announce" % srv.server_address[1]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    try:
+        tb, h = _torrent("ann1.bin", url)
+        td.add(tb, os.path.join(workdir, "dl"))
+        wait_until(lambda: seen, 30, "an announce", procs=[td])
+        assert "&ip=" not in seen[-1] and "&port=%s&" % td.peer_addr.rsplit(":", 1)[1] in seen[-1], seen[-1]
+        td.set_prefs({"announce_ip": "203.0.113.7", "announce_port": 45678})
+        n = len(seen)
+        td.reannounce(h)
+        wait_until(lambda: len(seen) > n, 30, "a second announce", procs=[td])
+        assert "&ip=203.0.113.7" in seen[-1] and "&port=45678&" in seen[-1], seen[-1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    td.stop()

@@ -398,6 +398,20 @@ static void test_udp_announce(void **state)
     assert_int_equal(rd_be32(p + 92), 0xffffffff);
     assert_int_equal(rd_be16(p + 96), 6881);
     buf_reset(&b);
+    /* announce_ip: an IPv4 one goes in the IP field; anything else leaves 0. */
+    r.ip = "203.0.113.7";
+    assert_int_equal(tracker_udp_announce_req(&b, 1, 2, &r, NULL), 0);
+    assert_int_equal(rd_be32(buf_head(&b) + 84), 0xcb007107);
+    buf_reset(&b);
+    r.ip = "2001:db8::1";
+    assert_int_equal(tracker_udp_announce_req(&b, 1, 2, &r, NULL), 0);
+    assert_int_equal(rd_be32(buf_head(&b) + 84), 0);
+    buf_reset(&b);
+    struct buf u = BUF_INIT;
+    assert_int_equal(tracker_http_url(&u, "http://t/announce", &r), 0);
+    assert_non_null(memmem(buf_head(&u), buf_size(&u), "&ip=2001%3Adb8%3A%3A1", 21));
+    buf_free(&u);
+    r.ip = NULL;
     /* BEP41 URL data in 255-byte chunks. */
     char path[300];
     memset(path, 'p', sizeof path - 1);

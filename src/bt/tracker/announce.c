@@ -129,6 +129,10 @@ int tracker_http_url(struct buf *out, const char *announce_url, const struct tra
         buf_append_str(out, "&trackerid=");
         append_escaped(out, (const uint8_t *)r->trackerid, strnlen(r->trackerid, TRACKER_MAX_MSG));
     }
+    if (r->ip && *r->ip) {
+        buf_append_str(out, "&ip=");
+        append_escaped(out, (const uint8_t *)r->ip, strnlen(r->ip, 255));
+    }
     return buf_error(out);   /* every append above, checked once */
 }
 
@@ -390,7 +394,10 @@ int tracker_udp_announce_req(struct buf *out, uint64_t conn_id, uint32_t txid,
     rc |= buf_append_be64(out, (uint64_t)(r->left < 0 ? 16384 : r->left));
     rc |= buf_append_be64(out, (uint64_t)nonneg(r->uploaded));
     rc |= buf_append_be32(out, (uint32_t)r->event);
-    rc |= buf_append_be32(out, 0);                    /* IP: the sender's */
+    struct in_addr ip4 = {0};                         /* 0: the sender's */
+    if (r->ip && *r->ip && inet_pton(AF_INET, r->ip, &ip4) != 1)
+        ip4.s_addr = 0;
+    rc |= buf_append(out, (const uint8_t *)&ip4.s_addr, 4);   /* already in network order */
     rc |= buf_append_be32(out, r->key);
     rc |= buf_append_be32(out, (uint32_t)(r->numwant < 0 ? -1 : r->numwant));
     rc |= buf_append_be16(out, r->port);

@@ -35,6 +35,8 @@ struct tracker_announce_req {
     int numwant;                                   /* < 0: tracker default */
     uint32_t key;
     const char *trackerid;                         /* NULL or "" = none */
+    const char *ip;                                /* NULL or "" = none: the &ip= (BEP3) we claim, an IPv4
+                                                      one also in UDP announces (libtorrent's announce_ip) */
 };
 
 struct tracker_peer {

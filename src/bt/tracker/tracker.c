@@ -110,6 +110,8 @@ struct tracker_client {
     uint32_t receive_ms, completion_ms;
     uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
     bool insecure;              /* https trackers' certificates not checked */
+    char announce_ip[64];       /* libtorrent's announce_ip, "" = none */
+    uint16_t announce_port;     /* libtorrent's announce_port, 0 = the listen port */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
@@ -575,7 +577,8 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     memset(r, 0, sizeof *r);
     memcpy(r->info_hash, ts->info_hash, 20);
     memcpy(r->peer_id, tc->peer_id, 20);
-    r->port = ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
+    r->port = tc->announce_port ? tc->announce_port : ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
+    r->ip = tc->announce_ip;
     r->left = -1;
     if (ts->cb.get_stats)
         ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
@@ -1295,6 +1298,12 @@ void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms
 
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on) { tc->insecure = !on; }
+
+void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port)
+{
+    snprintf(tc->announce_ip, sizeof tc->announce_ip, "%s", ip ? ip : "");
+    tc->announce_port = port;
+}
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)
 {

@@ -89,6 +89,11 @@ void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
  * validate_https_tracker_certificate, on by default): off, an https
  * tracker's certificate and host name are not checked. */
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on);
+/* libtorrent's announce_ip and announce_port (qBittorrent's preferences of
+ * those names): the &ip= claimed in every announce ("" = none; an IPv4 one
+ * also in UDP announces; longer than 63 bytes is cut) and the port
+ * reported instead of the listen port (0 = the listen port). */
+void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
