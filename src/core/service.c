@@ -245,11 +245,8 @@ static int add_created(struct session *s, struct torrent *t, const struct servic
  * every new torrent but a private one, one URL a line, an empty line
  * starting the next tier, the first tier after the torrent's own last
  * (parseTrackerEntries, SessionImpl::addTorrent_impl). */
-static void add_extra_trackers(struct session *s, struct torrent *t)
+static void append_tracker_lines(struct torrent *t, const char *lines)
 {
-    const struct settings *st = &s->settings;
-    if (!settings_bool(st, SET_ADD_TRACKERS_ENABLED) || !t->trk || (t->mi && t->mi->is_private))
-        return;
     int base = 0;
     for (size_t i = 0; i < tracker_set_count(t->trk); i++) {
         int tier = tracker_set_entry(t->trk, i)->tier;
@@ -257,7 +254,7 @@ static void add_extra_trackers(struct session *s, struct torrent *t)
             base = tier + 1;
     }
     int tier = 0;
-    for (const char *p = settings_str(st, SET_ADD_TRACKERS); ; ) {
+    for (const char *p = lines; ; ) {
         size_t n = strcspn(p, "\n");
         const char *b = p, *e = p + n;
         while (b < e && (*b == ' ' || *b == '\t' || *b == '\r'))
@@ -327,6 +324,18 @@ static void merge_duplicate_metainfo(struct session *s, struct torrent *t, const
     merge_duplicate(s, t, urls, n, tiers, (const char *const *)mi->web_seeds, mi->num_web_seeds, mi->is_private);
     free(urls);
     free(tiers);
+}
+
+static void add_extra_trackers(struct session *s, struct torrent *t)
+{
+    const struct settings *st = &s->settings;
+    if (!t->trk || (t->mi && t->mi->is_private))
+        return;
+    if (settings_bool(st, SET_ADD_TRACKERS_ENABLED))
+        append_tracker_lines(t, settings_str(st, SET_ADD_TRACKERS));
+    /* then the list fetched from add_trackers_url (core/trackerlist.h) */
+    if (settings_bool(st, SET_ADD_TRACKERS_FROM_URL_ENABLED))
+        append_tracker_lines(t, settings_str(st, SET_ADD_TRACKERS_URL_LIST));
 }
 
 /* The preferences every new torrent gets before its first commit. */

@@ -27,6 +27,7 @@
 #include "core/service.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/trackerlist.h"
 #include "core/watchdir.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -823,6 +824,8 @@ int session_start(struct session *s)
     rc = runprog_start(s);
     if (rc == 0)
         rc = watchdir_start(s);
+    if (rc == 0)
+        rc = trackerlist_start(s);
     if (rc != 0)
         return rc;
     uv_timer_init(s->loop, &s->tick);
@@ -1120,6 +1123,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     uv_timer_stop(&s->tick);
     watchdir_close(s);
     runprog_close(s);
+    trackerlist_close(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

@@ -56,6 +56,7 @@ enum {
     SG_RSS = 1u << 17,        /* RSS feeds: processing, intervals, fetch delay, article cap (rss/rss.c) */
     SG_RSS_AUTODL = 1u << 18, /* RSS auto-downloader: on/off, smart filters, repacks (rss/autodl.c) */
     SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
+    SG_TRACKER_LIST = 1u << 20, /* trackers from a URL: on/off, the URL (core/trackerlist.c) */
 };
 
 struct setting_def {
@@ -92,7 +93,7 @@ bool settings_mask_in_groups(const struct settings_mask *m, unsigned groups);
 
 typedef void (*settings_hook_fn)(void *ud, const struct settings_mask *changed);
 
-#define SETTINGS_MAX_HOOKS 32   /* the daemon registers 19 (main, session and its modules, ut_gui) */
+#define SETTINGS_MAX_HOOKS 32   /* the daemon registers about 22 (main, session and its modules, ut_gui) */
 
 union setting_value {
     bool b;

@@ -29,8 +29,8 @@
     X(ADD_TO_TOP_OF_QUEUE, "add_to_top_of_queue", BOOL, false, 0, 1, 0) \
     X(ADD_TRACKERS, "add_trackers", STR, "", 0, 0, 0) \
     X(ADD_TRACKERS_ENABLED, "add_trackers_enabled", BOOL, false, 0, 1, 0) \
-    X(ADD_TRACKERS_FROM_URL_ENABLED, "add_trackers_from_url_enabled", BOOL, false, 0, 1, 0) \
-    X(ADD_TRACKERS_URL, "add_trackers_url", STR, "", 0, 0, 0) \
+    X(ADD_TRACKERS_FROM_URL_ENABLED, "add_trackers_from_url_enabled", BOOL, false, 0, 1, SG_TRACKER_LIST) \
+    X(ADD_TRACKERS_URL, "add_trackers_url", STR, "", 0, 0, SG_TRACKER_LIST) \
     X(ADD_TRACKERS_URL_LIST, "add_trackers_url_list", STR, "", 0, 0, 0) \
     X(ALT_DL_LIMIT, "alt_dl_limit", INT, 10240, 0, INT64_MAX, SG_LIMITS) \
     X(ALT_UP_LIMIT, "alt_up_limit", INT, 10240, 0, INT64_MAX, SG_LIMITS) \

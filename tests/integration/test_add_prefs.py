@@ -138,3 +138,59 @@ def test_merge_trackers(workdir, procs):
     assert [u for u, _ in _trackers(td, hp)] == ["http://127.0.0.1:1/p1/announce"]
     assert any("Result: Trackers cannot be merged because it is a private torrent" in m for m in _log(td))
     td.stop()
+
+
+def test_add_trackers_from_url(workdir, procs):
+    """add_trackers_from_url_enabled + add_trackers_url: the list is fetched
+    when switched on and when the URL changes, shown in the read-only
+    add_trackers_url_list, appended to new torrents after add_trackers'
+    entries (one a line, an empty line starting a tier); a failed fetch is
+    logged with qBittorrent's line; switched off, the list is emptied."""
+    import http.server
+    import threading
+    from tdlib import wait_until
+    lists = {"/one.txt": b"http://127.0.0.1:1/u1/announce\n\nhttp://127.0.0.1:1/u2/announce\n",
+             "/two.txt": b"http://127.0.0.1:1/u3/announce\n"}
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = lists.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.9", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.9:%d" % srv.server_address[1]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    try:
+        td.set_prefs({"add_trackers_enabled": True, "add_trackers": "http://127.0.0.1:1/a/announce",
+                      "add_trackers_url": base + "/one.txt", "add_trackers_from_url_enabled": True})
+        wait_until(lambda: td.prefs()["add_trackers_url_list"] == lists["/one.txt"].decode(), 15, "the list fetched",
+                   procs=[td])
+        assert "Tracker list updated" in _log(td)
+        tb, h = _multi(["u.bin"], announce_list=[["http://127.0.0.1:1/own/announce"]])
+        td.add(tb, os.path.join(workdir, "dl"), stopped=True)
+        assert _trackers(td, h) == [("http://127.0.0.1:1/own/announce", 0), ("http://127.0.0.1:1/a/announce", 1),
+                                    ("http://127.0.0.1:1/u1/announce", 2), ("http://127.0.0.1:1/u2/announce", 3)], \
+            _trackers(td, h)
+        td.set_prefs({"add_trackers_url": base + "/two.txt"})
+        wait_until(lambda: td.prefs()["add_trackers_url_list"] == lists["/two.txt"].decode(), 15, "refetched",
+                   procs=[td])
+        td.set_prefs({"add_trackers_url": base + "/missing.txt"})
+        wait_until(lambda: any(m.startswith("Failed to update tracker list. Reason: ") for m in _log(td)), 15,
+                   "the failure logged", procs=[td])
+        assert td.prefs()["add_trackers_url_list"] == lists["/two.txt"].decode()   # kept, as qBittorrent
+        td.set_prefs({"add_trackers_from_url_enabled": False})
+        assert td.prefs()["add_trackers_url_list"] == ""
+        tb2, h2 = _multi(["v.bin"])
+        td.add(tb2, os.path.join(workdir, "dl2"), stopped=True)
+        assert [u for u, _ in _trackers(td, h2)] == ["http://127.0.0.1:1/a/announce"]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    td.stop()
