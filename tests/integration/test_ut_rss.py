@@ -9,6 +9,7 @@ change made through /gui/ is checked through qBittorrent's rss/items too
 derived from.  Waits are on observable conditions, never sleeps.
 """
 import os
+import time
 
 import pytest
 
@@ -179,8 +180,11 @@ def test_ids_survive_restart_and_folders(td, feeds):
 
 def test_item_tags(td, feeds):
     g = gui_of(td)
-    fid = g.ok(("action", "rss-update"), ("url", feeds.url("/tagged")), ("alias", "T"), ("update", "1"))["rss_ident"]
+    # processing on: fetched without update=1, and the next refresh is shown
+    td.set_prefs({"rss_processing_enabled": True})
+    fid = g.ok(("action", "rss-update"), ("url", feeds.url("/tagged")), ("alias", "T"))["rss_ident"]
     f = wait_items(g, fid, 2)
+    assert time.time() + 25 * 60 < f[NEXT_UPDATE] <= time.time() + 31 * 60   # rss_refresh_interval 30 min
     ep, film = f[ITEMS]
     assert ep[I_QUALITY] == 128 and ep[I_CODEC] == 6 and ep[I_REPACK] is True   # HR.HDTV, XviD
     assert ep[I_URL] == "http://127.0.0.1/t1.torrent"
