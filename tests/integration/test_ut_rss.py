@@ -236,3 +236,138 @@ def test_add_unknown_url_feed_or_torrent(td, feeds):
     j = g.call(("action", "add-unknown-url"), ("s", feeds.url("/page")))
     assert "neither a torrent nor an RSS feed" in j["error"]
     assert list(v2_items(td)) == [url] and len(g.rows()) == 1
+
+
+# ---- filters: the auto-downloader's rules ----
+
+(F_ID, F_FLAGS, F_NAME, F_FILTER, F_NOT_FILTER, F_DIRECTORY, F_FEED, F_QUALITY, F_LABEL, F_POSTPONE_MODE,
+ F_LAST_MATCH, F_SMART_EP_FILTER, F_REPACK_EP_FILTER, F_EPISODE_FILTER_STR, F_EPISODE_FILTER,
+ F_RESOLVING_CANDIDATE) = range(16)
+FLAG_ENABLE, FLAG_SMART_EP, FLAG_ADD_STOPPED, FLAG_HIGH_PRIO = 1, 8, 16, 4
+
+
+def filter_rows(g):
+    return {f[F_ID]: f for f in g.call(("list", "1"))["rssfilters"]}
+
+
+def v2_rules(td):
+    return td.get("/api/v2/rss/rules").json()
+
+
+def hashes(td):
+    return {t["hash"] for t in td.info()}
+
+
+def test_filters_over_rules_download(td, workdir):
+    from test_rss_rules import FeedServer as TorrentFeed
+    fs = TorrentFeed()
+    t0 = 1700000000
+    h1 = fs.add("e01", "Show S01E01 720p", t0)
+    h_other = fs.add("other", "Other S01E01 720p", t0 + 60)
+    h_x265 = fs.add("x265", "Show S01E02 720p x265", t0 + 120)
+    try:
+        g = gui_of(td)
+        td.set_prefs({"rss_auto_downloading_enabled": True})
+        fid = g.ok(("action", "rss-update"), ("url", fs.url), ("alias", "Shows"), ("update", "1"))["rss_ident"]
+        f = wait_items(g, fid, 3)
+        # SEASON/EPISODE as the smart episode filter reads them
+        assert [(i[I_NAME], i[I_SEASON], i[I_EPISODE]) for i in f[ITEMS]] == [
+            ("Show S01E02 720p x265", 1, 2), ("Other S01E01 720p", 1, 1), ("Show S01E01 720p", 1, 1)]
+
+        # the official WebUI's "add filter": filter-id=-1 and nothing else;
+        # disabled, as it would match every article
+        cid = g.call(("list", "1"))["torrentc"]
+        new = g.ok(("action", "filter-update"), ("filter-id", "-1"))["filter_ident"]
+        assert new == uid_id("New filter")
+        r = v2_rules(td)["New filter"]
+        assert r["enabled"] is False and r["mustContain"] == "" and r["affectedFeeds"] == [fs.url]
+        row = filter_rows(g)[new]
+        assert row[F_FLAGS] == 0 and row[F_NAME] == "New filter" and row[F_FEED] == fid   # the one feed there is
+        assert row[F_QUALITY] == -1 and row[F_POSTPONE_MODE] == 0 and row[F_LAST_MATCH] == 0
+        assert row[F_REPACK_EP_FILTER] == 1 and row[F_RESOLVING_CANDIDATE] is False
+        d = g.call(("list", "1"), ("cid", cid))
+        assert [x[F_ID] for x in d["rssfilterp"]] == [new] and d["rssfilterm"] == [] and d["rssfeedp"] == []
+        assert g.ok(("action", "filter-update"), ("filter-id", "-1"))["filter_ident"] == uid_id("New filter 2")
+
+        # edit: renamed (its id follows the name), every field to the rule
+        dl = os.path.join(workdir, "rss-dl")
+        cid = g.call(("list", "1"))["torrentc"]
+        g.ok(("action", "filter-update"), ("filter-id", str(new)), ("name", "TV"), ("filter", "show 720p"),
+             ("not-filter", "x265"), ("save-in", dl), ("label", "tv"), ("feed-id", str(fid)),
+             ("smart-ep-filter", "1"), ("add-stopped", "1"), ("prio", "1"), ("enabled", "1"))
+        tv = uid_id("TV")
+        rules = v2_rules(td)
+        assert "New filter" not in rules
+        r = rules["TV"]
+        assert r["enabled"] is True and r["mustContain"] == "show 720p" and r["mustNotContain"] == "x265"
+        assert r["affectedFeeds"] == [fs.url] and r["smartFilter"] is True and r["useRegex"] is False
+        tp = r["torrentParams"]
+        assert tp["category"] == "tv" and tp["save_path"] == dl and tp["stopped"] is True
+        assert tp["add_to_top_of_queue"] is True
+        d = g.call(("list", "1"), ("cid", cid))
+        assert [x[F_ID] for x in d["rssfilterp"]] == [tv] and d["rssfilterm"] == [new]
+
+        # the rule downloads exactly the matching article, with its params
+        wait_until(lambda: h1 in hashes(td), 30, "the matching torrent added")
+        t = td.torrent(h1)
+        assert t["category"] == "tv" and t["save_path"].rstrip("/") == dl
+        assert h_other not in hashes(td) and h_x265 not in hashes(td)
+        wait_until(lambda: feed_rows(g)[fid][ITEMS][2][I_IN_HISTORY], 20, "the downloaded article read")
+        row = filter_rows(g)[tv]
+        assert row[F_FLAGS] == FLAG_ENABLE | FLAG_HIGH_PRIO | FLAG_SMART_EP | FLAG_ADD_STOPPED
+        assert (row[F_NAME], row[F_FILTER], row[F_NOT_FILTER], row[F_DIRECTORY], row[F_FEED], row[F_LABEL]) == (
+            "TV", "show 720p", "x265", dl, fid, "tv")
+        assert row[F_LAST_MATCH] == t0 and row[F_SMART_EP_FILTER] == 1
+        assert v2_rules(td)["TV"]["previouslyMatchedEpisodes"] == ["1x1"]
+
+        # episode filter: the string is qBittorrent's; episode-filter=0 clears it
+        g.ok(("action", "filter-update"), ("filter-id", str(tv)), ("episode", "1x3-;"), ("episode-filter", "1"))
+        assert v2_rules(td)["TV"]["episodeFilter"] == "1x3-;"
+        row = filter_rows(g)[tv]
+        assert row[F_EPISODE_FILTER_STR] == "1x3-;" and row[F_EPISODE_FILTER] is True
+        g.ok(("action", "filter-update"), ("filter-id", str(tv)), ("episode-filter", "0"))
+        assert v2_rules(td)["TV"]["episodeFilter"] == "" and filter_rows(g)[tv][F_EPISODE_FILTER] is False
+        # feed-id -1: every feed's URL; the row then says -1 only with several feeds
+        other = g.ok(("action", "rss-update"), ("url", fs.base + "/none.xml"), ("alias", "None"))["rss_ident"]
+        g.ok(("action", "filter-update"), ("filter-id", str(tv)), ("feed-id", "-1"))
+        assert sorted(v2_rules(td)["TV"]["affectedFeeds"]) == sorted([fs.url, fs.base + "/none.xml"])
+        assert filter_rows(g)[tv][F_FEED] == -1
+        g.ok(("action", "rss-remove"), ("feed-id", str(other)))
+
+        # what the rules cannot say is refused, and changes nothing
+        before = v2_rules(td)
+        for params in ((("filter-id", str(tv)), ("origname", "1")),
+                       (("filter-id", str(tv)), ("quality", "2048")),
+                       (("filter-id", str(tv)), ("postpone-mode", "3")),
+                       (("filter-id", str(tv)), ("feed-id", "12345")),
+                       (("filter-id", "12345"), ("name", "x")),
+                       (("filter-id", "zz"),),
+                       (("filter-id", str(tv)), ("name", "New filter 2")),       # taken
+                       (("filter-id", "-1"), ("name", "TV"))):
+            assert "error" in g.call(("action", "filter-update"), *params), params
+        assert v2_rules(td) == before
+
+        # filter-remove: gone from both views, in rssfilterm
+        cid = g.call(("list", "1"))["torrentc"]
+        g.ok(("action", "filter-remove"), ("filter-id", str(tv)), ("filter-id", str(uid_id("New filter 2"))))
+        assert v2_rules(td) == {} and filter_rows(g) == {}
+        d = g.call(("list", "1"), ("cid", cid))
+        assert sorted(d["rssfilterm"]) == sorted([tv, uid_id("New filter 2")])
+        g.ok(("action", "filter-remove"), ("filter-id", str(tv)))   # unknown: nothing to do
+    finally:
+        fs.close()
+
+
+def test_filter_ids_survive_restart(td, feeds):
+    g = gui_of(td)
+    fid = g.ok(("action", "rss-update"), ("url", feeds.url("/rss")), ("alias", "Loop"))["rss_ident"]
+    a = g.ok(("action", "filter-update"), ("name", "A"), ("filter", "nothing-matches-this"),
+             ("feed-id", str(fid)))["filter_ident"]
+    td.stop()
+    td.start()
+    g = gui_of(td)
+    rows = filter_rows(g)
+    assert list(rows) == [a] and rows[a][F_FEED] == fid and rows[a][F_FLAGS] == FLAG_ENABLE
+    # a rule made through qBittorrent's API is a filter too
+    td.post("/api/v2/rss/setRule", ruleName="B", ruleDef='{"mustContain": "x", "affectedFeeds": []}')
+    assert set(filter_rows(g)) == {a, uid_id("B")}

@@ -337,8 +337,8 @@ static const struct ut_action ACTIONS[] = {
     {"resetxferhist", ut_gui_resetxferhist, UT_ACTS},
     {"rss-update", ut_gui_rss_update, UT_ACTS},
     {"rss-remove", ut_gui_rss_remove, UT_ACTS},
-    {"filter-update", ut_gui_rss_unavailable, UT_ACTS},
-    {"filter-remove", ut_gui_rss_unavailable, UT_ACTS},
+    {"filter-update", ut_gui_filter_update, UT_ACTS},
+    {"filter-remove", ut_gui_filter_remove, UT_ACTS},
 };
 
 static void h_gui(struct web_req *r, void *ud)

@@ -514,5 +514,3 @@ void ut_gui_logout(struct ut_call *c)
     }
     ut_reply_build(c);
 }
-
-void ut_gui_rss_unavailable(struct ut_call *c) { ut_reply_error(c, "RSS is not available yet"); }

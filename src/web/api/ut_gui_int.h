@@ -206,10 +206,6 @@ void ut_gui_list_dirs(struct ut_call *c);
 void ut_gui_getversion(struct ut_call *c);
 void ut_gui_get_sessions(struct ut_call *c);
 void ut_gui_logout(struct ut_call *c);
-/* filter-update, filter-remove: until the auto-downloader is wired, an
- * error reply naming it. */
-void ut_gui_rss_unavailable(struct ut_call *c);
-
 /* ---- RSS (ut_gui_rss.c): feeds and filters over rss/rss.h ---- */
 struct rss;
 struct ut_gui_rss;
@@ -223,6 +219,8 @@ int ut_gui_rss_attach(struct ut_gui *g, struct rss *rss);
 bool ut_gui_rss_list(struct ut_gui *g, json_t *o, const uint64_t *since, uint64_t *ver);
 void ut_gui_rss_update(struct ut_call *c);
 void ut_gui_rss_remove(struct ut_call *c);
+void ut_gui_filter_update(struct ut_call *c);
+void ut_gui_filter_remove(struct ut_call *c);
 /* add-unknown-url's second half: url was no torrent; when it reads as an
  * RSS or Atom feed, the feed is added, else an error is the reply. */
 void ut_gui_rss_add_unknown(struct ut_call *c, const char *url);

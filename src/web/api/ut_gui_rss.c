@@ -1,7 +1,8 @@
 /* web/api/ut_gui_rss — µTorrent's RSS calls (seed 004 "RSS Feed Actions",
- * the rssfeeds rows of "Torrent/labels/RSS/Filters List";
- * clients-wave2.md §1.1 and §1.3, outside the repository) as a table over
- * torrentd's one RSS model (rss/feeds.h).  Nothing here keeps feeds or
+ * "RSS Filter Actions", the rssfeeds and rssfilters rows of
+ * "Torrent/labels/RSS/Filters List"; clients-wave2.md §1.1 and §1.3,
+ * outside the repository) as a table over torrentd's one RSS model
+ * (rss/feeds.h, rss/autodl.h).  Nothing here keeps feeds or rules or
  * writes rows: every change is a call of the RSS module, and a row is read
  * from it at each list=1.
  *
@@ -27,10 +28,10 @@
  *  - items [8], newest first: NAME and NAME_FULL the article's title, URL
  *    its torrent URL (else its link), QUALITY and CODEC from the title's
  *    tags (constants.js's RSSITEMQUALITY/RSSITEMCODEC values; 0 when none),
- *    TIMESTAMP its date (Unix seconds), SEASON/EPISODE 0 (the smart
- *    episode filter that reads them comes with the auto-downloader),
- *    EPISODE_TO 0, FEED_ID, REPACK when the title says REPACK or PROPER
- *    (the smart filter's test), IN_HISTORY when read.
+ *    TIMESTAMP its date (Unix seconds), SEASON/EPISODE from the key
+ *    qBittorrent's smart episode filter reads (rss_smart_episode_filters;
+ *    0 when none or a date), EPISODE_TO 0, FEED_ID, REPACK when the title
+ *    says REPACK or PROPER (the smart filter's test), IN_HISTORY when read.
  *  - rss-update: feed-id -1 or absent adds the feed (url; alias as its
  *    path) and answers "rss_ident"; an existing id: url → setFeedURL, alias
  *    → moveItem, update=1 → refreshItem, in that order.  @ctrl/utorrent's
@@ -39,14 +40,40 @@
  *  - rss-remove: removeItem of each named feed; unknown ids are ignored, as
  *    unknown hashes are.
  *
+ * Filters are the auto-downloader's rules (rss/autodl.h, rss/rule.h):
+ *  - filter ID: the same hash over the rule's name, its only key (a rename
+ *    changes the id: the old one in rssfilterm, the new in rssfilterp).
+ *  - name → the rule's name; filter → mustContain; not-filter →
+ *    mustNotContain (wildcard mode, as µTorrent's '*' and '|' filters);
+ *    save-in → torrentParams.save_path; label → category; episode →
+ *    episodeFilter (qBittorrent's syntax), episode-filter=0 clearing it
+ *    (a rule filters by episode whenever the string is set);
+ *    smart-ep-filter → smartFilter; add-stopped → stopped (0: the
+ *    preferences' default); prio → add_to_top_of_queue; enabled →
+ *    enabled; feed-id → affectedFeeds (one feed's URL; -1 every feed's
+ *    URL now: feeds added later are not included, as in qBittorrent).
+ *  - the row: FLAGS 1 enabled, 4 prio, 8 smart, 16 add-stopped (2,
+ *    orig-name, never); FEED the one feed the rule names, else -1; QUALITY
+ *    -1 (all); POSTPONE_MODE 0; LAST_MATCH lastMatch (Unix s, 0 never);
+ *    SMART_EP_FILTER 0/1; REPACK_EP_FILTER the global
+ *    rss_download_repack_proper_episodes; EPISODE_FILTER_STR the
+ *    episodeFilter, EPISODE_FILTER whether it is set; RESOLVING_CANDIDATE
+ *    false.
+ *  - refused, as no rule can say them: origname=1, a quality mask other
+ *    than -1/0, postpone-mode other than 0.  A new filter without an
+ *    expression starts disabled (an empty mustContain matches every
+ *    article; the official WebUI's "add filter" sends only filter-id=-1).
+ *  - filter_ident answers a new filter; filter-remove removes each named
+ *    rule, ignoring unknown ids.
+ *
  * Cache ids: the list keeps, per kind, each row's fingerprint (a hash of
  * its JSON) and the version at which it last changed; a removed row leaves
  * a tombstone in a bounded ring.  A cid remembers the version it was issued
- * at (ut_gui_cid.rss_ver): rssfeedp holds the rows changed since, rssfeedm
- * the ids removed since.  A cid older than the oldest tombstone the ring has
- * dropped gets the full "rssfeeds" (the official WebUI reads each list's
- * form on its own).  Fingerprinting costs one pass over the rows per poll,
- * no serialization.
+ * at (ut_gui_cid.rss_ver): rssfeedp/rssfilterp hold the rows changed since,
+ * rssfeedm/rssfilterm the ids removed since.  A cid older than the oldest
+ * tombstone the ring has dropped gets that list's full form (the official
+ * WebUI reads each list's form on its own).  Fingerprinting costs one pass
+ * over the rows per poll, no serialization.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,9 +84,12 @@
 
 #include "core/cookiejar.h"
 #include "core/session.h"
+#include "core/settings.h"
+#include "rss/autodl.h"
 #include "rss/feedparse.h"
 #include "rss/feeds.h"
 #include "rss/rss.h"
+#include "rss/rule.h"
 #include "util/fetch.h"
 #include "util/log.h"
 #include "web/api/ut_gui_int.h"
@@ -86,8 +116,13 @@ struct track {
 
 struct ut_gui_rss {
     struct rss *rss;
-    struct track feeds;
+    struct session *s;
+    struct track feeds, filters;
     uint64_t ver;
+    /* the smart episode filter for SEASON/EPISODE, compiled from
+     * rss_smart_episode_filters (again when the setting changes) */
+    char *smart_src;
+    struct rss_smart_filter *smart;
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -411,14 +446,38 @@ static void tags_of(const char *title, int *quality, int *codec)
 /* qBittorrent's smart filter's REPACK/PROPER test: either word, any case. */
 static bool is_repack(const char *title) { return strcasestr(title, "repack") || strcasestr(title, "proper"); }
 
-/* SEASON and EPISODE: 0 until the smart episode filter (rss/rule.h) is
- * here to read them. */
+static const struct rss_smart_filter *smart_filter(struct ut_gui_rss *r)
+{
+    const char *src = settings_str(&r->s->settings, SET_RSS_SMART_EPISODE_FILTERS);
+    if (r->smart_src && strcmp(r->smart_src, src) == 0)
+        return r->smart;
+    struct rss_smart_filter *f = NULL;
+    char *dup = strdup(src);
+    if (!dup || rss_smart_filter_new(src, &f) != 0) {
+        free(dup);
+        return NULL;   /* out of memory: no episodes this time */
+    }
+    rss_smart_filter_free(r->smart);
+    free(r->smart_src);
+    r->smart = f;
+    r->smart_src = dup;
+    return f;
+}
+
+/* SEASON and EPISODE from the smart filter's episode key "SxE" ("1x5");
+ * 0 when the title has none or it is a date ("2017.01.01"). */
 static void episode_of(struct ut_gui_rss *r, const char *title, int *season, int *episode)
 {
-    (void)r;
-    (void)title;
     *season = 0;
     *episode = 0;
+    const struct rss_smart_filter *f = smart_filter(r);
+    char *key = f ? rss_smart_filter_episode(f, title) : NULL;
+    int se, ep, used = 0;
+    if (key && sscanf(key, "%9dx%9d%n", &se, &ep, &used) == 2 && key[used] == 0 && se >= 0 && ep >= 0) {
+        *season = se;
+        *episode = ep;
+    }
+    free(key);
 }
 
 struct items_walk {
@@ -486,6 +545,123 @@ static json_t *feed_rows(struct ut_gui_rss *r)
     return rows;
 }
 
+/* ---- filters: the auto-downloader's rules as µTorrent numbers them ---- */
+
+struct filter {
+    struct rss_rule *r;   /* the autodl's own: valid until its next change */
+    uint32_t id;
+};
+
+struct filters {
+    struct filter *v;     /* priority order */
+    size_t n;
+};
+
+static int by_name(const void *a, const void *b)
+{
+    const struct filter *const *x = a, *const *y = b;
+    return strcmp((*x)->r->name, (*y)->r->name);
+}
+
+/* Every rule with its id: the uid hash over the name (a rule's only key),
+ * collisions probing upwards in name order.  0, -ENOMEM. */
+static int filters_load(struct rss_autodl *a, struct filters *fl)
+{
+    fl->n = rss_autodl_count(a);
+    fl->v = calloc(fl->n ? fl->n : 1, sizeof *fl->v);
+    struct filter **order = malloc((fl->n ? fl->n : 1) * sizeof *order);
+    if (!fl->v || !order) {
+        free(fl->v);
+        free(order);
+        fl->v = NULL;
+        fl->n = 0;
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < fl->n; i++) {
+        fl->v[i].r = rss_autodl_rule_at(a, i);
+        order[i] = &fl->v[i];
+    }
+    qsort(order, fl->n, sizeof *order, by_name);
+    for (size_t i = 0; i < fl->n; i++) {
+        uint32_t id = id_of_uid(order[i]->r->name);
+        for (bool taken = true; taken;) {
+            taken = false;
+            for (size_t k = 0; k < i && !taken; k++)
+                taken = order[k]->id == id;
+            if (taken)
+                id = id == 0x7fffffff ? 1 : id + 1;
+        }
+        order[i]->id = id;
+    }
+    free(order);
+    return 0;
+}
+
+static struct filter *filter_by_id(struct filters *fl, int64_t id)
+{
+    for (size_t i = 0; i < fl->n; i++)
+        if (fl->v[i].id == id)
+            return &fl->v[i];
+    return NULL;
+}
+
+enum {
+    FLAG_ENABLE = 1, FLAG_ORIG_NAME = 2, FLAG_HIGH_PRIO = 4, FLAG_SMART_EP = 8, FLAG_ADD_STOPPED = 16,
+};
+
+static int flags_of(const struct rss_rule *r)
+{
+    return (r->enabled ? FLAG_ENABLE : 0) | (r->tp.add_to_top == RSS_OPT_TRUE ? FLAG_HIGH_PRIO : 0) |
+           (r->smart_filter ? FLAG_SMART_EP : 0) | (r->tp.stopped == RSS_OPT_TRUE ? FLAG_ADD_STOPPED : 0);
+}
+
+/* FEED: the one feed the rule names, else -1 (several, every one, or a
+ * URL no feed has). */
+static int64_t filter_feed(const struct rss_rule *r, struct feeds *fs)
+{
+    if (r->feeds.n != 1)
+        return -1;
+    struct feed *f = feed_by_url(fs, r->feeds.v[0]);
+    return f ? (int64_t)f->id : -1;
+}
+
+static json_t *filter_row(struct ut_gui_rss *r, const struct filter *f, struct feeds *fs)
+{
+    const struct rss_rule *x = f->r;
+    bool repacks = settings_bool(&r->s->settings, SET_RSS_DOWNLOAD_REPACK_PROPER_EPISODES);
+    return json_pack("[I,i,s,s,s,s,I,i,s,i,I,i,i,s,b,b]", (json_int_t)f->id, flags_of(x), x->name,
+                     x->must_contain, x->must_not_contain, x->tp.save_path, (json_int_t)filter_feed(x, fs),
+                     -1,                                  /* QUALITY: every quality */
+                     x->tp.category, 0,                   /* POSTPONE_MODE: none */
+                     (json_int_t)(x->has_last_match ? x->last_match : 0), x->smart_filter ? 1 : 0, repacks ? 1 : 0,
+                     x->episode_filter, *x->episode_filter != 0, 0);
+}
+
+static json_t *filter_rows(struct ut_gui_rss *r)
+{
+    struct rss_autodl *a = rss_autodl(r->rss);
+    if (!a)
+        return json_array();
+    struct feeds fs;
+    struct filters fl;
+    if (feeds_load(r->rss, &fs) != 0)
+        return NULL;
+    if (filters_load(a, &fl) != 0) {
+        feeds_free(&fs);
+        return NULL;
+    }
+    json_t *rows = json_array();
+    for (size_t i = 0; rows && i < fl.n; i++) {
+        if (json_array_append_new(rows, filter_row(r, &fl.v[i], &fs)) != 0) {
+            json_decref(rows);
+            rows = NULL;
+        }
+    }
+    free(fl.v);
+    feeds_free(&fs);
+    return rows;
+}
+
 /* ---- list=1 ---- */
 
 int ut_gui_rss_attach(struct ut_gui *g, struct rss *rss)
@@ -496,6 +672,7 @@ int ut_gui_rss_attach(struct ut_gui *g, struct rss *rss)
     if (!r)
         return -ENOMEM;
     r->rss = rss;
+    r->s = g->s;
     g->rss = r;
     return 0;
 }
@@ -513,19 +690,19 @@ bool ut_gui_rss_list(struct ut_gui *g, json_t *o, const uint64_t *since, uint64_
         return json_object_set_new(o, "rssfeeds", json_array()) == 0 &&
                json_object_set_new(o, "rssfilters", json_array()) == 0;
     }
-    json_t *feeds = feed_rows(r);
-    if (!feeds || track_update(r, &r->feeds, feeds) != 0) {
+    json_t *feeds = feed_rows(r), *filters = filter_rows(r);
+    if (!feeds || !filters || track_update(r, &r->feeds, feeds) != 0 ||
+        track_update(r, &r->filters, filters) != 0) {
         json_decref(feeds);
+        json_decref(filters);
         return false;
     }
     *ver = r->ver;
-    bool ok = track_put(&r->feeds, o, feeds, since, "rssfeeds", "rssfeedp", "rssfeedm");
-    if (since)
-        ok = ok && json_object_set_new(o, "rssfilterp", json_array()) == 0 &&
-             json_object_set_new(o, "rssfilterm", json_array()) == 0;
-    else
-        ok = ok && json_object_set_new(o, "rssfilters", json_array()) == 0;
-    return ok;
+    if (!track_put(&r->feeds, o, feeds, since, "rssfeeds", "rssfeedp", "rssfeedm")) {
+        json_decref(filters);
+        return false;
+    }
+    return track_put(&r->filters, o, filters, since, "rssfilters", "rssfilterp", "rssfilterm");
 }
 
 /* ---- rss-update, rss-remove ---- */
@@ -757,6 +934,253 @@ void ut_gui_rss_remove(struct ut_call *c)
         change(w, rss_feeds_remove(rss_feeds(rss), f->path, err, sizeof err, ut_wait_done, w), err);
     }
     feeds_free(&fs);
+    if (w)
+        ut_wait_done(w, 0);
+}
+
+/* ---- filter-update, filter-remove ---- */
+
+static struct rss_autodl *autodl_of(struct ut_call *c)
+{
+    struct rss *rss = rss_of(c);
+    return rss ? rss_autodl(rss) : NULL;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    char *d = strdup(v);
+    if (!d)
+        return -ENOMEM;
+    free(*dst);
+    *dst = d;
+    return 0;
+}
+
+/* An integer parameter: dflt when absent or empty; false when junk. */
+static bool param_int(struct ut_call *c, const char *key, int64_t dflt, int64_t *out)
+{
+    const char *v = ut_query_get(&c->q, key);
+    *out = dflt;
+    return !v || !*v || ut_parse_int(v, INT32_MIN, INT32_MAX, out);
+}
+
+/* The filter-update parameters on rule x (seed 004's list, the official
+ * WebUI's names).  NULL, or the error to reply. */
+static const char *apply_filter(struct ut_call *c, struct rss_rule *x, bool is_new)
+{
+    bool bad = false;
+    const char *filter = param_str(c, "filter", &bad), *not = param_str(c, "not-filter", &bad);
+    const char *save = param_str(c, "save-in", &bad), *label = param_str(c, "label", &bad);
+    const char *episode = param_str(c, "episode", &bad);
+    int64_t quality, postpone, feed;
+    if (bad)
+        return "filter parameters must not contain a NUL byte";
+    if (!param_int(c, "quality", -1, &quality) || !param_int(c, "postpone-mode", 0, &postpone) ||
+        !param_int(c, "feed-id", -1, &feed))
+        return "quality, postpone-mode and feed-id must be integers";
+    /* what qBittorrent's rules cannot say is refused, not dropped */
+    if (param_bool(c, "origname", false))
+        return "matching the original name is not supported: rules match the article title";
+    if (quality != -1 && quality != 0)
+        return "a quality filter is not supported: rules match the title (put the quality in filter)";
+    if (postpone != 0)
+        return "postpone mode is not supported";
+    if ((filter && set_str(&x->must_contain, filter) != 0) || (not && set_str(&x->must_not_contain, not) != 0) ||
+        (save && set_str(&x->tp.save_path, save) != 0) || (label && set_str(&x->tp.category, label) != 0))
+        return "out of memory";
+    /* qBittorrent filters by episode whenever the filter is not empty */
+    const char *ef = ut_query_get(&c->q, "episode-filter");
+    if (ef && *ef && !param_bool(c, "episode-filter", false)) {
+        if (set_str(&x->episode_filter, "") != 0)
+            return "out of memory";
+    } else if (episode && set_str(&x->episode_filter, episode) != 0) {
+        return "out of memory";
+    }
+    /* a new filter without an expression would match every article
+     * (qBittorrent's empty mustContain): it starts disabled (the official
+     * WebUI's "add filter" sends nothing else) */
+    x->enabled = param_bool(c, "enabled", is_new ? filter && *filter : x->enabled);
+    x->smart_filter = param_bool(c, "smart-ep-filter", x->smart_filter);
+    if (ut_query_get(&c->q, "add-stopped"))
+        x->tp.stopped = param_bool(c, "add-stopped", false) ? RSS_OPT_TRUE : RSS_OPT_UNSET;
+    if (ut_query_get(&c->q, "prio"))
+        x->tp.add_to_top = param_bool(c, "prio", false) ? RSS_OPT_TRUE : RSS_OPT_UNSET;
+    if (!ut_query_get(&c->q, "feed-id") && !is_new)
+        return NULL;
+    /* feed-id: one feed's URL; -1 (or none for a new filter) every feed's */
+    struct feeds fs;
+    if (feeds_load(rss_of(c), &fs) != 0)
+        return "out of memory";
+    struct feed *f = feed > 0 ? feed_by_id(&fs, feed) : NULL;
+    const char *err = NULL;
+    if (feed > 0 && !f) {
+        err = "feed-id must be a feed id of list=1, or -1 for every feed";
+    } else {
+        strv_clear(&x->feeds);
+        for (size_t i = 0; i < fs.n && !err; i++)
+            if ((!f || &fs.v[i] == f) && strv_push(&x->feeds, fs.v[i].url) != 0)
+                err = "out of memory";
+    }
+    feeds_free(&fs);
+    return err;
+}
+
+/* A name no rule has: the given one, else "New filter", "New filter 2" ... */
+static char *new_name(struct rss_autodl *a, const char *given)
+{
+    if (given && *given)
+        return strdup(given);
+    for (int i = 1;; i++) {
+        char *n = NULL;
+        if ((i == 1 ? asprintf(&n, "New filter") : asprintf(&n, "New filter %d", i)) < 0)
+            return NULL;
+        if (!rss_autodl_find(a, n))
+            return n;
+        free(n);
+    }
+}
+
+struct rule_added {
+    struct ut_call *c;
+    char *name;
+};
+
+static void on_rule_added(void *ud, int rc)
+{
+    struct rule_added *ra = ud;
+    struct rss_autodl *a = autodl_of(ra->c);
+    struct filters fl = {0};
+    if (rc != 0) {
+        log_msg(LOG_WARNING, "µTorrent WebUI: a change could not be saved (%d)", rc);
+        ut_reply(ra->c, NULL);
+    } else if (!a || filters_load(a, &fl) != 0) {
+        ut_reply(ra->c, NULL);
+    } else {
+        int64_t id = -1;
+        for (size_t i = 0; i < fl.n; i++)
+            if (strcmp(fl.v[i].r->name, ra->name) == 0)
+                id = fl.v[i].id;
+        free(fl.v);
+        reply_ident(ra->c, "filter_ident", id);
+    }
+    free(ra->name);
+    free(ra);
+}
+
+void ut_gui_filter_update(struct ut_call *c)
+{
+    struct rss_autodl *a = autodl_of(c);
+    int64_t id;
+    bool bad = false;
+    const char *name = param_str(c, "name", &bad);
+    if (!a) {
+        ut_reply_error(c, "RSS filters are not available");
+        return;
+    }
+    if (!param_id(c, "filter-id", NULL, &id) || bad) {
+        ut_reply_error(c, "filter-id must be a filter id of list=1, or -1 for a new filter");
+        return;
+    }
+    struct filters fl;
+    if (filters_load(a, &fl) != 0) {
+        ut_reply(c, NULL);
+        return;
+    }
+    struct filter *f = id > 0 ? filter_by_id(&fl, id) : NULL;
+    char *nn = NULL;
+    if (id <= 0)
+        nn = new_name(a, name);
+    else if (f)
+        nn = strdup(name && *name ? name : f->r->name);
+    struct rss_rule *x = !nn ? NULL : f ? rss_rule_dup(f->r) : rss_rule_new(nn);
+    const char *err = id > 0 && !f ? "no filter has that filter-id" : !x ? "out of memory" : NULL;
+    if (!err && (id <= 0 || strcmp(nn, f->r->name) != 0) && rss_autodl_find(a, nn))
+        err = "a filter with that name exists";
+    if (!err)
+        err = apply_filter(c, x, id <= 0);
+    if (err) {
+        free(fl.v);
+        free(nn);
+        rss_rule_free(x);
+        ut_reply_error(c, err);
+        return;
+    }
+    if (id <= 0) {
+        free(fl.v);
+        struct rule_added *ra = calloc(1, sizeof *ra);
+        if (!ra) {
+            free(nn);
+            rss_rule_free(x);
+            ut_reply(c, NULL);
+            return;
+        }
+        ra->c = c;
+        ra->name = nn;
+        if (rss_autodl_set_rule(a, x, on_rule_added, ra) != 0) {
+            free(nn);
+            free(ra);
+            ut_reply_error(c, "the filter could not be added");
+        }
+        return;
+    }
+    /* an existing rule: renamed first (qBittorrent's renameRule), then
+     * replaced under its name; one reply once both are committed */
+    struct ut_wait *w = ut_wait_new(c);
+    if (!w) {
+        free(fl.v);
+        free(nn);
+        rss_rule_free(x);
+        return;
+    }
+    if (strcmp(nn, f->r->name) != 0) {
+        ut_wait_hold(w);
+        int rc = rss_autodl_rename_rule(a, f->r->name, nn, ut_wait_done, w);
+        ut_wait_started(w, rc);
+        if (rc != 0)
+            ut_wait_fail(w, "the filter could not be renamed");
+    }
+    free(fl.v);   /* f is gone with it; the rule may be renamed */
+    if (!w->error && set_str(&x->name, nn) == 0) {
+        ut_wait_hold(w);
+        int rc = rss_autodl_set_rule(a, x, ut_wait_done, w);
+        ut_wait_started(w, rc);
+        if (rc != 0)
+            ut_wait_fail(w, "the filter could not be changed");
+    } else {
+        rss_rule_free(x);
+        ut_wait_fail(w, "the filter could not be changed");
+    }
+    free(nn);
+    ut_wait_done(w, 0);
+}
+
+void ut_gui_filter_remove(struct ut_call *c)
+{
+    struct rss_autodl *a = autodl_of(c);
+    if (!a) {
+        ut_reply_error(c, "RSS filters are not available");
+        return;
+    }
+    struct ut_wait *w = ut_wait_new(c);
+    for (size_t i = 0; w && i < c->q.n; i++) {
+        int64_t id;
+        struct filters fl;
+        if (strcmp(c->q.v[i].key, "filter-id") != 0 || !ut_parse_int(c->q.v[i].val, 1, 0x7fffffff, &id))
+            continue;
+        if (filters_load(a, &fl) != 0) {
+            ut_wait_fail(w, "out of memory");
+            break;
+        }
+        struct filter *f = filter_by_id(&fl, id);
+        if (f) {   /* unknown ids are ignored, as unknown hashes */
+            ut_wait_hold(w);
+            int rc = rss_autodl_remove_rule(a, f->r->name, ut_wait_done, w);
+            ut_wait_started(w, rc);
+            if (rc != 0)
+                ut_wait_fail(w, "the filter could not be removed");
+        }
+        free(fl.v);
+    }
     if (w)
         ut_wait_done(w, 0);
 }
