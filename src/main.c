@@ -424,7 +424,7 @@ int main(int argc, char **argv)
     qbt_v2_rss_rules_register(web, rss);
     qbt_v2_search_register(web, session);
     qbt_v1_register(web, session);
-    ut_gui_register(web, session);
+    ut_gui_register(web, session, rss);
     ut_webui_register(web, session);
     qbt_v2_set_shutdown_hook(api_shutdown_hook);
     if (session_start(session) != 0) {

@@ -1021,3 +1021,15 @@ void rss_feeds_on_url_changed(struct rss_feeds *f, rss_feeds_url_fn fn, void *ud
     f->url_fn = fn;
     f->url_ud = ud;
 }
+
+int rss_feeds_feed_state(struct rss_feeds *f, const char *feed_url, struct rss_feed_state *out)
+{
+    const struct rss_node *n = find_url(f->root, feed_url);
+    if (!n)
+        return -ENOENT;
+    out->title = n->title ? n->title : "";
+    out->next_refresh = f->cfg.processing && n->next_refresh_ms > 0 ? n->next_refresh_ms / 1000 : 0;
+    out->loading = n->loading;
+    out->has_error = n->has_error;
+    return 0;
+}

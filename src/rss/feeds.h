@@ -123,4 +123,18 @@ void rss_feeds_on_new_article(struct rss_feeds *f, rss_feeds_new_fn fn, void *ud
 typedef void (*rss_feeds_url_fn)(void *ud, const char *old_url, const char *new_url);
 void rss_feeds_on_url_changed(struct rss_feeds *f, rss_feeds_url_fn fn, void *ud);
 
+/* ---- for the µTorrent dialect (web/api/ut_gui_rss.c) ---- */
+
+/* What µTorrent's feed row shows besides the tree and the articles: the
+ * feed's refresh state without copying its articles (rss_feeds_json with
+ * data would copy every article on each list=1 poll). */
+struct rss_feed_state {
+    const char *title;       /* "" before the first fetch; valid until the next change */
+    int64_t next_refresh;    /* Unix seconds of the next scheduled refresh; 0 = none scheduled
+                              * (processing off) or due now */
+    bool loading, has_error;
+};
+/* The state of the feed with that URL.  0, -ENOENT. */
+int rss_feeds_feed_state(struct rss_feeds *f, const char *feed_url, struct rss_feed_state *out);
+
 #endif

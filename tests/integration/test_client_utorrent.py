@@ -203,16 +203,17 @@ def test_setprops_add_url_all_data(run):
 
 
 def test_rss_calls_answer(run):
-    """rss-update/rss-remove answer {"build"}: with the RSS engine not wired
-    to /gui/ yet, an "error" and no feed; once it is, the feed is listed
-    and removed again."""
+    """rssUpdate(url, -1, alias) adds the feed (its rss_ident is the listed
+    id, "alias|url" its [6]) and rssRemove(id), which sends feedid=, removes
+    it (web/api/ut_gui_rss.c)."""
     s = run.s
     up, rm = s["rssUpdate"]["value"], s["rssRemove"]["value"]
     assert up["build"] >= 25406 and rm["build"] >= 25406
-    if "error" in up:
-        assert s["rssfeeds"] == [] and "error" in rm
-    else:
-        assert any("feed.xml" in str(f[6]) for f in s["rssfeeds"]) and s["rssfeedsAfter"] == []
+    assert "error" not in up and "error" not in rm, (up, rm)
+    feed = [f for f in s["rssfeeds"] if "feed.xml" in str(f[6])]
+    assert len(feed) == 1 and feed[0][0] == up["rss_ident"]
+    assert feed[0][6] == "ut-feed|http://127.0.0.1:9/feed.xml"
+    assert s["rssfeedsAfter"] == []
 
 
 def test_set_setting(run):

@@ -335,10 +335,10 @@ static const struct ut_action ACTIONS[] = {
     {"add-unknown-url", ut_gui_add_unknown_url, UT_ACTS},
     {"add-file", ut_gui_add_file, UT_ACTS},
     {"resetxferhist", ut_gui_resetxferhist, UT_ACTS},
-    {"rss-update", ut_gui_rss_unavailable, UT_ACTS},
-    {"rss-remove", ut_gui_rss_unavailable, UT_ACTS},
-    {"filter-update", ut_gui_rss_unavailable, UT_ACTS},
-    {"filter-remove", ut_gui_rss_unavailable, UT_ACTS},
+    {"rss-update", ut_gui_rss_update, UT_ACTS},
+    {"rss-remove", ut_gui_rss_remove, UT_ACTS},
+    {"filter-update", ut_gui_filter_update, UT_ACTS},
+    {"filter-remove", ut_gui_filter_remove, UT_ACTS},
 };
 
 static void h_gui(struct web_req *r, void *ud)
@@ -413,7 +413,7 @@ static void on_auth_changed(void *ud, const struct settings_mask *changed)
         apply_guest(ud);
 }
 
-int ut_gui_register(struct web_server *ws, struct session *s)
+int ut_gui_register(struct web_server *ws, struct session *s, struct rss *rss)
 {
     static struct ut_gui g;
     memset(&g, 0, sizeof g);
@@ -425,6 +425,8 @@ int ut_gui_register(struct web_server *ws, struct session *s)
         return -EIO;
     g.epoch = (((uint32_t)e[0] << 16 | (uint32_t)e[1] << 8 | e[2]) & 0xFFFFF) | 1;
     g.cid_next = 1;
+    if (ut_gui_rss_attach(&g, rss) != 0)
+        return -ENOMEM;
     static const struct web_route_def routes[] = {
         {"/gui/", WEB_GETPOST, h_gui, WEB_AUTH_BASIC_TOKEN, token_ok},
         {"/gui", WEB_GETPOST, h_gui, WEB_AUTH_BASIC_TOKEN, token_ok},

@@ -16,8 +16,11 @@
 #include "core/session.h"
 #include "web/server.h"
 
+struct rss;
+
 /* Registers /gui/ (also /gui, /gui/. for Electorrent), /gui/token.html and
- * /proxy on ws.  0 or a negative errno (-EEXIST if a route is taken). */
-int ut_gui_register(struct web_server *ws, struct session *s);
+ * /proxy on ws; µTorrent's RSS calls and lists go to rss (rss/rss.h; NULL:
+ * none).  0 or a negative errno (-EEXIST if a route is taken). */
+int ut_gui_register(struct web_server *ws, struct session *s, struct rss *rss);
 
 #endif

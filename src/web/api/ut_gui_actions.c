@@ -251,7 +251,7 @@ static const char *add_location(struct ut_call *c, struct service_add_opts *o)
  * options besides the location). */
 struct add {
     struct ut_call *c;
-    bool unknown;        /* add-unknown-url: a non-torrent is reported */
+    char *url;           /* add-unknown-url: a non-torrent may be a feed */
 };
 
 static void on_added(void *ud, int rc, struct torrent *t)
@@ -260,12 +260,13 @@ static void on_added(void *ud, int rc, struct torrent *t)
     struct add *a = ud;
     if (rc == 0 || rc == -EEXIST)
         ut_reply_build(a->c);
-    else if (rc == -EBADMSG && a->unknown)
-        ut_reply_error(a->c, "the URL is no torrent; adding RSS feeds is not available yet");
+    else if (rc == -EBADMSG && a->url)
+        ut_gui_rss_add_unknown(a->c, a->url);
     else if (rc == -EBADMSG)
         ut_reply_error(a->c, "the URL is no valid torrent");
     else
         ut_reply_error(a->c, "cannot add the torrent");
+    free(a->url);
     free(a);
 }
 
@@ -315,20 +316,30 @@ static void add_url(struct ut_call *c, bool unknown)
         return;
     }
     a->c = c;
-    a->unknown = unknown;
+    a->url = unknown ? strdup(url) : NULL;
+    if (unknown && !a->url) {
+        free(url);
+        free(a);
+        service_add_opts_free(&o);
+        ut_reply(c, NULL);
+        return;
+    }
     bool http = strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
     int rc;
     if (http && !unknown) {
         /* µTorrent answers once the download is under way, as qBittorrent
          * does for a URL: the outcome shows in the list */
         rc = service_add_url(c->s, url, &o, NULL, NULL);
+        free(a->url);
         free(a);
         if (rc == 0)
             ut_reply_build(c);
     } else {
         rc = http ? service_add_url(c->s, url, &o, on_added, a) : service_add_uri(c->s, url, &o, on_added, a);
-        if (rc != 0)
+        if (rc != 0) {
+            free(a->url);
             free(a);
+        }
     }
     free(url);
     service_add_opts_free(&o);
@@ -342,9 +353,10 @@ static void add_url(struct ut_call *c, bool unknown)
 
 void ut_gui_add_url(struct ut_call *c) { add_url(c, false); }
 
-/* A torrent or an RSS feed, told apart by what the URL returns (seed 004);
- * the RSS issue adds the feed case, until then it is an error naming it.
- * Answered once the download's outcome is known. */
+/* A torrent or an RSS feed, told apart by what the URL returns (seed 004):
+ * the torrent path first; a body that is no torrent is fetched again and
+ * added as a feed when it reads as one (ut_gui_rss.c).  Answered once the
+ * outcome is known. */
 void ut_gui_add_unknown_url(struct ut_call *c) { add_url(c, true); }
 
 void ut_gui_add_file(struct ut_call *c)
@@ -502,5 +514,3 @@ void ut_gui_logout(struct ut_call *c)
     }
     ut_reply_build(c);
 }
-
-void ut_gui_rss_unavailable(struct ut_call *c) { ut_reply_error(c, "RSS is not available yet"); }

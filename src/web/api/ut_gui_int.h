@@ -90,6 +90,7 @@ struct ut_gui_cid {
     uint32_t n;                  /* its number (0 = free slot) */
     uint64_t change_seq;         /* the session's change_seq */
     uint64_t queue_ver;          /* ut_gui.queue_ver */
+    uint64_t rss_ver;            /* the RSS rows' version (ut_gui_rss.c) */
 };
 
 struct ut_gui {
@@ -102,6 +103,7 @@ struct ut_gui {
     uint32_t cid_next;
     struct ut_gui_cid cids[UT_GUI_CID_RING];
     uint64_t queue_fp, queue_ver;   /* fingerprint of the queue order and its version */
+    struct ut_gui_rss *rss;         /* the RSS view (ut_gui_rss.c); NULL without RSS */
 };
 
 struct ut_call {
@@ -204,9 +206,24 @@ void ut_gui_list_dirs(struct ut_call *c);
 void ut_gui_getversion(struct ut_call *c);
 void ut_gui_get_sessions(struct ut_call *c);
 void ut_gui_logout(struct ut_call *c);
-/* rss-update, rss-remove, filter-update, filter-remove: the RSS issue wires
- * them; until then an error reply naming it. */
-void ut_gui_rss_unavailable(struct ut_call *c);
+/* ---- RSS (ut_gui_rss.c): feeds and filters over rss/rss.h ---- */
+struct rss;
+struct ut_gui_rss;
+/* Gives g its RSS view (rss NULL: none; the calls then answer an error
+ * and list=1 empty RSS lists).  0, -ENOMEM. */
+int ut_gui_rss_attach(struct ut_gui *g, struct rss *rss);
+/* list=1's RSS keys into o: "rssfeeds"/"rssfilters" when since is NULL (no
+ * or an unknown cid), else the deltas since the RSS version *since (a list
+ * whose removals are forgotten: its full key instead).  *ver: the version
+ * now, for the cid issued with this list.  false on ENOMEM. */
+bool ut_gui_rss_list(struct ut_gui *g, json_t *o, const uint64_t *since, uint64_t *ver);
+void ut_gui_rss_update(struct ut_call *c);
+void ut_gui_rss_remove(struct ut_call *c);
+void ut_gui_filter_update(struct ut_call *c);
+void ut_gui_filter_remove(struct ut_call *c);
+/* add-unknown-url's second half: url was no torrent; when it reads as an
+ * RSS or Atom feed, the feed is added, else an error is the reply. */
+void ut_gui_rss_add_unknown(struct ut_call *c, const char *url);
 
 /* ---- torrent properties (ut_gui_props.c) ---- */
 void ut_gui_getfiles(struct ut_call *c);

@@ -18,7 +18,8 @@
  * (moving one torrent renumbers others nobody touched) -- when the queue
  * fingerprint differs from the cid's, every row is resent in torrentp.
  * Unknown, evicted or malformed cid: the full form.  At most 2^52, so a
- * JavaScript client that reads it as a number keeps it exact.
+ * JavaScript client that reads it as a number keeps it exact.  The RSS
+ * lists' deltas ride on the same cid (its rss_ver; ut_gui_rss.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -295,16 +296,17 @@ static const struct ut_gui_cid *cid_find(struct ut_gui *g, const char *cid)
 
 /* The cid for the state now: the last one again when nothing changed
  * (an idle poller does not churn the ring). */
-static uint64_t cid_issue(struct ut_gui *g, uint64_t seq)
+static uint64_t cid_issue(struct ut_gui *g, uint64_t seq, uint64_t rss_ver)
 {
     uint32_t last = g->cid_next - 1;
     struct ut_gui_cid *e = &g->cids[last % UT_GUI_CID_RING];
-    if (!(last != 0 && e->n == last && e->change_seq == seq && e->queue_ver == g->queue_ver)) {
+    if (!(last != 0 && e->n == last && e->change_seq == seq && e->queue_ver == g->queue_ver &&
+          e->rss_ver == rss_ver)) {
         last = g->cid_next++;
         if (g->cid_next == 0)
             g->cid_next = 1;   /* 0 marks a free slot */
         e = &g->cids[last % UT_GUI_CID_RING];
-        *e = (struct ut_gui_cid){last, seq, g->queue_ver};
+        *e = (struct ut_gui_cid){last, seq, g->queue_ver, rss_ver};
     }
     return (uint64_t)g->epoch << 32 | last;
 }
@@ -349,16 +351,15 @@ void ut_gui_list(struct ut_call *c)
     if (d.oom)
         goto oom;
     bool ok;
-    if (delta) {
-        ok = put(o, "torrentp", json_incref(d.rows)) && put(o, "torrentm", json_incref(d.removed)) &&
-             put(o, "rssfeedp", json_array()) && put(o, "rssfeedm", json_array()) &&
-             put(o, "rssfilterp", json_array()) && put(o, "rssfilterm", json_array());
-    } else {
-        ok = put(o, "torrents", json_incref(d.rows)) && put(o, "rssfeeds", json_array()) &&
-             put(o, "rssfilters", json_array());
-    }
+    if (delta)
+        ok = put(o, "torrentp", json_incref(d.rows)) && put(o, "torrentm", json_incref(d.removed));
+    else
+        ok = put(o, "torrents", json_incref(d.rows));
+    /* the feeds and filters (ut_gui_rss.c): deltas under the same cid */
+    uint64_t rss_ver = 0;
+    ok = ok && ut_gui_rss_list(g, o, delta ? &e->rss_ver : NULL, &rss_ver);
     char cid[24];
-    snprintf(cid, sizeof cid, "%" PRIu64, cid_issue(g, seq));
+    snprintf(cid, sizeof cid, "%" PRIu64, cid_issue(g, seq, rss_ver));
     if (!ok || !put(o, "torrentc", json_string(cid)))
         goto oom;
     json_decref(d.rows);
