@@ -239,7 +239,12 @@ int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, un
     uv_tcp_init(s->loop, h);
     h->data = s;
     int rc = uv_tcp_bind(h, sa, flags);
-    return rc == 0 ? uv_listen((uv_stream_t *)h, 128, on_incoming) : rc;
+    /* socket_backlog_size (libtorrent's listen_queue_size, qBittorrent's
+     * default 30): connections the kernel holds before we accept them;
+     * taken when a listener opens (the kernel caps it at somaxconn). */
+    int64_t backlog = settings_int(&s->settings, SET_SOCKET_BACKLOG_SIZE);
+    int n = backlog < 1 ? 1 : backlog > 65535 ? 65535 : (int)backlog;
+    return rc == 0 ? uv_listen((uv_stream_t *)h, n, on_incoming) : rc;
 }
 
 /* A heap handle listening on sa, or NULL (*rc says why). */

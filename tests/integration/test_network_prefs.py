@@ -159,3 +159,25 @@ def test_announce_ip_and_port(workdir, procs):
         srv.shutdown()
         srv.server_close()
     td.stop()
+
+
+def _backlog(port):
+    """The accept backlog of the listener on port (ss: Send-Q of a LISTEN socket)."""
+    out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], capture_output=True, text=True, timeout=10).stdout
+    return [int(line.split()[2]) for line in out.splitlines() if line.strip()]
+
+
+def test_socket_backlog_size(workdir, procs):
+    """socket_backlog_size (libtorrent's listen_queue_size): the peer
+    listener's accept queue, 30 by default (qBittorrent's), taken when the
+    listener opens (here: at the next start)."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    assert td.prefs()["socket_backlog_size"] == 30
+    port = int(td.peer_addr.rsplit(":", 1)[1])
+    assert _backlog(port) and set(_backlog(port)) == {30}, _backlog(port)
+    td.set_prefs({"socket_backlog_size": 77})
+    td.stop()
+    td.start()
+    port = int(td.peer_addr.rsplit(":", 1)[1])
+    assert set(_backlog(port)) == {77}, _backlog(port)
+    td.stop()
