@@ -828,15 +828,15 @@ static int parse_outer(struct bt_metainfo *mi, const struct benc *root, struct m
 
 /* ---- public ------------------------------------------------------------- */
 
-static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_metainfo **out,
-                        char *errbuf, size_t errlen)
+static int parse_common(const uint8_t *data, size_t len, bool whole, const struct benc_limits *lim,
+                        struct bt_metainfo **out, char *errbuf, size_t errlen)
 {
     struct mi_err err = {errbuf, errlen};
     *out = NULL;
     if (errbuf && errlen)
         errbuf[0] = 0;
     struct benc_doc *doc;
-    int rc = benc_parse(data, len, NULL, 0, &doc, NULL, errbuf, errlen);
+    int rc = benc_parse(data, len, lim, 0, &doc, NULL, errbuf, errlen);
     if (rc) {
         log_debug("metainfo: %s", errbuf ? errbuf : "bencode error");
         return rc;
@@ -887,13 +887,19 @@ static int parse_common(const uint8_t *data, size_t len, bool whole, struct bt_m
 int bt_metainfo_parse(const uint8_t *data, size_t len, struct bt_metainfo **out,
                       char *err, size_t errlen)
 {
-    return parse_common(data, len, true, out, err, errlen);
+    return parse_common(data, len, true, NULL, out, err, errlen);
+}
+
+int bt_metainfo_parse_limited(const uint8_t *data, size_t len, const struct benc_limits *lim,
+                              struct bt_metainfo **out, char *err, size_t errlen)
+{
+    return parse_common(data, len, true, lim, out, err, errlen);
 }
 
 int bt_metainfo_parse_info(const uint8_t *info, size_t len, struct bt_metainfo **out,
                            char *err, size_t errlen)
 {
-    return parse_common(info, len, false, out, err, errlen);
+    return parse_common(info, len, false, NULL, out, err, errlen);
 }
 
 void bt_metainfo_free(struct bt_metainfo *mi)

@@ -81,6 +81,12 @@ struct bt_metainfo {
  * -ENOMEM, with a message in err. */
 int bt_metainfo_parse(const uint8_t *data, size_t len, struct bt_metainfo **out,
                       char *err, size_t errlen);
+/* The same with the bencode limits given (NULL: the defaults):
+ * qBittorrent's bdecode_depth_limit and bdecode_token_limit for a .torrent
+ * a user adds.  A file over them: -E2BIG (err says which). */
+struct benc_limits;
+int bt_metainfo_parse_limited(const uint8_t *data, size_t len, const struct benc_limits *lim,
+                              struct bt_metainfo **out, char *err, size_t errlen);
 
 /* Parses a bare info dict (from ut_metadata); the caller has checked its
  * hash.  torrent_raw is left NULL, and so is piece_layers: a v2-only dict

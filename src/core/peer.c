@@ -1,9 +1,12 @@
 #include "core/peer.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "bt/ext.h"
 #include "bt/merkle.h"
@@ -13,6 +16,7 @@
 #include "core/banlist.h"
 #include "core/limits.h"
 #include "core/session.h"
+#include "core/settings.h"
 #include "core/sslpeer.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
@@ -193,6 +197,53 @@ static void on_connect(uv_connect_t *req, int status)
     start_reading(p);
 }
 
+/* Where an outgoing connection comes from: the listen address when one is
+ * set (tests give every client its own 127.0.0.x), and with
+ * outgoing_ports_min/max (libtorrent's outgoing_port and
+ * num_outgoing_ports) a local port in that range, tried from a random
+ * start until one is free; the range full, the kernel picks (as libtorrent
+ * falls back).  libuv reports EADDRINUSE of a bound TCP handle only at
+ * connect, so the socket is bound here and handed to the handle. */
+static void bind_outgoing(struct session *s, uv_tcp_t *h, int family)
+{
+    struct sockaddr_storage local;
+    memset(&local, 0, sizeof local);
+    local.ss_family = (sa_family_t)family;
+    bool have_addr = false;
+    if (s->listen_address)
+        have_addr = family == AF_INET ? uv_ip4_addr(s->listen_address, 0, (struct sockaddr_in *)&local) == 0
+                                      : uv_ip6_addr(s->listen_address, 0, (struct sockaddr_in6 *)&local) == 0;
+    int64_t lo = settings_int(&s->settings, SET_OUTGOING_PORTS_MIN);
+    int64_t hi = settings_int(&s->settings, SET_OUTGOING_PORTS_MAX);
+    if (lo <= 0 || hi < lo) {
+        if (have_addr)
+            uv_tcp_bind(h, (struct sockaddr *)&local, 0);
+        return;
+    }
+    socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    uint32_t span = (uint32_t)(hi - lo + 1), start = 0;
+    RAND_bytes((unsigned char *)&start, sizeof start);
+    for (uint32_t k = 0; k < span; k++) {
+        uint16_t port = htons((uint16_t)(lo + (start + k) % span));
+        if (family == AF_INET)
+            ((struct sockaddr_in *)&local)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&local)->sin6_port = port;
+        if (bind(fd, (struct sockaddr *)&local, len) == 0) {
+            if (uv_tcp_open(h, fd) != 0)
+                close(fd);
+            return;
+        }
+    }
+    close(fd);
+    log_debug("outgoing_ports %lld-%lld all in use: the kernel picks", (long long)lo, (long long)hi);
+    if (have_addr)
+        uv_tcp_bind(h, (struct sockaddr *)&local, 0);
+}
+
 int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *addr, struct peer **out)
 {
     /* An SSL torrent talks TLS only, and only once it has a certificate. */
@@ -212,14 +263,7 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     p->t = t;
     memcpy(p->hs_hash, t->info_hash, 20);
     p->state = PEER_CONNECTING;
-    if (s->listen_address) {
-        /* Tests give every client its own 127.0.0.x: connect from ours. */
-        struct sockaddr_storage local;
-        if (uv_ip4_addr(s->listen_address, 0, (struct sockaddr_in *)&local) == 0 && addr->sa_family == AF_INET)
-            uv_tcp_bind(&p->tcp, (struct sockaddr *)&local, 0);
-        else if (uv_ip6_addr(s->listen_address, 0, (struct sockaddr_in6 *)&local) == 0 && addr->sa_family == AF_INET6)
-            uv_tcp_bind(&p->tcp, (struct sockaddr *)&local, 0);
-    }
+    bind_outgoing(s, &p->tcp, addr->sa_family);
     uv_tcp_nodelay(&p->tcp, 1);
     p->connect_req.data = p;
     torrent_peer_attach(t, p);

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bt/bencode.h"
 #include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
@@ -368,8 +369,15 @@ static int add_metainfo(struct session *s, struct bt_metainfo *mi, const struct 
 int service_add_torrent(struct session *s, const uint8_t *data, size_t len, const struct service_add_opts *o,
                         service_add_cb cb, void *ud, char *err, size_t errlen)
 {
+    /* qBittorrent's bdecode_depth_limit / bdecode_token_limit (libtorrent's
+     * load_torrent_limits) for the files users add; values below 1 are the
+     * defaults. */
+    int64_t depth = settings_int(&s->settings, SET_BDECODE_DEPTH_LIMIT);
+    int64_t tokens = settings_int(&s->settings, SET_BDECODE_TOKEN_LIMIT);
+    struct benc_limits lim = {depth < 1 ? 100 : depth > INT32_MAX ? INT32_MAX : (int)depth,
+                              tokens < 1 ? 10000000 : (size_t)tokens};
     struct bt_metainfo *mi;
-    if (bt_metainfo_parse(data, len, &mi, err, errlen) != 0)
+    if (bt_metainfo_parse_limited(data, len, &lim, &mi, err, errlen) != 0)
         return -EBADMSG;
     return add_metainfo(s, mi, o, cb, ud);
 }

@@ -194,3 +194,39 @@ def test_add_trackers_from_url(workdir, procs):
         srv.shutdown()
         srv.server_close()
     td.stop()
+
+
+def test_bdecode_limits(workdir, procs):
+    """bdecode_depth_limit / bdecode_token_limit (libtorrent's
+    load_torrent_limits): a .torrent nested deeper, or holding more values,
+    than the limits is refused with a message naming the limit; within
+    them it is added."""
+    from tdlib import Raw
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    tb, h = _multi(["a.bin"])
+    deep = Raw(b"l" * 60 + b"e" * 60)                 # a 60-deep list outside the info dict
+    meta = bencode({"info": Raw(tb[tb.index(b"4:info") + 6:-1]), "x-deep": deep})
+    assert infohash(meta) == h
+    many_tb, many_h = _multi(["f%03d.bin" % i for i in range(60)])   # ~300 values
+
+    def add(tbytes, name):
+        files = [("torrents", (name, tbytes, "application/x-bittorrent"))]
+        return td.req("POST", "/api/v2/torrents/add", ok=(200, 409, 415), files=files,
+                      data={"savepath": os.path.join(workdir, "dl"), "stopped": "true"})
+
+    td.set_prefs({"bdecode_depth_limit": 50})
+    r = add(meta, "deep.torrent")
+    assert td.torrent(h) is None, (r.status_code, r.text)
+    assert r.status_code != 200 or r.text.strip() != "Ok.", r.text
+    assert any("depth" in m.lower() or "nest" in m.lower() for m in _log(td)[-5:]), _log(td)[-5:]
+    td.set_prefs({"bdecode_depth_limit": 100})
+    assert add(meta, "deep.torrent").text.strip() == "Ok."
+    assert td.torrent(h) is not None
+
+    td.set_prefs({"bdecode_token_limit": 200})
+    r = add(many_tb, "many.torrent")
+    assert td.torrent(many_h) is None, (r.status_code, r.text)
+    td.set_prefs({"bdecode_token_limit": 10000000})
+    assert add(many_tb, "many.torrent").text.strip() == "Ok."
+    assert td.torrent(many_h) is not None
+    td.stop()

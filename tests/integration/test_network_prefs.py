@@ -32,14 +32,16 @@ class _Listener:
         self.s.listen(16)
         self.s.settimeout(0.2)
         self.count = 0
+        self.ports = []
         self.stop = False
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self):
         while not self.stop:
             try:
-                c, _ = self.s.accept()
+                c, a = self.s.accept()
                 self.count += 1
+                self.ports.append(a[1])
                 c.close()
             except OSError:
                 pass
@@ -180,4 +182,31 @@ def test_socket_backlog_size(workdir, procs):
     td.start()
     port = int(td.peer_addr.rsplit(":", 1)[1])
     assert set(_backlog(port)) == {77}, _backlog(port)
+    td.stop()
+
+
+@pytest.mark.xdist_group("fixed_ports_127_0_0_9")
+def test_outgoing_ports(workdir, procs):
+    """outgoing_ports_min/max (libtorrent's outgoing_port and
+    num_outgoing_ports): connections to peers come from a local port in the
+    range; 0 (the default) lets the kernel pick."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    ip = "127.0.0.9"
+    lst = _Listener(ip, 2999)
+    try:
+        td.set_prefs({"outgoing_ports_min": 41000, "outgoing_ports_max": 41004})
+        for i in range(3):
+            tb, h = _torrent("out%d.bin" % i)
+            td.add(tb, os.path.join(workdir, "dl"))
+            td.add_peers(h, ["%s:2999" % ip])
+            wait_until(lambda: lst.count > i, 15, "connection %d" % i, procs=[td])
+        assert all(41000 <= p <= 41004 for p in lst.ports), lst.ports
+        td.set_prefs({"outgoing_ports_min": 0, "outgoing_ports_max": 0})
+        tb, h = _torrent("out-any.bin")
+        td.add(tb, os.path.join(workdir, "dl"))
+        td.add_peers(h, ["%s:2999" % ip])
+        wait_until(lambda: lst.count > 3, 15, "a connection from any port", procs=[td])
+        assert not 41000 <= lst.ports[-1] <= 41004, lst.ports
+    finally:
+        lst.close()
     td.stop()
