@@ -11,7 +11,8 @@
 # versions.txt offers an offline stand-in for the eztv plugin (the suite
 # updates the plugins, then downloads a torrent through eztv).  Then
 # scripts/try-qbittorrent-api.py --suite runs tests/test_search.py.  The two
-# install/uninstall tests fetch a plugin from github.com and fail offline.
+# install/uninstall tests fetch a plugin from github.com: try-qbittorrent-api.py
+# serves a stand-in of the same name locally instead.
 set -u
 [ $# -ge 1 ] || { sed -n 2,13p "$0"; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)

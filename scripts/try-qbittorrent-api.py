@@ -556,6 +556,22 @@ LOCAL_RSS = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+LOCAL_PLUGIN = """#VERSION: 1.00
+# An offline stand-in for the therarbg plugin the suite installs from github.com.
+from novaprinter import prettyPrinter
+
+
+class therarbg(object):
+    url = "http://therarbg.example"
+    name = "TheRARBG (offline stand-in)"
+    supported_categories = {"all": "0", "movies": "1", "tv": "2"}
+
+    def search(self, what, cat="all"):
+        prettyPrinter({"link": "magnet:?xt=urn:btih:" + "cd" * 20, "name": "therarbg " + what, "size": "1 GB",
+                       "seeds": 1, "leech": 1, "engine_url": self.url})
+"""
+
+
 def run_suite(a, pytest_args):
     """The package's own tests against a scratch torrentd, adapted to this
     machine without touching the package: a copy of the checkout whose
@@ -586,6 +602,16 @@ def run_suite(a, pytest_args):
         f.write(text)
     with open(os.path.join(copy, "tests", "_resources", "rss.xml"), "w") as f:
         f.write(LOCAL_RSS)
+    # tests/test_search.py installs a plugin from github.com: a local
+    # stand-in with the same name takes its place
+    test_search = os.path.join(copy, "tests", "test_search.py")
+    with open(test_search) as f:
+        text = f.read()
+    text = re.sub(r'PLUGIN_URL = ".*?"\n', 'PLUGIN_URL = "http://127.0.0.1:18765/therarbg.py"\n', text, count=1)
+    with open(test_search, "w") as f:
+        f.write(text)
+    with open(os.path.join(copy, "tests", "_resources", "therarbg.py"), "w") as f:
+        f.write(LOCAL_PLUGIN)
     with open(os.path.join(work, "nosimplejson.py"), "w") as f:
         f.write('import sys\nsys.modules["simplejson"] = None\n')
     res = os.path.join(copy, "tests", "_resources")
