@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cookiejar.h"
+#include "core/proxy.h"
 #include "core/session.h"
 #include "rss/feeds_int.h"
 #include "util/fetch.h"
@@ -298,6 +299,9 @@ static void start_fetch(struct rss_feeds *f, struct rss_node *n, const char *key
         .max_body = FEEDPARSE_MAX_DOC,
         .follow_redirects = 1,
     };
+    char proxy[1024];
+    proxy_url(f->s, PROXY_USE_RSS, proxy, sizeof proxy);   /* proxy_rss */
+    o.proxy = proxy;
     char **lines = NULL;
     size_t nl = f->s->cookies ? cookiejar_lines(f->s, &lines) : 0;
     o.cookies = (const char *const *)lines;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/proxy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "search/search_int.h"
@@ -474,7 +475,10 @@ static struct search_fetch *fetch_start(struct search *se, const char *url, cons
     if (se->fetches)
         se->fetches->prev = f;
     se->fetches = f;
-    struct fetch_opts o = {.timeout_ms = 60000, .max_body = SEARCH_PLUGIN_MAX_BYTES, .follow_redirects = 1};
+    char proxy[1100];
+    proxy_url(se->s, PROXY_USE_MISC, proxy, sizeof proxy);   /* plugin installs and updates: general purpose */
+    struct fetch_opts o = {.timeout_ms = 60000, .max_body = SEARCH_PLUGIN_MAX_BYTES, .follow_redirects = 1,
+                           .proxy = proxy};
     int rc = fetch_get(se->s->fetch, url, &o, cb, f, &f->req);
     if (rc != 0) {
         f->batch = NULL;

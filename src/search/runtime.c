@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/proxy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "search/search_int.h"
@@ -203,32 +204,25 @@ char *const *search_env(struct search *se)
 {
     static char limits[64], tmpdir[4200], http[1200], https[1200], socks[1200];
     static char *env[8];
-    const struct settings *st = &se->s->settings;
     size_t k = 0;
     snprintf(limits, sizeof limits, "TORRENTD_SEARCH_LIMITS=%d,%lld", SEARCH_CPU_LIMIT_S,
              (long long)SEARCH_MEM_LIMIT);
     snprintf(tmpdir, sizeof tmpdir, "TMPDIR=%s", se->tmp_dir);
     env[k++] = limits;
     env[k++] = tmpdir;
-    const char *type = settings_bool(st, SET_PROXY_MISC) ? settings_str(st, SET_PROXY_TYPE) : "None";
-    char cred[520] = "";
-    if (settings_bool(st, SET_PROXY_AUTH_ENABLED))
-        snprintf(cred, sizeof cred, "%s:%s@", settings_str(st, SET_PROXY_USERNAME),
-                 settings_str(st, SET_PROXY_PASSWORD));
-    const char *ip = settings_str(st, SET_PROXY_IP);
-    long long port = (long long)settings_int(st, SET_PROXY_PORT);
-    bool lookup = settings_bool(st, SET_PROXY_HOSTNAME_LOOKUP);
-    /* A name without '=' removes the inherited variable (search/proc). */
-    if (strcmp(type, "HTTP") == 0) {
-        snprintf(http, sizeof http, "http_proxy=http://%s%s:%lld", cred, ip, port);
-        snprintf(https, sizeof https, "https_proxy=http://%s%s:%lld", cred, ip, port);
+    /* proxy_misc: qBittorrent hands HTTP proxies to the plugins as
+     * http(s)_proxy and SOCKS ones as qbt_socks_proxy.  A name without '='
+     * removes the inherited variable (search/proc). */
+    char url[1100];
+    proxy_url(se->s, PROXY_USE_MISC, url, sizeof url);
+    if (strncmp(url, "http://", 7) == 0) {
+        snprintf(http, sizeof http, "http_proxy=%s", url);
+        snprintf(https, sizeof https, "https_proxy=%s", url);
         env[k++] = http;
         env[k++] = https;
         env[k++] = "qbt_socks_proxy";
-    } else if (strcmp(type, "SOCKS5") == 0 || strcmp(type, "SOCKS4") == 0) {
-        bool v5 = type[5] == '5';
-        snprintf(socks, sizeof socks, "qbt_socks_proxy=%s://%s%s:%lld",
-                 v5 ? (lookup ? "socks5h" : "socks5") : (lookup ? "socks4a" : "socks4"), v5 ? cred : "", ip, port);
+    } else if (*url) {
+        snprintf(socks, sizeof socks, "qbt_socks_proxy=%s", url);
         env[k++] = "http_proxy";
         env[k++] = "https_proxy";
         env[k++] = socks;

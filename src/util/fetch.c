@@ -392,6 +392,9 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
     bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
     if (o->range)
         bad |= curl_easy_setopt(e, CURLOPT_RANGE, o->range);
+    /* Always set: an empty string keeps curl from reading http_proxy and
+     * friends from the environment (a daemon's proxy is its preference). */
+    bad |= curl_easy_setopt(e, CURLOPT_PROXY, o->proxy ? o->proxy : "");
     if (o->insecure) {
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -42,6 +42,9 @@ struct fetch_opts {
      * (qBittorrent's validate_https_tracker_certificate off).  Default:
      * checked against the system's CA store. */
     int insecure;
+    /* A proxy URL ("http://u:p@host:port", "socks5h://host:port", ...;
+     * core/proxy.h makes it from the preferences), or NULL/"" for none. */
+    const char *proxy;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

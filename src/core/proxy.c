@@ -1,0 +1,48 @@
+/* proxy — see proxy.h. */
+#include "core/proxy.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/session.h"
+#include "core/settings.h"
+#include "util/buf.h"
+#include "util/pct.h"
+
+int proxy_url(const struct session *s, enum proxy_use use, char *buf, size_t len)
+{
+    const struct settings *st = &s->settings;
+    if (len)
+        buf[0] = '\0';
+    bool on = settings_bool(st, use == PROXY_USE_RSS ? SET_PROXY_RSS : SET_PROXY_MISC);
+    const char *type = settings_str(st, SET_PROXY_TYPE);
+    bool http = strcmp(type, "HTTP") == 0, s5 = strcmp(type, "SOCKS5") == 0, s4 = strcmp(type, "SOCKS4") == 0;
+    if (!on || !(http || s5 || s4))
+        return 0;
+    bool lookup = settings_bool(st, SET_PROXY_HOSTNAME_LOOKUP);
+    const char *scheme = http ? "http" : s5 ? (lookup ? "socks5h" : "socks5") : (lookup ? "socks4a" : "socks4");
+    bool auth = !s4 && settings_bool(st, SET_PROXY_AUTH_ENABLED);
+    /* Credentials percent-encoded (RFC 3986 userinfo): a password may hold
+     * ':', '@' or a space. */
+    struct buf cred = BUF_INIT;
+    if (auth) {
+        const char *u = settings_str(st, SET_PROXY_USERNAME), *p = settings_str(st, SET_PROXY_PASSWORD);
+        pct_encode(&cred, u, strlen(u), &pct_rfc3986);
+        buf_append_u8(&cred, ':');
+        pct_encode(&cred, p, strlen(p), &pct_rfc3986);
+        buf_append_u8(&cred, '@');
+    }
+    int n = buf_error(&cred) ? -1
+                             : snprintf(buf, len, "%s://%.*s%s:%lld", scheme, (int)buf_size(&cred),
+                                        auth ? (const char *)buf_head(&cred) : "", settings_str(st, SET_PROXY_IP),
+                                        (long long)settings_int(st, SET_PROXY_PORT));
+    buf_free(&cred);
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            buf[0] = '\0';
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
