@@ -276,6 +276,23 @@ static uint32_t id_of_uid(const char *uid)
     return h ? h : 1;
 }
 
+/* id, or the next one up (wrapping past 0x7fffffff to 1) not in
+ * taken[0..n): collisions probe upwards in key order, so every restart
+ * gives the same ids.  A handful of feeds or rules: the quadratic check
+ * costs nothing. */
+static uint32_t unique_id(uint32_t id, const uint32_t *taken, size_t n)
+{
+    for (size_t k = 0; k < n;) {
+        if (taken[k] == id) {
+            id = id == 0x7fffffff ? 1 : id + 1;
+            k = 0;
+        } else {
+            k++;
+        }
+    }
+    return id;
+}
+
 static void collect(struct feeds *fs, json_t *dir, const char *prefix)
 {
     const char *key;
@@ -336,27 +353,19 @@ static int feeds_load(struct rss *rss, struct feeds *fs)
         return -ENOMEM;
     collect(fs, fs->tree, "");
     struct feed **order = malloc((fs->n ? fs->n : 1) * sizeof *order);
-    if (fs->oom || !order) {
+    uint32_t *ids = malloc((fs->n ? fs->n : 1) * sizeof *ids);
+    if (fs->oom || !order || !ids) {
         free(order);
+        free(ids);
         feeds_free(fs);
         return -ENOMEM;
     }
     for (size_t i = 0; i < fs->n; i++)
         order[i] = &fs->v[i];
     qsort(order, fs->n, sizeof *order, by_uid);
-    /* collisions: the later uid probes upwards past the taken ids (a
-     * handful of feeds: the quadratic check costs nothing) */
-    for (size_t i = 0; i < fs->n; i++) {
-        uint32_t id = id_of_uid(order[i]->uid);
-        for (bool taken = true; taken;) {
-            taken = false;
-            for (size_t k = 0; k < i && !taken; k++)
-                taken = order[k]->id == id;
-            if (taken)
-                id = id == 0x7fffffff ? 1 : id + 1;
-        }
-        order[i]->id = id;
-    }
+    for (size_t i = 0; i < fs->n; i++)
+        order[i]->id = ids[i] = unique_id(id_of_uid(order[i]->uid), ids, i);
+    free(ids);
     free(order);
     return 0;
 }
@@ -570,9 +579,11 @@ static int filters_load(struct rss_autodl *a, struct filters *fl)
     fl->n = rss_autodl_count(a);
     fl->v = calloc(fl->n ? fl->n : 1, sizeof *fl->v);
     struct filter **order = malloc((fl->n ? fl->n : 1) * sizeof *order);
-    if (!fl->v || !order) {
+    uint32_t *ids = malloc((fl->n ? fl->n : 1) * sizeof *ids);
+    if (!fl->v || !order || !ids) {
         free(fl->v);
         free(order);
+        free(ids);
         fl->v = NULL;
         fl->n = 0;
         return -ENOMEM;
@@ -582,17 +593,9 @@ static int filters_load(struct rss_autodl *a, struct filters *fl)
         order[i] = &fl->v[i];
     }
     qsort(order, fl->n, sizeof *order, by_name);
-    for (size_t i = 0; i < fl->n; i++) {
-        uint32_t id = id_of_uid(order[i]->r->name);
-        for (bool taken = true; taken;) {
-            taken = false;
-            for (size_t k = 0; k < i && !taken; k++)
-                taken = order[k]->id == id;
-            if (taken)
-                id = id == 0x7fffffff ? 1 : id + 1;
-        }
-        order[i]->id = id;
-    }
+    for (size_t i = 0; i < fl->n; i++)
+        order[i]->id = ids[i] = unique_id(id_of_uid(order[i]->r->name), ids, i);
+    free(ids);
     free(order);
     return 0;
 }
