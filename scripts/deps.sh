@@ -10,12 +10,14 @@ libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev
 libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev libzip-dev
 python3 python3-pytest python3-pytest-xdist python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
-aria2 python3-libtorrent wrk"
+aria2 python3-libtorrent wrk
+libyaml-dev libminiupnpc-dev libnatpmp-dev
+miniupnpd miniupnpc natpmpc microsocks tinyproxy prometheus chromium"
 # Node.js + npm run the bittorrent-dht interop test (test_dht.py) and @ctrl/qbittorrent (test_client_ctrl.py).
 # Only when missing: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
-[ $RUNTIME_ONLY = 1 ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev libzip-dev"
+[ $RUNTIME_ONLY = 1 ] && PKGS="build-essential cmake pkg-config libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libjansson-dev libsqlite3-dev libexpat1-dev libpcre2-dev zlib1g-dev libcmocka-dev libzip-dev libyaml-dev libminiupnpc-dev libnatpmp-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -23,6 +25,14 @@ done
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  # miniupnpd, tinyproxy and prometheus are test tools: keep apt from
+  # starting them as services (policy-rc.d exit 101 = "do not start"),
+  # only for this install and only when no policy is in place already.
+  POLICY=/usr/sbin/policy-rc.d
+  if [ ! -e $POLICY ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee $POLICY >/dev/null && $SUDO chmod 755 $POLICY
+    trap '$SUDO rm -f $POLICY' EXIT
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
