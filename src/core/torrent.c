@@ -895,6 +895,11 @@ void torrent_remove(struct torrent *t, bool delete_files, void (*cb)(void *ud, i
         if (irc != 0)
             log_msg(LOG_WARNING, "'%s': deletion intent not queued: %s", torrent_name(t), strerror(-irc));
     }
+    /* A move's intent row belongs to this torrent's life: left behind, the
+     * next start would finish the move on a torrent added again since
+     * (test_chaos.py::test_readd_after_remove_while_moving). */
+    if (t->phase == TP_MOVING || t->move_intent_pending)
+        torrent_forget_move(t);
     stream_torrent_gone(t);
     torrent_deactivate(t, true);
     t->removing = true;

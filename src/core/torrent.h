@@ -167,6 +167,7 @@ struct torrent {
     uint8_t *restore_have, *restore_files;
     size_t restore_have_len, restore_files_len;
     bool move_intent_pending;    /* a move waits for its intent row's commit */
+    const char *move_dest;       /* the running storage_move's target (its move ctx owns the string), else NULL */
     char *pending_location;      /* set_location asked while checking or moving: applied after */
     bool had_metadata_complete;  /* finished before (checking "up" vs "down") */
     bool queued;                 /* held back by the queue */

@@ -216,7 +216,7 @@ struct move_ctx {
 
 /* The move's intent row is deleted once the move ended, after the settings
  * that record where the data now is (jobs commit in order). */
-static void forget_move(struct torrent *t)
+void torrent_forget_move(struct torrent *t)
 {
     store_kv_put(t->s->store, TORRENT_NS_MOVING, t->hex, NULL, NULL, NULL);
 }
@@ -225,6 +225,7 @@ static void on_moved(void *ud, int rc)
 {
     struct move_ctx *m = ud;
     struct torrent *t = m->t;
+    t->move_dest = NULL;
     if (!t->closing && session_find(t->s, t->info_hash) != t) {   /* removed while moving */
         if (m->cb)
             m->cb(m->ud, rc);
@@ -250,7 +251,7 @@ static void on_moved(void *ud, int rc)
     } else {
         log_msg(LOG_WARNING, "'%s': could not move to %s: %s", torrent_name(t), m->path, strerror(-rc));
     }
-    forget_move(t);
+    torrent_forget_move(t);
     torrent_touch(t);
     if (restoring)
         torrent_finish_restore(t);   /* judges the saved resume data where the files are now */
@@ -272,8 +273,8 @@ static void on_move_intent(void *ud, int rc)
     t->move_intent_pending = false;
     if (rc == 0 && t->removing)
         rc = -ECANCELED;   /* removed or shutting down meanwhile: the row finishes it at the next start */
-    if (rc == 0)
-        rc = storage_move(t->st, m->path, on_moved, m);
+    if (rc == 0 && (rc = storage_move(t->st, m->path, on_moved, m)) == 0)
+        t->move_dest = m->path;
     if (rc != 0) {
         if (rc != -ECANCELED)
             log_msg(LOG_WARNING, "'%s': cannot move to %s: %s", torrent_name(t), m->path, strerror(-rc));
@@ -308,9 +309,12 @@ int torrent_queue_delete_intent(struct torrent *t)
     const struct bt_metainfo *mi = t->mi;
     if (!t->st || !mi)
         return 0;   /* a magnet without metadata has no files */
-    bool moving = t->phase == TP_MOVING && !t->move_intent_pending;   /* storage_move runs */
+    /* storage_move runs: its target is cleaned too, and the intent carries
+     * it, because the move's own row goes with the removal (a torrent added
+     * again must not inherit the removed one's move). */
+    const char *target = t->phase == TP_MOVING && !t->move_intent_pending ? t->move_dest : NULL;
     const char *base = storage_save_path(t->st);
-    size_t len = 32 + strlen(base), n = 0;
+    size_t len = 64 + strlen(base) + (target ? strlen(target) : 0), n = 0;
     for (size_t i = 0; i < mi->num_files; i++)
         if (!mi->files[i].pad) {
             len += strlen(mi->files[i].path) + 1;
@@ -324,10 +328,12 @@ int torrent_queue_delete_intent(struct torrent *t)
         free(v);
         return -ENOMEM;
     }
-    char *p = v + sprintf(v, "%zu %d\n", n, moving ? 1 : 0);
+    char *p = target ? v + sprintf(v, "%zu 2 %zu\n", n, strlen(target)) : v + sprintf(v, "%zu 0\n", n);
     for (size_t i = 0; i < mi->num_files; i++)
         if (!mi->files[i].pad)
             p += sprintf(p, "%s\n", mi->files[i].path);
+    if (target)
+        p += sprintf(p, "%s\n", target);
     strcpy(p, base);
     int rc = store_kv_put(t->s->store, TORRENT_NS_DELETING, key, v, on_delete_intent, t);
     free(v);
@@ -406,10 +412,24 @@ static int finish_deletion(void *ud, const char *key, const char *value)
         if ((p = strchr(p + 1, '\n')) != NULL)
             *p = '\0';
     }
+    /* moving 2: "<n> 2 <len>" and the move's target (len bytes) on the line
+     * before the save path; moving 1 (older rows): the target is in the
+     * torrent's move row. */
+    const char *target = NULL;
+    size_t tlen = 0;
+    if (ok && p && moving == 2) {
+        ok = sscanf(copy, "%zu %d %zu", &n, &moving, &tlen) == 3 && tlen < strlen(p + 1) && p[1 + tlen] == '\n';
+        if (ok) {
+            target = p + 1;
+            p += 1 + tlen;
+            *p = '\0';
+        }
+    } else if (ok && moving == 1) {
+        target = c->move_target(c->ud, hash);
+    }
     const char *base = p ? p + 1 : NULL;
     if (ok && base && *base) {
         int rc = delete_unless_readded(c->s, hash, base, (const char *const *)rel, n);
-        const char *target = moving ? c->move_target(c->ud, hash) : NULL;
         if (target && strcmp(target, base) != 0) {
             int rc2 = delete_unless_readded(c->s, hash, target, (const char *const *)rel, n);
             if (rc == 0)

@@ -98,6 +98,9 @@ enum move_kind { MOVE_SAVE_PATH, MOVE_TO_SAVE, MOVE_TO_DOWNLOAD };
 int torrent_move_data(struct torrent *t, const char *path, enum move_kind kind, void (*cb)(void *ud, int rc),
                       void *ud);
 void torrent_finish_restore(struct torrent *t);   /* after the move a restore waited for */
+/* Queues the deletion of the torrent's move intent row (after whatever the
+ * store has queued before it). */
+void torrent_forget_move(struct torrent *t);
 /* Removals with files are crash-safe too: a deletion intent row (under
  * "<hex>.<unique>" in TORRENT_NS_DELETING) is queued with the torrent row's
  * deletion, so both commit in one transaction; the unlinks wait for that
@@ -105,9 +108,13 @@ void torrent_finish_restore(struct torrent *t);   /* after the move a restore wa
  * start torrent_finish_deletions unlinks what a crash left, before any
  * torrent loads.  Value: "<n> <moving>\n<rel 1>\n...\n<rel n>\n<save path>"
  * (relative paths hold no control characters, util/path.h; the save path,
- * last, may hold anything); moving 1: a move of the torrent ran, so the
- * target in its TORRENT_NS_MOVING row is cleaned as well.  Returns 0 (also
- * when there is nothing to record) or a negative errno. */
+ * last, may hold anything).  When a move of the torrent runs, its target
+ * is cleaned as well and is carried in the intent:
+ * "<n> 2 <len>\n<rel 1>\n...\n<rel n>\n<target, len bytes>\n<save path>";
+ * the move's TORRENT_NS_MOVING row is deleted with the removal, so a
+ * torrent added again never inherits it (older rows say "<n> 1" and left
+ * the target in that row).  Returns 0 (also when there is nothing to
+ * record) or a negative errno. */
 int torrent_queue_delete_intent(struct torrent *t);
 void torrent_forget_delete_intent(struct torrent *t);
 char *torrent_clean_rel_path(const char *p);   /* NULL: empty, absolute or not clean */
