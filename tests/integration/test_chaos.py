@@ -435,20 +435,17 @@ def test_readd_before_interrupted_delete(procs, workdir, monkeypatch):
     td.stop()
 
 
-def test_readd_after_remove_while_moving(procs, workdir):
-    """A torrent removed with its files while setLocation copies them to
-    another file system, added again at a third place, then kill -9: after
-    the restart it is where the API last put it -- the removed torrent's
-    unfinished move is not replayed over the one added since -- and nothing
-    of the removed one is left at the move's target."""
+def _remove_while_moving(procs, workdir):
+    """A seeding torrent at workdir/old, setLocation to workdir/new (a tmpfs:
+    the move copies), and torrents/delete with its files once the first file
+    is at the new place. Returns (td, ds, old, new)."""
     fsfault.require_private_mounts()
     files = [("m/f%d.bin" % i, 6 * MiB + i * 1001) for i in range(6)]
     ds = Dataset(os.path.join(workdir, "seedroot"), "rm", [(r[2:], n) for r, n in files], piece_exp=18)
-    old, new, other = (os.path.join(workdir, d) for d in ("old", "new", "other"))
+    old, new = os.path.join(workdir, "old"), os.path.join(workdir, "new")
     procs.on_close(fsfault.Tmpfs(new, 128 * MiB).close)
     import shutil
     shutil.copytree(ds.seed_root, old)
-    shutil.copytree(ds.seed_root, other)
     td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP, name="td")).start()
     td.add(ds.tbytes, old, skip_checking=True)
     td.wait_seeding(ds.infohash, 30)
@@ -457,6 +454,23 @@ def test_readd_after_remove_while_moving(procs, workdir):
                "the move started", interval=0.002, procs=[td])
     r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
     assert r.status_code == 200
+    return td, ds, old, new
+
+
+def _files_under(*roots):
+    return [os.path.join(d, f) for root in roots for d, _, fs in os.walk(root) for f in fs]
+
+
+def test_readd_after_remove_while_moving(procs, workdir):
+    """A torrent removed with its files while setLocation copies them to
+    another file system, added again at a third place, then kill -9: after
+    the restart it is where the API last put it -- the removed torrent's
+    unfinished move is not replayed over the one added since -- and nothing
+    of the removed one is left at the move's target."""
+    td, ds, old, new = _remove_while_moving(procs, workdir)
+    other = os.path.join(workdir, "other")
+    import shutil
+    shutil.copytree(ds.seed_root, other)
     td.add(ds.tbytes, other, skip_checking=True)
     wait_until(lambda: (td.torrent(ds.infohash) or {}).get("save_path", "").rstrip("/") == other, 10,
                "added again", procs=[td])
@@ -467,10 +481,7 @@ def test_readd_after_remove_while_moving(procs, workdir):
     assert save == other, "the re-added torrent is at %s, the API put it at %s" % (save, other)
     wait_until(lambda: td.is_seeding(ds.infohash), 30, "seeding", procs=[td])
     assert_same_data(ds.tbytes, ds.seed_root, other)
-
-    def left_at_new():
-        return [os.path.join(d, f) for d, _, fs in os.walk(new) for f in fs]
-    wait_until(lambda: not left_at_new(), 30, "the removed torrent's files gone from the move target",
+    wait_until(lambda: not _files_under(new), 30, "the removed torrent's files gone from the move target",
                procs=[td])
     td.stop()
 
@@ -480,28 +491,14 @@ def test_kill_after_remove_while_moving(procs, workdir, monkeypatch):
     another file system, the unlinks held back (TORRENTD_TEST_STALL_DELETE)
     until kill -9: the deletion intent carries the move's target, so after
     the restart nothing of the torrent is left at either place."""
-    fsfault.require_private_mounts()
-    files = [("m/f%d.bin" % i, 6 * MiB + i * 1001) for i in range(6)]
-    ds = Dataset(os.path.join(workdir, "seedroot"), "rm", [(r[2:], n) for r, n in files], piece_exp=18)
-    old, new = os.path.join(workdir, "old"), os.path.join(workdir, "new")
-    procs.on_close(fsfault.Tmpfs(new, 128 * MiB).close)
-    import shutil
-    shutil.copytree(ds.seed_root, old)
     monkeypatch.setenv("TORRENTD_TEST_STALL_DELETE", "1")
-    td = procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP, name="td")).start()
-    td.add(ds.tbytes, old, skip_checking=True)
-    td.wait_seeding(ds.infohash, 30)
-    td.post("/api/v2/torrents/setLocation", hashes=ds.infohash, location=new)
-    wait_until(lambda: any(os.path.exists(os.path.join(new, "rm", r[2:])) for r, _ in files), 20,
-               "the move started", interval=0.002, procs=[td])
-    r = td.req("POST", "/api/v2/torrents/delete", data={"hashes": ds.infohash, "deleteFiles": "true"})
-    assert r.status_code == 200
+    td, ds, old, new = _remove_while_moving(procs, workdir)
     wait_until(lambda: b"TORRENTD_TEST_STALL_DELETE" in td.log_text(), 30, "the unlinks held back", procs=[td])
     td.kill9()
     monkeypatch.delenv("TORRENTD_TEST_STALL_DELETE")
     td.start()
     assert td.torrent(ds.infohash) is None
-    left = [os.path.join(d, f) for root in (old, new) for d, _, fs in os.walk(root) for f in fs]
+    left = _files_under(old, new)
     assert not left, "files of the removed torrent left after the restart: %s" % left
     assert _intent_rows(td) == []
     td.stop()
