@@ -152,6 +152,20 @@ static bool repay(struct peer *p, uint64_t now)
     return p->limits.dl_debt == 0;
 }
 
+size_t limits_read_allowance(struct peer *p)
+{
+    uint64_t now = uv_now(p->s->loop);
+    uint64_t a = ratelimit_available(&p->t->limits.dl, now);
+    if (!global_exempt(p)) {
+        uint64_t b = ratelimit_available(&p->s->limits.dl, now);
+        if (b < a)
+            a = b;
+    }
+    if (a == UINT64_MAX)
+        return SIZE_MAX;
+    return a < LIMITS_MIN_READ ? LIMITS_MIN_READ : a > SIZE_MAX ? SIZE_MAX : (size_t)a;
+}
+
 bool limits_charge_download(struct peer *p, uint64_t n)
 {
     p->limits.dl_debt += n;

@@ -16,6 +16,7 @@
 #define TD_CORE_LIMITS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -75,6 +76,14 @@ void limits_apply_torrent(struct torrent *t);
 
 /* true: len bytes may be uploaded now (tokens taken). */
 bool limits_take_upload(struct peer *p, uint32_t len);
+/* How many bytes p may read from its socket now: the tokens of the buckets
+ * it pays, at least LIMITS_MIN_READ (a read always makes progress; its
+ * debt then pauses the peer), or SIZE_MAX when no download limit applies.
+ * Charging after the bytes arrived alone lets one read take everything
+ * the pipeline put in the kernel's buffer (half a megabyte and more) and
+ * finish a small download well before its limit allows. */
+#define LIMITS_MIN_READ (16u * 1024)
+size_t limits_read_allowance(struct peer *p);
 /* Charges n received bytes; false when the peer must pause reading (it is
  * then marked read_paused, and resumed by the quota timer). */
 bool limits_charge_download(struct peer *p, uint64_t n);

@@ -169,6 +169,11 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     }
     out->base = (char *)p->in.data + p->in.len;
     out->len = p->in.cap - p->in.len - 1;
+    if (p->t && p->t->mi && p->state == PEER_ACTIVE) {   /* as on_read charges */
+        size_t allow = limits_read_allowance(p);
+        if (out->len > allow)
+            out->len = allow;
+    }
 }
 
 static void start_reading(struct peer *p)

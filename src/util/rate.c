@@ -94,6 +94,14 @@ uint64_t ratelimit_take(struct ratelimit *rl, uint64_t want, uint64_t now_ms)
     return give;
 }
 
+uint64_t ratelimit_available(struct ratelimit *rl, uint64_t now_ms)
+{
+    if (rl->bytes_per_sec == 0)
+        return UINT64_MAX;
+    ratelimit_take(rl, 0, now_ms);   /* refills */
+    return rl->tokens;
+}
+
 void ratelimit_refund(struct ratelimit *rl, uint64_t bytes)
 {
     if (rl->bytes_per_sec == 0)

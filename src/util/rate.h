@@ -44,6 +44,9 @@ void ratelimit_set(struct ratelimit *rl, uint64_t bytes_per_sec);
 /* Returns how many of `want` bytes may be sent now (0..want) and takes them
  * from the bucket.  Unlimited returns want. */
 uint64_t ratelimit_take(struct ratelimit *rl, uint64_t want, uint64_t now_ms);
+/* The tokens in the bucket now (refilled to now_ms, nothing taken);
+ * UINT64_MAX when unlimited. */
+uint64_t ratelimit_available(struct ratelimit *rl, uint64_t now_ms);
 /* Gives back tokens taken but not used (e.g. a short write); capped at the burst. */
 void ratelimit_refund(struct ratelimit *rl, uint64_t bytes);
 

@@ -4,7 +4,9 @@ import os
 import time
 
 from conftest import LEECH_IP, SEED_IP
-from tdlib import MiB, Torrentd, make_torrent, piece_hashes, wait_until, write_random
+import hashlib
+
+from tdlib import MiB, MiniSeeder, Torrentd, make_torrent, piece_hashes, wait_until, write_random
 
 SIZE = 12 * MiB
 PIECE = 256 * 1024
@@ -63,6 +65,39 @@ def test_global_download_limit_and_alt_mode(workdir, procs):
     assert r.text == "'mode': invalid argument"
     # POST-only endpoints refuse GET
     leecher.req("GET", "/api/v2/transfer/toggleSpeedLimitsMode", ok=(405,))
+
+
+def test_download_limit_holds_from_the_first_second(workdir, procs):
+    """A limited download never runs ahead of its bucket (one second of
+    burst plus the rate since the peer was added, and one minimal read):
+    the request pipeline puts half a megabyte in the socket's buffer at
+    once, and a read that takes it all before paying let a 1 MiB download
+    at 128 KiB/s finish in under 4 s (test_utserver's every-key test saw
+    it). Reads are sized to the tokens now (limits_read_allowance)."""
+    rate = 128 * 1024
+    payload = os.urandom(MiB)
+    piece = 16384
+    tbytes, h = make_torrent({"name": "bound.bin", "length": len(payload), "piece length": piece,
+                              "pieces": b"".join(hashlib.sha1(payload[k:k + piece]).digest()
+                                                 for k in range(0, len(payload), piece))})
+    seeder = MiniSeeder(SEED_IP, h, payload, piece)
+    procs.on_close(seeder.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"dl_limit": rate, "limit_lan_peers": True})
+    td.add(tbytes, td.save_path)
+    wait_until(lambda: td.torrent(h), 10, "added")
+    t0 = time.monotonic()
+    td.add_peers(h, [seeder.addr])
+    worst = None
+    while time.monotonic() - t0 < 3.5:
+        done = td.torrent(h)["completed"]
+        allowed = rate + rate * (time.monotonic() - t0) + 32 * 1024
+        if worst is None or done - allowed > worst[0]:
+            worst = (done - allowed, done, time.monotonic() - t0)
+        time.sleep(0.05)
+    assert worst[0] <= 0, "%d bytes done after %.2f s at %d B/s (one second of burst)" % (
+        worst[1], worst[2], rate)
+    assert td.torrent(h)["completed"] > 0, "nothing downloaded"
 
 
 def test_ban_peers_disconnects_and_logs(workdir, procs):

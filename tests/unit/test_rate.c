@@ -104,6 +104,22 @@ static void bucket_limits(void **state)
     assert_true(ratelimit_take(&rl, 1000, t + 200000) == 1000);
 }
 
+static void bucket_available(void **state)
+{
+    (void)state;
+    struct ratelimit rl;
+    ratelimit_init(&rl);
+    assert_true(ratelimit_available(&rl, 0) == UINT64_MAX);   /* unlimited */
+    ratelimit_set(&rl, 10000);
+    uint64_t t = 50000;
+    assert_int_equal(ratelimit_available(&rl, t), 10000);     /* the first second's burst */
+    assert_int_equal(ratelimit_available(&rl, t), 10000);     /* looking takes nothing */
+    assert_int_equal(ratelimit_take(&rl, 4000, t), 4000);
+    assert_int_equal(ratelimit_available(&rl, t), 6000);
+    assert_int_equal(ratelimit_available(&rl, t + 200), 8000); /* refilled to now */
+    assert_int_equal(ratelimit_available(&rl, t + 60000), 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -112,6 +128,7 @@ int main(void)
         cmocka_unit_test(decays_when_idle),
         cmocka_unit_test(bucket_unlimited),
         cmocka_unit_test(bucket_limits),
+        cmocka_unit_test(bucket_available),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
