@@ -18,6 +18,7 @@
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
+#include "core/tuning.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "disk/storage.h"
@@ -277,6 +278,7 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
         peer_close(p, uv_strerror(rc));
         return rc;
     }
+    tuning_peer_socket(s, &p->tcp);   /* the socket exists once the connect started */
     if (out)
         *out = p;
     return 0;
@@ -328,6 +330,7 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
         return -EAGAIN;
     }
     uv_tcp_nodelay(&p->tcp, 1);
+    tuning_peer_socket(s, &p->tcp);
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
     p->state = PEER_HANDSHAKE;
@@ -490,6 +493,9 @@ int peer_pipeline_target(const struct peer *p, uint64_t now_ms)
     /* Keep about two seconds of data in flight, as libtorrent does. */
     int64_t n = (int64_t)(r * 2 / BT_WIRE_BLOCK_SIZE);
     int cap = p->rext->reqq > 0 ? (int)(p->rext->reqq < 500 ? p->rext->reqq : 500) : 250;
+    int most = tuning_request_queue(p->s);
+    if (cap > most)
+        cap = most;
     if (n < 32)
         n = 32;
     if (n > cap)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -102,6 +103,27 @@ static void on_low_cpu_changed(void *ud, const struct settings_mask *changed)
 {
     (void)changed;
     apply_low_cpu(ud);
+}
+
+void tuning_peer_socket(struct session *s, uv_tcp_t *tcp)
+{
+    int64_t snd = settings_int(&s->settings, SET_SOCKET_SEND_BUFFER_SIZE);
+    int64_t rcv = settings_int(&s->settings, SET_SOCKET_RECEIVE_BUFFER_SIZE);
+    int v;
+    if (snd > 0) {
+        v = snd > INT_MAX / 2 ? INT_MAX / 2 : (int)snd;
+        uv_send_buffer_size((uv_handle_t *)tcp, &v);
+    }
+    if (rcv > 0) {
+        v = rcv > INT_MAX / 2 ? INT_MAX / 2 : (int)rcv;
+        uv_recv_buffer_size((uv_handle_t *)tcp, &v);
+    }
+}
+
+int tuning_request_queue(const struct session *s)
+{
+    int64_t n = settings_int(&s->settings, SET_REQUEST_QUEUE_SIZE);
+    return n < 1 ? 1 : n > 100000 ? 100000 : (int)n;
 }
 
 int tuning_init(struct session *s)

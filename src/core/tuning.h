@@ -27,6 +27,12 @@
  *       at the price of that much latency.  Nothing else is slowed.
  *   ut_logmask (logmask): the µTorrent bits become util/log sources
  *       (ut_settings_log_sources).
+ *   socket_send_buffer_size, socket_receive_buffer_size (bytes, 0 = the
+ *       system's default): SO_SNDBUF / SO_RCVBUF of every new peer
+ *       connection, as libtorrent applies them (open connections keep
+ *       theirs).  Linux doubles the value it is given (socket(7)).
+ *   request_queue_size (libtorrent's max_out_request_queue): at most that
+ *       many of our requests outstanding at one peer, whatever its reqq.
  */
 #ifndef TD_CORE_TUNING_H
 #define TD_CORE_TUNING_H
@@ -55,6 +61,11 @@ struct tuning {
     bool check_open;
     uv_check_t low_cpu_check;
 };
+
+/* Applies the socket buffer sizes to a new peer connection's socket. */
+void tuning_peer_socket(struct session *s, uv_tcp_t *tcp);
+/* request_queue_size, at least 1. */
+int tuning_request_queue(const struct session *s);
 
 /* Reads the settings, applies them and registers the hooks.  0 or -ENOMEM. */
 int tuning_init(struct session *s);

@@ -1,13 +1,17 @@
 """Peer and tracker preferences that act (issue 15): block_peers_on_privileged_ports
-(libtorrent's no_connect_privileged_ports) and validate_https_tracker_certificate
-(libtorrent's validate_https_trackers)."""
+(libtorrent's no_connect_privileged_ports), validate_https_tracker_certificate
+(libtorrent's validate_https_trackers), announce_ip/port, socket_backlog_size,
+outgoing_ports_min/max, request_queue_size and the socket buffer sizes."""
 import hashlib
 import http.server
 import os
+import re
 import socket
 import ssl
+import struct
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -209,4 +213,106 @@ def test_outgoing_ports(workdir, procs):
         assert not 41000 <= lst.ports[-1] <= 41004, lst.ports
     finally:
         lst.close()
+    td.stop()
+
+
+class _HoldingSeeder:
+    """Has every piece of one torrent, unchokes on interest and never
+    answers a request: counts how many a client keeps outstanding."""
+
+    def __init__(self, ip, ih_hex, npieces):
+        self.ih, self.npieces = bytes.fromhex(ih_hex), npieces
+        self.s = socket.socket()
+        self.s.bind((ip, 0))
+        self.s.listen(4)
+        self.addr = "%s:%d" % self.s.getsockname()
+        self.requests = 0
+        self.conns = []
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            c, _ = self.s.accept()
+        except OSError:
+            return
+        self.conns.append(c)
+        try:
+            c.settimeout(30)
+            f = c.makefile("rb")
+            hs = f.read(68)
+            assert hs[28:48] == self.ih
+            c.sendall(b"\x13BitTorrent protocol" + bytes(8) + self.ih + b"-PY0001-" + b"h" * 12)
+            bf = bytearray((self.npieces + 7) // 8)
+            for i in range(self.npieces):
+                bf[i // 8] |= 0x80 >> (i % 8)
+            c.sendall(struct.pack(">IB", 1 + len(bf), 5) + bytes(bf))
+            while True:
+                (n,) = struct.unpack(">I", f.read(4))
+                m = f.read(n) if n else b""
+                if m[:1] == b"\x02":
+                    c.sendall(struct.pack(">IB", 1, 1))
+                elif m[:1] == b"\x06":
+                    self.requests += 1
+        except (OSError, struct.error, AssertionError):
+            pass
+
+    def close(self):
+        self.s.close()
+        for c in self.conns:
+            c.close()
+
+
+def _outstanding(workdir, procs, td, name, queue):
+    payload_pieces = 64
+    info = {"name": name, "length": payload_pieces * 16384, "piece length": 16384,
+            "pieces": os.urandom(20 * payload_pieces)}
+    tb, h = make_torrent(info)
+    seeder = _HoldingSeeder("127.0.0.9", h, payload_pieces)
+    procs.on_close(seeder.close)
+    td.set_prefs({"request_queue_size": queue})
+    td.add(tb, os.path.join(workdir, "dl"))
+    td.add_peers(h, [seeder.addr])
+    wait_until(lambda: seeder.requests >= min(queue, 32), 15, "requests", procs=[td])
+    # what is outstanding now stays so: nothing is answered, nothing times out this soon
+    t_end = time.monotonic() + 1.0
+    while time.monotonic() < t_end:
+        assert seeder.requests <= queue, seeder.requests
+    return seeder.requests
+
+
+def test_request_queue_size(workdir, procs):
+    """request_queue_size (libtorrent's max_out_request_queue): at most that
+    many requests outstanding at one peer; with the default (500) the
+    pipeline's own floor (32 blocks) is what a new peer gets."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    assert td.prefs()["request_queue_size"] == 500
+    assert _outstanding(workdir, procs, td, "q5.bin", 5) == 5
+    assert _outstanding(workdir, procs, td, "q500.bin", 500) == 32
+    td.stop()
+
+
+def _skmem(local_ip, remote):
+    """rb/tb (receive/send buffer bytes) of the TCP connections from
+    local_ip to remote ("ip:port"), from ss -tmn."""
+    ip, port = remote.rsplit(":", 1)
+    out = subprocess.run(["ss", "-tmnH", "src", local_ip, "dst", "%s:%s" % (ip, port)],
+                         capture_output=True, text=True, timeout=10).stdout
+    return [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)", out)]
+
+
+def test_socket_buffer_sizes(workdir, procs):
+    """socket_send_buffer_size / socket_receive_buffer_size (bytes, 0 = the
+    system's): SO_SNDBUF / SO_RCVBUF of new peer connections (the kernel
+    doubles what it is given)."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    assert td.prefs()["socket_send_buffer_size"] == 0 and td.prefs()["socket_receive_buffer_size"] == 0
+    td.set_prefs({"socket_send_buffer_size": 40000, "socket_receive_buffer_size": 50000})
+    info = {"name": "buf.bin", "length": 4 * 16384, "piece length": 16384, "pieces": os.urandom(80)}
+    tb, h = make_torrent(info)
+    seeder = _HoldingSeeder("127.0.0.9", h, 4)
+    procs.on_close(seeder.close)
+    td.add(tb, os.path.join(workdir, "dl"))
+    td.add_peers(h, [seeder.addr])
+    wait_until(lambda: _skmem(LEECH_IP, seeder.addr), 15, "the connection", procs=[td])
+    assert _skmem(LEECH_IP, seeder.addr) == [(100000, 80000)]
     td.stop()
