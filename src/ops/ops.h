@@ -76,6 +76,11 @@ struct ops_guard_state {
 void ops_guard_state(struct ops *o, struct ops_guard_state *out);
 size_t ops_stalled_count(const struct ops *o);     /* torrents tagged stalled by us */
 
+/* Bytes available to an unprivileged writer under path, or under its
+ * nearest existing parent (a save path is created with its first torrent);
+ * -1 when none can be read. */
+int64_t ops_free_bytes(const char *path);
+
 /* Counters of what the rules did (monotonic, this run). */
 struct ops_counters {
     uint64_t stalled_tagged, stalled_removed;

@@ -2,6 +2,7 @@
  * guard, per-tracker seeding rules (see ops.h for what each does). */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -61,11 +62,20 @@ void ops_stalled_check(struct ops *o, struct ops_rec *r)
 
 /* ---- the free-space guard ---- */
 
-static int64_t avail_under(const char *path)
+int64_t ops_free_bytes(const char *path)
 {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path && *path ? path : "/");
     struct statvfs v;
-    if (statvfs(path, &v) != 0)
-        return -1;
+    while (statvfs(p, &v) != 0) {
+        char *slash = strrchr(p, '/');
+        if (errno != ENOENT || !slash)
+            return -1;
+        if (slash == p)
+            slash[1] = 0;
+        else
+            *slash = 0;
+    }
     return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
 }
 
@@ -80,7 +90,7 @@ static void guard_run(struct ops *o)
         folder = session_default_save_path(s);
     snprintf(g->folder, sizeof g->folder, "%s", folder);
     g->floor_bytes = floor;
-    g->free_bytes = avail_under(folder);
+    g->free_bytes = ops_free_bytes(folder);
     g->enabled = floor >= 0;
     size_t paused = 0;
     if (!g->enabled || g->free_bytes < 0) {

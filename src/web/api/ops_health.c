@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 #include "core/discovery.h"
 #include "core/session.h"
@@ -38,8 +37,7 @@ static void disk_check(json_t *disks, json_t *probs, const char *what, const cha
     for (size_t i = 0; i < json_array_size(disks); i++)
         if (strcmp(json_string_value(json_object_get(json_array_get(disks, i), "path")), path) == 0)
             return;
-    struct statvfs v;
-    int64_t free_b = statvfs(path, &v) == 0 ? (int64_t)v.f_bavail * (int64_t)v.f_frsize : -1;
+    int64_t free_b = ops_free_bytes(path);
     int64_t need = floor >= 0 ? floor : HEALTH_MIN_FREE;
     bool ok = free_b >= need;
     json_array_append_new(disks, json_pack("{s:s, s:s, s:I, s:I, s:b}", "what", what, "path", path, "free_bytes",

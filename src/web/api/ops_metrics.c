@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/statvfs.h>
 
 #include "core/discovery.h"
 #include "core/peer.h"
@@ -194,12 +193,11 @@ static void h_metrics(struct web_req *r, void *ud)
         cq++;
     put(&b, "torrentd_checking_queue_torrents %zu\n", cq);
 
-    struct statvfs v;
     char l[1024];
     label(l, sizeof l, session_default_save_path(s));
     head(&b, "torrentd_free_space_bytes", "gauge", "Free bytes under the default save path.");
     put(&b, "torrentd_free_space_bytes{path=\"%s\"} %lld\n", l,
-        statvfs(session_default_save_path(s), &v) == 0 ? (long long)v.f_bavail * (long long)v.f_frsize : -1LL);
+        (long long)ops_free_bytes(session_default_save_path(s)));
 
     head(&b, "torrentd_api_requests_total", "counter", "HTTP requests answered, by API dialect and status.");
     web_server_request_counts(w->ws, req_line, &b);
