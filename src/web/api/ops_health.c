@@ -88,12 +88,18 @@ static void h_health(struct web_req *r, void *ud)
     if (a.configured && a.last_error[0])
         problem(probs, "automation: last run failed: %s", a.last_error);
 
+    struct ops_guard_state g;
+    ops_guard_state(w->o, &g);
+    json_t *guard = json_pack("{s:b, s:s, s:I, s:I, s:I}", "enabled", g.enabled, "folder", g.folder, "free_bytes",
+                              (json_int_t)g.free_bytes, "floor_bytes", (json_int_t)g.floor_bytes, "paused",
+                              (json_int_t)g.paused);
     json_t *o = json_pack(
         "{s:s, s:o, s:{s:o, s:{s:i, s:b}, s:{s:b, s:b, s:I}, s:{s:I}, s:{s:s, s:I, s:I, s:s}}}", "status",
         json_array_size(probs) ? "degraded" : "ok", "problems", probs, "checks", "disk", disks, "listen", "port",
         (int)s->listen_port, "bound", bound, "dht", "enabled", dht_on, "running", dht_run, "nodes",
         (json_int_t)nodes, "trackers", "torrents_failing", (json_int_t)failing, "automation", "state", astate,
         "last_run", (json_int_t)a.last_run, "next_run", (json_int_t)a.next_run, "last_error", a.last_error);
+    json_object_set_new(json_object_get(o, "checks"), "free_space_guard", guard);
     web_reply_json(r, o);
 }
 
