@@ -181,7 +181,7 @@ static void full_walk(struct ops *o)
     o->synced = true;
 }
 
-static void sync_records(struct ops *o)
+void ops_sync(struct ops *o)
 {
     if (!o->synced || session_removed_since(o->s, o->seq, on_removed, o) != 0) {
         full_walk(o);
@@ -196,7 +196,7 @@ static void on_tick(uv_timer_t *h)
     if (o->s->shutting_down)
         return;
     o->ticks++;
-    sync_records(o);
+    ops_sync(o);
     /* Stalled timers run out without a change: look at the stalled ones. */
     size_t it = 0, n = 0;
     struct hmap_ent *e;

@@ -60,6 +60,10 @@ struct session *ops_session(struct ops *o);
 
 /* ---- figures (O(1) or O(categories)) ---- */
 
+/* Brings the records up to date with the session's change list now
+ * (O(changes)); the tick does it every second, a scrape first calls it. */
+void ops_sync(struct ops *o);
+
 size_t ops_state_count(const struct ops *o, enum torrent_state st);
 /* fn(category, count) for each category with torrents ("" = none). */
 void ops_category_counts(const struct ops *o, void (*fn)(void *ud, const char *cat, size_t n), void *ud);

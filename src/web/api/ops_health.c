@@ -78,6 +78,7 @@ static void h_health(struct web_req *r, void *ud)
     else if (dht_run && nodes == 0 && dht_up >= HEALTH_DHT_GRACE_S)
         problem(probs, "dht: no nodes after %lld s", (long long)dht_up);
 
+    ops_sync(w->o);
     size_t failing = ops_tracker_error_torrents(w->o);
     if (failing)
         problem(probs, "trackers: %zu torrent(s) with a tracker not working", failing);

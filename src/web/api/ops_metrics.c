@@ -117,6 +117,7 @@ static void h_metrics(struct web_req *r, void *ud)
         return;
     struct session *s = w->s;
     struct buf b = {0};
+    ops_sync(w->o);
 
     head(&b, "torrentd_torrents", "gauge", "Torrents by state (qBittorrent 5 state names).");
     for (int i = 0; i < TORRENT_STATE_COUNT; i++)
