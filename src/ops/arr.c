@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,9 +193,13 @@ void ops_arr_free(struct ops *o)
     for (struct ops_probe *p = o->probes, *n; p; p = n) {
         n = p->next;
         fetch_cancel(p->req);
-        if (--p->g->left == 0)
-            free(p->g);   /* its done callback will not run: the daemon is stopping */
+        struct probe_group *g = p->g;
+        p->arr = SIZE_MAX;   /* unanswered */
         free(p);
+        if (--g->left == 0) {
+            g->done(g->ud);   /* its request is answered (the server drops it when stopped) */
+            free(g);
+        }
     }
     o->probes = NULL;
     arr_clear(o);

@@ -213,6 +213,9 @@ static void on_settings(void *ud, const struct settings_mask *changed)
     (void)changed;
     struct ops *o = ud;
     ops_arr_configure(o);
+    /* New Arr categories or managed categories: look at every torrent again
+     * (a finished one may now have an import to send). */
+    o->synced = false;
 }
 
 int ops_start(struct session *s, struct ops **out)

@@ -326,6 +326,9 @@ def test_status_and_processes(procs, workdir):
     assert "error" in restart("automation", 400)
     assert "error" in restart("nosuch", 404)
     td.req("POST", "/api/processes/dht/restart/more", ok=(404,))
+    td.req("POST", "/api/processes/watched_folders/bogus/restart", ok=(400,))
+    assert td.req("POST", "/api/processes/watched_folders/all/restart").json() == {
+        "status": "ok", "restarted": ["watched_folders"]}             # qBitrr's path form
     td.req("GET", "/api/processes/dht/restart", ok=(405,))
     assert restart("watched_folders", 200) == {"status": "ok", "restarted": ["watched_folders"]}
 
@@ -339,3 +342,5 @@ def test_status_and_processes(procs, workdir):
     td.set_prefs({"rss_processing_enabled": True})
     assert restart("rss", 200) == {"status": "ok", "restarted": ["rss"]}
     assert _procs(td)["rss"]["status"] == "running"
+    r = td.req("POST", "/api/processes/restart_all").json()
+    assert r == {"status": "ok", "restarted": ["dht", "rss", "watched_folders"]}, r

@@ -302,6 +302,16 @@ def test_arr_import_trigger(procs, workdir):
     st = td.get("/api/status").json()
     assert {(a["name"], a["alive"]) for a in st["arrs"]} >= {("sonarr-1", True), ("gone", False)}
 
+    # a connection added later: torrents already finished in its category are sent
+    late = FakeArr("sonarr", "late-key")
+    procs.on_close(late.close)
+    _config(td, {"Ops.Arr": conns + [{"Name": "late", "Type": "sonarr", "URI": late.url, "APIKey": "late-key",
+                                      "Category": ""}]})
+    wait_until(lambda: "imported" in _tags(td, hashes["none"]), 20, "the uncategorised torrent imported")
+    assert [json.loads(p[3])["downloadClientId"] for p in late.posts()] == [hashes["none"].upper()]
+    for n in ("sonarr", "radarr", "lidarr"):
+        assert len(arrs[n].posts()) == 1, n
+
     # once: not again after a restart (the tag says it was sent); the failed
     # one is tried again, which shows the rules ran over every torrent
     td.stop()

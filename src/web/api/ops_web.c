@@ -111,19 +111,8 @@ static void h_processes(struct web_req *r, void *ud)
     web_reply_json(r, json_pack("{s:o}", "processes", v));
 }
 
-/* POST /api/processes/<name>/restart */
-static void h_restart(struct web_req *r, void *ud)
+static int restart_one(struct ops_web *w, const char *name)
 {
-    struct ops_web *w = ud;
-    const char *rest = web_req_path(r) + strlen("/api/processes/");
-    const char *slash = strchr(rest, '/');
-    if (!slash || strcmp(slash, "/restart") != 0 || slash == rest || slash - rest > 63) {
-        ops_reply_error(r, 404, "not found");
-        return;
-    }
-    char name[64];
-    memcpy(name, rest, (size_t)(slash - rest));
-    name[slash - rest] = 0;
     int rc;
     if (strcmp(name, "rss") == 0) {
         if (!w->rss || !settings_bool(&w->s->settings, SET_RSS_PROCESSING_ENABLED))
@@ -138,6 +127,55 @@ static void h_restart(struct web_req *r, void *ud)
     } else {
         rc = ops_process_restart(w->o, name);
     }
+    return rc;
+}
+
+/* POST /api/processes/restart_all: every restartable subsystem that runs. */
+static void restart_all(struct web_req *r, struct ops_web *w)
+{
+    struct ops_process p[16];
+    size_t n = ops_processes(w->o, p, 16);
+    json_t *done = json_array();
+    for (size_t i = 0; i < n && i < 16; i++)
+        if (p[i].restartable && restart_one(w, p[i].name) == 0)
+            json_array_append_new(done, json_string(p[i].name));
+    web_reply_json(r, json_pack("{s:s, s:o}", "status", "ok", "restarted", done));
+}
+
+/* POST /api/processes/<name>/restart, and qBitrr's
+ * /api/processes/<name>/<search|torrent|all>/restart (the kind means
+ * nothing here: a subsystem is one thing). */
+static void h_restart(struct web_req *r, void *ud)
+{
+    struct ops_web *w = ud;
+    const char *rest = web_req_path(r) + strlen("/api/processes/");
+    if (strcmp(rest, "restart_all") == 0) {
+        restart_all(r, w);
+        return;
+    }
+    const char *slash = strchr(rest, '/');
+    char name[64];
+    if (!slash || slash == rest || slash - rest > 63) {
+        ops_reply_error(r, 404, "not found");
+        return;
+    }
+    memcpy(name, rest, (size_t)(slash - rest));
+    name[slash - rest] = 0;
+    if (strcmp(slash, "/restart") != 0) {
+        static const char *const kinds[] = {"/search/restart", "/torrent/restart", "/all/restart"};
+        bool ok = false;
+        for (size_t i = 0; i < 3; i++)
+            ok |= strcmp(slash, kinds[i]) == 0;
+        if (!ok) {
+            /* <name>/<kind>/restart with another kind: qBitrr's 400 */
+            size_t l = strlen(slash);
+            const char *kind_end = strchr(slash + 1, '/');
+            bool three = l > 8 && strcmp(slash + l - 8, "/restart") == 0 && kind_end == slash + l - 8;
+            ops_reply_error(r, three ? 400 : 404, three ? "kind must be search, torrent or all" : "not found");
+            return;
+        }
+    }
+    int rc = restart_one(w, name);
     if (rc == -ENOENT) {
         ops_reply_error(r, 404, "unknown process");
     } else if (rc == -EPERM) {
