@@ -94,7 +94,6 @@ static void rec_update(struct ops *o, struct torrent *t)
     if (t->removing)
         return;
     struct ops_rec *r = hmap_get(&o->recs, t->hex, 40);
-    bool fresh = false;
     if (!r) {
         if (!(r = calloc(1, sizeof *r)))
             return;
@@ -106,7 +105,6 @@ static void rec_update(struct ops *o, struct torrent *t)
             return;
         }
         r->arr_sent = strv_find(&t->tags, OPS_TAG_IMPORTED, false) >= 0;
-        fresh = true;
     } else {
         rec_unaccount(o, r);
     }
@@ -126,7 +124,6 @@ static void rec_update(struct ops *o, struct torrent *t)
     cat_add(o, r->category, +1);
     if (r->tracker_error)
         o->tracker_errors++;
-    (void)fresh;
 
     if (is_stalled(r->state)) {
         if (!r->stalled_since_ms) {
