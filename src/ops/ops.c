@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -315,7 +316,17 @@ size_t ops_tracker_error_torrents(const struct ops *o) { return o->tracker_error
 size_t ops_stalled_count(const struct ops *o) { return o->stalled.n; }
 void ops_counters(const struct ops *o, struct ops_counters *out) { *out = o->c; }
 
-void ops_guard_state(struct ops *o, struct ops_guard_state *out) { *out = o->guard; }
+void ops_guard_state(struct ops *o, struct ops_guard_state *out)
+{
+    /* The settings as they are now; free_bytes and paused as the guard's
+     * last run (every few seconds) saw them. */
+    *out = o->guard;
+    const struct settings *st = &o->s->settings;
+    const char *folder = settings_str(st, SET_OPS_FREE_SPACE_FOLDER);
+    snprintf(out->folder, sizeof out->folder, "%s", *folder ? folder : session_default_save_path(o->s));
+    out->floor_bytes = settings_int(st, SET_OPS_FREE_SPACE);
+    out->enabled = out->floor_bytes >= 0;
+}
 
 /* ---- automation hook (filled by the automation layer) ---- */
 

@@ -135,10 +135,13 @@ def test_health_fields(procs, workdir):
     assert c["automation"]["state"] == "not configured"
     disk = [d for d in c["disk"] if d["what"] == "default save path"]
     assert disk and disk[0]["path"] == td.save_path and disk[0]["free_bytes"] > 0 and disk[0]["ok"] is True
+    g = c["free_space_guard"]
+    assert g["enabled"] is False and g["folder"] == td.save_path and g["floor_bytes"] == -1 and g["paused"] == 0
     # a floor above what the disk has: degraded, naming the disk
     _config(td, {"Ops.FreeSpace": disk[0]["free_bytes"] * 1000})
     h = _anon(td, "/health").json()
     assert h["status"] == "degraded"
+    assert h["checks"]["free_space_guard"]["enabled"] is True
     assert any(p.startswith("disk: ") and td.save_path in p for p in h["problems"]), h["problems"]
     # DHT switched on but not running is reported; off again: fine
     _config(td, {"Ops.FreeSpace": -1})
