@@ -213,6 +213,7 @@ def test_log_file_tail(procs, workdir):
     r = td.get("/api/logs/qbittorrent.log", lines=3, offset=1)
     assert r.headers["Content-Type"].startswith("text/plain")
     assert r.text == "".join(lines[-4:-1])
+    assert td.get("/api/logs/Main.log", lines=3, offset=1).text == r.text     # qBitrr's name
     j = td.get("/api/logs/qbittorrent.log", lines=50000, format="json").json()
     assert j["content"].startswith(lines[0]) and j["truncated"] is False
     assert td.get("/api/logs/qbittorrent.log", offset=100000, format="json").json()["content"] == ""

@@ -12,7 +12,8 @@
  * "files" lists the log files GET /api/logs/<name> can read.
  *
  * GET /api/logs/<name>?lines=&offset=&format=json tails a file of the
- * file log (core/logfile.c: qbittorrent.log and its .bak rotations):
+ * file log (core/logfile.c: qbittorrent.log and its .bak rotations;
+ * qBitrr's Main.log and All.log name qbittorrent.log):
  * `lines` (2000; 1..50000) lines ending `offset` lines before the end; JSON
  * {"content","next_bytes","size","inode","rotated","truncated"} as qBitrr,
  * text/plain otherwise.
@@ -194,6 +195,8 @@ static void h_tail(struct web_req *r, void *ud)
 {
     (void)ud;
     const char *name = web_req_path(r) + strlen("/api/logs/");
+    if (strcmp(name, "Main.log") == 0 || strcmp(name, "All.log") == 0)
+        name = "qbittorrent.log";   /* qBitrr's names for the one log torrentd has */
     if (strncmp(name, "qbittorrent.log", 15) != 0 || strchr(name, '/') || strstr(name, "..")) {
         ops_reply_error(r, 404, "no such log file");
         return;
