@@ -16,9 +16,11 @@
 #include "app_ut.h"
 #include "core/settings.h"
 #include "core/session.h"
+#include "ops/ops.h"
 #include "rss/rss.h"
 #include "store/record.h"
 #include "util/log.h"
+#include "web/api/ops_api.h"
 #include "web/api/qbt_v1.h"
 #include "web/api/ut_gui.h"
 #include "web/api/ut_serve.h"
@@ -31,6 +33,7 @@ static uv_loop_t loop;
 static struct session *session;
 static struct web_server *web;
 static struct rss *rss;
+static struct ops *ops;   /* qBitrr's rules, the ops API's figures (src/ops) */
 static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
@@ -102,6 +105,8 @@ static void begin_shutdown(void)
      * answered by the store's close). */
     rss_stop(rss);
     rss = NULL;
+    ops_stop(ops);
+    ops = NULL;
     session_shutdown(session, on_session_down, NULL);
 }
 
@@ -417,6 +422,10 @@ int main(int argc, char **argv)
         return 1;
     if (rss_start(session, &rss) != 0) {
         fprintf(stderr, "torrentd: cannot start RSS\n");
+        return 1;
+    }
+    if (ops_start(session, &ops) != 0 || ops_api_register(web, session, ops, rss) != 0) {
+        fprintf(stderr, "torrentd: cannot start the operations API\n");
         return 1;
     }
     qbt_v2_register(web, session);

@@ -34,13 +34,14 @@ while read -r dir forbidden; do
     done
 done <<'RULES'
 # dir  forbidden include prefixes
-util   bt/ disk/ store/ core/ rss/ search/ web/ jansson.h
-bt     disk/ store/ core/ rss/ search/ web/ jansson.h
-disk   store/ core/ rss/ search/ web/ jansson.h
-store  bt/ disk/ core/ rss/ search/ web/ jansson.h
-core   rss/ search/ web/ jansson.h
-rss    search/ web/
-search rss/ web/
+util   bt/ disk/ store/ core/ rss/ search/ ops/ web/ jansson.h
+bt     disk/ store/ core/ rss/ search/ ops/ web/ jansson.h
+disk   store/ core/ rss/ search/ ops/ web/ jansson.h
+store  bt/ disk/ core/ rss/ search/ ops/ web/ jansson.h
+core   rss/ search/ ops/ web/ jansson.h
+rss    search/ ops/ web/
+search rss/ ops/ web/
+ops    rss/ search/ web/ disk/ store/
 web    bt/ disk/ store/
 RULES
 exit $fail

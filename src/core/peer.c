@@ -396,6 +396,7 @@ void peer_flush(struct peer *p)
     if (len == 0)
         return;
     uv_buf_t b = uv_buf_init((char *)p->wdata, (unsigned)len);
+    p->s->wire_ul_session += (int64_t)len;
     p->write_req.data = p;
     p->writing = true;
     p->refs++;
@@ -517,6 +518,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
     if (nread == 0)
         return;
     p->last_recv_ms = uv_now(p->s->loop);
+    p->s->wire_dl_session += nread;
     tuning_net_activity(&p->s->tune);
     if (p->tls) {
         size_t before = buf_size(&p->in);

@@ -114,6 +114,10 @@ struct session {
     int64_t alltime_dl, alltime_ul;      /* earlier runs' payload (kv); add *_session for all-time */
     int64_t alltime_saved;               /* dl + ul all-time sum last written to the store */
     int64_t dl_local_session, ul_local_session;   /* the part with peers on the local network */
+    /* Every byte on peer connections, protocol and payload (core/peer.c),
+     * and pieces that failed their hash check: what /metrics reports. */
+    int64_t wire_dl_session, wire_ul_session;
+    uint64_t hash_failures;
     /* core/xferhist.c: the daily transfer history and what of the counters
      * above it has already counted */
     struct session_xfer {

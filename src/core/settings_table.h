@@ -149,6 +149,22 @@
     X(MAX_UPLOADS_PER_TORRENT, "max_uploads_per_torrent", INT, 4, INT64_MIN, INT64_MAX, 0) \
     X(MEMORY_WORKING_SET_LIMIT, "memory_working_set_limit", INT, 512, INT64_MIN, INT64_MAX, 0) \
     X(MERGE_TRACKERS, "merge_trackers", BOOL, false, 0, 1, 0) \
+    /* Operations API and qBitrr's torrent-side rules (issue 12, src/ops/ \
+     * acts on SG_OPS; web/api/ops_config.c names them Section.Key):     \
+     * the API token, stalled handling, the free-space guard, per-tracker \
+     * seeding rules and the Arr connections (JSON arrays). */          \
+    X(OPS_ARR, "ops_arr", JSON, "[]", 0, 0, SG_OPS) \
+    X(OPS_AUTO_PAUSE_RESUME, "ops_auto_pause_resume", BOOL, true, 0, 1, SG_OPS) \
+    X(OPS_FREE_SPACE, "ops_free_space", INT, -1, -1, INT64_MAX, SG_OPS) \
+    X(OPS_FREE_SPACE_FOLDER, "ops_free_space_folder", STR, "", 0, 0, SG_OPS) \
+    X(OPS_IGNORE_YOUNGER_THAN, "ops_ignore_younger_than", INT, 180, 0, INT64_MAX, SG_OPS) \
+    X(OPS_MANAGED_CATEGORIES, "ops_managed_categories", STR, "", 0, 0, SG_OPS) \
+    X(OPS_MAX_DELETABLE_PERCENTAGE, "ops_max_deletable_percentage", REAL, 0.99, 0, 1, SG_OPS) \
+    X(OPS_METRICS_NEED_TOKEN, "ops_metrics_need_token", BOOL, false, 0, 1, SG_OPS) \
+    X(OPS_SEEDING_RULES, "ops_seeding_rules", JSON, "[]", 0, 0, SG_OPS) \
+    X(OPS_STALLED_DELAY, "ops_stalled_delay", REAL, -1.0, -1, DBL_MAX, SG_OPS) \
+    X(OPS_STALLED_REMOVE, "ops_stalled_remove", BOOL, false, 0, 1, SG_OPS) \
+    X(OPS_TOKEN, "ops_token", STR, "", 0, 0, SG_OPS) \
     X(OUTGOING_PORTS_MAX, "outgoing_ports_max", INT, 0, 0, 65535, 0) \
     X(OUTGOING_PORTS_MIN, "outgoing_ports_min", INT, 0, 0, 65535, 0) \
     X(PEER_TOS, "peer_tos", INT, 4, INT64_MIN, INT64_MAX, 0) \

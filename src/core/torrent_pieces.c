@@ -276,6 +276,7 @@ static void on_piece_written(void *ud, uint32_t piece, int rc)
         bt_picker_piece_failed(t->picker, piece);
         t->wasted += sz;
         t->s->wasted_session += sz;
+        t->s->hash_failures++;
         log_msg(LOG_WARNING, "'%s': piece %u failed the hash check", torrent_name(t), piece);
         blame_failed(t, w);
         for (struct peer *p = t->peers; p; p = p->next)
@@ -563,6 +564,7 @@ const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
             if (!c->data)
                 return NULL;
             c->used_ms = t->s->now_ms;
+            e->rcache_hits++;
             return c->data;
         }
         if (c->data || c->loading) {
@@ -574,6 +576,7 @@ const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece)
         }
     }
     uint32_t len = (uint32_t)torrent_piece_size(t, piece);
+    e->rcache_misses++;
     /* Over the budget, a torrent reuses its own least recently used piece;
      * one that holds nothing may always load one. */
     bool over = e->rcache_budget && e->rcache_bytes + len > e->rcache_budget;

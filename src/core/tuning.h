@@ -56,6 +56,7 @@ struct tuning {
     uint64_t rcache_budget;   /* bytes for all torrents; 0 = no global budget */
     unsigned rcache_slots;    /* pieces one torrent may hold */
     uint64_t rcache_bytes;    /* held or loading, all torrents */
+    uint64_t rcache_hits, rcache_misses;   /* requests served from a held piece / that loaded one */
     bool low_cpu;
     bool net_round;           /* peer data was read in this loop iteration */
     bool check_open;

@@ -32,6 +32,7 @@ struct fetch_req {
     char errbuf[CURL_ERROR_SIZE];
     struct buf upload;            /* fetch_mail: the message, read by curl */
     struct curl_slist *rcpt;
+    struct curl_slist *hdrs;      /* fetch_opts.headers */
     struct fetch_req *prev, *next;
 };
 
@@ -76,6 +77,7 @@ static void req_destroy(struct fetch_req *r)
     buf_free(&r->body);
     buf_free(&r->upload);
     curl_slist_free_all(r->rcpt);
+    curl_slist_free_all(r->hdrs);
     free(r);
 }
 
@@ -411,13 +413,29 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         else
             bad |= curl_easy_setopt(e, CURLOPT_INTERFACE, iface);
     }
+    for (size_t i = 0; i < o->num_headers; i++) {
+        struct curl_slist *n = curl_slist_append(r->hdrs, o->headers[i]);
+        if (!n)
+            bad = 1;
+        else
+            r->hdrs = n;
+    }
+    if (r->hdrs)
+        bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+    if (o->post_body) {
+        r->follow = 0;
+        bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->post_len);
+        bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->post_body);
+    }
     if (bad) {
         curl_easy_cleanup(e);
+        curl_slist_free_all(r->hdrs);
         free(r);
         return -EINVAL;
     }
     if (curl_multi_add_handle(f->multi, e) != CURLM_OK) {
         curl_easy_cleanup(e);
+        curl_slist_free_all(r->hdrs);
         free(r);
         return -ENOMEM;
     }

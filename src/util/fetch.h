@@ -45,6 +45,14 @@ struct fetch_opts {
     /* A proxy URL ("http://u:p@host:port", "socks5h://host:port", ...;
      * core/proxy.h makes it from the preferences), or NULL/"" for none. */
     const char *proxy;
+    /* POST instead of GET when post_body is not NULL: the body (copied) of
+     * post_len bytes, sent with the headers below (say, a Content-Type).
+     * Redirects are not followed for a POST (follow_redirects ignored). */
+    const char *post_body;
+    size_t post_len;
+    /* Extra request headers, "Name: value" each (copied): an API key. */
+    const char *const *headers;
+    size_t num_headers;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put
@@ -65,7 +73,7 @@ int fetch_new(uv_loop_t *loop, struct fetch **out);
  * finish closing the handles. */
 void fetch_free(struct fetch *f);
 
-/* Starts a GET.  o may be NULL for defaults.  *handle (if not NULL) is valid
+/* Starts a GET (a POST with o->post_body).  o may be NULL for defaults.  *handle (if not NULL) is valid
  * until the callback starts or fetch_cancel() is called.  Returns 0,
  * -EINVAL (no url/cb), -EPROTONOSUPPORT (not http/https) or -ENOMEM; on
  * error the callback is never called. */

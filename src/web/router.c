@@ -147,7 +147,7 @@ static int route_index(struct web_server *ws, const char *path)
 static bool def_valid(const struct web_route_def *d)
 {
     return d->path && d->path[0] == '/' && d->handler && (d->methods & (WEB_GET | WEB_POST | WEB_HEAD)) &&
-           d->auth <= WEB_AUTH_API_TOKEN;
+           d->auth <= WEB_AUTH_OPS_TOKEN;
 }
 
 int web_routes_add(struct web_server *ws, const struct web_route_def *defs, size_t n, void *ud)
@@ -358,6 +358,8 @@ static bool admit_basic(struct web_req *r)
     return true;
 }
 
+static bool token_matches(struct web_req *r, const char *tok, const char *want_tok);
+
 /* X-API-Key, X-API-Token or a Bearer token against ws->api_token. */
 static bool admit_token(struct web_req *r)
 {
@@ -375,6 +377,14 @@ static bool admit_token(struct web_req *r)
         web_reply(r, 401, "application/json", TOKEN_401, sizeof TOKEN_401 - 1);
         return false;
     }
+    return token_matches(r, tok, ws->api_token);
+}
+
+/* tok (sent) against want (configured), in constant time; a wrong one
+ * counts toward the login ban.  false = replied (401 or the ban's 403). */
+static bool token_matches(struct web_req *r, const char *tok, const char *want_tok)
+{
+    struct web_server *ws = r->ws;
     if (web_ban_is_banned(ws, r->client_ip)) {
         web_reply_error(r, 403, BAN_TEXT);
         return false;
@@ -382,7 +392,7 @@ static bool admit_token(struct web_req *r)
     /* Digests of both: equal length for CRYPTO_memcmp whatever was sent. */
     uint8_t got[32], want[32];
     sha256(tok, got);
-    sha256(ws->api_token, want);
+    sha256(want_tok, want);
     if (CRYPTO_memcmp(got, want, 32) != 0) {
         int n = ws->auth.max_auth_fail_count > 0 ? web_ban_fail(ws, r->client_ip) : 0;
         log_msg(LOG_WARNING, "WebAPI login failure. Reason: invalid API token, attempt count: %d, IP: %s", n,
@@ -392,6 +402,28 @@ static bool admit_token(struct web_req *r)
     }
     r->authed = true;
     return true;
+}
+
+/* The operations API (seed 003): X-API-Token or a Bearer token against
+ * ws->ops_token, or without either a qBittorrent session (qBitrr's WebUI
+ * login); neither: 401 {"error":"unauthorized"}. */
+static bool admit_ops(struct web_req *r)
+{
+    const char *tok = web_req_header(r, "X-API-Token");
+    const char *az = tok ? NULL : web_req_header(r, "Authorization");
+    if (az && strncasecmp(az, "Bearer ", 7) == 0) {
+        tok = az + 7;
+        while (*tok == ' ')
+            tok++;
+    }
+    if (tok && *tok)
+        return token_matches(r, tok, r->ws->ops_token);
+    if (!admit_session(r, false))
+        return false;
+    if (r->session)
+        return true;
+    web_reply(r, 401, "application/json", TOKEN_401, sizeof TOKEN_401 - 1);
+    return false;
 }
 
 /* The header-level half of the §2.1 pipeline: CSRF, Host, client address,
@@ -433,13 +465,14 @@ bool web_admit(struct web_req *r)
     enum web_auth_policy pol = r->route >= 0          ? ws->routes[r->route].auth
                                : is_v2_api_path(r->path) ? WEB_AUTH_QBT_SESSION
                                                          : WEB_AUTH_PUBLIC;
-    if (pol == WEB_AUTH_API_TOKEN && !ws->api_token)
+    if ((pol == WEB_AUTH_API_TOKEN && !ws->api_token) || (pol == WEB_AUTH_OPS_TOKEN && !ws->ops_token))
         pol = WEB_AUTH_QBT_SESSION;   /* no token configured: never open */
     switch (pol) {
     case WEB_AUTH_QBT_SESSION: return admit_session(r, true);
     case WEB_AUTH_PUBLIC: return admit_session(r, false);
     case WEB_AUTH_BASIC_TOKEN: return admit_basic(r);
     case WEB_AUTH_API_TOKEN: return admit_token(r);
+    case WEB_AUTH_OPS_TOKEN: return admit_ops(r);
     }
     web_reply_error(r, 500, NULL);
     return false;

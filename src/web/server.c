@@ -67,6 +67,7 @@ static void maybe_free(struct web_server *ws)
     web_sessions_free(ws);
     web_routes_free(ws);
     free(ws->api_token);
+    free(ws->ops_token);
     free(ws->basic_guest);
     for (size_t i = 0; i < 8; i++)
         free(ws->auth_strings[i]);
@@ -178,6 +179,7 @@ static enum MHD_Result queue_close(struct web_req *r, int status, const char *ms
         return MHD_NO;
     MHD_add_response_header(resp, "Connection", "close");
     MHD_add_response_header(resp, "Content-Type", TEXT_PLAIN);
+    web_stats_count(r->ws, r->path, status);
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     r->state = WEB_REQ_QUEUED;
@@ -241,6 +243,7 @@ static bool conn_https(struct web_server *ws, struct MHD_Connection *c)
 /* Hands a built reply (WEB_REQ_REPLIED) to MHD. */
 static enum MHD_Result queue_reply(struct web_req *r)
 {
+    web_stats_count(r->ws, r->path, r->status);
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
     if (!r->resp_shared)
         MHD_destroy_response(r->resp);
@@ -609,6 +612,16 @@ int web_server_set_basic_guest(struct web_server *ws, const char *user)
         return -ENOMEM;
     free(ws->basic_guest);
     ws->basic_guest = dup;
+    return 0;
+}
+
+int web_server_set_ops_token(struct web_server *ws, const char *token)
+{
+    char *dup = token && *token ? strdup(token) : NULL;
+    if (token && *token && !dup)
+        return -ENOMEM;
+    free(ws->ops_token);
+    ws->ops_token = dup;
     return 0;
 }
 

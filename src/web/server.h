@@ -118,6 +118,11 @@ void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
  *   missing or wrong: 401 {"error":"unauthorized"}, wrong ones count toward
  *   the login ban.  With no token configured the route falls back to
  *   WEB_AUTH_QBT_SESSION, so an ops API is never open by default.
+ * - WEB_AUTH_OPS_TOKEN: the operations API (seed 003): X-API-Token or
+ *   "Authorization: Bearer" equal (constant time) to the token of
+ *   web_server_set_ops_token(), or a qBittorrent session (a logged-in
+ *   WebUI); otherwise 401 {"error":"unauthorized"}, wrong tokens counting
+ *   toward the login ban.  No token configured: WEB_AUTH_QBT_SESSION.
  * A banned address gets 403 with the ban text from the Basic and token
  * policies; a valid qBittorrent session keeps working as in qBittorrent,
  * and PUBLIC handlers (auth/login) answer bans themselves. */
@@ -126,6 +131,7 @@ enum web_auth_policy {
     WEB_AUTH_PUBLIC,
     WEB_AUTH_BASIC_TOKEN,
     WEB_AUTH_API_TOKEN,
+    WEB_AUTH_OPS_TOKEN,
 };
 
 /* One route of a dialect's table.  Paths are exact, except that one ending
@@ -152,6 +158,9 @@ int web_route_add_public(struct web_server *ws, const char *path, unsigned metho
 /* The token of WEB_AUTH_API_TOKEN routes; NULL or "" = none (those routes
  * then need a qBittorrent session).  Copied. */
 int web_server_set_api_token(struct web_server *ws, const char *token);
+
+/* The token of WEB_AUTH_OPS_TOKEN routes; NULL or "" = none.  Copied. */
+int web_server_set_ops_token(struct web_server *ws, const char *token);
 
 /* The read-only guest account of WEB_AUTH_BASIC_TOKEN routes (µTorrent's
  * guest, seed 004 "General notes for API access"): a Basic login with this
@@ -273,6 +282,11 @@ struct web_stream_ops {
 int web_reply_stream(struct web_req *r, int status, const char *content_type, uint64_t size,
                      const struct web_stream_ops *ops, void *ud, struct web_stream **out);
 void web_stream_wake(struct web_stream *s);
+
+/* Requests answered so far, per API dialect ("qbt_v2", "qbt_v1",
+ * "utorrent", "ops", "webui") and HTTP status: fn once per pair seen. */
+void web_server_request_counts(struct web_server *ws,
+                               void (*fn)(void *ud, const char *dialect, int status, uint64_t n), void *ud);
 
 /* The Content-Type for a file name's extension (the static WebUI's table,
  * media types included); application/octet-stream when unknown. */

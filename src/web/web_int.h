@@ -83,6 +83,14 @@ struct web_hdr {
     char *name, *value;
 };
 
+/* Requests answered per (dialect, status): stats.c. */
+#define WEB_MAX_STATS 128
+struct web_stat {
+    const char *dialect;          /* static */
+    int status;
+    uint64_t count;
+};
+
 struct web_param {
     char *name;
     struct buf val;
@@ -203,6 +211,7 @@ struct web_server {
     void (*slot_free[WEB_MAX_DIALECTS])(void *slot);   /* per dialect id */
     int ndialects;                /* ids in use; 0 (the default slot) always */
     char *api_token;              /* WEB_AUTH_API_TOKEN; NULL = none */
+    char *ops_token;              /* WEB_AUTH_OPS_TOKEN; NULL = none */
     char *basic_guest;            /* WEB_AUTH_BASIC_TOKEN guest user name; NULL = none */
     struct web_basic_ok basic_ok[WEB_BASIC_CACHE];
     unsigned next_basic;
@@ -213,6 +222,8 @@ struct web_server {
     struct web_req *waiting;      /* suspended requests */
     struct web_stream *streams;   /* streamed replies being sent (listener close resumes the paused) */
     struct web_guard guard;       /* connection floods, slow heads (guard.h) */
+    struct web_stat stats[WEB_MAX_STATS];
+    size_t nstats;
 };
 
 /* form.c */
@@ -241,6 +252,9 @@ int web_ban_fail(struct web_server *ws, const char *ip);
 bool web_admit(struct web_req *r);     /* false = replied */
 void web_dispatch(struct web_req *r);  /* the body is in: admit if not yet, then the route */
 void web_routes_free(struct web_server *ws);
+
+/* stats.c */
+void web_stats_count(struct web_server *ws, const char *path, int status);
 
 /* static.c */
 void web_static_serve(struct web_req *r);
