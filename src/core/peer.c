@@ -309,9 +309,10 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     int len = sizeof ss;
     uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
     set_addr(p, (struct sockaddr *)&ss);
-    if (banlist_is_banned(s, p->ip)) {
-        banlist_log(s, p->ip, true, "banned IP address");
-        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: banned IP address", p->ip);
+    const char *refused = banlist_refusal(s, p->ip);
+    if (refused) {
+        banlist_log(s, p->ip, true, refused);
+        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: %s", p->ip, refused);
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EPERM;

@@ -17,6 +17,7 @@
 #include "core/catalog.h"
 #include "core/cookiejar.h"
 #include "core/banlist.h"
+#include "core/ipfilter.h"
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/logfile.h"
@@ -460,7 +461,7 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
         uv_ip4_name((const struct sockaddr_in *)addr, ip, sizeof ip);
     else
         uv_ip6_name((const struct sockaddr_in6 *)addr, ip, sizeof ip);
-    if (banlist_is_banned(s, ip))
+    if (banlist_refusal(s, ip))
         return -EPERM;
     unsigned max = (unsigned)settings_int(&s->settings, SET_MAX_CONNEC);
     if (s->shutting_down || (max > 0 && s->num_peers >= max))
@@ -823,6 +824,9 @@ int session_start(struct session *s)
     if (src != 0)
         log_msg(LOG_WARNING, "bandwidth scheduler not started: %s", strerror(-src));
     banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
+    rc = ipfilter_start(s);
+    if (rc != 0)
+        return rc;
     discovery_start(s);
     /* After the load: what the automation modules see first is the stored
      * torrents (recorded, not acted on). */
@@ -1086,6 +1090,7 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    ipfilter_stop(s);   /* a session freed without a shutdown (tests) */
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
@@ -1129,6 +1134,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     watchdir_close(s);
     runprog_close(s);
     trackerlist_close(s);
+    ipfilter_stop(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

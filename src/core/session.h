@@ -94,6 +94,7 @@ struct session {
     /* The modules' own state: their headers define it and only their
      * functions write it (others read it through those functions). */
     struct banlist *bans;            /* core/banlist.c: banned addresses, peer log */
+    struct ipfilter *ipfilter;       /* core/ipfilter.c: the IP filter file's ranges */
     struct discovery disc;           /* core/discovery.c: DHT and LSD */
     struct limits limits;            /* core/limits.c: rate limits */
     struct queue queue;              /* core/queue.c */

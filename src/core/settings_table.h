@@ -113,9 +113,9 @@
     X(IDN_SUPPORT_ENABLED, "idn_support_enabled", BOOL, false, 0, 1, 0) \
     X(IGNORE_SSL_ERRORS, "ignore_ssl_errors", BOOL, false, 0, 1, 0) \
     X(INCOMPLETE_FILES_EXT, "incomplete_files_ext", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, 0) \
-    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, 0) \
+    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, SG_IPFILTER) \
+    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, SG_IPFILTER) \
+    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, SG_IPFILTER) \
     X(LIMIT_LAN_PEERS, "limit_lan_peers", BOOL, true, 0, 1, 0) \
     X(LIMIT_TCP_OVERHEAD, "limit_tcp_overhead", BOOL, false, 0, 1, 0) \
     X(LIMIT_UTP_RATE, "limit_utp_rate", BOOL, true, 0, 1, 0) \

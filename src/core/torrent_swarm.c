@@ -17,6 +17,7 @@
 #include "bt/metainfo.h"
 #include "bt/pex.h"
 #include "bt/picker.h"
+#include "core/banlist.h"
 #include "core/peer.h"
 #include "core/session.h"
 #include "util/log.h"
@@ -45,6 +46,14 @@ int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool con
     uint16_t port = ntohs(sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
                                                    : ((const struct sockaddr_in6 *)sa)->sin6_port);
     if (port < 1024 && settings_bool(&t->s->settings, SET_BLOCK_PEERS_ON_PRIVILEGED_PORTS))
+        return -EPERM;
+    /* Banned and filtered addresses are not kept as candidates, whichever
+     * source (tracker, DHT, PEX, LSD, the API) named them. */
+    char ip[INET6_ADDRSTRLEN];
+    if (inet_ntop(sa->sa_family,
+                  sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                                           : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  ip, sizeof ip) && banlist_refusal(t->s, ip))
         return -EPERM;
     struct peer_candidate *c = find_cand(t, sa);
     if (!c) {

@@ -32,6 +32,8 @@ struct fetch_req {
     char errbuf[CURL_ERROR_SIZE];
     struct buf upload;            /* fetch_mail: the message, read by curl */
     struct curl_slist *rcpt;
+    bool (*refuse_addr)(void *ud, const struct sockaddr *sa);
+    void *refuse_ud;
     struct fetch_req *prev, *next;
 };
 
@@ -344,6 +346,16 @@ void fetch_free(struct fetch *f)
     fetch_destroy(f);
 }
 
+/* The connection filter (fetch_opts.refuse_addr): curl asks for each
+ * socket it connects, so redirects and fallback addresses pass here too. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch_req *r = ud;
+    if (purpose == CURLSOCKTYPE_IPCXN && r->refuse_addr && r->refuse_addr(r->refuse_ud, &a->addr))
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetch_cb cb, void *ud,
               struct fetch_req **handle)
 {
@@ -403,6 +415,12 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         bad |= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");   /* the cookie engine, in memory */
         for (size_t i = 0; i < o->num_cookies; i++)
             bad |= curl_easy_setopt(e, CURLOPT_COOKIELIST, o->cookies[i]);
+    }
+    if (o->refuse_addr) {
+        r->refuse_addr = o->refuse_addr;
+        r->refuse_ud = o->refuse_ud;
+        bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
     }
     if (o->bind_address && *o->bind_address) {
         int n = snprintf(iface, sizeof iface, "host!%s", o->bind_address);

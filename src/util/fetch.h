@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 struct fetch;
@@ -45,6 +46,12 @@ struct fetch_opts {
     /* A proxy URL ("http://u:p@host:port", "socks5h://host:port", ...;
      * core/proxy.h makes it from the preferences), or NULL/"" for none. */
     const char *proxy;
+    /* Called with each address curl is about to connect to (redirects and
+     * every address of a name included): true refuses it, and a request
+     * left with none fails with -ECONNREFUSED (libtorrent's
+     * apply_ip_filter_to_trackers).  NULL: every address is fine. */
+    bool (*refuse_addr)(void *ud, const struct sockaddr *sa);
+    void *refuse_ud;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

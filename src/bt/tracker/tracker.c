@@ -115,6 +115,8 @@ struct tracker_client {
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
+    bool (*refuse)(void *ud, const struct sockaddr *sa);   /* tracker_client_set_refuse */
+    void *refuse_ud;
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
     struct udp_txn *txns;
@@ -381,7 +383,13 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
         return;
     }
     const struct addrinfo *pick = NULL;
+    bool refused = false;
     for (const struct addrinfo *a = res; status == 0 && a; a = a->ai_next) {
+        if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && t->tc->refuse &&
+            t->tc->refuse(t->tc->refuse_ud, a->ai_addr)) {
+            refused = true;
+            continue;
+        }
         if (a->ai_family == AF_INET && (!pick || pick->ai_family != AF_INET))
             pick = a;
         else if (a->ai_family == AF_INET6 && !pick)
@@ -390,6 +398,11 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
     if (!pick) {
         uv_freeaddrinfo(res);
         char m[128];
+        if (refused) {
+            snprintf(m, sizeof m, "%.64s: address blocked by the IP filter", t->host);
+            txn_finish(t, -EPERM, NULL, m);
+            return;
+        }
         snprintf(m, sizeof m, "cannot resolve %.64s: %s", t->host, status ? uv_strerror(status) : "no address");
         txn_finish(t, -EHOSTUNREACH, NULL, m);
         return;
@@ -461,6 +474,10 @@ static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
     }
     snprintf(t->key, sizeof t->key, "%s:%s", t->host, t->port);
     struct udp_conn *c = conn_lookup(tc, t->key);
+    /* A cached address the filter now refuses is looked up again (and
+     * refused there, with the reason). */
+    if (c && tc->refuse && tc->refuse(tc->refuse_ud, (const struct sockaddr *)&c->addr))
+        c = NULL;
     if (c) {
         t->addr = c->addr;
         t->conn_id = c->conn_id;
@@ -597,6 +614,8 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
     o->insecure = tc->insecure;
+    o->refuse_addr = tc->refuse;
+    o->refuse_ud = tc->refuse_ud;
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
@@ -1297,6 +1316,13 @@ void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms,
 void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms) { tc->stop_ms = stop_ms; }
 
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
+void tracker_client_set_refuse(struct tracker_client *tc, bool (*refuse)(void *ud, const struct sockaddr *sa),
+                               void *ud)
+{
+    tc->refuse = refuse;
+    tc->refuse_ud = ud;
+}
+
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on) { tc->insecure = !on; }
 
 void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port)

@@ -88,6 +88,12 @@ void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
 /* libtorrent's validate_https_trackers (qBittorrent's
  * validate_https_tracker_certificate, on by default): off, an https
  * tracker's certificate and host name are not checked. */
+/* refuse(ud, addr) is asked before any tracker address is contacted (HTTP,
+ * redirects included, and UDP); true refuses it: the announce fails with
+ * "blocked by the IP filter" when no address is left (libtorrent's
+ * apply_ip_filter_to_trackers).  NULL: every address is fine. */
+void tracker_client_set_refuse(struct tracker_client *tc, bool (*refuse)(void *ud, const struct sockaddr *sa),
+                               void *ud);
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on);
 /* libtorrent's announce_ip and announce_port (qBittorrent's preferences of
  * those names): the &ip= claimed in every announce ("" = none; an IPv4 one
