@@ -1,3 +1,4 @@
+#include "core/peerpolicy.h"
 #include "core/peer.h"
 
 #include <errno.h>
@@ -193,6 +194,7 @@ static void on_connect(uv_connect_t *req, int status)
     }
     p->state = PEER_HANDSHAKE;
     p->last_recv_ms = uv_now(p->s->loop);
+    peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
     send_handshake(p);
     start_reading(p);
 }
@@ -324,6 +326,7 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
         return -EAGAIN;
     }
     uv_tcp_nodelay(&p->tcp, 1);
+    peerpolicy_socket(s, &p->tcp, p->addr.ss_family);
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
     p->state = PEER_HANDSHAKE;
@@ -543,7 +546,9 @@ static void send_initial(struct peer *p)
         ours.reqq = 500;
         ours.listen_port = ssltorrent_announce_port(t);
         snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
-        if (p->addr.ss_family == AF_INET) {
+        if (peerpolicy_anonymous(p->s)) {
+            ours.client[0] = 0;   /* anonymous_mode: no "v" and no "yourip" */
+        } else if (p->addr.ss_family == AF_INET) {
             memcpy(ours.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
             ours.yourip_len = 4;
         } else {

@@ -32,7 +32,7 @@ struct fetch_req {
     char errbuf[CURL_ERROR_SIZE];
     struct buf upload;            /* fetch_mail: the message, read by curl */
     struct curl_slist *rcpt;
-    bool (*refuse_addr)(void *ud, const struct sockaddr *sa);
+    bool (*refuse_addr)(void *ud, const char *url, const struct sockaddr *sa);
     void *refuse_ud;
     struct fetch_req *prev, *next;
 };
@@ -351,8 +351,12 @@ void fetch_free(struct fetch *f)
 static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     struct fetch_req *r = ud;
-    if (purpose == CURLSOCKTYPE_IPCXN && r->refuse_addr && r->refuse_addr(r->refuse_ud, &a->addr))
-        return CURL_SOCKET_BAD;
+    if (purpose == CURLSOCKTYPE_IPCXN && r->refuse_addr) {
+        char *url = NULL;
+        curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+        if (r->refuse_addr(r->refuse_ud, url ? url : "", &a->addr))
+            return CURL_SOCKET_BAD;
+    }
     return socket(a->family, a->socktype, a->protocol);
 }
 
@@ -401,7 +405,9 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (o->idle_timeout_ms + 999) / 1000);
     }
     bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
-    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
+    /* "" sends no User-Agent at all (anonymous_mode): curl's own default */
+    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT,
+                            !o->user_agent ? "torrentd/" TD_VERSION : *o->user_agent ? o->user_agent : NULL);
     if (o->range)
         bad |= curl_easy_setopt(e, CURLOPT_RANGE, o->range);
     /* Always set: an empty string keeps curl from reading http_proxy and

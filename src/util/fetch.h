@@ -30,7 +30,7 @@ struct fetch_opts {
      * tracker_receive_timeout); curl counts it in whole seconds.  0 = none. */
     long idle_timeout_ms;
     size_t max_body;           /* 0 = 16 MiB; a larger body ends the request with -E2BIG */
-    const char *user_agent;    /* NULL = "torrentd/" TD_VERSION */
+    const char *user_agent;    /* NULL = "torrentd/" TD_VERSION; "" = none */
     const char *bind_address;  /* NULL, or a local IP to send from (trackers per interface) */
     int follow_redirects;      /* 0: a 3xx is returned as is (rc 0, its status) */
     /* Cookies in Netscape cookie-file form ("domain\tTRUE\tpath\tFALSE\t
@@ -46,11 +46,12 @@ struct fetch_opts {
     /* A proxy URL ("http://u:p@host:port", "socks5h://host:port", ...;
      * core/proxy.h makes it from the preferences), or NULL/"" for none. */
     const char *proxy;
-    /* Called with each address curl is about to connect to (redirects and
-     * every address of a name included): true refuses it, and a request
-     * left with none fails with -ECONNREFUSED (libtorrent's
-     * apply_ip_filter_to_trackers).  NULL: every address is fine. */
-    bool (*refuse_addr)(void *ud, const struct sockaddr *sa);
+    /* Called with each address curl is about to connect to and the URL it
+     * is for (redirects and every address of a name included): true
+     * refuses it, and a request left with none fails with -ECONNREFUSED
+     * (libtorrent's apply_ip_filter_to_trackers, ssrf_mitigation).  NULL:
+     * every address is fine. */
+    bool (*refuse_addr)(void *ud, const char *url, const struct sockaddr *sa);
     void *refuse_ud;
 };
 
