@@ -27,6 +27,8 @@
 #define MAX_TURNOVER_PEERS 256
 
 struct peerpolicy {
+    char external_ip[2][64];       /* the last IPv4 and IPv6 one a tracker reported, "" = none yet */
+    uint64_t last_reannounce_ms;   /* reannounce_when_address_changed's, for its pace */
     double dial_tokens;
     uint64_t dial_refill_ms;
     uint64_t next_turnover_ms;
@@ -94,6 +96,35 @@ static void on_settings(void *ud, const struct settings_mask *changed)
     }
 }
 
+/* qBittorrent's reannounce_when_address_changed: when the address the
+ * outside sees us at changes (here: a tracker's BEP24 "external ip"
+ * differs from the one before, IPv4 and IPv6 apart), every torrent
+ * announces again so that trackers hand out the new address.  The first
+ * address is no change.  Trackers that disagree must not make a storm:
+ * at most one such round per REANNOUNCE_PACE_MS. */
+#define REANNOUNCE_PACE_MS 30000
+
+static void on_external_ip(void *ud, const char *ip)
+{
+    struct session *s = ud;
+    struct peerpolicy *p = s->policy;
+    if (!p)
+        return;
+    char *last = p->external_ip[strchr(ip, ':') ? 1 : 0];
+    if (strcmp(last, ip) == 0)
+        return;
+    bool changed = last[0] != 0;
+    snprintf(last, sizeof p->external_ip[0], "%s", ip);
+    log_msg(LOG_INFO, "Detected external IP. IP: \"%s\"", ip);
+    uint64_t now = uv_now(s->loop);
+    if (!changed || !settings_bool(st(s), SET_REANNOUNCE_WHEN_ADDRESS_CHANGED) ||
+        (p->last_reannounce_ms && now - p->last_reannounce_ms < REANNOUNCE_PACE_MS))
+        return;
+    p->last_reannounce_ms = now ? now : 1;
+    for (size_t i = 0; i < s->num_active; i++)
+        torrent_reannounce(s->active[i]);
+}
+
 int peerpolicy_start(struct session *s)
 {
     struct peerpolicy *p = calloc(1, sizeof *p);
@@ -106,6 +137,8 @@ int peerpolicy_start(struct session *s)
     }
     s->policy = p;
     tell_trackers(s);
+    if (s->trackers)
+        tracker_client_set_external_ip_fn(s->trackers, on_external_ip, s);
     return 0;
 }
 
@@ -114,6 +147,8 @@ void peerpolicy_stop(struct session *s)
     if (!s->policy)
         return;
     settings_remove_hook(&s->settings, on_settings, s);
+    if (s->trackers)
+        tracker_client_set_external_ip_fn(s->trackers, NULL, NULL);
     free(s->policy);
     s->policy = NULL;
 }

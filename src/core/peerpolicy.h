@@ -21,6 +21,9 @@
  *   ssrf_mitigation          libtorrent's: an HTTP tracker on loopback only
  *                            at .../announce, a web seed on loopback without
  *                            a query string
+ *   reannounce_when_address_changed
+ *                            a tracker reporting a new external address
+ *                            (BEP24) makes every torrent announce again
  *   anonymous_mode           no client id: a random peer id, no "v" and no
  *                            "yourip" in the extension handshake, no
  *                            User-Agent on tracker requests

@@ -172,7 +172,7 @@
     X(PYTHON_EXECUTABLE_PATH, "python_executable_path", STR, "", 0, 0, 0) \
     X(QUEUEING_ENABLED, "queueing_enabled", BOOL, false, 0, 1, 0) \
     X(RANDOM_PORT, "random_port", BOOL, false, 0, 1, SG_LISTEN) \
-    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, 0) \
+    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, SG_PEER_POLICY) \
     X(RECHECK_COMPLETED_TORRENTS, "recheck_completed_torrents", BOOL, false, 0, 1, 0) \
     X(REFRESH_INTERVAL, "refresh_interval", INT, 1500, INT64_MIN, INT64_MAX, 0) \
     X(REQUEST_QUEUE_SIZE, "request_queue_size", INT, 500, INT64_MIN, INT64_MAX, 0) \

@@ -330,7 +330,8 @@ class _Trk(http.server.BaseHTTPRequestHandler):
     hits = None
 
     def do_GET(self):
-        type(self).hits.append((self.path, self.headers.get("User-Agent")))
+        if "/scrape" not in self.path:   # announces only: a scrape follows a reply without counts
+            type(self).hits.append((self.path, self.headers.get("User-Agent")))
         body = bencode({"interval": 1800, "peers": b""})
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -460,4 +461,54 @@ def test_anonymous_mode(workdir, procs):
     finally:
         srv.shutdown()
         srv.server_close()
+    td.stop()
+
+
+def test_reannounce_when_address_changed(workdir, procs):
+    """reannounce_when_address_changed: a tracker reporting a different
+    external address (BEP24 "external ip") than the one before makes every
+    torrent announce again: the first torrent's tracker hears from us a
+    second time long before its 30-minute interval."""
+    class A(_Trk):
+        hits = []
+        ext = b"\xcb\x00\x71\x01"   # 203.0.113.1
+
+    class B(A):
+        hits = []
+        ext = b"\xcb\x00\x71\x02"   # 203.0.113.2
+
+    def handler(cls):
+        class H(cls):
+            def do_GET(self):
+                if "/scrape" not in self.path:
+                    type(self).hits.append(self.path)
+                body = bencode({"interval": 1800, "peers": b"", "external ip": type(self).ext})
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        return H
+    ha, hb = handler(A), handler(B)
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), h) for h in (ha, hb)]
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    ua, ub = ["http://127.0.0.1:%d/announce" % srv.server_address[1] for srv in servers]
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    try:
+        assert td.prefs()["reannounce_when_address_changed"] is False
+        td.set_prefs({"reannounce_when_address_changed": True})
+        tb, h1 = _tiered("addr1.bin", [[ua]])
+        td.add(tb, os.path.join(workdir, "dl"))
+        wait_until(lambda: ha.hits, 30, "the first tracker's announce", procs=[td])
+        assert len(ha.hits) == 1
+        tb, h2 = _tiered("addr2.bin", [[ub]])
+        td.add(tb, os.path.join(workdir, "dl"))
+        wait_until(lambda: hb.hits, 30, "the second tracker's announce", procs=[td])
+        wait_until(lambda: len(ha.hits) >= 2, 30, "the first torrent announcing again", procs=[td])
+        assert any('Detected external IP. IP: "203.0.113.2"' in m["message"]
+                   for m in td.get("/api/v2/log/main", last_known_id=-1).json())
+    finally:
+        for srv in servers:
+            srv.shutdown()
+            srv.server_close()
     td.stop()

@@ -119,6 +119,8 @@ struct tracker_client {
     bool (*refuse)(void *ud, const struct sockaddr *sa);   /* tracker_client_set_refuse */
     char *user_agent;           /* tracker_client_set_user_agent; NULL = fetch's default */
     bool ssrf;                  /* tracker_client_set_ssrf_mitigation */
+    void (*on_external_ip)(void *ud, const char *ip);   /* tracker_client_set_external_ip_fn */
+    void *external_ud;
     void *refuse_ud;
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
@@ -828,6 +830,9 @@ static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
     move_to_front(ts, e);
     if (r->complete < 0 && r->incomplete < 0)
         start_scrape(e);
+    /* Last: the listener may ask every set (this one too) to reannounce. */
+    if (r->external_ip && ts->tc->on_external_ip)
+        ts->tc->on_external_ip(ts->tc->external_ud, r->external_ip);
 }
 
 /* The row's message for a failed HTTP request, in libtorrent's words where
@@ -1384,6 +1389,12 @@ void tracker_client_set_user_agent(struct tracker_client *tc, const char *ua)
 {
     free(tc->user_agent);
     tc->user_agent = ua ? strdup(ua) : NULL;
+}
+
+void tracker_client_set_external_ip_fn(struct tracker_client *tc, void (*fn)(void *ud, const char *ip), void *ud)
+{
+    tc->on_external_ip = fn;
+    tc->external_ud = ud;
 }
 
 void tracker_client_set_ssrf_mitigation(struct tracker_client *tc, bool on)

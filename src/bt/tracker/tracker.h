@@ -93,6 +93,9 @@ void tracker_client_set_peer_id(struct tracker_client *tc, const uint8_t peer_id
 /* The User-Agent of HTTP announces: NULL the default ("torrentd/<version>"),
  * "" none at all (anonymous_mode). */
 void tracker_client_set_user_agent(struct tracker_client *tc, const char *ua);
+/* fn(ud, ip) hears the address a tracker says it saw us at (BEP24's
+ * "external ip", printable) with every reply that has one. */
+void tracker_client_set_external_ip_fn(struct tracker_client *tc, void (*fn)(void *ud, const char *ip), void *ud);
 /* libtorrent's ssrf_mitigation (on by default in qBittorrent): an HTTP
  * tracker on a loopback address is contacted only when its URL's path ends
  * in /announce. */
