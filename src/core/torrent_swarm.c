@@ -228,6 +228,7 @@ static uint16_t peer_progress_pm(const struct torrent *t, const struct peer *p)
 void torrent_run_choker(struct torrent *t)
 {
     struct bt_choker_peer cp[256];
+    cp[0] = (struct bt_choker_peer){0};   /* read by nobody when n stays 0; quiets -Wmaybe-uninitialized */
     size_t n = 0;
     for (struct peer *p = t->peers; p && n < 256; p = p->next) {
         if (p->state != PEER_ACTIVE)

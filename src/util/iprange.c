@@ -287,15 +287,13 @@ static void p2p_line(struct iprange_parser *p, const char *s, size_t n)
     add_range(p, &a, &b);
 }
 
-static void text_line(struct iprange_parser *p)
+static void text_line(struct iprange_parser *p, const char *s, size_t n)
 {
     p->line_no++;
-    if (p->line_too_long) {
+    if (p->line_too_long || n > IPRANGE_MAX_LINE) {
         malformed(p);
         return;
     }
-    const char *s = p->line;
-    size_t n = p->line_len;
     while (n > 0 && is_space(*s)) {
         s++;
         n--;
@@ -315,6 +313,13 @@ static void text_feed(struct iprange_parser *p, const uint8_t *data, size_t len)
     while (len > 0) {
         const uint8_t *nl = memchr(data, '\n', len);
         size_t seg = nl ? (size_t)(nl - data) : len;
+        if (nl && p->line_len == 0 && !p->line_too_long) {
+            /* A whole line in this chunk: parsed where it lies (no copy). */
+            text_line(p, (const char *)data, seg);
+            data += seg + 1;
+            len -= seg + 1;
+            continue;
+        }
         if (!p->line_too_long) {
             if (p->line_len + seg > IPRANGE_MAX_LINE) {
                 p->line_too_long = true;
@@ -325,7 +330,7 @@ static void text_feed(struct iprange_parser *p, const uint8_t *data, size_t len)
         }
         if (!nl)
             return;
-        text_line(p);
+        text_line(p, p->line, p->line_len);
         p->line_len = 0;
         p->line_too_long = false;
         data += seg + 1;
@@ -529,7 +534,7 @@ int iprange_parser_finish(struct iprange_parser *p, struct iprange_set *out, str
     if (p->fmt == IPRANGE_P2B) {
         p2b_end(p);
     } else if (p->line_len > 0 || p->line_too_long) {
-        text_line(p);   /* the last line had no newline */
+        text_line(p, p->line, p->line_len);   /* the last line had no newline */
         p->line_len = 0;
     }
     if (stats)
