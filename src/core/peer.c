@@ -1,4 +1,3 @@
-#include "core/peerpolicy.h"
 #include "core/peer.h"
 
 #include <errno.h>
@@ -16,6 +15,7 @@
 #include "bt/wire.h"
 #include "core/banlist.h"
 #include "core/limits.h"
+#include "core/peerpolicy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
