@@ -512,3 +512,36 @@ def test_reannounce_when_address_changed(workdir, procs):
             srv.shutdown()
             srv.server_close()
     td.stop()
+
+
+def test_enable_multi_connections_from_same_ip(workdir, procs):
+    """enable_multi_connections_from_same_ip (libtorrent's
+    allow_multiple_connections_per_ip; already acting, covered here with
+    the others): off, a second connection from one address to one torrent
+    is closed; on, both stay."""
+    td = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    assert td.prefs()["enable_multi_connections_from_same_ip"] is False
+    tb, h, root, _ = _seeded(workdir, "multi.bin")
+    td.add(tb, root, skip_checking=True)
+    td.wait_seeding(h, 60)
+    ih = bytes.fromhex(h)
+
+    def count(ip):
+        peers = td.get("/api/v2/sync/torrentPeers", hash=h, rid=0).json().get("peers", {})
+        return sum(p["ip"] == ip for p in peers.values())
+    first = Wire.dial(ih, td.peer_addr, _src(120))
+    wait_until(lambda: count(_src(120)) == 1, 20, "the first connection", procs=[td])
+    try:
+        second = Wire.dial(ih, td.peer_addr, _src(120))
+    except (OSError, EOFError):
+        second = None   # closed before its handshake came back
+    if second is not None:
+        wait_until(lambda: second.closed, 20, "the second connection closed", procs=[td])
+    assert count(_src(120)) == 1 and not first.closed
+    td.set_prefs({"enable_multi_connections_from_same_ip": True})
+    third = Wire.dial(ih, td.peer_addr, _src(120))
+    wait_until(lambda: count(_src(120)) == 2, 20, "two connections from one address", procs=[td])
+    assert not third.closed and not first.closed
+    for w in (first, third):
+        w.close()
+    td.stop()
