@@ -15,6 +15,7 @@
 #include "bt/wire.h"
 #include "core/banlist.h"
 #include "core/limits.h"
+#include "core/peerpolicy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
@@ -199,6 +200,7 @@ static void on_connect(uv_connect_t *req, int status)
     }
     p->state = PEER_HANDSHAKE;
     p->last_recv_ms = uv_now(p->s->loop);
+    peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
     send_handshake(p);
     start_reading(p);
 }
@@ -316,9 +318,10 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     int len = sizeof ss;
     uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
     set_addr(p, (struct sockaddr *)&ss);
-    if (banlist_is_banned(s, p->ip)) {
-        banlist_log(s, p->ip, true, "banned IP address");
-        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: banned IP address", p->ip);
+    const char *refused = banlist_refusal(s, p->ip);
+    if (refused) {
+        banlist_log(s, p->ip, true, refused);
+        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: %s", p->ip, refused);
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EPERM;
@@ -331,6 +334,7 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     }
     uv_tcp_nodelay(&p->tcp, 1);
     tuning_peer_socket(s, &p->tcp);
+    peerpolicy_socket(s, &p->tcp, p->addr.ss_family);
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
     p->state = PEER_HANDSHAKE;
@@ -555,7 +559,9 @@ static void send_initial(struct peer *p)
         ours.reqq = 500;
         ours.listen_port = ssltorrent_announce_port(t);
         snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
-        if (p->addr.ss_family == AF_INET) {
+        if (peerpolicy_anonymous(p->s)) {
+            ours.client[0] = 0;   /* anonymous_mode: no "v" and no "yourip" */
+        } else if (p->addr.ss_family == AF_INET) {
             memcpy(ours.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
             ours.yourip_len = 4;
         } else {

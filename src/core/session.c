@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,8 @@
 #include "core/catalog.h"
 #include "core/cookiejar.h"
 #include "core/banlist.h"
+#include "core/ipfilter.h"
+#include "core/peerpolicy.h"
 #include "core/discovery.h"
 #include "core/limits.h"
 #include "core/logfile.h"
@@ -460,11 +461,13 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
         uv_ip4_name((const struct sockaddr_in *)addr, ip, sizeof ip);
     else
         uv_ip6_name((const struct sockaddr_in6 *)addr, ip, sizeof ip);
-    if (banlist_is_banned(s, ip))
+    if (banlist_refusal(s, ip))
         return -EPERM;
     unsigned max = (unsigned)settings_int(&s->settings, SET_MAX_CONNEC);
     if (s->shutting_down || (max > 0 && s->num_peers >= max))
         return -EAGAIN;
+    if (!peerpolicy_take_dial(s))
+        return -EBUSY;   /* connection_speed: this second's attempts are used */
     if (s->listen_address && addr->sa_family == AF_INET) {
         /* Never dial ourselves. */
         const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
@@ -525,6 +528,7 @@ static void on_tick(uv_timer_t *h)
             torrent_tick(s->active[i], s->now_ms);
     }
     discovery_tick(s, s->now_ms);
+    peerpolicy_tick(s, s->now_ms);
     xferhist_sample(s);
     if (s->tick_count % SESSION_STATS_SAVE_TICKS == 0) {
         save_stats(s);
@@ -752,14 +756,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
                 iface);
     s->listen_port = (uint16_t)settings_int(st, SET_LISTEN_PORT);
 
-    /* Azureus-style id: -TD0100- then 12 random bytes from the same alphabet. */
-    static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    snprintf((char *)s->peer_id, 9, "-TD%d%d%d0-", TD_VERSION_MAJOR % 10, TD_VERSION_MINOR % 10,
-             TD_VERSION_PATCH % 10);
-    uint8_t rnd[12];
-    RAND_bytes(rnd, sizeof rnd);
-    for (int i = 0; i < 12; i++)
-        s->peer_id[8 + i] = (uint8_t)alnum[rnd[i] % (sizeof alnum - 1)];
+    peerpolicy_make_peer_id(s);   /* anonymous_mode decides its form */
 
     rc = fetch_new(loop, &s->fetch);
     if (rc != 0)
@@ -823,6 +820,11 @@ int session_start(struct session *s)
     if (src != 0)
         log_msg(LOG_WARNING, "bandwidth scheduler not started: %s", strerror(-src));
     banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
+    rc = ipfilter_start(s);
+    if (rc == 0)
+        rc = peerpolicy_start(s);
+    if (rc != 0)
+        return rc;
     discovery_start(s);
     /* After the load: what the automation modules see first is the stored
      * torrents (recorded, not acted on). */
@@ -1086,6 +1088,8 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    ipfilter_stop(s);   /* a session freed without a shutdown (tests) */
+    peerpolicy_stop(s);
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
@@ -1129,6 +1133,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     watchdir_close(s);
     runprog_close(s);
     trackerlist_close(s);
+    ipfilter_stop(s);
+    peerpolicy_stop(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

@@ -94,6 +94,8 @@ struct session {
     /* The modules' own state: their headers define it and only their
      * functions write it (others read it through those functions). */
     struct banlist *bans;            /* core/banlist.c: banned addresses, peer log */
+    struct ipfilter *ipfilter;       /* core/ipfilter.c: the IP filter file's ranges */
+    struct peerpolicy *policy;       /* core/peerpolicy.c: dial pacing, peer turnover */
     struct discovery disc;           /* core/discovery.c: DHT and LSD */
     struct limits limits;            /* core/limits.c: rate limits */
     struct queue queue;              /* core/queue.c */
@@ -217,7 +219,9 @@ void session_touch(struct session *s, struct torrent *t);
 int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags);
 
 /* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
- * negative error; the peer shows up in the torrent when connected. */
+ * negative error (-EBUSY: connection_speed allows no more attempts this
+ * second; try again later without counting a failure); the peer shows up
+ * in the torrent when connected. */
 int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source);
 
 #endif

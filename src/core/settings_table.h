@@ -38,9 +38,9 @@
     X(ALTERNATIVE_WEBUI_PATH, "alternative_webui_path", STR, "", 0, 0, SG_WEBUI_ROOT) \
     X(ANNOUNCE_IP, "announce_ip", STR, "", 0, 0, SG_TRACKERS) \
     X(ANNOUNCE_PORT, "announce_port", INT, 0, 0, 65535, SG_TRACKERS) \
-    X(ANNOUNCE_TO_ALL_TIERS, "announce_to_all_tiers", BOOL, true, 0, 1, 0) \
-    X(ANNOUNCE_TO_ALL_TRACKERS, "announce_to_all_trackers", BOOL, false, 0, 1, 0) \
-    X(ANONYMOUS_MODE, "anonymous_mode", BOOL, false, 0, 1, 0) \
+    X(ANNOUNCE_TO_ALL_TIERS, "announce_to_all_tiers", BOOL, true, 0, 1, SG_PEER_POLICY) \
+    X(ANNOUNCE_TO_ALL_TRACKERS, "announce_to_all_trackers", BOOL, false, 0, 1, SG_PEER_POLICY) \
+    X(ANONYMOUS_MODE, "anonymous_mode", BOOL, false, 0, 1, SG_PEER_POLICY) \
     X(APP_INSTANCE_NAME, "app_instance_name", STR, "", 0, 0, 0) \
     X(ASYNC_IO_THREADS, "async_io_threads", INT, 10, INT64_MIN, INT64_MAX, 0) \
     X(AUTO_DELETE_MODE, "auto_delete_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
@@ -61,7 +61,7 @@
     X(CHECKING_MEMORY_USE, "checking_memory_use", INT, 32, INT64_MIN, INT64_MAX, 0) \
     X(CONFIRM_TORRENT_DELETION, "confirm_torrent_deletion", BOOL, true, 0, 1, 0) \
     X(CONFIRM_TORRENT_RECHECK, "confirm_torrent_recheck", BOOL, true, 0, 1, 0) \
-    X(CONNECTION_SPEED, "connection_speed", INT, 30, INT64_MIN, INT64_MAX, 0) \
+    X(CONNECTION_SPEED, "connection_speed", INT, 30, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(CURRENT_INTERFACE_ADDRESS, "current_interface_address", STR, "", 0, 0, SG_LISTEN) \
     X(CURRENT_INTERFACE_NAME, "current_interface_name", STR, "", 0, 0, 0) \
     X(CURRENT_NETWORK_INTERFACE, "current_network_interface", STR, "", 0, 0, SG_LISTEN) \
@@ -113,9 +113,9 @@
     X(IDN_SUPPORT_ENABLED, "idn_support_enabled", BOOL, false, 0, 1, 0) \
     X(IGNORE_SSL_ERRORS, "ignore_ssl_errors", BOOL, false, 0, 1, 0) \
     X(INCOMPLETE_FILES_EXT, "incomplete_files_ext", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, 0) \
-    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, 0) \
+    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, SG_IPFILTER) \
+    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, SG_IPFILTER) \
+    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, SG_IPFILTER) \
     X(LIMIT_LAN_PEERS, "limit_lan_peers", BOOL, true, 0, 1, 0) \
     X(LIMIT_TCP_OVERHEAD, "limit_tcp_overhead", BOOL, false, 0, 1, 0) \
     X(LIMIT_UTP_RATE, "limit_utp_rate", BOOL, true, 0, 1, 0) \
@@ -145,8 +145,8 @@
     X(MAX_RATIO_ENABLED, "max_ratio_enabled", BOOL, false, 0, 1, 0) \
     X(MAX_SEEDING_TIME, "max_seeding_time", INT, -1, -1, INT64_MAX, 0) \
     X(MAX_SEEDING_TIME_ENABLED, "max_seeding_time_enabled", BOOL, false, 0, 1, 0) \
-    X(MAX_UPLOADS, "max_uploads", INT, 20, INT64_MIN, INT64_MAX, 0) \
-    X(MAX_UPLOADS_PER_TORRENT, "max_uploads_per_torrent", INT, 4, INT64_MIN, INT64_MAX, 0) \
+    X(MAX_UPLOADS, "max_uploads", INT, 20, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(MAX_UPLOADS_PER_TORRENT, "max_uploads_per_torrent", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(MEMORY_WORKING_SET_LIMIT, "memory_working_set_limit", INT, 512, INT64_MIN, INT64_MAX, 0) \
     X(MERGE_TRACKERS, "merge_trackers", BOOL, false, 0, 1, 0) \
     /* Operations API and qBitrr's torrent-side rules (issue 12, src/ops/ \
@@ -167,10 +167,10 @@
     X(OPS_TOKEN, "ops_token", STR, "", 0, 0, SG_OPS) \
     X(OUTGOING_PORTS_MAX, "outgoing_ports_max", INT, 0, 0, 65535, 0) \
     X(OUTGOING_PORTS_MIN, "outgoing_ports_min", INT, 0, 0, 65535, 0) \
-    X(PEER_TOS, "peer_tos", INT, 4, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER, "peer_turnover", INT, 4, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER_CUTOFF, "peer_turnover_cutoff", INT, 90, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER_INTERVAL, "peer_turnover_interval", INT, 300, INT64_MIN, INT64_MAX, 0) \
+    X(PEER_TOS, "peer_tos", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER, "peer_turnover", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER_CUTOFF, "peer_turnover_cutoff", INT, 90, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER_INTERVAL, "peer_turnover_interval", INT, 300, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(PERFORMANCE_WARNING, "performance_warning", BOOL, false, 0, 1, 0) \
     X(PEX, "pex", BOOL, true, 0, 1, 0) \
     X(PREALLOCATE_ALL, "preallocate_all", BOOL, false, 0, 1, SG_DISK) \
@@ -188,7 +188,7 @@
     X(PYTHON_EXECUTABLE_PATH, "python_executable_path", STR, "", 0, 0, 0) \
     X(QUEUEING_ENABLED, "queueing_enabled", BOOL, false, 0, 1, 0) \
     X(RANDOM_PORT, "random_port", BOOL, false, 0, 1, SG_LISTEN) \
-    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, 0) \
+    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, SG_PEER_POLICY) \
     X(RECHECK_COMPLETED_TORRENTS, "recheck_completed_torrents", BOOL, false, 0, 1, 0) \
     X(REFRESH_INTERVAL, "refresh_interval", INT, 1500, INT64_MIN, INT64_MAX, 0) \
     X(REQUEST_QUEUE_SIZE, "request_queue_size", INT, 500, INT64_MIN, INT64_MAX, 0) \
@@ -231,7 +231,7 @@
     X(SOCKET_SEND_BUFFER_SIZE, "socket_send_buffer_size", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(SSL_ENABLED, "ssl_enabled", BOOL, false, 0, 1, SG_SSL) \
     X(SSL_LISTEN_PORT, "ssl_listen_port", INT, 0, 0, 65535, SG_SSL) \
-    X(SSRF_MITIGATION, "ssrf_mitigation", BOOL, true, 0, 1, 0) \
+    X(SSRF_MITIGATION, "ssrf_mitigation", BOOL, true, 0, 1, SG_PEER_POLICY) \
     X(STATUS_BAR_EXTERNAL_IP, "status_bar_external_ip", BOOL, false, 0, 1, 0) \
     X(STOP_TRACKER_TIMEOUT, "stop_tracker_timeout", INT, 5, INT64_MIN, INT64_MAX, SG_TRACKERS) \
     X(TEMP_PATH, "temp_path", STR, "", 0, 0, 0) \
@@ -246,8 +246,8 @@
     X(TRACKER_COMPLETION_TIMEOUT, "tracker_completion_timeout", INT, 30, 1, 3600, SG_TRACKERS) \
     X(TRACKER_RECEIVE_TIMEOUT, "tracker_receive_timeout", INT, 10, 1, 600, SG_TRACKERS) \
     X(UP_LIMIT, "up_limit", INT, 0, 0, INT64_MAX, SG_LIMITS) \
-    X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, 0) \
-    X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(UPNP, "upnp", BOOL, true, 0, 1, 0) \
     X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(USE_CATEGORY_PATHS_IN_MANUAL_MODE, "use_category_paths_in_manual_mode", BOOL, false, 0, 1, 0) \

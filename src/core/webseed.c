@@ -1,3 +1,4 @@
+#include "core/peerpolicy.h"
 #include "core/webseed.h"
 
 #include <errno.h>
@@ -226,7 +227,8 @@ static void fetch_next_segment(struct webseed *w)
         char *url = file_url(w, f);
         char range[64];
         snprintf(range, sizeof range, "%lld-%lld", (long long)in_file, (long long)(in_file + n - 1));
-        struct fetch_opts o = {.follow_redirects = 1, .range = range, .max_body = 0};
+        struct fetch_opts o = {.follow_redirects = 1, .range = range, .max_body = 0,
+                               .refuse_addr = peerpolicy_webseed_refused, .refuse_ud = w->t->s};
         int rc = url ? fetch_get(w->t->s->fetch, url, &o, on_segment, w, &w->req) : -ENOMEM;
         free(url);
         if (rc != 0)
