@@ -21,6 +21,7 @@
 #include "core/limits.h"
 #include "core/logfile.h"
 #include "core/peer.h"
+#include "core/proxy.h"
 #include "core/queue.h"
 #include "core/runprog.h"
 #include "core/scheduler.h"
@@ -770,6 +771,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (s->listen_address)
         tracker_client_set_bind(s->trackers, s->listen_address);
     trackers_apply(s);
+    rc = proxy_init(s);
+    if (rc != 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -777,6 +781,8 @@ fail:
     catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
+    if (s->trackers)
+        tracker_client_free(s->trackers);
     if (s->fetch)
         fetch_free(s->fetch);
     settings_free(&s->settings);

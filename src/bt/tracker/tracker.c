@@ -115,6 +115,8 @@ struct tracker_client {
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
+    char proxy[1024];           /* libcurl proxy URL for HTTP trackers, "" = none */
+    bool proxy_required;        /* a proxy is set: no UDP, no HTTP without the URL */
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
     struct udp_txn *txns;
@@ -597,6 +599,7 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
     o->insecure = tc->insecure;
+    o->proxy = tc->proxy;
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
@@ -658,6 +661,8 @@ static int announce(struct tent *e, int event)
     bool stop = event == TRACKER_EVENT_STOPPED;
     struct tracker_announce_req r;
     build_req(e, event, &r);
+    if (tc->proxy_required && (e->scheme == SCH_UDP || !tc->proxy[0]))
+        return -ENETUNREACH;   /* never around the proxy (tracker_client_set_proxy) */
     if (e->scheme == SCH_UDP)
         return udp_start(tc, e, e->pub.url, &r, stop);
     struct buf url = BUF_INIT;
@@ -861,7 +866,7 @@ static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
 static void start_scrape(struct tent *e)
 {
     struct tracker_client *tc = e->ts->tc;
-    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max)
+    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max || (tc->proxy_required && !tc->proxy[0]))
         return;
     struct buf url = BUF_INIT;
     if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
@@ -910,7 +915,10 @@ static bool announce_due(struct tent *e)
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
     e->event = ev;
     int rc = announce(e, ev);
-    if (rc < 0) {
+    if (rc == -ENETUNREACH && e->ts->tc->proxy_required) {
+        entry_fail(e, e->scheme == SCH_UDP ? "UDP trackers are not contacted through a proxy (no UDP support)"
+                                           : "proxy settings unusable: not contacted");
+    } else if (rc < 0) {
         char m[64];
         snprintf(m, sizeof m, "cannot announce: %s", strerror(-rc));
         entry_fail(e, m);
@@ -1303,6 +1311,13 @@ void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint
 {
     snprintf(tc->announce_ip, sizeof tc->announce_ip, "%s", ip ? ip : "");
     tc->announce_port = port;
+}
+
+void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required)
+{
+    if (!url || snprintf(tc->proxy, sizeof tc->proxy, "%s", url) >= (int)sizeof tc->proxy)
+        tc->proxy[0] = '\0';   /* too long: with required, nothing goes out at all */
+    tc->proxy_required = required;
 }
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)
