@@ -393,6 +393,34 @@ static int replace_listeners(struct session *s, const char *a, int port, uv_tcp_
     return rc;
 }
 
+/* BEP7: the IPv6 address trackers may hand to IPv6 peers, "" when we do
+ * not listen on IPv6: the address listened on, or, listening everywhere,
+ * the first IPv6 address of an interface that others can reach (not
+ * loopback, not link-local: those need a scope). */
+static void set_announce_ipv6(struct session *s, const char *a)
+{
+    char buf[INET6_ADDRSTRLEN] = "";
+    unsigned char tmp[16];
+    if (!s->have_listener6)
+        ;
+    else if (a && inet_pton(AF_INET6, a, tmp) == 1)
+        snprintf(buf, sizeof buf, "%s", a);
+    else if (!a) {
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *i = ifa; i && !buf[0]; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
+                    continue;
+                const struct in6_addr *in = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (!IN6_IS_ADDR_LOOPBACK(in) && !IN6_IS_ADDR_LINKLOCAL(in) && !IN6_IS_ADDR_V4MAPPED(in))
+                    inet_ntop(AF_INET6, in, buf, sizeof buf);
+            }
+            freeifaddrs(ifa);
+        }
+    }
+    tracker_client_set_ipv6(s->trackers, buf);
+}
+
 /* Opens listeners on a (NULL = everywhere) and port, then closes the old
  * ones (connected peers stay).  When that fails the old ones are kept.
  * Returns 1 when the address or port moved, 0 when not, or an error. */
@@ -421,6 +449,7 @@ static int listen_at(struct session *s, const char *a, int64_t want)
     s->listen_address = addr;
     tracker_client_set_port(s->trackers, port);
     tracker_client_set_bind(s->trackers, addr);
+    set_announce_ipv6(s, addr);
     log_msg(LOG_INFO, "Successfully listening on IP. IP: \"%s\". Port: \"TCP/%u\"", addr ? addr : "0.0.0.0", port);
     return moved;
 }

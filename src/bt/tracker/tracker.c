@@ -111,6 +111,7 @@ struct tracker_client {
     uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
     bool insecure;              /* https trackers' certificates not checked */
     char announce_ip[64];       /* libtorrent's announce_ip, "" = none */
+    char ipv6[INET6_ADDRSTRLEN];  /* BEP7 &ipv6=, "" = none */
     uint16_t announce_port;     /* libtorrent's announce_port, 0 = the listen port */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
@@ -581,6 +582,7 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     memcpy(r->peer_id, tc->peer_id, 20);
     r->port = tc->announce_port ? tc->announce_port : ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
     r->ip = tc->announce_ip;
+    r->ipv6 = tc->proxy_required ? NULL : tc->ipv6;
     r->left = -1;
     if (ts->cb.get_stats)
         ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
@@ -1311,6 +1313,11 @@ void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint
 {
     snprintf(tc->announce_ip, sizeof tc->announce_ip, "%s", ip ? ip : "");
     tc->announce_port = port;
+}
+
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6)
+{
+    snprintf(tc->ipv6, sizeof tc->ipv6, "%s", ip6 ? ip6 : "");
 }
 
 void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required)

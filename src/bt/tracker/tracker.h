@@ -100,6 +100,11 @@ void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint
  * settings), neither are HTTP ones: nothing goes around a configured proxy.
  * url NULL or "" with required false: direct. */
 void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required);
+/* BEP7: the IPv6 address we accept peers on, sent as &ipv6= in HTTP
+ * announces so a tracker reached over IPv4 can hand it to IPv6 peers ("" or
+ * NULL = none; not sent while a proxy is required: it would tell the
+ * tracker what the proxy hides). */
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
