@@ -2,7 +2,8 @@
 listening everywhere takes IPv4 and IPv6 peers on one port (a libtorrent
 leecher on [::1] downloads from it); listening on ::1 it announces BEP7's
 &ipv6=, takes a tracker's `peers6` and downloads from a libtorrent seeder on
-[::1]."""
+[::1]; PEX (added6) and the DHT (BEP32) carry [::1] peers between torrentd
+instances."""
 import os
 import socket
 import threading
@@ -129,3 +130,57 @@ def test_dual_stack_listener(workdir, procs):
                    interval=0.2)
         tdlib.compare_files(tbytes, seed, dest)
         ses.pause()
+
+
+def _peer_ports(client, h):
+    peers = client.get("/api/v2/sync/torrentPeers", hash=h).json().get("peers", {})
+    return {(p["ip"], p["port"]): p for p in peers.values()}
+
+
+def _v6_daemons(workdir, procs, names):
+    """torrentd on ::1 each (one address: several connections from it allowed)."""
+    tds = [procs.add(Torrentd(os.path.join(workdir, n), "::1", name=n)).start() for n in names]
+    for td in tds:
+        td.set_prefs({"enable_multi_connections_from_same_ip": True})
+    return tds
+
+
+def test_pex_ipv6(workdir, procs):
+    """BEP11's added6: b, told only about a, learns the seeder's [::1] address
+    from a and connects to it."""
+    tbytes, h, seed = _torrent(workdir)
+    s, a, b = _v6_daemons(workdir, procs, ["seed", "a", "b"])
+    for c in (s, a, b):
+        c.set_prefs({"pex": True})
+    s.set_prefs({"up_limit": 1 << 18})   # slow: everyone still connected when PEX speaks
+    s.add(tbytes, seed, skip_checking=True)
+    s.wait_seeding(h, 30)
+    a.add(tbytes, a.save_path)
+    b.add(tbytes, b.save_path)
+    a.add_peers(h, ["[::1]:%d" % s.listen_port])
+    wait_until(lambda: ("::1", s.listen_port) in _peer_ports(a, h), 20, "a connected to the seeder", procs=[s, a])
+    b.add_peers(h, ["[::1]:%d" % a.listen_port])
+    wait_until(lambda: ("::1", s.listen_port) in _peer_ports(b, h), 30, "b learned the seeder through PEX",
+               procs=[s, a, b])
+    assert "X" in _peer_ports(b, h)[("::1", s.listen_port)]["flags"].split()
+
+
+def test_dht_ipv6(workdir, procs):
+    """BEP32 on ::1: a trackerless magnet resolves through an IPv6-only DHT."""
+    tbytes, h, seed = _torrent(workdir)
+    tds = _v6_daemons(workdir, procs, ["td0", "td1", "td2"])
+    boot = "[::1]:%d" % tds[0].listen_port
+    tds[0].set_prefs({"dht_bootstrap_nodes": "", "dht": True})
+    for td in tds[1:]:
+        td.set_prefs({"dht_bootstrap_nodes": boot, "dht": True})
+    for td in tds:
+        wait_until(lambda: td.get("/api/v2/transfer/info").json()["dht_nodes"] > 0, 20,
+                   "%s to have IPv6 DHT nodes" % td.name, procs=tds)
+    seeder, leecher = tds[1], tds[2]
+    seeder.add(tbytes, seed, skip_checking=True)
+    seeder.wait_seeding(h, 20)
+    r = leecher.req("POST", "/api/v2/torrents/add", data={"urls": "magnet:?xt=urn:btih:%s" % h,
+                                                         "savepath": leecher.save_path})
+    assert r.text == "Ok.", r.text
+    leecher.wait_complete(h, 60, procs=tds)
+    tdlib.compare_files(tbytes, seed, leecher.save_path)   # no tracker, LSD and PEX off: the DHT found it
