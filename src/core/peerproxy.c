@@ -27,7 +27,7 @@ struct peerproxy {
 
 int peerproxy_prepare(struct peer *p, const struct sockaddr *target, struct sockaddr_storage *dial)
 {
-    const struct session *s = p->s;
+    struct session *s = p->s;
     size_t tlen = target->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     if (!proxy_for_peers(s)) {
         memcpy(dial, target, tlen);
@@ -40,13 +40,10 @@ int peerproxy_prepare(struct peer *p, const struct sockaddr *target, struct sock
                                                            : PROXYHS_SOCKS5;
     if (kind == PROXYHS_SOCKS4 && target->sa_family != AF_INET)
         return -EAFNOSUPPORT;
-    /* proxy_ip must be an address: looking a name up would be one more
-     * thing on the wire before the proxy, and a blocking one. */
-    const char *ip = settings_str(st, SET_PROXY_IP);
-    int port = (int)settings_int(st, SET_PROXY_PORT);
-    memset(dial, 0, sizeof *dial);
-    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)dial) != 0 && uv_ip6_addr(ip, port, (struct sockaddr_in6 *)dial) != 0)
-        return -EINVAL;
+    /* proxy_ip, or the address its name resolved to (core/proxy.c) */
+    int rc = proxy_peer_address(p->s, dial);
+    if (rc != 0)
+        return rc;
     struct peerproxy *pp = calloc(1, sizeof *pp);
     if (!pp)
         return -ENOMEM;

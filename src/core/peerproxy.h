@@ -18,9 +18,9 @@ struct peerproxy;
 
 /* Where p's connection to target goes.  Returns 0 (no proxy: *dial =
  * target), 1 (through the proxy: *dial is the proxy's address and
- * p->proxy is set), or an error, and then nothing may be dialled: -EINVAL
- * (proxy_ip is not an IP address), -EAFNOSUPPORT (SOCKS4 and an IPv6
- * peer), -ENOMEM. */
+ * p->proxy is set), or an error, and then nothing may be dialled: -EINPROGRESS
+ * (proxy_ip is a name still being looked up: try again soon), -EHOSTUNREACH (it did not
+ * resolve), -EAFNOSUPPORT (SOCKS4 and an IPv6 peer), -ENOMEM. */
 int peerproxy_prepare(struct peer *p, const struct sockaddr *target, struct sockaddr_storage *dial);
 
 /* The connection to the proxy is up: runs the handshake, then calls

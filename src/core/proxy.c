@@ -2,6 +2,8 @@
 #include "core/proxy.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +71,103 @@ bool proxy_for_peers(const struct session *s)
     return proxy_udp_blocked(s) && settings_bool(&s->settings, SET_PROXY_PEER_CONNECTIONS);
 }
 
+/* ---- the proxy's own name ---- */
+
+struct proxy_host {
+    struct session *s;              /* NULL once let go: the callback frees it */
+    uv_getaddrinfo_t req;
+    char name[256];
+    int rc;                         /* 0 resolved, -EINPROGRESS running, < 0 failed */
+    struct sockaddr_storage addr;   /* port 0 */
+};
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct proxy_host *ph = req->data;
+    if (ph->s) {
+        /* IPv4 first, as a connect through the proxy would try it. */
+        const struct addrinfo *pick = NULL;
+        for (const struct addrinfo *a = status == 0 ? res : NULL; a; a = a->ai_next)
+            if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && (!pick || (pick->ai_family == AF_INET6 && a->ai_family == AF_INET)))
+                pick = a;
+        if (pick) {
+            memcpy(&ph->addr, pick->ai_addr, pick->ai_addrlen);
+            ph->rc = 0;
+        } else {
+            ph->rc = -EHOSTUNREACH;
+            log_msg(LOG_WARNING, "proxy host \"%s\" does not resolve: peers are not connected", ph->name);
+        }
+    }
+    uv_freeaddrinfo(res);
+    if (!ph->s)
+        free(ph);
+}
+
+static void host_let_go(struct session *s)
+{
+    struct proxy_host *ph = s->proxy_host;
+    s->proxy_host = NULL;
+    if (!ph)
+        return;
+    if (ph->rc == -EINPROGRESS) {
+        ph->s = NULL;   /* freed by on_resolved */
+        uv_cancel((uv_req_t *)&ph->req);
+    } else {
+        free(ph);
+    }
+}
+
+/* proxy_ip as a name: resolve it (once per value). */
+static void host_lookup(struct session *s)
+{
+    const char *ip = settings_str(&s->settings, SET_PROXY_IP);
+    struct sockaddr_storage tmp;
+    bool numeric = uv_ip4_addr(ip, 0, (struct sockaddr_in *)&tmp) == 0 || uv_ip6_addr(ip, 0, (struct sockaddr_in6 *)&tmp) == 0;
+    if (!proxy_for_peers(s) || numeric || !*ip) {
+        host_let_go(s);
+        return;
+    }
+    if (s->proxy_host && strcmp(s->proxy_host->name, ip) == 0)
+        return;
+    host_let_go(s);
+    struct proxy_host *ph = calloc(1, sizeof *ph);
+    if (!ph)
+        return;
+    ph->s = s;
+    ph->rc = -EINPROGRESS;
+    ph->req.data = ph;
+    snprintf(ph->name, sizeof ph->name, "%s", ip);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+    if (uv_getaddrinfo(s->loop, &ph->req, on_resolved, ph->name, NULL, &hints) != 0) {
+        ph->rc = -EHOSTUNREACH;
+    }
+    s->proxy_host = ph;
+}
+
+int proxy_peer_address(struct session *s, struct sockaddr_storage *out)
+{
+    const char *ip = settings_str(&s->settings, SET_PROXY_IP);
+    int port = (int)settings_int(&s->settings, SET_PROXY_PORT);
+    memset(out, 0, sizeof *out);
+    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)out) == 0 || uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out) == 0)
+        return 0;
+    struct proxy_host *ph = s->proxy_host;
+    if (!ph || strcmp(ph->name, ip) != 0) {
+        host_lookup(s);
+        return -EINPROGRESS;
+    }
+    if (ph->rc != 0)
+        return ph->rc;
+    memcpy(out, &ph->addr, sizeof *out);
+    if (out->ss_family == AF_INET)
+        ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+    return 0;
+}
+
+void proxy_close(struct session *s) { host_let_go(s); }
+
 static void apply(struct session *s)
 {
     char url[1024];
@@ -76,6 +175,7 @@ static void apply(struct session *s)
         log_msg(LOG_WARNING, "proxy settings too long: trackers are not contacted");
     /* A URL too long leaves "" with the block on: nothing goes direct. */
     tracker_client_set_proxy(s->trackers, url, proxy_udp_blocked(s));
+    host_lookup(s);
 }
 
 static void on_proxy_changed(void *ud, const struct settings_mask *changed)

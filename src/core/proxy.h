@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct session;
 
@@ -48,5 +49,14 @@ bool proxy_for_peers(const struct session *s);
 /* Registers the SG_PROXY hook and applies the settings once (session_new).
  * Returns 0 or -ENOMEM. */
 int proxy_init(struct session *s);
+/* Shutdown: a name lookup in flight is let go. */
+void proxy_close(struct session *s);
+
+/* The proxy's address for a peer connection: proxy_ip when it is an
+ * address, else what the name resolved to (looked up on libuv's resolver
+ * threads whenever proxy_ip changes: a lookup of the proxy itself, never
+ * of a peer or tracker).  Returns 0, -EINPROGRESS while the lookup runs, or
+ * -EHOSTUNREACH when the name did not resolve. */
+int proxy_peer_address(struct session *s, struct sockaddr_storage *out);
 
 #endif

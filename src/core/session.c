@@ -1164,6 +1164,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     watchdir_close(s);
     runprog_close(s);
     trackerlist_close(s);
+    proxy_close(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

@@ -89,7 +89,11 @@ void torrent_connect_candidates(struct torrent *t, uint64_t now)
             continue;
         c->connected = true;
         budget--;
-        if (session_connect_peer(t->s, t, (struct sockaddr *)&c->addr, c->source) != 0) {
+        int rc = session_connect_peer(t->s, t, (struct sockaddr *)&c->addr, c->source);
+        if (rc == -EINPROGRESS) {
+            c->connected = false;   /* not the peer's fault (the proxy's name is being looked up) */
+            c->next_try_ms = now + 1000;
+        } else if (rc != 0) {
             c->connected = false;
             c->fails++;
             c->next_try_ms = now + 30000ull * c->fails;

@@ -114,13 +114,13 @@ class PeerTracker:
 class Microsocks(tdlib.Proc):
     kind = "microsocks"
 
-    def start(self, user=None, password=None):
+    def start(self, user=None, password=None, listen=PROXY_IP):
         self.port = free_port()
-        argv = ["microsocks", "-i", PROXY_IP, "-p", str(self.port), "-b", PROXY_OUT]
+        argv = ["microsocks", "-i", listen, "-p", str(self.port), "-b", PROXY_OUT]
         if user:
             argv += ["-u", user, "-P", password]
         self.spawn(argv)
-        _wait_listening(PROXY_IP, self.port, self)
+        _wait_listening(listen, self.port, self)
         return self
 
 
@@ -210,8 +210,8 @@ def swarm(workdir, procs):
     return tbytes, h, seed, relay, tracker
 
 
-def _proxy_prefs(kind, proxy, auth=None):
-    p = {"proxy_type": kind, "proxy_ip": PROXY_IP, "proxy_port": proxy.port, "proxy_bittorrent": True,
+def _proxy_prefs(kind, proxy, auth=None, host=PROXY_IP):
+    p = {"proxy_type": kind, "proxy_ip": host, "proxy_port": proxy.port, "proxy_bittorrent": True,
          "proxy_peer_connections": True, "proxy_hostname_lookup": True, "proxy_auth_enabled": bool(auth),
          "dht": False, "lsd": False, "pex": False}   # (PEX would send the seeder to the relay: itself)
     if auth:
@@ -219,10 +219,10 @@ def _proxy_prefs(kind, proxy, auth=None):
     return p
 
 
-def _download_through(workdir, procs, swarm, kind, proxy, auth=None):
+def _download_through(workdir, procs, swarm, kind, proxy, auth=None, host=PROXY_IP):
     tbytes, h, seed, relay, tracker = swarm
     td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
-    td.set_prefs(_proxy_prefs(kind, proxy, auth))
+    td.set_prefs(_proxy_prefs(kind, proxy, auth, host))
     td.add(tbytes, td.save_path)
     td.wait_complete(h, 60, procs=[proxy])
     tdlib.compare_files(tbytes, seed, td.save_path)
@@ -237,6 +237,13 @@ def _download_through(workdir, procs, swarm, kind, proxy, auth=None):
 def test_socks5_download(workdir, procs, swarm, auth):
     ms = procs.add(Microsocks(os.path.join(workdir, "ms"))).start(*(auth or ()))
     _download_through(workdir, procs, swarm, "SOCKS5", ms, auth)
+
+
+def test_proxy_by_name(workdir, procs, swarm):
+    """proxy_ip may be a host name: looked up (it is the proxy's own
+    address), then peers are dialled through it."""
+    ms = procs.add(Microsocks(os.path.join(workdir, "ms"))).start(listen="127.0.0.1")
+    _download_through(workdir, procs, swarm, "SOCKS5", ms, host="localhost")
 
 
 def test_socks5_wrong_password_connects_nothing(workdir, procs, swarm):
