@@ -349,8 +349,10 @@ def test_proxy_down_nothing_leaks(workdir, procs, swarm, kind):
     # the proxy off: straight to the tracker and the seeder (proof the rig sees direct traffic)
     td.set_prefs({"proxy_type": "None"})
     td.reannounce(h)
+    td.add_peers(h, ["%s:%d" % (SEED_IP, relay.port)])   # (the failed dials wait longer and longer)
     td.wait_complete(h, 60)
-    assert LEECH_IP in relay.sources and any(ip == LEECH_IP for ip, _, _ in tracker.hits)
+    wait_until(lambda: any(ip == LEECH_IP for ip, _, _ in tracker.hits), 30, "a direct announce", procs=[td])
+    assert LEECH_IP in relay.sources
 
 
 def test_proxy_live_and_dht_off(workdir, procs, swarm):
