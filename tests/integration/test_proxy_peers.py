@@ -373,3 +373,41 @@ def test_proxy_live_and_dht_off(workdir, procs, swarm):
     assert set(relay.sources) == {PROXY_OUT} and {ip for ip, _, _ in tracker.hits} == {PROXY_OUT}
     td.set_prefs({"proxy_type": "None"})
     wait_until(lambda: _dht_ping(LEECH_IP, port) == b"r", 10, "the DHT back on", procs=[td])
+
+
+def test_trackers_only_and_torrent_url(workdir, procs, swarm):
+    """proxy_bittorrent without proxy_peer_connections: announces through the
+    proxy, peers direct (libtorrent's proxy_tracker_connections on,
+    proxy_peer_connections off); a .torrent URL (proxy_misc) is fetched
+    through it."""
+    tbytes, h, seed, relay, tracker = swarm
+    served = []
+
+    class Files(BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.client_address[0])
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-bittorrent")
+            self.send_header("Content-Length", str(len(tbytes)))
+            self.end_headers()
+            self.wfile.write(tbytes)
+
+        def log_message(self, *a):
+            pass
+    files = ThreadingHTTPServer((MINI_IP, free_port()), Files)
+    files.daemon_threads = True
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    procs.on_close(files.shutdown)
+    tp = procs.add(Tinyproxy(os.path.join(workdir, "tp"))).start()
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    prefs = _proxy_prefs("HTTP", tp)
+    prefs.update({"proxy_peer_connections": False, "proxy_misc": True})
+    td.set_prefs(prefs)
+    url = "http://%s:%d/t.torrent" % (MINI_IP, files.server_address[1])
+    r = td.req("POST", "/api/v2/torrents/add", data={"urls": url, "savepath": td.save_path})
+    assert r.text == "Ok.", r.text
+    td.wait_complete(h, 60, procs=[tp])
+    assert served == [PROXY_OUT], served
+    assert {ip for ip, _, _ in tracker.hits} == {PROXY_OUT}, tracker.hits
+    assert set(relay.sources) == {LEECH_IP}, relay.sources
+    assert "GET " + url in tp.log()
