@@ -338,7 +338,9 @@ static void txn_send(struct udp_txn *t)
         rc = tracker_udp_announce_req(&b, t->conn_id, t->txid, &t->req, t->url_data);
     t->deadline = uv_now(tc->loop) + udp_timeout(tc, t->attempt);
     udp_timer_arm(tc, txn_due(t));
-    uv_udp_t *u = udp_socket(tc, t->addr.ss_family);
+    /* A proxy set since this announce began: not a datagram more around it
+     * (the transaction runs out its timeout). */
+    uv_udp_t *u = tc->proxy_required ? NULL : udp_socket(tc, t->addr.ss_family);
     if (rc == 0 && u) {
         uv_buf_t ub = uv_buf_init((char *)buf_head(&b), (unsigned)buf_size(&b));
         int s = uv_udp_try_send(u, &ub, 1, (const struct sockaddr *)&t->addr);
