@@ -411,3 +411,64 @@ def test_trackers_only_and_torrent_url(workdir, procs, swarm):
     assert {ip for ip, _, _ in tracker.hits} == {PROXY_OUT}, tracker.hits
     assert set(relay.sources) == {LEECH_IP}, relay.sources
     assert "GET " + url in tp.log()
+
+
+@pytest.mark.xdist_group("dns53")
+def test_proxy_down_no_dns(workdir, procs, swarm):
+    """No name lookup goes around the proxy either: with socks5h (proxy_hostname_lookup)
+    and the proxy down, tracker host names (HTTP and UDP) and the DHT's bootstrap
+    routers are never looked up; the resolver this namespace's resolv.conf names is
+    played by a UDP socket of the test's own, which sees the DHT's lookups once
+    the proxy is switched off."""
+    ns = None
+    with open("/etc/resolv.conf") as f:
+        for line in f:
+            if line.split()[:1] == ["nameserver"]:
+                ns = line.split()[1]
+                break
+    if not ns or ":" in ns or not tdlib.netns_isolated():
+        pytest.skip("needs an IPv4 nameserver in resolv.conf and the test namespace")
+    subprocess.run(["ip", "addr", "add", ns + "/32", "dev", "lo"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind((ns, 53))
+    procs.on_close(dns.close)
+    queries = []
+
+    def serve():
+        while True:
+            try:
+                data, src = dns.recvfrom(2048)
+            except OSError:
+                return
+            queries.append(data)
+            if len(data) >= 12:   # NXDOMAIN at once: no resolver retries later
+                try:
+                    dns.sendto(data[:2] + b"\x81\x83" + data[4:6] + b"\0\0\0\0\0\0" + data[12:], src)
+                except OSError:
+                    pass
+    threading.Thread(target=serve, daemon=True).start()
+
+    tbytes, h, seed, relay, tracker = swarm
+    port = tracker.srv.server_address[1]
+    names = ["http://tracker-a.proxytest:%d/announce" % port, "udp://tracker-b.proxytest:%d/announce" % port]
+    dead = DeadProxy()
+    procs.on_close(dead.close)
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    prefs = _proxy_prefs("SOCKS5", dead)
+    prefs["dht"] = True   # on, but the DHT is UDP: off while the proxy is set
+    td.set_prefs(prefs)
+    del queries[:]   # (the DHT's lookups before the proxy was set)
+    td.add(tbytes, td.save_path)
+    td.post("/api/v2/torrents/addTrackers", hash=h, urls="\n".join(names))
+
+    def rows():
+        return {r["url"]: r for r in td.get("/api/v2/torrents/trackers", hash=h).json()}
+    wait_until(lambda: all(rows().get(u, {}).get("status") == 4 for u in names + [tracker.url]), 30,
+               "every tracker to have been tried through the dead proxy", procs=[td])
+    assert dead.accepts >= 2
+    assert queries == [], "%d DNS queries around the proxy" % len(queries)
+    # the proxy off: the DHT is back and looks its routers up (the rig sees lookups)
+    td.set_prefs({"proxy_type": "None"})
+    wait_until(lambda: any(b"\nbittorrent\x03com" in q for q in queries), 30, "the DHT's router lookup",
+               procs=[td])
