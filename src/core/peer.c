@@ -16,6 +16,7 @@
 #include "core/banlist.h"
 #include "core/limits.h"
 #include "core/peerpolicy.h"
+#include "core/peerproxy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
@@ -55,6 +56,7 @@ static void maybe_free(struct peer *p)
     buf_free(&p->in);
     buf_free(&p->out);
     sslpeer_free(p->tls);
+    peerproxy_free(p->proxy);
     free(p->wdata);
     bitfield_free(&p->have);
     free(p->reqs);
@@ -189,6 +191,15 @@ static void send_handshake(struct peer *p)
     peer_flush(p);
 }
 
+/* TCP is up (through the proxy's tunnel, if any): the handshake starts. */
+static void begin_handshake(struct peer *p)
+{
+    p->state = PEER_HANDSHAKE;
+    p->last_recv_ms = uv_now(p->s->loop);
+    send_handshake(p);
+    start_reading(p);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     struct peer *p = req->data;
@@ -198,11 +209,11 @@ static void on_connect(uv_connect_t *req, int status)
         peer_close(p, uv_strerror(status));
         return;
     }
-    p->state = PEER_HANDSHAKE;
-    p->last_recv_ms = uv_now(p->s->loop);
     peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
-    send_handshake(p);
-    start_reading(p);
+    if (p->proxy)
+        peerproxy_start(p, begin_handshake);   /* the proxy's handshake first */
+    else
+        begin_handshake(p);
 }
 
 /* Where an outgoing connection comes from: the listen address when one is
@@ -271,11 +282,20 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     p->t = t;
     memcpy(p->hs_hash, t->info_hash, 20);
     p->state = PEER_CONNECTING;
-    bind_outgoing(s, &p->tcp, addr->sa_family);
+    /* Through the proxy when one is set for peers (core/peerproxy.c); one
+     * that cannot be used means no connection, never a direct one. */
+    struct sockaddr_storage dial;
+    int prc = peerproxy_prepare(p, addr, &dial);
+    if (prc < 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return prc;
+    }
+    bind_outgoing(s, &p->tcp, dial.ss_family);
     uv_tcp_nodelay(&p->tcp, 1);
     p->connect_req.data = p;
     torrent_peer_attach(t, p);
-    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, addr, on_connect);
+    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&dial, on_connect);
     if (rc != 0) {
         peer_close(p, uv_strerror(rc));
         return rc;

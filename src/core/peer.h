@@ -25,6 +25,7 @@ struct torrent;
 struct bt_pex_state;
 struct bt_ext_handshake;
 struct sslpeer;
+struct peerproxy;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
 
@@ -59,6 +60,7 @@ struct peer {
 
     struct buf in, out;             /* plaintext (BitTorrent messages) */
     struct sslpeer *tls;            /* core/sslpeer.c: TLS under an SSL torrent's connection, else NULL */
+    struct peerproxy *proxy;        /* core/peerproxy.c: dialled through the proxy, else NULL */
     uint8_t *wdata;                 /* bytes handed to uv_write */
     bool writing;
 

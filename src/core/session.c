@@ -22,6 +22,7 @@
 #include "core/limits.h"
 #include "core/logfile.h"
 #include "core/peer.h"
+#include "core/proxy.h"
 #include "core/queue.h"
 #include "core/runprog.h"
 #include "core/scheduler.h"
@@ -393,6 +394,34 @@ static int replace_listeners(struct session *s, const char *a, int port, uv_tcp_
     return rc;
 }
 
+/* BEP7: the IPv6 address trackers may hand to IPv6 peers, "" when we do
+ * not listen on IPv6: the address listened on, or, listening everywhere,
+ * the first IPv6 address of an interface that others can reach (not
+ * loopback, not link-local: those need a scope). */
+static void set_announce_ipv6(struct session *s, const char *a)
+{
+    char buf[INET6_ADDRSTRLEN] = "";
+    unsigned char tmp[16];
+    if (!s->have_listener6)
+        ;
+    else if (a && inet_pton(AF_INET6, a, tmp) == 1)
+        snprintf(buf, sizeof buf, "%s", a);
+    else if (!a) {
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *i = ifa; i && !buf[0]; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
+                    continue;
+                const struct in6_addr *in = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (!IN6_IS_ADDR_LOOPBACK(in) && !IN6_IS_ADDR_LINKLOCAL(in) && !IN6_IS_ADDR_V4MAPPED(in))
+                    inet_ntop(AF_INET6, in, buf, sizeof buf);
+            }
+            freeifaddrs(ifa);
+        }
+    }
+    tracker_client_set_ipv6(s->trackers, buf);
+}
+
 /* Opens listeners on a (NULL = everywhere) and port, then closes the old
  * ones (connected peers stay).  When that fails the old ones are kept.
  * Returns 1 when the address or port moved, 0 when not, or an error. */
@@ -421,6 +450,7 @@ static int listen_at(struct session *s, const char *a, int64_t want)
     s->listen_address = addr;
     tracker_client_set_port(s->trackers, port);
     tracker_client_set_bind(s->trackers, addr);
+    set_announce_ipv6(s, addr);
     log_msg(LOG_INFO, "Successfully listening on IP. IP: \"%s\". Port: \"TCP/%u\"", addr ? addr : "0.0.0.0", port);
     return moved;
 }
@@ -767,6 +797,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (s->listen_address)
         tracker_client_set_bind(s->trackers, s->listen_address);
     trackers_apply(s);
+    rc = proxy_init(s);
+    if (rc != 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -774,6 +807,8 @@ fail:
     catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
+    if (s->trackers)
+        tracker_client_free(s->trackers);
     if (s->fetch)
         fetch_free(s->fetch);
     settings_free(&s->settings);
@@ -1135,6 +1170,7 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     trackerlist_close(s);
     ipfilter_stop(s);
     peerpolicy_stop(s);
+    proxy_close(s);
     discovery_stop(s);
     close_listeners(s);
     ssltorrent_stop(s);

@@ -28,6 +28,7 @@ struct peer;
 struct store;
 struct fetch;
 struct tracker_client;
+struct proxy_host;
 struct service_fetch;
 struct cookiejar;
 struct runprog;
@@ -102,6 +103,7 @@ struct session {
     struct tuning tune;              /* core/tuning.c: storage options, read cache, low_cpu, log sources */
     struct scheduler *sched;         /* core/scheduler.c: alternative-speed scheduler */
     struct trackerlist *trackerlist; /* core/trackerlist.c: trackers from a URL */
+    struct proxy_host *proxy_host;   /* core/proxy.c: the proxy's address when proxy_ip is a name */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;

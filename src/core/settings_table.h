@@ -174,17 +174,17 @@
     X(PERFORMANCE_WARNING, "performance_warning", BOOL, false, 0, 1, 0) \
     X(PEX, "pex", BOOL, true, 0, 1, 0) \
     X(PREALLOCATE_ALL, "preallocate_all", BOOL, false, 0, 1, SG_DISK) \
-    X(PROXY_AUTH_ENABLED, "proxy_auth_enabled", BOOL, false, 0, 1, 0) \
-    X(PROXY_BITTORRENT, "proxy_bittorrent", BOOL, true, 0, 1, 0) \
-    X(PROXY_HOSTNAME_LOOKUP, "proxy_hostname_lookup", BOOL, true, 0, 1, 0) \
-    X(PROXY_IP, "proxy_ip", STR, "0.0.0.0", 0, 0, 0) \
+    X(PROXY_AUTH_ENABLED, "proxy_auth_enabled", BOOL, false, 0, 1, SG_PROXY) \
+    X(PROXY_BITTORRENT, "proxy_bittorrent", BOOL, true, 0, 1, SG_PROXY) \
+    X(PROXY_HOSTNAME_LOOKUP, "proxy_hostname_lookup", BOOL, true, 0, 1, SG_PROXY) \
+    X(PROXY_IP, "proxy_ip", STR, "0.0.0.0", 0, 0, SG_PROXY) \
     X(PROXY_MISC, "proxy_misc", BOOL, true, 0, 1, 0) \
-    X(PROXY_PASSWORD, "proxy_password", STR, "", 0, 0, 0) \
-    X(PROXY_PEER_CONNECTIONS, "proxy_peer_connections", BOOL, false, 0, 1, 0) \
-    X(PROXY_PORT, "proxy_port", INT, 8080, 0, 65535, 0) \
+    X(PROXY_PASSWORD, "proxy_password", STR, "", 0, 0, SG_PROXY) \
+    X(PROXY_PEER_CONNECTIONS, "proxy_peer_connections", BOOL, false, 0, 1, SG_PROXY) \
+    X(PROXY_PORT, "proxy_port", INT, 8080, 0, 65535, SG_PROXY) \
     X(PROXY_RSS, "proxy_rss", BOOL, true, 0, 1, 0) \
-    X(PROXY_TYPE, "proxy_type", STR, "None", 0, 0, 0) \
-    X(PROXY_USERNAME, "proxy_username", STR, "", 0, 0, 0) \
+    X(PROXY_TYPE, "proxy_type", STR, "None", 0, 0, SG_PROXY) \
+    X(PROXY_USERNAME, "proxy_username", STR, "", 0, 0, SG_PROXY) \
     X(PYTHON_EXECUTABLE_PATH, "python_executable_path", STR, "", 0, 0, 0) \
     X(QUEUEING_ENABLED, "queueing_enabled", BOOL, false, 0, 1, 0) \
     X(RANDOM_PORT, "random_port", BOOL, false, 0, 1, SG_LISTEN) \

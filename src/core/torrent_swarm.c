@@ -104,7 +104,10 @@ void torrent_connect_candidates(struct torrent *t, uint64_t now)
             c->connected = false;   /* paced (connection_speed): the next tick */
             break;
         }
-        if (rc != 0) {
+        if (rc == -EINPROGRESS) {
+            c->connected = false;   /* not the peer's fault (the proxy's name is being looked up) */
+            c->next_try_ms = now + 1000;
+        } else if (rc != 0) {
             c->connected = false;
             c->fails++;
             c->next_try_ms = now + 30000ull * c->fails;

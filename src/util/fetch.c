@@ -415,6 +415,10 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
     /* Always set: an empty string keeps curl from reading http_proxy and
      * friends from the environment (a daemon's proxy is its preference). */
     bad |= curl_easy_setopt(e, CURLOPT_PROXY, o->proxy ? o->proxy : "");
+    /* ... and an empty list keeps it from reading no_proxy: with a proxy
+     * set, no host goes around it (nothing leaks, not even a name lookup
+     * with socks5h). */
+    bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     if (o->insecure) {
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -112,6 +112,7 @@ struct tracker_client {
     uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
     bool insecure;              /* https trackers' certificates not checked */
     char announce_ip[64];       /* libtorrent's announce_ip, "" = none */
+    char ipv6[INET6_ADDRSTRLEN];  /* BEP7 &ipv6=, "" = none */
     uint16_t announce_port;     /* libtorrent's announce_port, 0 = the listen port */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
@@ -122,6 +123,8 @@ struct tracker_client {
     void (*on_external_ip)(void *ud, const char *ip);   /* tracker_client_set_external_ip_fn */
     void *external_ud;
     void *refuse_ud;
+    char proxy[1024];           /* libcurl proxy URL for HTTP trackers, "" = none */
+    bool proxy_required;        /* a proxy is set: no UDP, no HTTP without the URL */
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
     struct udp_txn *txns;
@@ -342,7 +345,9 @@ static void txn_send(struct udp_txn *t)
         rc = tracker_udp_announce_req(&b, t->conn_id, t->txid, &t->req, t->url_data);
     t->deadline = uv_now(tc->loop) + udp_timeout(tc, t->attempt);
     udp_timer_arm(tc, txn_due(t));
-    uv_udp_t *u = udp_socket(tc, t->addr.ss_family);
+    /* A proxy set since this announce began: not a datagram more around it
+     * (the transaction runs out its timeout). */
+    uv_udp_t *u = tc->proxy_required ? NULL : udp_socket(tc, t->addr.ss_family);
     if (rc == 0 && u) {
         uv_buf_t ub = uv_buf_init((char *)buf_head(&b), (unsigned)buf_size(&b));
         int s = uv_udp_try_send(u, &ub, 1, (const struct sockaddr *)&t->addr);
@@ -601,6 +606,7 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     memcpy(r->peer_id, tc->peer_id, 20);
     r->port = tc->announce_port ? tc->announce_port : ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
     r->ip = tc->announce_ip;
+    r->ipv6 = tc->proxy_required ? NULL : tc->ipv6;
     r->left = -1;
     if (ts->cb.get_stats)
         ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
@@ -655,6 +661,7 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
     o->user_agent = tc->user_agent;
     o->refuse_addr = http_refused;
     o->refuse_ud = (void *)tc;
+    o->proxy = tc->proxy;
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
@@ -716,6 +723,8 @@ static int announce(struct tent *e, int event)
     bool stop = event == TRACKER_EVENT_STOPPED;
     struct tracker_announce_req r;
     build_req(e, event, &r);
+    if (tc->proxy_required && (e->scheme == SCH_UDP || !tc->proxy[0]))
+        return -ENETUNREACH;   /* never around the proxy (tracker_client_set_proxy) */
     if (e->scheme == SCH_UDP)
         return udp_start(tc, e, e->pub.url, &r, stop);
     struct buf url = BUF_INIT;
@@ -922,7 +931,7 @@ static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
 static void start_scrape(struct tent *e)
 {
     struct tracker_client *tc = e->ts->tc;
-    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max)
+    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max || (tc->proxy_required && !tc->proxy[0]))
         return;
     struct buf url = BUF_INIT;
     if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
@@ -971,7 +980,10 @@ static bool announce_due(struct tent *e)
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
     e->event = ev;
     int rc = announce(e, ev);
-    if (rc < 0) {
+    if (rc == -ENETUNREACH && e->ts->tc->proxy_required) {
+        entry_fail(e, e->scheme == SCH_UDP ? "UDP trackers are not contacted through a proxy (no UDP support)"
+                                           : "proxy settings unusable: not contacted");
+    } else if (rc < 0) {
         char m[64];
         snprintf(m, sizeof m, "cannot announce: %s", strerror(-rc));
         entry_fail(e, m);
@@ -1415,6 +1427,18 @@ void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint
 {
     snprintf(tc->announce_ip, sizeof tc->announce_ip, "%s", ip ? ip : "");
     tc->announce_port = port;
+}
+
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6)
+{
+    snprintf(tc->ipv6, sizeof tc->ipv6, "%s", ip6 ? ip6 : "");
+}
+
+void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required)
+{
+    if (!url || snprintf(tc->proxy, sizeof tc->proxy, "%s", url) >= (int)sizeof tc->proxy)
+        tc->proxy[0] = '\0';   /* too long: with required, nothing goes out at all */
+    tc->proxy_required = required;
 }
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)

@@ -112,6 +112,17 @@ void tracker_client_set_validate_https(struct tracker_client *tc, bool on);
  * also in UDP announces; longer than 63 bytes is cut) and the port
  * reported instead of the listen port (0 = the listen port). */
 void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port);
+/* The proxy for BitTorrent (core/proxy.c): HTTP announces and scrapes go
+ * through url (a libcurl proxy URL); while `required`, UDP trackers are not
+ * contacted (their rows say why) and, should url be "" (unusable
+ * settings), neither are HTTP ones: nothing goes around a configured proxy.
+ * url NULL or "" with required false: direct. */
+void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required);
+/* BEP7: the IPv6 address we accept peers on, sent as &ipv6= in HTTP
+ * announces so a tracker reached over IPv4 can hand it to IPv6 peers ("" or
+ * NULL = none; not sent while a proxy is required: it would tell the
+ * tracker what the proxy hides). */
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
