@@ -19,6 +19,8 @@
 #include "core/banlist.h"
 #include "core/discovery.h"
 #include "core/limits.h"
+#include "core/etracker.h"
+#include "core/portmap.h"
 #include "core/logfile.h"
 #include "core/peer.h"
 #include "core/queue.h"
@@ -448,6 +450,7 @@ static void relisten(struct session *s)
     if (addr_moved)
         ssltorrent_listen(s);   /* same address, its own port */
     discovery_listen_changed(s);
+    portmap_update(s);
     for (size_t i = 0; i < s->num_active; i++)
         torrent_reannounce(s->active[i]);
 }
@@ -831,6 +834,10 @@ int session_start(struct session *s)
         rc = watchdir_start(s);
     if (rc == 0)
         rc = trackerlist_start(s);
+    if (rc == 0)
+        rc = etracker_start(s);
+    if (rc == 0)   /* after the listeners and the tracker: it maps their ports */
+        rc = portmap_start(s);
     if (rc != 0)
         return rc;
     uv_timer_init(s->loop, &s->tick);
@@ -929,7 +936,10 @@ static void trackers_apply(struct session *s)
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
     tracker_client_set_validate_https(s->trackers, settings_bool(st, SET_VALIDATE_HTTPS_TRACKER_CERTIFICATE));
-    tracker_client_set_announce(s->trackers, settings_str(st, SET_ANNOUNCE_IP), (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
+    /* No announce_ip: the router's external address when port mapping found one. */
+    const char *ip = settings_str(st, SET_ANNOUNCE_IP);
+    tracker_client_set_announce(s->trackers, *ip ? ip : portmap_external_v4(s),
+                                (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
 }
 
 static void on_trackers_changed(void *ud, const struct settings_mask *changed)
@@ -1086,6 +1096,7 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    portmap_free(s);
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
@@ -1130,6 +1141,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     runprog_close(s);
     trackerlist_close(s);
     discovery_stop(s);
+    etracker_stop(s);
+    portmap_stop(s);   /* removes the mappings meanwhile; the loop runs until it is done */
     close_listeners(s);
     ssltorrent_stop(s);
     while (s->handshaking)
