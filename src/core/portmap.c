@@ -274,7 +274,9 @@ static void job_run(uv_work_t *work)
             int urc = 0, prc = 0;
             if (r->igd && (urc = upnp_map(r, w, j->lease_s)) == 0)
                 via |= VIA_UPNP;
-            if (r->pmp && (prc = pmp_map(&n, w, pmp_life)) == 0)
+            /* NAT-PMP where UPnP did not do it (libtorrent asks both; one
+             * mapping per port is enough and keeps the router's table clean) */
+            if (r->pmp && !via && (prc = pmp_map(&n, w, pmp_life)) == 0)
                 via |= VIA_PMP;
             size_t k = 0;
             while (k < r->n_have && !(r->have[k].w.port == w->port && r->have[k].w.proto == w->proto))
