@@ -26,6 +26,7 @@
 #define NATPMP_PERMANENT_S 7200      /* NAT-PMP has no permanent lease: libtorrent's 2 h */
 #define RETRY_MIN_S 60               /* nothing found: ask again after this, doubling */
 #define RETRY_MAX_S 3600
+#define IGD_RETRY_MS (10 * 60 * 1000)   /* NAT-PMP works but no IGD: SSDP only this often */
 #define DESC "torrentd"
 
 /* What one mapping is held by. */
@@ -43,6 +44,7 @@ struct pm_router {
     struct UPNPUrls urls;
     struct IGDdatas data;
     char lanaddr[64];                /* our address as the IGD sees it */
+    uint64_t igd_retry_ms;           /* no IGD: SSDP again after this (monotonic ms) */
     bool pmp;                        /* a NAT-PMP gateway answered */
     struct pm_have have[PORTMAP_MAX * 2];
     size_t n_have;
@@ -61,12 +63,14 @@ struct pm_job {
     /* out */
     char ext4[INET_ADDRSTRLEN];
     bool found;                      /* a UPnP IGD or a NAT-PMP gateway answered */
+    bool lost_igd;                   /* the IGD stopped answering: discover again */
 };
 
 struct portmap {
     struct session *s;
     uv_timer_t timer;                /* renewal, retry */
     bool job_running, again, stopping, timer_open;
+    bool rediscover;                 /* the next job looks for the IGD afresh */
     struct pm_router r;
     struct portmap_want cur[PORTMAP_MAX];   /* what the last job was asked to map */
     size_t n_cur;
@@ -196,15 +200,18 @@ static int pmp_map(natpmp_t *n, const struct portmap_want *w, uint32_t lifetime)
     return pmp_exchange(n, &resp);
 }
 
-static int upnp_map(struct pm_router *r, const struct portmap_want *w, int64_t lease_s)
+static int upnp_map(struct pm_router *r, const char *bind, const struct portmap_want *w, int64_t lease_s)
 {
     char port[8], lease[24];
     snprintf(port, sizeof port, "%u", w->port);
     snprintf(lease, sizeof lease, "%lld", (long long)(lease_s > 0 ? lease_s : 0));
-    int rc = UPNP_AddPortMapping(r->urls.controlURL, r->data.first.servicetype, port, port, r->lanaddr, DESC,
+    /* The internal client is the address we listen on when bound to one,
+     * else the one the IGD was reached from. */
+    const char *client = *bind ? bind : r->lanaddr;
+    int rc = UPNP_AddPortMapping(r->urls.controlURL, r->data.first.servicetype, port, port, client, DESC,
                                  proto_name(w->proto), NULL, lease);
     if (rc == 725 && lease_s > 0)   /* OnlyPermanentLeasesSupported */
-        rc = UPNP_AddPortMapping(r->urls.controlURL, r->data.first.servicetype, port, port, r->lanaddr, DESC,
+        rc = UPNP_AddPortMapping(r->urls.controlURL, r->data.first.servicetype, port, port, client, DESC,
                                  proto_name(w->proto), NULL, "0");
     return rc;
 }
@@ -232,8 +239,10 @@ static void job_run(uv_work_t *work)
     natpmp_t n;
     bool pmp_open = false;
 
-    if (!j->stop && (j->rediscover || !r->igd))
+    if (!j->stop && (j->rediscover || (!r->igd && mono_ms() >= r->igd_retry_ms))) {
         igd_discover(r, j->bind);
+        r->igd_retry_ms = r->igd ? 0 : mono_ms() + IGD_RETRY_MS;
+    }
     /* NAT-PMP goes to the default gateway (no route: nothing is sent). */
     if (initnatpmp(&n, 0, 0) == 0) {
         pmp_open = true;
@@ -272,7 +281,7 @@ static void job_run(uv_work_t *work)
             const struct portmap_want *w = &j->want[i];
             uint8_t via = 0;
             int urc = 0, prc = 0;
-            if (r->igd && (urc = upnp_map(r, w, j->lease_s)) == 0)
+            if (r->igd && (urc = upnp_map(r, j->bind, w, j->lease_s)) == 0)
                 via |= VIA_UPNP;
             /* NAT-PMP where UPnP did not do it (libtorrent asks both; one
              * mapping per port is enough and keeps the router's table clean) */
@@ -302,7 +311,7 @@ static void job_run(uv_work_t *work)
                                : "",
                         r->igd && r->pmp ? "; " : "", r->pmp ? strnatpmperr(prc) : "");
             if (!via && r->igd && urc < 0)
-                j->rediscover = true;   /* the IGD went away: look again next time */
+                j->lost_igd = true;   /* the IGD went away: look again next time */
         }
         if (r->igd && !*j->ext4) {
             char ip[40] = "";
@@ -343,7 +352,7 @@ static void job_done(uv_work_t *work, int status)
         if (!*settings_str(&s->settings, SET_ANNOUNCE_IP) && s->trackers)
             tracker_client_set_announce(s->trackers, pm->ext4, (uint16_t)settings_int(&s->settings, SET_ANNOUNCE_PORT));
     }
-    bool rediscover = j->rediscover;
+    pm->rediscover |= j->lost_igd;
     bool wanted_any = j->n_want > 0;
     free(j);
     if (pm->stopping) {
@@ -353,7 +362,7 @@ static void job_done(uv_work_t *work, int status)
     }
     if (pm->again) {
         pm->again = false;
-        run_job(pm, false, rediscover);
+        run_job(pm, false, false);
         return;
     }
     if (!wanted_any)
@@ -374,8 +383,11 @@ static void run_job(struct portmap *pm, bool stop, bool rediscover)
     struct session *s = pm->s;
     if (pm->job_running) {
         pm->again = !stop;   /* a stop waits for the job in flight (portmap_stop) */
+        pm->rediscover |= rediscover;
         return;
     }
+    rediscover |= pm->rediscover;
+    pm->rediscover = false;
     struct pm_job *j = calloc(1, sizeof *j);
     if (!j) {
         log_msg(LOG_WARNING, "UPnP/NAT-PMP: out of memory");
@@ -453,7 +465,7 @@ void portmap_update(struct session *s)
     if (n == 0 && pm->timer_open)
         uv_timer_stop(&pm->timer);
     pm->retry_s = 0;
-    run_job(pm, false, false);
+    run_job(pm, false, pm->n_cur == 0 && n > 0);   /* switched on: look for the router afresh */
 }
 
 static void on_timer_closed(uv_handle_t *h)

@@ -28,6 +28,7 @@ import requests
 
 import tdlib
 from tdlib import Torrentd, free_port, wait_until
+from test_ut_gui import Gui
 
 pytestmark = [
     pytest.mark.xdist_group("portmap"),
@@ -191,8 +192,12 @@ def test_upnp_maps_renews_remaps_and_removes(rig_factory, procs, workdir):
     td.start({"upnp": True, "upnp_lease_duration": 6})
     port = td.listen_port
     want = {("TCP", port), ("UDP", port)}
-    wait_until(lambda: want <= keys(rig.mappings()), 20, "the peer port mapped (TCP and UDP)",
-               procs=[td])
+    # (the start maps with the default permanent lease before the test's
+    # prefs arrive: wait for the 6 s lease)
+    def leased():
+        m = rig.mappings()
+        return want <= keys(m) and all(m[k][1] - time.time() <= 7 for k in want)
+    wait_until(leased, 20, "the peer port mapped (TCP and UDP) with a 6 s lease", procs=[td])
     m = rig.mappings()
     assert all(m[k][0] == rig.lan_ip and m[k][2] == "torrentd" for k in want), m
     # the external address the router reported
@@ -250,6 +255,14 @@ def test_natpmp_alone(rig_factory, procs, workdir):
     assert all(m[k][1] - time.time() > 3600 for k in want), m
     wait_until(lambda: td.get("/api/v2/transfer/info").json()["last_external_address_v4"] == EXT_IP, 10,
                "the external address over NAT-PMP", procs=[td])
+    # µTorrent's natpmp (like its upnp) is the same switch, live
+    g = Gui(td)
+    g.get_token()
+    g.ok(("action", "setsetting"), ("s", "natpmp"), ("v", "0"))
+    wait_until(lambda: not rig.mappings(), 20, "natpmp=0: mappings removed", procs=[td])
+    assert td.prefs()["upnp"] is False
+    g.ok(("action", "setsetting"), ("s", "natpmp"), ("v", "1"))
+    wait_until(lambda: want <= keys(rig.mappings()), 20, "natpmp=1: mapped again", procs=[td])
     td.stop()
     assert not rig.mappings(), rig.mappings()
 
