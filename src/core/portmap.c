@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +233,20 @@ static bool wanted(const struct pm_job *j, const struct portmap_want *w)
     return false;
 }
 
+/* Whether an IPv4 interface other than loopback is up. */
+static bool have_lan(void)
+{
+    struct ifaddrs *ifa;
+    if (getifaddrs(&ifa) != 0)
+        return true;   /* cannot tell: let discovery find out */
+    bool lan = false;
+    for (struct ifaddrs *i = ifa; i && !lan; i = i->ifa_next)
+        lan = i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+              !(i->ifa_flags & IFF_LOOPBACK);
+    freeifaddrs(ifa);
+    return lan;
+}
+
 static void job_run(uv_work_t *work)
 {
     struct pm_job *j = work->data;
@@ -239,6 +255,10 @@ static void job_run(uv_work_t *work)
     natpmp_t n;
     bool pmp_open = false;
 
+    if (!j->stop && !have_lan()) {
+        j->found = false;   /* only loopback: no router to find, nothing is sent */
+        return;
+    }
     if (!j->stop && (j->rediscover || (!r->igd && mono_ms() >= r->igd_retry_ms))) {
         igd_discover(r, j->bind);
         r->igd_retry_ms = r->igd ? 0 : mono_ms() + IGD_RETRY_MS;
@@ -396,7 +416,11 @@ static void run_job(struct portmap *pm, bool stop, bool rediscover)
     j->pm = pm;
     j->stop = stop;
     j->rediscover = rediscover;
-    j->n_want = stop ? 0 : portmap_wanted(s, etracker_port(s), j->want);
+    /* A router cannot forward to a loopback address: bound to one (tests,
+     * a local-only setup) there is nothing to map and no one to ask. */
+    bool loopback = s->listen_address && (strncmp(s->listen_address, "127.", 4) == 0 ||
+                                          strcmp(s->listen_address, "::1") == 0);
+    j->n_want = stop || loopback ? 0 : portmap_wanted(s, etracker_port(s), j->want);
     j->lease_s = settings_int(&s->settings, SET_UPNP_LEASE_DURATION);
     if (s->listen_address && strchr(s->listen_address, '.'))
         snprintf(j->bind, sizeof j->bind, "%s", s->listen_address);
