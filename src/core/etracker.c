@@ -253,6 +253,16 @@ static void apply(struct session *s)
     portmap_update(s);   /* embedded_tracker_port_forwarding follows the port */
 }
 
+void etracker_listen_changed(struct session *s)
+{
+    struct etracker *et = s->etracker;
+    if (!et || !et->mhd)
+        return;
+    int port = et->port;   /* the same port, at the new address */
+    close_daemon(et);
+    open_daemon(et, port);
+}
+
 static void on_settings(void *ud, const struct settings_mask *changed)
 {
     (void)changed;

@@ -447,8 +447,10 @@ static void relisten(struct session *s)
     }
     if (rc == 0)
         return;
-    if (addr_moved)
+    if (addr_moved) {
         ssltorrent_listen(s);   /* same address, its own port */
+        etracker_listen_changed(s);
+    }
     discovery_listen_changed(s);
     portmap_update(s);
     for (size_t i = 0; i < s->num_active; i++)

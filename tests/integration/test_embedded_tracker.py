@@ -202,3 +202,26 @@ def test_transmission_and_libtorrent_meet_through_it(dataset, procs, workdir):
     # libtorrent's completed announce: two seeds, one download
     wait_until(lambda: scrape(base, ihb)[b"files"][ihb][b"downloaded"] == 1 and seeds() == 2, 30,
                "the scrape to count libtorrent's completion", procs=[td], interval=0.5)
+
+
+def test_ipv6_socket_and_listen_address(procs, workdir):
+    """On an IPv6 listen address the tracker is there too; peers announcing
+    over IPv6 go to peers6 (compact) and an IPv4 claim (ip=) to peers; a new
+    listen address moves the tracker."""
+    port = free_port()
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), "::1")).start()
+    td.set_prefs({"enable_embedded_tracker": True, "embedded_tracker_port": port})
+    base = "http://[::1]:%d" % port
+    wait_until(lambda: _answers(base), 20, "the embedded tracker on [::1]", procs=[td])
+    announce(base, port=7101, peer_id=b"F" * 20)
+    announce(base, port=7102, peer_id=b"G" * 20, ip="10.9.8.7")
+    r = announce(base, port=7103, peer_id=b"H" * 20)
+    assert compact6(r[b"peers6"]) == [("::1", 7101)]
+    assert compact4(r[b"peers"]) == [("10.9.8.7", 7102)]
+    assert r[b"external ip"] == socket.inet_pton(socket.AF_INET6, "::1")
+    # the session moves to an IPv4 address: so does the tracker (same port)
+    td.set_prefs({"current_interface_address": SEED_IP})
+    base4 = "http://%s:%d" % (SEED_IP, port)
+    wait_until(lambda: _answers(base4), 20, "the tracker at the new listen address", procs=[td])
+    assert not _answers(base)
+    assert scrape(base4, IH)[b"files"][IH][b"incomplete"] == 3
