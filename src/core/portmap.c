@@ -28,6 +28,7 @@
 #define NATPMP_PERMANENT_S 7200      /* NAT-PMP has no permanent lease: libtorrent's 2 h */
 #define RETRY_MIN_S 60               /* nothing found: ask again after this, doubling */
 #define RETRY_MAX_S 3600
+#define LEASE_MAX_S 604800           /* UPnP IGD v2's longest lease */
 #define IGD_RETRY_MS (10 * 60 * 1000)   /* NAT-PMP works but no IGD: SSDP only this often */
 #define DESC "torrentd"
 
@@ -350,6 +351,14 @@ static void job_run(uv_work_t *work)
     }
 }
 
+/* qBittorrent stores any number: <= 0 is permanent, and no IGD (v2)
+ * grants more than a week. */
+static int64_t lease_of(const struct session *s)
+{
+    int64_t lease = settings_int(&s->settings, SET_UPNP_LEASE_DURATION);
+    return lease <= 0 ? 0 : lease > LEASE_MAX_S ? LEASE_MAX_S : lease;
+}
+
 static void schedule(struct portmap *pm, uint32_t after_s);
 static void run_job(struct portmap *pm, bool stop, bool rediscover);
 
@@ -421,7 +430,7 @@ static void run_job(struct portmap *pm, bool stop, bool rediscover)
     bool loopback = s->listen_address && (strncmp(s->listen_address, "127.", 4) == 0 ||
                                           strcmp(s->listen_address, "::1") == 0);
     j->n_want = stop || loopback ? 0 : portmap_wanted(s, etracker_port(s), j->want);
-    j->lease_s = settings_int(&s->settings, SET_UPNP_LEASE_DURATION);
+    j->lease_s = lease_of(s);
     if (s->listen_address && strchr(s->listen_address, '.'))
         snprintf(j->bind, sizeof j->bind, "%s", s->listen_address);
     memcpy(pm->cur, j->want, sizeof pm->cur);
@@ -483,7 +492,7 @@ void portmap_update(struct session *s)
         return;
     struct portmap_want w[PORTMAP_MAX];
     size_t n = portmap_wanted(s, etracker_port(s), w);
-    int64_t lease = settings_int(&s->settings, SET_UPNP_LEASE_DURATION);
+    int64_t lease = lease_of(s);
     if (!pm->job_running && n == pm->n_cur && lease == pm->cur_lease && memcmp(w, pm->cur, n * sizeof *w) == 0)
         return;
     if (n == 0 && pm->timer_open)

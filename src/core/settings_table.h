@@ -249,7 +249,7 @@
     X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, 0) \
     X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(UPNP, "upnp", BOOL, true, 0, 1, SG_PORTMAP) \
-    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, 0, INT32_MAX, SG_PORTMAP) \
+    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, SG_PORTMAP) \
     X(USE_CATEGORY_PATHS_IN_MANUAL_MODE, "use_category_paths_in_manual_mode", BOOL, false, 0, 1, 0) \
     X(USE_HTTPS, "use_https", BOOL, false, 0, 1, SG_WEBUI_BIND) \
     X(USE_SUBCATEGORIES, "use_subcategories", BOOL, false, 0, 1, 0) \
