@@ -269,6 +269,35 @@ def test_natpmp_alone(rig_factory, procs, workdir):
     assert not rig.mappings(), rig.mappings()
 
 
+def test_external_address_is_announced(rig_factory, procs, workdir):
+    """Without announce_ip the trackers are told the router's external
+    address (&ip=); announce_ip, when set, wins.  The tracker is torrentd's
+    own embedded one, in the lan namespace; the test asks it as a peer."""
+    rig = rig_factory()
+    sh("ip", "route", "add", "10.77.%d.0/24" % rig.n, "via", rig.ui_ip)   # test ns -> lan (no forwarding: the lan ns owns it)
+    td = procs.add(LanTorrentd(os.path.join(workdir, "td"), rig))
+    tport = free_port()
+    td.start({"upnp": True, "enable_embedded_tracker": True, "embedded_tracker_port": tport})
+    wait_until(lambda: td.get("/api/v2/transfer/info").json()["last_external_address_v4"] == EXT_IP, 20,
+               "the external address", procs=[td])
+    base = "http://%s:%d" % (rig.lan_ip, tport)
+    info = {"name": "ext.bin", "piece length": 16384, "length": 1000, "pieces": b"\x01" * 20}
+    tbytes, h = tdlib.make_torrent(info, base + "/announce")
+    td.add(tbytes, td.save_path)
+
+    def peers():
+        q = "info_hash=%s&peer_id=%s&port=7777&left=1" % ("".join("%%%02X" % b for b in bytes.fromhex(h)), "P" * 20)
+        r = requests.get(base + "/announce?" + q, timeout=5)
+        p = tdlib.bdecode(r.content)[b"peers"]
+        return {(".".join(str(x) for x in p[i:i + 4]), int.from_bytes(p[i + 4:i + 6], "big"))
+                for i in range(0, len(p), 6)}
+    wait_until(lambda: (EXT_IP, td.listen_port) in peers(), 30, "torrentd announced with the external address",
+               procs=[td], interval=0.5)
+    td.set_prefs({"announce_ip": "1.2.3.4"})
+    td.reannounce(h)
+    wait_until(lambda: ("1.2.3.4", td.listen_port) in peers(), 30, "announce_ip to win", procs=[td], interval=0.5)
+
+
 def test_silent_router_is_bounded(rig_factory, procs, workdir):
     """A LAN whose router answers neither SSDP nor NAT-PMP: upnp on costs a
     bounded discovery on a worker (the API keeps answering at once), nothing
