@@ -404,8 +404,11 @@ int trackd_announce(struct trackd *td, const struct trackd_param *prm, size_t n,
                     peer_remove(td, w, i);
                     break;
                 }
-        } else if (!swarm_set(td, w, &me, completed))
+        } else if (!swarm_set(td, w, &me, completed)) {
+            if (w->n == 0)
+                swarm_drop(td, w);   /* made for this peer: no empty swarms */
             return fail(out, "The tracker is full");
+        }
         lru_unlink(td, w);
         lru_append(td, w);
     }
