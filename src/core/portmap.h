@@ -1,6 +1,8 @@
 /* portmap — opens torrentd's ports on the home router: UPnP IGD (miniupnpc)
- * and NAT-PMP (libnatpmp), both at once as libtorrent does behind
- * qBittorrent's one `upnp` switch (µTorrent's `upnp` and `natpmp`).
+ * and NAT-PMP (libnatpmp), both behind qBittorrent's one `upnp` switch
+ * (µTorrent's `upnp` and `natpmp` are that switch too).  libtorrent asks
+ * both for every port; we ask the IGD first and NAT-PMP only for a port the
+ * IGD did not map, so a router that speaks both holds one mapping per port.
  *
  * What is mapped: the peer listen port over TCP and UDP (uTP and the DHT
  * share the UDP port), the WebUI port over TCP when `web_ui_upnp`, and the
@@ -19,7 +21,11 @@
  * the user points at: SSDP with TTL 2 out of the listen interface (the
  * default multicast route when listening everywhere) and NAT-PMP to the
  * default gateway; a network with neither finds nothing and retries with a
- * backoff (60 s doubling to an hour), never elsewhere.
+ * backoff (60 s doubling to an hour), never elsewhere.  Bound to a loopback
+ * address, or with no IPv4 interface but loopback up, nothing is sent at
+ * all (a router cannot forward there).  Each wait is bounded: SSDP 2 s,
+ * a NAT-PMP answer 2 s (libnatpmp's own retries would take a minute), SOAP
+ * by miniupnpc's socket timeouts; a job holds one threadpool thread.
  *
  * The router's external IPv4 address, once known, is what
  * portmap_external_v4 returns (transfer/info and sync's
