@@ -23,7 +23,7 @@
 #include "core/session.h"
 #include "util/log.h"
 
-#define DISCOVER_MS 2000             /* SSDP: how long answers are awaited */
+#define DISCOVER_MS 1000             /* SSDP: how long answers to one search are awaited (MX 1) */
 #define NATPMP_WAIT_MS 2000          /* one NAT-PMP request's answer */
 #define NATPMP_PERMANENT_S 7200      /* NAT-PMP has no permanent lease: libtorrent's 2 h */
 #define RETRY_MIN_S 60               /* nothing found: ask again after this, doubling */
@@ -151,7 +151,13 @@ static void igd_discover(struct pm_router *r, const char *bind)
 {
     igd_forget(r);
     int err = 0;
-    struct UPNPDev *devs = upnpDiscover(DISCOVER_MS, *bind ? bind : NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &err);
+    /* Only gateways, v1 then v2 (a v2 device answers v1 searches too):
+     * upnpDiscover's four search targets would wait 4 x DISCOVER_MS on a
+     * network without one. */
+    static const char *const types[] = {"urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+                                        "urn:schemas-upnp-org:device:InternetGatewayDevice:2", NULL};
+    struct UPNPDev *devs =
+        upnpDiscoverDevices(types, DISCOVER_MS, *bind ? bind : NULL, NULL, UPNP_LOCAL_PORT_ANY, 0, 2, &err, 0);
     if (!devs)
         return;
     memset(&r->urls, 0, sizeof r->urls);

@@ -23,7 +23,7 @@
  * default gateway; a network with neither finds nothing and retries with a
  * backoff (60 s doubling to an hour), never elsewhere.  Bound to a loopback
  * address, or with no IPv4 interface but loopback up, nothing is sent at
- * all (a router cannot forward there).  Each wait is bounded: SSDP 2 s,
+ * all (a router cannot forward there).  Each wait is bounded: SSDP 2 x 1 s,
  * a NAT-PMP answer 2 s (libnatpmp's own retries would take a minute), SOAP
  * by miniupnpc's socket timeouts; a job holds one threadpool thread.
  *
