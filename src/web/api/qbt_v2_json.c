@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "util/natcmp.h"
-#include "core/portmap.h"
 #include "core/peer.h"
+#include "core/portmap.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "core/discovery.h"
