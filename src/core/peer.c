@@ -20,9 +20,9 @@
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
-#include "core/tuning.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/tuning.h"
 #include "disk/storage.h"
 #include "util/log.h"
 

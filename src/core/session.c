@@ -13,15 +13,17 @@
 #include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
+#include "core/banlist.h"
 #include "core/catalog.h"
 #include "core/cookiejar.h"
-#include "core/banlist.h"
-#include "core/ipfilter.h"
-#include "core/peerpolicy.h"
 #include "core/discovery.h"
+#include "core/etracker.h"
+#include "core/ipfilter.h"
 #include "core/limits.h"
 #include "core/logfile.h"
 #include "core/peer.h"
+#include "core/peerpolicy.h"
+#include "core/portmap.h"
 #include "core/proxy.h"
 #include "core/queue.h"
 #include "core/runprog.h"
@@ -476,9 +478,12 @@ static void relisten(struct session *s)
     }
     if (rc == 0)
         return;
-    if (addr_moved)
+    if (addr_moved) {
         ssltorrent_listen(s);   /* same address, its own port */
+        etracker_listen_changed(s);
+    }
     discovery_listen_changed(s);
+    portmap_update(s);
     for (size_t i = 0; i < s->num_active; i++)
         torrent_reannounce(s->active[i]);
 }
@@ -868,6 +873,10 @@ int session_start(struct session *s)
         rc = watchdir_start(s);
     if (rc == 0)
         rc = trackerlist_start(s);
+    if (rc == 0)
+        rc = etracker_start(s);
+    if (rc == 0)   /* after the listeners and the tracker: it maps their ports */
+        rc = portmap_start(s);
     if (rc != 0)
         return rc;
     uv_timer_init(s->loop, &s->tick);
@@ -966,7 +975,10 @@ static void trackers_apply(struct session *s)
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
     tracker_client_set_validate_https(s->trackers, settings_bool(st, SET_VALIDATE_HTTPS_TRACKER_CERTIFICATE));
-    tracker_client_set_announce(s->trackers, settings_str(st, SET_ANNOUNCE_IP), (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
+    /* No announce_ip: the router's external address when port mapping found one. */
+    const char *ip = settings_str(st, SET_ANNOUNCE_IP);
+    tracker_client_set_announce(s->trackers, *ip ? ip : portmap_external_v4(s),
+                                (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
 }
 
 static void on_trackers_changed(void *ud, const struct settings_mask *changed)
@@ -1125,6 +1137,7 @@ void session_free(struct session *s)
 {
     ipfilter_stop(s);   /* a session freed without a shutdown (tests) */
     peerpolicy_stop(s);
+    portmap_free(s);
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
@@ -1172,6 +1185,8 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     peerpolicy_stop(s);
     proxy_close(s);
     discovery_stop(s);
+    etracker_stop(s);
+    portmap_stop(s);   /* removes the mappings meanwhile; the loop runs until it is done */
     close_listeners(s);
     ssltorrent_stop(s);
     while (s->handshaking)

@@ -33,6 +33,8 @@ struct service_fetch;
 struct cookiejar;
 struct runprog;
 struct watchdir;
+struct portmap;
+struct etracker;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -110,6 +112,8 @@ struct session {
     struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
     struct runprog *runprog;         /* core/runprog.c: external programs for torrent events */
     struct watchdir *watchdir;       /* core/watchdir.c: watched folders */
+    struct portmap *portmap;         /* core/portmap.c: UPnP/NAT-PMP port mappings */
+    struct etracker *etracker;       /* core/etracker.c: the embedded tracker, NULL when off */
 
     /* global statistics */
     struct rate dl_rate, ul_rate;

@@ -81,10 +81,10 @@
     X(DYNDNS_PASSWORD, "dyndns_password", STR, "", 0, 0, 0) \
     X(DYNDNS_SERVICE, "dyndns_service", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(DYNDNS_USERNAME, "dyndns_username", STR, "", 0, 0, 0) \
-    X(EMBEDDED_TRACKER_PORT, "embedded_tracker_port", INT, 9000, 0, 65535, 0) \
-    X(EMBEDDED_TRACKER_PORT_FORWARDING, "embedded_tracker_port_forwarding", BOOL, false, 0, 1, 0) \
+    X(EMBEDDED_TRACKER_PORT, "embedded_tracker_port", INT, 9000, 0, 65535, SG_ETRACKER) \
+    X(EMBEDDED_TRACKER_PORT_FORWARDING, "embedded_tracker_port_forwarding", BOOL, false, 0, 1, SG_PORTMAP) \
     X(ENABLE_COALESCE_READ_WRITE, "enable_coalesce_read_write", BOOL, false, 0, 1, 0) \
-    X(ENABLE_EMBEDDED_TRACKER, "enable_embedded_tracker", BOOL, false, 0, 1, 0) \
+    X(ENABLE_EMBEDDED_TRACKER, "enable_embedded_tracker", BOOL, false, 0, 1, SG_ETRACKER) \
     X(ENABLE_MULTI_CONNECTIONS_FROM_SAME_IP, "enable_multi_connections_from_same_ip", BOOL, false, 0, 1, 0) \
     X(ENABLE_PIECE_EXTENT_AFFINITY, "enable_piece_extent_affinity", BOOL, false, 0, 1, 0) \
     X(ENABLE_UPLOAD_SUGGESTIONS, "enable_upload_suggestions", BOOL, false, 0, 1, 0) \
@@ -248,8 +248,8 @@
     X(UP_LIMIT, "up_limit", INT, 0, 0, INT64_MAX, SG_LIMITS) \
     X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
-    X(UPNP, "upnp", BOOL, true, 0, 1, 0) \
-    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(UPNP, "upnp", BOOL, true, 0, 1, SG_PORTMAP) \
+    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, SG_PORTMAP) \
     X(USE_CATEGORY_PATHS_IN_MANUAL_MODE, "use_category_paths_in_manual_mode", BOOL, false, 0, 1, 0) \
     X(USE_HTTPS, "use_https", BOOL, false, 0, 1, SG_WEBUI_BIND) \
     X(USE_SUBCATEGORIES, "use_subcategories", BOOL, false, 0, 1, 0) \
@@ -310,7 +310,7 @@
     X(WEB_UI_REVERSE_PROXY_ENABLED, "web_ui_reverse_proxy_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_SECURE_COOKIE_ENABLED, "web_ui_secure_cookie_enabled", BOOL, true, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_SESSION_TIMEOUT, "web_ui_session_timeout", INT, 3600, INT64_MIN, INT64_MAX, SG_WEBUI_AUTH) \
-    X(WEB_UI_UPNP, "web_ui_upnp", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
+    X(WEB_UI_UPNP, "web_ui_upnp", BOOL, false, 0, 1, SG_PORTMAP) \
     X(WEB_UI_USE_CUSTOM_HTTP_HEADERS_ENABLED, "web_ui_use_custom_http_headers_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_USERNAME, "web_ui_username", STR, "admin", 0, 0, SG_WEBUI_AUTH)
 

@@ -12,6 +12,7 @@
 
 #include "util/natcmp.h"
 #include "core/peer.h"
+#include "core/portmap.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "core/discovery.h"
@@ -660,7 +661,8 @@ static void transfer_keys(struct session *s, json_t *o)
     set(o, "up_rate_limit", jint((int64_t)limits_rate(s, false)));
     set(o, "dht_nodes", jint((int64_t)discovery_dht_nodes(s)));
     set(o, "connection_status", jstr(connection_status(s)));
-    set(o, "last_external_address_v4", jstr(""));
+    /* what UPnP/NAT-PMP learnt from the router (core/portmap) */
+    set(o, "last_external_address_v4", jstr(portmap_external_v4(s)));
     set(o, "last_external_address_v6", jstr(""));
 }
 
