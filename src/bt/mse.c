@@ -633,7 +633,8 @@ static int put_step3(struct mse *m, struct buf *plain, struct buf *out)
     buf_append(out, zero, pad);
     uint8_t ial[2] = {(uint8_t)(ia >> 8), (uint8_t)ia};
     buf_append(out, ial, 2);
-    buf_append(out, buf_head(plain), ia);
+    if (ia)
+        buf_append(out, buf_head(plain), ia);
     if (buf_error(out))
         return -ENOMEM;
     buf_consume(plain, ia);

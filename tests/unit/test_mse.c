@@ -391,6 +391,26 @@ static void padding_bounds(void **state)
     }
 }
 
+/* No BitTorrent bytes queued when step 3 goes out: IA is empty, and the
+ * handshake still completes (the stream then starts after it). */
+static void empty_ia(void **state)
+{
+    (void)state;
+    struct end a, b;
+    pair(&a, &b, MSE_CRYPTO_RC4, MSE_CRYPTO_RC4, true, 0, known);
+    pump(&a, &b, 0);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_true(mse_established(a.m) && mse_established(b.m));
+    assert_int_equal(buf_size(&b.in), 0);
+    buf_append_str(&a.out, "late");
+    pump(&a, &b, 0);
+    assert_int_equal(buf_size(&b.in), 4);
+    assert_memory_equal(buf_head(&b.in), "late", 4);
+    end_free(&a);
+    end_free(&b);
+}
+
 static void detect(void **state)
 {
     (void)state;
@@ -410,7 +430,7 @@ int main(void)
         cmocka_unit_test(rc4_vectors),   cmocka_unit_test(req2_hash),      cmocka_unit_test(handshake_rc4),
         cmocka_unit_test(handshake_plain), cmocka_unit_test(select_rules), cmocka_unit_test(wrong_skey),
         cmocka_unit_test(wrong_key_vc),  cmocka_unit_test(garbage),        cmocka_unit_test(truncated),
-        cmocka_unit_test(padding_bounds), cmocka_unit_test(detect),
+        cmocka_unit_test(padding_bounds), cmocka_unit_test(empty_ia),    cmocka_unit_test(detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
