@@ -702,10 +702,12 @@ void mse_decrypt(struct mse *m, uint8_t *data, size_t len)
         mse_rc4_apply(m->dec, data, data, len);
 }
 
-void mse_encrypt(struct mse *m, uint8_t *data, size_t len)
+void mse_encrypt(struct mse *m, const uint8_t *in, uint8_t *out, size_t len)
 {
     if (m->select == MSE_CRYPTO_RC4)
-        mse_rc4_apply(m->enc, data, data, len);
+        mse_rc4_apply(m->enc, in, out, len);
+    else if (in != out)
+        memcpy(out, in, len);
 }
 
 enum mse_detect mse_detect(const uint8_t *data, size_t len)

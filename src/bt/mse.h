@@ -90,11 +90,12 @@ const char *mse_error(const struct mse *m);
  * peer that closed on our first bytes: a plaintext-only peer). */
 bool mse_heard(const struct mse *m);
 
-/* The established fast path, in place: len bytes read from the socket
- * (decrypt) or about to be written (encrypt); nothing for plaintext.
- * Only after mse_established and with mse_seal/mse_feed drained. */
+/* The established fast path: len bytes read from the socket, decrypted in
+ * place (nothing for plaintext); len bytes about to be written, encrypted
+ * from in to out (in == out allowed; a copy for plaintext), so the sender
+ * makes its write buffer in the same pass.  Only after mse_established. */
 void mse_decrypt(struct mse *m, uint8_t *data, size_t len);
-void mse_encrypt(struct mse *m, uint8_t *data, size_t len);
+void mse_encrypt(struct mse *m, const uint8_t *in, uint8_t *out, size_t len);
 
 /* ---- pure helpers (exposed for the unit tests, the fuzzer, the session) ---- */
 

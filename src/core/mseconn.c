@@ -273,14 +273,24 @@ int mseconn_take_output(struct peer *p, size_t *len)
 {
     struct mseconn *c = p->mse;
     *len = 0;
-    if (!c->m || c->detecting || mse_established(c->m)) {
+    if (!c->m || c->detecting) {
         if (buf_size(&p->out) == 0)
             return 0;
         p->wdata = buf_steal(&p->out, len);
+        return p->wdata ? 0 : -ENOMEM;
+    }
+    if (mse_established(c->m)) {
+        /* The hot path: encrypted straight into the write buffer, no
+         * second pass over the bytes. */
+        size_t n = buf_size(&p->out);
+        if (n == 0)
+            return 0;
+        p->wdata = malloc(n);
         if (!p->wdata)
             return -ENOMEM;
-        if (c->m)
-            mse_encrypt(c->m, p->wdata, *len);
+        mse_encrypt(c->m, buf_head(&p->out), p->wdata, n);
+        buf_consume(&p->out, n);
+        *len = n;
         return 0;
     }
     struct buf cipher = BUF_INIT;

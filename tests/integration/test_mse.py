@@ -70,6 +70,8 @@ class LtPeer:
     def flags(self):
         out = set()
         for pi in self.th.get_peer_info():
+            if pi.flags & (lt.peer_info.connecting | lt.peer_info.handshake):
+                continue   # not yet through its handshake: no encryption to show
             if pi.flags & lt.peer_info.rc4_encrypted:
                 out.add("E")
             if pi.flags & lt.peer_info.plaintext_encrypted:

@@ -132,9 +132,13 @@ static void check_streams(struct end *a, struct end *b, uint32_t want)
     else
         assert_memory_not_equal(buf_head(&wire), data, 64);
     buf_free(&wire);
-    memcpy(copy, data, big);
-    mse_encrypt(b->m, copy, big);
+    memset(copy, 0, big);
+    mse_encrypt(b->m, data, copy, big);   /* out of place */
     mse_decrypt(a->m, copy, big);
+    assert_memory_equal(copy, data, big);
+    memcpy(copy, data, big);
+    mse_encrypt(a->m, copy, copy, big);   /* in place */
+    mse_decrypt(b->m, copy, big);
     assert_memory_equal(copy, data, big);
     free(data);
     free(copy);
