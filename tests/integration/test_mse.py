@@ -369,3 +369,31 @@ def test_prefer_falls_back_to_plaintext(workdir, procs):
     assert not mini.errors, mini.errors
     with open(os.path.join(save, "mse-fallback.bin"), "rb") as f:
         assert f.read() == payload
+
+
+def test_require_closes_plaintext_peers_live(seeding_td, dataset):
+    """Switching to require closes the plaintext connections already up
+    (SG_ENCRYPTION), not only the next ones."""
+    td, ih = seeding_td, bytes.fromhex(dataset.infohash)
+    td.set_prefs({"encryption": 0})
+    s = _dial(td, LEECH_IP)
+    s.sendall(PLAIN_HS + bytes(8) + ih + b"-PY0001-000000000000")
+    got = _recv_some(s, 68)
+    assert got[:20] == PLAIN_HS, got[:20]
+    wait_until(lambda: "plain" in td_flags(td, dataset.infohash), 10, "the plaintext peer in the list")
+    td.set_prefs({"encryption": 1})
+
+    def closed():
+        s.settimeout(0.2)
+        try:
+            while True:
+                x = s.recv(65536)
+                if not x:
+                    return True
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+    wait_until(closed, 15, "the plaintext connection to be closed")
+    s.close()
+    assert "plain" not in td_flags(td, dataset.infohash)
