@@ -15,6 +15,7 @@
 #include "bt/wire.h"
 #include "core/banlist.h"
 #include "core/limits.h"
+#include "core/mseconn.h"
 #include "core/peerpolicy.h"
 #include "core/peerproxy.h"
 #include "core/session.h"
@@ -57,6 +58,7 @@ static void maybe_free(struct peer *p)
     buf_free(&p->out);
     sslpeer_free(p->tls);
     peerproxy_free(p->proxy);
+    mseconn_free(p->mse);
     free(p->wdata);
     bitfield_free(&p->have);
     free(p->reqs);
@@ -113,6 +115,7 @@ void peer_close(struct peer *p, const char *why)
         torrent_peer_detach(p->t, p);
     else
         peer_list_unlink(&p->s->handshaking, p);
+    mseconn_closed(p);
     uv_close((uv_handle_t *)&p->tcp, on_close);
 }
 
@@ -281,6 +284,11 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     set_addr(p, addr);
     p->t = t;
     memcpy(p->hs_hash, t->info_hash, 20);
+    if (mseconn_outgoing(p) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -ENOMEM;
+    }
     p->state = PEER_CONNECTING;
     /* Through the proxy when one is set for peers (core/peerproxy.c); one
      * that cannot be used means no connection, never a direct one. */
@@ -352,6 +360,11 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EAGAIN;
     }
+    if (mseconn_incoming(p) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -ENOMEM;
+    }
     uv_tcp_nodelay(&p->tcp, 1);
     tuning_peer_socket(s, &p->tcp);
     peerpolicy_socket(s, &p->tcp, p->addr.ss_family);
@@ -390,6 +403,8 @@ static int take_output(struct peer *p, size_t *len)
     *len = 0;
     if (buf_error(&p->out))
         return buf_error(&p->out);   /* a message was lost: the stream is broken */
+    if (p->mse)
+        return mseconn_take_output(p, len);
     if (!p->tls) {
         if (buf_size(&p->out) == 0)
             return 0;
@@ -414,7 +429,10 @@ void peer_flush(struct peer *p)
     size_t len;
     int trc = take_output(p, &len);
     if (trc != 0) {
-        peer_close(p, trc == -ENOMEM ? "out of memory" : p->tls ? sslpeer_error(p->tls) : "write failed");
+        peer_close(p, trc == -ENOMEM ? "out of memory"
+                      : p->tls       ? sslpeer_error(p->tls)
+                      : p->mse       ? mseconn_error(p)
+                                     : "write failed");
         return;
     }
     if (len == 0)
@@ -556,6 +574,16 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         nread = (ssize_t)(buf_size(&p->in) - before);
         if (nread == 0 || p->state == PEER_CLOSING)
             return;
+    } else if (p->mse) {
+        nread = mseconn_on_read(p, (size_t)nread);
+        if (nread < 0) {
+            log_debug("peer %s:%u: encryption: %s", p->ip, p->port, mseconn_error(p));
+            peer_close(p, mseconn_error(p));
+            return;
+        }
+        peer_flush(p);   /* handshake bytes */
+        if (nread == 0 || p->state == PEER_CLOSING)
+            return;
     } else {
         p->in.len += (size_t)nread;
     }
@@ -622,6 +650,8 @@ static int on_handshake(struct peer *p)
         struct torrent *t = session_find(p->s, hs.info_hash);
         if (!t || t->stopped || t->phase != TP_READY || t->removing)
             return -ENOENT;
+        if (!mseconn_hash_ok(p, hs.info_hash))
+            return -EPROTO;   /* the MSE handshake was for another torrent */
         /* TLS routed by SNI to this very torrent, or plain for a plain one. */
         if (p->tls ? !sslpeer_uses(p->tls, ssltorrent_ctx(t)) || memcmp(sslpeer_info_hash(p->tls), hs.info_hash, 20) != 0
                    : ssltorrent_is_ssl(t))

@@ -26,6 +26,7 @@ struct bt_pex_state;
 struct bt_ext_handshake;
 struct sslpeer;
 struct peerproxy;
+struct mseconn;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
 
@@ -61,6 +62,8 @@ struct peer {
     struct buf in, out;             /* plaintext (BitTorrent messages) */
     struct sslpeer *tls;            /* core/sslpeer.c: TLS under an SSL torrent's connection, else NULL */
     struct peerproxy *proxy;        /* core/peerproxy.c: dialled through the proxy, else NULL */
+    struct mseconn *mse;            /* core/mseconn.c: MSE under the connection, else NULL */
+    uint8_t crypto;                 /* PEER_CRYPTO_* (core/mseconn.h): E or e in peer lists */
     uint8_t *wdata;                 /* bytes handed to uv_write */
     bool writing;
 

@@ -21,6 +21,7 @@
 #include "core/ipfilter.h"
 #include "core/limits.h"
 #include "core/logfile.h"
+#include "core/mseconn.h"
 #include "core/peer.h"
 #include "core/peerpolicy.h"
 #include "core/portmap.h"
@@ -64,6 +65,7 @@ static void index_del(struct session *s, const uint8_t key[20], const struct tor
 {
     if (hmap_get(&s->index, key, 20) == t)
         hmap_del(&s->index, key, 20);
+    mseconn_index_del(s, key, t);
 }
 
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
@@ -85,7 +87,8 @@ int session_index_alias(struct session *s, struct torrent *t)
     struct torrent *o = session_find(s, t->alt_hash);
     if (o)
         return o == t ? 0 : -EEXIST;
-    return hmap_put(&s->index, t->alt_hash, 20, t, NULL);
+    int rc = hmap_put(&s->index, t->alt_hash, 20, t, NULL);
+    return rc ? rc : mseconn_index_add(s, t->alt_hash, t);
 }
 
 int session_index_add(struct session *s, struct torrent *t)
@@ -104,6 +107,8 @@ int session_index_add(struct session *s, struct torrent *t)
         s->cap_torrents = cap;
     }
     hmap_put(&s->index, t->info_hash, 20, t, NULL);
+    if (mseconn_index_add(s, t->info_hash, t) != 0)
+        log_msg(LOG_WARNING, "'%s': out of memory: encrypted peers will not find it", torrent_name(t));
     if (t->has_alt)
         session_index_alias(s, t);
     s->torrents[s->num_torrents++] = t;
@@ -1024,6 +1029,7 @@ static int add_hooks(struct session *s)
         {SG_LISTEN, on_listen_changed}, {SG_LIMITS, on_limits_changed}, {SG_BANS, on_bans_changed},
         {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
         {SG_TRACKERS, on_trackers_changed}, {SG_DEFAULT_PATH, on_default_path_changed},
+        {SG_ENCRYPTION, mseconn_on_settings},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof hooks / sizeof hooks[0]; i++)
@@ -1144,6 +1150,7 @@ void session_free(struct session *s)
     settings_free(&s->settings);
     free(s->torrents);
     hmap_free(&s->index);
+    mseconn_session_free(s);
     free(s->active);
     free(s->removed);
     banlist_free(s);

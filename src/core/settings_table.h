@@ -88,7 +88,7 @@
     X(ENABLE_MULTI_CONNECTIONS_FROM_SAME_IP, "enable_multi_connections_from_same_ip", BOOL, false, 0, 1, 0) \
     X(ENABLE_PIECE_EXTENT_AFFINITY, "enable_piece_extent_affinity", BOOL, false, 0, 1, 0) \
     X(ENABLE_UPLOAD_SUGGESTIONS, "enable_upload_suggestions", BOOL, false, 0, 1, 0) \
-    X(ENCRYPTION, "encryption", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(ENCRYPTION, "encryption", INT, 0, INT64_MIN, INT64_MAX, SG_ENCRYPTION) /* mse: 0 prefer, 1 require, 2 disable */ \
     X(EXCLUDED_FILE_NAMES, "excluded_file_names", STR, "", 0, 0, 0) \
     X(EXCLUDED_FILE_NAMES_ENABLED, "excluded_file_names_enabled", BOOL, false, 0, 1, 0) \
     X(EXPORT_DIR, "export_dir", STR, "", 0, 0, 0) \

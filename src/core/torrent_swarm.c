@@ -159,6 +159,16 @@ void torrent_peer_detach(struct torrent *t, struct peer *p)
         t->next_choke_ms = 0;
 }
 
+void torrent_retry_peer_soon(struct torrent *t, const struct sockaddr *sa)
+{
+    struct peer_candidate *c = find_cand(t, sa);
+    if (!c)
+        return;
+    if (c->fails > 0)
+        c->fails--;
+    c->next_try_ms = 0;
+}
+
 void torrent_peer_closed(struct torrent *t)
 {
     t->closing_peers--;

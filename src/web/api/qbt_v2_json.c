@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "util/natcmp.h"
+#include "core/mseconn.h"
 #include "core/peer.h"
 #include "core/portmap.h"
 #include "util/buf.h"
@@ -525,6 +526,10 @@ static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
         add_flag(f, d, "X", "Peer from PEX");
     if (p->source & PEER_SRC_LSD)
         add_flag(f, d, "L", "Peer from LSD");
+    if (p->crypto == PEER_CRYPTO_RC4)
+        add_flag(f, d, "E", "Encrypted traffic");
+    if (p->crypto == PEER_CRYPTO_HANDSHAKE)
+        add_flag(f, d, "e", "Encrypted handshake");
 }
 
 /* Paths of the files touching the piece the peer is downloading. */
