@@ -27,7 +27,7 @@ export class Details {
       onclick: () => { this.open = !this.open; store.set("detailsOpen", this.open); this.root.classList.toggle("closed", !this.open); this.refresh(true); } }));
     root.append(this.root);
     this.peerRid = 0;
-    this.peers = {};
+    this.peerMap = {};
     this.expanded = new Set();
     setInterval(() => this.refresh(false), 2000);
   }
@@ -36,7 +36,7 @@ export class Details {
     if (h === this.hash) return;
     this.hash = h;
     this.peerRid = 0;
-    this.peers = {};
+    this.peerMap = {};
     this.expanded = new Set();
     this.refresh(true);
   }
@@ -121,11 +121,11 @@ export class Details {
 
   async peers(h) {
     const d = await api.torrentPeers(h, this.peerRid);
-    if (d.full_update) this.peers = {};
-    for (const [k, v] of Object.entries(d.peers || {})) this.peers[k] = Object.assign(this.peers[k] || {}, v);
-    for (const k of d.peers_removed || []) delete this.peers[k];
+    if (d.full_update) this.peerMap = {};
+    for (const [k, v] of Object.entries(d.peers || {})) this.peerMap[k] = Object.assign(this.peerMap[k] || {}, v);
+    for (const k of d.peers_removed || []) delete this.peerMap[k];
     this.peerRid = d.rid;
-    const rows = Object.entries(this.peers).sort((a, b) => (b[1].dl_speed || 0) - (a[1].dl_speed || 0)).map(([k, p]) =>
+    const rows = Object.entries(this.peerMap).sort((a, b) => (b[1].dl_speed || 0) - (a[1].dl_speed || 0)).map(([k, p]) =>
       el("tr", {}, el("td", { text: (p.country_code ? p.country_code.toUpperCase() + " " : "") + k }), el("td", { text: p.connection }),
         el("td", { text: p.flags, title: p.flags_desc }), el("td", { text: p.client }), el("td", { class: "num", text: pct(p.progress || 0) }),
         el("td", { class: "num", text: speed(p.dl_speed) }), el("td", { class: "num", text: speed(p.up_speed) }),

@@ -57,7 +57,6 @@ function route() {
     a.classList.toggle("active", a.dataset.page === name);
     if (a.dataset.page === name) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
-  $("nav").classList.remove("open");
   currentPage = name;
   if (pages[name]?.show) pages[name].show(sub);
 }
@@ -85,10 +84,11 @@ $("logout").addEventListener("click", async () => {
   location.reload();
 });
 $("theme").addEventListener("click", () => theme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
+// On a phone the filters are a drawer, opened from the header.
 $("navtoggle").addEventListener("click", () => {
-  const open = $("nav").classList.toggle("open");
-  $("navtoggle").setAttribute("aria-expanded", String(open));
-  if (torrentsView && currentPage === "torrents") torrentsView.toggleSide();
+  if (currentPage !== "torrents") location.hash = "#/torrents";
+  torrentsView.toggleSide();
+  $("navtoggle").setAttribute("aria-expanded", String(torrentsView.side.classList.contains("open")));
 });
 addEventListener("hashchange", route);
 apiEvents.addEventListener("unauthorized", () => { store.set("session", false); showLogin("Your session has ended: log in again."); });

@@ -50,9 +50,9 @@ const GROUPS = [
       ["max_active_uploads", "Maximum active uploads", num(-1)], ["max_active_torrents", "Maximum active torrents", num(-1)],
       ["dont_count_slow_torrents", "Do not count slow torrents"], ["slow_torrent_dl_rate_threshold", "Slow download threshold (KiB/s)", num(0)],
       ["slow_torrent_ul_rate_threshold", "Slow upload threshold (KiB/s)", num(0)], ["slow_torrent_inactive_timer", "Inactivity timer (s)", num(0)]]],
-    ["Seeding limits", [["max_ratio_enabled", "When ratio reaches"], ["max_ratio", "Ratio", { type: "number", step: "0.01", min: 0 }],
-      ["max_seeding_time_enabled", "When seeding time reaches"], ["max_seeding_time", "Minutes", num(0)],
-      ["max_inactive_seeding_time_enabled", "When inactive seeding time reaches"], ["max_inactive_seeding_time", "Minutes", num(0)],
+    ["Seeding limits", [["max_ratio_enabled", "When ratio reaches"], ["max_ratio", "Ratio", { type: "number", step: "0.01", min: -1 }],
+      ["max_seeding_time_enabled", "When seeding time reaches"], ["max_seeding_time", "Minutes", num(-1)],
+      ["max_inactive_seeding_time_enabled", "When inactive seeding time reaches"], ["max_inactive_seeding_time", "Minutes", num(-1)],
       ["max_ratio_act", "Then", sel([0, "Stop torrent"], [1, "Remove torrent"], [3, "Remove torrent and its files"], [2, "Enable super seeding"])]]],
     ["Trackers", [["add_trackers_enabled", "Add these trackers to new downloads"], ["add_trackers", "Trackers", { type: "textarea" }]]],
   ]],
@@ -121,7 +121,7 @@ export function mountSettings(page) {
     }
     const err = el("p", { class: "err", id: id + "-err", role: "alert" });
     input.setAttribute("aria-describedby", err.id);
-    fields.set(key, { input, err, spec, orig: v });
+    fields.set(key, { input, err, spec, orig: v, shown: input.type === "checkbox" ? input.checked : input.value });
     return el("div", { class: "pref" }, el("label", { for: id, text: label }), input, err);
   }
 
@@ -156,6 +156,9 @@ export function mountSettings(page) {
     msg.textContent = "";
     for (const [k, f] of fields) {
       f.err.textContent = "";
+      // Untouched fields are not sent (nor judged: a stored value may be one
+      // the form's bounds do not offer, e.g. -1 for "no limit").
+      if ((f.input.type === "checkbox" ? f.input.checked : f.input.value) === f.shown) continue;
       try {
         const v = read(f);
         if (f.spec.writeOnly ? v !== "" : v !== f.orig) changed[k] = v;

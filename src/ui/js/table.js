@@ -184,7 +184,7 @@ export class TorrentTable extends EventTarget {
     for (let j = 0; j < this.pool.length; j++) {
       const r = this.pool[j];
       const i = first + j;
-      if (i >= last) { r.hidden = true; continue; }
+      if (i >= last) { r.hidden = true; delete r.dataset.hash; continue; }
       r.hidden = false;
       r._i = i;
       const hash = this.view[i];

@@ -77,6 +77,7 @@ export function mountTorrents(page) {
     sideKey = key;
     const x = (label, fn) => el("button", { class: "x", "aria-label": label, text: "✕", onclick: (e) => { e.stopPropagation(); fn(); } });
     side.replaceChildren(
+      el("button", { class: "close icon", "aria-label": "Close filters", text: "✕", onclick: () => side.classList.remove("open") }),
       section("Status"),
       el("ul", { role: "listbox", "aria-label": "Status filter" }, states.map(([k, l, n]) => item(l, n, filter.state === k, () => setF("state", k)))),
       section("Categories", el("button", { "aria-label": "New category", text: "+", onclick: () => dialog("New category",
