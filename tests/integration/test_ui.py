@@ -181,6 +181,22 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
               90, "100 %% in the table")
     shot("torrents")
 
+    # stop and start from the toolbar
+    page.click(_row(h))
+    page.click("button[aria-label='Stop selected']")
+    _until(page, lambda: td.torrent(h)["state"] in ("stoppedUP", "pausedUP"), 10, "stopped")
+    page.wait("document.querySelector(%s + ' .c-state').textContent === 'Completed'" % json.dumps(_row(h)), 10,
+              "stopped in the table")
+    page.click("button[aria-label='Start selected']")
+    _until(page, lambda: td.torrent(h)["state"] not in ("stoppedUP", "pausedUP"), 10, "started")
+    # keyboard: the cursor moves with the arrows, Enter opens the details
+    page.eval("document.querySelector('.tt-body').focus()")
+    page.key("Home")
+    page.key("ArrowDown")
+    page.wait("document.querySelectorAll('.tt-row.sel').length === 1 && "
+              "document.querySelector('.tt-row.sel') === document.querySelectorAll('.tt-row:not([hidden])')[1]",
+              5, "arrow moves the selection")
+
     # every tab
     for tab, expect in [("general", "Info hash v1"), ("trackers", "DHT"), ("peers", "Peer"),
                         ("files", "a.bin"), ("sources", "HTTP sources"), ("speed", "samples")]:
@@ -217,6 +233,19 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     _until(page, lambda: td.prefs()["max_active_downloads"] == 7, 10, "preference saved")
     page.wait("document.querySelector('.savebar [role=status]').textContent === 'Saved'", 10, "saved message")
     shot("settings")
+    # the API's refusal lands next to the field (a 1,100-character password)
+    page.click("a[data-group=webui]")
+    page.wait("!!document.getElementById('pref-web_ui_password')", 10, "webui settings")
+    before = len(page.problems)
+    page.fill("#pref-web_ui_password", "x" * 1100)
+    page.click("#savePrefs")
+    page.wait("document.getElementById('pref-web_ui_password-err').textContent"
+              ".includes(\"Invalid value for preference 'web_ui_password'\")", 10, "inline API error")
+    shot("settings-error")
+    # those 400s were asked for: they are the only problems allowed
+    expected = page.problems[before:]
+    assert expected and all("setPreferences" in p or "status of 400" in p for p in expected), expected
+    del page.problems[before:]
     for group in ("downloads", "connection", "speed", "webui", "advanced", "other"):
         page.click("a[data-group=%s]" % group)
         page.wait("document.querySelectorAll('.pref').length > 0", 10, "settings " + group)
@@ -289,7 +318,11 @@ def test_ui_10k_torrents(workdir, procs, browser, shots):
         page.click("#loginform button")
         ms = page.wait("window.__paint", 120, "first paint with rows")
         page.wait("document.querySelector('.tt-spacer').style.height === '%dpx'" % (n * 26), 60, "all rows")
+        md = page.eval("(() => { const e = performance.getEntriesByType('resource').find(x => /maindata\\?rid=0/.test(x.name));"
+                       " return e ? [e.responseStart - e.startTime, e.duration, e.encodedBodySize, e.decodedBodySize] : null; })()")
         report = "ui-first-paint %s: %d torrents, %.0f ms after login" % (view, n, ms)
+        if md:
+            report += " (maindata rid=0: first byte %.0f ms, done %.0f ms, %d bytes on the wire, %d JSON)" % tuple(md)
         # scroll to the end: the last torrent is rendered, the DOM stays small
         page.eval("document.querySelector('.tt-body').scrollTop = 1e9")
         page.wait("[...document.querySelectorAll('.tt-row:not([hidden])')].some(r => r.style.top === '%dpx'"

@@ -48,7 +48,7 @@ export function mountTorrents(page) {
   const section = (title, ...tools) => el("h2", {}, title, ...tools);
   const item = (label, count, active, onclick, extra) => el("li", { class: active ? "active" : "", role: "option", "aria-selected": String(active), tabindex: 0, onclick,
     onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); onclick(); } } },
-  el("span", { text: label }), el("span", { class: "n", text: count }), extra);
+  el("span", { text: label }), el("span", { class: "n", text: count }), el("span", { class: "tools" }, extra));
   const setF = (k, v) => { filter[k] = v; if (k === "tracker") invalidateTrackers(); table.refresh(); drawSide(); side.classList.remove("open"); };
 
   let sideKey = "";
