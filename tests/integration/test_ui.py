@@ -196,6 +196,7 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     page.wait("document.querySelectorAll('.tt-row.sel').length === 1 && "
               "document.querySelector('.tt-row.sel') === document.querySelectorAll('.tt-row:not([hidden])')[1]",
               5, "arrow moves the selection")
+    page.click(_row(h))
 
     # every tab
     for tab, expect in [("general", "Info hash v1"), ("trackers", "DHT"), ("peers", "Peer"),
@@ -321,6 +322,9 @@ def test_ui_10k_torrents(workdir, procs, browser, shots):
         md = page.eval("(() => { const e = performance.getEntriesByType('resource').find(x => /maindata\\?rid=0/.test(x.name));"
                        " return e ? [e.responseStart - e.startTime, e.duration, e.encodedBodySize, e.decodedBodySize] : null; })()")
         report = "ui-first-paint %s: %d torrents, %.0f ms after login" % (view, n, ms)
+        parts = page.eval("performance.getEntriesByType('measure').filter(m => m.name.startsWith('td:'))"
+                          ".map(m => m.name.slice(3) + ' ' + Math.round(m.duration) + ' ms').join(', ')")
+        report += " [%s]" % parts
         if md:
             report += " (maindata rid=0: first byte %.0f ms, done %.0f ms, %d bytes on the wire, %d JSON)" % tuple(md)
         # scroll to the end: the last torrent is rendered, the DOM stays small

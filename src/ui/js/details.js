@@ -50,7 +50,8 @@ export class Details {
   }
 
   async refresh(now) {
-    if (!this.open || document.hidden) return;
+    // Nothing is asked while the page is hidden or logged out (no 403 storm).
+    if (!this.open || document.hidden || !this.root.offsetParent) return;
     if (!this.hash || !model.torrents.has(this.hash)) {
       this.bodyEl.replaceChildren(el("p", { class: "muted", text: "Select a torrent to see its details." }));
       return;

@@ -73,13 +73,22 @@ async function tick() {
   timer = null;
   if (!running) return;
   try {
+    const t0 = performance.now();
     const d = await api.maindata(model.rid);
+    const t1 = performance.now();
     const info = merge(d);
     sample();
     if (!model.connected) { model.connected = true; events.dispatchEvent(new Event("online")); }
     const ri = model.server.refresh_interval;
     if (ri >= 500 && ri <= 10000) interval = ri;
+    const t2 = performance.now();
     events.dispatchEvent(new CustomEvent("change", { detail: info }));
+    if (info.full) {
+      // How long a full update takes, by part (read by tests/integration/test_ui.py).
+      performance.measure("td:maindata-fetch", { start: t0, end: t1 });
+      performance.measure("td:maindata-merge", { start: t1, end: t2 });
+      performance.measure("td:maindata-views", { start: t2, end: performance.now() });
+    }
   } catch (e) {
     if (model.connected) { model.connected = false; events.dispatchEvent(new Event("offline")); }
     if (e.status === 403) { running = false; return; }
