@@ -351,3 +351,92 @@ def test_ui_10k_torrents(workdir, procs, browser, shots):
             f.write(report + "\n")
         page.screenshot(os.path.join(shots, "10k-%s.png" % view))
         assert page.problems == [], page.problems
+
+
+def test_ui_actions_on_the_selection(workdir, procs, browser, shots):
+    """Every action of the menu that changes a torrent, checked in the API;
+    multi-select with Ctrl and Shift; the filters."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"queueing_enabled": True, "max_active_downloads": 10, "max_active_torrents": 10})
+    hs = []
+    for i in range(3):
+        info = {"name": "act-%d.bin" % i, "length": 1024, "piece length": 16384,
+                "pieces": hashlib.sha1(b"act %d" % i).digest()}
+        t, h = make_torrent(info)
+        td.add(t, os.path.join(workdir, "dl"), stopped=True, filename="act-%d.torrent" % i)
+        hs.append(h)
+    wait_until(lambda: all(td.torrent(h) for h in hs), 15, "3 torrents")
+    page = browser.new_page(1280, 800, False)
+    _login(page, td)
+    for h in hs:
+        page.wait("!!document.querySelector(%s)" % json.dumps(_row(h)), 15, "row " + h)
+    h0 = hs[0]
+
+    def menu_dialog(label, values):
+        _menu(page, h0, label)
+        page.wait("!!document.querySelector('dialog')", 5, label + " dialog")
+        for name, v in values.items():
+            page.fill("dialog [name=%s]" % name, v)
+        page.click("dialog button[type=submit]")
+        page.wait("!document.querySelector('dialog')", 10, label + " done")
+
+    menu_dialog("Rename", {"name": "renamed-by-ui"})
+    _until(page, lambda: td.torrent(h0)["name"] == "renamed-by-ui", 10, "renamed")
+    newloc = os.path.join(workdir, "moved")
+    menu_dialog("Set location", {"loc": newloc})
+    _until(page, lambda: td.torrent(h0)["save_path"].rstrip("/") == newloc, 15, "moved")
+    menu_dialog("Download limit", {"v": "100"})
+    _until(page, lambda: td.torrent(h0)["dl_limit"] == 100 * 1024, 10, "dl limit")
+    menu_dialog("Upload limit", {"v": "50"})
+    _until(page, lambda: td.torrent(h0)["up_limit"] == 50 * 1024, 10, "up limit")
+    menu_dialog("Share limits", {"r": "2.5", "s": "60", "i": "-2"})
+    _until(page, lambda: abs(td.torrent(h0)["ratio_limit"] - 2.5) < 1e-6
+           and td.torrent(h0)["seeding_time_limit"] == 60, 10, "share limits")
+    for label, key in (("Sequential download", "seq_dl"), ("First and last pieces first", "f_l_piece_prio")):
+        before = td.torrent(h0)[key]
+        _menu(page, h0, label)
+        _until(page, lambda: td.torrent(h0)[key] is (not before), 10, label)
+    _menu(page, h0, "Force start")
+    _until(page, lambda: td.torrent(h0)["force_start"] is True, 10, "force start")
+    _menu(page, h0, "Force recheck")
+    _menu(page, h0, "Force reannounce")
+    # queue: h0 to the bottom, then to the top
+    _menu(page, h0, "Queue: move to bottom")
+    _until(page, lambda: td.torrent(h0)["priority"] == max(td.torrent(h)["priority"] for h in hs), 10,
+           "bottom of the queue")
+    _menu(page, h0, "Queue: move to top")
+    _until(page, lambda: td.torrent(h0)["priority"] == 1, 10, "top of the queue")
+
+    # multi-select: click, Ctrl+click, then stop both from the toolbar
+    page.click(_row(hs[1]))
+    page.click(_row(hs[2]), modifiers=2)
+    page.wait("document.querySelectorAll('.tt-row.sel').length === 2", 5, "two selected")
+    page.click("button[aria-label='Start selected']")
+    _until(page, lambda: all(td.torrent(h)["state"] not in ("stoppedDL", "pausedDL") for h in hs[1:]), 10,
+           "both started")
+    # shift: a range of three
+    page.click(".tt-row:not([hidden])")
+    page.key("End", modifiers=8)
+    page.wait("document.querySelectorAll('.tt-row.sel').length === 3", 5, "range of three")
+    page.click("button[aria-label='Stop selected']")
+    _until(page, lambda: all(td.torrent(h)["state"] in ("stoppedDL", "pausedDL", "stoppedUP", "pausedUP")
+                             for h in hs), 10, "all stopped")
+
+    # filters: by name, by state
+    page.fill("input[aria-label='Filter torrents by name']", "renamed")
+    page.wait("document.querySelectorAll('.tt-row:not([hidden])').length === 1", 5, "name filter")
+    page.fill("input[aria-label='Filter torrents by name']", "")
+    page.wait("document.querySelectorAll('.tt-row:not([hidden])').length === 3", 5, "filter cleared")
+    page.click_text(".sidebar li", "Downloading")
+    page.wait("document.querySelectorAll('.tt-row:not([hidden])').length === 0", 5, "none downloading")
+    page.click_text(".sidebar li", "Stopped")
+    page.wait("document.querySelectorAll('.tt-row:not([hidden])').length === 3", 5, "three stopped")
+    # columns: hide one from the header menu; it is remembered across a reload
+    page.click(".tt-head div[title='Ratio']", button="right")
+    page.click_text(".menu button", "Ratio")
+    page.wait("!document.querySelector(\".tt-head div[title='Ratio']\")", 5, "column hidden")
+    page.goto("http://127.0.0.1:%d/" % td.webui_port)
+    page.wait("!!document.querySelector('.tt-head div[title=Name]')", 15, "table after reload")
+    assert page.eval("!document.querySelector(\".tt-head div[title='Ratio']\")")
+    page.screenshot(os.path.join(shots, "actions-desktop.png"))
+    assert page.problems == [], page.problems
