@@ -24,7 +24,7 @@ import pytest
 
 from cdp import Browser
 from conftest import LEECH_IP, SEED_IP
-from tdlib import MiB, Torrentd, bencode, infohash, make_torrent, piece_hashes, wait_until
+from tdlib import MiB, Torrentd, bencode, make_torrent, piece_hashes, wait_until
 
 VIEWPORTS = {"desktop": (1280, 800, False), "phone": (390, 844, True)}
 PIECE = 64 * 1024
