@@ -183,6 +183,10 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     assert m["category"] == "linux" and m["tags"] == "iso", m
     assert m["state"] in ("stoppedDL", "pausedDL"), m["state"]
     page.wait("!!document.querySelector(%s)" % json.dumps(_row(mag_h)), 15, "magnet row")
+    _select(page, mag_h)
+    page.click("#tab-files")
+    page.wait("document.querySelector('.tabbody').textContent.includes('Waiting for the metadata')", 10,
+              "a magnet's files wait for the metadata")
 
     # peers tab: tell the leecher about the seeder, then watch 100 % in the table
     _select(page, h)
@@ -461,3 +465,25 @@ def test_ui_actions_on_the_selection(workdir, procs, browser, shots):
     assert page.eval("!document.querySelector(\".tt-head div[title='Ratio']\")")
     page.screenshot(os.path.join(shots, "actions-desktop.png"))
     assert page.problems == [], page.problems
+
+
+def test_ui_login_ban(workdir, procs, browser):
+    """The API's ban applies to the UI, and its message is what the UI shows."""
+    td = procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start()
+    td.set_prefs({"web_ui_max_auth_fail_count": 2, "web_ui_ban_duration": 600})
+    page = browser.new_page(1280, 800, False)
+    page.goto("http://127.0.0.1:%d/" % td.webui_port)
+    page.wait("!document.getElementById('login').hidden", 15, "login form")
+    page.fill("#loginform [name=username]", "admin")
+    for _ in range(2):
+        page.eval("document.getElementById('loginerr').textContent = ''")
+        page.fill("#loginform [name=password]", "wrong")
+        page.click("#loginform button")
+        page.wait("document.getElementById('loginerr').textContent === 'Fails.'", 10, "Fails.")
+    page.fill("#loginform [name=password]", td.password)
+    page.click("#loginform button")
+    page.wait("document.getElementById('loginerr').textContent.startsWith('Your IP address has been banned')",
+              10, "the ban message")
+    assert page.eval("document.getElementById('app').hidden")
+    # the refused logins are the only failed requests
+    assert page.problems and all("auth/login" in p or "status of 403" in p for p in page.problems), page.problems

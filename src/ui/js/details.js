@@ -140,6 +140,8 @@ export class Details {
 
   async files(h) {
     const files = await api.files(h);
+    if (!files.length)   // a magnet: the tree appears here when the metadata arrives
+      return el("p", { class: "muted", text: "Waiting for the metadata: the files are listed as soon as it arrives." });
     // Build a tree of folders from the "/"-separated names.
     const root = { name: "", path: "", dirs: new Map(), files: [] };
     for (const f of files) {
