@@ -37,7 +37,7 @@ function merge(d) {
   for (const [h, delta] of Object.entries(d.torrents || {})) {
     const t = model.torrents.get(h);
     if (t) Object.assign(t, delta);
-    else { model.torrents.set(h, Object.assign({ hash: h }, delta)); structural = true; }
+    else { delta.hash = h; model.torrents.set(h, delta); structural = true; }   // new: keep the parsed object, no copy
     changed.add(h);
   }
   for (const h of d.torrents_removed || []) {
