@@ -447,6 +447,21 @@ def test_ui_actions_on_the_selection(workdir, procs, browser, shots):
     _until(page, lambda: all(td.torrent(h)["state"] in ("stoppedDL", "pausedDL", "stoppedUP", "pausedUP")
                              for h in hs), 10, "all stopped")
 
+    # the directory browser of the add dialog (app/getDirectoryContent)
+    os.makedirs(os.path.join(workdir, "pick", "inner"))
+    page.click("#addbtn")
+    page.wait("!!document.getElementById('adddialog')", 5, "add dialog")
+    page.fill("#adddialog [name=savepath]", os.path.join(workdir, "pick"))
+    page.click_text("#adddialog button", "Browse")
+    page.click_text(".dirlist div", "inner")
+    page.wait("document.querySelector('dialog[aria-label=\"Choose a directory\"] strong').textContent === %s"
+              % json.dumps(os.path.join(workdir, "pick", "inner")), 10, "into inner")
+    page.click_text("dialog button", "Use this directory")
+    page.wait("document.querySelector('#adddialog [name=savepath]').value === %s"
+              % json.dumps(os.path.join(workdir, "pick", "inner")), 5, "save path chosen")
+    page.click_text("#adddialog button", "Cancel")
+    page.wait("!document.querySelector('dialog')", 5, "add dialog closed")
+
     # filters: by name, by state
     page.fill("input[aria-label='Filter torrents by name']", "renamed")
     page.wait("document.querySelectorAll('.tt-row:not([hidden])').length === 1", 5, "name filter")
