@@ -170,7 +170,7 @@ static void apply_static_root(struct web_server *ws, const struct settings *p)
     if (settings_bool(p, SET_ALTERNATIVE_WEBUI_ENABLED) && *alt)
         web_server_set_static_root(ws, alt, true);
     else
-        web_server_set_static_root(ws, TD_UI_DIR, false);
+        web_server_use_builtin_ui(ws);
 }
 
 static void on_webui_root_changed(void *ud, const struct settings_mask *changed)

@@ -539,9 +539,17 @@ int web_server_set_static_root(struct web_server *ws, const char *root, bool alt
     free(ws->static_root);
     ws->static_root = dup;
     ws->alt_ui = alternative_ui;
+    ws->builtin_ui = false;
     /* The security headers differ for the alternative UI: rebuild them. */
     struct web_auth_config same = ws->auth;
     return web_server_set_auth(ws, &same);
+}
+
+int web_server_use_builtin_ui(struct web_server *ws)
+{
+    int rc = web_server_set_static_root(ws, NULL, false);
+    ws->builtin_ui = true;
+    return rc;
 }
 
 int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)

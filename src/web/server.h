@@ -93,6 +93,9 @@ int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c);
  * alternative_ui drops the CSP/COOP/Referrer-Policy headers as qBittorrent
  * does for an alternative WebUI. */
 int web_server_set_static_root(struct web_server *ws, const char *root, bool alternative_ui);
+/* Serves the built-in WebUI compiled into the binary (web/ui_files.h)
+ * instead of any static root.  0 or -ENOMEM. */
+int web_server_use_builtin_ui(struct web_server *ws);
 /* fn(slot) is called when a session that has a non-NULL slot ends. */
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
 

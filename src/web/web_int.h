@@ -190,6 +190,7 @@ struct web_server {
     struct web_config cfg_limits; /* max_connections, idle_timeout_s for new listeners */
     bool https;                   /* of lst */
     bool alt_ui;
+    bool builtin_ui;              /* no static_root: serve web/ui_files.h */
     size_t max_body;
     char *static_root;
 
