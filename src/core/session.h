@@ -35,6 +35,7 @@ struct runprog;
 struct watchdir;
 struct portmap;
 struct etracker;
+struct notify_observer;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -115,6 +116,7 @@ struct session {
     struct watchdir *watchdir;       /* core/watchdir.c: watched folders */
     struct portmap *portmap;         /* core/portmap.c: UPnP/NAT-PMP port mappings */
     struct etracker *etracker;       /* core/etracker.c: the embedded tracker, NULL when off */
+    const struct notify_observer *observer; /* core/notify.c: a layer above hearing of adds and finishes */
 
     /* global statistics */
     struct rate dl_rate, ul_rate;

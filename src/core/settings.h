@@ -63,6 +63,7 @@ enum {
     SG_PORTMAP = 1u << 25,    /* UPnP/NAT-PMP: on/off, lease, WebUI and tracker forwarding (core/portmap.c) */
     SG_ETRACKER = 1u << 26,   /* embedded tracker: on/off, port (core/etracker.c) */
     SG_PROXY = 1u << 27,      /* proxy for BitTorrent: trackers, UDP off, DHT (core/proxy.c) */
+    SG_AUTOMATION = 1u << 28,  /* qbit_manage automation: config file, schedule, API key (automation/) */
     SG_OPS = 1u << 29,        /* operations API token, qBitrr's rules, Arr connections (src/ops/) */
 };
 

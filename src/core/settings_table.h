@@ -45,6 +45,9 @@
     X(ASYNC_IO_THREADS, "async_io_threads", INT, 10, INT64_MIN, INT64_MAX, 0) \
     X(AUTO_DELETE_MODE, "auto_delete_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(AUTO_TMM_ENABLED, "auto_tmm_enabled", BOOL, false, 0, 1, 0) \
+    /* automation (issue 12): qbit_manage's config.yml glob under the profile, the X-API-Key of /api/run-command */ \
+    X(AUTOMATION_API_KEY, "automation_api_key", STR, "", 0, 0, SG_AUTOMATION) \
+    X(AUTOMATION_CONFIG_FILE, "automation_config_file", STR, "config.yml", 0, 0, SG_AUTOMATION) \
     X(AUTORUN_ENABLED, "autorun_enabled", BOOL, false, 0, 1, 0) \
     X(AUTORUN_ON_TORRENT_ADDED_ENABLED, "autorun_on_torrent_added_enabled", BOOL, false, 0, 1, 0) \
     X(AUTORUN_ON_TORRENT_ADDED_PROGRAM, "autorun_on_torrent_added_program", STR, "", 0, 0, 0) \

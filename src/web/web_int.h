@@ -213,6 +213,7 @@ struct web_server {
     int ndialects;                /* ids in use; 0 (the default slot) always */
     char *api_token;              /* WEB_AUTH_API_TOKEN; NULL = none */
     char *ops_token;              /* WEB_AUTH_OPS_TOKEN; NULL = none */
+    char *api_key;                /* WEB_AUTH_API_KEY; NULL = none */
     char *basic_guest;            /* WEB_AUTH_BASIC_TOKEN guest user name; NULL = none */
     struct web_basic_ok basic_ok[WEB_BASIC_CACHE];
     unsigned next_basic;
