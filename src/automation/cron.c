@@ -52,8 +52,7 @@ static int field(const char *s, size_t len, int lo, int hi, const char *const *n
         if (*p == '*') {
             a = lo, b = hi;
             p++;
-            if (!*p || *p == '/')
-                *star = *star || !*p || true;
+            *star = true;
         } else {
             if (value(&p, names, nnames, name_base, &a))
                 return -EINVAL;
