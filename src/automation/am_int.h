@@ -30,6 +30,7 @@ struct am_tracker {
     const struct autocfg_node *tag;   /* the config's tag list, or NULL (then fallback) */
     const char *fallback;             /* a single tag when tag is NULL ("other", the host) */
     const char *cat;                  /* tracker.<x>.cat or NULL */
+    char host[256];                   /* the fallback tag when no key matched */
     char url[256];                    /* scheme://host[:port] of the first tracker, or "No http URL found" */
 };
 
@@ -50,6 +51,9 @@ struct am_ctx {
 
     struct hmap names;         /* name → struct am_name (torrentinfo) */
     bool have_names;
+    struct hmap files;         /* file path → how many torrents have it (cross-seeds) */
+    char **file_keys;
+    size_t num_file_keys;
     struct strv deleted_paths; /* files of torrents removed in this run (orphan excludes) */
 
     /* service calls in flight: the run waits for their commits */
@@ -113,7 +117,11 @@ struct am_orphan_job {
     bool dry, run_orphans;
     struct am_nohl_item *nohl;
     size_t num_nohl;
+    /* cleanup_dirs: files older than these days leave the recycle bin and
+     * the orphaned dir (-1 = never) */
+    int64_t recycle_days, orphan_days;
     /* out */
+    int64_t recycle_emptied, orphaned_emptied;
     struct strv orphans;           /* sorted */
     struct strv log;               /* lines to log on the loop */
     int64_t moved;                 /* the stat (0 when aborted) */

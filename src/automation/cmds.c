@@ -4,6 +4,7 @@
  * Each follows qbit_manage 4.8.1's modules/core/<command>.py: the same
  * filters, decisions, counters and log lines. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -198,14 +199,13 @@ static void tracker_of_urls(const struct am_ctx *c, const char *const *urls, siz
     /* No match: the tracker's host becomes the tag (qbit_manage writes it
      * back into its config and warns). */
     const char *h = strstr(out->url, "//");
-    static __thread char host[256];
-    snprintf(host, sizeof host, "%s", h ? h + 2 : out->url);
-    char *colon = strchr(host, ':');
+    snprintf(out->host, sizeof out->host, "%s", h ? h + 2 : out->url);
+    char *colon = strchr(out->host, ':');
     if (colon)
         *colon = '\0';
-    out->fallback = host;
+    out->fallback = out->host;
     log_msg(LOG_WARNING, "qbit_manage: No tags matched for %s. Please check your config.yml file. Setting tag to %s",
-            out->url, host);
+            out->url, out->host);
 }
 
 void am_tracker_of(const struct am_ctx *c, const struct torrent *t, struct am_tracker *out)
@@ -365,21 +365,17 @@ static void name_free(struct am_ctx *c)
 }
 
 /* Paths → how many torrents have a file there (cross-seed detection). */
-static struct hmap file_owners = HMAP_INIT;
-static char **file_keys;
-static size_t num_file_keys;
-
-static void files_free(void)
+static void files_free(struct am_ctx *c)
 {
-    for (size_t i = 0; i < num_file_keys; i++)
-        free(file_keys[i]);
-    free(file_keys);
-    file_keys = NULL;
-    num_file_keys = 0;
-    hmap_free(&file_owners);
+    for (size_t i = 0; i < c->num_file_keys; i++)
+        free(c->file_keys[i]);
+    free(c->file_keys);
+    c->file_keys = NULL;
+    c->num_file_keys = 0;
+    hmap_free(&c->files);
 }
 
-static void files_add(const struct torrent *t, int delta)
+static void files_add(struct am_ctx *c, const struct torrent *t, int delta)
 {
     size_t nf = view_file_count(t);
     for (size_t i = 0; i < nf; i++) {
@@ -389,7 +385,7 @@ static void files_add(const struct torrent *t, int delta)
         char *p = path_join(t->save_path, f.path);
         if (!p)
             continue;
-        void **slot = hmap_find(&file_owners, p, strlen(p));
+        void **slot = hmap_find(&c->files, p, strlen(p));
         if (slot) {
             *slot = (void *)((intptr_t)*slot + delta);
             free(p);
@@ -399,21 +395,20 @@ static void files_add(const struct torrent *t, int delta)
             free(p);
             continue;
         }
-        char **k = realloc(file_keys, (num_file_keys + 1) * sizeof *k);
-        if (!k || hmap_put(&file_owners, p, strlen(p), (void *)(intptr_t)1, NULL) != 0) {
+        char **k = realloc(c->file_keys, (c->num_file_keys + 1) * sizeof *k);
+        if (!k || hmap_put(&c->files, p, strlen(p), (void *)(intptr_t)1, NULL) != 0) {
             if (k)
-                file_keys = k;
+                c->file_keys = k;
             free(p);
             continue;
         }
-        file_keys = k;
-        file_keys[num_file_keys++] = p;
+        c->file_keys = k;
+        c->file_keys[c->num_file_keys++] = p;
     }
 }
 
 bool am_has_cross_seed(const struct am_ctx *c, const struct torrent *t)
 {
-    (void)c;
     size_t nf = view_file_count(t);
     for (size_t i = 0; i < nf; i++) {
         struct view_file f;
@@ -422,7 +417,7 @@ bool am_has_cross_seed(const struct am_ctx *c, const struct torrent *t)
         char *p = path_join(t->save_path, f.path);
         if (!p)
             continue;
-        intptr_t owners = (intptr_t)hmap_get(&file_owners, p, strlen(p));
+        intptr_t owners = (intptr_t)hmap_get(&c->files, p, strlen(p));
         free(p);
         if (owners > 1)
             return true;
@@ -434,7 +429,7 @@ void am_build_torrentinfo(struct am_ctx *c)
 {
     if (c->have_names) {
         name_free(c);
-        files_free();
+        files_free(c);
     }
     c->have_names = true;
     const struct autocfg_node *set = autocfg_at(c->cfg, "settings", NULL);
@@ -456,7 +451,7 @@ void am_build_torrentinfo(struct am_ctx *c)
             if (!skip)
                 am_track(c, service_set_auto_tmm(c->s, t, true, am_service_done, c));
         }
-        files_add(t, 1);
+        files_add(c, t, 1);
         const char *name = torrent_name(t);
         struct am_name *nm = hmap_get(&c->names, name, strlen(name));
         if (!nm) {
@@ -487,7 +482,7 @@ void am_ctx_names_free(struct am_ctx *c)
 {
     if (c->have_names) {
         name_free(c);
-        files_free();
+        files_free(c);
         c->have_names = false;
     }
 }
@@ -506,6 +501,9 @@ static int move_file(const char *src, const char *dst)
         return -errno;
     if (rename(src, dst) != 0)
         return -errno;
+    /* Dated now, as qbit_manage's move: empty_after_x_days counts from the
+     * deletion, not from the file's own age. */
+    utimensat(AT_FDCWD, dst, NULL, 0);
     return 0;
 }
 
@@ -560,7 +558,7 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
 
 void am_delete(struct am_ctx *c, struct torrent *t, bool with_files)
 {
-    files_add(t, -1);
+    files_add(c, t, -1);
     /* Its files leave the orphan scan's view either way. */
     size_t nf = view_file_count(t);
     for (size_t i = 0; i < nf; i++) {

@@ -4,6 +4,7 @@
  * session state; the loop logs its lines and applies the tags after. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -290,8 +291,39 @@ static void orphans(struct am_orphan_job *j, const struct strv *root_files)
     j->orphans = left;
 }
 
+/* cleanup_dirs: files in dir last modified more than `days` ago. */
+static int64_t empty_dir(struct am_orphan_job *j, const char *dir, int64_t days, const char *label)
+{
+    if (days < 0 || !*dir)
+        return 0;
+    struct strv files = {0};
+    walk(dir, NULL, &files, 0);
+    if (files.n == 0)
+        return 0;
+    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    jlog(j, "S:Emptying %s (Files > %lld days)", label, (long long)days);
+    time_t now = time(NULL);
+    int64_t n = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        struct stat st;
+        if (lstat(files.v[i], &st) != 0)
+            continue;
+        if ((double)(now - st.st_mtime) / 86400.0 < (double)days)
+            continue;
+        n++;
+        if (!j->dry && unlink(files.v[i]) == 0)
+            remove_empty_parents(files.v[i], dir);
+    }
+    if (n)
+        jlog(j, "I:%s %lld files (%s)", j->dry ? "Did not delete" : "Deleted", (long long)n, label);
+    strv_clear(&files);
+    return n;
+}
+
 void am_disk_work(struct am_orphan_job *j)
 {
+    j->recycle_emptied = empty_dir(j, j->recycle_dir, j->recycle_days, "Recycle Bin");
+    j->orphaned_emptied = empty_dir(j, j->orphaned_dir, j->orphan_days, "Orphaned Data");
     struct strv root = {0};
     if (*j->root_dir)
         walk(j->root_dir, j->orphaned_dir, &root, 0);

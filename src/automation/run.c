@@ -440,6 +440,8 @@ static void disk_done(uv_work_t *w, int status)
         else
             am_log("%s", line + 2);
     }
+    c->st->recycle_emptied += r->job.recycle_emptied;
+    c->st->orphaned_emptied += r->job.orphaned_emptied;
     if (c->cmds & AM_REM_ORPHANED) {
         c->st->orphaned += r->job.moved;
         c->st->executed |= AM_REM_ORPHANED;
@@ -480,6 +482,13 @@ static bool phase_disk_prepare(struct am_run *r)
     j->min_age_minutes = autocfg_int(autocfg_get(o, "min_file_age_minutes"), 0);
     j->max_files = autocfg_int(autocfg_get(o, "max_orphaned_files_to_delete"), 50);
     j->empty_after_days = autocfg_int(autocfg_get(o, "empty_after_x_days"), -1);
+    j->recycle_days = j->orphan_days = -1;
+    if (!r->req->skip_cleanup) {
+        if (c->recycle_enabled)
+            j->recycle_days = autocfg_int(autocfg_at(c->cfg, "recyclebin", "empty_after_x_days"), -1);
+        if (j->run_orphans)
+            j->orphan_days = j->empty_after_days;
+    }
     if (j->run_orphans) {
         if (!*j->root_dir)
             log_msg(LOG_WARNING, "qbit_manage: rem_orphaned needs directory.root_dir: skipped");
@@ -532,7 +541,12 @@ static void phase_disk(struct am_ctx *c)
         run_finish(r);
         return;
     }
-    if (!(c->cmds & (AM_REM_ORPHANED | AM_TAG_NOHARDLINKS))) {
+    bool cleanup = !r->req->skip_cleanup &&
+                   ((c->recycle_enabled && *c->recycle_dir &&
+                     autocfg_int(autocfg_at(c->cfg, "recyclebin", "empty_after_x_days"), -1) >= 0) ||
+                    ((c->cmds & AM_REM_ORPHANED) &&
+                     autocfg_int(autocfg_at(c->cfg, "orphaned", "empty_after_x_days"), -1) >= 0));
+    if (!(c->cmds & (AM_REM_ORPHANED | AM_TAG_NOHARDLINKS)) && !cleanup) {
         phase_share(c);
         return;
     }
@@ -582,6 +596,7 @@ static void run_config(struct am_run *r)
             if (autocfg_bool(autocfg_get(cmds, cmd_names[i]), false))
                 c->cmds |= 1u << i;
         c->dry = c->dry || autocfg_bool(autocfg_get(cmds, "dry_run"), false);
+        r->req->skip_cleanup = r->req->skip_cleanup || autocfg_bool(autocfg_get(cmds, "skip_cleanup"), false);
     }
     if (r->req->num_hashes) {
         c->has_hashes = true;

@@ -564,3 +564,39 @@ automation:
     wait_until(lambda: td.torrent(h1)["tags"] == "Local", 20, "on_add tagging")
     h0 = seed(td, root, "other.bin", "http://127.0.0.1:9/announce")
     wait_until(lambda: td.torrent(h0)["tags"] == "127.0.0.1", 20, "on_add with the host as tag")
+
+
+def test_cleanup_empties_old_recycle_and_orphans(workdir, td):
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+recyclebin: {enabled: true, empty_after_x_days: 2}
+orphaned: {empty_after_x_days: 1}
+""" % root)
+    rb, od = os.path.join(root, ".RecycleBin"), os.path.join(root, "orphaned_data")
+    old = time.time() - 3 * 86400
+    paths = {}
+    for d, name in ((rb, "old.mkv"), (rb, "new.mkv"), (od, "old.nfo"), (od, "sub/new.nfo")):
+        p = os.path.join(d, name)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write("x")
+        if name.startswith("old"):
+            os.utime(p, (old, old))
+        paths[name] = p
+    files = tree(root)
+    st = stats_of(run(td, ["rem_orphaned"], skip_cleanup=True))
+    assert nonzero(st) == {}
+    st = stats_of(run(td, ["rem_orphaned"], dry_run=True))
+    assert nonzero(st) == {"recycle_emptied": 1, "orphaned_emptied": 1}
+    assert tree(root) == files
+    st = stats_of(run(td, ["rem_orphaned"]))
+    assert nonzero(st) == {"recycle_emptied": 1, "orphaned_emptied": 1}
+    assert not os.path.exists(paths["old.mkv"]) and not os.path.exists(paths["old.nfo"])
+    assert os.path.exists(paths["new.mkv"]) and os.path.exists(paths["sub/new.nfo"])
+    # without rem_orphaned only the recycle bin is emptied
+    os.utime(paths["new.mkv"], (old, old))
+    os.utime(paths["sub/new.nfo"], (old, old))
+    st = stats_of(run(td, ["tag_update"]))
+    assert nonzero(st) == {"recycle_emptied": 1}
+    assert os.path.exists(paths["sub/new.nfo"])
