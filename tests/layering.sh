@@ -42,7 +42,7 @@ core   rss/ search/ ops/ automation/ web/ jansson.h yaml.h
 rss    search/ ops/ automation/ web/
 search rss/ ops/ automation/ web/
 ops    rss/ search/ automation/ web/ disk/ store/
-automation rss/ search/ ops/ web/ jansson.h
+automation rss/ search/ ops/ web/
 web    bt/ disk/ store/
 RULES
 exit $fail

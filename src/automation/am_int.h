@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "automation/automation.h"
 #include "automation/config.h"
@@ -55,6 +56,8 @@ struct am_ctx {
     char **file_keys;
     size_t num_file_keys;
     struct strv deleted_paths; /* files of torrents removed in this run (orphan excludes) */
+
+    time_t started;            /* this config's run */
 
     /* service calls in flight: the run waits for their commits */
     unsigned pending;
@@ -127,6 +130,10 @@ struct am_orphan_job {
     int64_t moved;                 /* the stat (0 when aborted) */
 };
 void am_disk_work(struct am_orphan_job *j);
+
+/* webhooks: run_start / run_end of one config's run (webhook.c). */
+void am_webhook_start(struct am_ctx *c, bool web_api, time_t start);
+void am_webhook_end(struct am_ctx *c, time_t start, time_t end, int64_t next_run);
 
 void am_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void am_separator(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

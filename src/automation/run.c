@@ -391,6 +391,7 @@ static void config_done(struct am_ctx *c)
     struct am_run *r = run_of(c);
     const char *name = base_name(r->files[r->idx]);
     struct automation_stats *st = &r->stats[r->idx];
+    am_webhook_end(c, c->started, time(NULL), r->a->next_run);
     log_msg(LOG_INFO,
             "qbit_manage: Finished run for %s: categorized %lld, tagged %lld, rem_unreg %lld, deleted %lld, "
             "deleted_contents %lld, orphaned %lld, tagged_noHL %lld, updated_share_limits %lld",
@@ -632,6 +633,8 @@ static void run_config(struct am_run *r)
 
     log_msg(LOG_INFO, "qbit_manage: Run start: %s, commands 0x%02x%s, %s", base_name(r->files[r->idx]), c->cmds,
             c->dry ? " (dry run)" : "", r->req->origin);
+    c->started = time(NULL);
+    am_webhook_start(c, strcmp(r->req->origin, "api") == 0, c->started);
     if ((c->cmds & AM_SHARE_LIMITS) && !c->dry &&
         autocfg_bool(autocfg_at(cfg, "settings", "disable_qbt_default_share_limits"), true))
         disable_default_limits(c);

@@ -600,3 +600,44 @@ orphaned: {empty_after_x_days: 1}
     st = stats_of(run(td, ["tag_update"]))
     assert nonzero(st) == {"recycle_emptied": 1}
     assert os.path.exists(paths["sub/new.nfo"])
+
+
+def test_webhooks_run_start_and_end(workdir, td, tracker):
+    got = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.path, self.headers["Content-Type"], json.loads(body)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d" % srv.server_address[1]
+        root = os.path.join(workdir, "data")
+        h = seed(td, root, "x.bin", tracker.url)
+        write_config(td, """
+tracker: {other: {tag: hooked}}
+webhooks:
+  run_start: %s/start
+  run_end: %s/end
+  error: notifiarr
+""" % (url, url))
+        stats_of(run(td, ["tag_update"]))
+        wait_until(lambda: len(got) == 2, 10, "both webhooks")
+        byp = {p: (ct, j) for p, ct, j in got}
+        ct, start = byp["/start"]
+        assert ct == "application/json"
+        assert start["function"] == "run_start" and start["commands"] == ["tag_update"]
+        assert start["web_api_used"] is True and start["dry_run"] is False
+        _, end = byp["/end"]
+        assert end["function"] == "run_end" and end["torrents_tagged"] == 1 and end["remove_unregistered"] == 0
+        assert td.torrent(h)["tags"] == "hooked"
+    finally:
+        srv.shutdown()
+        srv.server_close()
