@@ -527,22 +527,29 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
     uint8_t *data;
     size_t len;
     const char *name = torrent_name(t);
+    /* The name is the torrent's, not ours: one safe path component. */
+    int dropped = 0;
+    char *safe = path_sanitize_component(name, strlen(name), &dropped);
+    if (!safe)
+        return;
+    if (strlen(safe) > 200)
+        safe[200] = '\0';
     char path[4096];
     if (view_torrent_file(t, &data, &len) == 0) {
-        snprintf(path, sizeof path, "%s/torrents_export/%s [%s].torrent", recycle, name, t->hex + 32);
-        if (path_mkdirs_for(path) == 0) {
+        int n = snprintf(path, sizeof path, "%s/torrents_export/%s [%s].torrent", recycle, safe, t->hex + 32);
+        if (n > 0 && (size_t)n < sizeof path && path_mkdirs_for(path) == 0) {
             FILE *f = fopen(path, "wb");
             if (f) {
                 fwrite(data, 1, len, f);
                 fclose(f);
-                am_log("Backing up %s [%s].torrent to %s/torrents_export", name, t->hex + 32, recycle);
+                am_log("Backing up %s [%s].torrent to %s/torrents_export", safe, t->hex + 32, recycle);
             }
         }
         free(data);
     }
     /* The JSON manifest qbit_manage keeps beside it (restore scripts read it). */
-    snprintf(path, sizeof path, "%s/torrents_json/%s.json", recycle, name);
-    if (path_mkdirs_for(path) == 0) {
+    int n = snprintf(path, sizeof path, "%s/torrents_json/%s.json", recycle, safe);
+    if (n > 0 && (size_t)n < sizeof path && path_mkdirs_for(path) == 0) {
         FILE *f = fopen(path, "w");
         if (f) {
             fprintf(f, "{\"torrent_name\": \"");
@@ -553,6 +560,7 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
             fclose(f);
         }
     }
+    free(safe);
     (void)c;
 }
 
