@@ -494,22 +494,26 @@ void am_share_limits(struct am_ctx *c)
             }
             struct eval e = {.c = c, .t = t, .g = gr, .tn = &tn, .tracker = tr.url};
             bool hit = reached(&e);
-            /* update_share_limits_tag_for_torrent */
+            /* update_share_limits_tag_for_torrent: the other share-limit
+             * tags go, the group's comes.  qbit_manage removes and re-adds
+             * its own tag on every run; the end state is the same without
+             * the two commits when the torrent already has it. */
             if (!c->dry) {
-                /* Copies: the removal frees the torrent's own strings. */
                 char *copies[32];
                 size_t nc = 0;
                 for (size_t q = 0; q < nprefix; q++)
-                    if ((copies[nc] = strdup(with_prefix[q])))
+                    if ((!gtag || strcmp(with_prefix[q], gtag) != 0) && (copies[nc] = strdup(with_prefix[q])))
                         nc++;
+                for (size_t q = 0; q < ncustom && nc < 32; q++)
+                    if ((!gtag || strcmp(customs[q], gtag) != 0) && am_has_tag(t, customs[q]) &&
+                        (copies[nc] = strdup(customs[q])))
+                        nc++;
+                /* Copies: the removal frees the torrent's own strings. */
                 if (nc)
                     am_track(c, service_remove_tags(c->s, t, (const char *const *)copies, nc, am_service_done, c));
                 for (size_t q = 0; q < nc; q++)
                     free(copies[q]);
-                for (size_t q = 0; q < ncustom; q++)
-                    if (am_has_tag(t, customs[q]))
-                        am_track(c, service_remove_tags(c->s, t, &customs[q], 1, am_service_done, c));
-                if (gtag)
+                if (gtag && !am_has_tag(t, gtag))
                     am_track(c, service_add_tags(c->s, t, &gtag, 1, am_service_done, c));
             }
             /* _should_update_torrent */
