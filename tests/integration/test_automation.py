@@ -641,3 +641,30 @@ webhooks:
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_recheck_stopped_cross_seed_twin(workdir, td, tracker):
+    """A stopped 0 % torrent whose name a complete torrent has is rechecked
+    (its data is there under another piece size), then resumed next run."""
+    root = os.path.join(workdir, "data")
+    write_config(td, "directory: {root_dir: \"%s\"}\n" % root)
+    h1 = seed(td, root, "Twin.mkv", tracker.url, size=100000)
+    with open(os.path.join(root, "Twin.mkv"), "rb") as f:
+        payload = f.read()
+    info = {"name": "Twin.mkv", "length": len(payload), "piece length": 32768,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 32768]).digest() for k in range(0, len(payload), 32768))}
+    tbytes, h2 = make_torrent(info, announce=tracker.url)
+    td.add(tbytes, root, stopped=True)
+    wait_until(lambda: td.torrent(h2) is not None and td.torrent(h2)["state"] == "stoppedDL", 10, "stopped twin")
+    td.wait_seeding(h1, 20)
+    assert td.torrent(h2)["progress"] == 0
+    st = stats_of(run(td, ["recheck"], dry_run=True))
+    assert nonzero(st) == {"rechecked": 1}
+    assert td.torrent(h2)["progress"] == 0
+    st = stats_of(run(td, ["recheck"]))
+    assert nonzero(st) == {"rechecked": 1}
+    wait_until(lambda: td.torrent(h2)["progress"] == 1, 20, "the twin checked to 100 %")
+    assert td.torrent(h2)["state"] == "stoppedUP", "a recheck does not start it"
+    st = stats_of(run(td, ["recheck"]))
+    assert nonzero(st) == {"resumed": 1}
+    wait_until(lambda: td.torrent(h2)["state"] in ("stalledUP", "uploading"), 10, "the twin resumed")
