@@ -668,3 +668,26 @@ def test_recheck_stopped_cross_seed_twin(workdir, td, tracker):
     st = stats_of(run(td, ["recheck"]))
     assert nonzero(st) == {"resumed": 1}
     wait_until(lambda: td.torrent(h2)["state"] in ("stalledUP", "uploading"), 10, "the twin resumed")
+
+
+def test_seed_002_examples(workdir, td, tracker):
+    """The request bodies of seed 002 as they are: its curl example (no
+    credentials: localhost bypass on) and the autorun script's body."""
+    root = os.path.join(workdir, "data")
+    write_config(td, "cat: {data: \"%s\"}\ntracker: {other: {tag: seeded}}\n" % root)
+    h = seed(td, root, "x.bin", tracker.url)
+    td.set_prefs({"bypass_local_auth": True})
+    body = {"config_file": "config.yml", "commands": ["cat_update", "tag_update"],
+            "hashes": ["a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0"], "dry_run": False, "skip_cleanup": False,
+            "skip_qb_version_check": False, "log_level": "info"}
+    r = requests.post(td.base + "/api/run-command", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    j = r.json()
+    assert j["results"][0]["config_file"] == "config.yml"
+    assert j["results"][0]["stats"]["executed_commands"] == ["cat_update", "tag_update"]
+    assert nonzero(j["results"][0]["stats"]) == {}, "the hashes match no torrent"
+    body = {"commands": ["tag_update", "share_limits"], "hashes": [h]}
+    r = requests.post(td.base + "/api/run-command", data=json.dumps(body),
+                      headers={"Content-Type": "application/json"}, timeout=30)
+    assert r.status_code == 200 and r.json()["results"][0]["stats"]["tagged"] == 1
+    assert td.torrent(h)["tags"] == "seeded"
