@@ -94,9 +94,9 @@ void automation_stop(struct automation *a);
  * is not called: the queued run is logged only), -ENOMEM, -EINVAL. */
 int automation_submit(struct automation *a, const struct automation_request *req, automation_done_cb cb, void *ud);
 
-/* qbit_manage's force-reset: forgets that a run is in progress (a stuck
- * one's completion is then ignored) and starts the queue.  Returns whether
- * one was. */
+/* qbit_manage's force-reset: forgets that a run is in progress and starts
+ * the queue (the forgotten run goes on and answers its requester; the next
+ * one may overlap it).  Returns whether one was. */
 bool automation_force_reset(struct automation *a);
 
 struct automation_state {

@@ -62,7 +62,7 @@ struct am_run {
     uv_work_t work;
     struct am_orphan_job job;
     bool job_busy;
-    bool detached;             /* force-reset or stop: finish silently */
+    bool detached;             /* the automation stops: end at the next step, silently */
     int rc;
     char msg[1024];
     time_t started;
@@ -757,8 +757,8 @@ bool automation_force_reset(struct automation *a)
     struct am_run *r = a->cur;
     if (!r)
         return false;
-    r->detached = true;   /* its remaining phases end it without touching a->cur */
-    r->req->cb = NULL;
+    /* As qbit_manage's: only the flag is reset.  The run goes on and
+     * answers its requester; run_finish sees it is no longer a->cur. */
     a->cur = NULL;
     log_msg(LOG_WARNING, "automation: force reset: the run in progress is no longer waited for");
     start_next(a);

@@ -691,3 +691,36 @@ def test_seed_002_examples(workdir, td, tracker):
                       headers={"Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 200 and r.json()["results"][0]["stats"]["tagged"] == 1
     assert td.torrent(h)["tags"] == "seeded"
+
+
+def test_force_reset_during_a_run(workdir, td, tracker):
+    """force-reset forgets the run in progress: the next request runs at
+    once instead of queueing, and the first one still gets its answer."""
+    root = os.path.join(workdir, "data")
+    bulk = os.path.join(root, "bulk")
+    os.makedirs(bulk)
+    for i in range(30000):
+        open(os.path.join(bulk, "f%05d" % i), "w").close()
+    write_config(td, """
+directory: {root_dir: "%s"}
+orphaned: {exclude_patterns: ["*/bulk/*"], max_orphaned_files_to_delete: -1}
+tracker: {other: {tag: now}}
+""" % root)
+    h = seed(td, root, "x.bin", tracker.url)
+    res = {}
+
+    def slow():
+        res["slow"] = requests.post(td.base + "/api/run-command", json={"commands": ["rem_orphaned"]}, timeout=120,
+                                    cookies=td.s.cookies, headers={"Referer": td.base})
+
+    t = threading.Thread(target=slow)
+    t.start()
+    wait_until(lambda: any("Run start" in e["message"] for e in td.get("/api/v2/log/main").json()), 20,
+               "the first run to start")
+    r = td.req("POST", "/api/system/force-reset").json()
+    if r["was_running"]:
+        st = stats_of(run(td, ["tag_update"]))
+        assert st["tagged"] == 1 and td.torrent(h)["tags"] == "now"
+    t.join(120)
+    assert res["slow"].status_code == 200 and res["slow"].json()["status"] == "success"
+    assert r["status"] == "success" and r["was_running"] is True, "the scan was over before the reset"
