@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,7 @@ struct portmap {
     struct session *s;
     uv_timer_t timer;                /* renewal, retry */
     bool job_running, again, stopping, timer_open;
+    atomic_bool cancel;              /* set by portmap_stop, read by the job in flight: skip what is left */
     bool rediscover;                 /* the next job looks for the IGD afresh */
     struct pm_router r;
     struct portmap_want cur[PORTMAP_MAX];   /* what the last job was asked to map */
@@ -273,7 +275,8 @@ static void job_run(uv_work_t *work)
     /* NAT-PMP goes to the default gateway (no route: nothing is sent). */
     if (initnatpmp(&n, 0, 0) == 0) {
         pmp_open = true;
-        if (!j->stop && sendpublicaddressrequest(&n) >= 0) {
+        /* a stop that came during the SSDP search does not wait for NAT-PMP too */
+        if (!j->stop && !atomic_load(&j->pm->cancel) && sendpublicaddressrequest(&n) >= 0) {
             natpmpresp_t resp;
             r->pmp = pmp_exchange(&n, &resp) == 0;
             if (r->pmp)
@@ -301,7 +304,7 @@ static void job_run(uv_work_t *work)
     }
     r->n_have = keep;
 
-    if (!j->stop) {
+    if (!j->stop && !atomic_load(&j->pm->cancel)) {
         uint32_t pmp_life = j->lease_s > 0 ? (uint32_t)(j->lease_s > UINT32_MAX ? UINT32_MAX : j->lease_s)
                                            : NATPMP_PERMANENT_S;
         for (size_t i = 0; i < j->n_want; i++) {
@@ -518,6 +521,7 @@ void portmap_stop(struct session *s)
     if (!pm || pm->stopping)
         return;
     pm->stopping = true;
+    atomic_store(&pm->cancel, true);
     pm->again = false;
     if (pm->timer_open) {
         pm->timer_open = false;

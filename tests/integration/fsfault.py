@@ -87,9 +87,29 @@ class Ext4Loop(Mount):
         self.mount()
 
     def mount(self):
-        # errors=continue: a shutdown stays a shutdown (no remount-ro dance)
-        _run("mount", "-o", "loop,errors=continue", self.image, self.path)
+        # A loop device of its own at every mount: `mount -o loop` reuses the
+        # one already attached to the image, and while a process in another
+        # mount namespace (`ip netns exec`, chromium's sandbox: created while
+        # this was mounted, holding a copy of the mount) keeps the old
+        # superblock alive, mounting that device again hands back the shut
+        # down superblock (EIO) instead of replaying the journal.
+        dev = subprocess.run(["losetup", "--find", "--show", self.image], check=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout.strip()
+        try:
+            # errors=continue: a shutdown stays a shutdown (no remount-ro dance)
+            _run("mount", "-o", "errors=continue", dev, self.path)
+        except subprocess.CalledProcessError:
+            _run("losetup", "-d", dev)
+            raise
+        self.dev = dev
         self.mounted = True
+
+    def umount(self, lazy=False):
+        was = self.mounted
+        super().umount(lazy)
+        if was:
+            # detached now, or when the last copy of the mount goes
+            subprocess.run(["losetup", "-d", self.dev], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def shutdown(self, flags=GOING_FLAGS_NOLOGFLUSH):
         fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
