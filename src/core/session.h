@@ -100,6 +100,7 @@ struct session {
     struct tuning tune;              /* core/tuning.c: storage options, read cache, low_cpu, log sources */
     struct scheduler *sched;         /* core/scheduler.c: alternative-speed scheduler */
     struct trackerlist *trackerlist; /* core/trackerlist.c: trackers from a URL */
+    struct utpsock *utp;             /* core/utpsock.c: uTP on the UDP port; NULL before the start */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;

@@ -57,6 +57,7 @@ enum {
     SG_RSS_AUTODL = 1u << 18, /* RSS auto-downloader: on/off, smart filters, repacks (rss/autodl.c) */
     SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
     SG_TRACKER_LIST = 1u << 20, /* trackers from a URL: on/off, the URL (core/trackerlist.c) */
+    SG_UTP = 1u << 21,        /* uTP: bittorrent_protocol (core/utpsock.c) */
     SG_OPS = 1u << 29,        /* operations API token, qBitrr's rules, Arr connections (src/ops/) */
 };
 
