@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from conftest import LEECH_IP, MINI_IP, SEED_IP
-from tdlib import (MiB, Dataset, Torrentd, assert_same_data, free_port, wait_complete, wait_until)
+from conftest import LEECH2_IP, LEECH_IP, MINI_IP, SEED_IP
+from tdlib import (MiB, Dataset, Torrentd, Transmission, assert_same_data, free_port, wait_complete,
+                   wait_until)
 
 TIMEOUT = 240
 UTP = "\u03bcTP"
@@ -108,6 +109,51 @@ def test_torrentd_to_torrentd_utp_only(dataset, procs, workdir):
     assert got == b"", got
 
 
+def test_protocol_prefs_and_utp_rate_limit(small, procs, workdir):
+    """bittorrent_protocol 0 dials uTP first and falls back to TCP when the
+    peer has none (1 = TCP only there); two peers with 0 talk uTP;
+    limit_utp_rate puts uTP peers under the global limit, live."""
+    h, tbytes = small.infohash, small.tbytes
+    seeder = procs.add(Torrentd(os.path.join(workdir, "seed"), SEED_IP)).start()
+    seeder.set_prefs({"bittorrent_protocol": 1})
+    seeder.add(tbytes, small.seed_root, skip_checking=True)
+    seeder.wait_seeding(h, 60)
+    seed_addr = "%s:%d" % (SEED_IP, seeder.listen_port)
+
+    tcp_leech = procs.add(Torrentd(os.path.join(workdir, "l1"), LEECH_IP)).start()
+    assert tcp_leech.prefs()["bittorrent_protocol"] == 0   # qBittorrent's default: TCP and uTP
+    tcp_leech.add(tbytes, tcp_leech.save_path)
+    w = watch(tcp_leech, h, procs)
+    wait_complete(tcp_leech, h, 120, procs=[seeder], nudge=lambda: tcp_leech.add_peers(h, [seed_addr]))
+    assert_same_data(tbytes, small.seed_root, tcp_leech.save_path)
+    seen = w.stop()
+    assert seen and all(conn == "BT" and "P" not in flags.split() for conn, flags in seen), seen
+
+    # the seeder takes uTP again (live), the next leecher gets it, first under
+    # the global download limit (limit_utp_rate true, the default) ...
+    seeder.set_prefs({"bittorrent_protocol": 0})
+    leech = procs.add(Torrentd(os.path.join(workdir, "l2"), LEECH2_IP)).start()
+    limit = 256 * 1024
+    leech.set_prefs({"dl_limit": limit})
+    assert leech.prefs()["limit_utp_rate"] is True
+    leech.add(tbytes, leech.save_path)
+    w = watch(leech, h, procs)
+    leech.add_peers(h, [seed_addr])
+    wait_until(lambda: leech.torrent(h)["downloaded"] > 0, 30, "the first bytes", procs=[leech, seeder],
+               interval=0.05)
+    t0, d0 = time.monotonic(), leech.torrent(h)["downloaded"]
+    got = wait_until(lambda: max(0, leech.torrent(h)["downloaded"] - d0 - 3 * limit), 30,
+                     "three seconds' worth at the limit", procs=[leech, seeder], interval=0.05)
+    rate = (3 * limit + got) / (time.monotonic() - t0)
+    assert rate < 2 * limit, rate
+    # ... then not (limit_utp_rate false: libtorrent's uTP peers leave the global class)
+    leech.set_prefs({"limit_utp_rate": False})
+    secs = wait_complete(leech, h, 60, procs=[seeder])
+    assert small.size / max(secs, 0.1) > 2 * limit, secs
+    assert_same_data(tbytes, small.seed_root, leech.save_path)
+    assert_all_utp(w, incoming=False)
+
+
 # --------------------------------------------------------------------------
 # python3-libtorrent
 # --------------------------------------------------------------------------
@@ -189,6 +235,55 @@ def test_libtorrent_leeches_from_torrentd(dataset, procs, workdir):
           % (dataset.size / MiB, time.monotonic() - t0))
     assert_same_data(tbytes, dataset.seed_root, save)
     assert_all_utp(w, incoming=True)
+
+
+# --------------------------------------------------------------------------
+# transmission-daemon (libutp); it never dials 127/8, so torrentd dials
+# --------------------------------------------------------------------------
+
+def _transmission_utp_peers(tr, h):
+    ts = tr.rpc("torrent-get", {"ids": [h], "fields": ["peers"]})["torrents"]
+    return [p for p in (ts[0]["peers"] if ts else []) if "T" in p.get("flagStr", "")]
+
+
+def test_torrentd_leeches_from_transmission(dataset, procs, workdir):
+    h, tbytes = dataset.infohash, dataset.tbytes
+    tr = procs.add(Transmission(os.path.join(workdir, "tr"), SEED_IP, utp=True)).start()
+    tr.add(tbytes, dataset.seed_root)
+    tr.wait_seeding(h, 120)
+    leecher = utp_only(procs.add(Torrentd(os.path.join(workdir, "td"), LEECH_IP)).start())
+    leecher.add(tbytes, leecher.save_path)
+    w = watch(leecher, h, procs)
+    secs = wait_complete(leecher, h, TIMEOUT, procs=[tr], nudge=lambda: leecher.add_peers(h, [tr.peer_addr]))
+    print("\ntransmission -> torrentd over uTP: %.1f MiB in %.1f s" % (dataset.size / MiB, secs))
+    assert_same_data(tbytes, dataset.seed_root, leecher.save_path)
+    assert_all_utp(w, incoming=False)
+
+
+def test_transmission_leeches_from_torrentd(dataset, procs, workdir):
+    h, tbytes = dataset.infohash, dataset.tbytes
+    seeder = utp_only(procs.add(Torrentd(os.path.join(workdir, "td"), SEED_IP)).start())
+    seeder.add(tbytes, dataset.seed_root, skip_checking=True)
+    seeder.wait_seeding(h, 60)
+    tr = procs.add(Transmission(os.path.join(workdir, "tr"), LEECH_IP, utp=True)).start()
+    save = os.path.join(workdir, "leech")
+    os.makedirs(save)
+    tr.add(tbytes, save)
+    wait_until(lambda: tr.is_downloading(h), 60, "transmission to start downloading", procs=[tr])
+    w = watch(seeder, h, procs)
+
+    def utp_peer_listed():
+        if not _transmission_utp_peers(tr, h):
+            seeder.add_peers(h, [tr.peer_addr])
+            return False
+        return True
+    t0 = time.monotonic()
+    wait_until(utp_peer_listed, 60, "transmission to list torrentd as a uTP peer (flag T)",
+               interval=1.0, procs=[tr, seeder])
+    wait_complete(tr, h, TIMEOUT, procs=[seeder], nudge=lambda: seeder.add_peers(h, [tr.peer_addr]))
+    print("\ntorrentd -> transmission over uTP: %.1f MiB in %.1f s" % (dataset.size / MiB, time.monotonic() - t0))
+    assert_same_data(tbytes, dataset.seed_root, save)
+    assert_all_utp(w, incoming=False)
 
 
 # --------------------------------------------------------------------------
