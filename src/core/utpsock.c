@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,9 +325,9 @@ static void on_check(uv_check_t *h)
     if (!u->idle_on)
         return;   /* nothing arrived or was written since the last flush */
     run_due(u);
-    utp_mux_flush(u->mux, now_us());
+    bool more = utp_mux_flush(u->mux, now_us());
     run_due(u);   /* writes a flush made room for */
-    if (!u->due && u->idle_on) {
+    if (!u->due && !more && u->idle_on) {
         u->idle_on = false;
         uv_idle_stop(&u->idle);
     }
@@ -337,7 +338,8 @@ static void on_timer(uv_timer_t *h)
     struct utpsock *u = h->data;
     uint64_t now = now_us();
     utp_mux_tick(u->mux, now);
-    utp_mux_flush(u->mux, now);
+    if (utp_mux_flush(u->mux, now))
+        want_flush(u);
     if (utp_mux_count(u->mux) == 0) {
         u->timer_on = false;
         uv_timer_stop(&u->timer);
@@ -541,6 +543,14 @@ void utpsock_close(struct utpsock_stream *st)
     if (st->wreq)
         complete_write(st, UV_ECANCELED);
     st->closed = true;
+    if (st->c && getenv("TD_UTP_STATS")) {
+        struct utp_stats x;
+        utp_conn_stats(st->c, &x);
+        fprintf(stderr, "utp stats: rtt %u var %u rto %u cwnd %u flight %u wnd %u delay %u sent %llu resent %llu recv %llu dup %llu\n",
+                x.rtt_us, x.rttvar_us, x.rto_us, x.cwnd, x.flight, x.peer_wnd, x.our_delay_us,
+                (unsigned long long)x.sent_packets, (unsigned long long)x.resent_packets,
+                (unsigned long long)x.recv_packets, (unsigned long long)x.dup_packets);
+    }
     if (st->c) {
         utp_conn_set_app(st->c, NULL);
         utp_conn_close(st->c);

@@ -749,7 +749,7 @@ class Qbt(QbtApi):
             "Session\\InterfaceAddress=%s" % self.bind_ip,
             "Session\\DefaultSavePath=%s" % os.path.join(self.profile, "downloads"),
             "Session\\TempPathEnabled=false",
-            "Session\\BTProtocol=TCP",
+            "Session\\BTProtocol=%s" % getattr(self, "bt_protocol", "TCP"),
             "Session\\RefreshInterval=%d" % refresh_ms,
             "Session\\AnonymousModeEnabled=false",
             "",

@@ -148,10 +148,13 @@ static bool may_send(const struct utp_conn *c, size_t len)
     return c->flight == 0 || c->flight + len + UTP_HEADER_LEN <= send_window(c);
 }
 
-void utp_conn_flush(struct utp_conn *c, uint64_t now_us)
+bool utp_conn_flush(struct utp_conn *c, uint64_t now_us)
 {
     if (c->state == UTP_CS_DEAD || c->state == UTP_CS_SYN_SENT)
-        return;
+        return false;
+    /* A burst at most: the rest goes at the next flush, after the driver
+     * has read what arrived meanwhile (acks keep flowing both ways). */
+    unsigned budget = UTP_FLUSH_BURST;
     /* The answer to a SYN goes before any data: its seq_nr tells the
      * initiator where our data starts, and data it gets first is dropped. */
     if (c->state == UTP_CS_SYN_RECV && c->ack_pending)
@@ -161,15 +164,24 @@ void utp_conn_flush(struct utp_conn *c, uint64_t now_us)
             struct utp_pkt *p = c->out[UTP_SLOT(s)];
             if (!p || !p->lost)
                 continue;
-            if (!may_send(c, p->len))
+            if (!may_send(c, p->len) || budget == 0)
                 break;
             transmit(c, s, now_us);
+            budget--;
         }
     }
+    bool more = false;
     while (c->n_lost == 0 && buf_size(&c->sq) > 0) {
         size_t len = buf_size(&c->sq) < c->payload ? buf_size(&c->sq) : c->payload;
-        if (!may_send(c, len) || queue_packet(c, UTP_ST_DATA, len, now_us) != 0)
+        if (!may_send(c, len))
             break;
+        if (budget == 0) {
+            more = true;
+            break;
+        }
+        if (queue_packet(c, UTP_ST_DATA, len, now_us) != 0)
+            break;
+        budget--;
     }
     if (c->app_closed && !c->fin_sent && buf_size(&c->sq) == 0 && may_send(c, 0)) {
         c->fin_sent = true;
@@ -182,6 +194,7 @@ void utp_conn_flush(struct utp_conn *c, uint64_t now_us)
         c->want_writable = false;
         event(c, UTP_EV_WRITABLE, 0);
     }
+    return more;
 }
 
 void utp_conn_start(struct utp_conn *c, uint64_t now_us)
@@ -504,7 +517,7 @@ void utp_conn_tick(struct utp_conn *c, uint64_t now_us)
         c->loss_seq = (uint16_t)(c->seq_nr - 1);
         c->rto_us = c->rto_us * 2 > UTP_MAX_RTO_US ? UTP_MAX_RTO_US : c->rto_us * 2;
         c->rto_at_us = now_us + c->rto_us;
-        utp_conn_flush(c, now_us);
+        (void)utp_conn_flush(c, now_us);
     }
 }
 

@@ -195,7 +195,7 @@ static void on_syn(struct utp_mux *m, const struct utp_hdr *h, const struct sock
         reset_stranger(m, h, from, now_us);
         return;
     }
-    utp_conn_flush(c, now_us);   /* the STATE at once: the peer's clock is running */
+    (void)utp_conn_flush(c, now_us);   /* the STATE at once: the peer's clock is running */
 }
 
 int utp_mux_recv(struct utp_mux *m, const uint8_t *p, size_t n, const struct sockaddr *from, uint64_t now_us)
@@ -216,10 +216,12 @@ int utp_mux_recv(struct utp_mux *m, const uint8_t *p, size_t n, const struct soc
     return 0;
 }
 
-void utp_mux_flush(struct utp_mux *m, uint64_t now_us)
+bool utp_mux_flush(struct utp_mux *m, uint64_t now_us)
 {
+    bool more = false;
     for (struct utp_conn *c = m->conns; c; c = c->next)
-        utp_conn_flush(c, now_us);
+        more |= utp_conn_flush(c, now_us);
+    return more;
 }
 
 void utp_mux_tick(struct utp_mux *m, uint64_t now_us)

@@ -104,8 +104,11 @@ void utp_mux_free(struct utp_mux *m);
 
 /* One datagram from `from`.  -EPROTO: not uTP (or malformed). */
 int utp_mux_recv(struct utp_mux *m, const uint8_t *p, size_t n, const struct sockaddr *from, uint64_t now_us);
-/* Sends what is due: pending acks, queued data the windows allow, resends. */
-void utp_mux_flush(struct utp_mux *m, uint64_t now_us);
+/* Sends what is due: pending acks, queued data the windows allow, resends;
+ * at most a burst per connection (64 packets): true when a connection has
+ * more that its windows allow, so the caller flushes again soon (after
+ * reading its socket: acks keep flowing). */
+bool utp_mux_flush(struct utp_mux *m, uint64_t now_us);
 /* Timeouts, SYN retries, lingering closes; frees connections let go of. */
 void utp_mux_tick(struct utp_mux *m, uint64_t now_us);
 /* Connections held (including lingering ones). */

@@ -19,6 +19,7 @@
 #define UTP_MAX_RTO_US 16000000
 #define UTP_GAIN_PER_RTT 3000        /* LEDBAT: window growth per RTT at zero queueing delay */
 #define UTP_DUP_ACKS 3
+#define UTP_FLUSH_BURST 64           /* packets per connection per flush */
 
 enum utp_state { UTP_CS_SYN_SENT, UTP_CS_SYN_RECV, UTP_CS_CONNECTED, UTP_CS_DEAD };
 
@@ -112,7 +113,8 @@ void utp_conn_free(struct utp_conn *c);
 void utp_conn_start(struct utp_conn *c, uint64_t now_us);                           /* sends the SYN */
 void utp_conn_on_syn(struct utp_conn *c, const struct utp_hdr *h, uint64_t now_us); /* answers it */
 void utp_conn_on_packet(struct utp_conn *c, const struct utp_hdr *h, uint64_t now_us);
-void utp_conn_flush(struct utp_conn *c, uint64_t now_us);
+/* true: the window allows more than the burst sent */
+bool utp_conn_flush(struct utp_conn *c, uint64_t now_us);
 void utp_conn_tick(struct utp_conn *c, uint64_t now_us);
 /* Fills a packet header with this connection's current state. */
 void utp_conn_emit(struct utp_conn *c, uint8_t type, uint16_t seq, const uint8_t *payload, size_t plen,
