@@ -309,10 +309,14 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     torrent_peer_attach(t, p);
     /* uTP first when allowed, as libtorrent (SSL torrents listen on TCP only). */
     enum utpsock_out how = p->tls ? UTPSOCK_OUT_NONE : utpsock_outgoing(s);
-    if (how != UTPSOCK_OUT_NONE &&
-        utpsock_connect(s, addr, (uv_stream_t *)&p->tcp, &p->connect_req, on_connect, &p->utp) == 0) {
+    int urc = how == UTPSOCK_OUT_NONE
+                  ? -EPROTONOSUPPORT
+                  : utpsock_connect(s, addr, (uv_stream_t *)&p->tcp, &p->connect_req, on_connect, &p->utp);
+    if (urc == 0) {
         p->over_utp = true;
         p->tcp_fallback = how == UTPSOCK_OUT_FIRST;
+    } else if (how == UTPSOCK_OUT_ONLY) {
+        peer_close(p, "uTP connect failed");
     } else {
         connect_tcp(p);
     }

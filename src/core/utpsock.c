@@ -2,6 +2,8 @@
 #include "core/utpsock.h"
 
 #include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,9 +120,48 @@ static void own_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init((char *)rxbuf, sizeof rxbuf);
 }
 
+/* IP_RECVERR: an ICMP error for a datagram we sent waits in the socket's
+ * error queue with the destination it was sent to.  A peer with no uTP
+ * (no UDP socket on its port) answers our SYN with a port unreachable:
+ * the connection falls back to TCP at once instead of after 3 SYNs, as
+ * libtorrent does. */
+static void drain_errors(struct utpsock *u, uv_udp_t *h)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)h, &fd) != 0)
+        return;
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage to;
+        uint8_t data[64];
+        union {
+            char buf[512];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {data, sizeof data};
+        struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1,
+                            .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+            return;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+            if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+                  (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+                continue;
+            const struct sock_extended_err *ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+            if ((ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6) &&
+                (ee->ee_errno == ECONNREFUSED || ee->ee_errno == EHOSTUNREACH || ee->ee_errno == ENETUNREACH))
+                utp_mux_unreachable(u->mux, (const struct sockaddr *)&to);
+        }
+    }
+}
+
 static void own_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *b, const struct sockaddr *addr, unsigned flags)
 {
-    if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL))
+    if (nread < 0) {
+        drain_errors(h->data, h);
+        want_flush(h->data);
+        return;
+    }
+    if (nread == 0 || !addr || (flags & UV_UDP_PARTIAL))
         return;
     on_datagram(h->data, (const uint8_t *)b->base, (size_t)nread, addr);
 }
@@ -162,7 +203,7 @@ static int open_own(struct utpsock *u, int family)
         return -ENOMEM;
     uv_udp_init(s->loop, h);
     h->data = u;
-    rc = uv_udp_bind(h, (struct sockaddr *)&ss, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+    rc = uv_udp_bind(h, (struct sockaddr *)&ss, UV_UDP_LINUX_RECVERR | (family == AF_INET6 ? UV_UDP_IPV6ONLY : 0));
     if (rc == 0)
         rc = uv_udp_recv_start(h, own_alloc, own_recv);
     if (rc != 0) {
@@ -176,7 +217,10 @@ static int open_own(struct utpsock *u, int family)
 
 /* ---- connections ---- */
 
-static int map_err(int err) { return err == -ETIMEDOUT ? UV_ETIMEDOUT : UV_ECONNRESET; }
+static int map_err(int err)
+{
+    return err == -ETIMEDOUT ? UV_ETIMEDOUT : err == -ECONNREFUSED ? UV_ECONNREFUSED : UV_ECONNRESET;
+}
 
 static void deliver(struct utpsock_stream *st)
 {

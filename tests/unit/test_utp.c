@@ -446,6 +446,29 @@ static void connect_timeout(void **state)
     side_free(&b);
 }
 
+/* An ICMP unreachable for the peer's address fails a connection waiting
+ * for its SYN's answer at once; another port's does not. */
+static void unreachable_fails_syn(void **state)
+{
+    (void)state;
+    struct net n = {.delay_us = 1000, .rng = 9, .t = 1000000, .partition = true};
+    struct side a, b;
+    side_init(&n, &a, 0, 0);
+    side_init(&n, &b, 1, 0);
+    assert_int_equal(utp_mux_connect(a.m, (const struct sockaddr *)&b.addr, &a, side_now(&a), &a.c), 0);
+    struct sockaddr_in other = b.addr;
+    other.sin_port = htons(1);
+    utp_mux_unreachable(a.m, (const struct sockaddr *)&other);
+    assert_int_equal(a.err, 0);
+    utp_mux_unreachable(a.m, (const struct sockaddr *)&b.addr);
+    assert_int_equal(a.err, -ECONNREFUSED);
+    utp_conn_close(a.c);
+    utp_mux_tick(a.m, side_now(&a));
+    assert_int_equal(utp_mux_count(a.m), 0);
+    side_free(&a);
+    side_free(&b);
+}
+
 /* A refused SYN is answered with a RESET: the initiator learns at once. */
 static void refused_gets_reset(void **state)
 {
@@ -522,6 +545,7 @@ int main(void)
         cmocka_unit_test(receiver_window),
         cmocka_unit_test(connect_timeout),
         cmocka_unit_test(refused_gets_reset),
+        cmocka_unit_test(unreachable_fails_syn),
         cmocka_unit_test(half_open_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

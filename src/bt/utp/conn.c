@@ -521,6 +521,12 @@ void utp_conn_tick(struct utp_conn *c, uint64_t now_us)
     }
 }
 
+void utp_conn_unreachable(struct utp_conn *c)
+{
+    if (c->state == UTP_CS_SYN_SENT)
+        fail(c, -ECONNREFUSED);
+}
+
 /* ---- the application's side ---- */
 
 void utp_conn_set_app(struct utp_conn *c, void *app) { c->app = app; }

@@ -92,6 +92,18 @@ void utp_mux_free(struct utp_mux *m)
 
 size_t utp_mux_count(const struct utp_mux *m) { return m->n_conns; }
 
+void utp_mux_unreachable(struct utp_mux *m, const struct sockaddr *to)
+{
+    uint8_t key[UTP_KEY_LEN];
+    if (make_key(key, to, 0) != 0)
+        return;
+    for (struct utp_conn *c = m->conns; c; c = c->next) {
+        /* the same address and port, whatever the id (bytes 4-5) */
+        if (memcmp(c->key, key, 4) == 0 && memcmp(c->key + 6, key + 6, UTP_KEY_LEN - 6) == 0)
+            utp_conn_unreachable(c);
+    }
+}
+
 void utp_mux_half_open_done(struct utp_conn *c) { c->m->n_half_open--; }
 
 static int add_conn(struct utp_mux *m, struct utp_conn *c, uint16_t recv_id)

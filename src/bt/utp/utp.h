@@ -62,7 +62,7 @@ enum utp_event {
     UTP_EV_READABLE,    /* utp_conn_read has bytes */
     UTP_EV_WRITABLE,    /* the send buffer has room again after a short write */
     UTP_EV_EOF,         /* the peer's FIN: all its data has been read */
-    UTP_EV_ERROR,       /* err: -ECONNRESET, -ETIMEDOUT (no more events) */
+    UTP_EV_ERROR,       /* err: -ECONNRESET, -ETIMEDOUT, -ECONNREFUSED (no more events) */
 };
 
 struct utp_ops {
@@ -111,6 +111,12 @@ int utp_mux_recv(struct utp_mux *m, const uint8_t *p, size_t n, const struct soc
 bool utp_mux_flush(struct utp_mux *m, uint64_t now_us);
 /* Timeouts, SYN retries, lingering closes; frees connections let go of. */
 void utp_mux_tick(struct utp_mux *m, uint64_t now_us);
+/* The network says `to` is unreachable (an ICMP port or host unreachable
+ * for a datagram we sent there): connections still waiting for the answer
+ * to their SYN fail with -ECONNREFUSED at once (the caller falls back to
+ * TCP without waiting for three SYNs); established ones ignore it (ICMP is
+ * easily forged and often transient).  O(connections). */
+void utp_mux_unreachable(struct utp_mux *m, const struct sockaddr *to);
 /* Connections held (including lingering ones). */
 size_t utp_mux_count(const struct utp_mux *m);
 

@@ -116,6 +116,8 @@ void utp_conn_on_packet(struct utp_conn *c, const struct utp_hdr *h, uint64_t no
 /* true: the window allows more than the burst sent */
 bool utp_conn_flush(struct utp_conn *c, uint64_t now_us);
 void utp_conn_tick(struct utp_conn *c, uint64_t now_us);
+/* An unreachable destination: a SYN_SENT connection fails. */
+void utp_conn_unreachable(struct utp_conn *c);
 /* Fills a packet header with this connection's current state. */
 void utp_conn_emit(struct utp_conn *c, uint8_t type, uint16_t seq, const uint8_t *payload, size_t plen,
                    uint64_t now_us);
