@@ -122,6 +122,7 @@ def test_protocol_prefs_and_utp_rate_limit(small, procs, workdir):
 
     tcp_leech = procs.add(Torrentd(os.path.join(workdir, "l1"), LEECH_IP)).start()
     assert tcp_leech.prefs()["bittorrent_protocol"] == 0   # qBittorrent's default: TCP and uTP
+    tcp_leech.set_prefs({"dl_limit": 4 * MiB})   # a few seconds: long enough to see the peer listed
     tcp_leech.add(tbytes, tcp_leech.save_path)
     w = watch(tcp_leech, h, procs)
     wait_complete(tcp_leech, h, 120, procs=[seeder], nudge=lambda: tcp_leech.add_peers(h, [seed_addr]))
