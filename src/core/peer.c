@@ -698,6 +698,8 @@ static int on_handshake(struct peer *p)
             (memcmp(q->peer_id, hs.peer_id, 20) == 0 || (!multi && strcmp(q->ip, p->ip) == 0)))
             return -EEXIST;
     memcpy(p->peer_id, hs.peer_id, 20);
+    if (p->utp)
+        utpsock_peer_known(p->utp, p->peer_id);
     bt_wire_peer_client(hs.peer_id, p->client, sizeof p->client);
     p->fast = hs.fast;
     p->ext = hs.ext;

@@ -21,6 +21,7 @@
 /* The kernel's default UDP buffers (about 200 KiB) overflow at loopback
  * speed long before our windows do. */
 #define UTPSOCK_SOCKBUF (4 << 20)
+#define UTPSOCK_LOOPBACK_PAYLOAD 60000
 
 struct utpsock_stream {
     struct utpsock *u;
@@ -544,6 +545,19 @@ int utpsock_connect(struct session *s, const struct sockaddr *to, uv_stream_t *o
     want_flush(u);
     *out = st;
     return 0;
+}
+
+void utpsock_peer_known(struct utpsock_stream *st, const uint8_t peer_id[20])
+{
+    if (!st->c)
+        return;
+    const struct sockaddr *a = utp_conn_addr(st->c);
+    bool lo = a->sa_family == AF_INET
+                  ? (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127
+                  : IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)a)->sin6_addr);
+    bool reads_64k = memcmp(peer_id, "-TD", 3) == 0;   /* libtorrent 2.0 drops them (tested) */
+    if (lo && reads_64k)
+        utp_conn_set_payload(st->c, UTPSOCK_LOOPBACK_PAYLOAD);
 }
 
 void utpsock_adopt(struct utpsock_stream *st, uv_stream_t *owner) { st->owner = owner; }

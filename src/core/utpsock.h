@@ -62,6 +62,15 @@ const struct sockaddr *utpsock_peer_addr(const struct utpsock_stream *st);
 /* An incoming stream's taker (peer_accept_utp) names its handle. */
 void utpsock_adopt(struct utpsock_stream *st, uv_stream_t *owner);
 
+/* The BitTorrent handshake named the peer.  On loopback (no MTU below 64
+ * KiB, nothing fragments) a torrentd peer gets 60000-byte packets instead
+ * of 1380 (it reads whole 64 KiB datagrams): a quarter of the CPU and
+ * three to four times the speed.  libtorrent 2.0 (python3-libtorrent here)
+ * stalls on them and libutp reads 4 KiB, so every other peer and every
+ * other path keeps the safe size; there is no path MTU probing (a probe
+ * that is lost cannot be split again: sequence numbers count packets). */
+void utpsock_peer_known(struct utpsock_stream *st, const uint8_t peer_id[20]);
+
 /* Live connections (tests, stats). */
 size_t utpsock_count(const struct session *s);
 

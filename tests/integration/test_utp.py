@@ -325,6 +325,8 @@ class UdpRelay(threading.Thread):
         return s
 
     def _queue(self, sock, data, to):
+        # per datagram, as on loopback (MTU 64 KiB): torrentd sends torrentd
+        # 60000-byte packets there, which a real path would fragment
         if self.rng.random() < self.loss:
             self.dropped += 1
             return
@@ -438,7 +440,7 @@ def _relayed_transfer(ds, procs, workdir, proto, relay_cls, name):
 
 def test_lossy_reordering_link(small, procs, workdir):
     secs, relay = _relayed_transfer(small, procs, workdir, 2, UdpRelay, "utp")
-    assert relay.dropped > 0 and relay.passed > 1000, (relay.dropped, relay.passed)
+    assert relay.dropped > 0 and relay.passed > 500, (relay.dropped, relay.passed)
     tsecs, _ = _relayed_transfer(small, procs, workdir, 1, TcpRelay, "tcp")
     mb = small.size / 1e6
     print("\nrelay 1%% loss, 20 ms delay, 0-5 ms jitter: uTP %.2f MB/s (%.1f s, %d datagrams dropped of %d); "

@@ -93,6 +93,7 @@ void utp_conn_emit(struct utp_conn *c, uint8_t type, uint16_t seq, const uint8_t
     size_t hl = utp_packet_write(hdr, &h);
     c->m->ops.send(c->m->ud, (const struct sockaddr *)&c->addr, hdr, hl, payload, plen);
     c->ack_pending = false;
+    c->unacked_bytes = 0;
     c->st.sent_packets++;
 }
 
@@ -389,6 +390,10 @@ static void on_data(struct utp_conn *c, const struct utp_hdr *h)
     if (c->got_fin && utp_seq_after(h->seq, c->eof_seq))
         return;
     c->ack_pending = true;
+    /* Acks wait for the end of the batch the driver reads, except after
+     * UTP_ACK_BYTES: a batch of large packets can be the whole window, and
+     * the sender would stall until it is acked. */
+    c->unacked_bytes += (uint32_t)h->payload_len + UTP_HEADER_LEN;
     uint16_t d = (uint16_t)(h->seq - c->ack_nr - 1);
     if (d >= 0x8000) {
         c->st.dup_packets++;   /* old: our ack was lost, the pending one repeats it */
@@ -468,6 +473,8 @@ void utp_conn_on_packet(struct utp_conn *c, const struct utp_hdr *h, uint64_t no
     on_ack(c, h, now_us);
     if (h->type == UTP_ST_DATA || h->type == UTP_ST_FIN)
         on_data(c, h);
+    if (c->ack_pending && c->unacked_bytes >= UTP_ACK_BYTES)
+        utp_conn_emit(c, UTP_ST_STATE, c->state == UTP_CS_SYN_RECV ? c->isn : c->seq_nr, NULL, 0, now_us);
     check_eof(c);
 }
 
@@ -581,4 +588,13 @@ void utp_conn_stats(const struct utp_conn *c, struct utp_stats *st)
     st->flight = c->flight;
     st->peer_wnd = c->peer_wnd;
     st->our_delay_us = c->our_delay_us;
+}
+
+void utp_conn_set_payload(struct utp_conn *c, uint32_t payload)
+{
+    c->payload = payload < UTP_DEFAULT_PAYLOAD ? UTP_DEFAULT_PAYLOAD
+                 : payload > UTP_MAX_PAYLOAD  ? UTP_MAX_PAYLOAD
+                                              : payload;
+    if (c->cwnd < 2 * c->payload)
+        c->cwnd = 2 * c->payload;
 }

@@ -138,5 +138,9 @@ size_t utp_conn_read(struct utp_conn *c, void *out, size_t cap);
 /* The application lets go: a FIN follows the queued data; no more events. */
 void utp_conn_close(struct utp_conn *c);
 void utp_conn_stats(const struct utp_conn *c, struct utp_stats *st);
+/* Data bytes per packet from now on (packets already made keep theirs:
+ * sequence numbers count packets), within [UTP_DEFAULT_PAYLOAD,
+ * UTP_MAX_PAYLOAD].  For paths known to carry large datagrams whole. */
+void utp_conn_set_payload(struct utp_conn *c, uint32_t payload);
 
 #endif

@@ -20,6 +20,7 @@
 #define UTP_GAIN_PER_RTT 3000        /* LEDBAT: window growth per RTT at zero queueing delay */
 #define UTP_DUP_ACKS 3
 #define UTP_FLUSH_BURST 64           /* packets per connection per flush */
+#define UTP_ACK_BYTES (128u * 1024)  /* an ack at once after this much data */
 
 enum utp_state { UTP_CS_SYN_SENT, UTP_CS_SYN_RECV, UTP_CS_CONNECTED, UTP_CS_DEAD };
 
@@ -85,6 +86,7 @@ struct utp_conn {
     struct buf rq;            /* in order, not read yet */
     uint32_t reply_us;        /* our timestamp_difference for the peer */
     bool ack_pending;
+    uint32_t unacked_bytes;   /* received since our last packet (which carried an ack) */
     bool got_fin;
     uint16_t eof_seq;
     bool eof;
