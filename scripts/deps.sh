@@ -12,7 +12,7 @@ python3 python3-pytest python3-pytest-xdist python3-requests iproute2 util-linux
 qbittorrent-nox transmission-daemon transmission-cli opentracker mktorrent
 aria2 python3-libtorrent wrk
 libyaml-dev libminiupnpc-dev libnatpmp-dev
-miniupnpd miniupnpc natpmpc microsocks tinyproxy prometheus chromium"
+miniupnpd miniupnpc natpmpc nftables microsocks tinyproxy prometheus chromium"
 # Node.js + npm run the bittorrent-dht interop test (test_dht.py) and @ctrl/qbittorrent (test_client_ctrl.py).
 # Only when missing: a NodeSource nodejs bundles its own npm and conflicts with Debian's.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"

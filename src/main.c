@@ -17,6 +17,7 @@
 #include "core/settings.h"
 #include "core/session.h"
 #include "ops/ops.h"
+#include "automation/automation.h"
 #include "rss/rss.h"
 #include "store/record.h"
 #include "util/log.h"
@@ -27,6 +28,7 @@
 #include "web/api/qbt_v2.h"
 #include "web/api/qbt_v2_rss_rules.h"
 #include "web/api/qbt_v2_search.h"
+#include "web/api/qbm_api.h"
 #include "web/server.h"
 
 static uv_loop_t loop;
@@ -34,6 +36,7 @@ static struct session *session;
 static struct web_server *web;
 static struct rss *rss;
 static struct ops *ops;   /* qBitrr's rules, the ops API's figures (src/ops) */
+static struct automation *automation;
 static uv_signal_t sig_int, sig_term, sig_hup;
 static uv_timer_t shutdown_timer;
 static bool stopping;
@@ -107,6 +110,8 @@ static void begin_shutdown(void)
     rss = NULL;
     ops_stop(ops);
     ops = NULL;
+    automation_stop(automation);
+    automation = NULL;
     session_shutdown(session, on_session_down, NULL);
 }
 
@@ -170,7 +175,7 @@ static void apply_static_root(struct web_server *ws, const struct settings *p)
     if (settings_bool(p, SET_ALTERNATIVE_WEBUI_ENABLED) && *alt)
         web_server_set_static_root(ws, alt, true);
     else
-        web_server_set_static_root(ws, TD_UI_DIR, false);
+        web_server_use_builtin_ui(ws);
 }
 
 static void on_webui_root_changed(void *ud, const struct settings_mask *changed)
@@ -428,7 +433,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "torrentd: cannot start the operations API\n");
         return 1;
     }
+    if (automation_start(session, &automation) != 0) {
+        fprintf(stderr, "torrentd: cannot start the automation\n");
+        return 1;
+    }
     qbt_v2_register(web, session);
+    qbm_api_register(web, session, automation);
     qbt_v2_rss_register(web, rss);
     qbt_v2_rss_rules_register(web, rss);
     qbt_v2_search_register(web, session);

@@ -34,14 +34,15 @@ while read -r dir forbidden; do
     done
 done <<'RULES'
 # dir  forbidden include prefixes
-util   bt/ disk/ store/ core/ rss/ search/ ops/ web/ jansson.h
-bt     disk/ store/ core/ rss/ search/ ops/ web/ jansson.h
-disk   store/ core/ rss/ search/ ops/ web/ jansson.h
-store  bt/ disk/ core/ rss/ search/ ops/ web/ jansson.h
-core   rss/ search/ ops/ web/ jansson.h
-rss    search/ ops/ web/
-search rss/ ops/ web/
-ops    rss/ search/ web/ disk/ store/
+util   bt/ disk/ store/ core/ rss/ search/ ops/ automation/ web/ jansson.h yaml.h
+bt     disk/ store/ core/ rss/ search/ ops/ automation/ web/ jansson.h yaml.h
+disk   store/ core/ rss/ search/ ops/ automation/ web/ jansson.h yaml.h
+store  bt/ disk/ core/ rss/ search/ ops/ automation/ web/ jansson.h yaml.h
+core   rss/ search/ ops/ automation/ web/ jansson.h yaml.h
+rss    search/ ops/ automation/ web/
+search rss/ ops/ automation/ web/
+ops    rss/ search/ automation/ web/ disk/ store/
+automation rss/ search/ ops/ web/
 web    bt/ disk/ store/
 RULES
 exit $fail

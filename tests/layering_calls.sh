@@ -10,7 +10,7 @@
 # Usage: tests/layering_calls.sh LIBDIR   (the build directory holding libtd_*.a)
 set -u
 libdir=${1:?usage: layering_calls.sh LIBDIR}
-layers="util bt disk store core rss web"
+layers="util bt disk store core rss automation web"
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
@@ -43,6 +43,7 @@ disk   bt util
 store  util
 core   bt disk store util
 rss    core store util
-web    rss core util
+automation core util
+web    rss automation core util
 RULES
 exit $fail

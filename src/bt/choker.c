@@ -53,6 +53,20 @@ static void rank_seed(const struct bt_choker *c, const struct bt_choker_peer *p,
 {
     r->idx = i;
     r->k4 = tiebreak(c, i, n);
+    if (c->seed_algorithm == BT_CHOKER_SEED_FASTEST_UPLOAD) {
+        r->k1 = UINT64_MAX - p->up_rate;
+        r->k2 = p->choked;   /* current unchokes win ties: no churn */
+        r->k3 = 0;
+        return;
+    }
+    if (c->seed_algorithm == BT_CHOKER_SEED_ANTI_LEECH) {
+        unsigned pm = p->progress_pm > 1000 ? 1000 : p->progress_pm;
+        unsigned from_middle = pm > 500 ? pm - 500 : 500 - pm;
+        r->k1 = 500 - from_middle;   /* 0 for a peer with nothing or everything */
+        r->k2 = UINT64_MAX - p->up_rate;
+        r->k3 = p->choked;
+        return;
+    }
     if (!p->choked) {
         bool turn_over = now_ms >= p->unchoked_since_ms &&
                          now_ms - p->unchoked_since_ms >= BT_CHOKER_SEED_TURN_MS;

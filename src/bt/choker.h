@@ -23,6 +23,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How a seed ranks interested peers (qBittorrent's upload_choking_algorithm
+ * values; libtorrent's seed_choking_algorithm):
+ *   ROUND_ROBIN     the turns described above (the default of a zeroed
+ *                   struct bt_choker)
+ *   FASTEST_UPLOAD  by our upload rate to them only; no turns
+ *   ANTI_LEECH      peers that have just started or are about to finish
+ *                   first (the farther from half the torrent, the better),
+ *                   so that a leech in the middle gets least */
+enum bt_choker_seed_algorithm {
+    BT_CHOKER_SEED_ROUND_ROBIN = 0,
+    BT_CHOKER_SEED_FASTEST_UPLOAD = 1,
+    BT_CHOKER_SEED_ANTI_LEECH = 2,
+};
+
 #define BT_CHOKER_OPTIMISTIC_MS 30000
 #define BT_CHOKER_SEED_TURN_MS 60000
 
@@ -37,11 +51,13 @@ struct bt_choker_peer {
                                    out: updated for peers newly unchoked, 0 for choked */
     uint64_t choked_since_ms;   /* in/out: when it was last choked (0 = never unchoked), the
                                    round-robin waiting time */
+    uint16_t progress_pm;       /* how much of the torrent the peer has, in thousandths (anti-leech) */
 };
 
 struct bt_choker {
     uint64_t last_optimistic_ms;   /* when the optimistic slot last rotated */
     uint32_t rr_cursor;            /* rotates ties between otherwise equal peers */
+    int seed_algorithm;            /* enum bt_choker_seed_algorithm; the caller sets it */
 };
 
 void bt_choker_init(struct bt_choker *c);

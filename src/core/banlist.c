@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/ipfilter.h"
 #include "core/peer.h"
 #include "core/session.h"
 #include "core/torrent.h"
@@ -160,6 +161,15 @@ bool banlist_is_banned(struct session *s, const char *ip)
     if (!s->bans || s->bans->n == 0 || normalize(ip, norm, sizeof norm) != 0)
         return false;
     return find(s->bans, norm) >= 0;
+}
+
+const char *banlist_refusal(struct session *s, const char *ip)
+{
+    if (banlist_is_banned(s, ip))
+        return "banned IP address";
+    if (ipfilter_blocks_text(s, ip))
+        return "IP filter";
+    return NULL;
 }
 
 void banlist_set_pref(struct session *s, const char *list)

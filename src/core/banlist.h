@@ -32,6 +32,10 @@ int banlist_ban(struct session *s, const char *ip, const char *reason);
  * qBittorrent logs libtorrent's peer_ban_alert ("was banned"). */
 int banlist_ban_peer(struct session *s, const char *ip, const char *reason);
 bool banlist_is_banned(struct session *s, const char *ip);
+/* Why ip may not connect, either way: "banned IP address" (this list),
+ * "IP filter" (core/ipfilter.c), or NULL.  The one check at accepts, dials
+ * and new peer addresses. */
+const char *banlist_refusal(struct session *s, const char *ip);
 /* Replaces the preference-driven part of the list ("\n"-separated IPs). */
 void banlist_set_pref(struct session *s, const char *list);
 /* Records a refused connection in the peer log. */

@@ -8,6 +8,7 @@
 #include "bt/lsd.h"
 #include "bt/metainfo.h"
 #include "core/peer.h"
+#include "core/proxy.h"
 #include "core/session.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
@@ -208,7 +209,8 @@ void discovery_start(struct session *s)
 
 void discovery_prefs_changed(struct session *s)
 {
-    if (settings_bool(&s->settings, SET_DHT))
+    /* The DHT is UDP, which does not go through a proxy (core/proxy.h). */
+    if (settings_bool(&s->settings, SET_DHT) && !proxy_udp_blocked(s))
         dht_on(s, NULL, 0);
     else
         dht_off(s);

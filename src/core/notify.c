@@ -48,11 +48,18 @@ int notify_test_mail(struct session *s)
     return send_mail(s, "[torrentd] Test email", "Test email");
 }
 
+void notify_set_observer(struct session *s, const struct notify_observer *o)
+{
+    s->observer = o;
+}
+
 void notify_torrent_added(struct torrent *t)
 {
     runprog_torrent_added(t->s, t);
     if (t->mi)
         export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR));
+    if (t->s->observer && t->s->observer->added)
+        t->s->observer->added(t->s->observer->ud, t);
 }
 
 void notify_metadata_received(struct torrent *t)
@@ -77,4 +84,6 @@ void notify_torrent_finished(struct torrent *t)
     export_torrent(t, settings_str(&t->s->settings, SET_EXPORT_DIR_FIN));
     if (settings_bool(&t->s->settings, SET_MAIL_NOTIFICATION_ENABLED))
         send_finished_mail(t);
+    if (t->s->observer && t->s->observer->finished)
+        t->s->observer->finished(t->s->observer->ud, t);
 }

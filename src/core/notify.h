@@ -25,4 +25,14 @@ void notify_torrent_finished(struct torrent *t);
 /* Sends the test e-mail whatever mail_notification_enabled says. */
 int notify_test_mail(struct session *s);
 
+/* A layer above core (automation's on_add / on_finish) hears of added and
+ * finished torrents through one observer per session, called after the
+ * modules above.  o must outlive the session's use of it; NULL removes it. */
+struct notify_observer {
+    void (*added)(void *ud, struct torrent *t);
+    void (*finished)(void *ud, struct torrent *t);
+    void *ud;
+};
+void notify_set_observer(struct session *s, const struct notify_observer *o);
+
 #endif

@@ -15,12 +15,15 @@
 #include "bt/wire.h"
 #include "core/banlist.h"
 #include "core/limits.h"
+#include "core/mseconn.h"
+#include "core/peerpolicy.h"
+#include "core/peerproxy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/sslpeer.h"
-#include "core/tuning.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/tuning.h"
 #include "core/utpsock.h"
 #include "disk/storage.h"
 #include "util/log.h"
@@ -55,6 +58,8 @@ static void maybe_free(struct peer *p)
     buf_free(&p->in);
     buf_free(&p->out);
     sslpeer_free(p->tls);
+    peerproxy_free(p->proxy);
+    mseconn_free(p->mse);
     free(p->wdata);
     bitfield_free(&p->have);
     free(p->reqs);
@@ -111,6 +116,7 @@ void peer_close(struct peer *p, const char *why)
         torrent_peer_detach(p->t, p);
     else
         peer_list_unlink(&p->s->handshaking, p);
+    mseconn_closed(p);
     if (p->utp) {
         utpsock_close(p->utp);
         p->utp = NULL;
@@ -208,12 +214,21 @@ static int transport_write(struct peer *p, const uv_buf_t *b, uv_write_cb cb)
     return uv_write(&p->write_req, (uv_stream_t *)&p->tcp, b, 1, cb);
 }
 
-static void connect_tcp(struct peer *p);
+static void connect_tcp(struct peer *p, const struct sockaddr *dial);
 
 static void send_handshake(struct peer *p)
 {
     bt_wire_handshake_build(&p->out, p->hs_hash, p->s->peer_id);
     peer_flush(p);
+}
+
+/* TCP is up (through the proxy's tunnel, if any): the handshake starts. */
+static void begin_handshake(struct peer *p)
+{
+    p->state = PEER_HANDSHAKE;
+    p->last_recv_ms = uv_now(p->s->loop);
+    send_handshake(p);
+    start_reading(p);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -226,17 +241,19 @@ static void on_connect(uv_connect_t *req, int status)
         utpsock_close(p->utp);
         p->utp = NULL;
         p->over_utp = false;
-        connect_tcp(p);
+        connect_tcp(p, (const struct sockaddr *)&p->addr);   /* no proxy: it would have carried TCP */
         return;
     }
     if (status != 0) {
         peer_close(p, uv_strerror(status));
         return;
     }
-    p->state = PEER_HANDSHAKE;
-    p->last_recv_ms = uv_now(p->s->loop);
-    send_handshake(p);
-    start_reading(p);
+    if (!p->utp)
+        peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
+    if (p->proxy)
+        peerproxy_start(p, begin_handshake);   /* the proxy's handshake first */
+    else
+        begin_handshake(p);
 }
 
 /* Where an outgoing connection comes from: the listen address when one is
@@ -304,11 +321,26 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     set_addr(p, addr);
     p->t = t;
     memcpy(p->hs_hash, t->info_hash, 20);
+    if (mseconn_outgoing(p) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -ENOMEM;
+    }
     p->state = PEER_CONNECTING;
+    /* Through the proxy when one is set for peers (core/peerproxy.c); one
+     * that cannot be used means no connection, never a direct one. */
+    struct sockaddr_storage dial;
+    int prc = peerproxy_prepare(p, addr, &dial);
+    if (prc < 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return prc;
+    }
     p->connect_req.data = p;
     torrent_peer_attach(t, p);
-    /* uTP first when allowed, as libtorrent (SSL torrents listen on TCP only). */
-    enum utpsock_out how = p->tls ? UTPSOCK_OUT_NONE : utpsock_outgoing(s);
+    /* uTP first when allowed, as libtorrent (SSL torrents listen on TCP
+     * only; a proxy carries TCP only, and nothing may go around it). */
+    enum utpsock_out how = p->tls || p->proxy ? UTPSOCK_OUT_NONE : utpsock_outgoing(s);
     int urc = how == UTPSOCK_OUT_NONE
                   ? -EPROTONOSUPPORT
                   : utpsock_connect(s, addr, (uv_stream_t *)&p->tcp, &p->connect_req, on_connect, &p->utp);
@@ -318,7 +350,7 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     } else if (how == UTPSOCK_OUT_ONLY) {
         peer_close(p, "uTP connect failed");
     } else {
-        connect_tcp(p);
+        connect_tcp(p, (const struct sockaddr *)&dial);
     }
     if (p->state == PEER_CLOSING)
         return -ECONNREFUSED;
@@ -327,11 +359,11 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
     return 0;
 }
 
-static void connect_tcp(struct peer *p)
+static void connect_tcp(struct peer *p, const struct sockaddr *dial)
 {
-    bind_outgoing(p->s, &p->tcp, p->addr.ss_family);
+    bind_outgoing(p->s, &p->tcp, dial->sa_family);
     uv_tcp_nodelay(&p->tcp, 1);
-    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (struct sockaddr *)&p->addr, on_connect);
+    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, dial, on_connect);
     if (rc != 0) {
         peer_close(p, uv_strerror(rc));
         return;
@@ -361,9 +393,10 @@ static int half_open_admit(struct session *s, const char *ip)
 static int admit(struct session *s, struct peer *p, const struct sockaddr *from)
 {
     set_addr(p, from);
-    if (banlist_is_banned(s, p->ip)) {
-        banlist_log(s, p->ip, true, "banned IP address");
-        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: banned IP address", p->ip);
+    const char *refused = banlist_refusal(s, p->ip);
+    if (refused) {
+        banlist_log(s, p->ip, true, refused);
+        log_src(LOG_SRC_BLOCKED, "incoming connection from %s blocked: %s", p->ip, refused);
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EPERM;
@@ -373,6 +406,11 @@ static int admit(struct session *s, struct peer *p, const struct sockaddr *from)
         p->state = PEER_CLOSING;
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -EAGAIN;
+    }
+    if (mseconn_incoming(p) != 0) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -ENOMEM;
     }
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
@@ -401,6 +439,7 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
     uv_tcp_nodelay(&p->tcp, 1);
     tuning_peer_socket(s, &p->tcp);
+    peerpolicy_socket(s, &p->tcp, ss.ss_family);
     return admit(s, p, (struct sockaddr *)&ss);
 }
 
@@ -444,6 +483,8 @@ static int take_output(struct peer *p, size_t *len)
     *len = 0;
     if (buf_error(&p->out))
         return buf_error(&p->out);   /* a message was lost: the stream is broken */
+    if (p->mse)
+        return mseconn_take_output(p, len);
     if (!p->tls) {
         if (buf_size(&p->out) == 0)
             return 0;
@@ -468,7 +509,10 @@ void peer_flush(struct peer *p)
     size_t len;
     int trc = take_output(p, &len);
     if (trc != 0) {
-        peer_close(p, trc == -ENOMEM ? "out of memory" : p->tls ? sslpeer_error(p->tls) : "write failed");
+        peer_close(p, trc == -ENOMEM ? "out of memory"
+                      : p->tls       ? sslpeer_error(p->tls)
+                      : p->mse       ? mseconn_error(p)
+                                     : "write failed");
         return;
     }
     if (len == 0)
@@ -610,6 +654,16 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         nread = (ssize_t)(buf_size(&p->in) - before);
         if (nread == 0 || p->state == PEER_CLOSING)
             return;
+    } else if (p->mse) {
+        nread = mseconn_on_read(p, (size_t)nread);
+        if (nread < 0) {
+            log_debug("peer %s:%u: encryption: %s", p->ip, p->port, mseconn_error(p));
+            peer_close(p, mseconn_error(p));
+            return;
+        }
+        peer_flush(p);   /* handshake bytes */
+        if (nread == 0 || p->state == PEER_CLOSING)
+            return;
     } else {
         p->in.len += (size_t)nread;
     }
@@ -633,7 +687,9 @@ static void send_initial(struct peer *p)
         ours.reqq = 500;
         ours.listen_port = ssltorrent_announce_port(t);
         snprintf(ours.client, sizeof ours.client, "torrentd %s", TD_VERSION);
-        if (p->addr.ss_family == AF_INET) {
+        if (peerpolicy_anonymous(p->s)) {
+            ours.client[0] = 0;   /* anonymous_mode: no "v" and no "yourip" */
+        } else if (p->addr.ss_family == AF_INET) {
             memcpy(ours.yourip, &((struct sockaddr_in *)&p->addr)->sin_addr, 4);
             ours.yourip_len = 4;
         } else {
@@ -674,6 +730,8 @@ static int on_handshake(struct peer *p)
         struct torrent *t = session_find(p->s, hs.info_hash);
         if (!t || t->stopped || t->phase != TP_READY || t->removing)
             return -ENOENT;
+        if (!mseconn_hash_ok(p, hs.info_hash))
+            return -EPROTO;   /* the MSE handshake was for another torrent */
         /* TLS routed by SNI to this very torrent, or plain for a plain one. */
         if (p->tls ? !sslpeer_uses(p->tls, ssltorrent_ctx(t)) || memcmp(sslpeer_info_hash(p->tls), hs.info_hash, 20) != 0
                    : ssltorrent_is_ssl(t))

@@ -25,6 +25,8 @@ struct torrent;
 struct bt_pex_state;
 struct bt_ext_handshake;
 struct sslpeer;
+struct peerproxy;
+struct mseconn;
 struct utpsock_stream;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
@@ -63,6 +65,9 @@ struct peer {
 
     struct buf in, out;             /* plaintext (BitTorrent messages) */
     struct sslpeer *tls;            /* core/sslpeer.c: TLS under an SSL torrent's connection, else NULL */
+    struct peerproxy *proxy;        /* core/peerproxy.c: dialled through the proxy, else NULL */
+    struct mseconn *mse;            /* core/mseconn.c: MSE under the connection, else NULL */
+    uint8_t crypto;                 /* PEER_CRYPTO_* (core/mseconn.h): E or e in peer lists */
     uint8_t *wdata;                 /* bytes handed to uv_write */
     bool writing;
 

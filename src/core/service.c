@@ -14,6 +14,7 @@
 #include "core/catalog.h"
 #include "core/cookiejar.h"
 #include "core/notify.h"
+#include "core/proxy.h"
 #include "core/service.h"
 #include "core/session.h"
 #include "core/ssltorrent.h"
@@ -522,7 +523,14 @@ int service_add_url(struct session *s, const char *url, const struct service_add
         return -ENOMEM;
     }
     int64_t limit = settings_int(&s->settings, SET_TORRENT_FILE_SIZE_LIMIT);
-    struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1};
+    char proxy[2048];   /* a .torrent download is "general purpose": proxy_misc */
+    if (proxy_url(s, PROXY_USE_MISC, proxy, sizeof proxy) != 0) {
+        service_add_opts_free(&f->o);
+        free(f->url);
+        free(f);
+        return -ENAMETOOLONG;
+    }
+    struct fetch_opts fo = {.max_body = limit > 0 ? (size_t)limit : 0, .follow_redirects = 1, .proxy = proxy};
     char **lines = NULL;
     size_t n = cookie_lines(s, url, o->cookie, &lines);
     fo.cookies = (const char *const *)lines;

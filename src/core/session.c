@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +13,19 @@
 #include "bt/magnet.h"
 #include "bt/metainfo.h"
 #include "bt/tracker/tracker.h"
+#include "core/banlist.h"
 #include "core/catalog.h"
 #include "core/cookiejar.h"
-#include "core/banlist.h"
 #include "core/discovery.h"
+#include "core/etracker.h"
+#include "core/ipfilter.h"
 #include "core/limits.h"
 #include "core/logfile.h"
+#include "core/mseconn.h"
 #include "core/peer.h"
+#include "core/peerpolicy.h"
+#include "core/portmap.h"
+#include "core/proxy.h"
 #include "core/queue.h"
 #include "core/runprog.h"
 #include "core/scheduler.h"
@@ -61,6 +66,7 @@ static void index_del(struct session *s, const uint8_t key[20], const struct tor
 {
     if (hmap_get(&s->index, key, 20) == t)
         hmap_del(&s->index, key, 20);
+    mseconn_index_del(s, key, t);
 }
 
 struct torrent *session_find(struct session *s, const uint8_t info_hash[20])
@@ -82,7 +88,8 @@ int session_index_alias(struct session *s, struct torrent *t)
     struct torrent *o = session_find(s, t->alt_hash);
     if (o)
         return o == t ? 0 : -EEXIST;
-    return hmap_put(&s->index, t->alt_hash, 20, t, NULL);
+    int rc = hmap_put(&s->index, t->alt_hash, 20, t, NULL);
+    return rc ? rc : mseconn_index_add(s, t->alt_hash, t);
 }
 
 int session_index_add(struct session *s, struct torrent *t)
@@ -101,6 +108,8 @@ int session_index_add(struct session *s, struct torrent *t)
         s->cap_torrents = cap;
     }
     hmap_put(&s->index, t->info_hash, 20, t, NULL);
+    if (mseconn_index_add(s, t->info_hash, t) != 0)
+        log_msg(LOG_WARNING, "'%s': out of memory: encrypted peers will not find it", torrent_name(t));
     if (t->has_alt)
         session_index_alias(s, t);
     s->torrents[s->num_torrents++] = t;
@@ -393,6 +402,34 @@ static int replace_listeners(struct session *s, const char *a, int port, uv_tcp_
     return rc;
 }
 
+/* BEP7: the IPv6 address trackers may hand to IPv6 peers, "" when we do
+ * not listen on IPv6: the address listened on, or, listening everywhere,
+ * the first IPv6 address of an interface that others can reach (not
+ * loopback, not link-local: those need a scope). */
+static void set_announce_ipv6(struct session *s, const char *a)
+{
+    char buf[INET6_ADDRSTRLEN] = "";
+    unsigned char tmp[16];
+    if (!s->have_listener6)
+        ;
+    else if (a && inet_pton(AF_INET6, a, tmp) == 1)
+        snprintf(buf, sizeof buf, "%s", a);
+    else if (!a) {
+        struct ifaddrs *ifa = NULL;
+        if (getifaddrs(&ifa) == 0) {
+            for (struct ifaddrs *i = ifa; i && !buf[0]; i = i->ifa_next) {
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
+                    continue;
+                const struct in6_addr *in = &((const struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+                if (!IN6_IS_ADDR_LOOPBACK(in) && !IN6_IS_ADDR_LINKLOCAL(in) && !IN6_IS_ADDR_V4MAPPED(in))
+                    inet_ntop(AF_INET6, in, buf, sizeof buf);
+            }
+            freeifaddrs(ifa);
+        }
+    }
+    tracker_client_set_ipv6(s->trackers, buf);
+}
+
 /* Opens listeners on a (NULL = everywhere) and port, then closes the old
  * ones (connected peers stay).  When that fails the old ones are kept.
  * Returns 1 when the address or port moved, 0 when not, or an error. */
@@ -421,6 +458,7 @@ static int listen_at(struct session *s, const char *a, int64_t want)
     s->listen_address = addr;
     tracker_client_set_port(s->trackers, port);
     tracker_client_set_bind(s->trackers, addr);
+    set_announce_ipv6(s, addr);
     log_msg(LOG_INFO, "Successfully listening on IP. IP: \"%s\". Port: \"TCP/%u\"", addr ? addr : "0.0.0.0", port);
     return moved;
 }
@@ -446,9 +484,12 @@ static void relisten(struct session *s)
     }
     if (rc == 0)
         return;
-    if (addr_moved)
+    if (addr_moved) {
         ssltorrent_listen(s);   /* same address, its own port */
+        etracker_listen_changed(s);
+    }
     discovery_listen_changed(s);
+    portmap_update(s);
     for (size_t i = 0; i < s->num_active; i++)
         torrent_reannounce(s->active[i]);
 }
@@ -461,11 +502,13 @@ int session_connect_peer(struct session *s, struct torrent *t, const struct sock
         uv_ip4_name((const struct sockaddr_in *)addr, ip, sizeof ip);
     else
         uv_ip6_name((const struct sockaddr_in6 *)addr, ip, sizeof ip);
-    if (banlist_is_banned(s, ip))
+    if (banlist_refusal(s, ip))
         return -EPERM;
     unsigned max = (unsigned)settings_int(&s->settings, SET_MAX_CONNEC);
     if (s->shutting_down || (max > 0 && s->num_peers >= max))
         return -EAGAIN;
+    if (!peerpolicy_take_dial(s))
+        return -EBUSY;   /* connection_speed: this second's attempts are used */
     if (s->listen_address && addr->sa_family == AF_INET) {
         /* Never dial ourselves. */
         const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
@@ -526,6 +569,7 @@ static void on_tick(uv_timer_t *h)
             torrent_tick(s->active[i], s->now_ms);
     }
     discovery_tick(s, s->now_ms);
+    peerpolicy_tick(s, s->now_ms);
     xferhist_sample(s);
     if (s->tick_count % SESSION_STATS_SAVE_TICKS == 0) {
         save_stats(s);
@@ -753,14 +797,7 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
                 iface);
     s->listen_port = (uint16_t)settings_int(st, SET_LISTEN_PORT);
 
-    /* Azureus-style id: -TD0100- then 12 random bytes from the same alphabet. */
-    static const char alnum[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    snprintf((char *)s->peer_id, 9, "-TD%d%d%d0-", TD_VERSION_MAJOR % 10, TD_VERSION_MINOR % 10,
-             TD_VERSION_PATCH % 10);
-    uint8_t rnd[12];
-    RAND_bytes(rnd, sizeof rnd);
-    for (int i = 0; i < 12; i++)
-        s->peer_id[8 + i] = (uint8_t)alnum[rnd[i] % (sizeof alnum - 1)];
+    peerpolicy_make_peer_id(s);   /* anonymous_mode decides its form */
 
     rc = fetch_new(loop, &s->fetch);
     if (rc != 0)
@@ -771,6 +808,9 @@ int session_new(uv_loop_t *loop, const struct session_config *cfg, struct sessio
     if (s->listen_address)
         tracker_client_set_bind(s->trackers, s->listen_address);
     trackers_apply(s);
+    rc = proxy_init(s);
+    if (rc != 0)
+        goto fail;
     *out = s;
     return 0;
 fail:
@@ -778,6 +818,8 @@ fail:
     catalog_free(s->catalog);
     if (s->store)
         store_close(s->store);
+    if (s->trackers)
+        tracker_client_free(s->trackers);
     if (s->fetch)
         fetch_free(s->fetch);
     settings_free(&s->settings);
@@ -824,6 +866,11 @@ int session_start(struct session *s)
     if (src != 0)
         log_msg(LOG_WARNING, "bandwidth scheduler not started: %s", strerror(-src));
     banlist_set_pref(s, settings_str(&s->settings, SET_BANNED_IPS));
+    rc = ipfilter_start(s);
+    if (rc == 0)
+        rc = peerpolicy_start(s);
+    if (rc != 0)
+        return rc;
     discovery_start(s);
     /* After the load: what the automation modules see first is the stored
      * torrents (recorded, not acted on). */
@@ -832,6 +879,10 @@ int session_start(struct session *s)
         rc = watchdir_start(s);
     if (rc == 0)
         rc = trackerlist_start(s);
+    if (rc == 0)
+        rc = etracker_start(s);
+    if (rc == 0)   /* after the listeners and the tracker: it maps their ports */
+        rc = portmap_start(s);
     if (rc != 0)
         return rc;
     uv_timer_init(s->loop, &s->tick);
@@ -930,7 +981,10 @@ static void trackers_apply(struct session *s)
     /* qBittorrent stores any number; libtorrent needs at least one slot */
     tracker_client_set_max_http(s->trackers, n < 1 ? 1 : n > INT32_MAX ? INT32_MAX : (size_t)n);
     tracker_client_set_validate_https(s->trackers, settings_bool(st, SET_VALIDATE_HTTPS_TRACKER_CERTIFICATE));
-    tracker_client_set_announce(s->trackers, settings_str(st, SET_ANNOUNCE_IP), (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
+    /* No announce_ip: the router's external address when port mapping found one. */
+    const char *ip = settings_str(st, SET_ANNOUNCE_IP);
+    tracker_client_set_announce(s->trackers, *ip ? ip : portmap_external_v4(s),
+                                (uint16_t)settings_int(st, SET_ANNOUNCE_PORT));
 }
 
 static void on_trackers_changed(void *ud, const struct settings_mask *changed)
@@ -982,6 +1036,7 @@ static int add_hooks(struct session *s)
         {SG_LISTEN, on_listen_changed}, {SG_LIMITS, on_limits_changed}, {SG_BANS, on_bans_changed},
         {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
         {SG_TRACKERS, on_trackers_changed}, {SG_DEFAULT_PATH, on_default_path_changed},
+        {SG_ENCRYPTION, mseconn_on_settings},
         {SG_UTP, on_utp_changed},
     };
     int rc = 0;
@@ -1095,12 +1150,16 @@ static void finish_shutdown(struct session *s)
 
 void session_free(struct session *s)
 {
+    ipfilter_stop(s);   /* a session freed without a shutdown (tests) */
+    peerpolicy_stop(s);
+    portmap_free(s);
     service_close(s);
     cookiejar_free(s);
     catalog_free(s->catalog);
     settings_free(&s->settings);
     free(s->torrents);
     hmap_free(&s->index);
+    mseconn_session_free(s);
     free(s->active);
     free(s->removed);
     banlist_free(s);
@@ -1138,7 +1197,12 @@ void session_shutdown(struct session *s, void (*done)(void *ud), void *ud)
     watchdir_close(s);
     runprog_close(s);
     trackerlist_close(s);
+    ipfilter_stop(s);
+    peerpolicy_stop(s);
+    proxy_close(s);
     discovery_stop(s);
+    etracker_stop(s);
+    portmap_stop(s);   /* removes the mappings meanwhile; the loop runs until it is done */
     close_listeners(s);
     ssltorrent_stop(s);
     while (s->handshaking)

@@ -28,10 +28,14 @@ struct peer;
 struct store;
 struct fetch;
 struct tracker_client;
+struct proxy_host;
 struct service_fetch;
 struct cookiejar;
 struct runprog;
 struct watchdir;
+struct portmap;
+struct etracker;
+struct notify_observer;
 
 #define SESSION_REMOVED_RING 4096
 
@@ -94,12 +98,16 @@ struct session {
     /* The modules' own state: their headers define it and only their
      * functions write it (others read it through those functions). */
     struct banlist *bans;            /* core/banlist.c: banned addresses, peer log */
+    struct ipfilter *ipfilter;       /* core/ipfilter.c: the IP filter file's ranges */
+    struct peerpolicy *policy;       /* core/peerpolicy.c: dial pacing, peer turnover */
     struct discovery disc;           /* core/discovery.c: DHT and LSD */
     struct limits limits;            /* core/limits.c: rate limits */
     struct queue queue;              /* core/queue.c */
     struct tuning tune;              /* core/tuning.c: storage options, read cache, low_cpu, log sources */
     struct scheduler *sched;         /* core/scheduler.c: alternative-speed scheduler */
     struct trackerlist *trackerlist; /* core/trackerlist.c: trackers from a URL */
+    struct proxy_host *proxy_host;   /* core/proxy.c: the proxy's address when proxy_ip is a name */
+    struct mseconn_state *mse;       /* core/mseconn.c: MSE's SKEY map (HASH('req2', hash) -> torrent) */
     struct utpsock *utp;             /* core/utpsock.c: uTP on the UDP port; NULL before the start */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
@@ -107,6 +115,9 @@ struct session {
     struct cookiejar *cookies;       /* core/cookiejar.c: cookies sent with those downloads */
     struct runprog *runprog;         /* core/runprog.c: external programs for torrent events */
     struct watchdir *watchdir;       /* core/watchdir.c: watched folders */
+    struct portmap *portmap;         /* core/portmap.c: UPnP/NAT-PMP port mappings */
+    struct etracker *etracker;       /* core/etracker.c: the embedded tracker, NULL when off */
+    const struct notify_observer *observer; /* core/notify.c: a layer above hearing of adds and finishes */
 
     /* global statistics */
     struct rate dl_rate, ul_rate;
@@ -218,7 +229,9 @@ void session_touch(struct session *s, struct torrent *t);
 int session_listen(struct session *s, uv_tcp_t *h, const struct sockaddr *sa, unsigned flags);
 
 /* Connects out to addr for torrent t (respecting limits).  Returns 0 or a
- * negative error; the peer shows up in the torrent when connected. */
+ * negative error (-EBUSY: connection_speed allows no more attempts this
+ * second; try again later without counting a failure); the peer shows up
+ * in the torrent when connected. */
 int session_connect_peer(struct session *s, struct torrent *t, const struct sockaddr *addr, uint8_t source);
 
 #endif

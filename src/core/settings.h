@@ -58,6 +58,13 @@ enum {
     SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
     SG_TRACKER_LIST = 1u << 20, /* trackers from a URL: on/off, the URL (core/trackerlist.c) */
     SG_UTP = 1u << 21,        /* uTP: bittorrent_protocol (core/utpsock.c) */
+    SG_ENCRYPTION = 1u << 22, /* encryption (MSE) policy: closes what a new value refuses (core/mseconn.c) */
+    SG_IPFILTER = 1u << 23,   /* IP filter: on/off, its file, trackers too (core/ipfilter.c) */
+    SG_PEER_POLICY = 1u << 24, /* unchoke slots and choking, peer turnover, connection pace, anonymity (core/peerpolicy.c) */
+    SG_PORTMAP = 1u << 25,    /* UPnP/NAT-PMP: on/off, lease, WebUI and tracker forwarding (core/portmap.c) */
+    SG_ETRACKER = 1u << 26,   /* embedded tracker: on/off, port (core/etracker.c) */
+    SG_PROXY = 1u << 27,      /* proxy for BitTorrent: trackers, UDP off, DHT (core/proxy.c) */
+    SG_AUTOMATION = 1u << 28,  /* qbit_manage automation: config file, schedule, API key (automation/) */
     SG_OPS = 1u << 29,        /* operations API token, qBitrr's rules, Arr connections (src/ops/) */
 };
 

@@ -38,13 +38,16 @@
     X(ALTERNATIVE_WEBUI_PATH, "alternative_webui_path", STR, "", 0, 0, SG_WEBUI_ROOT) \
     X(ANNOUNCE_IP, "announce_ip", STR, "", 0, 0, SG_TRACKERS) \
     X(ANNOUNCE_PORT, "announce_port", INT, 0, 0, 65535, SG_TRACKERS) \
-    X(ANNOUNCE_TO_ALL_TIERS, "announce_to_all_tiers", BOOL, true, 0, 1, 0) \
-    X(ANNOUNCE_TO_ALL_TRACKERS, "announce_to_all_trackers", BOOL, false, 0, 1, 0) \
-    X(ANONYMOUS_MODE, "anonymous_mode", BOOL, false, 0, 1, 0) \
+    X(ANNOUNCE_TO_ALL_TIERS, "announce_to_all_tiers", BOOL, true, 0, 1, SG_PEER_POLICY) \
+    X(ANNOUNCE_TO_ALL_TRACKERS, "announce_to_all_trackers", BOOL, false, 0, 1, SG_PEER_POLICY) \
+    X(ANONYMOUS_MODE, "anonymous_mode", BOOL, false, 0, 1, SG_PEER_POLICY) \
     X(APP_INSTANCE_NAME, "app_instance_name", STR, "", 0, 0, 0) \
     X(ASYNC_IO_THREADS, "async_io_threads", INT, 10, INT64_MIN, INT64_MAX, 0) \
     X(AUTO_DELETE_MODE, "auto_delete_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(AUTO_TMM_ENABLED, "auto_tmm_enabled", BOOL, false, 0, 1, 0) \
+    /* automation (issue 12): qbit_manage's config.yml glob under the profile, the X-API-Key of /api/run-command */ \
+    X(AUTOMATION_API_KEY, "automation_api_key", STR, "", 0, 0, SG_AUTOMATION) \
+    X(AUTOMATION_CONFIG_FILE, "automation_config_file", STR, "config.yml", 0, 0, SG_AUTOMATION) \
     X(AUTORUN_ENABLED, "autorun_enabled", BOOL, false, 0, 1, 0) \
     X(AUTORUN_ON_TORRENT_ADDED_ENABLED, "autorun_on_torrent_added_enabled", BOOL, false, 0, 1, 0) \
     X(AUTORUN_ON_TORRENT_ADDED_PROGRAM, "autorun_on_torrent_added_program", STR, "", 0, 0, 0) \
@@ -61,7 +64,7 @@
     X(CHECKING_MEMORY_USE, "checking_memory_use", INT, 32, INT64_MIN, INT64_MAX, 0) \
     X(CONFIRM_TORRENT_DELETION, "confirm_torrent_deletion", BOOL, true, 0, 1, 0) \
     X(CONFIRM_TORRENT_RECHECK, "confirm_torrent_recheck", BOOL, true, 0, 1, 0) \
-    X(CONNECTION_SPEED, "connection_speed", INT, 30, INT64_MIN, INT64_MAX, 0) \
+    X(CONNECTION_SPEED, "connection_speed", INT, 30, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(CURRENT_INTERFACE_ADDRESS, "current_interface_address", STR, "", 0, 0, SG_LISTEN) \
     X(CURRENT_INTERFACE_NAME, "current_interface_name", STR, "", 0, 0, 0) \
     X(CURRENT_NETWORK_INTERFACE, "current_network_interface", STR, "", 0, 0, SG_LISTEN) \
@@ -81,14 +84,14 @@
     X(DYNDNS_PASSWORD, "dyndns_password", STR, "", 0, 0, 0) \
     X(DYNDNS_SERVICE, "dyndns_service", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(DYNDNS_USERNAME, "dyndns_username", STR, "", 0, 0, 0) \
-    X(EMBEDDED_TRACKER_PORT, "embedded_tracker_port", INT, 9000, 0, 65535, 0) \
-    X(EMBEDDED_TRACKER_PORT_FORWARDING, "embedded_tracker_port_forwarding", BOOL, false, 0, 1, 0) \
+    X(EMBEDDED_TRACKER_PORT, "embedded_tracker_port", INT, 9000, 0, 65535, SG_ETRACKER) \
+    X(EMBEDDED_TRACKER_PORT_FORWARDING, "embedded_tracker_port_forwarding", BOOL, false, 0, 1, SG_PORTMAP) \
     X(ENABLE_COALESCE_READ_WRITE, "enable_coalesce_read_write", BOOL, false, 0, 1, 0) \
-    X(ENABLE_EMBEDDED_TRACKER, "enable_embedded_tracker", BOOL, false, 0, 1, 0) \
+    X(ENABLE_EMBEDDED_TRACKER, "enable_embedded_tracker", BOOL, false, 0, 1, SG_ETRACKER) \
     X(ENABLE_MULTI_CONNECTIONS_FROM_SAME_IP, "enable_multi_connections_from_same_ip", BOOL, false, 0, 1, 0) \
     X(ENABLE_PIECE_EXTENT_AFFINITY, "enable_piece_extent_affinity", BOOL, false, 0, 1, 0) \
     X(ENABLE_UPLOAD_SUGGESTIONS, "enable_upload_suggestions", BOOL, false, 0, 1, 0) \
-    X(ENCRYPTION, "encryption", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(ENCRYPTION, "encryption", INT, 0, INT64_MIN, INT64_MAX, SG_ENCRYPTION) /* mse: 0 prefer, 1 require, 2 disable */ \
     X(EXCLUDED_FILE_NAMES, "excluded_file_names", STR, "", 0, 0, 0) \
     X(EXCLUDED_FILE_NAMES_ENABLED, "excluded_file_names_enabled", BOOL, false, 0, 1, 0) \
     X(EXPORT_DIR, "export_dir", STR, "", 0, 0, 0) \
@@ -113,9 +116,9 @@
     X(IDN_SUPPORT_ENABLED, "idn_support_enabled", BOOL, false, 0, 1, 0) \
     X(IGNORE_SSL_ERRORS, "ignore_ssl_errors", BOOL, false, 0, 1, 0) \
     X(INCOMPLETE_FILES_EXT, "incomplete_files_ext", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, 0) \
-    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, 0) \
-    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, 0) \
+    X(IP_FILTER_ENABLED, "ip_filter_enabled", BOOL, false, 0, 1, SG_IPFILTER) \
+    X(IP_FILTER_PATH, "ip_filter_path", STR, "", 0, 0, SG_IPFILTER) \
+    X(IP_FILTER_TRACKERS, "ip_filter_trackers", BOOL, false, 0, 1, SG_IPFILTER) \
     X(LIMIT_LAN_PEERS, "limit_lan_peers", BOOL, true, 0, 1, 0) \
     X(LIMIT_TCP_OVERHEAD, "limit_tcp_overhead", BOOL, false, 0, 1, 0) \
     X(LIMIT_UTP_RATE, "limit_utp_rate", BOOL, true, 0, 1, 0) \
@@ -145,8 +148,8 @@
     X(MAX_RATIO_ENABLED, "max_ratio_enabled", BOOL, false, 0, 1, 0) \
     X(MAX_SEEDING_TIME, "max_seeding_time", INT, -1, -1, INT64_MAX, 0) \
     X(MAX_SEEDING_TIME_ENABLED, "max_seeding_time_enabled", BOOL, false, 0, 1, 0) \
-    X(MAX_UPLOADS, "max_uploads", INT, 20, INT64_MIN, INT64_MAX, 0) \
-    X(MAX_UPLOADS_PER_TORRENT, "max_uploads_per_torrent", INT, 4, INT64_MIN, INT64_MAX, 0) \
+    X(MAX_UPLOADS, "max_uploads", INT, 20, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(MAX_UPLOADS_PER_TORRENT, "max_uploads_per_torrent", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(MEMORY_WORKING_SET_LIMIT, "memory_working_set_limit", INT, 512, INT64_MIN, INT64_MAX, 0) \
     X(MERGE_TRACKERS, "merge_trackers", BOOL, false, 0, 1, 0) \
     /* Operations API and qBitrr's torrent-side rules (issue 12, src/ops/ \
@@ -167,28 +170,28 @@
     X(OPS_TOKEN, "ops_token", STR, "", 0, 0, SG_OPS) \
     X(OUTGOING_PORTS_MAX, "outgoing_ports_max", INT, 0, 0, 65535, 0) \
     X(OUTGOING_PORTS_MIN, "outgoing_ports_min", INT, 0, 0, 65535, 0) \
-    X(PEER_TOS, "peer_tos", INT, 4, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER, "peer_turnover", INT, 4, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER_CUTOFF, "peer_turnover_cutoff", INT, 90, INT64_MIN, INT64_MAX, 0) \
-    X(PEER_TURNOVER_INTERVAL, "peer_turnover_interval", INT, 300, INT64_MIN, INT64_MAX, 0) \
+    X(PEER_TOS, "peer_tos", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER, "peer_turnover", INT, 4, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER_CUTOFF, "peer_turnover_cutoff", INT, 90, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(PEER_TURNOVER_INTERVAL, "peer_turnover_interval", INT, 300, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
     X(PERFORMANCE_WARNING, "performance_warning", BOOL, false, 0, 1, 0) \
     X(PEX, "pex", BOOL, true, 0, 1, 0) \
     X(PREALLOCATE_ALL, "preallocate_all", BOOL, false, 0, 1, SG_DISK) \
-    X(PROXY_AUTH_ENABLED, "proxy_auth_enabled", BOOL, false, 0, 1, 0) \
-    X(PROXY_BITTORRENT, "proxy_bittorrent", BOOL, true, 0, 1, 0) \
-    X(PROXY_HOSTNAME_LOOKUP, "proxy_hostname_lookup", BOOL, true, 0, 1, 0) \
-    X(PROXY_IP, "proxy_ip", STR, "0.0.0.0", 0, 0, 0) \
+    X(PROXY_AUTH_ENABLED, "proxy_auth_enabled", BOOL, false, 0, 1, SG_PROXY) \
+    X(PROXY_BITTORRENT, "proxy_bittorrent", BOOL, true, 0, 1, SG_PROXY) \
+    X(PROXY_HOSTNAME_LOOKUP, "proxy_hostname_lookup", BOOL, true, 0, 1, SG_PROXY) \
+    X(PROXY_IP, "proxy_ip", STR, "0.0.0.0", 0, 0, SG_PROXY) \
     X(PROXY_MISC, "proxy_misc", BOOL, true, 0, 1, 0) \
-    X(PROXY_PASSWORD, "proxy_password", STR, "", 0, 0, 0) \
-    X(PROXY_PEER_CONNECTIONS, "proxy_peer_connections", BOOL, false, 0, 1, 0) \
-    X(PROXY_PORT, "proxy_port", INT, 8080, 0, 65535, 0) \
+    X(PROXY_PASSWORD, "proxy_password", STR, "", 0, 0, SG_PROXY) \
+    X(PROXY_PEER_CONNECTIONS, "proxy_peer_connections", BOOL, false, 0, 1, SG_PROXY) \
+    X(PROXY_PORT, "proxy_port", INT, 8080, 0, 65535, SG_PROXY) \
     X(PROXY_RSS, "proxy_rss", BOOL, true, 0, 1, 0) \
-    X(PROXY_TYPE, "proxy_type", STR, "None", 0, 0, 0) \
-    X(PROXY_USERNAME, "proxy_username", STR, "", 0, 0, 0) \
+    X(PROXY_TYPE, "proxy_type", STR, "None", 0, 0, SG_PROXY) \
+    X(PROXY_USERNAME, "proxy_username", STR, "", 0, 0, SG_PROXY) \
     X(PYTHON_EXECUTABLE_PATH, "python_executable_path", STR, "", 0, 0, 0) \
     X(QUEUEING_ENABLED, "queueing_enabled", BOOL, false, 0, 1, 0) \
     X(RANDOM_PORT, "random_port", BOOL, false, 0, 1, SG_LISTEN) \
-    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, 0) \
+    X(REANNOUNCE_WHEN_ADDRESS_CHANGED, "reannounce_when_address_changed", BOOL, false, 0, 1, SG_PEER_POLICY) \
     X(RECHECK_COMPLETED_TORRENTS, "recheck_completed_torrents", BOOL, false, 0, 1, 0) \
     X(REFRESH_INTERVAL, "refresh_interval", INT, 1500, INT64_MIN, INT64_MAX, 0) \
     X(REQUEST_QUEUE_SIZE, "request_queue_size", INT, 500, INT64_MIN, INT64_MAX, 0) \
@@ -231,7 +234,7 @@
     X(SOCKET_SEND_BUFFER_SIZE, "socket_send_buffer_size", INT, 0, INT64_MIN, INT64_MAX, 0) \
     X(SSL_ENABLED, "ssl_enabled", BOOL, false, 0, 1, SG_SSL) \
     X(SSL_LISTEN_PORT, "ssl_listen_port", INT, 0, 0, 65535, SG_SSL) \
-    X(SSRF_MITIGATION, "ssrf_mitigation", BOOL, true, 0, 1, 0) \
+    X(SSRF_MITIGATION, "ssrf_mitigation", BOOL, true, 0, 1, SG_PEER_POLICY) \
     X(STATUS_BAR_EXTERNAL_IP, "status_bar_external_ip", BOOL, false, 0, 1, 0) \
     X(STOP_TRACKER_TIMEOUT, "stop_tracker_timeout", INT, 5, INT64_MIN, INT64_MAX, SG_TRACKERS) \
     X(TEMP_PATH, "temp_path", STR, "", 0, 0, 0) \
@@ -246,10 +249,10 @@
     X(TRACKER_COMPLETION_TIMEOUT, "tracker_completion_timeout", INT, 30, 1, 3600, SG_TRACKERS) \
     X(TRACKER_RECEIVE_TIMEOUT, "tracker_receive_timeout", INT, 10, 1, 600, SG_TRACKERS) \
     X(UP_LIMIT, "up_limit", INT, 0, 0, INT64_MAX, SG_LIMITS) \
-    X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, 0) \
-    X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, 0) \
-    X(UPNP, "upnp", BOOL, true, 0, 1, 0) \
-    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(UPLOAD_CHOKING_ALGORITHM, "upload_choking_algorithm", INT, 1, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(UPLOAD_SLOTS_BEHAVIOR, "upload_slots_behavior", INT, 0, INT64_MIN, INT64_MAX, SG_PEER_POLICY) \
+    X(UPNP, "upnp", BOOL, true, 0, 1, SG_PORTMAP) \
+    X(UPNP_LEASE_DURATION, "upnp_lease_duration", INT, 0, INT64_MIN, INT64_MAX, SG_PORTMAP) \
     X(USE_CATEGORY_PATHS_IN_MANUAL_MODE, "use_category_paths_in_manual_mode", BOOL, false, 0, 1, 0) \
     X(USE_HTTPS, "use_https", BOOL, false, 0, 1, SG_WEBUI_BIND) \
     X(USE_SUBCATEGORIES, "use_subcategories", BOOL, false, 0, 1, 0) \
@@ -310,7 +313,7 @@
     X(WEB_UI_REVERSE_PROXY_ENABLED, "web_ui_reverse_proxy_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_SECURE_COOKIE_ENABLED, "web_ui_secure_cookie_enabled", BOOL, true, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_SESSION_TIMEOUT, "web_ui_session_timeout", INT, 3600, INT64_MIN, INT64_MAX, SG_WEBUI_AUTH) \
-    X(WEB_UI_UPNP, "web_ui_upnp", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
+    X(WEB_UI_UPNP, "web_ui_upnp", BOOL, false, 0, 1, SG_PORTMAP) \
     X(WEB_UI_USE_CUSTOM_HTTP_HEADERS_ENABLED, "web_ui_use_custom_http_headers_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
     X(WEB_UI_USERNAME, "web_ui_username", STR, "admin", 0, 0, SG_WEBUI_AUTH)
 

@@ -21,6 +21,7 @@
 #include "bt/tracker/tracker.h"
 #include "core/discovery.h"
 #include "core/limits.h"
+#include "core/peerpolicy.h"
 #include "core/peer.h"
 #include "core/queue.h"
 #include "core/ssltorrent.h"
@@ -236,6 +237,7 @@ static int finish_create(struct torrent *t, const struct bt_tier *tiers, size_t 
     t->trk = tracker_set_new(t->s->trackers, t->info_hash, tiers, num_tiers, &cb, t);
     if (t->trk)
         tracker_set_port_fn(t->trk, on_tracker_port);
+    peerpolicy_tracker_set(t);   /* announce_to_all_tiers/_trackers */
     int rc = session_index_add(t->s, t);
     if (rc != 0) {
         t->removing = true;

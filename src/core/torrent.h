@@ -386,6 +386,9 @@ const uint8_t *torrent_cached_piece(struct torrent *t, uint32_t piece);
 /* Peer hooks (core/peer.c). */
 void torrent_peer_attach(struct torrent *t, struct peer *p);
 void torrent_peer_detach(struct torrent *t, struct peer *p);
+/* The candidate at sa is dialled again at the next tick, its last failure
+ * forgiven (core/mseconn.c: a plaintext retry after a refused MSE). */
+void torrent_retry_peer_soon(struct torrent *t, const struct sockaddr *sa);
 void torrent_peer_closed(struct torrent *t);
 void torrent_on_block(struct torrent *t, struct peer *p, uint32_t piece, uint32_t begin,
                       const uint8_t *data, uint32_t len);

@@ -17,7 +17,9 @@
 #include "bt/metainfo.h"
 #include "bt/pex.h"
 #include "bt/picker.h"
+#include "core/banlist.h"
 #include "core/peer.h"
+#include "core/peerpolicy.h"
 #include "core/session.h"
 #include "util/log.h"
 
@@ -45,6 +47,14 @@ int torrent_add_peer_addr(struct torrent *t, const struct sockaddr *sa, bool con
     uint16_t port = ntohs(sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
                                                    : ((const struct sockaddr_in6 *)sa)->sin6_port);
     if (port < 1024 && settings_bool(&t->s->settings, SET_BLOCK_PEERS_ON_PRIVILEGED_PORTS))
+        return -EPERM;
+    /* Banned and filtered addresses are not kept as candidates, whichever
+     * source (tracker, DHT, PEX, LSD, the API) named them. */
+    char ip[INET6_ADDRSTRLEN];
+    if (inet_ntop(sa->sa_family,
+                  sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+                                           : (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  ip, sizeof ip) && banlist_refusal(t->s, ip))
         return -EPERM;
     struct peer_candidate *c = find_cand(t, sa);
     if (!c) {
@@ -89,7 +99,15 @@ void torrent_connect_candidates(struct torrent *t, uint64_t now)
             continue;
         c->connected = true;
         budget--;
-        if (session_connect_peer(t->s, t, (struct sockaddr *)&c->addr, c->source) != 0) {
+        int rc = session_connect_peer(t->s, t, (struct sockaddr *)&c->addr, c->source);
+        if (rc == -EBUSY) {
+            c->connected = false;   /* paced (connection_speed): the next tick */
+            break;
+        }
+        if (rc == -EINPROGRESS) {
+            c->connected = false;   /* not the peer's fault (the proxy's name is being looked up) */
+            c->next_try_ms = now + 1000;
+        } else if (rc != 0) {
             c->connected = false;
             c->fails++;
             c->next_try_ms = now + 30000ull * c->fails;
@@ -139,6 +157,16 @@ void torrent_peer_detach(struct torrent *t, struct peer *p)
     }
     if (!p->am_choking)
         t->next_choke_ms = 0;
+}
+
+void torrent_retry_peer_soon(struct torrent *t, const struct sockaddr *sa)
+{
+    struct peer_candidate *c = find_cand(t, sa);
+    if (!c)
+        return;
+    if (c->fails > 0)
+        c->fails--;
+    c->next_try_ms = 0;
 }
 
 void torrent_peer_closed(struct torrent *t)
@@ -200,9 +228,20 @@ void torrent_fill_requests(struct torrent *t, struct peer *p)
     peer_flush(p);
 }
 
+/* How much of the torrent a peer has, in thousandths (anti-leech). */
+static uint16_t peer_progress_pm(const struct torrent *t, const struct peer *p)
+{
+    if (p->have_all)
+        return 1000;
+    if (!t->mi || !t->mi->num_pieces || !p->have.bits)
+        return 0;
+    return (uint16_t)((uint64_t)p->have.count * 1000 / t->mi->num_pieces);
+}
+
 void torrent_run_choker(struct torrent *t)
 {
     struct bt_choker_peer cp[256];
+    cp[0] = (struct bt_choker_peer){0};   /* read by nobody when n stays 0; quiets -Wmaybe-uninitialized */
     size_t n = 0;
     for (struct peer *p = t->peers; p && n < 256; p = p->next) {
         if (p->state != PEER_ACTIVE)
@@ -216,11 +255,11 @@ void torrent_run_choker(struct torrent *t)
             .snubbed = p->snubbed,
             .optimistic = p->optimistic,
             .unchoked_since_ms = p->unchoked_since_ms,
+            .progress_pm = peer_progress_pm(t, p),
         };
     }
-    int slots = (int)settings_int(&t->s->settings, SET_MAX_UPLOADS_PER_TORRENT);
-    if (slots == 0)
-        slots = 4;
+    int slots = peerpolicy_unchoke_slots(t, cp, n);
+    t->choker->seed_algorithm = peerpolicy_seed_algorithm(t->s);
     bt_choker_run(t->choker, cp, n, slots, torrent_is_finished(t), t->s->now_ms);
     for (size_t i = 0; i < n; i++) {
         struct peer *p = cp[i].peer;

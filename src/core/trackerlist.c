@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "core/proxy.h"
 #include "core/session.h"
 #include "util/fetch.h"
 #include "util/log.h"
@@ -57,8 +58,11 @@ static void update(struct trackerlist *tl)
         set_list(s, "");
         return;
     }
-    struct fetch_opts o = {.follow_redirects = 1, .max_body = TRACKERLIST_MAX_BYTES};
-    int rc = fetch_get(s->fetch, url, &o, on_fetched, tl, &tl->req);
+    char proxy[2048];   /* general purpose: proxy_misc */
+    int rc = proxy_url(s, PROXY_USE_MISC, proxy, sizeof proxy);
+    struct fetch_opts o = {.follow_redirects = 1, .max_body = TRACKERLIST_MAX_BYTES, .proxy = proxy};
+    if (rc == 0)
+        rc = fetch_get(s->fetch, url, &o, on_fetched, tl, &tl->req);
     if (rc != 0) {
         tl->req = NULL;
         log_msg(LOG_WARNING, "Failed to update tracker list. Reason: \"%s\"", strerror(-rc));

@@ -78,8 +78,8 @@ const struct ut_setting ut_settings[] = {
      * counterpart (see compact_allocation). */
     ROW("minimize_kernel_caching", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_MINIMIZE_KERNEL_CACHING, true,
         true),
-    /* natpmp and upnp: stored as upnp, do not act: torrentd has no port
-     * mapping (neither UPnP IGD nor NAT-PMP/PCP) yet, issue 14. */
+    /* natpmp and upnp: both are upnp, qBittorrent's one switch for UPnP IGD
+     * and NAT-PMP (core/portmap.c), which acts live. */
     ROW("natpmp", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UPNP, true, true),
     ROW("pex", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_PEX, true, true),
     ROW("prealloc_space", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_PREALLOCATE_ALL, true, true),

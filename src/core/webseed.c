@@ -1,3 +1,4 @@
+#include "core/peerpolicy.h"
 #include "core/webseed.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 
 #include "bt/metainfo.h"
 #include "bt/picker.h"
+#include "core/proxy.h"
 #include "core/session.h"
 #include "core/torrent.h"
 #include "util/buf.h"
@@ -226,8 +228,13 @@ static void fetch_next_segment(struct webseed *w)
         char *url = file_url(w, f);
         char range[64];
         snprintf(range, sizeof range, "%lld-%lld", (long long)in_file, (long long)(in_file + n - 1));
-        struct fetch_opts o = {.follow_redirects = 1, .range = range, .max_body = 0};
-        int rc = url ? fetch_get(w->t->s->fetch, url, &o, on_segment, w, &w->req) : -ENOMEM;
+        /* A web seed is a peer connection (libtorrent's proxy_peer_connections). */
+        char proxy[2048];
+        int rc = proxy_url(w->t->s, PROXY_USE_PEER, proxy, sizeof proxy);
+        struct fetch_opts o = {.follow_redirects = 1, .range = range, .max_body = 0, .proxy = proxy,
+                               .refuse_addr = peerpolicy_webseed_refused, .refuse_ud = w->t->s};
+        if (rc == 0)
+            rc = url ? fetch_get(w->t->s->fetch, url, &o, on_segment, w, &w->req) : -ENOMEM;
         free(url);
         if (rc != 0)
             finish(w, false);

@@ -70,7 +70,7 @@ int search_runtime_write(struct search *se)
     for (size_t i = 0; i < 3; i++)
         if (mkdir(dirs[i], 0700) != 0 && errno != EEXIST)
             return -errno;
-    for (size_t i = 0; i < search_runtime_count; i++) {
+    for (size_t i = 0; i < search_runtime_files_count; i++) {
         const struct search_runtime_file *rf = &search_runtime_files[i];
         char *path = join(se->nova_dir, rf->name);
         if (!path)

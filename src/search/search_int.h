@@ -21,7 +21,7 @@ struct search_runtime_file {
     size_t len;
 };
 extern const struct search_runtime_file search_runtime_files[];
-extern const size_t search_runtime_count;
+extern const size_t search_runtime_files_count;
 
 struct search_waiter {
     void (*cb)(void *ud, int rc);

@@ -33,6 +33,8 @@ struct fetch_req {
     struct buf upload;            /* fetch_mail: the message, read by curl */
     struct curl_slist *rcpt;
     struct curl_slist *hdrs;      /* fetch_opts.headers */
+    bool (*refuse_addr)(void *ud, const char *url, const struct sockaddr *sa);
+    void *refuse_ud;
     struct fetch_req *prev, *next;
 };
 
@@ -346,6 +348,20 @@ void fetch_free(struct fetch *f)
     fetch_destroy(f);
 }
 
+/* The connection filter (fetch_opts.refuse_addr): curl asks for each
+ * socket it connects, so redirects and fallback addresses pass here too. */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct fetch_req *r = ud;
+    if (purpose == CURLSOCKTYPE_IPCXN && r->refuse_addr) {
+        char *url = NULL;
+        curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+        if (r->refuse_addr(r->refuse_ud, url ? url : "", &a->addr))
+            return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
 int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetch_cb cb, void *ud,
               struct fetch_req **handle)
 {
@@ -391,12 +407,18 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         bad |= curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (o->idle_timeout_ms + 999) / 1000);
     }
     bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_body);
-    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, o->user_agent ? o->user_agent : "torrentd/" TD_VERSION);
+    /* "" sends no User-Agent at all (anonymous_mode): curl's own default */
+    bad |= curl_easy_setopt(e, CURLOPT_USERAGENT,
+                            !o->user_agent ? "torrentd/" TD_VERSION : *o->user_agent ? o->user_agent : NULL);
     if (o->range)
         bad |= curl_easy_setopt(e, CURLOPT_RANGE, o->range);
     /* Always set: an empty string keeps curl from reading http_proxy and
      * friends from the environment (a daemon's proxy is its preference). */
     bad |= curl_easy_setopt(e, CURLOPT_PROXY, o->proxy ? o->proxy : "");
+    /* ... and an empty list keeps it from reading no_proxy: with a proxy
+     * set, no host goes around it (nothing leaks, not even a name lookup
+     * with socks5h). */
+    bad |= curl_easy_setopt(e, CURLOPT_NOPROXY, "");
     if (o->insecure) {
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
         bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -405,6 +427,12 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         bad |= curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");   /* the cookie engine, in memory */
         for (size_t i = 0; i < o->num_cookies; i++)
             bad |= curl_easy_setopt(e, CURLOPT_COOKIELIST, o->cookies[i]);
+    }
+    if (o->refuse_addr) {
+        r->refuse_addr = o->refuse_addr;
+        r->refuse_ud = o->refuse_ud;
+        bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, r);
     }
     if (o->bind_address && *o->bind_address) {
         int n = snprintf(iface, sizeof iface, "host!%s", o->bind_address);

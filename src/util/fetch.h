@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 struct fetch;
@@ -29,7 +30,7 @@ struct fetch_opts {
      * tracker_receive_timeout); curl counts it in whole seconds.  0 = none. */
     long idle_timeout_ms;
     size_t max_body;           /* 0 = 16 MiB; a larger body ends the request with -E2BIG */
-    const char *user_agent;    /* NULL = "torrentd/" TD_VERSION */
+    const char *user_agent;    /* NULL = "torrentd/" TD_VERSION; "" = none */
     const char *bind_address;  /* NULL, or a local IP to send from (trackers per interface) */
     int follow_redirects;      /* 0: a 3xx is returned as is (rc 0, its status) */
     /* Cookies in Netscape cookie-file form ("domain\tTRUE\tpath\tFALSE\t
@@ -53,6 +54,13 @@ struct fetch_opts {
     /* Extra request headers, "Name: value" each (copied): an API key. */
     const char *const *headers;
     size_t num_headers;
+    /* Called with each address curl is about to connect to and the URL it
+     * is for (redirects and every address of a name included): true
+     * refuses it, and a request left with none fails with -ECONNREFUSED
+     * (libtorrent's apply_ip_filter_to_trackers, ssrf_mitigation).  NULL:
+     * every address is fine. */
+    bool (*refuse_addr)(void *ud, const char *url, const struct sockaddr *sa);
+    void *refuse_ud;
 };
 
 /* rc is 0 when an HTTP response arrived, whatever its status (trackers put

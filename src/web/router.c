@@ -147,7 +147,7 @@ static int route_index(struct web_server *ws, const char *path)
 static bool def_valid(const struct web_route_def *d)
 {
     return d->path && d->path[0] == '/' && d->handler && (d->methods & (WEB_GET | WEB_POST | WEB_HEAD)) &&
-           d->auth <= WEB_AUTH_OPS_TOKEN;
+           d->auth <= WEB_AUTH_API_KEY;
 }
 
 int web_routes_add(struct web_server *ws, const struct web_route_def *defs, size_t n, void *ud)
@@ -426,6 +426,32 @@ static bool admit_ops(struct web_req *r)
     return false;
 }
 
+/* X-API-Key against ws->api_key, else the qBittorrent session. */
+static bool admit_api_key(struct web_req *r)
+{
+    static const char KEY_401[] = "{\"detail\":\"Invalid API key\"}";
+    struct web_server *ws = r->ws;
+    const char *key = web_req_header(r, "X-API-Key");
+    if (!key || !*key)
+        return admit_session(r, true);
+    if (web_ban_is_banned(ws, r->client_ip)) {
+        web_reply_error(r, 403, BAN_TEXT);
+        return false;
+    }
+    uint8_t got[32], want[32];
+    sha256(key, got);
+    sha256(ws->api_key ? ws->api_key : "", want);
+    if (!ws->api_key || CRYPTO_memcmp(got, want, 32) != 0) {
+        int n = ws->auth.max_auth_fail_count > 0 ? web_ban_fail(ws, r->client_ip) : 0;
+        log_msg(LOG_WARNING, "WebAPI login failure. Reason: invalid API key, attempt count: %d, IP: %s", n,
+                r->client_ip);
+        web_reply(r, 401, "application/json", KEY_401, sizeof KEY_401 - 1);
+        return false;
+    }
+    r->authed = true;
+    return true;
+}
+
 /* The header-level half of the §2.1 pipeline: CSRF, Host, client address,
  * then the route's auth policy.  Runs before a request body is read
  * (web_on_access), so a client without the password is answered without
@@ -473,6 +499,7 @@ bool web_admit(struct web_req *r)
     case WEB_AUTH_BASIC_TOKEN: return admit_basic(r);
     case WEB_AUTH_API_TOKEN: return admit_token(r);
     case WEB_AUTH_OPS_TOKEN: return admit_ops(r);
+    case WEB_AUTH_API_KEY: return admit_api_key(r);
     }
     web_reply_error(r, 500, NULL);
     return false;

@@ -68,6 +68,7 @@ static void maybe_free(struct web_server *ws)
     web_routes_free(ws);
     free(ws->api_token);
     free(ws->ops_token);
+    free(ws->api_key);
     free(ws->basic_guest);
     for (size_t i = 0; i < 8; i++)
         free(ws->auth_strings[i]);
@@ -539,9 +540,17 @@ int web_server_set_static_root(struct web_server *ws, const char *root, bool alt
     free(ws->static_root);
     ws->static_root = dup;
     ws->alt_ui = alternative_ui;
+    ws->builtin_ui = false;
     /* The security headers differ for the alternative UI: rebuild them. */
     struct web_auth_config same = ws->auth;
     return web_server_set_auth(ws, &same);
+}
+
+int web_server_use_builtin_ui(struct web_server *ws)
+{
+    int rc = web_server_set_static_root(ws, NULL, false);
+    ws->builtin_ui = true;
+    return rc;
 }
 
 int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c)
@@ -622,6 +631,16 @@ int web_server_set_ops_token(struct web_server *ws, const char *token)
         return -ENOMEM;
     free(ws->ops_token);
     ws->ops_token = dup;
+    return 0;
+}
+
+int web_server_set_api_key(struct web_server *ws, const char *key)
+{
+    char *dup = key && *key ? strdup(key) : NULL;
+    if (key && *key && !dup)
+        return -ENOMEM;
+    free(ws->api_key);
+    ws->api_key = dup;
     return 0;
 }
 

@@ -93,6 +93,9 @@ int web_server_set_auth(struct web_server *ws, const struct web_auth_config *c);
  * alternative_ui drops the CSP/COOP/Referrer-Policy headers as qBittorrent
  * does for an alternative WebUI. */
 int web_server_set_static_root(struct web_server *ws, const char *root, bool alternative_ui);
+/* Serves the built-in WebUI compiled into the binary (web/ui_files.h)
+ * instead of any static root.  0 or -ENOMEM. */
+int web_server_use_builtin_ui(struct web_server *ws);
 /* fn(slot) is called when a session that has a non-NULL slot ends. */
 void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
 
@@ -123,6 +126,10 @@ void web_server_set_session_free(struct web_server *ws, void (*fn)(void *slot));
  *   web_server_set_ops_token(), or a qBittorrent session (a logged-in
  *   WebUI); otherwise 401 {"error":"unauthorized"}, wrong tokens counting
  *   toward the login ban.  No token configured: WEB_AUTH_QBT_SESSION.
+ * - WEB_AUTH_API_KEY: qbit_manage's (/api/run-command): an X-API-Key header
+ *   equal (constant time) to web_server_set_api_key()'s key, or else a
+ *   qBittorrent session as WEB_AUTH_QBT_SESSION.  A wrong key: 401
+ *   {"detail":"Invalid API key"}, counted toward the login ban.
  * A banned address gets 403 with the ban text from the Basic and token
  * policies; a valid qBittorrent session keeps working as in qBittorrent,
  * and PUBLIC handlers (auth/login) answer bans themselves. */
@@ -132,6 +139,7 @@ enum web_auth_policy {
     WEB_AUTH_BASIC_TOKEN,
     WEB_AUTH_API_TOKEN,
     WEB_AUTH_OPS_TOKEN,
+    WEB_AUTH_API_KEY,
 };
 
 /* One route of a dialect's table.  Paths are exact, except that one ending
@@ -158,6 +166,8 @@ int web_route_add_public(struct web_server *ws, const char *path, unsigned metho
 /* The token of WEB_AUTH_API_TOKEN routes; NULL or "" = none (those routes
  * then need a qBittorrent session).  Copied. */
 int web_server_set_api_token(struct web_server *ws, const char *token);
+/* The key of WEB_AUTH_API_KEY routes; NULL or "" = none (a session only). */
+int web_server_set_api_key(struct web_server *ws, const char *key);
 
 /* The token of WEB_AUTH_OPS_TOKEN routes; NULL or "" = none.  Copied. */
 int web_server_set_ops_token(struct web_server *ws, const char *token);

@@ -1,6 +1,13 @@
-/* web/static — WebUI files from <static_root>/public and /private.
+/* web/static — the built-in WebUI (compiled in, web/ui_files.h), or an
+ * alternative WebUI's files from <static_root>/public and /private.
  *
- * As qBittorrent (../shared/docs/api-surface.md §1, outside the repository):
+ * The built-in UI is the same for every client: one table lookup, an ETag
+ * per file and "Cache-Control: no-cache", so a browser revalidates each
+ * module (304, no body) and never runs a stale one after an upgrade (the
+ * modules have no hashed names: there is no build step).  gzip is
+ * web_reply's, as for every reply.
+ *
+ * For an alternative UI, as qBittorrent (../shared/docs/api-surface.md §1, outside the repository):
  * requests without a session get
  * public/<path>; with a session private/<path>, falling back to public/.
  * "/" (and any path ending in '/') means index.html.  Paths with ".", ".."
@@ -19,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "web/ui_files.h"
 #include "web/web_int.h"
 
 #define STATIC_FILE_MAX (64u * 1024 * 1024)
@@ -157,12 +165,67 @@ static void static_done(uv_work_t *w, int status)
     web_server_job_done(ws);
 }
 
+/* True if the If-None-Match list names etag (or is "*"). */
+static bool etag_matches(const char *inm, const char *etag)
+{
+    if (!inm)
+        return false;
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        p += strspn(p, " \t,");
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && *p == '*') || (n == el && strncmp(p, etag, el) == 0))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+static void builtin_serve(struct web_req *r, const char *rel)
+{
+    const struct web_ui_file *f = NULL;
+    size_t n = strlen(rel);
+    for (size_t i = 0; i < web_ui_files_count && !f; i++) {
+        const char *name = web_ui_files[i].name;
+        if (n == 0 || rel[n - 1] == '/') {
+            size_t nl = strlen(name);
+            if (nl == n + sizeof("index.html") - 1 && strncmp(name, rel, n) == 0 &&
+                strcmp(name + n, "index.html") == 0)
+                f = &web_ui_files[i];
+        } else if (strcmp(name, rel) == 0) {
+            f = &web_ui_files[i];
+        }
+    }
+    if (!f) {
+        web_reply_error(r, 404, NULL);
+        return;
+    }
+    web_req_add_header(r, "ETag", f->etag);
+    web_req_add_header(r, "Cache-Control", "no-cache");
+    web_req_add_header(r, "Vary", "Accept-Encoding");
+    if (etag_matches(web_req_header(r, "If-None-Match"), f->etag)) {
+        web_reply(r, 304, NULL, NULL, 0);
+        return;
+    }
+    web_reply(r, 200, web_mime_type(f->name), f->data, f->len);
+}
+
 void web_static_serve(struct web_req *r)
 {
     struct web_server *ws = r->ws;
     const char *p = r->path;
     if (!path_ok(p)) {
         web_reply_error(r, 400, NULL);
+        return;
+    }
+    if (!ws->static_root && ws->builtin_ui) {
+        while (*p == '/')
+            p++;
+        builtin_serve(r, p);
         return;
     }
     if (!ws->static_root) {

@@ -190,6 +190,7 @@ struct web_server {
     struct web_config cfg_limits; /* max_connections, idle_timeout_s for new listeners */
     bool https;                   /* of lst */
     bool alt_ui;
+    bool builtin_ui;              /* no static_root: serve web/ui_files.h */
     size_t max_body;
     char *static_root;
 
@@ -212,6 +213,7 @@ struct web_server {
     int ndialects;                /* ids in use; 0 (the default slot) always */
     char *api_token;              /* WEB_AUTH_API_TOKEN; NULL = none */
     char *ops_token;              /* WEB_AUTH_OPS_TOKEN; NULL = none */
+    char *api_key;                /* WEB_AUTH_API_KEY; NULL = none */
     char *basic_guest;            /* WEB_AUTH_BASIC_TOKEN guest user name; NULL = none */
     struct web_basic_ok basic_ok[WEB_BASIC_CACHE];
     unsigned next_basic;

@@ -791,9 +791,10 @@ class Transmission(Proc):
     """transmission-daemon 3.00 over JSON-RPC; it never dials 127/8 peers."""
     kind = "transmission"
 
-    def __init__(self, rundir, bind_ip, name="transmission", utp=False):
+    def __init__(self, rundir, bind_ip, name="transmission", settings=None, utp=False):
         super().__init__(rundir, name)
         self.bind_ip = bind_ip
+        self.settings = settings or {}   # settings.json keys over the defaults below
         self.utp = utp
         self.profile = os.path.join(rundir, "profile")
         self.rpc_port = free_port()
@@ -817,6 +818,7 @@ class Transmission(Proc):
               "download-dir": os.path.join(self.profile, "downloads"),
               "incomplete-dir-enabled": False, "watch-dir-enabled": False,
               "blocklist-enabled": False, "message-level": 1}
+        st.update(self.settings)
         with open(os.path.join(self.profile, "settings.json"), "w") as f:
             json.dump(st, f, indent=1)
         self.spawn(["transmission-daemon", "-f", "-g", self.profile, "-p", str(self.rpc_port),

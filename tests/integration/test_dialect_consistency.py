@@ -72,6 +72,11 @@ def swarm(module_procs, tmp_path_factory):
     leech.wait_complete(T["seed"]["hash"], 30, procs=[td])
     wait_until(lambda: td.torrent(T["seed"]["hash"])["ratio"] >= 1, 15, "the seed's ratio reaches 1")
     leech.stop()
+    # the seed's upload rate decays to 0 over the rate window after the
+    # leecher left: until then its state may turn from uploading to
+    # stalledUP between two reads (seen under load)
+    wait_until(lambda: td.torrent(T["seed"]["hash"])["upspeed"] == 0 and
+               td.torrent(T["seed"]["hash"])["state"] == "stalledUP", 30, "the seed idle")
     return td, T
 
 
@@ -92,7 +97,8 @@ def _gui(td):
 
 def _views(td):
     """v2, v1 and /gui/ read back to back (nothing transfers any more: the
-    leecher has stopped, so no figure can move between the reads)."""
+    leecher has stopped and the seed's rate is down to 0, so no figure can
+    move between the reads)."""
     return {t["hash"]: t for t in td.info()}, _v1(td), _gui(td)
 
 

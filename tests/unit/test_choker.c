@@ -1,5 +1,6 @@
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -189,6 +190,55 @@ static void unlimited_and_zero(void **state)
     bt_choker_run(&c, NULL, 0, 4, false, 11000);
 }
 
+/* upload_choking_algorithm: fastest upload keeps the fastest peers however
+ * long they had their slot; anti-leech prefers the peers nearest to nothing
+ * or everything; round robin (the zeroed default) hands over after a turn. */
+static void seed_algorithms(void **state)
+{
+    (void)state;
+    struct bt_choker c;
+    struct bt_choker_peer p[4];
+    /* fastest upload: two slots held by the fast peers past their turn */
+    bt_choker_init(&c);
+    c.seed_algorithm = BT_CHOKER_SEED_FASTEST_UPLOAD;
+    init_peers(p, 4);
+    for (int i = 0; i < 4; i++)
+        p[i].up_rate = 1000u * (unsigned)(i + 1);
+    bt_choker_run(&c, p, 4, 2, true, 1000);
+    assert_false(p[3].choked);
+    assert_false(p[2].choked);
+    assert_true(p[0].choked && p[1].choked);
+    bt_choker_run(&c, p, 4, 2, true, 1000 + 10 * BT_CHOKER_SEED_TURN_MS);
+    assert_false(p[3].choked);
+    assert_false(p[2].choked);
+    /* round robin: the same run hands the slots to the waiting peers */
+    bt_choker_init(&c);
+    init_peers(p, 4);
+    for (int i = 0; i < 4; i++)
+        p[i].up_rate = 1000u * (unsigned)(i + 1);
+    bt_choker_run(&c, p, 4, 2, true, 1000);
+    bool first[4];
+    for (int i = 0; i < 4; i++)
+        first[i] = p[i].choked;
+    bt_choker_run(&c, p, 4, 2, true, 1000 + 10 * BT_CHOKER_SEED_TURN_MS);
+    for (int i = 0; i < 4; i++)
+        assert_true(p[i].choked != first[i]);   /* the waiting two got their turn */
+    /* anti-leech: 0 % and 99 % before 40 % and 60 %, whatever the rates */
+    bt_choker_init(&c);
+    c.seed_algorithm = BT_CHOKER_SEED_ANTI_LEECH;
+    init_peers(p, 4);
+    p[0].progress_pm = 400;
+    p[0].up_rate = 9000;
+    p[1].progress_pm = 0;
+    p[2].progress_pm = 600;
+    p[2].up_rate = 9000;
+    p[3].progress_pm = 990;
+    bt_choker_run(&c, p, 4, 2, true, 1000);
+    assert_false(p[1].choked);
+    assert_false(p[3].choked);
+    assert_true(p[0].choked && p[2].choked);
+}
+
 int main(void)
 {
     log_set_quiet(1);
@@ -197,6 +247,7 @@ int main(void)
         cmocka_unit_test(optimistic_rotation),
         cmocka_unit_test(seeding_round_robin),
         cmocka_unit_test(unlimited_and_zero),
+        cmocka_unit_test(seed_algorithms),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

@@ -412,6 +412,16 @@ static void test_udp_announce(void **state)
     assert_non_null(memmem(buf_head(&u), buf_size(&u), "&ip=2001%3Adb8%3A%3A1", 21));
     buf_free(&u);
     r.ip = NULL;
+    /* BEP7: &ipv6= is our IPv6 listen address, HTTP only */
+    r.ipv6 = "2001:db8::5";
+    assert_int_equal(tracker_http_url(&u, "http://t/announce", &r), 0);
+    assert_non_null(memmem(buf_head(&u), buf_size(&u), "&ipv6=2001%3Adb8%3A%3A5", 23));
+    assert_null(memmem(buf_head(&u), buf_size(&u), "&ip=", 4));
+    buf_free(&u);
+    assert_int_equal(tracker_udp_announce_req(&b, 1, 2, &r, NULL), 0);
+    assert_int_equal(buf_size(&b), 98);
+    buf_reset(&b);
+    r.ipv6 = NULL;
     /* BEP41 URL data in 255-byte chunks. */
     char path[300];
     memset(path, 'p', sizeof path - 1);

@@ -327,6 +327,36 @@ static const char *last_http_announce(void)
     return "";
 }
 
+/* A proxy required (core/proxy.c): a UDP tracker gets no datagram and says
+ * why; an HTTP one gets nothing while the proxy URL is unusable ("");
+ * without the proxy both work again. */
+static void test_proxy_required(void **state)
+{
+    (void)state;
+    char hu[128], uu[128];
+    make_url(hu, sizeof hu, "http", g_http_port, "/announce");
+    make_url(uu, sizeof uu, "udp", g_udp_port, "/announce");
+    char *t0[] = {hu}, *t1[] = {uu};
+    struct bt_tier tiers[] = {{t0, 1}, {t1, 1}};
+    uint8_t ih[20];
+    memset(ih, 'p', 20);
+    tracker_client_set_proxy(g_tc, "", true);
+    struct tracker_set *ts = tracker_set_new(g_tc, ih, tiers, 2, &g_cb, NULL);
+    tracker_set_start(ts);
+    tracker_set_tick(ts, 1000);
+    run_ms(100);
+    assert_int_equal(entry_by_url(ts, uu)->status, TRACKER_NOT_WORKING);
+    assert_non_null(strstr(entry_by_url(ts, uu)->msg, "proxy"));
+    assert_int_equal(entry_by_url(ts, hu)->status, TRACKER_NOT_WORKING);
+    assert_non_null(strstr(entry_by_url(ts, hu)->msg, "proxy"));
+    assert_int_equal(g_http_n + g_udp_n + g_udp_connects, 0);
+    tracker_client_set_proxy(g_tc, NULL, false);
+    tracker_set_reannounce(ts);
+    tracker_set_tick(ts, 2000);
+    WAIT_FOR(entry_by_url(ts, hu)->status == TRACKER_WORKING && entry_by_url(ts, uu)->status == TRACKER_WORKING);
+    tracker_set_free(ts);
+}
+
 /* started → peers → interval honoured → completed → stopped, over HTTP and UDP. */
 static void test_lifecycle(void **state)
 {
@@ -717,6 +747,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_free_in_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_edit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reannounce_while_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy_required, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     log_shutdown();

@@ -19,6 +19,7 @@
 #include "util/log.h"
 #include "web/api/qbt_v2.h"
 #include "web/server.h"
+#include "web/ui_files.h"
 
 /* anchorlib.py's qbt_password_hash("adminadmin") with a fixed salt. */
 static const char PW_HASH[] =
@@ -1160,6 +1161,64 @@ static void static_files(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The built-in UI is compiled in (web/ui_files.h): served without a static
+ * root, every file with its type and an ETag, 304 when the browser has it,
+ * gzip when asked, "no-cache" so a module is never run stale. */
+static void builtin_ui(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(NULL);
+    assert_int_equal(web_server_use_builtin_ui(f->ws), 0);
+    char v[128], etag[64];
+    struct call k = {.f = f, .path = "/"};
+    assert_int_equal(run(&k), 200);
+    assert_true(strncmp(body(&k), "<!DOCTYPE html>", 15) == 0);
+    assert_string_equal(hdr(&k, "Content-Type", v, sizeof(v)), "text/html");
+    assert_string_equal(hdr(&k, "Cache-Control", v, sizeof(v)), "no-cache");
+    assert_non_null(hdr(&k, "ETag", etag, sizeof(etag)));
+    assert_true(etag[0] == '"' && strlen(etag) == 18);
+    call_free(&k);
+
+    char inm[96];
+    snprintf(inm, sizeof(inm), "If-None-Match: W/\"x\", %s", etag);
+    struct call k2 = {.f = f, .path = "/index.html", .hdrs = {inm}};
+    assert_int_equal(run(&k2), 304);
+    assert_int_equal(k2.r.body.len, 0);
+    call_free(&k2);
+    struct call k3 = {.f = f, .path = "/", .hdrs = {"If-None-Match: \"0000000000000000\""}};
+    assert_int_equal(run(&k3), 200);
+    call_free(&k3);
+
+    size_t js = 0;
+    for (size_t i = 0; i < web_ui_files_count; i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/%s", web_ui_files[i].name);
+        struct call c = {.f = f, .path = path, .gzip = true};
+        assert_int_equal(run(&c), 200);
+        assert_int_equal(c.r.body.len, web_ui_files[i].len);
+        assert_memory_equal(c.r.body.data, web_ui_files[i].data, web_ui_files[i].len);
+        assert_string_equal(hdr(&c, "ETag", v, sizeof(v)), web_ui_files[i].etag);
+        if (strstr(path, ".js")) {
+            js++;
+            assert_string_equal(hdr(&c, "Content-Type", v, sizeof(v)), "text/javascript");
+        }
+        if (web_ui_files[i].len > 1024)
+            assert_string_equal(hdr(&c, "Content-Encoding", v, sizeof(v)), "gzip");
+        call_free(&c);
+    }
+    assert_true(js >= 5);   /* api.js, main.js, ...: the modules are there */
+    const char *missing[] = {"/nope.html", "/js/", "/js", "/public/index.html"};
+    for (size_t i = 0; i < 4; i++) {
+        struct call b = {.f = f, .path = missing[i]};
+        assert_int_equal(run(&b), 404);
+        call_free(&b);
+    }
+    struct call b = {.f = f, .path = "/../index.html"};
+    assert_int_equal(run(&b), 400);
+    call_free(&b);
+    fx_stop(f);
+}
+
 static void stop_with_pending(void **state)
 {
     (void)state;
@@ -1201,7 +1260,8 @@ int main(void)
         cmocka_unit_test(gzip),             cmocka_unit_test(params),
         cmocka_unit_test(multipart_epilogue),
         cmocka_unit_test(deferred),         cmocka_unit_test(bypass),
-        cmocka_unit_test(static_files),     cmocka_unit_test(stop_with_pending),
+        cmocka_unit_test(static_files),
+        cmocka_unit_test(builtin_ui),     cmocka_unit_test(stop_with_pending),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

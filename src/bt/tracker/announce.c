@@ -133,6 +133,10 @@ int tracker_http_url(struct buf *out, const char *announce_url, const struct tra
         buf_append_str(out, "&ip=");
         append_escaped(out, (const uint8_t *)r->ip, strnlen(r->ip, 255));
     }
+    if (r->ipv6 && *r->ipv6) {
+        buf_append_str(out, "&ipv6=");
+        append_escaped(out, (const uint8_t *)r->ipv6, strnlen(r->ipv6, 63));
+    }
     return buf_error(out);   /* every append above, checked once */
 }
 

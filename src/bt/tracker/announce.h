@@ -37,6 +37,8 @@ struct tracker_announce_req {
     const char *trackerid;                         /* NULL or "" = none */
     const char *ip;                                /* NULL or "" = none: the &ip= (BEP3) we claim, an IPv4
                                                       one also in UDP announces (libtorrent's announce_ip) */
+    const char *ipv6;                              /* NULL or "" = none: BEP7's &ipv6=, the IPv6 address we
+                                                      accept peers on (HTTP only) */
 };
 
 struct tracker_peer {

@@ -69,6 +69,7 @@ struct tracker_set {
     void *ud;
     uint16_t (*port_fn)(void *ud);
     bool active, all_trackers;
+    bool one_tier;              /* !announce_to_all_tiers: BEP12, the first tier that works */
     char *stopped_current;        /* the working tracker when the set stopped */
     uint64_t now;                 /* session clock at the last tick */
     int cb_depth;
@@ -111,10 +112,19 @@ struct tracker_client {
     uint32_t stop_ms;           /* an event=stopped announce's completion timeout; 0: none sent */
     bool insecure;              /* https trackers' certificates not checked */
     char announce_ip[64];       /* libtorrent's announce_ip, "" = none */
+    char ipv6[INET6_ADDRSTRLEN];  /* BEP7 &ipv6=, "" = none */
     uint16_t announce_port;     /* libtorrent's announce_port, 0 = the listen port */
     size_t http_inflight;       /* e->http and e->scrape requests of every set */
     size_t http_max;            /* max_concurrent_http_announces */
     char bind_ip[INET6_ADDRSTRLEN];
+    bool (*refuse)(void *ud, const struct sockaddr *sa);   /* tracker_client_set_refuse */
+    char *user_agent;           /* tracker_client_set_user_agent; NULL = fetch's default */
+    bool ssrf;                  /* tracker_client_set_ssrf_mitigation */
+    void (*on_external_ip)(void *ud, const char *ip);   /* tracker_client_set_external_ip_fn */
+    void *external_ud;
+    void *refuse_ud;
+    char proxy[1024];           /* libcurl proxy URL for HTTP trackers, "" = none */
+    bool proxy_required;        /* a proxy is set: no UDP, no HTTP without the URL */
     uv_udp_t *udp4, *udp6;
     uv_timer_t *timer;
     struct udp_txn *txns;
@@ -335,7 +345,9 @@ static void txn_send(struct udp_txn *t)
         rc = tracker_udp_announce_req(&b, t->conn_id, t->txid, &t->req, t->url_data);
     t->deadline = uv_now(tc->loop) + udp_timeout(tc, t->attempt);
     udp_timer_arm(tc, txn_due(t));
-    uv_udp_t *u = udp_socket(tc, t->addr.ss_family);
+    /* A proxy set since this announce began: not a datagram more around it
+     * (the transaction runs out its timeout). */
+    uv_udp_t *u = tc->proxy_required ? NULL : udp_socket(tc, t->addr.ss_family);
     if (rc == 0 && u) {
         uv_buf_t ub = uv_buf_init((char *)buf_head(&b), (unsigned)buf_size(&b));
         int s = uv_udp_try_send(u, &ub, 1, (const struct sockaddr *)&t->addr);
@@ -381,7 +393,13 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
         return;
     }
     const struct addrinfo *pick = NULL;
+    bool refused = false;
     for (const struct addrinfo *a = res; status == 0 && a; a = a->ai_next) {
+        if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && t->tc->refuse &&
+            t->tc->refuse(t->tc->refuse_ud, a->ai_addr)) {
+            refused = true;
+            continue;
+        }
         if (a->ai_family == AF_INET && (!pick || pick->ai_family != AF_INET))
             pick = a;
         else if (a->ai_family == AF_INET6 && !pick)
@@ -390,6 +408,11 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
     if (!pick) {
         uv_freeaddrinfo(res);
         char m[128];
+        if (refused) {
+            snprintf(m, sizeof m, "%.64s: address blocked by the IP filter", t->host);
+            txn_finish(t, -EPERM, NULL, m);
+            return;
+        }
         snprintf(m, sizeof m, "cannot resolve %.64s: %s", t->host, status ? uv_strerror(status) : "no address");
         txn_finish(t, -EHOSTUNREACH, NULL, m);
         return;
@@ -461,6 +484,10 @@ static int udp_start(struct tracker_client *tc, struct tent *e, const char *url,
     }
     snprintf(t->key, sizeof t->key, "%s:%s", t->host, t->port);
     struct udp_conn *c = conn_lookup(tc, t->key);
+    /* A cached address the filter now refuses is looked up again (and
+     * refused there, with the reason). */
+    if (c && tc->refuse && tc->refuse(tc->refuse_ud, (const struct sockaddr *)&c->addr))
+        c = NULL;
     if (c) {
         t->addr = c->addr;
         t->conn_id = c->conn_id;
@@ -579,6 +606,7 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     memcpy(r->peer_id, tc->peer_id, 20);
     r->port = tc->announce_port ? tc->announce_port : ts->port_fn ? ts->port_fn(ts->ud) : tc->port;
     r->ip = tc->announce_ip;
+    r->ipv6 = tc->proxy_required ? NULL : tc->ipv6;
     r->left = -1;
     if (ts->cb.get_stats)
         ts->cb.get_stats(ts->ud, &r->uploaded, &r->downloaded, &r->left);
@@ -586,6 +614,39 @@ static void build_req(struct tent *e, int event, struct tracker_announce_req *r)
     r->numwant = event == TRACKER_EVENT_STOPPED ? 0 : tc->numwant;
     r->key = tc->key;
     r->trackerid = e->trackerid;
+}
+
+/* libtorrent's ssrf_mitigation for HTTP trackers: one on a loopback
+ * address must be an announce URL (its path ends in /announce), so that a
+ * torrent cannot make us send requests to a local web service. */
+static bool ssrf_refused(const char *url, const struct sockaddr *sa)
+{
+    bool loopback = false;
+    if (sa->sa_family == AF_INET) {
+        loopback = (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        loopback = IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    if (!loopback)
+        return false;
+    const char *path = strstr(url, "://");
+    path = path ? strchr(path + 3, '/') : NULL;
+    if (!path)
+        return true;
+    size_t n = strcspn(path, "?#");
+    static const char suffix[] = "/announce";
+    return n < sizeof suffix - 1 || memcmp(path + n - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0;
+}
+
+static bool http_refused(void *ud, const char *url, const struct sockaddr *sa)
+{
+    const struct tracker_client *tc = ud;
+    if (tc->ssrf && ssrf_refused(url, sa)) {
+        log_msg(LOG_WARNING, "tracker %s refused: a loopback address outside /announce (ssrf_mitigation)", url);
+        return true;
+    }
+    return tc->refuse && tc->refuse(tc->refuse_ud, sa);
 }
 
 static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o, long timeout)
@@ -597,6 +658,10 @@ static void fetch_opts_for(const struct tracker_client *tc, struct fetch_opts *o
     o->bind_address = tc->bind_ip[0] ? tc->bind_ip : NULL;
     o->follow_redirects = 1;
     o->insecure = tc->insecure;
+    o->user_agent = tc->user_agent;
+    o->refuse_addr = http_refused;
+    o->refuse_ud = (void *)tc;
+    o->proxy = tc->proxy;
 }
 
 static void on_http_announce(void *ud, int rc, long status, const uint8_t *body, size_t len, const char *errmsg);
@@ -658,6 +723,8 @@ static int announce(struct tent *e, int event)
     bool stop = event == TRACKER_EVENT_STOPPED;
     struct tracker_announce_req r;
     build_req(e, event, &r);
+    if (tc->proxy_required && (e->scheme == SCH_UDP || !tc->proxy[0]))
+        return -ENETUNREACH;   /* never around the proxy (tracker_client_set_proxy) */
     if (e->scheme == SCH_UDP)
         return udp_start(tc, e, e->pub.url, &r, stop);
     struct buf url = BUF_INIT;
@@ -772,6 +839,9 @@ static void entry_ok(struct tent *e, struct tracker_announce_resp *r)
     move_to_front(ts, e);
     if (r->complete < 0 && r->incomplete < 0)
         start_scrape(e);
+    /* Last: the listener may ask every set (this one too) to reannounce. */
+    if (r->external_ip && ts->tc->on_external_ip)
+        ts->tc->on_external_ip(ts->tc->external_ud, r->external_ip);
 }
 
 /* The row's message for a failed HTTP request, in libtorrent's words where
@@ -861,7 +931,7 @@ static void stop_done(struct tent *e, const struct tracker_announce_resp *r)
 static void start_scrape(struct tent *e)
 {
     struct tracker_client *tc = e->ts->tc;
-    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max)
+    if (e->scheme != SCH_HTTP || e->scrape || tc->http_inflight >= tc->http_max || (tc->proxy_required && !tc->proxy[0]))
         return;
     struct buf url = BUF_INIT;
     if (tracker_scrape_url(&url, e->pub.url, e->ts->info_hash) == 0 && buf_append_u8(&url, 0) == 0) {
@@ -910,7 +980,10 @@ static bool announce_due(struct tent *e)
            : e->send_completed ? TRACKER_EVENT_COMPLETED : TRACKER_EVENT_NONE;
     e->event = ev;
     int rc = announce(e, ev);
-    if (rc < 0) {
+    if (rc == -ENETUNREACH && e->ts->tc->proxy_required) {
+        entry_fail(e, e->scheme == SCH_UDP ? "UDP trackers are not contacted through a proxy (no UDP support)"
+                                           : "proxy settings unusable: not contacted");
+    } else if (rc < 0) {
         char m[64];
         snprintf(m, sizeof m, "cannot announce: %s", strerror(-rc));
         entry_fail(e, m);
@@ -918,6 +991,18 @@ static bool announce_due(struct tent *e)
         e->pub.status = TRACKER_UPDATING;
     }
     return true;
+}
+
+/* A tier some tracker of which has not failed (working, in flight or not
+ * tried yet). */
+static bool tier_may_work(const struct tracker_set *ts, size_t from, size_t end)
+{
+    for (size_t i = from; i < end; i++) {
+        const struct tent *e = ts->e[i];
+        if (e->scheme != SCH_OTHER && e->pub.status != TRACKER_DISABLED && e->fails == 0)
+            return true;
+    }
+    return false;
 }
 
 void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms)
@@ -948,6 +1033,8 @@ void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms)
             if (!ts->all_trackers)
                 break;
         }
+        if (ts->one_tier && tier_may_work(ts, s, end))
+            break;   /* later tiers are for when every tracker of this one failed */
         s = end;
     }
     if (changed)
@@ -1207,6 +1294,12 @@ void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers)
         ts->all_trackers = all_trackers;
 }
 
+void tracker_set_announce_tiers(struct tracker_set *ts, bool all_tiers)
+{
+    if (ts)
+        ts->one_tier = !all_tiers;
+}
+
 void tracker_set_port_fn(struct tracker_set *ts, uint16_t (*port_fn)(void *ud))
 {
     if (ts)
@@ -1267,6 +1360,8 @@ void tracker_client_free(struct tracker_client *tc)
         return;
     while (tc->txns)
         txn_cancel(tc->txns);
+    free(tc->user_agent);
+    tc->user_agent = NULL;
     while (tc->stops) {
         fetch_cancel(tc->stops->req);
         stop_req_free(tc->stops);
@@ -1297,12 +1392,53 @@ void tracker_client_set_timeouts(struct tracker_client *tc, uint32_t receive_ms,
 void tracker_client_set_stop_timeout(struct tracker_client *tc, uint32_t stop_ms) { tc->stop_ms = stop_ms; }
 
 void tracker_client_set_max_http(struct tracker_client *tc, size_t n) { tc->http_max = n ? n : 1; }
+void tracker_client_set_peer_id(struct tracker_client *tc, const uint8_t peer_id[20])
+{
+    memcpy(tc->peer_id, peer_id, 20);
+}
+
+void tracker_client_set_user_agent(struct tracker_client *tc, const char *ua)
+{
+    free(tc->user_agent);
+    tc->user_agent = ua ? strdup(ua) : NULL;
+}
+
+void tracker_client_set_external_ip_fn(struct tracker_client *tc, void (*fn)(void *ud, const char *ip), void *ud)
+{
+    tc->on_external_ip = fn;
+    tc->external_ud = ud;
+}
+
+void tracker_client_set_ssrf_mitigation(struct tracker_client *tc, bool on)
+{
+    tc->ssrf = on;
+}
+
+void tracker_client_set_refuse(struct tracker_client *tc, bool (*refuse)(void *ud, const struct sockaddr *sa),
+                               void *ud)
+{
+    tc->refuse = refuse;
+    tc->refuse_ud = ud;
+}
+
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on) { tc->insecure = !on; }
 
 void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port)
 {
     snprintf(tc->announce_ip, sizeof tc->announce_ip, "%s", ip ? ip : "");
     tc->announce_port = port;
+}
+
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6)
+{
+    snprintf(tc->ipv6, sizeof tc->ipv6, "%s", ip6 ? ip6 : "");
+}
+
+void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required)
+{
+    if (!url || snprintf(tc->proxy, sizeof tc->proxy, "%s", url) >= (int)sizeof tc->proxy)
+        tc->proxy[0] = '\0';   /* too long: with required, nothing goes out at all */
+    tc->proxy_required = required;
 }
 
 int tracker_client_set_bind(struct tracker_client *tc, const char *ip)

@@ -88,12 +88,41 @@ void tracker_client_set_max_http(struct tracker_client *tc, size_t n);
 /* libtorrent's validate_https_trackers (qBittorrent's
  * validate_https_tracker_certificate, on by default): off, an https
  * tracker's certificate and host name are not checked. */
+/* A new peer id for the announces from now on (anonymous_mode switched). */
+void tracker_client_set_peer_id(struct tracker_client *tc, const uint8_t peer_id[20]);
+/* The User-Agent of HTTP announces: NULL the default ("torrentd/<version>"),
+ * "" none at all (anonymous_mode). */
+void tracker_client_set_user_agent(struct tracker_client *tc, const char *ua);
+/* fn(ud, ip) hears the address a tracker says it saw us at (BEP24's
+ * "external ip", printable) with every reply that has one. */
+void tracker_client_set_external_ip_fn(struct tracker_client *tc, void (*fn)(void *ud, const char *ip), void *ud);
+/* libtorrent's ssrf_mitigation (on by default in qBittorrent): an HTTP
+ * tracker on a loopback address is contacted only when its URL's path ends
+ * in /announce. */
+void tracker_client_set_ssrf_mitigation(struct tracker_client *tc, bool on);
+/* refuse(ud, addr) is asked before any tracker address is contacted (HTTP,
+ * redirects included, and UDP); true refuses it: the announce fails with
+ * "blocked by the IP filter" when no address is left (libtorrent's
+ * apply_ip_filter_to_trackers).  NULL: every address is fine. */
+void tracker_client_set_refuse(struct tracker_client *tc, bool (*refuse)(void *ud, const struct sockaddr *sa),
+                               void *ud);
 void tracker_client_set_validate_https(struct tracker_client *tc, bool on);
 /* libtorrent's announce_ip and announce_port (qBittorrent's preferences of
  * those names): the &ip= claimed in every announce ("" = none; an IPv4 one
  * also in UDP announces; longer than 63 bytes is cut) and the port
  * reported instead of the listen port (0 = the listen port). */
 void tracker_client_set_announce(struct tracker_client *tc, const char *ip, uint16_t port);
+/* The proxy for BitTorrent (core/proxy.c): HTTP announces and scrapes go
+ * through url (a libcurl proxy URL); while `required`, UDP trackers are not
+ * contacted (their rows say why) and, should url be "" (unusable
+ * settings), neither are HTTP ones: nothing goes around a configured proxy.
+ * url NULL or "" with required false: direct. */
+void tracker_client_set_proxy(struct tracker_client *tc, const char *url, bool required);
+/* BEP7: the IPv6 address we accept peers on, sent as &ipv6= in HTTP
+ * announces so a tracker reached over IPv4 can hand it to IPv6 peers ("" or
+ * NULL = none; not sent while a proxy is required: it would tell the
+ * tracker what the proxy hides). */
+void tracker_client_set_ipv6(struct tracker_client *tc, const char *ip6);
 
 /* tiers are copied.  Returns NULL on out-of-memory. */
 struct tracker_set *tracker_set_new(struct tracker_client *tc, const uint8_t info_hash[20],
@@ -112,6 +141,10 @@ void tracker_set_completed(struct tracker_set *ts);   /* event=completed on the 
 void tracker_set_reannounce(struct tracker_set *ts);  /* next tick, ignoring interval and min interval */
 void tracker_set_tick(struct tracker_set *ts, uint64_t now_ms);
 void tracker_set_announce_all(struct tracker_set *ts, bool all_trackers);
+/* all_tiers (the default; qBittorrent's announce_to_all_tiers): a tracker
+ * of every tier is announced to.  Off: BEP12 to the letter, the next tier
+ * only when every tracker of the ones before failed. */
+void tracker_set_announce_tiers(struct tracker_set *ts, bool all_tiers);
 /* The set announces port_fn(ud) instead of the client's port (SSL torrents). */
 void tracker_set_port_fn(struct tracker_set *ts, uint16_t (*port_fn)(void *ud));
 

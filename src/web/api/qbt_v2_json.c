@@ -11,7 +11,9 @@
 #include <time.h>
 
 #include "util/natcmp.h"
+#include "core/mseconn.h"
 #include "core/peer.h"
+#include "core/portmap.h"
 #include "util/buf.h"
 #include "util/hex.h"
 #include "core/discovery.h"
@@ -527,6 +529,10 @@ static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
         add_flag(f, d, "X", "Peer from PEX");
     if (p->source & PEER_SRC_LSD)
         add_flag(f, d, "L", "Peer from LSD");
+    if (p->crypto == PEER_CRYPTO_RC4)
+        add_flag(f, d, "E", "Encrypted traffic");
+    if (p->crypto == PEER_CRYPTO_HANDSHAKE)
+        add_flag(f, d, "e", "Encrypted handshake");
     if (p->over_utp)
         add_flag(f, d, "P", PEER_UTP_NAME);
 }
@@ -665,7 +671,8 @@ static void transfer_keys(struct session *s, json_t *o)
     set(o, "up_rate_limit", jint((int64_t)limits_rate(s, false)));
     set(o, "dht_nodes", jint((int64_t)discovery_dht_nodes(s)));
     set(o, "connection_status", jstr(connection_status(s)));
-    set(o, "last_external_address_v4", jstr(""));
+    /* what UPnP/NAT-PMP learnt from the router (core/portmap) */
+    set(o, "last_external_address_v4", jstr(portmap_external_v4(s)));
     set(o, "last_external_address_v6", jstr(""));
 }
 

@@ -30,6 +30,9 @@ const struct qbt_v2_pref qbt_v2_prefs[] = {
     {"async_io_threads", SET_ASYNC_IO_THREADS, QBT_INT, 0},
     {"auto_delete_mode", SET_AUTO_DELETE_MODE, QBT_INT, 0},
     {"auto_tmm_enabled", SET_AUTO_TMM_ENABLED, QBT_BOOL, 0},
+    /* torrentd's own (issue 12, automation): accepted, not written out */
+    {"automation_api_key", SET_AUTOMATION_API_KEY, QBT_STR, QBT_WRITE_ONLY},
+    {"automation_config_file", SET_AUTOMATION_CONFIG_FILE, QBT_STR, QBT_WRITE_ONLY},
     {"autorun_enabled", SET_AUTORUN_ENABLED, QBT_BOOL, 0},
     {"autorun_on_torrent_added_enabled", SET_AUTORUN_ON_TORRENT_ADDED_ENABLED, QBT_BOOL, 0},
     {"autorun_on_torrent_added_program", SET_AUTORUN_ON_TORRENT_ADDED_PROGRAM, QBT_STR, 0},

@@ -83,6 +83,7 @@
 #include <time.h>
 
 #include "core/cookiejar.h"
+#include "core/proxy.h"
 #include "core/session.h"
 #include "core/settings.h"
 #include "rss/autodl.h"
@@ -1230,11 +1231,14 @@ void ut_gui_rss_add_unknown(struct ut_call *c, const char *url)
     p->c = c;
     /* as the feeds fetch (rss/feeds.h): the session's cookies, redirects,
      * the parser's size cap and the RSS timeout */
+    char proxy[2048];   /* a feed: proxy_rss, as the feeds' own fetches */
+    proxy_url(c->s, PROXY_USE_RSS, proxy, sizeof proxy);
     struct fetch_opts o = {
         .timeout_ms = RSS_FEEDS_TIMEOUT_MS,
         .idle_timeout_ms = RSS_FEEDS_TIMEOUT_MS / 2,
         .max_body = FEEDPARSE_MAX_DOC,
         .follow_redirects = 1,
+        .proxy = proxy,
     };
     char **lines = NULL;
     size_t nl = c->s->cookies ? cookiejar_lines(c->s, &lines) : 0;
