@@ -12,6 +12,7 @@
 #include "core/session.h"
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
+#include "core/utpsock.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "util/hex.h"
@@ -80,6 +81,7 @@ static void dht_on(struct session *s, const uint8_t *nodes, size_t len)
 {
     if (s->disc.dht)
         return;
+    utpsock_release_port(s);   /* uTP's own socket lets go of the port; it moves onto the DHT's */
     struct dht_config cfg = {
         .bind_address = s->listen_address,
         .port = s->listen_port,
@@ -109,6 +111,7 @@ static void dht_off(struct session *s)
     for (size_t i = 0; i < s->num_torrents; i++)
         discovery_torrent_gone(s->torrents[i]);
     save_nodes(s);
+    utpsock_release_port(s);
     dht_free(s->disc.dht);
     s->disc.dht = NULL;
     log_msg(LOG_INFO, "DHT stopped");
@@ -215,6 +218,7 @@ void discovery_prefs_changed(struct session *s)
         lsd_on(s);
     else
         lsd_off(s);
+    utpsock_sync(s);
 }
 
 void discovery_listen_changed(struct session *s)
@@ -240,6 +244,7 @@ void discovery_listen_changed(struct session *s)
                 t->disc.lsd_next_ms -= LSD_INTERVAL_MS - LSD_MIN_GAP_MS;
         }
     }
+    utpsock_sync(s);
 }
 
 void discovery_stop(struct session *s)

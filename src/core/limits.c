@@ -92,6 +92,8 @@ void limits_apply_torrent(struct torrent *t)
  * still apply. */
 static bool global_exempt(const struct peer *p)
 {
+    if (p->over_utp && !settings_bool(&p->s->settings, SET_LIMIT_UTP_RATE))
+        return true;   /* limit_utp_rate false: libtorrent leaves uTP peers out of the global class */
     return !settings_bool(&p->s->settings, SET_LIMIT_LAN_PEERS) &&
            xferhist_addr_is_local((const struct sockaddr *)&p->addr);
 }

@@ -24,6 +24,7 @@
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "core/tuning.h"
+#include "core/utpsock.h"
 #include "disk/storage.h"
 #include "util/log.h"
 
@@ -116,6 +117,10 @@ void peer_close(struct peer *p, const char *why)
     else
         peer_list_unlink(&p->s->handshaking, p);
     mseconn_closed(p);
+    if (p->utp) {
+        utpsock_close(p->utp);
+        p->utp = NULL;
+    }
     uv_close((uv_handle_t *)&p->tcp, on_close);
 }
 
@@ -183,10 +188,33 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     }
 }
 
+/* ---- transport: TCP through p->tcp, or uTP through core/utpsock.c, whose
+ * streams take the same calls; nothing above this cares which. ---- */
+
 static void start_reading(struct peer *p)
 {
-    uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, on_read);
+    if (p->utp)
+        utpsock_read_start(p->utp, alloc_cb, on_read);
+    else
+        uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, on_read);
 }
+
+static void stop_reading(struct peer *p)
+{
+    if (p->utp)
+        utpsock_read_stop(p->utp);
+    else
+        uv_read_stop((uv_stream_t *)&p->tcp);
+}
+
+static int transport_write(struct peer *p, const uv_buf_t *b, uv_write_cb cb)
+{
+    if (p->utp)
+        return utpsock_write(&p->write_req, p->utp, b, cb);
+    return uv_write(&p->write_req, (uv_stream_t *)&p->tcp, b, 1, cb);
+}
+
+static void connect_tcp(struct peer *p, const struct sockaddr *dial);
 
 static void send_handshake(struct peer *p)
 {
@@ -208,11 +236,20 @@ static void on_connect(uv_connect_t *req, int status)
     struct peer *p = req->data;
     if (p->state == PEER_CLOSING)
         return;
+    if (status != 0 && p->utp && p->tcp_fallback) {
+        log_debug("peer %s:%u: uTP failed (%s), trying TCP", p->ip, p->port, uv_strerror(status));
+        utpsock_close(p->utp);
+        p->utp = NULL;
+        p->over_utp = false;
+        connect_tcp(p, (const struct sockaddr *)&p->addr);   /* no proxy: it would have carried TCP */
+        return;
+    }
     if (status != 0) {
         peer_close(p, uv_strerror(status));
         return;
     }
-    peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
+    if (!p->utp)
+        peerpolicy_socket(p->s, &p->tcp, p->addr.ss_family);
     if (p->proxy)
         peerproxy_start(p, begin_handshake);   /* the proxy's handshake first */
     else
@@ -299,19 +336,39 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return prc;
     }
-    bind_outgoing(s, &p->tcp, dial.ss_family);
-    uv_tcp_nodelay(&p->tcp, 1);
     p->connect_req.data = p;
     torrent_peer_attach(t, p);
-    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, (const struct sockaddr *)&dial, on_connect);
-    if (rc != 0) {
-        peer_close(p, uv_strerror(rc));
-        return rc;
+    /* uTP first when allowed, as libtorrent (SSL torrents listen on TCP
+     * only; a proxy carries TCP only, and nothing may go around it). */
+    enum utpsock_out how = p->tls || p->proxy ? UTPSOCK_OUT_NONE : utpsock_outgoing(s);
+    int urc = how == UTPSOCK_OUT_NONE
+                  ? -EPROTONOSUPPORT
+                  : utpsock_connect(s, addr, (uv_stream_t *)&p->tcp, &p->connect_req, on_connect, &p->utp);
+    if (urc == 0) {
+        p->over_utp = true;
+        p->tcp_fallback = how == UTPSOCK_OUT_FIRST;
+    } else if (how == UTPSOCK_OUT_ONLY) {
+        peer_close(p, "uTP connect failed");
+    } else {
+        connect_tcp(p, (const struct sockaddr *)&dial);
     }
-    tuning_peer_socket(s, &p->tcp);   /* the socket exists once the connect started */
+    if (p->state == PEER_CLOSING)
+        return -ECONNREFUSED;
     if (out)
         *out = p;
     return 0;
+}
+
+static void connect_tcp(struct peer *p, const struct sockaddr *dial)
+{
+    bind_outgoing(p->s, &p->tcp, dial->sa_family);
+    uv_tcp_nodelay(&p->tcp, 1);
+    int rc = uv_tcp_connect(&p->connect_req, &p->tcp, dial, on_connect);
+    if (rc != 0) {
+        peer_close(p, uv_strerror(rc));
+        return;
+    }
+    tuning_peer_socket(p->s, &p->tcp);   /* the socket exists once the connect started */
 }
 
 /* Room for one more half-open connection from ip: -EAGAIN when that
@@ -332,20 +389,10 @@ static int half_open_admit(struct session *s, const char *ip)
     return 0;
 }
 
-int peer_accept(struct session *s, uv_stream_t *server, bool tls)
+/* An accepted connection (TCP or uTP) past the address checks, or closed. */
+static int admit(struct session *s, struct peer *p, const struct sockaddr *from)
 {
-    struct peer *p = peer_alloc(s);
-    if (!p)
-        return -ENOMEM;
-    if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0 || (tls && ssltorrent_accept(s, &p->tls) != 0)) {
-        p->state = PEER_CLOSING;
-        uv_close((uv_handle_t *)&p->tcp, on_close);
-        return -EIO;
-    }
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
-    uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
-    set_addr(p, (struct sockaddr *)&ss);
+    set_addr(p, from);
     const char *refused = banlist_refusal(s, p->ip);
     if (refused) {
         banlist_log(s, p->ip, true, refused);
@@ -365,9 +412,6 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
         uv_close((uv_handle_t *)&p->tcp, on_close);
         return -ENOMEM;
     }
-    uv_tcp_nodelay(&p->tcp, 1);
-    tuning_peer_socket(s, &p->tcp);
-    peerpolicy_socket(s, &p->tcp, p->addr.ss_family);
     p->incoming = true;
     p->source = PEER_SRC_INCOMING;
     p->state = PEER_HANDSHAKE;
@@ -375,6 +419,42 @@ int peer_accept(struct session *s, uv_stream_t *server, bool tls)
     s->had_incoming = true;
     start_reading(p);
     return 0;
+}
+
+int peer_accept(struct session *s, uv_stream_t *server, bool tls)
+{
+    struct peer *p = peer_alloc(s);
+    if (!p)
+        return -ENOMEM;
+    /* uTP only (bittorrent_protocol 2) refuses plain TCP, as libtorrent's
+     * enable_incoming_tcp off; SSL torrents have TCP alone. */
+    if (uv_accept(server, (uv_stream_t *)&p->tcp) != 0 || (tls && ssltorrent_accept(s, &p->tls) != 0) ||
+        (!tls && utpsock_outgoing(s) == UTPSOCK_OUT_ONLY)) {
+        p->state = PEER_CLOSING;
+        uv_close((uv_handle_t *)&p->tcp, on_close);
+        return -EIO;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &len);
+    uv_tcp_nodelay(&p->tcp, 1);
+    tuning_peer_socket(s, &p->tcp);
+    peerpolicy_socket(s, &p->tcp, ss.ss_family);
+    return admit(s, p, (struct sockaddr *)&ss);
+}
+
+int peer_accept_utp(struct session *s, struct utpsock_stream *st)
+{
+    struct peer *p = peer_alloc(s);
+    if (!p)
+        return -ENOMEM;
+    utpsock_adopt(st, (uv_stream_t *)&p->tcp);
+    p->utp = st;
+    p->over_utp = true;
+    int rc = admit(s, p, utpsock_peer_addr(st));
+    if (rc != 0)
+        p->utp = NULL;   /* refused: the caller resets the connection */
+    return rc;
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -442,7 +522,7 @@ void peer_flush(struct peer *p)
     p->write_req.data = p;
     p->writing = true;
     p->refs++;
-    int rc = uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &b, 1, on_write);
+    int rc = transport_write(p, &b, on_write);
     if (rc != 0) {
         p->writing = false;
         p->refs--;
@@ -588,7 +668,7 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *b)
         p->in.len += (size_t)nread;
     }
     if (p->t && p->t->mi && p->state == PEER_ACTIVE && !limits_charge_download(p, (uint64_t)nread)) {
-        uv_read_stop((uv_stream_t *)&p->tcp);   /* limits marked it read_paused */
+        stop_reading(p);   /* limits marked it read_paused */
     }
     process_input(p);
     if (p->state != PEER_CLOSING && buf_size(&p->in) > PEER_MAX_INBUF)
@@ -676,6 +756,8 @@ static int on_handshake(struct peer *p)
             (memcmp(q->peer_id, hs.peer_id, 20) == 0 || (!multi && strcmp(q->ip, p->ip) == 0)))
             return -EEXIST;
     memcpy(p->peer_id, hs.peer_id, 20);
+    if (p->utp)
+        utpsock_peer_known(p->utp, p->peer_id);
     bt_wire_peer_client(hs.peer_id, p->client, sizeof p->client);
     p->fast = hs.fast;
     p->ext = hs.ext;

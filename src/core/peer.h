@@ -27,6 +27,7 @@ struct bt_ext_handshake;
 struct sslpeer;
 struct peerproxy;
 struct mseconn;
+struct utpsock_stream;
 
 enum peer_state { PEER_CONNECTING, PEER_HANDSHAKE, PEER_ACTIVE, PEER_CLOSING };
 
@@ -44,7 +45,10 @@ struct peer_upreq {
 #define PEER_MAX_UPREQS 512
 
 struct peer {
-    uv_tcp_t tcp;
+    uv_tcp_t tcp;                   /* the handle (its lifetime is the peer's), unopened under uTP */
+    struct utpsock_stream *utp;     /* core/utpsock.c: the uTP stream this peer runs over, else NULL */
+    bool over_utp;                  /* uTP, for the peer lists (stays set after the close) */
+    bool tcp_fallback;              /* outgoing uTP that may retry over TCP (bittorrent_protocol 0) */
     uv_connect_t connect_req;
     uv_write_t write_req;
     struct session *s;
@@ -105,6 +109,9 @@ int peer_connect(struct session *s, struct torrent *t, const struct sockaddr *ad
 /* Takes an accepted connection from one of the session's listeners (tls:
  * the SSL listener's). */
 int peer_accept(struct session *s, uv_stream_t *server, bool tls);
+
+/* Takes an incoming uTP stream (core/utpsock.c); -EPERM refuses it. */
+int peer_accept_utp(struct session *s, struct utpsock_stream *st);
 
 /* Closes the connection; the torrent is told through torrent_peer_detach. */
 void peer_close(struct peer *p, const char *why);

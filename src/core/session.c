@@ -33,6 +33,7 @@
 #include "core/ssltorrent.h"
 #include "core/torrent.h"
 #include "core/trackerlist.h"
+#include "core/utpsock.h"
 #include "core/watchdir.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -1023,6 +1024,12 @@ static void on_discovery_changed(void *ud, const struct settings_mask *changed)
     discovery_prefs_changed(s);
 }
 
+static void on_utp_changed(void *ud, const struct settings_mask *changed)
+{
+    (void)changed;
+    utpsock_sync(ud);
+}
+
 static int add_hooks(struct session *s)
 {
     static const struct { unsigned groups; settings_hook_fn fn; } hooks[] = {
@@ -1030,6 +1037,7 @@ static int add_hooks(struct session *s)
         {SG_SSL, on_ssl_changed},       {SG_DISCOVERY, on_discovery_changed},
         {SG_TRACKERS, on_trackers_changed}, {SG_DEFAULT_PATH, on_default_path_changed},
         {SG_ENCRYPTION, mseconn_on_settings},
+        {SG_UTP, on_utp_changed},
     };
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < sizeof hooks / sizeof hooks[0]; i++)
@@ -1124,6 +1132,7 @@ static void on_stop_poll(uv_timer_t *h)
 
 static void finish_shutdown(struct session *s)
 {
+    utpsock_stop(s);   /* the peers are gone */
     save_stats(s);   /* after the torrents closed: nothing more arrives */
     xferhist_save(s);
     /* Everything is on disk before the trackers are waited for: a second

@@ -108,6 +108,7 @@ struct session {
     struct trackerlist *trackerlist; /* core/trackerlist.c: trackers from a URL */
     struct proxy_host *proxy_host;   /* core/proxy.c: the proxy's address when proxy_ip is a name */
     struct mseconn_state *mse;       /* core/mseconn.c: MSE's SKEY map (HASH('req2', hash) -> torrent) */
+    struct utpsock *utp;             /* core/utpsock.c: uTP on the UDP port; NULL before the start */
 
     struct service_fetch *url_adds;  /* core/service.c: .torrent downloads for adds in flight */
     size_t num_url_adds;

@@ -57,6 +57,7 @@ enum {
     SG_RSS_AUTODL = 1u << 18, /* RSS auto-downloader: on/off, smart filters, repacks (rss/autodl.c) */
     SG_DEFAULT_PATH = 1u << 19, /* default save path: managed torrents follow or turn manual (service_edit.c) */
     SG_TRACKER_LIST = 1u << 20, /* trackers from a URL: on/off, the URL (core/trackerlist.c) */
+    SG_UTP = 1u << 21,        /* uTP: bittorrent_protocol (core/utpsock.c) */
     SG_ENCRYPTION = 1u << 22, /* encryption (MSE) policy: closes what a new value refuses (core/mseconn.c) */
     SG_IPFILTER = 1u << 23,   /* IP filter: on/off, its file, trackers too (core/ipfilter.c) */
     SG_PEER_POLICY = 1u << 24, /* unchoke slots and choking, peer turnover, connection pace, anonymity (core/peerpolicy.c) */

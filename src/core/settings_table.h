@@ -55,7 +55,7 @@
     X(BANNED_IPS, "banned_IPs", STR, "", 0, 0, SG_BANS) \
     X(BDECODE_DEPTH_LIMIT, "bdecode_depth_limit", INT, 100, INT64_MIN, INT64_MAX, 0) \
     X(BDECODE_TOKEN_LIMIT, "bdecode_token_limit", INT, 10000000, INT64_MIN, INT64_MAX, 0) \
-    X(BITTORRENT_PROTOCOL, "bittorrent_protocol", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(BITTORRENT_PROTOCOL, "bittorrent_protocol", INT, 0, 0, 2, SG_UTP) /* utp: 0 TCP+uTP, 1 TCP, 2 uTP */ \
     X(BLOCK_PEERS_ON_PRIVILEGED_PORTS, "block_peers_on_privileged_ports", BOOL, false, 0, 1, 0) \
     X(BYPASS_AUTH_SUBNET_WHITELIST, "bypass_auth_subnet_whitelist", STR, "", 0, 0, SG_WEBUI_AUTH) \
     X(BYPASS_AUTH_SUBNET_WHITELIST_ENABLED, "bypass_auth_subnet_whitelist_enabled", BOOL, false, 0, 1, SG_WEBUI_AUTH) \
@@ -296,7 +296,7 @@
     X(UT_WEBUI_GUEST_NAME, "ut_webui_guest_name", STR, "guest", 0, 0, SG_WEBUI_AUTH) \
     X(UT_WEBUI_PORT, "ut_webui_port", INT, 0, 0, 65535, 0) \
     X(UT_WRITE_COALESCE_MAX_SIZE, "ut_write_coalesce_max_size", INT, 0, -1, 32, 0) \
-    X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, INT64_MIN, INT64_MAX, 0) \
+    X(UTP_TCP_MIXED_MODE, "utp_tcp_mixed_mode", INT, 0, 0, 1, 0) /* utp: 0 prefer TCP, 1 peer-proportional */ \
     X(VALIDATE_HTTPS_TRACKER_CERTIFICATE, "validate_https_tracker_certificate", BOOL, true, 0, 1, SG_TRACKERS) \
     X(WEB_UI_ADDRESS, "web_ui_address", STR, "*", 0, 0, SG_WEBUI_BIND | SG_WEBUI_AUTH) \
     X(WEB_UI_BAN_DURATION, "web_ui_ban_duration", INT, 3600, INT64_MIN, INT64_MAX, SG_WEBUI_AUTH) \

@@ -23,9 +23,10 @@ const struct ut_setting ut_settings[] = {
     ROW("admin_name", UT_STR, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_WEB_UI_USERNAME, true, true),
     ROW("admin_password", UT_STR, 'W', UT_FIRST, UT_CONV_ADMIN_PASSWORD, NOID, true, false),
     ROW("all_writes_sync", UT_BOOL, 'R', UT_ALWAYS, UT_CONV_DIRECT, SET_UT_ALL_WRITES_SYNC, true, true),
-    /* Stored, does not act: µTorrent throttles its uploads with uTP's LEDBAT
-     * (yield to other TCP traffic by one-way delay); torrentd speaks TCP only
-     * and has no uTP yet (issue 14), so there is no delay signal to act on. */
+    /* Stored, does not act: µTorrent throttles all its uploads by uTP's
+     * one-way delay signal (yielding to other traffic).  torrentd's uTP
+     * connections (core/utpsock.c) always run LEDBAT; its TCP uploads are not
+     * throttled by the delay of its uTP ones. */
     ROW("auto_bandwidth_management", UT_BOOL, 'Y', UT_FIRST, UT_CONV_DIRECT, SET_UT_AUTO_BANDWIDTH_MANAGEMENT, true,
         true),
     ROW("bind_ip", UT_STR, 'R', UT_FIRST, UT_CONV_DIRECT, SET_CURRENT_INTERFACE_ADDRESS, true, true),

@@ -749,7 +749,7 @@ class Qbt(QbtApi):
             "Session\\InterfaceAddress=%s" % self.bind_ip,
             "Session\\DefaultSavePath=%s" % os.path.join(self.profile, "downloads"),
             "Session\\TempPathEnabled=false",
-            "Session\\BTProtocol=TCP",
+            "Session\\BTProtocol=%s" % getattr(self, "bt_protocol", "TCP"),
             "Session\\RefreshInterval=%d" % refresh_ms,
             "Session\\AnonymousModeEnabled=false",
             "",
@@ -791,10 +791,11 @@ class Transmission(Proc):
     """transmission-daemon 3.00 over JSON-RPC; it never dials 127/8 peers."""
     kind = "transmission"
 
-    def __init__(self, rundir, bind_ip, name="transmission", settings=None):
+    def __init__(self, rundir, bind_ip, name="transmission", settings=None, utp=False):
         super().__init__(rundir, name)
         self.bind_ip = bind_ip
         self.settings = settings or {}   # settings.json keys over the defaults below
+        self.utp = utp
         self.profile = os.path.join(rundir, "profile")
         self.rpc_port = free_port()
         self.listen_port = free_port()
@@ -807,7 +808,7 @@ class Transmission(Proc):
 
     def start(self, timeout=60):
         os.makedirs(self.profile, exist_ok=True)
-        st = {"dht-enabled": False, "lpd-enabled": False, "pex-enabled": False, "utp-enabled": False,
+        st = {"dht-enabled": False, "lpd-enabled": False, "pex-enabled": False, "utp-enabled": self.utp,
               "port-forwarding-enabled": False, "peer-port": self.listen_port,
               "peer-port-random-on-start": False, "bind-address-ipv4": self.bind_ip,
               "bind-address-ipv6": "::1", "rpc-enabled": True, "rpc-port": self.rpc_port,
@@ -822,7 +823,7 @@ class Transmission(Proc):
             json.dump(st, f, indent=1)
         self.spawn(["transmission-daemon", "-f", "-g", self.profile, "-p", str(self.rpc_port),
                     "-P", str(self.listen_port), "-r", "127.0.0.1", "-i", self.bind_ip, "-T",
-                    "-O", "-Y", "-M", "-C", "--no-utp"])
+                    "-O", "-Y", "-M", "-C", "--utp" if self.utp else "--no-utp"])
 
         def up():
             try:

@@ -273,6 +273,10 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     struct dht_sock *s = h->data;
     struct dht *d = s->d;
     union dht_addr from;
+    if (nread > 0 && addr && !(flags & UV_UDP_PARTIAL) && d->rx[0] != 'd' && d->other) {
+        d->other(d->other_ud, d->rx, (size_t)nread, addr);
+        return;
+    }
     if (nread <= 0 || !addr || (flags & UV_UDP_PARTIAL) || (size_t)nread > DHT_MAX_PACKET ||
         dht_addr_set(&from, addr) != 0 || dht_fam(&from) != s->fam || !dht_addr_usable(&from, d->allow_local))
         return;
@@ -322,6 +326,18 @@ static int open_sock(struct dht *d, int fam, const union dht_addr *bind_to)
     }
     d->sock[fam] = s;
     return 0;
+}
+
+void dht_set_other(struct dht *d, dht_other_cb cb, void *ud)
+{
+    d->other = cb;
+    d->other_ud = ud;
+}
+
+uv_udp_t *dht_socket(struct dht *d, int family)
+{
+    struct dht_sock *s = d->sock[family == AF_INET6];
+    return s ? &s->h : NULL;
 }
 
 uint16_t dht_port(const struct dht *d)

@@ -91,6 +91,15 @@ int dht_save_nodes(const struct dht *d, uint8_t **out, size_t *len);
 int dht_load_nodes(struct dht *d, const uint8_t *p, size_t len);
 
 const uint8_t *dht_node_id(const struct dht *d);
+/* The socket is shared with uTP (BEP29) on the same port: a datagram that
+ * cannot be KRPC (its first byte is not 'd') goes to cb instead, before any
+ * of the DHT's address checks.  cb NULL = dropped (the default). */
+typedef void (*dht_other_cb)(void *ud, const uint8_t *p, size_t n, const struct sockaddr *from);
+void dht_set_other(struct dht *d, dht_other_cb cb, void *ud);
+/* The DHT's socket of a family (AF_INET, AF_INET6), for the sharer to send
+ * from; NULL when there is none.  Valid until dht_free. */
+uv_udp_t *dht_socket(struct dht *d, int family);
+
 /* The bound UDP port (useful with cfg.port = 0). */
 uint16_t dht_port(const struct dht *d);
 

@@ -104,7 +104,9 @@ struct dht {
     uint64_t rl_sec;
     unsigned rl_count;
     struct buf out;
-    uint8_t rx[DHT_MAX_PACKET + 1];
+    dht_other_cb other;          /* uTP on the same socket */
+    void *other_ud;
+    uint8_t rx[65536];           /* KRPC stops at DHT_MAX_PACKET; uTP packets may be larger */
 };
 
 /* dht.c */

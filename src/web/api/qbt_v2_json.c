@@ -496,6 +496,9 @@ static void peer_id_client(const struct peer *p, char out[16])
     out[8] = 0;
 }
 
+/* qBittorrent's C_UTP: Greek small mu (U+03BC), "TP". */
+#define PEER_UTP_NAME "\xce\xbcTP"
+
 static int add_flag(struct buf *f, struct buf *d, const char *flag, const char *desc)
 {
     int rc = buf_appendf(f, "%s%s", buf_size(f) ? " " : "", flag);
@@ -530,6 +533,8 @@ static void peer_flags(const struct peer *p, struct buf *f, struct buf *d)
         add_flag(f, d, "E", "Encrypted traffic");
     if (p->crypto == PEER_CRYPTO_HANDSHAKE)
         add_flag(f, d, "e", "Encrypted handshake");
+    if (p->over_utp)
+        add_flag(f, d, "P", PEER_UTP_NAME);
 }
 
 /* Paths of the files touching the piece the peer is downloading. */
@@ -584,7 +589,7 @@ json_t *qbt_v2_peer_json(const struct torrent *t, const struct peer *p)
     set(o, "up_speed", jint((int64_t)rate_now(&p->up, now_ms)));
     set(o, "downloaded", jint(p->downloaded));
     set(o, "uploaded", jint(p->uploaded));
-    set(o, "connection", jstr("BT"));
+    set(o, "connection", jstr(p->over_utp ? PEER_UTP_NAME : "BT"));
     set(o, "flags", json_stringn(buf_size(&f) ? (const char *)buf_head(&f) : "", buf_size(&f)));
     set(o, "flags_desc", json_stringn(buf_size(&d) ? (const char *)buf_head(&d) : "", buf_size(&d)));
     set(o, "relevance", jreal(relevance(t, p)));
