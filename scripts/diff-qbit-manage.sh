@@ -13,7 +13,7 @@
 # difference is on a torrent the run's recheck was still checking (a timing
 # race: see docs/clients.md), 1 otherwise. DIFF_SEED picks the seed (12).
 set -eu
-[ $# -ge 2 ] || { sed -n 2,13p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,13p "$0"; exit 64; }
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 QBM_DIR=$(cd "$1" && pwd)
