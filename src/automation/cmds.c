@@ -3,6 +3,7 @@
  * tracker verdict, torrentinfo by name, deletion through the recycle bin).
  * Each follows qbit_manage 4.8.1's modules/core/<command>.py: the same
  * filters, decisions, counters and log lines. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -521,6 +522,71 @@ static void remove_empty_dirs(const char *dir, const char *stop)
     free(d);
 }
 
+/* shutil.copyfile */
+static int copy_file(const char *src, const char *dst)
+{
+    if (path_mkdirs_for(dst) != 0)
+        return -errno;
+    FILE *in = fopen(src, "rb");
+    if (!in)
+        return -errno;
+    FILE *out = fopen(dst, "wb");
+    if (!out) {
+        int e = -errno;
+        fclose(in);
+        return e;
+    }
+    char buf[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = -EIO;
+            break;
+        }
+    if (ferror(in))
+        rc = -EIO;
+    fclose(in);
+    if (fclose(out) != 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* qbit_manage's backward-compatible export: every file in torrents_dir
+ * (qBittorrent's BT_backup) whose name starts with the info-hash is copied to
+ * <recycle>/torrents/, and named in the "Backing up" line without the hash. */
+static void copy_backups(struct am_ctx *c, struct torrent *t, const char *recycle, char *line, size_t cap)
+{
+    if (!c->torrents_dir || !*c->torrents_dir)
+        return;
+    DIR *d = opendir(c->torrents_dir);
+    if (!d)
+        return;
+    struct strv names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, t->hex, 40) == 0)
+            strv_push(&names, e->d_name);
+    closedir(d);
+    qsort(names.v, names.n, sizeof *names.v, cmp_name);
+    for (size_t i = 0; i < names.n; i++) {
+        char src[4096], dst[4096];
+        snprintf(src, sizeof src, "%s/%s", c->torrents_dir, names.v[i]);
+        snprintf(dst, sizeof dst, "%s/torrents/%s", recycle, names.v[i]);
+        int rc = copy_file(src, dst);
+        if (rc != 0)
+            log_msg(LOG_WARNING, "qbit_manage: RecycleBin Warning: %s: %s", src, strerror(-rc));
+        size_t l = strlen(line);
+        snprintf(line + l, cap - l, "%s%s", *line ? " and " : "", names.v[i] + 40);
+    }
+    strv_clear(&names);
+}
+
 static void write_export(struct am_ctx *c, struct torrent *t, const char *recycle, bool deleted_contents,
                          const char *tracker_url)
 {
@@ -534,7 +600,16 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
         return;
     if (strlen(safe) > 200)
         safe[200] = '\0';
-    char path[4096];
+    char path[4096], json[4096], backed[2048] = "";
+    /* The JSON manifest qbit_manage keeps beside it (restore scripts read it). */
+    int jn = snprintf(json, sizeof json, "%s/torrents_json/%s.json", recycle, safe);
+    bool json_ok = jn > 0 && (size_t)jn < sizeof json;
+    if (json_ok) {
+        if (access(json, F_OK) == 0)
+            am_log("Adding %s to existing %s.json", tracker_url, safe);
+        else
+            am_log("Saving Torrent JSON file to %s", json);
+    }
     if (view_torrent_file(t, &data, &len) == 0) {
         int n = snprintf(path, sizeof path, "%s/torrents_export/%s [%s].torrent", recycle, safe, t->hex + 32);
         if (n > 0 && (size_t)n < sizeof path && path_mkdirs_for(path) == 0) {
@@ -542,15 +617,16 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
             if (f) {
                 fwrite(data, 1, len, f);
                 fclose(f);
-                am_log("Backing up %s [%s].torrent to %s/torrents_export", safe, t->hex + 32, recycle);
+                snprintf(backed, sizeof backed, "%s [%s].torrent", safe, t->hex + 32);
             }
         }
         free(data);
     }
-    /* The JSON manifest qbit_manage keeps beside it (restore scripts read it). */
-    int n = snprintf(path, sizeof path, "%s/torrents_json/%s.json", recycle, safe);
-    if (n > 0 && (size_t)n < sizeof path && path_mkdirs_for(path) == 0) {
-        FILE *f = fopen(path, "w");
+    copy_backups(c, t, recycle, backed, sizeof backed);
+    if (*backed)
+        am_log("Backing up %s to %s/torrents_export", backed, recycle);
+    if (json_ok && path_mkdirs_for(json) == 0) {
+        FILE *f = fopen(json, "w");
         if (f) {
             fprintf(f, "{\"torrent_name\": \"");
             for (const char *p = name; *p; p++)
@@ -561,7 +637,6 @@ static void write_export(struct am_ctx *c, struct torrent *t, const char *recycl
         }
     }
     free(safe);
-    (void)c;
 }
 
 void am_delete(struct am_ctx *c, struct torrent *t, bool with_files)
@@ -621,7 +696,7 @@ void am_delete(struct am_ctx *c, struct torrent *t, bool with_files)
                 free(dst);
                 free(src);
             }
-            am_log("Moved %zu files to %s", moved, recycle);
+            /* qbit_manage logs "Moved N files to" at DEBUG only: not here */
             /* What could not be moved is deleted with the torrent. */
             delete_files = moved < nf;
             char *root = NULL;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,7 +292,19 @@ static void orphans(struct am_orphan_job *j, const struct strv *root_files)
     j->orphans = left;
 }
 
-/* cleanup_dirs: files in dir last modified more than `days` ago. */
+/* qbit_manage names the folder of each file as re.search(".*<basename of
+ * dir>", file): the file's path up to the last occurrence of that name. */
+static size_t folder_len(const char *file, const char *base)
+{
+    size_t bl = strlen(base), end = 0;
+    for (const char *p = file; bl && (p = strstr(p, base)); p++)
+        end = (size_t)(p - file) + bl;
+    return end;
+}
+
+/* cleanup_dirs (qbit_manage's Config.cleanup_dirs): files in dir last
+ * modified more than `days` ago, with its log lines: the "Emptying" and
+ * "Searching" separators, one line per file and the total. */
 static int64_t empty_dir(struct am_orphan_job *j, const char *dir, int64_t days, const char *label)
 {
     if (days < 0 || !*dir)
@@ -302,28 +315,48 @@ static int64_t empty_dir(struct am_orphan_job *j, const char *dir, int64_t days,
         return 0;
     qsort(files.v, files.n, sizeof *files.v, cmp_str);
     jlog(j, "S:Emptying %s (Files > %lld days)", label, (long long)days);
+    const char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
     time_t now = time(NULL);
     int64_t n = 0;
+    double bytes = 0;
+    const char *prev = NULL;
+    size_t prevlen = 0;
     for (size_t i = 0; i < files.n; i++) {
+        size_t fl = folder_len(files.v[i], base);
+        if (!prev || fl != prevlen || strncmp(prev, files.v[i], fl) != 0)
+            jlog(j, "S:Searching: %.*s", (int)fl, files.v[i]);
+        prev = files.v[i];
+        prevlen = fl;
         struct stat st;
         if (lstat(files.v[i], &st) != 0)
             continue;
-        if ((double)(now - st.st_mtime) / 86400.0 < (double)days)
+        double age = (double)(now - st.st_mtime) / 86400.0;
+        if (age < (double)days)
             continue;
+        const char *name = strrchr(files.v[i], '/');
+        jlog(j, "I:%s %s from %.*s (Last modified %.0f days ago).", j->dry ? "Did not delete" : "Deleted",
+             name ? name + 1 : files.v[i], (int)fl, files.v[i], nearbyint(age));
         n++;
+        bytes += (double)st.st_size;
         if (!j->dry && unlink(files.v[i]) == 0)
             remove_empty_parents(files.v[i], dir);
     }
-    if (n)
-        jlog(j, "I:%s %lld files (%s)", j->dry ? "Did not delete" : "Deleted", (long long)n, label);
+    if (n) {
+        /* util.human_readable_size */
+        static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        size_t u = 0;
+        while (bytes >= 1024.0 && u + 1 < sizeof unit / sizeof *unit)
+            bytes /= 1024.0, u++;
+        jlog(j, "I:%s %lld files (%.3f%s) from the %s.", j->dry ? "Did not delete" : "Deleted", (long long)n, bytes,
+             unit[u], label);
+    }
     strv_clear(&files);
     return n;
 }
 
 void am_disk_work(struct am_orphan_job *j)
 {
-    j->recycle_emptied = empty_dir(j, j->recycle_dir, j->recycle_days, "Recycle Bin");
-    j->orphaned_emptied = empty_dir(j, j->orphaned_dir, j->orphan_days, "Orphaned Data");
     struct strv root = {0};
     if (*j->root_dir)
         walk(j->root_dir, j->orphaned_dir, &root, 0);
@@ -354,6 +387,10 @@ void am_disk_work(struct am_orphan_job *j)
         strv_clear(&more);
     }
     strv_clear(&root);
+    /* After the commands, as qbit_manage's run: what rem_orphaned just moved
+     * into the orphaned dir is listed (and kept: its mtime is now). */
+    j->recycle_emptied = empty_dir(j, j->recycle_dir, j->recycle_days, "Recycle Bin");
+    j->orphaned_emptied = empty_dir(j, j->orphaned_dir, j->orphan_days, "Orphaned Data");
 }
 
 /* ---- tag_nohardlinks on the loop ---- */

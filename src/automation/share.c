@@ -211,15 +211,16 @@ static bool reached(struct eval *e)
     struct torrent_status st;
     torrent_status_now(e->t, &st);
     const struct settings *p = &e->c->s->settings;
-    /* min_num_seeds */
-    if (g->min_num_seeds == 0 || e->t->num_complete >= g->min_num_seeds) {
+    /* min_num_seeds: qbit_manage reads the API's num_complete, the
+     * trackers' count or, before any answered, the connected seeds */
+    if (g->min_num_seeds == 0 || st.seeds_swarm >= g->min_num_seeds) {
         remove_tag(e, e->tn->min_seeds);
     } else {
         char reason[300];
         snprintf(reason, sizeof reason,
                  "Min number of seeds not met: Total Seeds (%lld) < min_num_seeds(%lld). Removing Share Limits so "
                  "qBittorrent can continue seeding.",
-                 (long long)e->t->num_complete, (long long)g->min_num_seeds);
+                 (long long)st.seeds_swarm, (long long)g->min_num_seeds);
         add_tag_and_reset(e, e->tn->min_seeds, reason);
         return false;
     }
@@ -274,24 +275,41 @@ static int64_t upload_kib(const struct torrent *t)
     return k == 0 ? -1 : k;
 }
 
+/* A float as Python's str() prints it (qbit_manage reads max_ratio as a
+ * float: 2 in config.yml logs as "2.0"): integral values with ".0", else
+ * the shortest form that reads back the same. */
+static const char *pyfloat(double v, char *buf, size_t n)
+{
+    if (v == nearbyint(v) && fabs(v) < 1e16) {
+        snprintf(buf, n, "%.1f", v);
+        return buf;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
 static void set_limits(struct am_ctx *c, struct torrent *t, const struct group *g, const struct tagnames *tn,
                        int64_t limit_kib)
 {
     if (limit_kib != -1)
         am_log("Limit UL Speed: %lld kB/s", (long long)limit_kib);
-    char a[64];
+    char a[64], r[32];
     if (g->max_ratio == -2 && g->max_seeding_time == -2) {
         am_log("Share Limit: Use Global Share Limit");
     } else if (g->max_ratio == -1 && g->max_seeding_time == -1) {
         am_log("Share Limit: Set No Share Limit");
     } else if (g->max_ratio != t->ratio_limit && g->max_seeding_time < 0) {
-        am_log("Share Limit: Max Ratio = %g", g->max_ratio);
+        am_log("Share Limit: Max Ratio = %s", pyfloat(g->max_ratio, r, sizeof r));
     } else if (g->max_seeding_time != t->seeding_time_limit && g->max_ratio < 0) {
         timedelta(g->max_seeding_time * 60, a, sizeof a);
         am_log("Share Limit: Max Seed Time = %s", a);
     } else if (g->max_ratio != t->ratio_limit || g->max_seeding_time != t->seeding_time_limit) {
         timedelta(g->max_seeding_time * 60, a, sizeof a);
-        am_log("Share Limit: Max Ratio = %g, Max Seed Time = %s", g->max_ratio, a);
+        am_log("Share Limit: Max Ratio = %s, Max Seed Time = %s", pyfloat(g->max_ratio, r, sizeof r), a);
     }
     if (c->dry || am_has_tag(t, tn->min_seed) || am_has_tag(t, tn->min_seeds) || am_has_tag(t, tn->last_active))
         return;

@@ -724,3 +724,107 @@ tracker: {other: {tag: now}}
     t.join(120)
     assert res["slow"].status_code == 200 and res["slow"].json()["status"] == "success"
     assert r["status"] == "success" and r["was_running"] is True, "the scan was over before the reset"
+
+
+# ---- what scripts/diff-qbit-manage.sh found against the real qbit_manage 4.8.1 ----
+
+def qbm_lines(td, since=-1):
+    """torrentd's qbit_manage log lines after log id `since`, without the prefix."""
+    return [e["message"][len("qbit_manage: "):] for e in td.get("/api/v2/log/main", last_known_id=since).json()
+            if e["message"].startswith("qbit_manage: ")]
+
+
+def last_log_id(td):
+    return max([e["id"] for e in td.get("/api/v2/log/main").json()] or [-1])
+
+
+def test_recycle_bin_copies_torrents_dir_backups(workdir, td, tracker):
+    """qbit_manage copies every torrents_dir (BT_backup) file named after the
+    info-hash into <recycle>/torrents/ and names them in its "Backing up"
+    line; it logs the JSON manifest it saves, and "Moved N files" only at
+    DEBUG."""
+    root, bt = os.path.join(workdir, "data"), os.path.join(workdir, "BT_backup")
+    write_config(td, """
+directory: {root_dir: "%s", torrents_dir: "%s"}
+settings: {rem_unregistered_grace_minutes: 0}
+recyclebin: {enabled: true, save_torrents: true}
+""" % (root, bt))
+    gone = seed(td, root, "Gone.mkv", tracker.url)
+    os.makedirs(bt)
+    for name, body in ((gone + ".torrent", b"T"), (gone + ".fastresume", b"F"), ("0" * 40 + ".torrent", b"O")):
+        with open(os.path.join(bt, name), "wb") as f:
+            f.write(body)
+    tracker.unregistered.add(gone)
+    td.reannounce(gone)
+    wait_tracker(td, gone, 4)
+    since = last_log_id(td)
+    assert nonzero(stats_of(run(td, ["rem_unregistered"]))) == {"rem_unreg": 1, "deleted_contents": 1}
+    rb = os.path.join(root, ".RecycleBin")
+    assert sorted(os.listdir(os.path.join(rb, "torrents"))) == [gone + ".fastresume", gone + ".torrent"]
+    with open(os.path.join(rb, "torrents", gone + ".fastresume"), "rb") as f:
+        assert f.read() == b"F"
+    lines = qbm_lines(td, since)
+    assert "Saving Torrent JSON file to %s/torrents_json/Gone.mkv.json" % rb in lines, lines
+    assert ("Backing up Gone.mkv [%s].torrent and .fastresume and .torrent to %s/torrents_export"
+            % (gone[-8:], rb)) in lines, lines
+    assert not any(x.startswith("Moved ") for x in lines), lines
+
+
+def test_cleanup_runs_after_the_commands_with_qbit_manage_lines(workdir, td):
+    """cleanup_dirs runs after every command, as qbit_manage's run: what
+    rem_orphaned just moved is listed under "Searching:" and kept; each old
+    file gets its line, then the total with its size."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+recyclebin: {enabled: true, empty_after_x_days: 2}
+orphaned: {empty_after_x_days: 1}
+""" % root)
+    rb, od = os.path.join(root, ".RecycleBin"), os.path.join(root, "orphaned_data")
+    old = time.time() - 3 * 86400
+    for p in (os.path.join(rb, "old.mkv"), os.path.join(root, "Orphan.nfo")):
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write("1234")
+        os.utime(p, (old, old))
+    since = last_log_id(td)
+    st = stats_of(run(td, ["rem_orphaned"]))
+    assert nonzero(st) == {"orphaned": 1, "recycle_emptied": 1}
+    assert os.path.exists(os.path.join(od, "Orphan.nfo")), "moved this run: dated now, kept"
+    lines = qbm_lines(td, since)
+    want = ["| Emptying Recycle Bin (Files > 2 days) |", "| Searching: %s |" % rb,
+            "Deleted old.mkv from %s (Last modified 3 days ago)." % rb,
+            "Deleted 1 files (4.000B) from the Recycle Bin.",
+            "| Emptying Orphaned Data (Files > 1 days) |", "| Searching: %s |" % od]
+    assert [x for x in lines if x in want] == want, lines
+
+
+def test_share_limits_log_as_qbit_manage(workdir, td, tracker):
+    """max_ratio is a float in qbit_manage ("Max Ratio = 2.0"); min_num_seeds
+    reads the API's num_complete: 0, not -1, before a tracker answered."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+share_limits:
+  ratio:
+    priority: 1
+    include_any_tags: [r]
+    max_ratio: 2
+    max_seeding_time: 30d
+  seeds:
+    priority: 2
+    include_any_tags: [s]
+    max_ratio: 3
+    min_num_seeds: 1
+""" % root)
+    a = seed(td, root, "a.mkv", tracker.url, tags="r")
+    b = seed(td, root, "b.mkv", "http://127.0.0.1:9/announce", tags="s")
+    td.wait_seeding(a, 20)
+    wait_tracker(td, b, 4)
+    assert td.torrent(b)["num_complete"] == 0
+    since = last_log_id(td)
+    stats_of(run(td, ["share_limits"]))
+    lines = qbm_lines(td, since)
+    assert "Share Limit: Max Ratio = 2.0, Max Seed Time = 30 days, 0:00:00" in lines, lines
+    assert ("Min number of seeds not met: Total Seeds (0) < min_num_seeds(1). Removing Share Limits so "
+            "qBittorrent can continue seeding.") in lines, lines
