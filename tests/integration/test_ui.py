@@ -230,6 +230,10 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
         page.wait("document.querySelector('.tabbody').textContent.includes(%s)" % json.dumps(expect), 10,
                   "tab " + tab)
         shot("tab-" + tab)
+    # the speed tab is this torrent's history: the download it just made is in it
+    page.wait("document.querySelector('.tabbody canvas.graph') && "
+              "+document.querySelector('.tabbody canvas.graph').dataset.peakDl > 0", 10,
+              "the torrent's download speed in its history")
 
     # a file priority: expand the folder, set sub/b.bin to "Do not download"
     page.click("#tab-files")
