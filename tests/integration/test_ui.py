@@ -125,6 +125,24 @@ def _seed_pair(workdir, procs):
     return seeder, leecher, tbytes, h
 
 
+def _seed_meta(workdir, seeder):
+    """A second torrent on the seeder, for a magnet: its files come from the
+    metadata the seeder gives."""
+    m1, m2 = os.urandom(200 * 1024 + 5), os.urandom(100 * 1024)
+    root = os.path.join(workdir, "seed-data", "uimeta")
+    os.makedirs(os.path.join(root, "m2"))
+    with open(os.path.join(root, "m1.bin"), "wb") as f:
+        f.write(m1)
+    with open(os.path.join(root, "m2", "m2.bin"), "wb") as f:
+        f.write(m2)
+    tbytes, h = make_torrent({"name": "uimeta", "piece length": PIECE, "pieces": piece_hashes(m1 + m2, PIECE),
+                              "files": [{"length": len(m1), "path": ["m1.bin"]},
+                                        {"length": len(m2), "path": ["m2", "m2.bin"]}]})
+    seeder.add(tbytes, os.path.join(workdir, "seed-data"), skip_checking=True, filename="uimeta.torrent")
+    wait_until(lambda: seeder.is_seeding(h), 30, "seeder seeding uimeta", procs=[seeder])
+    return h
+
+
 @pytest.mark.parametrize("view", sorted(VIEWPORTS))
 def test_ui_end_to_end(view, workdir, procs, browser, shots):
     w, hgt, phone = VIEWPORTS[view]
@@ -187,6 +205,29 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     page.click("#tab-files")
     page.wait("document.querySelector('.tabbody').textContent.includes('Waiting for the metadata')", 10,
               "a magnet's files wait for the metadata")
+
+    # a magnet that starts at once: its files and their priorities are listed
+    # as soon as the seeder (x.pe) gives the metadata
+    meta_h = _seed_meta(workdir, seeder)
+    page.click("#addbtn")
+    page.wait("!!document.getElementById('adddialog')", 5, "add dialog")
+    page.fill("#adddialog [name=urls]", "magnet:?xt=urn:btih:%s&dn=ui-meta&x.pe=%s" % (meta_h, seeder.peer_addr))
+    page.check("#adddialog [name=stopped]", False)   # remembered from the last add
+    page.click("#adddialog button[type=submit]")
+    page.wait("!document.getElementById('adddialog')", 15, "add dialog closed")
+    page.wait("!!document.getElementById('metadialog')", 10, "the magnet's files dialog")
+    page.wait("document.querySelector('#metadialog').textContent.includes('Waiting for the metadata') || "
+              "!!document.querySelector('#metadialog tr[data-file]')", 10, "waiting, or the files")
+    m2 = "#metadialog tr[data-file='uimeta/m2/m2.bin'] select"
+    page.wait("!!document.querySelector(\"%s\") && !!document.querySelector(\"#metadialog tr[data-file='uimeta/m1.bin']\")"
+              % m2, 60, "the magnet's files once the metadata arrived")
+    assert page.eval("document.querySelector(\"%s\").value" % m2) == "1"
+    shot("magnet-files")
+    page.fill(m2, "7")
+    _until(page, lambda: [f["priority"] for f in td.get("/api/v2/torrents/files", hash=meta_h).json()
+                        if f["name"].endswith("m2.bin")] == [7], 10, "the magnet's file priority 7")
+    page.click_text("#metadialog button", "Close")
+    page.wait("!document.getElementById('metadialog')", 5, "files dialog closed")
 
     # peers tab: tell the leecher about the seeder, then watch 100 % in the table
     _select(page, h)
