@@ -34,7 +34,8 @@ function watchMetadata(hashes) {
   const poll = async () => {
     timer = null;
     for (const p of parts.filter((x) => !x.done)) {
-      if (!model.torrents.has(p.h)) continue;   // not in the sync model yet: asking now would be a 404
+      // not in the sync model yet, or being deleted: asking now would be a 404
+      if (!model.torrents.has(p.h) || model.deleting.has(p.h)) continue;
       let files;
       try { files = await api.files(p.h); } catch { continue; }
       if (!files || !files.length) continue;

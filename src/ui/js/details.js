@@ -52,7 +52,7 @@ export class Details {
   async refresh(now) {
     // Nothing is asked while the page is hidden or logged out (no 403 storm).
     if (!this.open || document.hidden || !this.root.offsetParent) return;
-    if (!this.hash || !model.torrents.has(this.hash)) {
+    if (!this.hash || !model.torrents.has(this.hash) || model.deleting.has(this.hash)) {
       this.bodyEl.replaceChildren(el("p", { class: "muted", text: "Select a torrent to see its details." }));
       return;
     }
