@@ -3,10 +3,14 @@
 Driven over the DevTools protocol on a pipe (tests/integration/cdp.py: no
 Node.js, no WebSocket library), at a desktop and a phone viewport: log in
 (a wrong password first: the API's answer is shown), add a .torrent and a
-magnet with options through the add dialog, watch a real download from a
-second torrentd on loopback reach 100 % in the table, open every detail tab,
-change a file priority, set a category and a tag, change a preference and see
-it in app/preferences, delete with files (gone on disk), visit every page.
+magnet with options through the add dialog, and a magnet whose files (with
+priorities) the UI lists once the seeder gives its metadata; watch a real
+download from a second torrentd on loopback reach 100 % in the table, open
+every detail tab (the speed tab draws this torrent's history), change a file
+priority, set a category and a tag, change a preference and see it in
+app/preferences, the instance name in the title and header, delete with files
+(gone on disk), visit every page (automation: a dry run; operations: health,
+a subsystem restarted).
 A second test loads 10,000 torrents, scrolls the table to the end and prints
 the first paint after login (measured, not asserted).  Every page must log no
 console error, no exception and no failed request.
@@ -125,6 +129,24 @@ def _seed_pair(workdir, procs):
     return seeder, leecher, tbytes, h
 
 
+def _seed_meta(workdir, seeder):
+    """A second torrent on the seeder, for a magnet: its files come from the
+    metadata the seeder gives."""
+    m1, m2 = os.urandom(200 * 1024 + 5), os.urandom(100 * 1024)
+    root = os.path.join(workdir, "seed-data", "uimeta")
+    os.makedirs(os.path.join(root, "m2"))
+    with open(os.path.join(root, "m1.bin"), "wb") as f:
+        f.write(m1)
+    with open(os.path.join(root, "m2", "m2.bin"), "wb") as f:
+        f.write(m2)
+    tbytes, h = make_torrent({"name": "uimeta", "piece length": PIECE, "pieces": piece_hashes(m1 + m2, PIECE),
+                              "files": [{"length": len(m1), "path": ["m1.bin"]},
+                                        {"length": len(m2), "path": ["m2", "m2.bin"]}]})
+    seeder.add(tbytes, os.path.join(workdir, "seed-data"), skip_checking=True, filename="uimeta.torrent")
+    wait_until(lambda: seeder.is_seeding(h), 30, "seeder seeding uimeta", procs=[seeder])
+    return h
+
+
 @pytest.mark.parametrize("view", sorted(VIEWPORTS))
 def test_ui_end_to_end(view, workdir, procs, browser, shots):
     w, hgt, phone = VIEWPORTS[view]
@@ -188,6 +210,29 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     page.wait("document.querySelector('.tabbody').textContent.includes('Waiting for the metadata')", 10,
               "a magnet's files wait for the metadata")
 
+    # a magnet that starts at once: its files and their priorities are listed
+    # as soon as the seeder (x.pe) gives the metadata
+    meta_h = _seed_meta(workdir, seeder)
+    page.click("#addbtn")
+    page.wait("!!document.getElementById('adddialog')", 5, "add dialog")
+    page.fill("#adddialog [name=urls]", "magnet:?xt=urn:btih:%s&dn=ui-meta&x.pe=%s" % (meta_h, seeder.peer_addr))
+    page.check("#adddialog [name=stopped]", False)   # remembered from the last add
+    page.click("#adddialog button[type=submit]")
+    page.wait("!document.getElementById('adddialog')", 15, "add dialog closed")
+    page.wait("!!document.getElementById('metadialog')", 10, "the magnet's files dialog")
+    page.wait("document.querySelector('#metadialog').textContent.includes('Waiting for the metadata') || "
+              "!!document.querySelector('#metadialog tr[data-file]')", 10, "waiting, or the files")
+    m2 = "#metadialog tr[data-file='uimeta/m2/m2.bin'] select"
+    page.wait("!!document.querySelector(\"%s\") && !!document.querySelector(\"#metadialog tr[data-file='uimeta/m1.bin']\")"
+              % m2, 60, "the magnet's files once the metadata arrived")
+    assert page.eval("document.querySelector(\"%s\").value" % m2) == "1"
+    shot("magnet-files")
+    page.fill(m2, "7")
+    _until(page, lambda: [f["priority"] for f in td.get("/api/v2/torrents/files", hash=meta_h).json()
+                        if f["name"].endswith("m2.bin")] == [7], 10, "the magnet's file priority 7")
+    page.click_text("#metadialog button", "Close")
+    page.wait("!document.getElementById('metadialog')", 5, "files dialog closed")
+
     # peers tab: tell the leecher about the seeder, then watch 100 % in the table
     _select(page, h)
     page.click("#tab-peers")
@@ -230,6 +275,10 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
         page.wait("document.querySelector('.tabbody').textContent.includes(%s)" % json.dumps(expect), 10,
                   "tab " + tab)
         shot("tab-" + tab)
+    # the speed tab is this torrent's history: the download it just made is in it
+    page.wait("document.querySelector('.tabbody canvas.graph') && "
+              "+document.querySelector('.tabbody canvas.graph').dataset.peakDl > 0", 10,
+              "the torrent's download speed in its history")
 
     # a file priority: expand the folder, set sub/b.bin to "Do not download"
     page.click("#tab-files")
@@ -272,14 +321,53 @@ def test_ui_end_to_end(view, workdir, procs, browser, shots):
     expected = page.problems[before:]
     assert expected and all("setPreferences" in p or "status of 400" in p for p in expected), expected
     del page.problems[before:]
+    # app_instance_name: in the title and the header once saved
+    page.click("a[data-group=advanced]")
+    page.wait("!!document.getElementById('pref-app_instance_name')", 10, "advanced settings")
+    page.fill("#pref-app_instance_name", "seedbox-%s" % view)
+    page.click("#savePrefs")
+    _until(page, lambda: td.prefs()["app_instance_name"] == "seedbox-%s" % view, 10, "instance name saved")
+    page.wait("document.title.startsWith('torrentd ') && document.title.endsWith(' — seedbox-%s') && "
+              "document.querySelector('header .brand').textContent === 'torrentd — seedbox-%s'" % (view, view), 10,
+              "instance name in the title and header")
     for group in ("downloads", "connection", "speed", "webui", "advanced", "other"):
         page.click("a[data-group=%s]" % group)
         page.wait("document.querySelectorAll('.pref').length > 0", 10, "settings " + group)
-    for name in ("log", "rss", "search"):
+    with open(os.path.join(td.profile, "config.yml"), "w") as f:
+        f.write("cat: {linux: %s}\ntracker: {other: {tag: other}}\n" % json.dumps(os.path.join(td.save_path, "linux")))
+    td.set_prefs({"rss_processing_enabled": True})   # a subsystem the operations page can restart
+    for name in ("log", "rss", "search", "automation", "ops"):
         page.goto("http://127.0.0.1:%d/#/%s" % (td.webui_port, name))
+        page.wait("!document.querySelector('nav a[data-page=%s]').hidden" % name, 10, name + " in the menu")
         page.wait("!document.getElementById('page-%s').hidden" % name, 10, name + " page")
         if name == "log":
             page.wait("document.querySelectorAll('#page-log tr').length > 0", 10, "log lines")
+        if name == "automation":
+            # a dry run of two commands: the run's stats as the API answers
+            page.check("#page-automation [name=cat_update]")
+            page.check("#page-automation [name=tag_update]")
+            assert page.eval("document.querySelector('#page-automation [name=dry_run]').checked")
+            page.click_text("#page-automation button", "Run")
+            page.wait("document.getElementById('automation-result').textContent.includes('executed_commands')", 30,
+                      "the run's stats")
+            res = json.loads(page.eval("document.getElementById('automation-result').textContent"))
+            assert res["status"] == "success", res
+            assert set(res["results"][0]["stats"]["executed_commands"]) == {"cat_update", "tag_update"}, res
+            page.click_text("#page-automation button", "Force reset")
+            page.wait("document.getElementById('automation-result').textContent.includes('was_running')", 10,
+                      "force reset answered")
+        if name == "ops":
+            page.wait("document.getElementById('ops-status').textContent.startsWith('Status: ')", 10, "health")
+            # dht is off in tests: no restart button for a stopped subsystem
+            page.wait("!!document.querySelector('#ops-processes tr[data-process=rss] button')", 10, "processes")
+            assert page.eval("!document.querySelector('#ops-processes tr[data-process=dht] button')")
+            page.click("button[aria-label='Restart rss']")
+            # the toast says so only when the API answered 2xx
+            page.wait("[...document.querySelectorAll('.toast')].some(t => t.textContent === 'Restarted rss')", 10,
+                      "rss restarted")
+            assert page.eval("document.getElementById('metrics-link').getAttribute('href')") == "metrics"
+            metrics = td.get("/metrics")
+            assert metrics.status_code == 200 and "# TYPE" in metrics.text
         shot(name)
     # dark theme
     page.goto("http://127.0.0.1:%d/#/torrents" % td.webui_port)

@@ -230,7 +230,7 @@ static json_t *mirror_apply(json_t *mirror, const json_t *reply)
 static json_t *req(struct world *w, int rid)
 {
     json_t *o = NULL;
-    assert_int_equal(qbt_v2_sync_maindata(&w->c, &w->s, rid, &o), 0);
+    assert_int_equal(qbt_v2_sync_maindata(&w->c, &w->s, rid, false, &o), 0);
     assert_non_null(o);
     assert_true(json_is_integer(json_object_get(o, "rid")));
     return o;
@@ -250,7 +250,7 @@ static json_t *fresh_state(struct world *w)
 {
     struct qbt_v2_client c = {0};
     json_t *o = NULL;
-    assert_int_equal(qbt_v2_sync_maindata(&c, &w->s, 0, &o), 0);
+    assert_int_equal(qbt_v2_sync_maindata(&c, &w->s, 0, false, &o), 0);
     assert_true(json_is_true(json_object_get(o, "full_update")));
     json_t *m = mirror_apply(NULL, o);
     json_decref(o);
@@ -349,6 +349,42 @@ static void test_full_then_tiny(void **state)
     assert_int_equal(json_object_size(o), 1);
     json_decref(o);
     assert_replay(w);
+}
+
+/* A shared full reply (what the HTTP handler asks for) says what a copied
+ * one says, and the snapshot it lent goes on folding changes. */
+static void test_shared_full_reply(void **state)
+{
+    struct world *w = *state;
+    struct torrent *a = mk_torrent(w, "single.torrent");
+    mk_torrent(w, "multi.torrent");
+    struct qbt_v2_client sc = {0}, cc = {0};
+    json_t *shared = NULL, *copied = NULL;
+    assert_int_equal(qbt_v2_sync_maindata(&sc, &w->s, 0, true, &shared), 0);
+    assert_int_equal(qbt_v2_sync_maindata(&cc, &w->s, 0, false, &copied), 0);
+    char *s1 = json_dumps(shared, JSON_COMPACT | JSON_SORT_KEYS), *s2 = json_dumps(copied, JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(s1);
+    assert_string_equal(s1, s2);
+    assert_int_equal(json_object_size(json_object_get(shared, "torrents")), 2);
+    free(s1);
+    free(s2);
+    json_decref(shared);
+    json_decref(copied);
+
+    /* after a rebuild nothing was buffered: the next reply to rid 1 is empty */
+    json_t *o = NULL;
+    assert_int_equal(qbt_v2_sync_maindata(&sc, &w->s, 1, true, &o), 0);
+    assert_int_equal(json_object_size(o), 1);
+    json_decref(o);
+    a->uploaded = 4242;
+    session_touch(&w->s, a);
+    assert_int_equal(qbt_v2_sync_maindata(&sc, &w->s, 2, true, &o), 0);
+    assert_null(json_object_get(o, "full_update"));
+    assert_int_equal(json_integer_value(json_object_get(tor(o, a), "uploaded")), 4242);
+    assert_true(json_object_size(tor(o, a)) <= 4);
+    json_decref(o);
+    qbt_v2_client_clear(&sc);
+    qbt_v2_client_clear(&cc);
 }
 
 static void test_changed_fields_only(void **state)
@@ -807,6 +843,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_full_then_tiny, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_full_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_fields_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_add_remove_priority, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resend_accepted, setup, teardown),

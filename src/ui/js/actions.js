@@ -1,7 +1,7 @@
 // actions.js: what can be done to the selected torrents (toolbar, context
 // menu, keyboard).  Every action goes through api.js; errors become toasts.
 import { api } from "./api.js";
-import { model, poke } from "./sync.js";
+import { model, poke, markDeleting } from "./sync.js";
 import { el, attempt, dialog, toast } from "./util.js";
 import { tagsOf } from "./filters.js";
 
@@ -27,7 +27,10 @@ export async function deleteTorrents(hs) {
   await dialog(`Delete ${hs.length} torrent${hs.length > 1 ? "s" : ""}`, [
     el("p", { class: "wrap", style: "white-space:pre-wrap", text: names }),
     el("label", {}, withFiles, " Also delete the files on disk"),
-  ], () => done(api.delete(hs, withFiles.checked)), "Delete");
+  ], () => {
+    markDeleting(hs, true);
+    return done(api.delete(hs, withFiles.checked)).catch((e) => { markDeleting(hs, false); throw e; });
+  }, "Delete");
 }
 
 export function items(hs) {

@@ -1,8 +1,65 @@
 // add.js: the add dialog (.torrent files by picker or drag-and-drop, magnet
 // links and URLs, the add options, a directory browser for the save path).
+// For magnet links that start at once, a second dialog lists each one's
+// files with their priorities as soon as its metadata arrives, as
+// qBittorrent's WebUI does.
 import { api } from "./api.js";
 import { model, poke } from "./sync.js";
-import { el, store, toast } from "./util.js";
+import { el, store, toast, attempt, size } from "./util.js";
+
+const PRIOS = [[0, "Do not download"], [1, "Normal"], [6, "High"], [7, "Maximum"]];
+
+// The v1 info hash of a magnet link (hex or base32, lower-case hex out), or null.
+export function magnetHash(link) {
+  const m = /[?&]xt=urn:btih:([0-9a-z]+)/i.exec(link);
+  if (!m) return null;
+  const v = m[1];
+  if (/^[0-9a-f]{40}$/i.test(v)) return v.toLowerCase();
+  if (!/^[a-z2-7]{32}$/i.test(v)) return null;
+  let bits = "";
+  for (const ch of v.toUpperCase()) bits += "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".indexOf(ch).toString(2).padStart(5, "0");
+  return bits.match(/.{4}/g).map((b) => parseInt(b, 2).toString(16)).join("");
+}
+
+// One section per magnet: "waiting" until torrents/files has entries, then
+// its files with a priority each (set at once with torrents/filePrio).
+function watchMetadata(hashes) {
+  const d = el("dialog", { "aria-label": "Files of the added magnet links", id: "metadialog" });
+  const parts = hashes.map((h) => {
+    const title = el("h3", { text: model.torrents.get(h)?.name || h });
+    const body = el("p", { class: "muted", text: "Waiting for the metadata…" });
+    return { h, title, body, done: false, sec: el("section", { "data-hash": h }, title, body) };
+  });
+  let timer = null;
+  const poll = async () => {
+    timer = null;
+    for (const p of parts.filter((x) => !x.done)) {
+      // not in the sync model yet, or being deleted: asking now would be a 404
+      if (!model.torrents.has(p.h) || model.deleting.has(p.h)) continue;
+      let files;
+      try { files = await api.files(p.h); } catch { continue; }
+      if (!files || !files.length) continue;
+      p.done = true;
+      p.title.textContent = model.torrents.get(p.h)?.name || p.title.textContent;
+      p.body.replaceWith(el("table", { class: "grid files" },
+        el("thead", {}, el("tr", {}, ["Name", "Size", "Priority"].map((x) => el("th", { text: x })))),
+        el("tbody", {}, files.map((f) => {
+          const s = el("select", { "aria-label": "Priority of " + f.name, class: "prio" }, PRIOS.map(([v, t]) => el("option", { value: v, text: t })));
+          s.value = String(f.priority === 4 ? 1 : f.priority);
+          s.addEventListener("change", () => attempt(() => api.filePrio(p.h, [f.index], s.value)));
+          return el("tr", { "data-file": f.name }, el("td", { class: "wrap", text: f.name }), el("td", { class: "num", text: size(f.size) }), el("td", {}, s));
+        }))));
+    }
+    if (d.open && parts.some((x) => !x.done)) timer = setTimeout(poll, 1000);
+  };
+  d.append(el("form", { method: "dialog" }, el("h2", { text: "Files of the added magnet links" }),
+    el("div", { class: "dbody" }, parts.map((p) => p.sec)),
+    el("div", { class: "dfoot" }, el("button", { class: "primary", value: "close", text: "Close" }))));
+  d.addEventListener("close", () => { if (timer) clearTimeout(timer); d.remove(); });
+  document.body.append(d);
+  d.showModal();
+  poll();
+}
 
 async function browse(input) {
   const list = el("div", { class: "dirlist", role: "listbox", "aria-label": "Directories" });
@@ -111,6 +168,8 @@ export async function openAdd(initialFiles = [], initialUrl = "") {
       d.close();
       toast("Added");
       poke();
+      const magnets = stopped.checked ? [] : urls.value.split(/\s+/).map(magnetHash).filter(Boolean);
+      if (magnets.length) watchMetadata([...new Set(magnets)]);
     } catch (e2) {
       err.textContent = e2.message;
     } finally {

@@ -24,11 +24,15 @@ function form(params) {
   return f;
 }
 
-async function call(path, { params, body, method, as = "json" } = {}) {
-  let url = BASE + path;
+async function call(path, { params, body, method, as = "json", base = BASE, json } = {}) {
+  let url = base + path;
   const init = { method: method || (body ? "POST" : "GET"), credentials: "same-origin" };
   if (params) url += "?" + form(params);
   if (body) init.body = body instanceof FormData ? body : form(body);
+  if (json !== undefined) {   // the automation and operations APIs take JSON bodies
+    init.body = JSON.stringify(json);
+    init.headers = { "Content-Type": "application/json" };
+  }
   let r;
   try {
     r = await fetch(url, init);
@@ -120,6 +124,14 @@ export const api = {
   searchStop: (id) => post("search/stop", { id }),
   searchResults: (id, offset) => get("search/results", { id, offset, limit: 500 }),
   searchDelete: (id) => post("search/delete", { id }),
+  // automation (qbit_manage's API, outside api/v2; a WebUI session is accepted)
+  runCommand: (req) => call("run-command", { base: "api/", method: "POST", json: req }),
+  forceReset: () => call("system/force-reset", { base: "api/", method: "POST", json: {} }),
+  // operations (qBitrr's API, outside api/v2; a WebUI session is accepted)
+  health: () => call("health", { base: "api/" }),
+  processes: () => call("processes", { base: "api/" }),
+  restartProcess: (name) => call("processes/" + encodeURIComponent(name) + "/restart", { base: "api/", method: "POST" }),
+  metricsUrl: () => "metrics",
   // Is a page's API there?  (a 404 hides the page; anything else shows it)
   async has(path) {
     try { await get(path); return true; } catch (e) { return e.status !== 404; }

@@ -52,7 +52,7 @@ export class Details {
   async refresh(now) {
     // Nothing is asked while the page is hidden or logged out (no 403 storm).
     if (!this.open || document.hidden || !this.root.offsetParent) return;
-    if (!this.hash || !model.torrents.has(this.hash)) {
+    if (!this.hash || !model.torrents.has(this.hash) || model.deleting.has(this.hash)) {
       this.bodyEl.replaceChildren(el("p", { class: "muted", text: "Select a torrent to see its details." }));
       return;
     }
@@ -202,12 +202,19 @@ export class Details {
       : el("p", { class: "muted", text: "No HTTP sources" }));
   }
 
+  // This torrent's download/upload speeds since it first moved data (the
+  // samples sync.js keeps from each maindata tick), drawn as the status
+  // bar's graph is.
   async speed(h) {
-    const c = el("canvas", { class: "graph", role: "img", "aria-label": "Speed history of this torrent" });
     const s = model.thist.get(h) || [];
+    const peak = (k) => s.reduce((m, x) => Math.max(m, x[k]), 0);
+    const c = el("canvas", { class: "graph", role: "img", "data-peak-dl": peak("dl"), "data-peak-up": peak("up"),
+      "aria-label": `Speed history of this torrent: peak down ${speed(peak("dl")) || "0 B/s"}, peak up ${speed(peak("up")) || "0 B/s"}` });
     requestAnimationFrame(() => drawSpeeds(c, s.length ? s : [{ dl: 0, up: 0 }]));
     const t = model.torrents.get(h) || {};
-    return el("div", {}, c, el("p", { class: "muted", text: `Down ${speed(t.dlspeed) || "0 B/s"} · Up ${speed(t.upspeed) || "0 B/s"} · last ${s.length} samples` }));
+    const mins = s.length > 1 ? Math.max(1, Math.round((s[s.length - 1].t - s[0].t) / 60000)) : 0;
+    return el("div", {}, c, el("p", { class: "muted", text: `Down ${speed(t.dlspeed) || "0 B/s"} (peak ${speed(peak("dl")) || "0 B/s"}) · ` +
+      `Up ${speed(t.upspeed) || "0 B/s"} (peak ${speed(peak("up")) || "0 B/s"}) · last ${s.length} samples${mins ? ` (~${mins} min)` : ""}` }));
   }
 }
 

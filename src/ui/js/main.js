@@ -1,5 +1,7 @@
 // main.js: start-up, login, the page router (#/torrents, #/settings/<group>,
-// #/log, #/rss, #/search) and the theme.  Pages whose API answers 404 are hidden.
+// #/log, #/rss, #/search, #/automation, #/ops) and the theme.  Pages whose
+// API answers 404 are hidden.  app_instance_name (a preference) goes in the
+// title and the header, as qBittorrent's WebUI puts it in its title.
 import { api, events as apiEvents } from "./api.js";
 import * as sync from "./sync.js";
 import { store } from "./util.js";
@@ -9,10 +11,19 @@ import { mountLog } from "./log.js";
 import { mountRss } from "./rss.js";
 import { mountSearch } from "./search.js";
 import { mountStatus } from "./statusbar.js";
+import { mountAutomation } from "./automation.js";
+import { mountOps } from "./ops.js";
 
 const $ = (id) => document.getElementById(id);
 const pages = {};
-let mounted = false, torrentsView = null;
+let mounted = false, torrentsView = null, version = "";
+
+// "torrentd <version> — <instance name>" (qBittorrent: "qBittorrent <v> WebUI — <name>").
+function instanceName(name) {
+  document.title = "torrentd" + (version ? " " + version : "") + (name ? " — " + name : "");
+  $("instance").textContent = name ? " — " + name : "";
+}
+const navLink = (p) => document.querySelector(`nav a[data-page=${p}]`);
 
 function theme(t) {
   document.documentElement.dataset.theme = t;
@@ -39,9 +50,21 @@ async function showApp() {
     pages.rss = mountRss($("page-rss"));
     pages.search = mountSearch($("page-search"));
     mountStatus($("status"));
+    pages.automation = mountAutomation($("page-automation"), () => { navLink("automation").hidden = true; });
+    pages.ops = mountOps($("page-ops"));
     for (const [p, probe] of [["rss", "rss/items"], ["search", "search/plugins"]])
-      api.has(probe).then((ok) => { document.querySelector(`nav a[data-page=${p}]`).hidden = !ok; });
-    api.version().then((v) => { document.title = `torrentd ${v}`; }).catch(() => {});
+      api.has(probe).then((ok) => { navLink(p).hidden = !ok; });
+    // /api/health (public) is the operations API's probe.  run-command
+    // answers only POST (a probe would run something, or log a failed
+    // request): the automation layer is there when health reports on it.
+    api.health().then((h) => {
+      navLink("ops").hidden = false;
+      navLink("automation").hidden = !h?.checks?.automation;
+    }, () => {});   // 404: neither page
+    Promise.all([api.version().catch(() => ""), api.preferences().catch(() => ({}))]).then(([v, prefs]) => {
+      version = v;
+      instanceName(prefs.app_instance_name || "");
+    });
   }
   sync.start();
   route();
@@ -91,6 +114,7 @@ $("navtoggle").addEventListener("click", () => {
   $("navtoggle").setAttribute("aria-expanded", String(torrentsView.side.classList.contains("open")));
 });
 addEventListener("hashchange", route);
+apiEvents.addEventListener("preferences", (e) => instanceName(e.detail.app_instance_name || ""));
 apiEvents.addEventListener("unauthorized", () => { store.set("session", false); showLogin("Your session has ended: log in again."); });
 
 // A session cookie may still be valid (it is HttpOnly: unreadable here).  Ask

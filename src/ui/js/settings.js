@@ -2,7 +2,7 @@
 // only if app/preferences has its key; the page sends only changed keys, and
 // if the API refuses the batch, each key alone, so its message lands next to
 // the field that caused it.  Keys of no group are listed under "Other".
-import { api } from "./api.js";
+import { api, events as apiEvents } from "./api.js";
 import { el, toast } from "./util.js";
 
 const KiB = 1024;
@@ -71,7 +71,7 @@ const GROUPS = [
       ["web_ui_reverse_proxies_list", "Trusted proxies"]]],
   ]],
   ["advanced", "Advanced", [
-    ["torrentd", [["refresh_interval", "Refresh interval (ms)", num(30)], ["resolve_peer_countries", "Resolve peer countries"],
+    ["torrentd", [["app_instance_name", "Instance name (in the page title)"], ["refresh_interval", "Refresh interval (ms)", num(30)], ["resolve_peer_countries", "Resolve peer countries"],
       ["current_network_interface", "Network interface"], ["current_interface_address", "Optional IP address to bind to"],
       ["save_resume_data_interval", "Save resume data every (min)", num(0)], ["recheck_completed_torrents", "Recheck torrents on completion"],
       ["announce_ip", "IP address reported to trackers"], ["announce_to_all_tiers", "Announce to all tiers"], ["announce_to_all_trackers", "Announce to all trackers in a tier"],
@@ -177,6 +177,7 @@ export function mountSettings(page) {
       if (!placed) msg.textContent = e.message;
     }
     prefs = await api.preferences();
+    apiEvents.dispatchEvent(new CustomEvent("preferences", { detail: prefs }));
     const errs = [...fields.values()].filter((f) => f.err.textContent).map((f) => [f.input.id, f.err.textContent]);
     draw();
     for (const [id, t] of errs) { const f = [...fields.values()].find((x) => x.input.id === id); if (f) f.err.textContent = t; }

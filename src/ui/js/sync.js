@@ -17,6 +17,7 @@ export const model = {
   rid: 0,
   history: [],             // [{t, dl, up}]
   thist: new Map(),        // hash -> [{t, dl, up}] for torrents that moved data
+  deleting: new Set(),     // hashes asked to be deleted, until a tick says they are gone
   connected: false,
 };
 export const events = new EventTarget();
@@ -43,7 +44,9 @@ function merge(d) {
   for (const h of d.torrents_removed || []) {
     if (model.torrents.delete(h)) structural = true;
     model.thist.delete(h);
+    model.deleting.delete(h);
   }
+  if (d.full_update) for (const h of model.deleting) if (!model.torrents.has(h)) model.deleting.delete(h);
   for (const [n, c] of Object.entries(d.categories || {}))
     model.categories[n] = Object.assign(model.categories[n] || {}, c);
   for (const n of d.categories_removed || []) delete model.categories[n];
@@ -107,6 +110,13 @@ export function stop() {
   if (timer) clearTimeout(timer);
   timer = null;
 }
+// Torrents being deleted: views stop asking about them at once (a request
+// for a hash the server has just dropped would answer 404), before the tick
+// that removes them from the model.  on=false when the delete failed.
+export function markDeleting(hs, on) {
+  for (const h of hs) if (on) model.deleting.add(h); else model.deleting.delete(h);
+}
+
 // Ask now (after an action) instead of waiting for the next tick.
 export function poke() {
   if (!running) return;

@@ -42,7 +42,8 @@ static void h_maindata(struct web_req *r, void *ud)
     struct qbt_v1 *q = ud;
     struct qbt_v2_client *c = client_get(r, q);
     json_t *o = NULL;
-    if (c && qbt_v2_sync_maindata(c, q->s, qbt_v2_parse_rid(web_req_param(r, "rid")), &o) == 0) {
+    /* not shared: to_v1 rewrites the torrents in place */
+    if (c && qbt_v2_sync_maindata(c, q->s, qbt_v2_parse_rid(web_req_param(r, "rid")), false, &o) == 0) {
         to_v1(o);
         web_reply_json(r, o);
     } else {

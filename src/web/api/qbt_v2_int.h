@@ -44,6 +44,7 @@ struct qbt_v2 {
  * all again).  Sets are JSON objects whose keys are the members. */
 struct qbt_v2_sync_main {
     bool valid;                  /* snapshot built */
+    bool rebuilding;             /* building it: a full reply follows, nothing is buffered */
     int last_sent, accepted;     /* rids; accepted 0 = none */
     uint64_t seq;                /* session change_seq folded in */
     uint64_t catalog_seq;        /* catalog seq folded in */
@@ -85,8 +86,11 @@ struct qbt_v2_client {
  * last rid sent (accepted) or the accepted one (resend of every change since
  * then), else a full update.  The cost of a partial reply follows the number
  * of changes, not of torrents.  0 or -ENOMEM (the state is then reset, so
- * the next call answers with a full update). */
-int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, json_t **out);
+ * the next call answers with a full update).  shared: a full reply's
+ * "torrents" is the snapshot itself, not a copy (a tenth of the objects
+ * to make and free at 10,000 torrents); the caller must only serialise the
+ * reply, and before the next call on c (the snapshot changes in place). */
+int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, bool shared, json_t **out);
 /* The sync/torrentPeers reply for t (§7.3).  0 or -ENOMEM. */
 int qbt_v2_sync_peers(struct qbt_v2_client *c, const struct torrent *t, int rid, json_t **out);
 /* Frees what c holds and zeroes it (c itself is the caller's). */

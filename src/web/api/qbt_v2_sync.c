@@ -273,7 +273,8 @@ static bool torrent_fold(struct qbt_v2_sync_main *m, const struct torrent *t, in
     bool ok = now && urls;
     if (ok && !snap) {
         /* new to the client: every field */
-        ok = json_object_set(m->torrents, t->hex, now) == 0 && put(m->b_torrents, t->hex, json_copy(now));
+        ok = json_object_set(m->torrents, t->hex, now) == 0 &&
+             (m->rebuilding || put(m->b_torrents, t->hex, json_copy(now)));
         json_object_del(m->b_torrents_removed, t->hex);
     } else if (ok) {
         json_t *diff = NULL;
@@ -466,8 +467,10 @@ static int main_fold(struct qbt_v2_sync_main *m, struct session *s, bool *rebuil
     if (order_changed(m, s, &f.oom))
         f.queue_moved = true;
     bool ok = !f.oom;
+    m->rebuilding = *rebuilt;   /* the buffer is cleared after the full reply */
     if (ok && f.queue_moved)
         ok = queue_walk(m, s, m->valid ? m->seq : 0);
+    m->rebuilding = false;
     for (size_t i = 0; ok && !f.queue_moved && i < f.n; i++) {
         const struct torrent *t = f.changed[i];
         ok = torrent_fold(m, t, snap_priority(json_object_get(m->torrents, t->hex)));
@@ -520,10 +523,10 @@ static json_t *copy_objects(const json_t *src)
     return o;
 }
 
-static json_t *full_reply(const struct qbt_v2_sync_main *m, int rid)
+static json_t *full_reply(const struct qbt_v2_sync_main *m, int rid, bool shared)
 {
     json_t *o = json_pack("{s:i, s:b}", "rid", rid, "full_update", 1);
-    bool ok = o && put(o, "torrents", copy_objects(m->torrents)) &&
+    bool ok = o && put(o, "torrents", shared ? json_incref(m->torrents) : copy_objects(m->torrents)) &&
               put(o, "categories", copy_objects(m->categories)) && put(o, "tags", keys_of(m->tags)) &&
               put(o, "trackers", trackers_json(m, m->trackers)) && put(o, "server_state", json_copy(m->server_state));
     if (!ok) {
@@ -557,7 +560,7 @@ static json_t *partial_reply(const struct qbt_v2_sync_main *m, int rid)
     return o;
 }
 
-int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, json_t **out)
+int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, bool shared, json_t **out)
 {
     struct qbt_v2_sync_main *m = &c->main;
     *out = NULL;
@@ -576,7 +579,7 @@ int qbt_v2_sync_maindata(struct qbt_v2_client *c, struct session *s, int rid, js
         return rc;
     int id = (m->last_sent % RID_WRAP) + 1;
     if (full || rebuilt) {
-        *out = full_reply(m, id);
+        *out = full_reply(m, id, shared);
         m->accepted = 0;
         buf_clear(m);
     } else {
@@ -699,7 +702,8 @@ static void h_maindata(struct web_req *r, void *ud)
     struct qbt_v2 *q = ud;
     struct qbt_v2_client *c = qbt_v2_client_get(r);
     json_t *o = NULL;
-    if (c && qbt_v2_sync_maindata(c, q->s, qbt_v2_parse_rid(web_req_param(r, "rid")), &o) == 0)
+    /* shared: web_reply_json serialises the reply at once */
+    if (c && qbt_v2_sync_maindata(c, q->s, qbt_v2_parse_rid(web_req_param(r, "rid")), true, &o) == 0)
         web_reply_json(r, o);
     else
         web_reply_error(r, 500, NULL);
