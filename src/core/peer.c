@@ -751,10 +751,24 @@ static int on_handshake(struct peer *p)
      * with connections that never send a thing, and we cannot dial the
      * torrent's real peers until the idle timeout. */
     bool multi = settings_bool(&p->s->settings, SET_ENABLE_MULTI_CONNECTIONS_FROM_SAME_IP);
-    for (struct peer *q = p->t->peers; q; q = q->next)
-        if (q != p && q->state == PEER_ACTIVE &&
-            (memcmp(q->peer_id, hs.peer_id, 20) == 0 || (!multi && strcmp(q->ip, p->ip) == 0)))
+    struct peer *stale = NULL;
+    for (struct peer *q = p->t->peers; q; q = q->next) {
+        if (q == p || q->state != PEER_ACTIVE)
+            continue;
+        /* uTP from the address and UDP port of a connection we still hold:
+         * the peer restarted (a live one reuses its connection), and a
+         * killed uTP peer sends nothing that would close ours -- it would
+         * block the peer until the idle timeout.  The new one replaces it. */
+        if (p->utp && q->utp && q->port == p->port && strcmp(q->ip, p->ip) == 0 &&
+            memcmp(q->peer_id, hs.peer_id, 20) != 0) {
+            stale = q;
+            continue;
+        }
+        if (memcmp(q->peer_id, hs.peer_id, 20) == 0 || (!multi && strcmp(q->ip, p->ip) == 0))
             return -EEXIST;
+    }
+    if (stale)
+        peer_close(stale, "replaced by a new uTP connection from the same address and port");
     memcpy(p->peer_id, hs.peer_id, 20);
     if (p->utp)
         utpsock_peer_known(p->utp, p->peer_id);
