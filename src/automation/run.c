@@ -298,6 +298,10 @@ static void ctx_release(struct am_ctx *c)
     c->hash_keys = NULL;
     c->num_hash_keys = 0;
     strv_clear(&c->deleted_paths);
+    if (c->errors_sent)
+        strv_clear(c->errors_sent);
+    free(c->errors_sent);
+    c->errors_sent = NULL;
     free(c->root_dir), free(c->remote_dir), free(c->orphaned_dir), free(c->recycle_dir), free(c->torrents_dir);
     c->root_dir = c->remote_dir = c->orphaned_dir = c->recycle_dir = c->torrents_dir = NULL;
 }
@@ -634,6 +638,7 @@ static void run_config(struct am_run *r)
     log_msg(LOG_INFO, "qbit_manage: Run start: %s, commands 0x%02x%s, %s", base_name(r->files[r->idx]), c->cmds,
             c->dry ? " (dry run)" : "", r->req->origin);
     c->started = time(NULL);
+    c->errors_sent = calloc(1, sizeof *c->errors_sent);   /* NULL: errors are not deduplicated */
     am_webhook_start(c, strcmp(r->req->origin, "api") == 0, c->started);
     if ((c->cmds & AM_SHARE_LIMITS) && !c->dry &&
         autocfg_bool(autocfg_at(cfg, "settings", "disable_qbt_default_share_limits"), true))
