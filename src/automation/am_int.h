@@ -145,6 +145,11 @@ void am_disk_work(struct am_orphan_job *j);
  * am_notify_error sends webhooks: error's run_error body. */
 void am_notify(const struct am_ctx *c, json_t *attrs, const char *group_by);
 void am_send_notification(const struct am_ctx *c, json_t *attr);
+/* One torrent's attr as the commands' modules build it (function, title,
+ * body, torrents, torrent_category, torrent_tag, torrent_tracker,
+ * notifiarr_indexer); NULL strings become null.  NULL on ENOMEM. */
+json_t *am_torrent_attr(const char *function, const char *title, const char *body, const char *name, const char *cat,
+                        const char *tag, const struct am_tracker *tr);
 void am_notify_error(const struct am_ctx *c, const char *text, const char *function, bool critical);
 /* webhooks: run_start / run_end of one config's run (webhook.c). */
 void am_webhook_start(struct am_ctx *c, bool web_api, time_t start);

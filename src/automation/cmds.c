@@ -264,10 +264,8 @@ static void tags_joined(const struct am_tracker *tr, char *buf, size_t len)
         off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", v[i]);
 }
 
-/* One torrent's notification attr, as the commands' modules build it;
- * NULL strings become null. */
-static json_t *torrent_attr(const char *function, const char *title, const char *body, const char *name,
-                            const char *cat, const char *tag, const struct am_tracker *tr)
+json_t *am_torrent_attr(const char *function, const char *title, const char *body, const char *name, const char *cat,
+                        const char *tag, const struct am_tracker *tr)
 {
     return json_pack("{s:s,s:s,s:s,s:[s],s:s?,s:s?,s:s,s:s?}", "function", function, "title", title, "body", body,
                      "torrents", name, "torrent_category", cat, "torrent_tag", tag, "torrent_tracker", tr->url,
@@ -823,7 +821,7 @@ static void update_cat(struct am_ctx *c, struct torrent *t, const char *new_cat,
     snprintf(body, sizeof body, "   Torrent Name: %s\n%s%s%s   New Category: %s\n        Tracker: %s", torrent_name(t),
              cat_change ? "   Old Category: " : "", cat_change ? old_cat : "", cat_change ? "\n" : "", new_cat, tr.url);
     tags_joined(&tr, tags, sizeof tags);
-    attr_add(attrs, torrent_attr("cat_update", cat_change ? "Moving Categories" : "Updating Categories", body,
+    attr_add(attrs, am_torrent_attr("cat_update", cat_change ? "Moving Categories" : "Updating Categories", body,
                                  torrent_name(t), new_cat, tags, &tr));
 }
 
@@ -950,7 +948,7 @@ void am_tag_update(struct am_ctx *c)
             const char *cands[32];
             if (!*tcat && category_of_path(c, t->save_path, cands, 32, cbuf, sizeof cbuf))
                 tcat = cands[0];
-            attr_add(attrs, torrent_attr("tag_update", "Updating Tags", body, torrent_name(t), tcat, joined, &tr));
+            attr_add(attrs, am_torrent_attr("tag_update", "Updating Tags", body, torrent_name(t), tcat, joined, &tr));
         }
     }
     free(v);
@@ -1011,7 +1009,7 @@ void am_rem_unregistered(struct am_ctx *c)
                  "Previous Tagged %s torrent currently has a working tracker.\n   Torrent Name: %s\n    Removed Tag: "
                  "%s\n        Tracker: %s",
                  tag_error, torrent_name(t), tag_error, tr.url);
-        attr_add(untag_attrs, torrent_attr("untag_tracker_error", "Untagging Tracker Error Torrent", body,
+        attr_add(untag_attrs, am_torrent_attr("untag_tracker_error", "Untagging Tracker Error Torrent", body,
                                            torrent_name(t), t->category ? t->category : "", tag_error, &tr));
     }
     am_notify(c, untag_attrs, "tag");
@@ -1113,7 +1111,7 @@ void am_rem_unregistered(struct am_ctx *c)
                                  ".torrent %s content files.",
                                  t_name, last_msg, tr.url, keep ? "but NOT" : "AND");
                         tags_joined(&tr, tags, sizeof tags);
-                        json_t *a = torrent_attr("rem_unregistered", "Removing Unregistered Torrents", body, t_name,
+                        json_t *a = am_torrent_attr("rem_unregistered", "Removing Unregistered Torrents", body, t_name,
                                                  t_cat, tags, &tr);
                         if (a) {
                             json_object_set_new(a, "torrent_status", json_string(last_msg));
@@ -1137,7 +1135,7 @@ void am_rem_unregistered(struct am_ctx *c)
             snprintf(body, sizeof body,
                      "   Torrent Name: %s\n         Status: %s\n        Tracker: %s\n      Added Tag: %s\n", t_name,
                      last_msg, tr.url, tag_error);
-            json_t *a = torrent_attr("tag_tracker_error", "Tag Tracker Error Torrents", body, t_name, t_cat,
+            json_t *a = am_torrent_attr("tag_tracker_error", "Tag Tracker Error Torrents", body, t_name, t_cat,
                                      tag_error, &tr);
             if (a)
                 json_object_set_new(a, "torrent_status", json_string(last_msg));
@@ -1191,6 +1189,19 @@ static int cmp_size(const void *a, const void *b)
     return sx.wanted_size < sy.wanted_size ? -1 : sx.wanted_size > sy.wanted_size;
 }
 
+/* recheck.py's attr: its body is print_line's list of one line. */
+static void recheck_attr(json_t *attrs, const char *title, const char *verb, const char *tags_py,
+                         const struct torrent *t, const struct am_tracker *tr)
+{
+    char line[2048], tags[1024];
+    snprintf(line, sizeof line, "%s [%s] - %s", verb, tags_py, torrent_name(t));
+    tags_joined(tr, tags, sizeof tags);
+    json_t *a = am_torrent_attr("recheck", title, line, torrent_name(t), t->category ? t->category : "", tags, tr);
+    if (a)
+        json_object_set_new(a, "body", json_pack("[s]", line));
+    attr_add(attrs, a);
+}
+
 void am_recheck(struct am_ctx *c)
 {
     am_separator("Rechecking Paused Torrents");
@@ -1200,6 +1211,7 @@ void am_recheck(struct am_ctx *c)
         if (v[i]->stopped)
             v[m++] = v[i];
     qsort(v, m, sizeof *v, cmp_size);
+    json_t *resumed = json_array(), *rechecked = json_array();
     for (size_t i = 0; i < m; i++) {
         struct torrent *t = v[i];
         struct torrent_status st;
@@ -1218,6 +1230,7 @@ void am_recheck(struct am_ctx *c)
             if (resume) {
                 c->st->resumed++;
                 am_log("%s [%s] - %s", c->dry ? "Not Resuming" : "Resuming", tags, torrent_name(t));
+                recheck_attr(resumed, "Resuming Torrent", c->dry ? "Not Resuming" : "Resuming", tags, t, &tr);
                 if (!c->dry)
                     am_track(c, service_start(c->s, t, am_service_done, c));
             }
@@ -1229,10 +1242,13 @@ void am_recheck(struct am_ctx *c)
             if (nm && nm->is_complete && !checking) {
                 c->st->rechecked++;
                 am_log("%s [%s] - %s", c->dry ? "Not Rechecking" : "Rechecking", tags, torrent_name(t));
+                recheck_attr(rechecked, "Rechecking Torrent", c->dry ? "Not Rechecking" : "Rechecking", tags, t, &tr);
                 if (!c->dry)
                     torrent_recheck(t);
             }
         }
     }
     free(v);
+    am_notify(c, resumed, "tag");
+    am_notify(c, rechecked, "tag");
 }

@@ -1034,3 +1034,46 @@ webhooks:
     assert body == {"function": "tag_update", "title": "Updating Tags for other",
                     "body": "Updated 11 torrents with tag 'other'", "torrent_tag": "other",
                     "torrent_category": None, "torrent_tracker": trk, "notifiarr_indexer": None}
+
+
+def test_function_hooks_recheck_nohardlinks_orphaned(workdir, td, tracker, hooks):
+    root = os.path.join(workdir, "data")
+    u = hooks.url
+    write_config(td, """
+directory: {root_dir: "%s", orphaned_dir: "%s/orphaned_data"}
+orphaned: {min_file_age_minutes: 0}
+nohardlinks: {movies: {}}
+tracker:
+  other: {tag: other}
+webhooks:
+  function:
+    recheck: %s/recheck
+    tag_nohardlinks: %s/nohl
+    rem_orphaned: %s/orphans
+""" % (root, root, u, u, u))
+    movies = os.path.join(root, "movies")
+    h = seed(td, movies, "Plain.mkv", tracker.url, category="movies")
+    td.wait_seeding(h, 20)
+    td.post("/api/v2/torrents/stop", hashes=h)
+    wait_until(lambda: td.torrent(h)["state"] == "stoppedUP", 10, "stopped")
+    stray = os.path.join(root, "stray.nfo")
+    with open(stray, "w") as f:
+        f.write("x")
+    trk = "http://127.0.0.1:%d" % tracker.port
+    st = stats_of(run(td, ["recheck", "tag_nohardlinks", "rem_orphaned"], dry_run=True))
+    assert nonzero(st) == {"resumed": 1, "tagged_noHL": 1, "tagged": 1, "orphaned": 1}
+    wait_until(lambda: len(hooks.got) >= 3, 15, "three notifications")
+    [(_, _, _, rc)] = hooks.at("/recheck")
+    assert rc == {"function": "recheck", "title": "Resuming Torrent", "body": ["Not Resuming [['other']] - Plain.mkv"],
+                  "torrents": ["Plain.mkv"], "torrent_tag": "other", "torrent_category": "movies",
+                  "torrent_tracker": trk, "notifiarr_indexer": None}
+    [(_, _, _, nohl)] = hooks.at("/nohl")
+    assert nohl == {"function": "tag_nohardlinks", "title": "Tagging Torrents with No Hardlinks",
+                    "body": "   Torrent Name: Plain.mkv\n      Added Tag: noHL\n        Tracker: %s" % trk,
+                    "torrents": ["Plain.mkv"], "torrent_category": "movies", "torrent_tag": "noHL",
+                    "torrent_tracker": trk, "notifiarr_indexer": None}
+    [(_, _, _, orph)] = hooks.at("/orphans")
+    od = os.path.join(root, "orphaned_data")
+    assert orph == {"function": "rem_orphaned", "title": "Removing 1 Orphaned Files",
+                    "body": "%s\nNot moving 1 Orphaned files to %s" % (stray, od), "orphaned_files": [stray],
+                    "orphaned_directory": od, "total_orphaned_files": 1}
