@@ -152,7 +152,7 @@ json_t *am_torrent_attr(const char *function, const char *title, const char *bod
                         const char *tag, const struct am_tracker *tr);
 void am_notify_error(const struct am_ctx *c, const char *text, const char *function, bool critical);
 /* webhooks: run_start / run_end of one config's run (webhook.c). */
-void am_webhook_start(struct am_ctx *c, bool web_api, time_t start);
+void am_webhook_start(struct am_ctx *c, bool web_api, bool skip_cleanup, time_t start);
 void am_webhook_end(struct am_ctx *c, time_t start, time_t end, int64_t next_run);
 
 void am_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -671,7 +671,7 @@ static void run_config(struct am_run *r)
             c->dry ? " (dry run)" : "", r->req->origin);
     c->started = time(NULL);
     c->errors_sent = calloc(1, sizeof *c->errors_sent);   /* NULL: errors are not deduplicated */
-    am_webhook_start(c, strcmp(r->req->origin, "api") == 0, c->started);
+    am_webhook_start(c, strcmp(r->req->origin, "api") == 0, r->req->skip_cleanup, c->started);
     if ((c->cmds & AM_SHARE_LIMITS) && !c->dry &&
         autocfg_bool(autocfg_at(cfg, "settings", "disable_qbt_default_share_limits"), true))
         disable_default_limits(c);

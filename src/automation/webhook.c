@@ -269,7 +269,7 @@ static void fmt_time(time_t t, char *out, size_t len)
     strftime(out, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-void am_webhook_start(struct am_ctx *c, bool web_api, time_t start)
+void am_webhook_start(struct am_ctx *c, bool web_api, bool skip_cleanup, time_t start)
 {
     if (!autocfg_list_len(autocfg_at(c->cfg, "webhooks", "run_start")))
         return;
@@ -282,8 +282,15 @@ void am_webhook_start(struct am_ctx *c, bool web_api, time_t start)
     for (size_t i = 0; i < 8; i++)
         if (c->cmds & order[i])
             json_array_append_new(cmds, json_string(automation_cmd_name((unsigned)__builtin_ctz(order[i]))));
-    json_t *j = json_pack("{s:s,s:n,s:s,s:s,s:b,s:b,s:o}", "function", "run_start", "title", "body", body,
-                          "start_time", ts, "dry_run", c->dry, "web_api_used", web_api, "commands", cmds);
+    /* skip_qb_version_check does not apply: torrentd is the client */
+    json_t *opts = json_array();
+    if (skip_cleanup)
+        json_array_append_new(opts, json_string("skip_cleanup"));
+    if (c->dry)
+        json_array_append_new(opts, json_string("dry_run"));
+    json_t *j = json_pack("{s:s,s:n,s:s,s:s,s:b,s:b,s:o,s:o}", "function", "run_start", "title", "body", body,
+                          "start_time", ts, "dry_run", c->dry, "web_api_used", web_api, "commands", cmds,
+                          "execution_options", opts);
     if (j)
         post(c, "run_start", j);
     json_decref(j);

@@ -635,6 +635,7 @@ webhooks:
         assert ct == "application/json"
         assert start["function"] == "run_start" and start["commands"] == ["tag_update"]
         assert start["web_api_used"] is True and start["dry_run"] is False
+        assert start["execution_options"] == [] and start["title"] is None
         _, end = byp["/end"]
         assert end["function"] == "run_end" and end["torrents_tagged"] == 1 and end["remove_unregistered"] == 0
         assert td.torrent(h)["tags"] == "hooked"
