@@ -781,8 +781,9 @@ static size_t category_of_path(const struct am_ctx *c, const char *save_path, co
             "to %s",
             path, buf);
     char e[4700];
-    snprintf(e, sizeof e, "No categories matched for the save path %s/. Check your config.yml file. - Setting category to %s",
-             path, buf);
+    snprintf(e, sizeof e,
+             "No categories matched for the save path %s/. Check your config.yml file. - Setting category to %s", path,
+             buf);
     am_notify_error(c, e, "Category", false);
     return 1;
 }

@@ -485,8 +485,8 @@ void am_nohl_apply(struct am_ctx *c, struct am_nohl_item *v, size_t n)
             am_log("Tracker: %s", tr.url);
             tagged++;
             char body[2048];
-            snprintf(body, sizeof body, "   Torrent Name: %s\n      Added Tag: %s\n        Tracker: %s", torrent_name(t),
-                     tag, tr.url);
+            snprintf(body, sizeof body, "   Torrent Name: %s\n      Added Tag: %s\n        Tracker: %s",
+                     torrent_name(t), tag, tr.url);
             json_t *a = am_torrent_attr("tag_nohardlinks", "Tagging Torrents with No Hardlinks", body, torrent_name(t),
                                         t->category ? t->category : "", tag, &tr);
             if (a)
@@ -500,8 +500,8 @@ void am_nohl_apply(struct am_ctx *c, struct am_nohl_item *v, size_t n)
                      "Previous Tagged %s Torrent Name: %s has hardlinks found now.\n      Removed Tag: %s\n        "
                      "Tracker: %s",
                      tag, torrent_name(t), tag, tr.url);
-            json_t *a = am_torrent_attr("untag_nohardlinks", "Untagging Previous Torrents that now have hardlinks", body,
-                                        torrent_name(t), t->category ? t->category : "", tag, &tr);
+            json_t *a = am_torrent_attr("untag_nohardlinks", "Untagging Previous Torrents that now have hardlinks",
+                                        body, torrent_name(t), t->category ? t->category : "", tag, &tr);
             if (a)
                 json_array_append_new(untagged_attrs, a);
             am_log("Previous Tagged %s Torrent Name: %s has hardlinks found now.", tag, torrent_name(t));

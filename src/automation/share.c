@@ -377,11 +377,12 @@ static void cleanup_summary(struct am_ctx *c, const struct group *g, json_t *nam
     if (json_array_size(names) == 0)
         return;
     char title[128], body[128];
-    snprintf(title, sizeof title, "Share limit removal - Deleted .torrent %s content files.", contents ? "AND" : "but NOT");
-    snprintf(body, sizeof body, "Deleted %lld .torrents %s content files.", (long long)count, contents ? "AND" : "but NOT");
-    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:O,s:n,s:b,s:n,s:n,s:b}", "function", "cleanup_share_limits", "title", title,
-                          "body", body, "grouping", g->name, "torrents", names, "torrent_category", "cleanup", true,
-                          "torrent_tracker", "notifiarr_indexer", "torrents_deleted_and_contents", contents);
+    const char *how = contents ? "AND" : "but NOT";
+    snprintf(title, sizeof title, "Share limit removal - Deleted .torrent %s content files.", how);
+    snprintf(body, sizeof body, "Deleted %lld .torrents %s content files.", (long long)count, how);
+    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:O,s:n,s:b,s:n,s:n,s:b}", "function", "cleanup_share_limits", "title",
+                          title, "body", body, "grouping", g->name, "torrents", names, "torrent_category", "cleanup",
+                          true, "torrent_tracker", "notifiarr_indexer", "torrents_deleted_and_contents", contents);
     if (a)
         am_send_notification(c, a);
     json_decref(a);
@@ -435,8 +436,8 @@ static void cleanup_group(struct am_ctx *c, const struct group *g, struct torren
             c->st->cleaned_share_limits++;
             am_delete(c, t, false);
             am_log("Deleted .torrent but NOT content files. Reason: path does not exist [path=%s].", cp ? cp : "");
-            snprintf(last, sizeof last, "Deleted .torrent but NOT content files. Reason: path does not exist [path=%s].",
-                     cp ? cp : "");
+            snprintf(last, sizeof last,
+                     "Deleted .torrent but NOT content files. Reason: path does not exist [path=%s].", cp ? cp : "");
         }
         ++*(contents ? n_contents : n_kept);
         if (name)

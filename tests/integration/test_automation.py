@@ -1078,3 +1078,38 @@ webhooks:
     assert orph == {"function": "rem_orphaned", "title": "Removing 1 Orphaned Files",
                     "body": "%s\nNot moving 1 Orphaned files to %s" % (stray, od), "orphaned_files": [stray],
                     "orphaned_directory": od, "total_orphaned_files": 1}
+
+
+def test_function_hooks_cleanup_share_limits(workdir, td, tracker, hooks):
+    """share_limits.py: a group's update, then cleanup_share_limits per
+    removed torrent (to the share_limits hook: its name is in the function)."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+tracker:
+  other: {tag: other}
+share_limits:
+  done:
+    priority: 1
+    max_ratio: 0
+    cleanup: true
+webhooks:
+  function: {share_limits: %s/share}
+""" % (root, hooks.url))
+    h = seed(td, root, "Done.mkv", tracker.url)
+    td.wait_seeding(h, 20)
+    st = stats_of(run(td, ["share_limits"], dry_run=True))
+    assert st["cleaned_share_limits"] == 1
+    wait_until(lambda: len(hooks.at("/share")) >= 2, 15, "two notifications")
+    got = {r[3]["function"]: r[3] for r in hooks.at("/share")}
+    assert got["share_limits"]["torrents"] == ["Done.mkv"]
+    assert got["share_limits"]["title"] == "Updating Share Limits for done. Priority 1"
+    trk = "http://127.0.0.1:%d" % tracker.port
+    body = got["cleanup_share_limits"].pop("body")
+    assert got["cleanup_share_limits"] == {
+        "function": "cleanup_share_limits", "title": "Share limit removal", "grouping": "done",
+        "torrents": ["Done.mkv"], "torrent_category": "", "cleanup": True, "torrent_tracker": trk,
+        "notifiarr_indexer": None, "torrents_deleted_and_contents": True}
+    assert body.startswith("   Torrent Name: Done.mkv\n        Tracker: %s\n" % trk)
+    assert body.endswith("\n        Cleanup: True [Meets Share Limits]\n        Deleted .torrent AND content files.")
+    assert td.torrent(h), "a dry run removes nothing"
