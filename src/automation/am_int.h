@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "automation/automation.h"
 #include "automation/config.h"
 #include "util/hmap.h"
@@ -31,6 +33,7 @@ struct am_tracker {
     const struct autocfg_node *tag;   /* the config's tag list, or NULL (then fallback) */
     const char *fallback;             /* a single tag when tag is NULL ("other", the host) */
     const char *cat;                  /* tracker.<x>.cat or NULL */
+    const char *notifiarr;            /* tracker.<x>.notifiarr or NULL (notifications' notifiarr_indexer) */
     char host[256];                   /* the fallback tag when no key matched */
     char url[256];                    /* scheme://host[:port] of the first tracker, or "No http URL found" */
 };
@@ -58,6 +61,9 @@ struct am_ctx {
     struct strv deleted_paths; /* files of torrents removed in this run (orphan excludes) */
 
     time_t started;            /* this config's run */
+    /* texts already sent to webhooks: error in this run (a pointer so that
+     * the const lookups that warn can record them) */
+    struct strv *errors_sent;
 
     /* service calls in flight: the run waits for their commits */
     unsigned pending;
@@ -131,8 +137,22 @@ struct am_orphan_job {
 };
 void am_disk_work(struct am_orphan_job *j);
 
+/* Notifications (webhook.c), as qbit_manage's webhooks.py.  am_notify
+ * takes the command's attrs (a JSON array of objects, stolen) and sends
+ * each to its `webhooks: function:` hook, or one per group_by value
+ * ("category", "tag", "tracker", "status") when more than 10 torrents
+ * were updated.  am_send_notification sends one attr (borrowed).
+ * am_notify_error sends webhooks: error's run_error body. */
+void am_notify(const struct am_ctx *c, json_t *attrs, const char *group_by);
+void am_send_notification(const struct am_ctx *c, json_t *attr);
+/* One torrent's attr as the commands' modules build it (function, title,
+ * body, torrents, torrent_category, torrent_tag, torrent_tracker,
+ * notifiarr_indexer); NULL strings become null.  NULL on ENOMEM. */
+json_t *am_torrent_attr(const char *function, const char *title, const char *body, const char *name, const char *cat,
+                        const char *tag, const struct am_tracker *tr);
+void am_notify_error(const struct am_ctx *c, const char *text, const char *function, bool critical);
 /* webhooks: run_start / run_end of one config's run (webhook.c). */
-void am_webhook_start(struct am_ctx *c, bool web_api, time_t start);
+void am_webhook_start(struct am_ctx *c, bool web_api, bool skip_cleanup, time_t start);
 void am_webhook_end(struct am_ctx *c, time_t start, time_t end, int64_t next_run);
 
 void am_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -180,12 +180,14 @@ static void tracker_of_urls(const struct am_ctx *c, const char *const *urls, siz
                         out->fallback = trk->keys[k];   /* the key is the tag by default */
                     }
                     out->cat = autocfg_str(autocfg_get(e, "cat"), NULL);
+                    out->notifiarr = autocfg_str(autocfg_get(e, "notifiarr"), NULL);
                     return;
                 }
         if (autocfg_list_len(other) || n == 0) {
             out->tag = autocfg_list_len(other) ? other : NULL;
             out->fallback = out->tag ? NULL : "other";
             out->cat = autocfg_str(autocfg_get(autocfg_get(trk, "other"), "cat"), NULL);
+            out->notifiarr = autocfg_str(autocfg_get(autocfg_get(trk, "other"), "notifiarr"), NULL);
             return;
         }
     }
@@ -207,6 +209,10 @@ static void tracker_of_urls(const struct am_ctx *c, const char *const *urls, siz
     out->fallback = out->host;
     log_msg(LOG_WARNING, "qbit_manage: No tags matched for %s. Please check your config.yml file. Setting tag to %s",
             out->url, out->host);
+    char e[700];
+    snprintf(e, sizeof e, "No tags matched for %s. Please check your config.yml file. Setting tag to %s", out->url,
+             out->host);
+    am_notify_error(c, e, "Tag", false);
 }
 
 void am_tracker_of(const struct am_ctx *c, const struct torrent *t, struct am_tracker *out)
@@ -246,6 +252,30 @@ static void tags_repr(const struct am_tracker *tr, char *buf, size_t len)
         off += (size_t)snprintf(buf + off, len - off, "%s'%s'", i ? ", " : "", v[i]);
     if (off < len)
         snprintf(buf + off, len - off, "]");
+}
+
+/* ", ".join(tracker["tag"]) */
+static void tags_joined(const struct am_tracker *tr, char *buf, size_t len)
+{
+    const char *v[16];
+    size_t n = am_tracker_tags(tr, v, 16), off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", v[i]);
+}
+
+json_t *am_torrent_attr(const char *function, const char *title, const char *body, const char *name, const char *cat,
+                        const char *tag, const struct am_tracker *tr)
+{
+    return json_pack("{s:s,s:s,s:s,s:[s],s:s?,s:s?,s:s,s:s?}", "function", function, "title", title, "body", body,
+                     "torrents", name, "torrent_category", cat, "torrent_tag", tag, "torrent_tracker", tr->url,
+                     "notifiarr_indexer", tr->notifiarr);
+}
+
+static void attr_add(json_t *attrs, json_t *a)
+{
+    if (a)
+        json_array_append_new(attrs, a);
 }
 
 char *am_content_path(const struct torrent *t)
@@ -750,10 +780,15 @@ static size_t category_of_path(const struct am_ctx *c, const char *save_path, co
             "qbit_manage: No categories matched for the save path %s/. Check your config.yml file. - Setting category "
             "to %s",
             path, buf);
+    char e[4700];
+    snprintf(e, sizeof e,
+             "No categories matched for the save path %s/. Check your config.yml file. - Setting category to %s", path,
+             buf);
+    am_notify_error(c, e, "Category", false);
     return 1;
 }
 
-static void update_cat(struct am_ctx *c, struct torrent *t, const char *new_cat, bool cat_change)
+static void update_cat(struct am_ctx *c, struct torrent *t, const char *new_cat, bool cat_change, json_t *attrs)
 {
     struct am_tracker tr;
     am_tracker_of(c, t, &tr);
@@ -783,6 +818,12 @@ static void update_cat(struct am_ctx *c, struct torrent *t, const char *new_cat,
     am_log("New Category: %s", new_cat);
     am_log("Tracker: %s", tr.url);
     c->st->categorized++;
+    char body[2048], tags[1024];
+    snprintf(body, sizeof body, "   Torrent Name: %s\n%s%s%s   New Category: %s\n        Tracker: %s", torrent_name(t),
+             cat_change ? "   Old Category: " : "", cat_change ? old_cat : "", cat_change ? "\n" : "", new_cat, tr.url);
+    tags_joined(&tr, tags, sizeof tags);
+    attr_add(attrs, am_torrent_attr("cat_update", cat_change ? "Moving Categories" : "Updating Categories", body,
+                                 torrent_name(t), new_cat, tags, &tr));
 }
 
 void am_cat_update(struct am_ctx *c)
@@ -791,6 +832,7 @@ void am_cat_update(struct am_ctx *c)
     bool completed = autocfg_bool(autocfg_get(set, "cat_filter_completed"), true);
     bool all = autocfg_bool(autocfg_get(set, "cat_update_all"), true);
     int64_t before = c->st->categorized;
+    json_t *attrs = json_array();
     am_separator("Updating Categories");
     size_t n;
     struct torrent **v = am_list(c, true, &n);
@@ -818,7 +860,7 @@ void am_cat_update(struct am_ctx *c)
         for (size_t k = 0; k < nc; k++)
             have = have || strcmp(cands[k], cat) == 0;
         if (!have)
-            update_cat(c, t, cands[0], false);
+            update_cat(c, t, cands[0], false, attrs);
     }
     free(v);
     int64_t did = c->st->categorized - before;
@@ -828,8 +870,10 @@ void am_cat_update(struct am_ctx *c)
         am_log("No new torrents to categorize.");
 
     const struct autocfg_node *chg = autocfg_at(c->cfg, "cat_change", NULL);
-    if (!chg || chg->kind != AUTOCFG_MAP || chg->n == 0)
+    if (!chg || chg->kind != AUTOCFG_MAP || chg->n == 0) {
+        am_notify(c, attrs, "category");
         return;
+    }
     am_separator("Changing Categories");
     for (size_t k = 0; k < chg->n; k++) {
         const char *to = autocfg_str(chg->items[k], NULL);
@@ -840,10 +884,11 @@ void am_cat_update(struct am_ctx *c)
             struct torrent *t = v[i];
             if ((completed && !am_is_complete(t)) || strcmp(t->category ? t->category : "", chg->keys[k]) != 0)
                 continue;
-            update_cat(c, t, to, true);
+            update_cat(c, t, to, true, attrs);
         }
         free(v);
     }
+    am_notify(c, attrs, "category");
 }
 
 /* ---- tag_update ---- */
@@ -855,6 +900,7 @@ void am_tag_update(struct am_ctx *c)
     const char *private_tag = autocfg_str(autocfg_get(set, "private_tag"), NULL);
     bool tag_stalled = autocfg_bool(autocfg_get(set, "tag_stalled_torrents"), true);
     int64_t stats = 0;
+    json_t *attrs = json_array();
     am_separator("Updating Tags");
     size_t n;
     struct torrent **v = am_list(c, true, &n);
@@ -895,9 +941,19 @@ void am_tag_update(struct am_ctx *c)
             am_log("Tracker: %s", tr.url);
             if (!c->dry)
                 am_track(c, service_add_tags(c->s, t, add, na, am_service_done, c));
+            char body[2048], cbuf[256];
+            snprintf(body, sizeof body, "   Torrent Name: %s\n        New Tag%s: %s\n        Tracker: %s",
+                     torrent_name(t), na > 1 ? "s" : "", joined, tr.url);
+            /* an uncategorised torrent reports the category its save path maps to */
+            const char *tcat = t->category ? t->category : "";
+            const char *cands[32];
+            if (!*tcat && category_of_path(c, t->save_path, cands, 32, cbuf, sizeof cbuf))
+                tcat = cands[0];
+            attr_add(attrs, am_torrent_attr("tag_update", "Updating Tags", body, torrent_name(t), tcat, joined, &tr));
         }
     }
     free(v);
+    am_notify(c, attrs, "tag");
     c->st->tagged += stats;
     if (stats >= 1)
         am_log("%s %lld new tags.", c->dry ? "Did not update" : "Updated", (long long)stats);
@@ -929,6 +985,7 @@ void am_rem_unregistered(struct am_ctx *c)
     struct torrent **v = am_list(c, true, &n);
     /* The verdicts first: removals below change the list. */
     int *verdict = calloc(n ? n : 1, sizeof *verdict);
+    json_t *untag_attrs = json_array(), *issue_attrs = json_array(), *unreg_attrs = json_array();
     for (size_t i = 0; verdict && i < n; i++) {
         int status;
         char msg[256];
@@ -948,7 +1005,15 @@ void am_rem_unregistered(struct am_ctx *c)
         am_log("Tracker: %s", tr.url);
         if (!c->dry)
             am_track(c, service_remove_tags(c->s, t, &tag_error, 1, am_service_done, c));
+        char body[2048];
+        snprintf(body, sizeof body,
+                 "Previous Tagged %s torrent currently has a working tracker.\n   Torrent Name: %s\n    Removed Tag: "
+                 "%s\n        Tracker: %s",
+                 tag_error, torrent_name(t), tag_error, tr.url);
+        attr_add(untag_attrs, am_torrent_attr("untag_tracker_error", "Untagging Tracker Error Torrent", body,
+                                           torrent_name(t), t->category ? t->category : "", tag_error, &tr));
     }
+    am_notify(c, untag_attrs, "tag");
     /* process_torrent_issues */
     struct {
         char url[256];
@@ -984,8 +1049,9 @@ void am_rem_unregistered(struct am_ctx *c)
         int last_status = last.status;
         char msg_up[256];
         upper(last_msg, msg_up, sizeof msg_up);
-        char t_name[512];
+        char t_name[512], t_cat[256];
         snprintf(t_name, sizeof t_name, "%s", torrent_name(t));
+        snprintf(t_cat, sizeof t_cat, "%s", t->category ? t->category : "");
         bool has_err_tag = am_has_tag(t, tag_error);
         if (last_status < 4 || last_status > 6)
             continue;
@@ -1040,6 +1106,19 @@ void am_rem_unregistered(struct am_ctx *c)
                             am_log("Deleted .torrent AND content files.");
                             deleted_contents++;
                         }
+                        char body[2048], tags[1024];
+                        snprintf(body, sizeof body,
+                                 "   Torrent Name: %s\n         Status: %s\n        Tracker: %s\n        Deleted "
+                                 ".torrent %s content files.",
+                                 t_name, last_msg, tr.url, keep ? "but NOT" : "AND");
+                        tags_joined(&tr, tags, sizeof tags);
+                        json_t *a = am_torrent_attr("rem_unregistered", "Removing Unregistered Torrents", body, t_name,
+                                                 t_cat, tags, &tr);
+                        if (a) {
+                            json_object_set_new(a, "torrent_status", json_string(last_msg));
+                            json_object_set_new(a, "torrents_deleted_and_contents", json_boolean(!keep));
+                        }
+                        attr_add(unreg_attrs, a);
                         am_delete(c, t, !keep);
                         removed = true;
                     }
@@ -1053,6 +1132,15 @@ void am_rem_unregistered(struct am_ctx *c)
             if (soff > sizeof summary)
                 soff = sizeof summary;
             tagged++;
+            char body[2048];
+            snprintf(body, sizeof body,
+                     "   Torrent Name: %s\n         Status: %s\n        Tracker: %s\n      Added Tag: %s\n", t_name,
+                     last_msg, tr.url, tag_error);
+            json_t *a = am_torrent_attr("tag_tracker_error", "Tag Tracker Error Torrents", body, t_name, t_cat,
+                                     tag_error, &tr);
+            if (a)
+                json_object_set_new(a, "torrent_status", json_string(last_msg));
+            attr_add(issue_attrs, a);
             if (!c->dry && !removed)
                 am_track(c, service_add_tags(c->s, t, &tag_error, 1, am_service_done, c));
         }
@@ -1060,6 +1148,8 @@ void am_rem_unregistered(struct am_ctx *c)
     free(counts);
     free(verdict);
     free(v);
+    am_notify(c, issue_attrs, "status");
+    am_notify(c, unreg_attrs, "status");
     if (cfg_rem) {
         if (deleted >= 1 || deleted_contents >= 1) {
             if (deleted >= 1)
@@ -1100,6 +1190,19 @@ static int cmp_size(const void *a, const void *b)
     return sx.wanted_size < sy.wanted_size ? -1 : sx.wanted_size > sy.wanted_size;
 }
 
+/* recheck.py's attr: its body is print_line's list of one line. */
+static void recheck_attr(json_t *attrs, const char *title, const char *verb, const char *tags_py,
+                         const struct torrent *t, const struct am_tracker *tr)
+{
+    char line[2048], tags[1024];
+    snprintf(line, sizeof line, "%s [%s] - %s", verb, tags_py, torrent_name(t));
+    tags_joined(tr, tags, sizeof tags);
+    json_t *a = am_torrent_attr("recheck", title, line, torrent_name(t), t->category ? t->category : "", tags, tr);
+    if (a)
+        json_object_set_new(a, "body", json_pack("[s]", line));
+    attr_add(attrs, a);
+}
+
 void am_recheck(struct am_ctx *c)
 {
     am_separator("Rechecking Paused Torrents");
@@ -1109,6 +1212,7 @@ void am_recheck(struct am_ctx *c)
         if (v[i]->stopped)
             v[m++] = v[i];
     qsort(v, m, sizeof *v, cmp_size);
+    json_t *resumed = json_array(), *rechecked = json_array();
     for (size_t i = 0; i < m; i++) {
         struct torrent *t = v[i];
         struct torrent_status st;
@@ -1127,6 +1231,7 @@ void am_recheck(struct am_ctx *c)
             if (resume) {
                 c->st->resumed++;
                 am_log("%s [%s] - %s", c->dry ? "Not Resuming" : "Resuming", tags, torrent_name(t));
+                recheck_attr(resumed, "Resuming Torrent", c->dry ? "Not Resuming" : "Resuming", tags, t, &tr);
                 if (!c->dry)
                     am_track(c, service_start(c->s, t, am_service_done, c));
             }
@@ -1138,10 +1243,13 @@ void am_recheck(struct am_ctx *c)
             if (nm && nm->is_complete && !checking) {
                 c->st->rechecked++;
                 am_log("%s [%s] - %s", c->dry ? "Not Rechecking" : "Rechecking", tags, torrent_name(t));
+                recheck_attr(rechecked, "Rechecking Torrent", c->dry ? "Not Rechecking" : "Rechecking", tags, t, &tr);
                 if (!c->dry)
                     torrent_recheck(t);
             }
         }
     }
     free(v);
+    am_notify(c, resumed, "tag");
+    am_notify(c, rechecked, "tag");
 }

@@ -314,9 +314,11 @@ static const struct key_def orphaned_keys[] = {
     {"empty_after_x_days", T_INT}, {"min_file_age_minutes", T_INT}, {"exclude_patterns", T_STRLIST},
     {"max_orphaned_files_to_delete", T_INT}, {NULL, 0}};
 static const struct key_def apprise_keys[] = {{"api_url", T_STR}, {"notify_url", T_STRLIST}, {NULL, 0}};
-static const struct key_def notifiarr_keys[] = {{"apikey", T_STR}, {"instance", T_STR}, {NULL, 0}};
+/* base_url is torrentd's: Notifiarr's API root (https://notifiarr.com/api), so a test can use loopback */
+static const struct key_def notifiarr_keys[] = {
+    {"apikey", T_STR}, {"instance", T_STR}, {"base_url", T_STR}, {NULL, 0}};
 static const struct key_def webhooks_keys[] = {
-    {"error", T_STR}, {"run_start", T_STR}, {"run_end", T_STR}, {"function", T_WEBHOOK_FN}, {NULL, 0}};
+    {"error", T_STRLIST}, {"run_start", T_STRLIST}, {"run_end", T_STRLIST}, {"function", T_WEBHOOK_FN}, {NULL, 0}};
 static const struct key_def webhook_fn_keys[] = {
     {"recheck", T_STR}, {"cat_update", T_STR}, {"tag_update", T_STR}, {"rem_unregistered", T_STR},
     {"tag_tracker_error", T_STR}, {"rem_orphaned", T_STR}, {"tag_nohardlinks", T_STR}, {"share_limits", T_STR},

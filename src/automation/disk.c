@@ -467,6 +467,7 @@ void am_nohl_apply(struct am_ctx *c, struct am_nohl_item *v, size_t n)
 {
     const char *tag = autocfg_str(autocfg_at(c->cfg, "settings", "nohardlinks_tag"), "noHL");
     int64_t tagged = 0, untagged = 0;
+    json_t *tagged_attrs = json_array(), *untagged_attrs = json_array();
     for (size_t i = 0; i < n; i++) {
         struct torrent *t = session_find_hex(c->s, v[i].hex);
         if (!t || t->removing || !v[i].checked)
@@ -483,10 +484,26 @@ void am_nohl_apply(struct am_ctx *c, struct am_nohl_item *v, size_t n)
             am_log("Added Tag: %s", tag);
             am_log("Tracker: %s", tr.url);
             tagged++;
+            char body[2048];
+            snprintf(body, sizeof body, "   Torrent Name: %s\n      Added Tag: %s\n        Tracker: %s",
+                     torrent_name(t), tag, tr.url);
+            json_t *a = am_torrent_attr("tag_nohardlinks", "Tagging Torrents with No Hardlinks", body, torrent_name(t),
+                                        t->category ? t->category : "", tag, &tr);
+            if (a)
+                json_array_append_new(tagged_attrs, a);
             if (!c->dry)
                 am_track(c, service_add_tags(c->s, t, &tag, 1, am_service_done, c));
         } else if (!v[i].has_nohl && am_has_tag(t, tag)) {
             untagged++;
+            char body[2048];
+            snprintf(body, sizeof body,
+                     "Previous Tagged %s Torrent Name: %s has hardlinks found now.\n      Removed Tag: %s\n        "
+                     "Tracker: %s",
+                     tag, torrent_name(t), tag, tr.url);
+            json_t *a = am_torrent_attr("untag_nohardlinks", "Untagging Previous Torrents that now have hardlinks",
+                                        body, torrent_name(t), t->category ? t->category : "", tag, &tr);
+            if (a)
+                json_array_append_new(untagged_attrs, a);
             am_log("Previous Tagged %s Torrent Name: %s has hardlinks found now.", tag, torrent_name(t));
             am_log("Removed Tag: %s", tag);
             am_log("Tracker: %s", tr.url);
@@ -494,6 +511,8 @@ void am_nohl_apply(struct am_ctx *c, struct am_nohl_item *v, size_t n)
                 am_track(c, service_remove_tags(c->s, t, &tag, 1, am_service_done, c));
         }
     }
+    am_notify(c, tagged_attrs, "tag");
+    am_notify(c, untagged_attrs, "tag");
     if (tagged >= 1)
         am_log("%s for %lld .torrent%s", c->dry ? "Did not Tag" : "Added Tag", (long long)tagged,
                tagged > 1 ? "s." : ".");

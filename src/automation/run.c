@@ -17,6 +17,7 @@
 #include "core/session.h"
 #include "core/settings.h"
 #include "core/torrent.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -298,6 +299,10 @@ static void ctx_release(struct am_ctx *c)
     c->hash_keys = NULL;
     c->num_hash_keys = 0;
     strv_clear(&c->deleted_paths);
+    if (c->errors_sent)
+        strv_clear(c->errors_sent);
+    free(c->errors_sent);
+    c->errors_sent = NULL;
     free(c->root_dir), free(c->remote_dir), free(c->orphaned_dir), free(c->recycle_dir), free(c->torrents_dir);
     c->root_dir = c->remote_dir = c->orphaned_dir = c->recycle_dir = c->torrents_dir = NULL;
 }
@@ -423,6 +428,36 @@ static void disk_work(uv_work_t *w)
     am_disk_work(&r->job);
 }
 
+/* remove_orphaned.py's attr: the sorted files, then what happens to them. */
+static void notify_orphans(struct am_ctx *c, const struct am_orphan_job *j)
+{
+    size_t n = j->orphans.n;
+    if (n == 0)
+        return;
+    struct buf body = {0};
+    json_t *files = json_array();
+    for (size_t i = 0; i < n; i++) {
+        buf_appendf(&body, "%s%s", i ? "\n" : "", j->orphans.v[i]);
+        json_array_append_new(files, json_string(j->orphans.v[i]));
+    }
+    if (j->empty_after_days == 0)
+        buf_appendf(&body, "\n%s %zu Orphaned files", c->dry ? "Not Deleting" : "Deleting", n);
+    else
+        buf_appendf(&body, "\n%s %zu Orphaned files to %s", c->dry ? "Not moving" : "Moving", n, j->orphaned_dir);
+    buf_append_u8(&body, 0);
+    char title[64];
+    snprintf(title, sizeof title, "Removing %zu Orphaned Files", n);
+    json_t *a = body.err ? NULL
+                         : json_pack("{s:s,s:s,s:s,s:O,s:s,s:I}", "function", "rem_orphaned", "title", title, "body",
+                                     (const char *)buf_head(&body), "orphaned_files", files, "orphaned_directory",
+                                     j->orphaned_dir, "total_orphaned_files", (json_int_t)n);
+    if (a)
+        am_send_notification(c, a);
+    json_decref(a);
+    json_decref(files);
+    buf_free(&body);
+}
+
 static void disk_done(uv_work_t *w, int status)
 {
     struct am_run *r = w->data;
@@ -446,6 +481,7 @@ static void disk_done(uv_work_t *w, int status)
     if (c->cmds & AM_REM_ORPHANED) {
         c->st->orphaned += r->job.moved;
         c->st->executed |= AM_REM_ORPHANED;
+        notify_orphans(c, &r->job);
     }
     if (c->cmds & AM_TAG_NOHARDLINKS) {
         am_nohl_apply(c, r->job.nohl, r->job.num_nohl);
@@ -634,7 +670,8 @@ static void run_config(struct am_run *r)
     log_msg(LOG_INFO, "qbit_manage: Run start: %s, commands 0x%02x%s, %s", base_name(r->files[r->idx]), c->cmds,
             c->dry ? " (dry run)" : "", r->req->origin);
     c->started = time(NULL);
-    am_webhook_start(c, strcmp(r->req->origin, "api") == 0, c->started);
+    c->errors_sent = calloc(1, sizeof *c->errors_sent);   /* NULL: errors are not deduplicated */
+    am_webhook_start(c, strcmp(r->req->origin, "api") == 0, r->req->skip_cleanup, c->started);
     if ((c->cmds & AM_SHARE_LIMITS) && !c->dry &&
         autocfg_bool(autocfg_at(cfg, "settings", "disable_qbt_default_share_limits"), true))
         disable_default_limits(c);

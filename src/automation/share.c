@@ -370,8 +370,29 @@ static bool load_groups(struct am_ctx *c, struct group **out, size_t *n)
     return true;
 }
 
-static void cleanup_group(struct am_ctx *c, const struct group *g, struct torrent **del, char (*why)[512], size_t nd)
+/* cleanup_torrents_for_group's notifications: one per torrent, or two
+ * summaries (kept / deleted contents) over GROUP_NOTIFICATION_LIMIT. */
+static void cleanup_summary(struct am_ctx *c, const struct group *g, json_t *names, bool contents, int64_t count)
 {
+    if (json_array_size(names) == 0)
+        return;
+    char title[128], body[128];
+    const char *how = contents ? "AND" : "but NOT";
+    snprintf(title, sizeof title, "Share limit removal - Deleted .torrent %s content files.", how);
+    snprintf(body, sizeof body, "Deleted %lld .torrents %s content files.", (long long)count, how);
+    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:O,s:n,s:b,s:n,s:n,s:b}", "function", "cleanup_share_limits", "title",
+                          title, "body", body, "grouping", g->name, "torrents", names, "torrent_category", "cleanup",
+                          true, "torrent_tracker", "notifiarr_indexer", "torrents_deleted_and_contents", contents);
+    if (a)
+        am_send_notification(c, a);
+    json_decref(a);
+}
+
+static void cleanup_group(struct am_ctx *c, const struct group *g, struct torrent **del, char (*why)[512], size_t nd,
+                          int64_t *n_kept, int64_t *n_contents)
+{
+    bool grouped = nd > 10;   /* GROUP_NOTIFICATION_LIMIT */
+    json_t *kept = json_array(), *gone = json_array();
     am_separator("Cleaning up torrents that have reached ratio/seed limit for %s. Priority %s", g->name,
                  g->priority_text);
     for (size_t i = 0; i < nd; i++) {
@@ -387,30 +408,63 @@ static void cleanup_group(struct am_ctx *c, const struct group *g, struct torren
         char *cp = am_content_path(t);
         struct stat sb;
         const struct am_name *nm = am_name_info(c, t);
+        /* the attr before the removal frees the torrent's strings */
+        char body[4096], last[1024];
+        bool contents = false;
+        json_t *a = json_pack("{s:s,s:s,s:s,s:[s],s:s,s:b,s:s,s:s?}", "function", "cleanup_share_limits", "title",
+                              "Share limit removal", "grouping", g->name, "torrents", torrent_name(t),
+                              "torrent_category", t->category ? t->category : "", "cleanup", true, "torrent_tracker",
+                              tr.url, "notifiarr_indexer", tr.notifiarr);
+        json_t *name = json_string(torrent_name(t));
         if (cp && stat(cp, &sb) == 0) {
             if (am_has_cross_seed(c, t) && nm && (nm->msg_empty || nm->status_working)) {
                 c->st->deleted++;
                 c->st->cleaned_share_limits++;
                 am_delete(c, t, false);
                 am_log("Deleted .torrent but NOT content files. Reason: is cross-seed");
+                snprintf(last, sizeof last, "Deleted .torrent but NOT content files. Reason: is cross-seed");
             } else {
                 c->st->deleted_contents++;
                 c->st->cleaned_share_limits++;
                 am_delete(c, t, true);
                 am_log("Deleted .torrent AND content files.");
+                snprintf(last, sizeof last, "Deleted .torrent AND content files.");
+                contents = true;
             }
         } else {
             c->st->deleted++;
             c->st->cleaned_share_limits++;
             am_delete(c, t, false);
             am_log("Deleted .torrent but NOT content files. Reason: path does not exist [path=%s].", cp ? cp : "");
+            snprintf(last, sizeof last,
+                     "Deleted .torrent but NOT content files. Reason: path does not exist [path=%s].", cp ? cp : "");
         }
+        ++*(contents ? n_contents : n_kept);
+        if (name)
+            json_array_append_new(contents ? gone : kept, name);   /* a set in qbit_manage: names once */
+        snprintf(body, sizeof body,
+                 "   Torrent Name: %s\n        Tracker: %s\n%s\n        Cleanup: True [Meets Share Limits]\n        %s",
+                 json_string_value(name), tr.url, why[i], last);
+        if (a) {
+            json_object_set_new(a, "torrents_deleted_and_contents", json_boolean(contents));
+            json_object_set_new(a, "body", json_string(body));
+            if (!grouped)
+                am_send_notification(c, a);
+        }
+        json_decref(a);
         free(cp);
     }
+    if (grouped) {
+        cleanup_summary(c, g, kept, false, *n_kept);
+        cleanup_summary(c, g, gone, true, *n_contents);
+    }
+    json_decref(kept);
+    json_decref(gone);
 }
 
 void am_share_limits(struct am_ctx *c)
 {
+    int64_t n_kept = 0, n_contents = 0;   /* qbit_manage's stats_deleted(_contents): the summaries' counts */
     const struct autocfg_node *set = autocfg_at(c->cfg, "settings", NULL);
     struct tagnames tn = {
         .prefix = autocfg_str(autocfg_get(set, "share_limits_tag"), "~share_limit"),
@@ -470,6 +524,7 @@ void am_share_limits(struct am_ctx *c)
         am_separator("Updating Share Limits for [Group %s] [Priority %s] [Torrents (%zu)]", gr->name,
                      gr->priority_text, gr->n);
         struct torrent **del = calloc(gr->n ? gr->n : 1, sizeof *del);
+        json_t *updated = json_array();
         char(*why)[512] = calloc(gr->n ? gr->n : 1, sizeof *why);
         size_t nd = 0;
         for (size_t i = 0; del && why && i < gr->n; i++) {
@@ -548,6 +603,7 @@ void am_share_limits(struct am_ctx *c)
             am_log("Tracker: %s", tr.url);
             if (gtag)
                 am_log("Added Tag: %s", gtag);
+            json_array_append_new(updated, json_string(torrent_name(t)));
             /* process_share_limits_for_torrent */
             if (hit && gr->cleanup) {
                 del[nd] = t;
@@ -581,8 +637,29 @@ void am_share_limits(struct am_ctx *c)
             c->st->updated_share_limits++;
             c->st->tagged++;
         }
+        if (json_array_size(updated) > 0) {
+            char title[512], body[64], tag[512];
+            snprintf(title, sizeof title, "Updating Share Limits for %s. Priority %s", gr->name, gr->priority_text);
+            snprintf(body, sizeof body, "Updated %zu torrents.", json_array_size(updated));
+            if (gr->add_group_to_tag && !gr->custom_tag)
+                snprintf(tag, sizeof tag, "%s_%s.%s", tn.prefix, gr->priority_text, gr->name);
+            const char *gtag = !gr->add_group_to_tag ? NULL : gr->custom_tag ? gr->custom_tag : tag;
+            json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:O,s:s?,s:f,s:I,s:I,s:I,s:I,s:I,s:I}", "function", "share_limits",
+                                  "title", title, "body", body, "grouping", gr->name, "torrents", updated,
+                                  "torrent_tag", gtag, "torrent_max_ratio", gr->max_ratio, "torrent_max_seeding_time",
+                                  (json_int_t)gr->max_seeding_time, "torrent_max_last_active",
+                                  (json_int_t)gr->max_last_active, "torrent_min_seeding_time",
+                                  (json_int_t)gr->min_seeding_time, "torrent_min_num_seeds",
+                                  (json_int_t)gr->min_num_seeds, "torrent_limit_upload_speed",
+                                  (json_int_t)gr->limit_upload_speed, "torrent_min_last_active",
+                                  (json_int_t)gr->min_last_active);
+            if (a)
+                am_send_notification(c, a);
+            json_decref(a);
+        }
+        json_decref(updated);
         if (gr->cleanup && nd > 0)
-            cleanup_group(c, gr, del, why, nd);
+            cleanup_group(c, gr, del, why, nd, &n_kept, &n_contents);
         free(del);
         free(why);
     }

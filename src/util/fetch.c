@@ -455,6 +455,8 @@ int fetch_get(struct fetch *f, const char *url, const struct fetch_opts *o, fetc
         bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->post_len);
         bad |= curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->post_body);
     }
+    if (o->method)
+        bad |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
     if (bad) {
         curl_easy_cleanup(e);
         curl_slist_free_all(r->hdrs);

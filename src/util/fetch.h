@@ -51,6 +51,10 @@ struct fetch_opts {
      * Redirects are not followed for a POST (follow_redirects ignored). */
     const char *post_body;
     size_t post_len;
+    /* NULL, or the request method to send instead (CURLOPT_CUSTOMREQUEST):
+     * "GET" with a post_body sends a GET carrying a body, which is how
+     * Notifiarr's API takes qbit_manage's notifications. */
+    const char *method;
     /* Extra request headers, "Name: value" each (copied): an API key. */
     const char *const *headers;
     size_t num_headers;

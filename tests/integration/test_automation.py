@@ -635,6 +635,7 @@ webhooks:
         assert ct == "application/json"
         assert start["function"] == "run_start" and start["commands"] == ["tag_update"]
         assert start["web_api_used"] is True and start["dry_run"] is False
+        assert start["execution_options"] == [] and start["title"] is None
         _, end = byp["/end"]
         assert end["function"] == "run_end" and end["torrents_tagged"] == 1 and end["remove_unregistered"] == 0
         assert td.torrent(h)["tags"] == "hooked"
@@ -828,3 +829,287 @@ share_limits:
     assert "Share Limit: Max Ratio = 2.0, Max Seed Time = 30 days, 0:00:00" in lines, lines
     assert ("Min number of seeds not met: Total Seeds (0) < min_num_seeds(1). Removing Share Limits so "
             "qBittorrent can continue seeding.") in lines, lines
+
+
+class Recorder:
+    """A loopback HTTP server that records every request: (method, path,
+    headers, JSON body), answering 200 {} (Notifiarr's and Apprise's
+    stand-in as well as a plain webhook)."""
+
+    def __init__(self):
+        self.got = []
+        rec = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def handle_any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                rec.got.append((self.command, self.path, dict(self.headers), json.loads(raw) if raw else None))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = handle_any
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def at(self, path):
+        return [r for r in self.got if r[1] == path]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def hooks():
+    r = Recorder()
+    yield r
+    r.close()
+
+
+def test_function_error_apprise_and_notifiarr_hooks(workdir, td, tracker, hooks):
+    """webhooks.py: cat_update's and tag_update's bodies (tag_update's via
+    Apprise with its urls), the error hook of the category fallback (once,
+    to a URL and to Notifiarr's GET with the API key)."""
+    root = os.path.join(workdir, "data")
+    u = hooks.url
+    write_config(td, """
+qbt: {host: "qbt.example:8080"}
+directory: {root_dir: "%s"}
+cat:
+  movies: "%s/movies"
+tracker:
+  other: {tag: other}
+apprise:
+  api_url: %s/apprise
+  notify_url: ["json://a.example", "mailto://b.example"]
+notifiarr:
+  apikey: SECRETKEY
+  instance: inst 1
+  base_url: %s/nf
+webhooks:
+  error: [%s/err, notifiarr]
+  function:
+    cat_update: %s/cat
+    tag_update: apprise
+""" % (root, root, u, u, u, u))
+    a = seed(td, os.path.join(root, "movies"), "A.mkv", tracker.url)
+    b = seed(td, os.path.join(root, "misc"), "B.mkv", tracker.url)
+    for h in (a, b):
+        td.wait_seeding(h, 20)
+    st = stats_of(run(td, ["cat_update", "tag_update"]))
+    assert nonzero(st) == {"categorized": 2, "tagged": 2}
+    wait_until(lambda: len(hooks.got) >= 6, 15, "six notifications")
+    trk = "http://127.0.0.1:%d" % tracker.port
+
+    cats = {r[3]["torrents"][0]: r for r in hooks.at("/cat")}
+    assert set(cats) == {"A.mkv", "B.mkv"}
+    m, _, hd, body = cats["A.mkv"]
+    assert m == "POST" and hd["Content-Type"] == "application/json"
+    assert body == {"function": "cat_update", "title": "Updating Categories",
+                    "body": "   Torrent Name: A.mkv\n   New Category: movies\n        Tracker: %s" % trk,
+                    "torrents": ["A.mkv"], "torrent_category": "movies", "torrent_tag": "other",
+                    "torrent_tracker": trk, "notifiarr_indexer": None}
+    assert cats["B.mkv"][3]["torrent_category"] == "misc"
+
+    tags = {r[3]["torrents"][0]: r for r in hooks.at("/apprise/notify")}
+    assert set(tags) == {"A.mkv", "B.mkv"}
+    m, _, _, body = tags["B.mkv"]
+    assert m == "POST"
+    assert body == {"function": "tag_update", "title": "Updating Tags",
+                    "body": "   Torrent Name: B.mkv\n        New Tag: other\n        Tracker: %s" % trk,
+                    "torrents": ["B.mkv"], "torrent_category": "misc", "torrent_tag": "other",
+                    "torrent_tracker": trk, "notifiarr_indexer": None,
+                    "urls": "json://a.example,mailto://b.example"}
+
+    text = ("No categories matched for the save path %s/misc/. Check your config.yml file. - Setting category to misc"
+            % root)
+    want = {"function": "run_error", "title": "Category Error", "body": text, "critical": False,
+            "type": "warning", "function_error": "Category"}
+    errs = hooks.at("/err")
+    assert [r[3] for r in errs] == [want], "the fallback is reported once per run"
+    nf = [r for r in hooks.got if r[1].startswith("/nf/")]
+    assert len(nf) == 1
+    m, path, hd, body = nf[0]
+    assert m == "GET", "notifiarr.py sends its JSON with a GET"
+    assert path == "/nf/v1/notification/qbitManage/?qbit_client=qbt.example%3A8080&instance=inst%201"
+    assert hd["X-API-Key"] == "SECRETKEY"
+    assert body == want
+    assert len(hooks.got) == 6
+
+
+def test_function_hooks_rem_unregistered_tracker_errors_share_limits(workdir, td, tracker, hooks):
+    root = os.path.join(workdir, "data")
+    u = hooks.url
+    write_config(td, """
+directory: {root_dir: "%s"}
+settings:
+  rem_unregistered_grace_minutes: 0
+  tracker_error_tag: issue
+tracker:
+  127.0.0.1:%d: {tag: [local], notifiarr: localidx}
+  other: {tag: other}
+share_limits:
+  default:
+    priority: 999
+    max_ratio: 2
+webhooks:
+  function:
+    rem_unregistered: %s/unreg
+    tag_tracker_error: %s/tte
+    share_limits: %s/share
+""" % (root, tracker.port, u, u, u))
+    gone = seed(td, os.path.join(root, "movies"), "Gone.mkv", tracker.url, category="movies")
+    fine = seed(td, root, "Fine.mkv", tracker.url, tags="issue")
+    tracker.unregistered.add(gone)
+    td.reannounce(gone)
+    wait_tracker(td, gone, 4)
+    wait_tracker(td, fine, 2)
+    trk = "http://127.0.0.1:%d" % tracker.port
+    st = stats_of(run(td, ["rem_unregistered", "tag_tracker_error"]))
+    assert nonzero(st) == {"rem_unreg": 1, "deleted_contents": 1, "tagged_tracker_error": 1,
+                           "untagged_tracker_error": 1, "tagged": 1}
+    wait_until(lambda: len(hooks.got) >= 3, 15, "three notifications")
+    [(m, _, _, unreg)] = hooks.at("/unreg")
+    assert m == "POST"
+    assert unreg == {"function": "rem_unregistered", "title": "Removing Unregistered Torrents",
+                     "body": "   Torrent Name: Gone.mkv\n         Status: Unregistered torrent\n        Tracker: %s\n"
+                             "        Deleted .torrent AND content files." % trk,
+                     "torrents": ["Gone.mkv"], "torrent_category": "movies", "torrent_status": "Unregistered torrent",
+                     "torrent_tag": "local", "torrent_tracker": trk, "notifiarr_indexer": "localidx",
+                     "torrents_deleted_and_contents": True}
+    tte = {r[3]["function"]: r[3] for r in hooks.at("/tte")}
+    assert tte["tag_tracker_error"] == {
+        "function": "tag_tracker_error", "title": "Tag Tracker Error Torrents",
+        "body": "   Torrent Name: Gone.mkv\n         Status: Unregistered torrent\n        Tracker: %s\n"
+                "      Added Tag: issue\n" % trk,
+        "torrents": ["Gone.mkv"], "torrent_category": "movies", "torrent_tag": "issue",
+        "torrent_status": "Unregistered torrent", "torrent_tracker": trk, "notifiarr_indexer": "localidx"}
+    assert tte["untag_tracker_error"] == {
+        "function": "untag_tracker_error", "title": "Untagging Tracker Error Torrent",
+        "body": "Previous Tagged issue torrent currently has a working tracker.\n   Torrent Name: Fine.mkv\n"
+                "    Removed Tag: issue\n        Tracker: %s" % trk,
+        "torrents": ["Fine.mkv"], "torrent_category": "", "torrent_tag": "issue", "torrent_tracker": trk,
+        "notifiarr_indexer": "localidx"}
+    assert len(hooks.got) == 3
+
+    stats_of(run(td, ["share_limits"]))
+    wait_until(lambda: hooks.at("/share"), 15, "the share_limits notification")
+    [(m, _, _, share)] = hooks.at("/share")
+    assert share == {"function": "share_limits", "title": "Updating Share Limits for default. Priority 999",
+                     "body": "Updated 1 torrents.", "grouping": "default", "torrents": ["Fine.mkv"],
+                     "torrent_tag": "~share_limit_999.default", "torrent_max_ratio": 2.0,
+                     "torrent_max_seeding_time": -1, "torrent_max_last_active": -1, "torrent_min_seeding_time": 0,
+                     "torrent_min_num_seeds": 0, "torrent_limit_upload_speed": -1, "torrent_min_last_active": 0}
+
+
+def test_function_hooks_group_over_ten_torrents(workdir, td, tracker, hooks):
+    """webhooks.py notify: more than 10 torrents updated, one notification
+    per tag, with the torrents listed and the per-torrent fields dropped."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+cat: {data: "%s"}
+tracker:
+  other: {tag: other}
+webhooks:
+  function: {tag_update: %s/tags}
+""" % (root, root, hooks.url))
+    names = ["t%02d.bin" % i for i in range(11)]
+    for n in names:
+        seed(td, root, n, tracker.url, size=1000)
+    st = stats_of(run(td, ["tag_update"]))
+    assert nonzero(st) == {"tagged": 11}
+    wait_until(lambda: hooks.at("/tags"), 15, "the grouped notification")
+    [(_, _, _, body)] = hooks.at("/tags")
+    trk = "http://127.0.0.1:%d" % tracker.port
+    assert sorted(body.pop("torrents")) == names
+    assert body == {"function": "tag_update", "title": "Updating Tags for other",
+                    "body": "Updated 11 torrents with tag 'other'", "torrent_tag": "other",
+                    "torrent_category": None, "torrent_tracker": trk, "notifiarr_indexer": None}
+
+
+def test_function_hooks_recheck_nohardlinks_orphaned(workdir, td, tracker, hooks):
+    root = os.path.join(workdir, "data")
+    u = hooks.url
+    write_config(td, """
+directory: {root_dir: "%s", orphaned_dir: "%s/orphaned_data"}
+orphaned: {min_file_age_minutes: 0}
+nohardlinks: {movies: {}}
+tracker:
+  other: {tag: other}
+webhooks:
+  function:
+    recheck: %s/recheck
+    tag_nohardlinks: %s/nohl
+    rem_orphaned: %s/orphans
+""" % (root, root, u, u, u))
+    movies = os.path.join(root, "movies")
+    h = seed(td, movies, "Plain.mkv", tracker.url, category="movies")
+    td.wait_seeding(h, 20)
+    td.post("/api/v2/torrents/stop", hashes=h)
+    wait_until(lambda: td.torrent(h)["state"] == "stoppedUP", 10, "stopped")
+    stray = os.path.join(root, "stray.nfo")
+    with open(stray, "w") as f:
+        f.write("x")
+    trk = "http://127.0.0.1:%d" % tracker.port
+    st = stats_of(run(td, ["recheck", "tag_nohardlinks", "rem_orphaned"], dry_run=True))
+    assert nonzero(st) == {"resumed": 1, "tagged_noHL": 1, "tagged": 1, "orphaned": 1}
+    wait_until(lambda: len(hooks.got) >= 3, 15, "three notifications")
+    [(_, _, _, rc)] = hooks.at("/recheck")
+    assert rc == {"function": "recheck", "title": "Resuming Torrent", "body": ["Not Resuming [['other']] - Plain.mkv"],
+                  "torrents": ["Plain.mkv"], "torrent_tag": "other", "torrent_category": "movies",
+                  "torrent_tracker": trk, "notifiarr_indexer": None}
+    [(_, _, _, nohl)] = hooks.at("/nohl")
+    assert nohl == {"function": "tag_nohardlinks", "title": "Tagging Torrents with No Hardlinks",
+                    "body": "   Torrent Name: Plain.mkv\n      Added Tag: noHL\n        Tracker: %s" % trk,
+                    "torrents": ["Plain.mkv"], "torrent_category": "movies", "torrent_tag": "noHL",
+                    "torrent_tracker": trk, "notifiarr_indexer": None}
+    [(_, _, _, orph)] = hooks.at("/orphans")
+    od = os.path.join(root, "orphaned_data")
+    assert orph == {"function": "rem_orphaned", "title": "Removing 1 Orphaned Files",
+                    "body": "%s\nNot moving 1 Orphaned files to %s" % (stray, od), "orphaned_files": [stray],
+                    "orphaned_directory": od, "total_orphaned_files": 1}
+
+
+def test_function_hooks_cleanup_share_limits(workdir, td, tracker, hooks):
+    """share_limits.py: a group's update, then cleanup_share_limits per
+    removed torrent (to the share_limits hook: its name is in the function)."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+tracker:
+  other: {tag: other}
+share_limits:
+  done:
+    priority: 1
+    max_ratio: 0
+    cleanup: true
+webhooks:
+  function: {share_limits: %s/share}
+""" % (root, hooks.url))
+    h = seed(td, root, "Done.mkv", tracker.url)
+    td.wait_seeding(h, 20)
+    st = stats_of(run(td, ["share_limits"], dry_run=True))
+    assert st["cleaned_share_limits"] == 1
+    wait_until(lambda: len(hooks.at("/share")) >= 2, 15, "two notifications")
+    got = {r[3]["function"]: r[3] for r in hooks.at("/share")}
+    assert got["share_limits"]["torrents"] == ["Done.mkv"]
+    assert got["share_limits"]["title"] == "Updating Share Limits for done. Priority 1"
+    trk = "http://127.0.0.1:%d" % tracker.port
+    body = got["cleanup_share_limits"].pop("body")
+    assert got["cleanup_share_limits"] == {
+        "function": "cleanup_share_limits", "title": "Share limit removal", "grouping": "done",
+        "torrents": ["Done.mkv"], "torrent_category": "", "cleanup": True, "torrent_tracker": trk,
+        "notifiarr_indexer": None, "torrents_deleted_and_contents": True}
+    assert body.startswith("   Torrent Name: Done.mkv\n        Tracker: %s\n" % trk)
+    assert body.endswith("\n        Cleanup: True [Meets Share Limits]\n        Deleted .torrent AND content files.")
+    assert td.torrent(h), "a dry run removes nothing"

@@ -56,7 +56,14 @@ static void respond(struct conn *c)
     sscanf(c->req, "GET %255s", path);
     g_requests++;
     char hdr[512];
-    if (strcmp(path, "/ok") == 0) {
+    if (strncmp(c->req, "GET /method ", 12) == 0 || strncmp(c->req, "POST /method ", 13) == 0) {
+        /* echoes the method and whether a 7-byte body was announced */
+        char body[64];
+        snprintf(body, sizeof body, "%s%s", strncmp(c->req, "GET", 3) == 0 ? "GET" : "POST",
+                 strstr(c->req, "Content-Length: 7\r\n") ? " body" : "");
+        snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", strlen(body));
+        send_raw(c, hdr, body, strlen(body));
+    } else if (strcmp(path, "/ok") == 0) {
         const char *body = "hello world";
         snprintf(hdr, sizeof hdr, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", strlen(body));
         send_raw(c, hdr, body, strlen(body));
@@ -225,6 +232,26 @@ static void test_ok(void **state)
     assert_string_equal(r.body, "hello world");
     assert_int_equal(r.len, 11);
     assert_int_equal(fetch_active(g_f), 0);
+}
+
+/* o->method: a GET that carries a body (Notifiarr's API), and the default
+ * POST when a body is given without one. */
+static void test_method_with_body(void **state)
+{
+    (void)state;
+    char u[128];
+    url(u, sizeof u, "/method");
+    struct fetch_opts o = {.post_body = "{\"a\":1}", .post_len = 7, .method = "GET"};
+    struct result r = {0};
+    assert_int_equal(fetch_get(g_f, u, &o, on_fetch, &r, NULL), 0);
+    run_until(&r, 1);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.body, "GET body");
+    o.method = NULL;
+    struct result p = {0};
+    assert_int_equal(fetch_get(g_f, u, &o, on_fetch, &p, NULL), 0);
+    run_until(&p, 1);
+    assert_string_equal(p.body, "POST body");
 }
 
 static void test_404(void **state)
@@ -396,6 +423,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_404, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_method_with_body, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
