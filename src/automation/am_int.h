@@ -155,6 +155,9 @@ void am_notify_error(const struct am_ctx *c, const char *text, const char *funct
 void am_webhook_start(struct am_ctx *c, bool web_api, bool skip_cleanup, time_t start);
 void am_webhook_end(struct am_ctx *c, time_t start, time_t end, int64_t next_run);
 
+/* The run in progress asked for log_level WARNING or above (am_log and
+ * am_separator stay silent); runs are one at a time, on the loop. */
+extern bool am_log_quiet;
 void am_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void am_separator(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

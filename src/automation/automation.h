@@ -72,6 +72,10 @@ struct automation_request {
     const char *const *hashes;  /* NULL = every torrent */
     size_t num_hashes;
     bool dry_run, skip_cleanup;
+    /* run-command's log_level: WARNING, ERROR or CRITICAL keep the run's
+     * INFO lines (and its separators) out of the log, as qbit_manage's
+     * logger at that level does; anything else logs them. */
+    bool quiet;
     const char *origin;         /* for the log: "api", "schedule", "on_add", ... */
 };
 

@@ -25,8 +25,12 @@
 #include "util/log.h"
 #include "util/path.h"
 
+bool am_log_quiet;
+
 void am_log(const char *fmt, ...)
 {
+    if (am_log_quiet)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char buf[2048];
@@ -37,6 +41,8 @@ void am_log(const char *fmt, ...)
 
 void am_separator(const char *fmt, ...)
 {
+    if (am_log_quiet)
+        return;
     va_list ap;
     va_start(ap, fmt);
     char buf[512];

@@ -46,7 +46,7 @@ struct am_req {
     char *config_file;
     char **hashes;
     size_t num_hashes;
-    bool dry_run, skip_cleanup;
+    bool dry_run, skip_cleanup, quiet;
     char origin[32];
     automation_done_cb cb;
     void *ud;
@@ -104,6 +104,7 @@ static struct am_req *req_copy(const struct automation_request *q, automation_do
     r->cmds = q->cmds;
     r->dry_run = q->dry_run;
     r->skip_cleanup = q->skip_cleanup;
+    r->quiet = q->quiet;
     r->cb = cb;
     r->ud = ud;
     snprintf(r->origin, sizeof r->origin, "%s", q->origin ? q->origin : "api");
@@ -341,6 +342,7 @@ static void run_finish(struct am_run *r)
     bool mine = a->cur == r;
     if (mine)
         a->cur = NULL;
+    am_log_quiet = false;
     a->runs++;
     if (r->rc)
         a->failed++;
@@ -397,12 +399,13 @@ static void config_done(struct am_ctx *c)
     const char *name = base_name(r->files[r->idx]);
     struct automation_stats *st = &r->stats[r->idx];
     am_webhook_end(c, c->started, time(NULL), r->a->next_run);
-    log_msg(LOG_INFO,
-            "qbit_manage: Finished run for %s: categorized %lld, tagged %lld, rem_unreg %lld, deleted %lld, "
-            "deleted_contents %lld, orphaned %lld, tagged_noHL %lld, updated_share_limits %lld",
-            name, (long long)st->categorized, (long long)st->tagged, (long long)st->rem_unreg, (long long)st->deleted,
-            (long long)st->deleted_contents, (long long)st->orphaned, (long long)st->tagged_noHL,
-            (long long)st->updated_share_limits);
+    if (!am_log_quiet)   /* (run-command's log_level) */
+        log_msg(LOG_INFO,
+                "qbit_manage: Finished run for %s: categorized %lld, tagged %lld, rem_unreg %lld, deleted %lld, "
+                "deleted_contents %lld, orphaned %lld, tagged_noHL %lld, updated_share_limits %lld",
+                name, (long long)st->categorized, (long long)st->tagged, (long long)st->rem_unreg,
+                (long long)st->deleted, (long long)st->deleted_contents, (long long)st->orphaned,
+                (long long)st->tagged_noHL, (long long)st->updated_share_limits);
     ctx_release(&r->ctx);
     r->idx++;
     run_next_config(r);
@@ -628,6 +631,7 @@ static void run_config(struct am_run *r)
     c->st = &r->stats[r->idx];
     c->cmds = r->req->cmds;
     c->dry = r->req->dry_run;
+    am_log_quiet = r->req->quiet;
     if (!c->cmds) {   /* a scheduled run: the config's commands and flags */
         for (unsigned i = 0; i < AM_NUM_CMDS; i++)
             if (autocfg_bool(autocfg_get(cmds, cmd_names[i]), false))
@@ -667,8 +671,9 @@ static void run_config(struct am_run *r)
         return;
     }
 
-    log_msg(LOG_INFO, "qbit_manage: Run start: %s, commands 0x%02x%s, %s", base_name(r->files[r->idx]), c->cmds,
-            c->dry ? " (dry run)" : "", r->req->origin);
+    if (!am_log_quiet)
+        log_msg(LOG_INFO, "qbit_manage: Run start: %s, commands 0x%02x%s, %s", base_name(r->files[r->idx]),
+                c->cmds, c->dry ? " (dry run)" : "", r->req->origin);
     c->started = time(NULL);
     c->errors_sent = calloc(1, sizeof *c->errors_sent);   /* NULL: errors are not deduplicated */
     am_webhook_start(c, strcmp(r->req->origin, "api") == 0, r->req->skip_cleanup, c->started);

@@ -168,6 +168,35 @@ tracker:
     assert nonzero(stats_of(run(td, ["cat_update"]))) == {}
 
 
+def test_log_level_warning_keeps_info_lines_out(workdir, td, tracker):
+    """run-command's log_level: WARNING (or ERROR, CRITICAL) keeps the run's
+    INFO lines out of the log, as qbit_manage's logger at that level; the
+    stats are the same. INFO (or nothing) logs them."""
+    root = os.path.join(workdir, "data")
+    write_config(td, """
+directory: {root_dir: "%s"}
+cat:
+  movies: "%s/movies"
+tracker:
+  other: {tag: other}
+""" % (root, root))
+    h = seed(td, os.path.join(root, "movies"), "L.Movie.mkv", tracker.url)
+    td.wait_seeding(h, 20)
+
+    def qbm_lines():
+        return td.log_text().count(b"qbit_manage: ")
+    n0 = qbm_lines()
+    st = stats_of(run(td, ["cat_update"], dry_run=True, log_level="WARNING"))
+    assert nonzero(st) == {"categorized": 1}
+    assert qbm_lines() == n0, "INFO lines of a WARNING run were logged"
+    st = stats_of(run(td, ["cat_update"], dry_run=True, log_level="INFO"))
+    assert nonzero(st) == {"categorized": 1}
+    assert qbm_lines() > n0, "an INFO run logs its lines"
+    n1 = qbm_lines()
+    stats_of(run(td, ["cat_update"], dry_run=True, log_level="critical"))
+    assert qbm_lines() == n1
+
+
 def test_tag_update_private_stalled_and_hashes(workdir, td, tracker):
     root = os.path.join(workdir, "data")
     write_config(td, """

@@ -161,6 +161,9 @@ static void h_run_command(struct web_req *r, void *ud)
         }
     req.dry_run = fv[0];
     req.skip_cleanup = fv[1];
+    const char *lvl = json_string_value(ll);
+    req.quiet = lvl && (strcasecmp(lvl, "WARNING") == 0 || strcasecmp(lvl, "WARN") == 0 ||
+                        strcasecmp(lvl, "ERROR") == 0 || strcasecmp(lvl, "CRITICAL") == 0);
     if (json_array_size(cmds) == 0) {
         reply_detail(r, 400, "No commands provided");
         json_decref(j);
