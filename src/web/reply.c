@@ -305,6 +305,17 @@ void web_reply_json(struct web_req *r, json_t *j)
     web_reply_take(r, 200, "application/json", s, strlen(s));
 }
 
+void web_reply_json_status(struct web_req *r, int status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        web_reply_error(r, 500, NULL);
+        return;
+    }
+    web_reply_take(r, status, "application/json", s, strlen(s));
+}
+
 void web_reply_json_str(struct web_req *r, char *s, size_t len)
 {
     web_reply_take(r, 200, "application/json", s, s ? len : 0);

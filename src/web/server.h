@@ -265,6 +265,7 @@ struct web_server *web_req_server(struct web_req *r);
 void web_reply(struct web_req *r, int status, const char *content_type, const void *body, size_t len);
 void web_reply_text(struct web_req *r, int status, const char *text);   /* text/plain; charset=UTF-8 */
 void web_reply_json(struct web_req *r, json_t *j);                      /* steals j; compact, sorted keys; NULL = 500 */
+void web_reply_json_status(struct web_req *r, int status, json_t *j);   /* steals j; compact, keys in insertion order; NULL = 500 */
 void web_reply_json_str(struct web_req *r, char *s, size_t len);        /* takes a malloc'd body */
 void web_reply_ok(struct web_req *r);                                   /* 200, empty, text/plain */
 void web_reply_error(struct web_req *r, int status, const char *msg);   /* NULL = reason phrase */

@@ -15,15 +15,7 @@
 
 void ops_reply_error(struct web_req *r, int status, const char *msg)
 {
-    json_t *j = json_pack("{s:s}", "error", msg);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s) {
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    web_reply(r, status, "application/json", s, strlen(s));
-    free(s);
+    web_reply_json_status(r, status, json_pack("{s:s}", "error", msg));
 }
 
 json_t *ops_body(struct web_req *r)

@@ -22,28 +22,12 @@ static void reply_422(struct web_req *r, const char *type, const char *field, co
     json_t *loc = field ? json_pack("[ss]", "body", field) : json_pack("[si]", "body", 0);
     json_t *e = json_pack("{s:s,s:o,s:s,s:o}", "type", type, "loc", loc, "msg", msg, "input",
                           input ? json_incref(input) : json_object());
-    json_t *j = json_pack("{s:[o]}", "detail", e);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s) {
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    web_reply(r, 422, "application/json", s, strlen(s));
-    free(s);
+    web_reply_json_status(r, 422, json_pack("{s:[o]}", "detail", e));
 }
 
 static void reply_detail(struct web_req *r, int status, const char *detail)
 {
-    json_t *j = json_pack("{s:s}", "detail", detail);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (!s) {
-        web_reply_error(r, 500, NULL);
-        return;
-    }
-    web_reply(r, status, "application/json", s, strlen(s));
-    free(s);
+    web_reply_json_status(r, status, json_pack("{s:s}", "detail", detail));
 }
 
 /* Pydantic's lax bool: true/false, 0/1, and the usual strings. */
