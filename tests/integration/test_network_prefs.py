@@ -203,7 +203,9 @@ def test_outgoing_ports(workdir, procs):
     ip = "127.0.0.9"
     lst = _Listener(ip, 2999)
     try:
-        td.set_prefs({"outgoing_ports_min": 41000, "outgoing_ports_max": 41004})
+        # TCP only: outgoing_ports is about TCP sockets (uTP sends from the
+        # listen port), and uTP-first dials fall back to TCP late
+        td.set_prefs({"outgoing_ports_min": 41000, "outgoing_ports_max": 41004, "bittorrent_protocol": 1})
         for i in range(3):
             tb, h = _torrent("out%d.bin" % i)
             td.add(tb, os.path.join(workdir, "dl"))
