@@ -24,6 +24,7 @@ import base64
 import errno
 import filecmp
 import hashlib
+import http.server
 import json
 import os
 import random
@@ -405,6 +406,39 @@ def make_torrent(info, announce=None):
     t = bencode(meta)
     return t, infohash(t)
 
+
+
+def seeded_file(workdir, name, size=300000, announce=None):
+    """size random bytes in workdir/seed-data/name and their single-file
+    v1 torrent (16 KiB pieces): (tbytes, infohash, root, payload)."""
+    payload = os.urandom(size)
+    root = os.path.join(workdir, "seed-data")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, name), "wb") as f:
+        f.write(payload)
+    info = {"name": name, "length": size, "piece length": 16384,
+            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest() for k in range(0, size, 16384))}
+    tb, h = make_torrent(info, announce)
+    return tb, h, root, payload
+
+
+class QuietTracker(http.server.BaseHTTPRequestHandler):
+    """An HTTP tracker (for http.server) that answers every GET with no
+    peers; subclasses note what they want to see in record()."""
+
+    def record(self):
+        pass
+
+    def do_GET(self):
+        self.record()
+        body = bencode({"interval": 1800, "peers": b""})
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
 
 def piece_hashes(payload, piece_len):
     return b"".join(hashlib.sha1(payload[i:i + piece_len]).digest()

@@ -5,7 +5,6 @@ addresses (loopback holds all of 127/8): a filtered one is refused and never
 completes while an allowed one does; a changed file is read again and the
 peers it now blocks are disconnected; trackers are filtered only with
 ip_filter_trackers."""
-import hashlib
 import http.server
 import os
 import socket
@@ -14,8 +13,9 @@ import threading
 
 import pytest
 
+import tdlib
 from conftest import LEECH2_IP, LEECH_IP, MINI_IP, SEED_IP
-from tdlib import Torrentd, bencode, make_torrent, wait_until
+from tdlib import Torrentd, wait_until
 
 
 def _ip_int(ip):
@@ -24,15 +24,7 @@ def _ip_int(ip):
 
 
 def _seeded(workdir, name, size=300000, announce=None):
-    payload = os.urandom(size)
-    root = os.path.join(workdir, "seed-data")
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, name), "wb") as f:
-        f.write(payload)
-    info = {"name": name, "length": size, "piece length": 16384,
-            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest() for k in range(0, size, 16384))}
-    tb, h = make_torrent(info, announce)
-    return tb, h, root
+    return tdlib.seeded_file(workdir, name, size, announce)[:3]
 
 
 def _filter_file(path, blocked_ip, allowed_ip):
@@ -182,20 +174,12 @@ class _Listener:
         self.s.close()
 
 
-class _CountingTracker(http.server.BaseHTTPRequestHandler):
+class _CountingTracker(tdlib.QuietTracker):
     hits = []
 
-    def do_GET(self):
+    def record(self):
         if self.path.startswith("/announce"):
             type(self).hits.append(self.path)
-        body = bencode({"interval": 1800, "peers": b""})
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
 
 
 def _tracker_status(td, h, url):

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+import tdlib
 from conftest import LEECH_IP
 from tdlib import Torrentd, bencode, make_torrent, wait_until
 
@@ -85,16 +86,7 @@ def test_block_peers_on_privileged_ports(workdir, procs):
     td.stop()
 
 
-class _Announce(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = bencode({"interval": 1800, "peers": b""})
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+_Announce = tdlib.QuietTracker
 
 
 def _tracker_row(td, h, url):

@@ -11,11 +11,10 @@ import subprocess
 import threading
 import time
 
-import pytest
 
 import tdlib
 from conftest import LEECH_IP, SEED_IP
-from tdlib import Torrentd, bdecode, bencode, make_torrent, wait_until
+from tdlib import Torrentd, bdecode, bencode, wait_until
 
 
 def _src(k):
@@ -24,15 +23,7 @@ def _src(k):
 
 
 def _seeded(workdir, name, size=300000, announce=None):
-    payload = os.urandom(size)
-    root = os.path.join(workdir, "seed-data")
-    os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, name), "wb") as f:
-        f.write(payload)
-    info = {"name": name, "length": size, "piece length": 16384,
-            "pieces": b"".join(hashlib.sha1(payload[k:k + 16384]).digest() for k in range(0, size, 16384))}
-    tb, h = make_torrent(info, announce)
-    return tb, h, root, payload
+    return tdlib.seeded_file(workdir, name, size, announce)
 
 
 def _tiered(name, tiers):
@@ -329,20 +320,12 @@ def test_peer_turnover(workdir, procs):
     td.stop()
 
 
-class _Trk(http.server.BaseHTTPRequestHandler):
+class _Trk(tdlib.QuietTracker):
     hits = None
 
-    def do_GET(self):
+    def record(self):
         if "/scrape" not in self.path:   # announces only: a scrape follows a reply without counts
             type(self).hits.append((self.path, self.headers.get("User-Agent")))
-        body = bencode({"interval": 1800, "peers": b""})
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
 
 
 def _tracker(ip="127.0.0.1"):
