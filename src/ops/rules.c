@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -16,6 +15,7 @@
 #include "core/torrent.h"
 #include "ops/ops_int.h"
 #include "util/log.h"
+#include "util/path.h"
 
 /* The guard and the seeding rules walk the torrents: every few ticks, not
  * every second (qBitrr's loop runs every 5 s). */
@@ -64,19 +64,7 @@ void ops_stalled_check(struct ops *o, struct ops_rec *r)
 
 int64_t ops_free_bytes(const char *path)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s", path && *path ? path : "/");
-    struct statvfs v;
-    while (statvfs(p, &v) != 0) {
-        char *slash = strrchr(p, '/');
-        if (errno != ENOENT || !slash)
-            return -1;
-        if (slash == p)
-            slash[1] = 0;
-        else
-            *slash = 0;
-    }
-    return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
+    return path_free_bytes(path);
 }
 
 static void guard_run(struct ops *o)

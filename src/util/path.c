@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "util/log.h"
 
@@ -156,4 +158,21 @@ int path_mkdirs_for(const char *file)
     int rc = path_mkdirs(d);
     free(d);
     return rc;
+}
+
+int64_t path_free_bytes(const char *path)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path && *path ? path : "/");
+    struct statvfs v;
+    while (statvfs(p, &v) != 0) {
+        char *slash = strrchr(p, '/');
+        if (errno != ENOENT || !slash)
+            return -1;
+        if (slash == p)
+            slash[1] = 0;
+        else
+            *slash = 0;
+    }
+    return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
 }

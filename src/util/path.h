@@ -9,6 +9,7 @@
 #define TD_UTIL_PATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Sanitizes one path component into a new malloc'd string.  Invalid bytes
  * ('/', '\\', NUL, control characters) become '_'; invalid UTF-8 becomes '_';
@@ -27,5 +28,12 @@ int path_mkdirs_for(const char *file);
 
 /* mkdir -p of dir.  Returns 0 or a negative errno. */
 int path_mkdirs(const char *dir);
+
+/* Bytes free for an unprivileged user (f_bavail) on the file system that
+ * holds path, or would hold it: a path that does not exist yet is measured
+ * at its nearest existing ancestor, as qBittorrent does.  NULL or "" is
+ * "/".  -1 when nothing can be measured.  Blocks on the file system (a
+ * statvfs per ancestor tried). */
+int64_t path_free_bytes(const char *path);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <time.h>
 
 #include "util/natcmp.h"
@@ -16,6 +15,7 @@
 #include "core/portmap.h"
 #include "util/buf.h"
 #include "util/hex.h"
+#include "util/path.h"
 #include "core/discovery.h"
 #include "core/view.h"
 #include "web/api/qbt_v2_int.h"
@@ -49,7 +49,7 @@ static uint64_t rate_now(const struct rate *r, uint64_t now_ms)
 static uint64_t t_now_ms(const struct torrent *t) { return t->s ? t->s->now_ms : 0; }
 
 /* a + "/" + b without doubling the separator. */
-static char *path_join(const char *a, const char *b)
+static char *join_display_path(const char *a, const char *b)
 {
     size_t la = strlen(a);
     while (la > 1 && a[la - 1] == '/')
@@ -132,10 +132,10 @@ static char *content_path(const struct torrent *t, char **root_path)
     view_meta(t, &m);
     const char *sp = t->save_path ? t->save_path : "";
     char *root = root_folder(t);
-    *root_path = root ? path_join(sp, root) : NULL;
+    *root_path = root ? join_display_path(sp, root) : NULL;
     free(root);
     if (m.single_file)
-        return path_join(sp, m.single_file);
+        return join_display_path(sp, m.single_file);
     return strdup(*root_path ? *root_path : sp);
 }
 
@@ -623,26 +623,9 @@ static int64_t free_space(struct session *s)
     time_t now = time(NULL);
     if (at && now - at < FREE_SPACE_REFRESH_S && now >= at)
         return cached;
-    struct statvfs v;
-    const char *path = session_default_save_path(s);
-    /* Walk up to an existing ancestor, as qBittorrent does. */
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path && *path ? path : "/");
-    for (int guard = 0; guard < 256; guard++) {
-        if (statvfs(buf, &v) == 0) {
-            cached = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
-            at = now;
-            return cached;
-        }
-        char *slash = strrchr(buf, '/');
-        if (!slash || slash == buf) {
-            snprintf(buf, sizeof(buf), "/");
-            if (statvfs(buf, &v) == 0)
-                cached = (int64_t)v.f_bavail * (int64_t)v.f_frsize;
-            break;
-        }
-        *slash = 0;
-    }
+    int64_t b = path_free_bytes(session_default_save_path(s));   /* nearest existing ancestor */
+    if (b >= 0)
+        cached = b;
     at = now;
     return cached;
 }
