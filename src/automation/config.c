@@ -621,7 +621,9 @@ int64_t autocfg_int(const struct autocfg_node *n, int64_t dflt)
     double r;
     if (n && n->kind == AUTOCFG_SCALAR && scalar_int(n->str, &v))
         return v;
-    if (n && n->kind == AUTOCFG_SCALAR && scalar_real(n->str, &r))
+    /* A real is truncated; one outside int64_t (1e26, inf, nan) is no
+     * integer at all: converting it would be undefined (fuzz_automation_config). */
+    if (n && n->kind == AUTOCFG_SCALAR && scalar_real(n->str, &r) && r > -9.2e18 && r < 9.2e18)
         return (int64_t)r;
     return dflt;
 }

@@ -127,6 +127,20 @@ static void bad_yaml_and_bounds(void **state)
     assert_int_equal(autocfg_parse("c.yml", t, strlen(t), &c, err, sizeof err), -EINVAL);
 }
 
+static void huge_reals_are_no_integers(void **state)
+{
+    (void)state;
+    /* fuzz_automation_config: 1e26 converted to int64_t was undefined */
+    struct autocfg *c = ok("automation:\n  on_add: [111111111111111111111111111, 2.9, -1e300, share_limits]\n");
+    const struct autocfg_node *l = autocfg_at(c, "automation", "on_add");
+    assert_int_equal(l->n, 4);
+    assert_int_equal(autocfg_int(l->items[0], 7), 7);
+    assert_int_equal(autocfg_int(l->items[1], 7), 2);
+    assert_int_equal(autocfg_int(l->items[2], 7), 7);
+    assert_int_equal(autocfg_int(l->items[3], 7), 7);
+    autocfg_free(c);
+}
+
 static void durations(void **state)
 {
     (void)state;
@@ -156,6 +170,7 @@ int main(void)
         cmocka_unit_test(errors_name_line_and_key),
         cmocka_unit_test(bad_yaml_and_bounds),
         cmocka_unit_test(durations),
+        cmocka_unit_test(huge_reals_are_no_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
